@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace Anshimi.Protocol.Upstream;
+
+/// <summary>UTF-8 JSON for <see cref="Envelope"/>s. Parsing never throws: bad input yields an error text.</summary>
+public static class EnvelopeSerializer
+{
+    public const int MaxEnvelopeBytes = 16 * 1024;
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNameCaseInsensitive = false,
+        AllowOutOfOrderMetadataProperties = true,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
+
+    public static byte[] Serialize(Envelope envelope) => JsonSerializer.SerializeToUtf8Bytes(envelope, Options);
+
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out Envelope? envelope, out string error)
+    {
+        envelope = null;
+        if (utf8.Length > MaxEnvelopeBytes)
+        {
+            error = "envelope larger than " + MaxEnvelopeBytes + " bytes";
+            return false;
+        }
+
+        try
+        {
+            envelope = JsonSerializer.Deserialize<Envelope>(utf8, Options);
+        }
+        catch (JsonException ex)
+        {
+            error = "malformed envelope: " + ex.Message;
+            return false;
+        }
+        catch (NotSupportedException ex)
+        {
+            error = "unsupported envelope: " + ex.Message;
+            return false;
+        }
+
+        if (envelope is null)
+        {
+            error = "empty envelope";
+            return false;
+        }
+
+        if (envelope.Version != 1)
+        {
+            error = "unknown envelope version " + envelope.Version;
+            envelope = null;
+            return false;
+        }
+
+        error = "";
+        return true;
+    }
+}

@@ -1,0 +1,64 @@
+namespace Anshimi.Protocol
+{
+    /// <summary>A device id as it appears in topics, labels and JSON: eight upper-case hex digits.</summary>
+    public static class DeviceIdText
+    {
+        private const string Digits = "0123456789ABCDEF";
+
+        public static string Format(uint deviceId)
+        {
+            var chars = new char[8];
+            for (int i = 7; i >= 0; i--)
+            {
+                chars[i] = Digits[(int)(deviceId & 0xF)];
+                deviceId >>= 4;
+            }
+
+            return new string(chars);
+        }
+
+        /// <summary>Parses eight hex digits (either case); false for anything else.</summary>
+        public static bool TryParse(string text, out uint deviceId)
+        {
+            deviceId = 0;
+            if (text == null || text.Length != 8)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < 8; i++)
+            {
+                int nibble = HexValue(text[i]);
+                if (nibble < 0)
+                {
+                    deviceId = 0;
+                    return false;
+                }
+
+                deviceId = (deviceId << 4) | (uint)nibble;
+            }
+
+            return true;
+        }
+
+        private static int HexValue(char c)
+        {
+            if (c >= '0' && c <= '9')
+            {
+                return c - '0';
+            }
+
+            if (c >= 'A' && c <= 'F')
+            {
+                return c - 'A' + 10;
+            }
+
+            if (c >= 'a' && c <= 'f')
+            {
+                return c - 'a' + 10;
+            }
+
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+namespace Anshimi.Protocol
+{
+    /// <summary>Why a frame was refused. Each value is a reject reason the gateway counts.</summary>
+    public enum FrameError : byte
+    {
+        None = 0,
+        TooShort = 1,
+        UnknownVersion = 2,
+        UnknownType = 3,
+        LengthMismatch = 4,
+        FieldOutOfRange = 5,
+        BadTag = 6,
+        UnknownDevice = 7,
+        Replayed = 8,
+    }
+
+    /// <summary>Stable lower-case names for reject reasons (enum names are never put on the wire or in metrics).</summary>
+    public static class FrameErrorName
+    {
+        public static string Of(FrameError error)
+        {
+            switch (error)
+            {
+                case FrameError.None: return "none";
+                case FrameError.TooShort: return "too_short";
+                case FrameError.UnknownVersion: return "unknown_version";
+                case FrameError.UnknownType: return "unknown_type";
+                case FrameError.LengthMismatch: return "length_mismatch";
+                case FrameError.FieldOutOfRange: return "field_out_of_range";
+                case FrameError.BadTag: return "bad_tag";
+                case FrameError.UnknownDevice: return "unknown_device";
+                case FrameError.Replayed: return "replayed";
+                default: return "unknown";
+            }
+        }
+    }
+
+    /// <summary>The outcome of reading bytes as a frame: a frame, or an error — never an exception.</summary>
+    public sealed class FrameReadResult
+    {
+        private FrameReadResult(Frame? frame, FrameError error)
+        {
+            Frame = frame;
+            Error = error;
+        }
+
+        public Frame? Frame { get; }
+
+        public FrameError Error { get; }
+
+        public bool IsOk
+        {
+            get { return Error == FrameError.None; }
+        }
+
+        public static FrameReadResult Ok(Frame frame)
+        {
+            return new FrameReadResult(frame, FrameError.None);
+        }
+
+        public static FrameReadResult Fail(FrameError error)
+        {
+            return new FrameReadResult(null, error);
+        }
+    }
+}
