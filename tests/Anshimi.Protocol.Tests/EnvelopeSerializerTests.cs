@@ -1,0 +1,94 @@
+using System.Text;
+using Anshimi.Protocol.Upstream;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Anshimi.Protocol.Tests;
+
+public sealed class EnvelopeSerializerTests
+{
+    private static readonly AlarmEnvelope Alarm = new(
+        "0000A001:7", "gw-01", "0000A001", 7, new ContactIdEvent(120, 1, 1), "home",
+        new SiteInfo("home", 37.5663, 126.9779, "서울특별시 중구 세종대로 110"), false,
+        new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero), "110000a001");
+
+    [Fact]
+    public void An_alarm_envelope_round_trips_with_its_kind_discriminator()
+    {
+        byte[] json = EnvelopeSerializer.Serialize(Alarm);
+        string text = Encoding.UTF8.GetString(json);
+
+        Assert.Contains("\"kind\":\"alarm\"", text, StringComparison.Ordinal);
+        Assert.Contains("\"v\":1", text, StringComparison.Ordinal);
+        Assert.True(EnvelopeSerializer.TryParse(json, out Envelope? parsed, out string error), error);
+        Assert.Equal(Alarm, parsed);
+    }
+
+    [Theory]
+    [InlineData("{\"kind\":\"receipt\",\"v\":1,\"key\":\"0000A001:7\"}", typeof(AlarmReceiptEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"operator-ack\",\"key\":\"0000A001:7\",\"stage\":\"acknowledged\",\"operator\":\"op1\",\"at\":\"2026-11-22T00:00:00Z\"}", typeof(OperatorAckEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"gateway-heartbeat\",\"gatewayId\":\"gw\",\"at\":\"2026-11-22T00:00:00Z\",\"outboxDepth\":0}", typeof(GatewayHeartbeatEnvelope))]
+    public void Documented_envelopes_parse_to_their_types(string json, Type expected)
+    {
+        Assert.True(EnvelopeSerializer.TryParse(Encoding.UTF8.GetBytes(json), out Envelope? parsed, out string error), error);
+        Assert.IsType(expected, parsed);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("null")]
+    [InlineData("[]")]
+    [InlineData("{}")]
+    [InlineData("{\"v\":1}")]
+    [InlineData("{\"v\":1,\"kind\":\"nope\"}")]
+    [InlineData("{\"v\":2,\"kind\":\"receipt\",\"key\":\"0000A001:7\"}")]
+    [InlineData("{\"v\":1,\"kind\":\"receipt\"}")]
+    [InlineData("{\"v\":1,\"kind\":\"receipt\",\"key\":null}")]
+    [InlineData("{\"v\":1,\"kind\":\"receipt\",\"key\":5}")]
+    [InlineData("{\"v\":1,\"kind\":\"alarm\",\"key\":\"x\"}")]
+    public void Malformed_envelopes_give_an_error_not_an_exception(string json)
+    {
+        Assert.False(EnvelopeSerializer.TryParse(Encoding.UTF8.GetBytes(json), out Envelope? parsed, out string error));
+        Assert.Null(parsed);
+        Assert.NotEmpty(error);
+    }
+
+    [Fact]
+    public void Oversized_envelopes_are_refused()
+    {
+        byte[] big = Encoding.UTF8.GetBytes("{\"v\":1,\"kind\":\"receipt\",\"key\":\"" + new string('a', EnvelopeSerializer.MaxEnvelopeBytes) + "\"}");
+        Assert.False(EnvelopeSerializer.TryParse(big, out _, out string error));
+        Assert.Contains("larger", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Random_bytes_and_truncations_never_throw()
+    {
+        byte[] valid = EnvelopeSerializer.Serialize(Alarm);
+        Prop.ForAll<byte[], int>((bytes, cut) =>
+        {
+            EnvelopeSerializer.TryParse(bytes, out _, out _);
+            int length = Math.Abs(cut % (valid.Length + 1));
+            bool ok = EnvelopeSerializer.TryParse(valid.AsSpan(0, length), out Envelope? parsed, out _);
+            return ok == (parsed is not null);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
+    }
+
+    [Theory]
+    [InlineData("0000A001:7", true, 0xA001u, 7u)]
+    [InlineData("FFFFFFFF:4294967295", true, uint.MaxValue, uint.MaxValue)]
+    [InlineData("0000A001:", false, 0u, 0u)]
+    [InlineData("0000A001:-1", false, 0u, 0u)]
+    [InlineData("0000A001:4294967296", false, 0u, 0u)]
+    [InlineData("0000A0017", false, 0u, 0u)]
+    [InlineData(null, false, 0u, 0u)]
+    public void Alarm_keys_parse_strictly(string? text, bool ok, uint device, uint counter)
+    {
+        Assert.Equal(ok, AlarmKey.TryParse(text, out AlarmKey key));
+        Assert.Equal(new AlarmKey(device, counter), key);
+        if (ok)
+        {
+            Assert.Equal(text, key.ToString());
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text.Json;
+
+namespace Anshimi.Protocol.Tests;
+
+/// <summary>The shared vectors in protocol/vectors/frames.json, produced by an independent encoder.</summary>
+public static class TestVectors
+{
+    private static readonly Lazy<JsonDocument> Document = new(() =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "vectors", "frames.json"))));
+
+    public static IEnumerable<object[]> Names(string? expect = null, bool valid = true) =>
+        Document.Value.RootElement.GetProperty("vectors").EnumerateArray()
+            .Where(v => (v.GetProperty("expect").GetString() == "ok") == valid)
+            .Where(v => expect is null || v.GetProperty("expect").GetString() == expect)
+            .Select(v => new object[] { v.GetProperty("name").GetString()! });
+
+    public static JsonElement Get(string name) =>
+        Document.Value.RootElement.GetProperty("vectors").EnumerateArray().Single(v => v.GetProperty("name").GetString() == name);
+
+    public static byte[] Key(string keyName) =>
+        Convert.FromHexString(Document.Value.RootElement.GetProperty("keys").GetProperty(keyName).GetString()!);
+
+    public static int Count => Document.Value.RootElement.GetProperty("vectors").GetArrayLength();
+}
