@@ -1,0 +1,45 @@
+# Anshimi IoT — the two set-up commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIGURATION ?= Debug
+APT_PACKAGES := mosquitto mosquitto-clients libmosquitto1 python3 python3-paho-mqtt chromium sqlite3 procps
+
+.PHONY: all deps restore build test test-fast demo bench bench-latency clean
+
+all: build
+
+## deps: install the Debian packages the system and its tests use (idempotent; root or sudo)
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@# The distribution starts a system broker on 1883; ours run on their own ports, so leave it be.
+
+restore:
+	$(DOTNET) restore Anshimi.Iot.sln
+
+build: deps restore
+	$(DOTNET) build Anshimi.Iot.sln --no-restore -c $(CONFIGURATION)
+
+## test: the whole suite (unit, integration on real Mosquitto, end-to-end, fault, browser)
+test: build
+	./scripts/run-tests.sh $(CONFIGURATION)
+
+## test-fast: everything except end-to-end, fault and browser tests
+test-fast: build
+	./scripts/run-tests.sh $(CONFIGURATION) "Category!=EndToEnd&Category!=Fault&Category!=Browser"
+
+## demo: broker, gateway, cloud bridge and 25 simulated bells on this machine
+demo: build
+	./scripts/demo.sh $(CONFIGURATION)
+
+## bench: the alarm-latency benchmark (see bench/README.md)
+bench: build
+	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
+
+clean:
+	$(DOTNET) clean Anshimi.Iot.sln
+	rm -rf .demo artifacts

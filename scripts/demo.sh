@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Starts a whole Anshimi system on this machine: its own Mosquitto (own config, data directory and
+# port), the gateway, the cloud bridge and 25 simulated panic bells inside real Seoul districts.
+# Ctrl-C stops everything. Ports can be moved with the variables below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+configuration=${1:-Debug}
+mqtt_port=${ANSHIMI_MQTT_PORT:-18830}
+console_port=${ANSHIMI_CONSOLE_PORT:-18080}
+gateway_port=${ANSHIMI_GATEWAY_PORT:-18081}
+sim_port=${ANSHIMI_SIM_PORT:-18082}
+bells=${ANSHIMI_BELLS:-25}
+gateway_id=gw-demo
+districts="$repo/../shared/data/seoul-municipalities.geojson"
+[ -f "$districts" ] || districts="$repo/data/seoul-municipalities.geojson"
+
+bin() { echo "$repo/$1/bin/$configuration/net10.0/$2.dll"; }
+sim=(dotnet "$(bin firmware/Anshimi.DeviceSim anshimi-sim)")
+
+state="$repo/.demo"
+rm -rf "$state" && mkdir -p "$state"/{broker,gateway,cloud,sim,logs}
+chmod 700 "$state"
+
+secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=' ; }
+gateway_password=$(secret)
+cloud_password=$(secret)
+
+echo "▶ 모의 비상벨 ${bells}대 생성 / generating ${bells} simulated bells"
+"${sim[@]}" fleet --count "$bells" --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
+"${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --service "cloud:$cloud_password" --out-dir "$state/broker" >/dev/null
+mosquitto_passwd -U "$state/broker/passwd"
+
+cat > "$state/broker/mosquitto.conf" <<CONF
+per_listener_settings false
+listener $mqtt_port 127.0.0.1
+allow_anonymous false
+password_file $state/broker/passwd
+acl_file $state/broker/acl
+persistence true
+persistence_location $state/broker/
+autosave_interval 1
+log_dest file $state/logs/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+CONF
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "■ 종료 중 / stopping…"
+  for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "■ 종료됨 / stopped. Logs: $state/logs"
+}
+trap stop INT TERM EXIT
+
+wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 did not open; see $state/logs" >&2; return 1; }
+
+mosquitto -c "$state/broker/mosquitto.conf" & pids+=($!)
+wait_port "$mqtt_port"
+
+CloudBridge__DataDirectory="$state/cloud" CloudBridge__DistrictsGeoJson="$districts" \
+Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=cloud Mqtt__Password="$cloud_password" \
+Urls="http://127.0.0.1:$console_port" \
+  dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)" >"$state/logs/cloud-bridge.log" 2>&1 & pids+=($!)
+
+Gateway__Id="$gateway_id" Gateway__DataDirectory="$state/gateway" Gateway__RegistrySeedFile="$state/fleet.json" \
+Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=gateway Mqtt__Password="$gateway_password" \
+Urls="http://127.0.0.1:$gateway_port" \
+  dotnet "$(bin gateway/Anshimi.Gateway Anshimi.Gateway)" >"$state/logs/gateway.log" 2>&1 & pids+=($!)
+
+wait_port "$console_port"
+wait_port "$gateway_port"
+
+"${sim[@]}" run --fleet "$state/fleet.json" --broker "127.0.0.1:$mqtt_port" --state "$state/sim" --control "127.0.0.1:$sim_port" >"$state/logs/sim.log" 2>&1 & pids+=($!)
+wait_port "$sim_port"
+
+first=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['devices'][0]['deviceId'])" "$state/fleet.json")
+cat <<INFO
+
+✅ 안심이 IoT 데모 실행 중 / Anshimi IoT demo is running
+
+  관제 콘솔 Control-center console : http://127.0.0.1:$console_port/
+  게이트웨이 상태 Gateway health   : http://127.0.0.1:$gateway_port/healthz   (metrics: /metrics)
+  MQTT 브로커 Broker               : 127.0.0.1:$mqtt_port (own config and data in $state/broker)
+
+  비상벨 누르기 Press a bell (another terminal):
+    dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim) press $first --control 127.0.0.1:$sim_port
+  비상벨 상태 Bell LED states:
+    dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim) status --control 127.0.0.1:$sim_port
+  모든 장치 목록 All device ids: $state/fleet.json
+
+  로그 Logs: $state/logs      종료 Stop: Ctrl-C
+INFO
+
+wait -n "${pids[@]}" || true
+echo "a component exited; see $state/logs" >&2
