@@ -23,6 +23,10 @@ public sealed class MqttClientOptions
     /// <summary>CA file for TLS; null for plain TCP.</summary>
     public string? TlsCaFile { get; set; }
 
+    /// <summary>How long ConnectAsync keeps trying to reach the broker before it gives up.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>libmosquitto counts reconnect delays in whole seconds, so values round up to at least 1 s.</summary>
     public TimeSpan ReconnectDelayMin { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan ReconnectDelayMax { get; set; } = TimeSpan.FromSeconds(10);

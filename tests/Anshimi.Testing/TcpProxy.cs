@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Anshimi.Testing;
+
+/// <summary>
+/// A loopback TCP relay between clients and a server that can cut every connection at once with a reset,
+/// the way a dead device or a failed Wi-Fi link looks to the broker (no DISCONNECT, so the last will fires).
+/// It keeps listening, so clients can reconnect through it.
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly IPEndPoint _target;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private readonly List<Socket> _sockets = [];
+    private readonly Task _acceptLoop;
+
+    private TcpProxy(IPEndPoint target)
+    {
+        _target = target;
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen();
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public string Host => "127.0.0.1";
+
+    public int Port { get; }
+
+    /// <summary>Number of client connections currently relayed.</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sockets.Count / 2;
+            }
+        }
+    }
+
+    public static TcpProxy Start(int targetPort) => new(new IPEndPoint(IPAddress.Loopback, targetPort));
+
+    /// <summary>Resets every relayed connection on both sides.</summary>
+    public void DropConnections()
+    {
+        Socket[] sockets;
+        lock (_gate)
+        {
+            sockets = [.. _sockets];
+            _sockets.Clear();
+        }
+
+        foreach (var socket in sockets)
+        {
+            Reset(socket);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        DropConnections();
+        try
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stopping.Dispose();
+    }
+
+    private static void Reset(Socket socket)
+    {
+        try
+        {
+            // Linger 0 makes Close send RST instead of FIN.
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        socket.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(Socket client)
+    {
+        var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        client.NoDelay = true;
+        try
+        {
+            await server.ConnectAsync(_target, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            Reset(client);
+            server.Dispose();
+            return;
+        }
+
+        lock (_gate)
+        {
+            _sockets.Add(client);
+            _sockets.Add(server);
+        }
+
+        await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client)).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _sockets.Remove(client);
+            _sockets.Remove(server);
+        }
+
+        client.Dispose();
+        server.Dispose();
+    }
+
+    private async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+}
