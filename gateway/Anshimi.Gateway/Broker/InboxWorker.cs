@@ -1,0 +1,60 @@
+using Anshimi.Gateway.Upstream;
+using Anshimi.Gateway.Pipeline;
+using Anshimi.Mqtt;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Anshimi.Gateway.Broker;
+
+/// <summary>
+/// The single consumer of the inbox. One consumer keeps every registry and downlink-counter change
+/// in order without locks; cloud commands go first so an operator's ack is not stuck behind a burst
+/// of uplinks.
+/// </summary>
+public sealed partial class InboxWorker(
+    GatewayInbox inbox,
+    AlarmPipeline pipeline,
+    CloudCommands commands,
+    ILogger<InboxWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (inbox.Commands.Reader.TryRead(out MqttMessageReceivedEventArgs? command))
+                {
+                    await HandleCommandAsync(command, stoppingToken);
+                }
+                else if (inbox.Uplinks.Reader.TryRead(out MqttMessageReceivedEventArgs? uplink))
+                {
+                    await pipeline.HandleUplinkAsync(uplink.Topic, uplink.Payload, stoppingToken);
+                }
+                else
+                {
+                    await inbox.WaitAsync(stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down; unprocessed uplinks were never acked, so devices resend them.
+        }
+    }
+
+    private async Task HandleCommandAsync(MqttMessageReceivedEventArgs command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await commands.HandleAsync(command.Payload, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCommandFailed(logger, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Cloud command could not be applied")]
+    private static partial void LogCommandFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics.Metrics;
+
+namespace Anshimi.Gateway.Diagnostics;
+
+/// <summary>The gateway's instruments. Reject reasons are the stable names from FrameErrorName plus the gateway's own.</summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "Anshimi.Gateway";
+
+    private readonly Counter<long> _alarmsAccepted;
+    private readonly Counter<long> _alarmsDuplicate;
+    private readonly Counter<long> _framesRejected;
+    private readonly Counter<long> _heartbeats;
+    private readonly Counter<long> _acksSent;
+    private readonly Counter<long> _acksRelayed;
+    private readonly Counter<long> _outboxPublished;
+    private readonly Counter<long> _receipts;
+    private readonly Counter<long> _commandsRejected;
+
+    public GatewayMetrics(IMeterFactory meterFactory)
+    {
+        Meter = meterFactory.Create(MeterName);
+        _alarmsAccepted = Meter.CreateCounter<long>("anshimi.gateway.alarms.accepted", description: "Alarms stored durably and acked to the device.");
+        _alarmsDuplicate = Meter.CreateCounter<long>("anshimi.gateway.alarms.duplicate", description: "Resent alarms that were already stored; re-acked, not stored again.");
+        _framesRejected = Meter.CreateCounter<long>("anshimi.gateway.frames.rejected", description: "Device uplinks refused, by reason.");
+        _heartbeats = Meter.CreateCounter<long>("anshimi.gateway.heartbeats", description: "Authenticated device heartbeats.");
+        _acksSent = Meter.CreateCounter<long>("anshimi.gateway.acks.sent", description: "Ack frames published to device downlinks, by stage.");
+        _acksRelayed = Meter.CreateCounter<long>("anshimi.gateway.acks.relayed", description: "Operator acknowledgements relayed to a device, by stage.");
+        _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", description: "Alarm envelopes published upstream, resends included.");
+        _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", description: "Cloud receipts that cleared an outbox row.");
+        _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", description: "Cloud commands ignored, by reason.");
+    }
+
+    public Meter Meter { get; }
+
+    public void AlarmAccepted() => _alarmsAccepted.Add(1);
+
+    public void AlarmDuplicate() => _alarmsDuplicate.Add(1);
+
+    public void FrameRejected(string reason) => _framesRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Heartbeat() => _heartbeats.Add(1);
+
+    public void AckSent(string stage) => _acksSent.Add(1, new KeyValuePair<string, object?>("stage", stage));
+
+    public void AckRelayed(string stage) => _acksRelayed.Add(1, new KeyValuePair<string, object?>("stage", stage));
+
+    public void OutboxPublished() => _outboxPublished.Add(1);
+
+    public void ReceiptApplied() => _receipts.Add(1);
+
+    public void CommandRejected(string reason) => _commandsRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Registers a gauge read at collection time; a read that fails leaves the gauge out of that collection.</summary>
+    public void ObserveGauge(string name, string description, Func<long> read) =>
+        Meter.CreateObservableGauge(name, () => Observe(read), description: description);
+
+    private static IEnumerable<Measurement<long>> Observe(Func<long> read)
+    {
+        long value;
+        try
+        {
+            value = read();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return [];
+        }
+
+        return [new Measurement<long>(value)];
+    }
+}

@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Anshimi.Gateway;
+
+/// <summary>The gateway's own settings, bound from configuration section "Gateway".</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>The gateway id in upstream topics; falls back to the seed file's gatewayId when empty.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>Where the SQLite registry and alarm store live.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>A fleet file to seed the device registry from at startup; optional.</summary>
+    public string? RegistrySeedFile { get; set; }
+
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First delay before an unreceipted alarm is sent upstream again; later delays double.</summary>
+    public TimeSpan OutboxRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Upper bound of the outbox resend delay.</summary>
+    public TimeSpan OutboxRetryMaxInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often batched device heartbeats (last seen) are written to the registry.</summary>
+    public TimeSpan ActivityFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Device uplinks waiting for the pipeline; more are dropped and counted (devices resend).</summary>
+    public int UplinkQueueCapacity { get; set; } = 10_000;
+
+    public string DatabasePath => Path.Combine(DataDirectory, "gateway.db");
+}

@@ -1,0 +1,139 @@
+using Anshimi.Gateway.Broker;
+using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Outbox;
+using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Upstream;
+using Anshimi.Mqtt;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream.Provisioning;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.Gateway.Hosting;
+
+public static partial class GatewayServiceCollectionExtensions
+{
+    /// <summary>One line per entry, no colours, no timestamp: journald stamps and colours lines itself.</summary>
+    public static IHostApplicationBuilder AddGatewayLogging(this IHostApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.ColorBehavior = LoggerColorBehavior.Disabled;
+            console.UseUtcTimestamp = true;
+        });
+        return builder;
+    }
+
+    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outbox, heartbeat.</summary>
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddGatewayOptions(configuration);
+        services.AddGatewayStorage();
+        services.AddMosquittoClient();
+        services.AddAlarmPipeline();
+        return services;
+    }
+
+    public static IServiceCollection AddGatewayOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayOptions>()
+            .Bind(configuration.GetSection(GatewayOptions.SectionName))
+            .PostConfigure(gateway =>
+            {
+                if (string.IsNullOrEmpty(gateway.Id) && !string.IsNullOrEmpty(gateway.RegistrySeedFile) && File.Exists(gateway.RegistrySeedFile))
+                {
+                    gateway.Id = FleetFile.Load(gateway.RegistrySeedFile).GatewayId;
+                }
+            })
+            .ValidateDataAnnotations()
+            .Validate(gateway => IsTopicLevel(gateway.Id), "Gateway:Id must be set (or come from the seed file) and be a single MQTT topic level")
+            .Validate(gateway => gateway.HeartbeatInterval > TimeSpan.Zero && gateway.OutboxRetryInterval > TimeSpan.Zero && gateway.ActivityFlushInterval > TimeSpan.Zero, "Gateway intervals must be positive")
+            .Validate(gateway => gateway.OutboxRetryMaxInterval >= gateway.OutboxRetryInterval, "Gateway:OutboxRetryMaxInterval must not be below Gateway:OutboxRetryInterval")
+            .Validate(gateway => gateway.UplinkQueueCapacity > 0, "Gateway:UplinkQueueCapacity must be positive")
+            .ValidateOnStart();
+
+        services.AddOptions<MqttClientOptions>()
+            .Bind(configuration.GetSection("Mqtt"))
+            .PostConfigure<IOptions<GatewayOptions>>((mqtt, gateway) =>
+            {
+                // The at-least-once chain needs a persistent session under a stable client id.
+                mqtt.CleanSession = false;
+                if (string.IsNullOrEmpty(mqtt.ClientId))
+                {
+                    mqtt.ClientId = "anshimi-gateway-" + gateway.Value.Id;
+                }
+
+                mqtt.LastWill ??= new MqttLastWill { Topic = Topics.GatewayStatus(gateway.Value.Id), Payload = BrokerLink.Offline, Retain = true };
+            });
+
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+
+    public static IServiceCollection AddGatewayStorage(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DatabasePath));
+        services.AddSingleton<DeviceRegistry>();
+        services.AddSingleton<AlarmStore>();
+
+        // Registered first: hosted services start in order, and the rest need the registry loaded.
+        services.AddHostedService<GatewayStartup>();
+        return services;
+    }
+
+    /// <summary>The broker client, made by an <see cref="IMqttClientFactory"/> (libmosquitto unless one is registered first).</summary>
+    public static IServiceCollection AddMosquittoClient(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IMqttClientFactory>(sp =>
+        {
+            ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
+            return new MosquittoClientFactory(message => LogLibraryMessage(logger, message));
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IMqttClientFactory>().Create(sp.GetRequiredService<IOptions<MqttClientOptions>>().Value));
+        return services;
+    }
+
+    public static IServiceCollection AddAlarmPipeline(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<PrometheusExporter>();
+        services.AddSingleton<RejectLog>();
+        services.AddSingleton<BrokerStatus>();
+        services.AddSingleton<GatewayInbox>();
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton(sp =>
+        {
+            GatewayOptions gateway = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            return new OutboxRetryPolicy(gateway.OutboxRetryInterval, gateway.OutboxRetryMaxInterval);
+        });
+        services.AddSingleton<DeviceDownlink>();
+        services.AddSingleton<AlarmPipeline>();
+        services.AddSingleton<OperatorAckRelay>();
+        services.AddSingleton<CloudCommands>();
+        services.AddSingleton<AlarmOutbox>();
+
+        // Start order: consumers before the broker session that feeds them; stop order is the reverse,
+        // so the session says "offline" last.
+        services.AddHostedService<DeviceActivityFlusher>();
+        services.AddHostedService<InboxWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlarmOutbox>());
+        services.AddHostedService<GatewayHeartbeat>();
+        services.AddHostedService<BrokerLink>();
+        return services;
+    }
+
+    private static bool IsTopicLevel(string id) =>
+        !string.IsNullOrEmpty(id) && id.IndexOfAny(['/', '+', '#', '\0']) < 0;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
+    private static partial void LogLibraryMessage(ILogger logger, string message);
+}

@@ -1,0 +1,57 @@
+using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Storage;
+using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream.Provisioning;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.Gateway.Hosting;
+
+/// <summary>
+/// Opens the store and loads the registry before any other service starts, so the first uplink
+/// already finds its device and the outbox resumes what a previous run committed.
+/// </summary>
+public sealed partial class GatewayStartup(
+    GatewayDatabase database,
+    DeviceRegistry registry,
+    AlarmStore store,
+    IMqttClient mqtt,
+    GatewayMetrics metrics,
+    IOptions<GatewayOptions> options,
+    ILogger<GatewayStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        GatewayOptions gateway = options.Value;
+        await database.InitializeAsync(cancellationToken);
+        if (!string.IsNullOrEmpty(gateway.RegistrySeedFile))
+        {
+            FleetFile fleet = FleetFile.Load(gateway.RegistrySeedFile);
+            if (fleet.GatewayId != gateway.Id)
+            {
+                LogForeignFleet(logger, fleet.GatewayId, gateway.Id);
+            }
+
+            await registry.SeedAsync(fleet, cancellationToken);
+            LogSeeded(logger, fleet.Devices.Count, gateway.RegistrySeedFile);
+        }
+
+        await registry.LoadAsync(cancellationToken);
+        metrics.ObserveGauge("anshimi.gateway.outbox.depth", "Alarms stored but not yet receipted by the cloud.", store.CountOutbox);
+        metrics.ObserveGauge("anshimi.gateway.devices", "Devices in the registry.", () => registry.Count);
+        metrics.ObserveGauge("anshimi.gateway.mqtt.connected", "1 while the broker session is up.", () => mqtt.State == MqttConnectionState.Connected ? 1 : 0);
+        LogReady(logger, gateway.Id, registry.Count, await store.CountOutboxAsync(cancellationToken), database.Path);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registry seeded with {Count} devices from {Path}")]
+    private static partial void LogSeeded(ILogger logger, int count, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Seed file is for gateway {FleetGatewayId}, this is {GatewayId}; seeding anyway")]
+    private static partial void LogForeignFleet(ILogger logger, string fleetGatewayId, string gatewayId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway {GatewayId}: {Devices} devices, {OutboxDepth} alarms awaiting cloud receipt, store {Path}")]
+    private static partial void LogReady(ILogger logger, string gatewayId, int devices, int outboxDepth, string path);
+}

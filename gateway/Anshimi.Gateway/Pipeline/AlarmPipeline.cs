@@ -1,0 +1,163 @@
+using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Outbox;
+using Anshimi.Gateway.Storage;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
+using Microsoft.Extensions.Logging;
+
+namespace Anshimi.Gateway.Pipeline;
+
+public enum UplinkOutcome
+{
+    Accepted,
+    Duplicate,
+    Heartbeat,
+    Rejected,
+}
+
+/// <summary>What became of one device uplink; <see cref="Reason"/> names the reject reason.</summary>
+public readonly record struct UplinkResult(UplinkOutcome Outcome, string? Reason = null)
+{
+    public static UplinkResult Reject(string reason) => new(UplinkOutcome.Rejected, reason);
+}
+
+/// <summary>
+/// Turns device uplinks into stored alarms: authenticates each frame against the registry, refuses
+/// replays, stores a new alarm and its outbox row in one transaction, and acks the device only after
+/// that commit. Called by one consumer at a time; never throws on bad input.
+/// </summary>
+public sealed partial class AlarmPipeline(
+    DeviceRegistry registry,
+    AlarmStore store,
+    DeviceDownlink downlink,
+    OutboxSignal outboxSignal,
+    GatewayMetrics metrics,
+    RejectLog rejectLog,
+    TimeProvider time,
+    ILogger<AlarmPipeline> logger)
+{
+    public const string TopicMismatch = "topic_mismatch";
+    public const string BadTopic = "bad_topic";
+    public const string UnexpectedType = "unexpected_type";
+    public const string StoreFailed = "store_failed";
+    public const string QueueFull = "queue_full";
+
+    private const string UplinkSuffix = "/up";
+
+    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
+
+    public async Task<UplinkResult> HandleUplinkAsync(string topic, byte[] payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await HandleCoreAsync(topic, payload, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // Storage failures land here. Nothing was acked, so the device resends later.
+            LogStoreFailed(logger, topic, ex);
+            metrics.FrameRejected(StoreFailed);
+            return UplinkResult.Reject(StoreFailed);
+        }
+    }
+
+    private async Task<UplinkResult> HandleCoreAsync(string topic, byte[] payload, CancellationToken cancellationToken)
+    {
+        if (!Topics.TryGetDeviceId(topic, out uint topicDevice) || !topic.EndsWith(UplinkSuffix, StringComparison.Ordinal) ||
+            topic.Length != Topics.DeviceUplink(topicDevice).Length)
+        {
+            return Reject(BadTopic, topic);
+        }
+
+        FrameReadResult structure = FrameCodec.ReadUnverified(payload, 0, payload.Length);
+        if (!structure.IsOk)
+        {
+            return Reject(FrameErrorName.Of(structure.Error), topic);
+        }
+
+        Frame frame = structure.Frame!;
+        if (frame.DeviceId != topicDevice)
+        {
+            return Reject(TopicMismatch, topic + " carried a frame of " + DeviceIdText.Format(frame.DeviceId));
+        }
+
+        if (!registry.TryGet(frame.DeviceId, out DeviceEntry device))
+        {
+            return Reject(FrameErrorName.Of(FrameError.UnknownDevice), DeviceIdText.Format(frame.DeviceId));
+        }
+
+        FrameReadResult verified = _codec.Decode(payload, 0, payload.Length, device.Key);
+        if (!verified.IsOk)
+        {
+            return Reject(FrameErrorName.Of(verified.Error), device.ToString());
+        }
+
+        return frame.Type switch
+        {
+            FrameType.Alarm => await HandleAlarmAsync(device, frame, payload, cancellationToken),
+            FrameType.Heartbeat => HandleHeartbeat(device, frame),
+            _ => Reject(UnexpectedType, device + " sent frame type " + (int)frame.Type),
+        };
+    }
+
+    private async Task<UplinkResult> HandleAlarmAsync(DeviceEntry device, Frame frame, byte[] payload, CancellationToken cancellationToken)
+    {
+        var key = new AlarmKey(frame.DeviceId, frame.Counter);
+
+        // Above the replay floor nothing can be stored yet, so only older counters cost a look-up.
+        if (frame.Counter <= device.HighestCounter)
+        {
+            if (!await store.ContainsAsync(key, cancellationToken))
+            {
+                return Reject(FrameErrorName.Of(FrameError.Replayed), key.ToString());
+            }
+
+            // The device missed our ack: say "stored" again, with a counter it has not seen.
+            metrics.AlarmDuplicate();
+            uint again = await store.TakeDownlinkCounterAsync(device.Id, cancellationToken);
+            await downlink.SendAckAsync(device, again, frame.Counter, AckStage.Received, cancellationToken);
+            return new UplinkResult(UplinkOutcome.Duplicate);
+        }
+
+        DateTimeOffset now = time.GetUtcNow();
+        uint downlinkCounter = await store.AcceptAsync(frame, payload, now, cancellationToken);
+        device.HighestCounter = frame.Counter;
+        device.LastSeen = now;
+        metrics.AlarmAccepted();
+        outboxSignal.Notify();
+        LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile);
+
+        // Only now, with the alarm durable, may the device stop resending it.
+        await downlink.SendAckAsync(device, downlinkCounter, frame.Counter, AckStage.Received, cancellationToken);
+        return new UplinkResult(UplinkOutcome.Accepted);
+    }
+
+    private UplinkResult HandleHeartbeat(DeviceEntry device, Frame frame)
+    {
+        if (frame.Counter <= device.HeartbeatCounter)
+        {
+            return Reject(FrameErrorName.Of(FrameError.Replayed), device + " heartbeat " + frame.Counter);
+        }
+
+        registry.RecordHeartbeat(device, frame.Counter, time.GetUtcNow());
+        metrics.Heartbeat();
+        return new UplinkResult(UplinkOutcome.Heartbeat);
+    }
+
+    private UplinkResult Reject(string reason, string detail)
+    {
+        metrics.FrameRejected(reason);
+        rejectLog.Report(reason, detail);
+        return UplinkResult.Reject(reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} accepted: event {Code:000} qualifier {Qualifier} zone {Zone:000} ({Profile})")]
+    private static partial void LogAlarmAccepted(ILogger logger, string key, int code, int qualifier, int zone, string profile);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Uplink on {Topic} could not be stored; the device will resend")]
+    private static partial void LogStoreFailed(ILogger logger, string topic, Exception exception);
+}

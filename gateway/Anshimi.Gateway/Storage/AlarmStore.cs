@@ -1,0 +1,225 @@
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
+using Microsoft.Data.Sqlite;
+
+namespace Anshimi.Gateway.Storage;
+
+/// <summary>An outbox row joined with its alarm and device: everything an upstream envelope needs.</summary>
+public sealed record OutboxItem(
+    long Sequence,
+    AlarmKey Key,
+    ushort EventCode,
+    byte Qualifier,
+    ushort Zone,
+    byte[] Frame,
+    DateTimeOffset ReceivedAt,
+    int Attempts,
+    string Profile,
+    SiteInfo Site);
+
+/// <summary>
+/// Alarms the gateway has accepted, their upstream outbox, and the downlink counters of the acks
+/// that report them. Every method that leads to a device ack commits before it returns.
+/// </summary>
+public sealed class AlarmStore(GatewayDatabase database)
+{
+    public async Task<bool> ContainsAsync(AlarmKey key, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM alarms WHERE device_id = $device AND counter = $counter;";
+        AddKey(command, key);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>
+    /// In one transaction: stores the alarm, queues it for upstream, raises the device's replay floor
+    /// and takes the downlink counter for its ack. Returns that counter once the commit is durable.
+    /// </summary>
+    public async Task<uint> AcceptAsync(Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
+        await using (SqliteCommand insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO alarms (device_id, counter, event_code, qualifier, zone, frame, received_at, stage)
+                VALUES ($device, $counter, $code, $qualifier, $zone, $frame, $at, $stage);
+                INSERT INTO outbox (device_id, counter, next_attempt_at) VALUES ($device, $counter, $at);
+                UPDATE devices SET highest_counter = max(highest_counter, $counter), last_seen = max(coalesce(last_seen, 0), $at)
+                WHERE id = $device;
+                """;
+            AddKey(insert, new AlarmKey(frame.DeviceId, frame.Counter));
+            insert.Parameters.AddWithValue("$code", (int)frame.EventCode);
+            insert.Parameters.AddWithValue("$qualifier", (int)frame.Qualifier);
+            insert.Parameters.AddWithValue("$zone", (int)frame.Zone);
+            insert.Parameters.AddWithValue("$frame", frameBytes);
+            insert.Parameters.AddWithValue("$at", receivedAt.ToUnixTimeMilliseconds());
+            insert.Parameters.AddWithValue("$stage", (int)AckStage.Received);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        uint downlink = await TakeDownlinkCounterAsync(connection, transaction, frame.DeviceId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return downlink;
+    }
+
+    /// <summary>Takes and persists the next downlink counter, so a restart never reuses one.</summary>
+    public async Task<uint> TakeDownlinkCounterAsync(uint deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
+        uint downlink = await TakeDownlinkCounterAsync(connection, transaction, deviceId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return downlink;
+    }
+
+    /// <summary>
+    /// Records an operator stage for a stored alarm (never moving it backwards) and takes the
+    /// downlink counter for the ack that carries it; null when the alarm is unknown.
+    /// </summary>
+    public async Task<uint?> RecordStageAsync(AlarmKey key, AckStage stage, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
+        await using (SqliteCommand update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE alarms SET stage = max(stage, $stage) WHERE device_id = $device AND counter = $counter;";
+            AddKey(update, key);
+            update.Parameters.AddWithValue("$stage", (int)stage);
+            if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return null;
+            }
+        }
+
+        uint downlink = await TakeDownlinkCounterAsync(connection, transaction, key.DeviceId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return downlink;
+    }
+
+    /// <summary>The cloud has the alarm: drops its outbox row. False when the alarm is unknown.</summary>
+    public async Task<bool> RecordReceiptAsync(AlarmKey key, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE alarms SET receipted_at = coalesce(receipted_at, $at) WHERE device_id = $device AND counter = $counter;
+            DELETE FROM outbox WHERE device_id = $device AND counter = $counter;
+            """;
+        AddKey(command, key);
+        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+
+        // The affected-row count sums both statements: zero means neither an alarm nor a row.
+        int changed = await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return changed > 0;
+    }
+
+    /// <summary>Outbox rows due at <paramref name="now"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<OutboxItem>> GetDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT o.seq, o.device_id, o.counter, a.event_code, a.qualifier, a.zone, a.frame, a.received_at, o.attempts,
+                   coalesce(d.profile, 'unknown'), coalesce(d.site_kind, 'unknown'), coalesce(d.site_lat, 0),
+                   coalesce(d.site_lon, 0), coalesce(d.site_address, '')
+            FROM outbox o
+            JOIN alarms a ON a.device_id = o.device_id AND a.counter = o.counter
+            LEFT JOIN devices d ON d.id = o.device_id
+            WHERE o.next_attempt_at <= $now
+            ORDER BY o.seq
+            LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$limit", limit);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var items = new List<OutboxItem>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new OutboxItem(
+                reader.GetInt64(0),
+                new AlarmKey((uint)reader.GetInt64(1), (uint)reader.GetInt64(2)),
+                (ushort)reader.GetInt32(3),
+                (byte)reader.GetInt32(4),
+                (ushort)reader.GetInt32(5),
+                (byte[])reader[6],
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+                reader.GetInt32(8),
+                reader.GetString(9),
+                new SiteInfo(reader.GetString(10), reader.GetDouble(11), reader.GetDouble(12), reader.GetString(13))));
+        }
+
+        return items;
+    }
+
+    /// <summary>Counts a successful publish and schedules the resend; a no-op when a receipt removed the row meanwhile.</summary>
+    public async Task RecordAttemptAsync(long sequence, int attempts, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "UPDATE outbox SET attempts = $attempts, next_attempt_at = $next WHERE seq = $seq;";
+        command.Parameters.AddWithValue("$attempts", attempts);
+        command.Parameters.AddWithValue("$next", nextAttemptAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$seq", sequence);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Makes every row due now (after a reconnect the broker may have lost what was in flight).</summary>
+    public async Task MakeAllDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "UPDATE outbox SET next_attempt_at = $now WHERE next_attempt_at > $now;";
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>When the earliest outbox row falls due; null when the outbox is empty.</summary>
+    public async Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT min(next_attempt_at) FROM outbox;";
+        object? value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    }
+
+    public async Task<int> CountOutboxAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM outbox;";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Synchronous count for metric gauges, which are read inside a synchronous callback.</summary>
+    public int CountOutbox()
+    {
+        using SqliteConnection connection = database.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM outbox;";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<uint> TakeDownlinkCounterAsync(SqliteConnection connection, SqliteTransaction transaction, uint deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE devices SET downlink_counter = downlink_counter + 1 WHERE id = $device RETURNING downlink_counter;";
+        command.Parameters.AddWithValue("$device", (long)deviceId);
+        object? value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is long counter ? (uint)counter : throw new InvalidOperationException("device " + DeviceIdText.Format(deviceId) + " is not registered");
+    }
+
+    private static void AddKey(SqliteCommand command, AlarmKey key)
+    {
+        command.Parameters.AddWithValue("$device", (long)key.DeviceId);
+        command.Parameters.AddWithValue("$counter", (long)key.Counter);
+    }
+}

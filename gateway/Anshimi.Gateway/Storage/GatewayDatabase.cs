@@ -1,0 +1,136 @@
+using Microsoft.Data.Sqlite;
+
+namespace Anshimi.Gateway.Storage;
+
+/// <summary>
+/// The gateway's SQLite file: device registry, alarms and the upstream outbox. WAL with
+/// synchronous=FULL, so a committed transaction survives a power cut or SIGKILL.
+/// </summary>
+public sealed class GatewayDatabase
+{
+    private const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS devices (
+            id                INTEGER PRIMARY KEY,
+            key               BLOB    NOT NULL,
+            profile           TEXT    NOT NULL,
+            site_kind         TEXT    NOT NULL,
+            site_lat          REAL    NOT NULL,
+            site_lon          REAL    NOT NULL,
+            site_address      TEXT    NOT NULL,
+            district_code     TEXT,
+            highest_counter   INTEGER NOT NULL DEFAULT 0,
+            heartbeat_counter INTEGER NOT NULL DEFAULT 0,
+            downlink_counter  INTEGER NOT NULL DEFAULT 0,
+            last_seen         INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS alarms (
+            device_id    INTEGER NOT NULL,
+            counter      INTEGER NOT NULL,
+            event_code   INTEGER NOT NULL,
+            qualifier    INTEGER NOT NULL,
+            zone         INTEGER NOT NULL,
+            frame        BLOB    NOT NULL,
+            received_at  INTEGER NOT NULL,
+            stage        INTEGER NOT NULL,
+            receipted_at INTEGER,
+            PRIMARY KEY (device_id, counter)
+        );
+        CREATE TABLE IF NOT EXISTS outbox (
+            seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_id       INTEGER NOT NULL,
+            counter         INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            UNIQUE (device_id, counter)
+        );
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
+        """;
+
+    private readonly string _connectionString;
+
+    public GatewayDatabase(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+
+            // Busy timeout: writers from different services wait for each other instead of failing.
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    /// <summary>Creates the directory, the file and the schema; idempotent.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        string? directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        await using (SqliteCommand wal = connection.CreateCommand())
+        {
+            // WAL is a property of the file; set once, it stays.
+            wal.CommandText = "PRAGMA journal_mode=WAL;";
+            await wal.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using SqliteTransaction transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = Schema + "PRAGMA user_version = " + SchemaVersion + ";";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Opens a pooled connection with the durability settings applied.</summary>
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using SqliteCommand command = connection.CreateCommand();
+
+            // synchronous is per connection: FULL fsyncs the WAL on every commit.
+            command.CommandText = "PRAGMA synchronous=FULL;";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Synchronous <see cref="OpenAsync"/>, for callers that cannot await (metric gauges).</summary>
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA synchronous=FULL;";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A transaction that takes the write lock at once, so read-then-write cannot race another writer.</summary>
+    public static SqliteTransaction BeginWrite(SqliteConnection connection) => connection.BeginTransaction(deferred: false);
+}

@@ -1,0 +1,69 @@
+using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Storage;
+using Anshimi.Protocol.Upstream;
+using Microsoft.Extensions.Logging;
+
+namespace Anshimi.Gateway.Upstream;
+
+/// <summary>
+/// Envelopes from the cloud bridge on the gateway's commands topic: alarm receipts clear the outbox,
+/// operator acknowledgements go to the bell. Malformed or unknown envelopes are counted and dropped.
+/// </summary>
+public sealed partial class CloudCommands(
+    AlarmStore store,
+    OperatorAckRelay relay,
+    GatewayMetrics metrics,
+    RejectLog rejectLog,
+    TimeProvider time,
+    ILogger<CloudCommands> logger)
+{
+    public const string Malformed = "malformed";
+    public const string UnexpectedKind = "unexpected_kind";
+
+    public async Task HandleAsync(byte[] payload, CancellationToken cancellationToken)
+    {
+        if (!EnvelopeSerializer.TryParse(payload, out Envelope? envelope, out string error))
+        {
+            metrics.CommandRejected(Malformed);
+            rejectLog.Report(Malformed, error);
+            return;
+        }
+
+        switch (envelope)
+        {
+            case AlarmReceiptEnvelope receipt:
+                await ApplyReceiptAsync(receipt, cancellationToken);
+                break;
+            case OperatorAckEnvelope ack:
+                await relay.RelayAsync(ack, cancellationToken);
+                break;
+            default:
+                metrics.CommandRejected(UnexpectedKind);
+                rejectLog.Report(UnexpectedKind, envelope!.GetType().Name);
+                break;
+        }
+    }
+
+    private async Task ApplyReceiptAsync(AlarmReceiptEnvelope receipt, CancellationToken cancellationToken)
+    {
+        if (!AlarmKey.TryParse(receipt.Key, out AlarmKey key))
+        {
+            metrics.CommandRejected(OperatorAckRelay.BadKey);
+            rejectLog.Report(OperatorAckRelay.BadKey, "receipt " + receipt.Key);
+            return;
+        }
+
+        if (!await store.RecordReceiptAsync(key, time.GetUtcNow(), cancellationToken))
+        {
+            metrics.CommandRejected(OperatorAckRelay.UnknownAlarm);
+            rejectLog.Report(OperatorAckRelay.UnknownAlarm, "receipt " + key);
+            return;
+        }
+
+        metrics.ReceiptApplied();
+        LogReceipt(logger, key.ToString());
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cloud receipt for alarm {Key}")]
+    private static partial void LogReceipt(ILogger logger, string key);
+}
