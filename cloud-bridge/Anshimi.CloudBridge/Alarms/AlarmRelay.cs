@@ -1,0 +1,308 @@
+using System.Threading.Channels;
+using Anshimi.CloudBridge.Acks;
+using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Hosting;
+using Anshimi.Mqtt;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.CloudBridge.Alarms;
+
+/// <summary>
+/// Owns the bridge's MQTT session: takes every gateway's events (QoS 1, persistent session), stores
+/// each alarm once by its idempotency key, answers every copy with a receipt after the write is
+/// durable, and tells live consoles about alarms they have not seen.
+/// </summary>
+public sealed partial class AlarmRelay : BackgroundService
+{
+    private readonly IMqttClient _mqtt;
+    private readonly AlarmStore _store;
+    private readonly DistrictDirectory _districts;
+    private readonly AlarmFeed _feed;
+    private readonly RelayStatistics _statistics;
+    private readonly MalformedEnvelopeLog _malformed;
+    private readonly CloudBridgeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AlarmRelay> _logger;
+
+    // The network thread only enqueues; the gateways' outboxes bound how much can be in flight.
+    private readonly Channel<MqttMessageReceivedEventArgs> _inbox =
+        Channel.CreateUnbounded<MqttMessageReceivedEventArgs>(new UnboundedChannelOptions { SingleReader = true });
+
+    private readonly Channel<bool> _reconnected =
+        Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public AlarmRelay(
+        IMqttClient mqtt,
+        AlarmStore store,
+        DistrictDirectory districts,
+        AlarmFeed feed,
+        RelayStatistics statistics,
+        MalformedEnvelopeLog malformed,
+        IOptions<CloudBridgeOptions> options,
+        TimeProvider time,
+        ILogger<AlarmRelay> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _mqtt = mqtt;
+        _store = store;
+        _districts = districts;
+        _feed = feed;
+        _statistics = statistics;
+        _malformed = malformed;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Handles one message from a gateway events topic; never throws for bad input.</summary>
+    public async Task HandleAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        string? gatewayId = Topics.GatewayIdOf(topic);
+        if (gatewayId is null || topic != Topics.GatewayEvents(gatewayId))
+        {
+            Drop(topic, "not a gateway events topic");
+            return;
+        }
+
+        if (!EnvelopeSerializer.TryParse(payload.Span, out Envelope? envelope, out string error))
+        {
+            Drop(topic, error);
+            return;
+        }
+
+        switch (envelope)
+        {
+            case AlarmEnvelope alarm:
+                await HandleAlarmAsync(topic, gatewayId, alarm, cancellationToken);
+                break;
+            case GatewayHeartbeatEnvelope heartbeat when heartbeat.GatewayId != gatewayId:
+                Drop(topic, "heartbeat gatewayId differs from its topic");
+                break;
+            case GatewayHeartbeatEnvelope heartbeat:
+                await _store.RecordHeartbeatAsync(gatewayId, _time.GetUtcNow(), heartbeat.OutboxDepth, cancellationToken);
+                _statistics.HeartbeatSeen();
+                break;
+            case AckRelayedEnvelope relayed:
+                await HandleAckRelayedAsync(topic, relayed, cancellationToken);
+                break;
+            default:
+                Drop(topic, "unexpected envelope " + envelope!.GetType().Name + " on a gateway events topic");
+                break;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _mqtt.MessageReceived += OnMessageReceived;
+        _mqtt.StateChanged += OnStateChanged;
+        try
+        {
+            await ConnectAsync(stoppingToken);
+            await Task.WhenAll(ProcessInboxAsync(stoppingToken), KeepSubscribedAsync(stoppingToken));
+        }
+        finally
+        {
+            _mqtt.MessageReceived -= OnMessageReceived;
+            _mqtt.StateChanged -= OnStateChanged;
+        }
+    }
+
+    private async Task HandleAlarmAsync(string topic, string gatewayId, AlarmEnvelope alarm, CancellationToken cancellationToken)
+    {
+        string? problem = Validate(alarm, gatewayId, out AlarmKey key);
+        if (problem is not null)
+        {
+            Drop(topic, problem);
+            return;
+        }
+
+        string keyText = key.ToString();
+
+        // Outside Seoul the alarm is still kept (district "unknown"): routing may fail, the alarm may not.
+        string district = _districts.Resolve(alarm.Site.Latitude, alarm.Site.Longitude);
+        bool isNew = await _store.StoreAlarmAsync(alarm, keyText, district, _time.GetUtcNow(), cancellationToken);
+        if (isNew)
+        {
+            _statistics.AlarmStored();
+
+            // The console hears first: an operator must not wait on the broker's PUBACK for the receipt.
+            AlarmRecord? stored = await _store.FindAsync(keyText, cancellationToken);
+            if (stored is not null)
+            {
+                _feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(stored, _districts)));
+            }
+
+            LogAlarmStored(_logger, keyText, alarm.Event.Code, district, gatewayId);
+        }
+        else
+        {
+            _statistics.DuplicateSeen();
+        }
+
+        // A duplicate means the gateway missed our receipt: answer every copy.
+        await PublishAsync(Topics.GatewayCommands(gatewayId), new AlarmReceiptEnvelope(keyText), cancellationToken);
+    }
+
+    private async Task HandleAckRelayedAsync(string topic, AckRelayedEnvelope relayed, CancellationToken cancellationToken)
+    {
+        if (!AlarmKey.TryParse(relayed.Key, out AlarmKey key) || !AckStageName.TryParse(relayed.Stage, out _))
+        {
+            Drop(topic, "ack-relayed with bad key or stage");
+            return;
+        }
+
+        string keyText = key.ToString();
+        if (!await _store.MarkAckRelayedAsync(keyText, relayed.Stage, _time.GetUtcNow(), cancellationToken))
+        {
+            return;
+        }
+
+        _statistics.AckRelayed();
+        AlarmRecord? alarm = await _store.FindAsync(keyText, cancellationToken);
+        if (alarm is not null)
+        {
+            _feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.Updated, AlarmView.From(alarm, _districts)));
+        }
+    }
+
+    private async Task PublishAsync(string topic, Envelope envelope, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            await _mqtt.PublishAsync(topic, EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, timeout.Token);
+        }
+        catch (Exception ex) when (ex is MqttException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // The gateway re-sends until it hears a receipt; the duplicate will be answered then.
+            _statistics.ReceiptFailed();
+            LogPublishFailed(_logger, topic, ex.Message);
+        }
+    }
+
+    private static string? Validate(AlarmEnvelope alarm, string gatewayId, out AlarmKey key)
+    {
+        if (!AlarmKey.TryParse(alarm.Key, out key))
+        {
+            return "alarm key is not DEVICEID:COUNTER";
+        }
+
+        if (!DeviceIdText.TryParse(alarm.DeviceId, out uint deviceId) || deviceId != key.DeviceId || alarm.Counter != key.Counter)
+        {
+            return "alarm key does not match deviceId and counter";
+        }
+
+        if (alarm.GatewayId != gatewayId)
+        {
+            return "alarm gatewayId differs from its topic";
+        }
+
+        if (alarm.Event is null || alarm.Event.Code is < 0 or > ContactIdCode.Max || alarm.Event.Qualifier is < 0 or > 9 || alarm.Event.Zone is < 0 or > 999)
+        {
+            return "alarm event is not a Contact ID event";
+        }
+
+        if (alarm.Site is null || !double.IsFinite(alarm.Site.Latitude) || !double.IsFinite(alarm.Site.Longitude) ||
+            Math.Abs(alarm.Site.Latitude) > 90 || Math.Abs(alarm.Site.Longitude) > 180)
+        {
+            return "alarm site has no valid coordinates";
+        }
+
+        return null;
+    }
+
+    private void Drop(string topic, string reason)
+    {
+        _statistics.MalformedDropped();
+        _malformed.Report(topic, reason);
+    }
+
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        TimeSpan delay = TimeSpan.FromMilliseconds(500);
+        while (true)
+        {
+            try
+            {
+                await _mqtt.ConnectAsync(cancellationToken);
+                return;
+            }
+            catch (MqttException ex)
+            {
+                LogConnectFailed(_logger, ex.Message, delay);
+                await Task.Delay(delay, _time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
+    private async Task KeepSubscribedAsync(CancellationToken cancellationToken)
+    {
+        // Re-subscribe on every reconnect: a broker that lost its session store has forgotten us.
+        do
+        {
+            while (true)
+            {
+                try
+                {
+                    await _mqtt.SubscribeAsync(Topics.AllGatewayEvents, MqttQos.AtLeastOnce, cancellationToken);
+                    break;
+                }
+                catch (MqttException ex)
+                {
+                    LogSubscribeFailed(_logger, ex.Message);
+                    await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken);
+                }
+            }
+        }
+        while (await _reconnected.Reader.WaitToReadAsync(cancellationToken) && _reconnected.Reader.TryRead(out _));
+    }
+
+    private async Task ProcessInboxAsync(CancellationToken cancellationToken)
+    {
+        await foreach (MqttMessageReceivedEventArgs message in _inbox.Reader.ReadAllAsync(cancellationToken))
+        {
+            try
+            {
+                await HandleAsync(message.Topic, message.Payload, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Not acknowledged by a receipt, so the gateway will offer it again.
+                LogHandlingFailed(_logger, ex, message.Topic);
+            }
+        }
+    }
+
+    private void OnMessageReceived(object? sender, MqttMessageReceivedEventArgs e) => _inbox.Writer.TryWrite(e);
+
+    private void OnStateChanged(object? sender, MqttStateChangedEventArgs e)
+    {
+        LogMqttState(_logger, e.State, e.Reason);
+        if (e.State == MqttConnectionState.Connected)
+        {
+            _reconnected.Writer.TryWrite(true);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} (event {Code}) stored for district {District} from gateway {Gateway}")]
+    private static partial void LogAlarmStored(ILogger logger, string key, int code, string district, string gateway);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publish to {Topic} failed: {Reason}")]
+    private static partial void LogPublishFailed(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT connect failed ({Reason}); retrying in {Delay}")]
+    private static partial void LogConnectFailed(ILogger logger, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT subscribe failed ({Reason}); retrying")]
+    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling a message on {Topic} failed; the gateway will re-send it")]
+    private static partial void LogHandlingFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT {State}: {Reason}")]
+    private static partial void LogMqttState(ILogger logger, MqttConnectionState state, string reason);
+}

@@ -1,0 +1,50 @@
+using Anshimi.CloudBridge.Districts;
+
+namespace Anshimi.CloudBridge.Alarms;
+
+/// <summary>An alarm as the console and API clients see it (JSON, camelCase).</summary>
+public sealed record AlarmView(
+    string Key,
+    string DeviceId,
+    uint Counter,
+    string GatewayId,
+    string Profile,
+    bool Test,
+    EventView Event,
+    DistrictView District,
+    SiteView Site,
+    string State,
+    DateTimeOffset RaisedAt,
+    DateTimeOffset ReceivedAt,
+    IReadOnlyList<TimelineEntry> Timeline)
+{
+    public static AlarmView From(AlarmRecord alarm, DistrictDirectory districts)
+    {
+        ArgumentNullException.ThrowIfNull(alarm);
+        ArgumentNullException.ThrowIfNull(districts);
+        (string ko, string en) = EventNames.Of(alarm.EventCode, alarm.Qualifier);
+        DistrictName district = districts.NameOf(alarm.DistrictCode);
+        return new AlarmView(
+            alarm.Key,
+            alarm.DeviceId,
+            alarm.Counter,
+            alarm.GatewayId,
+            alarm.Profile,
+            alarm.Test,
+            new EventView(alarm.EventCode, alarm.Qualifier, alarm.Zone, ko, en),
+            new DistrictView(district.Code, district.NameKo, district.NameEn),
+            new SiteView(alarm.SiteKind, alarm.Address, alarm.Latitude, alarm.Longitude),
+            alarm.State,
+            alarm.RaisedAt,
+            alarm.ReceivedAt,
+            alarm.Timeline);
+    }
+}
+
+public sealed record EventView(int Code, int Qualifier, int Zone, string NameKo, string NameEn);
+
+public sealed record DistrictView(string Code, string NameKo, string NameEn);
+
+public sealed record SiteView(string Kind, string Address, double Lat, double Lon);
+
+public sealed record GatewayView(string GatewayId, DateTimeOffset LastSeenAt, int OutboxDepth);

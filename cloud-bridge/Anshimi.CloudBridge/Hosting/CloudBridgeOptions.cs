@@ -1,0 +1,25 @@
+namespace Anshimi.CloudBridge.Hosting;
+
+/// <summary>Settings of the cloud bridge; bound from configuration section "CloudBridge".</summary>
+public sealed class CloudBridgeOptions
+{
+    public const string SectionName = "CloudBridge";
+
+    /// <summary>Where the SQLite alarm store lives; relative paths resolve against the working directory.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>
+    /// Seoul district boundaries (GeoJSON). A relative path is tried against the working directory
+    /// and then against each parent of the application directory.
+    /// </summary>
+    public string DistrictsGeoJson { get; set; } = "../shared/data/seoul-municipalities.geojson";
+
+    /// <summary>First re-send delay of an operator acknowledgement not yet relayed by its gateway.</summary>
+    public TimeSpan AckRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Cap of the doubling re-send delay.</summary>
+    public TimeSpan AckRetryMaxInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a receipt or acknowledgement publish may wait for the broker's PUBACK.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
