@@ -131,8 +131,9 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
                     await _client.ConnectAsync(stopping);
                     delay = TimeSpan.FromMilliseconds(500);
                 }
-                catch (MqttException ex)
+                catch (Exception ex) when (ex is MqttException or InvalidOperationException)
                 {
+                    // InvalidOperationException: the client started reconnecting by itself meanwhile.
                     LastError = ex.Message;
                     delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
                 }

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Anshimi.DeviceSim;
+
+/// <summary>One simulated bell as the control API reports it.</summary>
+public sealed record DeviceStatus(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("profile")] string Profile,
+    [property: JsonPropertyName("district")] string? District,
+    [property: JsonPropertyName("address")] string Address,
+    [property: JsonPropertyName("connected")] bool Connected,
+    [property: JsonPropertyName("led")] string Led,
+    [property: JsonPropertyName("pendingAlarms")] int PendingAlarms,
+    [property: JsonPropertyName("alarmsRaised")] int AlarmsRaised,
+    [property: JsonPropertyName("newestAlarmCounter")] uint NewestAlarmCounter,
+    [property: JsonPropertyName("rejectedDownlinks")] int RejectedDownlinks,
+    [property: JsonPropertyName("lastError")] string? LastError);
+
+/// <summary>Body of an accepted press.</summary>
+public sealed record PressResult(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("holdMs")] int HoldMs);
+
+/// <summary>Body of every error answer.</summary>
+public sealed record ErrorBody([property: JsonPropertyName("error")] string Error);
+
+public static class SimJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>LED state names (as the API reports them) in Korean first, English alongside.</summary>
+    public static string LedLabel(string led) => led switch
+    {
+        "idle" => "대기 idle",
+        "sending" => "전송 중 sending",
+        "received" => "게이트웨이 수신 received by gateway",
+        "acknowledged" => "관제 확인, 출동 중 help is on the way",
+        "failed" => "전송 실패, 계속 재시도 failed, still retrying",
+        _ => led,
+    };
+}
