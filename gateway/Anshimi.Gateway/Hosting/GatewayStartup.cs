@@ -38,7 +38,7 @@ public sealed partial class GatewayStartup(
         }
 
         await registry.LoadAsync(cancellationToken);
-        metrics.ObserveGauge("anshimi.gateway.outbox.depth", "Alarms stored but not yet receipted by the cloud.", store.CountOutbox);
+        metrics.ObserveGauge("anshimi.gateway.outbox.depth", "Alarms stored but not yet receipted by the cloud.", () => store.CountOutbox());
         metrics.ObserveGauge("anshimi.gateway.devices", "Devices in the registry.", () => registry.Count);
         metrics.ObserveGauge("anshimi.gateway.mqtt.connected", "1 while the broker session is up.", () => mqtt.State == MqttConnectionState.Connected ? 1 : 0);
         LogReady(logger, gateway.Id, registry.Count, await store.CountOutboxAsync(cancellationToken), database.Path);
