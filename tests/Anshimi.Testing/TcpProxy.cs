@@ -6,7 +6,8 @@ namespace Anshimi.Testing;
 /// <summary>
 /// A loopback TCP relay between clients and a server that can cut every connection at once with a reset,
 /// the way a dead device or a failed Wi-Fi link looks to the broker (no DISCONNECT, so the last will fires).
-/// It keeps listening, so clients can reconnect through it.
+/// It keeps listening, so clients can reconnect through it. <see cref="Pause"/> holds all traffic while
+/// keeping connections open, like a link that silently stops delivering.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -16,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<Socket> _sockets = [];
     private readonly Task _acceptLoop;
+    private TaskCompletionSource _flowing = NewFlowGate(open: true);
 
     private TcpProxy(IPEndPoint target)
     {
@@ -44,6 +46,27 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     public static TcpProxy Start(int targetPort) => new(new IPEndPoint(IPAddress.Loopback, targetPort));
+
+    /// <summary>Holds every byte in both directions until <see cref="Resume"/>; connections stay open.</summary>
+    public void Pause()
+    {
+        lock (_gate)
+        {
+            if (_flowing.Task.IsCompleted)
+            {
+                _flowing = NewFlowGate(open: false);
+            }
+        }
+    }
+
+    /// <summary>Delivers the held bytes and lets traffic flow again.</summary>
+    public void Resume()
+    {
+        lock (_gate)
+        {
+            _flowing.TrySetResult();
+        }
+    }
 
     /// <summary>Resets every relayed connection on both sides.</summary>
     public void DropConnections()
@@ -75,6 +98,25 @@ public sealed class TcpProxy : IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    private static TaskCompletionSource NewFlowGate(bool open)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (open)
+        {
+            gate.SetResult();
+        }
+
+        return gate;
+    }
+
+    private Task Flowing()
+    {
+        lock (_gate)
+        {
+            return _flowing.Task;
+        }
     }
 
     private static void Reset(Socket socket)
@@ -149,6 +191,7 @@ public sealed class TcpProxy : IAsyncDisposable
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                await Flowing().WaitAsync(_stopping.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);

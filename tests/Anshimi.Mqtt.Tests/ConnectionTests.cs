@@ -1,0 +1,183 @@
+using Anshimi.Testing;
+
+namespace Anshimi.Mqtt.Tests;
+
+[Trait("Category", "Integration")]
+public sealed class ConnectionTests
+{
+    private static readonly TimeSpan Wait = TestBroker.Wait;
+
+    [Fact]
+    public async Task Connect_with_valid_credentials_reports_Connecting_then_Connected()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+
+        await client.ConnectAsync(CancellationToken.None);
+
+        Assert.Equal(MqttConnectionState.Connected, client.State);
+        Assert.Equal("connected", client.StateReason);
+        Assert.Equal(
+            [MqttConnectionState.Connecting, MqttConnectionState.Connected],
+            states.Items.Select(s => s.State));
+    }
+
+    [Fact]
+    public async Task Connect_with_a_wrong_password_is_refused_as_not_authorised()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Password = "not-the-password";
+        await using var client = MosquittoClient.Create(options);
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        Assert.Contains("not authorised", error.Message, StringComparison.Ordinal);
+        Assert.Equal(MqttConnectionState.Disconnected, client.State);
+        Assert.Contains("not authorised", client.StateReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connect_gives_up_after_the_connect_timeout_when_nothing_listens()
+    {
+        var options = new MqttClientOptions
+        {
+            Port = FreePort.Next(),
+            ClientId = MosquittoBroker.NewClientId(),
+            ConnectTimeout = TimeSpan.FromSeconds(1.5),
+        };
+        await using var client = MosquittoClient.Create(options);
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+
+        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+
+        Assert.Contains("timed out", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Connection refused", error.Message, StringComparison.Ordinal);
+        Assert.Equal(MqttConnectionState.Disconnected, client.State);
+    }
+
+    [Fact]
+    public async Task Connect_honours_cancellation()
+    {
+        var options = new MqttClientOptions { Port = FreePort.Next(), ClientId = MosquittoBroker.NewClientId() };
+        await using var client = MosquittoClient.Create(options);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ConnectAsync(cancel.Token));
+
+        Assert.Equal(MqttConnectionState.Disconnected, client.State);
+    }
+
+    [Fact]
+    public async Task Reconnects_after_a_broker_restart_and_keeps_the_persistent_session()
+    {
+        await using var broker = await TestBroker.StartAsync(persistence: true);
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        client.MessageReceived += (_, e) => messages.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+        await client.SubscribeAsync("alarms/#", MqttQos.AtLeastOnce, CancellationToken.None);
+
+        await broker.StopAsync();
+        var lost = await states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
+        await broker.StartAsync();
+        var reconnected = await states.WaitForAsync(s => s.State == MqttConnectionState.Connected, Wait, lost);
+
+        Assert.StartsWith("connection lost: ", states.Items[lost].Reason, StringComparison.Ordinal);
+        Assert.Equal("connected", reconnected.Reason);
+        // The broker restored the subscription from its persistence file.
+        await TestBroker.PublishWithCliAsync(broker, "alarms/after-restart", [1, 2, 3]);
+        var message = await messages.WaitForAsync(m => m.Topic == "alarms/after-restart", Wait);
+        Assert.Equal([1, 2, 3], message.Payload);
+    }
+
+    [Fact]
+    public async Task Subscriptions_are_restored_when_the_broker_lost_the_session()
+    {
+        await using var broker = await TestBroker.StartAsync(persistence: false);
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        client.MessageReceived += (_, e) => messages.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+        await client.SubscribeAsync("commands/#", MqttQos.AtLeastOnce, CancellationToken.None);
+
+        await broker.KillAsync();
+        var lost = await states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
+        await broker.StartAsync();
+        await states.WaitForAsync(s => s.State == MqttConnectionState.Connected, Wait, lost);
+
+        // Retained, so it arrives whether the restored subscription reaches the broker before or after it.
+        await TestBroker.PublishWithCliAsync(broker, "commands/after-restart", [42], retain: true);
+        var message = await messages.WaitForAsync(m => m.Topic == "commands/after-restart", Wait);
+        Assert.Equal([42], message.Payload);
+    }
+
+    [Fact]
+    public async Task Last_will_is_published_when_the_connection_dies_without_DISCONNECT_and_the_client_reconnects()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var proxy = TcpProxy.Start(broker.Port);
+        await using var observer = await TestBroker.StartObserverAsync(broker, "status/#");
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Port = proxy.Port;
+        byte[] will = [0x00, 0x4F, 0x46, 0x46];
+        options.LastWill = new MqttLastWill { Topic = "status/bell-7", Payload = will, Retain = false };
+        await using var client = MosquittoClient.Create(options);
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+
+        proxy.DropConnections();
+
+        var line = await observer.WaitForMessageAsync("status/bell-7", Wait);
+        Assert.Equal($"MSG status/bell-7 {TestBroker.Hex(will)}", line);
+        var lost = await states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
+        Assert.StartsWith("connection lost: ", states.Items[lost].Reason, StringComparison.Ordinal);
+        await states.WaitForAsync(s => s.State == MqttConnectionState.Connected, Wait, lost);
+    }
+
+    [Fact]
+    public async Task Dispose_while_connected_disconnects_cleanly_so_no_last_will_is_sent()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var observer = await TestBroker.StartObserverAsync(broker, "status/#");
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.LastWill = new MqttLastWill { Topic = "status/bell-8", Payload = [0xDE, 0xAD], Retain = false };
+        var client = MosquittoClient.Create(options);
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+
+        await client.DisposeAsync().AsTask().WaitAsync(Wait);
+        await client.DisposeAsync();
+
+        Assert.Equal(MqttConnectionState.Closed, client.State);
+        await Assert.ThrowsAsync<ObjectDisposedException>(
+            () => client.PublishAsync("status/bell-8", new byte[] { 1 }, MqttQos.AtLeastOnce, false, CancellationToken.None));
+        // The broker saw this connection end before the marker's publisher even connected, so a will would precede the marker.
+        await TestBroker.PublishWithCliAsync(broker, "status/marker", [1]);
+        await observer.WaitForMessageAsync("status/marker", Wait);
+        Assert.DoesNotContain(observer.OutputLines, l => l.StartsWith("MSG status/bell-8", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DisconnectAsync_closes_the_client_for_good()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await client.ConnectAsync(CancellationToken.None);
+
+        await client.DisconnectAsync(CancellationToken.None);
+
+        Assert.Equal(MqttConnectionState.Closed, client.State);
+        await Assert.ThrowsAsync<MqttException>(
+            () => client.PublishAsync("a", new byte[] { 1 }, MqttQos.AtMostOnce, false, CancellationToken.None));
+    }
+}

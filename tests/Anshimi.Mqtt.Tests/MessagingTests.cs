@@ -1,0 +1,165 @@
+using Anshimi.Testing;
+
+namespace Anshimi.Mqtt.Tests;
+
+[Trait("Category", "Integration")]
+public sealed class MessagingTests
+{
+    private static readonly TimeSpan Wait = TestBroker.Wait;
+
+    // Zero bytes, high bytes and a CR/LF: anything a text round trip would mangle.
+    private static readonly byte[] BinaryPayload = [0x00, 0x01, 0xFF, 0x00, 0x7F, 0x80, 0x0D, 0x0A, 0x00, 0xFE];
+
+    [Fact]
+    public async Task QoS1_publish_completes_and_reaches_an_independent_subscriber_byte_for_byte()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var observer = await TestBroker.StartObserverAsync(broker, "devices/#");
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await client.ConnectAsync(CancellationToken.None);
+
+        await client.PublishAsync("devices/bell-1/alarm", BinaryPayload, MqttQos.AtLeastOnce, false, CancellationToken.None);
+
+        var line = await observer.WaitForMessageAsync("devices/bell-1/alarm", Wait);
+        Assert.Equal($"MSG devices/bell-1/alarm {TestBroker.Hex(BinaryPayload)}", line);
+    }
+
+    [Fact]
+    public async Task Many_concurrent_QoS1_publishes_all_complete()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await client.ConnectAsync(CancellationToken.None);
+
+        var publishes = Enumerable.Range(0, 500)
+            .Select(i => client.PublishAsync($"devices/load/{i % 7}", BitConverter.GetBytes(i), MqttQos.AtLeastOnce, false, CancellationToken.None));
+
+        await Task.WhenAll(publishes).WaitAsync(Wait);
+    }
+
+    [Fact]
+    public async Task Message_from_mosquitto_pub_arrives_with_exact_bytes()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
+        client.MessageReceived += (_, e) => messages.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+        await client.SubscribeAsync("gateway/+/commands", MqttQos.AtLeastOnce, CancellationToken.None);
+
+        await TestBroker.PublishWithCliAsync(broker, "gateway/gw-1/commands", BinaryPayload);
+
+        var message = await messages.WaitForAsync(m => m.Topic == "gateway/gw-1/commands", Wait);
+        Assert.Equal(BinaryPayload, message.Payload);
+        Assert.Equal(MqttQos.AtLeastOnce, message.Qos);
+        Assert.False(message.Retain);
+    }
+
+    [Fact]
+    public async Task Persistent_session_delivers_messages_published_while_the_client_was_offline()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        var options = broker.ClientOptions(TestBroker.Device);
+        await using (var first = MosquittoClient.Create(options))
+        {
+            await first.ConnectAsync(CancellationToken.None);
+            await first.SubscribeAsync("devices/+/ack", MqttQos.AtLeastOnce, CancellationToken.None);
+            await first.DisconnectAsync(CancellationToken.None);
+        }
+
+        for (byte i = 1; i <= 3; i++)
+        {
+            await TestBroker.PublishWithCliAsync(broker, "devices/bell-3/ack", [0x00, i]);
+        }
+
+        await using var second = MosquittoClient.Create(options);
+        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
+        second.MessageReceived += (_, e) => messages.Add(e);
+        await second.ConnectAsync(CancellationToken.None);
+
+        await messages.WaitForIndexAsync(_ => true, Wait, startIndex: 2);
+        Assert.Equal([[0x00, 1], [0x00, 2], [0x00, 3]], messages.Items.Select(m => m.Payload));
+    }
+
+    [Fact]
+    public async Task Publish_to_a_topic_the_ACL_denies_never_reaches_subscribers()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var observer = await TestBroker.StartObserverAsync(broker, "#");
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Restricted));
+        await client.ConnectAsync(CancellationToken.None);
+
+        // MQTT 3.1.1 has no way to report the denial: the broker acknowledges and drops the message.
+        await client.PublishAsync("forbidden/siren", new byte[] { 1 }, MqttQos.AtLeastOnce, false, CancellationToken.None);
+        await client.PublishAsync("allowed/marker", new byte[] { 2 }, MqttQos.AtLeastOnce, false, CancellationToken.None);
+
+        // Messages from one client are delivered in order, so once the marker is in, the denied one is not coming.
+        await observer.WaitForMessageAsync("allowed/marker", Wait);
+        Assert.DoesNotContain(observer.OutputLines, l => l.StartsWith("MSG forbidden/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Subscribe_to_an_invalid_filter_throws()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await client.ConnectAsync(CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<MqttException>(
+            () => client.SubscribeAsync("devices/#/ack", MqttQos.AtLeastOnce, CancellationToken.None));
+
+        Assert.Contains("devices/#/ack", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QoS1_publish_waits_for_PUBACK_honours_cancellation_and_is_still_delivered_later()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var proxy = TcpProxy.Start(broker.Port);
+        await using var observer = await TestBroker.StartObserverAsync(broker, "devices/#");
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Port = proxy.Port;
+        await using var client = MosquittoClient.Create(options);
+        await client.ConnectAsync(CancellationToken.None);
+
+        proxy.Pause();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => client.PublishAsync("devices/bell-4/alarm", new byte[] { 0x00, 0x78 }, MqttQos.AtLeastOnce, false, cancel.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => client.PublishAsync("devices/bell-4/alarm", new byte[] { 1 }, MqttQos.AtLeastOnce, false, new CancellationToken(canceled: true)));
+        proxy.Resume();
+
+        // Cancelling stopped the wait, not the delivery.
+        Assert.Equal("MSG devices/bell-4/alarm 0078", await observer.WaitForMessageAsync("devices/bell-4/alarm", Wait));
+    }
+
+    [Fact]
+    public async Task Publish_while_reconnecting_throws_instead_of_queueing()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+        await broker.StopAsync();
+        await states.WaitForAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
+
+        var error = await Assert.ThrowsAsync<MqttException>(
+            () => client.PublishAsync("devices/bell-6/alarm", new byte[] { 1 }, MqttQos.AtLeastOnce, false, CancellationToken.None));
+
+        Assert.Contains("not currently connected", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QoS0_publish_without_a_connection_throws()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+
+        var error = await Assert.ThrowsAsync<MqttException>(
+            () => client.PublishAsync("devices/bell-5/beacon", new byte[] { 1 }, MqttQos.AtMostOnce, false, CancellationToken.None));
+
+        Assert.Contains("devices/bell-5/beacon", error.Message, StringComparison.Ordinal);
+    }
+}
