@@ -141,6 +141,8 @@ public sealed class MosquittoClient : IMqttClient, IDisposable
         }
         catch (Exception ex) when (ex is MqttException or OperationCanceledException)
         {
+            // The network thread must stop retrying: a refused or abandoned connect leaves the client Disconnected.
+            await Task.Run(StopNetworkLoop, CancellationToken.None).ConfigureAwait(false);
             string lastReason;
             lock (_gate)
             {
@@ -148,8 +150,6 @@ public sealed class MosquittoClient : IMqttClient, IDisposable
                 lastReason = _stateReason;
             }
 
-            // The network thread must stop retrying: a refused or abandoned connect leaves the client Disconnected.
-            await Task.Run(StopNetworkLoop, CancellationToken.None).ConfigureAwait(false);
             if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 var timeout = new MqttException(
@@ -236,7 +236,11 @@ public sealed class MosquittoClient : IMqttClient, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(options.Host, nameof(options.Host));
-        ArgumentOutOfRangeException.ThrowIfNotEqual(options.Port is > 0 and <= 65535, true, nameof(options.Port));
+        if (options.Port is < 1 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Port, "Port must be 1..65535.");
+        }
+
         // libmosquitto rejects keepalives under 5 s at connect time; fail early instead.
         ArgumentOutOfRangeException.ThrowIfLessThan(options.KeepAliveSeconds, 5, nameof(options.KeepAliveSeconds));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ConnectTimeout, TimeSpan.Zero, nameof(options.ConnectTimeout));

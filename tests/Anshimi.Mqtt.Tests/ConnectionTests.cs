@@ -60,6 +60,31 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task Connect_keeps_trying_until_the_broker_comes_up()
+    {
+        var port = FreePort.Next();
+        var options = new MqttClientOptions
+        {
+            Port = port,
+            ClientId = MosquittoBroker.NewClientId(),
+            Username = TestBroker.Device,
+            Password = TestBroker.DevicePassword,
+            ReconnectDelayMin = TimeSpan.FromMilliseconds(100),
+            ReconnectDelayMax = TimeSpan.FromMilliseconds(500),
+        };
+        await using var client = MosquittoClient.Create(options);
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+
+        var connecting = client.ConnectAsync(CancellationToken.None);
+        await states.WaitForAsync(s => s.Reason.StartsWith("connect attempt failed", StringComparison.Ordinal), Wait);
+        await using var broker = await TestBroker.StartAsync(port: port);
+        await connecting.WaitAsync(Wait);
+
+        Assert.Equal(MqttConnectionState.Connected, client.State);
+    }
+
+    [Fact]
     public async Task Connect_honours_cancellation()
     {
         var options = new MqttClientOptions { Port = FreePort.Next(), ClientId = MosquittoBroker.NewClientId() };

@@ -8,13 +8,14 @@ internal static class TestBroker
     public const string Device = "device";
     public const string Observer = "observer";
     public const string Restricted = "restricted";
+    public const string DevicePassword = "device-secret-1";
 
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    public static Task<MosquittoBroker> StartAsync(bool persistence = true)
+    public static Task<MosquittoBroker> StartAsync(bool persistence = true, int? port = null)
     {
-        var options = new MosquittoBrokerOptions { Persistence = persistence };
-        options.Users[Device] = "device-secret-1";
+        var options = new MosquittoBrokerOptions { Persistence = persistence, Port = port };
+        options.Users[Device] = DevicePassword;
         options.Users[Observer] = "observer-secret-2";
         options.Users[Restricted] = "restricted-secret-3";
         foreach (var line in new[]

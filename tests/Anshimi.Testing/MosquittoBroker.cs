@@ -26,6 +26,9 @@ public sealed class MosquittoBrokerOptions
     /// </summary>
     public IList<string> ExtraConfigLines { get; } = [];
 
+    /// <summary>A fixed port, e.g. one a client is already trying; null picks a free one.</summary>
+    public int? Port { get; set; }
+
     /// <summary>Generous: a loaded two-core machine can take seconds to start a process.</summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
@@ -87,14 +90,14 @@ public sealed class MosquittoBroker : IAsyncDisposable
             // A port found free can be taken before mosquitto binds it; try a few.
             for (var attempt = 1; ; attempt++)
             {
-                broker.Port = FreePort.Next();
+                broker.Port = broker._options.Port ?? FreePort.Next();
                 broker.WriteConfig();
                 try
                 {
                     await broker.StartAsync(cancellationToken).ConfigureAwait(false);
                     return broker;
                 }
-                catch (InvalidOperationException) when (attempt < 3 && broker.ReadLog().Contains("Address already in use", StringComparison.Ordinal))
+                catch (InvalidOperationException) when (attempt < 3 && broker._options.Port is null && broker.ReadLog().Contains("Address already in use", StringComparison.Ordinal))
                 {
                 }
             }

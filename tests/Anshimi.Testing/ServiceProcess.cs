@@ -40,29 +40,6 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     public int? ProcessId => IsRunning ? _process!.Id : null;
 
-    /// <summary>The repository's built assembly for a project, in the configuration the tests were built in.</summary>
-    public static string BuiltAssembly(string projectDirectory, string assemblyName)
-    {
-        // Tests run from <project>/bin/<configuration>/<tfm>/: reuse that configuration.
-        var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string tfm = testBin.Name;
-        string configuration = testBin.Parent!.Name;
-        return Path.Combine(RepositoryRoot(), projectDirectory, "bin", configuration, tfm, assemblyName + ".dll");
-    }
-
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Anshimi.Iot.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Anshimi.Iot.sln not found above " + AppContext.BaseDirectory);
-    }
-
     public void Start()
     {
         if (IsRunning)

@@ -1,0 +1,227 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Anshimi.DeviceSim;
+using Anshimi.Geo;
+using Anshimi.Protocol.Upstream.Provisioning;
+
+namespace Anshimi.Testing;
+
+/// <summary>Knobs for <see cref="AnshimiSystem"/>; the defaults suit end-to-end tests.</summary>
+public sealed class AnshimiSystemOptions
+{
+    public int DeviceCount { get; set; } = 3;
+
+    public string GatewayId { get; set; } = "gw-test";
+
+    public int? Seed { get; set; } = 42;
+
+    /// <summary>Extra configuration for the gateway process, as environment variables (e.g. "Gateway__OutboxRetryInterval").</summary>
+    public IDictionary<string, string> GatewayEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public IDictionary<string, string> CloudEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Further broker users (name to password), allowed only the <c>probe/#</c> topics: measuring peers.</summary>
+    public IDictionary<string, string> ProbeUsers { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// The whole system on this machine: a real Mosquitto with per-device credentials and ACLs, the
+/// gateway and the cloud bridge as real processes (so they can be SIGKILLed), and a fleet file of
+/// devices placed inside real Seoul districts. Bells are run by the caller.
+/// </summary>
+public sealed class AnshimiSystem : IAsyncDisposable
+{
+    private AnshimiSystem(string directory, MosquittoBroker broker, FleetFile fleet, ServiceProcess gateway, ServiceProcess cloud, int gatewayPort, int cloudPort)
+    {
+        Directory = directory;
+        Broker = broker;
+        Fleet = fleet;
+        Gateway = gateway;
+        Cloud = cloud;
+        GatewayUri = new Uri("http://127.0.0.1:" + gatewayPort + "/");
+        CloudUri = new Uri("http://127.0.0.1:" + cloudPort + "/");
+        Http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+    }
+
+    public string Directory { get; }
+
+    public MosquittoBroker Broker { get; }
+
+    public FleetFile Fleet { get; }
+
+    public ServiceProcess Gateway { get; }
+
+    public ServiceProcess Cloud { get; }
+
+    public Uri GatewayUri { get; }
+
+    /// <summary>The cloud bridge: API and control-center console.</summary>
+    public Uri CloudUri { get; }
+
+    public HttpClient Http { get; }
+
+    public string FleetPath => Path.Combine(Directory, "fleet.json");
+
+    public static async Task<AnshimiSystem> StartAsync(AnshimiSystemOptions options, CancellationToken cancellationToken)
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "anshimi-system-" + Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(directory);
+        string districts = Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson");
+        FleetFile fleet = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed);
+        fleet.Save(Path.Combine(directory, "fleet.json"));
+
+        var services = new[] { new ServiceUser("gateway", Secret()), new ServiceUser("cloud", Secret()) };
+        var brokerOptions = new MosquittoBrokerOptions();
+        foreach (DeviceRecord device in fleet.Devices)
+        {
+            brokerOptions.Users[device.DeviceId] = device.MqttPassword;
+        }
+
+        foreach (ServiceUser service in services)
+        {
+            brokerOptions.Users[service.Name] = service.Password;
+        }
+
+        foreach (string line in BrokerAuth.AclText(services).Split('\n'))
+        {
+            brokerOptions.AclLines.Add(line);
+        }
+
+        foreach ((string name, string password) in options.ProbeUsers)
+        {
+            brokerOptions.Users[name] = password;
+            brokerOptions.AclLines.Add("user " + name);
+            brokerOptions.AclLines.Add("topic readwrite probe/#");
+        }
+
+        brokerOptions.ExtraConfigLines.Add("autosave_interval 1");
+        MosquittoBroker broker = await MosquittoBroker.StartAsync(brokerOptions, cancellationToken).ConfigureAwait(false);
+
+        int gatewayPort = FreePort.Next();
+        var gatewayEnv = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Gateway__Id"] = options.GatewayId,
+            ["Gateway__DataDirectory"] = Path.Combine(directory, "gateway"),
+            ["Gateway__RegistrySeedFile"] = Path.Combine(directory, "fleet.json"),
+            ["Gateway__OutboxRetryInterval"] = "00:00:01",
+            ["Gateway__OutboxRetryMaxInterval"] = "00:00:02",
+            ["Gateway__HeartbeatInterval"] = "00:00:05",
+            ["Mqtt__Host"] = broker.Host,
+            ["Mqtt__Port"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Mqtt__Username"] = "gateway",
+            ["Mqtt__Password"] = services[0].Password,
+            ["Mqtt__ReconnectDelayMin"] = "00:00:01",
+            ["Mqtt__ReconnectDelayMax"] = "00:00:02",
+            ["Urls"] = "http://127.0.0.1:" + gatewayPort,
+        };
+        Merge(gatewayEnv, options.GatewayEnvironment);
+
+        int cloudPort = FreePort.Next();
+        var cloudEnv = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["CloudBridge__DataDirectory"] = Path.Combine(directory, "cloud"),
+            ["CloudBridge__DistrictsGeoJson"] = districts,
+            ["CloudBridge__AckRetryInterval"] = "00:00:01",
+            ["CloudBridge__AckRetryMaxInterval"] = "00:00:02",
+            ["Mqtt__Host"] = broker.Host,
+            ["Mqtt__Port"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Mqtt__Username"] = "cloud",
+            ["Mqtt__Password"] = services[1].Password,
+            ["Mqtt__ReconnectDelayMin"] = "00:00:01",
+            ["Mqtt__ReconnectDelayMax"] = "00:00:02",
+            ["Urls"] = "http://127.0.0.1:" + cloudPort,
+        };
+        Merge(cloudEnv, options.CloudEnvironment);
+
+        var cloud = new ServiceProcess("cloud-bridge", RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"), cloudEnv, Path.Combine(directory, "cloud-bridge.log"));
+        var gateway = new ServiceProcess("gateway", RepoPaths.ProjectOutput("gateway/Anshimi.Gateway", "Anshimi.Gateway.dll"), gatewayEnv, Path.Combine(directory, "gateway.log"));
+        var system = new AnshimiSystem(directory, broker, fleet, gateway, cloud, gatewayPort, cloudPort);
+        try
+        {
+            cloud.Start();
+            gateway.Start();
+            await system.WaitHealthyAsync(cloud, cancellationToken).ConfigureAwait(false);
+            await system.WaitHealthyAsync(gateway, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await system.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return system;
+    }
+
+    /// <summary>Waits until the service answers its health endpoint with its MQTT link connected.</summary>
+    public async Task WaitHealthyAsync(ServiceProcess service, CancellationToken cancellationToken)
+    {
+        Uri health = new(service == Gateway ? GatewayUri : CloudUri, "healthz");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        string last = "no answer";
+        while (!timeout.IsCancellationRequested)
+        {
+            if (!service.IsRunning)
+            {
+                throw new InvalidOperationException(service.Name + " exited:\n" + service.ReadLog());
+            }
+
+            try
+            {
+                using HttpResponseMessage response = await Http.GetAsync(health, timeout.Token).ConfigureAwait(false);
+                last = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode && !last.Contains("degraded", StringComparison.OrdinalIgnoreCase))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException(service.Name + " did not become healthy; last answer: " + last + "\n" + service.ReadLog());
+    }
+
+    /// <summary>Starts a killed service again and waits until it is healthy.</summary>
+    public async Task RestartAsync(ServiceProcess service, CancellationToken cancellationToken)
+    {
+        if (!service.IsRunning)
+        {
+            service.Start();
+        }
+
+        await WaitHealthyAsync(service, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The cloud bridge's alarms, as its API returns them.</summary>
+    public async Task<JsonElement[]> CloudAlarmsAsync(CancellationToken cancellationToken)
+    {
+        JsonElement alarms = await Http.GetFromJsonAsync<JsonElement>(new Uri(CloudUri, "api/alarms"), cancellationToken).ConfigureAwait(false);
+        return alarms.ValueKind == JsonValueKind.Array ? alarms.EnumerateArray().ToArray() : alarms.GetProperty("alarms").EnumerateArray().ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await Gateway.DisposeAsync().ConfigureAwait(false);
+        await Cloud.DisposeAsync().ConfigureAwait(false);
+        await Broker.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static string Secret() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18));
+
+    private static void Merge(Dictionary<string, string> target, IDictionary<string, string> extra)
+    {
+        foreach ((string key, string value) in extra)
+        {
+            target[key] = value;
+        }
+    }
+}
