@@ -18,11 +18,14 @@ public sealed partial class GatewayStartup(
     AlarmStore store,
     IMqttClient mqtt,
     GatewayMetrics metrics,
+    PrometheusExporter exporter,
     IOptions<GatewayOptions> options,
     ILogger<GatewayStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // The exporter counts only what it sees: it must be listening before the first frame arrives.
+        _ = exporter;
         GatewayOptions gateway = options.Value;
         await database.InitializeAsync(cancellationToken);
         if (!string.IsNullOrEmpty(gateway.RegistrySeedFile))
