@@ -1,0 +1,93 @@
+using Anshimi.DeviceSim;
+using Anshimi.Geo;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream.Provisioning;
+using Anshimi.Testing;
+
+namespace Anshimi.Firmware.Tests;
+
+public sealed class SimulatorTests
+{
+    private static readonly Lazy<SeoulDistricts> Districts = new(() => SeoulDistricts.Load(Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson")));
+
+    [Fact]
+    public void Fleet_spreads_devices_over_all_districts_inside_their_boundaries()
+    {
+        FleetFile fleet = FleetGenerator.Generate(30, "gw-test", Districts.Value, seed: 7);
+
+        Assert.Equal(30, fleet.Devices.Count);
+        Assert.Equal(25, fleet.Devices.Select(d => d.DistrictCode).Distinct().Count());
+        Assert.Equal(30, fleet.Devices.Select(d => d.DeviceId).Distinct().Count());
+        foreach (DeviceRecord d in fleet.Devices)
+        {
+            Assert.True(DeviceIdText.TryParse(d.DeviceId, out _));
+            Assert.Equal(d.DistrictCode, Districts.Value.Locate(d.Site.Latitude, d.Site.Longitude)?.Code);
+            Assert.Contains(Districts.Value.ByCode(d.DistrictCode!)!.NameKo, d.Site.Address, StringComparison.Ordinal);
+            Assert.Contains(d.Profile, new[] { "home", "shop" });
+            Assert.Equal(64, d.KeyHex.Length);
+            Assert.True(d.MqttPassword.Length >= 32);
+        }
+    }
+
+    [Fact]
+    public void Same_seed_gives_same_places_but_fresh_secrets()
+    {
+        FleetFile a = FleetGenerator.Generate(5, "gw", Districts.Value, seed: 42);
+        FleetFile b = FleetGenerator.Generate(5, "gw", Districts.Value, seed: 42);
+
+        Assert.Equal(a.Devices.Select(d => (d.DeviceId, d.Site)), b.Devices.Select(d => (d.DeviceId, d.Site)));
+        Assert.All(a.Devices.Zip(b.Devices), pair =>
+        {
+            Assert.NotEqual(pair.First.KeyHex, pair.Second.KeyHex);
+            Assert.NotEqual(pair.First.MqttPassword, pair.Second.MqttPassword);
+        });
+    }
+
+    [Fact]
+    public void Broker_auth_files_confine_devices_to_their_own_topics_and_are_private()
+    {
+        FleetFile fleet = FleetGenerator.Generate(2, "gw", Districts.Value, seed: 1);
+        var services = new[] { ServiceUser.Parse("gateway:s3cret", fleet), ServiceUser.Parse("cloud:0ther:pw", fleet) };
+        string dir = Directory.CreateTempSubdirectory("broker-auth-").FullName;
+        try
+        {
+            BrokerAuth.Write(fleet, services, dir);
+
+            string[] passwd = File.ReadAllLines(Path.Combine(dir, "passwd"));
+            Assert.Equal(fleet.Devices.Select(d => d.DeviceId + ":" + d.MqttPassword).Concat(["gateway:s3cret", "cloud:0ther:pw"]), passwd);
+            string acl = File.ReadAllText(Path.Combine(dir, "acl"));
+            Assert.Contains("pattern write anshimi/v1/d/%u/up\n", acl, StringComparison.Ordinal);
+            Assert.Contains("pattern write anshimi/v1/d/%u/status\n", acl, StringComparison.Ordinal);
+            Assert.Contains("pattern read anshimi/v1/d/%u/down\n", acl, StringComparison.Ordinal);
+            Assert.Contains("user cloud\ntopic readwrite anshimi/v1/#\n", acl, StringComparison.Ordinal);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "passwd")));
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "acl")));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("gateway")]
+    [InlineData("gateway:")]
+    [InlineData(":pw")]
+    [InlineData("gate way:pw")]
+    [InlineData("anshimi/#:pw")]
+    public void Bad_service_accounts_are_refused(string text)
+    {
+        FleetFile fleet = FleetGenerator.Generate(1, "gw", Districts.Value, seed: 1);
+        Assert.Throws<FormatException>(() => ServiceUser.Parse(text, fleet));
+    }
+
+    [Fact]
+    public void A_service_account_may_not_take_a_device_name()
+    {
+        FleetFile fleet = FleetGenerator.Generate(1, "gw", Districts.Value, seed: 1);
+        Assert.Throws<FormatException>(() => ServiceUser.Parse(fleet.Devices[0].DeviceId.ToLowerInvariant() + ":pw", fleet));
+    }
+}
