@@ -1,0 +1,107 @@
+using Anshimi.CloudBridge.Alarms;
+using Microsoft.Data.Sqlite;
+
+namespace Anshimi.CloudBridge.Tests;
+
+public sealed class AlarmStoreTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("alarm-store-").FullName;
+    private readonly AlarmStore _store;
+
+    public AlarmStoreTests()
+    {
+        _store = new AlarmStore(_directory);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_same_key_twice_is_stored_once()
+    {
+        var alarm = TestAlarms.Alarm(0xA1B2, 5);
+
+        bool first = await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        bool second = await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+
+        Assert.True(first);
+        Assert.False(second);
+        Assert.Equal(1, await _store.CountAsync(CancellationToken.None));
+        AlarmRecord stored = (await _store.FindAsync("0000A1B2:5", CancellationToken.None))!;
+        Assert.Equal([TimelineStage.Raised, TimelineStage.Received], stored.Timeline.Select(t => t.Stage));
+        Assert.Equal(AlarmState.Open, stored.State);
+    }
+
+    [Fact]
+    public async Task Alarms_survive_reopening_the_store_and_list_newest_first()
+    {
+        foreach (uint counter in new uint[] { 1, 2, 3 })
+        {
+            var alarm = TestAlarms.Alarm(0x10, counter);
+            await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        }
+
+        var reopened = new AlarmStore(_directory);
+        IReadOnlyList<AlarmRecord> alarms = await reopened.ListAsync(10, CancellationToken.None);
+
+        Assert.Equal(["00000010:3", "00000010:2", "00000010:1"], alarms.Select(a => a.Key));
+        Assert.All(alarms, a => Assert.Equal(2, a.Timeline.Count));
+    }
+
+    [Fact]
+    public async Task Operator_actions_follow_open_acknowledged_resolved()
+    {
+        var alarm = TestAlarms.Alarm(0x20, 1);
+        await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+
+        Assert.Equal(OperatorActionOutcome.NotFound, (await _store.ApplyOperatorActionAsync("00000099:1", AlarmState.Acknowledged, "kim", now, CancellationToken.None)).Outcome);
+        Assert.Equal(OperatorActionOutcome.Applied, (await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None)).Outcome);
+        Assert.Equal(OperatorActionOutcome.Unchanged, (await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None)).Outcome);
+        OperatorActionResult resolved = await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Resolved, "lee", now, CancellationToken.None);
+        Assert.Equal(OperatorActionOutcome.Applied, resolved.Outcome);
+        Assert.Equal(OperatorActionOutcome.AlreadyResolved, (await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None)).Outcome);
+
+        Assert.Equal(AlarmState.Resolved, resolved.Alarm!.State);
+        Assert.Equal(
+            [(TimelineStage.Acknowledged, "kim"), (TimelineStage.Resolved, "lee")],
+            resolved.Alarm.Timeline.Skip(2).Select(t => (t.Stage, t.Actor!)));
+    }
+
+    [Fact]
+    public async Task Outbox_rows_are_due_until_relayed_and_a_relayed_resolve_settles_the_ack()
+    {
+        var alarm = TestAlarms.Alarm(0x30, 1);
+        await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None);
+        await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Resolved, "kim", now, CancellationToken.None);
+
+        IReadOnlyList<PendingAck> due = await _store.GetDueAcksAsync(now, 10, CancellationToken.None);
+        Assert.Equal([AlarmState.Acknowledged, AlarmState.Resolved], due.Select(d => d.Stage));
+        Assert.All(due, d => Assert.Equal(TestAlarms.Gateway, d.GatewayId));
+
+        await _store.RecordAckAttemptAsync(alarm.Key, AlarmState.Acknowledged, 1, now.AddSeconds(2), CancellationToken.None);
+        Assert.Single(await _store.GetDueAcksAsync(now, 10, CancellationToken.None));
+        Assert.Equal(2, (await _store.GetDueAcksAsync(now.AddSeconds(2), 10, CancellationToken.None)).Count);
+
+        Assert.True(await _store.MarkAckRelayedAsync(alarm.Key, AlarmState.Resolved, now, CancellationToken.None));
+        Assert.False(await _store.MarkAckRelayedAsync(alarm.Key, AlarmState.Resolved, now, CancellationToken.None));
+        Assert.Empty(await _store.GetDueAcksAsync(DateTimeOffset.MaxValue, 10, CancellationToken.None));
+        Assert.Null(await _store.NextAckDueAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Store_uses_write_ahead_logging()
+    {
+        await using var connection = new SqliteConnection("Data Source=" + _store.DatabasePath);
+        await connection.OpenAsync();
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode;";
+
+        Assert.Equal("wal", await command.ExecuteScalarAsync());
+    }
+}

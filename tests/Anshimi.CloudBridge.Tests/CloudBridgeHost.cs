@@ -1,0 +1,110 @@
+using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Hosting;
+using Anshimi.Mqtt;
+using Anshimi.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Anshimi.CloudBridge.Tests;
+
+/// <summary>The cloud bridge started in-process on Kestrel at 127.0.0.1 (free port), with a private data directory.</summary>
+public sealed class CloudBridgeHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly bool _ownsDirectory;
+
+    private CloudBridgeHost(WebApplication app, string dataDirectory, bool ownsDirectory)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        _ownsDirectory = ownsDirectory;
+        BaseAddress = new Uri(app.Urls.First());
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public static string DistrictsFile => Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson");
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public string DataDirectory { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public AlarmRelay Relay => Services.GetRequiredService<AlarmRelay>();
+
+    public AlarmStore Store => Services.GetRequiredService<AlarmStore>();
+
+    public RelayStatistics Statistics => Services.GetRequiredService<RelayStatistics>();
+
+    public AlarmFeed Feed => Services.GetRequiredService<AlarmFeed>();
+
+    /// <summary>
+    /// Starts the bridge. <paramref name="mqtt"/> replaces the broker connection; without it, the real
+    /// libmosquitto client connects as configured in <paramref name="settings"/> ("Mqtt:Host", ...).
+    /// </summary>
+    public static async Task<CloudBridgeHost> StartAsync(
+        IMqttClient? mqtt = null,
+        IDictionary<string, string?>? settings = null,
+        string? dataDirectory = null)
+    {
+        bool owns = dataDirectory is null;
+        dataDirectory ??= Directory.CreateTempSubdirectory("cloud-bridge-").FullName;
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Production",
+        });
+        var configuration = new Dictionary<string, string?>
+        {
+            ["CloudBridge:DataDirectory"] = dataDirectory,
+            ["CloudBridge:DistrictsGeoJson"] = DistrictsFile,
+            ["CloudBridge:AckRetryInterval"] = "00:00:00.200",
+            ["CloudBridge:AckRetryMaxInterval"] = "00:00:00.800",
+            ["CloudBridge:PublishTimeout"] = "00:00:05",
+        };
+        foreach (KeyValuePair<string, string?> setting in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[setting.Key] = setting.Value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        if (mqtt is not null)
+        {
+            builder.Services.AddSingleton(mqtt);
+        }
+
+        builder.AddCloudBridge();
+        WebApplication app = builder.Build();
+        app.MapCloudBridge();
+        await app.StartAsync();
+        return new CloudBridgeHost(app, dataDirectory, owns);
+    }
+
+    public Task InjectAsync(string topic, Protocol.Upstream.Envelope envelope) =>
+        Relay.HandleAsync(topic, Protocol.Upstream.EnvelopeSerializer.Serialize(envelope), CancellationToken.None);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_ownsDirectory)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
