@@ -1,4 +1,5 @@
 using Anshimi.Firmware.Hal;
+using Anshimi.Protocol;
 
 namespace Anshimi.Firmware
 {
@@ -21,7 +22,7 @@ namespace Anshimi.Firmware
             _storage = storage;
             _blockSize = blockSize < 1 ? 1u : (uint)blockSize;
             byte[]? record = storage.Read(RecordName);
-            _reservedUntil = record != null && record.Length == 4 ? Protocol.BigEndian.ReadUInt32(record, 0) : 0;
+            _reservedUntil = record != null && record.Length == 4 ? BigEndian.ReadUInt32(record, 0) : 0;
 
             // Counter 0 is never sent, so a fresh device starts at 1.
             _next = _reservedUntil == 0 ? 1 : _reservedUntil;
@@ -43,7 +44,7 @@ namespace Anshimi.Firmware
             {
                 uint until = _next + _blockSize;
                 var record = new byte[4];
-                Protocol.BigEndian.WriteUInt32(record, 0, until);
+                BigEndian.WriteUInt32(record, 0, until);
 
                 // A failed write still yields a counter (sending an alarm matters more than the risk
                 // of reuse after a reboot on broken flash) and is retried with the next frame.
