@@ -311,7 +311,7 @@ public sealed class MosquittoClient : IMqttClient, IDisposable
 
     /// <summary>
     /// Starts the TCP connect and then libmosquitto's network thread. A connect that fails at once
-    /// (broker not listening yet) is retried here, because libmosquitto only retries once it has a session going.
+    /// (broker not listening yet) is retried here, because libmosquitto's network thread only retries a connect that got under way.
     /// </summary>
     private async Task StartNetworkLoopAsync(CancellationToken cancellationToken)
     {
