@@ -1,0 +1,156 @@
+using System.Text;
+using Anshimi.Gateway.Outbox;
+using Anshimi.Mqtt;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
+
+namespace Anshimi.Gateway.Tests;
+
+public sealed class AlarmOutboxTests : IAsyncLifetime
+{
+    private GatewayHarness _gateway = null!;
+
+    private TestDevice Bell => _gateway.Devices[0];
+
+    private string EventsTopic => Topics.GatewayEvents(GatewayHarness.GatewayId);
+
+    public async Task InitializeAsync() => _gateway = await GatewayHarness.StartAsync();
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task Stored_alarm_is_forwarded_as_an_alarm_envelope_with_site_profile_and_original_frame()
+    {
+        byte[] frame = Bell.Alarm(12, ContactIdCode.Duress, 4);
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None);
+
+        Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+
+        PublishedMessage message = Assert.Single(_gateway.Mqtt.PublishedTo(EventsTopic));
+        Assert.Equal(MqttQos.AtLeastOnce, message.Qos);
+        AlarmEnvelope alarm = Assert.IsType<AlarmEnvelope>(Parse(message));
+        Assert.Equal("0000A1B2:12", alarm.Key);
+        Assert.Equal(GatewayHarness.GatewayId, alarm.GatewayId);
+        Assert.Equal("0000A1B2", alarm.DeviceId);
+        Assert.Equal(12u, alarm.Counter);
+        Assert.Equal(new ContactIdEvent(121, 1, 4), alarm.Event);
+        Assert.Equal(Bell.Profile, alarm.Profile);
+        Assert.Equal(Bell.Site, alarm.Site);
+        Assert.False(alarm.Test);
+        Assert.Equal(_gateway.Time.GetUtcNow(), alarm.ReceivedAt);
+        Assert.Equal(frame, Convert.FromHexString(alarm.FrameHex));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_outbox_published_total"));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_outbox_depth"));
+    }
+
+    [Fact]
+    public async Task Unreceipted_alarm_is_resent_with_doubling_delays_up_to_the_cap()
+    {
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(1), CancellationToken.None);
+        Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+
+        // Expected waits: 5, 10, 20, 40, then the 60 s cap.
+        foreach (int seconds in new[] { 5, 10, 20, 40, 60, 60 })
+        {
+            _gateway.Time.Advance(TimeSpan.FromSeconds(seconds) - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(0, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+            _gateway.Time.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+        }
+
+        Assert.Equal(7, _gateway.Mqtt.PublishedTo(EventsTopic).Count);
+        Assert.All(_gateway.Mqtt.PublishedTo(EventsTopic), m => Assert.Equal("0000A1B2:1", ((AlarmEnvelope)Parse(m)).Key));
+    }
+
+    [Fact]
+    public async Task Receipt_clears_the_row_and_stops_resending()
+    {
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(1), CancellationToken.None);
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(2), CancellationToken.None);
+        await _gateway.Outbox.PublishDueAsync(CancellationToken.None);
+
+        await _gateway.Commands.HandleAsync(EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("0000A1B2:1")), CancellationToken.None);
+        _gateway.Mqtt.Clear();
+        _gateway.Time.Advance(TimeSpan.FromMinutes(5));
+        await _gateway.Outbox.PublishDueAsync(CancellationToken.None);
+
+        AlarmEnvelope only = (AlarmEnvelope)Parse(Assert.Single(_gateway.Mqtt.PublishedTo(EventsTopic)));
+        Assert.Equal("0000A1B2:2", only.Key);
+        Assert.Equal(1, _gateway.Count("SELECT count(*) FROM outbox"));
+        Assert.Equal(1, _gateway.Count("SELECT count(receipted_at) FROM alarms"));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_outbox_receipts_total"));
+    }
+
+    [Fact]
+    public async Task Receipt_for_an_unknown_alarm_and_malformed_commands_are_counted_and_ignored()
+    {
+        await _gateway.Commands.HandleAsync(EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("0000A1B2:99")), CancellationToken.None);
+        await _gateway.Commands.HandleAsync(EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("not-a-key")), CancellationToken.None);
+        await _gateway.Commands.HandleAsync(Encoding.UTF8.GetBytes("{\"kind\":\"receipt\""), CancellationToken.None);
+        await _gateway.Commands.HandleAsync([0xFF, 0x00, 0x12], CancellationToken.None);
+
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_commands_rejected_total{reason=\"unknown_alarm\"}"));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_commands_rejected_total{reason=\"bad_key\"}"));
+        Assert.Equal(2, _gateway.Metric("anshimi_gateway_commands_rejected_total{reason=\"malformed\"}"));
+        Assert.Empty(_gateway.Mqtt.Published);
+    }
+
+    [Fact]
+    public async Task Publishing_stops_at_the_first_refusal_and_resumes_in_order()
+    {
+        for (uint counter = 1; counter <= 3; counter++)
+        {
+            await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(counter), CancellationToken.None);
+        }
+
+        _gateway.Mqtt.Clear();
+        _gateway.Mqtt.RefusePublishes = true;
+        Assert.Equal(0, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+
+        _gateway.Mqtt.RefusePublishes = false;
+        Assert.Equal(3, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+        Assert.Equal(["0000A1B2:1", "0000A1B2:2", "0000A1B2:3"], _gateway.Mqtt.PublishedTo(EventsTopic).Select(m => ((AlarmEnvelope)Parse(m)).Key));
+    }
+
+    [Fact]
+    public async Task Reconnect_makes_every_waiting_row_due_at_once()
+    {
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(1), CancellationToken.None);
+        await _gateway.Outbox.PublishDueAsync(CancellationToken.None);
+        _gateway.Mqtt.Clear();
+
+        await _gateway.Store.MakeAllDueAsync(_gateway.Time.GetUtcNow(), CancellationToken.None);
+
+        Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(1, 5)]
+    [InlineData(2, 10)]
+    [InlineData(3, 20)]
+    [InlineData(4, 40)]
+    [InlineData(5, 60)]
+    [InlineData(6, 60)]
+    [InlineData(1000, 60)]
+    [InlineData(int.MaxValue, 60)]
+    [InlineData(0, 5)]
+    public void Retry_policy_doubles_from_the_interval_and_caps(int attempts, int expectedSeconds)
+    {
+        var policy = new OutboxRetryPolicy(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60));
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), policy.DelayAfter(attempts));
+    }
+
+    [Fact]
+    public void Retry_policy_refuses_a_cap_below_its_interval_or_a_zero_interval()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OutboxRetryPolicy(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(4)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OutboxRetryPolicy(TimeSpan.Zero, TimeSpan.FromSeconds(4)));
+    }
+
+    private static Envelope Parse(PublishedMessage message)
+    {
+        Assert.True(EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string error), error);
+        return envelope!;
+    }
+}
