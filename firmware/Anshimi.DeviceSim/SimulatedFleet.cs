@@ -12,14 +12,16 @@ public sealed class SimulatedDevice : IAsyncDisposable
 {
     private readonly BellHost _host;
 
-    public SimulatedDevice(DeviceRecord record, string stateRoot, IClock clock, MqttLink link, Action<Exception> onError)
+    public SimulatedDevice(DeviceRecord record, string stateRoot, IClock clock, MqttLink link, Action<Exception> onError, Action<BellConfig>? configure = null)
     {
         Record = record;
         Link = link;
         Button = new SimulatedButton(clock);
         Led = new SimulatedLed(clock);
         var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
-        var bell = new PanicBell(new BellConfig(record.NumericId, record.Key), clock, Button, Led, storage, link, new PlatformHmacSha256(), new SeededRandom());
+        var config = new BellConfig(record.NumericId, record.Key);
+        configure?.Invoke(config);
+        var bell = new PanicBell(config, clock, Button, Led, storage, link, new PlatformHmacSha256(), new SeededRandom());
         _host = new BellHost(bell, onError: onError);
     }
 
@@ -76,7 +78,8 @@ public sealed class SimulatedFleet : IAsyncDisposable
 
     public IReadOnlyList<SimulatedDevice> Devices { get; }
 
-    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log)
+    /// <param name="configure">Adjusts each bell's configuration (e.g. shorter timings in tests) before it starts.</param>
+    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null)
     {
         var clock = new SystemClock();
         var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
@@ -84,7 +87,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         foreach (DeviceRecord record in records)
         {
             var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
-            var device = new SimulatedDevice(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message));
+            var device = new SimulatedDevice(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
             device.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             devices.Add(device);
         }

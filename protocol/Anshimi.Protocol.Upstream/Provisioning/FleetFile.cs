@@ -15,8 +15,10 @@ public sealed record DeviceRecord(
     [property: JsonPropertyName("site")] SiteInfo Site,
     [property: JsonPropertyName("districtCode")] string? DistrictCode)
 {
+    [JsonIgnore]
     public uint NumericId => DeviceIdText.TryParse(DeviceId, out uint id) ? id : throw new FormatException("device id must be 8 hex digits: " + DeviceId);
 
+    [JsonIgnore]
     public byte[] Key => Convert.FromHexString(KeyHex);
 
     /// <summary>Log-safe: no key, no password.</summary>

@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using Anshimi.DeviceSim;
+using Anshimi.Firmware;
+using Anshimi.Firmware.Hal;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol.Upstream.Provisioning;
+using Anshimi.Testing;
+using Xunit.Abstractions;
+
+namespace Anshimi.EndToEnd.Tests;
+
+/// <summary>Forged, replayed and malformed uplinks from a peer holding real broker credentials.</summary>
+[Trait("Category", "EndToEnd")]
+public sealed partial class BadInputTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Forged_replayed_and_malformed_frames_are_rejected_counted_and_never_reach_the_console()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        CancellationToken ct = cts.Token;
+        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = 2 }, ct);
+        try
+        {
+            DeviceRecord device = system.Fleet.Devices[0];
+            DeviceRecord other = system.Fleet.Devices[1];
+            var codec = new FrameCodec(new PlatformHmacSha256());
+            byte[] genuine = codec.Encode(Frame.Alarm(device.NumericId, 1000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
+            byte[] older = codec.Encode(Frame.Alarm(device.NumericId, 900, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
+            byte[] forged = codec.Encode(Frame.Alarm(device.NumericId, 2000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
+            byte[] foreign = codec.Encode(Frame.Alarm(other.NumericId, 3000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
+
+            await PublishAsync(system, device, genuine, ct);
+            await Fleet.Until(async () => (await system.CloudAlarmsAsync(ct)).Length == 1, TimeSpan.FromSeconds(30), "the genuine alarm in the cloud", ct);
+
+            await PublishAsync(system, device, genuine, ct); // a resend: acked again, stored once
+            await PublishAsync(system, device, older, ct); // a counter below the newest, never stored: replay
+            await PublishAsync(system, device, forged, ct); // signed with another device's key
+            await PublishAsync(system, device, foreign, ct); // another device's frame on this device's topic
+            await PublishAsync(system, device, genuine[..^1], ct); // truncated
+            var random = new Random(5);
+            for (int i = 0; i < 20; i++)
+            {
+                byte[] junk = new byte[random.Next(0, 64)];
+                random.NextBytes(junk);
+                await PublishAsync(system, device, junk, ct);
+            }
+
+            await Fleet.Until(async () =>
+            {
+                string metrics = await system.Http.GetStringAsync(new Uri(system.GatewayUri, "metrics"), ct);
+                return Rejected(metrics, "bad_tag") >= 1 && Rejected(metrics, "replayed") >= 1 && Rejected(metrics, "topic_mismatch") >= 1
+                    && Total(metrics, "duplicate") >= 1 && RejectedAll(metrics) >= 24;
+            }, TimeSpan.FromSeconds(30), "every bad frame counted by reason", ct);
+
+            output.WriteLine(await system.Http.GetStringAsync(new Uri(system.GatewayUri, "metrics"), ct));
+            Assert.True(system.Gateway.IsRunning);
+            Assert.Single(await system.CloudAlarmsAsync(ct));
+
+            // The gateway still serves real bells afterwards.
+            using var log = new StringWriter();
+            await using SimulatedFleet fleet = await Fleet.StartAsync(system, log, ct);
+            fleet.Devices[1].Button.Press(400);
+            await Fleet.Until(() => fleet.Devices[1].Bell.LedState == LedState.ReceivedByGateway, TimeSpan.FromSeconds(30), "a real alarm after the bad input", ct);
+            Assert.Equal(2, (await system.CloudAlarmsAsync(ct)).Length);
+        }
+        finally
+        {
+            output.WriteLine(system.Gateway.ReadLog());
+        }
+    }
+
+    private static async Task PublishAsync(AnshimiSystem system, DeviceRecord device, byte[] payload, CancellationToken ct)
+    {
+        // mosquitto_pub is an independent peer: the frame bytes go to the broker exactly as given.
+        string file = Path.Combine(system.Directory, "payload.bin");
+        await File.WriteAllBytesAsync(file, payload, ct);
+        var args = new List<string>(system.Broker.CliArguments(device.DeviceId)) { "-q", "1", "-t", Topics.DeviceUplink(device.NumericId), "-f", file };
+        if (payload.Length == 0)
+        {
+            args.RemoveRange(args.Count - 2, 2);
+            args.Add("-n");
+        }
+
+        ProcessResult result = await ProcessRunner.RunAsync("mosquitto_pub", args, TimeSpan.FromSeconds(20), ct);
+        Assert.True(result.ExitCode == 0, "mosquitto_pub failed: " + result.StandardError);
+    }
+
+    private static double Rejected(string metrics, string reason) =>
+        RejectedLines().Matches(metrics).Where(m => m.Groups["reason"].Value == reason).Sum(m => double.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+    private static double RejectedAll(string metrics) =>
+        RejectedLines().Matches(metrics).Sum(m => double.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+    private static double Total(string metrics, string name) =>
+        Regex.Matches(metrics, "^anshimi_gateway_alarms_" + name + "\\w*(?:\\{[^}]*\\})? (?<value>[0-9.e+]+)$", RegexOptions.Multiline)
+            .Sum(m => double.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+    [GeneratedRegex("^anshimi_gateway_frames_rejected\\w*\\{[^}]*reason=\"(?<reason>[a-z_]+)\"[^}]*\\} (?<value>[0-9.e+]+)$", RegexOptions.Multiline)]
+    private static partial Regex RejectedLines();
+}

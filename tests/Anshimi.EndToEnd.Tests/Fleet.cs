@@ -1,0 +1,47 @@
+using Anshimi.DeviceSim;
+using Anshimi.Firmware;
+using Anshimi.Testing;
+
+namespace Anshimi.EndToEnd.Tests;
+
+/// <summary>Starting simulated bells against a running <see cref="AnshimiSystem"/>, and waiting on them.</summary>
+internal static class Fleet
+{
+    /// <summary>Bell timings short enough for tests: a 150 ms deliberate press, resends capped at 2 s.</summary>
+    public static void FastTimings(BellConfig config)
+    {
+        config.LongPressMs = 150;
+        config.DebounceMs = 20;
+        config.ResendInitialMs = 500;
+        config.ResendMaxMs = 2000;
+        config.HeartbeatIntervalMs = 5000;
+    }
+
+    public static async Task<SimulatedFleet> StartAsync(AnshimiSystem system, TextWriter log, CancellationToken cancellationToken)
+    {
+        SimulatedFleet fleet = SimulatedFleet.Start(
+            system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "bells"), log, FastTimings);
+        await Until(() => fleet.Devices.All(d => d.Link.IsConnected), TimeSpan.FromSeconds(60), "every bell connected", cancellationToken);
+        return fleet;
+    }
+
+    /// <summary>Polls until the condition holds; fails with what was awaited when it does not in time.</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        await Until(() => Task.FromResult(condition()), timeout, what, cancellationToken);
+    }
+
+    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out after " + timeout.TotalSeconds + " s waiting for: " + what);
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+}
