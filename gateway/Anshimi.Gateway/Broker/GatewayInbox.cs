@@ -16,6 +16,13 @@ public sealed class GatewayInbox
     private readonly string _commandsTopic;
     private readonly GatewayMetrics _metrics;
 
+    // One doorbell for both queues: the consumer waits on a single thing and then drains by priority.
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.DropWrite,
+    });
+
     public GatewayInbox(IOptions<GatewayOptions> options, GatewayMetrics metrics)
     {
         _commandsTopic = Topics.GatewayCommands(options.Value.Id);
@@ -27,13 +34,6 @@ public sealed class GatewayInbox
         });
         Commands = Channel.CreateUnbounded<MqttMessageReceivedEventArgs>(new UnboundedChannelOptions { SingleReader = true });
     }
-
-    // One doorbell for both queues: the consumer waits on a single thing and then drains by priority.
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.DropWrite,
-    });
 
     public Channel<MqttMessageReceivedEventArgs> Uplinks { get; }
 

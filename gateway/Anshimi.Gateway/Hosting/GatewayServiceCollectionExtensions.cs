@@ -121,8 +121,8 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddSingleton<CloudCommands>();
         services.AddSingleton<AlarmOutbox>();
 
-        // Start order: consumers before the broker session that feeds them; stop order is the reverse,
-        // so the session says "offline" last.
+        // Consumers start before the broker session that feeds them; stopping runs in reverse, so
+        // intake ends (and "offline" is announced) before the consumers stop.
         services.AddHostedService<DeviceActivityFlusher>();
         services.AddHostedService<InboxWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmOutbox>());

@@ -31,10 +31,10 @@ public sealed class DeviceEntry
 
     public string? DistrictCode { get; }
 
-    /// <summary>Highest alarm counter accepted; older unseen alarm counters are replays.</summary>
+    /// <summary>Highest alarm counter accepted; the alarm window and heartbeat freshness are measured from it.</summary>
     public uint HighestCounter { get; internal set; }
 
-    /// <summary>Highest heartbeat counter accepted (kept apart so a heartbeat never blocks a resent older alarm).</summary>
+    /// <summary>Highest heartbeat counter accepted (kept apart so heartbeats, written in batches, never move the alarm window).</summary>
     public uint HeartbeatCounter { get; internal set; }
 
     public DateTimeOffset? LastSeen
