@@ -56,6 +56,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await Expect(row.GetByTestId("alarm-district")).ToContainTextAsync("Gangnam-gu");
         await Expect(row.GetByTestId("alarm-event")).ToContainTextAsync("비상벨");
         await Expect(row.GetByTestId("alarm-event")).ToContainTextAsync("Panic");
+        await Expect(row.GetByTestId("alarm-test-tag")).ToBeHiddenAsync();
         await Expect(row.GetByTestId("alarm-device")).ToHaveTextAsync("0000A1B2");
         await Expect(row.GetByTestId("alarm-address")).ToContainTextAsync("학동로 426");
         await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("미확인");
