@@ -63,6 +63,6 @@ vectors = [
     invalid("length-mismatch", "payload length byte says 3 but no payload follows", "device-a", panic[:13] + bytes([3]) + panic[14:], "length_mismatch"),
     invalid("code-out-of-range", "event code 1000 does not fit Contact ID", "device-a", encode(KEYS["device-a"], "alarm", 0x0000A001, 7, 1000, 1, 1, b""), "field_out_of_range"),
     invalid("alarm-without-event", "alarm frame with event code 0", "device-a", encode(KEYS["device-a"], "alarm", 0x0000A001, 7, 0, 1, 1, b""), "field_out_of_range"),
-    invalid("replayed-counter", "valid alarm-panic (counter 7) after counter 7 was already accepted", "device-a", panic, "replayed", last_counter=7),
+    invalid("replayed-counter", "valid alarm-panic (counter 7), never stored, after counter 1031 was accepted: below the 1024-counter alarm window", "device-a", panic, "replayed", last_counter=7 + 1024),
 ]
 print(json.dumps({"keys": KEYS, "vectors": vectors}, indent=2, ensure_ascii=False))

@@ -68,12 +68,30 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Unseen_counter_below_the_highest_accepted_is_a_replay()
+    public async Task Unseen_alarm_that_arrives_late_within_the_window_is_accepted_not_lost()
     {
         await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(10), CancellationToken.None);
         _gateway.Mqtt.Clear();
 
         UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(9), CancellationToken.None);
+
+        Assert.Equal(UplinkOutcome.Accepted, result.Outcome);
+        Assert.Equal(9u, Bell.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic)).Payload)!.AckedCounter);
+        Assert.Equal(2, _gateway.Count("SELECT count(*) FROM alarms"));
+
+        // Once newer alarms have moved the window on, the same unseen old counter is a replay.
+        UplinkResult older = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(10 + AlarmWindow.Size + 5), CancellationToken.None);
+        Assert.Equal(UplinkOutcome.Accepted, older.Outcome);
+        Assert.Equal(UplinkResult.Reject("replayed"), await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(8), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Unseen_counter_below_the_window_is_a_replay()
+    {
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(AlarmWindow.Size + 10), CancellationToken.None);
+        _gateway.Mqtt.Clear();
+
+        UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(10), CancellationToken.None);
 
         Assert.Equal(UplinkResult.Reject("replayed"), result);
         Assert.Empty(_gateway.Mqtt.Published);
@@ -153,6 +171,17 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
         UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(5), CancellationToken.None);
 
         Assert.Equal(UplinkOutcome.Accepted, result.Outcome);
+    }
+
+    [Fact]
+    public async Task Heartbeat_older_than_an_accepted_alarm_is_a_replay()
+    {
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(20), CancellationToken.None);
+
+        UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Heartbeat(19), CancellationToken.None);
+
+        Assert.Equal(UplinkResult.Reject("replayed"), result);
+        Assert.Equal(UplinkOutcome.Heartbeat, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Heartbeat(21), CancellationToken.None)).Outcome);
     }
 
     [Theory]

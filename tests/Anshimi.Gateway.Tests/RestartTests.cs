@@ -18,20 +18,20 @@ public sealed class RestartTests : IAsyncLifetime
     public async Task New_instance_on_the_same_store_keeps_replay_floor_downlink_counter_and_outbox()
     {
         await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(5), CancellationToken.None);
-        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(6), CancellationToken.None);
+        await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(AlarmWindow.Size + 6), CancellationToken.None);
         await _gateway.Commands.HandleAsync(EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("0000A1B2:5")), CancellationToken.None);
 
         // The restart reseeds from the fleet file too: counters must survive that.
         _gateway = await _gateway.RestartAsync();
 
         Assert.Equal(UplinkResult.Reject("replayed"), await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(4), CancellationToken.None));
-        Assert.Equal(UplinkOutcome.Duplicate, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(6), CancellationToken.None)).Outcome);
+        Assert.Equal(UplinkOutcome.Duplicate, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(AlarmWindow.Size + 6), CancellationToken.None)).Outcome);
         Frame ack = Bell.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic)).Payload)!;
         Assert.Equal(3u, ack.Counter);
 
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
         var forwarded = (AlarmEnvelope)Envelope(Assert.Single(_gateway.Mqtt.PublishedTo(Topics.GatewayEvents(GatewayHarness.GatewayId))));
-        Assert.Equal("0000A1B2:6", forwarded.Key);
+        Assert.Equal("0000A1B2:" + (AlarmWindow.Size + 6), forwarded.Key);
     }
 
     [Fact]

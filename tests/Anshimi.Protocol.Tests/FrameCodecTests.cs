@@ -74,10 +74,32 @@ public sealed class FrameCodecTests
         FrameError error = result.Error;
         if (error == FrameError.None && v.TryGetProperty("lastCounter", out JsonElement last))
         {
-            error = new CounterWindow(last.GetUInt32()).TryAccept(result.Frame!.Counter) ? FrameError.None : FrameError.Replayed;
+            error = AlarmWindow.Admits(result.Frame!.Counter, last.GetUInt32()) ? FrameError.None : FrameError.Replayed;
         }
 
         Assert.Equal(v.GetProperty("expect").GetString(), FrameErrorName.Of(error));
+    }
+
+    [Theory]
+    [InlineData(10u, 9u, true)]
+    [InlineData(2000u, 2001u, true)]
+    [InlineData(1030u, 7u, true)]
+    [InlineData(1031u, 7u, false)]
+    [InlineData(uint.MaxValue, 0u, false)]
+    public void The_alarm_window_admits_late_alarms_but_not_old_ones(uint highest, uint counter, bool admitted)
+    {
+        Assert.Equal(admitted, AlarmWindow.Admits(counter, highest));
+    }
+
+    [Fact]
+    public void The_strict_counter_window_for_acks_and_heartbeats_refuses_anything_not_newer()
+    {
+        var window = new CounterWindow(5);
+        Assert.False(window.TryAccept(5));
+        Assert.False(window.TryAccept(4));
+        Assert.True(window.TryAccept(6));
+        Assert.Equal(6u, window.Highest);
+        Assert.False(window.IsFresh(6));
     }
 
     [Fact]

@@ -108,24 +108,29 @@ public sealed partial class AlarmPipeline(
     {
         var key = new AlarmKey(frame.DeviceId, frame.Counter);
 
-        // Above the replay floor nothing can be stored yet, so only older counters cost a look-up.
+        // Above the newest accepted counter nothing can be stored yet, so only older counters cost a look-up.
         if (frame.Counter <= device.HighestCounter)
         {
-            if (!await store.ContainsAsync(key, cancellationToken))
+            if (await store.ContainsAsync(key, cancellationToken))
+            {
+                // The device missed our ack: say "stored" again, with a counter it has not seen.
+                metrics.AlarmDuplicate();
+                uint again = await store.TakeDownlinkCounterAsync(device.Id, cancellationToken);
+                await downlink.SendAckAsync(device, again, frame.Counter, AckStage.Received, cancellationToken);
+                return new UplinkResult(UplinkOutcome.Duplicate);
+            }
+
+            // An older alarm we never stored: lost in a crash after the broker acked it, while newer
+            // ones got through. Within the window it is accepted; refusing it would lose it for good.
+            if (!AlarmWindow.Admits(frame.Counter, device.HighestCounter))
             {
                 return Reject(FrameErrorName.Of(FrameError.Replayed), key.ToString());
             }
-
-            // The device missed our ack: say "stored" again, with a counter it has not seen.
-            metrics.AlarmDuplicate();
-            uint again = await store.TakeDownlinkCounterAsync(device.Id, cancellationToken);
-            await downlink.SendAckAsync(device, again, frame.Counter, AckStage.Received, cancellationToken);
-            return new UplinkResult(UplinkOutcome.Duplicate);
         }
 
         DateTimeOffset now = time.GetUtcNow();
         uint downlinkCounter = await store.AcceptAsync(frame, payload, now, cancellationToken);
-        device.HighestCounter = frame.Counter;
+        device.HighestCounter = Math.Max(device.HighestCounter, frame.Counter);
         device.LastSeen = now;
         metrics.AlarmAccepted();
         outboxSignal.Notify();
@@ -138,7 +143,8 @@ public sealed partial class AlarmPipeline(
 
     private UplinkResult HandleHeartbeat(DeviceEntry device, Frame frame)
     {
-        if (frame.Counter <= device.HeartbeatCounter)
+        // Unlike alarms, a heartbeat must be newer than everything accepted from the device.
+        if (frame.Counter <= Math.Max(device.HeartbeatCounter, device.HighestCounter))
         {
             return Reject(FrameErrorName.Of(FrameError.Replayed), device + " heartbeat " + frame.Counter);
         }
