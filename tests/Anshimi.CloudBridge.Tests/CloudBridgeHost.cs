@@ -84,6 +84,11 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         WebApplication app = builder.Build();
         app.MapCloudBridge();
         await app.StartAsync();
+
+        // The relay connects on a background thread; events published before its first subscription are not queued for it.
+        AlarmRelay relay = app.Services.GetRequiredService<AlarmRelay>();
+        await Eventually.HoldsAsync(() => relay.IsSubscribed, "relay subscribed", TimeSpan.FromSeconds(30));
+
         return new CloudBridgeHost(app, dataDirectory, owns);
     }
 

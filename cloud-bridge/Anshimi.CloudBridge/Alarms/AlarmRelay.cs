@@ -33,6 +33,8 @@ public sealed partial class AlarmRelay : BackgroundService
     private readonly Channel<bool> _reconnected =
         Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
+    private volatile bool _subscribed;
+
     public AlarmRelay(
         IMqttClient mqtt,
         AlarmStore store,
@@ -55,6 +57,9 @@ public sealed partial class AlarmRelay : BackgroundService
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>True once the broker has confirmed the events subscription on the current connection.</summary>
+    public bool IsSubscribed => _subscribed && _mqtt.State == MqttConnectionState.Connected;
 
     /// <summary>Handles one message from a gateway events topic; never throws for bad input.</summary>
     public async Task HandleAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -249,6 +254,7 @@ public sealed partial class AlarmRelay : BackgroundService
                 try
                 {
                     await _mqtt.SubscribeAsync(Topics.AllGatewayEvents, MqttQos.AtLeastOnce, cancellationToken);
+                    _subscribed = true;
                     break;
                 }
                 catch (MqttException ex)

@@ -18,6 +18,7 @@ public sealed record OperatorActionRequest(string? Operator);
 
 public sealed record RelayStatusView(
     string Mqtt,
+    bool Subscribed,
     long AlarmsInStore,
     long AlarmsStored,
     long Duplicates,
@@ -129,9 +130,10 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Ok<RelayStatusView>> GetStatusAsync(
-        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, IMqttClient mqtt, CancellationToken cancellationToken) =>
+        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, IMqttClient mqtt, AlarmRelay relay, CancellationToken cancellationToken) =>
         TypedResults.Ok(new RelayStatusView(
             mqtt.State.ToString().ToLowerInvariant(),
+            relay.IsSubscribed,
             await store.CountAsync(cancellationToken),
             statistics.AlarmsStored,
             statistics.Duplicates,

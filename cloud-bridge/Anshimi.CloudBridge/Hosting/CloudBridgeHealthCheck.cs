@@ -4,16 +4,18 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Anshimi.CloudBridge.Hosting;
 
-/// <summary>Healthy when the store answers and the broker session is up; degraded while MQTT reconnects.</summary>
+/// <summary>Healthy when the store answers and the relay is subscribed at the broker; degraded while MQTT (re)connects.</summary>
 public sealed class CloudBridgeHealthCheck : IHealthCheck
 {
     private readonly AlarmStore _store;
     private readonly IMqttClient _mqtt;
+    private readonly AlarmRelay _relay;
 
-    public CloudBridgeHealthCheck(AlarmStore store, IMqttClient mqtt)
+    public CloudBridgeHealthCheck(AlarmStore store, IMqttClient mqtt, AlarmRelay relay)
     {
         _store = store;
         _mqtt = mqtt;
+        _relay = relay;
     }
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -27,8 +29,8 @@ public sealed class CloudBridgeHealthCheck : IHealthCheck
             return HealthCheckResult.Unhealthy("alarm store unavailable: " + ex.Message);
         }
 
-        return _mqtt.State == MqttConnectionState.Connected
-            ? HealthCheckResult.Healthy("store ok, mqtt connected")
+        return _relay.IsSubscribed
+            ? HealthCheckResult.Healthy("store ok, subscribed to gateway events")
             : HealthCheckResult.Degraded("store ok, mqtt " + _mqtt.State.ToString().ToLowerInvariant());
     }
 }
