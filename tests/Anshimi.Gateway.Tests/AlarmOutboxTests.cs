@@ -124,30 +124,6 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
     }
 
-    [Theory]
-    [InlineData(1, 5)]
-    [InlineData(2, 10)]
-    [InlineData(3, 20)]
-    [InlineData(4, 40)]
-    [InlineData(5, 60)]
-    [InlineData(6, 60)]
-    [InlineData(1000, 60)]
-    [InlineData(int.MaxValue, 60)]
-    [InlineData(0, 5)]
-    public void Retry_policy_doubles_from_the_interval_and_caps(int attempts, int expectedSeconds)
-    {
-        var policy = new OutboxRetryPolicy(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60));
-
-        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), policy.DelayAfter(attempts));
-    }
-
-    [Fact]
-    public void Retry_policy_refuses_a_cap_below_its_interval_or_a_zero_interval()
-    {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OutboxRetryPolicy(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(4)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OutboxRetryPolicy(TimeSpan.Zero, TimeSpan.FromSeconds(4)));
-    }
-
     private static Envelope Parse(PublishedMessage message)
     {
         Assert.True(EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string error), error);

@@ -10,7 +10,7 @@ namespace Anshimi.CloudBridge.Acks;
 
 /// <summary>
 /// Carries operator acknowledgements to their gateways: sends each stored ack-outbox row and
-/// re-sends it by <see cref="AckRetryPolicy"/> until the gateway answers <c>ack-relayed</c>.
+/// re-sends it by <see cref="RedeliveryPolicy"/> until the gateway answers <c>ack-relayed</c>.
 /// Rows live in the <see cref="AlarmStore"/>, so a restart resumes where it stopped.
 /// </summary>
 public sealed partial class OperatorAckOutbox : BackgroundService
@@ -20,7 +20,7 @@ public sealed partial class OperatorAckOutbox : BackgroundService
 
     private readonly IMqttClient _mqtt;
     private readonly AlarmStore _store;
-    private readonly AckRetryPolicy _policy;
+    private readonly RedeliveryPolicy _policy;
     private readonly CloudBridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<OperatorAckOutbox> _logger;
@@ -30,7 +30,7 @@ public sealed partial class OperatorAckOutbox : BackgroundService
     public OperatorAckOutbox(
         IMqttClient mqtt,
         AlarmStore store,
-        AckRetryPolicy policy,
+        RedeliveryPolicy policy,
         IOptions<CloudBridgeOptions> options,
         TimeProvider time,
         ILogger<OperatorAckOutbox> logger)

@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -42,7 +43,7 @@ public static partial class CloudBridgeExtensions
         services.AddSingleton(sp =>
         {
             CloudBridgeOptions options = sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value;
-            return new AckRetryPolicy(options.AckRetryInterval, options.AckRetryMaxInterval);
+            return new RedeliveryPolicy(options.AckRetryInterval, options.AckRetryMaxInterval);
         });
         services.AddSingleton<AlarmFeed>();
         services.AddSingleton<RelayStatistics>();

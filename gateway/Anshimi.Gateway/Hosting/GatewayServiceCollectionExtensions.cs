@@ -6,6 +6,7 @@ using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
 using Anshimi.Protocol.Upstream.Provisioning;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -113,7 +114,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             GatewayOptions gateway = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
-            return new OutboxRetryPolicy(gateway.OutboxRetryInterval, gateway.OutboxRetryMaxInterval);
+            return new RedeliveryPolicy(gateway.OutboxRetryInterval, gateway.OutboxRetryMaxInterval);
         });
         services.AddSingleton<DeviceDownlink>();
         services.AddSingleton<AlarmPipeline>();

@@ -18,7 +18,7 @@ public sealed partial class AlarmOutbox(
     IMqttClient mqtt,
     AlarmStore store,
     OutboxSignal signal,
-    OutboxRetryPolicy retryPolicy,
+    RedeliveryPolicy retryPolicy,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
     TimeProvider time,
