@@ -12,7 +12,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
 {
     private readonly BellHost _host;
 
-    public SimulatedDevice(DeviceRecord record, string stateRoot, IClock clock, MqttLink link, Action<Exception> onError, Action<BellConfig>? configure = null)
+    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink link, Action<Exception> onError, Action<BellConfig>? configure = null)
     {
         Record = record;
         Link = link;

@@ -21,7 +21,7 @@ namespace Anshimi.Firmware
 
         public ushort EventCode { get; set; } = ContactIdCode.Panic;
 
-        /// <summary>The raw pin must hold a level this long before it counts.</summary>
+        /// <summary>The raw pin must hold a level this long before it counts: an edge sooner after the previous one is bounce.</summary>
         public int DebounceMs { get; set; } = 30;
 
         /// <summary>A deliberate press: held at least this long. Shorter presses do nothing.</summary>
@@ -42,9 +42,19 @@ namespace Anshimi.Firmware
         /// <summary>Frame counters reserved per flash write.</summary>
         public int CounterBlockSize { get; set; } = 256;
 
+        /// <summary>
+        /// Longest the device loop waits on the broker at a time: for one heartbeat, one subscription,
+        /// or one round of alarm sends, which all pending alarms share.
+        /// </summary>
         public int PublishTimeoutMs { get; set; } = 2000;
 
         /// <summary>Downlink messages buffered between ticks; more are dropped and counted.</summary>
         public int MaxQueuedDownlinks { get; set; } = 32;
+
+        /// <summary>
+        /// Button edges buffered between ticks (a bouncy press is a few dozen); beyond this the newest
+        /// edge replaces the last queued one and the loss is counted.
+        /// </summary>
+        public int MaxQueuedButtonEdges { get; set; } = 64;
     }
 }

@@ -9,7 +9,10 @@ namespace Anshimi.Firmware
     /// The panic bell's device logic, driven by <see cref="Tick"/> from the device loop every 10–20 ms.
     /// A deliberate press raises a Contact ID alarm that is persisted before it is first sent and is
     /// resent with backoff until the gateway's signed ack says it is stored. All timing comes from
-    /// <see cref="IClock"/>; everything but the message handler runs on the thread that calls Tick.
+    /// <see cref="IClock"/>. Button edges and downlink messages arrive on other threads and are only
+    /// queued there; everything else runs on the thread that calls Tick. A tick may be held up by the
+    /// network for up to <see cref="BellConfig.PublishTimeoutMs"/>: presses are judged by the time
+    /// stamps of their edges, so a press made meanwhile still counts exactly as it was made.
     /// </summary>
     public sealed class PanicBell
     {
@@ -28,7 +31,6 @@ namespace Anshimi.Firmware
 
         private readonly BellConfig _config;
         private readonly IClock _clock;
-        private readonly IButtonInput _button;
         private readonly IStatusLed _led;
         private readonly IDeviceStorage _storage;
         private readonly IMqttLink _link;
@@ -43,8 +45,16 @@ namespace Anshimi.Firmware
         private readonly object _downlinkLock = new object();
         private readonly byte[] _heartbeatPayload = new byte[2];
 
-        private bool _rawPressed;
-        private long _rawSinceMs;
+        private readonly object _edgeLock = new object();
+        private readonly bool[] _edgePressed;
+        private readonly long[] _edgeAtMs;
+        private int _edgeHead;
+        private int _edgeCount;
+
+        // Debouncing: the newest edge, not yet stable for DebounceMs, and the level that last was.
+        private bool _hasCandidate;
+        private bool _candidatePressed;
+        private long _candidateAtMs;
         private bool _pressed;
         private long _pressStartMs;
         private bool _pressFired;
@@ -64,7 +74,6 @@ namespace Anshimi.Firmware
         {
             _config = config;
             _clock = clock;
-            _button = button;
             _led = led;
             _storage = storage;
             _link = link;
@@ -77,6 +86,11 @@ namespace Anshimi.Firmware
             _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
             _downlinkTopic = Topics.DeviceDownlink(config.DeviceId);
 
+            // Two edges make one press, so a smaller queue could not hold even one.
+            int edgeCapacity = config.MaxQueuedButtonEdges < 2 ? 2 : config.MaxQueuedButtonEdges;
+            _edgePressed = new bool[edgeCapacity];
+            _edgeAtMs = new long[edgeCapacity];
+
             // Alarms that survived a reboot go out on the first tick, with a fresh Failed timer.
             long now = clock.MonotonicMs;
             _nextResendMs = now;
@@ -84,6 +98,14 @@ namespace Anshimi.Firmware
             _newestRaisedMs = now;
             _backoffMs = config.ResendInitialMs;
             link.MessageReceived += OnMessage;
+
+            // Listen first, then read the level: a press under way at start-up counts from now, and
+            // an edge caught in between only repeats the level, which the debouncer ignores.
+            button.ButtonChanged += OnButtonChanged;
+            if (button.IsPressed)
+            {
+                OnButtonChanged(true, now);
+            }
         }
 
         public LedState LedState { get; private set; }
@@ -129,6 +151,9 @@ namespace Anshimi.Firmware
         /// <summary>Downlink messages dropped unread: on a foreign topic, or too many between two ticks.</summary>
         public int DroppedDownlinks { get; private set; }
 
+        /// <summary>Button edges lost because too many arrived between two ticks (see <see cref="BellConfig.MaxQueuedButtonEdges"/>).</summary>
+        public int DroppedButtonEdges { get; private set; }
+
         public bool StorageHealthy
         {
             get { return _counter.StorageHealthy && _alarms.StorageHealthy && _downlinkStorageHealthy; }
@@ -142,7 +167,7 @@ namespace Anshimi.Firmware
         public void Tick()
         {
             long now = _clock.MonotonicMs;
-            SampleButton(now);
+            EvaluateButton(now);
             ServiceLink(now);
             ProcessDownlinks();
             SendDueAlarms();
@@ -150,31 +175,118 @@ namespace Anshimi.Firmware
             ShowLed(now);
         }
 
-        private void SampleButton(long now)
+        private void OnButtonChanged(bool pressed, long atMonotonicMs)
         {
-            bool raw = _button.IsPressed;
-            if (raw != _rawPressed)
+            lock (_edgeLock)
             {
-                _rawPressed = raw;
-                _rawSinceMs = now;
-            }
+                if (_edgeCount == _edgePressed.Length)
+                {
+                    // Full: the newest edge takes the last slot, so the level the bell ends up with is
+                    // still the pin's; only what happened in between is lost.
+                    _edgeCount--;
+                    DroppedButtonEdges++;
+                }
 
-            if (_rawPressed != _pressed && now - _rawSinceMs >= _config.DebounceMs)
-            {
-                _pressed = _rawPressed;
-                _pressStartMs = _rawSinceMs;
-                _pressFired = false;
-            }
-
-            // One alarm per deliberate press, however long it is held.
-            if (_pressed && !_pressFired && now - _pressStartMs >= _config.LongPressMs)
-            {
-                _pressFired = true;
-                RaiseAlarm(now);
+                int tail = (_edgeHead + _edgeCount) % _edgePressed.Length;
+                _edgePressed[tail] = pressed;
+                _edgeAtMs[tail] = atMonotonicMs;
+                _edgeCount++;
             }
         }
 
-        private void RaiseAlarm(long now)
+        private void EvaluateButton(long now)
+        {
+            while (true)
+            {
+                bool pressed;
+                long atMs;
+                lock (_edgeLock)
+                {
+                    if (_edgeCount == 0)
+                    {
+                        break;
+                    }
+
+                    pressed = _edgePressed[_edgeHead];
+                    atMs = _edgeAtMs[_edgeHead];
+                    _edgeHead = (_edgeHead + 1) % _edgePressed.Length;
+                    _edgeCount--;
+                }
+
+                OnEdge(pressed, atMs, now);
+            }
+
+            if (_hasCandidate && now - _candidateAtMs >= _config.DebounceMs)
+            {
+                Settle(now);
+            }
+
+            // Still down: deliberate once held LongPressMs. A release that is not yet debounced
+            // may be real, so the press only counts up to it.
+            if (_pressed && !_pressFired)
+            {
+                long heldUntilMs = _hasCandidate ? _candidateAtMs : now;
+                if (heldUntilMs - _pressStartMs >= _config.LongPressMs)
+                {
+                    FirePress(now);
+                }
+            }
+        }
+
+        private void OnEdge(bool pressed, long atMs, long now)
+        {
+            if (_hasCandidate)
+            {
+                // The same level again is no change: the interrupt coalesced a bounce.
+                if (pressed == _candidatePressed)
+                {
+                    return;
+                }
+
+                // Bounce: the candidate's level did not last DebounceMs, and this edge returns to
+                // the level that was.
+                if (atMs - _candidateAtMs < _config.DebounceMs)
+                {
+                    _hasCandidate = false;
+                    return;
+                }
+
+                Settle(now);
+            }
+
+            if (pressed != _pressed)
+            {
+                _hasCandidate = true;
+                _candidatePressed = pressed;
+                _candidateAtMs = atMs;
+            }
+        }
+
+        private void Settle(long now)
+        {
+            _hasCandidate = false;
+            _pressed = _candidatePressed;
+            if (_pressed)
+            {
+                _pressStartMs = _candidateAtMs;
+                _pressFired = false;
+            }
+            else if (!_pressFired && _candidateAtMs - _pressStartMs >= _config.LongPressMs)
+            {
+                // Held long enough, and let go before a tick got to it.
+                FirePress(now);
+            }
+        }
+
+        /// <summary>One alarm per deliberate press, however long it is held.</summary>
+        private void FirePress(long now)
+        {
+            _pressFired = true;
+            RaiseAlarm(now, _pressStartMs + _config.LongPressMs);
+        }
+
+        /// <param name="deliberateAtMs">When the press became deliberate: the Failed timer runs from there, however late the tick.</param>
+        private void RaiseAlarm(long now, long deliberateAtMs)
         {
             // A full queue means the gateway has been unreachable for many presses. The queued alarms
             // (the oldest is the first call for help) are kept and resent; the LED keeps showing
@@ -188,7 +300,7 @@ namespace Anshimi.Firmware
             uint counter = _counter.Next();
             _alarms.Add(new PendingAlarm(counter, _config.EventCode, ContactIdQualifier.NewEvent, _config.Zone));
             AlarmsRaised++;
-            _newestRaisedMs = now;
+            _newestRaisedMs = deliberateAtMs;
             _backoffMs = _config.ResendInitialMs;
             _nextResendMs = now;
         }
@@ -298,14 +410,18 @@ namespace Anshimi.Firmware
             }
 
             // Oldest first, and a failure ends the round: a newer counter never reaches the gateway
-            // ahead of an older alarm this device has not yet managed to hand over.
+            // ahead of an older alarm this device has not yet managed to hand over. The round shares
+            // one PublishTimeoutMs, so a slow broker holds the loop that long, not that long per
+            // alarm; what is left goes in the next round.
             if (_link.IsConnected)
             {
+                long roundEndsMs = _clock.MonotonicMs + _config.PublishTimeoutMs;
                 for (int i = 0; i < _alarms.Count; i++)
                 {
+                    long leftMs = roundEndsMs - _clock.MonotonicMs;
                     PendingAlarm alarm = _alarms[i];
                     var frame = Frame.Alarm(_config.DeviceId, alarm.Counter, alarm.EventCode, alarm.Qualifier, alarm.Zone);
-                    if (!_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), true, _config.PublishTimeoutMs))
+                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), true, (int)leftMs))
                     {
                         break;
                     }

@@ -4,7 +4,9 @@ namespace Anshimi.Firmware.Host;
 
 /// <summary>
 /// Runs one <see cref="PanicBell"/> the way the device's main loop does: a dedicated thread that
-/// ticks it every few milliseconds. A tick that throws is reported and the loop carries on, as a
+/// ticks it every few milliseconds. The button does not depend on this loop: its edges are queued
+/// with their time stamps as they happen, so a tick held up by the network or a busy CPU only delays
+/// the alarm, never loses the press. A tick that throws is reported and the loop carries on, as a
 /// watchdog-reset device would.
 /// </summary>
 public sealed class BellHost : IDisposable

@@ -101,6 +101,9 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         _stopping.Dispose();
     }
 
+    // The broker's answer reaches this wait through one thread-pool hop inside the MQTT client, whose
+    // completions always run asynchronously. With the pool starved the call times out although the
+    // broker has the message; the bell then resends it, and the gateway drops the duplicate counter.
     private static bool Wait(Func<CancellationToken, Task> operation, int timeoutMs)
     {
         using var timeout = new CancellationTokenSource(timeoutMs);

@@ -49,7 +49,10 @@ public sealed class BellRig
 
     public IEnumerable<Frame> Heartbeats => Decoded().Where(f => f.Type == FrameType.Heartbeat);
 
-    /// <summary>Power cut: a new bell on the same flash (its old handler is detached with the old link).</summary>
+    /// <summary>
+    /// Power cut: a new bell on the same flash and the same pin. The old bell's message handler is
+    /// detached with the old link; it still hears the button but is never ticked again.
+    /// </summary>
     public void Reboot()
     {
         Link.Reset();
@@ -62,6 +65,16 @@ public sealed class BellRig
         for (long t = 0; t < ms; t += TickMs)
         {
             Clock.Advance(TickMs);
+            Bell.Tick();
+        }
+    }
+
+    /// <summary>Ticks the bell until the clock reaches <paramref name="atMs"/> (a stalled tick may overshoot it).</summary>
+    public void RunUntil(long atMs)
+    {
+        while (Clock.MonotonicMs < atMs)
+        {
+            Clock.Advance(Math.Min(TickMs, atMs - Clock.MonotonicMs));
             Bell.Tick();
         }
     }

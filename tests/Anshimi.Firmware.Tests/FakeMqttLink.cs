@@ -1,9 +1,14 @@
 using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Host;
 
 namespace Anshimi.Firmware.Tests;
 
-/// <summary>An in-memory broker connection that records what the bell publishes.</summary>
-public sealed class FakeMqttLink(IClock clock) : IMqttLink
+/// <summary>
+/// An in-memory broker connection that records what the bell publishes. A slow broker is played by
+/// <see cref="PublishDelayMs"/>: each publish moves the virtual clock on while the bell waits, and
+/// whatever is scheduled on the clock meanwhile (a press, say) happens during the stall.
+/// </summary>
+public sealed class FakeMqttLink(VirtualClock clock) : IMqttLink
 {
     public event MqttMessageHandler? MessageReceived;
 
@@ -12,6 +17,12 @@ public sealed class FakeMqttLink(IClock clock) : IMqttLink
     /// <summary>When false, publishes fail as a timed-out PUBACK would.</summary>
     public bool AcceptPublishes { get; set; } = true;
 
+    /// <summary>How long each publish takes to be confirmed; one that takes longer than its timeout fails after the timeout.</summary>
+    public int PublishDelayMs { get; set; }
+
+    /// <summary>The timeout of every publish call, in order.</summary>
+    public List<int> PublishTimeouts { get; } = [];
+
     public List<Published> Published { get; } = [];
 
     public List<string> Subscriptions { get; } = [];
@@ -19,6 +30,13 @@ public sealed class FakeMqttLink(IClock clock) : IMqttLink
     public bool Publish(string topic, byte[] payload, bool qos1, int timeoutMs)
     {
         if (!IsConnected || !AcceptPublishes)
+        {
+            return false;
+        }
+
+        PublishTimeouts.Add(timeoutMs);
+        clock.Advance(Math.Min(PublishDelayMs, timeoutMs));
+        if (PublishDelayMs > timeoutMs)
         {
             return false;
         }
@@ -45,6 +63,7 @@ public sealed class FakeMqttLink(IClock clock) : IMqttLink
     {
         MessageReceived = null;
         Published.Clear();
+        PublishTimeouts.Clear();
         Subscriptions.Clear();
     }
 }
