@@ -25,16 +25,16 @@ public sealed partial class BadInputTests(ITestOutputHelper output)
             DeviceRecord device = system.Fleet.Devices[0];
             DeviceRecord other = system.Fleet.Devices[1];
             var codec = new FrameCodec(new PlatformHmacSha256());
-            byte[] genuine = codec.Encode(Frame.Alarm(device.NumericId, 1000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
-            byte[] older = codec.Encode(Frame.Alarm(device.NumericId, 900, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
-            byte[] forged = codec.Encode(Frame.Alarm(device.NumericId, 2000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
-            byte[] foreign = codec.Encode(Frame.Alarm(other.NumericId, 3000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
+            byte[] genuine = codec.Encode(Frame.Alarm(device.NumericId, 5000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
+            byte[] older = codec.Encode(Frame.Alarm(device.NumericId, 5000 - AlarmWindow.Size - 1, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
+            byte[] forged = codec.Encode(Frame.Alarm(device.NumericId, 6000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
+            byte[] foreign = codec.Encode(Frame.Alarm(other.NumericId, 7000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
 
             await PublishAsync(system, device, genuine, ct);
             await Fleet.Until(async () => (await system.CloudAlarmsAsync(ct)).Length == 1, TimeSpan.FromSeconds(30), "the genuine alarm in the cloud", ct);
 
             await PublishAsync(system, device, genuine, ct); // a resend: acked again, stored once
-            await PublishAsync(system, device, older, ct); // a counter below the newest, never stored: replay
+            await PublishAsync(system, device, older, ct); // never stored and older than the alarm window: replay
             await PublishAsync(system, device, forged, ct); // signed with another device's key
             await PublishAsync(system, device, foreign, ct); // another device's frame on this device's topic
             await PublishAsync(system, device, genuine[..^1], ct); // truncated
