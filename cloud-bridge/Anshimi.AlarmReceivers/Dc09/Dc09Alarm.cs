@@ -1,0 +1,51 @@
+using System.Globalization;
+
+namespace Anshimi.AlarmReceivers.Dc09;
+
+/// <summary>Ademco Contact ID event qualifier.</summary>
+public enum ContactIdQualifier
+{
+    NewEvent = 1,
+    Restore = 3,
+    PreviouslyReported = 6,
+}
+
+/// <summary>
+/// One alarm for a DC-09 receiver, sent as ADM-CID <c>[#acct|qeee gg zzz]</c>.
+/// <paramref name="IdempotencyKey"/> is the end-to-end key (device id and frame counter): sending the
+/// same key again reuses its sequence number, so the receiver sees a repetition, not a new event.
+/// </summary>
+/// <param name="Account">3–16 hex digits, the account the receiver knows the site by.</param>
+/// <param name="EventCode">Contact ID event code 0–999, e.g. 120 panic.</param>
+/// <param name="Partition">Group or partition 0–99.</param>
+/// <param name="Zone">Zone or user 0–999.</param>
+/// <param name="OccurredAt">When the event happened; sent as extended data [H...] when the sender is configured so.</param>
+public sealed record Dc09Alarm(
+    string Account,
+    ContactIdQualifier Qualifier,
+    int EventCode,
+    int Partition,
+    int Zone,
+    string IdempotencyKey,
+    DateTimeOffset OccurredAt)
+{
+    internal string ContactIdData => string.Create(CultureInfo.InvariantCulture,
+        $"#{Account}|{(int)Qualifier}{EventCode:D3} {Partition:D2} {Zone:D3}");
+
+    internal void Validate()
+    {
+        Dc09SenderOptions.ValidateAccount(Account, nameof(Account));
+        if (!Enum.IsDefined(Qualifier))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Qualifier), Qualifier, "Contact ID qualifier is 1, 3 or 6.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(EventCode);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(EventCode, 999);
+        ArgumentOutOfRangeException.ThrowIfNegative(Partition);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Partition, 99);
+        ArgumentOutOfRangeException.ThrowIfNegative(Zone);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Zone, 999);
+        ArgumentException.ThrowIfNullOrEmpty(IdempotencyKey);
+    }
+}
