@@ -22,11 +22,11 @@ public class Dc09MessageTests
 
     // Published examples: each is decoded, and re-encoded byte for byte.
     [Theory]
-    // ADM-CID and NULL as logged from an alarm panel (PROSEC) in a public DC-09 receiver's Go source
-    // (protocol package, comment block listing captured frames).
+    // Frames captured from alarm panels and quoted in the comments of public DC-09 receiver sources
+    // (a Go parser listing PROSEC panel frames; a Node.js listener). Which repositories they sit in
+    // could not be pinned down, but every CRC and length field checks out.
     [InlineData("\nF68B003B\"ADM-CID\"0028L0#9757[#9757|1602 00 000]_20:59:45,02-20-2024\r")]
     [InlineData("\nB0970029\"NULL\"0000L000#0809[]_21:00:01,02-20-2024\r")]
-    // ADM-CID and NULL with receiver and line numbers, from a public Node.js DC-09 listener's comments.
     [InlineData("\nF92F0043\"ADM-CID\"0020R7896L7896#3456[#3456|1407 00 001]_17:01:14,07-26-2024\r")]
     [InlineData("\nD730002F\"NULL\"0000R7896L7896#3456[]_17:01:26,07-26-2024\r")]
     // fioletoven/dc09, common/src/dc09/message.tests.rs (to_string_test, parse_message_test, parse_nak_test).
