@@ -6,7 +6,8 @@ namespace Anshimi.DeviceSim;
 
 /// <summary>
 /// Mosquitto password and ACL files for a fleet: each device (user = its id) may only publish to its
-/// own uplink and status topics and read its own downlink; service users get the whole tree.
+/// own uplink and status topics and read its own downlink; the gateway and cloud services get only
+/// the topics their role needs.
 /// </summary>
 public static class BrokerAuth
 {
@@ -26,17 +27,40 @@ public static class BrokerAuth
         return text.ToString();
     }
 
-    public static string AclText(IReadOnlyList<ServiceUser> services)
+    /// <summary>
+    /// The ACL: each device only its own topics; the gateway service only what relaying needs
+    /// (device uplinks and status in, device downlinks out, its own upstream topics); the cloud
+    /// service only gateway events and status in and gateway commands out.
+    /// </summary>
+    public static string AclText(string gatewayId, IReadOnlyList<ServiceUser> services)
     {
+        string d = Topics.Root + "/d/";
         var text = new StringBuilder();
         text.Append("# devices: %u is the device id, so each one reaches only its own topics\n");
-        text.Append("pattern write ").Append(Topics.Root).Append("/d/%u/up\n");
-        text.Append("pattern write ").Append(Topics.Root).Append("/d/%u/status\n");
-        text.Append("pattern read ").Append(Topics.Root).Append("/d/%u/down\n");
+        text.Append("pattern write ").Append(d).Append("%u/up\n");
+        text.Append("pattern write ").Append(d).Append("%u/status\n");
+        text.Append("pattern read ").Append(d).Append("%u/down\n");
         foreach (ServiceUser service in services)
         {
             text.Append('\n').Append("user ").Append(service.Name).Append('\n');
-            text.Append("topic readwrite ").Append(Topics.Root).Append("/#\n");
+            string[] rules = service.Role == ServiceRole.Gateway
+                ? [
+                    "read " + d + "+/up",
+                    "read " + d + "+/status",
+                    "write " + d + "+/down",
+                    "write " + Topics.GatewayEvents(gatewayId),
+                    "write " + Topics.GatewayStatus(gatewayId),
+                    "read " + Topics.GatewayCommands(gatewayId),
+                ]
+                : [
+                    "read " + Topics.GatewayEvents("+"),
+                    "read " + Topics.GatewayStatus("+"),
+                    "write " + Topics.GatewayCommands("+"),
+                ];
+            foreach (string rule in rules)
+            {
+                text.Append("topic ").Append(rule).Append('\n');
+            }
         }
 
         return text.ToString();
@@ -47,7 +71,7 @@ public static class BrokerAuth
     {
         Directory.CreateDirectory(directory);
         WritePrivate(Path.Combine(directory, "passwd"), PasswdText(fleet, services));
-        WritePrivate(Path.Combine(directory, "acl"), AclText(services));
+        WritePrivate(Path.Combine(directory, "acl"), AclText(fleet.GatewayId, services));
     }
 
     private static void WritePrivate(string path, string text)
@@ -71,10 +95,19 @@ public static class BrokerAuth
     }
 }
 
-/// <summary>A back-end account on the broker (gateway, cloud bridge), given as <c>name:password</c>.</summary>
+/// <summary>What a back-end account may do on the broker; given by its name's prefix.</summary>
+public enum ServiceRole
+{
+    Gateway,
+    Cloud,
+}
+
+/// <summary>A back-end account on the broker, given as <c>name:password</c>; names start with "gateway" or "cloud".</summary>
 public sealed record ServiceUser(string Name, string Password)
 {
-    public static ServiceUser Parse(string text, FleetFile fleet)
+    public ServiceRole Role => Name.StartsWith("gateway", StringComparison.Ordinal) ? ServiceRole.Gateway : ServiceRole.Cloud;
+
+    public static ServiceUser Parse(string text)
     {
         int colon = text.IndexOf(':', StringComparison.Ordinal);
         if (colon <= 0 || colon == text.Length - 1)
@@ -89,9 +122,10 @@ public sealed record ServiceUser(string Name, string Password)
             throw new FormatException("--service name may not contain spaces, '#', '+' or '/', nor the password control characters: " + name);
         }
 
-        if (fleet.Devices.Any(d => string.Equals(d.DeviceId, name, StringComparison.OrdinalIgnoreCase)))
+        if (!name.StartsWith("gateway", StringComparison.Ordinal) && !name.StartsWith("cloud", StringComparison.Ordinal))
         {
-            throw new FormatException("--service name " + name + " is a device id");
+            // The prefix also keeps service names apart from device ids, which are hex digits only.
+            throw new FormatException("--service name must start with \"gateway\" or \"cloud\" (its role on the broker): " + name);
         }
 
         return new ServiceUser(name, password);

@@ -40,7 +40,7 @@ var brokerAuthCommand = new Command("broker-auth", "브로커 계정·ACL 파일
 brokerAuthCommand.SetAction(parse => Run(() =>
 {
     FleetFile fleet = FleetFile.Load(parse.GetValue(fleetPath)!.FullName);
-    ServiceUser[] services = parse.GetValue(serviceOption)!.Select(s => ServiceUser.Parse(s, fleet)).ToArray();
+    ServiceUser[] services = parse.GetValue(serviceOption)!.Select(ServiceUser.Parse).ToArray();
     string dir = parse.GetValue(outDirOption)!.FullName;
     BrokerAuth.Write(fleet, services, dir);
     Console.WriteLine("passwd, acl 작성: " + dir + " (" + fleet.Devices.Count + " devices, " + services.Length + " services; hash with: mosquitto_passwd -U passwd)");

@@ -30,7 +30,7 @@ public sealed class HostBellBrokerTests
         var options = new MosquittoBrokerOptions();
         options.Users[device.DeviceId] = device.MqttPassword;
         options.Users[gateway.Name] = gateway.Password;
-        foreach (string line in BrokerAuth.AclText([gateway]).Split('\n'))
+        foreach (string line in BrokerAuth.AclText("gw-test", [gateway]).Split('\n'))
         {
             options.AclLines.Add(line);
         }
@@ -42,7 +42,8 @@ public sealed class HostBellBrokerTests
         var received = new EventRecorder<MqttMessageReceivedEventArgs>();
         listener.MessageReceived += (_, e) => received.Add(e);
         await listener.ConnectAsync(CancellationToken.None);
-        await listener.SubscribeAsync(Topics.Root + "/d/+/#", MqttQos.AtLeastOnce, CancellationToken.None);
+        await listener.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None);
+        await listener.SubscribeAsync(Topics.DeviceStatus(device.NumericId), MqttQos.AtLeastOnce, CancellationToken.None);
 
         var clock = new SystemClock();
         var button = new SimulatedButton(clock);

@@ -47,7 +47,7 @@ public sealed class SimulatorTests
     public void Broker_auth_files_confine_devices_to_their_own_topics_and_are_private()
     {
         FleetFile fleet = FleetGenerator.Generate(2, "gw", Districts.Value, seed: 1);
-        var services = new[] { ServiceUser.Parse("gateway:s3cret", fleet), ServiceUser.Parse("cloud:0ther:pw", fleet) };
+        var services = new[] { ServiceUser.Parse("gateway:s3cret"), ServiceUser.Parse("cloud:0ther:pw") };
         string dir = Directory.CreateTempSubdirectory("broker-auth-").FullName;
         try
         {
@@ -59,7 +59,10 @@ public sealed class SimulatorTests
             Assert.Contains("pattern write anshimi/v1/d/%u/up\n", acl, StringComparison.Ordinal);
             Assert.Contains("pattern write anshimi/v1/d/%u/status\n", acl, StringComparison.Ordinal);
             Assert.Contains("pattern read anshimi/v1/d/%u/down\n", acl, StringComparison.Ordinal);
-            Assert.Contains("user cloud\ntopic readwrite anshimi/v1/#\n", acl, StringComparison.Ordinal);
+            Assert.Contains("user cloud\ntopic read anshimi/v1/gw/+/events\n", acl, StringComparison.Ordinal);
+            Assert.Contains("user gateway\ntopic read anshimi/v1/d/+/up\n", acl, StringComparison.Ordinal);
+            Assert.Contains("topic write anshimi/v1/gw/" + fleet.GatewayId + "/events\n", acl, StringComparison.Ordinal);
+            Assert.DoesNotContain("anshimi/v1/#", acl, StringComparison.Ordinal);
             if (!OperatingSystem.IsWindows())
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "passwd")));
@@ -78,16 +81,19 @@ public sealed class SimulatorTests
     [InlineData(":pw")]
     [InlineData("gate way:pw")]
     [InlineData("anshimi/#:pw")]
+    [InlineData("operator:pw")]
     public void Bad_service_accounts_are_refused(string text)
     {
-        FleetFile fleet = FleetGenerator.Generate(1, "gw", Districts.Value, seed: 1);
-        Assert.Throws<FormatException>(() => ServiceUser.Parse(text, fleet));
+        Assert.Throws<FormatException>(() => ServiceUser.Parse(text));
     }
 
     [Fact]
-    public void A_service_account_may_not_take_a_device_name()
+    public void A_service_account_must_name_its_role_and_so_can_never_take_a_device_name()
     {
         FleetFile fleet = FleetGenerator.Generate(1, "gw", Districts.Value, seed: 1);
-        Assert.Throws<FormatException>(() => ServiceUser.Parse(fleet.Devices[0].DeviceId.ToLowerInvariant() + ":pw", fleet));
+        var error = Assert.Throws<FormatException>(() => ServiceUser.Parse(fleet.Devices[0].DeviceId.ToLowerInvariant() + ":pw"));
+        Assert.Contains("gateway", error.Message, StringComparison.Ordinal);
+        Assert.Equal(ServiceRole.Gateway, ServiceUser.Parse("gateway-2:pw").Role);
+        Assert.Equal(ServiceRole.Cloud, ServiceUser.Parse("cloud:pw").Role);
     }
 }

@@ -82,7 +82,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
             brokerOptions.Users[service.Name] = service.Password;
         }
 
-        foreach (string line in BrokerAuth.AclText(services).Split('\n'))
+        foreach (string line in BrokerAuth.AclText(options.GatewayId, services).Split('\n'))
         {
             brokerOptions.AclLines.Add(line);
         }
