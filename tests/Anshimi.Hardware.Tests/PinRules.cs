@@ -201,12 +201,12 @@ public static class PinRules
         }
         else if (chip.Adc2.ContainsKey(gpio))
         {
-            var blocker = chip.Adc2BlockedBy.Contains("always")
-                ? "always (chip errata)"
-                : map.Radios.FirstOrDefault(chip.Adc2BlockedBy.Contains);
-            v.Add(blocker is null
-                ? new Violation(AdcChannel, name + " is on ADC2; this rule set maps ADC1 channels only")
-                : new Violation(Adc2Radio, name + " is on ADC2, which " + chip.Id + " cannot read while " + blocker + " is in use; use an ADC1 pin"));
+            var blocker = map.Radios.FirstOrDefault(chip.Adc2BlockedBy.Contains);
+            v.Add(chip.Adc2BlockedBy.Contains("always")
+                ? new Violation(Adc2Radio, name + " is on ADC2, which is unusable on " + chip.Id + " (chip errata); use an ADC1 pin")
+                : blocker is null
+                    ? new Violation(AdcChannel, name + " is on ADC2; analog signals are mapped to ADC1 channels only")
+                    : new Violation(Adc2Radio, name + " is on ADC2, which " + chip.Id + " cannot read while " + blocker + " is on; use an ADC1 pin"));
         }
         else
         {
