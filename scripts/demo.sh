@@ -33,6 +33,7 @@ mosquitto_passwd -U "$state/broker/passwd"
 
 cat > "$state/broker/mosquitto.conf" <<CONF
 per_listener_settings false
+set_tcp_nodelay true
 listener $mqtt_port 127.0.0.1
 allow_anonymous false
 password_file $state/broker/passwd

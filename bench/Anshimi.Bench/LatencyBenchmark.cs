@@ -20,8 +20,11 @@ namespace Anshimi.Bench;
 internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double alarmsPerSecond)
 {
     private const string ProbeUser = "probe";
-    private readonly ConcurrentDictionary<string, long> _sent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Ticks, DateTimeOffset Wall)> _sent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
+
+    // Per alarm: when the gateway stored it and when the cloud bridge stored it (wall clock, same machine).
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _stages = new(StringComparer.Ordinal);
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -39,15 +42,28 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
             var config = new BellConfig(device.NumericId, device.Key) { LongPressMs = 100, DebounceMs = 20, HeartbeatIntervalMs = 10_000 };
             var bell = new PanicBell(config, clock, button, new SimulatedLed(clock), new MemoryDeviceStorage(), new TimedLink(link, _sent), new PlatformHmacSha256(), new SeededRandom());
             bells.Add((bell, button, link));
-            link.Start();
         }
+
+        // A thousand devices share this one process; each MQTT session completes its waits on the
+        // thread pool, so give the pool room up front instead of letting it grow slowly.
+        ThreadPool.SetMinThreads(Math.Max(256, deviceCount / 4), Math.Max(256, deviceCount / 4));
 
         using var ticking = new CancellationTokenSource();
         Thread[] tickers = StartTickers(bells.Select(b => b.Bell).ToArray(), 4, ticking.Token);
         try
         {
+            // Devices come online in waves, as a district's fleet does after a power cut, not all in one instant.
             var connect = Stopwatch.StartNew();
-            await WaitAsync(() => bells.All(b => b.Link.IsConnected), TimeSpan.FromMinutes(3), "all bells connected", ct);
+            foreach (var wave in bells.Chunk(50))
+            {
+                foreach (var b in wave)
+                {
+                    b.Link.Start();
+                }
+
+                await WaitAsync(() => wave.All(b => b.Link.IsConnected), TimeSpan.FromMinutes(1), "a wave of bells connected", ct);
+            }
+
             Console.WriteLine($"{deviceCount} bells connected in {connect.Elapsed.TotalSeconds:F1} s");
             await WaitAsync(() => bells.All(b => b.Bell.HeartbeatsSent > 0), TimeSpan.FromMinutes(1), "a heartbeat from every bell", ct);
 
@@ -80,13 +96,19 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
             await watcher;
 
             double toMs = 1000.0 / Stopwatch.Frequency;
-            var alarms = new Percentiles(_sent.Select(s => (_seen[s.Key] - s.Value) * toMs));
+            var alarms = new Percentiles(_sent.Select(s => (_seen[s.Key] - s.Value.Ticks) * toMs));
+            var toGateway = new Percentiles(_sent.Select(s => (_stages[s.Key].Gateway - s.Value.Wall).TotalMilliseconds));
+            var toCloud = new Percentiles(_stages.Values.Select(t => (t.Cloud - t.Gateway).TotalMilliseconds));
+            var toFeed = new Percentiles(_stages.Values.Select(t => (t.Feed - t.Cloud).TotalMilliseconds));
             Console.WriteLine();
             Console.WriteLine("| measurement | result |");
             Console.WriteLine("| --- | --- |");
             Console.WriteLine($"| bare Mosquitto QoS 1 publish→receive, idle | {idleRtt.Describe()} |");
             Console.WriteLine($"| bare Mosquitto QoS 1 publish→receive, during the alarms | {rttUnderLoad.Describe()} |");
             Console.WriteLine($"| press → alarm on the console feed | {alarms.Describe()} |");
+            Console.WriteLine($"| … of which press → stored by the gateway | {toGateway.Describe()} |");
+            Console.WriteLine($"| … of which gateway → stored by the cloud bridge | {toCloud.Describe()} |");
+            Console.WriteLine($"| … of which cloud store → console feed | {toFeed.Describe()} |");
             Console.WriteLine($"| gateway peak RSS (VmHWM) | {Mb(system.Gateway.PeakResidentBytes())} |");
             Console.WriteLine($"| cloud bridge peak RSS (VmHWM) | {Mb(system.Cloud.PeakResidentBytes())} |");
             Console.WriteLine($"| alarms resent by bells (frames sent − alarms) | {bells.Sum(b => b.Bell.AlarmFramesSent) - alarmCount} |");
@@ -189,8 +211,11 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
                 else if (line.StartsWith("data:", StringComparison.Ordinal) && kind == "alarm")
                 {
                     long now = Stopwatch.GetTimestamp();
+                    DateTimeOffset wall = DateTimeOffset.UtcNow;
                     using JsonDocument alarm = JsonDocument.Parse(line[5..]);
-                    _seen.TryAdd(alarm.RootElement.GetProperty("key").GetString()!, now);
+                    string key = alarm.RootElement.GetProperty("key").GetString()!;
+                    _stages.TryAdd(key, (alarm.RootElement.GetProperty("raisedAt").GetDateTimeOffset(), alarm.RootElement.GetProperty("receivedAt").GetDateTimeOffset(), wall));
+                    _seen.TryAdd(key, now);
                 }
             }
         }

@@ -9,7 +9,7 @@ namespace Anshimi.Bench;
 /// Wraps a bell's link and notes when the firmware first hands each alarm frame to it: the
 /// "press" instant of the latency measurement (the deliberate-press threshold itself is excluded).
 /// </summary>
-internal sealed class TimedLink(IMqttLink inner, ConcurrentDictionary<string, long> firstSent) : IMqttLink
+internal sealed class TimedLink(IMqttLink inner, ConcurrentDictionary<string, (long Ticks, DateTimeOffset Wall)> firstSent) : IMqttLink
 {
     public bool IsConnected => inner.IsConnected;
 
@@ -25,7 +25,7 @@ internal sealed class TimedLink(IMqttLink inner, ConcurrentDictionary<string, lo
         FrameReadResult frame = FrameCodec.ReadUnverified(payload, 0, payload.Length);
         if (frame.IsOk && frame.Frame!.Type == FrameType.Alarm)
         {
-            firstSent.TryAdd(DeviceIdText.Format(frame.Frame.DeviceId) + ":" + frame.Frame.Counter, now);
+            firstSent.TryAdd(DeviceIdText.Format(frame.Frame.DeviceId) + ":" + frame.Frame.Counter, (now, DateTimeOffset.UtcNow));
         }
 
         return inner.Publish(topic, payload, qos1, timeoutMs);

@@ -274,6 +274,10 @@ public sealed class MosquittoClient : IMqttClient, IDisposable
 
         LibMosquitto.ThrowOnError(
             LibMosquitto.IntOption(_mosq, LibMosquitto.OptionProtocolVersion, LibMosquitto.ProtocolV311), "mosquitto_int_option(PROTOCOL_VERSION)");
+
+        // Alarm traffic is small packets back to back (ack, then envelope): with Nagle on, the second
+        // waits for the peer's delayed ACK, tens of milliseconds per hop.
+        LibMosquitto.ThrowOnError(LibMosquitto.IntOption(_mosq, LibMosquitto.OptionTcpNoDelay, 1), "mosquitto_int_option(TCP_NODELAY)");
         if (options.Username is not null)
         {
             LibMosquitto.ThrowOnError(LibMosquitto.UsernamePasswordSet(_mosq, options.Username, options.Password), "mosquitto_username_pw_set");

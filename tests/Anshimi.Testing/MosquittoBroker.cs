@@ -288,6 +288,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         List<string> lines =
         [
             "per_listener_settings false",
+            "set_tcp_nodelay true",
             $"listener {Port} {Host}",
             $"allow_anonymous {(_options.AllowAnonymous ? "true" : "false")}",
             $"persistence {(_options.Persistence ? "true" : "false")}",

@@ -409,7 +409,8 @@ public sealed class AlarmStore
         connection.Open();
 
         // synchronous is per connection: FULL makes every COMMIT durable across power loss, not just process death.
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+        // busy_timeout lets SQLite wait out another writer in millisecond steps instead of the driver's 150 ms retry sleep.
+        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
         return connection;
     }
 

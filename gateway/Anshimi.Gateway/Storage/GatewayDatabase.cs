@@ -48,6 +48,8 @@ public sealed class GatewayDatabase
         CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
         """;
 
+    private const string BusyAndDurable = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+
     private readonly string _connectionString;
 
     public GatewayDatabase(string path)
@@ -100,8 +102,10 @@ public sealed class GatewayDatabase
             await connection.OpenAsync(cancellationToken);
             await using SqliteCommand command = connection.CreateCommand();
 
-            // synchronous is per connection: FULL fsyncs the WAL on every commit.
-            command.CommandText = "PRAGMA synchronous=FULL;";
+            // synchronous is per connection: FULL fsyncs the WAL on every commit. busy_timeout lets
+            // SQLite's own handler wait out another writer in millisecond steps; left to the driver,
+            // each collision costs a 150 ms retry sleep on the alarm path.
+            command.CommandText = BusyAndDurable;
             await command.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }
@@ -120,7 +124,7 @@ public sealed class GatewayDatabase
         {
             connection.Open();
             using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "PRAGMA synchronous=FULL;";
+            command.CommandText = BusyAndDurable;
             command.ExecuteNonQuery();
             return connection;
         }

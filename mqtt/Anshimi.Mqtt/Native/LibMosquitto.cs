@@ -17,6 +17,7 @@ internal static unsafe partial class LibMosquitto
 
     public const int OptionProtocolVersion = 1;
     public const int ProtocolV311 = 4;
+    public const int OptionTcpNoDelay = 11;
 
     public const int SubscriptionFailure = 0x80;
     public const int ConnectFlagSessionPresent = 0x01;
