@@ -2,29 +2,26 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Anshimi.Firmware;
-using Anshimi.Firmware.Host;
 using Anshimi.Mqtt;
-using Anshimi.Protocol.Upstream;
 using Anshimi.Protocol.Upstream.Provisioning;
 using Anshimi.Testing;
 
 namespace Anshimi.Bench;
 
 /// <summary>
-/// Press-to-console latency: N bells on the real firmware core, connected and sending heartbeats,
-/// raise alarms at a steady rate; each alarm is timed from the moment the firmware hands its frame
-/// to the MQTT link until the cloud bridge's live feed (what the console listens to) carries it.
-/// A bare Mosquitto QoS 1 publish→receive round trip is measured in the same run as the baseline.
+/// Press-to-console latency: N bells on the real firmware core (in <see cref="DeviceHost"/> child
+/// processes), connected and sending heartbeats, raise alarms at a steady rate; each alarm is timed
+/// from the moment the firmware hands its frame to the MQTT link until the cloud bridge's live feed
+/// (what the console listens to) carries it. A bare Mosquitto QoS 1 publish→receive round trip is
+/// measured in the same run as the baseline. All times are this machine's wall clock.
 /// </summary>
 internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double alarmsPerSecond)
 {
     private const string ProbeUser = "probe";
-    private readonly ConcurrentDictionary<string, (long Ticks, DateTimeOffset Wall)> _sent = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
-
-    // Per alarm: when the gateway stored it and when the cloud bridge stored it (wall clock, same machine).
-    private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _stages = new(StringComparer.Ordinal);
+    private const int DevicesPerHost = 200;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _seen = new(StringComparer.Ordinal);
+    private volatile bool _feedReady;
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -32,128 +29,155 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         var options = new AnshimiSystemOptions { DeviceCount = deviceCount, GatewayId = "gw-bench", Seed = 1 };
         options.ProbeUsers[ProbeUser] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
         await using AnshimiSystem system = await AnshimiSystem.StartAsync(options, ct);
-        var factory = new MosquittoClientFactory();
-        var bells = new List<(PanicBell Bell, SimulatedButton Button, MqttLink Link)>();
-        var clock = new SystemClock();
-        foreach (DeviceRecord device in system.Fleet.Devices)
-        {
-            var link = new MqttLink(factory.Create(MqttLink.OptionsFor(device, system.Broker.Host, system.Broker.Port)), device.NumericId);
-            var button = new SimulatedButton(clock);
-            var config = new BellConfig(device.NumericId, device.Key) { LongPressMs = 100, DebounceMs = 20, HeartbeatIntervalMs = 10_000 };
-            var bell = new PanicBell(config, clock, button, new SimulatedLed(clock), new MemoryDeviceStorage(), new TimedLink(link, _sent), new PlatformHmacSha256(), new SeededRandom());
-            bells.Add((bell, button, link));
-        }
 
-        // A thousand devices share this one process; each MQTT session completes its waits on the
-        // thread pool, so give the pool room up front instead of letting it grow slowly.
-        ThreadPool.SetMinThreads(Math.Max(256, deviceCount / 4), Math.Max(256, deviceCount / 4));
-
-        using var ticking = new CancellationTokenSource();
-        Thread[] tickers = StartTickers(bells.Select(b => b.Bell).ToArray(), 4, ticking.Token);
+        var hosts = new List<Process>();
+        int ready = 0;
+        int frames = 0;
         try
         {
-            // Devices come online in waves, as a district's fleet does after a power cut, not all in one instant.
             var connect = Stopwatch.StartNew();
-            foreach (var wave in bells.Chunk(50))
+            foreach (DeviceRecord[] slice in system.Fleet.Devices.Chunk(DevicesPerHost))
             {
-                foreach (var b in wave)
+                string path = Path.Combine(system.Directory, "fleet-part-" + hosts.Count + ".json");
+                new FleetFile(system.Fleet.GatewayId, slice).Save(path);
+                hosts.Add(StartHost(path, system.Broker, line =>
                 {
-                    b.Link.Start();
-                }
-
-                await WaitAsync(() => wave.All(b => b.Link.IsConnected), TimeSpan.FromMinutes(1), "a wave of bells connected", ct);
+                    if (line == "READY")
+                    {
+                        Interlocked.Increment(ref ready);
+                    }
+                    else if (line.StartsWith("SENT ", StringComparison.Ordinal))
+                    {
+                        string[] parts = line.Split(' ');
+                        _sent.TryAdd(parts[1], new DateTimeOffset(long.Parse(parts[2], CultureInfo.InvariantCulture), TimeSpan.Zero));
+                    }
+                    else if (line.StartsWith("FRAMES ", StringComparison.Ordinal))
+                    {
+                        Interlocked.Add(ref frames, int.Parse(line[7..], CultureInfo.InvariantCulture));
+                    }
+                }));
             }
 
-            Console.WriteLine($"{deviceCount} bells connected in {connect.Elapsed.TotalSeconds:F1} s");
-            await WaitAsync(() => bells.All(b => b.Bell.HeartbeatsSent > 0), TimeSpan.FromMinutes(1), "a heartbeat from every bell", ct);
+            await Wait.UntilAsync(() => ready == hosts.Count || hosts.Any(h => h.HasExited), TimeSpan.FromMinutes(5), "every device host ready", ct);
+            if (ready != hosts.Count)
+            {
+                throw new InvalidOperationException("a device host exited before it was ready");
+            }
 
+            Console.WriteLine($"{deviceCount} bells connected and sending heartbeats after {connect.Elapsed.TotalSeconds:F1} s, in {hosts.Count} device processes");
+
+            var factory = new MosquittoClientFactory();
             await using IMqttClient probePub = factory.Create(system.Broker.ClientOptions(ProbeUser));
             await using IMqttClient probeSub = factory.Create(system.Broker.ClientOptions(ProbeUser));
             await probePub.ConnectAsync(ct);
             await probeSub.ConnectAsync(ct);
-            Percentiles idleRtt = await BrokerRoundTripsAsync(probePub, probeSub, 300, ct);
+            Percentiles idleRtt = await BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct);
 
             using var feed = new CancellationTokenSource();
             Task watcher = WatchFeedAsync(system, feed.Token);
-            await WaitAsync(() => _seen.ContainsKey("ready"), TimeSpan.FromSeconds(30), "the live feed", ct);
+            await Wait.UntilAsync(() => _feedReady, TimeSpan.FromSeconds(30), "the live feed", ct);
 
-            Task<Percentiles> loadedRtt = BrokerRoundTripsAsync(probePub, probeSub, 300, ct, pauseMs: (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300));
-            var pacing = Stopwatch.StartNew();
-            for (int i = 0; i < alarmCount; i++)
-            {
-                TimeSpan due = TimeSpan.FromSeconds(i / alarmsPerSecond);
-                if (pacing.Elapsed < due)
-                {
-                    await Task.Delay(due - pacing.Elapsed, ct);
-                }
+            IReadOnlyList<DeviceRecord> devices = system.Fleet.Devices;
 
-                bells[i % bells.Count].Button.Press(150);
-            }
+            // Warm-up, not measured: the first alarms pay for JIT compilation and cold SQLite pages.
+            int warmup = Math.Min(50, devices.Count);
+            await PressAsync(hosts, devices, 0, warmup, ct);
+            await Wait.UntilAsync(() => _sent.Count >= warmup && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(1), "the warm-up alarms", ct);
+            _sent.Clear();
+            _seen.Clear();
 
+            int pauseMs = (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300);
+            Task<Percentiles> loadedRtt = BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct);
+            await PressAsync(hosts, devices, warmup, alarmCount, ct);
             Percentiles rttUnderLoad = await loadedRtt;
-            await WaitAsync(() => _sent.Count >= alarmCount && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(3), "every alarm on the live feed", ct);
+            await Wait.UntilAsync(() => _sent.Count >= alarmCount && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(3), "every alarm on the live feed", ct);
             await feed.CancelAsync();
             await watcher;
 
-            double toMs = 1000.0 / Stopwatch.Frequency;
-            var alarms = new Percentiles(_sent.Select(s => (_seen[s.Key] - s.Value.Ticks) * toMs));
-            var toGateway = new Percentiles(_sent.Select(s => (_stages[s.Key].Gateway - s.Value.Wall).TotalMilliseconds));
-            var toCloud = new Percentiles(_stages.Values.Select(t => (t.Cloud - t.Gateway).TotalMilliseconds));
-            var toFeed = new Percentiles(_stages.Values.Select(t => (t.Feed - t.Cloud).TotalMilliseconds));
+            foreach (Process host in hosts)
+            {
+                await host.StandardInput.WriteLineAsync("exit");
+            }
+
+            foreach (Process host in hosts)
+            {
+                await host.WaitForExitAsync(ct);
+            }
+
+            var endToEnd = new Percentiles(_sent.Select(s => (_seen[s.Key].Feed - s.Value).TotalMilliseconds));
+            var toGateway = new Percentiles(_sent.Select(s => (_seen[s.Key].Gateway - s.Value).TotalMilliseconds));
+            var toCloud = new Percentiles(_seen.Values.Select(t => (t.Cloud - t.Gateway).TotalMilliseconds));
+            var toFeed = new Percentiles(_seen.Values.Select(t => (t.Feed - t.Cloud).TotalMilliseconds));
             Console.WriteLine();
             Console.WriteLine("| measurement | result |");
             Console.WriteLine("| --- | --- |");
             Console.WriteLine($"| bare Mosquitto QoS 1 publish→receive, idle | {idleRtt.Describe()} |");
             Console.WriteLine($"| bare Mosquitto QoS 1 publish→receive, during the alarms | {rttUnderLoad.Describe()} |");
-            Console.WriteLine($"| press → alarm on the console feed | {alarms.Describe()} |");
+            Console.WriteLine($"| press → alarm on the console feed | {endToEnd.Describe()} |");
             Console.WriteLine($"| … of which press → stored by the gateway | {toGateway.Describe()} |");
             Console.WriteLine($"| … of which gateway → stored by the cloud bridge | {toCloud.Describe()} |");
             Console.WriteLine($"| … of which cloud store → console feed | {toFeed.Describe()} |");
             Console.WriteLine($"| gateway peak RSS (VmHWM) | {Mb(system.Gateway.PeakResidentBytes())} |");
             Console.WriteLine($"| cloud bridge peak RSS (VmHWM) | {Mb(system.Cloud.PeakResidentBytes())} |");
-            Console.WriteLine($"| alarms resent by bells (frames sent − alarms) | {bells.Sum(b => b.Bell.AlarmFramesSent) - alarmCount} |");
+            Console.WriteLine($"| alarm frames resent by bells | {frames - warmup - alarmCount} |");
             return 0;
         }
         finally
         {
-            await ticking.CancelAsync();
-            foreach (Thread ticker in tickers)
+            foreach (Process host in hosts)
             {
-                ticker.Join();
+                if (!host.HasExited)
+                {
+                    host.Kill();
+                }
+
+                host.Dispose();
+            }
+        }
+    }
+
+    private static Process StartHost(string fleetPath, MosquittoBroker broker, Action<string> onLine)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(typeof(LatencyBenchmark).Assembly.Location);
+        info.ArgumentList.Add("device-host");
+        info.ArgumentList.Add(fleetPath);
+        info.ArgumentList.Add(broker.Host);
+        info.ArgumentList.Add(broker.Port.ToString(CultureInfo.InvariantCulture));
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                onLine(e.Data);
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        return process;
+    }
+
+    private async Task PressAsync(List<Process> hosts, IReadOnlyList<DeviceRecord> devices, int first, int count, CancellationToken ct)
+    {
+        var pacing = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            TimeSpan due = TimeSpan.FromSeconds(i / alarmsPerSecond);
+            if (pacing.Elapsed < due)
+            {
+                await Task.Delay(due - pacing.Elapsed, ct);
             }
 
-            await Task.WhenAll(bells.Select(b => b.Link.DisposeAsync().AsTask()));
+            int index = (first + i) % devices.Count;
+            Process host = hosts[index / DevicesPerHost];
+            await host.StandardInput.WriteLineAsync("press " + devices[index].DeviceId);
+            await host.StandardInput.FlushAsync(ct);
         }
     }
 
     private static string Mb(long? bytes) => bytes is null ? "n/a" : (bytes.Value / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
 
-    /// <summary>A few device loops share threads, as a fleet would share real time; each bell ticks every 10 ms.</summary>
-    private static Thread[] StartTickers(PanicBell[] bells, int threads, CancellationToken ct)
-    {
-        var result = new Thread[threads];
-        for (int t = 0; t < threads; t++)
-        {
-            int slice = t;
-            result[t] = new Thread(() =>
-            {
-                while (!ct.IsCancellationRequested)
-                {
-                    for (int i = slice; i < bells.Length; i += threads)
-                    {
-                        bells[i].Tick();
-                    }
-
-                    Thread.Sleep(10);
-                }
-            }) { IsBackground = true, Name = "ticker-" + t };
-            result[t].Start();
-        }
-
-        return result;
-    }
-
-    private static async Task<Percentiles> BrokerRoundTripsAsync(IMqttClient publisher, IMqttClient subscriber, int samples, CancellationToken ct, int pauseMs = 0)
+    private static async Task<Percentiles> BrokerRoundTripsAsync(IMqttClient publisher, IMqttClient subscriber, int samples, int pauseMs, CancellationToken ct)
     {
         string topic = "probe/rtt/" + Guid.NewGuid().ToString("N")[..8];
         var arrivals = new ConcurrentDictionary<int, long>();
@@ -174,7 +198,8 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
             {
                 long start = Stopwatch.GetTimestamp();
                 await publisher.PublishAsync(topic, BitConverter.GetBytes(i), MqttQos.AtLeastOnce, false, ct);
-                await WaitAsync(() => arrivals.ContainsKey(i), TimeSpan.FromSeconds(10), "probe message", ct, pollMs: 0);
+                int sample = i;
+                await Wait.UntilAsync(() => arrivals.ContainsKey(sample), TimeSpan.FromSeconds(10), "probe message", ct, pollMs: 0);
                 rtts.Add((arrivals[i] - start) * 1000.0 / Stopwatch.Frequency);
                 if (pauseMs > 0)
                 {
@@ -203,45 +228,19 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
                 if (line.StartsWith("event:", StringComparison.Ordinal))
                 {
                     kind = line[6..].Trim();
-                    if (kind == "ready")
-                    {
-                        _seen.TryAdd("ready", Stopwatch.GetTimestamp());
-                    }
+                    _feedReady |= kind == "ready";
                 }
                 else if (line.StartsWith("data:", StringComparison.Ordinal) && kind == "alarm")
                 {
-                    long now = Stopwatch.GetTimestamp();
-                    DateTimeOffset wall = DateTimeOffset.UtcNow;
+                    DateTimeOffset now = DateTimeOffset.UtcNow;
                     using JsonDocument alarm = JsonDocument.Parse(line[5..]);
-                    string key = alarm.RootElement.GetProperty("key").GetString()!;
-                    _stages.TryAdd(key, (alarm.RootElement.GetProperty("raisedAt").GetDateTimeOffset(), alarm.RootElement.GetProperty("receivedAt").GetDateTimeOffset(), wall));
-                    _seen.TryAdd(key, now);
+                    JsonElement root = alarm.RootElement;
+                    _seen.TryAdd(root.GetProperty("key").GetString()!, (root.GetProperty("raisedAt").GetDateTimeOffset(), root.GetProperty("receivedAt").GetDateTimeOffset(), now));
                 }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-        }
-    }
-
-    private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what, CancellationToken ct, int pollMs = 50)
-    {
-        var elapsed = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (elapsed.Elapsed > timeout)
-            {
-                throw new TimeoutException("timed out waiting for " + what);
-            }
-
-            if (pollMs == 0)
-            {
-                await Task.Yield();
-            }
-            else
-            {
-                await Task.Delay(pollMs, ct);
-            }
         }
     }
 }

@@ -2,19 +2,26 @@ using System.Globalization;
 using Anshimi.Bench;
 
 // Usage: dotnet run --project bench/Anshimi.Bench -c Release -- latency [devices] [alarms] [alarms-per-second]
-if (args.Length == 0 || args[0] != "latency")
+switch (args.FirstOrDefault())
 {
-    Console.Error.WriteLine("usage: Anshimi.Bench latency [devices=1000] [alarms=1000] [alarms-per-second=50]");
-    return 2;
-}
+    case "latency":
+    {
+        int devices = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
+        int alarms = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000;
+        double rate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 50;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        return await new LatencyBenchmark(devices, alarms, rate).RunAsync(cts.Token);
+    }
 
-int devices = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
-int alarms = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000;
-double rate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 50;
-using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(15));
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cts.Cancel();
-};
-return await new LatencyBenchmark(devices, alarms, rate).RunAsync(cts.Token);
+    case "device-host" when args.Length == 4:
+        return await DeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
+
+    default:
+        Console.Error.WriteLine("usage: Anshimi.Bench latency [devices=1000] [alarms=1000] [alarms-per-second=50]");
+        return 2;
+}
