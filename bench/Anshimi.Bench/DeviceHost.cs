@@ -76,9 +76,15 @@ internal static class DeviceHost
     }
 }
 
-/// <summary>A few device loops share threads, as a fleet shares real time; each bell ticks every 10 ms.</summary>
+/// <summary>
+/// A few device loops share threads, as a fleet shares real time. Each bell ticks every 25 ms:
+/// presses are timestamped edges, so the tick rate does not delay them, and a slower loop keeps the
+/// simulated fleet from taking the CPU that the measured services need.
+/// </summary>
 internal static class Tickers
 {
+    private const int TickMs = 25;
+
     public static Thread[] Start(PanicBell[] bells, int threads, CancellationToken ct)
     {
         var result = new Thread[threads];
@@ -94,7 +100,7 @@ internal static class Tickers
                         bells[i].Tick();
                     }
 
-                    Thread.Sleep(10);
+                    Thread.Sleep(TickMs);
                 }
             }) { IsBackground = true, Name = "ticker-" + t };
             result[t].Start();
