@@ -45,6 +45,8 @@ log_dest file $state/logs/mosquitto.log
 log_type error
 log_type warning
 log_type notice
+# Stay the user who started the demo: as root, mosquitto would switch to a user that cannot read .demo/.
+user $(id -un)
 CONF
 
 pids=()
@@ -55,6 +57,7 @@ stop() {
   for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "■ 종료됨 / stopped. Logs: $state/logs"
+  exit 0
 }
 trap stop INT TERM EXIT
 
@@ -98,4 +101,5 @@ cat <<INFO
 INFO
 
 wait -n "${pids[@]}" || true
-echo "a component exited; see $state/logs" >&2
+echo "a component exited unexpectedly; see $state/logs" >&2
+exit 1
