@@ -3,6 +3,7 @@ using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Supervision;
 using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
@@ -33,13 +34,14 @@ public static partial class GatewayServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outbox, heartbeat.</summary>
+    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outbox, heartbeat, supervision.</summary>
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions(configuration);
         services.AddGatewayStorage();
         services.AddMosquittoClient();
         services.AddAlarmPipeline();
+        services.AddDeviceSupervision(configuration);
         return services;
     }
 

@@ -1,6 +1,7 @@
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Supervision;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,7 @@ public sealed partial class AlarmPipeline(
     OutboxSignal outboxSignal,
     GatewayMetrics metrics,
     RejectLog rejectLog,
+    SupervisionTracker supervision,
     TimeProvider time,
     ILogger<AlarmPipeline> logger)
 {
@@ -132,6 +134,7 @@ public sealed partial class AlarmPipeline(
         uint downlinkCounter = await store.AcceptAsync(frame, payload, now, cancellationToken);
         device.HighestCounter = Math.Max(device.HighestCounter, frame.Counter);
         device.LastSeen = now;
+        supervision.Heard(device);
         metrics.AlarmAccepted();
         outboxSignal.Notify();
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile);
@@ -150,6 +153,7 @@ public sealed partial class AlarmPipeline(
         }
 
         registry.RecordHeartbeat(device, frame.Counter, time.GetUtcNow());
+        supervision.Heard(device);
         metrics.Heartbeat();
         return new UplinkResult(UplinkOutcome.Heartbeat);
     }
