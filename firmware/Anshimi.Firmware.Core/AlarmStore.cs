@@ -26,7 +26,7 @@ namespace Anshimi.Firmware
 
     /// <summary>
     /// The alarms awaiting gateway receipt, oldest first, plus how far the newest alarm has got (for
-    /// the LED), kept in one flash record so both change together.
+    /// the LED), kept in one flash entry so both change together.
     /// Record: version · newest counter (4) · newest stage (1) · count (1) · count × [counter (4) · code (2) · qualifier (1) · zone (2)].
     /// </summary>
     public sealed class AlarmStore
@@ -118,52 +118,52 @@ namespace Anshimi.Firmware
 
         private void Save()
         {
-            var record = new byte[HeaderLength + (_pending.Count * EntryLength)];
-            record[0] = RecordVersion;
-            BigEndian.WriteUInt32(record, 1, NewestCounter);
-            record[5] = (byte)NewestStage;
-            record[6] = (byte)_pending.Count;
+            var image = new byte[HeaderLength + (_pending.Count * EntryLength)];
+            image[0] = RecordVersion;
+            BigEndian.WriteUInt32(image, 1, NewestCounter);
+            image[5] = (byte)NewestStage;
+            image[6] = (byte)_pending.Count;
             int offset = HeaderLength;
             for (int i = 0; i < _pending.Count; i++)
             {
                 var alarm = (PendingAlarm)_pending[i]!;
-                BigEndian.WriteUInt32(record, offset, alarm.Counter);
-                BigEndian.WriteUInt16(record, offset + 4, alarm.EventCode);
-                record[offset + 6] = alarm.Qualifier;
-                BigEndian.WriteUInt16(record, offset + 7, alarm.Zone);
+                BigEndian.WriteUInt32(image, offset, alarm.Counter);
+                BigEndian.WriteUInt16(image, offset + 4, alarm.EventCode);
+                image[offset + 6] = alarm.Qualifier;
+                BigEndian.WriteUInt16(image, offset + 7, alarm.Zone);
                 offset += EntryLength;
             }
 
-            StorageHealthy = _storage.Write(RecordName, record);
+            StorageHealthy = _storage.Write(RecordName, image);
         }
 
         private void Load()
         {
-            byte[]? record = _storage.Read(RecordName);
+            byte[]? image = _storage.Read(RecordName);
 
-            // A record that does not parse is ignored rather than trusted: the device starts empty
+            // An entry that does not parse is ignored rather than trusted: the device starts empty
             // instead of sending garbage, and the next save replaces it.
-            if (record == null || record.Length < HeaderLength || record[0] != RecordVersion)
+            if (image == null || image.Length < HeaderLength || image[0] != RecordVersion)
             {
                 return;
             }
 
-            int count = record[6];
-            if (record.Length != HeaderLength + (count * EntryLength))
+            int count = image[6];
+            if (image.Length != HeaderLength + (count * EntryLength))
             {
                 return;
             }
 
-            NewestCounter = BigEndian.ReadUInt32(record, 1);
-            NewestStage = record[5] <= (byte)AckStage.Resolved ? (AckStage)record[5] : 0;
+            NewestCounter = BigEndian.ReadUInt32(image, 1);
+            NewestStage = image[5] <= (byte)AckStage.Resolved ? (AckStage)image[5] : 0;
             int offset = HeaderLength;
             for (int i = 0; i < count; i++)
             {
                 _pending.Add(new PendingAlarm(
-                    BigEndian.ReadUInt32(record, offset),
-                    BigEndian.ReadUInt16(record, offset + 4),
-                    record[offset + 6],
-                    BigEndian.ReadUInt16(record, offset + 7)));
+                    BigEndian.ReadUInt32(image, offset),
+                    BigEndian.ReadUInt16(image, offset + 4),
+                    image[offset + 6],
+                    BigEndian.ReadUInt16(image, offset + 7)));
                 offset += EntryLength;
             }
         }

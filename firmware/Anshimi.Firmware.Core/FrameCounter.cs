@@ -21,8 +21,8 @@ namespace Anshimi.Firmware
         {
             _storage = storage;
             _blockSize = blockSize < 1 ? 1u : (uint)blockSize;
-            byte[]? record = storage.Read(RecordName);
-            _reservedUntil = record != null && record.Length == 4 ? BigEndian.ReadUInt32(record, 0) : 0;
+            byte[]? image = storage.Read(RecordName);
+            _reservedUntil = image != null && image.Length == 4 ? BigEndian.ReadUInt32(image, 0) : 0;
 
             // Counter 0 is never sent, so a fresh device starts at 1.
             _next = _reservedUntil == 0 ? 1 : _reservedUntil;
@@ -43,12 +43,12 @@ namespace Anshimi.Firmware
             if (_next >= _reservedUntil)
             {
                 uint until = _next + _blockSize;
-                var record = new byte[4];
-                BigEndian.WriteUInt32(record, 0, until);
+                var image = new byte[4];
+                BigEndian.WriteUInt32(image, 0, until);
 
                 // A failed write still yields a counter (sending an alarm matters more than the risk
                 // of reuse after a reboot on broken flash) and is retried with the next frame.
-                StorageHealthy = _storage.Write(RecordName, record);
+                StorageHealthy = _storage.Write(RecordName, image);
                 if (StorageHealthy)
                 {
                     _reservedUntil = until;

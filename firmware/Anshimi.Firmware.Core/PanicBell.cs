@@ -390,9 +390,9 @@ namespace Anshimi.Firmware
             }
 
             // The window is persisted before acting on the ack, so a reboot cannot reopen it.
-            var record = new byte[4];
-            BigEndian.WriteUInt32(record, 0, _downlinkWindow.Highest);
-            _downlinkStorageHealthy = _storage.Write(DownlinkRecordName, record);
+            var image = new byte[4];
+            BigEndian.WriteUInt32(image, 0, _downlinkWindow.Highest);
+            _downlinkStorageHealthy = _storage.Write(DownlinkRecordName, image);
 
             AcksAccepted++;
             _alarms.Acknowledge(frame.AckedCounter, frame.AckStage);

@@ -1,15 +1,15 @@
 namespace Anshimi.Firmware.Hal
 {
     /// <summary>
-    /// Small named records in flash. A write is atomic: after a power cut the record holds either the
+    /// Small named records in flash. A write is atomic: after a power cut the entry holds either the
     /// old or the new bytes, never a mix.
     /// </summary>
     public interface IDeviceStorage
     {
-        /// <summary>The record's bytes, or null when it was never written.</summary>
+        /// <summary>The entry's bytes, or null when it was never written.</summary>
         byte[]? Read(string name);
 
-        /// <summary>Replaces the record; false when the flash refused the write.</summary>
+        /// <summary>Replaces the entry; false when the flash refused the write.</summary>
         bool Write(string name, byte[] data);
     }
 }
