@@ -11,5 +11,8 @@ namespace Anshimi.Protocol
 
         /// <summary>The operator has closed the alarm.</summary>
         Resolved = 3,
+
+        /// <summary>The gateway holds the whole snapshot named by the acked counter, its hash checked.</summary>
+        SnapshotStored = 4,
     }
 }

@@ -20,6 +20,9 @@ namespace Anshimi.Protocol
         /// <summary>Frame bytes left in a legacy advertisement after Flags (3) and the manufacturer-data header (4).</summary>
         public const int MaxAdvertisedFrameLength = 24;
 
+        /// <summary>Frame bytes left in a non-connectable legacy advertisement that carries no Flags (gateway downlink).</summary>
+        public const int MaxFlaglessAdvertisedFrameLength = 27;
+
         private readonly IHmacSha256 _mac;
         private readonly byte[] _macOutput = new byte[Sha256.HashLength];
 
@@ -84,7 +87,7 @@ namespace Anshimi.Protocol
             }
 
             int type = data[offset] & 0x0F;
-            if (type < (int)FrameType.Alarm || type > (int)FrameType.Command)
+            if (type < (int)FrameType.Alarm || type > (int)FrameType.Escort)
             {
                 return FrameReadResult.Fail(FrameError.UnknownType);
             }
@@ -114,7 +117,7 @@ namespace Anshimi.Protocol
                 return FrameReadResult.Fail(FrameError.FieldOutOfRange);
             }
 
-            if (type == (int)FrameType.Ack && (payloadLength != AckPayloadLength || data[offset + HeaderLength + 4] < (byte)AckStage.Received || data[offset + HeaderLength + 4] > (byte)AckStage.Resolved))
+            if (!FramePayloads.HasValidPayload(type, data, offset + HeaderLength, payloadLength, code, qualifier, zone))
             {
                 return FrameReadResult.Fail(FrameError.FieldOutOfRange);
             }

@@ -8,5 +8,7 @@ namespace Anshimi.Protocol
         Ack = 3,
         Beacon = 4,
         Command = 5,
+        SnapshotChunk = 6,
+        Escort = 7,
     }
 }

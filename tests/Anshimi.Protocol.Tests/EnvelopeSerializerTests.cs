@@ -28,6 +28,10 @@ public sealed class EnvelopeSerializerTests
     [InlineData("{\"kind\":\"receipt\",\"v\":1,\"key\":\"0000A001:7\"}", typeof(AlarmReceiptEnvelope))]
     [InlineData("{\"v\":1,\"kind\":\"operator-ack\",\"key\":\"0000A001:7\",\"stage\":\"acknowledged\",\"operator\":\"op1\",\"at\":\"2026-11-22T00:00:00Z\"}", typeof(OperatorAckEnvelope))]
     [InlineData("{\"v\":1,\"kind\":\"gateway-heartbeat\",\"gatewayId\":\"gw\",\"at\":\"2026-11-22T00:00:00Z\",\"outboxDepth\":0}", typeof(GatewayHeartbeatEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"light-command\",\"requestId\":\"r1\",\"mode\":\"escort\",\"lights\":[\"5100002A\"],\"holdSeconds\":30,\"expiresAt\":\"2026-11-22T00:00:10Z\"}", typeof(LightCommandEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"light-outcome\",\"requestId\":\"r1\",\"gatewayId\":\"gw\",\"lightId\":\"5100002A\",\"mode\":\"escort\",\"outcome\":\"confirmed\",\"at\":\"2026-11-22T00:00:01Z\"}", typeof(LightOutcomeEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"snapshot-receipt\",\"key\":\"0000A001:7\"}", typeof(SnapshotReceiptEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"trouble\",\"key\":\"gw/1\",\"gatewayId\":\"gw\",\"deviceId\":\"0000A001\",\"event\":{\"code\":350,\"qualifier\":1,\"zone\":0},\"profile\":\"home\",\"site\":{\"kind\":\"home\",\"lat\":37.5,\"lon\":127.0,\"address\":\"a\"},\"detectedAt\":\"2026-11-22T00:00:00Z\"}", typeof(TroubleEnvelope))]
     public void Documented_envelopes_parse_to_their_types(string json, Type expected)
     {
         Assert.True(EnvelopeSerializer.TryParse(Encoding.UTF8.GetBytes(json), out Envelope? parsed, out string error), error);
@@ -59,6 +63,21 @@ public sealed class EnvelopeSerializerTests
         byte[] big = Encoding.UTF8.GetBytes("{\"v\":1,\"kind\":\"receipt\",\"key\":\"" + new string('a', EnvelopeSerializer.MaxEnvelopeBytes) + "\"}");
         Assert.False(EnvelopeSerializer.TryParse(big, out _, out string error));
         Assert.Contains("larger", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_snapshots_may_exceed_the_ordinary_size_limit()
+    {
+        var image = new byte[64 * 1024];
+        var snapshot = new SnapshotEnvelope("0000A001:7", "gw", "0000A001", new ContactIdEvent(150, 1, 2), Alarm.ReceivedAt, "image/jpeg", new string('0', 64), image);
+        byte[] json = EnvelopeSerializer.Serialize(snapshot);
+
+        Assert.True(json.Length > EnvelopeSerializer.MaxEnvelopeBytes);
+        Assert.True(EnvelopeSerializer.TryParse(json, out Envelope? parsed, out string error), error);
+        Assert.Equal(image, ((SnapshotEnvelope)parsed!).Data);
+
+        byte[] tooBig = EnvelopeSerializer.Serialize(snapshot with { Data = new byte[EnvelopeSerializer.MaxSnapshotEnvelopeBytes] });
+        Assert.False(EnvelopeSerializer.TryParse(tooBig, out _, out error));
     }
 
     [Fact]

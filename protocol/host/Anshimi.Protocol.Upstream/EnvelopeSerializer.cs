@@ -7,6 +7,9 @@ public static class EnvelopeSerializer
 {
     public const int MaxEnvelopeBytes = 16 * 1024;
 
+    /// <summary>Snapshot envelopes carry an image and may be larger than every other kind.</summary>
+    public const int MaxSnapshotEnvelopeBytes = 256 * 1024;
+
     private static readonly JsonSerializerOptions Options = new()
     {
         PropertyNameCaseInsensitive = false,
@@ -20,9 +23,9 @@ public static class EnvelopeSerializer
     public static bool TryParse(ReadOnlySpan<byte> utf8, out Envelope? envelope, out string error)
     {
         envelope = null;
-        if (utf8.Length > MaxEnvelopeBytes)
+        if (utf8.Length > MaxSnapshotEnvelopeBytes)
         {
-            error = "envelope larger than " + MaxEnvelopeBytes + " bytes";
+            error = "envelope larger than " + MaxSnapshotEnvelopeBytes + " bytes";
             return false;
         }
 
@@ -44,6 +47,13 @@ public static class EnvelopeSerializer
         if (envelope is null)
         {
             error = "empty envelope";
+            return false;
+        }
+
+        if (utf8.Length > MaxEnvelopeBytes && envelope is not SnapshotEnvelope)
+        {
+            error = "envelope larger than " + MaxEnvelopeBytes + " bytes";
+            envelope = null;
             return false;
         }
 

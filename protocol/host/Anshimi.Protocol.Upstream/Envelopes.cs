@@ -21,6 +21,12 @@ public sealed record ContactIdEvent(
 [JsonDerivedType(typeof(AckRelayedEnvelope), "ack-relayed")]
 [JsonDerivedType(typeof(AlarmReceiptEnvelope), "receipt")]
 [JsonDerivedType(typeof(OperatorAckEnvelope), "operator-ack")]
+[JsonDerivedType(typeof(TroubleEnvelope), "trouble")]
+[JsonDerivedType(typeof(DeviceStatusEnvelope), "device-status")]
+[JsonDerivedType(typeof(SnapshotEnvelope), "snapshot")]
+[JsonDerivedType(typeof(SnapshotReceiptEnvelope), "snapshot-receipt")]
+[JsonDerivedType(typeof(LightCommandEnvelope), "light-command")]
+[JsonDerivedType(typeof(LightOutcomeEnvelope), "light-outcome")]
 public abstract record Envelope
 {
     /// <summary>Envelope schema version.</summary>
@@ -62,6 +68,114 @@ public sealed record OperatorAckEnvelope(
     [property: JsonPropertyName("stage")] string Stage,
     [property: JsonPropertyName("operator")] string Operator,
     [property: JsonPropertyName("at")] DateTimeOffset At) : Envelope;
+
+/// <summary>
+/// Gateway → cloud: a trouble the gateway itself detected about a device (350 communication trouble when it falls
+/// silent, restored when it returns). Its key is <c>{gatewayId}/{sequence}</c>, a sequence the gateway keeps, so it
+/// can never collide with a device's <c>DEVICEID:counter</c>. Sent until the cloud's <see cref="AlarmReceiptEnvelope"/>.
+/// </summary>
+public sealed record TroubleEnvelope(
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("deviceId")] string DeviceId,
+    [property: JsonPropertyName("event")] ContactIdEvent Event,
+    [property: JsonPropertyName("profile")] string Profile,
+    [property: JsonPropertyName("site")] SiteInfo Site,
+    [property: JsonPropertyName("detectedAt")] DateTimeOffset DetectedAt) : Envelope;
+
+/// <summary>A device's health as its gateway sees it (DESIGN §4 "silence is an alarm").</summary>
+public sealed record DeviceHealth(
+    [property: JsonPropertyName("silent")] bool Silent,
+    [property: JsonPropertyName("lowBattery")] bool LowBattery,
+    [property: JsonPropertyName("tamper")] bool Tamper,
+    [property: JsonPropertyName("mainsLost")] bool MainsLost,
+    [property: JsonPropertyName("lampFault")] bool LampFault,
+    [property: JsonPropertyName("batteryPercent")] int? BatteryPercent);
+
+/// <summary>
+/// Gateway → cloud: where a device is and how it is, sent when either changes and periodically (QoS 1, latest wins;
+/// no receipt). Carries no personal data.
+/// </summary>
+public sealed record DeviceStatusEnvelope(
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("deviceId")] string DeviceId,
+    [property: JsonPropertyName("profile")] string Profile,
+    [property: JsonPropertyName("site")] SiteInfo Site,
+    [property: JsonPropertyName("districtCode")] string? DistrictCode,
+    [property: JsonPropertyName("health")] DeviceHealth Health,
+    [property: JsonPropertyName("lastSeen")] DateTimeOffset? LastSeen,
+    [property: JsonPropertyName("at")] DateTimeOffset At) : Envelope;
+
+/// <summary>
+/// Gateway → cloud: a doorbell camera snapshot, reassembled and hash-checked, belonging to the alarm or event
+/// <see cref="Key"/>. Sent until the cloud's <see cref="SnapshotReceiptEnvelope"/>. Up to 256 KiB.
+/// </summary>
+public sealed record SnapshotEnvelope(
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("deviceId")] string DeviceId,
+    [property: JsonPropertyName("event")] ContactIdEvent Event,
+    [property: JsonPropertyName("takenAt")] DateTimeOffset TakenAt,
+    [property: JsonPropertyName("contentType")] string ContentType,
+    [property: JsonPropertyName("sha256")] string Sha256Hex,
+    [property: JsonPropertyName("data")] byte[] Data) : Envelope;
+
+/// <summary>Cloud → gateway: the snapshot for <see cref="Key"/> is stored; the gateway may drop its copy.</summary>
+public sealed record SnapshotReceiptEnvelope(
+    [property: JsonPropertyName("key")] string Key) : Envelope;
+
+/// <summary>
+/// Cloud → gateway: put these streetlights into <see cref="Mode"/> (<c>escort</c>, <c>emergency</c> or
+/// <c>release</c>). The gateway repeats the BLE command until each light confirms in its beacon or
+/// <see cref="ExpiresAt"/> passes, and answers with one <see cref="LightOutcomeEnvelope"/> per light.
+/// </summary>
+public sealed record LightCommandEnvelope(
+    [property: JsonPropertyName("requestId")] string RequestId,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("lights")] IReadOnlyList<string> Lights,
+    [property: JsonPropertyName("holdSeconds")] int HoldSeconds,
+    [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt) : Envelope;
+
+/// <summary>Gateway → cloud: what became of one light in a <see cref="LightCommandEnvelope"/>.</summary>
+public sealed record LightOutcomeEnvelope(
+    [property: JsonPropertyName("requestId")] string RequestId,
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("lightId")] string LightId,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("outcome")] string Outcome,
+    [property: JsonPropertyName("at")] DateTimeOffset At) : Envelope;
+
+/// <summary>Wire names of light modes and outcomes in JSON.</summary>
+public static class LightModeName
+{
+    public const string Escort = "escort";
+    public const string Emergency = "emergency";
+    public const string Release = "release";
+
+    public static bool TryParse(string? name, out byte mode)
+    {
+        mode = name switch
+        {
+            Escort => LightMode.Escort,
+            Emergency => LightMode.Emergency,
+            _ => LightMode.Schedule,
+        };
+        return name is Escort or Emergency or Release;
+    }
+}
+
+/// <summary>Outcome of one light in a light command.</summary>
+public static class LightOutcomeName
+{
+    /// <summary>The light's beacon shows the requested mode.</summary>
+    public const string Confirmed = "confirmed";
+
+    /// <summary>No confirming beacon before the request expired.</summary>
+    public const string Expired = "expired";
+
+    /// <summary>The light is not in this gateway's registry.</summary>
+    public const string UnknownLight = "unknown-light";
+}
 
 /// <summary>Wire names of <see cref="AckStage"/> in JSON.</summary>
 public static class AckStageName
