@@ -31,5 +31,11 @@ public sealed class GatewayOptions
     /// <summary>Device uplinks waiting for the pipeline; more are dropped and counted (devices resend).</summary>
     public int UplinkQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>How often changed device health is saved and reported upstream.</summary>
+    public TimeSpan StatusReportInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often every device's status is reported again, repairing anything lost on the way.</summary>
+    public TimeSpan StatusResyncInterval { get; set; } = TimeSpan.FromMinutes(15);
+
     public string DatabasePath => Path.Combine(DataDirectory, "gateway.db");
 }

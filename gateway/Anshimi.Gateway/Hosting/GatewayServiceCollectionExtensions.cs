@@ -1,5 +1,6 @@
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
@@ -34,13 +35,14 @@ public static partial class GatewayServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outbox, heartbeat, supervision.</summary>
+    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outboxes, heartbeat, health, supervision.</summary>
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions(configuration);
         services.AddGatewayStorage();
         services.AddMosquittoClient();
         services.AddAlarmPipeline();
+        services.AddDeviceHealth();
         services.AddDeviceSupervision(configuration);
         return services;
     }
@@ -59,6 +61,7 @@ public static partial class GatewayServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(gateway => IsTopicLevel(gateway.Id), "Gateway:Id must be set (or come from the seed file) and be a single MQTT topic level")
             .Validate(gateway => gateway.HeartbeatInterval > TimeSpan.Zero && gateway.OutboxRetryInterval > TimeSpan.Zero && gateway.ActivityFlushInterval > TimeSpan.Zero, "Gateway intervals must be positive")
+            .Validate(gateway => gateway.StatusReportInterval > TimeSpan.Zero && gateway.StatusResyncInterval >= gateway.StatusReportInterval, "Gateway:StatusReportInterval must be positive and Gateway:StatusResyncInterval not below it")
             .Validate(gateway => gateway.OutboxRetryMaxInterval >= gateway.OutboxRetryInterval, "Gateway:OutboxRetryMaxInterval must not be below Gateway:OutboxRetryInterval")
             .Validate(gateway => gateway.UplinkQueueCapacity > 0, "Gateway:UplinkQueueCapacity must be positive")
             .ValidateOnStart();

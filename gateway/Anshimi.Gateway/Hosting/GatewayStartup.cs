@@ -1,4 +1,5 @@
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream.Provisioning;
@@ -16,6 +17,8 @@ public sealed partial class GatewayStartup(
     GatewayDatabase database,
     DeviceRegistry registry,
     AlarmStore store,
+    HealthStore healthStore,
+    DeviceHealthTracker health,
     IMqttClient mqtt,
     GatewayMetrics metrics,
     PrometheusExporter exporter,
@@ -41,6 +44,7 @@ public sealed partial class GatewayStartup(
         }
 
         await registry.LoadAsync(cancellationToken);
+        health.Load(await healthStore.LoadAsync(cancellationToken));
         metrics.ObserveGauge("anshimi.gateway.outbox.depth", "Alarms stored but not yet receipted by the cloud.", () => store.CountOutbox());
         metrics.ObserveGauge("anshimi.gateway.devices", "Devices in the registry.", () => registry.Count);
         metrics.ObserveGauge("anshimi.gateway.mqtt.connected", "1 while the broker session is up.", () => mqtt.State == MqttConnectionState.Connected ? 1 : 0);

@@ -3,7 +3,6 @@ using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +13,7 @@ namespace Anshimi.Gateway.Outbox;
 /// with backoff, until the cloud's receipt removes its row. Rows live in SQLite, so a restart
 /// resumes where the last run stopped.
 /// </summary>
-public sealed partial class AlarmOutbox(
+public sealed class AlarmOutbox(
     IMqttClient mqtt,
     AlarmStore store,
     OutboxSignal signal,
@@ -22,122 +21,28 @@ public sealed partial class AlarmOutbox(
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
     TimeProvider time,
-    ILogger<AlarmOutbox> logger) : BackgroundService
+    ILogger<AlarmOutbox> logger)
+    : OutboxWorker<OutboxItem>(mqtt, signal, retryPolicy, options.Value.Id, time, logger)
 {
-    private const int BatchSize = 50;
-
-    private static readonly TimeSpan IdleWait = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan OfflineWait = TimeSpan.FromSeconds(2);
-
-    private readonly string _gatewayId = options.Value.Id;
-
-    /// <summary>
-    /// Publishes the rows due now, oldest first, and schedules each one's resend. Stops at the first
-    /// publish the broker refuses and returns how many went out.
-    /// </summary>
-    public async Task<int> PublishDueAsync(CancellationToken cancellationToken)
-    {
-        DateTimeOffset now = time.GetUtcNow();
-        IReadOnlyList<OutboxItem> due = await store.GetDueAsync(now, BatchSize, cancellationToken);
-        int published = 0;
-        foreach (OutboxItem item in due)
-        {
-            try
-            {
-                await mqtt.PublishAsync(Topics.GatewayEvents(_gatewayId), EnvelopeSerializer.Serialize(ToEnvelope(item)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
-            }
-            catch (MqttException ex)
-            {
-                LogPublishFailed(logger, item.Key.ToString(), ex.Message);
-                break;
-            }
-
-            int attempts = item.Attempts + 1;
-            await store.RecordAttemptAsync(item.Sequence, attempts, now + retryPolicy.DelayAfter(attempts), cancellationToken);
-            metrics.OutboxPublished();
-            if (attempts > 1)
-            {
-                LogResent(logger, item.Key.ToString(), attempts);
-            }
-
-            published++;
-        }
-
-        return published;
-    }
-
-    public AlarmEnvelope ToEnvelope(OutboxItem item) => new(
-        Key: item.Key.ToString(),
-        GatewayId: _gatewayId,
-        DeviceId: DeviceIdText.Format(item.Key.DeviceId),
-        Counter: item.Key.Counter,
-        Event: new ContactIdEvent(item.EventCode, item.Qualifier, item.Zone),
-        Profile: item.Profile,
-        Site: item.Site,
+    public override Envelope ToEnvelope(OutboxItem row) => new AlarmEnvelope(
+        Key: row.Key,
+        GatewayId: GatewayId,
+        DeviceId: DeviceIdText.Format(row.AlarmKey.DeviceId),
+        Counter: row.AlarmKey.Counter,
+        Event: new ContactIdEvent(row.EventCode, row.Qualifier, row.Zone),
+        Profile: row.Profile,
+        Site: row.Site,
         Test: false,
-        ReceivedAt: item.ReceivedAt,
-        FrameHex: Convert.ToHexStringLower(item.Frame));
+        ReceivedAt: row.ReceivedAt,
+        FrameHex: Convert.ToHexStringLower(row.Frame));
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            TimeSpan wait;
-            try
-            {
-                wait = await RunOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogForwardFailed(logger, ex);
-                wait = OfflineWait;
-            }
+    protected override Task<IReadOnlyList<OutboxItem>> GetDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        store.GetDueAsync(now, limit, cancellationToken);
 
-            try
-            {
-                await signal.WaitAsync(wait, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task RecordAttemptAsync(long sequence, int attempts, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken) =>
+        store.RecordAttemptAsync(sequence, attempts, nextAttemptAt, cancellationToken);
 
-    private async Task<TimeSpan> RunOnceAsync(CancellationToken cancellationToken)
-    {
-        if (mqtt.State != MqttConnectionState.Connected)
-        {
-            // A reconnect signals us; the timeout only bounds a missed signal.
-            return OfflineWait;
-        }
+    protected override Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken) => store.GetNextDueAsync(cancellationToken);
 
-        int published = await PublishDueAsync(cancellationToken);
-        if (published == BatchSize)
-        {
-            return TimeSpan.Zero;
-        }
-
-        DateTimeOffset? next = await store.GetNextDueAsync(cancellationToken);
-        if (next is null)
-        {
-            return IdleWait;
-        }
-
-        TimeSpan untilDue = next.Value - time.GetUtcNow();
-        return untilDue <= TimeSpan.Zero ? OfflineWait : untilDue < IdleWait ? untilDue : IdleWait;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Alarm {Key} not forwarded yet: {Error}")]
-    private static partial void LogPublishFailed(ILogger logger, string key, string error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} sent upstream again (attempt {Attempts}, no receipt yet)")]
-    private static partial void LogResent(ILogger logger, string key, int attempts);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox forwarding failed; retrying")]
-    private static partial void LogForwardFailed(ILogger logger, Exception exception);
+    protected override void OnPublished(OutboxItem row) => metrics.OutboxPublished();
 }

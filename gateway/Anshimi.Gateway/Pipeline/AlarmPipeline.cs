@@ -1,4 +1,5 @@
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Supervision;
@@ -35,6 +36,7 @@ public sealed partial class AlarmPipeline(
     GatewayMetrics metrics,
     RejectLog rejectLog,
     SupervisionTracker supervision,
+    DeviceHealthTracker health,
     TimeProvider time,
     ILogger<AlarmPipeline> logger)
 {
@@ -135,6 +137,7 @@ public sealed partial class AlarmPipeline(
         device.HighestCounter = Math.Max(device.HighestCounter, frame.Counter);
         device.LastSeen = now;
         supervision.Heard(device);
+        health.ObserveEvent(device.Id, frame.EventCode, frame.Qualifier);
         metrics.AlarmAccepted();
         outboxSignal.Notify();
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile);
@@ -154,6 +157,7 @@ public sealed partial class AlarmPipeline(
 
         registry.RecordHeartbeat(device, frame.Counter, time.GetUtcNow());
         supervision.Heard(device);
+        health.ObserveBattery(device.Id, frame.Payload[1]);
         metrics.Heartbeat();
         return new UplinkResult(UplinkOutcome.Heartbeat);
     }

@@ -7,7 +7,7 @@ namespace Anshimi.Gateway.Storage;
 /// <summary>An outbox row joined with its alarm and device: everything an upstream envelope needs.</summary>
 public sealed record OutboxItem(
     long Sequence,
-    AlarmKey Key,
+    AlarmKey AlarmKey,
     ushort EventCode,
     byte Qualifier,
     ushort Zone,
@@ -15,7 +15,10 @@ public sealed record OutboxItem(
     DateTimeOffset ReceivedAt,
     int Attempts,
     string Profile,
-    SiteInfo Site);
+    SiteInfo Site) : Outbox.IOutboxRow
+{
+    public string Key => AlarmKey.ToString();
+}
 
 /// <summary>
 /// Alarms the gateway has accepted, their upstream outbox, and the downlink counters of the acks

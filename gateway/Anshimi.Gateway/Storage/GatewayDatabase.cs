@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Anshimi.Gateway.Storage;
 
 /// <summary>
-/// The gateway's SQLite file: device registry, alarms and the upstream outbox. WAL with
+/// The gateway's SQLite file: device registry, alarms, device health and the upstream outboxes. WAL with
 /// synchronous=FULL, so a committed transaction survives a power cut or SIGKILL.
 /// </summary>
 public sealed class GatewayDatabase
@@ -46,6 +46,27 @@ public sealed class GatewayDatabase
             UNIQUE (device_id, counter)
         );
         CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
+        CREATE TABLE IF NOT EXISTS device_health (
+            device_id       INTEGER PRIMARY KEY,
+            silent          INTEGER NOT NULL DEFAULT 0,
+            low_battery     INTEGER NOT NULL DEFAULT 0,
+            tamper          INTEGER NOT NULL DEFAULT 0,
+            mains_lost      INTEGER NOT NULL DEFAULT 0,
+            lamp_fault      INTEGER NOT NULL DEFAULT 0,
+            battery_percent INTEGER,
+            updated_at      INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS troubles (
+            seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_id       INTEGER NOT NULL,
+            code            INTEGER NOT NULL,
+            qualifier       INTEGER NOT NULL,
+            detected_at     INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            receipted_at    INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS troubles_due ON troubles (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
         """;
 
     private const string BusyAndDurable = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";

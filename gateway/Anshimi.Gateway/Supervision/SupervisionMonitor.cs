@@ -1,4 +1,5 @@
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -9,6 +10,7 @@ namespace Anshimi.Gateway.Supervision;
 public sealed class SupervisionMonitor(
     SupervisionTracker tracker,
     DeviceRegistry registry,
+    DeviceHealthTracker health,
     GatewayMetrics metrics,
     IOptions<SupervisionOptions> options,
     TimeProvider time) : BackgroundService
@@ -16,7 +18,7 @@ public sealed class SupervisionMonitor(
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // The registry is loaded by now: GatewayStartup is registered, and so started, first.
-        tracker.Track(registry.Snapshot());
+        tracker.Track(registry.Snapshot(), health.IsSilent);
         metrics.ObserveGauge("anshimi.gateway.devices.silent", "Devices silent past their supervision interval and not yet heard again.", () => tracker.SilentCount);
         return base.StartAsync(cancellationToken);
     }

@@ -38,17 +38,31 @@ public sealed class SupervisionTracker(IOptions<SupervisionOptions> options, ISu
     /// <summary>
     /// Starts the clock for devices not heard since startup: nobody is declared silent just because
     /// the gateway restarted, but a device silent since before the restart is caught one interval on.
+    /// Devices already reported silent (<paramref name="wasSilent"/>) stay silent, unwatched, until heard,
+    /// so their restore is raised and their trouble is not raised twice.
     /// </summary>
-    public void Track(IEnumerable<DeviceEntry> devices)
+    public void Track(IEnumerable<DeviceEntry> devices, Func<uint, bool>? wasSilent = null)
     {
         long now = time.GetTimestamp();
         lock (_lock)
         {
             foreach (DeviceEntry device in devices)
             {
-                if (!_devices.ContainsKey(device.Id))
+                if (_devices.ContainsKey(device.Id))
                 {
-                    Append(new LinkedListNode<Watch>(new Watch(device.Id)), device.Profile, now);
+                    continue;
+                }
+
+                var node = new LinkedListNode<Watch>(new Watch(device.Id));
+                if (wasSilent?.Invoke(device.Id) == true)
+                {
+                    node.Value.Silent = true;
+                    _devices[device.Id] = node;
+                    _silent++;
+                }
+                else
+                {
+                    Append(node, device.Profile, now);
                 }
             }
         }

@@ -1,4 +1,5 @@
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Logging;
@@ -12,6 +13,7 @@ namespace Anshimi.Gateway.Upstream;
 public sealed partial class CloudCommands(
     AlarmStore store,
     OperatorAckRelay relay,
+    TroubleOutbox troubles,
     GatewayMetrics metrics,
     RejectLog rejectLog,
     TimeProvider time,
@@ -46,6 +48,12 @@ public sealed partial class CloudCommands(
 
     private async Task ApplyReceiptAsync(AlarmReceiptEnvelope receipt, CancellationToken cancellationToken)
     {
+        if (receipt.Key.Contains('/', StringComparison.Ordinal))
+        {
+            await ApplyTroubleReceiptAsync(receipt.Key, cancellationToken);
+            return;
+        }
+
         if (!AlarmKey.TryParse(receipt.Key, out AlarmKey key))
         {
             metrics.CommandRejected(OperatorAckRelay.BadKey);
@@ -64,6 +72,19 @@ public sealed partial class CloudCommands(
         LogReceipt(logger, key.ToString());
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Cloud receipt for alarm {Key}")]
+    private async Task ApplyTroubleReceiptAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!await troubles.ApplyReceiptAsync(key, cancellationToken))
+        {
+            metrics.CommandRejected(OperatorAckRelay.UnknownAlarm);
+            rejectLog.Report(OperatorAckRelay.UnknownAlarm, "receipt " + key);
+            return;
+        }
+
+        metrics.ReceiptApplied();
+        LogReceipt(logger, key);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cloud receipt for {Key}")]
     private static partial void LogReceipt(ILogger logger, string key);
 }
