@@ -188,10 +188,16 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
     [InlineData(FrameType.Ack)]
     [InlineData(FrameType.Beacon)]
     [InlineData(FrameType.Command)]
+    [InlineData(FrameType.Escort)]
     public async Task Authentic_frame_of_a_type_devices_do_not_send_upstream_is_counted_and_dropped(FrameType type)
     {
-        byte[] payload = type == FrameType.Ack ? new byte[] { 0, 0, 0, 1, 1 } : [];
-        byte[] frame = Bell.Sign(new Frame(type, Bell.Id, 1, 0, 0, 0, payload));
+        byte[] frame = Bell.Sign(type switch
+        {
+            FrameType.Ack => Frame.Ack(Bell.Id, 1, 1, AckStage.Received),
+            FrameType.Beacon => FramePayloads.Beacon(Bell.Id, 1, LightMode.Schedule, false, 50),
+            FrameType.Command => FramePayloads.Command(Bell.Id, 1, LightMode.Escort, 30),
+            _ => FramePayloads.Escort(Bell.Id, 1),
+        });
 
         UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None);
 
