@@ -1,6 +1,7 @@
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
+using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
@@ -44,6 +45,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddAlarmPipeline();
         services.AddDeviceHealth();
         services.AddDeviceSupervision(configuration);
+        services.AddLocalOutputs(configuration);
         return services;
     }
 

@@ -193,6 +193,32 @@ public sealed class AlarmStore(GatewayDatabase database)
         return value is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
+    /// <summary>
+    /// New events received since <paramref name="since"/> that no operator has acknowledged yet, by event code, with
+    /// when the newest of each arrived.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Code, DateTimeOffset Newest)>> GetUnacknowledgedAlarmsAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT event_code, max(received_at) FROM alarms
+            WHERE stage < $acknowledged AND qualifier = $new AND received_at >= $since
+            GROUP BY event_code;
+            """;
+        command.Parameters.AddWithValue("$acknowledged", (int)AckStage.OperatorAcknowledged);
+        command.Parameters.AddWithValue("$new", (int)ContactIdQualifier.NewEvent);
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var open = new List<(int, DateTimeOffset)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            open.Add((reader.GetInt32(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
+        }
+
+        return open;
+    }
+
     public async Task<int> CountOutboxAsync(CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
