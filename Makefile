@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIGURATION ?= Debug
-APT_PACKAGES := mosquitto mosquitto-clients libmosquitto1 python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2
+APT_PACKAGES := mosquitto mosquitto-clients libmosquitto1 python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd
 
-.PHONY: all deps restore build test test-fast demo bench bench-latency clean
+.PHONY: all deps restore build test test-fast demo bench bench-latency install-gateway clean
 
 all: build
 
@@ -39,6 +39,10 @@ demo: build
 ## bench: the alarm-latency benchmark (see bench/README.md)
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
+
+# Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway).
+install-gateway: deps restore
+	bash scripts/install-gateway.sh
 
 clean:
 	$(DOTNET) clean Anshimi.Iot.sln

@@ -1,0 +1,95 @@
+using Anshimi.Testing;
+
+namespace Anshimi.Gateway.Tests.Deployment;
+
+/// <summary>
+/// The install script into a staging root, the unit it writes checked by systemd itself, and the configuration check
+/// the unit runs before every start.
+/// </summary>
+[Trait("Category", "Integration")]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ServiceInstallTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "anshimi-install-" + Guid.NewGuid().ToString("N")[..12]);
+
+    private static string BuiltGateway => Path.GetDirectoryName(RepoPaths.ProjectOutput("gateway/Anshimi.Gateway", "Anshimi.Gateway.dll"))!;
+
+    private string Config => Path.Combine(_root, "etc", "anshimi", "gateway.json");
+
+    private string InstalledDll => Path.Combine(_root, "opt", "anshimi", "gateway", "Anshimi.Gateway.dll");
+
+    private string Unit => Path.Combine(_root, "etc", "systemd", "system", "anshimi-gateway.service");
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public async Task Installs_a_unit_systemd_accepts_and_a_configuration_of_its_own_that_passes_the_check()
+    {
+        (await Install("gw-pole-7")).EnsureSuccess();
+
+        Assert.True(File.Exists(InstalledDll));
+        string config = await File.ReadAllTextAsync(Config);
+        Assert.DoesNotContain("@", config, StringComparison.Ordinal);
+        Assert.Contains("\"Id\": \"gw-pole-7\"", config, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(Config));
+
+        ProcessResult verify = await ProcessRunner.RunAsync("systemd-analyze", ["verify", Unit], Timeout);
+        Assert.True(verify.ExitCode == 0 && verify.StandardError.Trim().Length == 0, verify.StandardError);
+
+        ProcessResult check = await CheckConfig(Config);
+        Assert.Equal(0, check.ExitCode);
+    }
+
+    [Fact]
+    public async Task Each_installation_gets_its_own_broker_password_and_a_reinstall_keeps_the_existing_file()
+    {
+        (await Install("gw-a")).EnsureSuccess();
+        string first = await File.ReadAllTextAsync(Config);
+        File.Delete(Config);
+        (await Install("gw-a")).EnsureSuccess();
+        string second = await File.ReadAllTextAsync(Config);
+        Assert.NotEqual(PasswordOf(first), PasswordOf(second));
+        Assert.True(PasswordOf(first).Length >= 24);
+
+        await File.WriteAllTextAsync(Config, second.Replace("00:00:30", "00:00:45", StringComparison.Ordinal));
+        ProcessResult again = await Install("gw-a");
+        again.EnsureSuccess();
+        Assert.Contains("00:00:45", await File.ReadAllTextAsync(Config), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"HeartbeatInterval\": \"00:00:30\"", "\"HeartbeatInterval\": \"soon\"", "Gateway:HeartbeatInterval")]
+    [InlineData("\"home\": \"00:00:20\"", "\"home\": \"-00:00:20\"", "Gateway:Supervision:home")]
+    [InlineData("\"SirenLine\": -1", "\"SirenLine\": -1, \"SirenEvents\": [122]", "Gateway:Outputs:SirenEvents")]
+    [InlineData("\"Id\": \"gw-b\"", "\"Id\": \"gw/b\"", "Gateway:Id")]
+    [InlineData("\"Port\": 1883,", "\"Port\": 1883", "LineNumber")]
+    public async Task A_bad_configuration_is_refused_with_exit_status_78_naming_the_field(string good, string bad, string named)
+    {
+        (await Install("gw-b")).EnsureSuccess();
+        string broken = Path.Combine(_root, "broken.json");
+        string text = await File.ReadAllTextAsync(Config);
+        Assert.Contains(good, text, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(broken, text.Replace(good, bad, StringComparison.Ordinal));
+
+        ProcessResult check = await CheckConfig(broken);
+
+        Assert.Equal(78, check.ExitCode);
+        Assert.Contains(named, check.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", check.StandardError, StringComparison.Ordinal);
+    }
+
+    private static string PasswordOf(string config)
+    {
+        const string Marker = "\"Password\": \"";
+        int start = config.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length;
+        return config[start..config.IndexOf('"', start)];
+    }
+
+    private Task<ProcessResult> Install(string gatewayId) =>
+        ProcessRunner.RunAsync("bash", [RepoPaths.Combine("scripts", "install-gateway.sh"), "--destdir", _root, "--from", BuiltGateway, "--gateway-id", gatewayId], Timeout);
+
+    private Task<ProcessResult> CheckConfig(string path) =>
+        ProcessRunner.RunAsync("dotnet", [InstalledDll, "--config", path, "--check-config"], Timeout);
+}
