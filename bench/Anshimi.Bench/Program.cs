@@ -2,6 +2,7 @@ using System.Globalization;
 using Anshimi.Bench;
 
 // Usage: dotnet run --project bench/Anshimi.Bench -c Release -- latency [devices] [alarms] [alarms-per-second]
+//        dotnet run --project bench/Anshimi.Bench -c Release -- heartbeats [devices] [seconds-per-phase]
 switch (args.FirstOrDefault())
 {
     case "latency":
@@ -18,10 +19,19 @@ switch (args.FirstOrDefault())
         return await new LatencyBenchmark(devices, alarms, rate).RunAsync(cts.Token);
     }
 
+    case "heartbeats":
+    {
+        int devices = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000;
+        int seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+        return await new HeartbeatBenchmark(devices, TimeSpan.FromSeconds(seconds)).RunAsync(cts.Token);
+    }
+
     case "device-host" when args.Length == 4:
         return await DeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
 
     default:
         Console.Error.WriteLine("usage: Anshimi.Bench latency [devices=1000] [alarms=1000] [alarms-per-second=50]");
+        Console.Error.WriteLine("       Anshimi.Bench heartbeats [devices=10000] [seconds-per-phase=20]");
         return 2;
 }
