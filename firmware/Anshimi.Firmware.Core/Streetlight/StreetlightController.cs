@@ -181,7 +181,10 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>Frames for this light (commands) or all lights (escort) whose tag did not verify.</summary>
         public int RejectedForged { get; private set; }
 
-        /// <summary>Authentic frames not fresher than the last accepted: a replayed command or escort advertisement.</summary>
+        /// <summary>
+        /// Authentic frames older than the last accepted: a replayed command or escort advertisement. (The last accepted
+        /// command heard again is the gateway repeating it, and changes nothing.)
+        /// </summary>
         public int RejectedReplayed { get; private set; }
 
         /// <summary>Escort advertisements whose minute is too far from the light's clock (or the clock is not set).</summary>
@@ -307,7 +310,14 @@ namespace Anshimi.Firmware.Streetlight
                 return;
             }
 
-            if (!_commandWindow.TryAccept(FrameCodec.ReadCounter(_scratch, frameOffset)))
+            // The gateway repeats each frame for many advertising intervals: the same counter again is that repeat.
+            uint counter = FrameCodec.ReadCounter(_scratch, frameOffset);
+            if (counter == _commandWindow.Highest && counter != 0)
+            {
+                return;
+            }
+
+            if (!_commandWindow.TryAccept(counter))
             {
                 RejectedReplayed++;
                 return;
