@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIGURATION ?= Debug
 APT_PACKAGES := mosquitto mosquitto-clients libmosquitto1 python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps
 
-.PHONY: all deps restore build test test-fast demo bench bench-latency clean
+.PHONY: all deps restore build test test-fast demo bench bench-latency bench-alloc clean
 
 all: build
 
@@ -39,6 +39,10 @@ demo: build
 ## bench: the alarm-latency benchmark (see bench/README.md)
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
+
+## bench-alloc: allocations per encoded/decoded frame and per device tick (see bench/README.md)
+bench-alloc:
+	$(DOTNET) run --project bench/Anshimi.Bench.Allocations -c Release
 
 clean:
 	$(DOTNET) clean Anshimi.Iot.sln
