@@ -24,7 +24,9 @@ namespace Anshimi.Streetlight.Adapters
         public const int CycleMs = 1000;
         public const int BurstMs = 200;
 
+        // The radio lock is held through a burst; the frame has its own, so the device loop never waits on a burst.
         private readonly object _lock = new object();
+        private readonly object _frameLock = new object();
         private readonly BluetoothLEAdvertisementWatcher _watcher = new BluetoothLEAdvertisementWatcher();
         private readonly byte[] _received = new byte[Anshimi.Protocol.BleAdvertisement.MaxLegacyDataLength];
         private readonly Timer _cycle;
@@ -53,7 +55,7 @@ namespace Anshimi.Streetlight.Adapters
 
             var frame = new byte[frameLength];
             Array.Copy(data, frameOffset, frame, 0, frameLength);
-            lock (_lock)
+            lock (_frameLock)
             {
                 _frame = frame;
             }
@@ -63,7 +65,7 @@ namespace Anshimi.Streetlight.Adapters
 
         public void StopAdvertising()
         {
-            lock (_lock)
+            lock (_frameLock)
             {
                 _frame = null;
             }
@@ -90,17 +92,23 @@ namespace Anshimi.Streetlight.Adapters
 
         private void AdvertiseBurst(object state)
         {
+            byte[]? frame;
+            lock (_frameLock)
+            {
+                frame = _frame;
+            }
+
+            if (frame == null)
+            {
+                return;
+            }
+
             lock (_lock)
             {
-                if (_frame == null)
-                {
-                    return;
-                }
-
                 SetScanning(false);
                 var advertisement = new BluetoothLEAdvertisement();
                 advertisement.Flags = BluetoothLEAdvertisementFlags.GeneralDiscoverableMode | BluetoothLEAdvertisementFlags.ClassicNotSupported;
-                advertisement.ManufacturerData.Add(new BluetoothLEManufacturerData(Anshimi.Protocol.BleAdvertisement.CompanyId, new nanoFramework.Device.Bluetooth.Buffer(_frame)));
+                advertisement.ManufacturerData.Add(new BluetoothLEManufacturerData(Anshimi.Protocol.BleAdvertisement.CompanyId, new nanoFramework.Device.Bluetooth.Buffer(frame)));
                 var publisher = new BluetoothLEAdvertisementPublisher(advertisement);
                 try
                 {
