@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIGURATION ?= Debug
 APT_PACKAGES := mosquitto mosquitto-clients libmosquitto1 python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd
 
-.PHONY: all deps restore build test test-fast demo bench bench-latency install-gateway clean
+.PHONY: all deps restore build test test-fast demo bench bench-latency install-gateway bench-alloc clean
 
 all: build
 
@@ -43,6 +43,9 @@ bench: build
 # Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway).
 install-gateway: deps restore
 	bash scripts/install-gateway.sh
+## bench-alloc: allocations per encoded/decoded frame and per device tick (see bench/README.md)
+bench-alloc:
+	$(DOTNET) run --project bench/Anshimi.Bench.Allocations -c Release
 
 clean:
 	$(DOTNET) clean Anshimi.Iot.sln

@@ -14,7 +14,8 @@ public static class BrokerAuth
     public static string PasswdText(FleetFile fleet, IReadOnlyList<ServiceUser> services)
     {
         var text = new StringBuilder();
-        foreach (DeviceRecord device in fleet.Devices)
+        // Streetlights speak BLE only: they get no broker account.
+        foreach (DeviceRecord device in fleet.Devices.Where(d => d.Profile != StreetlightFleet.Profile))
         {
             text.Append(device.DeviceId).Append(':').Append(device.MqttPassword).Append('\n');
         }

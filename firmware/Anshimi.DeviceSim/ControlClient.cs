@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace Anshimi.DeviceSim;
 
-/// <summary>The <c>press</c> and <c>status</c> commands: talk to a running simulator's control API.</summary>
+/// <summary>The <c>press</c>, <c>escort</c> and <c>status</c> commands: talk to a running simulator's control API.</summary>
 public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDisposable
 {
     private readonly HttpClient _http = new() { BaseAddress = new Uri("http://" + endpoint + "/"), Timeout = TimeSpan.FromSeconds(10) };
@@ -42,8 +42,48 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         return 2;
     }
 
+    /// <summary>A walker with the app passes the light; follows its mode until it escorts or the wait ends.</summary>
+    public async Task<int> EscortAsync(string id, int seconds, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await _http.PostAsync("lights/" + Uri.EscapeDataString(id) + "/escort?seconds=" + seconds, null, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return await FailAsync(response, cancellationToken);
+        }
+
+        output.WriteLine(id + ": 보행자가 " + seconds + "초 동안 지나갑니다 (walker passing for " + seconds + " s)");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250, cancellationToken);
+            LightStatus? status = await _http.GetFromJsonAsync<LightStatus>("lights/" + Uri.EscapeDataString(id), SimJson.Options, cancellationToken);
+            if (status?.Mode == "escort")
+            {
+                output.WriteLine(id + ": 귀가 동행 점등 escort mode, level " + status.Level + " %");
+                return 0;
+            }
+        }
+
+        output.WriteLine(id + ": 귀가 모드로 바뀌지 않았습니다 (the light did not enter escort mode)");
+        return 2;
+    }
+
     public async Task<int> StatusAsync(string? id, CancellationToken cancellationToken)
     {
+        if (id is null)
+        {
+            await PrintLightsAsync(cancellationToken);
+        }
+        else
+        {
+            using HttpResponseMessage light = await _http.GetAsync("lights/" + Uri.EscapeDataString(id), cancellationToken);
+            if (light.IsSuccessStatusCode)
+            {
+                Print([(await light.Content.ReadFromJsonAsync<LightStatus>(SimJson.Options, cancellationToken))!]);
+                return 0;
+            }
+        }
+
         string path = id is null ? "devices" : "devices/" + Uri.EscapeDataString(id);
         using HttpResponseMessage response = await _http.GetAsync(path, cancellationToken);
         if (!response.IsSuccessStatusCode)
@@ -65,6 +105,26 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
     }
 
     public void Dispose() => _http.Dispose();
+
+    private async Task PrintLightsAsync(CancellationToken cancellationToken)
+    {
+        LightStatus[] lights = await _http.GetFromJsonAsync<LightStatus[]>("lights", SimJson.Options, cancellationToken) ?? [];
+        if (lights.Length > 0)
+        {
+            Print(lights);
+        }
+    }
+
+    private void Print(LightStatus[] lights)
+    {
+        output.WriteLine("보안등 light  모드 mode  밝기 level  램프 lamp  비콘 beacon  거부 rejected  지역 district");
+        foreach (LightStatus l in lights)
+        {
+            int rejected = l.Rejected.Forged + l.Rejected.Replayed + l.Rejected.Stale + l.Rejected.Malformed;
+            output.WriteLine(l.Id + "  " + SimJson.ModeLabel(l.Mode) + "  " + l.Level + " %  " + (l.LampFault ? "고장 fault" : "정상 ok") + "  #"
+                + l.BeaconCounter + "  " + rejected + "  " + l.District);
+        }
+    }
 
     private async Task<int> FailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

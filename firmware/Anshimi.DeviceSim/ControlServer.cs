@@ -6,7 +6,9 @@ namespace Anshimi.DeviceSim;
 
 /// <summary>
 /// The simulator's local control API: <c>GET /devices</c>, <c>GET /devices/{id}</c> and
-/// <c>POST /devices/{id}/press[?holdMs=2000]</c>, JSON in and out, loopback only.
+/// <c>POST /devices/{id}/press[?holdMs=2000]</c> for bells; <c>GET /lights</c>, <c>GET /lights/{id}</c>,
+/// <c>POST /lights/{id}/escort[?seconds=60]</c> and <c>POST /lights/{id}/lamp?broken=true|false</c> for streetlights;
+/// JSON in and out, loopback only.
 /// </summary>
 public sealed class ControlServer : IDisposable
 {
@@ -61,9 +63,14 @@ public sealed class ControlServer : IDisposable
     private (int Status, object Body) Route(HttpListenerRequest request)
     {
         string[] parts = (request.Url?.AbsolutePath ?? "/").Trim('/').Split('/');
+        if (parts.Length > 0 && parts[0] == "lights")
+        {
+            return RouteLight(request, parts);
+        }
+
         if (parts.Length == 0 || parts[0] != "devices")
         {
-            return (404, new ErrorBody("no such resource; try /devices"));
+            return (404, new ErrorBody("no such resource; try /devices or /lights"));
         }
 
         if (parts.Length == 1)
@@ -104,6 +111,59 @@ public sealed class ControlServer : IDisposable
         device.Button.Press(holdMs);
         return (202, new PressResult(device.Record.DeviceId, holdMs));
     }
+
+    private (int Status, object Body) RouteLight(HttpListenerRequest request, string[] parts)
+    {
+        if (parts.Length == 1)
+        {
+            return request.HttpMethod == "GET"
+                ? (200, _fleet.Lights.Select(l => l.Status(DistrictName(l.Record.DistrictCode))).ToArray())
+                : (405, new ErrorBody("GET only"));
+        }
+
+        SimulatedLight? light = parts.Length <= 3 ? _fleet.FindLight(parts[1]) : null;
+        if (light is null)
+        {
+            return (404, new ErrorBody("unknown streetlight: " + parts[1]));
+        }
+
+        if (parts.Length == 2)
+        {
+            return request.HttpMethod == "GET" ? (200, light.Status(DistrictName(light.Record.DistrictCode))) : (405, new ErrorBody("GET only"));
+        }
+
+        if (request.HttpMethod != "POST")
+        {
+            return (405, new ErrorBody("POST only"));
+        }
+
+        switch (parts[2])
+        {
+            case "escort":
+                int seconds = 60;
+                string? secondsText = request.QueryString["seconds"];
+                if (secondsText is not null && (!int.TryParse(secondsText, out seconds) || seconds < 1 || seconds > 3600))
+                {
+                    return (400, new ErrorBody("seconds must be 1–3600"));
+                }
+
+                light.Walk(TimeSpan.FromSeconds(seconds));
+                return (202, new LightActionResult(light.Record.DeviceId, "escort", seconds));
+            case "lamp":
+                string? broken = request.QueryString["broken"];
+                if (broken is not ("true" or "false"))
+                {
+                    return (400, new ErrorBody("broken must be true or false"));
+                }
+
+                light.Light.Lamp.LampBroken = broken == "true";
+                return (202, new LightActionResult(light.Record.DeviceId, broken == "true" ? "lamp-broken" : "lamp-repaired", null));
+            default:
+                return (404, new ErrorBody("no such resource; try /lights/{id}/escort or /lights/{id}/lamp"));
+        }
+    }
+
+    private string? DistrictName(string? code) => code is null ? null : _districts?.ByCode(code)?.NameKo;
 
     private string? DistrictName(SimulatedDevice device) =>
         device.Record.DistrictCode is string code ? _districts?.ByCode(code)?.NameKo : null;

@@ -43,4 +43,13 @@ public static class SimJson
         "failed" => "전송 실패, 계속 재시도 failed, still retrying",
         _ => led,
     };
+
+    /// <summary>Streetlight modes (as the API reports them) in Korean first, English alongside.</summary>
+    public static string ModeLabel(string mode) => mode switch
+    {
+        "schedule" => "일정 schedule",
+        "escort" => "귀가 동행 escort",
+        "emergency" => "긴급 점멸 emergency",
+        _ => mode,
+    };
 }

@@ -8,18 +8,20 @@ using Anshimi.Protocol.Upstream.Provisioning;
 namespace Anshimi.DeviceSim;
 
 /// <summary>
-/// Makes a fleet of simulated bells spread round-robin over Seoul's districts. Ids, places and
-/// profiles follow the seed; keys and broker passwords always come from the system's CSPRNG.
+/// Makes a fleet of simulated bells (and, when asked, streetlights) spread round-robin over Seoul's districts. Ids,
+/// places and profiles follow the seed; keys and broker passwords always come from the system's CSPRNG.
 /// </summary>
 public static class FleetGenerator
 {
-    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed)
+    /// <param name="streetlights">Streetlights added after the bells, placed in the districts the same way.</param>
+    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfNegative(streetlights);
         Random random = seed is int s ? new Random(s) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
         var ids = new HashSet<uint>();
         var devices = new List<DeviceRecord>(count);
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < count + streetlights; i++)
         {
             District district = districts.All[i % districts.All.Count];
             uint id;
@@ -30,7 +32,7 @@ public static class FleetGenerator
             while (!ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
-            string profile = random.Next(10) < 7 ? "home" : "shop";
+            string profile = i >= count ? StreetlightFleet.Profile : random.Next(10) < 7 ? "home" : "shop";
             var site = new SiteInfo(profile, Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
                 DeviceIdText.Format(id),

@@ -16,14 +16,15 @@ var gatewayOption = new Option<string>("--gateway-id") { Description = "게이�
 var districtsOption = new Option<FileInfo>("--districts") { Description = "서울 자치구 GeoJSON (seoul-municipalities.geojson)", Required = true };
 var outOption = new Option<FileInfo>("--out") { Description = "출력 파일 output file", Required = true };
 var seedOption = new Option<int?>("--seed") { Description = "위치 재현용 시드 seed for repeatable ids and places (keys stay random)" };
-var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells in real districts")
+var streetlightsOption = new Option<int>("--streetlights") { Description = "스마트보안등 수 number of streetlights added after the bells", DefaultValueFactory = _ => 0 };
+var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells (and streetlights) in real districts")
 {
-    countOption, gatewayOption, districtsOption, outOption, seedOption,
+    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption,
 };
 fleetCommand.SetAction(parse => Run(() =>
 {
     SeoulDistricts districts = SeoulDistricts.Load(parse.GetValue(districtsOption)!.FullName);
-    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption));
+    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(streetlightsOption));
     string path = parse.GetValue(outOption)!.FullName;
     fleet.Save(path);
     Console.WriteLine("장치 " + fleet.Devices.Count + "대 생성: " + path + " (" + fleet.Devices.Count + " devices written, mode 0600)");
@@ -52,9 +53,10 @@ var brokerOption = new Option<string>("--broker") { Description = "MQTT 브로�
 var stateOption = new Option<DirectoryInfo>("--state") { Description = "장치 플래시 상태 폴더 per-device flash state directory", Required = true };
 var limitOption = new Option<int?>("--limit") { Description = "앞에서부터 N대만 실행 run only the first N devices" };
 var runDistrictsOption = new Option<FileInfo?>("--districts") { Description = "자치구 이름 표시용 GeoJSON (optional, for district names)" };
-var runCommand = new Command("run", "장치 시뮬레이터 실행 — run every bell of the fleet against a broker, with a local control API")
+var escortKeyOption = new Option<string?>("--escort-key") { Description = "보안등 공용 귀가 키 the streetlights' shared escort key, 64 hex digits (random when omitted)" };
+var runCommand = new Command("run", "장치 시뮬레이터 실행 — run every bell (against a broker) and streetlight (on a simulated BLE air) of the fleet, with a local control API")
 {
-    fleetPath, brokerOption, stateOption, controlOption, limitOption, runDistrictsOption,
+    fleetPath, brokerOption, stateOption, controlOption, limitOption, runDistrictsOption, escortKeyOption,
 };
 runCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 {
@@ -69,11 +71,18 @@ runCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
         records = records.Take(limit);
     }
 
+    string? escortKeyHex = parse.GetValue(escortKeyOption);
+    if (escortKeyHex is not null && (escortKeyHex.Length != 64 || !escortKeyHex.All(char.IsAsciiHexDigit)))
+    {
+        throw new FormatException("--escort-key must be 64 hex digits (a 32-byte key)");
+    }
+
     var log = TextWriter.Synchronized(Console.Out);
-    await using SimulatedFleet simulated = SimulatedFleet.Start(records, host, port, parse.GetValue(stateOption)!.FullName, log);
+    await using SimulatedFleet simulated = SimulatedFleet.Start(records, host, port, parse.GetValue(stateOption)!.FullName, log,
+        escortKey: escortKeyHex is null ? null : Convert.FromHexString(escortKeyHex));
     using var server = new ControlServer(simulated, districts, control);
-    log.WriteLine("장치 " + simulated.Devices.Count + "대 실행 중, 브로커 " + host + ":" + port + ", 제어 API http://" + control + "/devices  (running "
-        + simulated.Devices.Count + " bells; Ctrl-C to stop)");
+    log.WriteLine("장치 " + simulated.Devices.Count + "대, 보안등 " + simulated.Lights.Count + "대 실행 중, 브로커 " + host + ":" + port + ", 제어 API http://" + control
+        + "/devices, /lights  (running " + simulated.Devices.Count + " bells and " + simulated.Lights.Count + " streetlights; Ctrl-C to stop)");
     await server.RunAsync(cancellationToken);
     log.WriteLine("종료 중 stopping: 연결을 닫습니다 (disconnecting)");
     return 0;
@@ -92,6 +101,19 @@ pressCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     return await client.PressAsync(parse.GetValue(deviceArgument)!, parse.GetValue(holdOption), TimeSpan.FromSeconds(10), cancellationToken);
 }));
 
+// escort
+var secondsOption = new Option<int>("--seconds") { Description = "지나가는 시간 how long the walker stays near the light (s)", DefaultValueFactory = _ => 60 };
+var lightArgument = new Argument<string>("lightId") { Description = "보안등 ID streetlight id (8 hex)" };
+var escortCommand = new Command("escort", "귀가모니터링 보행자 통과 — walk past a simulated streetlight with the app's escort advertisement")
+{
+    lightArgument, controlOption, secondsOption,
+};
+escortCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
+{
+    using var client = new ControlClient(Endpoint(parse.GetValue(controlOption)!), Console.Out);
+    return await client.EscortAsync(parse.GetValue(lightArgument)!, parse.GetValue(secondsOption), cancellationToken);
+}));
+
 // status
 var optionalDevice = new Argument<string?>("deviceId") { Description = "장치 ID device id (생략하면 전체 all when omitted)", Arity = ArgumentArity.ZeroOrOne };
 var statusCommand = new Command("status", "장치 상태 보기 — show the simulated bells")
@@ -104,9 +126,9 @@ statusCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     return await client.StatusAsync(parse.GetValue(optionalDevice), cancellationToken);
 }));
 
-var root = new RootCommand("안심이 비상벨 장치 시뮬레이터 — Anshimi panic-bell device simulator")
+var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, streetlights)")
 {
-    fleetCommand, brokerAuthCommand, runCommand, pressCommand, statusCommand,
+    fleetCommand, brokerAuthCommand, runCommand, pressCommand, escortCommand, statusCommand,
 };
 return await root.Parse(args).InvokeAsync();
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Anshimi.Firmware;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
@@ -65,45 +66,68 @@ public sealed class SimulatedDevice : IAsyncDisposable
     }
 }
 
-/// <summary>Every bell of a fleet file running against a real broker on the host HAL.</summary>
+/// <summary>Every device of a fleet file on the host HAL: bells against a real broker, streetlights on the in-process BLE air.</summary>
 public sealed class SimulatedFleet : IAsyncDisposable
 {
     private readonly Dictionary<string, SimulatedDevice> _devices;
+    private readonly Dictionary<string, SimulatedLight> _lights;
 
-    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices)
+    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedLight> lights)
     {
         Devices = devices;
+        Lights = lights;
         _devices = devices.ToDictionary(d => d.Record.DeviceId, StringComparer.OrdinalIgnoreCase);
+        _lights = lights.ToDictionary(l => l.Record.DeviceId, StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>The bells (MQTT devices).</summary>
     public IReadOnlyList<SimulatedDevice> Devices { get; }
 
+    /// <summary>The streetlights (profile "streetlight", BLE only).</summary>
+    public IReadOnlyList<SimulatedLight> Lights { get; }
+
     /// <param name="configure">Adjusts each bell's configuration (e.g. shorter timings in tests) before it starts.</param>
-    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null)
+    /// <param name="escortKey">The city's escort key the streetlights share; a random one when not given (then only this simulator's walkers are recognised).</param>
+    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null)
     {
         var clock = new SystemClock();
         var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
         var devices = new List<SimulatedDevice>();
+        var lightRecords = new List<DeviceRecord>();
         foreach (DeviceRecord record in records)
         {
+            if (record.Profile == StreetlightFleet.Profile)
+            {
+                lightRecords.Add(record);
+                continue;
+            }
+
             var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
             var device = new SimulatedDevice(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
             device.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             devices.Add(device);
         }
 
+        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), log);
         foreach (SimulatedDevice device in devices)
         {
             device.Start();
         }
 
-        return new SimulatedFleet(devices);
+        foreach (SimulatedLight light in lights)
+        {
+            light.Start();
+        }
+
+        return new SimulatedFleet(devices, lights);
     }
 
     public SimulatedDevice? Find(string id) => _devices.GetValueOrDefault(id);
 
+    public SimulatedLight? FindLight(string id) => _lights.GetValueOrDefault(id);
+
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(Devices.Select(d => d.DisposeAsync().AsTask()));
+        await Task.WhenAll(Devices.Select(d => d.DisposeAsync().AsTask()).Concat(Lights.Select(l => l.DisposeAsync().AsTask())));
     }
 }

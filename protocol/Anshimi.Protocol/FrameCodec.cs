@@ -46,19 +46,32 @@ namespace Anshimi.Protocol
         /// <summary>Writes the signed frame at buffer[offset..] and returns its length.</summary>
         public int Encode(Frame frame, byte[] key, byte[] buffer, int offset)
         {
-            if (frame.Payload.Length > MaxPayloadLength || frame.EventCode > ContactIdCode.Max || frame.Zone > ContactIdCode.Max || frame.Qualifier > 15)
+            return Encode(frame.Type, frame.DeviceId, frame.Counter, frame.EventCode, frame.Qualifier, frame.Zone, frame.Payload, 0, frame.Payload.Length, key, buffer, offset);
+        }
+
+        /// <summary>
+        /// Writes a signed frame from its fields at buffer[offset..] and returns its length, without allocating:
+        /// for devices that send a frame every few seconds for years.
+        /// </summary>
+        public int Encode(FrameType type, uint deviceId, uint counter, ushort eventCode, byte qualifier, ushort zone, byte[] payload, int payloadOffset, int payloadLength, byte[] key, byte[] buffer, int offset)
+        {
+            if (payloadLength < 0 || payloadLength > MaxPayloadLength || eventCode > ContactIdCode.Max || zone > ContactIdCode.Max || qualifier > 15)
             {
                 throw new System.ArgumentException("frame field out of range");
             }
 
-            buffer[offset] = (byte)((frame.Version << 4) | (byte)frame.Type);
-            BigEndian.WriteUInt32(buffer, offset + 1, frame.DeviceId);
-            BigEndian.WriteUInt32(buffer, offset + 5, frame.Counter);
-            BigEndian.WriteUInt16(buffer, offset + 9, (ushort)((frame.Qualifier << 12) | frame.EventCode));
-            BigEndian.WriteUInt16(buffer, offset + 11, frame.Zone);
-            buffer[offset + 13] = (byte)frame.Payload.Length;
-            System.Array.Copy(frame.Payload, 0, buffer, offset + HeaderLength, frame.Payload.Length);
-            int signedLength = HeaderLength + frame.Payload.Length;
+            buffer[offset] = (byte)((CurrentVersion << 4) | (byte)type);
+            BigEndian.WriteUInt32(buffer, offset + 1, deviceId);
+            BigEndian.WriteUInt32(buffer, offset + 5, counter);
+            BigEndian.WriteUInt16(buffer, offset + 9, (ushort)((qualifier << 12) | eventCode));
+            BigEndian.WriteUInt16(buffer, offset + 11, zone);
+            buffer[offset + 13] = (byte)payloadLength;
+            if (payloadLength > 0)
+            {
+                System.Array.Copy(payload, payloadOffset, buffer, offset + HeaderLength, payloadLength);
+            }
+
+            int signedLength = HeaderLength + payloadLength;
             _mac.Compute(key, buffer, offset, signedLength, _macOutput);
             System.Array.Copy(_macOutput, 0, buffer, offset + signedLength, TagLength);
             return signedLength + TagLength;
@@ -70,37 +83,64 @@ namespace Anshimi.Protocol
         /// </summary>
         public static FrameReadResult ReadUnverified(byte[] data, int offset, int count)
         {
+            FrameError error = Validate(data, offset, count);
+            if (error != FrameError.None)
+            {
+                return FrameReadResult.Fail(error);
+            }
+
+            ushort packed = BigEndian.ReadUInt16(data, offset + 9);
+            int payloadLength = data[offset + 13];
+            var payload = new byte[payloadLength];
+            System.Array.Copy(data, offset + HeaderLength, payload, 0, payloadLength);
+            var frame = new Frame(
+                (FrameType)(data[offset] & 0x0F),
+                BigEndian.ReadUInt32(data, offset + 1),
+                BigEndian.ReadUInt32(data, offset + 5),
+                (ushort)(packed & 0x0FFF),
+                (byte)(packed >> 12),
+                BigEndian.ReadUInt16(data, offset + 11),
+                payload);
+            return FrameReadResult.Ok(frame);
+        }
+
+        /// <summary>
+        /// The structural checks of §2 in their order, without allocating: <see cref="FrameError.None"/> when the bytes
+        /// are a well-formed frame. The tag is not checked; the static readers below may then be used on the bytes.
+        /// </summary>
+        public static FrameError Validate(byte[] data, int offset, int count)
+        {
             if (data == null || offset < 0 || count < 0 || offset > data.Length - count)
             {
-                return FrameReadResult.Fail(FrameError.TooShort);
+                return FrameError.TooShort;
             }
 
             if (count < 1)
             {
-                return FrameReadResult.Fail(FrameError.TooShort);
+                return FrameError.TooShort;
             }
 
             int version = data[offset] >> 4;
             if (version != CurrentVersion)
             {
-                return FrameReadResult.Fail(FrameError.UnknownVersion);
+                return FrameError.UnknownVersion;
             }
 
             int type = data[offset] & 0x0F;
             if (type < (int)FrameType.Alarm || type > (int)FrameType.Escort)
             {
-                return FrameReadResult.Fail(FrameError.UnknownType);
+                return FrameError.UnknownType;
             }
 
             if (count < MinFrameLength)
             {
-                return FrameReadResult.Fail(FrameError.TooShort);
+                return FrameError.TooShort;
             }
 
             int payloadLength = data[offset + 13];
             if (count != MinFrameLength + payloadLength)
             {
-                return FrameReadResult.Fail(FrameError.LengthMismatch);
+                return FrameError.LengthMismatch;
             }
 
             ushort packed = BigEndian.ReadUInt16(data, offset + 9);
@@ -109,30 +149,38 @@ namespace Anshimi.Protocol
             ushort zone = BigEndian.ReadUInt16(data, offset + 11);
             if (code > ContactIdCode.Max || zone > ContactIdCode.Max || !ContactIdQualifier.IsValid(qualifier))
             {
-                return FrameReadResult.Fail(FrameError.FieldOutOfRange);
+                return FrameError.FieldOutOfRange;
             }
 
             if (type == (int)FrameType.Alarm && (code == ContactIdCode.None || qualifier == ContactIdQualifier.None))
             {
-                return FrameReadResult.Fail(FrameError.FieldOutOfRange);
+                return FrameError.FieldOutOfRange;
             }
 
             if (!FramePayloads.HasValidPayload(type, data, offset + HeaderLength, payloadLength, code, qualifier, zone))
             {
-                return FrameReadResult.Fail(FrameError.FieldOutOfRange);
+                return FrameError.FieldOutOfRange;
             }
 
-            var payload = new byte[payloadLength];
-            System.Array.Copy(data, offset + HeaderLength, payload, 0, payloadLength);
-            var frame = new Frame(
-                (FrameType)type,
-                BigEndian.ReadUInt32(data, offset + 1),
-                BigEndian.ReadUInt32(data, offset + 5),
-                code,
-                qualifier,
-                zone,
-                payload);
-            return FrameReadResult.Ok(frame);
+            return FrameError.None;
+        }
+
+        /// <summary>Frame type of a frame that <see cref="Validate"/> accepted.</summary>
+        public static FrameType ReadType(byte[] data, int offset)
+        {
+            return (FrameType)(data[offset] & 0x0F);
+        }
+
+        /// <summary>Device id of a frame that <see cref="Validate"/> accepted.</summary>
+        public static uint ReadDeviceId(byte[] data, int offset)
+        {
+            return BigEndian.ReadUInt32(data, offset + 1);
+        }
+
+        /// <summary>Counter of a frame that <see cref="Validate"/> accepted.</summary>
+        public static uint ReadCounter(byte[] data, int offset)
+        {
+            return BigEndian.ReadUInt32(data, offset + 5);
         }
 
         /// <summary>Reads the frame and checks its tag under <paramref name="key"/>.</summary>
@@ -145,6 +193,21 @@ namespace Anshimi.Protocol
             }
 
             return HasValidTag(data, offset, count, key) ? structure : FrameReadResult.Fail(FrameError.BadTag);
+        }
+
+        /// <summary>
+        /// <see cref="Validate"/> and then the tag under <paramref name="key"/>, without allocating: the same outcome as
+        /// <see cref="Decode"/> gives, as a reject reason.
+        /// </summary>
+        public FrameError Verify(byte[] data, int offset, int count, byte[] key)
+        {
+            FrameError error = Validate(data, offset, count);
+            if (error != FrameError.None)
+            {
+                return error;
+            }
+
+            return HasValidTag(data, offset, count, key) ? FrameError.None : FrameError.BadTag;
         }
 
         /// <summary>Constant-time check of the truncated HMAC tag that ends the frame.</summary>

@@ -55,6 +55,38 @@ public sealed class NanoSafeGuardTests : IDisposable
     }
 
     [Fact]
+    public async Task Float_math_that_nanoFramework_lacks_fails_the_build_while_its_double_math_builds()
+    {
+        // The streetlight's solar schedule and dimming are the first device code with real math in it.
+        ProcessResult banned = await BuildAsync("""
+            namespace Device
+            {
+                public static class Lamp
+                {
+                    public static float Sine(float x) { return System.MathF.Sin(x); }
+                    public static double Duty(double level) { return System.Math.Clamp(1.0 - level, 0.0, 1.0); }
+                }
+            }
+            """);
+
+        Assert.NotEqual(0, banned.ExitCode);
+        string output = banned.StandardOutput + banned.StandardError;
+        Assert.Contains("'MathF' is banned", output, StringComparison.Ordinal);
+        Assert.Contains("'Math.Clamp(double, double, double)' is banned", output, StringComparison.Ordinal);
+
+        ProcessResult allowed = await BuildAsync("""
+            namespace Device
+            {
+                public static class Sun
+                {
+                    public static double HourAngle(double lat, double decl) { return System.Math.Acos(-System.Math.Tan(lat) * System.Math.Tan(decl)); }
+                }
+            }
+            """);
+        Assert.True(allowed.ExitCode == 0, allowed.StandardOutput + allowed.StandardError);
+    }
+
+    [Fact]
     public async Task Device_code_that_keeps_the_rules_builds()
     {
         ProcessResult build = await BuildAsync("""

@@ -1,0 +1,200 @@
+using System.Security.Cryptography;
+using System.Text.Json.Serialization;
+using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Streetlight;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol.Upstream.Provisioning;
+
+namespace Anshimi.DeviceSim;
+
+/// <summary>
+/// One streetlight of the fleet on the in-process BLE air: its board (<see cref="SimulatedStreetlight"/>), its
+/// loop, and a phone that can walk past it running the Anshimi app's return-home monitoring (귀가모니터링).
+/// </summary>
+public sealed class SimulatedLight : IAsyncDisposable
+{
+    /// <summary>The phone walks this far from the light: well inside the escort range.</summary>
+    public const double WalkerDistanceMetres = 5;
+
+    private readonly StreetlightHost _host;
+    private readonly SimulatedBleRadio _phone;
+    private readonly byte[] _escortKey;
+    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _walkLock = new();
+    private Task _walk = Task.CompletedTask;
+    private CancellationTokenSource? _walkCancel;
+
+    public SimulatedLight(DeviceRecord record, SimulatedStreetlight light, SimulatedBleRadio phone, byte[] escortKey, Action<Exception> onError)
+    {
+        Record = record;
+        Light = light;
+        _phone = phone;
+        _escortKey = escortKey;
+        _host = new StreetlightHost(light, onError: onError);
+    }
+
+    public DeviceRecord Record { get; }
+
+    public SimulatedStreetlight Light { get; }
+
+    public bool Walking { get; private set; }
+
+    public void Start() => _host.Start();
+
+    /// <summary>
+    /// A walker with the app passes the light for <paramref name="duration"/>: the phone advertises the escort frame
+    /// for the current minute (signed with the escort key, as the cloud would sign it) and a fresh one each minute.
+    /// </summary>
+    public void Walk(TimeSpan duration)
+    {
+        lock (_walkLock)
+        {
+            _walkCancel?.Cancel();
+            _walkCancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            CancellationToken token = _walkCancel.Token;
+            uint session = (uint)RandomNumberGenerator.GetInt32(1, int.MaxValue);
+            Walking = true;
+            _walk = Task.Run(() => WalkAsync(session, duration, token), CancellationToken.None);
+        }
+    }
+
+    public LightStatus Status(string? districtName)
+    {
+        var controller = Light.Controller;
+        return new LightStatus(
+            Record.DeviceId,
+            Record.Profile,
+            districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
+            Record.Site.Address,
+            ModeName(controller.Mode),
+            Math.Round(controller.Level, 1),
+            Math.Round(Light.Lamp.Level, 1),
+            controller.LampFault,
+            Light.Lamp.LampBroken,
+            controller.NextCounter - 1,
+            controller.BeaconsSent,
+            controller.CommandsAccepted,
+            controller.EscortAdvertsAccepted,
+            new LightRejects(controller.RejectedForged, controller.RejectedReplayed, controller.RejectedStale, controller.RejectedMalformed),
+            Light.Resets,
+            Walking);
+    }
+
+    public static string ModeName(byte mode) => mode switch
+    {
+        LightMode.Escort => "escort",
+        LightMode.Emergency => "emergency",
+        _ => "schedule",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _walk;
+        }
+        catch (OperationCanceledException)
+        {
+            // The walk ended with the simulator.
+        }
+
+        _host.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task WalkAsync(uint session, TimeSpan duration, CancellationToken token)
+    {
+        DateTime until = DateTime.UtcNow + duration;
+        try
+        {
+            while (DateTime.UtcNow < until)
+            {
+                uint minute = (uint)(DateTime.UtcNow - DateTime.UnixEpoch).TotalMinutes;
+                byte[] frame = _codec.Encode(FramePayloads.Escort(session, minute), _escortKey);
+                var advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
+                int length = BleAdvertisement.Write(frame, 0, frame.Length, true, advertisement, 0);
+                _phone.Advertise(advertisement, length);
+                TimeSpan toNextMinute = DateTime.UnixEpoch.AddMinutes(minute + 1) - DateTime.UtcNow;
+                TimeSpan left = until - DateTime.UtcNow;
+                await Task.Delay(toNextMinute < left ? toNextMinute : left > TimeSpan.Zero ? left : TimeSpan.Zero, token);
+            }
+        }
+        finally
+        {
+            _phone.StopAdvertising();
+            Walking = false;
+        }
+    }
+}
+
+/// <summary>One simulated streetlight as the control API reports it.</summary>
+public sealed record LightStatus(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("profile")] string Profile,
+    [property: JsonPropertyName("district")] string? District,
+    [property: JsonPropertyName("address")] string Address,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("level")] double Level,
+    [property: JsonPropertyName("lampOutput")] double LampOutput,
+    [property: JsonPropertyName("lampFault")] bool LampFault,
+    [property: JsonPropertyName("lampBroken")] bool LampBroken,
+    [property: JsonPropertyName("beaconCounter")] uint BeaconCounter,
+    [property: JsonPropertyName("beaconsSent")] int BeaconsSent,
+    [property: JsonPropertyName("commandsAccepted")] int CommandsAccepted,
+    [property: JsonPropertyName("escortAdvertsAccepted")] int EscortAdvertsAccepted,
+    [property: JsonPropertyName("rejected")] LightRejects Rejected,
+    [property: JsonPropertyName("watchdogResets")] int WatchdogResets,
+    [property: JsonPropertyName("walkerPassing")] bool WalkerPassing);
+
+public sealed record LightRejects(
+    [property: JsonPropertyName("forged")] int Forged,
+    [property: JsonPropertyName("replayed")] int Replayed,
+    [property: JsonPropertyName("stale")] int Stale,
+    [property: JsonPropertyName("malformed")] int Malformed);
+
+/// <summary>Body of an accepted walk or lamp change.</summary>
+public sealed record LightActionResult(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("action")] string Action,
+    [property: JsonPropertyName("seconds")] int? Seconds);
+
+/// <summary>
+/// The fleet's streetlights on one in-process BLE air (no IP network at the pole): positions on the air come from
+/// the lights' coordinates, so lights near each other hear the same walker. A cross-process air can replace this
+/// one without touching the lights: they only see <c>IBleRadio</c>.
+/// </summary>
+public static class StreetlightFleet
+{
+    public const string Profile = "streetlight";
+
+    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortKey, TextWriter log)
+    {
+        var air = new SimulatedBleAir(clock);
+        var lights = new List<SimulatedLight>();
+        DeviceRecord[] all = [.. records];
+        if (all.Length == 0)
+        {
+            return lights;
+        }
+
+        // A local plane around the first light, in metres: plenty for a district.
+        double lat0 = all[0].Site.Latitude;
+        double lon0 = all[0].Site.Longitude;
+        double metresPerDegreeLon = 111_320 * Math.Cos(lat0 * Math.PI / 180);
+        foreach (DeviceRecord record in all)
+        {
+            double x = (record.Site.Longitude - lon0) * metresPerDegreeLon;
+            double y = (record.Site.Latitude - lat0) * 110_540;
+            var config = new StreetlightConfig(record.NumericId, record.Key, escortKey, record.Site.Latitude, record.Site.Longitude);
+            var board = new SimulatedStreetlight(config, clock, air.CreateRadio(record.DeviceId, x, y), new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
+            board.WasReset += () => log.WriteLine("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");
+            SimulatedBleRadio phone = air.CreateRadio(record.DeviceId + "-walker", x + SimulatedLight.WalkerDistanceMetres, y);
+            lights.Add(new SimulatedLight(record, board, phone, escortKey, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message)));
+        }
+
+        return lights;
+    }
+}

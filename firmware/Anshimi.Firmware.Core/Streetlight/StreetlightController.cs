@@ -1,0 +1,615 @@
+using Anshimi.Firmware.Hal;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Security;
+
+namespace Anshimi.Firmware.Streetlight
+{
+    /// <summary>
+    /// The streetlight controller's device logic (스마트보안등 IoT beacon blinker), driven by <see cref="Tick"/> from the
+    /// device loop every 20–50 ms. It dims the lamp along its dusk-to-dawn schedule (ambient sensor with hysteresis,
+    /// sunset and sunrise at its coordinates), brightens and blinks gently for an escorted walker in range
+    /// (귀가모니터링), blinks continuously in an emergency (긴급신고), watches the lamp current, advertises a signed
+    /// status beacon, and obeys signed commands from its gateway and the app's signed escort advertisements.
+    /// Priority: emergency over escort over schedule. Advertisements arrive on the radio's thread and are only
+    /// queued there; everything else runs on the thread that calls Tick, and a steady-state tick allocates nothing.
+    /// The watchdog is fed at the end of a tick that ran through, so a loop that stops or keeps failing ends in a
+    /// reset, and a reset leaves the lamp at full light (no PWM and a released relay mean full light).
+    /// </summary>
+    public sealed class StreetlightController
+    {
+        /// <summary>Flash record: the highest command counter accepted from the gateway.</summary>
+        public const string CommandRecordName = "command";
+
+        /// <summary>Flash record: what the gateway asked for (emergency, escort) and for how long, restored after a reboot.</summary>
+        public const string GatewayModeRecordName = "lightmode";
+
+        /// <summary>UTC before 2024 means the clock was never set: no solar schedule, no escort time check.</summary>
+        private const long MinValidUtcTicks = 638396640000000000L;
+
+        private const long UnixEpochTicks = 621355968000000000L;
+
+        private const int SolarRecomputeMs = 30000;
+
+        /// <summary>Below this level a lamp may legitimately draw too little current to judge.</summary>
+        private const double FaultCheckMinLevel = 10.0;
+
+        private readonly StreetlightConfig _config;
+        private readonly IClock _clock;
+        private readonly IPwmOutput _dimmer;
+        private readonly IDigitalOutput _lampCutoff;
+        private readonly IAnalogInput _ambient;
+        private readonly IAnalogInput _lampCurrent;
+        private readonly IBleRadio _radio;
+        private readonly IWatchdog _watchdog;
+        private readonly IDeviceStorage _storage;
+        private readonly FrameCodec _codec;
+        private readonly FrameCounter _counter;
+        private readonly CounterWindow _commandWindow;
+        private readonly EscortSessionTable _sessions;
+
+        private readonly object _queueLock = new object();
+        private readonly byte[][] _queued;
+        private readonly int[] _queuedLength;
+        private readonly int[] _queuedRssi;
+        private int _queueHead;
+        private int _queueCount;
+
+        private readonly byte[] _scratch = new byte[BleAdvertisement.MaxLegacyDataLength];
+        private readonly byte[] _frame = new byte[FrameCodec.MaxAdvertisedFrameLength];
+        private readonly byte[] _advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
+        private readonly byte[] _beaconPayload = new byte[FramePayloads.BeaconPayloadLength];
+        private readonly byte[] _commandImage = new byte[4];
+        private readonly byte[] _modeImage = new byte[6];
+
+        private bool _started;
+        private long _lastTickMs;
+
+        // What the gateway set: each mode until a time, emergency also until released.
+        private bool _gatewayEmergency;
+        private bool _emergencyUntilReleased;
+        private long _emergencyUntilMs;
+        private bool _gatewayEscort;
+        private long _gatewayEscortUntilMs;
+        private ushort _emergencyHoldSeconds;
+        private ushort _escortHoldSeconds;
+
+        private bool _advertEscort;
+        private long _advertEscortUntilMs;
+
+        private bool _ambientDark;
+        private bool _ambientChanging;
+        private long _ambientChangingSinceMs;
+        private bool _solarNight;
+        private long _nextSolarMs;
+
+        private double _level;
+        private double _writtenDuty = -1;
+        private bool _cutoff;
+        private bool _cutoffWritten;
+
+        private long _noCurrentSinceMs = -1;
+        private long _currentSinceMs = -1;
+
+        private bool _beaconed;
+        private long _nextBeaconMs;
+        private byte _beaconMode;
+        private bool _beaconFault;
+        private byte _beaconLevel;
+
+        public StreetlightController(
+            StreetlightConfig config,
+            IClock clock,
+            IPwmOutput dimmer,
+            IDigitalOutput lampCutoff,
+            IAnalogInput ambient,
+            IAnalogInput lampCurrent,
+            IBleRadio radio,
+            IWatchdog watchdog,
+            IDeviceStorage storage,
+            IHmacSha256 mac)
+        {
+            _config = config;
+            _clock = clock;
+            _dimmer = dimmer;
+            _lampCutoff = lampCutoff;
+            _ambient = ambient;
+            _lampCurrent = lampCurrent;
+            _radio = radio;
+            _watchdog = watchdog;
+            _storage = storage;
+            _codec = new FrameCodec(mac);
+            _counter = new FrameCounter(storage, config.CounterBlockSize);
+            _sessions = new EscortSessionTable(config.MaxEscortSessions);
+
+            byte[]? window = storage.Read(CommandRecordName);
+            _commandWindow = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+
+            int queueSize = config.MaxQueuedAdvertisements < 1 ? 1 : config.MaxQueuedAdvertisements;
+            _queued = new byte[queueSize][];
+            for (int i = 0; i < queueSize; i++)
+            {
+                _queued[i] = new byte[BleAdvertisement.MaxLegacyDataLength];
+            }
+
+            _queuedLength = new int[queueSize];
+            _queuedRssi = new int[queueSize];
+
+            // At power-up the dimming pin is not driven yet and the relay is released: the lamp is at full light.
+            // Start from there, so whatever comes next is a smooth ramp and never a flash to dark.
+            _level = config.FullLevel;
+            _ambientDark = ambient.Read() < config.AmbientLightAbove;
+            RestoreGatewayMode(clock.MonotonicMs);
+
+            radio.AdvertisementReceived += OnAdvertisement;
+            radio.StartScanning();
+        }
+
+        /// <summary>The mode the light is in now (<see cref="LightMode"/>).</summary>
+        public byte Mode { get; private set; }
+
+        /// <summary>The level the lamp is ramping along, in percent, before any blinking.</summary>
+        public double Level
+        {
+            get { return _level; }
+        }
+
+        /// <summary>The level written to the lamp this tick, blinking included, in percent; 0 with the lamp cut off.</summary>
+        public double OutputLevel { get; private set; }
+
+        public bool LampCutOff
+        {
+            get { return _cutoff; }
+        }
+
+        /// <summary>Whether the schedule alone would have the lamp on now (night or dark).</summary>
+        public bool ScheduledOn { get; private set; }
+
+        public bool LampFault { get; private set; }
+
+        /// <summary>The counter the next beacon will carry.</summary>
+        public uint NextCounter
+        {
+            get { return _counter.Peek; }
+        }
+
+        public int BeaconsSent { get; private set; }
+
+        public int CommandsAccepted { get; private set; }
+
+        public int EscortAdvertsAccepted { get; private set; }
+
+        /// <summary>Frames for this light (commands) or all lights (escort) whose tag did not verify.</summary>
+        public int RejectedForged { get; private set; }
+
+        /// <summary>
+        /// Authentic frames older than the last accepted: a replayed command or escort advertisement. (The last accepted
+        /// command heard again is the gateway repeating it, and changes nothing.)
+        /// </summary>
+        public int RejectedReplayed { get; private set; }
+
+        /// <summary>Escort advertisements whose minute is too far from the light's clock (or the clock is not set).</summary>
+        public int RejectedStale { get; private set; }
+
+        /// <summary>Advertisements with Anshimi's company id that do not hold a well-formed frame.</summary>
+        public int RejectedMalformed { get; private set; }
+
+        /// <summary>Advertisements lost because too many arrived between two ticks.</summary>
+        public int DroppedAdvertisements { get; private set; }
+
+        public bool StorageHealthy { get; private set; } = true;
+
+        public int RejectedTotal
+        {
+            get { return RejectedForged + RejectedReplayed + RejectedStale + RejectedMalformed; }
+        }
+
+        public void Tick()
+        {
+            long now = _clock.MonotonicMs;
+            long elapsedMs = _started ? now - _lastTickMs : 0;
+            _started = true;
+            _lastTickMs = now;
+
+            ProcessAdvertisements(now);
+            ExpireModes(now);
+            UpdateSchedule(now);
+            Mode = _gatewayEmergency ? LightMode.Emergency
+                : (_gatewayEscort || _advertEscort) ? LightMode.Escort
+                : LightMode.Schedule;
+            UpdateOutput(now, elapsedMs);
+            MonitorLamp(now);
+            BeaconIfDue(now);
+
+            // Only a tick that got this far feeds the watchdog.
+            _watchdog.Feed();
+        }
+
+        private void OnAdvertisement(byte[] data, int length, int rssiDbm)
+        {
+            if (data == null || length <= 0 || length > BleAdvertisement.MaxLegacyDataLength || length > data.Length)
+            {
+                return;
+            }
+
+            lock (_queueLock)
+            {
+                if (_queueCount == _queued.Length)
+                {
+                    DroppedAdvertisements++;
+                    return;
+                }
+
+                int tail = (_queueHead + _queueCount) % _queued.Length;
+                System.Array.Copy(data, 0, _queued[tail], 0, length);
+                _queuedLength[tail] = length;
+                _queuedRssi[tail] = rssiDbm;
+                _queueCount++;
+            }
+        }
+
+        private void ProcessAdvertisements(long now)
+        {
+            while (true)
+            {
+                int length;
+                int rssi;
+                lock (_queueLock)
+                {
+                    if (_queueCount == 0)
+                    {
+                        return;
+                    }
+
+                    length = _queuedLength[_queueHead];
+                    rssi = _queuedRssi[_queueHead];
+                    System.Array.Copy(_queued[_queueHead], 0, _scratch, 0, length);
+                    _queueHead = (_queueHead + 1) % _queued.Length;
+                    _queueCount--;
+                }
+
+                HandleAdvertisement(length, rssi, now);
+            }
+        }
+
+        private void HandleAdvertisement(int length, int rssi, long now)
+        {
+            int frameOffset;
+            int frameLength;
+            if (!BleAdvertisement.TryFindFrame(_scratch, 0, length, out frameOffset, out frameLength))
+            {
+                // Someone else's advertisement: the air is full of them.
+                return;
+            }
+
+            if (FrameCodec.Validate(_scratch, frameOffset, frameLength) != FrameError.None)
+            {
+                RejectedMalformed++;
+                return;
+            }
+
+            FrameType type = FrameCodec.ReadType(_scratch, frameOffset);
+            if (type == FrameType.Command)
+            {
+                // Commands for other lights (signed with their keys) are not ours to judge.
+                if (FrameCodec.ReadDeviceId(_scratch, frameOffset) == _config.LightId)
+                {
+                    HandleCommand(frameOffset, frameLength, now);
+                }
+            }
+            else if (type == FrameType.Escort)
+            {
+                HandleEscort(frameOffset, frameLength, rssi, now);
+            }
+        }
+
+        private void HandleCommand(int frameOffset, int frameLength, long now)
+        {
+            if (!_codec.HasValidTag(_scratch, frameOffset, frameLength, _config.Key))
+            {
+                RejectedForged++;
+                return;
+            }
+
+            // The gateway repeats each frame for many advertising intervals: the same counter again is that repeat.
+            uint counter = FrameCodec.ReadCounter(_scratch, frameOffset);
+            if (counter == _commandWindow.Highest && counter != 0)
+            {
+                return;
+            }
+
+            if (!_commandWindow.TryAccept(counter))
+            {
+                RejectedReplayed++;
+                return;
+            }
+
+            // The window is persisted before acting, so a reboot cannot reopen it to a recorded command.
+            BigEndian.WriteUInt32(_commandImage, 0, _commandWindow.Highest);
+            Persist(CommandRecordName, _commandImage);
+            CommandsAccepted++;
+
+            int payload = frameOffset + FrameCodec.HeaderLength;
+            byte mode = _scratch[payload];
+            ushort holdSeconds = BigEndian.ReadUInt16(_scratch, payload + 1);
+            if (mode == LightMode.Emergency)
+            {
+                _gatewayEmergency = true;
+                _emergencyHoldSeconds = holdSeconds;
+                _emergencyUntilReleased = holdSeconds == 0;
+                _emergencyUntilMs = now + (holdSeconds * 1000L);
+            }
+            else if (mode == LightMode.Escort)
+            {
+                _gatewayEscort = true;
+                _escortHoldSeconds = holdSeconds;
+                _gatewayEscortUntilMs = now + (holdSeconds * 1000L);
+            }
+            else
+            {
+                // A release clears what the gateway set; an escort the light heard from the app goes on.
+                _gatewayEmergency = false;
+                _gatewayEscort = false;
+            }
+
+            SaveGatewayMode();
+        }
+
+        private void HandleEscort(int frameOffset, int frameLength, int rssi, long now)
+        {
+            if (!_codec.HasValidTag(_scratch, frameOffset, frameLength, _config.EscortKey))
+            {
+                RejectedForged++;
+                return;
+            }
+
+            System.DateTime utc = _clock.UtcNow;
+            uint minute = FrameCodec.ReadCounter(_scratch, frameOffset);
+            long nowMinute = (utc.Ticks - UnixEpochTicks) / System.TimeSpan.TicksPerMinute;
+            long skew = minute - nowMinute;
+            if (utc.Ticks < MinValidUtcTicks || skew > _config.EscortClockToleranceMinutes || skew < -_config.EscortClockToleranceMinutes)
+            {
+                RejectedStale++;
+                return;
+            }
+
+            if (!_sessions.TryAccept(FrameCodec.ReadDeviceId(_scratch, frameOffset), minute, now))
+            {
+                RejectedReplayed++;
+                return;
+            }
+
+            EscortAdvertsAccepted++;
+            if (rssi >= _config.EscortMinRssiDbm)
+            {
+                _advertEscort = true;
+                _advertEscortUntilMs = now + _config.EscortHoldMs;
+            }
+        }
+
+        private void ExpireModes(long now)
+        {
+            bool changed = false;
+            if (_gatewayEmergency && !_emergencyUntilReleased && now >= _emergencyUntilMs)
+            {
+                _gatewayEmergency = false;
+                changed = true;
+            }
+
+            if (_gatewayEscort && now >= _gatewayEscortUntilMs)
+            {
+                _gatewayEscort = false;
+                changed = true;
+            }
+
+            if (_advertEscort && now >= _advertEscortUntilMs)
+            {
+                _advertEscort = false;
+            }
+
+            if (changed)
+            {
+                SaveGatewayMode();
+            }
+        }
+
+        private void UpdateSchedule(long now)
+        {
+            double reading = _ambient.Read();
+            bool wantsChange = _ambientDark ? reading > _config.AmbientLightAbove : reading < _config.AmbientDarkBelow;
+            if (!wantsChange)
+            {
+                _ambientChanging = false;
+            }
+            else if (!_ambientChanging)
+            {
+                _ambientChanging = true;
+                _ambientChangingSinceMs = now;
+            }
+            else if (now - _ambientChangingSinceMs >= _config.AmbientHoldMs)
+            {
+                _ambientDark = !_ambientDark;
+                _ambientChanging = false;
+            }
+
+            // The sun moves slowly: recompute now and then, not every tick (the C3 has no FPU).
+            if (now >= _nextSolarMs)
+            {
+                System.DateTime utc = _clock.UtcNow;
+                _solarNight = utc.Ticks >= MinValidUtcTicks
+                    && SolarCalculator.IsNight(utc, _config.Latitude, _config.Longitude, _config.SolarMarginMinutes);
+                _nextSolarMs = now + SolarRecomputeMs;
+            }
+
+            // Either is enough: a dark storm by day, or night with a neighbour's light on the sensor.
+            ScheduledOn = _solarNight || _ambientDark;
+        }
+
+        private void UpdateOutput(long now, long elapsedMs)
+        {
+            double target = Mode == LightMode.Schedule ? (ScheduledOn ? _config.NightLevel : 0) : _config.FullLevel;
+            double step = _config.RampPercentPerSecond * elapsedMs / 1000.0;
+            if (Mode == LightMode.Emergency)
+            {
+                // Blinking is the signal here; a ramp would only blur it.
+                _level = target;
+            }
+            else if (_level < target)
+            {
+                _level = _level + step > target ? target : _level + step;
+            }
+            else if (_level > target)
+            {
+                _level = _level - step < target ? target : _level - step;
+            }
+
+            double output = _level;
+            if (Mode == LightMode.Emergency)
+            {
+                int half = _config.EmergencyBlinkPeriodMs / 2;
+                output = half > 0 && (now / half) % 2 == 1 ? _config.EmergencyLowLevel : _config.FullLevel;
+            }
+            else if (Mode == LightMode.Escort && _config.EscortBlinkPeriodMs > 0)
+            {
+                double phase = (now % _config.EscortBlinkPeriodMs) / (double)_config.EscortBlinkPeriodMs;
+                double dip = phase < 0.5 ? 2 * phase : 2 - (2 * phase);
+                output = _level * (1.0 - (_config.EscortBlinkDepthPercent / 100.0 * dip));
+            }
+
+            // Most drivers do not dim to zero: by day the relay takes their power away.
+            bool cutoff = target <= 0 && output <= 0;
+            OutputLevel = cutoff ? 0 : output;
+            if (!_cutoffWritten || cutoff != _cutoff)
+            {
+                _lampCutoff.Write(cutoff);
+                _cutoff = cutoff;
+                _cutoffWritten = true;
+            }
+
+            // The optocoupler darkens the lamp as the duty rises: lamp level = 1 - duty.
+            double duty = 1.0 - (OutputLevel / 100.0);
+            if (duty != _writtenDuty)
+            {
+                _dimmer.SetDuty(duty);
+                _writtenDuty = duty;
+            }
+        }
+
+        private void MonitorLamp(long now)
+        {
+            bool currentFlows = _lampCurrent.Read() >= _config.LampCurrentMin;
+            bool shouldBeLit = !_cutoff && _level >= FaultCheckMinLevel;
+            if (currentFlows)
+            {
+                _noCurrentSinceMs = -1;
+                if (!LampFault)
+                {
+                    _currentSinceMs = -1;
+                    return;
+                }
+
+                if (_currentSinceMs < 0)
+                {
+                    _currentSinceMs = now;
+                }
+
+                if (now - _currentSinceMs >= _config.LampRestoreAfterMs)
+                {
+                    LampFault = false;
+                    _currentSinceMs = -1;
+                }
+            }
+            else if (shouldBeLit)
+            {
+                _currentSinceMs = -1;
+                if (_noCurrentSinceMs < 0)
+                {
+                    _noCurrentSinceMs = now;
+                }
+
+                if (now - _noCurrentSinceMs >= _config.LampFaultAfterMs)
+                {
+                    LampFault = true;
+                }
+            }
+            else
+            {
+                // Cut off or too dim to judge: neither a fault nor a restore.
+                _noCurrentSinceMs = -1;
+                _currentSinceMs = -1;
+            }
+        }
+
+        private void BeaconIfDue(long now)
+        {
+            byte level = (byte)(Mode == LightMode.Emergency ? _config.FullLevel : (int)(_level + 0.5));
+            bool settled = Mode == LightMode.Emergency || _level == (Mode == LightMode.Schedule ? (ScheduledOn ? _config.NightLevel : 0) : _config.FullLevel);
+
+            // Mode and fault go out at once (the gateway waits for the commanded mode as confirmation);
+            // a ramp is reported when it has settled, or by the regular beacon meanwhile.
+            bool changed = !_beaconed || Mode != _beaconMode || LampFault != _beaconFault || (settled && level != _beaconLevel);
+            if (!changed && now < _nextBeaconMs)
+            {
+                return;
+            }
+
+            _beaconPayload[0] = (byte)(Mode | (LampFault ? FramePayloads.BeaconLampFault : 0));
+            _beaconPayload[1] = level > FramePayloads.MaxLevel ? FramePayloads.MaxLevel : level;
+            uint counter = _counter.Next();
+            int frameLength = _codec.Encode(FrameType.Beacon, _config.LightId, counter, ContactIdCode.None, ContactIdQualifier.None, 0, _beaconPayload, 0, _beaconPayload.Length, _config.Key, _frame, 0);
+            int advertisementLength = BleAdvertisement.Write(_frame, 0, frameLength, true, _advertisement, 0);
+            if (!_counter.StorageHealthy)
+            {
+                StorageHealthy = false;
+            }
+
+            if (_radio.Advertise(_advertisement, advertisementLength))
+            {
+                BeaconsSent++;
+            }
+
+            _beaconed = true;
+            _beaconMode = Mode;
+            _beaconFault = LampFault;
+            _beaconLevel = level;
+            _nextBeaconMs = now + _config.BeaconIntervalMs;
+        }
+
+        private void SaveGatewayMode()
+        {
+            _modeImage[0] = (byte)(_gatewayEmergency ? (_emergencyUntilReleased ? 2 : 1) : 0);
+            BigEndian.WriteUInt16(_modeImage, 1, _emergencyHoldSeconds);
+            _modeImage[3] = (byte)(_gatewayEscort ? 1 : 0);
+            BigEndian.WriteUInt16(_modeImage, 4, _escortHoldSeconds);
+            Persist(GatewayModeRecordName, _modeImage);
+        }
+
+        /// <summary>
+        /// After a reboot, an emergency or escort the gateway set goes on for its whole hold again (the time spent
+        /// down is unknown): for a safety light, blinking a little longer beats going dark early.
+        /// </summary>
+        private void RestoreGatewayMode(long now)
+        {
+            byte[]? image = _storage.Read(GatewayModeRecordName);
+            if (image == null || image.Length != _modeImage.Length || image[0] > 2 || image[3] > 1)
+            {
+                return;
+            }
+
+            _emergencyHoldSeconds = BigEndian.ReadUInt16(image, 1);
+            _escortHoldSeconds = BigEndian.ReadUInt16(image, 4);
+            _gatewayEmergency = image[0] != 0;
+            _emergencyUntilReleased = image[0] == 2;
+            _emergencyUntilMs = now + (_emergencyHoldSeconds * 1000L);
+            _gatewayEscort = image[3] == 1 && _escortHoldSeconds > 0;
+            _gatewayEscortUntilMs = now + (_escortHoldSeconds * 1000L);
+        }
+
+        private void Persist(string name, byte[] image)
+        {
+            if (!_storage.Write(name, image))
+            {
+                StorageHealthy = false;
+            }
+        }
+    }
+}

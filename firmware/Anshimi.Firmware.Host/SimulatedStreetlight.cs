@@ -1,0 +1,77 @@
+using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Streetlight;
+using Anshimi.Protocol.Security;
+
+namespace Anshimi.Firmware.Host;
+
+/// <summary>
+/// A whole simulated streetlight board: lamp driver, ambient sensor, radio, watchdog and flash, with the
+/// <see cref="StreetlightController"/> firmware on it. When the watchdog expires the board resets as the real one
+/// does: every pin is released (so the lamp goes to full light) and, unless <see cref="RebootOnReset"/> is off,
+/// the firmware boots again from the same flash.
+/// </summary>
+public sealed class SimulatedStreetlight
+{
+    private readonly StreetlightConfig _config;
+    private readonly ISchedulingClock _clock;
+    private readonly IHmacSha256 _mac;
+
+    public SimulatedStreetlight(StreetlightConfig config, ISchedulingClock clock, SimulatedBleRadio radio, IDeviceStorage storage, IHmacSha256 mac, double ambient = 0.5, int watchdogTimeoutMs = 5000)
+    {
+        _config = config;
+        _clock = clock;
+        _mac = mac;
+        Radio = radio;
+        Storage = storage;
+        Ambient = new SimulatedAnalogInput(ambient);
+        Watchdog = new SimulatedWatchdog(clock, watchdogTimeoutMs);
+        Watchdog.Expired += OnWatchdogExpired;
+        Controller = Boot();
+    }
+
+    /// <summary>Raised after a watchdog reset released the pins (and, with <see cref="RebootOnReset"/>, booted the firmware again).</summary>
+    public event Action? WasReset;
+
+    public SimulatedLampDriver Lamp { get; } = new();
+
+    public SimulatedAnalogInput Ambient { get; }
+
+    public SimulatedBleRadio Radio { get; }
+
+    public SimulatedWatchdog Watchdog { get; }
+
+    public IDeviceStorage Storage { get; }
+
+    public StreetlightConfig Config => _config;
+
+    public StreetlightController Controller { get; private set; }
+
+    public bool RebootOnReset { get; set; } = true;
+
+    public int Resets { get; private set; }
+
+    /// <summary>A power cycle: radio and pins reset, firmware boots from flash.</summary>
+    public StreetlightController PowerCycle()
+    {
+        Radio.Reset();
+        Lamp.ReleasePins();
+        Controller = Boot();
+        return Controller;
+    }
+
+    private StreetlightController Boot() =>
+        new(_config, _clock, Lamp.Dimmer, Lamp.Cutoff, Ambient, Lamp.CurrentSense, Radio, Watchdog, Storage, _mac);
+
+    private void OnWatchdogExpired()
+    {
+        Resets++;
+        Radio.Reset();
+        Lamp.ReleasePins();
+        if (RebootOnReset)
+        {
+            Controller = Boot();
+        }
+
+        WasReset?.Invoke();
+    }
+}

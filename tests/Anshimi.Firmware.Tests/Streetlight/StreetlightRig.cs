@@ -1,0 +1,122 @@
+using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Streetlight;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Security;
+
+namespace Anshimi.Firmware.Tests.Streetlight;
+
+/// <summary>
+/// One streetlight on a virtual clock in a simulated alley: the light at (0, 0), a gateway radio 10 m away and the
+/// walker's phone, with the light's key and the city's escort key.
+/// </summary>
+public sealed class StreetlightRig
+{
+    public const uint LightId = 0x5EED0001;
+    public const int TickMs = 20;
+    public const double SeoulLatitude = 37.5665;
+    public const double SeoulLongitude = 126.9780;
+
+    /// <summary>22:00 KST on 21 June 2025: night in Seoul.</summary>
+    public static readonly DateTime Night = new(2025, 6, 21, 13, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>12:00 KST on 21 June 2025: broad daylight.</summary>
+    public static readonly DateTime Noon = new(2025, 6, 21, 3, 0, 0, DateTimeKind.Utc);
+
+    public static readonly byte[] Key = Enumerable.Range(0x40, 32).Select(i => (byte)i).ToArray();
+    public static readonly byte[] EscortKey = Enumerable.Range(0x80, 32).Select(i => (byte)i).ToArray();
+
+    private readonly FrameCodec _codec = new(new HmacSha256());
+    private uint _gatewayCounter;
+
+    public StreetlightRig(DateTime startUtc, Action<StreetlightConfig>? configure = null, double ambient = 0.5)
+    {
+        Clock = new VirtualClock(startUtc);
+        Air = new SimulatedBleAir(Clock, advertisingIntervalMs: 500);
+        Config = new StreetlightConfig(LightId, Key, EscortKey, SeoulLatitude, SeoulLongitude);
+        configure?.Invoke(Config);
+        Light = new SimulatedStreetlight(Config, Clock, Air.CreateRadio("light"), Storage, new HmacSha256(), ambient);
+        Gateway = Air.CreateRadio("gateway", 10, 0);
+        Phone = Air.CreateRadio("phone", 5, 0);
+        Gateway.StartScanning();
+    }
+
+    public VirtualClock Clock { get; }
+
+    public SimulatedBleAir Air { get; }
+
+    public StreetlightConfig Config { get; }
+
+    public MemoryDeviceStorage Storage { get; } = new();
+
+    public SimulatedStreetlight Light { get; }
+
+    public StreetlightController Controller => Light.Controller;
+
+    public SimulatedBleRadio Gateway { get; }
+
+    public SimulatedBleRadio Phone { get; }
+
+    public uint UnixMinute => (uint)((Clock.UtcNow - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMinute);
+
+    /// <summary>Runs the device loop for <paramref name="ms"/>: the clock moves a tick, the firmware ticks.</summary>
+    public void Run(long ms)
+    {
+        for (long t = 0; t < ms; t += TickMs)
+        {
+            Clock.Advance(TickMs);
+            Controller.Tick();
+        }
+    }
+
+    /// <summary>Runs the loop and returns every output level it wrote, one per tick.</summary>
+    public List<double> Watch(long ms)
+    {
+        var levels = new List<double>();
+        for (long t = 0; t < ms; t += TickMs)
+        {
+            Clock.Advance(TickMs);
+            Controller.Tick();
+            levels.Add(Light.Lamp.Level);
+        }
+
+        return levels;
+    }
+
+    /// <summary>The gateway broadcasts a signed command for this light (flagless, as downlinks are) and returns the advertisement.</summary>
+    public byte[] SendCommand(byte mode, ushort holdSeconds, byte[]? key = null, uint? counter = null, uint lightId = LightId)
+    {
+        uint c = counter ?? ++_gatewayCounter;
+        byte[] frame = _codec.Encode(FramePayloads.Command(lightId, c, mode, holdSeconds), key ?? Key);
+        byte[] advertisement = Advertisement(frame, withFlags: false);
+        Gateway.Advertise(advertisement, advertisement.Length);
+        return advertisement;
+    }
+
+    /// <summary>The walker's phone advertises the escort frame for <paramref name="unixMinute"/> (default: now).</summary>
+    public byte[] Escort(uint sessionId, uint? unixMinute = null, byte[]? key = null)
+    {
+        byte[] frame = _codec.Encode(FramePayloads.Escort(sessionId, unixMinute ?? UnixMinute), key ?? EscortKey);
+        byte[] advertisement = Advertisement(frame, withFlags: true);
+        Phone.Advertise(advertisement, advertisement.Length);
+        return advertisement;
+    }
+
+    /// <summary>The light's current beacon, checked under the light's key.</summary>
+    public Frame Beacon()
+    {
+        byte[] data = Light.Radio.Advertising ?? throw new InvalidOperationException("the light advertises nothing");
+        Assert.True(BleAdvertisement.TryFindFrame(data, 0, data.Length, out int offset, out int length));
+        FrameReadResult result = _codec.Decode(data, offset, length, Key);
+        Assert.True(result.IsOk, "beacon does not verify: " + FrameErrorName.Of(result.Error));
+        Assert.Equal(FrameType.Beacon, result.Frame!.Type);
+        return result.Frame;
+    }
+
+    public static byte[] Advertisement(byte[] frame, bool withFlags)
+    {
+        var buffer = new byte[BleAdvertisement.MaxLegacyDataLength];
+        int length = BleAdvertisement.Write(frame, 0, frame.Length, withFlags, buffer, 0);
+        Assert.True(length > 0);
+        return buffer[..length];
+    }
+}
