@@ -43,6 +43,7 @@ bench: build
 # Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway).
 install-gateway: deps restore
 	bash scripts/install-gateway.sh
+
 ## bench-alloc: allocations per encoded/decoded frame and per device tick (see bench/README.md)
 bench-alloc:
 	$(DOTNET) run --project bench/Anshimi.Bench.Allocations -c Release
