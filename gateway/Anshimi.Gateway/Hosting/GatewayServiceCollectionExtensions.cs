@@ -2,6 +2,7 @@ using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Provisioning;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Supervision;
 using Anshimi.Gateway.Upstream;
@@ -42,6 +43,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddMosquittoClient();
         services.AddAlarmPipeline();
         services.AddDeviceSupervision(configuration);
+        services.AddProvisioning(configuration);
         return services;
     }
 
@@ -86,6 +88,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DatabasePath));
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<AlarmStore>();
+        services.AddSingleton<DeviceLifecycle>();
 
         // Registered first: hosted services start in order, and the rest need the registry loaded.
         services.AddHostedService<GatewayStartup>();

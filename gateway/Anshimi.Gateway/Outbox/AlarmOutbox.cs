@@ -74,7 +74,7 @@ public sealed partial class AlarmOutbox(
         Event: new ContactIdEvent(item.EventCode, item.Qualifier, item.Zone),
         Profile: item.Profile,
         Site: item.Site,
-        Test: false,
+        Test: item.Test,
         ReceivedAt: item.ReceivedAt,
         FrameHex: Convert.ToHexStringLower(item.Frame));
 
