@@ -174,7 +174,7 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
 
             string normalized = ClaimCode.Normalize(typed, out string problem) ?? throw new FormatException("--code " + problem);
             string payload = LabelPrinter.Payload(id, normalized);
-            output.Write(LabelPrinter.Terminal(payload));
+            output.WriteLine(LabelPrinter.Terminal(payload));
             output.WriteLine((t.English ? "Device " : "장치 ") + id);
             output.WriteLine((t.English ? "Claim code " : "등록 코드 ") + ClaimCode.Format(normalized));
             if (parse.GetValue(svg) is FileInfo file)

@@ -303,7 +303,10 @@ public sealed class MosquittoBroker : IAsyncDisposable
             (await ProcessRunner.RunAsync(CtrlExecutable, ["dynsec", "init", DynamicSecurityConfigFile, DynamicSecurityAdmin, password], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
                 .EnsureSuccess();
             await File.WriteAllTextAsync(DynamicSecurityPasswordFile, password + "\n", cancellationToken).ConfigureAwait(false);
-            File.SetUnixFileMode(DynamicSecurityPasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(DynamicSecurityPasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
         }
     }
 
