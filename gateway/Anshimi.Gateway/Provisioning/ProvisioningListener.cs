@@ -13,12 +13,15 @@ public sealed partial class ProvisioningListener(
     IMqttClient mqtt,
     HelloBoard board,
     DynamicSecurity dynamicSecurity,
+    AdminToken adminToken,
     ILogger<ProvisioningListener> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _connected = new(0, 1);
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // Made at start, so the installer finds the token file as soon as the service runs.
+        LogAdminToken(logger, adminToken.Path);
         mqtt.MessageReceived += OnMessage;
         mqtt.StateChanged += OnStateChanged;
         return base.StartAsync(cancellationToken);
@@ -96,6 +99,9 @@ public sealed partial class ProvisioningListener(
             // A wake-up is already pending.
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Installer API token in {Path} (owner-only)")]
+    private static partial void LogAdminToken(ILogger logger, string path);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unclaimed devices may reach the provisioning topics (anonymous group set)")]
     private static partial void LogUnclaimedAccess(ILogger logger);
