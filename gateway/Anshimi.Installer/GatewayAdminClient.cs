@@ -101,7 +101,7 @@ public sealed class GatewayAdminClient : IDisposable
         }
 
         string code = "http_" + (int)response.StatusCode;
-        string message = text;
+        string message = text.Length > 0 ? text : "HTTP " + (int)response.StatusCode + " " + response.ReasonPhrase;
         var problems = new List<ProblemInfo>();
         try
         {

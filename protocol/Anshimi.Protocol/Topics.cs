@@ -61,6 +61,12 @@ namespace Anshimi.Protocol
             return Root + "/prov/" + DeviceIdText.Format(deviceId) + "/creds";
         }
 
+        /// <summary>True for any topic under <c>anshimi/v1/prov/</c>, well-formed or not.</summary>
+        public static bool IsProvisioning(string topic)
+        {
+            return topic != null && topic.StartsWith(Root + "/prov/");
+        }
+
         /// <summary>The device id in a <c>anshimi/v1/prov/{id}/hello</c> topic; false for any other topic.</summary>
         public static bool TryGetHelloDeviceId(string topic, out uint deviceId)
         {

@@ -42,7 +42,7 @@ public sealed class GatewayInbox
     /// <summary>Routes one received message; never blocks (called on the network thread).</summary>
     public void Post(MqttMessageReceivedEventArgs message)
     {
-        if (Topics.TryGetHelloDeviceId(message.Topic, out _))
+        if (Topics.IsProvisioning(message.Topic))
         {
             // Unclaimed devices' hellos belong to provisioning, which listens on the same session.
             return;

@@ -89,12 +89,12 @@ public sealed partial class Commissioning(
         }
     }
 
-    public async Task<DeviceRow> BindAsync(uint deviceId, string? kind, string? address, string? latitude, string? longitude, string? reference, CancellationToken cancellationToken)
+    public async Task<DeviceRow> BindSiteAsync(uint deviceId, string? kind, string? address, string? latitude, string? longitude, string? reference, CancellationToken cancellationToken)
     {
         var problems = new List<FieldProblem>();
         SiteBinding site = siteRules.Check(kind, address, latitude, longitude, reference, null, problems)
             ?? throw new SiteException(problems);
-        RegistryChange change = await lifecycle.BindAsync(deviceId, site, cancellationToken);
+        RegistryChange change = await lifecycle.BindSiteAsync(deviceId, site, cancellationToken);
         Expect(change, deviceId);
         LogBound(logger, DeviceIdText.Format(deviceId), site.Kind, site.DistrictCode);
         return (await FindAsync(deviceId, cancellationToken))!;

@@ -44,12 +44,24 @@ public sealed partial class DynamicSecurity(
         Acl("publishClientReceive", Topics.DeviceDownlink(deviceId)),
     ];
 
-    /// <summary>Lets anonymous (unclaimed) clients say hello and wait for sealed credentials, nothing more.</summary>
-    public async Task EnsureUnclaimedAccessAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The broker policy provisioning relies on: a client receives only what a role grants it (the
+    /// plugin's default would deliver anything it managed to subscribe to), and anonymous
+    /// (unclaimed) clients may say hello and wait for sealed credentials, nothing more.
+    /// </summary>
+    public async Task EnsureBrokerPolicyAsync(CancellationToken cancellationToken)
     {
         string prov = Topics.Root + "/prov/+/";
         await RunAsync(
             [
+                new JsonObject
+                {
+                    ["command"] = "setDefaultACLAccess",
+                    ["acls"] = new JsonArray(
+                        new JsonObject { ["acltype"] = "publishClientSend", ["allow"] = false },
+                        new JsonObject { ["acltype"] = "publishClientReceive", ["allow"] = false },
+                        new JsonObject { ["acltype"] = "subscribe", ["allow"] = false }),
+                },
                 new JsonObject
                 {
                     ["command"] = "createRole",

@@ -21,8 +21,15 @@ public sealed class HelloBoard(ProvisioningMetrics metrics, RejectLog rejectLog,
     /// <summary>Takes one message from <c>anshimi/v1/prov/{id}/hello</c>; never throws on bad input.</summary>
     public void Post(string topic, byte[] payload)
     {
+        if (!Topics.IsProvisioning(topic))
+        {
+            return;
+        }
+
         if (!Topics.TryGetHelloDeviceId(topic, out uint topicDevice))
         {
+            // Only hellos are subscribed to: anything else under prov/ is a bad topic from a peer.
+            Drop(ProvisioningMetrics.BadTopic, topic);
             return;
         }
 

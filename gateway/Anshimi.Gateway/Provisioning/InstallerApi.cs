@@ -47,7 +47,7 @@ public static class InstallerApi
         api.MapPost("/devices/{id}/claim", (string id, ClaimRequest body, Commissioning c, CancellationToken ct) =>
             Run(id, async d => Results.Ok(await c.ClaimAsync(d, body.Code ?? "", ct))));
         api.MapPut("/devices/{id}/site", (string id, SiteRequest body, Commissioning c, CancellationToken ct) =>
-            Run(id, async d => Results.Ok(await c.BindAsync(d, body.Kind, body.Address, body.Latitude, body.Longitude, body.Reference, ct))));
+            Run(id, async d => Results.Ok(await c.BindSiteAsync(d, body.Kind, body.Address, body.Latitude, body.Longitude, body.Reference, ct))));
         api.MapPost("/devices/{id}/walk-test", (string id, Commissioning c, TimeProvider time, CancellationToken ct) => Run(id, async d =>
         {
             DateTimeOffset since = time.GetUtcNow();

@@ -38,7 +38,7 @@ public sealed partial class ProvisioningListener(
     {
         try
         {
-            await EnsureUnclaimedAccessAsync(stoppingToken);
+            await EnsureBrokerPolicyAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 if (mqtt.State == MqttConnectionState.Connected)
@@ -63,13 +63,13 @@ public sealed partial class ProvisioningListener(
         }
     }
 
-    private async Task EnsureUnclaimedAccessAsync(CancellationToken stoppingToken)
+    private async Task EnsureBrokerPolicyAsync(CancellationToken stoppingToken)
     {
         for (var delay = TimeSpan.FromSeconds(1); ; delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 30)))
         {
             try
             {
-                await dynamicSecurity.EnsureUnclaimedAccessAsync(stoppingToken);
+                await dynamicSecurity.EnsureBrokerPolicyAsync(stoppingToken);
                 LogUnclaimedAccess(logger);
                 return;
             }
@@ -103,7 +103,7 @@ public sealed partial class ProvisioningListener(
     [LoggerMessage(Level = LogLevel.Information, Message = "Installer API token in {Path} (owner-only)")]
     private static partial void LogAdminToken(ILogger logger, string path);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Unclaimed devices may reach the provisioning topics (anonymous group set)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker policy in place: clients receive only what their role grants; unclaimed devices reach the provisioning topics only (anonymous group set)")]
     private static partial void LogUnclaimedAccess(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Provisioning setup at the broker failed, retrying in {DelaySeconds} s: {Error}")]

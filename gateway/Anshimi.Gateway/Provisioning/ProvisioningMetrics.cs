@@ -8,6 +8,7 @@ public sealed class ProvisioningMetrics
 {
     public const string Malformed = "malformed";
     public const string TopicMismatch = "topic_mismatch";
+    public const string BadTopic = "bad_topic";
     public const string BoardFull = "board_full";
 
     private readonly Counter<long> _hellos;

@@ -48,7 +48,7 @@ public sealed class DeviceLifecycle(GatewayDatabase database, DeviceRegistry reg
     }
 
     /// <summary>Binds a claimed or active device to a site.</summary>
-    public async Task<RegistryChange> BindAsync(uint deviceId, SiteBinding site, CancellationToken cancellationToken)
+    public async Task<RegistryChange> BindSiteAsync(uint deviceId, SiteBinding site, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);

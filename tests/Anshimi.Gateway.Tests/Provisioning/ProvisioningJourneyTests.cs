@@ -55,7 +55,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         Assert.Contains("11140", bind.Out, StringComparison.Ordinal);
 
         // Walk test: the press arrives, marked test, and goes upstream as a test.
-        await using RunningProcess events = await _rig.SubscribeAsync("probe", _rig.Broker.PasswordOf("probe"), Topics.GatewayEvents(ProvisioningRig.GatewayId));
+        await using RunningProcess events = await _rig.SubscribeAsync("probe", _rig.ProbePassword, Topics.GatewayEvents(ProvisioningRig.GatewayId));
         Task<InstallerRun> walk = _rig.InstallerAsync("walk-test", "0000B001", "--timeout", "60");
         await _rig.WaitForAsync(() => _rig.Get<DeviceRegistry>().TryGet(0x0000B001, out DeviceEntry e) && e.WalkTestUntil is not null, "walk test running");
         fleetA.Devices[0].Button.Press(1000);
@@ -114,7 +114,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         await _rig.ClaimAsync(a);
         await _rig.ClaimAsync(b);
         DeviceCredentials credentialsB = _rig.StoredCredentials(b);
-        string probe = _rig.Broker.PasswordOf("probe");
+        string probe = _rig.ProbePassword;
         await using RunningProcess uplinks = await _rig.SubscribeAsync("probe", probe, Topics.Root + "/d/+/up");
 
         // B forging on A's uplink and writing A's downlink goes nowhere; its own uplink arrives.
@@ -155,7 +155,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
 
         await _rig.PublishAsync(null, null, Topics.ProvisioningHello(0x0000C001), "garbage");
         await _rig.PublishAsync(null, null, Topics.Root + "/prov/not-an-id/hello", "garbage");
-        await _rig.PublishAsync(null, null, Topics.ProvisioningCredentials(0x0000B021), "not sealed credentials");
+        await _rig.PublishAsync("probe", _rig.ProbePassword, Topics.ProvisioningCredentials(0x0000B021), "not sealed credentials");
 
         // A real hello of A replayed under another device's topic is a mismatch.
         byte[] helloOfA = _rig.Get<HelloBoard>().Find(0x0000B021)!.Raw;
@@ -170,6 +170,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
             {
                 metrics = _rig.MetricsAsync().GetAwaiter().GetResult();
                 return Prometheus.Value(metrics, "anshimi_gateway_provisioning_dropped_total{reason=\"malformed\"}") == 1 &&
+                    Prometheus.Value(metrics, "anshimi_gateway_provisioning_dropped_total{reason=\"bad_topic\"}") == 1 &&
                     Prometheus.Value(metrics, "anshimi_gateway_provisioning_dropped_total{reason=\"topic_mismatch\"}") == 1;
             },
             "drop counters");

@@ -35,7 +35,6 @@ public sealed class ProvisioningRig : IAsyncDisposable
 {
     public const string GatewayId = "gw-prov";
 
-    private readonly ConcurrentBag<SimulatedFleet> _fleets = [];
     private readonly List<Task<SimulatedFleet>> _starting = [];
     private readonly CancellationTokenSource _stopping = new();
 
@@ -58,6 +57,9 @@ public sealed class ProvisioningRig : IAsyncDisposable
 
     public string GatewayUri { get; }
 
+    /// <summary>The "probe" account: a back-end peer allowed the whole anshimi/v1 tree, standing in for the cloud side.</summary>
+    public string ProbePassword { get; private init; } = "";
+
     public string TokenFile => Path.Combine(Directory, "gateway", "admin.token");
 
     public StringWriter DeviceLog { get; } = new();
@@ -68,15 +70,22 @@ public sealed class ProvisioningRig : IAsyncDisposable
     public static async Task<ProvisioningRig> StartAsync(params TestDevice[] seed)
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("anshimi-prov-").FullName;
-        var options = new MosquittoBrokerOptions { DynamicSecurity = true, AllowAnonymous = true };
-        options.Users["gateway"] = "gateway-" + Guid.NewGuid().ToString("N");
-        options.Users["probe"] = "probe-" + Guid.NewGuid().ToString("N");
-        foreach (string line in new[] { "user gateway", "topic readwrite " + Topics.Root + "/#", "user probe", "topic readwrite " + Topics.Root + "/#" })
+        // Every account lives in dynamic security (no password or ACL file), as on a gateway box.
+        MosquittoBroker broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { DynamicSecurity = true, AllowAnonymous = true });
+        string gatewayPassword = "gateway-" + Guid.NewGuid().ToString("N");
+        string probePassword = "probe-" + Guid.NewGuid().ToString("N");
+        await ControlAsync(broker, "createRole", "anshimi-service");
+        foreach (string type in new[] { "publishClientSend", "publishClientReceive", "subscribePattern" })
         {
-            options.AclLines.Add(line);
+            await ControlAsync(broker, "addRoleACL", "anshimi-service", type, Topics.Root + "/#", "allow");
         }
 
-        MosquittoBroker broker = await MosquittoBroker.StartAsync(options);
+        foreach ((string name, string password) in new[] { ("gateway", gatewayPassword), ("probe", probePassword) })
+        {
+            await ControlAsync(broker, "createClient", name, "-p", password);
+            await ControlAsync(broker, "addClientRole", name, "anshimi-service");
+        }
+
         int port = FreePort.Next();
         var settings = new Dictionary<string, string?>
         {
@@ -85,7 +94,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
             ["Mqtt:Host"] = broker.Host,
             ["Mqtt:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
             ["Mqtt:Username"] = "gateway",
-            ["Mqtt:Password"] = broker.PasswordOf("gateway"),
+            ["Mqtt:Password"] = gatewayPassword,
             ["Mqtt:ReconnectDelayMin"] = "00:00:01",
             ["Mqtt:ReconnectDelayMax"] = "00:00:02",
             ["Provisioning:Enabled"] = "true",
@@ -112,7 +121,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
         app.MapGatewayEndpoints();
         app.MapInstallerApi();
         await app.StartAsync();
-        var rig = new ProvisioningRig(directory, broker, app, logs, port);
+        var rig = new ProvisioningRig(directory, broker, app, logs, port) { ProbePassword = probePassword };
         await rig.WaitForAsync(() => logs.Contains("anonymous group set"), "provisioning access at the broker");
         return rig;
     }
@@ -140,15 +149,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
             config.HeartbeatIntervalMs = 1000;
             config.LongPressMs = 300;
         });
-        _starting.Add(start.ContinueWith(t =>
-        {
-            if (t.IsCompletedSuccessfully)
-            {
-                _fleets.Add(t.Result);
-            }
-
-            return t.Result;
-        }, TaskScheduler.Default));
+        _starting.Add(start);
         return start;
     }
 
@@ -221,17 +222,12 @@ public sealed class ProvisioningRig : IAsyncDisposable
         {
             try
             {
-                await start;
+                await (await start).DisposeAsync();
             }
             catch (OperationCanceledException)
             {
                 // Never claimed.
             }
-        }
-
-        foreach (SimulatedFleet fleet in _fleets)
-        {
-            await fleet.DisposeAsync();
         }
 
         await Gateway.StopAsync();
@@ -247,6 +243,16 @@ public sealed class ProvisioningRig : IAsyncDisposable
         {
             // A leftover temp directory is not worth failing a test for.
         }
+    }
+
+    /// <summary>One <c>mosquitto_ctrl dynsec</c> command as the broker's admin.</summary>
+    private static async Task ControlAsync(MosquittoBroker broker, params string[] command)
+    {
+        string password = (await File.ReadAllTextAsync(broker.DynamicSecurityPasswordFile)).Trim();
+        (await ProcessRunner.RunAsync(
+            "mosquitto_ctrl",
+            ["-h", broker.Host, "-p", broker.Port.ToString(CultureInfo.InvariantCulture), "-u", broker.DynamicSecurityAdmin, "-P", password, "dynsec", .. command],
+            TimeSpan.FromSeconds(20))).EnsureSuccess();
     }
 
     private string[] Peer(string? user, string? password) =>
