@@ -30,7 +30,8 @@ public static class BrokerAuth
 
     /// <summary>
     /// The ACL: each device only its own topics; the gateway service only what relaying needs
-    /// (device uplinks and status in, device downlinks out, its own upstream topics); the cloud
+    /// (device uplinks and status in, device downlinks out, its own upstream topics, unclaimed
+    /// devices' hellos in and their sealed credentials out); the cloud
     /// service only gateway events and status in and gateway commands out.
     /// </summary>
     public static string AclText(string gatewayId, IReadOnlyList<ServiceUser> services)
@@ -52,6 +53,8 @@ public static class BrokerAuth
                     "write " + Topics.GatewayEvents(gatewayId),
                     "write " + Topics.GatewayStatus(gatewayId),
                     "read " + Topics.GatewayCommands(gatewayId),
+                    "read " + Topics.AllProvisioningHellos,
+                    "write " + Topics.Root + "/prov/+/creds",
                 ]
                 : [
                     "read " + Topics.GatewayEvents("+"),

@@ -88,6 +88,34 @@ runCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     return 0;
 }));
 
+// unclaimed
+var idOption = new Option<string>("--device-id") { Description = "장치 ID device id (8 hex)", Required = true };
+var claimOption = new Option<string>("--claim-code") { Description = "라벨의 등록 코드 claim code from the label", Required = true };
+var profileOption = new Option<string>("--profile") { Description = "장치 종류 profile (home-panic, shop-panic)", DefaultValueFactory = _ => "home-panic" };
+var firmwareOption = new Option<string>("--firmware") { Description = "펌웨어 버전 firmware version", DefaultValueFactory = _ => "1.0.0" };
+var unclaimedCommand = new Command("unclaimed", "미등록 장치 실행 — run one factory-fresh bell: hello until claimed, then a normal bell")
+{
+    idOption, claimOption, profileOption, firmwareOption, brokerOption, stateOption, controlOption,
+};
+unclaimedCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
+{
+    string idText = parse.GetValue(idOption)!;
+    if (!Anshimi.Protocol.DeviceIdText.TryParse(idText, out uint deviceId))
+    {
+        throw new FormatException("--device-id must be 8 hex digits: " + idText);
+    }
+
+    var identity = new FactoryIdentity(deviceId, parse.GetValue(claimOption)!, parse.GetValue(profileOption)!, parse.GetValue(firmwareOption)!);
+    (string host, int port) = HostPort(parse.GetValue(brokerOption)!, "--broker");
+    IPEndPoint control = Endpoint(parse.GetValue(controlOption)!);
+    var log = TextWriter.Synchronized(Console.Out);
+    await using SimulatedFleet simulated = await UnclaimedDevice.ProvisionAndStartAsync(identity, host, port, parse.GetValue(stateOption)!.FullName, log, cancellationToken);
+    using var server = new ControlServer(simulated, null, control);
+    log.WriteLine("장치 " + identity + " 실행 중, 제어 API http://" + control + "/devices (running; Ctrl-C to stop)");
+    await server.RunAsync(cancellationToken);
+    return 0;
+}));
+
 // press
 var deviceArgument = new Argument<string>("deviceId") { Description = "장치 ID device id (8 hex)" };
 var holdOption = new Option<int>("--hold-ms") { Description = "누르는 시간 how long to hold the button (ms)", DefaultValueFactory = _ => ControlServer.DefaultHoldMs };
@@ -128,7 +156,7 @@ statusCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 
 var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, streetlights)")
 {
-    fleetCommand, brokerAuthCommand, runCommand, pressCommand, escortCommand, statusCommand,
+    fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand,
 };
 return await root.Parse(args).InvokeAsync();
 

@@ -18,13 +18,16 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
 
     private readonly IMqttClient _client;
     private readonly string _statusTopic;
+    private readonly bool _announcesStatus;
     private readonly CancellationTokenSource _stopping = new();
     private Task _connecting = Task.CompletedTask;
 
-    public MqttLink(IMqttClient client, uint deviceId)
+    /// <param name="announcesStatus">False for an unclaimed device's anonymous session, which may not use the status topic.</param>
+    public MqttLink(IMqttClient client, uint deviceId, bool announcesStatus = true)
     {
         _client = client;
         _statusTopic = Topics.DeviceStatus(deviceId);
+        _announcesStatus = announcesStatus;
         _client.StateChanged += OnStateChanged;
         _client.MessageReceived += OnMessageReceived;
     }
@@ -85,7 +88,7 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         try
         {
             // A clean disconnect suppresses the will, so say "offline" first.
-            if (IsConnected)
+            if (IsConnected && _announcesStatus)
             {
                 await _client.PublishAsync(_statusTopic, Offline, MqttQos.AtLeastOnce, true, timeout.Token);
             }
@@ -155,6 +158,10 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         }
 
         LastError = null;
+        if (!_announcesStatus)
+        {
+            return;
+        }
 
         // Not on the client's network thread: awaiting the PUBACK there would stall it.
         _ = Task.Run(async () =>

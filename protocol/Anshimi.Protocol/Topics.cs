@@ -46,6 +46,41 @@ namespace Anshimi.Protocol
             return Root + "/gw/" + gatewayId + "/status";
         }
 
+        /// <summary>Hellos of every unclaimed device, for the gateway's provisioning listener.</summary>
+        public const string AllProvisioningHellos = Root + "/prov/+/hello";
+
+        /// <summary>Unclaimed device → gateway: its hello (protocol/README.md §9), QoS 0.</summary>
+        public static string ProvisioningHello(uint deviceId)
+        {
+            return Root + "/prov/" + DeviceIdText.Format(deviceId) + "/hello";
+        }
+
+        /// <summary>Gateway → unclaimed device: its sealed credentials, QoS 1.</summary>
+        public static string ProvisioningCredentials(uint deviceId)
+        {
+            return Root + "/prov/" + DeviceIdText.Format(deviceId) + "/creds";
+        }
+
+        /// <summary>True for any topic under <c>anshimi/v1/prov/</c>, well-formed or not.</summary>
+        public static bool IsProvisioning(string topic)
+        {
+            return topic != null && topic.StartsWith(Root + "/prov/");
+        }
+
+        /// <summary>The device id in a <c>anshimi/v1/prov/{id}/hello</c> topic; false for any other topic.</summary>
+        public static bool TryGetHelloDeviceId(string topic, out uint deviceId)
+        {
+            deviceId = 0;
+            string prefix = Root + "/prov/";
+            string suffix = "/hello";
+            if (topic == null || topic.Length != prefix.Length + 8 + suffix.Length || !topic.StartsWith(prefix) || !topic.EndsWith(suffix))
+            {
+                return false;
+            }
+
+            return DeviceIdText.TryParse(topic.Substring(prefix.Length, 8), out deviceId);
+        }
+
         /// <summary>The device id in a <c>anshimi/v1/d/{id}/...</c> topic; false when the topic is not one.</summary>
         public static bool TryGetDeviceId(string topic, out uint deviceId)
         {

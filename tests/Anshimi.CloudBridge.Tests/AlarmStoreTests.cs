@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
 
 namespace Anshimi.CloudBridge.Tests;
@@ -69,6 +70,20 @@ public sealed class AlarmStoreTests : IDisposable
         Assert.Equal(
             [(TimelineStage.Acknowledged, "kim"), (TimelineStage.Resolved, "lee")],
             resolved.Alarm.Timeline.Skip(2).Select(t => (t.Stage, t.Actor!)));
+    }
+
+    [Fact]
+    public async Task A_walk_test_alarm_is_stored_closed_and_never_takes_an_operator_action()
+    {
+        AlarmEnvelope test = TestAlarms.Alarm(0x40, 1) with { Test = true };
+        await _store.StoreAlarmAsync(test, test.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+
+        AlarmRecord stored = (await _store.FindAsync(test.Key, CancellationToken.None))!;
+        Assert.True(stored.Test);
+        Assert.Equal(AlarmState.Test, stored.State);
+        OperatorActionResult ack = await _store.ApplyOperatorActionAsync(test.Key, AlarmState.Acknowledged, "kim", DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Equal(OperatorActionOutcome.AlreadyResolved, ack.Outcome);
+        Assert.Empty(await _store.GetDueAcksAsync(DateTimeOffset.UtcNow.AddMinutes(1), 10, CancellationToken.None));
     }
 
     [Fact]

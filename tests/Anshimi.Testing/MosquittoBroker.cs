@@ -26,6 +26,13 @@ public sealed class MosquittoBrokerOptions
     /// </summary>
     public IList<string> ExtraConfigLines { get; } = [];
 
+    /// <summary>
+    /// Loads Mosquitto's dynamic-security plugin with a fresh admin account (see
+    /// <see cref="MosquittoBroker.DynamicSecurityAdmin"/>); <see cref="Users"/> and <see cref="AclLines"/>
+    /// keep working beside it for service accounts.
+    /// </summary>
+    public bool DynamicSecurity { get; set; }
+
     /// <summary>A fixed port, e.g. one a client is already trying; null picks a free one.</summary>
     public int? Port { get; set; }
 
@@ -42,6 +49,8 @@ public sealed class MosquittoBroker : IAsyncDisposable
 {
     private const string BrokerExecutable = "/usr/sbin/mosquitto";
     private const string PasswdExecutable = "mosquitto_passwd";
+    private const string CtrlExecutable = "mosquitto_ctrl";
+    private const string DynamicSecurityPlugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
 
     // Brokers still running when the test host exits (a crashed or aborted run) are killed, not orphaned.
     private static readonly ConcurrentDictionary<MosquittoBroker, byte> Running = new();
@@ -76,6 +85,14 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public string ConfigFile => Path.Combine(Directory, "mosquitto.conf");
 
     public string LogFile => Path.Combine(Directory, "mosquitto.log");
+
+    /// <summary>The dynamic-security admin account, when <see cref="MosquittoBrokerOptions.DynamicSecurity"/> is on.</summary>
+    public string DynamicSecurityAdmin => "anshimi-provisioner";
+
+    /// <summary>A 0600 file holding the admin's password (as a gateway deployment keeps it).</summary>
+    public string DynamicSecurityPasswordFile => Path.Combine(Directory, "dynsec-admin.secret");
+
+    public string DynamicSecurityConfigFile => Path.Combine(Directory, "dynamic-security.json");
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -279,6 +296,18 @@ public sealed class MosquittoBroker : IAsyncDisposable
         {
             await File.WriteAllLinesAsync(Path.Combine(Directory, "acl"), _options.AclLines, cancellationToken).ConfigureAwait(false);
         }
+
+        if (_options.DynamicSecurity)
+        {
+            string password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+            (await ProcessRunner.RunAsync(CtrlExecutable, ["dynsec", "init", DynamicSecurityConfigFile, DynamicSecurityAdmin, password], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+                .EnsureSuccess();
+            await File.WriteAllTextAsync(DynamicSecurityPasswordFile, password + "\n", cancellationToken).ConfigureAwait(false);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(DynamicSecurityPasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
     }
 
     private void WriteConfig()
@@ -312,6 +341,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
         if (_options.AclLines.Count > 0)
         {
             lines.Add($"acl_file {Path.Combine(Directory, "acl")}");
+        }
+
+        if (_options.DynamicSecurity)
+        {
+            lines.Add($"plugin {DynamicSecurityPlugin}");
+            lines.Add($"plugin_opt_config_file {DynamicSecurityConfigFile}");
         }
 
         lines.AddRange(_options.ExtraConfigLines);

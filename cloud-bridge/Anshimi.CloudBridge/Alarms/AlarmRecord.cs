@@ -6,6 +6,9 @@ public static class AlarmState
     public const string Open = "open";
     public const string Acknowledged = "acknowledged";
     public const string Resolved = "resolved";
+
+    /// <summary>An installer's walk-test alarm (envelope <c>test: true</c>): recorded, closed from the start, never in the operators' queue.</summary>
+    public const string Test = "test";
 }
 
 /// <summary>Timeline stage names; "-relayed" stages mean the gateway has handed the operator's answer to the device.</summary>

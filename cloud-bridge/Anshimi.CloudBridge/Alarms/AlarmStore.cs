@@ -102,7 +102,7 @@ public sealed class AlarmStore
         insert.Parameters.AddWithValue("$test", alarm.Test ? 1 : 0);
         insert.Parameters.AddWithValue("$district", districtCode);
         insert.Parameters.AddWithValue("$frame", alarm.FrameHex);
-        insert.Parameters.AddWithValue("$state", AlarmState.Open);
+        insert.Parameters.AddWithValue("$state", alarm.Test ? AlarmState.Test : AlarmState.Open);
         insert.Parameters.AddWithValue("$raised", Text(alarm.ReceivedAt));
         insert.Parameters.AddWithValue("$received", Text(receivedAt));
         bool isNew = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -309,7 +309,8 @@ public sealed class AlarmStore
             gatewayId = reader.GetString(1);
         }
 
-        if (state == AlarmState.Resolved)
+        // A walk-test alarm is closed from the start: nobody dispatches help to an installer's test.
+        if (state is AlarmState.Resolved or AlarmState.Test)
         {
             return OperatorActionOutcome.AlreadyResolved;
         }

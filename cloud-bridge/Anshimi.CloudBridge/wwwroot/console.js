@@ -13,7 +13,7 @@
       colAddress: "주소", colState: "상태", colActions: "조치",
       empty: "접수된 경보가 없습니다.", test: "시험", timeline: "기록",
       ack: "확인", resolve: "종결",
-      state: { open: "미확인", acknowledged: "확인됨", resolved: "종결" },
+      state: { open: "미확인", acknowledged: "확인됨", resolved: "종결", test: "시험" },
       stage: {
         raised: "발생(게이트웨이 수신)", received: "관제 서버 접수", acknowledged: "관제요원 확인",
         resolved: "종결", "acknowledged-relayed": "확인 신호 장치 전달", "resolved-relayed": "종결 신호 장치 전달",
@@ -30,7 +30,7 @@
       colAddress: "Address", colState: "State", colActions: "Actions",
       empty: "No alarms.", test: "Test", timeline: "Timeline",
       ack: "Acknowledge", resolve: "Resolve",
-      state: { open: "Open", acknowledged: "Acknowledged", resolved: "Resolved" },
+      state: { open: "Open", acknowledged: "Acknowledged", resolved: "Resolved", test: "Test" },
       stage: {
         raised: "Raised (gateway)", received: "Received by control center", acknowledged: "Acknowledged by operator",
         resolved: "Resolved", "acknowledged-relayed": "Acknowledgement reached device", "resolved-relayed": "Resolution reached device",
@@ -38,7 +38,7 @@
       failed: "Request failed", offline: "Cannot reach the server.",
     },
   };
-  const stateOrder = { open: 0, acknowledged: 1, resolved: 2 };
+  const stateOrder = { open: 0, acknowledged: 1, resolved: 2, test: 3 };
 
   const alarms = new Map();
   const fresh = new Set();
@@ -162,7 +162,7 @@
     resolve.querySelector(".primary").textContent = t("resolve");
     resolve.querySelector(".secondary").textContent = text[other()].resolve;
     ack.disabled = alarm.state !== "open";
-    resolve.disabled = alarm.state === "resolved";
+    resolve.disabled = alarm.state === "resolved" || alarm.state === "test";
     ack.addEventListener("click", () => act(alarm.key, "ack", ack));
     resolve.addEventListener("click", () => act(alarm.key, "resolve", resolve));
     return row;

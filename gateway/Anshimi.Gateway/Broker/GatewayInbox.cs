@@ -42,6 +42,12 @@ public sealed class GatewayInbox
     /// <summary>Routes one received message; never blocks (called on the network thread).</summary>
     public void Post(MqttMessageReceivedEventArgs message)
     {
+        if (Topics.IsProvisioning(message.Topic))
+        {
+            // Unclaimed devices' hellos belong to provisioning, which listens on the same session.
+            return;
+        }
+
         if (message.Topic == _commandsTopic)
         {
             Commands.Writer.TryWrite(message);

@@ -1,3 +1,4 @@
+using Anshimi.Gateway.Provisioning;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.Gateway.Hosting;
@@ -42,6 +43,7 @@ public static class GatewayHost
             }
 
             app.MapGatewayEndpoints();
+            app.MapInstallerApi();
             app.Run();
             return 0;
         }

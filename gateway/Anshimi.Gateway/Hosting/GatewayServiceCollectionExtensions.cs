@@ -4,6 +4,7 @@ using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Provisioning;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Supervision;
 using Anshimi.Gateway.Upstream;
@@ -46,6 +47,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddDeviceHealth();
         services.AddDeviceSupervision(configuration);
         services.AddLocalOutputs(configuration);
+        services.AddProvisioning(configuration);
         return services;
     }
 
@@ -91,6 +93,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DatabasePath));
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<AlarmStore>();
+        services.AddSingleton<DeviceLifecycle>();
 
         // Registered first: hosted services start in order, and the rest need the registry loaded.
         services.AddHostedService<GatewayStartup>();

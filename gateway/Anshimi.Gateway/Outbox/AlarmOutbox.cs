@@ -32,7 +32,7 @@ public sealed class AlarmOutbox(
         Event: new ContactIdEvent(row.EventCode, row.Qualifier, row.Zone),
         Profile: row.Profile,
         Site: row.Site,
-        Test: false,
+        Test: row.Test,
         ReceivedAt: row.ReceivedAt,
         FrameHex: Convert.ToHexStringLower(row.Frame));
 

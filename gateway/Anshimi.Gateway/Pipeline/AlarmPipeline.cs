@@ -133,14 +133,15 @@ public sealed partial class AlarmPipeline(
         }
 
         DateTimeOffset now = time.GetUtcNow();
-        uint downlinkCounter = await store.AcceptAsync(frame, payload, now, cancellationToken);
+        bool test = device.IsInWalkTest(now);
+        uint downlinkCounter = await store.AcceptAsync(frame, payload, now, test, cancellationToken);
         device.HighestCounter = Math.Max(device.HighestCounter, frame.Counter);
         device.LastSeen = now;
         supervision.Heard(device);
         health.ObserveEvent(device.Id, frame.EventCode, frame.Qualifier);
         metrics.AlarmAccepted();
         outboxSignal.Notify();
-        LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile);
+        LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile, test);
 
         // Only now, with the alarm durable, may the device stop resending it.
         await downlink.SendAckAsync(device, downlinkCounter, frame.Counter, AckStage.Received, cancellationToken);
@@ -169,8 +170,8 @@ public sealed partial class AlarmPipeline(
         return UplinkResult.Reject(reason);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} accepted: event {Code:000} qualifier {Qualifier} zone {Zone:000} ({Profile})")]
-    private static partial void LogAlarmAccepted(ILogger logger, string key, int code, int qualifier, int zone, string profile);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} accepted: event {Code:000} qualifier {Qualifier} zone {Zone:000} ({Profile}), walk test {Test}")]
+    private static partial void LogAlarmAccepted(ILogger logger, string key, int code, int qualifier, int zone, string profile, bool test);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Uplink on {Topic} could not be stored; the device will resend")]
     private static partial void LogStoreFailed(ILogger logger, string topic, Exception exception);

@@ -15,7 +15,8 @@ public sealed record OutboxItem(
     DateTimeOffset ReceivedAt,
     int Attempts,
     string Profile,
-    SiteInfo Site) : Outbox.IOutboxRow
+    SiteInfo Site,
+    bool Test) : Outbox.IOutboxRow
 {
     public string Key => AlarmKey.ToString();
 }
@@ -38,8 +39,10 @@ public sealed class AlarmStore(GatewayDatabase database)
     /// <summary>
     /// In one transaction: stores the alarm, queues it for upstream, raises the device's replay floor
     /// and takes the downlink counter for its ack. Returns that counter once the commit is durable.
+    /// A <paramref name="test"/> alarm (installer's walk test) is stored and forwarded marked as such,
+    /// and makes a newly claimed device active.
     /// </summary>
-    public async Task<uint> AcceptAsync(Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    public async Task<uint> AcceptAsync(Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, bool test, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
@@ -47,13 +50,15 @@ public sealed class AlarmStore(GatewayDatabase database)
         {
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO alarms (device_id, counter, event_code, qualifier, zone, frame, received_at, stage)
-                VALUES ($device, $counter, $code, $qualifier, $zone, $frame, $at, $stage);
+                INSERT INTO alarms (device_id, counter, event_code, qualifier, zone, frame, received_at, stage, test)
+                VALUES ($device, $counter, $code, $qualifier, $zone, $frame, $at, $stage, $test);
                 INSERT INTO outbox (device_id, counter, next_attempt_at) VALUES ($device, $counter, $at);
                 UPDATE devices SET highest_counter = max(highest_counter, $counter), last_seen = max(coalesce(last_seen, 0), $at)
                 WHERE id = $device;
+                UPDATE devices SET state = 'active' WHERE id = $device AND state = 'claimed' AND $test = 1;
                 """;
             AddKey(insert, new AlarmKey(frame.DeviceId, frame.Counter));
+            insert.Parameters.AddWithValue("$test", test ? 1 : 0);
             insert.Parameters.AddWithValue("$code", (int)frame.EventCode);
             insert.Parameters.AddWithValue("$qualifier", (int)frame.Qualifier);
             insert.Parameters.AddWithValue("$zone", (int)frame.Zone);
@@ -131,7 +136,7 @@ public sealed class AlarmStore(GatewayDatabase database)
         command.CommandText = """
             SELECT o.seq, o.device_id, o.counter, a.event_code, a.qualifier, a.zone, a.frame, a.received_at, o.attempts,
                    coalesce(d.profile, 'unknown'), coalesce(d.site_kind, 'unknown'), coalesce(d.site_lat, 0),
-                   coalesce(d.site_lon, 0), coalesce(d.site_address, '')
+                   coalesce(d.site_lon, 0), coalesce(d.site_address, ''), a.test
             FROM outbox o
             JOIN alarms a ON a.device_id = o.device_id AND a.counter = o.counter
             LEFT JOIN devices d ON d.id = o.device_id
@@ -155,7 +160,8 @@ public sealed class AlarmStore(GatewayDatabase database)
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
                 reader.GetInt32(8),
                 reader.GetString(9),
-                new SiteInfo(reader.GetString(10), reader.GetDouble(11), reader.GetDouble(12), reader.GetString(13))));
+                new SiteInfo(reader.GetString(10), reader.GetDouble(11), reader.GetDouble(12), reader.GetString(13)),
+                reader.GetInt64(14) != 0));
         }
 
         return items;
@@ -203,7 +209,7 @@ public sealed class AlarmStore(GatewayDatabase database)
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
             SELECT event_code, max(received_at) FROM alarms
-            WHERE stage < $acknowledged AND qualifier = $new AND received_at >= $since
+            WHERE stage < $acknowledged AND qualifier = $new AND test = 0 AND received_at >= $since
             GROUP BY event_code;
             """;
         command.Parameters.AddWithValue("$acknowledged", (int)AckStage.OperatorAcknowledged);

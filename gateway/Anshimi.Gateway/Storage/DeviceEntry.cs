@@ -10,6 +10,7 @@ namespace Anshimi.Gateway.Storage;
 public sealed class DeviceEntry
 {
     private long _lastSeenTicks;
+    private long _walkTestUntilTicks;
 
     public DeviceEntry(uint id, byte[] key, string profile, SiteInfo site, string? districtCode)
     {
@@ -47,6 +48,20 @@ public sealed class DeviceEntry
 
         internal set => Interlocked.Exchange(ref _lastSeenTicks, value?.UtcTicks ?? 0);
     }
+
+    /// <summary>Until when the installer's walk test runs: alarms accepted before then are marked test.</summary>
+    public DateTimeOffset? WalkTestUntil
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _walkTestUntilTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+
+        internal set => Interlocked.Exchange(ref _walkTestUntilTicks, value?.UtcTicks ?? 0);
+    }
+
+    public bool IsInWalkTest(DateTimeOffset now) => WalkTestUntil is DateTimeOffset until && now < until;
 
     /// <summary>Log-safe: no key.</summary>
     public override string ToString() => DeviceIdText.Format(Id) + " (" + Profile + ")";

@@ -21,7 +21,8 @@ public sealed class DeviceRegistry(GatewayDatabase database)
 
     /// <summary>
     /// Inserts new devices and updates key, profile and site of known ones, keeping their counters
-    /// (a reseed must never reopen old counters to replay).
+    /// (a reseed must never reopen old counters to replay). A replaced or decommissioned device
+    /// stays revoked: a reseed does not bring its key back.
     /// </summary>
     public async Task SeedAsync(FleetFile fleet, CancellationToken cancellationToken)
     {
@@ -35,7 +36,8 @@ public sealed class DeviceRegistry(GatewayDatabase database)
             ON CONFLICT (id) DO UPDATE SET
                 key = excluded.key, profile = excluded.profile, site_kind = excluded.site_kind,
                 site_lat = excluded.site_lat, site_lon = excluded.site_lon,
-                site_address = excluded.site_address, district_code = excluded.district_code;
+                site_address = excluded.site_address, district_code = excluded.district_code
+            WHERE devices.state IN ('claimed', 'active');
             """;
         SqliteParameter id = command.Parameters.Add("$id", SqliteType.Integer);
         SqliteParameter key = command.Parameters.Add("$key", SqliteType.Blob);
@@ -61,27 +63,17 @@ public sealed class DeviceRegistry(GatewayDatabase database)
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Loads every device into memory; call after seeding and before the pipeline starts.</summary>
+    /// <summary>Loads every claimed or active device into memory; call after seeding and before the pipeline starts.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, key, profile, site_kind, site_lat, site_lon, site_address, district_code,
-                   highest_counter, heartbeat_counter, last_seen
-            FROM devices;
-            """;
+        command.CommandText = EntryQuery + ";";
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
         var loaded = new Dictionary<uint, DeviceEntry>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var site = new SiteInfo(reader.GetString(3), reader.GetDouble(4), reader.GetDouble(5), reader.GetString(6));
-            var device = new DeviceEntry((uint)reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), site, reader.IsDBNull(7) ? null : reader.GetString(7))
-            {
-                HighestCounter = (uint)reader.GetInt64(8),
-                HeartbeatCounter = (uint)reader.GetInt64(9),
-                LastSeen = reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
-            };
+            DeviceEntry device = ReadEntry(reader);
             loaded[device.Id] = device;
         }
 
@@ -90,6 +82,53 @@ public sealed class DeviceRegistry(GatewayDatabase database)
         {
             _devices[pair.Key] = pair.Value;
         }
+    }
+
+    /// <summary>
+    /// Brings one device's in-memory entry in line with its row after an installer change: adds a
+    /// claimed device, takes a new site, drops a revoked one. Counters and last-seen never move back.
+    /// </summary>
+    public async Task RefreshAsync(uint deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = EntryQuery + " AND id = $id;";
+        command.Parameters.AddWithValue("$id", (long)deviceId);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            _devices.TryRemove(deviceId, out _);
+            return;
+        }
+
+        DeviceEntry fresh = ReadEntry(reader);
+        if (_devices.TryGetValue(deviceId, out DeviceEntry? old))
+        {
+            fresh.HighestCounter = Math.Max(fresh.HighestCounter, old.HighestCounter);
+            fresh.HeartbeatCounter = Math.Max(fresh.HeartbeatCounter, old.HeartbeatCounter);
+            fresh.LastSeen = old.LastSeen > fresh.LastSeen ? old.LastSeen : fresh.LastSeen;
+            fresh.WalkTestUntil = old.WalkTestUntil;
+        }
+
+        _devices[deviceId] = fresh;
+    }
+
+    /// <summary>Only devices holding a live key take part in the pipeline.</summary>
+    private const string EntryQuery = """
+        SELECT id, key, profile, site_kind, site_lat, site_lon, site_address, district_code,
+               highest_counter, heartbeat_counter, last_seen
+        FROM devices WHERE state IN ('claimed', 'active')
+        """;
+
+    private static DeviceEntry ReadEntry(SqliteDataReader reader)
+    {
+        var site = new SiteInfo(reader.GetString(3), reader.GetDouble(4), reader.GetDouble(5), reader.GetString(6));
+        return new DeviceEntry((uint)reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), site, reader.IsDBNull(7) ? null : reader.GetString(7))
+        {
+            HighestCounter = (uint)reader.GetInt64(8),
+            HeartbeatCounter = (uint)reader.GetInt64(9),
+            LastSeen = reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
+        };
     }
 
     /// <summary>Notes an accepted heartbeat in memory; <see cref="FlushActivityAsync"/> writes it later.</summary>

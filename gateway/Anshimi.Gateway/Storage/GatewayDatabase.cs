@@ -8,7 +8,7 @@ namespace Anshimi.Gateway.Storage;
 /// </summary>
 public sealed class GatewayDatabase
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS devices (
@@ -23,7 +23,14 @@ public sealed class GatewayDatabase
             highest_counter   INTEGER NOT NULL DEFAULT 0,
             heartbeat_counter INTEGER NOT NULL DEFAULT 0,
             downlink_counter  INTEGER NOT NULL DEFAULT 0,
-            last_seen         INTEGER
+            last_seen         INTEGER,
+            state             TEXT    NOT NULL DEFAULT 'active',
+            site_ref          TEXT,
+            firmware_version  TEXT,
+            claimed_at        INTEGER,
+            replaced_by       INTEGER,
+            battery_percent   INTEGER,
+            health_flags      INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS alarms (
             device_id    INTEGER NOT NULL,
@@ -35,6 +42,7 @@ public sealed class GatewayDatabase
             received_at  INTEGER NOT NULL,
             stage        INTEGER NOT NULL,
             receipted_at INTEGER,
+            test         INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (device_id, counter)
         );
         CREATE TABLE IF NOT EXISTS outbox (
@@ -68,6 +76,22 @@ public sealed class GatewayDatabase
         );
         CREATE INDEX IF NOT EXISTS troubles_due ON troubles (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
         """;
+
+    /// <summary>
+    /// Columns added after version 1, by table: a file from an older gateway gains them with their
+    /// defaults (existing devices were provisioned from the fleet file, so they are active).
+    /// </summary>
+    private static readonly (string Table, string Column, string Definition)[] AddedColumns =
+    [
+        ("devices", "state", "TEXT NOT NULL DEFAULT 'active'"),
+        ("devices", "site_ref", "TEXT"),
+        ("devices", "firmware_version", "TEXT"),
+        ("devices", "claimed_at", "INTEGER"),
+        ("devices", "replaced_by", "INTEGER"),
+        ("devices", "battery_percent", "INTEGER"),
+        ("devices", "health_flags", "INTEGER NOT NULL DEFAULT 0"),
+        ("alarms", "test", "INTEGER NOT NULL DEFAULT 0"),
+    ];
 
     private const string BusyAndDurable = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
 
@@ -109,9 +133,34 @@ public sealed class GatewayDatabase
         await using SqliteTransaction transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using SqliteCommand command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = Schema + "PRAGMA user_version = " + SchemaVersion + ";";
+        command.CommandText = Schema;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await MigrateAsync(connection, transaction, cancellationToken);
+        command.CommandText = "PRAGMA user_version = " + SchemaVersion + ";";
         await command.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Adds the columns an older file lacks, in the same transaction as the rest of the schema.</summary>
+    private static async Task MigrateAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        foreach ((string table, string column, string definition) in AddedColumns)
+        {
+            await using SqliteCommand probe = connection.CreateCommand();
+            probe.Transaction = transaction;
+            probe.CommandText = "SELECT count(*) FROM pragma_table_info($table) WHERE name = $column;";
+            probe.Parameters.AddWithValue("$table", table);
+            probe.Parameters.AddWithValue("$column", column);
+            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            {
+                continue;
+            }
+
+            await using SqliteCommand alter = connection.CreateCommand();
+            alter.Transaction = transaction;
+            alter.CommandText = "ALTER TABLE " + table + " ADD COLUMN " + column + " " + definition + ";";
+            await alter.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     /// <summary>Opens a pooled connection with the durability settings applied.</summary>

@@ -1,0 +1,79 @@
+using Anshimi.Firmware;
+using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Provisioning;
+using Anshimi.Mqtt;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Provisioning;
+using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol.Upstream.Provisioning;
+
+namespace Anshimi.DeviceSim;
+
+/// <summary>What a device knows when it leaves the factory: id, claim code (printed on its label), profile and firmware.</summary>
+public sealed record FactoryIdentity(uint DeviceId, string ClaimCode, string Profile, string FirmwareVersion)
+{
+    public string DeviceIdText => Protocol.DeviceIdText.Format(DeviceId);
+
+    /// <summary>Log-safe: no claim code.</summary>
+    public override string ToString() => DeviceIdText + " (" + Profile + ", " + FirmwareVersion + ")";
+}
+
+/// <summary>
+/// A bell fresh from the factory: connects anonymously, says hello on the provisioning topic until
+/// a gateway answers with credentials sealed to its claim code, stores them in its flash, then runs
+/// as a normal bell under its own broker account. With credentials already in flash it skips
+/// straight to running.
+/// </summary>
+public static class UnclaimedDevice
+{
+    /// <summary>Runs provisioning (if needed) and returns the running bell as a one-device fleet.</summary>
+    public static async Task<SimulatedFleet> ProvisionAndStartAsync(
+        FactoryIdentity identity, string host, int port, string stateRoot, TextWriter log, CancellationToken cancellationToken, Action<BellConfig>? configure = null)
+    {
+        string claim = ClaimCode.Normalize(identity.ClaimCode, out string problem) ?? throw new FormatException("--claim-code " + problem);
+        var storage = new FileDeviceStorage(Path.Combine(stateRoot, identity.DeviceIdText));
+        DeviceCredentials? credentials = DeviceProvisioning.Load(storage);
+        if (credentials is null)
+        {
+            log.WriteLine("[" + identity.DeviceIdText + "] 미등록 장치: 게이트웨이에 인사 중 (unclaimed: saying hello until claimed)");
+            credentials = await WaitForClaimAsync(identity, ClaimCode.Secret(claim), storage, host, port, log, cancellationToken);
+            log.WriteLine("[" + identity.DeviceIdText + "] 자격 증명 수신·저장, 새 계정으로 접속 (credentials stored; reconnecting with its own account)");
+        }
+
+        var record = new DeviceRecord(identity.DeviceIdText, Convert.ToHexString(credentials.Key), credentials.Password, identity.Profile, new SiteInfo("unbound", 0, 0, ""), null);
+        return SimulatedFleet.Start([record], host, port, stateRoot, log, configure);
+    }
+
+    private static async Task<DeviceCredentials> WaitForClaimAsync(
+        FactoryIdentity identity, byte[] claimSecret, FileDeviceStorage storage, string host, int port, TextWriter log, CancellationToken cancellationToken)
+    {
+        var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
+        var options = new MqttClientOptions
+        {
+            Host = host,
+            Port = port,
+            ClientId = "prov-" + identity.DeviceIdText,
+            CleanSession = true,
+            KeepAliveSeconds = 30,
+        };
+        await using var link = new MqttLink(factory.Create(options), identity.DeviceId, announcesStatus: false);
+        var config = new ProvisioningConfig(identity.DeviceId, claimSecret, identity.Profile, identity.FirmwareVersion);
+        var provisioning = new DeviceProvisioning(config, new SystemClock(), storage, link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
+        link.Start();
+        int dropped = 0;
+        while (!provisioning.IsProvisioned)
+        {
+            provisioning.Tick();
+            int nowDropped = provisioning.DroppedMalformed + provisioning.DroppedForeign + provisioning.DroppedUnauthentic + provisioning.DroppedQueueFull;
+            if (nowDropped != dropped)
+            {
+                log.WriteLine("[" + identity.DeviceIdText + "] 잘못된 프로비저닝 메시지 무시 (provisioning messages dropped: " + nowDropped + ")");
+                dropped = nowDropped;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        return provisioning.Credentials!;
+    }
+}

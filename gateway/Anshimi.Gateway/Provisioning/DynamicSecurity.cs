@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Anshimi.Mqtt;
+using Anshimi.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.Gateway.Provisioning;
+
+/// <summary>The broker refused a dynamic-security command.</summary>
+public sealed class DynamicSecurityException(string message) : Exception(message);
+
+/// <summary>
+/// Device accounts in Mosquitto's dynamic-security plugin, driven over its
+/// <c>$CONTROL/dynamic-security/v1</c> topic with a dedicated admin account (its own session, so
+/// the alarm path's session never holds admin rights). Each device gets a client named by its id
+/// and a role whose ACL allows only its own topics; unclaimed devices get, as anonymous clients,
+/// only the provisioning topics.
+/// </summary>
+public sealed partial class DynamicSecurity(
+    IMqttClientFactory factory,
+    IOptions<MqttClientOptions> broker,
+    IOptions<ProvisioningOptions> options,
+    ILogger<DynamicSecurity> logger) : IAsyncDisposable
+{
+    public const string ControlTopic = "$CONTROL/dynamic-security/v1";
+    public const string ResponseTopic = ControlTopic + "/response";
+    public const string UnclaimedRole = "anshimi-unclaimed";
+    public const string UnclaimedGroup = "anshimi-unclaimed";
+
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonArray>> _pending = new(StringComparer.Ordinal);
+    private IMqttClient? _client;
+
+    public static string DeviceRole(string deviceId) => "anshimi-device-" + deviceId;
+
+    /// <summary>The ACL of one device: publish its uplink and status, subscribe to and receive its downlink. Nothing else.</summary>
+    public static JsonArray DeviceAcls(uint deviceId) =>
+    [
+        Acl("publishClientSend", Topics.DeviceUplink(deviceId)),
+        Acl("publishClientSend", Topics.DeviceStatus(deviceId)),
+        Acl("subscribeLiteral", Topics.DeviceDownlink(deviceId)),
+        Acl("publishClientReceive", Topics.DeviceDownlink(deviceId)),
+    ];
+
+    /// <summary>
+    /// The broker policy provisioning relies on: a client receives only what a role grants it (the
+    /// plugin's default would deliver anything it managed to subscribe to), and anonymous
+    /// (unclaimed) clients may say hello and wait for sealed credentials, nothing more.
+    /// </summary>
+    public async Task EnsureBrokerPolicyAsync(CancellationToken cancellationToken)
+    {
+        string prov = Topics.Root + "/prov/+/";
+        await RunAsync(
+            [
+                new JsonObject
+                {
+                    ["command"] = "setDefaultACLAccess",
+                    ["acls"] = new JsonArray(
+                        new JsonObject { ["acltype"] = "publishClientSend", ["allow"] = false },
+                        new JsonObject { ["acltype"] = "publishClientReceive", ["allow"] = false },
+                        new JsonObject { ["acltype"] = "subscribe", ["allow"] = false }),
+                },
+                new JsonObject
+                {
+                    ["command"] = "createRole",
+                    ["rolename"] = UnclaimedRole,
+                    ["textdescription"] = "unclaimed devices: provisioning topics only",
+                    ["acls"] = new JsonArray(
+                        Acl("publishClientSend", prov + "hello"),
+                        Acl("subscribePattern", prov + "creds"),
+                        Acl("publishClientReceive", prov + "creds")),
+                },
+                new JsonObject { ["command"] = "createGroup", ["groupname"] = UnclaimedGroup },
+                new JsonObject { ["command"] = "addGroupRole", ["groupname"] = UnclaimedGroup, ["rolename"] = UnclaimedRole },
+                new JsonObject { ["command"] = "setAnonymousGroup", ["groupname"] = UnclaimedGroup },
+            ],
+            tolerate: "already exists",
+            cancellationToken);
+    }
+
+    /// <summary>Creates (or re-creates, with a new password) the device's account and role.</summary>
+    public async Task CreateDeviceAccountAsync(uint deviceId, string password, CancellationToken cancellationToken)
+    {
+        string name = DeviceIdText.Format(deviceId);
+        await DeleteDeviceAccountAsync(deviceId, cancellationToken);
+        await RunAsync(
+            [
+                new JsonObject { ["command"] = "createRole", ["rolename"] = DeviceRole(name), ["acls"] = DeviceAcls(deviceId) },
+                new JsonObject
+                {
+                    ["command"] = "createClient",
+                    ["username"] = name,
+                    ["password"] = password,
+                    ["roles"] = new JsonArray(new JsonObject { ["rolename"] = DeviceRole(name) }),
+                },
+            ],
+            tolerate: null,
+            cancellationToken);
+        LogAccountCreated(logger, name);
+    }
+
+    /// <summary>Deletes the device's account (the broker disconnects it at once) and its role; absent ones are fine.</summary>
+    public async Task DeleteDeviceAccountAsync(uint deviceId, CancellationToken cancellationToken)
+    {
+        string name = DeviceIdText.Format(deviceId);
+        await RunAsync(
+            [
+                new JsonObject { ["command"] = "deleteClient", ["username"] = name },
+                new JsonObject { ["command"] = "deleteRole", ["rolename"] = DeviceRole(name) },
+            ],
+            tolerate: "not found",
+            cancellationToken);
+        LogAccountDeleted(logger, name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await _client.DisconnectAsync(timeout.Token);
+            }
+            catch (Exception ex) when (ex is MqttException or OperationCanceledException)
+            {
+                // Closing anyway.
+            }
+
+            _client.MessageReceived -= OnMessage;
+            await _client.DisposeAsync();
+        }
+
+        _connectGate.Dispose();
+    }
+
+    private static JsonObject Acl(string type, string topic) => new() { ["acltype"] = type, ["topic"] = topic, ["allow"] = true };
+
+    /// <summary>Sends the commands in one message and waits for their answers; throws on any error not tolerated.</summary>
+    private async Task RunAsync(JsonObject[] commands, string? tolerate, CancellationToken cancellationToken)
+    {
+        IMqttClient client = await ConnectedAsync(cancellationToken);
+        string correlation = Guid.NewGuid().ToString("N");
+        var batch = new JsonArray();
+        foreach (JsonObject command in commands)
+        {
+            command["correlationData"] = correlation;
+            batch.Add(command);
+        }
+
+        var answer = new TaskCompletionSource<JsonArray>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[correlation] = answer;
+        try
+        {
+            byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["commands"] = batch });
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.Value.ControlTimeout);
+            await client.PublishAsync(ControlTopic, payload, MqttQos.AtLeastOnce, retain: false, timeout.Token);
+
+            // Responses to one message come back in one message; correlation data names it.
+            JsonArray responses = await answer.Task.WaitAsync(timeout.Token);
+            foreach (JsonNode? response in responses)
+            {
+                string? error = response?["error"]?.GetValue<string>();
+                if (error is not null && (tolerate is null || !error.Contains(tolerate, StringComparison.OrdinalIgnoreCase)))
+                {
+                    throw new DynamicSecurityException(response?["command"]?.GetValue<string>() + ": " + error);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DynamicSecurityException("the broker did not answer within " + options.Value.ControlTimeout.TotalSeconds + " s");
+        }
+        finally
+        {
+            _pending.TryRemove(correlation, out _);
+        }
+    }
+
+    private async Task<IMqttClient> ConnectedAsync(CancellationToken cancellationToken)
+    {
+        await _connectGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_client is null)
+            {
+                MqttClientOptions main = broker.Value;
+                ProvisioningOptions provisioning = options.Value;
+                _client = factory.Create(new MqttClientOptions
+                {
+                    Host = main.Host,
+                    Port = main.Port,
+                    TlsCaFile = main.TlsCaFile,
+                    ClientId = "anshimi-provisioner-" + Guid.NewGuid().ToString("N")[..8],
+                    Username = provisioning.DynamicSecurityUsername,
+                    Password = (await File.ReadAllTextAsync(provisioning.DynamicSecurityPasswordFile, cancellationToken)).Trim(),
+                    CleanSession = true,
+                    KeepAliveSeconds = main.KeepAliveSeconds,
+                    ConnectTimeout = provisioning.ControlTimeout,
+                    ReconnectDelayMin = main.ReconnectDelayMin,
+                    ReconnectDelayMax = main.ReconnectDelayMax,
+                });
+                _client.MessageReceived += OnMessage;
+            }
+
+            if (_client.State != MqttConnectionState.Connected)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(options.Value.ControlTimeout);
+                try
+                {
+                    if (_client.State == MqttConnectionState.Disconnected)
+                    {
+                        await _client.ConnectAsync(timeout.Token);
+                    }
+
+                    while (_client.State != MqttConnectionState.Connected)
+                    {
+                        await Task.Delay(50, timeout.Token);
+                    }
+
+                    await _client.SubscribeAsync(ResponseTopic, MqttQos.AtLeastOnce, timeout.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new DynamicSecurityException("cannot reach the broker's dynamic-security control as " + options.Value.DynamicSecurityUsername);
+                }
+                catch (MqttException ex)
+                {
+                    throw new DynamicSecurityException("cannot reach the broker's dynamic-security control as " + options.Value.DynamicSecurityUsername + ": " + ex.Message);
+                }
+            }
+
+            return _client;
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
+
+    private void OnMessage(object? sender, MqttMessageReceivedEventArgs e)
+    {
+        if (e.Topic != ResponseTopic)
+        {
+            return;
+        }
+
+        try
+        {
+            JsonArray? responses = JsonNode.Parse(e.Payload)?["responses"]?.AsArray();
+            string? correlation = responses?.Count > 0 ? responses[0]?["correlationData"]?.GetValue<string>() : null;
+            if (correlation is not null && _pending.TryGetValue(correlation, out TaskCompletionSource<JsonArray>? waiter))
+            {
+                waiter.TrySetResult(responses!);
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            LogBadResponse(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker account for device {DeviceId} created with its own role")]
+    private static partial void LogAccountCreated(ILogger logger, string deviceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker account for device {DeviceId} deleted")]
+    private static partial void LogAccountDeleted(ILogger logger, string deviceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unreadable dynamic-security response ignored: {Error}")]
+    private static partial void LogBadResponse(ILogger logger, string error);
+}

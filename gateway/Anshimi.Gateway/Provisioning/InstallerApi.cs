@@ -1,0 +1,139 @@
+using System.Net;
+using System.Text;
+using Anshimi.Gateway.Storage;
+using Anshimi.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.Gateway.Provisioning;
+
+public sealed record ClaimRequest(string? Code);
+
+public sealed record SiteRequest(string? Kind, string? Address, string? Latitude, string? Longitude, string? Reference);
+
+public sealed record ReplaceRequest(string? NewDeviceId);
+
+public sealed record UnclaimedDevice(string DeviceId, string Profile, string FirmwareVersion, DateTimeOffset HeardAt);
+
+public sealed record WalkTestAlarm(uint Counter, int EventCode, DateTimeOffset At, bool Test);
+
+public sealed record WalkTestStatus(string DeviceId, bool Running, DateTimeOffset? Until, IReadOnlyList<WalkTestAlarm> Alarms);
+
+public sealed record ApiError(string Error, string Message, IReadOnlyList<object>? Problems = null);
+
+/// <summary>
+/// The local installer API under <c>/admin/v1</c>, used by <c>anshimi-installer</c>: loopback
+/// callers only, with the bearer token from the root-only token file.
+/// </summary>
+public static class InstallerApi
+{
+    public const string Prefix = "/admin/v1";
+
+    public static IEndpointRouteBuilder MapInstallerApi(this IEndpointRouteBuilder endpoints)
+    {
+        if (!endpoints.ServiceProvider.GetRequiredService<IOptions<ProvisioningOptions>>().Value.Enabled)
+        {
+            return endpoints;
+        }
+
+        RouteGroupBuilder api = endpoints.MapGroup(Prefix).AddEndpointFilter(Authorize);
+        api.MapGet("/unclaimed", (HelloBoard board) =>
+            board.Current().Select(s => new UnclaimedDevice(DeviceIdText.Format(s.Hello.DeviceId), s.Hello.Profile, s.Hello.FirmwareVersion, s.HeardAt)));
+        api.MapGet("/devices", async (DeviceLifecycle lifecycle, CancellationToken ct) => await lifecycle.ListAsync(ct));
+        api.MapGet("/devices/{id}", (string id, Commissioning c, CancellationToken ct) => Run(id, async d => Results.Ok(await Found(c, d, ct))));
+        api.MapPost("/devices/{id}/claim", (string id, ClaimRequest body, Commissioning c, CancellationToken ct) =>
+            Run(id, async d => Results.Ok(await c.ClaimAsync(d, body.Code ?? "", ct))));
+        api.MapPut("/devices/{id}/site", (string id, SiteRequest body, Commissioning c, CancellationToken ct) =>
+            Run(id, async d => Results.Ok(await c.BindSiteAsync(d, body.Kind, body.Address, body.Latitude, body.Longitude, body.Reference, ct))));
+        api.MapPost("/devices/{id}/walk-test", (string id, Commissioning c, TimeProvider time, CancellationToken ct) => Run(id, async d =>
+        {
+            DateTimeOffset since = time.GetUtcNow();
+            DateTimeOffset until = c.StartWalkTest(d, await Found(c, d, ct));
+            return Results.Ok(new { since, until });
+        }));
+        api.MapGet("/devices/{id}/walk-test", (string id, long? since, Commissioning c, DeviceRegistry registry, DeviceLifecycle lifecycle, TimeProvider time, CancellationToken ct) => Run(id, async d =>
+        {
+            DeviceRow row = await Found(c, d, ct);
+            DateTimeOffset from = since is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : time.GetUtcNow().AddHours(-1);
+            DateTimeOffset? until = registry.TryGet(d, out DeviceEntry entry) ? entry.WalkTestUntil : null;
+            var alarms = (await lifecycle.TestAlarmsSinceAsync(d, from, ct)).Select(a => new WalkTestAlarm(a.Counter, a.EventCode, a.At, true)).ToList();
+            return Results.Ok(new WalkTestStatus(row.DeviceId, until > time.GetUtcNow(), until, alarms));
+        }));
+        api.MapDelete("/devices/{id}/walk-test", (string id, Commissioning c) => Run(id, d =>
+        {
+            c.EndWalkTest(d);
+            return Task.FromResult(Results.NoContent());
+        }));
+        api.MapPost("/devices/{id}/replace", (string id, ReplaceRequest body, Commissioning c, CancellationToken ct) => Run(id, async d =>
+        {
+            if (!DeviceIdText.TryParse(body.NewDeviceId ?? "", out uint newId))
+            {
+                throw new CommissioningException(400, "bad_device_id", "newDeviceId must be 8 hex digits");
+            }
+
+            return Results.Ok(await c.ReplaceAsync(d, newId, ct));
+        }));
+        api.MapPost("/devices/{id}/decommission", (string id, Commissioning c, CancellationToken ct) => Run(id, async d => Results.Ok(await c.DecommissionAsync(d, ct))));
+        api.MapGet("/registry.csv", async (DeviceLifecycle lifecycle, CancellationToken ct) =>
+            Results.Text(RegistryCsv.Export(await lifecycle.ListAsync(ct)), "text/csv; charset=utf-8", Encoding.UTF8));
+        api.MapPost("/registry.csv", async (HttpRequest request, Commissioning c, CancellationToken ct) =>
+        {
+            using var reader = new StreamReader(request.Body, Encoding.UTF8);
+            string text = await reader.ReadToEndAsync(ct);
+            return await Run("00000000", async _ => Results.Ok(new { imported = await c.ImportAsync(text, ct) }));
+        });
+        return endpoints;
+    }
+
+    private static async ValueTask<object?> Authorize(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        HttpContext http = context.HttpContext;
+        IPAddress? remote = http.Connection.RemoteIpAddress;
+
+        // Loopback only, even if the service is ever bound wider; a unix socket has no address.
+        if (remote is not null && !IPAddress.IsLoopback(remote))
+        {
+            return Results.Json(new ApiError("forbidden", "the installer API answers local callers only"), statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        if (!http.RequestServices.GetRequiredService<AdminToken>().Accepts(http.Request.Headers.Authorization))
+        {
+            return Results.Json(new ApiError("unauthorized", "missing or wrong admin token"), statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        return await next(context);
+    }
+
+    private static async Task<DeviceRow> Found(Commissioning commissioning, uint deviceId, CancellationToken ct) =>
+        await commissioning.FindAsync(deviceId, ct)
+        ?? throw new CommissioningException(404, "not_found", "device " + DeviceIdText.Format(deviceId) + " is not in the registry");
+
+    /// <summary>Parses the device id and turns the installer-facing exceptions into answers with a stable error code.</summary>
+    private static async Task<IResult> Run(string id, Func<uint, Task<IResult>> action)
+    {
+        if (!DeviceIdText.TryParse(id, out uint deviceId))
+        {
+            return Results.Json(new ApiError("bad_device_id", "device id must be 8 hex digits: " + id), statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        try
+        {
+            return await action(deviceId);
+        }
+        catch (CommissioningException ex)
+        {
+            return Results.Json(new ApiError(ex.Code, ex.Message), statusCode: ex.Status);
+        }
+        catch (SiteException ex)
+        {
+            return Results.Json(new ApiError("bad_site", ex.Message, [.. ex.Problems]), statusCode: StatusCodes.Status400BadRequest);
+        }
+        catch (CsvImportException ex)
+        {
+            return Results.Json(new ApiError("csv_refused", ex.Message, [.. ex.Problems]), statusCode: StatusCodes.Status400BadRequest);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using System.Diagnostics.Metrics;
+using Anshimi.Gateway.Diagnostics;
+
+namespace Anshimi.Gateway.Provisioning;
+
+/// <summary>Provisioning's counters, on the gateway's meter (so /metrics shows them).</summary>
+public sealed class ProvisioningMetrics
+{
+    public const string Malformed = "malformed";
+    public const string TopicMismatch = "topic_mismatch";
+    public const string BadTopic = "bad_topic";
+    public const string BoardFull = "board_full";
+
+    private readonly Counter<long> _hellos;
+    private readonly Counter<long> _dropped;
+    private readonly Counter<long> _claims;
+
+    public ProvisioningMetrics(IMeterFactory meterFactory)
+    {
+        Meter meter = meterFactory.Create(GatewayMetrics.MeterName);
+        _hellos = meter.CreateCounter<long>("anshimi.gateway.provisioning.hellos", description: "Well-formed hellos from unclaimed devices.");
+        _dropped = meter.CreateCounter<long>("anshimi.gateway.provisioning.dropped", description: "Provisioning messages dropped, by reason.");
+        _claims = meter.CreateCounter<long>("anshimi.gateway.provisioning.claims", description: "Claim attempts, by outcome.");
+    }
+
+    public void Hello() => _hellos.Add(1);
+
+    public void Dropped(string reason) => _dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Claim(string outcome) => _claims.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+}

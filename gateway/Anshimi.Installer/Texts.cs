@@ -1,0 +1,74 @@
+namespace Anshimi.Installer;
+
+/// <summary>
+/// What the installer reads, Korean first; English with <c>--lang en</c> or an English LANG. Either
+/// way the other language follows in brackets for the domain terms an installer must match
+/// against labels and documents.
+/// </summary>
+public sealed class Texts(bool english)
+{
+    private static readonly Dictionary<string, (string Ko, string En)> Table = new(StringComparer.Ordinal)
+    {
+        ["discover.none"] = ("주변에 미등록 장치가 없습니다. 장치 전원과 Wi-Fi를 확인하세요.", "No unclaimed devices heard. Check the device's power and Wi-Fi."),
+        ["discover.waiting"] = ("미등록 장치를 찾는 중…", "Listening for unclaimed devices…"),
+        ["discover.header"] = ("미등록 장치 (등록 대기)", "Unclaimed devices"),
+        ["claim.checking"] = ("등록 코드 확인 및 자격 증명 발급 중…", "Checking the claim code and issuing credentials…"),
+        ["claim.issued"] = ("등록 완료: 장치 전용 키와 브로커 계정을 발급해 암호화 전송했습니다.", "Claimed: the device's own key and broker account were issued and sent sealed."),
+        ["claim.waiting"] = ("장치가 새 계정으로 접속하기를 기다리는 중…", "Waiting for the device to connect with its new account…"),
+        ["claim.connected"] = ("장치가 새 계정으로 접속했습니다.", "The device is connected with its new account."),
+        ["claim.silent"] = ("등록됐지만 장치가 아직 접속하지 않았습니다. 전원을 껐다 켠 뒤 claim을 다시 실행하면 새 자격 증명을 보냅니다.", "Claimed, but the device has not connected yet. Power-cycle it and run claim again to reissue credentials."),
+        ["bind.done"] = ("설치 장소 등록 완료", "Site bound"),
+        ["walk.start"] = ("시험 모드 시작. 지금 비상벨을 누르세요 (1.5초 이상).", "Walk test started. Press the bell now (hold 1.5 s or more)."),
+        ["walk.arrived"] = ("경보 수신 — 시험 경보로 표시되어 관제센터에 실제 경보로 보이지 않습니다.", "Alarm received — marked as a test; the control center does not see it as a real alarm."),
+        ["walk.timeout"] = ("시간 안에 경보가 오지 않았습니다. 배선, 전원, 접속 상태를 확인하세요.", "No alarm arrived in time. Check wiring, power and connection."),
+        ["walk.passed"] = ("시험 통과: 장치가 운영 상태입니다.", "Walk test passed: the device is in service."),
+        ["replace.done"] = ("교체 완료: 설치 장소가 새 장치로 옮겨졌고, 이전 장치의 키와 브로커 계정은 폐기됐습니다.", "Replaced: the site moved to the new device; the old device's key and broker account are revoked."),
+        ["decommission.confirm"] = ("장치를 영구 해지합니다. 확인하려면 --yes 를 붙이세요.", "This revokes the device for good. Add --yes to confirm."),
+        ["decommission.done"] = ("해지 완료: 키와 브로커 계정을 폐기했습니다.", "Decommissioned: key and broker account revoked."),
+        ["export.done"] = ("장치 목록을 CSV로 저장했습니다", "Registry written as CSV"),
+        ["import.done"] = ("CSV 가져오기 완료: 설치 장소 갱신", "CSV import done: sites updated"),
+        ["import.refused"] = ("CSV에 잘못된 행이 있어 아무것도 바꾸지 않았습니다:", "The CSV has bad rows; nothing was changed:"),
+        ["label.new"] = ("새 등록 코드를 만들었습니다. 공장에서 장치에 기록하고 라벨에 인쇄하세요.", "A new claim code was made. Write it into the device at the factory and print it on the label."),
+        ["label.svg"] = ("라벨용 QR 코드 SVG 저장", "Label QR code written as SVG"),
+        ["list.none"] = ("등록된 장치가 없습니다.", "No devices in the registry."),
+        ["error.unreachable"] = ("게이트웨이에 연결할 수 없습니다", "Cannot reach the gateway"),
+        ["error.token"] = ("관리자 토큰 파일을 읽을 수 없습니다 (sudo로 실행하세요)", "Cannot read the admin token file (run with sudo)"),
+        ["error.prefix"] = ("오류", "error"),
+        ["code.wrong_claim_code"] = ("등록 코드가 이 장치와 맞지 않습니다. 라벨을 다시 확인하세요.", "The claim code does not match this device. Check the label again."),
+        ["code.bad_claim_code"] = ("등록 코드 형식이 잘못됐습니다 (16자, 예: ABCD-EFGH-JKMN-PQRS).", "The claim code is malformed (16 characters, e.g. ABCD-EFGH-JKMN-PQRS)."),
+        ["code.not_heard"] = ("이 장치의 인사 메시지가 최근에 없었습니다. 전원을 켜고 discover로 확인하세요.", "This device has not said hello recently. Power it on and check with discover."),
+        ["code.not_claimable"] = ("이미 운영·교체·해지된 장치라 등록할 수 없습니다.", "The device is already in service, replaced or decommissioned."),
+        ["code.not_found"] = ("게이트웨이 장치 목록에 없는 장치입니다.", "The device is not in the gateway's registry."),
+        ["code.not_live"] = ("교체 또는 해지된 장치입니다.", "The device is replaced or decommissioned."),
+        ["code.not_bound"] = ("먼저 설치 장소를 등록하세요 (bind).", "Bind the device to a site first (bind)."),
+        ["code.not_replaceable"] = ("교체할 수 없습니다: 이전 장치는 운영 중, 새 장치는 등록만 되고 장소 미지정이어야 합니다.", "Cannot replace: the old device must be in service, the new one claimed and not yet bound."),
+        ["code.bad_site"] = ("설치 장소 정보가 잘못됐습니다:", "The site is invalid:"),
+        ["code.csv_refused"] = ("CSV에 잘못된 행이 있어 아무것도 바꾸지 않았습니다:", "The CSV has bad rows; nothing was changed:"),
+        ["code.broker_refused"] = ("브로커가 계정 변경을 거부했습니다.", "The broker refused the account change."),
+        ["code.unauthorized"] = ("관리자 토큰이 틀렸습니다.", "The admin token is wrong."),
+        ["code.forbidden"] = ("게이트웨이 본체에서만 실행할 수 있습니다.", "Only callers on the gateway itself are allowed."),
+        ["code.bad_device_id"] = ("장치 ID는 16진수 8자리입니다.", "A device id is 8 hex digits."),
+        ["row"] = ("행", "row"),
+        ["column"] = ("열", "column"),
+        ["state.claimed"] = ("등록됨", "claimed"),
+        ["state.active"] = ("운영 중", "active"),
+        ["state.replaced"] = ("교체됨", "replaced"),
+        ["state.decommissioned"] = ("해지됨", "decommissioned"),
+    };
+
+    public bool English { get; } = english;
+
+    /// <summary>From <c>--lang</c> when given, else from LANG / LC_ALL: English only when asked for.</summary>
+    public static Texts Choose(string? lang)
+    {
+        string? chosen = lang ?? Environment.GetEnvironmentVariable("LC_ALL") ?? Environment.GetEnvironmentVariable("LANG");
+        return new Texts(chosen is not null && chosen.StartsWith("en", StringComparison.OrdinalIgnoreCase));
+    }
+
+    public string this[string key] => Table.TryGetValue(key, out var pair) ? (English ? pair.En : pair.Ko) : key;
+
+    /// <summary>The text of an API error code, or the gateway's own message for codes without one.</summary>
+    public string Error(string code, string message) => Table.ContainsKey("code." + code) ? this["code." + code] : message;
+
+    public string State(string state) => Table.ContainsKey("state." + state) ? this["state." + state] + (English ? "" : " (" + state + ")") : state;
+}

@@ -1,0 +1,27 @@
+namespace Anshimi.Protocol.Provisioning
+{
+    /// <summary>
+    /// An unclaimed device announcing itself on <c>anshimi/v1/prov/{id}/hello</c> (protocol/README.md §9).
+    /// The tag proves knowledge of the claim secret printed on the device's label.
+    /// </summary>
+    public sealed class HelloMessage
+    {
+        public HelloMessage(uint deviceId, byte[] nonce, string profile, string firmwareVersion)
+        {
+            DeviceId = deviceId;
+            Nonce = nonce;
+            Profile = profile;
+            FirmwareVersion = firmwareVersion;
+        }
+
+        public uint DeviceId { get; }
+
+        /// <summary>16 random bytes, new at every power-up; credentials must echo them.</summary>
+        public byte[] Nonce { get; }
+
+        /// <summary>The device profile, e.g. <c>home-panic</c>.</summary>
+        public string Profile { get; }
+
+        public string FirmwareVersion { get; }
+    }
+}
