@@ -130,7 +130,8 @@ public sealed class HciBleTransport : IBleTransport
         SetState(BleTransportState.Closed, "closed");
     }
 
-    internal static int ParseAdapter(string adapterName)
+    /// <summary>The adapter number of a name like <c>hci0</c>; throws <see cref="BleTransportException"/> for anything else.</summary>
+    public static int ParseAdapter(string adapterName)
     {
         if (adapterName is null || !adapterName.StartsWith("hci", StringComparison.Ordinal) ||
             !int.TryParse(adapterName.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out int id) || id > ushort.MaxValue)

@@ -1,3 +1,4 @@
+using Anshimi.Gateway.Ble;
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Outbox;
@@ -42,6 +43,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddMosquittoClient();
         services.AddAlarmPipeline();
         services.AddDeviceSupervision(configuration);
+        services.AddGatewayBle(configuration);
         return services;
     }
 
