@@ -20,8 +20,9 @@ public abstract class AirspaceRule
     /// <summary>Drops every matching advertisement: a receiver out of range, a transmitter that is never heard.</summary>
     public static AirspaceRule DropAll(BleAddress? from = null, BleAddress? to = null) => new Counted(t => Matches(t, from, to), int.MaxValue);
 
-    /// <summary>Drops each advertisement with <paramref name="probability"/>, from a generator seeded with <paramref name="seed"/>.</summary>
-    public static AirspaceRule DropRandom(double probability, int seed) => new Random(probability, seed);
+    /// <summary>Drops each matching advertisement with <paramref name="probability"/>, from a generator seeded with <paramref name="seed"/>.</summary>
+    public static AirspaceRule DropRandom(double probability, int seed, BleAddress? from = null, BleAddress? to = null) =>
+        new Random(probability, seed, t => Matches(t, from, to));
 
     /// <summary>True when this rule drops <paramref name="transmission"/>. Called under the airspace's lock.</summary>
     public abstract bool Drops(AirspaceTransmission transmission);
@@ -49,9 +50,11 @@ public abstract class AirspaceRule
     {
         private readonly double _probability;
         private readonly System.Random _random;
+        private readonly Func<AirspaceTransmission, bool> _applies;
 
-        public Random(double probability, int seed)
+        public Random(double probability, int seed, Func<AirspaceTransmission, bool> applies)
         {
+            _applies = applies;
             ArgumentOutOfRangeException.ThrowIfLessThan(probability, 0);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(probability, 1);
             _probability = probability;
@@ -59,7 +62,7 @@ public abstract class AirspaceRule
             _random = new System.Random(seed);
         }
 
-        public override bool Drops(AirspaceTransmission transmission) => _random.NextDouble() < _probability;
+        public override bool Drops(AirspaceTransmission transmission) => _applies(transmission) && _random.NextDouble() < _probability;
 #pragma warning restore CA5394
     }
 }
