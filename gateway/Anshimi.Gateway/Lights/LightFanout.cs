@@ -33,9 +33,6 @@ public sealed partial class LightFanout(
 
     public const string BadLightCommand = "bad_light_command";
 
-    /// <summary>Outcome of a light whose request was replaced by a newer one before it was confirmed.</summary>
-    public const string Superseded = "superseded";
-
     private static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRefresh = TimeSpan.FromMinutes(1);
 
@@ -91,7 +88,7 @@ public sealed partial class LightFanout(
 
                     if (!current.Confirmed)
                     {
-                        Report(current.RequestId, DeviceIdText.Format(lightId), current.ModeName, Superseded, now);
+                        Report(current.RequestId, DeviceIdText.Format(lightId), current.ModeName, LightOutcomeName.Superseded, now);
                     }
                 }
 
