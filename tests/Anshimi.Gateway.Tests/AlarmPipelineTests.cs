@@ -190,7 +190,13 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
     [InlineData(FrameType.Command)]
     public async Task Authentic_frame_of_a_type_devices_do_not_send_upstream_is_counted_and_dropped(FrameType type)
     {
-        byte[] payload = type == FrameType.Ack ? new byte[] { 0, 0, 0, 1, 1 } : [];
+        // Well-formed payloads, so the type (not the payload) is what gets the frame refused.
+        byte[] payload = type switch
+        {
+            FrameType.Ack => [0, 0, 0, 1, 1],
+            FrameType.Beacon => FramePayloads.Beacon(Bell.Id, 1, LightMode.Schedule, false, 0).Payload,
+            _ => FramePayloads.Command(Bell.Id, 1, LightMode.Schedule, 0).Payload,
+        };
         byte[] frame = Bell.Sign(new Frame(type, Bell.Id, 1, 0, 0, 0, payload));
 
         UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None);

@@ -134,8 +134,9 @@ public sealed class BleIngestion(
                 return Reject(FrameErrorName.Of(FrameError.Replayed), report, device + " beacon " + frame.Counter);
         }
 
-        // Only a new counter counts as hearing the light: a recorded beacon cannot hide a dead one.
-        device.LastSeen = now;
+        // Only a new counter counts as hearing the light: a recorded beacon cannot hide a dead one. The registry
+        // writes last seen (and this counter as the light's uplink floor) with its batched heartbeats.
+        registry.RecordHeartbeat(device, frame.Counter, now);
         supervision.Heard(device);
         fanout.OnBeacon(device.Id, mode);
         return Beacon;

@@ -95,7 +95,7 @@ public sealed partial class LightFanout(
                 _tasks[lightId] = new LightTask(command.RequestId, lightId, light.Key, mode, command.Mode, (ushort)command.HoldSeconds, command.ExpiresAt);
             }
 
-            await PutOnAirAsync(lightId, command.ExpiresAt, cancellationToken);
+            await PutOnAirAsync(lightId, command.ExpiresAt, cancellationToken, initial: true);
             LogSubmitted(logger, command.RequestId, DeviceIdText.Format(lightId), command.Mode, command.ExpiresAt);
         }
 
@@ -180,12 +180,13 @@ public sealed partial class LightFanout(
     }
 
     /// <summary>Signs a fresh frame for the light's current request and puts it into the rotation.</summary>
-    private async Task PutOnAirAsync(uint lightId, DateTimeOffset until, CancellationToken cancellationToken)
+    private async Task PutOnAirAsync(uint lightId, DateTimeOffset until, CancellationToken cancellationToken, bool initial = false)
     {
         uint counter = await store.TakeDownlinkCounterAsync(lightId, cancellationToken);
         lock (_lock)
         {
-            if (!_tasks.TryGetValue(lightId, out LightTask? task))
+            // A beacon may have confirmed the light while the counter was being taken: then only refreshes go on air.
+            if (!_tasks.TryGetValue(lightId, out LightTask? task) || (initial && task.Confirmed))
             {
                 return;
             }
