@@ -63,7 +63,7 @@ public sealed class LightCommandBrokerTests : IAsyncLifetime
 
         await using RunningProcess events = await _fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
         string[] requested = [.. lights.Select(l => DeviceIdText.Format(l.Id)), "0000FFFF"];
-        var command = new LightCommandEnvelope("escort-77", LightModeName.Escort, requested, 120, DateTimeOffset.UtcNow.AddSeconds(8));
+        var command = new LightCommandEnvelope("escort-77", LightModeName.Escort, requested, 120, DateTimeOffset.UtcNow.AddSeconds(12));
         await _fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(command));
 
         var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
