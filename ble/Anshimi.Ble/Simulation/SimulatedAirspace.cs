@@ -70,9 +70,9 @@ public sealed class SimulatedAirspace(TimeProvider time)
                     return sent;
                 }
 
-                DateTimeOffset at2 = next.NextTransmission!.Value;
+                DateTimeOffset at = next.NextTransmission!.Value;
                 byte[] data = next.AdvertisingData!;
-                next.NextTransmission = at2 + next.AdvertisingInterval;
+                next.NextTransmission = at + next.AdvertisingInterval;
                 Transmissions++;
                 sent++;
                 deliveries = [];
@@ -83,13 +83,13 @@ public sealed class SimulatedAirspace(TimeProvider time)
                         continue;
                     }
 
-                    if (_rules.Any(rule => rule.Drops(new AirspaceTransmission(next.Address, receiver.Address, data, at2))))
+                    if (_rules.Any(rule => rule.Drops(new AirspaceTransmission(next.Address, receiver.Address, data, at))))
                     {
                         Dropped++;
                         continue;
                     }
 
-                    deliveries.Add((receiver, new BleAdvertisementReport(next.Address, next.Rssi, (byte[])data.Clone(), at2)));
+                    deliveries.Add((receiver, new BleAdvertisementReport(next.Address, next.Rssi, (byte[])data.Clone(), at)));
                 }
             }
 
