@@ -59,7 +59,7 @@ public sealed class SimulatedAirspace(TimeProvider time)
                 SimulatedBleTransport? next = null;
                 foreach (SimulatedBleTransport participant in _participants)
                 {
-                    if (participant.NextTransmission is { } at && at <= now && (next is null || at < next.NextTransmission))
+                    if (participant.NextTransmission is { } due && due <= now && (next is null || due < next.NextTransmission))
                     {
                         next = participant;
                     }
