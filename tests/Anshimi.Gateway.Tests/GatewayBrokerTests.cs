@@ -110,7 +110,8 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
         Assert.DoesNotContain(Convert.ToHexString(bell.Key), File.ReadAllText(gateway.LogPath), StringComparison.OrdinalIgnoreCase);
     }
 
-    private static WebApplication BuildGateway(Dictionary<string, string> environment)
+    /// <summary>The gateway host as Program.cs builds it, configured like a deployment's environment.</summary>
+    internal static WebApplication BuildGateway(Dictionary<string, string> environment)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(environment.Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), pair.Value)));

@@ -24,9 +24,11 @@ public sealed class GatewayHarness : IAsyncDisposable
     public const string GatewayId = "gw-test";
 
     private readonly ServiceProvider _services;
+    private readonly Action<IServiceCollection>? _configure;
 
-    private GatewayHarness(string directory, FakeMqttClient mqtt, ManualTime time, TestDevice[] devices)
+    private GatewayHarness(string directory, FakeMqttClient mqtt, ManualTime time, TestDevice[] devices, Action<IServiceCollection>? configure)
     {
+        _configure = configure;
         Directory = directory;
         Mqtt = mqtt;
         Time = time;
@@ -48,6 +50,7 @@ public sealed class GatewayHarness : IAsyncDisposable
         services.AddLogging();
         services.AddSingleton<TimeProvider>(time);
         services.AddSingleton<IMqttClientFactory>(mqtt);
+        configure?.Invoke(services);
         services.AddGateway(configuration);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -82,10 +85,10 @@ public sealed class GatewayHarness : IAsyncDisposable
     public static Task<GatewayHarness> StartAsync() =>
         StartAsync(CreateDirectory(), new FakeMqttClient(), new ManualTime(), [new TestDevice(0x0000A1B2, 1), new TestDevice(0x0000C3D4, 101, "shop-panic")]);
 
-    /// <summary>A gateway process on existing state, as after a restart.</summary>
-    public static async Task<GatewayHarness> StartAsync(string directory, FakeMqttClient mqtt, ManualTime time, TestDevice[] devices)
+    /// <summary>A gateway process on existing state, as after a restart; <paramref name="configure"/> registers services before the gateway's own.</summary>
+    public static async Task<GatewayHarness> StartAsync(string directory, FakeMqttClient mqtt, ManualTime time, TestDevice[] devices, Action<IServiceCollection>? configure = null)
     {
-        var harness = new GatewayHarness(directory, mqtt, time, devices);
+        var harness = new GatewayHarness(directory, mqtt, time, devices, configure);
         await harness.Get<IEnumerable<IHostedService>>().OfType<GatewayStartup>().Single().StartAsync(CancellationToken.None);
         return harness;
     }
@@ -95,7 +98,7 @@ public sealed class GatewayHarness : IAsyncDisposable
     {
         await DisposeCoreAsync(deleteFiles: false);
         Mqtt.Clear();
-        return await StartAsync(Directory, Mqtt, Time, Devices);
+        return await StartAsync(Directory, Mqtt, Time, Devices, _configure);
     }
 
     public T Get<T>()
@@ -114,7 +117,7 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public ValueTask DisposeAsync() => DisposeCoreAsync(deleteFiles: true);
 
-    private static string CreateDirectory()
+    public static string CreateDirectory()
     {
         string directory = Path.Combine(Path.GetTempPath(), "anshimi-gateway-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);

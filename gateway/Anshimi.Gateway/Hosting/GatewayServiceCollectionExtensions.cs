@@ -1,3 +1,4 @@
+using Anshimi.Gateway.Ble;
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
@@ -48,6 +49,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddDeviceSupervision(configuration);
         services.AddLocalOutputs(configuration);
         services.AddProvisioning(configuration);
+        services.AddGatewayBle(configuration);
         return services;
     }
 

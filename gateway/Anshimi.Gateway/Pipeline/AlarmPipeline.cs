@@ -26,7 +26,8 @@ public readonly record struct UplinkResult(UplinkOutcome Outcome, string? Reason
 /// <summary>
 /// Turns device uplinks into stored alarms: authenticates each frame against the registry, refuses
 /// replays, stores a new alarm and its outbox row in one transaction, and acks the device only after
-/// that commit. Called by one consumer at a time; never throws on bad input.
+/// that commit. Frames arrive over MQTT and BLE; callers are served one at a time, so a frame heard on both
+/// paths is handled twice in order (stored once, then a duplicate). Never throws on bad input.
 /// </summary>
 public sealed partial class AlarmPipeline(
     DeviceRegistry registry,
@@ -49,9 +50,11 @@ public sealed partial class AlarmPipeline(
     private const string UplinkSuffix = "/up";
 
     private readonly FrameCodec _codec = new(new PlatformHmacSha256());
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     public async Task<UplinkResult> HandleUplinkAsync(string topic, byte[] payload, CancellationToken cancellationToken)
     {
+        await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
             return await HandleCoreAsync(topic, payload, cancellationToken);
@@ -66,6 +69,10 @@ public sealed partial class AlarmPipeline(
             LogStoreFailed(logger, topic, ex);
             metrics.FrameRejected(StoreFailed);
             return UplinkResult.Reject(StoreFailed);
+        }
+        finally
+        {
+            _oneAtATime.Release();
         }
     }
 

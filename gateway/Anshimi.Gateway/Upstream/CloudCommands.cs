@@ -1,5 +1,6 @@
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
+using Anshimi.Gateway.Lights;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Logging;
@@ -8,12 +9,13 @@ namespace Anshimi.Gateway.Upstream;
 
 /// <summary>
 /// Envelopes from the cloud bridge on the gateway's commands topic: alarm receipts clear the outbox,
-/// operator acknowledgements go to the bell. Malformed or unknown envelopes are counted and dropped.
+/// operator acknowledgements go to the bell, light commands to the streetlight fan-out. Malformed or unknown envelopes are counted and dropped.
 /// </summary>
 public sealed partial class CloudCommands(
     AlarmStore store,
     OperatorAckRelay relay,
     TroubleOutbox troubles,
+    LightFanout lights,
     GatewayMetrics metrics,
     RejectLog rejectLog,
     TimeProvider time,
@@ -38,6 +40,9 @@ public sealed partial class CloudCommands(
                 break;
             case OperatorAckEnvelope ack:
                 await relay.RelayAsync(ack, cancellationToken);
+                break;
+            case LightCommandEnvelope lightCommand:
+                await lights.SubmitAsync(lightCommand, cancellationToken);
                 break;
             default:
                 metrics.CommandRejected(UnexpectedKind);

@@ -175,6 +175,9 @@ public static class LightOutcomeName
 
     /// <summary>The light is not in this gateway's registry.</summary>
     public const string UnknownLight = "unknown-light";
+
+    /// <summary>A newer request for the same light replaced this one before the light confirmed it.</summary>
+    public const string Superseded = "superseded";
 }
 
 /// <summary>Wire names of <see cref="AckStage"/> in JSON.</summary>
