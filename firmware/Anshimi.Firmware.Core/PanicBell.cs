@@ -136,7 +136,7 @@ namespace Anshimi.Firmware
             // A button that woke the bell from deep sleep has been down since the wake, not since the
             // program got going: the press counts from the wake.
             bool wokenByButton = _sleep != null && _sleep.WakeCause == WakeCause.Button;
-            _button = new PressDetector(button, config.DebounceMs, config.LongPressMs, config.MaxQueuedButtonEdges, wokenByButton ? 0 : now);
+            _button = new PressDetector(button, config.DebounceMs, config.LongPressMs, config.MaxQueuedButtonEdges, wokenByButton ? _sleep!.WokeAtMs : now);
             if (peripherals.AuxButton != null)
             {
                 _auxButton = new PressDetector(peripherals.AuxButton, config.DebounceMs, config.LongPressMs, config.MaxQueuedButtonEdges, now);

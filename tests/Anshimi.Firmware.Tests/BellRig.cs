@@ -35,7 +35,8 @@ public sealed class BellRig
         Led = new SimulatedLed(Clock);
         Radio = new SimulatedBleRadio(Air);
         Air.Listen((data, length) => Heard.Add(data.AsSpan(0, length).ToArray()));
-        Bell = Build(WakeCause.PowerOn);
+        Watchdog = new SimulatedWatchdog(Clock, new BellConfig(DeviceId, Key).WatchdogTimeoutMs);
+        Bell = Build(WakeCause.PowerOn, 0);
     }
 
     public string? Profile { get; }
@@ -96,11 +97,22 @@ public sealed class BellRig
     /// Power cut: a new bell on the same flash and the same pin. The old bell's message handler is
     /// detached with the old link; it still hears the button but is never ticked again.
     /// </summary>
-    public void Reboot(WakeCause wakeCause = WakeCause.PowerOn)
+    public void Reboot(WakeCause wakeCause = WakeCause.PowerOn, long? wokeAtMs = null)
     {
         Link.Reset();
-        Bell = Build(wakeCause);
+        Bell = Build(wakeCause, wokeAtMs ?? Clock.MonotonicMs);
     }
+
+    /// <summary>Deep sleep as the bell asked for it: the clock runs on untouched until the timer wakes it.</summary>
+    public void SleepUntilTimer()
+    {
+        Assert.True(Bell.Asleep, "the bell is not asleep");
+        Clock.Advance(Sleep.RequestedSleepMs!.Value);
+        Reboot(WakeCause.Timer);
+    }
+
+    /// <summary>A watchdog fed by the bell; expiring means the device restarts.</summary>
+    public SimulatedWatchdog Watchdog { get; }
 
     /// <summary>The frames the bell advertised, decoded and verified.</summary>
     public List<Frame> AdvertisedFrames() => Heard.Select(adv =>
@@ -164,7 +176,7 @@ public sealed class BellRig
 
     private IEnumerable<Frame> Decoded() => Link.Published.Select(p => Decode(p.Payload)).ToList();
 
-    private PanicBell Build(WakeCause wakeCause)
+    private PanicBell Build(WakeCause wakeCause, long wokeAtMs)
     {
         if (Profile is null)
         {
@@ -176,7 +188,7 @@ public sealed class BellRig
         BellConfig config = BellProfiles.For(Profile, DeviceId, Key);
         Configure?.Invoke(config);
         BellBoard board = BellBoard.ForProfile(Profile);
-        Sleep = new SimulatedSleepController(wakeCause);
+        Sleep = new SimulatedSleepController(wakeCause, wokeAtMs);
         Voice = board.VoiceRx == BellBoard.None ? null : new Df2301qVoiceModule(Uart);
         var peripherals = new BellPeripherals
         {
@@ -187,6 +199,7 @@ public sealed class BellRig
             Voice = Voice,
             Radio = Radio,
             Sleep = Sleep,
+            Watchdog = Watchdog,
         };
         return new PanicBell(config, Clock, Button, Led, Storage, HasLink ? Link : null, new HmacSha256(), new NoJitter(), peripherals);
     }

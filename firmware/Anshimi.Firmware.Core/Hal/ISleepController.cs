@@ -18,6 +18,12 @@ namespace Anshimi.Firmware.Hal
     {
         WakeCause WakeCause { get; }
 
+        /// <summary>
+        /// When the wake happened on <see cref="IClock.MonotonicMs"/>: 0 on the device, whose clock starts
+        /// with the chip, so a press that woke it counts from the wake, not from when the program got going.
+        /// </summary>
+        long WokeAtMs { get; }
+
         /// <summary>Sleeps until a wake pin reaches its level or <paramref name="durationMs"/> has passed.</summary>
         void EnterDeepSleep(long durationMs);
     }
