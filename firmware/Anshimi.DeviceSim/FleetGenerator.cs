@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Anshimi.Firmware.Bells;
 using Anshimi.Geo;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -10,12 +11,19 @@ namespace Anshimi.DeviceSim;
 /// <summary>
 /// Makes a fleet of simulated bells spread round-robin over Seoul's districts. Ids, places and
 /// profiles follow the seed; keys and broker passwords always come from the system's CSPRNG.
+/// Without a profile list the fleet is 70 % home and 30 % shop bells; with one, the listed profiles
+/// take turns.
 /// </summary>
 public static class FleetGenerator
 {
-    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed)
+    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, IReadOnlyList<string>? profiles = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        if (profiles is not null && (profiles.Count == 0 || !profiles.All(BellProfiles.IsKnown)))
+        {
+            throw new ArgumentException("profiles must be some of home, shop, voice, battery; got '" + string.Join(",", profiles) + "'");
+        }
+
         Random random = seed is int s ? new Random(s) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
         var ids = new HashSet<uint>();
         var devices = new List<DeviceRecord>(count);
@@ -30,8 +38,9 @@ public static class FleetGenerator
             while (!ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
-            string profile = random.Next(10) < 7 ? "home" : "shop";
-            var site = new SiteInfo(profile, Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
+            int roll = random.Next(10);
+            string profile = profiles is null ? (roll < 7 ? BellProfiles.Home : BellProfiles.Shop) : profiles[i % profiles.Count];
+            var site = new SiteInfo(profile == BellProfiles.Shop ? "shop" : "home", Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
                 DeviceIdText.Format(id),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
