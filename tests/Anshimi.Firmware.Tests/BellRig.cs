@@ -22,11 +22,10 @@ public sealed class BellRig
     private readonly FrameCodec _codec = new(new HmacSha256());
     private uint _downlinkCounter;
 
-    public BellRig(Action<BellConfig>? configure = null, MemoryDeviceStorage? storage = null, string? profile = null, bool withMains = false)
+    public BellRig(Action<BellConfig>? configure = null, MemoryDeviceStorage? storage = null, string? profile = null)
     {
         Configure = configure;
         Profile = profile;
-        WithMains = withMains;
         Storage = storage ?? new MemoryDeviceStorage();
         Clock = new VirtualClock();
         Link = new FakeMqttLink(Clock);
@@ -36,6 +35,11 @@ public sealed class BellRig
         Radio = new SimulatedBleRadio(Air);
         Air.Listen((data, length) => Heard.Add(data.AsSpan(0, length).ToArray()));
         Watchdog = new SimulatedWatchdog(Clock, new BellConfig(DeviceId, Key).WatchdogTimeoutMs);
+        if (profile is not null)
+        {
+            Battery.Raw = BellProfiles.For(profile, DeviceId, Key).BatteryFullRaw;
+        }
+
         Bell = Build(WakeCause.PowerOn, 0);
     }
 
@@ -46,13 +50,11 @@ public sealed class BellRig
     /// <summary>Lid switch: active = open.</summary>
     public SimulatedContact Tamper { get; } = new();
 
-    /// <summary>Mains sense: no current board has one, so it is attached only when asked for.</summary>
+    /// <summary>Mains sense: mains present.</summary>
     public SimulatedContact Mains { get; } = new(active: true);
 
-    public bool WithMains { get; }
-
-    /// <summary>Battery ADC, 12 bit, starting full.</summary>
-    public SimulatedAnalogInput Battery { get; } = new(4095, 2114);
+    /// <summary>Battery ADC, 12 bit, starting at the profile's full reading.</summary>
+    public SimulatedAnalogInput Battery { get; } = new(4095, 4095);
 
     public SimulatedUartPort Uart { get; } = new();
 
@@ -194,7 +196,7 @@ public sealed class BellRig
         {
             AuxButton = board.AuxPanic == BellBoard.None ? null : AuxButton,
             Tamper = board.Tamper == BellBoard.None ? null : Tamper,
-            Mains = WithMains ? Mains : null,
+            Mains = board.MainsSense == BellBoard.None ? null : Mains,
             Battery = board.BatterySense == BellBoard.None ? null : Battery,
             Voice = Voice,
             Radio = Radio,

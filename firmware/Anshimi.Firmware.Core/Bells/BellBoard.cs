@@ -8,7 +8,7 @@ namespace Anshimi.Firmware.Bells
     {
         public const int None = -1;
 
-        /// <summary>Home and shop bell: ESP32-WROOM-32E, mains, Wi-Fi with BLE fallback.</summary>
+        /// <summary>Home and shop bell: ESP32-WROOM-32E, mains with a Li-ion backup cell, Wi-Fi with BLE fallback.</summary>
         public static readonly BellBoard HomeBell = new BellBoard("home-bell")
         {
             HasWifi = true,
@@ -18,6 +18,9 @@ namespace Anshimi.Firmware.Bells
             AuxActiveLow = true,
             Tamper = 25,
             TamperActiveLow = false,
+            MainsSense = 34,
+            BatterySense = 35,
+            BatteryAdcChannel = 7,
             LedRed = 21,
             LedGreen = 22,
             LedBlue = 23,
@@ -31,6 +34,9 @@ namespace Anshimi.Firmware.Bells
             PanicActiveLow = true,
             Tamper = 25,
             TamperActiveLow = false,
+            MainsSense = 34,
+            BatterySense = 35,
+            BatteryAdcChannel = 7,
             LedRed = 21,
             LedGreen = 22,
             LedBlue = 23,
@@ -83,7 +89,7 @@ namespace Anshimi.Firmware.Bells
 
         public bool TamperWakes { get; private set; }
 
-        /// <summary>Mains-present sense input; none of the current boards has one.</summary>
+        /// <summary>Mains-present sense input (high while mains is present).</summary>
         public int MainsSense { get; private set; } = None;
 
         public int BatterySense { get; private set; } = None;

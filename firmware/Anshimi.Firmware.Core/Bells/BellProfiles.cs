@@ -40,6 +40,11 @@ namespace Anshimi.Firmware.Bells
                 // Wi-Fi and mains: MQTT, BLE only as a fallback for alarms.
                 config.HeartbeatIntervalMs = MainsHeartbeatMs;
                 config.LowBatteryCode = ContactIdCode.LowBattery;
+
+                // Li-ion backup cell through a 1:2 divider: 3.4 V (where the LDO drops out) to 4.2 V at
+                // the cell, nominal 12-bit readings; calibrated on the first prototype.
+                config.BatteryEmptyRaw = 2110;
+                config.BatteryFullRaw = 2606;
                 if (profile == Shop)
                 {
                     // The wired button under the counter is the silent one: nothing shows, nothing sounds.
@@ -66,6 +71,11 @@ namespace Anshimi.Firmware.Bells
                 // The battery is read once per wake, before the radio starts; the hysteresis band keeps
                 // a single reading from flapping.
                 config.BatteryConfirmSamples = 1;
+
+                // Two Li-FeS2 AA cells through a 1:2 divider: 1.8 V (the converter's cut-off) to 3.2 V,
+                // nominal 12-bit readings of the ESP32-S3 at 12 dB attenuation.
+                config.BatteryEmptyRaw = 1189;
+                config.BatteryFullRaw = 2114;
                 config.CheckInIntervalMs = 60L * 60 * 1000;
                 return config;
             }

@@ -60,7 +60,7 @@ public sealed class TroubleTests
     [Fact]
     public void Mains_loss_is_reported_after_it_lasts_and_its_restore_follows()
     {
-        var rig = new BellRig(profile: BellProfiles.Home, withMains: true);
+        var rig = new BellRig(profile: BellProfiles.Home);
         rig.Mains.IsActive = false;
         rig.Run(1000);
         rig.Mains.IsActive = true; // a flicker
@@ -78,7 +78,7 @@ public sealed class TroubleTests
     [Fact]
     public void Reboot_mid_trouble_keeps_the_pending_report_and_its_counter()
     {
-        var rig = new BellRig(profile: BellProfiles.Home, withMains: true);
+        var rig = new BellRig(profile: BellProfiles.Home);
         rig.Link.IsConnected = false;
         rig.Mains.IsActive = false;
         rig.Run(3500);
@@ -92,6 +92,23 @@ public sealed class TroubleTests
         Assert.Equal(counter, sent.Counter);
         Assert.Equal(ContactIdCode.AcLoss, sent.EventCode);
         Assert.True(rig.Bell.Troubles.MainsLost);
+    }
+
+    [Fact]
+    public void Home_bell_backup_cell_running_low_reports_302_and_the_heartbeat_carries_its_level()
+    {
+        var rig = new BellRig(profile: BellProfiles.Home);
+        rig.Run(1000);
+        Assert.Equal(100, rig.Heartbeats.Last().Payload[1]);
+
+        rig.Battery.Raw = 2150; // (2150 - 2110) / (2606 - 2110) = 8 %
+        rig.Run(181_000);
+        Frame low = rig.Alarms.First();
+        Assert.Equal((ContactIdCode.LowBattery, ContactIdQualifier.NewEvent), (low.EventCode, low.Qualifier));
+        Assert.True(rig.Bell.Troubles.BatteryLow);
+        rig.DeliverAck(low.Counter, AckStage.Received);
+        rig.Run(10_000);
+        Assert.Equal(8, rig.Heartbeats.Last().Payload[1]);
     }
 
     [Fact]
