@@ -87,6 +87,23 @@ public sealed class SimulatedFleetTests
             Assert.Equal(29, advertisement.Length);
             Assert.Equal("battery", battery.Status(null).Profile);
             Assert.False(battery.HasMainsSense);
+
+            // The control API the CLI commands use: cut mains on the home bell, refuse what a board lacks.
+            var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, FreePort.Next());
+            using var server = new ControlServer(simulated, null, endpoint);
+            using var stop = new CancellationTokenSource();
+            Task serving = server.RunAsync(stop.Token);
+            using var http = new HttpClient { BaseAddress = new Uri("http://" + endpoint + "/") };
+            string homeId = home.Record.DeviceId;
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, (await http.PostAsync("devices/" + homeId + "/mains?on=false", null)).StatusCode);
+            await uplinks.WaitForAsync(f => f.DeviceId == home.Record.NumericId && f.EventCode == ContactIdCode.AcLoss, Wait);
+            Assert.Equal(System.Net.HttpStatusCode.Conflict, (await http.PostAsync("devices/" + homeId + "/speak?command=5", null)).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.Conflict, (await http.PostAsync("devices/" + battery.Record.DeviceId + "/mains?on=false", null)).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.PostAsync("devices/" + homeId + "/battery?percent=101", null)).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, (await http.PostAsync("devices/" + battery.Record.DeviceId + "/tamper?open=true", null)).StatusCode);
+            await heard.WaitForAsync(adv => IsEventFrom(adv, battery.Record, codec, ContactIdCode.Tamper), Wait);
+            await stop.CancelAsync();
+            await serving;
         }
         finally
         {
@@ -94,7 +111,9 @@ public sealed class SimulatedFleetTests
         }
     }
 
-    private static bool IsAlarmFrom(byte[] adv, DeviceRecord device, FrameCodec codec)
+    private static bool IsAlarmFrom(byte[] adv, DeviceRecord device, FrameCodec codec) => IsEventFrom(adv, device, codec, ContactIdCode.Panic);
+
+    private static bool IsEventFrom(byte[] adv, DeviceRecord device, FrameCodec codec, ushort code)
     {
         if (!BleAdvertisement.TryFindFrame(adv, 0, adv.Length, out int offset, out int length))
         {
@@ -102,6 +121,6 @@ public sealed class SimulatedFleetTests
         }
 
         FrameReadResult read = codec.Decode(adv, offset, length, device.Key);
-        return read.IsOk && read.Frame!.Type == FrameType.Alarm && read.Frame.EventCode == ContactIdCode.Panic;
+        return read.IsOk && read.Frame!.Type == FrameType.Alarm && read.Frame.EventCode == code;
     }
 }
