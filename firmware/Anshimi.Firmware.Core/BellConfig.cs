@@ -144,6 +144,12 @@ namespace Anshimi.Firmware
         /// <summary>How long a battery bell stays awake bursting an unanswered alarm before it sleeps until the next retry.</summary>
         public int AlarmAwakeMs { get; set; } = 45000;
 
+        /// <summary>Awake time after a timer wake to retry unanswered alarms: one burst round and listening for the ack.</summary>
+        public int RetryAwakeMs { get; set; } = 5000;
+
+        /// <summary>Longest deep sleep between retries of unanswered alarms; the sleeps double up to it across wakes.</summary>
+        public long RetrySleepMaxMs { get; set; } = 15L * 60 * 1000;
+
         /// <summary>The watchdog restarts the device when the loop has not run for this long.</summary>
         public int WatchdogTimeoutMs { get; set; } = 30000;
     }

@@ -133,6 +133,12 @@ namespace Anshimi.Firmware
                 _radio.AdvertisementReceived += OnAdvertisement;
             }
 
+            // A timer wake to retry unanswered alarms stays up for one round, not the full alarm time.
+            if (_sleep != null && _sleep.WakeCause == WakeCause.Timer && _alarms.Count > 0)
+            {
+                _alarmAwakeSinceMs = now - config.AlarmAwakeMs + config.RetryAwakeMs;
+            }
+
             // A button that woke the bell from deep sleep has been down since the wake, not since the
             // program got going: the press counts from the wake.
             bool wokenByButton = _sleep != null && _sleep.WakeCause == WakeCause.Button;
@@ -358,6 +364,9 @@ namespace Anshimi.Firmware
             _nextResendMs = now;
             _bleBackoffMs = _config.BleRetryInitialMs;
             _nextBurstMs = now;
+
+            // A new call for help starts the retries afresh.
+            _schedule.SetRetrySleep(0);
             return true;
         }
 
@@ -503,6 +512,7 @@ namespace Anshimi.Firmware
             if (_alarms.Count == 0)
             {
                 _backoffMs = _config.ResendInitialMs;
+                _schedule.SetRetrySleep(0);
             }
         }
 
@@ -699,7 +709,10 @@ namespace Anshimi.Firmware
                     return;
                 }
 
-                sleepMs = _bleBackoffMs;
+                // Doubling across wakes: a bell no gateway hears must not spend its cells retrying.
+                long last = _schedule.RetrySleepMs;
+                sleepMs = last == 0 ? _config.BleRetryInitialMs : (last * 2 > _config.RetrySleepMaxMs ? _config.RetrySleepMaxMs : last * 2);
+                _schedule.SetRetrySleep((uint)sleepMs);
             }
             else
             {

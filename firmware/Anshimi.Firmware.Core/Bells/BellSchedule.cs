@@ -7,14 +7,16 @@ namespace Anshimi.Firmware.Bells
     /// When the periodic test (602) and a BLE-only bell's check-in are next due, kept across reboots and deep
     /// sleep as the wall-clock time each was last done. A wall clock behind the stored time has not been set
     /// since power came back (or the cells were changed): the schedule then starts afresh from now.
-    /// Record: version · last test ticks (8) · last check-in ticks (8).
+    /// It also keeps how long a battery bell last slept between unanswered alarm bursts, so the retries of
+    /// a bell out of every gateway's reach back off across wakes instead of starting over each time.
+    /// Record: version · last test ticks (8) · last check-in ticks (8) · retry sleep ms (4).
     /// </summary>
     public sealed class BellSchedule
     {
         public const string RecordName = "schedule";
 
-        private const byte RecordVersion = 1;
-        private const int RecordLength = 17;
+        private const byte RecordVersion = 2;
+        private const int RecordLength = 21;
 
         private readonly IDeviceStorage _storage;
         private readonly IClock _clock;
@@ -34,6 +36,7 @@ namespace Anshimi.Firmware.Bells
             {
                 _lastTestTicks = ReadTicks(image, 1);
                 _lastCheckInTicks = ReadTicks(image, 9);
+                RetrySleepMs = BigEndian.ReadUInt32(image, 17);
             }
 
             long nowTicks = clock.UtcNow.Ticks;
@@ -66,6 +69,18 @@ namespace Anshimi.Firmware.Bells
         public long CheckInDueMs { get; private set; }
 
         public bool StorageHealthy { get; private set; } = true;
+
+        /// <summary>The last sleep between unanswered bursts; 0 when there was none since the last ack or new alarm.</summary>
+        public uint RetrySleepMs { get; private set; }
+
+        public void SetRetrySleep(uint ms)
+        {
+            if (ms != RetrySleepMs)
+            {
+                RetrySleepMs = ms;
+                Save();
+            }
+        }
 
         public void MarkTest()
         {
@@ -104,6 +119,7 @@ namespace Anshimi.Firmware.Bells
             image[0] = RecordVersion;
             WriteTicks(image, 1, _lastTestTicks);
             WriteTicks(image, 9, _lastCheckInTicks);
+            BigEndian.WriteUInt32(image, 17, RetrySleepMs);
             StorageHealthy = _storage.Write(RecordName, image);
         }
     }

@@ -91,6 +91,40 @@ public sealed class BatteryBellTests
     }
 
     [Fact]
+    public void Out_of_every_gateways_reach_the_retries_back_off_across_wakes_and_each_wake_is_short()
+    {
+        var rig = new BellRig(profile: BellProfiles.Battery);
+        rig.Press();
+        rig.Run(50_000);
+        var sleeps = new List<long>();
+        for (int wake = 0; wake < 12; wake++)
+        {
+            Assert.True(rig.Bell.Asleep);
+            sleeps.Add(rig.Sleep.RequestedSleepMs!.Value);
+            rig.SleepUntilTimer();
+            long woke = rig.Clock.MonotonicMs;
+            while (!rig.Bell.Asleep)
+            {
+                rig.Run(100);
+            }
+
+            Assert.InRange(rig.Clock.MonotonicMs - woke, 2000, 6000);
+            Assert.Equal(1, rig.Bell.PendingAlarmCount);
+        }
+
+        Assert.Equal([2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 512_000, 900_000, 900_000, 900_000], sleeps);
+
+        // The ack ends it; the next alarm starts the retries afresh.
+        uint counter = rig.AdvertisedFrames().Last().Counter;
+        rig.SleepUntilTimer();
+        rig.Run(1500);
+        rig.BroadcastAck(counter, AckStage.Received);
+        rig.Run(5000);
+        Assert.Equal(0, rig.Bell.PendingAlarmCount);
+        Assert.InRange(rig.Sleep.RequestedSleepMs!.Value, 3_000_000, 3_600_000);
+    }
+
+    [Fact]
     public void Timer_wake_checks_in_with_a_ble_heartbeat_carrying_the_battery_level()
     {
         var rig = new BellRig(profile: BellProfiles.Battery);
