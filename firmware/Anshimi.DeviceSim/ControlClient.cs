@@ -68,6 +68,21 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         return 2;
     }
 
+    /// <summary>Changes a simulated part (speak, tamper, mains, battery) and prints what the bell reports a moment later.</summary>
+    public async Task<int> ChangeAsync(string id, string action, string query, CancellationToken cancellationToken)
+    {
+        string path = "devices/" + Uri.EscapeDataString(id);
+        using HttpResponseMessage response = await _http.PostAsync(path + "/" + action + "?" + query, null, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return await FailAsync(response, cancellationToken);
+        }
+
+        ChangeResult? change = await response.Content.ReadFromJsonAsync<ChangeResult>(SimJson.Options, cancellationToken);
+        output.WriteLine(id + ": " + change?.Change);
+        return 0;
+    }
+
     public async Task<int> StatusAsync(string? id, CancellationToken cancellationToken)
     {
         if (id is null)
@@ -94,11 +109,12 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         DeviceStatus[] devices = id is null
             ? await response.Content.ReadFromJsonAsync<DeviceStatus[]>(SimJson.Options, cancellationToken) ?? []
             : [(await response.Content.ReadFromJsonAsync<DeviceStatus>(SimJson.Options, cancellationToken))!];
-        output.WriteLine("장치 device  연결 link  경보 alarms(대기 pending)  LED  지역 district");
+        output.WriteLine("장치 device  종류 profile  연결 link  경보 alarms(대기 pending)  LED  지역 district  이상 troubles");
         foreach (DeviceStatus d in devices)
         {
-            output.WriteLine(d.Id + "  " + (d.Connected ? "연결 online " : "끊김 offline") + "  " + d.AlarmsRaised + "(" + d.PendingAlarms + ")  "
-                + SimJson.LedLabel(d.Led) + "  " + d.District + (d.LastError is null ? "" : "  [" + d.LastError + "]"));
+            string link = d.Profile == "battery" ? (d.Asleep ? "절전 asleep " : "BLE        ") : d.Connected ? "연결 online " : "끊김 offline";
+            output.WriteLine(d.Id + "  " + d.Profile + "  " + link + "  " + d.AlarmsRaised + "(" + d.PendingAlarms + ")  "
+                + SimJson.LedLabel(d.Led) + "  " + d.District + Troubles(d) + (d.LastError is null ? "" : "  [" + d.LastError + "]"));
         }
 
         return 0;
@@ -125,6 +141,10 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
                 + l.BeaconCounter + "  " + rejected + "  " + l.District);
         }
     }
+
+    private static string Troubles(DeviceStatus d) =>
+        (d.TamperOpen ? "  덮개 열림 tamper" : "") + (d.MainsLost ? "  정전 mains lost" : "") + (d.BatteryLow ? "  배터리 부족 low battery" : "")
+        + (d.BatteryPercent is int percent ? "  배터리 battery " + percent + "%" : "");
 
     private async Task<int> FailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

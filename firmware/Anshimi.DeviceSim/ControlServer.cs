@@ -91,16 +91,24 @@ public sealed class ControlServer : IDisposable
             return request.HttpMethod == "GET" ? (200, device.Status(DistrictName(device))) : (405, new ErrorBody("GET only"));
         }
 
-        if (parts[2] != "press")
-        {
-            return (404, new ErrorBody("no such resource; try /devices/{id}/press"));
-        }
-
         if (request.HttpMethod != "POST")
         {
             return (405, new ErrorBody("POST only"));
         }
 
+        return parts[2] switch
+        {
+            "press" => Press(device, request),
+            "speak" => Speak(device, request),
+            "tamper" => Tamper(device, request),
+            "mains" => Mains(device, request),
+            "battery" => Battery(device, request),
+            _ => (404, new ErrorBody("no such resource; try /devices/{id}/press, speak, tamper, mains or battery")),
+        };
+    }
+
+    private static (int Status, object Body) Press(SimulatedDevice device, HttpListenerRequest request)
+    {
         int holdMs = DefaultHoldMs;
         string? holdText = request.QueryString["holdMs"];
         if (holdText is not null && (!int.TryParse(holdText, out holdMs) || holdMs < 1 || holdMs > 60_000))
@@ -108,8 +116,72 @@ public sealed class ControlServer : IDisposable
             return (400, new ErrorBody("holdMs must be 1–60000"));
         }
 
-        device.Button.Press(holdMs);
+        device.Press(holdMs);
         return (202, new PressResult(device.Record.DeviceId, holdMs));
+    }
+
+    private static (int Status, object Body) Speak(SimulatedDevice device, HttpListenerRequest request)
+    {
+        if (!device.HasVoice)
+        {
+            return (409, new ErrorBody("not a voice bell: " + device.Record.Profile));
+        }
+
+        if (!byte.TryParse(request.QueryString["command"], out byte command) || command == 0)
+        {
+            return (400, new ErrorBody("command must be the voice module's command id 1–255 (5 help, 6 code word)"));
+        }
+
+        device.Speak(command);
+        return (202, new ChangeResult(device.Record.DeviceId, "spoke " + command));
+    }
+
+    private static (int Status, object Body) Tamper(SimulatedDevice device, HttpListenerRequest request)
+    {
+        if (!device.HasTamper)
+        {
+            return (409, new ErrorBody("this bell has no lid switch"));
+        }
+
+        if (!bool.TryParse(request.QueryString["open"], out bool open))
+        {
+            return (400, new ErrorBody("open must be true or false"));
+        }
+
+        device.SetTamper(open);
+        return (202, new ChangeResult(device.Record.DeviceId, open ? "lid opened" : "lid closed"));
+    }
+
+    private static (int Status, object Body) Mains(SimulatedDevice device, HttpListenerRequest request)
+    {
+        if (!device.HasMainsSense)
+        {
+            return (409, new ErrorBody("this bell's board has no mains sense: " + device.Record.Profile));
+        }
+
+        if (!bool.TryParse(request.QueryString["on"], out bool on))
+        {
+            return (400, new ErrorBody("on must be true or false"));
+        }
+
+        device.Mains.IsActive = on;
+        return (202, new ChangeResult(device.Record.DeviceId, on ? "mains restored" : "mains cut"));
+    }
+
+    private static (int Status, object Body) Battery(SimulatedDevice device, HttpListenerRequest request)
+    {
+        if (!device.HasBattery)
+        {
+            return (409, new ErrorBody("this bell has no battery sense: " + device.Record.Profile));
+        }
+
+        if (!int.TryParse(request.QueryString["percent"], out int percent) || percent < 0 || percent > 100)
+        {
+            return (400, new ErrorBody("percent must be 0–100"));
+        }
+
+        device.SetBattery(percent);
+        return (202, new ChangeResult(device.Record.DeviceId, "battery " + percent + " %"));
     }
 
     private (int Status, object Body) RouteLight(HttpListenerRequest request, string[] parts)

@@ -15,7 +15,18 @@ public sealed record DeviceStatus(
     [property: JsonPropertyName("alarmsRaised")] int AlarmsRaised,
     [property: JsonPropertyName("newestAlarmCounter")] uint NewestAlarmCounter,
     [property: JsonPropertyName("rejectedDownlinks")] int RejectedDownlinks,
-    [property: JsonPropertyName("lastError")] string? LastError);
+    [property: JsonPropertyName("lastError")] string? LastError,
+    [property: JsonPropertyName("asleep")] bool Asleep = false,
+    [property: JsonPropertyName("tamperOpen")] bool TamperOpen = false,
+    [property: JsonPropertyName("mainsLost")] bool MainsLost = false,
+    [property: JsonPropertyName("batteryLow")] bool BatteryLow = false,
+    [property: JsonPropertyName("batteryPercent")] int? BatteryPercent = null,
+    [property: JsonPropertyName("advertisements")] int Advertisements = 0);
+
+/// <summary>Body of an accepted change to a simulated part (lid, mains, battery, voice).</summary>
+public sealed record ChangeResult(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("change")] string Change);
 
 /// <summary>Body of an accepted press.</summary>
 public sealed record PressResult(

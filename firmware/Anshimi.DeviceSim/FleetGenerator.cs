@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Anshimi.Firmware.Bells;
 using Anshimi.Geo;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -10,14 +11,20 @@ namespace Anshimi.DeviceSim;
 /// <summary>
 /// Makes a fleet of simulated bells (and, when asked, streetlights) spread round-robin over Seoul's districts. Ids,
 /// places and profiles follow the seed; keys and broker passwords always come from the system's CSPRNG.
+/// Without a profile list the bells are 70 % home and 30 % shop; with one, the listed profiles take turns.
 /// </summary>
 public static class FleetGenerator
 {
     /// <param name="streetlights">Streetlights added after the bells, placed in the districts the same way.</param>
-    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0)
+    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0, IReadOnlyList<string>? profiles = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(streetlights);
+        if (profiles is not null && (profiles.Count == 0 || !profiles.All(BellProfiles.IsKnown)))
+        {
+            throw new ArgumentException("profiles must be some of home, shop, voice, battery; got '" + string.Join(",", profiles) + "'");
+        }
+
         Random random = seed is int s ? new Random(s) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
         var ids = new HashSet<uint>();
         var devices = new List<DeviceRecord>(count);
@@ -32,8 +39,8 @@ public static class FleetGenerator
             while (!ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
-            string profile = i >= count ? StreetlightFleet.Profile : random.Next(10) < 7 ? "home" : "shop";
-            var site = new SiteInfo(profile, Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
+            string profile = i >= count ? StreetlightFleet.Profile : BellProfile(random, profiles, i);
+            var site = new SiteInfo(profile == BellProfiles.Shop || profile == StreetlightFleet.Profile ? profile : "home", Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
                 DeviceIdText.Format(id),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
@@ -44,5 +51,11 @@ public static class FleetGenerator
         }
 
         return new FleetFile(gatewayId, devices);
+    }
+
+    private static string BellProfile(Random random, IReadOnlyList<string>? profiles, int index)
+    {
+        int roll = random.Next(10);
+        return profiles is null ? (roll < 7 ? BellProfiles.Home : BellProfiles.Shop) : profiles[index % profiles.Count];
     }
 }

@@ -16,15 +16,17 @@ var gatewayOption = new Option<string>("--gateway-id") { Description = "게이�
 var districtsOption = new Option<FileInfo>("--districts") { Description = "서울 자치구 GeoJSON (seoul-municipalities.geojson)", Required = true };
 var outOption = new Option<FileInfo>("--out") { Description = "출력 파일 output file", Required = true };
 var seedOption = new Option<int?>("--seed") { Description = "위치 재현용 시드 seed for repeatable ids and places (keys stay random)" };
+var profilesOption = new Option<string?>("--profiles") { Description = "비상벨 종류 bell profiles, taking turns: home,shop,voice,battery (default: 70% home, 30% shop)" };
 var streetlightsOption = new Option<int>("--streetlights") { Description = "스마트보안등 수 number of streetlights added after the bells", DefaultValueFactory = _ => 0 };
 var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells (and streetlights) in real districts")
 {
-    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption,
+    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption, profilesOption,
 };
 fleetCommand.SetAction(parse => Run(() =>
 {
     SeoulDistricts districts = SeoulDistricts.Load(parse.GetValue(districtsOption)!.FullName);
-    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(streetlightsOption));
+    string[]? profiles = parse.GetValue(profilesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(streetlightsOption), profiles);
     string path = parse.GetValue(outOption)!.FullName;
     fleet.Save(path);
     Console.WriteLine("장치 " + fleet.Devices.Count + "대 생성: " + path + " (" + fleet.Devices.Count + " devices written, mode 0600)");
@@ -154,11 +156,35 @@ statusCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     return await client.StatusAsync(parse.GetValue(optionalDevice), cancellationToken);
 }));
 
+// speak, tamper, mains, battery
+var commandIdOption = new Option<byte>("--command") { Description = "음성 명령어 번호 voice command id (5 살려주세요 help → 120, 6 약속한 암호 code word → 121)", DefaultValueFactory = _ => 5 };
+var speakCommand = new Command("speak", "음성인식 비상벨에 말하기 — the voice module recognises a keyword") { deviceArgument, controlOption, commandIdOption };
+speakCommand.SetAction((parse, cancellationToken) => Change(parse, "speak", () => "command=" + parse.GetValue(commandIdOption), cancellationToken));
+
+var stateArgument = new Argument<string>("state") { Description = "open | close, off | on" };
+var tamperCommand = new Command("tamper", "덮개 열기/닫기 — open or close the lid (tamper switch): open | close") { deviceArgument, stateArgument, controlOption };
+tamperCommand.SetAction((parse, cancellationToken) => Change(parse, "tamper", () => "open=" + OnOff(parse.GetValue(stateArgument)!, "open", "close"), cancellationToken));
+var mainsCommand = new Command("mains", "전원 차단/복구 — cut or restore mains power: off | on") { deviceArgument, stateArgument, controlOption };
+mainsCommand.SetAction((parse, cancellationToken) => Change(parse, "mains", () => "on=" + OnOff(parse.GetValue(stateArgument)!, "on", "off"), cancellationToken));
+var percentOption = new Option<int>("--percent") { Description = "배터리 잔량 battery level 0–100", Required = true };
+var batteryCommand = new Command("battery", "배터리 잔량 설정 — drain (or refill) the battery") { deviceArgument, controlOption, percentOption };
+batteryCommand.SetAction((parse, cancellationToken) => Change(parse, "battery", () => "percent=" + parse.GetValue(percentOption), cancellationToken));
+
 var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, streetlights)")
 {
-    fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand,
+    fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand, speakCommand, tamperCommand, mainsCommand, batteryCommand,
 };
 return await root.Parse(args).InvokeAsync();
+
+Task<int> Change(ParseResult parse, string action, Func<string> query, CancellationToken cancellationToken) => RunAsync(async () =>
+{
+    string text = query();
+    using var client = new ControlClient(Endpoint(parse.GetValue(controlOption)!), Console.Out);
+    return await client.ChangeAsync(parse.GetValue(deviceArgument)!, action, text, cancellationToken);
+});
+
+static string OnOff(string state, string yes, string no) =>
+    state == yes ? "true" : state == no ? "false" : throw new FormatException("state must be " + yes + " or " + no + ", got " + state);
 
 static int Run(Func<int> action) => RunAsync(() => Task.FromResult(action())).GetAwaiter().GetResult();
 

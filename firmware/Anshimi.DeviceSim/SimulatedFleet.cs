@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Anshimi.Firmware;
+using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Mqtt;
@@ -8,38 +9,120 @@ using Anshimi.Protocol.Upstream.Provisioning;
 
 namespace Anshimi.DeviceSim;
 
-/// <summary>One bell of the fleet with its simulated button and LED and its own broker session.</summary>
+/// <summary>
+/// One bell of the fleet with its profile's simulated parts (buttons, LED, lid switch, battery ADC, voice
+/// module on a UART, BLE radio on the fleet's in-process air, watchdog, deep sleep) and, for Wi-Fi
+/// profiles, its own broker session. A battery bell that goes to deep sleep is stopped and, like the chip,
+/// started afresh from its flash when its timer, button or lid switch wakes it.
+/// </summary>
 public sealed class SimulatedDevice : IAsyncDisposable
 {
-    private readonly BellHost _host;
+    private readonly string _statePath;
+    private readonly ISchedulingClock _clock;
+    private readonly Action<Exception> _onError;
+    private readonly Action<BellConfig>? _configure;
+    private readonly BellBoard _board;
+    private readonly SimulatedBellRadio _radio;
+    private readonly LatchingWatchdog _watchdog;
+    private readonly Lock _gate = new();
+    private BellHost _host;
+    private int _sleepGeneration;
 
-    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink link, Action<Exception> onError, Action<BellConfig>? configure = null)
+    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedAir air, Action<Exception> onError, Action<BellConfig>? configure = null)
     {
+        if (!BellProfiles.IsKnown(record.Profile))
+        {
+            throw new FormatException("device " + record.DeviceId + ": unknown bell profile '" + record.Profile + "' (home, shop, voice or battery)");
+        }
+
         Record = record;
         Link = link;
+        _clock = clock;
+        _onError = onError;
+        _configure = configure;
+        _board = BellBoard.ForProfile(record.Profile);
+        _statePath = Path.Combine(stateRoot, record.DeviceId);
         Button = new SimulatedButton(clock);
+        AuxButton = new SimulatedButton(clock);
         Led = new SimulatedLed(clock);
-        var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
-        var config = new BellConfig(record.NumericId, record.Key);
-        configure?.Invoke(config);
-        var bell = new PanicBell(config, clock, Button, Led, storage, link, new PlatformHmacSha256(), new SeededRandom());
-        _host = new BellHost(bell, onError: onError);
+        _radio = new SimulatedBellRadio(air);
+        BellConfig config = Config();
+        _watchdog = new LatchingWatchdog(clock, config.WatchdogTimeoutMs);
+        _watchdog.Expired += OnWatchdogExpired;
+        _host = Boot(WakeCause.PowerOn);
     }
 
     public DeviceRecord Record { get; }
 
-    public MqttLink Link { get; }
+    /// <summary>The broker session; null for a BLE-only battery bell.</summary>
+    public MqttLink? Link { get; }
 
     public SimulatedButton Button { get; }
 
+    public SimulatedButton AuxButton { get; }
+
     public SimulatedLed Led { get; }
 
-    public PanicBell Bell => _host.Bell;
+    public SimulatedContact Tamper { get; } = new();
+
+    public SimulatedContact Mains { get; } = new(active: true);
+
+    public SimulatedRawAnalogInput Battery { get; } = new(4095, 4095);
+
+    public SimulatedUartPort Uart { get; } = new();
+
+    public bool HasVoice => _board.VoiceRx != BellBoard.None;
+
+    public bool HasMainsSense => _board.MainsSense != BellBoard.None;
+
+    public bool HasBattery => _board.BatterySense != BellBoard.None;
+
+    public bool HasTamper => _board.Tamper != BellBoard.None;
+
+    public PanicBell Bell
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _host.Bell;
+            }
+        }
+    }
+
+    /// <summary>Every advertisement this bell put on the air, newest last.</summary>
+    public IReadOnlyList<byte[]> Advertised => _radio.Advertised;
 
     public void Start()
     {
-        Link.Start();
-        _host.Start();
+        Link?.Start();
+        lock (_gate)
+        {
+            _host.Start();
+        }
+    }
+
+    /// <summary>Presses the panic button; a sleeping battery bell wakes on it.</summary>
+    public void Press(int holdMs)
+    {
+        Button.Press(holdMs);
+        WakeIfAsleep(WakeCause.Button);
+    }
+
+    /// <summary>The voice module reports a recognised command word on its UART.</summary>
+    public void Speak(byte commandId) => Uart.Inject(Df2301qFrame.AsrResult(commandId, commandId));
+
+    public void SetTamper(bool open)
+    {
+        Tamper.IsActive = open;
+        WakeIfAsleep(WakeCause.Tamper);
+    }
+
+    /// <summary>Sets the battery reading to <paramref name="percent"/> of the configured empty-to-full range.</summary>
+    public void SetBattery(int percent)
+    {
+        BellConfig config = Config();
+        Battery.Raw = config.BatteryEmptyRaw + (int)((long)(config.BatteryFullRaw - config.BatteryEmptyRaw) * Math.Clamp(percent, 0, 100) / 100);
     }
 
     public DeviceStatus Status(string? districtName)
@@ -50,19 +133,118 @@ public sealed class SimulatedDevice : IAsyncDisposable
             Record.Profile,
             districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
             Record.Site.Address,
-            Link.IsConnected,
+            Link?.IsConnected ?? false,
             LedStateName.Of(bell.LedState),
             bell.PendingAlarmCount,
             bell.AlarmsRaised,
             bell.NewestAlarmCounter,
             bell.RejectedForged + bell.RejectedReplayed + bell.RejectedMalformed + bell.DroppedDownlinks,
-            Link.LastError);
+            Link?.LastError,
+            bell.Asleep,
+            bell.Troubles.TamperOpen,
+            bell.Troubles.MainsLost,
+            bell.Troubles.BatteryLow,
+            bell.Troubles.BatteryPercent < 0 ? null : bell.Troubles.BatteryPercent,
+            _radio.Advertised.Count);
     }
 
     public async ValueTask DisposeAsync()
     {
-        _host.Dispose();
-        await Link.DisposeAsync();
+        lock (_gate)
+        {
+            _sleepGeneration++;
+            _host.Dispose();
+        }
+
+        _radio.Dispose();
+        if (Link is not null)
+        {
+            await Link.DisposeAsync();
+        }
+    }
+
+    private BellConfig Config()
+    {
+        BellConfig config = BellProfiles.For(Record.Profile, Record.NumericId, Record.Key);
+        _configure?.Invoke(config);
+        return config;
+    }
+
+    private BellHost Boot(WakeCause wakeCause)
+    {
+        var sleep = new SimulatedSleepController(wakeCause, _clock.MonotonicMs);
+        int generation = _sleepGeneration;
+        sleep.SleepRequested += durationMs => _clock.Schedule(_clock.MonotonicMs + durationMs, () => Wake(generation, WakeCause.Timer));
+        var peripherals = new BellPeripherals
+        {
+            AuxButton = _board.AuxPanic == BellBoard.None ? null : AuxButton,
+            Tamper = HasTamper ? Tamper : null,
+            Mains = HasMainsSense ? Mains : null,
+            Battery = HasBattery ? Battery : null,
+            Voice = HasVoice ? new Df2301qVoiceModule(Uart) : null,
+            Radio = _radio,
+            Watchdog = _watchdog,
+            Sleep = sleep,
+        };
+        var storage = new FileDeviceStorage(_statePath);
+        var bell = new PanicBell(Config(), _clock, Button, Led, storage, Link, new PlatformHmacSha256(), new SeededRandom(), peripherals);
+        return new BellHost(bell, onError: _onError);
+    }
+
+    private void WakeIfAsleep(WakeCause cause)
+    {
+        int generation;
+        lock (_gate)
+        {
+            if (!_host.Bell.Asleep)
+            {
+                return;
+            }
+
+            generation = _sleepGeneration;
+        }
+
+        Wake(generation, cause);
+    }
+
+    private void Wake(int generation, WakeCause cause)
+    {
+        lock (_gate)
+        {
+            // A wake meant for an earlier sleep (the button came first) changes nothing.
+            if (generation != _sleepGeneration || !_host.Bell.Asleep)
+            {
+                return;
+            }
+        }
+
+        Restart(cause);
+    }
+
+    // A chip in deep sleep runs no watchdog; only a loop that stopped while awake restarts the device.
+    private void OnWatchdogExpired()
+    {
+        if (Bell.Asleep)
+        {
+            _watchdog.Restart();
+            return;
+        }
+
+        Restart(WakeCause.PowerOn);
+    }
+
+    /// <summary>The chip starts again: a new bell on the same flash, pins and radio.</summary>
+    private void Restart(WakeCause cause)
+    {
+        lock (_gate)
+        {
+            _sleepGeneration++;
+            _host.Dispose();
+            _host = Boot(cause);
+            _host.Start();
+        }
+
+        _watchdog.Restart();
     }
 }
 
@@ -72,9 +254,10 @@ public sealed class SimulatedFleet : IAsyncDisposable
     private readonly Dictionary<string, SimulatedDevice> _devices;
     private readonly Dictionary<string, SimulatedLight> _lights;
 
-    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedLight> lights)
+    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedLight> lights, SimulatedAir air)
     {
         Devices = devices;
+        Air = air;
         Lights = lights;
         _devices = devices.ToDictionary(d => d.Record.DeviceId, StringComparer.OrdinalIgnoreCase);
         _lights = lights.ToDictionary(l => l.Record.DeviceId, StringComparer.OrdinalIgnoreCase);
@@ -82,6 +265,9 @@ public sealed class SimulatedFleet : IAsyncDisposable
 
     /// <summary>The bells (MQTT devices).</summary>
     public IReadOnlyList<SimulatedDevice> Devices { get; }
+
+    /// <summary>The bells' BLE air, in this process only: battery bells and Wi-Fi bells without a broker advertise here.</summary>
+    public SimulatedAir Air { get; }
 
     /// <summary>The streetlights (profile "streetlight", BLE only).</summary>
     public IReadOnlyList<SimulatedLight> Lights { get; }
@@ -91,6 +277,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
     public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null)
     {
         var clock = new SystemClock();
+        var air = new SimulatedAir();
         var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
         var devices = new List<SimulatedDevice>();
         var lightRecords = new List<DeviceRecord>();
@@ -102,8 +289,10 @@ public sealed class SimulatedFleet : IAsyncDisposable
                 continue;
             }
 
-            var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
-            var device = new SimulatedDevice(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
+            MqttLink? link = BellBoard.ForProfile(BellProfiles.IsKnown(record.Profile) ? record.Profile : BellProfiles.Home).HasWifi
+                ? new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId)
+                : null;
+            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
             device.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             devices.Add(device);
         }
@@ -119,7 +308,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             light.Start();
         }
 
-        return new SimulatedFleet(devices, lights);
+        return new SimulatedFleet(devices, lights, air);
     }
 
     public SimulatedDevice? Find(string id) => _devices.GetValueOrDefault(id);

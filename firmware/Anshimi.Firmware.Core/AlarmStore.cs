@@ -25,8 +25,9 @@ namespace Anshimi.Firmware
     }
 
     /// <summary>
-    /// The alarms awaiting gateway receipt, oldest first, plus how far the newest alarm has got (for
-    /// the LED), kept in one flash entry so both change together.
+    /// The alarms awaiting gateway receipt, oldest first, plus how far the newest alarm the resident may
+    /// see has got (for the LED), kept in one flash entry so both change together. Silent alarms and
+    /// trouble reports queue like any alarm but leave the LED's alarm alone.
     /// Record: version · newest counter (4) · newest stage (1) · count (1) · count × [counter (4) · code (2) · qualifier (1) · zone (2)].
     /// </summary>
     public sealed class AlarmStore
@@ -51,7 +52,7 @@ namespace Anshimi.Firmware
             get { return _pending.Count; }
         }
 
-        /// <summary>Counter of the newest alarm ever raised here; 0 when none.</summary>
+        /// <summary>Counter of the newest shown alarm ever raised here; 0 when none.</summary>
         public uint NewestCounter { get; private set; }
 
         /// <summary>The newest alarm's latest ack stage; 0 while the gateway has not confirmed it.</summary>
@@ -78,12 +79,22 @@ namespace Anshimi.Firmware
             return -1;
         }
 
-        /// <summary>Adds the alarm as the newest and persists it before anyone sends it.</summary>
+        /// <summary>Adds a shown alarm as the newest and persists it before anyone sends it.</summary>
         public void Add(PendingAlarm alarm)
         {
+            Add(alarm, true);
+        }
+
+        /// <summary>Queues the alarm and persists it before anyone sends it; a shown one becomes the LED's alarm.</summary>
+        public void Add(PendingAlarm alarm, bool shown)
+        {
             _pending.Add(alarm);
-            NewestCounter = alarm.Counter;
-            NewestStage = 0;
+            if (shown)
+            {
+                NewestCounter = alarm.Counter;
+                NewestStage = 0;
+            }
+
             Save();
         }
 

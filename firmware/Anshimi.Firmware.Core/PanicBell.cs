@@ -1,4 +1,5 @@
 using System.Collections;
+using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
@@ -7,12 +8,14 @@ namespace Anshimi.Firmware
 {
     /// <summary>
     /// The panic bell's device logic, driven by <see cref="Tick"/> from the device loop every 10–20 ms.
-    /// A deliberate press raises a Contact ID alarm that is persisted before it is first sent and is
-    /// resent with backoff until the gateway's signed ack says it is stored. All timing comes from
-    /// <see cref="IClock"/>. Button edges and downlink messages arrive on other threads and are only
-    /// queued there; everything else runs on the thread that calls Tick. A tick may be held up by the
-    /// network for up to <see cref="BellConfig.PublishTimeoutMs"/>: presses are judged by the time
-    /// stamps of their edges, so a press made meanwhile still counts exactly as it was made.
+    /// A deliberate press (or a spoken keyword, a tamper switch, mains or battery trouble, the periodic
+    /// test) raises a Contact ID event that is persisted before it is first sent and is resent with
+    /// backoff until the gateway's signed ack says it is stored: over MQTT, and over BLE advertisements
+    /// when no broker is reachable. All timing comes from <see cref="IClock"/>. Button edges, downlink
+    /// messages and advertisements arrive on other threads and are only queued there; everything else
+    /// runs on the thread that calls Tick. A tick may be held up by the network for up to
+    /// <see cref="BellConfig.PublishTimeoutMs"/>: presses are judged by the time stamps of their edges,
+    /// so a press made meanwhile still counts exactly as it was made.
     /// </summary>
     public sealed class PanicBell
     {
@@ -28,12 +31,13 @@ namespace Anshimi.Firmware
         public const byte BatteryMains = 0xFF;
 
         private const int SubscribeRetryMs = 5000;
+        private const int MaxVoiceCommandsPerTick = 4;
 
         private readonly BellConfig _config;
         private readonly IClock _clock;
         private readonly IStatusLed _led;
         private readonly IDeviceStorage _storage;
-        private readonly IMqttLink _link;
+        private readonly IMqttLink? _link;
         private readonly IRandom _random;
         private readonly FrameCodec _codec;
         private readonly FrameCounter _counter;
@@ -44,20 +48,17 @@ namespace Anshimi.Firmware
         private readonly Queue _downlinks = new Queue();
         private readonly object _downlinkLock = new object();
         private readonly byte[] _heartbeatPayload = new byte[2];
-
-        private readonly object _edgeLock = new object();
-        private readonly bool[] _edgePressed;
-        private readonly long[] _edgeAtMs;
-        private int _edgeHead;
-        private int _edgeCount;
-
-        // Debouncing: the newest edge, not yet stable for DebounceMs, and the level that last was.
-        private bool _hasCandidate;
-        private bool _candidatePressed;
-        private long _candidateAtMs;
-        private bool _pressed;
-        private long _pressStartMs;
-        private bool _pressFired;
+        private readonly PressDetector _button;
+        private readonly PressDetector? _auxButton;
+        private readonly IVoiceModule? _voice;
+        private readonly IBleAdvertiser? _radio;
+        private readonly IWatchdog? _watchdog;
+        private readonly ISleepController? _sleep;
+        private readonly TroubleMonitor _troubles;
+        private readonly BellSchedule _schedule;
+        private readonly byte[] _advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
+        private readonly byte[] _bleFrame = new byte[FrameCodec.MaxAdvertisedFrameLength];
+        private readonly long _bootMs;
 
         private bool _wasConnected;
         private bool _subscribed;
@@ -66,11 +67,30 @@ namespace Anshimi.Firmware
         private int _backoffMs;
         private long _nextHeartbeatMs;
         private long _newestRaisedMs;
+        private long _alarmAwakeSinceMs;
+        private long _disconnectedSinceMs;
         private int _rejectedAtLastHeartbeat;
         private bool _downlinkStorageHealthy = true;
         private bool _ledShown;
+        private int _lastKeyword = -1;
+        private long _lastKeywordMs;
+
+        // BLE: the advertisement on air, the burst round over the pending alarms, and its backoff.
+        private bool _advertising;
+        private long _advertisingEndsMs;
+        private bool _scanning;
+        private bool _roundActive;
+        private int _roundIndex;
+        private long _nextBurstMs;
+        private int _bleBackoffMs;
 
         public PanicBell(BellConfig config, IClock clock, IButtonInput button, IStatusLed led, IDeviceStorage storage, IMqttLink link, IHmacSha256 mac, IRandom random)
+            : this(config, clock, button, led, storage, link, mac, random, new BellPeripherals())
+        {
+        }
+
+        /// <param name="link">The MQTT session, or null on a bell with BLE only.</param>
+        public PanicBell(BellConfig config, IClock clock, IButtonInput button, IStatusLed led, IDeviceStorage storage, IMqttLink? link, IHmacSha256 mac, IRandom random, BellPeripherals peripherals)
         {
             _config = config;
             _clock = clock;
@@ -78,6 +98,10 @@ namespace Anshimi.Firmware
             _storage = storage;
             _link = link;
             _random = random;
+            _voice = peripherals.Voice;
+            _radio = peripherals.Radio;
+            _watchdog = peripherals.Watchdog;
+            _sleep = config.DeepSleep ? peripherals.Sleep : null;
             _codec = new FrameCodec(mac);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _alarms = new AlarmStore(storage);
@@ -86,25 +110,42 @@ namespace Anshimi.Firmware
             _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
             _downlinkTopic = Topics.DeviceDownlink(config.DeviceId);
 
-            // Two edges make one press, so a smaller queue could not hold even one.
-            int edgeCapacity = config.MaxQueuedButtonEdges < 2 ? 2 : config.MaxQueuedButtonEdges;
-            _edgePressed = new bool[edgeCapacity];
-            _edgeAtMs = new long[edgeCapacity];
-
             // Alarms that survived a reboot go out on the first tick, with a fresh Failed timer.
             long now = clock.MonotonicMs;
+            _bootMs = now;
             _nextResendMs = now;
             _nextHeartbeatMs = now;
             _newestRaisedMs = now;
+            _alarmAwakeSinceMs = now;
+            _disconnectedSinceMs = now;
+            _nextBurstMs = now;
             _backoffMs = config.ResendInitialMs;
-            link.MessageReceived += OnMessage;
-
-            // Listen first, then read the level: a press under way at start-up counts from now, and
-            // an edge caught in between only repeats the level, which the debouncer ignores.
-            button.ButtonChanged += OnButtonChanged;
-            if (button.IsPressed)
+            _bleBackoffMs = config.BleRetryInitialMs;
+            _schedule = new BellSchedule(storage, clock, config.PeriodicTestIntervalMs, config.CheckInIntervalMs);
+            _troubles = new TroubleMonitor(config, now, storage, peripherals.Tamper, peripherals.Mains, peripherals.Battery, Raise);
+            if (link != null)
             {
-                OnButtonChanged(true, now);
+                link.MessageReceived += OnMessage;
+            }
+
+            if (_radio != null)
+            {
+                _radio.AdvertisementReceived += OnAdvertisement;
+            }
+
+            // A timer wake to retry unanswered alarms stays up for one round, not the full alarm time.
+            if (_sleep != null && _sleep.WakeCause == WakeCause.Timer && _alarms.Count > 0)
+            {
+                _alarmAwakeSinceMs = now - config.AlarmAwakeMs + config.RetryAwakeMs;
+            }
+
+            // A button that woke the bell from deep sleep has been down since the wake, not since the
+            // program got going: the press counts from the wake.
+            bool wokenByButton = _sleep != null && _sleep.WakeCause == WakeCause.Button;
+            _button = new PressDetector(button, config.DebounceMs, config.LongPressMs, config.MaxQueuedButtonEdges, wokenByButton ? _sleep!.WokeAtMs : now);
+            if (peripherals.AuxButton != null)
+            {
+                _auxButton = new PressDetector(peripherals.AuxButton, config.DebounceMs, config.LongPressMs, config.MaxQueuedButtonEdges, now);
             }
         }
 
@@ -121,19 +162,23 @@ namespace Anshimi.Firmware
             get { return _counter.Peek; }
         }
 
-        /// <summary>Counter of the newest alarm raised on this device (0 when none), across reboots.</summary>
+        /// <summary>Counter of the newest alarm the LED reports on (0 when none), across reboots. Silent alarms and troubles do not count.</summary>
         public uint NewestAlarmCounter
         {
             get { return _alarms.NewestCounter; }
         }
 
+        /// <summary>Events queued for delivery: alarms, troubles and their restores, periodic tests.</summary>
         public int AlarmsRaised { get; private set; }
 
-        /// <summary>Presses refused because the pending queue was full.</summary>
+        /// <summary>Events refused because the pending queue was full.</summary>
         public int AlarmsRefused { get; private set; }
 
         /// <summary>Alarm frames handed to the broker (first sends and resends).</summary>
         public int AlarmFramesSent { get; private set; }
+
+        /// <summary>Alarm advertisements started over BLE (one per frame per burst).</summary>
+        public int AlarmBurstsSent { get; private set; }
 
         public int HeartbeatsSent { get; private set; }
 
@@ -152,11 +197,25 @@ namespace Anshimi.Firmware
         public int DroppedDownlinks { get; private set; }
 
         /// <summary>Button edges lost because too many arrived between two ticks (see <see cref="BellConfig.MaxQueuedButtonEdges"/>).</summary>
-        public int DroppedButtonEdges { get; private set; }
+        public int DroppedButtonEdges
+        {
+            get { return _button.DroppedEdges + (_auxButton == null ? 0 : _auxButton.DroppedEdges); }
+        }
+
+        /// <summary>Command ids from the voice module that are not a configured keyword.</summary>
+        public int UnknownKeywords { get; private set; }
+
+        public TroubleMonitor Troubles
+        {
+            get { return _troubles; }
+        }
+
+        /// <summary>True once the bell has handed itself to deep sleep (only a simulated sleep returns).</summary>
+        public bool Asleep { get; private set; }
 
         public bool StorageHealthy
         {
-            get { return _counter.StorageHealthy && _alarms.StorageHealthy && _downlinkStorageHealthy; }
+            get { return _counter.StorageHealthy && _alarms.StorageHealthy && _downlinkStorageHealthy && _troubles.StorageHealthy && _schedule.StorageHealthy; }
         }
 
         private int RejectedTotal
@@ -166,147 +225,158 @@ namespace Anshimi.Firmware
 
         public void Tick()
         {
-            long now = _clock.MonotonicMs;
-            EvaluateButton(now);
-            ServiceLink(now);
-            ProcessDownlinks();
-            SendDueAlarms();
-            SendDueHeartbeat(now);
-            ShowLed(now);
-        }
-
-        private void OnButtonChanged(bool pressed, long atMonotonicMs)
-        {
-            lock (_edgeLock)
+            if (Asleep)
             {
-                if (_edgeCount == _edgePressed.Length)
-                {
-                    // Full: the newest edge takes the last slot, so the level the bell ends up with is
-                    // still the pin's; only what happened in between is lost.
-                    _edgeCount--;
-                    DroppedButtonEdges++;
-                }
-
-                int tail = (_edgeHead + _edgeCount) % _edgePressed.Length;
-                _edgePressed[tail] = pressed;
-                _edgeAtMs[tail] = atMonotonicMs;
-                _edgeCount++;
-            }
-        }
-
-        private void EvaluateButton(long now)
-        {
-            while (true)
-            {
-                bool pressed;
-                long atMs;
-                lock (_edgeLock)
-                {
-                    if (_edgeCount == 0)
-                    {
-                        break;
-                    }
-
-                    pressed = _edgePressed[_edgeHead];
-                    atMs = _edgeAtMs[_edgeHead];
-                    _edgeHead = (_edgeHead + 1) % _edgePressed.Length;
-                    _edgeCount--;
-                }
-
-                OnEdge(pressed, atMs, now);
-            }
-
-            if (_hasCandidate && now - _candidateAtMs >= _config.DebounceMs)
-            {
-                Settle(now);
-            }
-
-            // Still down: deliberate once held LongPressMs. A release that is not yet debounced
-            // may be real, so the press only counts up to it.
-            if (_pressed && !_pressFired)
-            {
-                long heldUntilMs = _hasCandidate ? _candidateAtMs : now;
-                if (heldUntilMs - _pressStartMs >= _config.LongPressMs)
-                {
-                    FirePress(now);
-                }
-            }
-        }
-
-        private void OnEdge(bool pressed, long atMs, long now)
-        {
-            if (_hasCandidate)
-            {
-                // The same level again is no change: the interrupt coalesced a bounce.
-                if (pressed == _candidatePressed)
-                {
-                    return;
-                }
-
-                // Bounce: the candidate's level did not last DebounceMs, and this edge returns to
-                // the level that was.
-                if (atMs - _candidateAtMs < _config.DebounceMs)
-                {
-                    _hasCandidate = false;
-                    return;
-                }
-
-                Settle(now);
-            }
-
-            if (pressed != _pressed)
-            {
-                _hasCandidate = true;
-                _candidatePressed = pressed;
-                _candidateAtMs = atMs;
-            }
-        }
-
-        private void Settle(long now)
-        {
-            _hasCandidate = false;
-            _pressed = _candidatePressed;
-            if (_pressed)
-            {
-                _pressStartMs = _candidateAtMs;
-                _pressFired = false;
-            }
-            else if (!_pressFired && _candidateAtMs - _pressStartMs >= _config.LongPressMs)
-            {
-                // Held long enough, and let go before a tick got to it.
-                FirePress(now);
-            }
-        }
-
-        /// <summary>One alarm per deliberate press, however long it is held.</summary>
-        private void FirePress(long now)
-        {
-            _pressFired = true;
-            RaiseAlarm(now, _pressStartMs + _config.LongPressMs);
-        }
-
-        /// <param name="deliberateAtMs">When the press became deliberate: the Failed timer runs from there, however late the tick.</param>
-        private void RaiseAlarm(long now, long deliberateAtMs)
-        {
-            // A full queue means the gateway has been unreachable for many presses. The queued alarms
-            // (the oldest is the first call for help) are kept and resent; the LED keeps showing
-            // their state, so the refusal hides nothing from the resident.
-            if (_alarms.Count >= _config.MaxPendingAlarms)
-            {
-                AlarmsRefused++;
                 return;
             }
 
+            if (_watchdog != null)
+            {
+                _watchdog.Feed();
+            }
+
+            long now = _clock.MonotonicMs;
+            EvaluateButtons(now);
+            PollVoice(now);
+            _troubles.Poll(now);
+            RaiseDueTest(now);
+            ServiceLink(now);
+            ProcessDownlinks();
+            SendDueAlarms();
+            ServiceBle(_clock.MonotonicMs);
+            SendDueHeartbeat(_clock.MonotonicMs);
+            ShowLed(_clock.MonotonicMs);
+            ConsiderSleep(_clock.MonotonicMs);
+        }
+
+        private void EvaluateButtons(long now)
+        {
+            ushort code = _config.SilentMode ? ContactIdCode.SilentPanic : _config.EventCode;
+            for (int presses = _button.Evaluate(now); presses > 0; presses--)
+            {
+                RaiseAlarm(now, _button.DeliberateAtMs, code, _config.Zone);
+            }
+
+            if (_auxButton != null)
+            {
+                for (int presses = _auxButton.Evaluate(now); presses > 0; presses--)
+                {
+                    RaiseAlarm(now, _auxButton.DeliberateAtMs, _config.AuxEventCode, _config.AuxZone);
+                }
+            }
+        }
+
+        private void PollVoice(long now)
+        {
+            if (_voice == null)
+            {
+                return;
+            }
+
+            for (int i = 0; i < MaxVoiceCommandsPerTick; i++)
+            {
+                int id = _voice.NextCommand();
+                if (id < 0)
+                {
+                    return;
+                }
+
+                VoiceKeyword? keyword = FindKeyword(id);
+                if (keyword == null)
+                {
+                    UnknownKeywords++;
+                    continue;
+                }
+
+                // Someone calling "help" three times makes one call for help.
+                if (id == _lastKeyword && now - _lastKeywordMs < _config.VoiceRepeatMs)
+                {
+                    continue;
+                }
+
+                _lastKeyword = id;
+                _lastKeywordMs = now;
+                RaiseAlarm(now, now, keyword.EventCode, _config.VoiceZone);
+            }
+        }
+
+        private VoiceKeyword? FindKeyword(int commandId)
+        {
+            VoiceKeyword[] keywords = _config.VoiceKeywords;
+            for (int i = 0; i < keywords.Length; i++)
+            {
+                if (keywords[i].CommandId == commandId)
+                {
+                    return keywords[i];
+                }
+            }
+
+            return null;
+        }
+
+        private void RaiseDueTest(long now)
+        {
+            if (now >= _schedule.TestDueMs && Raise(ContactIdCode.PeriodicTest, ContactIdQualifier.NewEvent, _config.SystemZone))
+            {
+                _schedule.MarkTest();
+            }
+        }
+
+        /// <summary>Duress and silent panic never show: whoever forced them may be watching the bell.</summary>
+        private static bool IsSilent(ushort code)
+        {
+            return code == ContactIdCode.SilentPanic || code == ContactIdCode.Duress;
+        }
+
+        /// <param name="deliberateAtMs">When the call for help was made: the Failed timer runs from there, however late the tick.</param>
+        private void RaiseAlarm(long now, long deliberateAtMs, ushort code, ushort zone)
+        {
+            bool shown = !IsSilent(code);
+            if (Queue(code, ContactIdQualifier.NewEvent, zone, shown) && shown)
+            {
+                _newestRaisedMs = deliberateAtMs;
+            }
+        }
+
+        /// <summary>A trouble, restore or test: queued and delivered like an alarm, never shown on the LED.</summary>
+        private bool Raise(ushort code, byte qualifier, ushort zone)
+        {
+            return Queue(code, qualifier, zone, false);
+        }
+
+        private bool Queue(ushort code, byte qualifier, ushort zone, bool shown)
+        {
+            // A full queue means the gateway has been unreachable for many events. The queued ones (the
+            // oldest is the first call for help) are kept and resent; the LED keeps showing their state,
+            // so the refusal hides nothing from the resident.
+            if (_alarms.Count >= _config.MaxPendingAlarms)
+            {
+                AlarmsRefused++;
+                return false;
+            }
+
+            long now = _clock.MonotonicMs;
             uint counter = _counter.Next();
-            _alarms.Add(new PendingAlarm(counter, _config.EventCode, ContactIdQualifier.NewEvent, _config.Zone));
+            _alarms.Add(new PendingAlarm(counter, code, qualifier, zone), shown);
             AlarmsRaised++;
-            _newestRaisedMs = deliberateAtMs;
+            _alarmAwakeSinceMs = now;
             _backoffMs = _config.ResendInitialMs;
             _nextResendMs = now;
+            _bleBackoffMs = _config.BleRetryInitialMs;
+            _nextBurstMs = now;
+
+            // A new call for help starts the retries afresh.
+            _schedule.SetRetrySleep(0);
+            return true;
         }
 
         private void ServiceLink(long now)
         {
+            if (_link == null)
+            {
+                return;
+            }
+
             bool connected = _link.IsConnected;
             if (connected && !_wasConnected)
             {
@@ -315,6 +385,10 @@ namespace Anshimi.Firmware
                 _nextHeartbeatMs = now;
                 _subscribed = false;
                 _nextSubscribeMs = now;
+            }
+            else if (!connected && _wasConnected)
+            {
+                _disconnectedSinceMs = now;
             }
 
             _wasConnected = connected;
@@ -327,15 +401,52 @@ namespace Anshimi.Firmware
 
         private void OnMessage(string topic, byte[] payload)
         {
+            if (topic != _downlinkTopic || payload == null)
+            {
+                lock (_downlinkLock)
+                {
+                    DroppedDownlinks++;
+                }
+
+                return;
+            }
+
+            Enqueue(payload);
+        }
+
+        /// <summary>
+        /// On the radio's thread: keeps only Anshimi acks addressed to this bell (a street is full of other
+        /// devices' advertisements), copied, since the radio reuses its buffer. Everything else about them is
+        /// checked on the loop like an MQTT downlink.
+        /// </summary>
+        private void OnAdvertisement(byte[] advertisingData, int length, int rssi)
+        {
+            int frameOffset;
+            int frameLength;
+            if (!BleAdvertisement.TryFindFrame(advertisingData, 0, length, out frameOffset, out frameLength)
+                || frameLength < FrameCodec.MinFrameLength
+                || (advertisingData[frameOffset] & 0x0F) != (int)FrameType.Ack
+                || BigEndian.ReadUInt32(advertisingData, frameOffset + 1) != _config.DeviceId)
+            {
+                return;
+            }
+
+            var frame = new byte[frameLength];
+            System.Array.Copy(advertisingData, frameOffset, frame, 0, frameLength);
+            Enqueue(frame);
+        }
+
+        private void Enqueue(byte[] frame)
+        {
             lock (_downlinkLock)
             {
-                if (topic != _downlinkTopic || payload == null || _downlinks.Count >= _config.MaxQueuedDownlinks)
+                if (_downlinks.Count >= _config.MaxQueuedDownlinks)
                 {
                     DroppedDownlinks++;
                 }
                 else
                 {
-                    _downlinks.Enqueue(payload);
+                    _downlinks.Enqueue(frame);
                 }
             }
         }
@@ -383,6 +494,8 @@ namespace Anshimi.Firmware
                 return;
             }
 
+            // One downlink counter per device whichever way the ack came, so an ack heard over BLE cannot
+            // be replayed over MQTT or the other way round.
             if (!_downlinkWindow.TryAccept(frame.Counter))
             {
                 RejectedReplayed++;
@@ -399,12 +512,13 @@ namespace Anshimi.Firmware
             if (_alarms.Count == 0)
             {
                 _backoffMs = _config.ResendInitialMs;
+                _schedule.SetRetrySleep(0);
             }
         }
 
         private void SendDueAlarms()
         {
-            if (_alarms.Count == 0 || _clock.MonotonicMs < _nextResendMs)
+            if (_link == null || _alarms.Count == 0 || _clock.MonotonicMs < _nextResendMs)
             {
                 return;
             }
@@ -419,9 +533,7 @@ namespace Anshimi.Firmware
                 for (int i = 0; i < _alarms.Count; i++)
                 {
                     long leftMs = roundEndsMs - _clock.MonotonicMs;
-                    PendingAlarm alarm = _alarms[i];
-                    var frame = Frame.Alarm(_config.DeviceId, alarm.Counter, alarm.EventCode, alarm.Qualifier, alarm.Zone);
-                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), true, (int)leftMs))
+                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(AlarmFrame(_alarms[i]), _config.Key), true, (int)leftMs))
                     {
                         break;
                     }
@@ -435,16 +547,103 @@ namespace Anshimi.Firmware
             _backoffMs = _backoffMs >= _config.ResendMaxMs / 2 ? _config.ResendMaxMs : _backoffMs * 2;
         }
 
-        private void SendDueHeartbeat(long now)
+        private Frame AlarmFrame(PendingAlarm alarm)
         {
-            // While an alarm awaits receipt its resends are the sign of life, and holding heartbeats
-            // back keeps every later counter behind it.
-            if (!_link.IsConnected || _alarms.Count > 0 || now < _nextHeartbeatMs)
+            return Frame.Alarm(_config.DeviceId, alarm.Counter, alarm.EventCode, alarm.Qualifier, alarm.Zone);
+        }
+
+        /// <summary>BLE carries the alarms of a bell without a broker: at once on a BLE-only bell, after a grace time on a Wi-Fi bell.</summary>
+        private bool BlePathActive(long now)
+        {
+            return _radio != null
+                && (_link == null || (!_link.IsConnected && now - _disconnectedSinceMs >= _config.BleFallbackAfterMs));
+        }
+
+        private void ServiceBle(long now)
+        {
+            if (_radio == null)
             {
                 return;
             }
 
-            _nextHeartbeatMs = now + _config.HeartbeatIntervalMs;
+            if (_advertising && now >= _advertisingEndsMs)
+            {
+                _radio.StopAdvertising();
+                _advertising = false;
+            }
+
+            if (!BlePathActive(now) || _alarms.Count == 0)
+            {
+                if (_scanning)
+                {
+                    _radio.StopScanning();
+                    _scanning = false;
+                }
+
+                _roundActive = false;
+                if (_alarms.Count == 0 && _link == null && !_advertising && now >= _schedule.CheckInDueMs)
+                {
+                    AdvertiseHeartbeat(now);
+                }
+
+                return;
+            }
+
+            // Listen for the gateway's ack for as long as anything is pending.
+            if (!_scanning)
+            {
+                _radio.StartScanning();
+                _scanning = true;
+            }
+
+            if (_advertising)
+            {
+                return;
+            }
+
+            if (_roundActive && _roundIndex < _alarms.Count)
+            {
+                // Oldest first, one frame after the other, each for a burst's length.
+                Advertise(AlarmFrame(_alarms[_roundIndex++]), now);
+                AlarmBurstsSent++;
+                return;
+            }
+
+            if (_roundActive)
+            {
+                _roundActive = false;
+                _nextBurstMs = now + _bleBackoffMs + _random.Next((_bleBackoffMs / 5) + 1);
+                _bleBackoffMs = _bleBackoffMs >= _config.BleRetryMaxMs / 2 ? _config.BleRetryMaxMs : _bleBackoffMs * 2;
+                return;
+            }
+
+            if (now >= _nextBurstMs)
+            {
+                _roundActive = true;
+                _roundIndex = 1;
+                Advertise(AlarmFrame(_alarms[0]), now);
+                AlarmBurstsSent++;
+            }
+        }
+
+        private void Advertise(Frame frame, long now)
+        {
+            int frameLength = _codec.Encode(frame, _config.Key, _bleFrame, 0);
+            int length = BleAdvertisement.Write(_bleFrame, 0, frameLength, true, _advertisement, 0);
+            _radio!.StartAdvertising(_advertisement, length, _config.BleAdvertisingIntervalMs);
+            _advertising = true;
+            _advertisingEndsMs = now + _config.BleBurstMs;
+        }
+
+        private void AdvertiseHeartbeat(long now)
+        {
+            Advertise(HeartbeatFrame(), now);
+            _schedule.MarkCheckIn();
+            HeartbeatsSent++;
+        }
+
+        private Frame HeartbeatFrame()
+        {
             int rejected = RejectedTotal;
             byte flags = 0;
             if (!StorageHealthy)
@@ -457,17 +656,79 @@ namespace Anshimi.Firmware
                 flags |= FlagDownlinkRejected;
             }
 
+            _rejectedAtLastHeartbeat = rejected;
             _heartbeatPayload[0] = flags;
-            _heartbeatPayload[1] = BatteryMains;
-            var frame = new Frame(FrameType.Heartbeat, _config.DeviceId, _counter.Next(), ContactIdCode.None, ContactIdQualifier.None, 0, _heartbeatPayload);
+            _heartbeatPayload[1] = _troubles.BatteryPercent >= 0 ? (byte)_troubles.BatteryPercent : BatteryMains;
+            return new Frame(FrameType.Heartbeat, _config.DeviceId, _counter.Next(), ContactIdCode.None, ContactIdQualifier.None, 0, _heartbeatPayload);
+        }
+
+        private void SendDueHeartbeat(long now)
+        {
+            // While an alarm awaits receipt its resends are the sign of life, and holding heartbeats
+            // back keeps every later counter behind it.
+            if (_link == null || !_link.IsConnected || _alarms.Count > 0 || now < _nextHeartbeatMs)
+            {
+                return;
+            }
+
+            _nextHeartbeatMs = now + _config.HeartbeatIntervalMs;
+            int rejectedBefore = _rejectedAtLastHeartbeat;
+            Frame frame = HeartbeatFrame();
 
             // QoS 0: a lost heartbeat is replaced by the next one, and a stale one queued at the
             // broker would only mislead supervision.
             if (_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), false, _config.PublishTimeoutMs))
             {
                 HeartbeatsSent++;
-                _rejectedAtLastHeartbeat = rejected;
             }
+            else
+            {
+                // Not delivered: the next heartbeat reports the rejections again.
+                _rejectedAtLastHeartbeat = rejectedBefore;
+            }
+        }
+
+        /// <summary>
+        /// A battery bell sleeps once nothing is under way: no press being timed, no contact settling, no
+        /// advertisement on air. With alarms unanswered it stays awake bursting for a while, then sleeps
+        /// until the next retry; otherwise until the next check-in or periodic test.
+        /// </summary>
+        private void ConsiderSleep(long now)
+        {
+            if (_sleep == null || now - _bootMs < _config.MinAwakeMs || _advertising || !_troubles.Settled
+                || _button.Busy || (_auxButton != null && _auxButton.Busy))
+            {
+                return;
+            }
+
+            long sleepMs;
+            if (_alarms.Count > 0)
+            {
+                if (now - _alarmAwakeSinceMs < _config.AlarmAwakeMs)
+                {
+                    return;
+                }
+
+                // Doubling across wakes: a bell no gateway hears must not spend its cells retrying.
+                long last = _schedule.RetrySleepMs;
+                sleepMs = last == 0 ? _config.BleRetryInitialMs : (last * 2 > _config.RetrySleepMaxMs ? _config.RetrySleepMaxMs : last * 2);
+                _schedule.SetRetrySleep((uint)sleepMs);
+            }
+            else
+            {
+                long due = _schedule.CheckInDueMs < _schedule.TestDueMs ? _schedule.CheckInDueMs : _schedule.TestDueMs;
+                sleepMs = due - now;
+            }
+
+            if (_scanning)
+            {
+                _radio!.StopScanning();
+                _scanning = false;
+            }
+
+            Asleep = true;
+            _led.Show(LedState.Idle);
+            _sleep.EnterDeepSleep(sleepMs < 1 ? 1 : sleepMs);
         }
 
         private void ShowLed(long now)

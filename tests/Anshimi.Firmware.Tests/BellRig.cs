@@ -1,3 +1,4 @@
+using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Protocol;
@@ -5,7 +6,12 @@ using Anshimi.Protocol.Security;
 
 namespace Anshimi.Firmware.Tests;
 
-/// <summary>A panic bell on a virtual clock with a fake link; <see cref="Reboot"/> keeps the storage.</summary>
+/// <summary>
+/// A panic bell on a virtual clock with a fake link; <see cref="Reboot"/> keeps the storage. With a
+/// profile, the bell gets that profile's configuration and simulated versions of its board's parts
+/// (aux button, tamper switch, battery ADC, voice module on a UART, BLE radio on an in-process air,
+/// deep sleep); a battery bell has no MQTT link at all.
+/// </summary>
 public sealed class BellRig
 {
     public const uint DeviceId = 0x00A1B2C3;
@@ -16,16 +22,56 @@ public sealed class BellRig
     private readonly FrameCodec _codec = new(new HmacSha256());
     private uint _downlinkCounter;
 
-    public BellRig(Action<BellConfig>? configure = null, MemoryDeviceStorage? storage = null)
+    public BellRig(Action<BellConfig>? configure = null, MemoryDeviceStorage? storage = null, string? profile = null)
     {
         Configure = configure;
+        Profile = profile;
         Storage = storage ?? new MemoryDeviceStorage();
         Clock = new VirtualClock();
         Link = new FakeMqttLink(Clock);
         Button = new SimulatedButton(Clock);
+        AuxButton = new SimulatedButton(Clock);
         Led = new SimulatedLed(Clock);
-        Bell = Build();
+        Radio = new SimulatedBellRadio(Air);
+        Air.Listen((data, length) => Heard.Add(data.AsSpan(0, length).ToArray()));
+        Watchdog = new LatchingWatchdog(Clock, new BellConfig(DeviceId, Key).WatchdogTimeoutMs);
+        if (profile is not null)
+        {
+            Battery.Raw = BellProfiles.For(profile, DeviceId, Key).BatteryFullRaw;
+        }
+
+        Bell = Build(WakeCause.PowerOn, 0);
     }
+
+    public string? Profile { get; }
+
+    public SimulatedButton AuxButton { get; }
+
+    /// <summary>Lid switch: active = open.</summary>
+    public SimulatedContact Tamper { get; } = new();
+
+    /// <summary>Mains sense: mains present.</summary>
+    public SimulatedContact Mains { get; } = new(active: true);
+
+    /// <summary>Battery ADC, 12 bit, starting at the profile's full reading.</summary>
+    public SimulatedRawAnalogInput Battery { get; } = new(4095, 4095);
+
+    public SimulatedUartPort Uart { get; } = new();
+
+    public Df2301qVoiceModule? Voice { get; private set; }
+
+    public SimulatedAir Air { get; } = new();
+
+    public SimulatedBellRadio Radio { get; }
+
+    /// <summary>Every advertisement the bell put on the air, in order.</summary>
+    public List<byte[]> Heard { get; } = [];
+
+    public SimulatedSleepController Sleep { get; private set; } = new();
+
+    public BellBoard? Board => Profile is null ? null : BellBoard.ForProfile(Profile);
+
+    private bool HasLink => Board is not { HasWifi: false };
 
     public Action<BellConfig>? Configure { get; }
 
@@ -53,10 +99,39 @@ public sealed class BellRig
     /// Power cut: a new bell on the same flash and the same pin. The old bell's message handler is
     /// detached with the old link; it still hears the button but is never ticked again.
     /// </summary>
-    public void Reboot()
+    public void Reboot(WakeCause wakeCause = WakeCause.PowerOn, long? wokeAtMs = null)
     {
         Link.Reset();
-        Bell = Build();
+        Bell = Build(wakeCause, wokeAtMs ?? Clock.MonotonicMs);
+    }
+
+    /// <summary>Deep sleep as the bell asked for it: the clock runs on untouched until the timer wakes it.</summary>
+    public void SleepUntilTimer()
+    {
+        Assert.True(Bell.Asleep, "the bell is not asleep");
+        Clock.Advance(Sleep.RequestedSleepMs!.Value);
+        Reboot(WakeCause.Timer);
+    }
+
+    /// <summary>A watchdog fed by the bell; expiring means the device restarts.</summary>
+    public LatchingWatchdog Watchdog { get; }
+
+    /// <summary>The frames the bell advertised, decoded and verified.</summary>
+    public List<Frame> AdvertisedFrames() => Heard.Select(adv =>
+    {
+        Assert.True(BleAdvertisement.TryFindFrame(adv, 0, adv.Length, out int offset, out int length), "advertisement without a frame");
+        Assert.Equal(new byte[] { 2, BleAdvertisement.AdTypeFlags, BleAdvertisement.FlagsGeneralDiscoverableLeOnly }, adv[..3]);
+        return Decode(adv.AsSpan(offset, length).ToArray());
+    }).ToList();
+
+    /// <summary>The gateway's ack over BLE: a flagless advertisement around the signed ack frame.</summary>
+    public void BroadcastAck(uint alarmCounter, AckStage stage, byte[]? key = null, uint? downlinkCounter = null)
+    {
+        byte[] ack = Ack(alarmCounter, stage, key, downlinkCounter);
+        var adv = new byte[31];
+        int length = BleAdvertisement.Write(ack, 0, ack.Length, false, adv, 0);
+        Assert.True(length > 0, "ack does not fit an advertisement");
+        Air.Broadcast(adv, length);
     }
 
     /// <summary>Advances the clock in ticks, ticking the bell each time.</summary>
@@ -103,10 +178,31 @@ public sealed class BellRig
 
     private IEnumerable<Frame> Decoded() => Link.Published.Select(p => Decode(p.Payload)).ToList();
 
-    private PanicBell Build()
+    private PanicBell Build(WakeCause wakeCause, long wokeAtMs)
     {
-        var config = new BellConfig(DeviceId, Key);
+        if (Profile is null)
+        {
+            var plain = new BellConfig(DeviceId, Key);
+            Configure?.Invoke(plain);
+            return new PanicBell(plain, Clock, Button, Led, Storage, Link, new HmacSha256(), new NoJitter());
+        }
+
+        BellConfig config = BellProfiles.For(Profile, DeviceId, Key);
         Configure?.Invoke(config);
-        return new PanicBell(config, Clock, Button, Led, Storage, Link, new HmacSha256(), new NoJitter());
+        BellBoard board = BellBoard.ForProfile(Profile);
+        Sleep = new SimulatedSleepController(wakeCause, wokeAtMs);
+        Voice = board.VoiceRx == BellBoard.None ? null : new Df2301qVoiceModule(Uart);
+        var peripherals = new BellPeripherals
+        {
+            AuxButton = board.AuxPanic == BellBoard.None ? null : AuxButton,
+            Tamper = board.Tamper == BellBoard.None ? null : Tamper,
+            Mains = board.MainsSense == BellBoard.None ? null : Mains,
+            Battery = board.BatterySense == BellBoard.None ? null : Battery,
+            Voice = Voice,
+            Radio = Radio,
+            Sleep = Sleep,
+            Watchdog = Watchdog,
+        };
+        return new PanicBell(config, Clock, Button, Led, Storage, HasLink ? Link : null, new HmacSha256(), new NoJitter(), peripherals);
     }
 }
