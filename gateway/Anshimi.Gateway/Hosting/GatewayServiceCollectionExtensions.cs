@@ -2,6 +2,7 @@ using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Snapshots;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Supervision;
 using Anshimi.Gateway.Upstream;
@@ -42,6 +43,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddMosquittoClient();
         services.AddAlarmPipeline();
         services.AddDeviceSupervision(configuration);
+        services.AddDoorbellSnapshots(configuration);
         return services;
     }
 

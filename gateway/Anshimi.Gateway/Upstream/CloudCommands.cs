@@ -1,4 +1,5 @@
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Snapshots;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Logging;
@@ -12,6 +13,7 @@ namespace Anshimi.Gateway.Upstream;
 public sealed partial class CloudCommands(
     AlarmStore store,
     OperatorAckRelay relay,
+    SnapshotAssembler snapshots,
     GatewayMetrics metrics,
     RejectLog rejectLog,
     TimeProvider time,
@@ -36,6 +38,9 @@ public sealed partial class CloudCommands(
                 break;
             case OperatorAckEnvelope ack:
                 await relay.RelayAsync(ack, cancellationToken);
+                break;
+            case SnapshotReceiptEnvelope snapshotReceipt:
+                await snapshots.ApplyReceiptAsync(snapshotReceipt, cancellationToken);
                 break;
             default:
                 metrics.CommandRejected(UnexpectedKind);
