@@ -13,7 +13,8 @@ namespace Anshimi.DeviceSim;
 /// </summary>
 public static class FleetGenerator
 {
-    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed)
+    /// <param name="profile">Every device's profile (e.g. "doorbell"); null for the usual mix of home and shop bells.</param>
+    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, string? profile = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         Random random = seed is int s ? new Random(s) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
@@ -30,13 +31,14 @@ public static class FleetGenerator
             while (!ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
-            string profile = random.Next(10) < 7 ? "home" : "shop";
-            var site = new SiteInfo(profile, Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
+            string mixed = random.Next(10) < 7 ? "home" : "shop";
+            string deviceProfile = profile ?? mixed;
+            var site = new SiteInfo(deviceProfile == SimulatedDoorbell.Profile ? "home" : deviceProfile, Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
                 DeviceIdText.Format(id),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(18)).ToLower(CultureInfo.InvariantCulture),
-                profile,
+                deviceProfile,
                 site,
                 district.Code));
         }

@@ -1,4 +1,5 @@
 using Anshimi.Firmware;
+using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Mqtt;
@@ -70,21 +71,35 @@ public sealed class SimulatedFleet : IAsyncDisposable
 {
     private readonly Dictionary<string, SimulatedDevice> _devices;
 
-    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices)
+    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedDoorbell> doorbells)
     {
         Devices = devices;
+        Doorbells = doorbells;
         _devices = devices.ToDictionary(d => d.Record.DeviceId, StringComparer.OrdinalIgnoreCase);
     }
 
     public IReadOnlyList<SimulatedDevice> Devices { get; }
 
+    /// <summary>The fleet's devices with profile "doorbell".</summary>
+    public IReadOnlyList<SimulatedDoorbell> Doorbells { get; }
+
     /// <param name="configure">Adjusts each bell's configuration (e.g. shorter timings in tests) before it starts.</param>
-    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null)
+    /// <param name="configureDoorbell">The same for each doorbell.</param>
+    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, Action<DoorbellConfig>? configureDoorbell = null)
     {
         var clock = new SystemClock();
         var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
         var devices = new List<SimulatedDevice>();
-        foreach (DeviceRecord record in records)
+        var doorbells = new List<SimulatedDoorbell>();
+        foreach (DeviceRecord record in records.Where(r => r.Profile == SimulatedDoorbell.Profile))
+        {
+            var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
+            var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
+            doorbell.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
+            doorbells.Add(doorbell);
+        }
+
+        foreach (DeviceRecord record in records.Where(r => r.Profile != SimulatedDoorbell.Profile))
         {
             var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
             var device = new SimulatedDevice(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
@@ -97,13 +112,20 @@ public sealed class SimulatedFleet : IAsyncDisposable
             device.Start();
         }
 
-        return new SimulatedFleet(devices);
+        foreach (SimulatedDoorbell doorbell in doorbells)
+        {
+            doorbell.Start();
+        }
+
+        return new SimulatedFleet(devices, doorbells);
     }
 
     public SimulatedDevice? Find(string id) => _devices.GetValueOrDefault(id);
 
+    public SimulatedDoorbell? FindDoorbell(string id) => Doorbells.FirstOrDefault(d => string.Equals(d.Record.DeviceId, id, StringComparison.OrdinalIgnoreCase));
+
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(Devices.Select(d => d.DisposeAsync().AsTask()));
+        await Task.WhenAll(Devices.Select(d => d.DisposeAsync().AsTask()).Concat(Doorbells.Select(d => d.DisposeAsync().AsTask())));
     }
 }
