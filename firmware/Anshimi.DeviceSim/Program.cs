@@ -16,14 +16,15 @@ var gatewayOption = new Option<string>("--gateway-id") { Description = "게이�
 var districtsOption = new Option<FileInfo>("--districts") { Description = "서울 자치구 GeoJSON (seoul-municipalities.geojson)", Required = true };
 var outOption = new Option<FileInfo>("--out") { Description = "출력 파일 output file", Required = true };
 var seedOption = new Option<int?>("--seed") { Description = "위치 재현용 시드 seed for repeatable ids and places (keys stay random)" };
+var profileOption = new Option<string?>("--profile") { Description = "모든 장치의 프로필 every device's profile (e.g. doorbell 스마트초인종); default a mix of home and shop bells" };
 var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells in real districts")
 {
-    countOption, gatewayOption, districtsOption, outOption, seedOption,
+    countOption, gatewayOption, districtsOption, outOption, seedOption, profileOption,
 };
 fleetCommand.SetAction(parse => Run(() =>
 {
     SeoulDistricts districts = SeoulDistricts.Load(parse.GetValue(districtsOption)!.FullName);
-    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption));
+    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(profileOption));
     string path = parse.GetValue(outOption)!.FullName;
     fleet.Save(path);
     Console.WriteLine("장치 " + fleet.Devices.Count + "대 생성: " + path + " (" + fleet.Devices.Count + " devices written, mode 0600)");
@@ -104,11 +105,28 @@ statusCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     return await client.StatusAsync(parse.GetValue(optionalDevice), cancellationToken);
 }));
 
+// doorbell actions
+var doorbellArgument = new Argument<string>("deviceId") { Description = "초인종 ID doorbell id (8 hex)" };
+var ringCommand = new Command("ring", "초인종 누르기 — ring a simulated doorbell") { doorbellArgument, controlOption };
+ringCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "ring", parse.GetValue(controlOption)!, cancellationToken));
+var motionState = new Argument<string>("state") { Description = "start 움직임 시작 / stop 움직임 끝" };
+motionState.AcceptOnlyFromAmong("start", "stop");
+var motionCommand = new Command("motion", "움직임 감지 시작·끝 — start or stop motion in front of a simulated doorbell") { doorbellArgument, motionState, controlOption };
+motionCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "motion?state=" + parse.GetValue(motionState), parse.GetValue(controlOption)!, cancellationToken));
+var emergencyCommand = new Command("emergency", "실내 비상 버튼 누르기 — press a simulated doorbell's inside emergency button") { doorbellArgument, controlOption, holdOption };
+emergencyCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "emergency?holdMs=" + parse.GetValue(holdOption), parse.GetValue(controlOption)!, cancellationToken));
+
 var root = new RootCommand("안심이 비상벨 장치 시뮬레이터 — Anshimi panic-bell device simulator")
 {
-    fleetCommand, brokerAuthCommand, runCommand, pressCommand, statusCommand,
+    fleetCommand, brokerAuthCommand, runCommand, pressCommand, statusCommand, ringCommand, motionCommand, emergencyCommand,
 };
 return await root.Parse(args).InvokeAsync();
+
+Task<int> DoorbellAction(string id, string action, string controlText, CancellationToken cancellationToken) => RunAsync(async () =>
+{
+    using var client = new ControlClient(Endpoint(controlText), Console.Out);
+    return await client.DoorbellAsync(id, action, cancellationToken);
+});
 
 static int Run(Func<int> action) => RunAsync(() => Task.FromResult(action())).GetAwaiter().GetResult();
 
