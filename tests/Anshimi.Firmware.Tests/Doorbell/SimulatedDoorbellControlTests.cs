@@ -30,7 +30,7 @@ public sealed class SimulatedDoorbellControlTests
         FleetFile fleet = FleetGenerator.Generate(2, "gw", Districts.Value, seed: 5, profile: SimulatedDoorbell.Profile);
         string state = Directory.CreateTempSubdirectory("doorbell-sim-").FullName;
         var endpoint = new IPEndPoint(IPAddress.Loopback, FreePort.Next());
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         try
         {
             // No broker at that port: the doorbells run offline, as a device does when its gateway is down.
