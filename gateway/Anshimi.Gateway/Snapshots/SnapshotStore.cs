@@ -350,7 +350,13 @@ public sealed class SnapshotStore(GatewayDatabase database)
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         SqliteConnection connection = await database.OpenAsync(cancellationToken);
-        if (!_schemaReady)
+        if (_schemaReady)
+        {
+            return connection;
+        }
+
+        // Created on first use: chunks may arrive before any other startup work has run.
+        try
         {
             await _schemaLock.WaitAsync(cancellationToken);
             try
@@ -367,6 +373,11 @@ public sealed class SnapshotStore(GatewayDatabase database)
             {
                 _schemaLock.Release();
             }
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
         }
 
         return connection;
