@@ -120,6 +120,20 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         return 0;
     }
 
+    /// <summary>A doorbell action (<c>ring</c>, <c>motion?state=start</c>, …): posts it and prints what was done.</summary>
+    public async Task<int> DoorbellAsync(string id, string action, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await _http.PostAsync("devices/" + Uri.EscapeDataString(id) + "/" + action, null, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return await FailAsync(response, cancellationToken);
+        }
+
+        DoorbellActionResult? done = await response.Content.ReadFromJsonAsync<DoorbellActionResult>(SimJson.Options, cancellationToken);
+        output.WriteLine(id + ": " + done?.Action + " 완료 done");
+        return 0;
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task PrintLightsAsync(CancellationToken cancellationToken)

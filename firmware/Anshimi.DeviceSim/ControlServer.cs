@@ -76,8 +76,13 @@ public sealed class ControlServer : IDisposable
         if (parts.Length == 1)
         {
             return request.HttpMethod == "GET"
-                ? (200, _fleet.Devices.Select(d => d.Status(DistrictName(d))).ToArray())
+                ? (200, _fleet.Devices.Select(d => (object)d.Status(DistrictName(d))).Concat(_fleet.Doorbells.Select(d => d.Status(DistrictName(d.Record.DistrictCode)))).ToArray())
                 : (405, new ErrorBody("GET only"));
+        }
+
+        if (parts.Length <= 3 && _fleet.FindDoorbell(parts[1]) is SimulatedDoorbell doorbell)
+        {
+            return DoorbellRoutes.Route(doorbell, parts.Length == 3 ? parts[2] : null, request, DistrictName(doorbell.Record.DistrictCode));
         }
 
         SimulatedDevice? device = parts.Length <= 3 ? _fleet.Find(parts[1]) : null;
@@ -237,8 +242,7 @@ public sealed class ControlServer : IDisposable
 
     private string? DistrictName(string? code) => code is null ? null : _districts?.ByCode(code)?.NameKo;
 
-    private string? DistrictName(SimulatedDevice device) =>
-        device.Record.DistrictCode is string code ? _districts?.ByCode(code)?.NameKo : null;
+    private string? DistrictName(SimulatedDevice device) => DistrictName(device.Record.DistrictCode);
 
     private static void Respond(HttpListenerResponse response, int status, object body)
     {

@@ -20,9 +20,9 @@ public static class FleetGenerator
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(streetlights);
-        if (profiles is not null && (profiles.Count == 0 || !profiles.All(BellProfiles.IsKnown)))
+        if (profiles is not null && (profiles.Count == 0 || !profiles.All(p => BellProfiles.IsKnown(p) || p == SimulatedDoorbell.Profile)))
         {
-            throw new ArgumentException("profiles must be some of home, shop, voice, battery; got '" + string.Join(",", profiles) + "'");
+            throw new ArgumentException("profiles must be some of home, shop, voice, battery, doorbell; got '" + string.Join(",", profiles) + "'");
         }
 
         Random random = seed is int s ? new Random(s) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));

@@ -16,7 +16,7 @@ var gatewayOption = new Option<string>("--gateway-id") { Description = "게이�
 var districtsOption = new Option<FileInfo>("--districts") { Description = "서울 자치구 GeoJSON (seoul-municipalities.geojson)", Required = true };
 var outOption = new Option<FileInfo>("--out") { Description = "출력 파일 output file", Required = true };
 var seedOption = new Option<int?>("--seed") { Description = "위치 재현용 시드 seed for repeatable ids and places (keys stay random)" };
-var profilesOption = new Option<string?>("--profiles") { Description = "비상벨 종류 bell profiles, taking turns: home,shop,voice,battery (default: 70% home, 30% shop)" };
+var profilesOption = new Option<string?>("--profiles") { Description = "장치 종류 device profiles, taking turns: home,shop,voice,battery,doorbell (스마트초인종) (default: 70% home, 30% shop bells)" };
 var streetlightsOption = new Option<int>("--streetlights") { Description = "스마트보안등 수 number of streetlights added after the bells", DefaultValueFactory = _ => 0 };
 var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells (and streetlights) in real districts")
 {
@@ -170,9 +170,20 @@ var percentOption = new Option<int>("--percent") { Description = "배터리 잔�
 var batteryCommand = new Command("battery", "배터리 잔량 설정 — drain (or refill) the battery") { deviceArgument, controlOption, percentOption };
 batteryCommand.SetAction((parse, cancellationToken) => Change(parse, "battery", () => "percent=" + parse.GetValue(percentOption), cancellationToken));
 
+// doorbell actions
+var doorbellArgument = new Argument<string>("deviceId") { Description = "초인종 ID doorbell id (8 hex)" };
+var ringCommand = new Command("ring", "초인종 누르기 — ring a simulated doorbell") { doorbellArgument, controlOption };
+ringCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "ring", parse.GetValue(controlOption)!, cancellationToken));
+var motionState = new Argument<string>("state") { Description = "start 움직임 시작 / stop 움직임 끝" };
+motionState.AcceptOnlyFromAmong("start", "stop");
+var motionCommand = new Command("motion", "움직임 감지 시작·끝 — start or stop motion in front of a simulated doorbell") { doorbellArgument, motionState, controlOption };
+motionCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "motion?state=" + parse.GetValue(motionState), parse.GetValue(controlOption)!, cancellationToken));
+var emergencyCommand = new Command("emergency", "실내 비상 버튼 누르기 — press a simulated doorbell's inside emergency button") { doorbellArgument, controlOption, holdOption };
+emergencyCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "emergency?holdMs=" + parse.GetValue(holdOption), parse.GetValue(controlOption)!, cancellationToken));
+
 var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, streetlights)")
 {
-    fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand, speakCommand, tamperCommand, mainsCommand, batteryCommand,
+    fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand, speakCommand, tamperCommand, mainsCommand, batteryCommand, ringCommand, motionCommand, emergencyCommand,
 };
 return await root.Parse(args).InvokeAsync();
 
@@ -181,6 +192,12 @@ Task<int> Change(ParseResult parse, string action, Func<string> query, Cancellat
     string text = query();
     using var client = new ControlClient(Endpoint(parse.GetValue(controlOption)!), Console.Out);
     return await client.ChangeAsync(parse.GetValue(deviceArgument)!, action, text, cancellationToken);
+});
+
+Task<int> DoorbellAction(string id, string action, string controlText, CancellationToken cancellationToken) => RunAsync(async () =>
+{
+    using var client = new ControlClient(Endpoint(controlText), Console.Out);
+    return await client.DoorbellAsync(id, action, cancellationToken);
 });
 
 static string OnOff(string state, string yes, string no) =>

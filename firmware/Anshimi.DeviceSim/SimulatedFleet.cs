@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
@@ -254,9 +255,10 @@ public sealed class SimulatedFleet : IAsyncDisposable
     private readonly Dictionary<string, SimulatedDevice> _devices;
     private readonly Dictionary<string, SimulatedLight> _lights;
 
-    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedLight> lights, SimulatedAir air)
+    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedDoorbell> doorbells, IReadOnlyList<SimulatedLight> lights, SimulatedAir air)
     {
         Devices = devices;
+        Doorbells = doorbells;
         Air = air;
         Lights = lights;
         _devices = devices.ToDictionary(d => d.Record.DeviceId, StringComparer.OrdinalIgnoreCase);
@@ -269,19 +271,32 @@ public sealed class SimulatedFleet : IAsyncDisposable
     /// <summary>The bells' BLE air, in this process only: battery bells and Wi-Fi bells without a broker advertise here.</summary>
     public SimulatedAir Air { get; }
 
+    /// <summary>The fleet's devices with profile "doorbell".</summary>
+    public IReadOnlyList<SimulatedDoorbell> Doorbells { get; }
+
     /// <summary>The streetlights (profile "streetlight", BLE only).</summary>
     public IReadOnlyList<SimulatedLight> Lights { get; }
 
     /// <param name="configure">Adjusts each bell's configuration (e.g. shorter timings in tests) before it starts.</param>
+    /// <param name="configureDoorbell">The same for each doorbell.</param>
     /// <param name="escortKey">The city's escort key the streetlights share; a random one when not given (then only this simulator's walkers are recognised).</param>
-    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null)
+    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null)
     {
         var clock = new SystemClock();
         var air = new SimulatedAir();
         var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
         var devices = new List<SimulatedDevice>();
         var lightRecords = new List<DeviceRecord>();
-        foreach (DeviceRecord record in records)
+        var doorbells = new List<SimulatedDoorbell>();
+        foreach (DeviceRecord record in records.Where(r => r.Profile == SimulatedDoorbell.Profile))
+        {
+            var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
+            var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
+            doorbell.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
+            doorbells.Add(doorbell);
+        }
+
+        foreach (DeviceRecord record in records.Where(r => r.Profile != SimulatedDoorbell.Profile))
         {
             if (record.Profile == StreetlightFleet.Profile)
             {
@@ -308,15 +323,22 @@ public sealed class SimulatedFleet : IAsyncDisposable
             light.Start();
         }
 
-        return new SimulatedFleet(devices, lights, air);
+        foreach (SimulatedDoorbell doorbell in doorbells)
+        {
+            doorbell.Start();
+        }
+
+        return new SimulatedFleet(devices, doorbells, lights, air);
     }
 
     public SimulatedDevice? Find(string id) => _devices.GetValueOrDefault(id);
+
+    public SimulatedDoorbell? FindDoorbell(string id) => Doorbells.FirstOrDefault(d => string.Equals(d.Record.DeviceId, id, StringComparison.OrdinalIgnoreCase));
 
     public SimulatedLight? FindLight(string id) => _lights.GetValueOrDefault(id);
 
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(Devices.Select(d => d.DisposeAsync().AsTask()).Concat(Lights.Select(l => l.DisposeAsync().AsTask())));
+        await Task.WhenAll(Devices.Select(d => d.DisposeAsync().AsTask()).Concat(Doorbells.Select(d => d.DisposeAsync().AsTask())).Concat(Lights.Select(l => l.DisposeAsync().AsTask())));
     }
 }

@@ -15,6 +15,9 @@ public sealed class AnshimiSystemOptions
 
     public int? Seed { get; set; } = 42;
 
+    /// <summary>Every device's profile (e.g. "doorbell"); null for the usual mix of home and shop bells.</summary>
+    public string? Profile { get; set; }
+
     /// <summary>Extra configuration for the gateway process, as environment variables (e.g. "Gateway__OutboxRetryInterval").</summary>
     public IDictionary<string, string> GatewayEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -73,7 +76,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "anshimi-system-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         string districts = Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson");
-        FleetFile fleet = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed);
+        FleetFile fleet = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed, profiles: options.Profile is null ? null : [options.Profile]);
         fleet.Save(Path.Combine(directory, "fleet.json"));
 
         var services = new[] { new ServiceUser("gateway", Secret()), new ServiceUser("cloud", Secret()) };

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Snapshots;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -18,6 +19,7 @@ public sealed partial class AlarmRelay : BackgroundService
 {
     private readonly IMqttClient _mqtt;
     private readonly AlarmStore _store;
+    private readonly CloudSnapshotStore _snapshots;
     private readonly DistrictDirectory _districts;
     private readonly AlarmFeed _feed;
     private readonly RelayStatistics _statistics;
@@ -38,6 +40,7 @@ public sealed partial class AlarmRelay : BackgroundService
     public AlarmRelay(
         IMqttClient mqtt,
         AlarmStore store,
+        CloudSnapshotStore snapshots,
         DistrictDirectory districts,
         AlarmFeed feed,
         RelayStatistics statistics,
@@ -49,6 +52,7 @@ public sealed partial class AlarmRelay : BackgroundService
         ArgumentNullException.ThrowIfNull(options);
         _mqtt = mqtt;
         _store = store;
+        _snapshots = snapshots;
         _districts = districts;
         _feed = feed;
         _statistics = statistics;
@@ -91,6 +95,9 @@ public sealed partial class AlarmRelay : BackgroundService
                 break;
             case AckRelayedEnvelope relayed:
                 await HandleAckRelayedAsync(topic, relayed, cancellationToken);
+                break;
+            case SnapshotEnvelope snapshot:
+                await HandleSnapshotAsync(topic, gatewayId, snapshot, cancellationToken);
                 break;
             default:
                 Drop(topic, "unexpected envelope " + envelope!.GetType().Name + " on a gateway events topic");
@@ -148,6 +155,20 @@ public sealed partial class AlarmRelay : BackgroundService
 
         // A duplicate means the gateway missed our receipt: answer every copy.
         await PublishAsync(Topics.GatewayCommands(gatewayId), new AlarmReceiptEnvelope(keyText), cancellationToken);
+    }
+
+    private async Task HandleSnapshotAsync(string topic, string gatewayId, SnapshotEnvelope snapshot, CancellationToken cancellationToken)
+    {
+        string? problem = CloudSnapshotStore.Validate(snapshot, gatewayId);
+        if (problem is not null)
+        {
+            Drop(topic, problem);
+            return;
+        }
+
+        // Stored (or found already stored) and durable before the receipt, as for alarms.
+        await _snapshots.StoreAsync(snapshot, _time.GetUtcNow(), cancellationToken);
+        await PublishAsync(Topics.GatewayCommands(gatewayId), new SnapshotReceiptEnvelope(AlarmKey.TryParse(snapshot.Key, out AlarmKey key) ? key.ToString() : snapshot.Key), cancellationToken);
     }
 
     private async Task HandleAckRelayedAsync(string topic, AckRelayedEnvelope relayed, CancellationToken cancellationToken)

@@ -39,6 +39,7 @@ public static partial class CloudBridgeExtensions
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMqttClientFactory>().Create(sp.GetRequiredService<IOptions<MqttClientOptions>>().Value));
         services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp => new Snapshots.CloudSnapshotStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
         services.AddSingleton(sp => DistrictDirectory.Load(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DistrictsGeoJson));
         services.AddSingleton(sp =>
         {

@@ -1,7 +1,7 @@
 namespace Anshimi.Firmware.Hal
 {
     /// <summary>
-    /// One PWM output pin. On the streetlight it drives the dimming optocoupler, where a higher duty gives a
+    /// One PWM output pin. On the doorbell it drives the chime amplifier; on the streetlight the dimming optocoupler, where a higher duty gives a
     /// darker lamp: a pin that is not driven at all (reset, crash, no firmware) leaves the lamp at full light.
     /// </summary>
     public interface IPwmOutput

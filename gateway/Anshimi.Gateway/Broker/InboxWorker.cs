@@ -1,5 +1,6 @@
 using Anshimi.Gateway.Upstream;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Snapshots;
 using Anshimi.Mqtt;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,7 @@ public sealed partial class InboxWorker(
     GatewayInbox inbox,
     AlarmPipeline pipeline,
     CloudCommands commands,
+    SnapshotAssembler snapshots,
     ILogger<InboxWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -29,7 +31,9 @@ public sealed partial class InboxWorker(
                 }
                 else if (inbox.Uplinks.Reader.TryRead(out MqttMessageReceivedEventArgs? uplink))
                 {
-                    await pipeline.HandleUplinkAsync(uplink.Topic, uplink.Payload, stoppingToken);
+                    await (SnapshotAssembler.IsChunk(uplink.Payload)
+                        ? snapshots.HandleChunkAsync(uplink.Topic, uplink.Payload, stoppingToken)
+                        : pipeline.HandleUplinkAsync(uplink.Topic, uplink.Payload, stoppingToken));
                 }
                 else
                 {

@@ -6,6 +6,7 @@ using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Provisioning;
+using Anshimi.Gateway.Snapshots;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Supervision;
 using Anshimi.Gateway.Upstream;
@@ -50,6 +51,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddLocalOutputs(configuration);
         services.AddProvisioning(configuration);
         services.AddGatewayBle(configuration);
+        services.AddDoorbellSnapshots(configuration);
         return services;
     }
 

@@ -52,6 +52,7 @@ public static class StageLabel
         AckStage.Received => "received",
         AckStage.OperatorAcknowledged => AckStageName.Acknowledged,
         AckStage.Resolved => AckStageName.Resolved,
+        AckStage.SnapshotStored => "snapshot-stored",
         _ => "unknown",
     };
 }

@@ -37,7 +37,8 @@ public sealed class AlarmStore(GatewayDatabase database)
     }
 
     /// <summary>
-    /// In one transaction: stores the alarm, queues it for upstream, raises the device's replay floor
+    /// In one transaction: stores the alarm, queues it for upstream (not status events such as a doorbell
+    /// ring, qualifier 6, which stay at the gateway: they are not calls for help), raises the device's replay floor
     /// and takes the downlink counter for its ack. Returns that counter once the commit is durable.
     /// A <paramref name="test"/> alarm (installer's walk test) is stored and forwarded marked as such,
     /// and makes a newly claimed device active.
@@ -52,7 +53,7 @@ public sealed class AlarmStore(GatewayDatabase database)
             insert.CommandText = """
                 INSERT INTO alarms (device_id, counter, event_code, qualifier, zone, frame, received_at, stage, test)
                 VALUES ($device, $counter, $code, $qualifier, $zone, $frame, $at, $stage, $test);
-                INSERT INTO outbox (device_id, counter, next_attempt_at) VALUES ($device, $counter, $at);
+                INSERT INTO outbox (device_id, counter, next_attempt_at) SELECT $device, $counter, $at WHERE $qualifier <> 6;
                 UPDATE devices SET highest_counter = max(highest_counter, $counter), last_seen = max(coalesce(last_seen, 0), $at)
                 WHERE id = $device;
                 UPDATE devices SET state = 'active' WHERE id = $device AND state = 'claimed' AND $test = 1;

@@ -1,6 +1,7 @@
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Lights;
+using Anshimi.Gateway.Snapshots;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,7 @@ public sealed partial class CloudCommands(
     OperatorAckRelay relay,
     TroubleOutbox troubles,
     LightFanout lights,
+    SnapshotAssembler snapshots,
     GatewayMetrics metrics,
     RejectLog rejectLog,
     TimeProvider time,
@@ -43,6 +45,9 @@ public sealed partial class CloudCommands(
                 break;
             case LightCommandEnvelope lightCommand:
                 await lights.SubmitAsync(lightCommand, cancellationToken);
+                break;
+            case SnapshotReceiptEnvelope snapshotReceipt:
+                await snapshots.ApplyReceiptAsync(snapshotReceipt, cancellationToken);
                 break;
             default:
                 metrics.CommandRejected(UnexpectedKind);

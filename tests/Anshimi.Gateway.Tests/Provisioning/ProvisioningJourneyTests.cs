@@ -48,7 +48,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         SimulatedFleet fleetA = await deviceA.WaitAsync(Patience);
         DeviceCredentials credentialsA = _rig.StoredCredentials(a);
         Assert.Equal("0000B001", credentialsA.Username);
-        await _rig.WaitForAsync(() => fleetA.Devices[0].Link.IsConnected, "device A on its own account");
+        await _rig.WaitForAsync(() => fleetA.Devices[0].Link!.IsConnected, "device A on its own account");
 
         InstallerRun bind = await _rig.InstallerAsync("bind", "0000B001", "--kind", "home", "--address", "서울특별시 중구 세종대로 110", "--lat", "37.5665", "--lon", "126.9780", "--ref", "R-7F3K2Q");
         Assert.True(bind.Exit == ExitCodes.Ok, bind.ToString());
@@ -77,7 +77,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         ProcessResult refused = await _rig.PublishAsync("0000B001", credentialsA.Password, Topics.DeviceUplink(0x0000B001), "after replace");
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("not authorised", refused.StandardError, StringComparison.OrdinalIgnoreCase);
-        await _rig.WaitForAsync(() => !fleetA.Devices[0].Link.IsConnected, "the broker to drop device A");
+        await _rig.WaitForAsync(() => !fleetA.Devices[0].Link!.IsConnected, "the broker to drop device A");
 
         IReadOnlyList<DeviceRow> rows = await _rig.Get<DeviceLifecycle>().ListAsync(CancellationToken.None);
         DeviceRow oldRow = rows.Single(r => r.DeviceId == "0000B001");

@@ -1,0 +1,113 @@
+using System.Text.Json.Serialization;
+using Anshimi.Firmware.Doorbell;
+using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Host;
+using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol.Upstream.Provisioning;
+
+namespace Anshimi.DeviceSim;
+
+/// <summary>
+/// One smart doorbell (스마트초인종) of the fleet: the device logic on simulated parts — ring and emergency
+/// buttons, PIR, tamper switch, chime and a deterministic camera seeded by the device id — with its own
+/// flash directory and broker session.
+/// </summary>
+public sealed class SimulatedDoorbell : IAsyncDisposable
+{
+    public const string Profile = "doorbell";
+
+    private readonly DeviceLoop _loop;
+
+    public SimulatedDoorbell(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink link, Action<Exception> onError, Action<DoorbellConfig>? configure = null)
+    {
+        Record = record;
+        Link = link;
+        Ring = new SimulatedButton(clock);
+        Emergency = new SimulatedButton(clock);
+        Pir = new SimulatedPir(clock);
+        Tamper = new SimulatedButton(clock);
+        Chime = new SimulatedChime(clock);
+        Camera = new SimulatedCamera(record.NumericId);
+        Led = new SimulatedLed(clock);
+        var config = new DoorbellConfig(record.NumericId, record.Key);
+        configure?.Invoke(config);
+        var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
+        Doorbell = new SmartDoorbell(config, clock, Ring, Emergency, Pir, Tamper, Chime, Camera, Led, storage, link, new PlatformHmacSha256(), new SeededRandom());
+        _loop = new DeviceLoop("doorbell-" + record.DeviceId, Doorbell.Tick, onError: onError);
+    }
+
+    public DeviceRecord Record { get; }
+
+    public MqttLink Link { get; }
+
+    public SimulatedButton Ring { get; }
+
+    public SimulatedButton Emergency { get; }
+
+    public SimulatedPir Pir { get; }
+
+    public SimulatedButton Tamper { get; }
+
+    public SimulatedChime Chime { get; }
+
+    public SimulatedCamera Camera { get; }
+
+    public SimulatedLed Led { get; }
+
+    public SmartDoorbell Doorbell { get; }
+
+    public void Start()
+    {
+        Link.Start();
+        _loop.Start();
+    }
+
+    public DoorbellStatus Status(string? districtName)
+    {
+        SmartDoorbell d = Doorbell;
+        return new DoorbellStatus(
+            Record.DeviceId,
+            Record.Profile,
+            districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
+            Record.Site.Address,
+            Link.IsConnected,
+            LedStateName.Of(d.LedState),
+            d.PendingEventCount,
+            d.EventsRaised,
+            d.EmergencyCounter,
+            d.RejectedTotal,
+            Link.LastError,
+            Pir.Motion,
+            d.Rings,
+            d.LoiteringRaised,
+            d.PendingSnapshotCount,
+            d.SnapshotsDelivered,
+            d.SnapshotsDropped);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _loop.Dispose();
+        await Link.DisposeAsync();
+    }
+}
+
+/// <summary>A simulated doorbell as the control API reports it: the bell fields plus motion, rings and snapshots.</summary>
+public sealed record DoorbellStatus(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("profile")] string Profile,
+    [property: JsonPropertyName("district")] string? District,
+    [property: JsonPropertyName("address")] string Address,
+    [property: JsonPropertyName("connected")] bool Connected,
+    [property: JsonPropertyName("led")] string Led,
+    [property: JsonPropertyName("pendingAlarms")] int PendingAlarms,
+    [property: JsonPropertyName("alarmsRaised")] int AlarmsRaised,
+    [property: JsonPropertyName("newestAlarmCounter")] uint NewestAlarmCounter,
+    [property: JsonPropertyName("rejectedDownlinks")] int RejectedDownlinks,
+    [property: JsonPropertyName("lastError")] string? LastError,
+    [property: JsonPropertyName("motion")] bool Motion,
+    [property: JsonPropertyName("rings")] int Rings,
+    [property: JsonPropertyName("loitering")] int Loitering,
+    [property: JsonPropertyName("pendingSnapshots")] int PendingSnapshots,
+    [property: JsonPropertyName("snapshotsDelivered")] int SnapshotsDelivered,
+    [property: JsonPropertyName("snapshotsDropped")] int SnapshotsDropped);

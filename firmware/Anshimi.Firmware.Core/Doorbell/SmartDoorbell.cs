@@ -1,0 +1,708 @@
+using System.Collections;
+using Anshimi.Firmware.Hal;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Security;
+
+namespace Anshimi.Firmware.Doorbell
+{
+    /// <summary>
+    /// The smart doorbell's device logic (스마트초인종), driven by <see cref="Tick"/> from the device loop.
+    /// Ring (status event 901 and the chime), PIR motion with loitering detection (150, once per episode),
+    /// the inside emergency button (120), the door station's tamper switch (383 and restore), and a camera
+    /// snapshot on ring, loitering and emergency. Every event takes the panic bell's alarm path: it is
+    /// written to flash (<see cref="AlarmStore"/>) before it is sent and resent until the gateway's signed
+    /// ack. Snapshots follow as signed chunk frames once no event is pending, stay in flash until the
+    /// gateway's stage-4 ack, and are sent again after a dropped connection or when that ack is late.
+    /// </summary>
+    public sealed class SmartDoorbell
+    {
+        public const string DownlinkRecordName = "downlink";
+        public const string StateRecordName = "doorbell";
+
+        private const int SubscribeRetryMs = 5000;
+        private const byte StateVersion = 1;
+        private const int StateLength = 7;
+
+        // Two places in the event queue stay free for the emergency button: a street of rings must never refuse a call for help.
+        private const int EmergencyReserve = 2;
+
+        private readonly DoorbellConfig _config;
+        private readonly IClock _clock;
+        private readonly IStatusLed _led;
+        private readonly IDeviceStorage _storage;
+        private readonly IMqttLink _link;
+        private readonly IRandom _random;
+        private readonly ICamera _camera;
+        private readonly FrameCodec _codec;
+        private readonly FrameCounter _counter;
+        private readonly AlarmStore _events;
+        private readonly SnapshotQueue _snapshots;
+        private readonly CounterWindow _downlinkWindow;
+        private readonly Chime _chime;
+        private readonly DebouncedInput _ring;
+        private readonly DebouncedInput _emergency;
+        private readonly DebouncedInput _motion;
+        private readonly DebouncedInput _tamper;
+        private readonly string _uplinkTopic;
+        private readonly string _downlinkTopic;
+        private readonly Queue _downlinks = new Queue();
+        private readonly object _downlinkLock = new object();
+        private readonly byte[] _heartbeatPayload = new byte[2];
+        private readonly byte[] _manifest = new byte[FramePayloads.SnapshotManifestLength];
+
+        private long _now;
+        private bool _wasConnected;
+        private bool _subscribed;
+        private long _nextSubscribeMs;
+        private long _nextResendMs;
+        private int _backoffMs;
+        private long _nextHeartbeatMs;
+        private int _rejectedAtLastHeartbeat;
+        private bool _downlinkStorageHealthy = true;
+        private bool _stateStorageHealthy = true;
+        private bool _ledShown;
+
+        // Persisted: the newest emergency alarm and how far it got, and whether tamper was last reported open.
+        private uint _emergencyCounter;
+        private AckStage _emergencyStage;
+        private bool _tamperReported;
+        private long _emergencyRaisedMs;
+        private bool _emergencyFired;
+
+        private bool _hasRung;
+        private long _lastRingMs;
+
+        private bool _episode;
+        private long _episodeStartMs;
+        private long _lastMotionMs;
+        private bool _episodeRang;
+        private bool _episodeLoitered;
+
+        // The snapshot being sent: its id, image, the next chunk to send and when its stage-4 ack is overdue.
+        private uint _sendingId;
+        private byte[]? _sendingImage;
+        private int _cursor;
+        private long _ackDueMs;
+        private int _snapshotWaitMs;
+
+        public SmartDoorbell(DoorbellConfig config, IClock clock, IButtonInput ring, IButtonInput emergency, IButtonInput motion, IButtonInput tamper, IPwmOutput chime, ICamera camera, IStatusLed led, IDeviceStorage storage, IMqttLink link, IHmacSha256 mac, IRandom random)
+        {
+            _config = config;
+            _clock = clock;
+            _led = led;
+            _storage = storage;
+            _link = link;
+            _random = random;
+            _camera = camera;
+            _codec = new FrameCodec(mac);
+            _counter = new FrameCounter(storage, config.CounterBlockSize);
+            _events = new AlarmStore(storage);
+            _snapshots = new SnapshotQueue(storage, config.MaxPendingSnapshots, config.MaxSnapshotBytes);
+            byte[]? window = storage.Read(DownlinkRecordName);
+            _downlinkWindow = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+            LoadState();
+            _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
+            _downlinkTopic = Topics.DeviceDownlink(config.DeviceId);
+            _chime = new Chime(chime);
+
+            long now = clock.MonotonicMs;
+            _now = now;
+            _nextResendMs = now;
+            _nextHeartbeatMs = now;
+            _emergencyRaisedMs = now;
+            _backoffMs = config.ResendInitialMs;
+            _snapshotWaitMs = config.SnapshotAckTimeoutMs;
+            link.MessageReceived += OnMessage;
+
+            _ring = new DebouncedInput(ring, config.DebounceMs, config.MaxQueuedEdges, now);
+            _ring.Settled += OnRing;
+            _emergency = new DebouncedInput(emergency, config.DebounceMs, config.MaxQueuedEdges, now);
+            _emergency.Settled += OnEmergency;
+            _motion = new DebouncedInput(motion, config.DebounceMs, config.MaxQueuedEdges, now);
+            _motion.Settled += OnMotion;
+            _tamper = new DebouncedInput(tamper, config.DebounceMs, config.MaxQueuedEdges, now);
+            _tamper.Settled += OnTamper;
+        }
+
+        public LedState LedState { get; private set; }
+
+        public int PendingEventCount
+        {
+            get { return _events.Count; }
+        }
+
+        public int PendingSnapshotCount
+        {
+            get { return _snapshots.Count; }
+        }
+
+        public uint NextCounter
+        {
+            get { return _counter.Peek; }
+        }
+
+        /// <summary>Counter of the newest emergency alarm (0 when none), across reboots.</summary>
+        public uint EmergencyCounter
+        {
+            get { return _emergencyCounter; }
+        }
+
+        public int EventsRaised { get; private set; }
+
+        /// <summary>Events refused because the pending queue was full.</summary>
+        public int EventsRefused { get; private set; }
+
+        public int Rings { get; private set; }
+
+        /// <summary>Rings that chimed but came too soon after the last to make an event.</summary>
+        public int RingsSuppressed { get; private set; }
+
+        public int LoiteringRaised { get; private set; }
+
+        public int EventFramesSent { get; private set; }
+
+        public int ChunksSent { get; private set; }
+
+        public int SnapshotsTaken { get; private set; }
+
+        /// <summary>Snapshots the gateway confirmed whole (stage-4 ack).</summary>
+        public int SnapshotsDelivered { get; private set; }
+
+        /// <summary>Times a whole snapshot went out again because its stage-4 ack was late.</summary>
+        public int SnapshotResends { get; private set; }
+
+        public int CameraFailures { get; private set; }
+
+        /// <summary>Snapshots dropped for lack of flash (rings first) or refused.</summary>
+        public int SnapshotsDropped
+        {
+            get { return _snapshots.Dropped; }
+        }
+
+        public int ChimePlays
+        {
+            get { return _chime.Plays; }
+        }
+
+        public bool ChimePlaying
+        {
+            get { return _chime.IsPlaying; }
+        }
+
+        public int HeartbeatsSent { get; private set; }
+
+        public int AcksAccepted { get; private set; }
+
+        public int RejectedForged { get; private set; }
+
+        public int RejectedReplayed { get; private set; }
+
+        public int RejectedMalformed { get; private set; }
+
+        public int DroppedDownlinks { get; private set; }
+
+        public int DroppedEdges
+        {
+            get { return _ring.DroppedEdges + _emergency.DroppedEdges + _motion.DroppedEdges + _tamper.DroppedEdges; }
+        }
+
+        public bool StorageHealthy
+        {
+            get { return _counter.StorageHealthy && _events.StorageHealthy && _snapshots.StorageHealthy && _downlinkStorageHealthy && _stateStorageHealthy; }
+        }
+
+        public int RejectedTotal
+        {
+            get { return RejectedForged + RejectedReplayed + RejectedMalformed + DroppedDownlinks; }
+        }
+
+        public void Tick()
+        {
+            long now = _clock.MonotonicMs;
+            _now = now;
+            _ring.Update(now);
+            _emergency.Update(now);
+            _motion.Update(now);
+            _tamper.Update(now);
+            CheckEmergencyHold(now);
+            CheckLoitering(now);
+            _chime.Update(now);
+            ServiceLink(now);
+            ProcessDownlinks();
+            SendDueEvents();
+            SendDueChunks();
+            SendDueHeartbeat(now);
+            ShowLed(now);
+        }
+
+        private void OnRing(bool active, long atMs)
+        {
+            if (!active)
+            {
+                return;
+            }
+
+            // The chime answers every press, network or not; the event and picture at most once per RingRepeatMs.
+            Rings++;
+            _chime.Play(_now);
+            if (_episode)
+            {
+                _episodeRang = true;
+            }
+
+            if (_hasRung && atMs - _lastRingMs < _config.RingRepeatMs)
+            {
+                RingsSuppressed++;
+                return;
+            }
+
+            _hasRung = true;
+            _lastRingMs = atMs;
+            Raise(DoorbellConfig.RingCode, ContactIdQualifier.StatusReport, _config.RingZone, true);
+        }
+
+        private void OnEmergency(bool active, long atMs)
+        {
+            if (active)
+            {
+                _emergencyFired = false;
+            }
+            else if (!_emergencyFired && atMs - _emergency.SinceMs >= _config.EmergencyHoldMs)
+            {
+                // Held long enough and let go before a tick got to it. SinceMs is still the press here.
+                FireEmergency();
+            }
+        }
+
+        private void CheckEmergencyHold(long now)
+        {
+            if (_emergency.Active && !_emergencyFired && _emergency.LastsUntil(now) - _emergency.SinceMs >= _config.EmergencyHoldMs)
+            {
+                FireEmergency();
+            }
+        }
+
+        private void FireEmergency()
+        {
+            _emergencyFired = true;
+            uint counter = Raise(ContactIdCode.Panic, ContactIdQualifier.NewEvent, _config.EmergencyZone, true);
+            if (counter != 0)
+            {
+                _emergencyCounter = counter;
+                _emergencyStage = 0;
+                _emergencyRaisedMs = _emergency.SinceMs + _config.EmergencyHoldMs;
+                SaveState();
+            }
+        }
+
+        private void OnMotion(bool active, long atMs)
+        {
+            _lastMotionMs = atMs;
+            if (active && !_episode)
+            {
+                _episode = true;
+                _episodeStartMs = atMs;
+                _episodeRang = false;
+                _episodeLoitered = false;
+            }
+        }
+
+        private void CheckLoitering(long now)
+        {
+            if (!_episode)
+            {
+                return;
+            }
+
+            long seenUntil = _motion.Active ? now : _lastMotionMs;
+            if (!_motion.Active && now - _lastMotionMs >= _config.RearmQuietMs)
+            {
+                // Quiet long enough: the visitor left. The next motion is a new episode.
+                _episode = false;
+                return;
+            }
+
+            bool present = _motion.Active || now - _lastMotionMs < _config.MotionGapMs;
+            if (present && !_episodeLoitered && !_episodeRang && seenUntil - _episodeStartMs >= _config.LoiterMs)
+            {
+                _episodeLoitered = true;
+                if (Raise(DoorbellConfig.LoiteringCode, ContactIdQualifier.NewEvent, _config.MotionZone, true) != 0)
+                {
+                    LoiteringRaised++;
+                }
+            }
+        }
+
+        private void OnTamper(bool active, long atMs)
+        {
+            // Persisted, so a station still open after a reboot is not reported twice.
+            if (active == _tamperReported)
+            {
+                return;
+            }
+
+            if (Raise(_config.TamperCode, active ? ContactIdQualifier.NewEvent : ContactIdQualifier.Restore, _config.TamperZone, false) != 0)
+            {
+                _tamperReported = active;
+                SaveState();
+            }
+        }
+
+        /// <summary>Persists the event, then takes its picture; returns its counter, or 0 when the queue refused it.</summary>
+        private uint Raise(ushort code, byte qualifier, ushort zone, bool snapshot)
+        {
+            int limit = code == ContactIdCode.Panic ? _config.MaxPendingEvents : _config.MaxPendingEvents - EmergencyReserve;
+            if (_events.Count >= limit)
+            {
+                EventsRefused++;
+                return 0;
+            }
+
+            uint counter = _counter.Next();
+            _events.Add(new PendingAlarm(counter, code, qualifier, zone));
+            EventsRaised++;
+            _backoffMs = _config.ResendInitialMs;
+            _nextResendMs = _now;
+            if (snapshot)
+            {
+                TakeSnapshot(counter, code, qualifier, zone);
+            }
+
+            return counter;
+        }
+
+        private void TakeSnapshot(uint counter, ushort code, byte qualifier, ushort zone)
+        {
+            byte[]? image = _camera.Capture();
+            if (image == null || image.Length == 0)
+            {
+                CameraFailures++;
+                return;
+            }
+
+            if (_snapshots.Add(counter, code, qualifier, zone, image))
+            {
+                SnapshotsTaken++;
+            }
+
+            // A dropped victim may have been the one on the wire.
+            if (_sendingId != 0 && _snapshots.IndexOf(_sendingId) < 0)
+            {
+                ForgetSending();
+            }
+        }
+
+        private void ServiceLink(long now)
+        {
+            bool connected = _link.IsConnected;
+            if (connected && !_wasConnected)
+            {
+                // After a drop nothing in flight can be trusted: every unconfirmed chunk goes again.
+                _nextResendMs = now;
+                _nextHeartbeatMs = now;
+                _subscribed = false;
+                _nextSubscribeMs = now;
+                _cursor = 0;
+                _snapshotWaitMs = _config.SnapshotAckTimeoutMs;
+            }
+
+            _wasConnected = connected;
+            if (connected && !_subscribed && now >= _nextSubscribeMs)
+            {
+                _subscribed = _link.Subscribe(_downlinkTopic, _config.PublishTimeoutMs);
+                _nextSubscribeMs = now + SubscribeRetryMs;
+            }
+        }
+
+        private void OnMessage(string topic, byte[] payload)
+        {
+            lock (_downlinkLock)
+            {
+                if (topic != _downlinkTopic || payload == null || _downlinks.Count >= _config.MaxQueuedDownlinks)
+                {
+                    DroppedDownlinks++;
+                }
+                else
+                {
+                    _downlinks.Enqueue(payload);
+                }
+            }
+        }
+
+        private void ProcessDownlinks()
+        {
+            while (true)
+            {
+                byte[] payload;
+                lock (_downlinkLock)
+                {
+                    if (_downlinks.Count == 0)
+                    {
+                        return;
+                    }
+
+                    payload = (byte[])_downlinks.Dequeue()!;
+                }
+
+                HandleDownlink(payload);
+            }
+        }
+
+        private void HandleDownlink(byte[] payload)
+        {
+            FrameReadResult result = _codec.Decode(payload, 0, payload.Length, _config.Key);
+            if (!result.IsOk)
+            {
+                if (result.Error == FrameError.BadTag)
+                {
+                    RejectedForged++;
+                }
+                else
+                {
+                    RejectedMalformed++;
+                }
+
+                return;
+            }
+
+            Frame frame = result.Frame!;
+            if (frame.Type != FrameType.Ack || frame.DeviceId != _config.DeviceId)
+            {
+                RejectedMalformed++;
+                return;
+            }
+
+            if (!_downlinkWindow.TryAccept(frame.Counter))
+            {
+                RejectedReplayed++;
+                return;
+            }
+
+            var image = new byte[4];
+            BigEndian.WriteUInt32(image, 0, _downlinkWindow.Highest);
+            _downlinkStorageHealthy = _storage.Write(DownlinkRecordName, image);
+            AcksAccepted++;
+
+            uint acked = frame.AckedCounter;
+            if (frame.AckStage == AckStage.SnapshotStored)
+            {
+                // The acked counter names a snapshot here, never an event: an event keeps waiting for its own ack.
+                if (_snapshots.Remove(acked))
+                {
+                    SnapshotsDelivered++;
+                    if (acked == _sendingId)
+                    {
+                        ForgetSending();
+                    }
+                }
+
+                return;
+            }
+
+            _events.Acknowledge(acked, frame.AckStage);
+            if (_events.Count == 0)
+            {
+                _backoffMs = _config.ResendInitialMs;
+            }
+
+            if (acked == _emergencyCounter && frame.AckStage > _emergencyStage)
+            {
+                _emergencyStage = frame.AckStage;
+                SaveState();
+            }
+        }
+
+        private void SendDueEvents()
+        {
+            if (_events.Count == 0 || _clock.MonotonicMs < _nextResendMs)
+            {
+                return;
+            }
+
+            // Oldest first and a failure ends the round, as on the panic bell: no newer counter overtakes an unsent event.
+            if (_link.IsConnected)
+            {
+                long roundEndsMs = _clock.MonotonicMs + _config.PublishTimeoutMs;
+                for (int i = 0; i < _events.Count; i++)
+                {
+                    long leftMs = roundEndsMs - _clock.MonotonicMs;
+                    PendingAlarm pending = _events[i];
+                    var frame = Frame.Alarm(_config.DeviceId, pending.Counter, pending.EventCode, pending.Qualifier, pending.Zone);
+                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), true, (int)leftMs))
+                    {
+                        break;
+                    }
+
+                    EventFramesSent++;
+                }
+            }
+
+            _nextResendMs = _clock.MonotonicMs + _backoffMs + _random.Next((_backoffMs / 5) + 1);
+            _backoffMs = _backoffMs >= _config.ResendMaxMs / 2 ? _config.ResendMaxMs : _backoffMs * 2;
+        }
+
+        private void SendDueChunks()
+        {
+            // Chunks wait while an event is unconfirmed: the event first, and no chunk counter overtakes it.
+            if (!_link.IsConnected || _events.Count > 0 || _snapshots.Count == 0)
+            {
+                return;
+            }
+
+            PendingSnapshot snapshot = _snapshots[0];
+            if (snapshot.SnapshotId != _sendingId || _sendingImage == null)
+            {
+                _sendingImage = _snapshots.ReadImage(snapshot);
+                if (_sendingImage == null)
+                {
+                    ForgetSending();
+                    return;
+                }
+
+                _sendingId = snapshot.SnapshotId;
+                _cursor = 0;
+                _snapshotWaitMs = _config.SnapshotAckTimeoutMs;
+            }
+
+            int count = snapshot.ChunkCount;
+            if (_cursor >= count)
+            {
+                if (_clock.MonotonicMs < _ackDueMs)
+                {
+                    return;
+                }
+
+                // No stage-4 ack in time: a chunk was lost on the way. Everything goes again; the gateway drops what it has.
+                SnapshotResends++;
+                _cursor = 0;
+                _snapshotWaitMs = _snapshotWaitMs >= _config.ResendMaxMs / 2 ? _config.ResendMaxMs : _snapshotWaitMs * 2;
+            }
+
+            long roundEndsMs = _clock.MonotonicMs + _config.PublishTimeoutMs;
+            for (int sent = 0; sent < _config.ChunksPerTick && _cursor < count; sent++)
+            {
+                long leftMs = roundEndsMs - _clock.MonotonicMs;
+                if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(Chunk(snapshot, _sendingImage, _cursor), _config.Key), true, (int)leftMs))
+                {
+                    return;
+                }
+
+                ChunksSent++;
+                _cursor++;
+            }
+
+            if (_cursor >= count)
+            {
+                _ackDueMs = _clock.MonotonicMs + _snapshotWaitMs;
+            }
+        }
+
+        private Frame Chunk(PendingSnapshot snapshot, byte[] image, int index)
+        {
+            ushort count = (ushort)snapshot.ChunkCount;
+            if (index == 0)
+            {
+                BigEndian.WriteUInt32(_manifest, 0, (uint)snapshot.Length);
+                System.Array.Copy(snapshot.Sha256, 0, _manifest, 4, Sha256.HashLength);
+                return FramePayloads.SnapshotChunk(_config.DeviceId, _counter.Next(), snapshot.EventCode, snapshot.Qualifier, snapshot.Zone, snapshot.SnapshotId, 0, count, _manifest, 0, _manifest.Length);
+            }
+
+            int offset = (index - 1) * FramePayloads.MaxSnapshotDataLength;
+            int length = image.Length - offset < FramePayloads.MaxSnapshotDataLength ? image.Length - offset : FramePayloads.MaxSnapshotDataLength;
+            return FramePayloads.SnapshotChunk(_config.DeviceId, _counter.Next(), snapshot.EventCode, snapshot.Qualifier, snapshot.Zone, snapshot.SnapshotId, (ushort)index, count, image, offset, length);
+        }
+
+        private void ForgetSending()
+        {
+            _sendingId = 0;
+            _sendingImage = null;
+            _cursor = 0;
+            _snapshotWaitMs = _config.SnapshotAckTimeoutMs;
+        }
+
+        private void SendDueHeartbeat(long now)
+        {
+            if (!_link.IsConnected || _events.Count > 0 || now < _nextHeartbeatMs)
+            {
+                return;
+            }
+
+            _nextHeartbeatMs = now + _config.HeartbeatIntervalMs;
+            int rejected = RejectedTotal;
+            byte flags = 0;
+            if (!StorageHealthy)
+            {
+                flags |= PanicBell.FlagStorageFault;
+            }
+
+            if (rejected != _rejectedAtLastHeartbeat)
+            {
+                flags |= PanicBell.FlagDownlinkRejected;
+            }
+
+            _heartbeatPayload[0] = flags;
+            _heartbeatPayload[1] = PanicBell.BatteryMains;
+            var frame = new Frame(FrameType.Heartbeat, _config.DeviceId, _counter.Next(), ContactIdCode.None, ContactIdQualifier.None, 0, _heartbeatPayload);
+            if (_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), false, _config.PublishTimeoutMs))
+            {
+                HeartbeatsSent++;
+                _rejectedAtLastHeartbeat = rejected;
+            }
+        }
+
+        private void ShowLed(long now)
+        {
+            LedState state = LedStateFor(now);
+            if (!_ledShown || state != LedState)
+            {
+                LedState = state;
+                _ledShown = true;
+                _led.Show(state);
+            }
+        }
+
+        // The indoor LED speaks of the emergency alarm only: rings and visitors are not the resident's call for help.
+        private LedState LedStateFor(long now)
+        {
+            if (_emergencyCounter == 0)
+            {
+                return LedState.Idle;
+            }
+
+            if (_events.IndexOf(_emergencyCounter) >= 0)
+            {
+                return now - _emergencyRaisedMs >= _config.FailedAfterMs ? LedState.Failed : LedState.Sending;
+            }
+
+            switch (_emergencyStage)
+            {
+                case AckStage.Received: return LedState.ReceivedByGateway;
+                case AckStage.OperatorAcknowledged: return LedState.Acknowledged;
+                default: return LedState.Idle;
+            }
+        }
+
+        private void SaveState()
+        {
+            var image = new byte[StateLength];
+            image[0] = StateVersion;
+            BigEndian.WriteUInt32(image, 1, _emergencyCounter);
+            image[5] = (byte)_emergencyStage;
+            image[6] = _tamperReported ? (byte)1 : (byte)0;
+            _stateStorageHealthy = _storage.Write(StateRecordName, image);
+        }
+
+        private void LoadState()
+        {
+            byte[]? image = _storage.Read(StateRecordName);
+            if (image == null || image.Length != StateLength || image[0] != StateVersion)
+            {
+                return;
+            }
+
+            _emergencyCounter = BigEndian.ReadUInt32(image, 1);
+            _emergencyStage = image[5] <= (byte)AckStage.Resolved ? (AckStage)image[5] : 0;
+            _tamperReported = image[6] == 1;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+namespace Anshimi.Firmware.Host;
+
+/// <summary>
+/// The device's main loop on a host thread: ticks the device logic every few milliseconds. A tick that
+/// throws is reported and the loop carries on, as a watchdog-reset device would.
+/// </summary>
+public sealed class DeviceLoop : IDisposable
+{
+    private readonly Action _tick;
+    private readonly Thread _thread;
+    private readonly int _tickMs;
+    private readonly Action<Exception>? _onError;
+    private readonly ManualResetEventSlim _stop = new();
+
+    public DeviceLoop(string name, Action tick, int tickMs = 15, Action<Exception>? onError = null)
+    {
+        _tick = tick;
+        _tickMs = tickMs;
+        _onError = onError;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+    }
+
+    public void Start() => _thread.Start();
+
+    public void Stop()
+    {
+        _stop.Set();
+        if (_thread.IsAlive)
+        {
+            _thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        while (!_stop.IsSet)
+        {
+            try
+            {
+                _tick();
+            }
+            catch (Exception ex)
+            {
+                _onError?.Invoke(ex);
+            }
+
+            _stop.Wait(_tickMs);
+        }
+    }
+}
