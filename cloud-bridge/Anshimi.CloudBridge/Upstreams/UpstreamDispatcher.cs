@@ -131,7 +131,12 @@ public sealed partial class UpstreamDispatcher : BackgroundService
             return null;
         }
 
-        status.Set(UpstreamState.Delivering, $"sending {next.AlarmKey} (attempt {next.Attempts + 1})");
+        if (failuresInRow == 0)
+        {
+            // After a failure the state stays "retrying" with its reason until an attempt succeeds.
+            status.Set(UpstreamState.Delivering, $"sending {next.AlarmKey} (attempt {next.Attempts + 1})");
+        }
+
         DeliveryResult result;
         try
         {
