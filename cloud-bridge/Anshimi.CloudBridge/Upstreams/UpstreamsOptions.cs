@@ -52,10 +52,10 @@ public sealed class Dc09UpstreamOptions
     public string? DefaultAccount { get; set; }
 
     /// <summary>District code (e.g. "11680" 강남구) to account: one account per district control center.</summary>
-    public Dictionary<string, string> AccountsByDistrict { get; set; } = [];
+    public Dictionary<string, string> AccountsByDistrict { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Device id to account: a site the receiver knows under its own account (e.g. a shop).</summary>
-    public Dictionary<string, string> AccountsByDevice { get; set; } = [];
+    /// <summary>Device id (hex, any case) to account: a site the receiver knows under its own account (e.g. a shop).</summary>
+    public Dictionary<string, string> AccountsByDevice { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Contact ID group/partition 0–99 sent with every event.</summary>
     public int Partition { get; set; } = 1;

@@ -29,7 +29,7 @@ public sealed class UpstreamSettings
         Values[p + "DefaultAccount"] = "9999";
         Values[p + "AccountsByDistrict:11680"] = "1168";
         Values[p + "AccountsByDistrict:11140"] = "1114";
-        Values[p + "AccountsByDevice:00C0FFEE"] = "5001";
+        Values[p + "AccountsByDevice:00c0ffee"] = "5001";
         Values[p + "ConnectTimeout"] = "00:00:01";
         Values[p + "AckTimeout"] = "00:00:02";
         Values[p + "KeyHex"] = keyHex;
