@@ -27,8 +27,9 @@ public sealed class UpstreamIsolationTests
         }
 
         await Eventually.HoldsAsync(() => upStation.Accepted.Count == 5 && webhook.Requests.Count == 5, "the healthy receivers have all five");
-        UpstreamStatusView waiting = await UpstreamApi.StatusAsync(host, "station-down");
-        Assert.Equal((UpstreamState.Retrying, 5L), (waiting.State, waiting.Pending));
+        await Eventually.HoldsAsync(async () => (await UpstreamApi.StatusAsync(host, "station-down")).State == UpstreamState.Retrying, "the receiver that is down is being retried");
+        Assert.Equal(5, (await UpstreamApi.StatusAsync(host, "station-down")).Pending);
+        Assert.Equal(0, downStation.FramesReceived);
 
         downStation.Start();
         await Eventually.HoldsAsync(() => downStation.Accepted.Count == 5, "the recovered receiver has all five");

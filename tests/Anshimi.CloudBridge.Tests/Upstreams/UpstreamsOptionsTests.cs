@@ -1,4 +1,6 @@
 using Anshimi.CloudBridge.Upstreams;
+using FsCheck;
+using FsCheck.Fluent;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Tests.Upstreams;
@@ -47,6 +49,25 @@ public sealed class UpstreamsOptionsTests
         spoil(options);
         string failure = Assert.Single(Failures(options));
         Assert.StartsWith(field, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Arbitrary_text_in_any_field_is_reported_never_thrown()
+    {
+        Prop.ForAll<string[], int>((texts, port) =>
+        {
+            string? Text(int i) => texts is not null && texts.Length > i ? texts[i] : null;
+            string? a = Text(0), b = Text(1), c = Text(2), d = Text(3);
+            var options = new UpstreamsOptions
+            {
+                Dc09 = [new Dc09UpstreamOptions { Name = a!, Host = b!, Port = port, KeyHex = c, DefaultAccount = d, ReceiverNumber = a, LinePrefix = b! }],
+                Webhooks = [new WebhookUpstreamOptions { Name = b!, Url = c!, Secret = d! }],
+                IotHub = [new IotHubUpstreamOptions { Name = c!, HostName = a!, DeviceId = d!, SharedAccessKey = b!, TlsCaFile = c ?? "" }],
+            };
+            options.Dc09[0].AccountsByDistrict[a ?? "x"] = b!;
+            IReadOnlyList<string> failures = Failures(options);
+            return failures.All(f => f.StartsWith("Upstreams:", StringComparison.Ordinal));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
     }
 
     [Fact]

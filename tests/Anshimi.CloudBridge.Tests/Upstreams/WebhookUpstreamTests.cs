@@ -85,6 +85,34 @@ public sealed class WebhookUpstreamTests
         Assert.Contains("connection failed", down.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_webhook_that_accepts_the_connection_but_never_answers_is_a_timeout_and_retried()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var url = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/alarms");
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new UpstreamSettings().Webhook(Hook, url, Secret).Values);
+
+        await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x56, 1));
+        await Eventually.HoldsAsync(async () => (await UpstreamApi.StatusAsync(host, Hook)).FailedAttemptsSinceStart >= 1, "a timed-out attempt");
+
+        UpstreamStatusView status = await UpstreamApi.StatusAsync(host, Hook);
+        Assert.Equal((UpstreamState.Retrying, 1L), (status.State, status.Pending));
+        Assert.StartsWith("no answer within", status.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_test_alarm_is_posted_marked_as_a_test()
+    {
+        await using WebhookTestReceiver receiver = await WebhookTestReceiver.StartAsync(Secret);
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new UpstreamSettings().Webhook(Hook, receiver.Url, Secret).Values);
+
+        await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x57, 1) with { Test = true });
+        await Eventually.HoldsAsync(() => receiver.Requests.Count == 1, "one POST");
+
+        Assert.True(receiver.Requests[0].Json.GetProperty("test").GetBoolean());
+    }
+
     [Theory]
     [InlineData(HttpStatusCode.InternalServerError, true)]
     [InlineData(HttpStatusCode.BadGateway, true)]
