@@ -115,7 +115,7 @@ public sealed partial class UpstreamDispatcher : BackgroundService
                 // The store itself failed (disk, lock): the rows are still there; look again after a pause.
                 LogLoopFailed(_logger, ex, upstream.Name);
                 status.Set(UpstreamState.Retrying, "outbox error: " + ex.Message);
-                await Task.Delay(_policy.Max, _time, cancellationToken);
+                await Task.Delay(_policy.Initial, _time, cancellationToken);
             }
         }
     }
