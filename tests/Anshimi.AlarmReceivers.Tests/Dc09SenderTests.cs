@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Anshimi.AlarmReceivers.Dc09;
+using Anshimi.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -228,8 +229,45 @@ public class Dc09SenderTests
         await using var restartedWithoutItsState = new Dc09Sender(Options(receiver.Port) with { LastSequence = 41 });
         await restartedWithoutItsState.SendAsync(Panic("dev:2"), CancellationToken.None);
 
-        Assert.Equal("1234: 0042 after 0001", Assert.Single(receiver.SequenceErrors));
+        Assert.Equal("R1L0 #1234: 0042 after 0001", Assert.Single(receiver.SequenceErrors));
     }
+
+    [Fact]
+    public async Task A_caller_persisted_sequence_number_is_repeated_by_a_new_sender_and_continues_the_series()
+    {
+        await using var receiver = new Dc09TestReceiver();
+        receiver.Start();
+        await using (var first = new Dc09Sender(Options(receiver.Port)))
+        {
+            Assert.Equal(7, (await first.SendAsync(Panic("dev:7"), 7, CancellationToken.None)).Sequence);
+        }
+
+        // A restarted caller repeats the alarm it had no ACK for under its stored number, then goes on.
+        await using var restarted = new Dc09Sender(Options(receiver.Port));
+        Assert.Equal(7, (await restarted.SendAsync(Panic("dev:7"), 7, CancellationToken.None)).Sequence);
+        Assert.Equal(8, (await restarted.SendAsync(Panic("dev:8") with { Account = "5678" }, 8, CancellationToken.None)).Sequence);
+
+        Assert.Equal([7, 7, 8], receiver.Accepted.Select(m => m.Sequence));
+        Assert.Equal(["1234", "1234", "5678"], receiver.Accepted.Select(m => m.Account));
+        Assert.Empty(receiver.SequenceErrors);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10000)]
+    public async Task A_given_sequence_number_outside_0001_to_9999_is_refused(int sequence)
+    {
+        await using var sender = new Dc09Sender(Options(1));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => sender.SendAsync(Panic(), sequence, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 2)]
+    [InlineData(9998, 9999)]
+    [InlineData(9999, 1)]
+    public void The_series_runs_from_0001_to_9999_and_round_again(int last, int next) =>
+        Assert.Equal(next, Dc09Sender.NextSequence(last));
 
     [Fact]
     public async Task Sending_the_same_idempotency_key_again_repeats_its_sequence_number()

@@ -48,14 +48,31 @@ public sealed class Dc09Sender : IAsyncDisposable
     public int LastSequence => Volatile.Read(ref lastSequence);
 
     /// <summary>Sends one alarm as ADM-CID and waits for its ACK, retrying transient failures.</summary>
-    public async Task<Dc09SendOutcome> SendAsync(Dc09Alarm alarm, CancellationToken cancellationToken)
+    public Task<Dc09SendOutcome> SendAsync(Dc09Alarm alarm, CancellationToken cancellationToken) =>
+        SendCoreAsync(alarm, null, cancellationToken);
+
+    /// <summary>
+    /// Sends one alarm with a sequence number the caller persisted (1–9999), so a repetition after a
+    /// restart of the caller still carries the number the receiver saw first.
+    /// </summary>
+    public Task<Dc09SendOutcome> SendAsync(Dc09Alarm alarm, int sequence, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequence, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sequence, 9999);
+        return SendCoreAsync(alarm, sequence, cancellationToken);
+    }
+
+    /// <summary>The next sequence number after <paramref name="last"/>: 0001–9999 and round again; 0000 belongs to supervision.</summary>
+    public static int NextSequence(int last) => last >= 9999 ? 1 : last + 1;
+
+    private async Task<Dc09SendOutcome> SendCoreAsync(Dc09Alarm alarm, int? sequenceGiven, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         alarm.Validate();
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            int sequence = SequenceFor(alarm.IdempotencyKey);
+            int sequence = sequenceGiven ?? SequenceFor(alarm.IdempotencyKey);
             string extended = options.IncludeTimeOfOccurrence ? "[H" + Dc09Timestamp.ToField(alarm.OccurredAt)[1..] + "]" : "";
             for (int attempt = 1; ; attempt++)
             {
@@ -165,8 +182,7 @@ public sealed class Dc09Sender : IAsyncDisposable
             return known;
         }
 
-        // 0001–9999, then round again; 0000 belongs to supervision.
-        int next = lastSequence >= 9999 ? 1 : lastSequence + 1;
+        int next = NextSequence(lastSequence);
         Volatile.Write(ref lastSequence, next);
         sequenceByKey[idempotencyKey] = next;
         keysInOrder.Enqueue(idempotencyKey);

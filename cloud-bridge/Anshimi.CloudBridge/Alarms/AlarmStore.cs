@@ -62,15 +62,21 @@ public sealed class AlarmStore
         """;
 
     private readonly string _connectionString;
+    private readonly IAlarmStoreHook[] _hooks;
 
-    public AlarmStore(string dataDirectory)
+    public AlarmStore(string dataDirectory, IEnumerable<IAlarmStoreHook>? hooks = null)
     {
+        _hooks = hooks?.ToArray() ?? [];
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, "alarms.db"));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
         using SqliteConnection connection = Open();
         Execute(connection, "PRAGMA journal_mode=WAL;");
         Execute(connection, Schema);
+        foreach (IAlarmStoreHook hook in _hooks)
+        {
+            Execute(connection, hook.Schema);
+        }
     }
 
     public string DatabasePath { get; }
@@ -110,9 +116,21 @@ public sealed class AlarmStore
         {
             await AddTimelineAsync(connection, key, TimelineStage.Raised, alarm.ReceivedAt, null, cancellationToken);
             await AddTimelineAsync(connection, key, TimelineStage.Received, receivedAt, null, cancellationToken);
+            foreach (IAlarmStoreHook hook in _hooks)
+            {
+                await hook.OnNewAlarmAsync(connection, key, cancellationToken);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
+        if (isNew)
+        {
+            foreach (IAlarmStoreHook hook in _hooks)
+            {
+                hook.AlarmCommitted(key);
+            }
+        }
+
         return isNew;
     }
 

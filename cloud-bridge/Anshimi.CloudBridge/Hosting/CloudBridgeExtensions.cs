@@ -2,6 +2,7 @@ using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,7 +39,7 @@ public static partial class CloudBridgeExtensions
             return new MosquittoClientFactory(message => LogMqttDiagnostic(logger, message));
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMqttClientFactory>().Create(sp.GetRequiredService<IOptions<MqttClientOptions>>().Value));
-        services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory, sp.GetServices<IAlarmStoreHook>()));
         services.AddSingleton(sp => new Snapshots.CloudSnapshotStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
         services.AddSingleton(sp => DistrictDirectory.Load(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DistrictsGeoJson));
         services.AddSingleton(sp =>
@@ -57,6 +58,8 @@ public static partial class CloudBridgeExtensions
         services.AddSingleton<OperatorAckOutbox>();
         services.AddHostedService(sp => sp.GetRequiredService<OperatorAckOutbox>());
 
+        builder.AddUpstreams();
+
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<CloudBridgeHealthCheck>("cloud-bridge");
@@ -74,6 +77,7 @@ public static partial class CloudBridgeExtensions
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         app.MapAlarmApi();
+        app.MapUpstreams();
         return app;
     }
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Anshimi.AlarmReceivers.Dc09;
 
-namespace Anshimi.AlarmReceivers.Tests;
+namespace Anshimi.Testing;
 
 /// <summary>What the receiver does with the next valid message.</summary>
 public enum ReceiverBehavior
@@ -18,7 +18,8 @@ public sealed record ReceiverRejection(string Reason, string Detail);
 
 /// <summary>
 /// A DC-09 central-station receiver on a real TCP port: checks framing, length, CRC, the
-/// timestamp window (on its own clock, optionally skewed), the sequence series per account, and
+/// timestamp window (on its own clock, optionally skewed), the sequence series per link (receiver
+/// number and line prefix: one sender's series, whatever account each message names), and
 /// decrypts with its key. Valid messages get the next scripted behaviour (ACK by default);
 /// invalid ones get a NAK with the receiver's time. It can be stopped and restarted on the same port.
 /// </summary>
@@ -235,14 +236,15 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
     // A repetition keeps its number; a new message takes the next one, 9999 wrapping to 0001.
     private void CheckSequence(Dc09Message message)
     {
-        if (lastSequence.TryGetValue(message.Account, out int last)
+        string link = $"R{message.Receiver}L{message.Line}";
+        if (lastSequence.TryGetValue(link, out int last)
             && message.Sequence != last
             && message.Sequence != (last == 9999 ? 1 : last + 1))
         {
-            sequenceErrors.Add($"{message.Account}: {message.Sequence:D4} after {last:D4}");
+            sequenceErrors.Add($"{link} #{message.Account}: {message.Sequence:D4} after {last:D4}");
         }
 
-        lastSequence[message.Account] = message.Sequence;
+        lastSequence[link] = message.Sequence;
     }
 
     private byte[] Reject(string reason, string detail, DateTimeOffset now)

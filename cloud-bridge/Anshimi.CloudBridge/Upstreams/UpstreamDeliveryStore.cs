@@ -1,0 +1,227 @@
+using System.Globalization;
+using Anshimi.AlarmReceivers.Dc09;
+using Anshimi.CloudBridge.Alarms;
+using Microsoft.Data.Sqlite;
+
+namespace Anshimi.CloudBridge.Upstreams;
+
+public static class DeliveryState
+{
+    public const string Pending = "pending";
+    public const string Delivered = "delivered";
+    public const string Rejected = "rejected";
+}
+
+/// <summary>A delivery still owed to an upstream, oldest alarm first.</summary>
+public sealed record PendingDelivery(string AlarmKey, string Upstream, int Attempts);
+
+public sealed record UpstreamCounts(long Pending, long Delivered, long Rejected);
+
+/// <summary>
+/// The per-upstream delivery outbox, in the alarm database: one row per (alarm, upstream), written in
+/// the transaction that stores the alarm (see <see cref="UpstreamOutboxHook"/>), settled when the
+/// upstream confirms or rejects it. Also keeps each DC-09 link's sequence series, so a repetition after
+/// a restart carries the number the receiver saw first.
+/// </summary>
+public sealed class UpstreamDeliveryStore
+{
+    internal const string Schema = """
+        CREATE TABLE IF NOT EXISTS upstream_deliveries (
+            alarm_key TEXT NOT NULL REFERENCES alarms(key) ON DELETE CASCADE,
+            upstream TEXT NOT NULL,
+            alarm_seq INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            wire_sequence INTEGER,
+            last_error TEXT,
+            settled_at TEXT,
+            PRIMARY KEY (alarm_key, upstream));
+        CREATE INDEX IF NOT EXISTS upstream_deliveries_pending ON upstream_deliveries(upstream, alarm_seq) WHERE state = 'pending';
+        CREATE TABLE IF NOT EXISTS upstream_sequences (
+            upstream TEXT PRIMARY KEY,
+            last_sequence INTEGER NOT NULL);
+        """;
+
+    private readonly string _connectionString;
+
+    public UpstreamDeliveryStore(AlarmStore alarms)
+    {
+        ArgumentNullException.ThrowIfNull(alarms);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = alarms.DatabasePath, Pooling = true }.ToString();
+    }
+
+    /// <summary>Queues <paramref name="key"/> for each upstream on the caller's connection (and so its transaction).</summary>
+    internal static async Task QueueAsync(SqliteConnection connection, string key, IReadOnlyList<string> upstreams, CancellationToken cancellationToken)
+    {
+        using SqliteCommand insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT OR IGNORE INTO upstream_deliveries (alarm_key, upstream, alarm_seq, state, attempts)
+            VALUES ($key, $upstream, (SELECT seq FROM alarms WHERE key = $key), 'pending', 0);
+            """;
+        insert.Parameters.AddWithValue("$key", key);
+        SqliteParameter upstream = insert.Parameters.Add("$upstream", SqliteType.Text);
+        foreach (string name in upstreams)
+        {
+            upstream.Value = name;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    public async Task<PendingDelivery?> NextPendingAsync(string upstream, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        using SqliteCommand query = connection.CreateCommand();
+        query.CommandText = """
+            SELECT alarm_key, attempts FROM upstream_deliveries
+            WHERE upstream = $upstream AND state = 'pending' ORDER BY alarm_seq LIMIT 1;
+            """;
+        query.Parameters.AddWithValue("$upstream", upstream);
+        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new PendingDelivery(reader.GetString(0), upstream, reader.GetInt32(1)) : null;
+    }
+
+    public Task RecordFailureAsync(string key, string upstream, string error, CancellationToken cancellationToken) =>
+        UpdateAsync("UPDATE upstream_deliveries SET attempts = attempts + 1, last_error = $detail WHERE alarm_key = $key AND upstream = $upstream AND state = 'pending';",
+            key, upstream, error, null, cancellationToken);
+
+    public Task SettleAsync(string key, string upstream, string state, string detail, DateTimeOffset at, CancellationToken cancellationToken) =>
+        UpdateAsync("UPDATE upstream_deliveries SET attempts = attempts + 1, state = $state, last_error = $detail, settled_at = $at WHERE alarm_key = $key AND upstream = $upstream AND state = 'pending';",
+            key, upstream, detail, (state, at), cancellationToken);
+
+    /// <summary>
+    /// The DC-09 sequence number of this delivery: the one it was given first, or the next of the
+    /// link's series (0001–9999, round again), stored before the first transmission.
+    /// </summary>
+    public async Task<int> WireSequenceAsync(string key, string upstream, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        using SqliteCommand select = connection.CreateCommand();
+        select.CommandText = "SELECT wire_sequence FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;";
+        select.Parameters.AddWithValue("$key", key);
+        select.Parameters.AddWithValue("$upstream", upstream);
+        if (await select.ExecuteScalarAsync(cancellationToken) is long known)
+        {
+            return (int)known;
+        }
+
+        using SqliteCommand last = connection.CreateCommand();
+        last.CommandText = "SELECT last_sequence FROM upstream_sequences WHERE upstream = $upstream;";
+        last.Parameters.AddWithValue("$upstream", upstream);
+        int next = Dc09Sender.NextSequence(await last.ExecuteScalarAsync(cancellationToken) is long previous ? (int)previous : 0);
+
+        using SqliteCommand save = connection.CreateCommand();
+        save.CommandText = """
+            INSERT INTO upstream_sequences (upstream, last_sequence) VALUES ($upstream, $next)
+            ON CONFLICT (upstream) DO UPDATE SET last_sequence = excluded.last_sequence;
+            UPDATE upstream_deliveries SET wire_sequence = $next WHERE alarm_key = $key AND upstream = $upstream;
+            """;
+        save.Parameters.AddWithValue("$upstream", upstream);
+        save.Parameters.AddWithValue("$next", next);
+        save.Parameters.AddWithValue("$key", key);
+        await save.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return next;
+    }
+
+    public async Task<IReadOnlyDictionary<string, UpstreamCounts>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        using SqliteCommand query = connection.CreateCommand();
+        query.CommandText = """
+            SELECT upstream,
+                   SUM(state = 'pending'), SUM(state = 'delivered'), SUM(state = 'rejected')
+            FROM upstream_deliveries GROUP BY upstream;
+            """;
+        var counts = new Dictionary<string, UpstreamCounts>(StringComparer.Ordinal);
+        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = new UpstreamCounts(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        }
+
+        return counts;
+    }
+
+    /// <summary>One delivery row, for tests and diagnostics: state, attempts and last error.</summary>
+    public async Task<(string State, int Attempts, string? LastError)?> FindAsync(string key, string upstream, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        using SqliteCommand query = connection.CreateCommand();
+        query.CommandText = "SELECT state, attempts, last_error FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;";
+        query.Parameters.AddWithValue("$key", key);
+        query.Parameters.AddWithValue("$upstream", upstream);
+        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? (reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2))
+            : null;
+    }
+
+    private async Task UpdateAsync(string sql, string key, string upstream, string detail, (string State, DateTimeOffset At)? settle, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        using SqliteCommand update = connection.CreateCommand();
+        update.CommandText = sql;
+        update.Parameters.AddWithValue("$key", key);
+        update.Parameters.AddWithValue("$upstream", upstream);
+
+        // Receivers' texts can be long or odd; the row keeps a bounded excerpt.
+        update.Parameters.AddWithValue("$detail", detail.Length > 500 ? detail[..500] : detail);
+        if (settle is { } s)
+        {
+            update.Parameters.AddWithValue("$state", s.State);
+            update.Parameters.AddWithValue("$at", s.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        }
+
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        using SqliteCommand pragmas = connection.CreateCommand();
+        pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+        await pragmas.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+}
+
+/// <summary>Queues a new alarm for every configured upstream inside the alarm's own storing transaction, then wakes the dispatcher.</summary>
+public sealed class UpstreamOutboxHook(IReadOnlyList<string> upstreams, UpstreamWake wake) : IAlarmStoreHook
+{
+    public string Schema => UpstreamDeliveryStore.Schema;
+
+    public Task OnNewAlarmAsync(SqliteConnection connection, string key, CancellationToken cancellationToken) =>
+        upstreams.Count == 0 ? Task.CompletedTask : UpstreamDeliveryStore.QueueAsync(connection, key, upstreams, cancellationToken);
+
+    public void AlarmCommitted(string key) => wake.Signal();
+}
+
+/// <summary>Wakes every upstream's delivery loop when new work was committed.</summary>
+public sealed class UpstreamWake
+{
+    private readonly Lock _sync = new();
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A task that completes at the next <see cref="Signal"/>.</summary>
+    public Task NextAsync()
+    {
+        lock (_sync)
+        {
+            return _next.Task;
+        }
+    }
+
+    public void Signal()
+    {
+        TaskCompletionSource fired;
+        lock (_sync)
+        {
+            fired = _next;
+            _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        fired.TrySetResult();
+    }
+}
