@@ -51,7 +51,8 @@ public sealed class CloudBridgeHost : IAsyncDisposable
     public static async Task<CloudBridgeHost> StartAsync(
         IMqttClient? mqtt = null,
         IDictionary<string, string?>? settings = null,
-        string? dataDirectory = null)
+        string? dataDirectory = null,
+        Action<IServiceCollection>? configure = null)
     {
         bool owns = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("cloud-bridge-").FullName;
@@ -85,6 +86,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
             builder.Services.AddSingleton(mqtt);
         }
 
+        configure?.Invoke(builder.Services);
         builder.AddCloudBridge();
         WebApplication app = builder.Build();
         app.MapCloudBridge();

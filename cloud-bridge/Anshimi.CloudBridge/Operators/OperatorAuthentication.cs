@@ -80,7 +80,8 @@ public static class OperatorAuthentication
         ArgumentNullException.ThrowIfNull(api);
         RouteGroupBuilder session = api.MapGroup("/session").WithTags("Session").RequireConsoleHeader();
         session.MapPost("/", SignInAsync).AllowAnonymous().WithName("SignIn").WithSummary("로그인: sign in; sets the session cookie.");
-        session.MapGet("/", GetSession).RequireAuthorization(OperatorPolicy).WithName("GetSession");
+        session.MapGet("/", GetSession).AllowAnonymous().WithName("GetSession")
+            .WithSummary("Who is signed in; 204 when nobody is (the console then shows its sign-in form).");
         session.MapPost("/sign-out", SignOutAsync).RequireAuthorization(OperatorPolicy).WithName("SignOut").WithSummary("로그아웃");
     }
 
@@ -115,9 +116,14 @@ public static class OperatorAuthentication
         return TypedResults.Ok(ViewOf(scope, account.DisplayName, districts, null));
     }
 
-    private static async Task<Ok<SessionView>> GetSession(HttpContext http, DistrictDirectory districts)
+    private static async Task<Results<Ok<SessionView>, NoContent>> GetSession(HttpContext http, DistrictDirectory districts)
     {
         AuthenticateResult auth = await http.AuthenticateAsync(Scheme);
+        if (!auth.Succeeded)
+        {
+            return TypedResults.NoContent();
+        }
+
         var scope = OperatorScope.Of(http.User);
         return TypedResults.Ok(ViewOf(scope, http.User.FindFirst("anshimi:display-name")?.Value ?? scope.UserName, districts, auth.Properties?.ExpiresUtc));
     }

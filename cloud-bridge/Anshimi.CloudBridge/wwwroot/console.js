@@ -377,7 +377,10 @@
         source.close();
         source = null;
         // A closed stream may mean the session ended: ask before reconnecting.
-        setTimeout(async () => { if (session && (await api("/api/session")).ok) connect(); }, 3000);
+        setTimeout(async () => {
+          if (!session) return;
+          if ((await api("/api/session")).status === 200) connect(); else signedOut(t("sessionExpired"));
+        }, 3000);
       }
     };
   }
@@ -604,5 +607,5 @@
   tick();
 
   applyLanguage();
-  api("/api/session").then(async (r) => (r.ok ? signedIn(await r.json()) : signedOut(""))).catch(() => signedOut(t("offline")));
+  api("/api/session").then(async (r) => (r.status === 200 ? signedIn(await r.json()) : signedOut(""))).catch(() => signedOut(t("offline")));
 })();
