@@ -109,7 +109,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
             BaseAddress = BaseAddress,
             Timeout = TimeSpan.FromSeconds(30),
         };
-        client.DefaultRequestHeaders.Add(Operators.OperatorAuthentication.RequestHeader, "test");
+        client.DefaultRequestHeaders.Add(Anshimi.CloudBridge.Operators.OperatorAuthentication.RequestHeader, "test");
         return client;
     }
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Anshimi.CloudBridge.Tests.Devices;
 
@@ -10,12 +11,13 @@ namespace Anshimi.CloudBridge.Tests.Devices;
 public sealed class DeviceHealthTests : IAsyncLifetime
 {
     private readonly FakeMqttClient _mqtt = new();
+    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
     private CloudBridgeHost _host = null!;
 
     public async Task InitializeAsync() => _host = await CloudBridgeHost.StartAsync(_mqtt, new Dictionary<string, string?>
     {
-        ["DeviceHealth:GatewayDownAfter"] = "00:00:01",
-    });
+        ["DeviceHealth:GatewayDownAfter"] = "00:03:00",
+    }, configure: services => services.AddSingleton<TimeProvider>(_clock));
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -87,7 +89,7 @@ public sealed class DeviceHealthTests : IAsyncLifetime
         using HttpClient jongno = await _host.SignedInAsync(TestOperators.Jongno);
         Assert.Empty((await HealthAsync(gangnam)).GetProperty("gatewaysDown").EnumerateArray());
 
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        _clock.Advance(TimeSpan.FromMinutes(3.5));
 
         JsonElement down = Assert.Single((await HealthAsync(gangnam)).GetProperty("gatewaysDown").EnumerateArray());
         Assert.Equal(TestAlarms.Gateway, down.GetProperty("gatewayId").GetString());

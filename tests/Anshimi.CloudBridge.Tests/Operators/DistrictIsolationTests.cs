@@ -68,12 +68,16 @@ public sealed class DistrictIsolationTests : IAsyncLifetime
     [Fact]
     public async Task A_state_changing_request_without_the_console_header_is_refused()
     {
-        using var bare = new HttpClient { BaseAddress = _host.BaseAddress };
+        // A signed-in browser whose cookie a cross-site form would carry, but not the header.
+        using HttpClient bare = await _host.SignedInAsync(TestOperators.Gangnam);
+        bare.DefaultRequestHeaders.Remove(Anshimi.CloudBridge.Operators.OperatorAuthentication.RequestHeader);
         HttpResponseMessage signIn = await bare.PostAsJsonAsync(new Uri("/api/session", UriKind.Relative),
             new { userName = TestOperators.Gangnam.UserName, password = TestOperators.Gangnam.Password });
+        HttpResponseMessage ack = await bare.PostAsync(new Uri($"/api/alarms/{_gangnamAlarm.Key}/ack", UriKind.Relative), null);
 
         Assert.Equal(HttpStatusCode.Forbidden, signIn.StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await bare.PostAsync(new Uri($"/api/alarms/{_gangnamAlarm.Key}/ack", UriKind.Relative), null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, ack.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await bare.GetAsync(new Uri($"/api/alarms/{_gangnamAlarm.Key}", UriKind.Relative))).StatusCode);
         Assert.Equal("open", (await _host.Store.FindAsync(_gangnamAlarm.Key, CancellationToken.None))!.State);
     }
 
