@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -37,6 +38,9 @@ public static class OperatorAuthentication
         services.AddSingleton<OperatorSignIn>();
         services.AddHostedService<OperatorSeeding>();
 
+        // Cookie keys live beside the data, so a restarted bridge (or the CLI) does not sign every operator out.
+        string dataDirectory = builder.Configuration[CloudBridgeOptions.SectionName + ":" + nameof(CloudBridgeOptions.DataDirectory)] ?? new CloudBridgeOptions().DataDirectory;
+        services.AddDataProtection().SetApplicationName("anshimi-cloud-bridge").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
         services.AddAuthentication(Scheme).AddCookie(Scheme, _ => { });
         services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<IOptions<OperatorOptions>>((cookie, operators) =>
         {
