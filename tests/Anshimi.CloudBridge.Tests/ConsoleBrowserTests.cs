@@ -56,6 +56,9 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync("강남구");
         await Expect(page.GetByTestId("alarm-row")).ToHaveCountAsync(1);
         await Expect(page.GetByTestId("sound-toggle")).ToContainTextAsync("소리 켜기");
+        await page.GetByTestId("sound-toggle").ClickAsync();
+        await Expect(page.GetByTestId("sound-toggle")).ToHaveAttributeAsync("aria-pressed", "true");
+        string? beepAfterEnabling = await page.Locator("body").GetAttributeAsync("data-last-beep");
 
         // Arrives through the relay while the page is open: no reload.
         AlarmEnvelope alarm = TestAlarms.Alarm(0xA1B2, 5);
@@ -70,6 +73,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("미확인");
         await Expect(page.GetByTestId("open-count")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("alarm-row").First).ToHaveAttributeAsync("data-key", alarm.Key);
+        await Expect(page.Locator("body")).Not.ToHaveAttributeAsync("data-last-beep", beepAfterEnabling ?? "");
         await ScreenshotAsync(page, "console-new-alarm");
 
         await row.GetByTestId("ack-button").ClickAsync();
@@ -100,7 +104,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await Expect(steps.Nth(3)).ToContainTextAsync("Dispatched");
         await Expect(page.Locator("th").Nth(1)).ToHaveTextAsync("District");
         await Expect(page.GetByTestId("tab-map")).ToHaveTextAsync("Map");
-        await Expect(page.GetByTestId("sound-toggle")).ToContainTextAsync("Enable sound");
+        await Expect(page.GetByTestId("sound-toggle")).ToContainTextAsync("Mute sound");
         await ScreenshotAsync(page, "console-resolved-en");
         Assert.Empty(_pageErrors);
     }
