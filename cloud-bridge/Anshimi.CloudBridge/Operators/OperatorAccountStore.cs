@@ -66,18 +66,26 @@ public sealed class OperatorAccountStore
         return await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>Counts a wrong password; locks the account once <paramref name="maxFailures"/> is reached.</summary>
-    public async Task<bool> RecordFailureAsync(string userName, int maxFailures, DateTimeOffset lockUntil, CancellationToken cancellationToken)
+    /// <summary>
+    /// Counts a wrong password; locks the account once <paramref name="maxFailures"/> is reached. After a lock has
+    /// expired, counting starts again from one.
+    /// </summary>
+    public async Task<bool> RecordFailureAsync(string userName, int maxFailures, DateTimeOffset now, DateTimeOffset lockUntil, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = Open();
         using SqliteCommand update = Command(connection, """
-            UPDATE operators SET failed_sign_ins = failed_sign_ins + 1,
-                locked_until_ms = CASE WHEN failed_sign_ins + 1 >= $max THEN $until ELSE locked_until_ms END
+            UPDATE operators SET
+                failed_sign_ins = CASE WHEN locked_until_ms <= $now THEN 1 ELSE failed_sign_ins + 1 END,
+                locked_until_ms = CASE
+                    WHEN (CASE WHEN locked_until_ms <= $now THEN 1 ELSE failed_sign_ins + 1 END) >= $max THEN $until
+                    WHEN locked_until_ms <= $now THEN NULL
+                    ELSE locked_until_ms END
             WHERE user_name = $name
-            RETURNING locked_until_ms IS NOT NULL AND failed_sign_ins >= $max;
+            RETURNING locked_until_ms IS NOT NULL;
             """);
         update.Parameters.AddWithValue("$name", Normalize(userName));
         update.Parameters.AddWithValue("$max", maxFailures);
+        update.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         update.Parameters.AddWithValue("$until", lockUntil.ToUnixTimeMilliseconds());
         object? locked = await update.ExecuteScalarAsync(cancellationToken);
         return locked is long value && value != 0;

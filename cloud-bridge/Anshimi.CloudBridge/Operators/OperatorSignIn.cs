@@ -59,7 +59,7 @@ public sealed class OperatorSignIn
         if (account is null || verified == PasswordVerificationResult.Failed)
         {
             bool locked = account is not null &&
-                await _store.RecordFailureAsync(name, _options.MaxFailedSignIns, now + _options.LockoutDuration, cancellationToken);
+                await _store.RecordFailureAsync(name, _options.MaxFailedSignIns, now, now + _options.LockoutDuration, cancellationToken);
             await _audit.AppendAsync(new AuditEntry(actor, AuditAction.SignInFailed, actor, "", AuditOutcome.Refused,
                 account is null ? "unknown user" : locked ? "wrong password; account locked" : "wrong password"), cancellationToken);
             return new SignInResult(locked ? SignInOutcome.LockedOut : SignInOutcome.Invalid, null);
