@@ -25,6 +25,8 @@ chmod 700 "$state"
 secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=' ; }
 gateway_password=$(secret)
 cloud_password=$(secret)
+central_password=$(secret)
+gangnam_password=$(secret)
 
 echo "▶ 모의 비상벨 ${bells}대 생성 / generating ${bells} simulated bells"
 "${sim[@]}" fleet --count "$bells" --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
@@ -69,7 +71,9 @@ wait_port "$mqtt_port"
 
 CloudBridge__DataDirectory="$state/cloud" CloudBridge__DistrictsGeoJson="$districts" \
 Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=cloud Mqtt__Password="$cloud_password" \
-Urls="http://127.0.0.1:$console_port" \
+Urls="http://127.0.0.1:$console_port" Operators__CookieSecurePolicy=SameAsRequest \
+Operators__Seed__0__UserName=central Operators__Seed__0__Password="$central_password" Operators__Seed__0__Central=true \
+Operators__Seed__1__UserName=gangnam Operators__Seed__1__Password="$gangnam_password" Operators__Seed__1__Districts__0=11680 \
   dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)" >"$state/logs/cloud-bridge.log" 2>&1 & pids+=($!)
 
 Gateway__Id="$gateway_id" Gateway__DataDirectory="$state/gateway" Gateway__RegistrySeedFile="$state/fleet.json" \
@@ -89,6 +93,8 @@ cat <<INFO
 ✅ 안심이 IoT 데모 실행 중 / Anshimi IoT demo is running
 
   관제 콘솔 Control-center console : http://127.0.0.1:$console_port/
+    총괄관제센터 central staff : central / $central_password
+    강남구 관제요원 Gangnam-gu operator : gangnam / $gangnam_password
   게이트웨이 상태 Gateway health   : http://127.0.0.1:$gateway_port/healthz   (metrics: /metrics)
   MQTT 브로커 Broker               : 127.0.0.1:$mqtt_port (own config and data in $state/broker)
 

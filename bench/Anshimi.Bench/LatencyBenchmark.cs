@@ -217,9 +217,10 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
 
     private async Task WatchFeedAsync(AnshimiSystem system, CancellationToken ct)
     {
-        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        using HttpClient http = AnshimiSystem.CloudClient(Timeout.InfiniteTimeSpan);
         try
         {
+            await system.SignInAsync(http, ct);
             using Stream stream = await http.GetStreamAsync(new Uri(system.CloudUri, "api/alarms/stream"), ct);
             using var reader = new StreamReader(stream);
             string kind = "";

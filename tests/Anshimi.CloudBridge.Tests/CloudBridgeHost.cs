@@ -22,13 +22,14 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         DataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         BaseAddress = new Uri(app.Urls.First());
-        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Http = Client();
     }
 
     public static string DistrictsFile => Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson");
 
     public Uri BaseAddress { get; }
 
+    /// <summary>Signed in as central staff (<see cref="TestOperators.Central"/>), who see every district.</summary>
     public HttpClient Http { get; }
 
     public string DataDirectory { get; }
@@ -50,7 +51,8 @@ public sealed class CloudBridgeHost : IAsyncDisposable
     public static async Task<CloudBridgeHost> StartAsync(
         IMqttClient? mqtt = null,
         IDictionary<string, string?>? settings = null,
-        string? dataDirectory = null)
+        string? dataDirectory = null,
+        Action<IServiceCollection>? configure = null)
     {
         bool owns = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("cloud-bridge-").FullName;
@@ -66,7 +68,11 @@ public sealed class CloudBridgeHost : IAsyncDisposable
             ["CloudBridge:AckRetryInterval"] = "00:00:00.200",
             ["CloudBridge:AckRetryMaxInterval"] = "00:00:00.800",
             ["CloudBridge:PublishTimeout"] = "00:00:05",
+
+            // Plain HTTP on loopback: the session cookie cannot be Secure-only here.
+            ["Operators:CookieSecurePolicy"] = "SameAsRequest",
         };
+        TestOperators.AddSeed(configuration);
         foreach (KeyValuePair<string, string?> setting in settings ?? new Dictionary<string, string?>())
         {
             configuration[setting.Key] = setting.Value;
@@ -80,6 +86,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
             builder.Services.AddSingleton(mqtt);
         }
 
+        configure?.Invoke(builder.Services);
         builder.AddCloudBridge();
         WebApplication app = builder.Build();
         app.MapCloudBridge();
@@ -89,7 +96,40 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         AlarmRelay relay = app.Services.GetRequiredService<AlarmRelay>();
         await Eventually.HoldsAsync(() => relay.IsSubscribed, "relay subscribed", TimeSpan.FromSeconds(30));
 
-        return new CloudBridgeHost(app, dataDirectory, owns);
+        var host = new CloudBridgeHost(app, dataDirectory, owns);
+        await SignInAsync(host.Http, TestOperators.Central);
+        return host;
+    }
+
+    /// <summary>A client that keeps the session cookie and sends the console's request header, not yet signed in.</summary>
+    public HttpClient Client()
+    {
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), UseCookies = true })
+        {
+            BaseAddress = BaseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        client.DefaultRequestHeaders.Add(Anshimi.CloudBridge.Operators.OperatorAuthentication.RequestHeader, "test");
+        return client;
+    }
+
+    /// <summary>A new client signed in as <paramref name="user"/>.</summary>
+    public async Task<HttpClient> SignedInAsync(TestOperator user)
+    {
+        HttpClient client = Client();
+        await SignInAsync(client, user);
+        return client;
+    }
+
+    public static async Task SignInAsync(HttpClient client, TestOperator user)
+    {
+        using HttpResponseMessage response = await client.PostAsync(
+            new Uri("/api/session", UriKind.Relative),
+            System.Net.Http.Json.JsonContent.Create(new { userName = user.UserName, password = user.Password }));
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException("sign-in as " + user.UserName + " failed: " + (int)response.StatusCode + " " + await response.Content.ReadAsStringAsync());
+        }
     }
 
     public Task InjectAsync(string topic, Protocol.Upstream.Envelope envelope) =>

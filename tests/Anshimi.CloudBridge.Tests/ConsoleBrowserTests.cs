@@ -1,11 +1,17 @@
+using System.Text.RegularExpressions;
+using Anshimi.CloudBridge.Audit;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
 namespace Anshimi.CloudBridge.Tests;
 
-/// <summary>The operator console in Debian's chromium, driven by Playwright.</summary>
+/// <summary>
+/// The operator console in Debian's chromium (headless), driven by Playwright. Screenshots are kept in
+/// tests/Anshimi.CloudBridge.Tests/TestResults/screenshots.
+/// </summary>
 [Trait("Category", "Browser")]
 public sealed class ConsoleBrowserTests : IAsyncLifetime
 {
@@ -38,66 +44,200 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_new_alarm_appears_live_and_the_operator_acknowledges_it()
+    public async Task Signing_in_shows_a_live_alarm_which_is_acknowledged_dispatched_and_resolved_with_its_timeline()
     {
-        await _host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x0100, 1, TestAlarms.SeoulCityHall, address: "서울특별시 중구 세종대로 110"));
+        await _host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x0100, 1, TestAlarms.GangnamGuOffice));
         IPage page = await OpenConsoleAsync();
-        await Expect(page.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
+        await Expect(page.GetByTestId("signin-view")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("alarm-table")).ToBeHiddenAsync();
+        await ScreenshotAsync(page, "console-sign-in");
+
+        await SignInAsync(page, TestOperators.Gangnam);
+        await Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync("강남구");
         await Expect(page.GetByTestId("alarm-row")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("sound-toggle")).ToContainTextAsync("소리 켜기");
+        await page.GetByTestId("sound-toggle").ClickAsync();
+        await Expect(page.GetByTestId("sound-toggle")).ToHaveAttributeAsync("aria-pressed", "true");
+        string? beepAfterEnabling = await page.Locator("body").GetAttributeAsync("data-last-beep");
 
         // Arrives through the relay while the page is open: no reload.
         AlarmEnvelope alarm = TestAlarms.Alarm(0xA1B2, 5);
         _mqtt.Deliver(TestAlarms.EventsTopic(), alarm);
 
-        ILocator row = page.Locator($"[data-testid=alarm-row][data-key='{alarm.Key}']");
+        ILocator row = Row(page, alarm.Key);
         await Expect(row).ToBeVisibleAsync();
-        await Expect(row).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("is-new"));
+        await Expect(row).ToHaveClassAsync(new Regex("is-new"));
         await Expect(row.GetByTestId("alarm-district")).ToContainTextAsync("강남구");
-        await Expect(row.GetByTestId("alarm-district")).ToContainTextAsync("Gangnam-gu");
         await Expect(row.GetByTestId("alarm-event")).ToContainTextAsync("비상벨");
-        await Expect(row.GetByTestId("alarm-event")).ToContainTextAsync("Panic");
-        await Expect(row.GetByTestId("alarm-test-tag")).ToBeHiddenAsync();
         await Expect(row.GetByTestId("alarm-device")).ToHaveTextAsync("0000A1B2");
-        await Expect(row.GetByTestId("alarm-address")).ToContainTextAsync("학동로 426");
         await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("미확인");
         await Expect(page.GetByTestId("open-count")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("alarm-row").First).ToHaveAttributeAsync("data-key", alarm.Key);
+        await Expect(page.Locator("body")).Not.ToHaveAttributeAsync("data-last-beep", beepAfterEnabling ?? "");
         await ScreenshotAsync(page, "console-new-alarm");
 
         await row.GetByTestId("ack-button").ClickAsync();
-
         await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("확인됨");
+        await row.GetByTestId("dispatch-button").ClickAsync();
+        await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("출동 중");
         await Expect(row.GetByTestId("ack-button")).ToBeDisabledAsync();
-        await Expect(row.GetByTestId("resolve-button")).ToBeEnabledAsync();
         await Eventually.HoldsAsync(() => _mqtt.PublishedOf<OperatorAckEnvelope>(TestAlarms.CommandsTopic()).Any(a => a.Key == alarm.Key), "ack sent to the gateway");
 
+        await row.ClickAsync();
+        ILocator detail = page.GetByTestId("alarm-detail");
+        await Expect(detail).ToHaveAttributeAsync("data-key", alarm.Key);
+        await detail.GetByTestId("resolve-button").ClickAsync();
+        await Expect(detail.GetByTestId("detail-state")).ToHaveTextAsync("종결");
+        ILocator steps = detail.GetByTestId("timeline-entry");
+        await Expect(steps).ToHaveCountAsync(5);
+        foreach ((string stage, int index) in new[] { ("raised", 0), ("received", 1), ("acknowledged", 2), ("dispatched", 3), ("resolved", 4) })
+        {
+            await Expect(steps.Nth(index)).ToHaveAttributeAsync("data-stage", stage);
+        }
+
+        await Expect(steps.Nth(3).GetByTestId("timeline-actor")).ToHaveTextAsync(TestOperators.Gangnam.UserName);
+        await Expect(steps.Nth(3)).ToContainTextAsync("출동 지령");
+        await ScreenshotAsync(page, "console-timeline");
+
         await page.GetByTestId("lang-en").ClickAsync();
-        await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("Acknowledged");
+        await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("Resolved");
+        await Expect(steps.Nth(3)).ToContainTextAsync("Dispatched");
         await Expect(page.Locator("th").Nth(1)).ToHaveTextAsync("District");
-        await ScreenshotAsync(page, "console-acknowledged-en");
+        await Expect(page.GetByTestId("tab-map")).ToHaveTextAsync("Map");
+        await Expect(page.GetByTestId("sound-toggle")).ToContainTextAsync("Mute sound");
+        await ScreenshotAsync(page, "console-resolved-en");
         Assert.Empty(_pageErrors);
     }
 
     [Fact]
-    public async Task Resolving_from_the_console_closes_the_alarm_for_every_operator()
+    public async Task An_operator_of_Gangnam_never_sees_a_Jongno_alarm_and_walk_tests_stay_out_of_the_queue()
     {
-        AlarmEnvelope alarm = TestAlarms.Alarm(0x0200, 1);
-        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-        IPage first = await OpenConsoleAsync();
-        IPage second = await OpenConsoleAsync();
-        await Expect(second.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
+        IPage gangnam = await OpenConsoleAsync();
+        await SignInAsync(gangnam, TestOperators.Gangnam);
+        IPage jongno = await OpenConsoleAsync();
+        await SignInAsync(jongno, TestOperators.Jongno);
+        await Expect(gangnam.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
+        await Expect(jongno.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
 
-        await first.Locator($"[data-testid=alarm-row][data-key='{alarm.Key}']").GetByTestId("resolve-button").ClickAsync();
+        AlarmEnvelope inJongno = TestAlarms.Alarm(0x0300, 1, TestAlarms.JongnoGuOffice, address: "서울특별시 종로구 삼봉로 43");
+        AlarmEnvelope inGangnam = TestAlarms.Alarm(0x0301, 1, TestAlarms.GangnamGuOffice);
+        AlarmEnvelope walkTest = TestAlarms.Alarm(0x0302, 1, TestAlarms.GangnamGuOffice, test: true);
+        _mqtt.Deliver(TestAlarms.EventsTopic(), inJongno);
+        _mqtt.Deliver(TestAlarms.EventsTopic(), inGangnam);
+        _mqtt.Deliver(TestAlarms.EventsTopic(), walkTest);
 
-        ILocator elsewhere = second.Locator($"[data-testid=alarm-row][data-key='{alarm.Key}']");
-        await Expect(elsewhere.GetByTestId("alarm-state")).ToHaveTextAsync("종결");
-        await Expect(elsewhere.GetByTestId("resolve-button")).ToBeDisabledAsync();
+        await Expect(Row(gangnam, inGangnam.Key)).ToBeVisibleAsync();
+        await Expect(Row(jongno, inJongno.Key)).ToBeVisibleAsync();
+        await Expect(Row(jongno, inJongno.Key).GetByTestId("alarm-district")).ToContainTextAsync("종로구");
+        await Eventually.HoldsAsync(async () => await _host.Store.FindAsync(walkTest.Key, CancellationToken.None) is not null, "walk test stored");
+
+        // Still only one row each, after a reload as well: isolation is the server's, not the page's.
+        await gangnam.ReloadAsync();
+        await Expect(Row(gangnam, inGangnam.Key)).ToBeVisibleAsync();
+        await Expect(gangnam.GetByTestId("alarm-row")).ToHaveCountAsync(1);
+        await Expect(jongno.GetByTestId("alarm-row")).ToHaveCountAsync(1);
+        await Expect(Row(gangnam, inJongno.Key)).ToHaveCountAsync(0);
+        await Expect(Row(gangnam, walkTest.Key)).ToHaveCountAsync(0);
+        await ScreenshotAsync(gangnam, "console-gangnam-only");
+
+        await gangnam.GetByTestId("tab-walktest").ClickAsync();
+        await Expect(gangnam.GetByTestId("walktest-row")).ToHaveCountAsync(1);
+        await Expect(gangnam.GetByTestId("walktest-row")).ToHaveAttributeAsync("data-key", walkTest.Key);
+        await jongno.GetByTestId("tab-walktest").ClickAsync();
+        await Expect(jongno.GetByTestId("walktest-row")).ToHaveCountAsync(0);
+
+        await gangnam.GetByTestId("tab-map").ClickAsync();
+        await Expect(gangnam.GetByTestId("map-district")).ToHaveCountAsync(25);
+        await Expect(gangnam.Locator("[data-testid=map-district].mine")).ToHaveCountAsync(1);
+        await Expect(gangnam.Locator("[data-testid=map-district].mine")).ToHaveAttributeAsync("data-code", TestOperators.GangnamCode);
+        await Expect(gangnam.GetByTestId("marker-alarm")).ToHaveCountAsync(1);
+        await Expect(gangnam.GetByTestId("marker-alarm")).ToHaveAttributeAsync("data-id", inGangnam.Key);
+        await ScreenshotAsync(gangnam, "console-map");
         Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task The_snapshot_is_shown_while_the_alarm_is_open_and_every_view_is_audited()
+    {
+        AlarmEnvelope alarm = TestAlarms.Alarm(0x0400, 1, TestAlarms.GangnamGuOffice);
+        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
+        TestSnapshots.Write(_host.DataDirectory, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        AuditLog audit = _host.Services.GetRequiredService<AuditLog>();
+
+        IPage page = await OpenConsoleAsync();
+        await SignInAsync(page, TestOperators.Gangnam);
+        await Row(page, alarm.Key).ClickAsync();
+        ILocator detail = page.GetByTestId("alarm-detail");
+        await detail.GetByTestId("snapshot-button").ClickAsync();
+
+        ILocator image = detail.GetByTestId("snapshot-image");
+        await Expect(image).ToBeVisibleAsync();
+        Assert.Equal(1, await image.EvaluateAsync<int>("img => img.naturalWidth"));
+        AuditRecord granted = Assert.Single(await audit.ListAsync(10, alarm.Key, CancellationToken.None));
+        Assert.Equal((TestOperators.Gangnam.UserName, AuditAction.SnapshotView, AuditOutcome.Granted),
+            (granted.Entry.Actor, granted.Entry.Action, granted.Entry.Outcome));
+        await ScreenshotAsync(page, "console-snapshot-open");
+
+        await detail.GetByTestId("resolve-button").ClickAsync();
+        await Expect(image).ToBeHiddenAsync();
+        await Expect(detail.GetByTestId("snapshot-button")).ToBeDisabledAsync();
+        await Expect(detail.GetByTestId("snapshot-status")).ToHaveTextAsync("종결된 경보의 사진은 볼 수 없습니다.");
+
+        // Asking anyway (as a script could) is refused, and the refusal is audited too.
+        int status = await page.EvaluateAsync<int>(
+            "key => fetch('/api/alarms/' + key + '/snapshot', { headers: { 'X-Anshimi-Request': 'console' } }).then(r => r.status)", alarm.Key);
+        Assert.Equal(410, status);
+        _pageErrors.RemoveAll(e => e.Contains("410", StringComparison.Ordinal));
+
+        // Central staff see both views in the audit tab.
+        IPage central = await OpenConsoleAsync();
+        await SignInAsync(central, TestOperators.Central);
+        await central.GetByTestId("tab-audit").ClickAsync();
+        ILocator views = central.Locator($"[data-testid=audit-row][data-action=snapshot-view][data-target='{alarm.Key}']");
+        await Expect(views).ToHaveCountAsync(2);
+        await Expect(views.First).ToHaveAttributeAsync("data-outcome", AuditOutcome.Refused);
+        await Expect(views.Nth(1)).ToHaveAttributeAsync("data-outcome", AuditOutcome.Granted);
+        await central.GetByTestId("audit-verify").ClickAsync();
+        await Expect(central.GetByTestId("audit-verify-result")).ToHaveAttributeAsync("data-intact", "true");
+        await ScreenshotAsync(central, "console-audit");
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_and_signing_out_ends_the_session()
+    {
+        IPage page = await OpenConsoleAsync();
+        await page.GetByTestId("lang-en").ClickAsync();
+        await Expect(page.GetByTestId("signin-submit")).ToHaveTextAsync("Sign in");
+        await SignInAsync(page, TestOperators.Gangnam with { Password = "not-the-password" });
+        await Expect(page.GetByTestId("signin-error")).ToHaveTextAsync("Wrong user name or password.");
+        await Expect(page.GetByTestId("alarm-table")).ToBeHiddenAsync();
+
+        await SignInAsync(page, TestOperators.Gangnam);
+        await Expect(page.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
+        await page.GetByTestId("sign-out").ClickAsync();
+        await Expect(page.GetByTestId("signin-view")).ToBeVisibleAsync();
+
+        int status = await page.EvaluateAsync<int>("() => fetch('/api/alarms').then(r => r.status)");
+        Assert.Equal(401, status);
+        _pageErrors.RemoveAll(e => e.Contains("401", StringComparison.Ordinal));
+        Assert.Empty(_pageErrors);
+    }
+
+    private static ILocator Row(IPage page, string key) => page.Locator($"[data-testid=alarm-row][data-key='{key}']");
+
+    private static async Task SignInAsync(IPage page, TestOperator user)
+    {
+        await page.GetByTestId("signin-user").FillAsync(user.UserName);
+        await page.GetByTestId("signin-password").FillAsync(user.Password);
+        await page.GetByTestId("signin-submit").ClickAsync();
     }
 
     private async Task<IPage> OpenConsoleAsync()
     {
-        IPage page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 }, Locale = "ko-KR" });
+        // One context per page: each has its own cookie jar, like separate operator workstations.
+        IBrowserContext context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 }, Locale = "ko-KR" });
+        IPage page = await context.NewPageAsync();
         page.PageError += (_, error) => _pageErrors.Add(error);
         page.Console += (_, message) =>
         {

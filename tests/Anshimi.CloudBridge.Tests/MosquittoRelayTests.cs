@@ -81,10 +81,11 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
         await PublishAsync(alarm);
         await Eventually.HoldsAsync(() => Receipts(alarm.Key) == 1, "receipt");
 
-        HttpResponseMessage response = await bridge.Http.PostAsJsonAsync(new Uri($"/api/alarms/{alarm.Key}/ack", UriKind.Relative), new { @operator = "박관제" });
+        using HttpClient gangnam = await bridge.SignedInAsync(TestOperators.Gangnam);
+        HttpResponseMessage response = await gangnam.PostAsync(new Uri($"/api/alarms/{alarm.Key}/ack", UriKind.Relative), null);
         response.EnsureSuccessStatusCode();
         await Eventually.HoldsAsync(() => OperatorAcks(alarm.Key).Count > 0, "operator ack at the gateway");
-        Assert.Equal(("acknowledged", "박관제"), (OperatorAcks(alarm.Key)[0].Stage, OperatorAcks(alarm.Key)[0].Operator));
+        Assert.Equal(("acknowledged", TestOperators.Gangnam.UserName), (OperatorAcks(alarm.Key)[0].Stage, OperatorAcks(alarm.Key)[0].Operator));
 
         await PublishAsync(new AckRelayedEnvelope(alarm.Key, "acknowledged"));
         await Eventually.HoldsAsync(

@@ -11,6 +11,7 @@ public static class TestAlarms
     public static readonly (double Lat, double Lon) SeoulCityHall = (37.5663, 126.9779);
     // Gangnam station itself sits on the Gangnam/Seocho boundary (the simplified polygons put it in Seocho-gu).
     public static readonly (double Lat, double Lon) GangnamGuOffice = (37.5172, 127.0473);
+    public static readonly (double Lat, double Lon) JongnoGuOffice = (37.5735, 126.9790);
     public static readonly (double Lat, double Lon) BusanStation = (35.1151, 129.0422);
 
     public static string EventsTopic(string gatewayId = Gateway) => Topics.GatewayEvents(gatewayId);
@@ -23,7 +24,8 @@ public static class TestAlarms
         (double Lat, double Lon)? place = null,
         string gatewayId = Gateway,
         int code = ContactIdCode.Panic,
-        string address = "서울특별시 강남구 학동로 426")
+        string address = "서울특별시 강남구 학동로 426",
+        bool test = false)
     {
         (double lat, double lon) = place ?? GangnamGuOffice;
         string device = DeviceIdText.Format(deviceId);
@@ -35,7 +37,7 @@ public static class TestAlarms
             Event: new ContactIdEvent(code, ContactIdQualifier.NewEvent, 1),
             Profile: "home-panic",
             Site: new SiteInfo("home", lat, lon, address),
-            Test: false,
+            Test: test,
             ReceivedAt: DateTimeOffset.UtcNow,
             FrameHex: "01020304");
     }

@@ -40,8 +40,10 @@ public sealed class AnshimiSystemOptions
 /// </summary>
 public sealed class AnshimiSystem : IAsyncDisposable
 {
-    private AnshimiSystem(string directory, MosquittoBroker broker, FleetFile fleet, ServiceProcess gateway, ServiceProcess cloud, int gatewayPort, int cloudPort)
+    private AnshimiSystem(
+        string directory, MosquittoBroker broker, FleetFile fleet, ServiceProcess gateway, ServiceProcess cloud, int gatewayPort, int cloudPort, string cloudOperatorPassword)
     {
+        CloudOperator = (CloudOperatorName, cloudOperatorPassword);
         Directory = directory;
         Broker = broker;
         Fleet = fleet;
@@ -49,7 +51,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
         Cloud = cloud;
         GatewayUri = new Uri("http://127.0.0.1:" + gatewayPort + "/");
         CloudUri = new Uri("http://127.0.0.1:" + cloudPort + "/");
-        Http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+        Http = CloudClient(TimeSpan.FromSeconds(15));
     }
 
     public string Directory { get; }
@@ -67,7 +69,13 @@ public sealed class AnshimiSystem : IAsyncDisposable
     /// <summary>The cloud bridge: API and control-center console.</summary>
     public Uri CloudUri { get; }
 
+    /// <summary>Keeps the cloud console's session cookie: signed in as central staff once the cloud bridge is up.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>The central-staff account seeded into the cloud bridge (the operator API needs sign-in).</summary>
+    public (string UserName, string Password) CloudOperator { get; }
+
+    private const string CloudOperatorName = "central";
 
     public string FleetPath => Path.Combine(Directory, "fleet.json");
 
@@ -134,6 +142,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
         Merge(gatewayEnv, options.GatewayEnvironment);
 
         int cloudPort = FreePort.Next();
+        string cloudOperatorPassword = Secret();
         var cloudEnv = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["CloudBridge__DataDirectory"] = Path.Combine(directory, "cloud"),
@@ -147,18 +156,25 @@ public sealed class AnshimiSystem : IAsyncDisposable
             ["Mqtt__ReconnectDelayMin"] = "00:00:01",
             ["Mqtt__ReconnectDelayMax"] = "00:00:02",
             ["Urls"] = "http://127.0.0.1:" + cloudPort,
+
+            // Plain HTTP on loopback, so the session cookie cannot be Secure-only.
+            ["Operators__CookieSecurePolicy"] = "SameAsRequest",
+            ["Operators__Seed__0__Central"] = "true",
+            ["Operators__Seed__0__UserName"] = CloudOperatorName,
+            ["Operators__Seed__0__Password"] = cloudOperatorPassword,
         };
         Merge(cloudEnv, options.CloudEnvironment);
 
         var cloud = new ServiceProcess("cloud-bridge", RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"), cloudEnv, Path.Combine(directory, "cloud-bridge.log"));
         var gateway = new ServiceProcess("gateway", RepoPaths.ProjectOutput("gateway/Anshimi.Gateway", "Anshimi.Gateway.dll"), gatewayEnv, Path.Combine(directory, "gateway.log"));
-        var system = new AnshimiSystem(directory, broker, fleet, gateway, cloud, gatewayPort, cloudPort);
+        var system = new AnshimiSystem(directory, broker, fleet, gateway, cloud, gatewayPort, cloudPort, cloudOperatorPassword);
         try
         {
             cloud.Start();
             gateway.Start();
             await system.WaitHealthyAsync(cloud, cancellationToken).ConfigureAwait(false);
             await system.WaitHealthyAsync(gateway, cancellationToken).ConfigureAwait(false);
+            await system.SignInAsync(system.Http, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -215,6 +231,26 @@ public sealed class AnshimiSystem : IAsyncDisposable
         }
 
         await WaitHealthyAsync(service, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A client for the cloud bridge's operator API that keeps its session cookie and sends the console header.</summary>
+    public static HttpClient CloudClient(TimeSpan timeout)
+    {
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), UseCookies = true }) { Timeout = timeout };
+        client.DefaultRequestHeaders.Add("X-Anshimi-Request", "test");
+        return client;
+    }
+
+    /// <summary>Signs <paramref name="client"/> in to the cloud bridge as <see cref="CloudOperator"/>.</summary>
+    public async Task SignInAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using HttpResponseMessage response = await client.PostAsJsonAsync(
+            new Uri(CloudUri, "api/session"), new { userName = CloudOperator.UserName, password = CloudOperator.Password }, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException("cloud sign-in failed: " + (int)response.StatusCode + " " + await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        }
     }
 
     /// <summary>The cloud bridge's alarms, as its API returns them.</summary>

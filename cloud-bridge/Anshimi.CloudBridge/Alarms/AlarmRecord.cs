@@ -1,14 +1,31 @@
 namespace Anshimi.CloudBridge.Alarms;
 
-/// <summary>Operator-visible life of an alarm: open → acknowledged → resolved (resolve may skip acknowledge).</summary>
+/// <summary>
+/// Operator-visible life of an alarm: open → acknowledged (확인) → dispatched (출동 지령) → resolved (종결); a later
+/// stage may skip earlier ones.
+/// </summary>
 public static class AlarmState
 {
     public const string Open = "open";
     public const string Acknowledged = "acknowledged";
+    public const string Dispatched = "dispatched";
     public const string Resolved = "resolved";
 
     /// <summary>An installer's walk-test alarm (envelope <c>test: true</c>): recorded, closed from the start, never in the operators' queue.</summary>
     public const string Test = "test";
+
+    /// <summary>Position in the life of an alarm; an action never moves it backwards.</summary>
+    public static int Rank(string state) => state switch
+    {
+        Open => 0,
+        Acknowledged => 1,
+        Dispatched => 2,
+        Resolved => 3,
+        _ => -1,
+    };
+
+    /// <summary>What the device hears: dispatching tells the bell "help is on the way", like an acknowledgement.</summary>
+    public static string DeviceStageOf(string stage) => stage == Dispatched ? Acknowledged : stage;
 }
 
 /// <summary>Timeline stage names; "-relayed" stages mean the gateway has handed the operator's answer to the device.</summary>
@@ -21,6 +38,7 @@ public static class TimelineStage
     public const string Received = "received";
 
     public const string Acknowledged = "acknowledged";
+    public const string Dispatched = "dispatched";
     public const string Resolved = "resolved";
 
     public static string RelayedOf(string stage) => stage + "-relayed";
@@ -59,10 +77,21 @@ public enum OperatorActionOutcome
 {
     Applied,
 
-    /// <summary>Acknowledging an alarm that is already acknowledged: nothing to do, not an error.</summary>
+    /// <summary>The alarm is already at or past that stage (e.g. acknowledging a dispatched alarm): nothing to do, not an error.</summary>
     Unchanged,
     NotFound,
     AlreadyResolved,
 }
 
 public sealed record OperatorActionResult(OperatorActionOutcome Outcome, AlarmRecord? Alarm);
+
+/// <summary>
+/// Which alarms a listing returns: only those in <see cref="Districts"/> (null: every district), and either the
+/// live alarms or only walk-test alarms (<see cref="Test"/>), never both mixed.
+/// </summary>
+public sealed record AlarmFilter(IReadOnlyCollection<string>? Districts, bool Test)
+{
+    public static readonly AlarmFilter Everything = new(null, false) { IncludeBoth = true };
+
+    internal bool IncludeBoth { get; init; }
+}

@@ -1,5 +1,7 @@
 using System.Threading.Channels;
+using System.Globalization;
 using Anshimi.CloudBridge.Acks;
+using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Snapshots;
@@ -20,6 +22,7 @@ public sealed partial class AlarmRelay : BackgroundService
     private readonly IMqttClient _mqtt;
     private readonly AlarmStore _store;
     private readonly CloudSnapshotStore _snapshots;
+    private readonly DeviceHealthStore _devices;
     private readonly DistrictDirectory _districts;
     private readonly AlarmFeed _feed;
     private readonly RelayStatistics _statistics;
@@ -41,6 +44,7 @@ public sealed partial class AlarmRelay : BackgroundService
         IMqttClient mqtt,
         AlarmStore store,
         CloudSnapshotStore snapshots,
+        DeviceHealthStore devices,
         DistrictDirectory districts,
         AlarmFeed feed,
         RelayStatistics statistics,
@@ -53,6 +57,7 @@ public sealed partial class AlarmRelay : BackgroundService
         _mqtt = mqtt;
         _store = store;
         _snapshots = snapshots;
+        _devices = devices;
         _districts = districts;
         _feed = feed;
         _statistics = statistics;
@@ -98,6 +103,12 @@ public sealed partial class AlarmRelay : BackgroundService
                 break;
             case SnapshotEnvelope snapshot:
                 await HandleSnapshotAsync(topic, gatewayId, snapshot, cancellationToken);
+                break;
+            case TroubleEnvelope trouble:
+                await HandleTroubleAsync(topic, gatewayId, trouble, cancellationToken);
+                break;
+            case DeviceStatusEnvelope status:
+                await HandleDeviceStatusAsync(topic, gatewayId, status, cancellationToken);
                 break;
             default:
                 Drop(topic, "unexpected envelope " + envelope!.GetType().Name + " on a gateway events topic");
@@ -171,6 +182,74 @@ public sealed partial class AlarmRelay : BackgroundService
         await PublishAsync(Topics.GatewayCommands(gatewayId), new SnapshotReceiptEnvelope(AlarmKey.TryParse(snapshot.Key, out AlarmKey key) ? key.ToString() : snapshot.Key), cancellationToken);
     }
 
+    private async Task HandleTroubleAsync(string topic, string gatewayId, TroubleEnvelope trouble, CancellationToken cancellationToken)
+    {
+        string? problem = ValidateTrouble(trouble, gatewayId);
+        if (problem is not null)
+        {
+            Drop(topic, problem);
+            return;
+        }
+
+        string district = _districts.Resolve(trouble.Site.Latitude, trouble.Site.Longitude);
+        if (await _devices.StoreTroubleAsync(trouble, district, _time.GetUtcNow(), cancellationToken))
+        {
+            _statistics.TroubleStored();
+            LogTroubleStored(_logger, trouble.Key, trouble.Event.Code, trouble.Event.Qualifier, trouble.DeviceId, district);
+        }
+        else
+        {
+            _statistics.DuplicateSeen();
+        }
+
+        // Like an alarm: the gateway re-sends the trouble until it hears this receipt.
+        await PublishAsync(Topics.GatewayCommands(gatewayId), new AlarmReceiptEnvelope(trouble.Key), cancellationToken);
+    }
+
+    private async Task HandleDeviceStatusAsync(string topic, string gatewayId, DeviceStatusEnvelope status, CancellationToken cancellationToken)
+    {
+        if (status.GatewayId != gatewayId || !DeviceIdText.TryParse(status.DeviceId, out _) || status.Health is null ||
+            string.IsNullOrEmpty(status.Profile) || !IsValidSite(status.Site))
+        {
+            Drop(topic, "device-status with bad gatewayId, deviceId, site or health");
+            return;
+        }
+
+        // The cloud's own district boundaries decide who sees the device, not the gateway's label.
+        string district = _districts.Resolve(status.Site.Latitude, status.Site.Longitude);
+        await _devices.RecordStatusAsync(status, district, cancellationToken);
+        _statistics.DeviceStatusSeen();
+    }
+
+    private static string? ValidateTrouble(TroubleEnvelope trouble, string gatewayId)
+    {
+        string prefix = gatewayId + "/";
+        if (trouble.Key is null || !trouble.Key.StartsWith(prefix, StringComparison.Ordinal) ||
+            !ulong.TryParse(trouble.Key.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            return "trouble key is not {gatewayId}/{sequence} of its topic's gateway";
+        }
+
+        if (trouble.GatewayId != gatewayId || !DeviceIdText.TryParse(trouble.DeviceId, out _))
+        {
+            return "trouble gatewayId or deviceId invalid";
+        }
+
+        if (!IsContactIdEvent(trouble.Event) || string.IsNullOrEmpty(trouble.Profile) || !IsValidSite(trouble.Site))
+        {
+            return "trouble event, profile or site invalid";
+        }
+
+        return null;
+    }
+
+    private static bool IsContactIdEvent(ContactIdEvent? e) =>
+        e is not null && e.Code is >= 0 and <= ContactIdCode.Max && e.Qualifier is >= 0 and <= 9 && e.Zone is >= 0 and <= 999;
+
+    private static bool IsValidSite(SiteInfo? site) =>
+        site is not null && site.Kind is not null && site.Address is not null && double.IsFinite(site.Latitude) &&
+        double.IsFinite(site.Longitude) && Math.Abs(site.Latitude) <= 90 && Math.Abs(site.Longitude) <= 180;
+
     private async Task HandleAckRelayedAsync(string topic, AckRelayedEnvelope relayed, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(relayed.Key, out AlarmKey key) || !AckStageName.TryParse(relayed.Stage, out _))
@@ -226,13 +305,12 @@ public sealed partial class AlarmRelay : BackgroundService
             return "alarm gatewayId differs from its topic";
         }
 
-        if (alarm.Event is null || alarm.Event.Code is < 0 or > ContactIdCode.Max || alarm.Event.Qualifier is < 0 or > 9 || alarm.Event.Zone is < 0 or > 999)
+        if (!IsContactIdEvent(alarm.Event))
         {
             return "alarm event is not a Contact ID event";
         }
 
-        if (alarm.Site is null || !double.IsFinite(alarm.Site.Latitude) || !double.IsFinite(alarm.Site.Longitude) ||
-            Math.Abs(alarm.Site.Latitude) > 90 || Math.Abs(alarm.Site.Longitude) > 180)
+        if (!IsValidSite(alarm.Site))
         {
             return "alarm site has no valid coordinates";
         }
@@ -317,6 +395,9 @@ public sealed partial class AlarmRelay : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} (event {Code}) stored for district {District} from gateway {Gateway}")]
     private static partial void LogAlarmStored(ILogger logger, string key, int code, string district, string gateway);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trouble {Key} (event {Code}/{Qualifier}) for device {Device} stored for district {District}")]
+    private static partial void LogTroubleStored(ILogger logger, string key, int code, int qualifier, string device, string district);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publish to {Topic} failed: {Reason}")]
     private static partial void LogPublishFailed(ILogger logger, string topic, string reason);

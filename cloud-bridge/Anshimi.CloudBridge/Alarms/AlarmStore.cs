@@ -239,11 +239,43 @@ public sealed class AlarmStore
         return isNew;
     }
 
-    /// <summary>Newest first (by cloud arrival).</summary>
-    public async Task<IReadOnlyList<AlarmRecord>> ListAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>Newest first (by cloud arrival), every alarm.</summary>
+    public Task<IReadOnlyList<AlarmRecord>> ListAsync(int limit, CancellationToken cancellationToken) =>
+        ListAsync(limit, AlarmFilter.Everything, cancellationToken);
+
+    /// <summary>Newest first (by cloud arrival), filtered in SQL so other districts' alarms never leave the store.</summary>
+    public async Task<IReadOnlyList<AlarmRecord>> ListAsync(int limit, AlarmFilter filter, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         await using SqliteConnection connection = Open();
-        using SqliteCommand query = Command(connection, $"SELECT {AlarmColumns} FROM alarms ORDER BY seq DESC LIMIT $limit;");
+        using SqliteCommand query = Command(connection, "");
+        var conditions = new List<string>();
+        if (!filter.IncludeBoth)
+        {
+            conditions.Add("test = $test");
+            query.Parameters.AddWithValue("$test", filter.Test ? 1 : 0);
+        }
+
+        if (filter.Districts is not null)
+        {
+            if (filter.Districts.Count == 0)
+            {
+                return [];
+            }
+
+            var names = new List<string>();
+            foreach (string district in filter.Districts)
+            {
+                string name = "$d" + names.Count.ToString(CultureInfo.InvariantCulture);
+                names.Add(name);
+                query.Parameters.AddWithValue(name, district);
+            }
+
+            conditions.Add("district_code IN (" + string.Join(", ", names) + ")");
+        }
+
+        string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+        query.CommandText = $"SELECT {AlarmColumns} FROM alarms {where} ORDER BY seq DESC LIMIT $limit;";
         query.Parameters.AddWithValue("$limit", limit);
         var rows = new List<AlarmRecord>();
         await using (SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken))
@@ -259,11 +291,15 @@ public sealed class AlarmStore
             return rows;
         }
 
-        using SqliteCommand timelines = Command(connection, """
+        using SqliteCommand timelines = Command(connection, $"""
             SELECT alarm_key, stage, at, actor FROM timeline
-            WHERE alarm_key IN (SELECT key FROM alarms ORDER BY seq DESC LIMIT $limit) ORDER BY id;
+            WHERE alarm_key IN (SELECT key FROM alarms {where} ORDER BY seq DESC LIMIT $limit) ORDER BY id;
             """);
-        timelines.Parameters.AddWithValue("$limit", limit);
+        foreach (SqliteParameter parameter in query.Parameters)
+        {
+            timelines.Parameters.AddWithValue(parameter.ParameterName, parameter.Value);
+        }
+
         var byKey = new Dictionary<string, List<TimelineEntry>>(StringComparer.Ordinal);
         await using (SqliteDataReader reader = await timelines.ExecuteReaderAsync(cancellationToken))
         {
@@ -280,6 +316,33 @@ public sealed class AlarmStore
         }
 
         return rows.Select(r => r with { Timeline = byKey.GetValueOrDefault(r.Key) ?? [] }).ToList();
+    }
+
+    /// <summary>
+    /// Deletes alarms resolved before <paramref name="cutoff"/> with their timelines and ack rows (retention);
+    /// open alarms are never purged. Returns how many alarms went.
+    /// </summary>
+    public async Task<int> PurgeResolvedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = Open();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        using SqliteCommand purge = Command(connection, """
+            CREATE TEMP TABLE IF NOT EXISTS purge_keys (key TEXT PRIMARY KEY);
+            DELETE FROM purge_keys;
+            INSERT INTO purge_keys SELECT a.key FROM alarms a
+              WHERE a.state = $resolved AND EXISTS (
+                SELECT 1 FROM timeline t WHERE t.alarm_key = a.key AND t.stage = $resolved AND t.at < $cutoff);
+            DELETE FROM ack_outbox WHERE alarm_key IN (SELECT key FROM purge_keys);
+            DELETE FROM timeline WHERE alarm_key IN (SELECT key FROM purge_keys);
+            DELETE FROM alarms WHERE key IN (SELECT key FROM purge_keys);
+            """);
+        purge.Parameters.AddWithValue("$resolved", AlarmState.Resolved);
+        purge.Parameters.AddWithValue("$cutoff", Text(cutoff));
+        await purge.ExecuteNonQueryAsync(cancellationToken);
+        using SqliteCommand count = Command(connection, "SELECT COUNT(*) FROM purge_keys;");
+        int removed = (int)(long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        await transaction.CommitAsync(cancellationToken);
+        return removed;
     }
 
     public async Task<AlarmRecord?> FindAsync(string key, CancellationToken cancellationToken)
@@ -333,7 +396,7 @@ public sealed class AlarmStore
             return OperatorActionOutcome.AlreadyResolved;
         }
 
-        if (state == stage)
+        if (AlarmState.Rank(state) >= AlarmState.Rank(stage))
         {
             return OperatorActionOutcome.Unchanged;
         }
@@ -349,7 +412,7 @@ public sealed class AlarmStore
             VALUES ($key, $stage, $gateway, $operator, $at, 0, $now);
             """);
         outbox.Parameters.AddWithValue("$key", key);
-        outbox.Parameters.AddWithValue("$stage", stage);
+        outbox.Parameters.AddWithValue("$stage", AlarmState.DeviceStageOf(stage));
         outbox.Parameters.AddWithValue("$gateway", gatewayId);
         outbox.Parameters.AddWithValue("$operator", operatorName);
         outbox.Parameters.AddWithValue("$at", Text(at));

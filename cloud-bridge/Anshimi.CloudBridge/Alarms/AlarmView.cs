@@ -47,4 +47,4 @@ public sealed record DistrictView(string Code, string NameKo, string NameEn);
 
 public sealed record SiteView(string Kind, string Address, double Lat, double Lon);
 
-public sealed record GatewayView(string GatewayId, DateTimeOffset LastSeenAt, int OutboxDepth);
+public sealed record GatewayView(string GatewayId, DateTimeOffset LastSeenAt, int OutboxDepth, bool Down);

@@ -9,6 +9,8 @@ public sealed class RelayStatistics
     private long _acksRelayed;
     private long _malformed;
     private long _receiptsFailed;
+    private long _troubles;
+    private long _deviceStatuses;
 
     public long AlarmsStored => Interlocked.Read(ref _alarmsStored);
 
@@ -22,6 +24,10 @@ public sealed class RelayStatistics
 
     public long ReceiptsFailed => Interlocked.Read(ref _receiptsFailed);
 
+    public long Troubles => Interlocked.Read(ref _troubles);
+
+    public long DeviceStatuses => Interlocked.Read(ref _deviceStatuses);
+
     public void AlarmStored() => Interlocked.Increment(ref _alarmsStored);
 
     public void DuplicateSeen() => Interlocked.Increment(ref _duplicates);
@@ -33,4 +39,8 @@ public sealed class RelayStatistics
     public void MalformedDropped() => Interlocked.Increment(ref _malformed);
 
     public void ReceiptFailed() => Interlocked.Increment(ref _receiptsFailed);
+
+    public void TroubleStored() => Interlocked.Increment(ref _troubles);
+
+    public void DeviceStatusSeen() => Interlocked.Increment(ref _deviceStatuses);
 }

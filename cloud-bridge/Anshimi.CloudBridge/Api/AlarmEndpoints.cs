@@ -1,20 +1,16 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Operators;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.AspNetCore.Http.HttpResults;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Api;
-
-/// <summary>Body of an operator action; optional until operator sign-in arrives.</summary>
-public sealed record OperatorActionRequest(string? Operator);
 
 public sealed record RelayStatusView(
     string Mqtt,
@@ -26,50 +22,71 @@ public sealed record RelayStatusView(
     long AcksRelayed,
     long Malformed,
     long ReceiptsFailed,
+    long Troubles,
+    long DeviceStatuses,
     int ConsoleSubscribers);
 
-/// <summary>The operator API under <c>/api</c>; one group so sign-in and district isolation can be added to it in one place.</summary>
+/// <summary>
+/// The operator API under <c>/api</c>: every endpoint requires a signed-in operator and shows only the
+/// districts they belong to (central staff: all). Another district's alarm answers 404, like a missing one.
+/// </summary>
 public static class AlarmEndpoints
 {
     public const int MaxListLimit = 1000;
-    public const int MaxOperatorLength = 64;
-    public const string DefaultOperator = "operator";
+
+    /// <summary>SSE event name of walk-test alarms, which never enter the live queue.</summary>
+    public const string WalkTestEvent = "walk-test";
 
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
 
     public static RouteGroupBuilder MapAlarmApi(this IEndpointRouteBuilder endpoints)
     {
-        RouteGroupBuilder api = endpoints.MapGroup("/api");
+        RouteGroupBuilder root = endpoints.MapGroup("/api");
+        root.MapSessionApi();
+        RouteGroupBuilder api = root.MapGroup("").RequireAuthorization(OperatorAuthentication.OperatorPolicy).RequireConsoleHeader();
 
         RouteGroupBuilder alarms = api.MapGroup("/alarms").WithTags("Alarms");
-        alarms.MapGet("/", ListAlarmsAsync).WithName("ListAlarms").WithSummary("Alarms, newest first.");
+        alarms.MapGet("/", ListAlarmsAsync).WithName("ListAlarms")
+            .WithSummary("Alarms of the operator's districts, newest first; view=live (default) or view=walk-test (시험 경보 only).");
         alarms.MapGet("/stream", StreamAlarms).WithName("StreamAlarms")
-            .WithSummary("Server-Sent Events: 'alarm' for a new alarm, 'alarm-updated' for a change; data is the alarm JSON.");
+            .WithSummary("Server-Sent Events: 'alarm' for a new alarm, 'alarm-updated' for a change, 'walk-test' for a test alarm; data is the alarm JSON.");
         alarms.MapGet("/{key}", GetAlarmAsync).WithName("GetAlarm");
-        alarms.MapPost("/{key}/ack", (string key, [FromBody] OperatorActionRequest? body, AlarmActions actions, CancellationToken ct) =>
-            actions.ApplyAsync(key, AlarmState.Acknowledged, body, ct)).WithName("AcknowledgeAlarm").WithSummary("확인: help is on the way.");
-        alarms.MapPost("/{key}/resolve", (string key, [FromBody] OperatorActionRequest? body, AlarmActions actions, CancellationToken ct) =>
-            actions.ApplyAsync(key, AlarmState.Resolved, body, ct)).WithName("ResolveAlarm").WithSummary("종결: close the alarm.");
+        alarms.MapPost("/{key}/ack", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
+            actions.ApplyAsync(key, AlarmState.Acknowledged, OperatorScope.Of(http.User), ct)).WithName("AcknowledgeAlarm").WithSummary("확인: help is on the way.");
+        alarms.MapPost("/{key}/dispatch", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
+            actions.ApplyAsync(key, AlarmState.Dispatched, OperatorScope.Of(http.User), ct)).WithName("DispatchAlarm").WithSummary("출동 지령: staff, guards or police sent.");
+        alarms.MapPost("/{key}/resolve", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
+            actions.ApplyAsync(key, AlarmState.Resolved, OperatorScope.Of(http.User), ct)).WithName("ResolveAlarm").WithSummary("종결: close the alarm.");
+        alarms.MapSnapshotApi();
 
-        api.MapGet("/gateways", ListGatewaysAsync).WithName("ListGateways").WithTags("Gateways");
+        api.MapDeviceApi();
+        api.MapMapApi();
+        api.MapAuditApi();
         api.MapGet("/status", GetStatusAsync).WithName("GetRelayStatus").WithTags("Status");
         return api;
     }
 
     private static async Task<Results<Ok<List<AlarmView>>, ProblemHttpResult>> ListAlarmsAsync(
-        AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken, int limit = 200)
+        HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken, int limit = 200, string view = "live")
     {
         if (limit is < 1 or > MaxListLimit)
         {
             return TypedResults.Problem(title: "Invalid limit", detail: $"limit must be between 1 and {MaxListLimit}.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        IReadOnlyList<AlarmRecord> alarms = await store.ListAsync(limit, cancellationToken);
+        if (view is not ("live" or WalkTestEvent))
+        {
+            return TypedResults.Problem(title: "Invalid view", detail: "view must be live or walk-test.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var scope = OperatorScope.Of(http.User);
+        var filter = new AlarmFilter(scope.Central ? null : scope.Districts, view == WalkTestEvent);
+        IReadOnlyList<AlarmRecord> alarms = await store.ListAsync(limit, filter, cancellationToken);
         return TypedResults.Ok(alarms.Select(a => AlarmView.From(a, districts)).ToList());
     }
 
     private static async Task<Results<Ok<AlarmView>, ProblemHttpResult>> GetAlarmAsync(
-        string key, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken)
+        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(key, out AlarmKey parsed))
         {
@@ -77,14 +94,16 @@ public static class AlarmEndpoints
         }
 
         AlarmRecord? alarm = await store.FindAsync(parsed.ToString(), cancellationToken);
-        return alarm is null ? AlarmProblems.NotFound(parsed.ToString()) : TypedResults.Ok(AlarmView.From(alarm, districts));
+        return alarm is null || !OperatorScope.Of(http.User).CanSee(alarm.DistrictCode)
+            ? AlarmProblems.NotFound(parsed.ToString())
+            : TypedResults.Ok(AlarmView.From(alarm, districts));
     }
 
-    private static ServerSentEventsResult<string> StreamAlarms(AlarmFeed feed, IOptions<HttpJsonOptions> json, CancellationToken cancellationToken) =>
-        TypedResults.ServerSentEvents(FeedEventsAsync(feed, json.Value.SerializerOptions, cancellationToken));
+    private static ServerSentEventsResult<string> StreamAlarms(HttpContext http, AlarmFeed feed, IOptions<HttpJsonOptions> json, CancellationToken cancellationToken) =>
+        TypedResults.ServerSentEvents(FeedEventsAsync(feed, OperatorScope.Of(http.User), json.Value.SerializerOptions, cancellationToken));
 
     private static async IAsyncEnumerable<SseItem<string>> FeedEventsAsync(
-        AlarmFeed feed, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
+        AlarmFeed feed, OperatorScope scope, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Subscribe before "ready" so a client that saw "ready" cannot miss what follows.
         using AlarmSubscription subscription = feed.Subscribe();
@@ -118,15 +137,14 @@ public static class AlarmEndpoints
 
             while (subscription.Reader.TryRead(out AlarmFeedEvent? feedEvent))
             {
-                yield return new SseItem<string>(JsonSerializer.Serialize(feedEvent.Alarm, json), feedEvent.Kind);
+                // Other districts' alarms are never written to this operator's stream.
+                if (scope.CanSee(feedEvent.Alarm.District.Code))
+                {
+                    string kind = feedEvent.Alarm.Test ? WalkTestEvent : feedEvent.Kind;
+                    yield return new SseItem<string>(JsonSerializer.Serialize(feedEvent.Alarm, json), kind);
+                }
             }
         }
-    }
-
-    private static async Task<Ok<List<GatewayView>>> ListGatewaysAsync(AlarmStore store, CancellationToken cancellationToken)
-    {
-        IReadOnlyList<GatewayRecord> gateways = await store.ListGatewaysAsync(cancellationToken);
-        return TypedResults.Ok(gateways.Select(g => new GatewayView(g.GatewayId, g.LastSeenAt, g.OutboxDepth)).ToList());
     }
 
     private static async Task<Ok<RelayStatusView>> GetStatusAsync(
@@ -141,5 +159,7 @@ public static class AlarmEndpoints
             statistics.AcksRelayed,
             statistics.Malformed,
             statistics.ReceiptsFailed,
+            statistics.Troubles,
+            statistics.DeviceStatuses,
             feed.SubscriberCount));
 }

@@ -29,6 +29,9 @@ public sealed class DistrictDirectory
 
     public IEnumerable<DistrictName> All => _districts.All.Select(d => new DistrictName(d.Code, d.NameKo, d.NameEn));
 
+    /// <summary>The boundaries themselves (for drawing the map).</summary>
+    public IReadOnlyList<District> Boundaries => _districts.All;
+
     /// <summary>Finds the file the way an operator expects: as given, then beside the installed application.</summary>
     internal static string ResolvePath(string configuredPath)
     {

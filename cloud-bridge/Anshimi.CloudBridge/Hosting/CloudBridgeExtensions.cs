@@ -1,8 +1,13 @@
 using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
+using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Upstreams;
+using Anshimi.CloudBridge.Map;
+using Anshimi.CloudBridge.Operators;
+using Anshimi.CloudBridge.Retention;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,9 +44,23 @@ public static partial class CloudBridgeExtensions
             return new MosquittoClientFactory(message => LogMqttDiagnostic(logger, message));
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMqttClientFactory>().Create(sp.GetRequiredService<IOptions<MqttClientOptions>>().Value));
-        services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory, sp.GetServices<IAlarmStoreHook>()));
-        services.AddSingleton(sp => new Snapshots.CloudSnapshotStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddOptions<DeviceHealthOptions>().Bind(builder.Configuration.GetSection(DeviceHealthOptions.SectionName))
+            .Validate(o => o.GatewayDownAfter > TimeSpan.Zero, "DeviceHealth:GatewayDownAfter must be positive.").ValidateOnStart();
+        services.AddOptions<RetentionOptions>().Bind(builder.Configuration.GetSection(RetentionOptions.SectionName))
+            .Validate(o => o.Interval > TimeSpan.Zero && o.ClosedAlarms > TimeSpan.Zero && o.Snapshots > TimeSpan.Zero && o.LocationTraces > TimeSpan.Zero,
+                "Retention: Interval and every period must be positive.")
+            .Validate(o => o.AuditLog >= o.ClosedAlarms && o.AuditLog >= o.Snapshots && o.AuditLog >= o.LocationTraces,
+                "Retention:AuditLog must not be shorter than the data it records.")
+            .ValidateOnStart();
+
+        services.AddSingleton(sp => new AlarmStore(DataDirectory(sp), sp.GetServices<IAlarmStoreHook>()));
+        services.AddSingleton(sp => new Snapshots.CloudSnapshotStore(DataDirectory(sp)));
+        services.AddSingleton(sp => new DeviceHealthStore(DataDirectory(sp)));
+        services.AddSingleton(sp => new AuditLog(DataDirectory(sp), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ISnapshotReader>(sp => new SqliteSnapshotReader(DataDirectory(sp)));
         services.AddSingleton(sp => DistrictDirectory.Load(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DistrictsGeoJson));
+        services.AddSingleton<DistrictOutlines>();
+        builder.AddOperatorSignIn();
         services.AddSingleton(sp =>
         {
             CloudBridgeOptions options = sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value;
@@ -57,6 +76,8 @@ public static partial class CloudBridgeExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AlarmRelay>());
         services.AddSingleton<OperatorAckOutbox>();
         services.AddHostedService(sp => sp.GetRequiredService<OperatorAckOutbox>());
+        services.AddSingleton<RetentionPurge>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionPurge>());
 
         builder.AddUpstreams();
 
@@ -74,12 +95,16 @@ public static partial class CloudBridgeExtensions
         app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         app.MapAlarmApi();
         app.MapUpstreams();
         return app;
     }
+
+    private static string DataDirectory(IServiceProvider services) => services.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "libmosquitto: {Message}")]
     private static partial void LogMqttDiagnostic(ILogger logger, string message);

@@ -1,62 +1,101 @@
-// Control-center alarm queue: loads /api/alarms, follows /api/alarms/stream, sends 확인/종결.
+// Control-center console: sign-in, live alarm queue (SSE), alarm detail with timeline and snapshot, district map,
+// device health, walk-test alarms and (central staff) the audit log. Plain JS, no build step, no external resources.
 (() => {
   "use strict";
 
   const text = {
     ko: {
-      title: "관제 경보 목록", subtitle: "안심이 자치구 관제센터",
+      title: "안심이 관제", subtitle: "자치구 CCTV 관제센터 · 총괄관제센터",
       openCount: "미확인", ackCount: "처리 중",
       connecting: "연결 중…", live: "실시간 연결됨", down: "연결 끊김 — 재연결 중",
-      operator: "관제요원", operatorPlaceholder: "이름",
-      soundOn: "소리 켜짐", soundOff: "소리 꺼짐",
+      soundEnable: "소리 켜기", soundDisable: "소리 끄기",
+      signInTitle: "관제요원 로그인", userName: "아이디", password: "비밀번호", signIn: "로그인", signOut: "로그아웃",
+      signInFailed: "아이디 또는 비밀번호가 올바르지 않습니다.", locked: "로그인 실패가 많아 계정이 잠겼습니다. 잠시 후 다시 시도하세요.",
+      sessionExpired: "세션이 만료되었습니다. 다시 로그인하세요.", central: "총괄관제센터",
+      tabQueue: "경보", tabMap: "지도", tabHealth: "장치 상태", tabWalkTest: "시험 경보", tabAudit: "감사 기록",
       colTime: "시각", colDistrict: "자치구", colEvent: "이벤트", colDevice: "장치",
       colAddress: "주소", colState: "상태", colActions: "조치",
-      empty: "접수된 경보가 없습니다.", test: "시험", timeline: "기록",
-      ack: "확인", resolve: "종결",
-      state: { open: "미확인", acknowledged: "확인됨", resolved: "종결", test: "시험" },
+      colActor: "사용자", colAction: "행위", colTarget: "대상", colOutcome: "결과", colDetail: "내용",
+      empty: "접수된 경보가 없습니다.", test: "시험", timeline: "처리 기록",
+      ack: "확인", dispatch: "출동 지령", resolve: "종결",
+      state: { open: "미확인", acknowledged: "확인됨", dispatched: "출동 중", resolved: "종결", test: "시험" },
       stage: {
-        raised: "발생(게이트웨이 수신)", received: "관제 서버 접수", acknowledged: "관제요원 확인",
+        raised: "발생 (게이트웨이 수신)", received: "관제 서버 접수", acknowledged: "관제요원 확인", dispatched: "출동 지령",
         resolved: "종결", "acknowledged-relayed": "확인 신호 장치 전달", "resolved-relayed": "종결 신호 장치 전달",
       },
+      snapshot: "도어벨 사진", snapshotView: "사진 보기",
+      snapshotRule: "경보가 처리 중인 동안에만 볼 수 있으며 모든 열람은 감사 기록에 남습니다.",
+      snapshotNone: "이 경보에는 사진이 없습니다.", snapshotClosed: "종결된 경보의 사진은 볼 수 없습니다.",
+      legendAlarm: "미처리 경보", legendDevice: "장치", legendEscort: "귀가 동행", legendLight: "스마트보안등",
+      healthSilent: "응답 없는 장치", healthLowBattery: "배터리 부족", healthTamper: "탬퍼 (훼손 감지)",
+      healthLampFault: "램프 고장", healthTroubles: "장애 이벤트", healthGatewaysDown: "게이트웨이 중단", healthNone: "없음",
+      lastSeen: "마지막 수신",
+      walkTestNote: "설치 점검용 시험 경보입니다. 실제 경보 목록과 경보 수신기에는 나타나지 않습니다.",
+      auditVerify: "무결성 검증", auditIntact: "정상: {n}건 검증", auditBroken: "변조 감지: {id}번 기록 ({problem})",
       failed: "요청 실패", offline: "서버에 연결할 수 없습니다.",
     },
     en: {
-      title: "Alarm queue", subtitle: "Anshimi district control center",
+      title: "Anshimi control center", subtitle: "District CCTV control centers · Central control center",
       openCount: "open", ackCount: "in progress",
       connecting: "Connecting…", live: "Live", down: "Disconnected — reconnecting",
-      operator: "Operator", operatorPlaceholder: "Name",
-      soundOn: "Sound on", soundOff: "Sound off",
+      soundEnable: "Enable sound", soundDisable: "Mute sound",
+      signInTitle: "Operator sign-in", userName: "User name", password: "Password", signIn: "Sign in", signOut: "Sign out",
+      signInFailed: "Wrong user name or password.", locked: "Too many failed sign-ins; the account is locked. Try again later.",
+      sessionExpired: "Your session has ended. Please sign in again.", central: "Central control center",
+      tabQueue: "Alarms", tabMap: "Map", tabHealth: "Device health", tabWalkTest: "Walk tests", tabAudit: "Audit log",
       colTime: "Time", colDistrict: "District", colEvent: "Event", colDevice: "Device",
       colAddress: "Address", colState: "State", colActions: "Actions",
+      colActor: "User", colAction: "Action", colTarget: "Target", colOutcome: "Outcome", colDetail: "Detail",
       empty: "No alarms.", test: "Test", timeline: "Timeline",
-      ack: "Acknowledge", resolve: "Resolve",
-      state: { open: "Open", acknowledged: "Acknowledged", resolved: "Resolved", test: "Test" },
+      ack: "Acknowledge", dispatch: "Dispatch", resolve: "Resolve",
+      state: { open: "Open", acknowledged: "Acknowledged", dispatched: "Dispatched", resolved: "Resolved", test: "Test" },
       stage: {
         raised: "Raised (gateway)", received: "Received by control center", acknowledged: "Acknowledged by operator",
-        resolved: "Resolved", "acknowledged-relayed": "Acknowledgement reached device", "resolved-relayed": "Resolution reached device",
+        dispatched: "Dispatched", resolved: "Resolved", "acknowledged-relayed": "Acknowledgement reached device",
+        "resolved-relayed": "Resolution reached device",
       },
+      snapshot: "Doorbell snapshot", snapshotView: "View snapshot",
+      snapshotRule: "Visible only while the alarm is open; every view is written to the audit log.",
+      snapshotNone: "This alarm has no snapshot.", snapshotClosed: "Snapshots of resolved alarms cannot be viewed.",
+      legendAlarm: "Open alarm", legendDevice: "Device", legendEscort: "Escort", legendLight: "Smart streetlight",
+      healthSilent: "Silent devices", healthLowBattery: "Low battery", healthTamper: "Tamper",
+      healthLampFault: "Lamp faults", healthTroubles: "Trouble events", healthGatewaysDown: "Gateways down", healthNone: "None",
+      lastSeen: "last seen",
+      walkTestNote: "Walk-test alarms from installers. They never appear in the live queue or at alarm receivers.",
+      auditVerify: "Verify chain", auditIntact: "Intact: {n} rows verified", auditBroken: "Tampering detected at row {id} ({problem})",
       failed: "Request failed", offline: "Cannot reach the server.",
     },
   };
-  const stateOrder = { open: 0, acknowledged: 1, resolved: 2, test: 3 };
+  const stateOrder = { open: 0, acknowledged: 1, dispatched: 2, resolved: 3, test: 4 };
+  const actions = [
+    { name: "ack", path: "ack", until: 1 },
+    { name: "dispatch", path: "dispatch", until: 2 },
+    { name: "resolve", path: "resolve", until: 3 },
+  ];
+  const svgNs = "http://www.w3.org/2000/svg";
 
   const alarms = new Map();
+  const walkTests = new Map();
   const fresh = new Set();
   let lang = localStorage.getItem("anshimi.lang") === "en" ? "en" : "ko";
+  let session = null;
   let soundOn = false;
   let audio = null;
   let loadedOnce = false;
   let connection = "connecting";
+  let source = null;
+  let selectedKey = null;
+  let snapshotUrl = null;
+  let tab = "queue";
+  let mapOutline = null;
 
-  const $ = (selector) => document.querySelector(selector);
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
   const list = $("[data-testid=alarm-list]");
   const rowTemplate = $("#alarm-row");
-  const operatorInput = $("[data-testid=operator-name]");
-  operatorInput.value = localStorage.getItem("anshimi.operator") || "";
-  operatorInput.addEventListener("change", () => localStorage.setItem("anshimi.operator", operatorInput.value.trim()));
-
   const t = (key) => text[lang][key];
   const other = () => (lang === "ko" ? "en" : "ko");
+  const names = (ko, en) => (lang === "ko" ? [ko, en] : [en, ko]);
 
   function formatTime(iso, withDate) {
     const options = { timeZone: "Asia/Seoul", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
@@ -64,16 +103,30 @@
     return new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-GB", options).format(new Date(iso));
   }
 
+  // Every call carries the console header (the server's CSRF guard); a 401 means the session ended.
+  async function api(path, options = {}) {
+    const response = await fetch(path, {
+      ...options,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-Anshimi-Request": "console", ...(options.headers || {}) },
+    });
+    if (response.status === 401 && session) signedOut(t("sessionExpired"));
+    return response;
+  }
+
   function applyLanguage() {
     document.documentElement.lang = lang;
-    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
-    document.querySelectorAll("[data-i18n-alt]").forEach((el) => { el.textContent = text[other()][el.dataset.i18nAlt]; });
-    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-    document.querySelectorAll("[data-lang]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === lang)));
-    document.title = `${text.ko.title} · Anshimi ${text.en.title.toLowerCase()}`;
+    $$("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    $$("[data-i18n-alt]").forEach((el) => { el.textContent = text[other()][el.dataset.i18nAlt]; });
+    $$("[data-lang]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === lang)));
+    document.title = `${text.ko.title} · ${text.en.title}`;
     showConnection(connection);
     showSound();
+    showUser();
     render();
+    renderWalkTests();
+    if (tab === "map") renderMap();
+    if (tab === "health") loadHealth();
   }
 
   function showConnection(state) {
@@ -86,7 +139,13 @@
   function showSound() {
     const button = $("[data-testid=sound-toggle]");
     button.setAttribute("aria-pressed", String(soundOn));
-    button.querySelector(".sound-label").textContent = t(soundOn ? "soundOn" : "soundOff");
+    button.querySelector(".sound-label").textContent = `${t(soundOn ? "soundDisable" : "soundEnable")} / ${text[other()][soundOn ? "soundDisable" : "soundEnable"]}`;
+  }
+
+  function showUser() {
+    if (!session) return;
+    const districts = session.central ? t("central") : session.districts.map((d) => (lang === "ko" ? d.nameKo : d.nameEn)).join(", ");
+    $("[data-testid=signed-in-user]").textContent = `${session.displayName} · ${districts}`;
   }
 
   function showError(message) {
@@ -95,7 +154,7 @@
     banner.hidden = !message;
   }
 
-  // Two short tones; needs a prior click (browsers only start audio after a user gesture).
+  // Three short tones (Web Audio); browsers only allow audio after a click, hence the "enable sound" control.
   function beep() {
     if (!soundOn || !audio) return;
     const start = audio.currentTime;
@@ -110,10 +169,7 @@
       osc.start(start + offset);
       osc.stop(start + offset + 0.17);
     });
-  }
-
-  function names(ko, en) {
-    return lang === "ko" ? [ko, en] : [en, ko];
+    document.body.dataset.lastBeep = String(Date.now());
   }
 
   function fillPair(cell, pair) {
@@ -121,11 +177,27 @@
     cell.querySelector(".secondary").textContent = pair[1];
   }
 
+  function actionButtons(alarm, container) {
+    container.replaceChildren(...actions.map((action) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `btn btn-${action.name}`;
+      button.dataset.testid = `${action.name}-button`;
+      button.innerHTML = '<span class="primary"></span><span class="secondary"></span>';
+      button.querySelector(".primary").textContent = t(action.name);
+      button.querySelector(".secondary").textContent = text[other()][action.name];
+      button.disabled = (stateOrder[alarm.state] ?? 3) >= action.until;
+      button.addEventListener("click", (e) => { e.stopPropagation(); act(alarm.key, action.path, button); });
+      return button;
+    }));
+  }
+
   function buildRow(alarm) {
     const row = rowTemplate.content.firstElementChild.cloneNode(true);
     row.dataset.key = alarm.key;
     row.dataset.state = alarm.state;
     if (fresh.has(alarm.key)) row.classList.add("is-new");
+    if (alarm.key === selectedKey) row.classList.add("is-selected");
 
     const today = new Date().toDateString() === new Date(alarm.receivedAt).toDateString();
     const time = row.querySelector("[data-testid=alarm-time]");
@@ -138,33 +210,14 @@
     const testTag = eventCell.querySelector(".tag-test");
     testTag.hidden = !alarm.test;
     testTag.textContent = t("test");
-
     row.querySelector("[data-testid=alarm-device]").textContent = alarm.deviceId;
     fillPair(row.querySelector("[data-testid=alarm-address]"), [alarm.site.address, `${alarm.site.lat.toFixed(5)}, ${alarm.site.lon.toFixed(5)}`]);
 
     const badge = row.querySelector("[data-testid=alarm-state]");
     badge.dataset.state = alarm.state;
     badge.textContent = t("state")[alarm.state] || alarm.state;
-
-    row.querySelector(".timeline summary").textContent = t("timeline");
-    const timeline = row.querySelector("[data-testid=alarm-timeline]");
-    for (const entry of alarm.timeline) {
-      const item = document.createElement("li");
-      const who = entry.actor ? ` · ${entry.actor}` : "";
-      item.textContent = `${formatTime(entry.at, false)} ${t("stage")[entry.stage] || entry.stage}${who}`;
-      timeline.append(item);
-    }
-
-    const ack = row.querySelector("[data-testid=ack-button]");
-    const resolve = row.querySelector("[data-testid=resolve-button]");
-    ack.querySelector(".primary").textContent = t("ack");
-    ack.querySelector(".secondary").textContent = text[other()].ack;
-    resolve.querySelector(".primary").textContent = t("resolve");
-    resolve.querySelector(".secondary").textContent = text[other()].resolve;
-    ack.disabled = alarm.state !== "open";
-    resolve.disabled = alarm.state === "resolved" || alarm.state === "test";
-    ack.addEventListener("click", () => act(alarm.key, "ack", ack));
-    resolve.addEventListener("click", () => act(alarm.key, "resolve", resolve));
+    actionButtons(alarm, row.querySelector("[data-testid=alarm-actions]"));
+    row.addEventListener("click", () => select(alarm.key));
     return row;
   }
 
@@ -174,7 +227,87 @@
     list.replaceChildren(...sorted.map(buildRow));
     $("[data-testid=empty-state]").hidden = sorted.length > 0;
     $("[data-testid=open-count]").textContent = sorted.filter((a) => a.state === "open").length;
-    $("[data-testid=ack-count]").textContent = sorted.filter((a) => a.state === "acknowledged").length;
+    $("[data-testid=ack-count]").textContent = sorted.filter((a) => a.state === "acknowledged" || a.state === "dispatched").length;
+    renderDetail();
+    if (tab === "map") renderMarkers();
+  }
+
+  function select(key) {
+    if (selectedKey !== key) clearSnapshot("");
+    selectedKey = key;
+    render();
+  }
+
+  function renderDetail() {
+    const panel = $("[data-testid=alarm-detail]");
+    const alarm = selectedKey && alarms.get(selectedKey);
+    panel.hidden = !alarm;
+    if (!alarm) return;
+    panel.dataset.key = alarm.key;
+    $("[data-testid=detail-event]", panel).textContent = names(alarm.event.nameKo, alarm.event.nameEn).join(" · ");
+    $("[data-testid=detail-place]", panel).textContent =
+      `${names(alarm.district.nameKo, alarm.district.nameEn)[0]} · ${alarm.site.address} · ${alarm.deviceId}`;
+    const badge = $("[data-testid=detail-state]", panel);
+    badge.dataset.state = alarm.state;
+    badge.textContent = t("state")[alarm.state] || alarm.state;
+    $("[data-testid=detail-key]", panel).textContent = alarm.key;
+    actionButtons(alarm, $("[data-testid=detail-actions]", panel));
+    $("[data-testid=detail-timeline]", panel).replaceChildren(...alarm.timeline.map((entry) => {
+      const item = document.createElement("li");
+      item.dataset.testid = "timeline-entry";
+      item.dataset.stage = entry.stage;
+      const when = document.createElement("time");
+      when.textContent = formatTime(entry.at, false);
+      when.title = entry.at;
+      const what = document.createElement("span");
+      what.className = "stage";
+      what.textContent = t("stage")[entry.stage] || entry.stage;
+      item.append(when, " ", what);
+      if (entry.actor) {
+        const who = document.createElement("span");
+        who.className = "actor";
+        who.dataset.testid = "timeline-actor";
+        who.textContent = entry.actor;
+        item.append(" · ", who);
+      }
+      return item;
+    }));
+    const closed = alarm.state === "resolved";
+    $("[data-testid=snapshot-button]", panel).disabled = closed;
+    // The image leaves the screen the moment its alarm is resolved.
+    if (closed && snapshotUrl) clearSnapshot(t("snapshotClosed"));
+  }
+
+  function clearSnapshot(message) {
+    const image = $("[data-testid=snapshot-image]");
+    if (snapshotUrl) URL.revokeObjectURL(snapshotUrl);
+    snapshotUrl = null;
+    image.removeAttribute("src");
+    image.hidden = true;
+    const status = $("[data-testid=snapshot-status]");
+    status.textContent = message;
+    status.hidden = !message;
+  }
+
+  async function viewSnapshot() {
+    const key = selectedKey;
+    if (!key) return;
+    clearSnapshot("");
+    try {
+      const response = await api(`/api/alarms/${encodeURIComponent(key)}/snapshot`);
+      if (key !== selectedKey) return;
+      if (!response.ok) {
+        clearSnapshot(response.status === 410 ? t("snapshotClosed") : t("snapshotNone"));
+        return;
+      }
+      snapshotUrl = URL.createObjectURL(await response.blob());
+      const image = $("[data-testid=snapshot-image]");
+      image.src = snapshotUrl;
+      image.alt = `${t("snapshot")} ${key}`;
+      image.hidden = false;
+    } catch {
+      showError(t("offline"));
+    }
   }
 
   function markFresh(key) {
@@ -193,7 +326,7 @@
 
   async function load() {
     try {
-      const response = await fetch("/api/alarms?limit=500", { headers: { Accept: "application/json" } });
+      const response = await api("/api/alarms?limit=500");
       if (!response.ok) throw new Error(`${response.status}`);
       const incoming = await response.json();
       let arrived = false;
@@ -208,22 +341,17 @@
       render();
       showError("");
     } catch {
-      showError(t("offline"));
+      if (session) showError(t("offline"));
     }
   }
 
   async function act(key, action, button) {
     button.disabled = true;
-    const operator = operatorInput.value.trim();
     try {
-      const response = await fetch(`/api/alarms/${encodeURIComponent(key)}/${action}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(operator ? { operator } : {}),
-      });
+      const response = await api(`/api/alarms/${encodeURIComponent(key)}/${action}`, { method: "POST" });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) {
-        showError(`${t("failed")}: ${body.title || response.status}${body.detail ? ` — ${body.detail}` : ""}`);
+        if (response.status !== 401) showError(`${t("failed")}: ${body.title || response.status}${body.detail ? ` — ${body.detail}` : ""}`);
         await load();
         return;
       }
@@ -237,25 +365,234 @@
   }
 
   function connect() {
-    const source = new EventSource("/api/alarms/stream");
-    source.addEventListener("ready", () => { showConnection("live"); load(); });
+    if (source) source.close();
+    source = new EventSource("/api/alarms/stream");
+    source.addEventListener("ready", () => { showConnection("live"); load(); loadWalkTests(); });
     source.addEventListener("alarm", (e) => upsert(JSON.parse(e.data), true));
     source.addEventListener("alarm-updated", (e) => upsert(JSON.parse(e.data), false));
+    source.addEventListener("walk-test", (e) => { const a = JSON.parse(e.data); walkTests.set(a.key, a); renderWalkTests(); });
     source.onerror = () => {
       showConnection("down");
       if (source.readyState === EventSource.CLOSED) {
         source.close();
-        setTimeout(connect, 3000);
+        source = null;
+        // A closed stream may mean the session ended: ask before reconnecting.
+        setTimeout(async () => {
+          if (!session) return;
+          if ((await api("/api/session")).status === 200) connect(); else signedOut(t("sessionExpired"));
+        }, 3000);
       }
     };
   }
 
-  document.querySelectorAll("[data-lang]").forEach((button) => button.addEventListener("click", () => {
+  // Walk tests (시험 경보)
+  async function loadWalkTests() {
+    const response = await api("/api/alarms?view=walk-test&limit=200");
+    if (!response.ok) return;
+    walkTests.clear();
+    (await response.json()).forEach((a) => walkTests.set(a.key, a));
+    renderWalkTests();
+  }
+
+  function renderWalkTests() {
+    const rows = [...walkTests.values()].sort((a, b) => Date.parse(b.receivedAt) - Date.parse(a.receivedAt)).map((a) => {
+      const row = document.createElement("tr");
+      row.dataset.testid = "walktest-row";
+      row.dataset.key = a.key;
+      [formatTime(a.receivedAt, true), names(a.district.nameKo, a.district.nameEn)[0], names(a.event.nameKo, a.event.nameEn)[0], a.deviceId, a.site.address]
+        .forEach((value) => { const cell = document.createElement("td"); cell.textContent = value; row.append(cell); });
+      return row;
+    });
+    $("[data-testid=walktest-list]").replaceChildren(...rows);
+  }
+
+  // Map (지도): district outlines from the server, projected there; markers use the same projection.
+  async function renderMap() {
+    const svg = $("[data-testid=district-map]");
+    if (!mapOutline) {
+      const response = await api("/api/map/districts");
+      if (!response.ok) return;
+      mapOutline = await response.json();
+    }
+    svg.setAttribute("viewBox", mapOutline.viewBox);
+    const mine = new Set(session.central ? mapOutline.districts.map((d) => d.code) : session.districts.map((d) => d.code));
+    const shapes = document.createElementNS(svgNs, "g");
+    const labels = document.createElementNS(svgNs, "g");
+    for (const d of mapOutline.districts) {
+      const path = document.createElementNS(svgNs, "path");
+      path.setAttribute("d", d.path);
+      path.setAttribute("class", mine.has(d.code) ? "district mine" : "district");
+      path.dataset.code = d.code;
+      path.dataset.testid = "map-district";
+      const title = document.createElementNS(svgNs, "title");
+      title.textContent = `${d.nameKo} ${d.nameEn}`;
+      path.append(title);
+      shapes.append(path);
+      const label = document.createElementNS(svgNs, "text");
+      label.setAttribute("x", d.labelX);
+      label.setAttribute("y", d.labelY);
+      label.setAttribute("class", "district-label");
+      label.textContent = lang === "ko" ? d.nameKo : d.nameEn;
+      labels.append(label);
+    }
+    const markers = document.createElementNS(svgNs, "g");
+    markers.setAttribute("class", "markers");
+    svg.replaceChildren(shapes, labels, markers);
+    await renderMarkers();
+  }
+
+  async function renderMarkers() {
+    const group = $("[data-testid=district-map] .markers");
+    if (!group || !mapOutline) return;
+    const p = mapOutline.projection;
+    const dot = (lat, lon, cls, id, title) => {
+      const c = document.createElementNS(svgNs, "circle");
+      c.setAttribute("cx", ((lon - p.west) * p.kx).toFixed(1));
+      c.setAttribute("cy", ((p.north - lat) * p.ky).toFixed(1));
+      c.setAttribute("r", cls === "marker-alarm" ? 9 : 5);
+      c.setAttribute("class", cls);
+      c.dataset.testid = cls;
+      c.dataset.id = id;
+      const tip = document.createElementNS(svgNs, "title");
+      tip.textContent = title;
+      c.append(tip);
+      return c;
+    };
+    const [devices, layers] = await Promise.all([
+      api("/api/devices").then((r) => (r.ok ? r.json() : [])),
+      api("/api/map/layers").then((r) => (r.ok ? r.json() : [])),
+    ]);
+    const items = [];
+    devices.forEach((d) => items.push(dot(d.site.lat, d.site.lon, "marker-device", d.deviceId, `${d.deviceId} ${d.site.address}`)));
+    layers.forEach((layer) => layer.markers.forEach((m) => items.push(dot(m.lat, m.lon, `marker-${layer.layer}`, m.id, `${m.id} ${m.state}`))));
+    [...alarms.values()].filter((a) => a.state !== "resolved").forEach((a) =>
+      items.push(dot(a.site.lat, a.site.lon, "marker-alarm", a.key, `${names(a.event.nameKo, a.event.nameEn)[0]} ${a.site.address}`)));
+    group.replaceChildren(...items);
+  }
+
+  // Device health (장치 상태)
+  async function loadHealth() {
+    const response = await api("/api/health");
+    if (!response.ok) return;
+    const health = await response.json();
+    const section = (key, testid, items, describe) => {
+      const box = document.createElement("section");
+      box.dataset.testid = testid;
+      const h = document.createElement("h3");
+      h.textContent = `${t(key)} (${items.length})`;
+      const ul = document.createElement("ul");
+      if (items.length === 0) { const li = document.createElement("li"); li.className = "secondary"; li.textContent = t("healthNone"); ul.append(li); }
+      items.forEach((item) => { const li = document.createElement("li"); li.dataset.testid = "health-item"; li.textContent = describe(item); ul.append(li); });
+      box.append(h, ul);
+      return box;
+    };
+    const device = (d) => `${d.deviceId} · ${names(d.district.nameKo, d.district.nameEn)[0]} · ${d.site.address}` +
+      (d.health.batteryPercent != null ? ` · ${d.health.batteryPercent}%` : "") + (d.lastSeen ? ` · ${t("lastSeen")} ${formatTime(d.lastSeen, true)}` : "");
+    $("[data-testid=health-panel]").replaceChildren(
+      section("healthSilent", "health-silent", health.silent, device),
+      section("healthLowBattery", "health-low-battery", health.lowBattery, device),
+      section("healthTamper", "health-tamper", health.tamper, device),
+      section("healthLampFault", "health-lamp-fault", health.lampFaults, device),
+      section("healthTroubles", "health-troubles", health.troubles, (x) =>
+        `${formatTime(x.detectedAt, true)} · ${names(x.event.nameKo, x.event.nameEn)[0]} · ${x.deviceId} · ${names(x.district.nameKo, x.district.nameEn)[0]} · ${x.address}`),
+      section("healthGatewaysDown", "health-gateways-down", health.gatewaysDown, (g) => `${g.gatewayId} · ${t("lastSeen")} ${formatTime(g.lastSeenAt, true)}`));
+  }
+
+  // Audit log (감사 기록), central staff only.
+  async function loadAudit() {
+    const response = await api("/api/audit?limit=200");
+    if (!response.ok) return;
+    const rows = (await response.json()).map((r) => {
+      const row = document.createElement("tr");
+      row.dataset.testid = "audit-row";
+      row.dataset.action = r.action;
+      row.dataset.outcome = r.outcome;
+      row.dataset.target = r.target;
+      [String(r.id), formatTime(r.at, true), r.actor, r.action, r.target, r.outcome, r.detail]
+        .forEach((value) => { const cell = document.createElement("td"); cell.textContent = value; row.append(cell); });
+      return row;
+    });
+    $("[data-testid=audit-list]").replaceChildren(...rows);
+  }
+
+  async function verifyAudit() {
+    const response = await api("/api/audit/verify");
+    if (!response.ok) return;
+    const result = await response.json();
+    const el = $("[data-testid=audit-verify-result]");
+    el.dataset.intact = String(result.intact);
+    el.textContent = result.intact ? t("auditIntact").replace("{n}", result.rowsVerified)
+      : t("auditBroken").replace("{id}", result.firstBrokenId).replace("{problem}", result.problem);
+  }
+
+  function showTab(name) {
+    tab = name;
+    $$("[data-tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
+    $$("[data-panel]").forEach((p) => { p.hidden = p.dataset.panel !== name; });
+    if (name === "map") renderMap();
+    if (name === "health") loadHealth();
+    if (name === "walktest") loadWalkTests();
+    if (name === "audit") loadAudit();
+  }
+
+  // Sign-in and sign-out
+  function showSignedIn(signedIn) {
+    $("[data-testid=signin-view]").hidden = signedIn;
+    $$("[data-signed-in]").forEach((el) => { el.hidden = !signedIn; });
+    $$("[data-central]").forEach((el) => { el.hidden = !(signedIn && session?.central); });
+  }
+
+  function signedIn(me) {
+    session = me;
+    showSignedIn(true);
+    showUser();
+    showTab("queue");
+    connect();
+  }
+
+  function signedOut(message) {
+    session = null;
+    if (source) { source.close(); source = null; }
+    alarms.clear();
+    walkTests.clear();
+    selectedKey = null;
+    clearSnapshot("");
+    loadedOnce = false;
+    showSignedIn(false);
+    showError("");
+    const error = $("[data-testid=signin-error]");
+    error.textContent = message || "";
+    error.hidden = !message;
+    render();
+  }
+
+  $("[data-testid=signin-form]").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const response = await api("/api/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ userName: form.username.value, password: form.password.value }),
+    }).catch(() => null);
+    form.password.value = "";
+    if (response && response.ok) { $("[data-testid=signin-error]").hidden = true; signedIn(await response.json()); return; }
+    signedOut(!response ? t("offline") : response.status === 423 ? t("locked") : t("signInFailed"));
+  });
+
+  $("[data-testid=sign-out]").addEventListener("click", async () => {
+    await api("/api/session/sign-out", { method: "POST" }).catch(() => null);
+    signedOut("");
+  });
+
+  $$("[data-lang]").forEach((button) => button.addEventListener("click", () => {
     lang = button.dataset.lang;
     localStorage.setItem("anshimi.lang", lang);
     applyLanguage();
   }));
-
+  $$("[data-tab]").forEach((button) => button.addEventListener("click", () => showTab(button.dataset.tab)));
+  $("[data-testid=snapshot-button]").addEventListener("click", viewSnapshot);
+  $("[data-testid=detail-close]").addEventListener("click", () => { clearSnapshot(""); selectedKey = null; render(); });
+  $("[data-testid=audit-verify]").addEventListener("click", verifyAudit);
   $("[data-testid=sound-toggle]").addEventListener("click", () => {
     soundOn = !soundOn;
     if (soundOn && !audio) audio = new AudioContext();
@@ -266,8 +603,9 @@
   const clock = $("[data-testid=clock]");
   const tick = () => { clock.textContent = formatTime(new Date().toISOString(), false); };
   setInterval(tick, 1000);
+  setInterval(() => { if (session && tab === "health") loadHealth(); if (session && tab === "map") renderMarkers(); }, 15000);
   tick();
 
   applyLanguage();
-  connect();
+  api("/api/session").then(async (r) => (r.status === 200 ? signedIn(await r.json()) : signedOut(""))).catch(() => signedOut(t("offline")));
 })();

@@ -1,0 +1,152 @@
+using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.CloudBridge.Operators;
+
+public sealed record SignInRequest(string? UserName, string? Password);
+
+public sealed record SessionView(string UserName, string DisplayName, bool Central, IReadOnlyList<DistrictName> Districts, DateTimeOffset? ExpiresAt);
+
+/// <summary>
+/// Console sign-in: an HttpOnly, SameSite=Strict session cookie with a sliding timeout. State-changing requests
+/// must carry <see cref="RequestHeader"/> — a header a cross-site form cannot send — as the CSRF guard.
+/// </summary>
+public static class OperatorAuthentication
+{
+    public const string Scheme = CookieAuthenticationDefaults.AuthenticationScheme;
+    public const string OperatorPolicy = "operator";
+    public const string CentralPolicy = "central";
+    public const string RequestHeader = "X-Anshimi-Request";
+    public const string CookieName = "anshimi.console";
+
+    public static WebApplicationBuilder AddOperatorSignIn(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        IServiceCollection services = builder.Services;
+        services.AddOptions<OperatorOptions>()
+            .Bind(builder.Configuration.GetSection(OperatorOptions.SectionName))
+            .Validate(o => o.SessionTimeout > TimeSpan.Zero, "Operators:SessionTimeout must be positive.")
+            .Validate(o => o.MaxFailedSignIns > 0 && o.LockoutDuration > TimeSpan.Zero, "Operators:MaxFailedSignIns and LockoutDuration must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new OperatorAccountStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton<OperatorSignIn>();
+        services.AddHostedService<OperatorSeeding>();
+
+        // Cookie keys live beside the data, so a restarted bridge (or the CLI) does not sign every operator out.
+        string dataDirectory = builder.Configuration[CloudBridgeOptions.SectionName + ":" + nameof(CloudBridgeOptions.DataDirectory)] ?? new CloudBridgeOptions().DataDirectory;
+        services.AddDataProtection().SetApplicationName("anshimi-cloud-bridge").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+        services.AddAuthentication(Scheme).AddCookie(Scheme, _ => { });
+        services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<IOptions<OperatorOptions>>((cookie, operators) =>
+        {
+            cookie.Cookie.Name = CookieName;
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Strict;
+            cookie.Cookie.SecurePolicy = operators.Value.CookieSecurePolicy;
+            cookie.ExpireTimeSpan = operators.Value.SessionTimeout;
+            cookie.SlidingExpiration = true;
+
+            // An API answers 401/403; the console shows its own sign-in form.
+            cookie.Events.OnRedirectToLogin = context => Status(context, StatusCodes.Status401Unauthorized);
+            cookie.Events.OnRedirectToAccessDenied = context => Status(context, StatusCodes.Status403Forbidden);
+        });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(OperatorPolicy, policy => policy.RequireAuthenticatedUser())
+            .AddPolicy(CentralPolicy, policy => policy.RequireRole(OperatorScope.CentralRole));
+        return builder;
+    }
+
+    /// <summary>Rejects POST/PUT/PATCH/DELETE without the console's request header (CSRF guard).</summary>
+    public static TBuilder RequireConsoleHeader<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            HttpRequest request = context.HttpContext.Request;
+            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !request.Headers.ContainsKey(RequestHeader))
+            {
+                return TypedResults.Problem(
+                    title: "Missing request header",
+                    detail: $"State-changing requests must carry the {RequestHeader} header.",
+                    statusCode: StatusCodes.Status403Forbidden);
+            }
+
+            return await next(context);
+        });
+
+    /// <summary>POST /api/session (sign in), GET /api/session (who am I), POST /api/session/sign-out.</summary>
+    public static void MapSessionApi(this RouteGroupBuilder api)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        RouteGroupBuilder session = api.MapGroup("/session").WithTags("Session").RequireConsoleHeader();
+        session.MapPost("/", SignInAsync).AllowAnonymous().WithName("SignIn").WithSummary("로그인: sign in; sets the session cookie.");
+        session.MapGet("/", GetSession).AllowAnonymous().WithName("GetSession")
+            .WithSummary("Who is signed in; 204 when nobody is (the console then shows its sign-in form).");
+        session.MapPost("/sign-out", SignOutAsync).RequireAuthorization(OperatorPolicy).WithName("SignOut").WithSummary("로그아웃");
+    }
+
+    private static async Task<Results<Ok<SessionView>, ProblemHttpResult>> SignInAsync(
+        SignInRequest? request, HttpContext http, OperatorSignIn signIn, DistrictDirectory districts, CancellationToken cancellationToken)
+    {
+        string userName = request?.UserName ?? "";
+        string password = request?.Password ?? "";
+        if (userName.Trim().Length is 0 or > OperatorSignIn.MaxUserNameLength || password.Length is 0 or > 1024)
+        {
+            return TypedResults.Problem(title: "User name and password required", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        SignInResult result = await signIn.SignInAsync(userName, password, cancellationToken);
+        switch (result.Outcome)
+        {
+            case SignInOutcome.LockedOut:
+                return TypedResults.Problem(
+                    title: "Account locked",
+                    detail: "Too many failed sign-ins; try again later or ask central staff. 로그인 실패가 많아 잠겼습니다.",
+                    statusCode: StatusCodes.Status423Locked);
+            case SignInOutcome.Invalid:
+                return TypedResults.Problem(
+                    title: "Wrong user name or password",
+                    detail: "아이디 또는 비밀번호가 올바르지 않습니다.",
+                    statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        OperatorAccount account = result.Account!;
+        var scope = new OperatorScope(account.UserName, account.Central, account.Districts);
+        await http.SignInAsync(Scheme, scope.ToPrincipal(account.DisplayName, Scheme));
+        return TypedResults.Ok(ViewOf(scope, account.DisplayName, districts, null));
+    }
+
+    private static async Task<Results<Ok<SessionView>, NoContent>> GetSession(HttpContext http, DistrictDirectory districts)
+    {
+        AuthenticateResult auth = await http.AuthenticateAsync(Scheme);
+        if (!auth.Succeeded)
+        {
+            return TypedResults.NoContent();
+        }
+
+        var scope = OperatorScope.Of(http.User);
+        return TypedResults.Ok(ViewOf(scope, http.User.FindFirst("anshimi:display-name")?.Value ?? scope.UserName, districts, auth.Properties?.ExpiresUtc));
+    }
+
+    private static async Task<NoContent> SignOutAsync(HttpContext http, OperatorSignIn signIn, CancellationToken cancellationToken)
+    {
+        await signIn.SignedOutAsync(OperatorScope.Of(http.User), cancellationToken);
+        await http.SignOutAsync(Scheme);
+        return TypedResults.NoContent();
+    }
+
+    private static SessionView ViewOf(OperatorScope scope, string displayName, DistrictDirectory districts, DateTimeOffset? expiresAt) =>
+        new(scope.UserName, displayName, scope.Central,
+            (scope.Central ? districts.All : scope.Districts.Select(districts.NameOf)).OrderBy(d => d.Code, StringComparer.Ordinal).ToList(),
+            expiresAt);
+
+    private static Task Status(RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        context.Response.StatusCode = status;
+        return Task.CompletedTask;
+    }
+}

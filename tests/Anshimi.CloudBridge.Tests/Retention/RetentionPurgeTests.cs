@@ -1,0 +1,143 @@
+using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Retention;
+using Anshimi.Protocol.Upstream;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.CloudBridge.Tests.Retention;
+
+/// <summary>Closed alarms, snapshots and location traces go when their period ends; open alarms and the audit log stay.</summary>
+public sealed class RetentionPurgeTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("retention-").FullName;
+    private readonly ManualClock _clock = new(Start);
+    private readonly RetentionOptions _options = new()
+    {
+        ClosedAlarms = TimeSpan.FromDays(30),
+        Snapshots = TimeSpan.FromDays(7),
+        LocationTraces = TimeSpan.FromDays(1),
+        AuditLog = TimeSpan.FromDays(365),
+    };
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Each_kind_of_data_is_purged_after_its_own_period_and_the_purge_is_audited_by_count()
+    {
+        var store = new AlarmStore(_directory);
+        var audit = new AuditLog(_directory, _clock);
+        AlarmEnvelope resolvedEarly = TestAlarms.Alarm(0x01, 1);
+        AlarmEnvelope resolvedLate = TestAlarms.Alarm(0x02, 1);
+        AlarmEnvelope stillOpen = TestAlarms.Alarm(0x03, 1);
+        foreach (AlarmEnvelope alarm in new[] { resolvedEarly, resolvedLate, stillOpen })
+        {
+            await store.StoreAlarmAsync(alarm, alarm.Key, "11680", Start, CancellationToken.None);
+        }
+
+        await store.ApplyOperatorActionAsync(resolvedEarly.Key, AlarmState.Resolved, "kim", Start, CancellationToken.None);
+        await store.ApplyOperatorActionAsync(resolvedLate.Key, AlarmState.Resolved, "kim", Start.AddDays(20), CancellationToken.None);
+        TestSnapshots.Write(_directory, resolvedEarly.Key, resolvedEarly.DeviceId, TestSnapshots.Png, Start);
+        TestSnapshots.Write(_directory, stillOpen.Key, stillOpen.DeviceId, TestSnapshots.Png, Start.AddDays(30));
+        WriteTraces(("old-ms", Start.ToUnixTimeMilliseconds()), ("old-text", Start.ToString("O")), ("new-ms", Start.AddDays(31).ToUnixTimeMilliseconds()));
+        RetentionPurge purge = Create(store, audit);
+
+        _clock.Advance(TimeSpan.FromDays(31));
+        RetentionResult first = await purge.PurgeOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RetentionResult(1, 1, 2, 0), first);
+        Assert.Null(await store.FindAsync(resolvedEarly.Key, CancellationToken.None));
+        Assert.NotNull(await store.FindAsync(resolvedLate.Key, CancellationToken.None));
+        Assert.NotNull(await store.FindAsync(stillOpen.Key, CancellationToken.None));
+        Assert.Equal(["new-ms"], ReadTraceIds());
+        IReadOnlyList<AuditRecord> entries = await audit.ListAsync(10, null, CancellationToken.None);
+        Assert.Equal(
+            [("traces", "removed=2"), ("snapshots", "removed=1"), ("alarms", "removed=1")],
+            entries.Select(e => (e.Entry.Target, e.Entry.Detail)));
+        Assert.All(entries, e => Assert.Equal((RetentionPurge.Actor, AuditAction.RetentionPurge), (e.Entry.Actor, e.Entry.Action)));
+
+        // Twenty more days: the later resolution expires; the open alarm never does.
+        _clock.Advance(TimeSpan.FromDays(20));
+        Assert.Equal(new RetentionResult(1, 1, 1, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Equal([stillOpen.Key], (await store.ListAsync(10, CancellationToken.None)).Select(a => a.Key));
+        Assert.True((await audit.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task Missing_snapshot_and_trace_tables_are_nothing_to_purge()
+    {
+        RetentionPurge purge = Create(new AlarmStore(_directory), new AuditLog(_directory, _clock));
+
+        Assert.Equal(new RetentionResult(0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_running_bridge_purges_on_its_own_interval()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>
+        {
+            ["Retention:Interval"] = "00:00:00.200",
+            ["Retention:ClosedAlarms"] = "1.00:00:00",
+        }, configure: services => services.AddSingleton<TimeProvider>(clock));
+        AlarmEnvelope alarm = TestAlarms.Alarm(0x10, 1);
+        await host.InjectAsync(TestAlarms.EventsTopic(), alarm);
+        (await host.Http.PostAsync(new Uri($"/api/alarms/{alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        Assert.NotNull(await host.Store.FindAsync(alarm.Key, CancellationToken.None));
+
+        clock.Advance(TimeSpan.FromDays(2));
+
+        await Eventually.HoldsAsync(async () => await host.Store.FindAsync(alarm.Key, CancellationToken.None) is null, "closed alarm purged");
+    }
+
+    private RetentionPurge Create(AlarmStore store, AuditLog audit) => new(
+        store, audit, Options.Create(_options), Options.Create(new CloudBridgeOptions { DataDirectory = _directory }), _clock, NullLogger<RetentionPurge>.Instance);
+
+    private void WriteTraces(params (string Id, object RecordedAt)[] rows)
+    {
+        using SqliteConnection connection = OpenTraces();
+        using SqliteCommand create = connection.CreateCommand();
+        create.CommandText = "CREATE TABLE traces (id TEXT PRIMARY KEY, session_id TEXT, lat REAL, lon REAL, recorded_at);";
+        create.ExecuteNonQuery();
+        foreach ((string id, object at) in rows)
+        {
+            using SqliteCommand insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO traces VALUES ($id, 's1', 37.5, 127.0, $at);";
+            insert.Parameters.AddWithValue("$id", id);
+            insert.Parameters.AddWithValue("$at", at);
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    private List<string> ReadTraceIds()
+    {
+        using SqliteConnection connection = OpenTraces();
+        using SqliteCommand query = connection.CreateCommand();
+        query.CommandText = "SELECT id FROM traces ORDER BY id;";
+        using SqliteDataReader reader = query.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    private SqliteConnection OpenTraces()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, _options.TracesDatabase), Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+}
