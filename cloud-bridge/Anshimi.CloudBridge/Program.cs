@@ -1,4 +1,10 @@
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Streetlights;
+
+if (GenerateLightsCommand.Matches(args))
+{
+    return GenerateLightsCommand.Run(args, Console.Out, Console.Error);
+}
 
 // Content root is the application directory, so appsettings.json and the console are found from any working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -7,3 +13,4 @@ builder.AddCloudBridge();
 var app = builder.Build();
 app.MapCloudBridge();
 app.Run();
+return 0;

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
@@ -22,6 +23,7 @@ public sealed partial class AlarmRelay : BackgroundService
     private readonly AlarmFeed _feed;
     private readonly RelayStatistics _statistics;
     private readonly MalformedEnvelopeLog _malformed;
+    private readonly LightOutcomeLog _lightOutcomes;
     private readonly CloudBridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AlarmRelay> _logger;
@@ -42,6 +44,7 @@ public sealed partial class AlarmRelay : BackgroundService
         AlarmFeed feed,
         RelayStatistics statistics,
         MalformedEnvelopeLog malformed,
+        LightOutcomeLog lightOutcomes,
         IOptions<CloudBridgeOptions> options,
         TimeProvider time,
         ILogger<AlarmRelay> logger)
@@ -53,6 +56,7 @@ public sealed partial class AlarmRelay : BackgroundService
         _feed = feed;
         _statistics = statistics;
         _malformed = malformed;
+        _lightOutcomes = lightOutcomes;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -91,6 +95,13 @@ public sealed partial class AlarmRelay : BackgroundService
                 break;
             case AckRelayedEnvelope relayed:
                 await HandleAckRelayedAsync(topic, relayed, cancellationToken);
+                break;
+            case LightOutcomeEnvelope outcome:
+                if (_lightOutcomes.Record(gatewayId, outcome) is { } problem)
+                {
+                    Drop(topic, problem);
+                }
+
                 break;
             default:
                 Drop(topic, "unexpected envelope " + envelope!.GetType().Name + " on a gateway events topic");

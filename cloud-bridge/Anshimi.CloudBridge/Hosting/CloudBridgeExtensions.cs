@@ -1,7 +1,9 @@
 using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
+using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Escorts;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -56,6 +58,7 @@ public static partial class CloudBridgeExtensions
         services.AddSingleton<OperatorAckOutbox>();
         services.AddHostedService(sp => sp.GetRequiredService<OperatorAckOutbox>());
 
+        builder.AddEscorts();
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<CloudBridgeHealthCheck>("cloud-bridge");
@@ -73,6 +76,7 @@ public static partial class CloudBridgeExtensions
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         app.MapAlarmApi();
+        app.MapAppApi();
         return app;
     }
 
