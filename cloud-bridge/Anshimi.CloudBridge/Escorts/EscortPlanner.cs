@@ -77,8 +77,8 @@ public sealed class EscortPlanner
         {
             var wanted = new HashSet<int>();
             _lights.Within(x, y, _options.NearRadiusMetres, wanted);
-            AddAhead(walker, x, y, wanted);
             walker.MovedTo(x, y);
+            AddAhead(walker, x, y, wanted);
             Apply(walker, wanted);
             return wanted.Count;
         }
