@@ -203,11 +203,12 @@ public sealed class EscortStore
         return sessions;
     }
 
-    public async Task<long> CountTraceAsync(uint sessionId, CancellationToken cancellationToken)
+    /// <summary>Trace rows of one session, or of all sessions when <paramref name="sessionId"/> is null.</summary>
+    public async Task<long> CountTraceAsync(uint? sessionId, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = Open();
-        using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM location_traces WHERE session_id = $id;");
-        query.Parameters.AddWithValue("$id", Id(sessionId));
+        using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM location_traces WHERE $id IS NULL OR session_id = $id;");
+        query.Parameters.AddWithValue("$id", sessionId is { } id ? Id(id) : DBNull.Value);
         return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
     }
 
