@@ -25,6 +25,9 @@ public sealed class AppApiTests : IAsyncLifetime
         {
             ["Escorts:MaxRequestBytes"] = "4096",
             ["Escorts:MaxRoutePoints"] = "50",
+
+            // A long hold: no refresh may add commands while a test compares state.
+            ["Escorts:HoldSeconds"] = "600",
         }));
 
     public async Task DisposeAsync()
