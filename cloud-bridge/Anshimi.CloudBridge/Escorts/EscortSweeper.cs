@@ -28,9 +28,15 @@ public sealed partial class EscortSweeper : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>Resumes stored sessions before the app API serves requests for them.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _sessions.RestoreAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await _sessions.RestoreAsync(stoppingToken);
         await Task.WhenAll(SweepAsync(stoppingToken), FollowAlarmsAsync(stoppingToken));
     }
 
