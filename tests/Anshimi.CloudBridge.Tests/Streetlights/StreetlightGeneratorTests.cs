@@ -73,4 +73,25 @@ public sealed class StreetlightGeneratorTests
         FormatException bad = Assert.Throws<FormatException>(() => StreetlightFile.Read(path));
         Assert.Contains("line 102", bad.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_generate_lights_command_writes_the_file_the_bridge_reads_and_refuses_bad_arguments()
+    {
+        string directory = Directory.CreateTempSubdirectory("generate-lights-").FullName;
+        string path = Path.Combine(directory, "city", "lights.csv");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exit = GenerateLightsCommand.Run(
+            ["generate-lights", "--out", path, "--seed", "3", "--count", "250", "--districts", CloudBridgeHost.DistrictsFile], output, error);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(StreetlightGenerator.Generate(Seoul, new StreetlightLayout { Seed = 3, TotalLights = 250 }), StreetlightFile.Read(path));
+        Assert.Contains("250 lights", output.ToString(), StringComparison.Ordinal);
+
+        Assert.Equal(2, GenerateLightsCommand.Run(["generate-lights", "--count", "many", "--out", path], output, error));
+        Assert.Equal(2, GenerateLightsCommand.Run(["generate-lights", "--seed", "1"], output, error));
+        Assert.Contains("--out is required", error.ToString(), StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
 }
