@@ -51,3 +51,6 @@ public sealed record EmergencyView(
     GeoPointView Location,
     IReadOnlyList<LightView> Lights,
     DateTimeOffset ReportedAt);
+
+/// <summary>Where an emergency report stands at the control center: open, acknowledged ("help is on the way") or resolved.</summary>
+public sealed record EmergencyStatusView(string AlarmKey, string State, DateTimeOffset? AcknowledgedAt, DateTimeOffset? ResolvedAt);

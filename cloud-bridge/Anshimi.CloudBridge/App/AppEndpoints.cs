@@ -1,3 +1,4 @@
+using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Streetlights;
@@ -68,7 +69,30 @@ public static class AppEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        app.MapGet("/emergencies/{alarmKey}", GetEmergencyAsync).WithName("GetEmergency")
+            .WithSummary("The report's alarm state at the control center: open, acknowledged (help is on the way) or resolved.")
+            .Produces<EmergencyStatusView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
+    }
+
+    private static async Task<IResult> GetEmergencyAsync(
+        string alarmKey, HttpContext context, EscortStore store, AlarmStore alarms, CancellationToken cancellationToken)
+    {
+        EmergencyRecord? record = EmergencyReports.IsAppReport(alarmKey) ? await store.FindEmergencyByAlarmAsync(alarmKey, cancellationToken) : null;
+        AlarmRecord? alarm = record is null || record.Client != ApiKeyAuthentication.ClientOf(context)
+            ? null
+            : await alarms.FindAsync(record.AlarmKey, cancellationToken);
+        if (alarm is null)
+        {
+            return AppProblems.Problem(StatusCodes.Status404NotFound, "Unknown emergency", "No emergency report with this alarm key for this client.");
+        }
+
+        return TypedResults.Ok(new EmergencyStatusView(
+            alarm.Key,
+            alarm.State,
+            alarm.Timeline.FirstOrDefault(t => t.Stage == TimelineStage.Acknowledged)?.At,
+            alarm.Timeline.FirstOrDefault(t => t.Stage == TimelineStage.Resolved)?.At));
     }
 
     private static async Task<IResult> StartAsync(

@@ -214,6 +214,12 @@ public sealed class AppApiTests : IAsyncLifetime
         string alarmKey = (await reported.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alarmKey").GetString()!;
         await Eventually.HoldsAsync(() => Lights(AppTestCity.EastGateway, LightModeName.Emergency).Count == 3, "emergency commands");
 
+        Assert.Equal("open", (await GetEmergencyAsync(alarmKey)).GetProperty("state").GetString());
+        using HttpResponseMessage acknowledged = await _bridge.Http.PostAsJsonAsync($"/api/alarms/{alarmKey}/ack", new { @operator = "op-1" });
+        Assert.Equal(HttpStatusCode.OK, acknowledged.StatusCode);
+        Assert.Equal("acknowledged", (await GetEmergencyAsync(alarmKey)).GetProperty("state").GetString());
+        Assert.Empty(Lights(AppTestCity.EastGateway, LightModeName.Release));
+
         using HttpResponseMessage resolved = await _bridge.Http.PostAsJsonAsync($"/api/alarms/{alarmKey}/resolve", new { @operator = "op-1" });
         Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
 
@@ -222,6 +228,22 @@ public sealed class AppApiTests : IAsyncLifetime
         await Eventually.HoldsAsync(
             async () => (await _bridge.Store.FindAsync(alarmKey, CancellationToken.None))!.Timeline.Any(t => t.Stage == "resolved-relayed"),
             "the app report's resolution counts as relayed");
+        JsonElement status = await GetEmergencyAsync(alarmKey);
+        Assert.Equal("resolved", status.GetProperty("state").GetString());
+        Assert.NotEqual(JsonValueKind.Null, status.GetProperty("acknowledgedAt").ValueKind);
+
+        using var foreign = new HttpRequestMessage(HttpMethod.Get, $"/api/app/v1/emergencies/{alarmKey}");
+        foreign.Headers.Add("X-Api-Key", "other-" + AppTestCity.ApiKey);
+        await AssertProblemAsync(await _bridge.Http.SendAsync(foreign), HttpStatusCode.NotFound);
+    }
+
+    private async Task<JsonElement> GetEmergencyAsync(string alarmKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/app/v1/emergencies/{alarmKey}");
+        request.Headers.Add("X-Api-Key", AppTestCity.ApiKey);
+        using HttpResponseMessage response = await _bridge.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     [Fact]
