@@ -30,13 +30,7 @@ public static class EscortExtensions
                 "AppApi:Clients: every client needs a Name and a KeySha256 of 64 hex digits.")
             .ValidateOnStart();
 
-        services.AddSingleton(sp =>
-        {
-            string file = sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile;
-            return string.IsNullOrWhiteSpace(file)
-                ? StreetlightDirectory.Empty
-                : new StreetlightDirectory(StreetlightFile.Read(Districts.DistrictDirectory.ResolvePath(file)));
-        });
+        services.AddSingleton(sp => LoadLights(sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile));
         services.AddSingleton(sp => new EscortStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
         services.AddSingleton<MqttLightCommandPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttLightCommandPublisher>());
@@ -52,5 +46,23 @@ public static class EscortExtensions
         services.AddSingleton<AppRequestReader>();
         services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer<AppApiKeyDocumentTransformer>());
         return builder;
+    }
+
+    /// <summary>The configured lights file, found like the district file; none configured means no smart lights.</summary>
+    private static StreetlightDirectory LoadLights(string file)
+    {
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            return StreetlightDirectory.Empty;
+        }
+
+        try
+        {
+            return new StreetlightDirectory(StreetlightFile.Read(Districts.DistrictDirectory.ResolvePath(file)));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException("Streetlights file not found: Escorts:LightsFile = " + file + " (run generate-lights, see cloud-bridge/README.md).", file, ex);
+        }
     }
 }
