@@ -36,9 +36,10 @@ test-fast: build
 demo: build
 	./scripts/demo.sh $(CONFIGURATION)
 
-## bench: the alarm-latency benchmark (see bench/README.md)
+## bench: the alarm-latency and escort-planner benchmarks (see bench/README.md)
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
+	$(DOTNET) run --project bench/Anshimi.EscortBench -c Release
 
 # Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway).
 install-gateway: deps restore

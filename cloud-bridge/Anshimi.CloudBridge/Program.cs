@@ -1,4 +1,10 @@
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Streetlights;
+
+if (GenerateLightsCommand.Matches(args))
+{
+    return GenerateLightsCommand.Run(args, Console.Out, Console.Error);
+}
 
 if (CloudBridgeCommands.Handles(args))
 {

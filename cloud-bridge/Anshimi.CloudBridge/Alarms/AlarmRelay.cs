@@ -3,6 +3,7 @@ using System.Globalization;
 using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Snapshots;
 using Anshimi.Mqtt;
@@ -27,6 +28,7 @@ public sealed partial class AlarmRelay : BackgroundService
     private readonly AlarmFeed _feed;
     private readonly RelayStatistics _statistics;
     private readonly MalformedEnvelopeLog _malformed;
+    private readonly LightOutcomeLog _lightOutcomes;
     private readonly CloudBridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AlarmRelay> _logger;
@@ -49,6 +51,7 @@ public sealed partial class AlarmRelay : BackgroundService
         AlarmFeed feed,
         RelayStatistics statistics,
         MalformedEnvelopeLog malformed,
+        LightOutcomeLog lightOutcomes,
         IOptions<CloudBridgeOptions> options,
         TimeProvider time,
         ILogger<AlarmRelay> logger)
@@ -62,6 +65,7 @@ public sealed partial class AlarmRelay : BackgroundService
         _feed = feed;
         _statistics = statistics;
         _malformed = malformed;
+        _lightOutcomes = lightOutcomes;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -109,6 +113,13 @@ public sealed partial class AlarmRelay : BackgroundService
                 break;
             case DeviceStatusEnvelope status:
                 await HandleDeviceStatusAsync(topic, gatewayId, status, cancellationToken);
+                break;
+            case LightOutcomeEnvelope outcome:
+                if (_lightOutcomes.Record(gatewayId, outcome) is { } problem)
+                {
+                    Drop(topic, problem);
+                }
+
                 break;
             default:
                 Drop(topic, "unexpected envelope " + envelope!.GetType().Name + " on a gateway events topic");

@@ -1,13 +1,15 @@
 using Anshimi.CloudBridge.Acks;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
+using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
-using Anshimi.CloudBridge.Upstreams;
+using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.CloudBridge.Retention;
+using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -81,6 +83,7 @@ public static partial class CloudBridgeExtensions
 
         builder.AddUpstreams();
 
+        builder.AddEscorts();
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<CloudBridgeHealthCheck>("cloud-bridge");
@@ -101,6 +104,7 @@ public static partial class CloudBridgeExtensions
         app.MapHealthChecks("/healthz");
         app.MapAlarmApi();
         app.MapUpstreams();
+        app.MapAppApi();
         return app;
     }
 

@@ -1,0 +1,68 @@
+using Anshimi.CloudBridge.App;
+using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Streetlights;
+using Microsoft.Extensions.Options;
+
+namespace Anshimi.CloudBridge.Escorts;
+
+public static class EscortExtensions
+{
+    /// <summary>Registers the streetlight directory, escort planner, sessions, emergency reports and the app API's services.</summary>
+    public static WebApplicationBuilder AddEscorts(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        IServiceCollection services = builder.Services;
+        services.AddOptions<EscortOptions>()
+            .Bind(builder.Configuration.GetSection(EscortOptions.SectionName))
+            .Validate(o => EscortAdvertiser.IsValidSetting(o.EscortKey), "Escorts:EscortKey must be 64 hex digits (32 bytes) or empty.")
+            .Validate(o => o.NearRadiusMetres > 0 && o.AheadMetres >= 0 && o.AheadCorridorMetres > 0 && o.OffRouteMetres > 0,
+                "Escorts: distances must be positive.")
+            .Validate(o => o.HoldSeconds is > 0 and <= ushort.MaxValue && o.RefreshMarginSeconds >= 0 && o.RefreshMarginSeconds < o.HoldSeconds,
+                "Escorts:HoldSeconds must be 1–65535 and Escorts:RefreshMarginSeconds below it.")
+            .Validate(o => o.CommandExpiry > TimeSpan.Zero && o.EmergencyCommandExpiry > TimeSpan.Zero && o.SessionTimeout > TimeSpan.Zero && o.SweepInterval > TimeSpan.Zero,
+                "Escorts: expiries, SessionTimeout and SweepInterval must be positive.")
+            .Validate(o => o.EmergencyLights > 0 && o.EmergencySearchRadiusMetres > 0 && o.MaxRoutePoints >= 2 && o.MaxLocationsPerUpdate > 0 && o.MaxRequestBytes >= 1024,
+                "Escorts: EmergencyLights, EmergencySearchRadiusMetres, MaxRoutePoints (≥ 2), MaxLocationsPerUpdate and MaxRequestBytes (≥ 1024) must be positive.")
+            .ValidateOnStart();
+        services.AddOptions<AppApiOptions>()
+            .Bind(builder.Configuration.GetSection(AppApiOptions.SectionName))
+            .Validate(o => o.Clients.TrueForAll(c => !string.IsNullOrWhiteSpace(c.Name) && ApiKeyAuthentication.IsValidHash(c.KeySha256)),
+                "AppApi:Clients: every client needs a Name and a KeySha256 of 64 hex digits.")
+            .ValidateOnStart();
+
+        services.AddSingleton(sp => LoadLights(sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile));
+        services.AddSingleton(sp => new EscortStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton<MqttLightCommandPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttLightCommandPublisher>());
+        services.AddSingleton<ILightCommandPublisher>(sp => sp.GetRequiredService<MqttLightCommandPublisher>());
+        services.AddSingleton<EscortPlanner>();
+        services.AddSingleton<EscortSessions>();
+        services.AddSingleton<EmergencyReports>();
+        services.AddSingleton<EscortAdvertiser>();
+        services.AddSingleton<LightOutcomeLog>();
+        services.AddSingleton<EscortSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<EscortSweeper>());
+        services.AddSingleton<ApiKeyAuthentication>();
+        services.AddSingleton<AppRequestReader>();
+        services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer<AppApiKeyDocumentTransformer>());
+        return builder;
+    }
+
+    /// <summary>The configured lights file, found like the district file; none configured means no smart lights.</summary>
+    private static StreetlightDirectory LoadLights(string file)
+    {
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            return StreetlightDirectory.Empty;
+        }
+
+        try
+        {
+            return new StreetlightDirectory(StreetlightFile.Read(Districts.DistrictDirectory.ResolvePath(file)));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException("Streetlights file not found: Escorts:LightsFile = " + file + " (run generate-lights, see cloud-bridge/README.md).", file, ex);
+        }
+    }
+}

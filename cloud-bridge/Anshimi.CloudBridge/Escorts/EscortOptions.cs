@@ -1,0 +1,56 @@
+namespace Anshimi.CloudBridge.Escorts;
+
+/// <summary>Return-home monitoring (귀가모니터링) and emergency lighting; bound from configuration section "Escorts".</summary>
+public sealed class EscortOptions
+{
+    public const string SectionName = "Escorts";
+
+    /// <summary>The lights file (CSV, see cloud-bridge/README.md); empty means a city without smart lights.</summary>
+    public string LightsFile { get; set; } = "";
+
+    /// <summary>The city's escort key (64 hex digits) shared with the lights; signs the app's escort advertisements.</summary>
+    public string EscortKey { get; set; } = "";
+
+    /// <summary>Lights this close to the walker are lit.</summary>
+    public double NearRadiusMetres { get; set; } = 30;
+
+    /// <summary>How far ahead of the walker, along the route (or the heading), lights are lit in advance.</summary>
+    public double AheadMetres { get; set; } = 60;
+
+    /// <summary>Half-width of the corridor ahead: lights this close to the path ahead count as on it.</summary>
+    public double AheadCorridorMetres { get; set; } = 15;
+
+    /// <summary>A walker farther than this from the planned route is led by the heading instead.</summary>
+    public double OffRouteMetres { get; set; } = 50;
+
+    /// <summary>Escort hold on the light: how long it stays in escort after the last command repeating it.</summary>
+    public int HoldSeconds { get; set; } = 30;
+
+    /// <summary>A still-wanted light is commanded again this long before its hold would run out.</summary>
+    public int RefreshMarginSeconds { get; set; } = 10;
+
+    /// <summary>How long a gateway keeps repeating an escort or release command the lights have not confirmed.</summary>
+    public TimeSpan CommandExpiry { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A session with no location update for this long ends as timed-out and its lights are released.</summary>
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often silent sessions are timed out and held lights refreshed.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>An emergency report sets this many of the nearest lights blinking.</summary>
+    public int EmergencyLights { get; set; } = 3;
+
+    /// <summary>Lights farther than this from an emergency are not used for it.</summary>
+    public double EmergencySearchRadiusMetres { get; set; } = 300;
+
+    /// <summary>How long a gateway keeps repeating an emergency command the lights have not confirmed.</summary>
+    public TimeSpan EmergencyCommandExpiry { get; set; } = TimeSpan.FromMinutes(1);
+
+    public int MaxRoutePoints { get; set; } = 500;
+
+    public int MaxLocationsPerUpdate { get; set; } = 20;
+
+    /// <summary>Largest request body the app API reads.</summary>
+    public int MaxRequestBytes { get; set; } = 32 * 1024;
+}
