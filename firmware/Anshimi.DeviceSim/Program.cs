@@ -93,7 +93,7 @@ runCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 // unclaimed
 var idOption = new Option<string>("--device-id") { Description = "장치 ID device id (8 hex)", Required = true };
 var claimOption = new Option<string>("--claim-code") { Description = "라벨의 등록 코드 claim code from the label", Required = true };
-var profileOption = new Option<string>("--profile") { Description = "장치 종류 profile (home-panic, shop-panic)", DefaultValueFactory = _ => "home-panic" };
+var profileOption = new Option<string>("--profile") { Description = "장치 종류 profile (home, shop, voice)", DefaultValueFactory = _ => "home" };
 var firmwareOption = new Option<string>("--firmware") { Description = "펌웨어 버전 firmware version", DefaultValueFactory = _ => "1.0.0" };
 var unclaimedCommand = new Command("unclaimed", "미등록 장치 실행 — run one factory-fresh bell: hello until claimed, then a normal bell")
 {

@@ -1,9 +1,9 @@
-using Anshimi.CloudBridge.Alarms;
-using Microsoft.Data.Sqlite;
+using Anshimi.CloudBridge.Snapshots;
+using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Tests;
 
-/// <summary>Writes snapshots the way the snapshot store does: snapshots.db, table snapshots, times in Unix ms.</summary>
+/// <summary>Stores snapshots through the cloud bridge's own snapshot store, as a gateway's snapshot envelope would.</summary>
 public static class TestSnapshots
 {
     /// <summary>A valid 1×1 PNG.</summary>
@@ -11,20 +11,8 @@ public static class TestSnapshots
 
     public static void Write(string dataDirectory, string key, string deviceId, byte[] data, DateTimeOffset receivedAt)
     {
-        string path = Path.Combine(dataDirectory, SqliteSnapshotReader.FileName);
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS snapshots (key TEXT PRIMARY KEY, device_id TEXT, content_type TEXT, sha256 TEXT, data BLOB,
-                taken_at INTEGER, received_at INTEGER);
-            INSERT INTO snapshots VALUES ($key, $device, 'image/png', $sha, $data, $at, $at);
-            """;
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$device", deviceId);
-        command.Parameters.AddWithValue("$sha", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)));
-        command.Parameters.AddWithValue("$data", data);
-        command.Parameters.AddWithValue("$at", receivedAt.ToUnixTimeMilliseconds());
-        command.ExecuteNonQuery();
+        string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
+        var envelope = new SnapshotEnvelope(key, "gw-test", deviceId, new ContactIdEvent(150, 1, 2), receivedAt, "image/png", sha256, data);
+        new CloudSnapshotStore(dataDirectory).StoreAsync(envelope, receivedAt, CancellationToken.None).GetAwaiter().GetResult();
     }
 }

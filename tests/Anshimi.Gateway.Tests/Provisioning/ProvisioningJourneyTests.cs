@@ -31,7 +31,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
 
         InstallerRun discover = await _rig.InstallerAsync("discover", "--wait", "30");
         Assert.True(discover.Exit == ExitCodes.Ok, discover.ToString());
-        Assert.Contains("0000B001  home-panic  fw 1.0.0", discover.Out, StringComparison.Ordinal);
+        Assert.Contains("0000B001  home  fw 1.0.0", discover.Out, StringComparison.Ordinal);
 
         // A wrong code is refused and nothing is issued.
         InstallerRun wrong = await _rig.InstallerAsync("claim", "0000B001", "--code", ClaimCode.NewCode());

@@ -126,7 +126,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
         return rig;
     }
 
-    public static FactoryIdentity NewIdentity(uint deviceId, string firmware = "1.0.0") => new(deviceId, ClaimCode.NewCode(), "home-panic", firmware);
+    public static FactoryIdentity NewIdentity(uint deviceId, string firmware = "1.0.0") => new(deviceId, ClaimCode.NewCode(), "home", firmware);
 
     /// <summary>Runs <c>anshimi-installer</c> in-process, pointed at this gateway and its token.</summary>
     public Task<InstallerRun> InstallerAsync(params string[] args) => InstallerWithTokenAsync(TokenFile, args);
