@@ -26,7 +26,7 @@ namespace Anshimi.Bell.Device
             if (settings == null || !BellProfiles.IsKnown(settings.Profile))
             {
                 // Not provisioned: do nothing a resident could mistake for a working bell.
-                Debug.WriteLine("anshimi: no valid settings record; provision this bell first");
+                Debug.WriteLine("anshimi: no valid settings entry; provision this bell first");
                 Thread.Sleep(Timeout.Infinite);
             }
 

@@ -4,7 +4,7 @@ using Anshimi.Protocol;
 namespace Anshimi.Doorbell.Device
 {
     /// <summary>
-    /// What provisioning leaves in flash (record <c>device</c>, UTF-8 <c>name=value</c> lines): <c>id</c> (8 hex),
+    /// What provisioning leaves in flash (entry <c>device</c>, UTF-8 <c>name=value</c> lines): <c>id</c> (8 hex),
     /// <c>key</c> (64 hex), <c>mqttPassword</c>, <c>broker</c> (host:port), <c>ssid</c>, <c>wifiPassword</c>.
     /// </summary>
     public sealed class DeviceSettings
@@ -23,7 +23,7 @@ namespace Anshimi.Doorbell.Device
 
         public string WifiPassword { get; private set; }
 
-        /// <summary>The settings, or null when the record is missing or incomplete (the device is not provisioned).</summary>
+        /// <summary>The settings, or null when the entry is missing or incomplete (the device is not provisioned).</summary>
         public static DeviceSettings Load(IDeviceStorage storage)
         {
             byte[] data = storage.Read("device");

@@ -5,7 +5,7 @@ namespace Anshimi.Doorbell.Device
 {
     /// <summary>
     /// Named records as files on the internal flash drive (I:). A write goes to a temporary file that then
-    /// replaces the record, so a power cut leaves the old or the new bytes, never a mix.
+    /// replaces the entry, so a power cut leaves the old or the new bytes, never a mix.
     /// </summary>
     public sealed class FlashStorage : IDeviceStorage
     {

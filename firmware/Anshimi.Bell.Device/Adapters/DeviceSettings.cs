@@ -5,10 +5,10 @@ using Anshimi.Protocol;
 namespace Anshimi.Bell.Device
 {
     /// <summary>
-    /// What provisioning leaves in flash for this bell, one <c>key=value</c> a line in the record "settings":
+    /// What provisioning leaves in flash for this bell, one <c>key=value</c> a line in the entry "settings":
     /// <c>id</c> (8 hex digits), <c>key</c> (64 hex digits, the frame key), <c>profile</c> (home, shop, voice,
     /// battery), and for Wi-Fi profiles <c>ssid</c>, <c>wifi</c>, <c>broker</c>, <c>port</c>, <c>mqtt</c>.
-    /// A missing or broken record leaves the bell unconfigured; it never runs on defaults.
+    /// A missing or broken entry leaves the bell unconfigured; it never runs on defaults.
     /// </summary>
     public sealed class DeviceSettings
     {
@@ -30,7 +30,7 @@ namespace Anshimi.Bell.Device
 
         public string MqttPassword { get; private set; } = "";
 
-        /// <summary>The settings, or null when the record is missing or incomplete.</summary>
+        /// <summary>The settings, or null when the entry is missing or incomplete.</summary>
         public static DeviceSettings Load(IDeviceStorage storage)
         {
             byte[] image = storage.Read(RecordName);

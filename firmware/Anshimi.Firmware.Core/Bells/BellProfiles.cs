@@ -4,7 +4,7 @@ namespace Anshimi.Firmware.Bells
 {
     /// <summary>
     /// The four panic-bell profiles as configurations of the one core. The profile name travels in the
-    /// fleet/registry record and picks both the configuration and the board (<see cref="BellBoard.ForProfile"/>).
+    /// fleet/registry entry and picks both the configuration and the board (<see cref="BellBoard.ForProfile"/>).
     /// </summary>
     public static class BellProfiles
     {
