@@ -10,7 +10,7 @@ namespace Anshimi.Firmware.Doorbell
     /// connection loses none. Each image has its own entry <c>snap{slot}</c>, written before the index
     /// <c>snapshots</c> names it, so a power cut in between leaves only an unused slot. Bounded by count
     /// and bytes: when full, the oldest ring snapshot goes first, then the oldest alarm snapshot.
-    /// Index record: version · count (1) · count × [id (4) · code (2) · qualifier (1) · zone (2) · slot (1) · length (4) · SHA-256 (32)].
+    /// Index entry: version · count (1) · count × [id (4) · code (2) · qualifier (1) · zone (2) · slot (1) · length (4) · SHA-256 (32)].
     /// </summary>
     public sealed class SnapshotQueue
     {
