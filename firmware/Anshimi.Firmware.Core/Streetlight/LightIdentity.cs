@@ -32,7 +32,7 @@ namespace Anshimi.Firmware.Streetlight
             return image;
         }
 
-        /// <summary>The light's configuration, or null when the record is missing or does not parse (an unprovisioned light).</summary>
+        /// <summary>The light's configuration, or null when the entry is missing or does not parse (an unprovisioned light).</summary>
         public static StreetlightConfig? Load(IDeviceStorage storage)
         {
             byte[]? image = storage.Read(RecordName);
