@@ -25,7 +25,7 @@ namespace Anshimi.Streetlight
             {
                 // Not provisioned: touch no pin. The dimming input stays open, the relay released and the
                 // watchdog input floating (disabled), so the lamp burns at full light until an installer provisions it.
-                Debug.WriteLine("anshimi: no identity record; lamp left at full light");
+                Debug.WriteLine("anshimi: no identity entry; lamp left at full light");
                 Thread.Sleep(Timeout.Infinite);
                 return;
             }

@@ -17,10 +17,10 @@ namespace Anshimi.Firmware.Streetlight
     /// </summary>
     public sealed class StreetlightController
     {
-        /// <summary>Flash record: the highest command counter accepted from the gateway.</summary>
+        /// <summary>Flash entry: the highest command counter accepted from the gateway.</summary>
         public const string CommandRecordName = "command";
 
-        /// <summary>Flash record: what the gateway asked for (emergency, escort) and for how long, restored after a reboot.</summary>
+        /// <summary>Flash entry: what the gateway asked for (emergency, escort) and for how long, restored after a reboot.</summary>
         public const string GatewayModeRecordName = "lightmode";
 
         /// <summary>UTC before 2024 means the clock was never set: no solar schedule, no escort time check.</summary>

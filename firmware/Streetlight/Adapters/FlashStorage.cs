@@ -5,8 +5,8 @@ namespace Anshimi.Streetlight.Adapters
 {
     /// <summary>
     /// Records as files on the internal flash drive (I:, LittleFS on ESP32). A write goes to <c>name.new</c> first and
-    /// then replaces the record; a read that finds only <c>name.new</c> (power cut between the two steps) takes it,
-    /// so a record always holds the old or the new bytes, never a mix.
+    /// then replaces the entry; a read that finds only <c>name.new</c> (power cut between the two steps) takes it,
+    /// so a entry always holds the old or the new bytes, never a mix.
     /// </summary>
     public sealed class FlashStorage : IDeviceStorage
     {
@@ -58,7 +58,7 @@ namespace Anshimi.Streetlight.Adapters
             }
             catch (System.Exception)
             {
-                // IOException from the drive, or File.Move's plain Exception: the write failed, the old record stands.
+                // IOException from the drive, or File.Move's plain Exception: the write failed, the old entry stands.
                 return false;
             }
         }
