@@ -291,8 +291,8 @@ public sealed class SimulatedFleet : IAsyncDisposable
         foreach (DeviceRecord record in records.Where(r => r.Profile == SimulatedDoorbell.Profile))
         {
             var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
-            var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
-            doorbell.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
+            var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
+            doorbell.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             doorbells.Add(doorbell);
         }
 
@@ -307,8 +307,8 @@ public sealed class SimulatedFleet : IAsyncDisposable
             MqttLink? link = BellBoard.ForProfile(BellProfiles.IsKnown(record.Profile) ? record.Profile : BellProfiles.Home).HasWifi
                 ? new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId)
                 : null;
-            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
-            device.Led.Changed += (_, change) => log.WriteLine("[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
+            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
+            device.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             devices.Add(device);
         }
 
@@ -332,6 +332,18 @@ public sealed class SimulatedFleet : IAsyncDisposable
     }
 
     public SimulatedDevice? Find(string id) => _devices.GetValueOrDefault(id);
+
+    /// <summary>Device threads may report after their owner has closed the log while stopping; such lines are dropped.</summary>
+    private static void Report(TextWriter log, string line)
+    {
+        try
+        {
+            log.WriteLine(line);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     public SimulatedDoorbell? FindDoorbell(string id) => Doorbells.FirstOrDefault(d => string.Equals(d.Record.DeviceId, id, StringComparison.OrdinalIgnoreCase));
 
