@@ -21,6 +21,22 @@ count() { grep -E "^(Passed|Failed)! " "$log" | grep -Eo "$1: +[0-9]+" | awk '{s
 passed=$(count Passed)
 failed=$(count Failed)
 skipped=$(count Skipped)
+# Name each failed test with the first line of its message, so a short log tail says what broke.
+if [ "$failed" -gt 0 ]; then
+  echo
+  echo "failed tests:"
+  python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for trx in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in ET.parse(trx).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") != "Failed":
+            continue
+        msg = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+        first = (msg.text or "").strip().splitlines()[0][:300] if msg is not None and msg.text else ""
+        print(f"  {r.get('testName')}: {first}")
+PY
+fi
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
