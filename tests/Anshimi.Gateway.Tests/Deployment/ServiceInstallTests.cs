@@ -36,7 +36,9 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(Config));
 
         ProcessResult verify = await ProcessRunner.RunAsync("systemd-analyze", ["verify", Unit], Timeout);
-        Assert.True(verify.ExitCode == 0 && verify.StandardError.Trim().Length == 0, verify.StandardError);
+        // Only what systemd says of this unit: a host's own units may draw warnings of their own.
+        string[] findings = [.. verify.StandardError.Split('\n').Where(l => l.Contains("anshimi-gateway", StringComparison.Ordinal))];
+        Assert.True(verify.ExitCode == 0 && findings.Length == 0, verify.StandardError);
 
         ProcessResult check = await CheckConfig(Config);
         Assert.Equal(0, check.ExitCode);
