@@ -114,7 +114,7 @@ public sealed class IotHubUpstreamTests
     {
         Name = "hub",
         HostName = Hub,
-        ConnectHost = "localhost",
+        ConnectHost = broker.Host,
         Port = broker.Port,
         DeviceId = Device,
         SharedAccessKey = DeviceKey,
@@ -188,7 +188,7 @@ public sealed class IotHubUpstreamTests
         public static async Task<Observer> StartAsync(MosquittoBroker broker, string caFile)
         {
             MqttClientOptions options = broker.ClientOptions("observer");
-            options.Host = "localhost";
+            options.Host = broker.Host;
             options.TlsCaFile = caFile;
             var observer = new Observer(MosquittoClient.Create(options));
             await observer._client.ConnectAsync(CancellationToken.None);
