@@ -280,7 +280,8 @@ public sealed class SimulatedFleet : IAsyncDisposable
     /// <param name="configure">Adjusts each bell's configuration (e.g. shorter timings in tests) before it starts.</param>
     /// <param name="configureDoorbell">The same for each doorbell.</param>
     /// <param name="escortKey">The city's escort key the streetlights share; a random one when not given (then only this simulator's walkers are recognised).</param>
-    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null)
+    /// <param name="airspace">The gateway's BLE airspace hub the streetlights join; null keeps them on this process's air only.</param>
+    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null, System.Net.IPEndPoint? airspace = null)
     {
         var clock = new SystemClock();
         var air = new SimulatedAir();
@@ -312,7 +313,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             devices.Add(device);
         }
 
-        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), log);
+        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), log, airspace);
         foreach (SimulatedDevice device in devices)
         {
             device.Start();

@@ -19,6 +19,7 @@ public sealed class SimulatedLight : IAsyncDisposable
 
     private readonly StreetlightHost _host;
     private readonly SimulatedBleRadio _phone;
+    private readonly AirspaceLink? _airspace;
     private readonly byte[] _escortKey;
     private readonly FrameCodec _codec = new(new PlatformHmacSha256());
     private readonly CancellationTokenSource _stopping = new();
@@ -26,11 +27,13 @@ public sealed class SimulatedLight : IAsyncDisposable
     private Task _walk = Task.CompletedTask;
     private CancellationTokenSource? _walkCancel;
 
-    public SimulatedLight(DeviceRecord record, SimulatedStreetlight light, SimulatedBleRadio phone, byte[] escortKey, Action<Exception> onError)
+    /// <param name="airspace">The light's link to the gateway's airspace; null when no gateway listens.</param>
+    public SimulatedLight(DeviceRecord record, SimulatedStreetlight light, SimulatedBleRadio phone, byte[] escortKey, Action<Exception> onError, AirspaceLink? airspace = null)
     {
         Record = record;
         Light = light;
         _phone = phone;
+        _airspace = airspace;
         _escortKey = escortKey;
         _host = new StreetlightHost(light, onError: onError);
     }
@@ -102,6 +105,11 @@ public sealed class SimulatedLight : IAsyncDisposable
         }
 
         _host.Dispose();
+        if (_airspace is not null)
+        {
+            await _airspace.DisposeAsync();
+        }
+
         _stopping.Dispose();
     }
 
@@ -163,14 +171,15 @@ public sealed record LightActionResult(
 
 /// <summary>
 /// The fleet's streetlights on one in-process BLE air (no IP network at the pole): positions on the air come from
-/// the lights' coordinates, so lights near each other hear the same walker. A cross-process air can replace this
-/// one without touching the lights: they only see <c>IBleRadio</c>.
+/// the lights' coordinates, so lights near each other hear the same walker. With a gateway's airspace hub, each
+/// light is also a participant there (<see cref="AirspaceLink"/>): the gateway hears its beacons and it hears the
+/// gateway's commands.
 /// </summary>
 public static class StreetlightFleet
 {
     public const string Profile = "streetlight";
 
-    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortKey, TextWriter log)
+    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortKey, TextWriter log, System.Net.IPEndPoint? airspace = null)
     {
         var air = new SimulatedBleAir(clock);
         var lights = new List<SimulatedLight>();
@@ -189,10 +198,14 @@ public static class StreetlightFleet
             double x = (record.Site.Longitude - lon0) * metresPerDegreeLon;
             double y = (record.Site.Latitude - lat0) * 110_540;
             var config = new StreetlightConfig(record.NumericId, record.Key, escortKey, record.Site.Latitude, record.Site.Longitude);
-            var board = new SimulatedStreetlight(config, clock, air.CreateRadio(record.DeviceId, x, y), new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
+            SimulatedBleRadio radio = air.CreateRadio(record.DeviceId, x, y);
+            AirspaceLink? link = airspace is null
+                ? null
+                : AirspaceLink.Join(radio, airspace, record.NumericId, TimeSpan.FromMilliseconds(air.AdvertisingIntervalMs), line => log.WriteLine("[" + record.DeviceId + "] " + line));
+            var board = new SimulatedStreetlight(config, clock, radio, new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
             board.WasReset += () => log.WriteLine("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");
             SimulatedBleRadio phone = air.CreateRadio(record.DeviceId + "-walker", x + SimulatedLight.WalkerDistanceMetres, y);
-            lights.Add(new SimulatedLight(record, board, phone, escortKey, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message)));
+            lights.Add(new SimulatedLight(record, board, phone, escortKey, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), link));
         }
 
         return lights;

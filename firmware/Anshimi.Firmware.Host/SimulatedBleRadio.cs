@@ -61,6 +61,12 @@ public sealed class SimulatedBleRadio : IBleRadio
 
     public int AdvertisementsHeard { get; private set; }
 
+    /// <summary>
+    /// Raised after the radio starts advertising new data (a copy) or stops (null), on the caller's thread: lets a
+    /// link carry the same advertisement onto another air.
+    /// </summary>
+    public event Action<byte[]?>? AdvertisingChanged;
+
     public bool Advertise(byte[] data, int length)
     {
         if (length < 1 || length > 31 || length > data.Length)
@@ -78,6 +84,7 @@ public sealed class SimulatedBleRadio : IBleRadio
 
         _air.Deliver(this, copy, copy.Length);
         _air.Clock.Schedule(_air.Clock.MonotonicMs + _air.AdvertisingIntervalMs, () => Repeat(generation));
+        AdvertisingChanged?.Invoke(copy);
         return true;
     }
 
@@ -88,6 +95,8 @@ public sealed class SimulatedBleRadio : IBleRadio
             _advertising = null;
             _generation++;
         }
+
+        AdvertisingChanged?.Invoke(null);
     }
 
     public bool StartScanning()
@@ -108,6 +117,15 @@ public sealed class SimulatedBleRadio : IBleRadio
 
         StopAdvertising();
         StopScanning();
+    }
+
+    /// <summary>An advertisement arriving from beyond this air (another process's airspace); heard only while scanning.</summary>
+    public void Receive(byte[] data, int length, int rssi)
+    {
+        if (_scanning)
+        {
+            Hear(data, length, rssi);
+        }
     }
 
     internal void Hear(byte[] data, int length, int rssi)

@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Anshimi.DeviceSim;
 using Anshimi.Geo;
@@ -31,6 +35,21 @@ public sealed class AnshimiSystemOptions
     /// signed frames over a few connections; never configured outside benchmarks.
     /// </summary>
     public IDictionary<string, string> UplinkInjectors { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Devices added to the generated fleet as given (e.g. streetlights placed along a test street).</summary>
+    public IList<DeviceRecord> ExtraDevices { get; } = [];
+
+    /// <summary>The gateway hosts its simulated BLE airspace hub on a free loopback port (<see cref="AnshimiSystem.Airspace"/>).</summary>
+    public bool BleAirspace { get; set; }
+
+    /// <summary>
+    /// The city's escort key (32 bytes) the cloud bridge signs the app's escort advertisements with; when set, the
+    /// fleet's streetlights become the cloud bridge's lights file.
+    /// </summary>
+    public byte[]? EscortKey { get; set; }
+
+    /// <summary>App back ends the cloud bridge's app API accepts: client name to API key.</summary>
+    public IDictionary<string, string> AppClients { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -41,8 +60,9 @@ public sealed class AnshimiSystemOptions
 public sealed class AnshimiSystem : IAsyncDisposable
 {
     private AnshimiSystem(
-        string directory, MosquittoBroker broker, FleetFile fleet, ServiceProcess gateway, ServiceProcess cloud, int gatewayPort, int cloudPort, string cloudOperatorPassword)
+        string directory, MosquittoBroker broker, FleetFile fleet, ServiceProcess gateway, ServiceProcess cloud, int gatewayPort, int cloudPort, string cloudOperatorPassword, IPEndPoint? airspace)
     {
+        Airspace = airspace;
         CloudOperator = (CloudOperatorName, cloudOperatorPassword);
         Directory = directory;
         Broker = broker;
@@ -66,6 +86,9 @@ public sealed class AnshimiSystem : IAsyncDisposable
 
     public Uri GatewayUri { get; }
 
+    /// <summary>The gateway's simulated BLE airspace hub, when <see cref="AnshimiSystemOptions.BleAirspace"/> asked for one.</summary>
+    public IPEndPoint? Airspace { get; }
+
     /// <summary>The cloud bridge: API and control-center console.</summary>
     public Uri CloudUri { get; }
 
@@ -84,7 +107,8 @@ public sealed class AnshimiSystem : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "anshimi-system-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         string districts = Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson");
-        FleetFile fleet = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed, profiles: options.Profile is null ? null : [options.Profile]);
+        FleetFile generated = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed, profiles: options.Profile is null ? null : [options.Profile]);
+        var fleet = new FleetFile(generated.GatewayId, [.. generated.Devices, .. options.ExtraDevices]);
         fleet.Save(Path.Combine(directory, "fleet.json"));
 
         var services = new[] { new ServiceUser("gateway", Secret()), new ServiceUser("cloud", Secret()) };
@@ -139,6 +163,15 @@ public sealed class AnshimiSystem : IAsyncDisposable
             ["Mqtt__ReconnectDelayMax"] = "00:00:02",
             ["Urls"] = "http://127.0.0.1:" + gatewayPort,
         };
+        IPEndPoint? airspace = null;
+        if (options.BleAirspace)
+        {
+            airspace = new IPEndPoint(IPAddress.Loopback, FreePort.NextUdp());
+            gatewayEnv["Gateway__Ble__Transport"] = "Airspace";
+            gatewayEnv["Gateway__Ble__AirspaceEndpoint"] = airspace.ToString();
+            gatewayEnv["Gateway__Ble__HostAirspaceHub"] = "true";
+        }
+
         Merge(gatewayEnv, options.GatewayEnvironment);
 
         int cloudPort = FreePort.Next();
@@ -163,11 +196,24 @@ public sealed class AnshimiSystem : IAsyncDisposable
             ["Operators__Seed__0__UserName"] = CloudOperatorName,
             ["Operators__Seed__0__Password"] = cloudOperatorPassword,
         };
+        if (options.EscortKey is not null)
+        {
+            cloudEnv["Escorts__LightsFile"] = WriteLightsFile(Path.Combine(directory, "lights.csv"), fleet);
+            cloudEnv["Escorts__EscortKey"] = Convert.ToHexString(options.EscortKey);
+        }
+
+        int client = 0;
+        foreach ((string name, string key) in options.AppClients)
+        {
+            cloudEnv["AppApi__Clients__" + client + "__Name"] = name;
+            cloudEnv["AppApi__Clients__" + client++ + "__KeySha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        }
+
         Merge(cloudEnv, options.CloudEnvironment);
 
         var cloud = new ServiceProcess("cloud-bridge", RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"), cloudEnv, Path.Combine(directory, "cloud-bridge.log"));
         var gateway = new ServiceProcess("gateway", RepoPaths.ProjectOutput("gateway/Anshimi.Gateway", "Anshimi.Gateway.dll"), gatewayEnv, Path.Combine(directory, "gateway.log"));
-        var system = new AnshimiSystem(directory, broker, fleet, gateway, cloud, gatewayPort, cloudPort, cloudOperatorPassword);
+        var system = new AnshimiSystem(directory, broker, fleet, gateway, cloud, gatewayPort, cloudPort, cloudOperatorPassword, airspace);
         try
         {
             cloud.Start();
@@ -266,6 +312,17 @@ public sealed class AnshimiSystem : IAsyncDisposable
         await Gateway.DisposeAsync().ConfigureAwait(false);
         await Cloud.DisposeAsync().ConfigureAwait(false);
         await Broker.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The fleet's streetlights in the cloud bridge's lights file format (cloud-bridge/README.md).</summary>
+    private static string WriteLightsFile(string path, FleetFile fleet)
+    {
+        var lines = new List<string> { "light_id,district_code,gateway_id,lat,lon" };
+        lines.AddRange(fleet.Devices
+            .Where(d => d.Profile == StreetlightFleet.Profile)
+            .Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.DeviceId},{d.DistrictCode},{fleet.GatewayId},{d.Site.Latitude},{d.Site.Longitude}")));
+        File.WriteAllLines(path, lines);
+        return path;
     }
 
     private static string Secret() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18));
