@@ -7,7 +7,7 @@ using Anshimi.Firmware.Host;
 namespace Anshimi.DeviceSim;
 
 /// <summary>
-/// Makes one radio of the fleet's in-process air also a participant in the gateway's cross-process airspace (an
+/// Makes one radio of the simulator's in-process air also a participant in the gateway's cross-process airspace (an
 /// <see cref="AirspaceHub"/> over UDP): what the radio advertises goes out on both, and what the airspace carries
 /// (the gateway's signed commands) reaches the radio as if the gateway's antenna were in range. Walkers' phones stay
 /// on the in-process air, where distance decides which lights hear them.
@@ -17,18 +17,16 @@ public sealed class AirspaceLink : IAsyncDisposable
     /// <summary>Prefix of the simulated devices' addresses in the airspace (a static random address; the gateway's is 02:A5:…).</summary>
     private const ulong AddressPrefix = 0xC2A5_0000_0000UL;
 
-    private readonly SimulatedBleRadio _radio;
+    private readonly IBridgeableRadio _radio;
     private readonly IBleTransport _transport;
-    private readonly TimeSpan _interval;
     private readonly Action<string> _report;
-    private readonly Channel<byte[]?> _changes = Channel.CreateUnbounded<byte[]?>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(byte[]? Data, int IntervalMs)> _changes = Channel.CreateUnbounded<(byte[]?, int)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _pump;
 
-    public AirspaceLink(SimulatedBleRadio radio, IBleTransport transport, TimeSpan advertisingInterval, Action<string> report)
+    public AirspaceLink(IBridgeableRadio radio, IBleTransport transport, Action<string> report)
     {
         _radio = radio;
         _transport = transport;
-        _interval = advertisingInterval;
         _report = report;
         _radio.AdvertisingChanged += OnAdvertisingChanged;
         _transport.AdvertisementReceived += OnHeard;
@@ -36,8 +34,8 @@ public sealed class AirspaceLink : IAsyncDisposable
     }
 
     /// <summary>Joins the hub at <paramref name="hub"/> with an address derived from <paramref name="deviceId"/>.</summary>
-    public static AirspaceLink Join(SimulatedBleRadio radio, IPEndPoint hub, uint deviceId, TimeSpan advertisingInterval, Action<string> report) =>
-        new(radio, new UdpAirspaceTransport(hub, AddressOf(deviceId), TimeProvider.System), advertisingInterval, report);
+    public static AirspaceLink Join(IBridgeableRadio radio, IPEndPoint hub, uint deviceId, Action<string> report) =>
+        new(radio, new UdpAirspaceTransport(hub, AddressOf(deviceId), TimeProvider.System), report);
 
     public static BleAddress AddressOf(uint deviceId) => new(AddressPrefix | deviceId);
 
@@ -56,7 +54,7 @@ public sealed class AirspaceLink : IAsyncDisposable
         await _transport.DisposeAsync();
     }
 
-    private void OnAdvertisingChanged(byte[]? data) => _changes.Writer.TryWrite(data);
+    private void OnAdvertisingChanged(byte[]? data, int intervalMs) => _changes.Writer.TryWrite((data, intervalMs));
 
     private void OnHeard(object? sender, BleAdvertisementReport report) => _radio.Receive(report.Data, report.Data.Length, report.Rssi);
 
@@ -77,10 +75,10 @@ public sealed class AirspaceLink : IAsyncDisposable
         while (await _changes.Reader.WaitToReadAsync())
         {
             // Only the newest advertisement matters: the radio replaced the others already.
-            byte[]? data = null;
-            while (_changes.Reader.TryRead(out byte[]? next))
+            (byte[]? data, int intervalMs) = (null, 0);
+            while (_changes.Reader.TryRead(out (byte[]? Data, int IntervalMs) next))
             {
-                data = next;
+                (data, intervalMs) = next;
             }
 
             try
@@ -91,7 +89,7 @@ public sealed class AirspaceLink : IAsyncDisposable
                 }
                 else
                 {
-                    await _transport.SetAdvertisingAsync(data, _interval, CancellationToken.None);
+                    await _transport.SetAdvertisingAsync(data, TimeSpan.FromMilliseconds(intervalMs), CancellationToken.None);
                 }
 
                 if (failing)
@@ -99,6 +97,11 @@ public sealed class AirspaceLink : IAsyncDisposable
                     failing = false;
                     _report("BLE airspace: reachable again");
                 }
+            }
+            catch (ArgumentOutOfRangeException ex)
+            {
+                // Nothing a real controller would take (e.g. an interval under 20 ms): said, and not carried.
+                _report("BLE airspace: advertisement not carried: " + ex.Message);
             }
             catch (BleTransportException ex)
             {

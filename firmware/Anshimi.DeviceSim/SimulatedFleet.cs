@@ -24,12 +24,14 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private readonly Action<BellConfig>? _configure;
     private readonly BellBoard _board;
     private readonly SimulatedBellRadio _radio;
+    private readonly AirspaceLink? _airspace;
     private readonly LatchingWatchdog _watchdog;
     private readonly Lock _gate = new();
     private BellHost _host;
     private int _sleepGeneration;
 
-    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedAir air, Action<Exception> onError, Action<BellConfig>? configure = null)
+    /// <param name="airspace">The gateway's BLE airspace hub, where the bell's radio is heard too; null for this process's air only.</param>
+    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedAir air, Action<Exception> onError, Action<BellConfig>? configure = null, System.Net.IPEndPoint? airspace = null)
     {
         if (!BellProfiles.IsKnown(record.Profile))
         {
@@ -47,6 +49,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
         AuxButton = new SimulatedButton(clock);
         Led = new SimulatedLed(clock);
         _radio = new SimulatedBellRadio(air);
+        _airspace = airspace is null ? null : AirspaceLink.Join(_radio, airspace, record.NumericId, line => onError(new IOException(line)));
         BellConfig config = Config();
         _watchdog = new LatchingWatchdog(clock, config.WatchdogTimeoutMs);
         _watchdog.Expired += OnWatchdogExpired;
@@ -158,6 +161,11 @@ public sealed class SimulatedDevice : IAsyncDisposable
         }
 
         _radio.Dispose();
+        if (_airspace is not null)
+        {
+            await _airspace.DisposeAsync();
+        }
+
         if (Link is not null)
         {
             await Link.DisposeAsync();
@@ -249,7 +257,10 @@ public sealed class SimulatedDevice : IAsyncDisposable
     }
 }
 
-/// <summary>Every device of a fleet file on the host HAL: bells against a real broker, streetlights on the in-process BLE air.</summary>
+/// <summary>
+/// Every device of a fleet file on the host HAL: bells and doorbells against a real broker, streetlights on the
+/// in-process BLE air; with the gateway's airspace hub, bells' and streetlights' radios are heard by the gateway too.
+/// </summary>
 public sealed class SimulatedFleet : IAsyncDisposable
 {
     private readonly Dictionary<string, SimulatedDevice> _devices;
@@ -308,7 +319,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             MqttLink? link = BellBoard.ForProfile(BellProfiles.IsKnown(record.Profile) ? record.Profile : BellProfiles.Home).HasWifi
                 ? new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId)
                 : null;
-            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configure);
+            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configure, airspace);
             device.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             devices.Add(device);
         }

@@ -73,7 +73,7 @@ public sealed class SimulatedAir
 }
 
 /// <summary>A BLE radio on a <see cref="SimulatedAir"/> that remembers what it advertised.</summary>
-public sealed class SimulatedBellRadio : IBleAdvertiser, IDisposable
+public sealed class SimulatedBellRadio : IBleAdvertiser, IBridgeableRadio, IDisposable
 {
     private readonly SimulatedAir _air;
     private readonly Lock _gate = new();
@@ -86,6 +86,8 @@ public sealed class SimulatedBellRadio : IBleAdvertiser, IDisposable
     }
 
     public event AdvertisementReceivedHandler? AdvertisementReceived;
+
+    public event Action<byte[]?, int>? AdvertisingChanged;
 
     public bool IsAdvertising { get; private set; }
 
@@ -118,15 +120,28 @@ public sealed class SimulatedBellRadio : IBleAdvertiser, IDisposable
 
         IsAdvertising = true;
         _air.Deliver(this, copy, copy.Length);
+        AdvertisingChanged?.Invoke(copy, intervalMs);
     }
 
-    public void StopAdvertising() => IsAdvertising = false;
+    public void StopAdvertising()
+    {
+        IsAdvertising = false;
+        AdvertisingChanged?.Invoke(null, 0);
+    }
 
     public void StartScanning() => IsScanning = true;
 
     public void StopScanning() => IsScanning = false;
 
     public void Dispose() => _air.Leave(this);
+
+    public void Receive(byte[] data, int length, int rssi)
+    {
+        if (IsScanning)
+        {
+            AdvertisementReceived?.Invoke(data, length, rssi);
+        }
+    }
 
     internal void Hear(byte[] advertisingData, int length)
     {

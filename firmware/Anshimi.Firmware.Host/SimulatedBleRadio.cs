@@ -3,7 +3,7 @@ using Anshimi.Firmware.Hal;
 namespace Anshimi.Firmware.Host;
 
 /// <summary>One radio on a <see cref="SimulatedBleAir"/>. It hands a received advertisement to its handlers in its own buffer, as a radio driver does.</summary>
-public sealed class SimulatedBleRadio : IBleRadio
+public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
 {
     private readonly SimulatedBleAir _air;
     private readonly Lock _lock = new();
@@ -61,11 +61,7 @@ public sealed class SimulatedBleRadio : IBleRadio
 
     public int AdvertisementsHeard { get; private set; }
 
-    /// <summary>
-    /// Raised after the radio starts advertising new data (a copy) or stops (null), on the caller's thread: lets a
-    /// link carry the same advertisement onto another air.
-    /// </summary>
-    public event Action<byte[]?>? AdvertisingChanged;
+    public event Action<byte[]?, int>? AdvertisingChanged;
 
     public bool Advertise(byte[] data, int length)
     {
@@ -84,7 +80,7 @@ public sealed class SimulatedBleRadio : IBleRadio
 
         _air.Deliver(this, copy, copy.Length);
         _air.Clock.Schedule(_air.Clock.MonotonicMs + _air.AdvertisingIntervalMs, () => Repeat(generation));
-        AdvertisingChanged?.Invoke(copy);
+        AdvertisingChanged?.Invoke(copy, _air.AdvertisingIntervalMs);
         return true;
     }
 
@@ -96,7 +92,7 @@ public sealed class SimulatedBleRadio : IBleRadio
             _generation++;
         }
 
-        AdvertisingChanged?.Invoke(null);
+        AdvertisingChanged?.Invoke(null, _air.AdvertisingIntervalMs);
     }
 
     public bool StartScanning()
@@ -119,7 +115,6 @@ public sealed class SimulatedBleRadio : IBleRadio
         StopScanning();
     }
 
-    /// <summary>An advertisement arriving from beyond this air (another process's airspace); heard only while scanning.</summary>
     public void Receive(byte[] data, int length, int rssi)
     {
         if (_scanning)

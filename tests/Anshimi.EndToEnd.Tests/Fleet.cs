@@ -20,7 +20,7 @@ internal static class Fleet
     public static async Task<SimulatedFleet> StartAsync(AnshimiSystem system, TextWriter log, CancellationToken cancellationToken)
     {
         SimulatedFleet fleet = SimulatedFleet.Start(
-            system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "bells"), log, FastTimings);
+            system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "bells"), log, FastTimings, airspace: system.Airspace);
         await Until(() => fleet.Devices.All(d => d.Link is null || d.Link.IsConnected), TimeSpan.FromSeconds(60), "every Wi-Fi bell connected", cancellationToken);
         return fleet;
     }

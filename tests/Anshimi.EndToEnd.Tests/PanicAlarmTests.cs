@@ -51,4 +51,39 @@ public sealed class PanicAlarmTests(ITestOutputHelper output)
             output.WriteLine(system.Cloud.ReadLog());
         }
     }
+
+    [Fact]
+    public async Task A_battery_bells_BLE_alarm_burst_reaches_the_operator_through_the_gateways_radio()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        CancellationToken ct = cts.Token;
+        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = 2, Profile = "battery", BleAirspace = true }, ct);
+        using var log = new StringWriter();
+        try
+        {
+            await using SimulatedFleet fleet = await Fleet.StartAsync(system, log, ct);
+            SimulatedDevice bell = fleet.Devices[0];
+            Assert.Null(bell.Link);
+
+            // No broker session at all: the alarm exists only as signed BLE advertisements in the gateway's airspace.
+            bell.Press(400);
+
+            JsonElement alarm = default;
+            await Fleet.Until(async () =>
+            {
+                alarm = (await system.CloudAlarmsAsync(ct)).FirstOrDefault(a => a.GetProperty("deviceId").GetString() == bell.Record.DeviceId);
+                return alarm.ValueKind == JsonValueKind.Object;
+            }, TimeSpan.FromSeconds(30), "the battery bell's alarm in the cloud bridge", ct);
+
+            Assert.Equal(120, alarm.GetProperty("event").GetProperty("code").GetInt32());
+            Assert.Equal(bell.Record.DistrictCode, alarm.GetProperty("district").GetProperty("code").GetString());
+            Assert.Single(await system.CloudAlarmsAsync(ct));
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+            output.WriteLine(system.Gateway.ReadLog());
+            output.WriteLine(system.Cloud.ReadLog());
+        }
+    }
 }

@@ -1,0 +1,17 @@
+namespace Anshimi.Firmware.Host;
+
+/// <summary>
+/// A simulated radio that a link can extend onto another air (another process's airspace): it says when its own
+/// advertisement changes, and hears what arrives from beyond.
+/// </summary>
+public interface IBridgeableRadio
+{
+    /// <summary>
+    /// Raised after the radio starts advertising new data (a copy, repeated every <c>intervalMs</c>) or stops (null),
+    /// on the caller's thread.
+    /// </summary>
+    event Action<byte[]?, int>? AdvertisingChanged;
+
+    /// <summary>An advertisement from beyond this radio's air; heard only while the radio scans.</summary>
+    void Receive(byte[] data, int length, int rssi);
+}
