@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a whole Anshimi system on this machine: its own Mosquitto (own config, data directory and
-# port), the gateway, the cloud bridge and 25 simulated panic bells inside real Seoul districts.
+# port), the gateway with its simulated BLE airspace, the cloud bridge with the app API, 25 simulated
+# bells and doorbells inside real Seoul districts, and a lit street of smart streetlights by City Hall.
 # Ctrl-C stops everything. Ports can be moved with the variables below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +11,13 @@ mqtt_port=${ANSHIMI_MQTT_PORT:-18830}
 console_port=${ANSHIMI_CONSOLE_PORT:-18080}
 gateway_port=${ANSHIMI_GATEWAY_PORT:-18081}
 sim_port=${ANSHIMI_SIM_PORT:-18082}
+airspace_port=${ANSHIMI_AIRSPACE_PORT:-18850}
 bells=${ANSHIMI_BELLS:-25}
+lights=${ANSHIMI_LIGHTS:-12}
 gateway_id=gw-demo
+# The lit street: lights 30 m apart running east from Seoul City Hall (중구 Jung-gu).
+street_lat=37.5663
+street_lon=126.9779
 districts="$repo/../shared/data/seoul-municipalities.geojson"
 [ -f "$districts" ] || districts="$repo/data/seoul-municipalities.geojson"
 
@@ -27,9 +33,22 @@ gateway_password=$(secret)
 cloud_password=$(secret)
 central_password=$(secret)
 gangnam_password=$(secret)
+app_key=$(secret)
+escort_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-echo "▶ 모의 비상벨 ${bells}대 생성 / generating ${bells} simulated bells"
-"${sim[@]}" fleet --count "$bells" --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
+echo "▶ 모의 장치 생성 / generating ${bells} bells and doorbells and ${lights} streetlights"
+"${sim[@]}" fleet --count "$bells" --profiles home,shop,voice,battery,doorbell --streetlights "$lights" --street "$street_lat,$street_lon" \
+  --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
+# The cloud bridge's lights file (cloud-bridge/README.md) lists the same streetlights.
+python3 - "$state/fleet.json" "$state/cloud-lights.csv" <<'PY'
+import json, sys
+fleet = json.load(open(sys.argv[1]))
+with open(sys.argv[2], "w") as out:
+    out.write("light_id,district_code,gateway_id,lat,lon\n")
+    for d in fleet["devices"]:
+        if d["profile"] == "streetlight":
+            out.write(f'{d["deviceId"]},{d["districtCode"]},{fleet["gatewayId"]},{d["site"]["lat"]},{d["site"]["lon"]}\n')
+PY
 "${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --service "cloud:$cloud_password" --out-dir "$state/broker" >/dev/null
 mosquitto_passwd -U "$state/broker/passwd"
 
@@ -74,20 +93,29 @@ Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=cloud Mqtt__Password
 Urls="http://127.0.0.1:$console_port" Operators__CookieSecurePolicy=SameAsRequest \
 Operators__Seed__0__UserName=central Operators__Seed__0__Password="$central_password" Operators__Seed__0__Central=true \
 Operators__Seed__1__UserName=gangnam Operators__Seed__1__Password="$gangnam_password" Operators__Seed__1__Districts__0=11680 \
+Escorts__LightsFile="$state/cloud-lights.csv" Escorts__EscortKey="$escort_key" \
+AppApi__Clients__0__Name=demo-app AppApi__Clients__0__KeySha256="$(printf %s "$app_key" | sha256sum | cut -d' ' -f1)" \
   dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)" >"$state/logs/cloud-bridge.log" 2>&1 & pids+=($!)
 
 Gateway__Id="$gateway_id" Gateway__DataDirectory="$state/gateway" Gateway__RegistrySeedFile="$state/fleet.json" \
 Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=gateway Mqtt__Password="$gateway_password" \
 Urls="http://127.0.0.1:$gateway_port" \
+Gateway__Ble__Transport=Airspace Gateway__Ble__AirspaceEndpoint="127.0.0.1:$airspace_port" Gateway__Ble__HostAirspaceHub=true \
   dotnet "$(bin gateway/Anshimi.Gateway Anshimi.Gateway)" >"$state/logs/gateway.log" 2>&1 & pids+=($!)
 
 wait_port "$console_port"
 wait_port "$gateway_port"
 
-"${sim[@]}" run --fleet "$state/fleet.json" --broker "127.0.0.1:$mqtt_port" --state "$state/sim" --control "127.0.0.1:$sim_port" >"$state/logs/sim.log" 2>&1 & pids+=($!)
+"${sim[@]}" run --fleet "$state/fleet.json" --broker "127.0.0.1:$mqtt_port" --state "$state/sim" --control "127.0.0.1:$sim_port" \
+  --airspace "127.0.0.1:$airspace_port" --escort-key "$escort_key" >"$state/logs/sim.log" 2>&1 & pids+=($!)
 wait_port "$sim_port"
 
-first=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['devices'][0]['deviceId'])" "$state/fleet.json")
+pick() { python3 -c "import json,sys; d=[x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']==sys.argv[2]]; print($3)" "$state/fleet.json" "$1"; }
+first=$(pick home "d[0]['deviceId']")
+doorbell=$(pick doorbell "d[0]['deviceId']")
+street_end=$(pick streetlight "f\"{d[-1]['site']['lat']},{d[-1]['site']['lon']}\"")
+street_mid=$(pick streetlight "f\"{d[len(d)//2]['site']['lat']},{d[len(d)//2]['site']['lon']}\"")
+sim_cmd="dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim)"
 cat <<INFO
 
 ✅ 안심이 IoT 데모 실행 중 / Anshimi IoT demo is running
@@ -99,9 +127,15 @@ cat <<INFO
   MQTT 브로커 Broker               : 127.0.0.1:$mqtt_port (own config and data in $state/broker)
 
   비상벨 누르기 Press a bell (another terminal):
-    dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim) press $first --control 127.0.0.1:$sim_port
-  비상벨 상태 Bell LED states:
-    dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim) status --control 127.0.0.1:$sim_port
+    $sim_cmd press $first --control 127.0.0.1:$sim_port
+  스마트초인종 배회 Loitering at a smart doorbell (suspicious visitor, with its snapshot):
+    $sim_cmd motion $doorbell start --control 127.0.0.1:$sim_port
+  귀가모니터링 Walk home along the lit street (the lights ahead brighten, those behind fade):
+    $sim_cmd walk --cloud http://127.0.0.1:$console_port/ --api-key $app_key --from $street_lat,$street_lon --to $street_end
+  긴급신고 Emergency report on the street (the nearest lights blink, an alarm opens in 중구):
+    $sim_cmd report-emergency --cloud http://127.0.0.1:$console_port/ --api-key $app_key --at $street_mid
+  장치·보안등 상태 Bells, doorbells and streetlights:
+    $sim_cmd status --control 127.0.0.1:$sim_port      (lights: curl http://127.0.0.1:$sim_port/lights)
   모든 장치 목록 All device ids: $state/fleet.json
 
   로그 Logs: $state/logs      종료 Stop: Ctrl-C

@@ -15,8 +15,15 @@ namespace Anshimi.DeviceSim;
 /// </summary>
 public static class FleetGenerator
 {
+    /// <summary>Distance between neighbouring lights of a street (<see cref="Generate"/>'s <c>street</c>).</summary>
+    public const double StreetSpacingMetres = 30;
+
     /// <param name="streetlights">Streetlights added after the bells, placed in the districts the same way.</param>
-    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0, IReadOnlyList<string>? profiles = null)
+    /// <param name="street">
+    /// When given, the streetlights stand in a row instead: one every <see cref="StreetSpacingMetres"/> running east
+    /// from this point, like the lit street a resident walks home along.
+    /// </param>
+    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0, IReadOnlyList<string>? profiles = null, (double Latitude, double Longitude)? street = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(streetlights);
@@ -39,6 +46,12 @@ public static class FleetGenerator
             while (!ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
+            if (i >= count && street is { } start)
+            {
+                (lat, lon) = (start.Latitude, start.Longitude + ((i - count) * StreetSpacingMetres / MetresPerDegreeLongitude(start.Latitude)));
+                district = districts.Locate(lat, lon) ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the street at {lat}, {lon} leaves Seoul"));
+            }
+
             string profile = i >= count ? StreetlightFleet.Profile : BellProfile(random, profiles, i);
             var site = new SiteInfo(profile == BellProfiles.Shop || profile == StreetlightFleet.Profile ? profile : "home", Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
@@ -52,6 +65,8 @@ public static class FleetGenerator
 
         return new FleetFile(gatewayId, devices);
     }
+
+    public static double MetresPerDegreeLongitude(double latitude) => 111_320 * Math.Cos(latitude * Math.PI / 180);
 
     private static string BellProfile(Random random, IReadOnlyList<string>? profiles, int index)
     {

@@ -18,15 +18,17 @@ var outOption = new Option<FileInfo>("--out") { Description = "출력 파일 out
 var seedOption = new Option<int?>("--seed") { Description = "위치 재현용 시드 seed for repeatable ids and places (keys stay random)" };
 var profilesOption = new Option<string?>("--profiles") { Description = "장치 종류 device profiles, taking turns: home,shop,voice,battery,doorbell (스마트초인종) (default: 70% home, 30% shop bells)" };
 var streetlightsOption = new Option<int>("--streetlights") { Description = "스마트보안등 수 number of streetlights added after the bells", DefaultValueFactory = _ => 0 };
+var streetOption = new Option<string?>("--street") { Description = "보안등 거리 시작점 lat,lon: streetlights stand in a row from here, 30 m apart, running east (default: spread over the districts)" };
 var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells (and streetlights) in real districts")
 {
-    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption, profilesOption,
+    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption, profilesOption, streetOption,
 };
 fleetCommand.SetAction(parse => Run(() =>
 {
     SeoulDistricts districts = SeoulDistricts.Load(parse.GetValue(districtsOption)!.FullName);
     string[]? profiles = parse.GetValue(profilesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(streetlightsOption), profiles);
+    (double, double)? street = parse.GetValue(streetOption) is string text ? LatLon(text, "--street") : null;
+    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(streetlightsOption), profiles, street);
     string path = parse.GetValue(outOption)!.FullName;
     fleet.Save(path);
     Console.WriteLine("장치 " + fleet.Devices.Count + "대 생성: " + path + " (" + fleet.Devices.Count + " devices written, mode 0600)");
@@ -146,6 +148,41 @@ escortCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     return await client.EscortAsync(parse.GetValue(lightArgument)!, parse.GetValue(secondsOption), cancellationToken);
 }));
 
+// walk / report-emergency: the Anshimi app's back end against the cloud bridge's app API
+var cloudOption = new Option<Uri>("--cloud") { Description = "클라우드 브리지 주소 cloud bridge URL", DefaultValueFactory = _ => new Uri("http://127.0.0.1:18080/") };
+var apiKeyOption = new Option<string>("--api-key") { Description = "앱 API 키 the app back end's API key", Required = true };
+var fromOption = new Option<string>("--from") { Description = "출발 origin lat,lon", Required = true };
+var toOption = new Option<string>("--to") { Description = "도착 destination lat,lon", Required = true };
+var speedOption = new Option<double>("--speed") { Description = "걷는 속도 walking speed (m/s)", DefaultValueFactory = _ => 1.4 };
+var everyOption = new Option<double>("--every") { Description = "위치 보고 간격 seconds between location reports", DefaultValueFactory = _ => 2 };
+var walkCommand = new Command("walk", "귀가모니터링 — walk home from one point to another under return-home monitoring, as the Anshimi app reports it")
+{
+    cloudOption, apiKeyOption, fromOption, toOption, speedOption, everyOption,
+};
+walkCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
+{
+    double speed = parse.GetValue(speedOption);
+    double every = parse.GetValue(everyOption);
+    if (speed is <= 0 or > 10 || every is <= 0 or > 60)
+    {
+        throw new FormatException("--speed must be in (0, 10] m/s and --every in (0, 60] s");
+    }
+
+    using HttpClient cloud = AppWalker.Client(parse.GetValue(cloudOption)!, parse.GetValue(apiKeyOption)!);
+    return await CloudCall(() => new AppWalker(cloud, Console.Out).WalkAsync(
+        LatLon(parse.GetValue(fromOption)!, "--from"), LatLon(parse.GetValue(toOption)!, "--to"), speed, TimeSpan.FromSeconds(every), cancellationToken));
+}));
+var atOption = new Option<string>("--at") { Description = "위치 location lat,lon", Required = true };
+var reportCommand = new Command("report-emergency", "긴급신고 — report an emergency at a location, as the Anshimi app does")
+{
+    cloudOption, apiKeyOption, atOption,
+};
+reportCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
+{
+    using HttpClient cloud = AppWalker.Client(parse.GetValue(cloudOption)!, parse.GetValue(apiKeyOption)!);
+    return await CloudCall(() => new AppWalker(cloud, Console.Out).ReportEmergencyAsync(LatLon(parse.GetValue(atOption)!, "--at"), cancellationToken));
+}));
+
 // status
 var optionalDevice = new Argument<string?>("deviceId") { Description = "장치 ID device id (생략하면 전체 all when omitted)", Arity = ArgumentArity.ZeroOrOne };
 var statusCommand = new Command("status", "장치 상태 보기 — show the simulated bells")
@@ -183,9 +220,10 @@ motionCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetVa
 var emergencyCommand = new Command("emergency", "실내 비상 버튼 누르기 — press a simulated doorbell's inside emergency button") { doorbellArgument, controlOption, holdOption };
 emergencyCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.GetValue(doorbellArgument)!, "emergency?holdMs=" + parse.GetValue(holdOption), parse.GetValue(controlOption)!, cancellationToken));
 
-var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, streetlights)")
+var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, doorbells, streetlights, and the app back end)")
 {
     fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand, speakCommand, tamperCommand, mainsCommand, batteryCommand, ringCommand, motionCommand, emergencyCommand,
+    walkCommand, reportCommand,
 };
 return await root.Parse(args).InvokeAsync();
 
@@ -227,6 +265,29 @@ static async Task<int> RunAsync(Func<Task<int>> action)
     {
         return 130;
     }
+}
+
+static async Task<int> CloudCall(Func<Task<int>> call)
+{
+    try
+    {
+        return await call();
+    }
+    catch (HttpRequestException ex)
+    {
+        await Console.Error.WriteLineAsync("클라우드 브리지에 연결할 수 없습니다 (cannot reach the cloud bridge): " + ex.Message);
+        return 1;
+    }
+}
+
+static (double Latitude, double Longitude) LatLon(string text, string option)
+{
+    string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+    return parts.Length == 2
+        && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lat) && lat is >= -90 and <= 90
+        && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double lon) && lon is >= -180 and <= 180
+        ? (lat, lon)
+        : throw new FormatException(option + " must be latitude,longitude, e.g. 37.5663,126.9779 — got " + text);
 }
 
 static (string Host, int Port) HostPort(string text, string option)

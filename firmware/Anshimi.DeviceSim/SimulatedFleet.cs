@@ -296,7 +296,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
     {
         var clock = new SystemClock();
         var air = new SimulatedAir();
-        var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
+        var factory = new MosquittoClientFactory(message => Report(log, "mqtt: " + message));
         var devices = new List<SimulatedDevice>();
         var lightRecords = new List<DeviceRecord>();
         var doorbells = new List<SimulatedDoorbell>();
@@ -324,7 +324,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             devices.Add(device);
         }
 
-        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), log, airspace);
+        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), line => Report(log, line), airspace);
         foreach (SimulatedDevice device in devices)
         {
             device.Start();

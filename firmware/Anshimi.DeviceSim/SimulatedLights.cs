@@ -179,7 +179,8 @@ public static class StreetlightFleet
 {
     public const string Profile = "streetlight";
 
-    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortKey, TextWriter log, System.Net.IPEndPoint? airspace = null)
+    /// <param name="report">Takes the lights' log lines (from their own threads).</param>
+    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortKey, Action<string> report, System.Net.IPEndPoint? airspace = null)
     {
         var air = new SimulatedBleAir(clock);
         var lights = new List<SimulatedLight>();
@@ -201,11 +202,11 @@ public static class StreetlightFleet
             SimulatedBleRadio radio = air.CreateRadio(record.DeviceId, x, y);
             AirspaceLink? link = airspace is null
                 ? null
-                : AirspaceLink.Join(radio, airspace, record.NumericId, line => log.WriteLine("[" + record.DeviceId + "] " + line));
+                : AirspaceLink.Join(radio, airspace, record.NumericId, line => report("[" + record.DeviceId + "] " + line));
             var board = new SimulatedStreetlight(config, clock, radio, new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
-            board.WasReset += () => log.WriteLine("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");
+            board.WasReset += () => report("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");
             SimulatedBleRadio phone = air.CreateRadio(record.DeviceId + "-walker", x + SimulatedLight.WalkerDistanceMetres, y);
-            lights.Add(new SimulatedLight(record, board, phone, escortKey, ex => log.WriteLine("[" + record.DeviceId + "] 오류 error: " + ex.Message), link));
+            lights.Add(new SimulatedLight(record, board, phone, escortKey, ex => report("[" + record.DeviceId + "] 오류 error: " + ex.Message), link));
         }
 
         return lights;

@@ -59,6 +59,13 @@ public sealed class SimulatedStreetlight
         return Controller;
     }
 
+    /// <summary>Power off for good: the watchdog stops, and nothing boots again from storage that may be gone.</summary>
+    public void PowerOff()
+    {
+        RebootOnReset = false;
+        Watchdog.Stop();
+    }
+
     private StreetlightController Boot() =>
         new(_config, _clock, Lamp.Dimmer, Lamp.Cutoff, Ambient, Lamp.CurrentSense, Radio, Watchdog, Storage, _mac);
 

@@ -11,6 +11,7 @@ public sealed class SimulatedWatchdog : IWatchdog
     private readonly ISchedulingClock _clock;
     private readonly Lock _lock = new();
     private long _lastFedMs;
+    private bool _stopped;
 
     public SimulatedWatchdog(ISchedulingClock clock, int timeoutMs)
     {
@@ -36,6 +37,15 @@ public sealed class SimulatedWatchdog : IWatchdog
         }
     }
 
+    /// <summary>The chip lost power: the watchdog never fires again.</summary>
+    public void Stop()
+    {
+        lock (_lock)
+        {
+            _stopped = true;
+        }
+    }
+
     // One check is outstanding at a time: it runs when the last feed would expire and re-arms from the newest feed.
     private void Check()
     {
@@ -43,6 +53,11 @@ public sealed class SimulatedWatchdog : IWatchdog
         bool expired;
         lock (_lock)
         {
+            if (_stopped)
+            {
+                return;
+            }
+
             expired = now - _lastFedMs >= TimeoutMs;
             if (expired)
             {

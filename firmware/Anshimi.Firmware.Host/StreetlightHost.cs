@@ -38,9 +38,7 @@ public sealed class StreetlightHost : IDisposable
     public void Dispose()
     {
         Stop();
-
-        // Powered off: the unfed watchdog may still fire, but nothing boots again from storage that may be gone.
-        Light.RebootOnReset = false;
+        Light.PowerOff();
         _stop.Dispose();
     }
 

@@ -14,6 +14,21 @@ public sealed class WatchdogFailSafeTests
     }
 
     [Fact]
+    public void A_powered_off_light_is_never_reset_again()
+    {
+        var rig = new StreetlightRig(StreetlightRig.Night);
+        rig.Run(3000);
+        int resets = 0;
+        rig.Light.WasReset += () => resets++;
+
+        rig.Light.PowerOff();
+        rig.Clock.Advance(10 * rig.Light.Watchdog.TimeoutMs);
+
+        Assert.Equal(0, resets);
+        Assert.Equal(0, rig.Light.Watchdog.Expirations);
+    }
+
+    [Fact]
     public void A_hung_loop_by_day_ends_with_the_lamp_at_full_light()
     {
         var rig = new StreetlightRig(StreetlightRig.Noon);
