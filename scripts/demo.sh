@@ -110,7 +110,7 @@ wait_port "$gateway_port"
   --airspace "127.0.0.1:$airspace_port" --escort-key "$escort_key" >"$state/logs/sim.log" 2>&1 & pids+=($!)
 wait_port "$sim_port"
 
-pick() { python3 -c "import json,sys; d=[x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']==sys.argv[2]]; print($3)" "$state/fleet.json" "$1"; }
+pick() { python3 -c "import json,sys; d=[x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']==sys.argv[2]]; print($2)" "$state/fleet.json" "$1"; }
 first=$(pick home "d[0]['deviceId']")
 doorbell=$(pick doorbell "d[0]['deviceId']")
 street_end=$(pick streetlight "f\"{d[-1]['site']['lat']},{d[-1]['site']['lon']}\"")

@@ -38,21 +38,24 @@ public static class FleetGenerator
         for (int i = 0; i < count + streetlights; i++)
         {
             District district = districts.All[i % districts.All.Count];
+            bool light = i >= count;
             uint id;
             do
             {
-                id = (uint)random.NextInt64(1, uint.MaxValue);
+                id = light
+                    ? (uint)random.NextInt64(DeviceIdText.FirstStreetlightId, DeviceIdText.LastStreetlightId + 1L)
+                    : (uint)random.NextInt64(1, uint.MaxValue);
             }
-            while (!ids.Add(id));
+            while (light != DeviceIdText.IsStreetlight(id) || !ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
-            if (i >= count && street is { } start)
+            if (light && street is { } start)
             {
                 (lat, lon) = (start.Latitude, start.Longitude + ((i - count) * StreetSpacingMetres / MetresPerDegreeLongitude(start.Latitude)));
                 district = districts.Locate(lat, lon) ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the street at {lat}, {lon} leaves Seoul"));
             }
 
-            string profile = i >= count ? StreetlightFleet.Profile : BellProfile(random, profiles, i);
+            string profile = light ? StreetlightFleet.Profile : BellProfile(random, profiles, i);
             var site = new SiteInfo(profile == BellProfiles.Shop || profile == StreetlightFleet.Profile ? profile : "home", Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
                 DeviceIdText.Format(id),

@@ -149,11 +149,11 @@ escortCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 }));
 
 // walk / report-emergency: the Anshimi app's back end against the cloud bridge's app API
-var cloudOption = new Option<Uri>("--cloud") { Description = "클라우드 브리지 주소 cloud bridge URL", DefaultValueFactory = _ => new Uri("http://127.0.0.1:18080/") };
+var cloudOption = new Option<string>("--cloud") { Description = "클라우드 브리지 주소 cloud bridge URL", DefaultValueFactory = _ => "http://127.0.0.1:18080/" };
 var apiKeyOption = new Option<string>("--api-key") { Description = "앱 API 키 the app back end's API key", Required = true };
 var fromOption = new Option<string>("--from") { Description = "출발 origin lat,lon", Required = true };
 var toOption = new Option<string>("--to") { Description = "도착 destination lat,lon", Required = true };
-var speedOption = new Option<double>("--speed") { Description = "걷는 속도 walking speed (m/s)", DefaultValueFactory = _ => 1.4 };
+var speedOption = new Option<double>("--speed") { Description = "걷는 속도 walking speed (m/s); more to fast-forward", DefaultValueFactory = _ => 1.4 };
 var everyOption = new Option<double>("--every") { Description = "위치 보고 간격 seconds between location reports", DefaultValueFactory = _ => 2 };
 var walkCommand = new Command("walk", "귀가모니터링 — walk home from one point to another under return-home monitoring, as the Anshimi app reports it")
 {
@@ -163,12 +163,12 @@ walkCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 {
     double speed = parse.GetValue(speedOption);
     double every = parse.GetValue(everyOption);
-    if (speed is <= 0 or > 10 || every is <= 0 or > 60)
+    if (speed is <= 0 or > 50 || every is <= 0 or > 60)
     {
-        throw new FormatException("--speed must be in (0, 10] m/s and --every in (0, 60] s");
+        throw new FormatException("--speed must be in (0, 50] m/s and --every in (0, 60] s");
     }
 
-    using HttpClient cloud = AppWalker.Client(parse.GetValue(cloudOption)!, parse.GetValue(apiKeyOption)!);
+    using HttpClient cloud = AppWalker.Client(CloudUri(parse.GetValue(cloudOption)!), parse.GetValue(apiKeyOption)!);
     return await CloudCall(() => new AppWalker(cloud, Console.Out).WalkAsync(
         LatLon(parse.GetValue(fromOption)!, "--from"), LatLon(parse.GetValue(toOption)!, "--to"), speed, TimeSpan.FromSeconds(every), cancellationToken));
 }));
@@ -179,7 +179,7 @@ var reportCommand = new Command("report-emergency", "긴급신고 — report an 
 };
 reportCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 {
-    using HttpClient cloud = AppWalker.Client(parse.GetValue(cloudOption)!, parse.GetValue(apiKeyOption)!);
+    using HttpClient cloud = AppWalker.Client(CloudUri(parse.GetValue(cloudOption)!), parse.GetValue(apiKeyOption)!);
     return await CloudCall(() => new AppWalker(cloud, Console.Out).ReportEmergencyAsync(LatLon(parse.GetValue(atOption)!, "--at"), cancellationToken));
 }));
 
@@ -279,6 +279,11 @@ static async Task<int> CloudCall(Func<Task<int>> call)
         return 1;
     }
 }
+
+static Uri CloudUri(string text) =>
+    Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        ? uri
+        : throw new FormatException("--cloud must be an http(s) URL such as http://127.0.0.1:18080/ — got " + text);
 
 static (double Latitude, double Longitude) LatLon(string text, string option)
 {

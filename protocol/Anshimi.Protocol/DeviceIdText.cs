@@ -3,7 +3,14 @@ namespace Anshimi.Protocol
     /// <summary>A device id as it appears in topics, labels and JSON: eight upper-case hex digits.</summary>
     public static class DeviceIdText
     {
+        /// <summary>Streetlight ids sit in their own range, so they never collide with bells or doorbells.</summary>
+        public const uint FirstStreetlightId = 0x5A000000;
+
+        public const uint LastStreetlightId = 0x5AFFFFFF;
+
         private const string Digits = "0123456789ABCDEF";
+
+        public static bool IsStreetlight(uint deviceId) => deviceId >= FirstStreetlightId && deviceId <= LastStreetlightId;
 
         public static string Format(uint deviceId)
         {
