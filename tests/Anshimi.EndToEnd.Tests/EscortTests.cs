@@ -92,6 +92,15 @@ public sealed class EscortTests(ITestOutputHelper output)
             await UntilModes(lights, [.. Enumerable.Range(0, LightCount)], LightMode.Schedule, ct);
             Assert.All(lights, l => Assert.True(l.Light.Controller.CommandsAccepted > 0, l.Record.DeviceId + " heard no gateway command"));
 
+            // The simulator's stand-in for the app back end walks the whole street again, briskly: every light is lit on
+            // the way and let go at the end.
+            int[] before = [.. lights.Select(l => l.Light.Controller.CommandsAccepted)];
+            using var said = new StringWriter();
+            int walked = await new AppWalker(app, said).WalkAsync((Lat, LonAt(0)), (Lat, LonAt(Spacing * (LightCount - 1))), 20, TimeSpan.FromMilliseconds(500), ct);
+            Assert.True(walked == 0, said.ToString());
+            await UntilModes(lights, [.. Enumerable.Range(0, LightCount)], LightMode.Schedule, ct);
+            Assert.All(lights.Select((l, i) => (l, i)), x => Assert.True(x.l.Light.Controller.CommandsAccepted >= before[x.i] + 2, x.l.Record.DeviceId + " was not lit and released by the walk"));
+
             // An emergency report (긴급신고) 100 m along the street: the three nearest lights blink, the others do not, and
             // the district's control center has an open alarm.
             using var report = new HttpRequestMessage(HttpMethod.Post, "api/app/v1/emergencies") { Content = Json(new { location = At(100) }) };

@@ -30,6 +30,28 @@ public sealed class SimulatorTests
     }
 
     [Fact]
+    public void Streetlights_take_ids_from_their_own_range_and_with_a_street_stand_in_a_row_30_m_apart()
+    {
+        FleetFile spread = FleetGenerator.Generate(40, "gw", Districts.Value, seed: 3, streetlights: 30);
+        Assert.All(spread.Devices, d => Assert.Equal(d.Profile == StreetlightFleet.Profile, DeviceIdText.IsStreetlight(d.NumericId)));
+        Assert.Equal(30, spread.Devices.Count(d => d.Profile == StreetlightFleet.Profile));
+
+        FleetFile street = FleetGenerator.Generate(2, "gw", Districts.Value, seed: 3, streetlights: 5, street: (37.5663, 126.9779));
+        DeviceRecord[] lights = [.. street.Devices.Where(d => d.Profile == StreetlightFleet.Profile)];
+        Assert.Equal(5, lights.Length);
+        Assert.All(lights, l => Assert.Equal("11140", l.DistrictCode));
+        Assert.All(lights, l => Assert.Equal(37.5663, l.Site.Latitude));
+        for (int i = 1; i < lights.Length; i++)
+        {
+            double metres = (lights[i].Site.Longitude - lights[i - 1].Site.Longitude) * FleetGenerator.MetresPerDegreeLongitude(37.5663);
+            Assert.Equal(FleetGenerator.StreetSpacingMetres, metres, 0.2);
+        }
+
+        ArgumentException outside = Assert.Throws<ArgumentException>(() => FleetGenerator.Generate(1, "gw", Districts.Value, seed: 3, streetlights: 2, street: (35.1796, 129.0756)));
+        Assert.Contains("leaves Seoul", outside.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Same_seed_gives_same_places_but_fresh_secrets()
     {
         FleetFile a = FleetGenerator.Generate(5, "gw", Districts.Value, seed: 42);
