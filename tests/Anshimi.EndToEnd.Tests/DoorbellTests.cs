@@ -30,12 +30,7 @@ public sealed class DoorbellTests(ITestOutputHelper output)
             fleet.Doorbells[0].Ring.Press(200);
             doorbell.Pir.StartMotion();
 
-            JsonElement alarm = default;
-            await Fleet.Until(async () =>
-            {
-                alarm = (await system.CloudAlarmsAsync(ct)).FirstOrDefault(a => a.GetProperty("deviceId").GetString() == doorbell.Record.DeviceId);
-                return alarm.ValueKind == JsonValueKind.Object;
-            }, TimeSpan.FromSeconds(60), "the loitering alarm in the cloud bridge", ct);
+            JsonElement alarm = await Fleet.CloudAlarmOfAsync(system, doorbell.Record.DeviceId, TimeSpan.FromSeconds(60), ct);
 
             Assert.Equal(DoorbellConfig.LoiteringCode, alarm.GetProperty("event").GetProperty("code").GetInt32());
             Assert.Equal(1, alarm.GetProperty("event").GetProperty("qualifier").GetInt32());

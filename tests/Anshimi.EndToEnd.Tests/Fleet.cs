@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Anshimi.DeviceSim;
 using Anshimi.Firmware;
 using Anshimi.Testing;
@@ -23,6 +24,18 @@ internal static class Fleet
             system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "bells"), log, FastTimings, airspace: system.Airspace);
         await Until(() => fleet.Devices.All(d => d.Link is null || d.Link.IsConnected), TimeSpan.FromSeconds(60), "every Wi-Fi bell connected", cancellationToken);
         return fleet;
+    }
+
+    /// <summary>Waits until the cloud bridge holds an alarm of <paramref name="deviceId"/> and returns it as its API shows it.</summary>
+    public static async Task<JsonElement> CloudAlarmOfAsync(AnshimiSystem system, string deviceId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        JsonElement alarm = default;
+        await Until(async () =>
+        {
+            alarm = (await system.CloudAlarmsAsync(cancellationToken)).FirstOrDefault(a => a.GetProperty("deviceId").GetString() == deviceId);
+            return alarm.ValueKind == JsonValueKind.Object;
+        }, timeout, "the alarm of " + deviceId + " in the cloud bridge", cancellationToken);
+        return alarm;
     }
 
     /// <summary>Polls until the condition holds; fails with what was awaited when it does not in time.</summary>

@@ -24,12 +24,7 @@ public sealed class PanicAlarmTests(ITestOutputHelper output)
 
             bell.Button.Press(400);
 
-            JsonElement alarm = default;
-            await Fleet.Until(async () =>
-            {
-                alarm = (await system.CloudAlarmsAsync(ct)).FirstOrDefault(a => a.GetProperty("deviceId").GetString() == bell.Record.DeviceId);
-                return alarm.ValueKind == JsonValueKind.Object;
-            }, TimeSpan.FromSeconds(30), "the alarm in the cloud bridge", ct);
+            JsonElement alarm = await Fleet.CloudAlarmOfAsync(system, bell.Record.DeviceId, TimeSpan.FromSeconds(30), ct);
 
             Assert.Equal(120, alarm.GetProperty("event").GetProperty("code").GetInt32());
             Assert.Equal(bell.Record.DistrictCode, alarm.GetProperty("district").GetProperty("code").GetString());
@@ -68,12 +63,7 @@ public sealed class PanicAlarmTests(ITestOutputHelper output)
             // No broker session at all: the alarm exists only as signed BLE advertisements in the gateway's airspace.
             bell.Press(400);
 
-            JsonElement alarm = default;
-            await Fleet.Until(async () =>
-            {
-                alarm = (await system.CloudAlarmsAsync(ct)).FirstOrDefault(a => a.GetProperty("deviceId").GetString() == bell.Record.DeviceId);
-                return alarm.ValueKind == JsonValueKind.Object;
-            }, TimeSpan.FromSeconds(30), "the battery bell's alarm in the cloud bridge", ct);
+            JsonElement alarm = await Fleet.CloudAlarmOfAsync(system, bell.Record.DeviceId, TimeSpan.FromSeconds(30), ct);
 
             Assert.Equal(120, alarm.GetProperty("event").GetProperty("code").GetInt32());
             Assert.Equal(bell.Record.DistrictCode, alarm.GetProperty("district").GetProperty("code").GetString());
