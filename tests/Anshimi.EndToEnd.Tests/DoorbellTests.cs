@@ -17,12 +17,12 @@ public sealed class DoorbellTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         CancellationToken ct = cts.Token;
-        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = 2, Profile = SimulatedDoorbell.Profile }, ct);
+        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = 2, Profiles = [SimulatedDoorbell.Profile] }, ct);
         using var log = new StringWriter();
         try
         {
             await using SimulatedFleet fleet = SimulatedFleet.Start(
-                system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "doorbells"), TextWriter.Synchronized(log), configureDoorbell: FastDoorbell);
+                system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "doorbells"), TextWriter.Synchronized(log), configureDoorbell: Fleet.FastDoorbellTimings);
             await Fleet.Until(() => fleet.Doorbells.Count == 2 && fleet.Doorbells.All(d => d.Link.IsConnected), TimeSpan.FromSeconds(60), "every doorbell connected", ct);
             SimulatedDoorbell doorbell = fleet.Doorbells[1];
 
@@ -56,16 +56,6 @@ public sealed class DoorbellTests(ITestOutputHelper output)
             output.WriteLine(system.Gateway.ReadLog());
             output.WriteLine(system.Cloud.ReadLog());
         }
-    }
-
-    private static void FastDoorbell(DoorbellConfig config)
-    {
-        config.LoiterMs = 3000;
-        config.MotionGapMs = 1000;
-        config.ResendInitialMs = 500;
-        config.ResendMaxMs = 2000;
-        config.HeartbeatIntervalMs = 5000;
-        config.SnapshotAckTimeoutMs = 3000;
     }
 
     private static List<string> CloudSnapshotKeys(AnshimiSystem system)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Anshimi.DeviceSim;
 using Anshimi.Firmware;
+using Anshimi.Firmware.Doorbell;
 using Anshimi.Testing;
 
 namespace Anshimi.EndToEnd.Tests;
@@ -18,11 +19,28 @@ internal static class Fleet
         config.HeartbeatIntervalMs = 5000;
     }
 
+    /// <summary>Doorbell timings for tests: loitering after 3 s of motion, resends capped at 2 s.</summary>
+    public static void FastDoorbellTimings(DoorbellConfig config)
+    {
+        config.LoiterMs = 3000;
+        config.MotionGapMs = 1000;
+        config.ResendInitialMs = 500;
+        config.ResendMaxMs = 2000;
+        config.HeartbeatIntervalMs = 5000;
+        config.SnapshotAckTimeoutMs = 3000;
+    }
+
+    /// <summary>Runs the system's whole fleet (in its airspace, when it has one) and waits until every device with Wi-Fi is connected.</summary>
     public static async Task<SimulatedFleet> StartAsync(AnshimiSystem system, TextWriter log, CancellationToken cancellationToken)
     {
         SimulatedFleet fleet = SimulatedFleet.Start(
-            system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "bells"), log, FastTimings, airspace: system.Airspace);
-        await Until(() => fleet.Devices.All(d => d.Link is null || d.Link.IsConnected), TimeSpan.FromSeconds(60), "every Wi-Fi bell connected", cancellationToken);
+            system.Fleet.Devices, system.Broker.Host, system.Broker.Port, Path.Combine(system.Directory, "devices"), log, FastTimings,
+            configureDoorbell: FastDoorbellTimings, airspace: system.Airspace);
+        await Until(
+            () => fleet.Devices.All(d => d.Link is null || d.Link.IsConnected) && fleet.Doorbells.All(d => d.Link.IsConnected),
+            TimeSpan.FromSeconds(60),
+            "every Wi-Fi device connected",
+            cancellationToken);
         return fleet;
     }
 

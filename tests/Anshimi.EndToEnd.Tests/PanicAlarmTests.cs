@@ -52,7 +52,7 @@ public sealed class PanicAlarmTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         CancellationToken ct = cts.Token;
-        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = 2, Profile = "battery", BleAirspace = true }, ct);
+        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = 2, Profiles = ["battery"], BleAirspace = true }, ct);
         using var log = new StringWriter();
         try
         {

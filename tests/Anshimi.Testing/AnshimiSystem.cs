@@ -19,8 +19,11 @@ public sealed class AnshimiSystemOptions
 
     public int? Seed { get; set; } = 42;
 
-    /// <summary>Every device's profile (e.g. "doorbell"); null for the usual mix of home and shop bells.</summary>
-    public string? Profile { get; set; }
+    /// <summary>The devices' profiles, taking turns (e.g. ["doorbell"]); null for the usual mix of home and shop bells.</summary>
+    public IReadOnlyList<string>? Profiles { get; set; }
+
+    /// <summary>Streetlights added after the devices, spread over the districts like them.</summary>
+    public int Streetlights { get; set; }
 
     /// <summary>Extra configuration for the gateway process, as environment variables (e.g. "Gateway__OutboxRetryInterval").</summary>
     public IDictionary<string, string> GatewayEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -107,7 +110,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "anshimi-system-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         string districts = Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson");
-        FleetFile generated = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed, profiles: options.Profile is null ? null : [options.Profile]);
+        FleetFile generated = FleetGenerator.Generate(options.DeviceCount, options.GatewayId, SeoulDistricts.Load(districts), options.Seed, options.Streetlights, options.Profiles);
         var fleet = new FleetFile(generated.GatewayId, [.. generated.Devices, .. options.ExtraDevices]);
         fleet.Save(Path.Combine(directory, "fleet.json"));
 

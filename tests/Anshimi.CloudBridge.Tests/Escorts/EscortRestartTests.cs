@@ -26,8 +26,11 @@ public sealed class EscortRestartTests : IDisposable
     [Fact]
     public async Task A_session_active_at_a_restart_is_resumed_and_a_silent_one_times_out_releasing_its_lights()
     {
+        // The session's silence is measured on this clock, so a slow restart cannot time it out before it is checked.
+        var clock = new ManualClock();
         string id;
-        await using (CloudBridgeHost before = await CloudBridgeHost.StartAsync(new FakeMqttClient(), AppTestCity.Settings(_cityDirectory), _dataDirectory))
+        await using (CloudBridgeHost before = await CloudBridgeHost.StartAsync(
+            new FakeMqttClient(), AppTestCity.Settings(_cityDirectory), _dataDirectory, services => services.AddSingleton<TimeProvider>(clock)))
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/app/v1/escorts")
             {
@@ -44,7 +47,7 @@ public sealed class EscortRestartTests : IDisposable
         {
             ["Escorts:SessionTimeout"] = "00:00:02",
             ["Escorts:SweepInterval"] = "00:00:00.100",
-        }), _dataDirectory);
+        }), _dataDirectory, services => services.AddSingleton<TimeProvider>(clock));
         uint sessionId = uint.Parse(id, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 
         // Resumed at its last position: the planner holds the lights around it again.
@@ -52,6 +55,7 @@ public sealed class EscortRestartTests : IDisposable
             [Anshimi.CloudBridge.Streetlights.Streetlight.FirstId + 3, Anshimi.CloudBridge.Streetlights.Streetlight.FirstId + 4],
             after.Services.GetRequiredService<EscortPlanner>().LitFor(sessionId));
 
+        clock.Advance(TimeSpan.FromSeconds(3));
         await Eventually.HoldsAsync(
             () => mqtt.PublishedOf<LightCommandEnvelope>(Topics.GatewayCommands(AppTestCity.WestGateway)).Any(c => c.Mode == LightModeName.Release),
             "lights released after the resumed session fell silent");
