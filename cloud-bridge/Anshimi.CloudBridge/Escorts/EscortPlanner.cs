@@ -111,11 +111,13 @@ public sealed class EscortPlanner
         var batch = new CommandBatch();
         lock (_gate)
         {
+            DateTimeOffset now = _time.GetUtcNow();
             foreach (int light in nearest)
             {
                 LightClaim claim = ClaimOf(light);
                 if (claim.Emergencies++ == 0)
                 {
+                    claim.LastEmergencySent = now;
                     batch.Add(LightModeName.Emergency, light);
                 }
             }
@@ -181,10 +183,13 @@ public sealed class EscortPlanner
         var batch = new CommandBatch();
         lock (_gate)
         {
+            DateTimeOffset now = _time.GetUtcNow();
             foreach (int light in lights)
             {
-                if (ClaimOf(light).Emergencies++ == 0 && resend)
+                LightClaim claim = ClaimOf(light);
+                if (claim.Emergencies++ == 0 && resend)
                 {
+                    claim.LastEmergencySent = now;
                     batch.Add(LightModeName.Emergency, light);
                 }
             }
@@ -195,7 +200,11 @@ public sealed class EscortPlanner
 
     public bool HasEmergency(string emergencyId) => _emergencies.ContainsKey(emergencyId);
 
-    /// <summary>Repeats escort for every held light whose hold would run out before the next look.</summary>
+    /// <summary>
+    /// Repeats escort for every held light whose hold would run out before the next look, and emergency for every
+    /// blinking light whose last command the gateway has stopped repeating: a gateway that restarted, or a light
+    /// that was out of reach, still gets it while the emergency is open.
+    /// </summary>
     public void RefreshHeld()
     {
         var batch = new CommandBatch();
@@ -204,7 +213,12 @@ public sealed class EscortPlanner
             DateTimeOffset now = _time.GetUtcNow();
             foreach ((int light, LightClaim claim) in _claims)
             {
-                if (claim.Escorts > 0 && claim.Emergencies == 0 && now - claim.LastEscortSent >= _refreshAfter)
+                if (claim.Emergencies > 0 && now - claim.LastEmergencySent >= _options.EmergencyCommandExpiry)
+                {
+                    claim.LastEmergencySent = now;
+                    batch.Add(LightModeName.Emergency, light);
+                }
+                else if (claim.Escorts > 0 && claim.Emergencies == 0 && now - claim.LastEscortSent >= _refreshAfter)
                 {
                     claim.LastEscortSent = now;
                     batch.Add(LightModeName.Escort, light);
@@ -328,6 +342,8 @@ public sealed class EscortPlanner
         public int Emergencies { get; set; }
 
         public DateTimeOffset LastEscortSent { get; set; }
+
+        public DateTimeOffset LastEmergencySent { get; set; }
     }
 
     /// <summary>Lights to command, grouped by mode and then by owning gateway.</summary>

@@ -178,6 +178,31 @@ public sealed class EscortPlannerTests
         Assert.Equal(Ids((90, 0)), _publisher.LightsIn(LightModeName.Release));
     }
 
+    [Fact]
+    public void An_open_emergency_is_commanded_again_whenever_the_last_command_has_expired_and_never_after_it_ends()
+    {
+        _planner.BeginEmergency("5E000000:2", Point(62, 2).Latitude, Point(62, 2).Longitude);
+        _publisher.Clear();
+        TimeSpan expiry = new EscortOptions().EmergencyCommandExpiry;
+
+        _clock.Advance(expiry - TimeSpan.FromSeconds(1));
+        _planner.RefreshHeld();
+        Assert.Empty(_publisher.Commands);
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        _planner.RefreshHeld();
+        _planner.RefreshHeld();
+        (string _, LightCommandEnvelope again) = Assert.Single(_publisher.Commands);
+        Assert.Equal(LightModeName.Emergency, again.Mode);
+        Assert.Equal(Ids((30, 0), (60, 0), (90, 0)), _publisher.LightsIn(LightModeName.Emergency));
+
+        _planner.EndEmergency("5E000000:2");
+        _publisher.Clear();
+        _clock.Advance(2 * expiry);
+        _planner.RefreshHeld();
+        Assert.Empty(_publisher.Commands);
+    }
+
     private static GeoPoint Point(double x, double y)
     {
         (double lat, double lon) = LocalProjection.ToDegrees(x, y);
