@@ -32,12 +32,13 @@ public abstract partial class OutboxWorker<TRow>(
     ILogger logger) : BackgroundService
     where TRow : IOutboxRow
 {
-    private const int BatchSize = 50;
-
     private static readonly TimeSpan IdleWait = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan OfflineWait = TimeSpan.FromSeconds(2);
 
     protected string GatewayId { get; } = gatewayId;
+
+    /// <summary>Rows published per round, before the worker looks again.</summary>
+    protected virtual int BatchSize => 50;
 
     /// <summary>
     /// Publishes the rows due now, oldest first, and schedules each one's resend. Stops at the first

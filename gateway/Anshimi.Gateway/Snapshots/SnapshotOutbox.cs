@@ -2,7 +2,6 @@ using Anshimi.Gateway.Outbox;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,119 +12,51 @@ namespace Anshimi.Gateway.Snapshots;
 /// alarm they belong to (<c>DEVICEID:snapshotId</c>), and sends each again with backoff until the cloud's
 /// <see cref="SnapshotReceiptEnvelope"/>. Rows live in SQLite, so a restart resumes them.
 /// </summary>
-public sealed partial class SnapshotOutbox(
-    IMqttClient mqtt,
-    SnapshotStore store,
-    RedeliveryPolicy retryPolicy,
-    IOptions<GatewayOptions> options,
-    SnapshotMetrics metrics,
-    TimeProvider time,
-    ILogger<SnapshotOutbox> logger) : BackgroundService
+public sealed class SnapshotOutbox : OutboxWorker<SnapshotOutboxItem>
 {
     public const string JpegContentType = "image/jpeg";
 
+    private readonly SnapshotStore _store;
+    private readonly SnapshotMetrics _metrics;
+    private readonly OutboxSignal _signal;
+
+    public SnapshotOutbox(
+        IMqttClient mqtt, SnapshotStore store, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
+        : this(mqtt, store, new OutboxSignal(), retryPolicy, options, metrics, time, logger)
+    {
+    }
+
+    private SnapshotOutbox(
+        IMqttClient mqtt, SnapshotStore store, OutboxSignal signal, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
+        : base(mqtt, signal, retryPolicy, options.Value.Id, time, logger)
+    {
+        _store = store;
+        _metrics = metrics;
+        _signal = signal;
+    }
+
     // Images are large: a few per round keeps a burst from holding the broker connection.
-    private const int BatchSize = 4;
-
-    private static readonly TimeSpan IdleWait = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan OfflineWait = TimeSpan.FromSeconds(2);
-
-    private readonly OutboxSignal _signal = new();
-    private readonly string _gatewayId = options.Value.Id;
+    protected override int BatchSize => 4;
 
     public void Notify() => _signal.Notify();
 
-    /// <summary>Publishes the snapshots due now, oldest first; stops at the first refused publish. Returns how many went out.</summary>
-    public async Task<int> PublishDueAsync(CancellationToken cancellationToken)
-    {
-        DateTimeOffset now = time.GetUtcNow();
-        int published = 0;
-        foreach (SnapshotOutboxItem item in await store.GetDueAsync(now, BatchSize, cancellationToken))
-        {
-            try
-            {
-                await mqtt.PublishAsync(Topics.GatewayEvents(_gatewayId), EnvelopeSerializer.Serialize(ToEnvelope(item)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
-            }
-            catch (MqttException ex)
-            {
-                LogPublishFailed(logger, item.Key.ToString(), ex.Message);
-                break;
-            }
-
-            int attempts = item.Attempts + 1;
-            await store.RecordAttemptAsync(item.Sequence, attempts, now + retryPolicy.DelayAfter(attempts), cancellationToken);
-            metrics.Published();
-            published++;
-        }
-
-        return published;
-    }
-
-    public SnapshotEnvelope ToEnvelope(SnapshotOutboxItem item) => new(
-        Key: item.Key.ToString(),
-        GatewayId: _gatewayId,
-        DeviceId: DeviceIdText.Format(item.Key.DeviceId),
-        Event: item.Event,
-        TakenAt: item.TakenAt,
+    public override Envelope ToEnvelope(SnapshotOutboxItem row) => new SnapshotEnvelope(
+        Key: row.Key.ToString(),
+        GatewayId: GatewayId,
+        DeviceId: DeviceIdText.Format(row.Key.DeviceId),
+        Event: row.Event,
+        TakenAt: row.TakenAt,
         ContentType: JpegContentType,
-        Sha256Hex: item.Sha256Hex,
-        Data: item.Image);
+        Sha256Hex: row.Sha256Hex,
+        Data: row.Image);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            TimeSpan wait;
-            try
-            {
-                wait = await RunOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogForwardFailed(logger, ex);
-                wait = OfflineWait;
-            }
+    protected override Task<IReadOnlyList<SnapshotOutboxItem>> GetDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        _store.GetDueAsync(now, limit, cancellationToken);
 
-            try
-            {
-                await _signal.WaitAsync(wait, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task RecordAttemptAsync(long sequence, int attempts, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken) =>
+        _store.RecordAttemptAsync(sequence, attempts, nextAttemptAt, cancellationToken);
 
-    private async Task<TimeSpan> RunOnceAsync(CancellationToken cancellationToken)
-    {
-        if (mqtt.State != MqttConnectionState.Connected)
-        {
-            return OfflineWait;
-        }
+    protected override Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken) => _store.GetNextDueAsync(cancellationToken);
 
-        if (await PublishDueAsync(cancellationToken) == BatchSize)
-        {
-            return TimeSpan.Zero;
-        }
-
-        DateTimeOffset? next = await store.GetNextDueAsync(cancellationToken);
-        if (next is null)
-        {
-            return IdleWait;
-        }
-
-        TimeSpan untilDue = next.Value - time.GetUtcNow();
-        return untilDue <= TimeSpan.Zero ? OfflineWait : untilDue < IdleWait ? untilDue : IdleWait;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Snapshot {Key} not forwarded yet: {Error}")]
-    private static partial void LogPublishFailed(ILogger logger, string key, string error);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Snapshot forwarding failed; retrying")]
-    private static partial void LogForwardFailed(ILogger logger, Exception exception);
+    protected override void OnPublished(SnapshotOutboxItem row) => _metrics.Published();
 }

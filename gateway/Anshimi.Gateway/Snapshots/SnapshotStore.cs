@@ -25,7 +25,11 @@ public enum ChunkOutcome
 public readonly record struct ChunkAddResult(ChunkOutcome Outcome, int Held);
 
 /// <summary>A reassembled snapshot due for the cloud.</summary>
-public sealed record SnapshotOutboxItem(long Sequence, AlarmKey Key, ContactIdEvent Event, DateTimeOffset TakenAt, string Sha256Hex, byte[] Image, int Attempts);
+public sealed record SnapshotOutboxItem(long Sequence, AlarmKey Key, ContactIdEvent Event, DateTimeOffset TakenAt, string Sha256Hex, byte[] Image, int Attempts)
+    : Outbox.IOutboxRow
+{
+    string Outbox.IOutboxRow.Key => "snapshot " + Key;
+}
 
 /// <summary>
 /// Doorbell snapshots in the gateway's SQLite file: chunks as they arrive (so a restart mid-snapshot
