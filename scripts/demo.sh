@@ -11,10 +11,13 @@ mqtt_port=${ANSHIMI_MQTT_PORT:-18830}
 console_port=${ANSHIMI_CONSOLE_PORT:-18080}
 gateway_port=${ANSHIMI_GATEWAY_PORT:-18081}
 sim_port=${ANSHIMI_SIM_PORT:-18082}
+new_device_port=${ANSHIMI_NEW_DEVICE_PORT:-18083}
 airspace_port=${ANSHIMI_AIRSPACE_PORT:-18850}
 bells=${ANSHIMI_BELLS:-25}
 lights=${ANSHIMI_LIGHTS:-12}
 gateway_id=gw-demo
+# A factory-fresh bell waiting for the installer (not in the fleet file).
+new_device=0000D001
 # The lit street: lights 30 m apart running east from Seoul City Hall (중구 Jung-gu).
 street_lat=37.5663
 street_lon=126.9779
@@ -23,9 +26,10 @@ districts="$repo/../shared/data/seoul-municipalities.geojson"
 
 bin() { echo "$repo/$1/bin/$configuration/net10.0/$2.dll"; }
 sim=(dotnet "$(bin firmware/Anshimi.DeviceSim anshimi-sim)")
+installer=(dotnet "$(bin gateway/Anshimi.Installer anshimi-installer)")
 
 state="$repo/.demo"
-rm -rf "$state" && mkdir -p "$state"/{broker,gateway,cloud,sim,logs}
+rm -rf "$state" && mkdir -p "$state"/{broker,gateway,cloud,sim,new-device,logs}
 chmod 700 "$state"
 
 secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=' ; }
@@ -33,6 +37,7 @@ gateway_password=$(secret)
 cloud_password=$(secret)
 central_password=$(secret)
 gangnam_password=$(secret)
+provisioner_password=$(secret)
 app_key=$(secret)
 escort_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
@@ -50,15 +55,22 @@ with open(sys.argv[2], "w") as out:
             out.write(f'{d["deviceId"]},{d["districtCode"]},{fleet["gatewayId"]},{d["site"]["lat"]},{d["site"]["lon"]}\n')
 PY
 "${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --service "cloud:$cloud_password" --out-dir "$state/broker" >/dev/null
-mosquitto_passwd -U "$state/broker/passwd"
+# Every account lives in Mosquitto's dynamic-security plugin, as on a gateway box: the services and the
+# seeded fleet from anshimi-sim's command batch, new devices from the gateway when an installer claims them.
+mosquitto_ctrl dynsec init "$state/broker/dynamic-security.json" anshimi-provisioner "$provisioner_password" >/dev/null
+(umask 077; printf '%s\n' "$provisioner_password" > "$state/broker/dynsec-admin.secret")
+dynsec_plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
+[ -n "$dynsec_plugin" ] || { echo "mosquitto_dynamic_security.so not found (package mosquitto)" >&2; exit 1; }
+claim_code=$("${installer[@]}" label "$new_device" --svg "$state/new-device-label.svg" | sed -n 's/^등록 코드 //p')
 
 cat > "$state/broker/mosquitto.conf" <<CONF
 per_listener_settings false
 set_tcp_nodelay true
 listener $mqtt_port 127.0.0.1
-allow_anonymous false
-password_file $state/broker/passwd
-acl_file $state/broker/acl
+# Anonymous clients are factory-fresh devices: the plugin lets them reach only the provisioning topics.
+allow_anonymous true
+plugin $dynsec_plugin
+plugin_opt_config_file $state/broker/dynamic-security.json
 persistence true
 persistence_location $state/broker/
 autosave_interval 1
@@ -87,6 +99,8 @@ wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 
 mosquitto -c "$state/broker/mosquitto.conf" & pids+=($!)
 wait_port "$mqtt_port"
+/usr/bin/python3 scripts/dynsec-apply.py 127.0.0.1 "$mqtt_port" anshimi-provisioner "$state/broker/dynsec-admin.secret" \
+  "$state/broker/dynsec-commands.json" >"$state/logs/dynsec.log"
 
 CloudBridge__DataDirectory="$state/cloud" CloudBridge__DistrictsGeoJson="$districts" \
 Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=cloud Mqtt__Password="$cloud_password" \
@@ -100,6 +114,8 @@ AppApi__Clients__0__Name=demo-app AppApi__Clients__0__KeySha256="$(printf %s "$a
 Gateway__Id="$gateway_id" Gateway__DataDirectory="$state/gateway" Gateway__RegistrySeedFile="$state/fleet.json" \
 Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=gateway Mqtt__Password="$gateway_password" \
 Urls="http://127.0.0.1:$gateway_port" \
+Provisioning__Enabled=true Provisioning__DynamicSecurityUsername=anshimi-provisioner \
+Provisioning__DynamicSecurityPasswordFile="$state/broker/dynsec-admin.secret" Provisioning__DistrictsFile="$districts" \
 Gateway__Ble__Transport=Airspace Gateway__Ble__AirspaceEndpoint="127.0.0.1:$airspace_port" Gateway__Ble__HostAirspaceHub=true \
   dotnet "$(bin gateway/Anshimi.Gateway Anshimi.Gateway)" >"$state/logs/gateway.log" 2>&1 & pids+=($!)
 
@@ -109,6 +125,8 @@ wait_port "$gateway_port"
 "${sim[@]}" run --fleet "$state/fleet.json" --broker "127.0.0.1:$mqtt_port" --state "$state/sim" --control "127.0.0.1:$sim_port" \
   --airspace "127.0.0.1:$airspace_port" --escort-key "$escort_key" >"$state/logs/sim.log" 2>&1 & pids+=($!)
 wait_port "$sim_port"
+"${sim[@]}" unclaimed --device-id "$new_device" --claim-code "$claim_code" --broker "127.0.0.1:$mqtt_port" --state "$state/new-device" \
+  --control "127.0.0.1:$new_device_port" >"$state/logs/new-device.log" 2>&1 & pids+=($!)
 
 pick() { python3 -c "import json,sys; d=[x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']==sys.argv[2]]; print($2)" "$state/fleet.json" "$1"; }
 first=$(pick home "d[0]['deviceId']")
@@ -134,6 +152,12 @@ cat <<INFO
     $sim_cmd walk --cloud http://127.0.0.1:$console_port/ --api-key $app_key --from $street_lat,$street_lon --to $street_end
   긴급신고 Emergency report on the street (the nearest lights blink, an alarm opens in 중구):
     $sim_cmd report-emergency --cloud http://127.0.0.1:$console_port/ --api-key $app_key --at $street_mid
+  설치기사 작업 Installer journey — a factory-fresh bell $new_device (label: $state/new-device-label.svg):
+    export ANSHIMI_GATEWAY_URL=http://127.0.0.1:$gateway_port/ ANSHIMI_ADMIN_TOKEN_FILE=$state/gateway/admin.token
+    ${installer[*]} discover
+    ${installer[*]} claim $new_device --code $claim_code
+    ${installer[*]} bind $new_device --kind home --address "서울특별시 중구 세종대로 110" --lat 37.5665 --lon 126.9780 --ref R-DEMO01
+    ${installer[*]} walk-test $new_device      (then press it — its control API opens once claimed: $sim_cmd press $new_device --control 127.0.0.1:$new_device_port)
   장치·보안등 상태 Bells, doorbells and streetlights:
     $sim_cmd status --control 127.0.0.1:$sim_port      (lights: curl http://127.0.0.1:$sim_port/lights)
   모든 장치 목록 All device ids: $state/fleet.json

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream.Provisioning;
 
@@ -11,11 +12,12 @@ namespace Anshimi.DeviceSim;
 /// </summary>
 public static class BrokerAuth
 {
+    public const string DynamicSecurityFile = "dynsec-commands.json";
+
     public static string PasswdText(FleetFile fleet, IReadOnlyList<ServiceUser> services)
     {
         var text = new StringBuilder();
-        // Streetlights speak BLE only: they get no broker account.
-        foreach (DeviceRecord device in fleet.Devices.Where(d => d.Profile != StreetlightFleet.Profile))
+        foreach (DeviceRecord device in BrokerDevices(fleet))
         {
             text.Append(device.DeviceId).Append(':').Append(device.MqttPassword).Append('\n');
         }
@@ -28,55 +30,64 @@ public static class BrokerAuth
         return text.ToString();
     }
 
-    /// <summary>
-    /// The ACL: each device only its own topics; the gateway service only what relaying needs
-    /// (device uplinks and status in, device downlinks out, its own upstream topics, unclaimed
-    /// devices' hellos in and their sealed credentials out); the cloud
-    /// service only gateway events and status in and gateway commands out.
-    /// </summary>
+    /// <summary>The ACL file form of <see cref="BrokerAccounts"/>: devices by pattern (%u is the device id), services by name.</summary>
     public static string AclText(string gatewayId, IReadOnlyList<ServiceUser> services)
     {
-        string d = Topics.Root + "/d/";
         var text = new StringBuilder();
         text.Append("# devices: %u is the device id, so each one reaches only its own topics\n");
-        text.Append("pattern write ").Append(d).Append("%u/up\n");
-        text.Append("pattern write ").Append(d).Append("%u/status\n");
-        text.Append("pattern read ").Append(d).Append("%u/down\n");
+        foreach (TopicRule rule in BrokerAccounts.Device(0))
+        {
+            // Device 0's topics with its id swapped for the pattern's %u.
+            text.Append("pattern ").Append(AclWord(rule)).Append(' ').Append(rule.Topic.Replace(DeviceIdText.Format(0), "%u", StringComparison.Ordinal)).Append('\n');
+        }
+
         foreach (ServiceUser service in services)
         {
             text.Append('\n').Append("user ").Append(service.Name).Append('\n');
-            string[] rules = service.Role == ServiceRole.Gateway
-                ? [
-                    "read " + d + "+/up",
-                    "read " + d + "+/status",
-                    "write " + d + "+/down",
-                    "write " + Topics.GatewayEvents(gatewayId),
-                    "write " + Topics.GatewayStatus(gatewayId),
-                    "read " + Topics.GatewayCommands(gatewayId),
-                    "read " + Topics.AllProvisioningHellos,
-                    "write " + Topics.Root + "/prov/+/creds",
-                ]
-                : [
-                    "read " + Topics.GatewayEvents("+"),
-                    "read " + Topics.GatewayStatus("+"),
-                    "write " + Topics.GatewayCommands("+"),
-                ];
-            foreach (string rule in rules)
+            foreach (TopicRule rule in service.Rules(gatewayId))
             {
-                text.Append("topic ").Append(rule).Append('\n');
+                text.Append("topic ").Append(AclWord(rule)).Append(' ').Append(rule.Topic).Append('\n');
             }
         }
 
         return text.ToString();
     }
 
-    /// <summary>Writes <c>passwd</c> (plaintext, for <c>mosquitto_passwd -U</c>) and <c>acl</c>, both 0600.</summary>
+    /// <summary>
+    /// One dynamic-security control message (<c>{"commands":[…]}</c>) that sets the broker policy and
+    /// creates every service and broker-speaking device account with its own role, for a broker
+    /// started with the plugin. Send it as the plugin's admin, e.g. with <c>mosquitto_rr</c>.
+    /// </summary>
+    public static JsonObject DynamicSecurityBatch(FleetFile fleet, IReadOnlyList<ServiceUser> services)
+    {
+        var commands = new JsonArray();
+        IEnumerable<JsonObject> all = BrokerAccounts.BrokerPolicyCommands()
+            .Concat(services.SelectMany(s => BrokerAccounts.CreateAccountCommands(s.Name, s.Password, BrokerAccounts.ServiceRole(s.Name), s.Rules(fleet.GatewayId))))
+            .Concat(BrokerDevices(fleet).SelectMany(d => BrokerAccounts.CreateDeviceCommands(d.NumericId, d.MqttPassword)));
+        foreach (JsonObject command in all)
+        {
+            commands.Add(command);
+        }
+
+        return new JsonObject { ["commands"] = commands };
+    }
+
+    /// <summary>
+    /// Writes <c>passwd</c> (plaintext, for <c>mosquitto_passwd -U</c>) and <c>acl</c> for a broker on files, and
+    /// <c>dynsec-commands.json</c> (<see cref="DynamicSecurityBatch"/>) for one on the plugin; all 0600.
+    /// </summary>
     public static void Write(FleetFile fleet, IReadOnlyList<ServiceUser> services, string directory)
     {
         Directory.CreateDirectory(directory);
         WritePrivate(Path.Combine(directory, "passwd"), PasswdText(fleet, services));
         WritePrivate(Path.Combine(directory, "acl"), AclText(fleet.GatewayId, services));
+        WritePrivate(Path.Combine(directory, DynamicSecurityFile), DynamicSecurityBatch(fleet, services).ToJsonString());
     }
+
+    // Streetlights speak BLE only: they get no broker account.
+    private static IEnumerable<DeviceRecord> BrokerDevices(FleetFile fleet) => fleet.Devices.Where(d => d.Profile != StreetlightFleet.Profile);
+
+    private static string AclWord(TopicRule rule) => rule.Access == TopicAccess.Read ? "read" : "write";
 
     private static void WritePrivate(string path, string text)
     {
@@ -110,6 +121,9 @@ public enum ServiceRole
 public sealed record ServiceUser(string Name, string Password)
 {
     public ServiceRole Role => Name.StartsWith("gateway", StringComparison.Ordinal) ? ServiceRole.Gateway : ServiceRole.Cloud;
+
+    public IReadOnlyList<TopicRule> Rules(string gatewayId) =>
+        Role == ServiceRole.Gateway ? BrokerAccounts.GatewayService(gatewayId) : BrokerAccounts.CloudService();
 
     public static ServiceUser Parse(string text)
     {

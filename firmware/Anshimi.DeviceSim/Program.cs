@@ -38,7 +38,7 @@ fleetCommand.SetAction(parse => Run(() =>
 // broker-auth
 var serviceOption = new Option<string[]>("--service") { Description = "서비스 계정 service account name:password (repeatable)", DefaultValueFactory = _ => [] };
 var outDirOption = new Option<DirectoryInfo>("--out-dir") { Description = "출력 폴더 output directory", Required = true };
-var brokerAuthCommand = new Command("broker-auth", "브로커 계정·ACL 파일 생성 — write mosquitto passwd and acl files for a fleet")
+var brokerAuthCommand = new Command("broker-auth", "브로커 계정·ACL 파일 생성 — write mosquitto passwd and acl files, and the dynamic-security commands, for a fleet")
 {
     fleetPath, serviceOption, outDirOption,
 };
@@ -48,7 +48,8 @@ brokerAuthCommand.SetAction(parse => Run(() =>
     ServiceUser[] services = parse.GetValue(serviceOption)!.Select(ServiceUser.Parse).ToArray();
     string dir = parse.GetValue(outDirOption)!.FullName;
     BrokerAuth.Write(fleet, services, dir);
-    Console.WriteLine("passwd, acl 작성: " + dir + " (" + fleet.Devices.Count + " devices, " + services.Length + " services; hash with: mosquitto_passwd -U passwd)");
+    Console.WriteLine("passwd, acl, " + BrokerAuth.DynamicSecurityFile + " 작성: " + dir + " (" + fleet.Devices.Count + " devices, " + services.Length
+        + " services; hash with: mosquitto_passwd -U passwd, or send " + BrokerAuth.DynamicSecurityFile + " with mosquitto_rr as the dynamic-security admin)");
     return 0;
 }));
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream.Provisioning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -26,93 +27,28 @@ public sealed partial class DynamicSecurity(
 {
     public const string ControlTopic = "$CONTROL/dynamic-security/v1";
     public const string ResponseTopic = ControlTopic + "/response";
-    public const string UnclaimedRole = "anshimi-unclaimed";
-    public const string UnclaimedGroup = "anshimi-unclaimed";
 
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonArray>> _pending = new(StringComparer.Ordinal);
     private IMqttClient? _client;
 
-    public static string DeviceRole(string deviceId) => "anshimi-device-" + deviceId;
-
-    /// <summary>The ACL of one device: publish its uplink and status, subscribe to and receive its downlink. Nothing else.</summary>
-    public static JsonArray DeviceAcls(uint deviceId) =>
-    [
-        Acl("publishClientSend", Topics.DeviceUplink(deviceId)),
-        Acl("publishClientSend", Topics.DeviceStatus(deviceId)),
-        Acl("subscribeLiteral", Topics.DeviceDownlink(deviceId)),
-        Acl("publishClientReceive", Topics.DeviceDownlink(deviceId)),
-    ];
-
-    /// <summary>
-    /// The broker policy provisioning relies on: a client receives only what a role grants it (the
-    /// plugin's default would deliver anything it managed to subscribe to), and anonymous
-    /// (unclaimed) clients may say hello and wait for sealed credentials, nothing more.
-    /// </summary>
-    public async Task EnsureBrokerPolicyAsync(CancellationToken cancellationToken)
-    {
-        string prov = Topics.Root + "/prov/+/";
-        await RunAsync(
-            [
-                new JsonObject
-                {
-                    ["command"] = "setDefaultACLAccess",
-                    ["acls"] = new JsonArray(
-                        new JsonObject { ["acltype"] = "publishClientSend", ["allow"] = false },
-                        new JsonObject { ["acltype"] = "publishClientReceive", ["allow"] = false },
-                        new JsonObject { ["acltype"] = "subscribe", ["allow"] = false }),
-                },
-                new JsonObject
-                {
-                    ["command"] = "createRole",
-                    ["rolename"] = UnclaimedRole,
-                    ["textdescription"] = "unclaimed devices: provisioning topics only",
-                    ["acls"] = new JsonArray(
-                        Acl("publishClientSend", prov + "hello"),
-                        Acl("subscribePattern", prov + "creds"),
-                        Acl("publishClientReceive", prov + "creds")),
-                },
-                new JsonObject { ["command"] = "createGroup", ["groupname"] = UnclaimedGroup },
-                new JsonObject { ["command"] = "addGroupRole", ["groupname"] = UnclaimedGroup, ["rolename"] = UnclaimedRole },
-                new JsonObject { ["command"] = "setAnonymousGroup", ["groupname"] = UnclaimedGroup },
-            ],
-            tolerate: "already exists",
-            cancellationToken);
-    }
+    /// <summary>Applies <see cref="BrokerAccounts.BrokerPolicyCommands"/>; parts already in place are fine.</summary>
+    public Task EnsureBrokerPolicyAsync(CancellationToken cancellationToken) =>
+        RunAsync(BrokerAccounts.BrokerPolicyCommands(), tolerate: "already", cancellationToken);
 
     /// <summary>Creates (or re-creates, with a new password) the device's account and role.</summary>
     public async Task CreateDeviceAccountAsync(uint deviceId, string password, CancellationToken cancellationToken)
     {
-        string name = DeviceIdText.Format(deviceId);
         await DeleteDeviceAccountAsync(deviceId, cancellationToken);
-        await RunAsync(
-            [
-                new JsonObject { ["command"] = "createRole", ["rolename"] = DeviceRole(name), ["acls"] = DeviceAcls(deviceId) },
-                new JsonObject
-                {
-                    ["command"] = "createClient",
-                    ["username"] = name,
-                    ["password"] = password,
-                    ["roles"] = new JsonArray(new JsonObject { ["rolename"] = DeviceRole(name) }),
-                },
-            ],
-            tolerate: null,
-            cancellationToken);
-        LogAccountCreated(logger, name);
+        await RunAsync(BrokerAccounts.CreateDeviceCommands(deviceId, password), tolerate: null, cancellationToken);
+        LogAccountCreated(logger, DeviceIdText.Format(deviceId));
     }
 
     /// <summary>Deletes the device's account (the broker disconnects it at once) and its role; absent ones are fine.</summary>
     public async Task DeleteDeviceAccountAsync(uint deviceId, CancellationToken cancellationToken)
     {
-        string name = DeviceIdText.Format(deviceId);
-        await RunAsync(
-            [
-                new JsonObject { ["command"] = "deleteClient", ["username"] = name },
-                new JsonObject { ["command"] = "deleteRole", ["rolename"] = DeviceRole(name) },
-            ],
-            tolerate: "not found",
-            cancellationToken);
-        LogAccountDeleted(logger, name);
+        await RunAsync(BrokerAccounts.DeleteDeviceCommands(deviceId), tolerate: "not found", cancellationToken);
+        LogAccountDeleted(logger, DeviceIdText.Format(deviceId));
     }
 
     public async ValueTask DisposeAsync()
@@ -136,7 +72,6 @@ public sealed partial class DynamicSecurity(
         _connectGate.Dispose();
     }
 
-    private static JsonObject Acl(string type, string topic) => new() { ["acltype"] = type, ["topic"] = topic, ["allow"] = true };
 
     /// <summary>Sends the commands in one message and waits for their answers; throws on any error not tolerated.</summary>
     private async Task RunAsync(JsonObject[] commands, string? tolerate, CancellationToken cancellationToken)

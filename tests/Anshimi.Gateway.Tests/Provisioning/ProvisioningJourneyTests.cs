@@ -147,6 +147,18 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_broker_policy_can_be_applied_again_as_after_a_restart_and_still_confines_anonymous_clients()
+    {
+        DynamicSecurity dynamicSecurity = _rig.Get<DynamicSecurity>();
+
+        await dynamicSecurity.EnsureBrokerPolicyAsync(CancellationToken.None);
+        await dynamicSecurity.EnsureBrokerPolicyAsync(CancellationToken.None);
+
+        await using RunningProcess anonymous = await _rig.SubscribeAsync(null, null, Topics.DeviceDownlink(0x0000B031));
+        Assert.Contains(anonymous.OutputLines, l => l.Contains("Subscribed (mid: 1): 128", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Malformed_provisioning_messages_are_dropped_counted_and_claiming_still_works()
     {
         FactoryIdentity a = ProvisioningRig.NewIdentity(0x0000B021);
