@@ -1,5 +1,7 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Tests.App;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +20,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     private static readonly string ScreenshotDirectory = RepoPaths.Combine("tests", "Anshimi.CloudBridge.Tests", "TestResults", "screenshots");
 
     private readonly FakeMqttClient _mqtt = new();
+    private readonly string _cityDirectory = Directory.CreateTempSubdirectory("console-city-").FullName;
     private readonly List<string> _pageErrors = [];
     private CloudBridgeHost _host = null!;
     private IPlaywright _playwright = null!;
@@ -25,7 +28,8 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await CloudBridgeHost.StartAsync(_mqtt);
+        // The app tests' street of smart lights in 중구, for the map's escort and streetlight layers.
+        _host = await CloudBridgeHost.StartAsync(_mqtt, AppTestCity.Settings(_cityDirectory));
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new()
         {
@@ -41,6 +45,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await _browser.DisposeAsync();
         _playwright.Dispose();
         await _host.DisposeAsync();
+        Directory.Delete(_cityDirectory, recursive: true);
     }
 
     [Fact]
@@ -221,6 +226,47 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         int status = await page.EvaluateAsync<int>("() => fetch('/api/alarms').then(r => r.status)");
         Assert.Equal(401, status);
         _pageErrors.RemoveAll(e => e.Contains("401", StringComparison.Ordinal));
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task Central_staff_see_an_active_escort_and_the_streetlights_it_lights_and_an_emergency_blinks_on_the_map()
+    {
+        string escort = await AppRequests.StartEscortAsync(_host.Http, AppTestCity.Along(5), AppTestCity.Along(570));
+        await AppRequests.MoveAsync(_host.Http, escort, AppTestCity.Along(95));
+        JsonElement report = await AppRequests.ReportEmergencyAsync(_host.Http, AppTestCity.Along(400), "console-map-1");
+
+        IPage page = await OpenConsoleAsync();
+        await SignInAsync(page, TestOperators.Central);
+        await page.GetByTestId("tab-map").ClickAsync();
+
+        ILocator walker = page.GetByTestId("marker-escorts");
+        await Expect(walker).ToHaveCountAsync(1);
+        await Expect(walker).ToHaveAttributeAsync("data-id", escort);
+        await Expect(walker).ToHaveAttributeAsync("data-state", "escort");
+        await Expect(page.GetByTestId("marker-lights")).ToHaveCountAsync(AppTestCity.LightCount);
+        ILocator blinking = page.Locator("[data-testid=marker-lights][data-state=emergency]");
+        await Expect(blinking).ToHaveCountAsync(3);
+        Assert.Equal(
+            [AppTestCity.LightId(12), AppTestCity.LightId(13), AppTestCity.LightId(14)],
+            (await blinking.EvaluateAllAsync<string[]>("lights => lights.map(l => l.dataset.id)")).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            [AppTestCity.LightId(3), AppTestCity.LightId(4), AppTestCity.LightId(5)],
+            (await page.Locator("[data-testid=marker-lights][data-state=escort]").EvaluateAllAsync<string[]>("lights => lights.map(l => l.dataset.id)")).Order(StringComparer.Ordinal));
+        await Expect(page.Locator($"[data-testid=marker-lights][data-id='{AppTestCity.LightId(13)}'] title")).ToHaveTextAsync($"{AppTestCity.LightId(13)} 비상 점멸 / Emergency blink");
+        Assert.Equal("infinite", await blinking.First.EvaluateAsync<string>("l => getComputedStyle(l).animationIterationCount"));
+        await Expect(page.Locator("[data-i18n=legendLightEmergency]")).ToHaveTextAsync("비상 점멸");
+
+        // The report's alarm is drawn over the lights, not under them.
+        ILocator alarm = page.GetByTestId("marker-alarm");
+        await Expect(alarm).ToHaveAttributeAsync("data-id", report.GetProperty("alarmKey").GetString()!);
+        Assert.True(await page.EvaluateAsync<bool>("""
+            () => {
+              const markers = [...document.querySelectorAll("[data-testid=district-map] .markers > *")].map(m => m.dataset.testid);
+              return markers.indexOf("marker-alarm") > markers.lastIndexOf("marker-lights");
+            }
+            """));
+        await ScreenshotAsync(page, "console-map-escort");
         Assert.Empty(_pageErrors);
     }
 

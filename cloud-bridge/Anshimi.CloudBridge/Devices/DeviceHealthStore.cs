@@ -31,6 +31,7 @@ public sealed class DeviceHealthStore
             last_seen TEXT,
             status_at TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS devices_by_district ON devices(district_code);
+        CREATE INDEX IF NOT EXISTS devices_lamp_faults ON devices(device_id) WHERE lamp_fault = 1;
         CREATE TABLE IF NOT EXISTS troubles (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             key TEXT NOT NULL UNIQUE,
@@ -143,6 +144,21 @@ public sealed class DeviceHealthStore
         }
 
         return devices;
+    }
+
+    /// <summary>Ids of the devices whose latest status reports a lamp fault: one query, for the map's streetlight layer.</summary>
+    public async Task<IReadOnlyList<string>> ListLampFaultsAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = Open();
+        using SqliteCommand query = Command(connection, "SELECT device_id FROM devices WHERE lamp_fault = 1;");
+        var ids = new List<string>();
+        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     /// <summary>Troubles whose latest report per device and event is a new event (not yet restored).</summary>

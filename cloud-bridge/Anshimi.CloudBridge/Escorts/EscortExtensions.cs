@@ -1,5 +1,6 @@
 using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Streetlights;
 using Microsoft.Extensions.Options;
 
@@ -7,7 +8,10 @@ namespace Anshimi.CloudBridge.Escorts;
 
 public static class EscortExtensions
 {
-    /// <summary>Registers the streetlight directory, escort planner, sessions, emergency reports and the app API's services.</summary>
+    /// <summary>
+    /// Registers the streetlight directory, escort planner, sessions, emergency reports, the app API's services
+    /// and the map's escort and streetlight layers.
+    /// </summary>
     public static WebApplicationBuilder AddEscorts(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -42,6 +46,8 @@ public static class EscortExtensions
         services.AddSingleton<LightOutcomeLog>();
         services.AddSingleton<EscortSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<EscortSweeper>());
+        services.AddSingleton<IMapLayerSource, EscortMapLayer>();
+        services.AddSingleton<IMapLayerSource, LightMapLayer>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<AppRequestReader>();
         services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer<AppApiKeyDocumentTransformer>());

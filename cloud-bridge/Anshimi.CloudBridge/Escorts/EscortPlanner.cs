@@ -64,6 +64,31 @@ public sealed class EscortPlanner
         }
     }
 
+    /// <summary>
+    /// Every light claimed now (directory index) and the mode it was commanded into: <c>emergency</c> when any
+    /// emergency holds it, else <c>escort</c>. A copy taken under the lock, for the control-center map.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> HeldLights()
+    {
+        lock (_gate)
+        {
+            var held = new Dictionary<int, string>(_claims.Count);
+            foreach ((int light, LightClaim claim) in _claims)
+            {
+                if (claim.Emergencies > 0)
+                {
+                    held[light] = LightModeName.Emergency;
+                }
+                else if (claim.Escorts > 0)
+                {
+                    held[light] = LightModeName.Escort;
+                }
+            }
+
+            return held;
+        }
+    }
+
     /// <summary>The walker is at (latitude, longitude): claim what is needed now, let go of the rest. Returns how many lights it holds.</summary>
     public int Update(uint sessionId, double latitude, double longitude)
     {

@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Escorts;
+
+/// <summary>Where an active walker was last reported (the origin until the first location update).</summary>
+public readonly record struct EscortPosition(uint SessionId, GeoPoint Position);
 
 /// <summary>How a request for a session came out.</summary>
 public enum EscortLookup
@@ -40,6 +44,10 @@ public sealed class EscortSessions
 
     public int ActiveCount => _active.Count;
 
+    /// <summary>Every active session's last reported position, for the control-center map.</summary>
+    public IReadOnlyList<EscortPosition> ActivePositions() =>
+        _active.Select(a => new EscortPosition(a.Key, a.Value.Position)).ToList();
+
     public async Task<EscortSessionRecord> StartAsync(
         string client, GeoPoint origin, GeoPoint destination, IReadOnlyList<GeoPoint>? route, CancellationToken cancellationToken)
     {
@@ -54,7 +62,7 @@ public sealed class EscortSessions
                 continue;
             }
 
-            var active = new ActiveEscort(client, now);
+            var active = new ActiveEscort(client, now, origin);
             _active[id] = active;
             _planner.Begin(id, route);
             _planner.Update(id, origin.Latitude, origin.Longitude);
@@ -88,6 +96,11 @@ public sealed class EscortSessions
             foreach (LocationFix fix in ordered)
             {
                 lit = _planner.Update(sessionId, fix.Latitude, fix.Longitude);
+            }
+
+            if (ordered.Count > 0)
+            {
+                active.Position = new GeoPoint(ordered[^1].Latitude, ordered[^1].Longitude);
             }
 
             return (EscortLookup.Found, lit);
@@ -143,7 +156,7 @@ public sealed class EscortSessions
     {
         foreach (EscortSessionRecord session in await _store.ListActiveAsync(cancellationToken))
         {
-            if (_active.TryAdd(session.SessionId, new ActiveEscort(session.Client, session.LastSeenAt)))
+            if (_active.TryAdd(session.SessionId, new ActiveEscort(session.Client, session.LastSeenAt, session.LastPosition)))
             {
                 _planner.Begin(session.SessionId, session.Route);
                 _planner.Update(session.SessionId, session.LastPosition.Latitude, session.LastPosition.Longitude);
@@ -180,9 +193,18 @@ public sealed class EscortSessions
             _ => EscortLookup.Ended,
         };
 
-    private sealed class ActiveEscort(string client, DateTimeOffset lastSeen)
+    private sealed class ActiveEscort(string client, DateTimeOffset lastSeen, GeoPoint position)
     {
+        // Replaced whole (boxed): the map reads it without the gate and must never see half of an update.
+        private StrongBox<GeoPoint> _position = new(position);
+
         public string Client { get; } = client;
+
+        public GeoPoint Position
+        {
+            get => Volatile.Read(ref _position).Value;
+            set => Volatile.Write(ref _position, new StrongBox<GeoPoint>(value));
+        }
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 

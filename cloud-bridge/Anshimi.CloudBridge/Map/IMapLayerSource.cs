@@ -3,7 +3,8 @@ namespace Anshimi.CloudBridge.Map;
 /// <summary>
 /// A layer of points on the console map besides devices and alarms, e.g. active escorts (귀가모니터링) or
 /// streetlights (스마트보안등). Register any number with <c>services.AddSingleton&lt;IMapLayerSource, ...&gt;()</c>;
-/// none are registered by default, so the map simply shows no such layer. The map endpoint filters markers by
+/// <see cref="EscortMapLayer"/> and <see cref="LightMapLayer"/> are registered with the escorts (<c>AddEscorts</c>)
+/// and are simply empty without active sessions or a streetlights file. The map endpoint filters markers by
 /// <see cref="MapMarker.DistrictCode"/> for the signed-in operator, so a source returns every marker it has.
 /// </summary>
 public interface IMapLayerSource

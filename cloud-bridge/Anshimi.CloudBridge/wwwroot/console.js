@@ -27,6 +27,8 @@
       snapshotRule: "경보가 처리 중인 동안에만 볼 수 있으며 모든 열람은 감사 기록에 남습니다.",
       snapshotNone: "이 경보에는 사진이 없습니다.", snapshotClosed: "종결된 경보의 사진은 볼 수 없습니다.",
       legendAlarm: "미처리 경보", legendDevice: "장치", legendEscort: "귀가 동행", legendLight: "스마트보안등",
+      legendLightEscort: "동행 점등", legendLightEmergency: "비상 점멸", legendLightFault: "램프 고장",
+      legendLightFailed: "제어 실패", legendLightIdle: "평상",
       healthSilent: "응답 없는 장치", healthLowBattery: "배터리 부족", healthTamper: "탬퍼 (훼손 감지)",
       healthLampFault: "램프 고장", healthTroubles: "장애 이벤트", healthGatewaysDown: "게이트웨이 중단", healthNone: "없음",
       lastSeen: "마지막 수신",
@@ -58,6 +60,8 @@
       snapshotRule: "Visible only while the alarm is open; every view is written to the audit log.",
       snapshotNone: "This alarm has no snapshot.", snapshotClosed: "Snapshots of resolved alarms cannot be viewed.",
       legendAlarm: "Open alarm", legendDevice: "Device", legendEscort: "Escort", legendLight: "Smart streetlight",
+      legendLightEscort: "Escort", legendLightEmergency: "Emergency blink", legendLightFault: "Lamp fault",
+      legendLightFailed: "Command failed", legendLightIdle: "Normal",
       healthSilent: "Silent devices", healthLowBattery: "Low battery", healthTamper: "Tamper",
       healthLampFault: "Lamp faults", healthTroubles: "Trouble events", healthGatewaysDown: "Gateways down", healthNone: "None",
       lastSeen: "last seen",
@@ -73,6 +77,11 @@
     { name: "resolve", path: "resolve", until: 3 },
   ];
   const svgNs = "http://www.w3.org/2000/svg";
+  // A streetlight's state on the map (server's LightMapLayer) and its legend text.
+  const lightStates = {
+    escort: "legendLightEscort", emergency: "legendLightEmergency", fault: "legendLightFault",
+    failed: "legendLightFailed", idle: "legendLightIdle",
+  };
 
   const alarms = new Map();
   const walkTests = new Map();
@@ -445,29 +454,41 @@
     const group = $("[data-testid=district-map] .markers");
     if (!group || !mapOutline) return;
     const p = mapOutline.projection;
-    const dot = (lat, lon, cls, id, title) => {
+    const radius = { "marker-alarm": 9, "marker-lights": 3 };
+    const dot = (lat, lon, cls, id, title, state) => {
       const c = document.createElementNS(svgNs, "circle");
       c.setAttribute("cx", ((lon - p.west) * p.kx).toFixed(1));
       c.setAttribute("cy", ((p.north - lat) * p.ky).toFixed(1));
-      c.setAttribute("r", cls === "marker-alarm" ? 9 : 5);
+      c.setAttribute("r", radius[cls] || 5);
       c.setAttribute("class", cls);
       c.dataset.testid = cls;
       c.dataset.id = id;
+      if (state) c.dataset.state = state;
       const tip = document.createElementNS(svgNs, "title");
       tip.textContent = title;
       c.append(tip);
       return c;
     };
+    const stateName = (layer, state) => {
+      const key = layer === "lights" ? lightStates[state] : layer === "escorts" ? "legendEscort" : null;
+      return key ? names(text.ko[key], text.en[key]).join(" / ") : state;
+    };
+    const layerDots = (layer) => layer.markers.map((m) =>
+      dot(m.lat, m.lon, `marker-${layer.layer}`, m.id, `${m.id} ${stateName(layer.layer, m.state)}`, m.state));
     const [devices, layers] = await Promise.all([
       api("/api/devices").then((r) => (r.ok ? r.json() : [])),
       api("/api/map/layers").then((r) => (r.ok ? r.json() : [])),
     ]);
-    const items = [];
+    // Later children paint on top: the many small lights first, open alarms last.
+    const items = layers.filter((l) => l.layer === "lights").flatMap(layerDots);
     devices.forEach((d) => items.push(dot(d.site.lat, d.site.lon, "marker-device", d.deviceId, `${d.deviceId} ${d.site.address}`)));
-    layers.forEach((layer) => layer.markers.forEach((m) => items.push(dot(m.lat, m.lon, `marker-${layer.layer}`, m.id, `${m.id} ${m.state}`))));
+    items.push(...layers.filter((l) => l.layer !== "lights").flatMap(layerDots));
     [...alarms.values()].filter((a) => a.state !== "resolved").forEach((a) =>
       items.push(dot(a.site.lat, a.site.lon, "marker-alarm", a.key, `${names(a.event.nameKo, a.event.nameEn)[0]} ${a.site.address}`)));
-    group.replaceChildren(...items);
+    // A fragment, not replaceChildren(...items): tens of thousands of lights would overflow the argument list.
+    const fragment = document.createDocumentFragment();
+    items.forEach((item) => fragment.append(item));
+    group.replaceChildren(fragment);
   }
 
   // Device health (장치 상태)

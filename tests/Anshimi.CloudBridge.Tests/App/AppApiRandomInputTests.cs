@@ -26,7 +26,7 @@ public sealed class AppApiRandomInputTests : IAsyncLifetime
         _bridge = await CloudBridgeHost.StartAsync(_mqtt, AppTestCity.Settings(_cityDirectory, new Dictionary<string, string?> { ["Escorts:HoldSeconds"] = "600" }));
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/app/v1/escorts")
         {
-            Content = new StringContent(AppApiTests.StartBody(AppTestCity.Along(5), AppTestCity.Along(300)), Encoding.UTF8, "application/json"),
+            Content = new StringContent(AppRequests.StartBody(AppTestCity.Along(5), AppTestCity.Along(300)), Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("X-Api-Key", AppTestCity.ApiKey);
         using HttpResponseMessage response = await _bridge.Http.SendAsync(request);

@@ -44,7 +44,7 @@ public sealed class AppApiTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => Lights(AppTestCity.WestGateway, LightModeName.Escort).Count >= 2, "escort at the start");
         Assert.Equal([AppTestCity.LightId(0), AppTestCity.LightId(1)], Lights(AppTestCity.WestGateway, LightModeName.Escort));
 
-        using HttpResponseMessage moved = await PostAsync($"/api/app/v1/escorts/{id}/locations", Locations(AppTestCity.Along(300), AppTestCity.Along(310)));
+        using HttpResponseMessage moved = await PostAsync($"/api/app/v1/escorts/{id}/locations", AppRequests.Locations(AppTestCity.Along(300), AppTestCity.Along(310)));
         Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
         await Eventually.HoldsAsync(() => Lights(AppTestCity.EastGateway, LightModeName.Escort).Contains(AppTestCity.LightId(12)), "escort ahead on the east gateway");
         Assert.Contains(AppTestCity.LightId(0), Lights(AppTestCity.WestGateway, LightModeName.Release));
@@ -55,7 +55,7 @@ public sealed class AppApiTests : IAsyncLifetime
         Assert.Equal("arrived", (await ended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
         await Eventually.HoldsAsync(() => Lights(AppTestCity.EastGateway, LightModeName.Release).Contains(AppTestCity.LightId(12)), "release at the end");
 
-        using HttpResponseMessage late = await PostAsync($"/api/app/v1/escorts/{id}/locations", Locations(AppTestCity.Along(320)));
+        using HttpResponseMessage late = await PostAsync($"/api/app/v1/escorts/{id}/locations", AppRequests.Locations(AppTestCity.Along(320)));
         await AssertProblemAsync(late, HttpStatusCode.Conflict);
     }
 
@@ -68,7 +68,7 @@ public sealed class AppApiTests : IAsyncLifetime
         State before = await StateAsync();
         foreach ((HttpMethod method, string path, string? body) in new (HttpMethod, string, string?)[]
         {
-            (HttpMethod.Post, "/api/app/v1/escorts", StartBody(AppTestCity.Along(0), AppTestCity.Along(100))),
+            (HttpMethod.Post, "/api/app/v1/escorts", AppRequests.StartBody(AppTestCity.Along(0), AppTestCity.Along(100))),
             (HttpMethod.Post, "/api/app/v1/emergencies", """{"location":{"lat":37.5663,"lon":126.9779}}"""),
             (HttpMethod.Get, "/api/app/v1/escorts/00000001/advertisement", null),
         })
@@ -121,12 +121,12 @@ public sealed class AppApiTests : IAsyncLifetime
     {
         State before = await StateAsync();
         GeoPoint[] route = Enumerable.Range(0, 51).Select(i => AppTestCity.Along(i)).ToArray();
-        using HttpResponseMessage tooMany = await PostAsync("/api/app/v1/escorts", StartBody(AppTestCity.Along(0), AppTestCity.Along(50), route));
+        using HttpResponseMessage tooMany = await PostAsync("/api/app/v1/escorts", AppRequests.StartBody(AppTestCity.Along(0), AppTestCity.Along(50), route));
         JsonElement problem = await AssertProblemAsync(tooMany, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("route", out _));
 
         string padding = new(' ', 5000);
-        using HttpResponseMessage oversized = await PostAsync("/api/app/v1/escorts", StartBody(AppTestCity.Along(0), AppTestCity.Along(50)) + padding);
+        using HttpResponseMessage oversized = await PostAsync("/api/app/v1/escorts", AppRequests.StartBody(AppTestCity.Along(0), AppTestCity.Along(50)) + padding);
         await AssertProblemAsync(oversized, HttpStatusCode.RequestEntityTooLarge);
 
         // Chunked, so no Content-Length announces the size: the read itself stops it.
@@ -155,14 +155,14 @@ public sealed class AppApiTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => _mqtt.Published.Count > 0, "start commands");
         State before = await StateAsync();
 
-        await AssertProblemAsync(await PostAsync("/api/app/v1/escorts/0BADCAFE/locations", Locations(AppTestCity.Along(10))), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await PostAsync("/api/app/v1/escorts/not-an-id/locations", Locations(AppTestCity.Along(10))), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", Locations(AppTestCity.Along(10)), "other-" + AppTestCity.ApiKey), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await PostAsync("/api/app/v1/escorts/0BADCAFE/locations", AppRequests.Locations(AppTestCity.Along(10))), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await PostAsync("/api/app/v1/escorts/not-an-id/locations", AppRequests.Locations(AppTestCity.Along(10))), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", AppRequests.Locations(AppTestCity.Along(10)), "other-" + AppTestCity.ApiKey), HttpStatusCode.NotFound);
         await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/end", """{"reason":"arrived"}""", "other-" + AppTestCity.ApiKey), HttpStatusCode.NotFound);
         await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", """{"locations":[]}"""), HttpStatusCode.BadRequest);
         await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", """{"locations":[{"lat":37.5663,"lon":126.9779}]}"""), HttpStatusCode.BadRequest);
-        await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", Locations(AppTestCity.Along(10), new GeoPoint(35.1151, 129.0422))), HttpStatusCode.BadRequest);
-        string tooMany = Locations(Enumerable.Range(0, 21).Select(i => AppTestCity.Along(i)).ToArray());
+        await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", AppRequests.Locations(AppTestCity.Along(10), new GeoPoint(35.1151, 129.0422))), HttpStatusCode.BadRequest);
+        string tooMany = AppRequests.Locations(Enumerable.Range(0, 21).Select(i => AppTestCity.Along(i)).ToArray());
         await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/locations", tooMany), HttpStatusCode.BadRequest);
         await AssertProblemAsync(await PostAsync($"/api/app/v1/escorts/{id}/end", """{"reason":"bored"}"""), HttpStatusCode.BadRequest);
 
@@ -174,7 +174,7 @@ public sealed class AppApiTests : IAsyncLifetime
     public async Task An_emergency_opens_one_alarm_in_its_district_and_a_repeat_with_the_same_key_returns_the_same_result()
     {
         GeoPoint at = AppTestCity.Along(95);
-        string body = EmergencyBody(at);
+        string body = AppRequests.EmergencyBody(at);
         using HttpResponseMessage first = await PostAsync("/api/app/v1/emergencies", body, idempotencyKey: "emergency-1");
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         string firstBody = await first.Content.ReadAsStringAsync();
@@ -199,7 +199,7 @@ public sealed class AppApiTests : IAsyncLifetime
         Assert.Equal(1, await Escorts.CountEmergenciesAsync(CancellationToken.None));
         Assert.Equal(published, _mqtt.Published.Count);
 
-        string other = EmergencyBody(at with { Longitude = at.Longitude + 0.001 });
+        string other = AppRequests.EmergencyBody(at with { Longitude = at.Longitude + 0.001 });
         await AssertProblemAsync(await PostAsync("/api/app/v1/emergencies", other, idempotencyKey: "emergency-1"), HttpStatusCode.UnprocessableEntity);
         await AssertProblemAsync(await PostAsync("/api/app/v1/emergencies", other), HttpStatusCode.BadRequest);
         Assert.Equal(1, await _bridge.Store.CountAsync(CancellationToken.None));
@@ -210,7 +210,7 @@ public sealed class AppApiTests : IAsyncLifetime
     {
         GeoPoint at = AppTestCity.Along(400);
         using HttpResponseMessage reported = await PostAsync(
-            "/api/app/v1/emergencies", EmergencyBody(at), idempotencyKey: "e-2");
+            "/api/app/v1/emergencies", AppRequests.EmergencyBody(at), idempotencyKey: "e-2");
         string alarmKey = (await reported.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alarmKey").GetString()!;
         await Eventually.HoldsAsync(() => Lights(AppTestCity.EastGateway, LightModeName.Emergency).Count == 3, "emergency commands");
 
@@ -281,7 +281,7 @@ public sealed class AppApiTests : IAsyncLifetime
         var mqtt = (FakeMqttClient)bridge.Services.GetRequiredService<Anshimi.Mqtt.IMqttClient>();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/app/v1/escorts")
         {
-            Content = new StringContent(StartBody(AppTestCity.Along(0), AppTestCity.Along(100)), Encoding.UTF8, "application/json"),
+            Content = new StringContent(AppRequests.StartBody(AppTestCity.Along(0), AppTestCity.Along(100)), Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("X-Api-Key", AppTestCity.ApiKey);
         using HttpResponseMessage started = await bridge.Http.SendAsync(request);
@@ -320,38 +320,10 @@ public sealed class AppApiTests : IAsyncLifetime
         Assert.Equal("X-Api-Key", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("AppApiKey").GetProperty("name").GetString());
     }
 
-    internal static string StartBody(GeoPoint origin, GeoPoint destination, GeoPoint[]? route = null) => JsonSerializer.Serialize(new
-    {
-        origin = new { lat = origin.Latitude, lon = origin.Longitude },
-        destination = new { lat = destination.Latitude, lon = destination.Longitude },
-        route = route?.Select(p => new { lat = p.Latitude, lon = p.Longitude }),
-    });
+    private Task<string> StartAsync(GeoPoint origin, GeoPoint destination) => AppRequests.StartEscortAsync(_bridge.Http, origin, destination);
 
-    internal static string EmergencyBody(GeoPoint at) => JsonSerializer.Serialize(new { location = new { lat = at.Latitude, lon = at.Longitude } });
-
-    internal static string Locations(params GeoPoint[] points) => JsonSerializer.Serialize(new
-    {
-        locations = points.Select((p, i) => new { lat = p.Latitude, lon = p.Longitude, at = DateTimeOffset.UtcNow.AddSeconds(i - points.Length) }),
-    });
-
-    private async Task<string> StartAsync(GeoPoint origin, GeoPoint destination)
-    {
-        using HttpResponseMessage response = await PostAsync("/api/app/v1/escorts", StartBody(origin, destination));
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sessionId").GetString()!;
-    }
-
-    private async Task<HttpResponseMessage> PostAsync(string path, string body, string key = AppTestCity.ApiKey, string? idempotencyKey = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", key);
-        if (idempotencyKey is not null)
-        {
-            request.Headers.Add("Idempotency-Key", idempotencyKey);
-        }
-
-        return await _bridge.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> PostAsync(string path, string body, string key = AppTestCity.ApiKey, string? idempotencyKey = null) =>
+        AppRequests.PostAsync(_bridge.Http, path, body, key, idempotencyKey);
 
     private List<string> Lights(string gateway, string mode) => _mqtt.PublishedOf<LightCommandEnvelope>(Topics.GatewayCommands(gateway))
         .Where(c => c.Mode == mode).SelectMany(c => c.Lights).Distinct().Order(StringComparer.Ordinal).ToList();

@@ -78,7 +78,7 @@ public sealed class EscortMosquittoTests : IAsyncLifetime
 
         foreach (double metres in new[] { 150.0, 300, 450 })
         {
-            using HttpResponseMessage moved = await PostAsync($"/api/app/v1/escorts/{id}/locations", AppApiTests.Locations(AppTestCity.Along(metres)));
+            using HttpResponseMessage moved = await PostAsync($"/api/app/v1/escorts/{id}/locations", AppRequests.Locations(AppTestCity.Along(metres)));
             Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
         }
 
@@ -121,7 +121,7 @@ public sealed class EscortMosquittoTests : IAsyncLifetime
     public async Task An_emergency_report_opens_an_alarm_in_its_district_and_sets_the_nearest_lights_blinking()
     {
         GeoPoint at = AppTestCity.Along(400);
-        using HttpResponseMessage reported = await PostAsync("/api/app/v1/emergencies", AppApiTests.EmergencyBody(at), "report-1");
+        using HttpResponseMessage reported = await PostAsync("/api/app/v1/emergencies", AppRequests.EmergencyBody(at), "report-1");
         Assert.Equal(HttpStatusCode.Created, reported.StatusCode);
         string alarmKey = (await reported.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alarmKey").GetString()!;
 
@@ -163,20 +163,11 @@ public sealed class EscortMosquittoTests : IAsyncLifetime
 
     private async Task<string> StartAsync(GeoPoint[] route)
     {
-        using HttpResponseMessage response = await PostAsync("/api/app/v1/escorts", AppApiTests.StartBody(route[0], route[^1], route));
+        using HttpResponseMessage response = await PostAsync("/api/app/v1/escorts", AppRequests.StartBody(route[0], route[^1], route));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sessionId").GetString()!;
     }
 
-    private async Task<HttpResponseMessage> PostAsync(string path, string body, string? idempotencyKey = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", AppTestCity.ApiKey);
-        if (idempotencyKey is not null)
-        {
-            request.Headers.Add("Idempotency-Key", idempotencyKey);
-        }
-
-        return await _bridge.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> PostAsync(string path, string body, string? idempotencyKey = null) =>
+        AppRequests.PostAsync(_bridge.Http, path, body, idempotencyKey: idempotencyKey);
 }

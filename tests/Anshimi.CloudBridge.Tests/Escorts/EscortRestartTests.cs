@@ -34,7 +34,7 @@ public sealed class EscortRestartTests : IDisposable
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/app/v1/escorts")
             {
-                Content = new StringContent(AppApiTests.StartBody(AppTestCity.Along(95), AppTestCity.Along(400)), Encoding.UTF8, "application/json"),
+                Content = new StringContent(AppRequests.StartBody(AppTestCity.Along(95), AppTestCity.Along(400)), Encoding.UTF8, "application/json"),
             };
             request.Headers.Add("X-Api-Key", AppTestCity.ApiKey);
             using HttpResponseMessage started = await before.Http.SendAsync(request);
