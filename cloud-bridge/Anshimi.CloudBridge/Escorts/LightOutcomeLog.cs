@@ -5,7 +5,7 @@ using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Escorts;
 
-/// <summary>The last reported outcome of each light (confirmed, expired, unknown-light), as its gateway told it.</summary>
+/// <summary>The last reported outcome of each light (confirmed, expired, unknown-light, superseded), as its gateway told it.</summary>
 public sealed record LightOutcomeRecord(string LightId, string GatewayId, string RequestId, string Mode, string Outcome, DateTimeOffset At);
 
 /// <summary>Per-light outcomes of light commands, reported by the gateways (<c>light-outcome</c> envelopes).</summary>
@@ -35,7 +35,7 @@ public sealed class LightOutcomeLog
         }
 
         if (!LightModeName.TryParse(outcome.Mode, out _) ||
-            outcome.Outcome is not (LightOutcomeName.Confirmed or LightOutcomeName.Expired or LightOutcomeName.UnknownLight) ||
+            outcome.Outcome is not (LightOutcomeName.Confirmed or LightOutcomeName.Expired or LightOutcomeName.UnknownLight or LightOutcomeName.Superseded) ||
             string.IsNullOrEmpty(outcome.RequestId) || outcome.RequestId.Length > 64)
         {
             return "light-outcome has an unknown mode, outcome or request id";
@@ -45,7 +45,12 @@ public sealed class LightOutcomeLog
 
         // Outcomes may arrive out of order after a reconnect: the newest wins.
         _latest.AddOrUpdate(lightId, record, (_, old) => old.At > record.At ? old : record);
-        Interlocked.Increment(ref outcome.Outcome == LightOutcomeName.Confirmed ? ref _confirmed : ref _failed);
+        // A superseded command was replaced by a newer one for the same light: neither kept nor failed.
+        if (outcome.Outcome != LightOutcomeName.Superseded)
+        {
+            Interlocked.Increment(ref outcome.Outcome == LightOutcomeName.Confirmed ? ref _confirmed : ref _failed);
+        }
+
         return null;
     }
 
