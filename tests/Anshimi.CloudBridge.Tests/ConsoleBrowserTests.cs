@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Anshimi.CloudBridge.Audit;
@@ -267,8 +268,49 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
             }
             """));
         await ScreenshotAsync(page, "console-map-escort");
+
+        // Clicking 중구 zooms to it: the street's lights spread out, keeping their size on screen.
+        double cityWidth = await MapWidthAsync(page);
+        double lightRadius = double.Parse(await page.GetByTestId("marker-lights").First.GetAttributeAsync("r") ?? "", CultureInfo.InvariantCulture);
+        await page.Locator("[data-testid=map-district][data-code='11140']").DispatchEventAsync("click");
+        await Expect(page.GetByTestId("map-whole-city")).ToBeVisibleAsync();
+        double zoomedWidth = await MapWidthAsync(page);
+        Assert.InRange(zoomedWidth, cityWidth / 20, cityWidth / 4);
+        Assert.Equal(lightRadius * zoomedWidth / cityWidth, double.Parse(await page.GetByTestId("marker-lights").First.GetAttributeAsync("r") ?? "", CultureInfo.InvariantCulture), 2);
+        await Expect(page.Locator("[data-testid=marker-lights][data-state=emergency]")).ToHaveCountAsync(3);
+        await ScreenshotAsync(page, "console-map-escort-junggu");
+        await page.GetByTestId("map-whole-city").ClickAsync();
+        Assert.Equal(cityWidth, await MapWidthAsync(page), 1);
+        await Expect(page.GetByTestId("map-whole-city")).ToBeHiddenAsync();
         Assert.Empty(_pageErrors);
     }
+
+    [Fact]
+    public async Task A_district_operator_s_map_opens_on_their_own_district()
+    {
+        IPage page = await OpenConsoleAsync();
+        await SignInAsync(page, TestOperators.Central);
+        await page.GetByTestId("tab-map").ClickAsync();
+        await Expect(page.GetByTestId("map-district")).ToHaveCountAsync(25);
+        double cityWidth = await MapWidthAsync(page);
+
+        IPage gangnam = await OpenConsoleAsync();
+        await SignInAsync(gangnam, TestOperators.Gangnam);
+        await gangnam.GetByTestId("tab-map").ClickAsync();
+        await Expect(gangnam.GetByTestId("map-whole-city")).ToBeVisibleAsync();
+        double[] view = await ViewBoxAsync(gangnam);
+        Assert.InRange(view[2], cityWidth / 10, cityWidth / 2);
+
+        // 강남구's own outline lies inside the view.
+        double[] box = await gangnam.Locator("[data-testid=map-district][data-code='11680']").EvaluateAsync<double[]>("p => { const b = p.getBBox(); return [b.x, b.y, b.width, b.height]; }");
+        Assert.True(box[0] >= view[0] && box[1] >= view[1] && box[0] + box[2] <= view[0] + view[2] && box[1] + box[3] <= view[1] + view[3]);
+        Assert.Empty(_pageErrors);
+    }
+
+    private static async Task<double> MapWidthAsync(IPage page) => (await ViewBoxAsync(page))[2];
+
+    private static Task<double[]> ViewBoxAsync(IPage page) =>
+        page.GetByTestId("district-map").EvaluateAsync<double[]>("svg => svg.getAttribute('viewBox').split(' ').map(Number)");
 
     private static ILocator Row(IPage page, string key) => page.Locator($"[data-testid=alarm-row][data-key='{key}']");
 

@@ -29,6 +29,7 @@
       legendAlarm: "미처리 경보", legendDevice: "장치", legendEscort: "귀가 동행", legendLight: "스마트보안등",
       legendLightEscort: "동행 점등", legendLightEmergency: "비상 점멸", legendLightFault: "램프 고장",
       legendLightFailed: "제어 실패", legendLightIdle: "평상",
+      mapWholeCity: "서울 전체 보기", mapZoomHint: "자치구를 누르면 확대됩니다.",
       healthSilent: "응답 없는 장치", healthLowBattery: "배터리 부족", healthTamper: "탬퍼 (훼손 감지)",
       healthLampFault: "램프 고장", healthTroubles: "장애 이벤트", healthGatewaysDown: "게이트웨이 중단", healthNone: "없음",
       lastSeen: "마지막 수신",
@@ -62,6 +63,7 @@
       legendAlarm: "Open alarm", legendDevice: "Device", legendEscort: "Escort", legendLight: "Smart streetlight",
       legendLightEscort: "Escort", legendLightEmergency: "Emergency blink", legendLightFault: "Lamp fault",
       legendLightFailed: "Command failed", legendLightIdle: "Normal",
+      mapWholeCity: "Whole city", mapZoomHint: "Click a district to zoom in.",
       healthSilent: "Silent devices", healthLowBattery: "Low battery", healthTamper: "Tamper",
       healthLampFault: "Lamp faults", healthTroubles: "Trouble events", healthGatewaysDown: "Gateways down", healthNone: "None",
       lastSeen: "last seen",
@@ -97,6 +99,8 @@
   let snapshotUrl = null;
   let tab = "queue";
   let mapOutline = null;
+  // The map's current view as a viewBox [x, y, width, height]; null shows the whole city.
+  let mapView = null;
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -423,7 +427,6 @@
       if (!response.ok) return;
       mapOutline = await response.json();
     }
-    svg.setAttribute("viewBox", mapOutline.viewBox);
     const mine = new Set(session.central ? mapOutline.districts.map((d) => d.code) : session.districts.map((d) => d.code));
     const shapes = document.createElementNS(svgNs, "g");
     const labels = document.createElementNS(svgNs, "g");
@@ -433,6 +436,7 @@
       path.setAttribute("class", mine.has(d.code) ? "district mine" : "district");
       path.dataset.code = d.code;
       path.dataset.testid = "map-district";
+      path.addEventListener("click", () => zoomTo([path]));
       const title = document.createElementNS(svgNs, "title");
       title.textContent = `${d.nameKo} ${d.nameEn}`;
       path.append(title);
@@ -447,7 +451,32 @@
     const markers = document.createElementNS(svgNs, "g");
     markers.setAttribute("class", "markers");
     svg.replaceChildren(shapes, labels, markers);
+    // A district operator starts on their own districts; central staff on the whole city.
+    if (!mapView && !session.central) zoomTo([...shapes.children].filter((path) => mine.has(path.dataset.code)), false);
+    applyMapView();
     await renderMarkers();
+  }
+
+  const wholeCity = () => mapOutline.viewBox.split(/[\s,]+/).map(Number);
+
+  // Markers and labels keep their size on screen at any zoom: sizes are multiplied by this.
+  const mapScale = () => (mapView || wholeCity())[2] / wholeCity()[2];
+
+  function applyMapView() {
+    const svg = $("[data-testid=district-map]");
+    svg.setAttribute("viewBox", (mapView || wholeCity()).map((v) => v.toFixed(1)).join(" "));
+    svg.style.setProperty("--map-scale", mapScale());
+    $("[data-testid=map-whole-city]").hidden = !mapView;
+  }
+
+  function zoomTo(paths, redraw = true) {
+    if (paths.length === 0) return;
+    const boxes = paths.map((path) => path.getBBox());
+    const x0 = Math.min(...boxes.map((b) => b.x)), y0 = Math.min(...boxes.map((b) => b.y));
+    const x1 = Math.max(...boxes.map((b) => b.x + b.width)), y1 = Math.max(...boxes.map((b) => b.y + b.height));
+    const pad = 0.08 * Math.max(x1 - x0, y1 - y0);
+    mapView = [x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad];
+    if (redraw) { applyMapView(); renderMarkers(); }
   }
 
   async function renderMarkers() {
@@ -455,11 +484,12 @@
     if (!group || !mapOutline) return;
     const p = mapOutline.projection;
     const radius = { "marker-alarm": 9, "marker-lights": 3 };
+    const scale = mapScale();
     const dot = (lat, lon, cls, id, title, state) => {
       const c = document.createElementNS(svgNs, "circle");
       c.setAttribute("cx", ((lon - p.west) * p.kx).toFixed(1));
       c.setAttribute("cy", ((p.north - lat) * p.ky).toFixed(1));
-      c.setAttribute("r", radius[cls] || 5);
+      c.setAttribute("r", ((radius[cls] || 5) * scale).toFixed(2));
       c.setAttribute("class", cls);
       c.dataset.testid = cls;
       c.dataset.id = id;
@@ -577,6 +607,7 @@
     alarms.clear();
     walkTests.clear();
     selectedKey = null;
+    mapView = null;
     clearSnapshot("");
     loadedOnce = false;
     showSignedIn(false);
@@ -624,6 +655,7 @@
   const clock = $("[data-testid=clock]");
   const tick = () => { clock.textContent = formatTime(new Date().toISOString(), false); };
   setInterval(tick, 1000);
+  $("[data-testid=map-whole-city]").addEventListener("click", () => { mapView = null; applyMapView(); renderMarkers(); });
   setInterval(() => { if (session && tab === "health") loadHealth(); if (session && tab === "map") renderMarkers(); }, 15000);
   tick();
 
