@@ -4,6 +4,10 @@
 #   /etc/systemd/system/anshimi-gateway.service
 #   /etc/anshimi/gateway.json               the one configuration file (kept if present; 0640 root:anshimi)
 #   /var/lib/anshimi-gateway                state (made by systemd's StateDirectory)
+#   /usr/share/anshimi/seoul-municipalities.geojson   Seoul's districts, for binding sites
+#   /etc/mosquitto/conf.d/anshimi.conf      the box's broker on the dynamic-security plugin (kept if present)
+#   /var/lib/mosquitto/dynamic-security.json and /etc/anshimi/dynsec-admin.secret   its admin account
+# Then (not with --destdir) restarts mosquitto and gives the gateway its broker account: --prepare-broker.
 # Options: --destdir DIR  install into a staging root (packaging, tests): no user, no systemctl
 #          --from DIR     install an already published build instead of running dotnet publish
 #          --gateway-id ID  the id written into a new configuration file (default: the host name)
@@ -31,8 +35,15 @@ if [ -z "$from" ]; then
 fi
 [ -f "$from/Anshimi.Gateway.dll" ] || { echo "no Anshimi.Gateway.dll in $from" >&2; exit 1; }
 
+secret() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
+
+districts="$repo/../shared/data/seoul-municipalities.geojson"
+[ -f "$districts" ] || districts="$repo/data/seoul-municipalities.geojson"
+[ -f "$districts" ] || { echo "seoul-municipalities.geojson not found next to the repository" >&2; exit 1; }
+
 echo "▶ 설치 / installing into ${destdir:-/}"
-install -d "$destdir/opt/anshimi/gateway" "$destdir/etc/systemd/system" "$destdir/etc/anshimi"
+install -d "$destdir/opt/anshimi/gateway" "$destdir/etc/systemd/system" "$destdir/etc/anshimi" "$destdir/usr/share/anshimi"
+install -m 0644 "$districts" "$destdir/usr/share/anshimi/seoul-municipalities.geojson"
 cp -a "$from/." "$destdir/opt/anshimi/gateway/"
 sed "s|@DOTNET@|$dotnet_path|g" gateway/deploy/anshimi-gateway.service > "$destdir/etc/systemd/system/anshimi-gateway.service"
 chmod 0644 "$destdir/etc/systemd/system/anshimi-gateway.service"
@@ -40,7 +51,7 @@ chmod 0644 "$destdir/etc/systemd/system/anshimi-gateway.service"
 config="$destdir/etc/anshimi/gateway.json"
 if [ ! -e "$config" ]; then
   # Every installation gets its own broker password; there is no default.
-  password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+  password=$(secret)
   sed -e "s|@GATEWAY_ID@|$gateway_id|g" -e "s|@MQTT_PASSWORD@|$password|g" gateway/deploy/gateway.json > "$config"
   chmod 0640 "$config"
   echo "  새 설정 파일 / new configuration file: $config (broker user '$gateway_id', password inside)"
@@ -48,14 +59,54 @@ else
   echo "  기존 설정 유지 / keeping existing configuration: $config"
 fi
 
+echo "▶ 브로커 설정 / broker: dynamic-security plugin"
+broker_conf="$destdir/etc/mosquitto/conf.d/anshimi.conf"
+dynsec_json="$destdir/var/lib/mosquitto/dynamic-security.json"
+admin_secret="$destdir/etc/anshimi/dynsec-admin.secret"
+if [ ! -e "$broker_conf" ]; then
+  plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
+  [ -n "$plugin" ] || { echo "mosquitto_dynamic_security.so not found: apt-get install mosquitto" >&2; exit 1; }
+  install -d "$(dirname "$broker_conf")"
+  cat > "$broker_conf" <<CONF
+# Anshimi gateway box (installed by scripts/install-gateway.sh). Devices reach the broker over the
+# box's Wi-Fi; every account lives in the dynamic-security plugin, each device confined to its own
+# topics. Anonymous clients are factory-fresh devices: the plugin lets them say hello, nothing more.
+per_listener_settings false
+listener 1883
+allow_anonymous true
+plugin $plugin
+plugin_opt_config_file /var/lib/mosquitto/dynamic-security.json
+CONF
+  chmod 0644 "$broker_conf"
+  echo "  새 브로커 설정 / new broker configuration: $broker_conf"
+fi
+if [ ! -e "$dynsec_json" ]; then
+  install -d "$(dirname "$dynsec_json")"
+  admin_password=$(secret)
+  mosquitto_ctrl dynsec init "$dynsec_json" anshimi-provisioner "$admin_password" >/dev/null
+  (umask 077; printf '%s\n' "$admin_password" > "$admin_secret")
+  echo "  동적 보안 관리자 / dynamic-security admin 'anshimi-provisioner': $admin_secret"
+fi
+
 if [ -z "$destdir" ]; then
   id anshimi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin anshimi
-  chown root:anshimi "$config"
-  if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload
-    echo "  시작: systemctl enable --now anshimi-gateway / start: systemctl enable --now anshimi-gateway"
-  fi
+  chown root:anshimi "$config" "$admin_secret"
+  chmod 0640 "$admin_secret"
+  chown mosquitto:mosquitto "$dynsec_json" 2>/dev/null || true
+  chmod 0600 "$dynsec_json"
 fi
 
 echo "▶ 설정 검사 / checking the configuration"
-ANSHIMI_GATEWAY_CONFIG="$config" "$dotnet_path" "$destdir/opt/anshimi/gateway/Anshimi.Gateway.dll" --check-config
+# The staged files stand in for the installed paths the configuration names.
+ANSHIMI_GATEWAY_CONFIG="$config" Provisioning__DynamicSecurityPasswordFile="$admin_secret" \
+Provisioning__DistrictsFile="$destdir/usr/share/anshimi/seoul-municipalities.geojson" \
+  "$dotnet_path" "$destdir/opt/anshimi/gateway/Anshimi.Gateway.dll" --check-config
+
+if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then
+  echo "▶ 브로커 재시작 및 게이트웨이 계정 / restarting the broker and creating the gateway's account"
+  systemctl restart mosquitto
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.2; done
+  ANSHIMI_GATEWAY_CONFIG="$config" "$dotnet_path" /opt/anshimi/gateway/Anshimi.Gateway.dll --prepare-broker
+  systemctl daemon-reload
+  echo "  시작: systemctl enable --now anshimi-gateway / start: systemctl enable --now anshimi-gateway"
+fi

@@ -6,7 +6,8 @@ namespace Anshimi.Gateway.Hosting;
 /// <summary>
 /// Starts the gateway service. <c>--config FILE</c> (or <c>ANSHIMI_GATEWAY_CONFIG</c>) adds the installation's one
 /// configuration file over the defaults; <c>--check-config</c> validates everything and exits, as an installer runs
-/// it before restarting the service. A configuration error is printed naming the field and ends the process with
+/// it before restarting the service; <c>--prepare-broker</c> sets up the local broker's dynamic-security policy and
+/// the gateway's own broker account from that configuration, and exits. A configuration error is printed naming the field and ends the process with
 /// exit status 78 (EX_CONFIG), which the systemd unit does not restart on.
 /// </summary>
 public static class GatewayHost
@@ -14,9 +15,16 @@ public static class GatewayHost
     public const int ConfigurationError = 78;
     public const string ConfigEnvironmentVariable = "ANSHIMI_GATEWAY_CONFIG";
 
+    /// <summary>Exit status when the broker could not be prepared (EX_UNAVAILABLE).</summary>
+    public const int BrokerUnavailable = 69;
+
+    private const string CheckConfigOption = "--check-config";
+    private const string PrepareBrokerOption = "--prepare-broker";
+
     public static int Run(string[] args)
     {
-        bool checkOnly = args.Contains("--check-config");
+        bool checkOnly = args.Contains(CheckConfigOption);
+        bool prepareBroker = args.Contains(PrepareBrokerOption);
         string? configPath = ValueAfter(args, "--config") ?? Environment.GetEnvironmentVariable(ConfigEnvironmentVariable);
         string[] hostArgs = [.. WithoutOwnOptions(args)];
         try
@@ -40,6 +48,12 @@ public static class GatewayHost
                 app.Services.GetRequiredService<IStartupValidator>().Validate();
                 Console.WriteLine("설정 정상 / configuration OK" + (configPath is null ? "" : ": " + configPath));
                 return 0;
+            }
+
+            if (prepareBroker)
+            {
+                app.Services.GetRequiredService<IStartupValidator>().Validate();
+                return BrokerPreparation.Run(app.Services);
             }
 
             app.MapGatewayEndpoints();
@@ -90,7 +104,7 @@ public static class GatewayHost
     {
         for (int i = 0; i < args.Length; i++)
         {
-            if (args[i] == "--check-config")
+            if (args[i] is CheckConfigOption or PrepareBrokerOption)
             {
                 continue;
             }

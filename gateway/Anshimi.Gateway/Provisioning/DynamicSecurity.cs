@@ -51,6 +51,18 @@ public sealed partial class DynamicSecurity(
         LogAccountDeleted(logger, DeviceIdText.Format(deviceId));
     }
 
+    /// <summary>
+    /// Gives the gateway service its broker account (re-created, so a changed password or a newer rule set
+    /// takes effect), with exactly <see cref="BrokerAccounts.GatewayService"/>'s rules.
+    /// </summary>
+    public async Task EnsureGatewayAccountAsync(string userName, string password, string gatewayId, CancellationToken cancellationToken)
+    {
+        string role = BrokerAccounts.ServiceRole(userName);
+        await RunAsync(BrokerAccounts.DeleteAccountCommands(userName, role), tolerate: "not found", cancellationToken);
+        await RunAsync(BrokerAccounts.CreateAccountCommands(userName, password, role, BrokerAccounts.GatewayService(gatewayId)), tolerate: null, cancellationToken);
+        LogServiceAccountCreated(logger, userName);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_client is not null)
@@ -201,6 +213,9 @@ public sealed partial class DynamicSecurity(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broker account for device {DeviceId} created with its own role")]
     private static partial void LogAccountCreated(ILogger logger, string deviceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker account for the gateway service {UserName} created with its own role")]
+    private static partial void LogServiceAccountCreated(ILogger logger, string userName);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broker account for device {DeviceId} deleted")]
     private static partial void LogAccountDeleted(ILogger logger, string deviceId);

@@ -1,3 +1,6 @@
+using System.Globalization;
+using Anshimi.Mqtt;
+using Anshimi.Protocol;
 using Anshimi.Testing;
 
 namespace Anshimi.Gateway.Tests.Deployment;
@@ -21,6 +24,14 @@ public sealed class ServiceInstallTests : IDisposable
     private string InstalledDll => Path.Combine(_root, "opt", "anshimi", "gateway", "Anshimi.Gateway.dll");
 
     private string Unit => Path.Combine(_root, "etc", "systemd", "system", "anshimi-gateway.service");
+
+    private string BrokerConf => Path.Combine(_root, "etc", "mosquitto", "conf.d", "anshimi.conf");
+
+    private string DynamicSecurityFile => Path.Combine(_root, "var", "lib", "mosquitto", "dynamic-security.json");
+
+    private string AdminSecret => Path.Combine(_root, "etc", "anshimi", "dynsec-admin.secret");
+
+    private string Districts => Path.Combine(_root, "usr", "share", "anshimi", "seoul-municipalities.geojson");
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
@@ -82,6 +93,58 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.DoesNotContain("   at ", check.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_installed_broker_runs_on_the_plugin_and_prepare_broker_gives_the_gateway_an_account_for_its_topics_only()
+    {
+        (await Install("gw-box")).EnsureSuccess();
+        string[] brokerLines = await File.ReadAllLinesAsync(BrokerConf);
+        Assert.Contains("allow_anonymous true", brokerLines);
+        Assert.Contains("plugin_opt_config_file /var/lib/mosquitto/dynamic-security.json", brokerLines);
+        Assert.Contains("anshimi-provisioner", await File.ReadAllTextAsync(DynamicSecurityFile), StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(AdminSecret));
+        Assert.True(File.Exists(Districts));
+
+        // The installed broker settings, on a port of the test's own and the staged plugin file.
+        var options = new MosquittoBrokerOptions { AllowAnonymous = true };
+        foreach (string line in brokerLines.Where(l => l.StartsWith("plugin", StringComparison.Ordinal)))
+        {
+            options.ExtraConfigLines.Add(line.Replace("/var/lib/mosquitto/dynamic-security.json", DynamicSecurityFile, StringComparison.Ordinal));
+        }
+
+        await using MosquittoBroker broker = await MosquittoBroker.StartAsync(options);
+        string[] staged =
+        [
+            "--Mqtt:Host=" + broker.Host, "--Mqtt:Port=" + broker.Port.ToString(CultureInfo.InvariantCulture),
+            "--Provisioning:DynamicSecurityPasswordFile=" + AdminSecret, "--Provisioning:DistrictsFile=" + Districts,
+            "--Gateway:DataDirectory=" + Path.Combine(_root, "state"),
+        ];
+
+        // Twice, as a reinstall does: the second finds everything in place.
+        for (int run = 0; run < 2; run++)
+        {
+            ProcessResult prepared = await ProcessRunner.RunAsync("dotnet", [InstalledDll, "--config", Config, "--prepare-broker", .. staged], Timeout);
+            Assert.True(prepared.ExitCode == 0, prepared.StandardError);
+        }
+
+        string config = await File.ReadAllTextAsync(Config);
+        MqttClientOptions gateway = broker.ClientOptions(null);
+        (gateway.Username, gateway.Password) = ("gw-box", PasswordOf(config));
+        await using MosquittoClient client = MosquittoClient.Create(gateway);
+        await client.ConnectAsync(CancellationToken.None);
+        await client.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None);
+        await client.SubscribeAsync(Topics.GatewayCommands("gw-box"), MqttQos.AtLeastOnce, CancellationToken.None);
+        await Assert.ThrowsAsync<MqttException>(() => client.SubscribeAsync(Topics.GatewayCommands("gw-other"), MqttQos.AtLeastOnce, CancellationToken.None));
+
+        // A wrong admin password is a clear failure with its own exit status, not a hang or a stack trace.
+        string wrong = Path.Combine(_root, "wrong.secret");
+        await File.WriteAllTextAsync(wrong, "not-the-password\n");
+        ProcessResult refused = await ProcessRunner.RunAsync(
+            "dotnet", [InstalledDll, "--config", Config, "--prepare-broker", .. staged, "--Provisioning:DynamicSecurityPasswordFile=" + wrong], Timeout);
+        Assert.Equal(69, refused.ExitCode);
+        Assert.Contains("preparing the broker failed", refused.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refused.StandardError, StringComparison.Ordinal);
+    }
+
     private static string PasswordOf(string config)
     {
         const string Marker = "\"Password\": \"";
@@ -92,6 +155,9 @@ public sealed class ServiceInstallTests : IDisposable
     private Task<ProcessResult> Install(string gatewayId) =>
         ProcessRunner.RunAsync("bash", [RepoPaths.Combine("scripts", "install-gateway.sh"), "--destdir", _root, "--from", BuiltGateway, "--gateway-id", gatewayId], Timeout);
 
-    private Task<ProcessResult> CheckConfig(string path) =>
-        ProcessRunner.RunAsync("dotnet", [InstalledDll, "--config", path, "--check-config"], Timeout);
+    // The staged files stand in for the installed paths the configuration names, as the install script's own check does.
+    private Task<ProcessResult> CheckConfig(string path) => ProcessRunner.RunAsync(
+        "dotnet",
+        [InstalledDll, "--config", path, "--check-config", "--Provisioning:DynamicSecurityPasswordFile=" + AdminSecret, "--Provisioning:DistrictsFile=" + Districts],
+        Timeout);
 }

@@ -134,12 +134,15 @@ public static class BrokerAccounts
     public static JsonObject[] DeleteDeviceCommands(uint deviceId)
     {
         string name = DeviceIdText.Format(deviceId);
-        return
-        [
-            new JsonObject { ["command"] = "deleteClient", ["username"] = name },
-            new JsonObject { ["command"] = "deleteRole", ["rolename"] = DeviceRole(name) },
-        ];
+        return DeleteAccountCommands(name, DeviceRole(name));
     }
+
+    /// <summary>Deletes a client and its own role; absent ones answer "not found".</summary>
+    public static JsonObject[] DeleteAccountCommands(string userName, string role) =>
+    [
+        new JsonObject { ["command"] = "deleteClient", ["username"] = userName },
+        new JsonObject { ["command"] = "deleteRole", ["rolename"] = role },
+    ];
 
     private static JsonObject Allow(string type, string topic) => new() { ["acltype"] = type, ["topic"] = topic, ["allow"] = true };
 }
