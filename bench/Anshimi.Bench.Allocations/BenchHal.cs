@@ -61,7 +61,7 @@ internal sealed class BenchRadio : IBleRadio
 
     public int Advertised { get; private set; }
 
-    public bool Advertise(byte[] data, int length)
+    public bool Advertise(byte[] data, int length, int intervalMs)
     {
         Advertised++;
         return true;

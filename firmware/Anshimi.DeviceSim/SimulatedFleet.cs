@@ -23,15 +23,15 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private readonly Action<Exception> _onError;
     private readonly Action<BellConfig>? _configure;
     private readonly BellBoard _board;
-    private readonly SimulatedBellRadio _radio;
+    private readonly SimulatedBleRadio _radio;
     private readonly AirspaceLink? _airspace;
-    private readonly LatchingWatchdog _watchdog;
+    private readonly SimulatedWatchdog _watchdog;
     private readonly Lock _gate = new();
     private BellHost _host;
     private int _sleepGeneration;
 
     /// <param name="airspace">The gateway's BLE airspace hub, where the bell's radio is heard too; null for this process's air only.</param>
-    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedAir air, Action<Exception> onError, Action<BellConfig>? configure = null, System.Net.IPEndPoint? airspace = null)
+    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedBleAir air, Action<Exception> onError, Action<BellConfig>? configure = null, System.Net.IPEndPoint? airspace = null)
     {
         if (!BellProfiles.IsKnown(record.Profile))
         {
@@ -48,10 +48,10 @@ public sealed class SimulatedDevice : IAsyncDisposable
         Button = new SimulatedButton(clock);
         AuxButton = new SimulatedButton(clock);
         Led = new SimulatedLed(clock);
-        _radio = new SimulatedBellRadio(air);
+        _radio = air.CreateRadio(record.DeviceId);
         _airspace = airspace is null ? null : AirspaceLink.Join(_radio, airspace, record.NumericId, line => onError(new IOException(line)));
         BellConfig config = Config();
-        _watchdog = new LatchingWatchdog(clock, config.WatchdogTimeoutMs);
+        _watchdog = new SimulatedWatchdog(clock, config.WatchdogTimeoutMs);
         _watchdog.Expired += OnWatchdogExpired;
         _host = Boot(WakeCause.PowerOn);
     }
@@ -71,7 +71,8 @@ public sealed class SimulatedDevice : IAsyncDisposable
 
     public SimulatedContact Mains { get; } = new(active: true);
 
-    public SimulatedRawAnalogInput Battery { get; } = new(4095, 4095);
+    /// <summary>Battery ADC, as a fraction of full scale.</summary>
+    public SimulatedAnalogInput Battery { get; } = new(1.0);
 
     public SimulatedUartPort Uart { get; } = new();
 
@@ -93,9 +94,6 @@ public sealed class SimulatedDevice : IAsyncDisposable
             }
         }
     }
-
-    /// <summary>Every advertisement this bell put on the air, newest last.</summary>
-    public IReadOnlyList<byte[]> Advertised => _radio.Advertised;
 
     public void Start()
     {
@@ -126,7 +124,8 @@ public sealed class SimulatedDevice : IAsyncDisposable
     public void SetBattery(int percent)
     {
         BellConfig config = Config();
-        Battery.Raw = config.BatteryEmptyRaw + (int)((long)(config.BatteryFullRaw - config.BatteryEmptyRaw) * Math.Clamp(percent, 0, 100) / 100);
+        int raw = config.BatteryEmptyRaw + (int)((long)(config.BatteryFullRaw - config.BatteryEmptyRaw) * Math.Clamp(percent, 0, 100) / 100);
+        Battery.Value = (double)raw / TroubleMonitor.BatteryFullScaleRaw;
     }
 
     public DeviceStatus Status(string? districtName)
@@ -149,7 +148,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
             bell.Troubles.MainsLost,
             bell.Troubles.BatteryLow,
             bell.Troubles.BatteryPercent < 0 ? null : bell.Troubles.BatteryPercent,
-            _radio.Advertised.Count);
+            _radio.AdvertisementsStarted);
     }
 
     public async ValueTask DisposeAsync()
@@ -233,13 +232,10 @@ public sealed class SimulatedDevice : IAsyncDisposable
     // A chip in deep sleep runs no watchdog; only a loop that stopped while awake restarts the device.
     private void OnWatchdogExpired()
     {
-        if (Bell.Asleep)
+        if (!Bell.Asleep)
         {
-            _watchdog.Restart();
-            return;
+            Restart(WakeCause.PowerOn);
         }
-
-        Restart(WakeCause.PowerOn);
     }
 
     /// <summary>The chip starts again: a new bell on the same flash, pins and radio.</summary>
@@ -253,7 +249,8 @@ public sealed class SimulatedDevice : IAsyncDisposable
             _host.Start();
         }
 
-        _watchdog.Restart();
+        // The chip's restart starts the watchdog's count afresh.
+        _watchdog.Feed();
     }
 }
 
@@ -266,7 +263,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
     private readonly Dictionary<string, SimulatedDevice> _devices;
     private readonly Dictionary<string, SimulatedLight> _lights;
 
-    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedDoorbell> doorbells, IReadOnlyList<SimulatedLight> lights, SimulatedAir air)
+    private SimulatedFleet(IReadOnlyList<SimulatedDevice> devices, IReadOnlyList<SimulatedDoorbell> doorbells, IReadOnlyList<SimulatedLight> lights, SimulatedBleAir air)
     {
         Devices = devices;
         Doorbells = doorbells;
@@ -280,7 +277,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
     public IReadOnlyList<SimulatedDevice> Devices { get; }
 
     /// <summary>The bells' BLE air, in this process only: battery bells and Wi-Fi bells without a broker advertise here.</summary>
-    public SimulatedAir Air { get; }
+    public SimulatedBleAir Air { get; }
 
     /// <summary>The fleet's devices with profile "doorbell".</summary>
     public IReadOnlyList<SimulatedDoorbell> Doorbells { get; }
@@ -295,7 +292,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
     public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null, System.Net.IPEndPoint? airspace = null)
     {
         var clock = new SystemClock();
-        var air = new SimulatedAir();
+        var air = new SimulatedBleAir(clock);
         var factory = new MosquittoClientFactory(message => Report(log, "mqtt: " + message));
         var devices = new List<SimulatedDevice>();
         var lightRecords = new List<DeviceRecord>();

@@ -17,6 +17,9 @@ public sealed class SimulatedLight : IAsyncDisposable
     /// <summary>The phone walks this far from the light: well inside the escort range.</summary>
     public const double WalkerDistanceMetres = 5;
 
+    /// <summary>How often the walker's phone repeats its escort advertisement.</summary>
+    public const int PhoneAdvertisingIntervalMs = 1000;
+
     private readonly StreetlightHost _host;
     private readonly SimulatedBleRadio _phone;
     private readonly AirspaceLink? _airspace;
@@ -124,7 +127,7 @@ public sealed class SimulatedLight : IAsyncDisposable
                 byte[] frame = _codec.Encode(FramePayloads.Escort(session, minute), _escortKey);
                 var advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
                 int length = BleAdvertisement.Write(frame, 0, frame.Length, true, advertisement, 0);
-                _phone.Advertise(advertisement, length);
+                _phone.Advertise(advertisement, length, PhoneAdvertisingIntervalMs);
                 TimeSpan toNextMinute = DateTime.UnixEpoch.AddMinutes(minute + 1) - DateTime.UtcNow;
                 TimeSpan left = until - DateTime.UtcNow;
                 await Task.Delay(toNextMinute < left ? toNextMinute : left > TimeSpan.Zero ? left : TimeSpan.Zero, token);

@@ -98,10 +98,10 @@ namespace Anshimi.Firmware
         /// <summary>302 low battery on a mains-backed bell, 384 RF low battery on a battery bell.</summary>
         public ushort LowBatteryCode { get; set; } = ContactIdCode.LowBattery;
 
-        /// <summary>Raw ADC reading of an empty battery (0 %).</summary>
+        /// <summary>ADC reading of an empty battery (0 %), in 12-bit counts (<see cref="TroubleMonitor.BatteryFullScaleRaw"/>).</summary>
         public int BatteryEmptyRaw { get; set; } = 1189;
 
-        /// <summary>Raw ADC reading of a full battery (100 %).</summary>
+        /// <summary>ADC reading of a full battery (100 %), in 12-bit counts.</summary>
         public int BatteryFullRaw { get; set; } = 2114;
 
         /// <summary>Low battery at or below this percentage.</summary>

@@ -51,7 +51,7 @@ namespace Anshimi.Firmware
         private readonly PressDetector _button;
         private readonly PressDetector? _auxButton;
         private readonly IVoiceModule? _voice;
-        private readonly IBleAdvertiser? _radio;
+        private readonly IBleRadio? _radio;
         private readonly IWatchdog? _watchdog;
         private readonly ISleepController? _sleep;
         private readonly TroubleMonitor _troubles;
@@ -630,7 +630,8 @@ namespace Anshimi.Firmware
         {
             int frameLength = _codec.Encode(frame, _config.Key, _bleFrame, 0);
             int length = BleAdvertisement.Write(_bleFrame, 0, frameLength, true, _advertisement, 0);
-            _radio!.StartAdvertising(_advertisement, length, _config.BleAdvertisingIntervalMs);
+            // A burst the radio refused is one no gateway heard: the backoff sends it again.
+            _radio!.Advertise(_advertisement, length, _config.BleAdvertisingIntervalMs);
             _advertising = true;
             _advertisingEndsMs = now + _config.BleBurstMs;
         }

@@ -2,7 +2,7 @@ using Anshimi.Firmware.Hal;
 
 namespace Anshimi.Firmware.Host;
 
-/// <summary>An analog input whose reading a test or the simulator sets; <see cref="Failing"/> makes every read throw, as a dead ADC would.</summary>
+/// <summary>An analog input (ambient light, a draining battery) whose reading a test or the simulator sets; <see cref="Failing"/> makes every read throw, as a dead ADC would.</summary>
 public sealed class SimulatedAnalogInput : IAnalogInput
 {
     private long _bits;

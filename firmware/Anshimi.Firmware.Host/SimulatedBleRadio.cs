@@ -2,13 +2,17 @@ using Anshimi.Firmware.Hal;
 
 namespace Anshimi.Firmware.Host;
 
-/// <summary>One radio on a <see cref="SimulatedBleAir"/>. It hands a received advertisement to its handlers in its own buffer, as a radio driver does.</summary>
-public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
+/// <summary>
+/// One radio on a <see cref="SimulatedBleAir"/>. It repeats its advertisement every interval it was asked for until
+/// replaced or stopped, and hands a received advertisement to its handlers in its own buffer, as a radio driver does.
+/// </summary>
+public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
 {
     private readonly SimulatedBleAir _air;
     private readonly Lock _lock = new();
     private byte[]? _advertising;
     private long _generation;
+    private int _advertisementsStarted;
     private volatile bool _scanning;
     private AdvertisementReceivedHandler? _received;
 
@@ -39,13 +43,15 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
         }
     }
 
+    public event Action<byte[]?, int>? AdvertisingChanged;
+
     public string Name { get; }
 
     public double X { get; set; }
 
     public double Y { get; set; }
 
-    public bool Scanning => _scanning;
+    public bool IsScanning => _scanning;
 
     /// <summary>A copy of what the radio advertises now, or null.</summary>
     public byte[]? Advertising
@@ -59,13 +65,21 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
         }
     }
 
-    public int AdvertisementsHeard { get; private set; }
-
-    public event Action<byte[]?, int>? AdvertisingChanged;
-
-    public bool Advertise(byte[] data, int length)
+    /// <summary>Advertisements started since the radio was made (a replaced one counts, its repeats do not).</summary>
+    public int AdvertisementsStarted
     {
-        if (length < 1 || length > 31 || length > data.Length)
+        get
+        {
+            lock (_lock)
+            {
+                return _advertisementsStarted;
+            }
+        }
+    }
+
+    public bool Advertise(byte[] data, int length, int intervalMs)
+    {
+        if (length < 1 || length > 31 || length > data.Length || intervalMs <= 0)
         {
             return false;
         }
@@ -76,11 +90,12 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
         {
             _advertising = copy;
             generation = ++_generation;
+            _advertisementsStarted++;
         }
 
         _air.Deliver(this, copy, copy.Length);
-        _air.Clock.Schedule(_air.Clock.MonotonicMs + _air.AdvertisingIntervalMs, () => Repeat(generation));
-        AdvertisingChanged?.Invoke(copy, _air.AdvertisingIntervalMs);
+        _air.Clock.Schedule(_air.Clock.MonotonicMs + intervalMs, () => Repeat(generation, intervalMs));
+        AdvertisingChanged?.Invoke(copy, intervalMs);
         return true;
     }
 
@@ -92,7 +107,7 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
             _generation++;
         }
 
-        AdvertisingChanged?.Invoke(null, _air.AdvertisingIntervalMs);
+        AdvertisingChanged?.Invoke(null, 0);
     }
 
     public bool StartScanning()
@@ -123,20 +138,32 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
         }
     }
 
+    /// <summary>Takes the radio off the air: nothing it advertised is repeated, and it hears nothing more.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _advertising = null;
+            _generation++;
+        }
+
+        _scanning = false;
+        _air.Leave(this);
+    }
+
     internal void Hear(byte[] data, int length, int rssi)
     {
         AdvertisementReceivedHandler? handler;
         lock (_lock)
         {
             handler = _received;
-            AdvertisementsHeard++;
         }
 
         // The receiver gets its own buffer, as from its driver: nothing it does reaches the sender.
         handler?.Invoke(data[..length], length, rssi);
     }
 
-    private void Repeat(long generation)
+    private void Repeat(long generation, int intervalMs)
     {
         byte[]? data;
         lock (_lock)
@@ -147,7 +174,7 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio
         if (data is not null)
         {
             _air.Deliver(this, data, data.Length);
-            _air.Clock.Schedule(_air.Clock.MonotonicMs + _air.AdvertisingIntervalMs, () => Repeat(generation));
+            _air.Clock.Schedule(_air.Clock.MonotonicMs + intervalMs, () => Repeat(generation, intervalMs));
         }
     }
 }

@@ -14,28 +14,6 @@ public sealed class SimulatedContact(bool active = false) : IDigitalInput
     }
 }
 
-/// <summary>An ADC channel whose reading is set by scripts (a draining battery).</summary>
-public sealed class SimulatedRawAnalogInput(int maxRaw, int raw) : IRawAnalogInput
-{
-    private volatile int _raw = raw;
-
-    public int MaxRaw { get; } = maxRaw;
-
-    public int Reads { get; private set; }
-
-    public int Raw
-    {
-        get => _raw;
-        set => _raw = Math.Clamp(value, 0, MaxRaw);
-    }
-
-    public int ReadRaw()
-    {
-        Reads++;
-        return _raw;
-    }
-}
-
 /// <summary>
 /// A serial line: bytes the far end sends wait in order until read; what the device writes is kept.
 /// <see cref="Inject"/> is the module speaking (a recognised keyword, or line noise).

@@ -4,7 +4,8 @@ namespace Anshimi.Firmware.Host;
 
 /// <summary>
 /// A hardware watchdog on the simulated clock: unless fed within <see cref="TimeoutMs"/> it fires
-/// <see cref="Expired"/> (the chip reset) and starts over, as it does after a real reset.
+/// <see cref="Expired"/> (the chip reset) and starts over, as it does after a real reset. Checks run on the clock's
+/// scheduler, so a virtual clock fires it deterministically.
 /// </summary>
 public sealed class SimulatedWatchdog : IWatchdog
 {

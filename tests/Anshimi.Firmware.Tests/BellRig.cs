@@ -32,12 +32,19 @@ public sealed class BellRig
         Button = new SimulatedButton(Clock);
         AuxButton = new SimulatedButton(Clock);
         Led = new SimulatedLed(Clock);
-        Radio = new SimulatedBellRadio(Air);
-        Air.Listen((data, length) => Heard.Add(data.AsSpan(0, length).ToArray()));
-        Watchdog = new LatchingWatchdog(Clock, new BellConfig(DeviceId, Key).WatchdogTimeoutMs);
+        Air = new SimulatedBleAir(Clock);
+        Radio = Air.CreateRadio("bell");
+        Radio.AdvertisingChanged += (data, _) =>
+        {
+            if (data is not null)
+            {
+                Advertised.Add(data);
+            }
+        };
+        Watchdog = new SimulatedWatchdog(Clock, new BellConfig(DeviceId, Key).WatchdogTimeoutMs);
         if (profile is not null)
         {
-            Battery.Raw = BellProfiles.For(profile, DeviceId, Key).BatteryFullRaw;
+            SetBatteryRaw(BellProfiles.For(profile, DeviceId, Key).BatteryFullRaw);
         }
 
         Bell = Build(WakeCause.PowerOn, 0);
@@ -53,19 +60,19 @@ public sealed class BellRig
     /// <summary>Mains sense: mains present.</summary>
     public SimulatedContact Mains { get; } = new(active: true);
 
-    /// <summary>Battery ADC, 12 bit, starting at the profile's full reading.</summary>
-    public SimulatedRawAnalogInput Battery { get; } = new(4095, 4095);
+    /// <summary>Battery ADC, starting at the profile's full reading.</summary>
+    public SimulatedAnalogInput Battery { get; } = new(1.0);
 
     public SimulatedUartPort Uart { get; } = new();
 
     public Df2301qVoiceModule? Voice { get; private set; }
 
-    public SimulatedAir Air { get; } = new();
+    public SimulatedBleAir Air { get; }
 
-    public SimulatedBellRadio Radio { get; }
+    public SimulatedBleRadio Radio { get; }
 
-    /// <summary>Every advertisement the bell put on the air, in order.</summary>
-    public List<byte[]> Heard { get; } = [];
+    /// <summary>Every advertisement the bell started, in order (each once, however often the radio repeats it).</summary>
+    public List<byte[]> Advertised { get; } = [];
 
     public SimulatedSleepController Sleep { get; private set; } = new();
 
@@ -114,10 +121,13 @@ public sealed class BellRig
     }
 
     /// <summary>A watchdog fed by the bell; expiring means the device restarts.</summary>
-    public LatchingWatchdog Watchdog { get; }
+    public SimulatedWatchdog Watchdog { get; }
+
+    /// <summary>Sets the battery ADC to <paramref name="raw"/> 12-bit counts, the unit of the profiles' thresholds.</summary>
+    public void SetBatteryRaw(int raw) => Battery.Value = (double)raw / TroubleMonitor.BatteryFullScaleRaw;
 
     /// <summary>The frames the bell advertised, decoded and verified.</summary>
-    public List<Frame> AdvertisedFrames() => Heard.Select(adv =>
+    public List<Frame> AdvertisedFrames() => Advertised.Select(adv =>
     {
         Assert.True(BleAdvertisement.TryFindFrame(adv, 0, adv.Length, out int offset, out int length), "advertisement without a frame");
         Assert.Equal(new byte[] { 2, BleAdvertisement.AdTypeFlags, BleAdvertisement.FlagsGeneralDiscoverableLeOnly }, adv[..3]);

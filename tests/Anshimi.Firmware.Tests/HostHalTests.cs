@@ -80,4 +80,90 @@ public sealed class HostHalTests
         Assert.Equal(new[] { "a", "b", "c False" }, seen);
         Assert.True(clock.MonotonicMs >= now + 3000);
     }
+
+    [Fact]
+    public void Simulated_air_repeats_an_advertisement_at_its_interval_to_scanning_radios_until_it_stops()
+    {
+        var clock = new VirtualClock();
+        var air = new SimulatedBleAir(clock);
+        SimulatedBleRadio bell = air.CreateRadio("bell");
+        SimulatedBleRadio gateway = air.CreateRadio("gateway", 10, 0);
+        SimulatedBleRadio idle = air.CreateRadio("idle", 1, 0);
+        var heard = new List<(long AtMs, int Rssi)>();
+        var listened = new List<long>();
+        gateway.AdvertisementReceived += (data, length, rssi) => heard.Add((clock.MonotonicMs, rssi));
+        idle.AdvertisementReceived += (data, length, rssi) => Assert.Fail("a radio that does not scan hears nothing");
+        air.Listen((data, length) => listened.Add(clock.MonotonicMs));
+        gateway.StartScanning();
+
+        byte[] advertisement = [2, 1, 6, 4, 0xFF, 0x4C, 0x00, 1];
+        Assert.True(bell.Advertise(advertisement, advertisement.Length, 100));
+        clock.Advance(250);
+        int rssi = SimulatedBleAir.RssiAt(10);
+        Assert.Equal(-79, rssi);
+        Assert.Equal([(0L, rssi), (100L, rssi), (200L, rssi)], heard);
+        Assert.Equal([0L, 100L, 200L], listened);
+        Assert.Equal(advertisement, bell.Advertising);
+
+        bell.StopAdvertising();
+        clock.Advance(1000);
+        Assert.Equal(3, heard.Count);
+        Assert.Equal(3, listened.Count);
+        Assert.Null(bell.Advertising);
+        Assert.Equal(1, bell.AdvertisementsStarted);
+        Assert.False(bell.Advertise(new byte[32], 32, 100), "longer than a legacy advertisement");
+    }
+
+    [Fact]
+    public void Simulated_air_broadcast_reaches_each_scanning_radio_once_with_the_rssi_of_its_distance()
+    {
+        var clock = new VirtualClock();
+        var air = new SimulatedBleAir(clock);
+        SimulatedBleRadio near = air.CreateRadio("near", 2, 0);
+        SimulatedBleRadio far = air.CreateRadio("far", 100, 0);
+        var heard = new List<(string Radio, int Rssi)>();
+        byte[] ack = [4, 0xFF, 0x4C, 0x00, 7];
+        near.AdvertisementReceived += (data, length, rssi) =>
+        {
+            Assert.Equal(ack, data[..length]);
+            heard.Add(("near", rssi));
+        };
+        far.AdvertisementReceived += (data, length, rssi) => heard.Add(("far", rssi));
+        var listened = 0;
+        air.Listen((data, length) => listened++);
+        near.StartScanning();
+        far.StartScanning();
+
+        air.Broadcast(ack, ack.Length);
+        clock.Advance(5000);
+
+        Assert.Equal([("near", SimulatedBleAir.RssiAt(2)), ("far", SimulatedBleAir.RssiAt(100))], heard);
+        Assert.Equal(0, listened);
+    }
+
+    [Fact]
+    public void Simulated_watchdog_resets_after_its_timeout_unless_fed_and_starts_over_until_stopped()
+    {
+        var clock = new VirtualClock();
+        var watchdog = new SimulatedWatchdog(clock, 1000);
+        var resets = new List<long>();
+        watchdog.Expired += () => resets.Add(clock.MonotonicMs);
+
+        for (int i = 0; i < 5; i++)
+        {
+            clock.Advance(900);
+            watchdog.Feed();
+        }
+
+        Assert.Empty(resets);
+
+        // Last fed at 4500: a reset at 5500, and another a timeout later while nobody feeds it.
+        clock.Advance(2500);
+        Assert.Equal([5500L, 6500L], resets);
+        Assert.Equal(2, watchdog.Expirations);
+
+        watchdog.Stop();
+        clock.Advance(10_000);
+        Assert.Equal(2, watchdog.Expirations);
+    }
 }

@@ -33,22 +33,19 @@ namespace Anshimi.Bell.Device
         }
     }
 
-    /// <summary>An ADC1 channel (battery divider).</summary>
-    public sealed class AdcInput : IRawAnalogInput
+    /// <summary>An ADC1 channel (battery divider) as a fraction of the controller's full scale (12 bit on these chips).</summary>
+    public sealed class AdcInput : IAnalogInput
     {
         private readonly AdcChannel _channel;
 
         public AdcInput(AdcController adc, int channel)
         {
             _channel = adc.OpenChannel(channel);
-            MaxRaw = adc.MaxValue;
         }
 
-        public int MaxRaw { get; }
-
-        public int ReadRaw()
+        public double Read()
         {
-            return _channel.ReadValue();
+            return _channel.ReadRatio();
         }
     }
 

@@ -5,12 +5,12 @@ using nanoFramework.Device.Bluetooth.Advertisement;
 namespace Anshimi.Bell.Device
 {
     /// <summary>
-    /// <see cref="IBleAdvertiser"/> over nanoFramework.Device.Bluetooth. The stack runs either as an advertiser
+    /// <see cref="IBleRadio"/> over nanoFramework.Device.Bluetooth. The stack runs either as an advertiser
     /// (server mode) or as a scanner (client mode), so scanning pauses while a burst is on air and resumes
     /// after it: acks are heard between bursts. The publisher uses the stack's own advertising interval;
     /// the interval asked for is not settable through this API.
     /// </summary>
-    public sealed class NanoBleRadio : IBleAdvertiser
+    public sealed class NanoBleRadio : IBleRadio
     {
         private readonly object _gate = new object();
         private BluetoothLEAdvertisementPublisher _publisher;
@@ -19,7 +19,7 @@ namespace Anshimi.Bell.Device
 
         public event AdvertisementReceivedHandler AdvertisementReceived;
 
-        public void StartAdvertising(byte[] advertisingData, int length, int intervalMs)
+        public bool Advertise(byte[] data, int length, int intervalMs)
         {
             lock (_gate)
             {
@@ -31,23 +31,23 @@ namespace Anshimi.Bell.Device
                 int at = 0;
                 while (at < length)
                 {
-                    int structureLength = advertisingData[at];
+                    int structureLength = data[at];
                     if (structureLength == 0 || at + 1 + structureLength > length)
                     {
                         break;
                     }
 
-                    byte type = advertisingData[at + 1];
+                    byte type = data[at + 1];
                     if (type == 0x01)
                     {
-                        advertisement.Flags = (BluetoothLEAdvertisementFlags)advertisingData[at + 2];
+                        advertisement.Flags = (BluetoothLEAdvertisementFlags)data[at + 2];
                     }
                     else if (type == 0xFF && structureLength >= 3)
                     {
-                        ushort company = (ushort)(advertisingData[at + 2] | (advertisingData[at + 3] << 8));
-                        var data = new byte[structureLength - 3];
-                        System.Array.Copy(advertisingData, at + 4, data, 0, data.Length);
-                        advertisement.ManufacturerData.Add(new BluetoothLEManufacturerData(company, new Buffer(data)));
+                        ushort company = (ushort)(data[at + 2] | (data[at + 3] << 8));
+                        var manufacturerData = new byte[structureLength - 3];
+                        System.Array.Copy(data, at + 4, manufacturerData, 0, manufacturerData.Length);
+                        advertisement.ManufacturerData.Add(new BluetoothLEManufacturerData(company, new Buffer(manufacturerData)));
                     }
 
                     at += 1 + structureLength;
@@ -55,6 +55,7 @@ namespace Anshimi.Bell.Device
 
                 _publisher = new BluetoothLEAdvertisementPublisher(advertisement);
                 _publisher.Start();
+                return _publisher.Status == BluetoothLEAdvertisementPublisherStatus.Started;
             }
         }
 
@@ -70,15 +71,19 @@ namespace Anshimi.Bell.Device
             }
         }
 
-        public void StartScanning()
+        /// <summary>While a burst is on air the scan waits for its end; that counts as accepted.</summary>
+        public bool StartScanning()
         {
             lock (_gate)
             {
                 _scanWanted = true;
-                if (_publisher == null)
+                if (_publisher != null)
                 {
-                    StartWatcher();
+                    return true;
                 }
+
+                StartWatcher();
+                return _watcher.Status == BluetoothLEAdvertisementWatcherStatus.Started;
             }
         }
 

@@ -18,12 +18,12 @@ namespace Anshimi.Firmware.Bells
         public IDigitalInput? Mains { get; set; }
 
         /// <summary>Battery voltage through a divider.</summary>
-        public IRawAnalogInput? Battery { get; set; }
+        public IAnalogInput? Battery { get; set; }
 
         public IVoiceModule? Voice { get; set; }
 
         /// <summary>BLE for alarm bursts when no broker is reachable, acks heard in the gateway's advertisements, and check-ins of a BLE-only bell.</summary>
-        public IBleAdvertiser? Radio { get; set; }
+        public IBleRadio? Radio { get; set; }
 
         public IWatchdog? Watchdog { get; set; }
 

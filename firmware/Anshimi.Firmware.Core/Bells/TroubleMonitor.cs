@@ -16,6 +16,12 @@ namespace Anshimi.Firmware.Bells
     {
         public const string RecordName = "troubles";
 
+        /// <summary>
+        /// Full scale of the 12-bit counts the battery thresholds are given in (<see cref="BellConfig.BatteryEmptyRaw"/>,
+        /// <see cref="BellConfig.BatteryFullRaw"/>): a reading's fraction is turned back into such a count.
+        /// </summary>
+        public const int BatteryFullScaleRaw = 4095;
+
         private const byte RecordVersion = 1;
         private const byte TamperBit = 0x01;
         private const byte MainsLostBit = 0x02;
@@ -25,7 +31,7 @@ namespace Anshimi.Firmware.Bells
         private readonly IDeviceStorage _storage;
         private readonly IDigitalInput? _tamper;
         private readonly IDigitalInput? _mains;
-        private readonly IRawAnalogInput? _battery;
+        private readonly IAnalogInput? _battery;
         private readonly BellEventSink _sink;
         private byte _reported;
 
@@ -37,7 +43,7 @@ namespace Anshimi.Firmware.Bells
         private int _lowSamples;
         private int _okSamples;
 
-        public TroubleMonitor(BellConfig config, long now, IDeviceStorage storage, IDigitalInput? tamper, IDigitalInput? mains, IRawAnalogInput? battery, BellEventSink sink)
+        public TroubleMonitor(BellConfig config, long now, IDeviceStorage storage, IDigitalInput? tamper, IDigitalInput? mains, IAnalogInput? battery, BellEventSink sink)
         {
             _config = config;
             _storage = storage;
@@ -127,7 +133,8 @@ namespace Anshimi.Firmware.Bells
 
         private void SampleBattery()
         {
-            int percent = Percent(_battery!.ReadRaw(), _config.BatteryEmptyRaw, _config.BatteryFullRaw);
+            int raw = (int)((_battery!.Read() * BatteryFullScaleRaw) + 0.5);
+            int percent = Percent(raw, _config.BatteryEmptyRaw, _config.BatteryFullRaw);
             BatteryPercent = percent;
 
             // Hysteresis: low at or below one threshold, recovered only at or above a higher one, each on

@@ -9,15 +9,21 @@ namespace Anshimi.Firmware.Hal
 
     /// <summary>
     /// A Bluetooth LE radio that advertises one legacy, non-connectable advertisement and scans for others
-    /// (protocol/README.md §7). Calls return at once; the radio repeats the advertisement on its own interval.
+    /// (protocol/README.md §7): a bell's alarm bursts and check-ins, a streetlight's beacon, and the gateway's acks
+    /// and commands they hear. Connection-less on purpose: frames are signed, so any gateway in range may relay them.
+    /// Calls return at once; the radio repeats the advertisement on its own until it is replaced or stopped.
     /// </summary>
     public interface IBleRadio
     {
         /// <summary>Raised on the radio's own thread for each advertisement heard while scanning; handlers only queue it.</summary>
         event AdvertisementReceivedHandler AdvertisementReceived;
 
-        /// <summary>Starts advertising <paramref name="data"/>[0..<paramref name="length"/>), replacing what was advertised; false when the radio refused.</summary>
-        bool Advertise(byte[] data, int length);
+        /// <summary>
+        /// Starts advertising <paramref name="data"/>[0..<paramref name="length"/>) every <paramref name="intervalMs"/>,
+        /// replacing what was advertised; false when the radio refused. A radio whose stack does not let the interval
+        /// be set uses its own.
+        /// </summary>
+        bool Advertise(byte[] data, int length, int intervalMs);
 
         void StopAdvertising();
 

@@ -79,6 +79,9 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>A fresh beacon (new counter) at least this often, and at once when mode, level or fault changes.</summary>
         public int BeaconIntervalMs { get; set; } = 5000;
 
+        /// <summary>The current beacon goes on air this often until the next replaces it (the device radio's scan-and-burst cycle).</summary>
+        public int BeaconAdvertisingIntervalMs { get; set; } = 1000;
+
         /// <summary>Beacon counters reserved per flash write (a beacon every 5 s writes about once every 85 minutes).</summary>
         public int CounterBlockSize { get; set; } = 1024;
 

@@ -562,7 +562,7 @@ namespace Anshimi.Firmware.Streetlight
                 StorageHealthy = false;
             }
 
-            if (_radio.Advertise(_advertisement, advertisementLength))
+            if (_radio.Advertise(_advertisement, advertisementLength, _config.BeaconAdvertisingIntervalMs))
             {
                 BeaconsSent++;
             }

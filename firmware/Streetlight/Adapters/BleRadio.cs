@@ -10,7 +10,7 @@ namespace Anshimi.Streetlight.Adapters
     /// nanoFramework.Device.Bluetooth behind <see cref="IBleRadio"/>.
     /// <para>
     /// nanoFramework runs the radio either as a server (advertising) or as a client (scanning), never both at once,
-    /// so this adapter shares the air in time: it scans, and once every <see cref="CycleMs"/> it stops scanning for
+    /// so this adapter shares the air in time: it scans, and once every advertising interval it stops scanning for
     /// <see cref="BurstMs"/> to advertise the newest beacon. Phones and the gateway repeat their advertisements many
     /// times a second, so the light still hears them within a cycle; the gateway hears the beacon once a cycle.
     /// </para>
@@ -21,7 +21,6 @@ namespace Anshimi.Streetlight.Adapters
     /// </summary>
     public sealed class BleRadio : IBleRadio
     {
-        public const int CycleMs = 1000;
         public const int BurstMs = 200;
 
         // The radio lock is held through a burst; the frame has its own, so the device loop never waits on a burst.
@@ -31,6 +30,7 @@ namespace Anshimi.Streetlight.Adapters
         private readonly byte[] _received = new byte[Anshimi.Protocol.BleAdvertisement.MaxLegacyDataLength];
         private readonly Timer _cycle;
         private byte[]? _frame;
+        private int _cycleMs;
         private bool _scanWanted;
         private bool _scanning;
 
@@ -38,17 +38,21 @@ namespace Anshimi.Streetlight.Adapters
         {
             _watcher.ScanningMode = BluetoothLEScanningMode.Passive;
             _watcher.Received += OnReceived;
-            _cycle = new Timer(AdvertiseBurst, null, CycleMs, CycleMs);
+            // The bursts start with the first advertisement, at the interval it asks for.
+            _cycle = new Timer(AdvertiseBurst, null, Timeout.Infinite, Timeout.Infinite);
         }
 
         public event AdvertisementReceivedHandler? AdvertisementReceived;
 
-        /// <summary>Keeps the frame from <paramref name="data"/> for the next advertising burst.</summary>
-        public bool Advertise(byte[] data, int length)
+        /// <summary>
+        /// Keeps the frame from <paramref name="data"/> for the advertising bursts, one every <paramref name="intervalMs"/>;
+        /// false for an interval that leaves no time to scan between two bursts.
+        /// </summary>
+        public bool Advertise(byte[] data, int length, int intervalMs)
         {
             int frameOffset;
             int frameLength;
-            if (!Anshimi.Protocol.BleAdvertisement.TryFindFrame(data, 0, length, out frameOffset, out frameLength))
+            if (intervalMs <= BurstMs || !Anshimi.Protocol.BleAdvertisement.TryFindFrame(data, 0, length, out frameOffset, out frameLength))
             {
                 return false;
             }
@@ -58,6 +62,11 @@ namespace Anshimi.Streetlight.Adapters
             lock (_frameLock)
             {
                 _frame = frame;
+                if (intervalMs != _cycleMs)
+                {
+                    _cycleMs = intervalMs;
+                    _cycle.Change(intervalMs, intervalMs);
+                }
             }
 
             return true;

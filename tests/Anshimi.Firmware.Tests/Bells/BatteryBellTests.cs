@@ -19,7 +19,7 @@ public sealed class BatteryBellTests
         Assert.All(frames, f => Assert.Equal(FrameType.Alarm, f.Type));
         Assert.Single(frames.Select(f => f.Counter).Distinct());
         Assert.Equal(ContactIdCode.Panic, frames[0].EventCode);
-        Assert.All(rig.Heard, adv => Assert.Equal(3 + 4 + 22, adv.Length));
+        Assert.All(rig.Advertised, adv => Assert.Equal(3 + 4 + 22, adv.Length));
 
         // First burst at once, then 2 s, 4 s, 8 s after each burst ends.
         Assert.Equal(4, rig.Bell.AlarmBurstsSent);
@@ -83,7 +83,7 @@ public sealed class BatteryBellTests
         Assert.True(rig.Bell.Asleep, "stays awake bursting only for a while");
         Assert.InRange(rig.Sleep.RequestedSleepMs!.Value, 1, 60_000);
 
-        rig.Heard.Clear();
+        rig.Advertised.Clear();
         rig.SleepUntilTimer();
         rig.Run(100);
         Assert.Equal(counter, rig.AdvertisedFrames().Single().Counter);
@@ -130,9 +130,9 @@ public sealed class BatteryBellTests
         var rig = new BellRig(profile: BellProfiles.Battery);
         rig.Run(3000);
         Assert.True(rig.Bell.Asleep);
-        Assert.Empty(rig.Heard);
+        Assert.Empty(rig.Advertised);
 
-        rig.Battery.Raw = 1652; // (1652 - 1189) / (2114 - 1189) = 50 %
+        rig.SetBatteryRaw(1652); // (1652 - 1189) / (2114 - 1189) = 50 %
         rig.SleepUntilTimer();
         rig.Run(3000);
         Frame beat = rig.AdvertisedFrames().Single();
@@ -177,7 +177,7 @@ public sealed class BatteryBellTests
         var rig = new BellRig(profile: BellProfiles.Battery);
         rig.Run(3000);
         rig.Tamper.IsActive = true;
-        rig.Battery.Raw = 1200;
+        rig.SetBatteryRaw(1200);
         rig.Reboot(WakeCause.Tamper);
         rig.Run(3000);
         List<Frame> frames = rig.AdvertisedFrames();
@@ -191,11 +191,7 @@ public sealed class BatteryBellTests
     public void Watchdog_restarts_a_hung_bell_and_the_alarm_still_goes_out()
     {
         var rig = new BellRig(profile: BellProfiles.Battery);
-        rig.Watchdog.Expired += () =>
-        {
-            rig.Reboot();
-            rig.Watchdog.Restart();
-        };
+        rig.Watchdog.Expired += () => rig.Reboot();
         rig.Press();
         uint counter = rig.AdvertisedFrames()[0].Counter;
         rig.Run(10_000);
@@ -207,7 +203,7 @@ public sealed class BatteryBellTests
         Assert.Equal(1, rig.Watchdog.Expirations);
         Assert.NotSame(hung, rig.Bell);
 
-        rig.Heard.Clear();
+        rig.Advertised.Clear();
         rig.Run(100);
         Assert.Equal(counter, rig.AdvertisedFrames().Single().Counter);
     }

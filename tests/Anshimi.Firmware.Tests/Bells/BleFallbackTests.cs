@@ -14,7 +14,7 @@ public sealed class BleFallbackTests
         rig.Link.IsConnected = false;
         rig.Press();
         rig.Run(5000);
-        Assert.Empty(rig.Heard);
+        Assert.Empty(rig.Advertised);
 
         rig.Run(6000);
         Frame advertised = rig.AdvertisedFrames().First();
@@ -26,12 +26,12 @@ public sealed class BleFallbackTests
         Assert.Equal(Hal.LedState.ReceivedByGateway, rig.Led.Current);
 
         // Back on MQTT: nothing left to resend, heartbeats resume.
-        rig.Heard.Clear();
+        rig.Advertised.Clear();
         rig.Link.IsConnected = true;
         rig.Run(10_000);
         Assert.Empty(rig.Alarms);
         Assert.NotEmpty(rig.Heartbeats);
-        Assert.Empty(rig.Heard);
+        Assert.Empty(rig.Advertised);
     }
 
     [Fact]

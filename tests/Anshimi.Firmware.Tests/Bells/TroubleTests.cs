@@ -101,7 +101,7 @@ public sealed class TroubleTests
         rig.Run(1000);
         Assert.Equal(100, rig.Heartbeats.Last().Payload[1]);
 
-        rig.Battery.Raw = 2150; // (2150 - 2110) / (2606 - 2110) = 8 %
+        rig.SetBatteryRaw(2150); // (2150 - 2110) / (2606 - 2110) = 8 %
         rig.Run(181_000);
         Frame low = rig.Alarms.First();
         Assert.Equal((ContactIdCode.LowBattery, ContactIdQualifier.NewEvent), (low.EventCode, low.Qualifier));
@@ -116,7 +116,8 @@ public sealed class TroubleTests
     {
         var config = new BellConfig(1, BellRig.Key) { BatteryEmptyRaw = 1000, BatteryFullRaw = 2000, BatterySampleIntervalMs = 1000 };
         var raised = new List<(ushort Code, byte Qualifier)>();
-        var adc = new SimulatedRawAnalogInput(4095, 2000);
+        var adc = new SimulatedAnalogInput();
+        long now = 0;
         var monitor = new TroubleMonitor(config, 0, new MemoryDeviceStorage(), null, null, adc, (code, qualifier, zone) =>
         {
             raised.Add((code, qualifier));
@@ -125,10 +126,11 @@ public sealed class TroubleTests
 
         void Sample(int raw, int times)
         {
-            adc.Raw = raw;
+            adc.Value = (double)raw / TroubleMonitor.BatteryFullScaleRaw;
             for (int i = 0; i < times; i++)
             {
-                monitor.Poll(adc.Reads * 1000L);
+                monitor.Poll(now);
+                now += config.BatterySampleIntervalMs;
             }
         }
 

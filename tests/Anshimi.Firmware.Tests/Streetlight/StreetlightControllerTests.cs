@@ -185,7 +185,7 @@ public sealed class StreetlightControllerTests
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
 
         // An attacker replays the recorded emergency command.
-        rig.Gateway.Advertise(recorded, recorded.Length);
+        rig.Gateway.Advertise(recorded, recorded.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(200);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
         Assert.True(rig.Controller.RejectedReplayed > 0);
@@ -278,7 +278,7 @@ public sealed class StreetlightControllerTests
         // Release, then replay the recorded emergency command to the rebooted light.
         rig.SendCommand(LightMode.Schedule, 0);
         rig.Run(500);
-        rig.Gateway.Advertise(emergency, emergency.Length);
+        rig.Gateway.Advertise(emergency, emergency.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(500);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
         Assert.True(rig.Controller.RejectedReplayed > 0);
@@ -300,7 +300,7 @@ public sealed class StreetlightControllerTests
 
         rig.SendCommand(LightMode.Schedule, 0);
         rig.Run(500);
-        rig.Gateway.Advertise(escort, escort.Length);
+        rig.Gateway.Advertise(escort, escort.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(500);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
     }
@@ -324,7 +324,7 @@ public sealed class StreetlightControllerTests
                 data[3] = 0xFF;
             }
 
-            noise.Advertise(data, data.Length);
+            noise.Advertise(data, data.Length, StreetlightRig.AdvertisingIntervalMs);
             rig.Run(StreetlightRig.TickMs);
         }
 
@@ -340,7 +340,7 @@ public sealed class StreetlightControllerTests
         byte[] advert = StreetlightRig.Advertisement([0x17, 0, 0, 0, 1], withFlags: true);
         for (int i = 0; i < 100; i++)
         {
-            rig.Phone.Advertise(advert, advert.Length);
+            rig.Phone.Advertise(advert, advert.Length, StreetlightRig.AdvertisingIntervalMs);
         }
 
         rig.Run(StreetlightRig.TickMs);

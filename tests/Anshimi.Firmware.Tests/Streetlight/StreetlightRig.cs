@@ -25,13 +25,16 @@ public sealed class StreetlightRig
     public static readonly byte[] Key = Enumerable.Range(0x40, 32).Select(i => (byte)i).ToArray();
     public static readonly byte[] EscortKey = Enumerable.Range(0x80, 32).Select(i => (byte)i).ToArray();
 
+    /// <summary>How often the gateway and the phone repeat what they advertise.</summary>
+    public const int AdvertisingIntervalMs = 500;
+
     private readonly FrameCodec _codec = new(new HmacSha256());
     private uint _gatewayCounter;
 
     public StreetlightRig(DateTime startUtc, Action<StreetlightConfig>? configure = null, double ambient = 0.5)
     {
         Clock = new VirtualClock(startUtc);
-        Air = new SimulatedBleAir(Clock, advertisingIntervalMs: 500);
+        Air = new SimulatedBleAir(Clock);
         Config = new StreetlightConfig(LightId, Key, EscortKey, SeoulLatitude, SeoulLongitude);
         configure?.Invoke(Config);
         Light = new SimulatedStreetlight(Config, Clock, Air.CreateRadio("light"), Storage, new HmacSha256(), ambient);
@@ -88,7 +91,7 @@ public sealed class StreetlightRig
         uint c = counter ?? ++_gatewayCounter;
         byte[] frame = _codec.Encode(FramePayloads.Command(lightId, c, mode, holdSeconds), key ?? Key);
         byte[] advertisement = Advertisement(frame, withFlags: false);
-        Gateway.Advertise(advertisement, advertisement.Length);
+        Gateway.Advertise(advertisement, advertisement.Length, AdvertisingIntervalMs);
         return advertisement;
     }
 
@@ -97,7 +100,7 @@ public sealed class StreetlightRig
     {
         byte[] frame = _codec.Encode(FramePayloads.Escort(sessionId, unixMinute ?? UnixMinute), key ?? EscortKey);
         byte[] advertisement = Advertisement(frame, withFlags: true);
-        Phone.Advertise(advertisement, advertisement.Length);
+        Phone.Advertise(advertisement, advertisement.Length, AdvertisingIntervalMs);
         return advertisement;
     }
 
