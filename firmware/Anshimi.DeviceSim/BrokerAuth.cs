@@ -6,9 +6,10 @@ using Anshimi.Protocol.Upstream.Provisioning;
 namespace Anshimi.DeviceSim;
 
 /// <summary>
-/// Mosquitto password and ACL files for a fleet: each device (user = its id) may only publish to its
-/// own uplink and status topics and read its own downlink; the gateway and cloud services get only
-/// the topics their role needs.
+/// A fleet's broker accounts, as Mosquitto password and ACL files or as dynamic-security commands
+/// (rules from <see cref="BrokerAccounts"/>): each device (user = its id) may only publish to its own
+/// uplink and status topics and read its own downlink; the gateway and cloud services get only the
+/// topics their role needs.
 /// </summary>
 public static class BrokerAuth
 {
@@ -56,7 +57,7 @@ public static class BrokerAuth
     /// <summary>
     /// One dynamic-security control message (<c>{"commands":[…]}</c>) that sets the broker policy and
     /// creates every service and broker-speaking device account with its own role, for a broker
-    /// started with the plugin. Send it as the plugin's admin, e.g. with <c>mosquitto_rr</c>.
+    /// started with the plugin. Send it as the plugin's admin, e.g. with <c>scripts/dynsec-apply.py</c>.
     /// </summary>
     public static JsonObject DynamicSecurityBatch(FleetFile fleet, IReadOnlyList<ServiceUser> services)
     {

@@ -49,7 +49,7 @@ brokerAuthCommand.SetAction(parse => Run(() =>
     string dir = parse.GetValue(outDirOption)!.FullName;
     BrokerAuth.Write(fleet, services, dir);
     Console.WriteLine("passwd, acl, " + BrokerAuth.DynamicSecurityFile + " 작성: " + dir + " (" + fleet.Devices.Count + " devices, " + services.Length
-        + " services; hash with: mosquitto_passwd -U passwd, or send " + BrokerAuth.DynamicSecurityFile + " with mosquitto_rr as the dynamic-security admin)");
+        + " services; hash with: mosquitto_passwd -U passwd, or send " + BrokerAuth.DynamicSecurityFile + " as the dynamic-security admin with scripts/dynsec-apply.py)");
     return 0;
 }));
 
