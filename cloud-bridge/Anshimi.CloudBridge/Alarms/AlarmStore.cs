@@ -1,6 +1,8 @@
 using System.Globalization;
 using Anshimi.Protocol.Upstream;
+using Anshimi.CloudBridge.Storage;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Alarms;
 
@@ -61,32 +63,26 @@ public sealed class AlarmStore
         address, test, district_code, frame, state, raised_at, received_at
         """;
 
-    private readonly string _connectionString;
     private readonly IAlarmStoreHook[] _hooks;
 
     public AlarmStore(string dataDirectory, IEnumerable<IAlarmStoreHook>? hooks = null)
     {
         _hooks = hooks?.ToArray() ?? [];
-        Directory.CreateDirectory(dataDirectory);
-        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, "alarms.db"));
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        using SqliteConnection connection = Open();
-        Execute(connection, "PRAGMA journal_mode=WAL;");
-        Execute(connection, Schema);
-        foreach (IAlarmStoreHook hook in _hooks)
-        {
-            Execute(connection, hook.Schema);
-        }
+        Database = new SqliteFile(
+            dataDirectory, "alarms.db", SqliteSynchronous.Full, foreignKeys: true, [Schema, .. _hooks.Select(hook => hook.Schema)]);
     }
 
-    public string DatabasePath { get; }
+    public string DatabasePath => Database.DatabasePath;
+
+    /// <summary>The alarm file, for stores that keep their tables beside the alarms (and share its pragmas).</summary>
+    internal SqliteFile Database { get; }
 
     /// <summary>Stores the alarm unless its key is already stored; true when it was new.</summary>
     public async Task<bool> StoreAlarmAsync(
         AlarmEnvelope alarm, string key, string districtCode, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarm);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         using SqliteCommand insert = Command(connection, $"""
             INSERT OR IGNORE INTO alarms ({AlarmColumns})
@@ -136,7 +132,7 @@ public sealed class AlarmStore
 
     public async Task RecordHeartbeatAsync(string gatewayId, DateTimeOffset at, int outboxDepth, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand upsert = Command(connection, """
             INSERT INTO gateways (gateway_id, last_seen_at, outbox_depth) VALUES ($gateway, $at, $depth)
             ON CONFLICT (gateway_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, outbox_depth = excluded.outbox_depth;
@@ -154,7 +150,7 @@ public sealed class AlarmStore
     public async Task<OperatorActionResult> ApplyOperatorActionAsync(
         string key, string stage, string operatorName, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         OperatorActionOutcome outcome;
         await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
         {
@@ -168,7 +164,7 @@ public sealed class AlarmStore
 
     public async Task<IReadOnlyList<PendingAck>> GetDueAcksAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand query = Command(connection, """
             SELECT alarm_key, stage, gateway_id, operator, at, attempts FROM ack_outbox
             WHERE relayed_at IS NULL AND next_attempt_ms <= $now
@@ -176,20 +172,14 @@ public sealed class AlarmStore
             """);
         query.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         query.Parameters.AddWithValue("$limit", limit);
-        var due = new List<PendingAck>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            due.Add(new PendingAck(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), Time(reader.GetString(4)), reader.GetInt32(5)));
-        }
-
-        return due;
+        return await ReadAllAsync(
+            query, r => new PendingAck(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetInt32(5)), cancellationToken);
     }
 
     /// <summary>When the next unrelayed acknowledgement is due, or null when none waits.</summary>
     public async Task<DateTimeOffset?> NextAckDueAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand query = Command(connection, "SELECT MIN(next_attempt_ms) FROM ack_outbox WHERE relayed_at IS NULL;");
         object? result = await query.ExecuteScalarAsync(cancellationToken);
         return result is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
@@ -197,7 +187,7 @@ public sealed class AlarmStore
 
     public async Task RecordAckAttemptAsync(string key, string stage, int attempts, DateTimeOffset nextAttempt, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand update = Command(connection, """
             UPDATE ack_outbox SET attempts = $attempts, next_attempt_ms = $next
             WHERE alarm_key = $key AND stage = $stage AND relayed_at IS NULL;
@@ -215,7 +205,7 @@ public sealed class AlarmStore
     /// </summary>
     public async Task<bool> MarkAckRelayedAsync(string key, string stage, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         using SqliteCommand update = Command(connection, """
             UPDATE ack_outbox SET relayed_at = $at WHERE alarm_key = $key AND stage = $stage AND relayed_at IS NULL;
@@ -247,7 +237,7 @@ public sealed class AlarmStore
     public async Task<IReadOnlyList<AlarmRecord>> ListAsync(int limit, AlarmFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand query = Command(connection, "");
         var conditions = new List<string>();
         if (!filter.IncludeBoth)
@@ -277,15 +267,7 @@ public sealed class AlarmStore
         string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
         query.CommandText = $"SELECT {AlarmColumns} FROM alarms {where} ORDER BY seq DESC LIMIT $limit;";
         query.Parameters.AddWithValue("$limit", limit);
-        var rows = new List<AlarmRecord>();
-        await using (SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                rows.Add(ReadAlarm(reader, []));
-            }
-        }
-
+        List<AlarmRecord> rows = await ReadAllAsync(query, r => ReadAlarm(r, []), cancellationToken);
         if (rows.Count == 0)
         {
             return rows;
@@ -324,7 +306,7 @@ public sealed class AlarmStore
     /// </summary>
     public async Task<int> PurgeResolvedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         using SqliteCommand purge = Command(connection, """
             CREATE TEMP TABLE IF NOT EXISTS purge_keys (key TEXT PRIMARY KEY);
@@ -347,29 +329,22 @@ public sealed class AlarmStore
 
     public async Task<AlarmRecord?> FindAsync(string key, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         return await FindAsync(connection, key, cancellationToken);
     }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM alarms;");
         return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<IReadOnlyList<GatewayRecord>> ListGatewaysAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = Database.Open();
         using SqliteCommand query = Command(connection, "SELECT gateway_id, last_seen_at, outbox_depth FROM gateways ORDER BY gateway_id;");
-        var gateways = new List<GatewayRecord>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            gateways.Add(new GatewayRecord(reader.GetString(0), Time(reader.GetString(1)), reader.GetInt32(2)));
-        }
-
-        return gateways;
+        return await ReadAllAsync(query, r => new GatewayRecord(r.GetString(0), Time(r.GetString(1)), r.GetInt32(2)), cancellationToken);
     }
 
     private static async Task<OperatorActionOutcome> ApplyAsync(
@@ -438,16 +413,7 @@ public sealed class AlarmStore
 
         using SqliteCommand timeline = Command(connection, "SELECT stage, at, actor FROM timeline WHERE alarm_key = $key ORDER BY id;");
         timeline.Parameters.AddWithValue("$key", key);
-        var entries = new List<TimelineEntry>();
-        await using (SqliteDataReader reader = await timeline.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                entries.Add(ReadTimeline(reader, 0));
-            }
-        }
-
-        return alarm with { Timeline = entries };
+        return alarm with { Timeline = await ReadAllAsync(timeline, r => ReadTimeline(r, 0), cancellationToken) };
     }
 
     private static async Task AddTimelineAsync(
@@ -484,32 +450,4 @@ public sealed class AlarmStore
 
     private static TimelineEntry ReadTimeline(SqliteDataReader r, int first) =>
         new(r.GetString(first), Time(r.GetString(first + 1)), r.IsDBNull(first + 2) ? null : r.GetString(first + 2));
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-
-        // synchronous is per connection: FULL makes every COMMIT durable across power loss, not just process death.
-        // busy_timeout lets SQLite wait out another writer in millisecond steps instead of the driver's 150 ms retry sleep.
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = Command(connection, sql);
-        command.ExecuteNonQuery();
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static string Text(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }

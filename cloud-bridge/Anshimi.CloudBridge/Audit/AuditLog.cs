@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Anshimi.CloudBridge.Storage;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Audit;
 
@@ -46,22 +48,17 @@ public sealed class AuditLog
         BEGIN SELECT RAISE(ABORT, 'the audit horizon only moves forward'); END;
         """;
 
-    private readonly string _connectionString;
+    private readonly SqliteFile _database;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _writer = new(1, 1);
 
     public AuditLog(string dataDirectory, TimeProvider time)
     {
-        Directory.CreateDirectory(dataDirectory);
-        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
+        _database = new SqliteFile(dataDirectory, FileName, SqliteSynchronous.Full, foreignKeys: false, Schema);
         _time = time;
-        using SqliteConnection connection = Open();
-        Execute(connection, "PRAGMA journal_mode=WAL;");
-        Execute(connection, Schema);
     }
 
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>Appends one entry, stamped now; the write is durable when this returns.</summary>
     public async Task<AuditRecord> AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
@@ -70,7 +67,7 @@ public sealed class AuditLog
         await _writer.WaitAsync(cancellationToken);
         try
         {
-            await using SqliteConnection connection = Open();
+            await using SqliteConnection connection = _database.Open();
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             AuditRecord record = await AppendAsync(connection, entry, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -85,7 +82,7 @@ public sealed class AuditLog
     /// <summary>Newest first, optionally only entries about <paramref name="target"/>.</summary>
     public async Task<IReadOnlyList<AuditRecord>> ListAsync(int limit, string? target, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, target is null
             ? "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit ORDER BY id DESC LIMIT $limit;"
             : "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit WHERE target = $target ORDER BY id DESC LIMIT $limit;");
@@ -95,14 +92,7 @@ public sealed class AuditLog
             query.Parameters.AddWithValue("$target", target);
         }
 
-        var rows = new List<AuditRecord>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(Read(reader));
-        }
-
-        return rows;
+        return await ReadAllAsync(query, Read, cancellationToken);
     }
 
     /// <summary>
@@ -111,7 +101,7 @@ public sealed class AuditLog
     /// </summary>
     public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         (long purgedThrough, string expectedPrevious) = await ReadHorizonAsync(connection, cancellationToken);
         using SqliteCommand query = Command(connection,
             "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit ORDER BY id;");
@@ -148,7 +138,7 @@ public sealed class AuditLog
         await _writer.WaitAsync(cancellationToken);
         try
         {
-            await using SqliteConnection connection = Open();
+            await using SqliteConnection connection = _database.Open();
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             using SqliteCommand last = Command(connection, "SELECT id, hash FROM audit WHERE at < $cutoff ORDER BY id DESC LIMIT 1;");
             last.Parameters.AddWithValue("$cutoff", Text(cutoff));
@@ -246,29 +236,4 @@ public sealed class AuditLog
         new AuditEntry(r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)),
         r.GetString(8),
         r.GetString(9));
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = Command(connection, sql);
-        command.ExecuteNonQuery();
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static string Text(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }

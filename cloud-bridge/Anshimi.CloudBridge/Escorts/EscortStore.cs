@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Anshimi.CloudBridge.Storage;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Escorts;
 
@@ -95,25 +97,21 @@ public sealed class EscortStore
         seq, client, idempotency_key, request_hash, alarm_key, lat, lon, district_code, lights, reported_at, released_at
         """;
 
-    private readonly string _connectionString;
+    private readonly SqliteFile _database;
 
     public EscortStore(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
-        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, "escorts.db"));
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        using SqliteConnection connection = Open();
-        Execute(connection, "PRAGMA journal_mode=WAL;");
-        Execute(connection, Schema);
+        // NORMAL: traces are evidence, not alarms; the emergency insert raises its own connection to FULL.
+        _database = new SqliteFile(dataDirectory, "escorts.db", SqliteSynchronous.Normal, foreignKeys: false, Schema);
     }
 
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>Stores a new active session; false when the id is taken.</summary>
     public async Task<bool> TryStartAsync(EscortSessionRecord session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand insert = Command(connection, $"""
             INSERT OR IGNORE INTO escort_sessions ({SessionColumns})
             VALUES ($id, $client, $state, $olat, $olon, $dlat, $dlon, $route, $started, $seen, $lat, $lon, NULL);
@@ -137,7 +135,7 @@ public sealed class EscortStore
     public async Task RecordLocationsAsync(uint sessionId, IReadOnlyList<LocationFix> fixes, DateTimeOffset recordedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fixes);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         using SqliteCommand insert = Command(connection, """
             INSERT INTO location_traces (session_id, lat, lon, measured_at, recorded_at) VALUES ($id, $lat, $lon, $at, $recorded);
@@ -170,7 +168,7 @@ public sealed class EscortStore
     /// <summary>Ends an active session; false when it was not active.</summary>
     public async Task<bool> EndAsync(uint sessionId, string state, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand update = Command(connection, """
             UPDATE escort_sessions SET state = $state, ended_at = $at WHERE session_id = $id AND state = 'active';
             """);
@@ -182,31 +180,23 @@ public sealed class EscortStore
 
     public async Task<EscortSessionRecord?> FindAsync(uint sessionId, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, $"SELECT {SessionColumns} FROM escort_sessions WHERE session_id = $id;");
         query.Parameters.AddWithValue("$id", Id(sessionId));
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadSession(reader) : null;
+        return await ReadFirstAsync(query, ReadSession, cancellationToken);
     }
 
     public async Task<IReadOnlyList<EscortSessionRecord>> ListActiveAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, $"SELECT {SessionColumns} FROM escort_sessions WHERE state = 'active' ORDER BY started_at;");
-        var sessions = new List<EscortSessionRecord>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            sessions.Add(ReadSession(reader));
-        }
-
-        return sessions;
+        return await ReadAllAsync(query, ReadSession, cancellationToken);
     }
 
     /// <summary>Trace rows of one session, or of all sessions when <paramref name="sessionId"/> is null.</summary>
     public async Task<long> CountTraceAsync(uint? sessionId, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM location_traces WHERE $id IS NULL OR session_id = $id;");
         query.Parameters.AddWithValue("$id", sessionId is { } id ? Id(id) : DBNull.Value);
         return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
@@ -221,7 +211,7 @@ public sealed class EscortStore
         DateTimeOffset at, Func<long, string> alarmKeyOf, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarmKeyOf);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
 
         // An emergency opens an alarm: its row is as durable as the alarm's.
         Execute(connection, "PRAGMA synchronous=FULL;");
@@ -254,7 +244,7 @@ public sealed class EscortStore
 
     public async Task SetEmergencyLightsAsync(long sequence, IReadOnlyList<string> lights, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand update = Command(connection, "UPDATE emergencies SET lights = $lights WHERE seq = $seq;");
         update.Parameters.AddWithValue("$lights", JsonSerializer.Serialize(lights));
         update.Parameters.AddWithValue("$seq", sequence);
@@ -263,7 +253,7 @@ public sealed class EscortStore
 
     public async Task MarkEmergencyReleasedAsync(long sequence, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand update = Command(connection, "UPDATE emergencies SET released_at = $at WHERE seq = $seq AND released_at IS NULL;");
         update.Parameters.AddWithValue("$at", Text(at));
         update.Parameters.AddWithValue("$seq", sequence);
@@ -272,46 +262,37 @@ public sealed class EscortStore
 
     public async Task<EmergencyRecord?> FindEmergencyByAlarmAsync(string alarmKey, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, $"SELECT {EmergencyColumns} FROM emergencies WHERE alarm_key = $alarm;");
         query.Parameters.AddWithValue("$alarm", alarmKey);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadEmergency(reader) : null;
+        return await ReadFirstAsync(query, ReadEmergency, cancellationToken);
     }
 
     public async Task<EmergencyRecord?> FindEmergencyAsync(long sequence, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, $"SELECT {EmergencyColumns} FROM emergencies WHERE seq = $seq;");
         query.Parameters.AddWithValue("$seq", sequence);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadEmergency(reader) : null;
+        return await ReadFirstAsync(query, ReadEmergency, cancellationToken);
     }
 
     public async Task<IReadOnlyList<EmergencyRecord>> ListUnreleasedEmergenciesAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, $"SELECT {EmergencyColumns} FROM emergencies WHERE released_at IS NULL ORDER BY seq;");
-        var list = new List<EmergencyRecord>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(ReadEmergency(reader));
-        }
-
-        return list;
+        return await ReadAllAsync(query, ReadEmergency, cancellationToken);
     }
 
     public async Task<long> CountEmergenciesAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM emergencies;");
         return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<long> CountSessionsAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM escort_sessions;");
         return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
     }
@@ -321,8 +302,7 @@ public sealed class EscortStore
         using SqliteCommand query = Command(connection, $"SELECT {EmergencyColumns} FROM emergencies WHERE client = $client AND idempotency_key = $key;");
         query.Parameters.AddWithValue("$client", client);
         query.Parameters.AddWithValue("$key", key);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadEmergency(reader) : null;
+        return await ReadFirstAsync(query, ReadEmergency, cancellationToken);
     }
 
     private static EscortSessionRecord ReadSession(SqliteDataReader r) => new(
@@ -350,29 +330,4 @@ public sealed class EscortStore
         ReleasedAt: r.IsDBNull(10) ? null : Time(r.GetString(10)));
 
     private static string Id(uint sessionId) => Anshimi.Protocol.DeviceIdText.Format(sessionId);
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;");
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = Command(connection, sql);
-        command.ExecuteNonQuery();
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static string Text(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }
