@@ -1,6 +1,6 @@
 using System.Globalization;
-using Anshimi.Protocol.Upstream;
 using Anshimi.CloudBridge.Storage;
+using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
 using static Anshimi.CloudBridge.Storage.SqliteFile;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
+using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Devices;
 
@@ -53,25 +55,20 @@ public sealed class DeviceHealthStore
         mains_lost, lamp_fault, battery_percent, last_seen, status_at
         """;
 
-    private readonly string _connectionString;
+    private readonly SqliteFile _database;
 
     public DeviceHealthStore(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
-        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        using SqliteConnection connection = Open();
-        using SqliteCommand schema = Command(connection, "PRAGMA journal_mode=WAL;" + Schema);
-        schema.ExecuteNonQuery();
+        _database = new SqliteFile(dataDirectory, FileName, SqliteSynchronous.Full, foreignKeys: false, Schema);
     }
 
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>Keeps the newest status per device; an older one arriving late changes nothing. True when stored.</summary>
     public async Task<bool> RecordStatusAsync(DeviceStatusEnvelope status, string districtCode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(status);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand upsert = Command(connection, $"""
             INSERT INTO devices ({DeviceColumns})
             VALUES ($device, $gateway, $profile, $kind, $lat, $lon, $address, $district, $silent, $low, $tamper, $mains, $lamp, $battery, $seen, $at)
@@ -106,7 +103,7 @@ public sealed class DeviceHealthStore
     public async Task<bool> StoreTroubleAsync(TroubleEnvelope trouble, string districtCode, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trouble);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand insert = Command(connection, """
             INSERT OR IGNORE INTO troubles (key, gateway_id, device_id, event_code, qualifier, zone, profile, address, district_code, detected_at, received_at)
             VALUES ($key, $gateway, $device, $code, $qualifier, $zone, $profile, $address, $district, $detected, $received);
@@ -127,44 +124,30 @@ public sealed class DeviceHealthStore
 
     public async Task<IReadOnlyList<DeviceRecord>> ListDevicesAsync(IReadOnlyCollection<string>? districts, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "");
         query.CommandText = $"SELECT {DeviceColumns} FROM devices {DistrictCondition(query, districts, "WHERE")} ORDER BY device_id;";
-        var devices = new List<DeviceRecord>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            devices.Add(new DeviceRecord(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDouble(4), reader.GetDouble(5),
-                reader.GetString(6), reader.GetString(7),
-                new DeviceHealth(reader.GetInt64(8) != 0, reader.GetInt64(9) != 0, reader.GetInt64(10) != 0, reader.GetInt64(11) != 0,
-                    reader.GetInt64(12) != 0, reader.IsDBNull(13) ? null : reader.GetInt32(13)),
-                reader.IsDBNull(14) ? null : Time(reader.GetString(14)),
-                Time(reader.GetString(15))));
-        }
-
-        return devices;
+        return await ReadAllAsync(query, reader => new DeviceRecord(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDouble(4), reader.GetDouble(5),
+            reader.GetString(6), reader.GetString(7),
+            new DeviceHealth(reader.GetInt64(8) != 0, reader.GetInt64(9) != 0, reader.GetInt64(10) != 0, reader.GetInt64(11) != 0,
+                reader.GetInt64(12) != 0, reader.IsDBNull(13) ? null : reader.GetInt32(13)),
+            reader.IsDBNull(14) ? null : Time(reader.GetString(14)),
+            Time(reader.GetString(15))), cancellationToken);
     }
 
     /// <summary>Ids of the devices whose latest status reports a lamp fault: one query, for the map's streetlight layer.</summary>
     public async Task<IReadOnlyList<string>> ListLampFaultsAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "SELECT device_id FROM devices WHERE lamp_fault = 1;");
-        var ids = new List<string>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
+        return await ReadAllAsync(query, reader => reader.GetString(0), cancellationToken);
     }
 
     /// <summary>Troubles whose latest report per device and event is a new event (not yet restored).</summary>
     public async Task<IReadOnlyList<TroubleRecord>> ListActiveTroublesAsync(IReadOnlyCollection<string>? districts, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "");
         query.CommandText = $"""
             SELECT key, gateway_id, device_id, event_code, qualifier, zone, profile, address, district_code, detected_at, received_at
@@ -173,21 +156,15 @@ public sealed class DeviceHealthStore
               AND qualifier = 1 {DistrictCondition(query, districts, "AND")}
             ORDER BY seq DESC;
             """;
-        var troubles = new List<TroubleRecord>();
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            troubles.Add(new TroubleRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), Time(reader.GetString(9)), Time(reader.GetString(10))));
-        }
-
-        return troubles;
+        return await ReadAllAsync(query, reader => new TroubleRecord(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5),
+            reader.GetString(6), reader.GetString(7), reader.GetString(8), Time(reader.GetString(9)), Time(reader.GetString(10))), cancellationToken);
     }
 
     /// <summary>Which districts each gateway serves, from the devices it reports.</summary>
     public async Task<IReadOnlyDictionary<string, HashSet<string>>> GatewayDistrictsAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "SELECT DISTINCT gateway_id, district_code FROM devices;");
         var map = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
@@ -222,26 +199,6 @@ public sealed class DeviceHealthStore
 
         return names.Count == 0 ? keyword + " 0" : keyword + " district_code IN (" + string.Join(", ", names) + ")";
     }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using SqliteCommand pragmas = Command(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
-        pragmas.ExecuteNonQuery();
-        return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static string Text(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }
 
 public sealed record DeviceRecord(

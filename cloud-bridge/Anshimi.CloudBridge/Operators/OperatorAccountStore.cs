@@ -1,4 +1,6 @@
+using Anshimi.CloudBridge.Storage;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Operators;
 
@@ -20,37 +22,31 @@ public sealed class OperatorAccountStore
 
     private const string Columns = "user_name, display_name, central, districts, password_hash, failed_sign_ins, locked_until_ms";
 
-    private readonly string _connectionString;
+    private readonly SqliteFile _database;
 
     public OperatorAccountStore(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
-        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        using SqliteConnection connection = Open();
-        using SqliteCommand schema = Command(connection, "PRAGMA journal_mode=WAL;" + Schema);
-        schema.ExecuteNonQuery();
+        _database = new SqliteFile(dataDirectory, FileName, SqliteSynchronous.Full, foreignKeys: false, Schema);
     }
 
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>User names are compared in lower case: "Kim" and "kim" are one account.</summary>
     public static string Normalize(string userName) => userName.Trim().ToLowerInvariant();
 
     public async Task<OperatorAccount?> FindAsync(string userName, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, $"SELECT {Columns} FROM operators WHERE user_name = $name;");
         query.Parameters.AddWithValue("$name", Normalize(userName));
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        return await ReadFirstAsync(query, Read, cancellationToken);
     }
 
     /// <summary>Creates the account, or with <paramref name="replace"/> overwrites it (and clears its lockout).</summary>
     public async Task<bool> SaveAsync(OperatorAccount account, bool replace, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(account);
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand insert = Command(connection, $"""
             INSERT INTO operators ({Columns}) VALUES ($name, $display, $central, $districts, $hash, 0, NULL)
             ON CONFLICT (user_name) DO {(replace ? """
@@ -72,7 +68,7 @@ public sealed class OperatorAccountStore
     /// </summary>
     public async Task<bool> RecordFailureAsync(string userName, int maxFailures, DateTimeOffset now, DateTimeOffset lockUntil, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand update = Command(connection, """
             UPDATE operators SET
                 failed_sign_ins = CASE WHEN locked_until_ms <= $now THEN 1 ELSE failed_sign_ins + 1 END,
@@ -94,7 +90,7 @@ public sealed class OperatorAccountStore
     /// <summary>A successful sign-in clears the failure count and any expired lock.</summary>
     public async Task ClearFailuresAsync(string userName, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _database.Open();
         using SqliteCommand update = Command(connection, "UPDATE operators SET failed_sign_ins = 0, locked_until_ms = NULL WHERE user_name = $name;");
         update.Parameters.AddWithValue("$name", Normalize(userName));
         await update.ExecuteNonQueryAsync(cancellationToken);
@@ -108,20 +104,4 @@ public sealed class OperatorAccountStore
         r.GetString(4),
         r.GetInt32(5),
         r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using SqliteCommand pragmas = Command(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
-        pragmas.ExecuteNonQuery();
-        return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
 }

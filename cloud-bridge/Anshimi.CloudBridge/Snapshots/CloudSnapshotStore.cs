@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Snapshots;
 
@@ -30,20 +32,14 @@ public sealed class CloudSnapshotStore
             received_at TEXT NOT NULL);
         """;
 
-    private readonly string _connectionString;
+    private readonly SqliteFile _database;
 
     public CloudSnapshotStore(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
-        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, "snapshots.db"));
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        using SqliteConnection connection = Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;" + Schema;
-        command.ExecuteNonQuery();
+        _database = new SqliteFile(dataDirectory, "snapshots.db", SqliteSynchronous.Full, foreignKeys: false, Schema);
     }
 
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>Why the envelope cannot be stored, or null when it is well-formed and its hash matches its image.</summary>
     public static string? Validate(SnapshotEnvelope snapshot, string gatewayId)
@@ -83,12 +79,11 @@ public sealed class CloudSnapshotStore
     public async Task<bool> StoreAsync(SnapshotEnvelope snapshot, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         string key = AlarmKey.TryParse(snapshot.Key, out AlarmKey parsed) ? parsed.ToString() : throw new ArgumentException("invalid snapshot key", nameof(snapshot));
-        await using SqliteConnection connection = Open();
-        await using SqliteCommand insert = connection.CreateCommand();
-        insert.CommandText = """
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand insert = Command(connection, """
             INSERT OR IGNORE INTO snapshots (key, device_id, gateway_id, event_code, qualifier, zone, taken_at, content_type, sha256, data, received_at)
             VALUES ($key, $device, $gateway, $code, $qualifier, $zone, $taken, $type, $sha, $data, $received);
-            """;
+            """);
         insert.Parameters.AddWithValue("$key", key);
         insert.Parameters.AddWithValue("$device", DeviceIdText.Format(parsed.DeviceId));
         insert.Parameters.AddWithValue("$gateway", snapshot.GatewayId);
@@ -105,40 +100,22 @@ public sealed class CloudSnapshotStore
 
     public async Task<SnapshotRecord?> FindAsync(string key, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = """
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, """
             SELECT key, device_id, gateway_id, event_code, qualifier, zone, taken_at, content_type, sha256, data, received_at
             FROM snapshots WHERE key = $key;
-            """;
-        command.Parameters.AddWithValue("$key", key);
-        await using SqliteDataReader r = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await r.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return new SnapshotRecord(
+            """);
+        query.Parameters.AddWithValue("$key", key);
+        return await ReadFirstAsync(query, r => new SnapshotRecord(
             r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetInt32(4), r.GetInt32(5),
             DateTimeOffset.Parse(r.GetString(6), CultureInfo.InvariantCulture), r.GetString(7), r.GetString(8), (byte[])r[9],
-            DateTimeOffset.Parse(r.GetString(10), CultureInfo.InvariantCulture));
+            DateTimeOffset.Parse(r.GetString(10), CultureInfo.InvariantCulture)), cancellationToken);
     }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM snapshots;";
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
-        command.ExecuteNonQuery();
-        return connection;
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, "SELECT count(*) FROM snapshots;");
+        return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
     }
 }

@@ -1,7 +1,8 @@
-using System.Globalization;
 using Anshimi.AlarmReceivers.Dc09;
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Storage;
 using Microsoft.Data.Sqlite;
+using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Upstreams;
 
@@ -42,22 +43,21 @@ public sealed class UpstreamDeliveryStore
             last_sequence INTEGER NOT NULL);
         """;
 
-    private readonly string _connectionString;
+    private readonly SqliteFile _database;
 
     public UpstreamDeliveryStore(AlarmStore alarms)
     {
         ArgumentNullException.ThrowIfNull(alarms);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = alarms.DatabasePath, Pooling = true }.ToString();
+        _database = alarms.Database;
     }
 
     /// <summary>Queues <paramref name="key"/> for each upstream on the caller's connection (and so its transaction).</summary>
     internal static async Task QueueAsync(SqliteConnection connection, string key, IReadOnlyList<string> upstreams, CancellationToken cancellationToken)
     {
-        using SqliteCommand insert = connection.CreateCommand();
-        insert.CommandText = """
+        using SqliteCommand insert = Command(connection, """
             INSERT OR IGNORE INTO upstream_deliveries (alarm_key, upstream, alarm_seq, state, attempts)
             VALUES ($key, $upstream, (SELECT seq FROM alarms WHERE key = $key), 'pending', 0);
-            """;
+            """);
         insert.Parameters.AddWithValue("$key", key);
         SqliteParameter upstream = insert.Parameters.Add("$upstream", SqliteType.Text);
         foreach (string name in upstreams)
@@ -69,12 +69,11 @@ public sealed class UpstreamDeliveryStore
 
     public async Task<PendingDelivery?> NextPendingAsync(string upstream, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken);
-        using SqliteCommand query = connection.CreateCommand();
-        query.CommandText = """
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, """
             SELECT alarm_key, attempts FROM upstream_deliveries
             WHERE upstream = $upstream AND state = 'pending' ORDER BY alarm_seq LIMIT 1;
-            """;
+            """);
         query.Parameters.AddWithValue("$upstream", upstream);
         await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? new PendingDelivery(reader.GetString(0), upstream, reader.GetInt32(1)) : null;
@@ -94,10 +93,9 @@ public sealed class UpstreamDeliveryStore
     /// </summary>
     public async Task<int> WireSequenceAsync(string key, string upstream, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        await using SqliteConnection connection = _database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand select = connection.CreateCommand();
-        select.CommandText = "SELECT wire_sequence FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;";
+        using SqliteCommand select = Command(connection, "SELECT wire_sequence FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;");
         select.Parameters.AddWithValue("$key", key);
         select.Parameters.AddWithValue("$upstream", upstream);
         if (await select.ExecuteScalarAsync(cancellationToken) is long known)
@@ -105,17 +103,15 @@ public sealed class UpstreamDeliveryStore
             return (int)known;
         }
 
-        using SqliteCommand last = connection.CreateCommand();
-        last.CommandText = "SELECT last_sequence FROM upstream_sequences WHERE upstream = $upstream;";
+        using SqliteCommand last = Command(connection, "SELECT last_sequence FROM upstream_sequences WHERE upstream = $upstream;");
         last.Parameters.AddWithValue("$upstream", upstream);
         int next = Dc09Sender.NextSequence(await last.ExecuteScalarAsync(cancellationToken) is long previous ? (int)previous : 0);
 
-        using SqliteCommand save = connection.CreateCommand();
-        save.CommandText = """
+        using SqliteCommand save = Command(connection, """
             INSERT INTO upstream_sequences (upstream, last_sequence) VALUES ($upstream, $next)
             ON CONFLICT (upstream) DO UPDATE SET last_sequence = excluded.last_sequence;
             UPDATE upstream_deliveries SET wire_sequence = $next WHERE alarm_key = $key AND upstream = $upstream;
-            """;
+            """);
         save.Parameters.AddWithValue("$upstream", upstream);
         save.Parameters.AddWithValue("$next", next);
         save.Parameters.AddWithValue("$key", key);
@@ -126,13 +122,12 @@ public sealed class UpstreamDeliveryStore
 
     public async Task<IReadOnlyDictionary<string, UpstreamCounts>> CountsAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken);
-        using SqliteCommand query = connection.CreateCommand();
-        query.CommandText = """
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, """
             SELECT upstream,
                    SUM(state = 'pending'), SUM(state = 'delivered'), SUM(state = 'rejected')
             FROM upstream_deliveries GROUP BY upstream;
-            """;
+            """);
         var counts = new Dictionary<string, UpstreamCounts>(StringComparer.Ordinal);
         await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -146,9 +141,8 @@ public sealed class UpstreamDeliveryStore
     /// <summary>One delivery row, for tests and diagnostics: state, attempts and last error.</summary>
     public async Task<(string State, int Attempts, string? LastError)?> FindAsync(string key, string upstream, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken);
-        using SqliteCommand query = connection.CreateCommand();
-        query.CommandText = "SELECT state, attempts, last_error FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;";
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, "SELECT state, attempts, last_error FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;");
         query.Parameters.AddWithValue("$key", key);
         query.Parameters.AddWithValue("$upstream", upstream);
         await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
@@ -159,9 +153,8 @@ public sealed class UpstreamDeliveryStore
 
     private async Task UpdateAsync(string sql, string key, string upstream, string detail, (string State, DateTimeOffset At)? settle, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken);
-        using SqliteCommand update = connection.CreateCommand();
-        update.CommandText = sql;
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand update = Command(connection, sql);
         update.Parameters.AddWithValue("$key", key);
         update.Parameters.AddWithValue("$upstream", upstream);
 
@@ -170,20 +163,10 @@ public sealed class UpstreamDeliveryStore
         if (settle is { } s)
         {
             update.Parameters.AddWithValue("$state", s.State);
-            update.Parameters.AddWithValue("$at", s.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+            update.Parameters.AddWithValue("$at", Text(s.At));
         }
 
         await update.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        using SqliteCommand pragmas = connection.CreateCommand();
-        pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
-        await pragmas.ExecuteNonQueryAsync(cancellationToken);
-        return connection;
     }
 }
 
