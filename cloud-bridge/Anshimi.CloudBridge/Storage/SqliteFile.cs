@@ -29,7 +29,8 @@ internal sealed class SqliteFile
         DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, fileName));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
 
-        // synchronous and foreign_keys are per connection, so every Open sets them again.
+        // synchronous and foreign_keys are per connection, so every Open sets them again. The bundled SQLite
+        // already starts with foreign keys on; a store that relies on them says so rather than on that default.
         // busy_timeout lets SQLite wait out another writer in millisecond steps instead of the driver's 150 ms retry sleep.
         _pragmas = (synchronous == SqliteSynchronous.Full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;")
             + " PRAGMA busy_timeout=30000;"
