@@ -1,4 +1,3 @@
-using System.Collections;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
@@ -17,9 +16,9 @@ namespace Anshimi.Firmware
     /// <see cref="BellConfig.PublishTimeoutMs"/>: presses are judged by the time stamps of their edges,
     /// so a press made meanwhile still counts exactly as it was made.
     /// </summary>
-    public sealed class PanicBell
+    public sealed class PanicBell : IAckReceiver
     {
-        public const string DownlinkRecordName = "downlink";
+        public const string DownlinkRecordName = DownlinkReceiver.WindowEntryName;
 
         /// <summary>Heartbeat flag: a flash write failed.</summary>
         public const byte FlagStorageFault = 0x01;
@@ -30,7 +29,6 @@ namespace Anshimi.Firmware
         /// <summary>Heartbeat battery byte of a mains-powered bell.</summary>
         public const byte BatteryMains = 0xFF;
 
-        private const int SubscribeRetryMs = 5000;
         private const int MaxVoiceCommandsPerTick = 4;
 
         private readonly BellConfig _config;
@@ -42,11 +40,9 @@ namespace Anshimi.Firmware
         private readonly FrameCodec _codec;
         private readonly FrameCounter _counter;
         private readonly AlarmStore _alarms;
-        private readonly CounterWindow _downlinkWindow;
+        private readonly DownlinkReceiver _downlinks;
+        private readonly AlarmDelivery _delivery;
         private readonly string _uplinkTopic;
-        private readonly string _downlinkTopic;
-        private readonly Queue _downlinks = new Queue();
-        private readonly object _downlinkLock = new object();
         private readonly byte[] _heartbeatPayload = new byte[2];
         private readonly PressDetector _button;
         private readonly PressDetector? _auxButton;
@@ -61,16 +57,11 @@ namespace Anshimi.Firmware
         private readonly long _bootMs;
 
         private bool _wasConnected;
-        private bool _subscribed;
-        private long _nextSubscribeMs;
-        private long _nextResendMs;
-        private int _backoffMs;
         private long _nextHeartbeatMs;
         private long _newestRaisedMs;
         private long _alarmAwakeSinceMs;
         private long _disconnectedSinceMs;
         private int _rejectedAtLastHeartbeat;
-        private bool _downlinkStorageHealthy = true;
         private bool _ledShown;
         private int _lastKeyword = -1;
         private long _lastKeywordMs;
@@ -105,27 +96,24 @@ namespace Anshimi.Firmware
             _codec = new FrameCodec(mac);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _alarms = new AlarmStore(storage);
-            byte[]? window = storage.Read(DownlinkRecordName);
-            _downlinkWindow = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+            _downlinks = new DownlinkReceiver(_codec, config.Key, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
+            _delivery = new AlarmDelivery(_alarms, link, _codec, config.Key, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
             _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
-            _downlinkTopic = Topics.DeviceDownlink(config.DeviceId);
 
             // Alarms that survived a reboot go out on the first tick, with a fresh Failed timer.
             long now = clock.MonotonicMs;
             _bootMs = now;
-            _nextResendMs = now;
             _nextHeartbeatMs = now;
             _newestRaisedMs = now;
             _alarmAwakeSinceMs = now;
             _disconnectedSinceMs = now;
             _nextBurstMs = now;
-            _backoffMs = config.ResendInitialMs;
             _bleBackoffMs = config.BleRetryInitialMs;
             _schedule = new BellSchedule(storage, clock, config.PeriodicTestIntervalMs, config.CheckInIntervalMs);
             _troubles = new TroubleMonitor(config, now, storage, peripherals.Tamper, peripherals.Mains, peripherals.Battery, Raise);
             if (link != null)
             {
-                link.MessageReceived += OnMessage;
+                link.MessageReceived += _downlinks.OnMessage;
             }
 
             if (_radio != null)
@@ -175,26 +163,44 @@ namespace Anshimi.Firmware
         public int AlarmsRefused { get; private set; }
 
         /// <summary>Alarm frames handed to the broker (first sends and resends).</summary>
-        public int AlarmFramesSent { get; private set; }
+        public int AlarmFramesSent
+        {
+            get { return _delivery.FramesSent; }
+        }
 
         /// <summary>Alarm advertisements started over BLE (one per frame per burst).</summary>
         public int AlarmBurstsSent { get; private set; }
 
         public int HeartbeatsSent { get; private set; }
 
-        public int AcksAccepted { get; private set; }
+        public int AcksAccepted
+        {
+            get { return _downlinks.AcksAccepted; }
+        }
 
         /// <summary>Downlink frames whose tag did not verify under this device's key.</summary>
-        public int RejectedForged { get; private set; }
+        public int RejectedForged
+        {
+            get { return _downlinks.RejectedForged; }
+        }
 
         /// <summary>Authentic downlink frames whose counter was not fresher than the last accepted one.</summary>
-        public int RejectedReplayed { get; private set; }
+        public int RejectedReplayed
+        {
+            get { return _downlinks.RejectedReplayed; }
+        }
 
         /// <summary>Downlink messages that were not a well-formed ack for this device.</summary>
-        public int RejectedMalformed { get; private set; }
+        public int RejectedMalformed
+        {
+            get { return _downlinks.RejectedMalformed; }
+        }
 
         /// <summary>Downlink messages dropped unread: on a foreign topic, or too many between two ticks.</summary>
-        public int DroppedDownlinks { get; private set; }
+        public int DroppedDownlinks
+        {
+            get { return _downlinks.DroppedDownlinks; }
+        }
 
         /// <summary>Button edges lost because too many arrived between two ticks (see <see cref="BellConfig.MaxQueuedButtonEdges"/>).</summary>
         public int DroppedButtonEdges
@@ -215,12 +221,7 @@ namespace Anshimi.Firmware
 
         public bool StorageHealthy
         {
-            get { return _counter.StorageHealthy && _alarms.StorageHealthy && _downlinkStorageHealthy && _troubles.StorageHealthy && _schedule.StorageHealthy; }
-        }
-
-        private int RejectedTotal
-        {
-            get { return RejectedForged + RejectedReplayed + RejectedMalformed + DroppedDownlinks; }
+            get { return _counter.StorageHealthy && _alarms.StorageHealthy && _downlinks.StorageHealthy && _troubles.StorageHealthy && _schedule.StorageHealthy; }
         }
 
         public void Tick()
@@ -241,8 +242,8 @@ namespace Anshimi.Firmware
             _troubles.Poll(now);
             RaiseDueTest(now);
             ServiceLink(now);
-            ProcessDownlinks();
-            SendDueAlarms();
+            _downlinks.ProcessQueued();
+            _delivery.SendDue();
             ServiceBle(_clock.MonotonicMs);
             SendDueHeartbeat(_clock.MonotonicMs);
             ShowLed(_clock.MonotonicMs);
@@ -360,8 +361,7 @@ namespace Anshimi.Firmware
             _alarms.Add(new PendingAlarm(counter, code, qualifier, zone), shown);
             AlarmsRaised++;
             _alarmAwakeSinceMs = now;
-            _backoffMs = _config.ResendInitialMs;
-            _nextResendMs = now;
+            _delivery.Restart(now);
             _bleBackoffMs = _config.BleRetryInitialMs;
             _nextBurstMs = now;
 
@@ -380,11 +380,9 @@ namespace Anshimi.Firmware
             bool connected = _link.IsConnected;
             if (connected && !_wasConnected)
             {
-                // A fresh connection is the best moment to retry: do not wait out the backoff.
-                _nextResendMs = now;
+                _delivery.SendNow(now);
                 _nextHeartbeatMs = now;
-                _subscribed = false;
-                _nextSubscribeMs = now;
+                _downlinks.Resubscribe(now);
             }
             else if (!connected && _wasConnected)
             {
@@ -392,26 +390,7 @@ namespace Anshimi.Firmware
             }
 
             _wasConnected = connected;
-            if (connected && !_subscribed && now >= _nextSubscribeMs)
-            {
-                _subscribed = _link.Subscribe(_downlinkTopic, _config.PublishTimeoutMs);
-                _nextSubscribeMs = now + SubscribeRetryMs;
-            }
-        }
-
-        private void OnMessage(string topic, byte[] payload)
-        {
-            if (topic != _downlinkTopic || payload == null)
-            {
-                lock (_downlinkLock)
-                {
-                    DroppedDownlinks++;
-                }
-
-                return;
-            }
-
-            Enqueue(payload);
+            _downlinks.KeepSubscribed(_link, connected, now, _config.PublishTimeoutMs);
         }
 
         /// <summary>
@@ -433,123 +412,22 @@ namespace Anshimi.Firmware
 
             var frame = new byte[frameLength];
             System.Array.Copy(advertisingData, frameOffset, frame, 0, frameLength);
-            Enqueue(frame);
+            _downlinks.Enqueue(frame);
         }
 
-        private void Enqueue(byte[] frame)
+        void IAckReceiver.OnAck(uint ackedCounter, AckStage stage)
         {
-            lock (_downlinkLock)
-            {
-                if (_downlinks.Count >= _config.MaxQueuedDownlinks)
-                {
-                    DroppedDownlinks++;
-                }
-                else
-                {
-                    _downlinks.Enqueue(frame);
-                }
-            }
-        }
-
-        private void ProcessDownlinks()
-        {
-            while (true)
-            {
-                byte[] payload;
-                lock (_downlinkLock)
-                {
-                    if (_downlinks.Count == 0)
-                    {
-                        return;
-                    }
-
-                    payload = (byte[])_downlinks.Dequeue()!;
-                }
-
-                HandleDownlink(payload);
-            }
-        }
-
-        private void HandleDownlink(byte[] payload)
-        {
-            FrameReadResult result = _codec.Decode(payload, 0, payload.Length, _config.Key);
-            if (!result.IsOk)
-            {
-                if (result.Error == FrameError.BadTag)
-                {
-                    RejectedForged++;
-                }
-                else
-                {
-                    RejectedMalformed++;
-                }
-
-                return;
-            }
-
-            Frame frame = result.Frame!;
-            if (frame.Type != FrameType.Ack || frame.DeviceId != _config.DeviceId)
-            {
-                RejectedMalformed++;
-                return;
-            }
-
-            // One downlink counter per device whichever way the ack came, so an ack heard over BLE cannot
-            // be replayed over MQTT or the other way round.
-            if (!_downlinkWindow.TryAccept(frame.Counter))
-            {
-                RejectedReplayed++;
-                return;
-            }
-
-            // The window is persisted before acting on the ack, so a reboot cannot reopen it.
-            var image = new byte[4];
-            BigEndian.WriteUInt32(image, 0, _downlinkWindow.Highest);
-            _downlinkStorageHealthy = _storage.Write(DownlinkRecordName, image);
-
-            AcksAccepted++;
-            _alarms.Acknowledge(frame.AckedCounter, frame.AckStage);
+            _alarms.Acknowledge(ackedCounter, stage);
             if (_alarms.Count == 0)
             {
-                _backoffMs = _config.ResendInitialMs;
+                _delivery.ResetBackoff();
                 _schedule.SetRetrySleep(0);
             }
         }
 
-        private void SendDueAlarms()
-        {
-            if (_link == null || _alarms.Count == 0 || _clock.MonotonicMs < _nextResendMs)
-            {
-                return;
-            }
-
-            // Oldest first, and a failure ends the round: a newer counter never reaches the gateway
-            // ahead of an older alarm this device has not yet managed to hand over. The round shares
-            // one PublishTimeoutMs, so a slow broker holds the loop that long, not that long per
-            // alarm; what is left goes in the next round.
-            if (_link.IsConnected)
-            {
-                long roundEndsMs = _clock.MonotonicMs + _config.PublishTimeoutMs;
-                for (int i = 0; i < _alarms.Count; i++)
-                {
-                    long leftMs = roundEndsMs - _clock.MonotonicMs;
-                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(AlarmFrame(_alarms[i]), _config.Key), true, (int)leftMs))
-                    {
-                        break;
-                    }
-
-                    AlarmFramesSent++;
-                }
-            }
-
-            // Jitter of up to a fifth keeps a street of bells from retrying in lockstep after an outage.
-            _nextResendMs = _clock.MonotonicMs + _backoffMs + _random.Next((_backoffMs / 5) + 1);
-            _backoffMs = _backoffMs >= _config.ResendMaxMs / 2 ? _config.ResendMaxMs : _backoffMs * 2;
-        }
-
         private Frame AlarmFrame(PendingAlarm alarm)
         {
-            return Frame.Alarm(_config.DeviceId, alarm.Counter, alarm.EventCode, alarm.Qualifier, alarm.Zone);
+            return AlarmDelivery.AlarmFrame(_config.DeviceId, alarm);
         }
 
         /// <summary>BLE carries the alarms of a bell without a broker: at once on a BLE-only bell, after a grace time on a Wi-Fi bell.</summary>
@@ -645,7 +523,7 @@ namespace Anshimi.Firmware
 
         private Frame HeartbeatFrame()
         {
-            int rejected = RejectedTotal;
+            int rejected = _downlinks.RejectedTotal;
             byte flags = 0;
             if (!StorageHealthy)
             {

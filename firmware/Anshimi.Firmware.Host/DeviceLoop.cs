@@ -22,6 +22,7 @@ public sealed class DeviceLoop : IDisposable
 
     public void Start() => _thread.Start();
 
+    /// <summary>Stops the loop after the current tick and waits for it; safe to call again.</summary>
     public void Stop()
     {
         _stop.Set();

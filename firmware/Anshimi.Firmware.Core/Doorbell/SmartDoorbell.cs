@@ -1,4 +1,3 @@
-using System.Collections;
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
@@ -14,12 +13,11 @@ namespace Anshimi.Firmware.Doorbell
     /// ack. Snapshots follow as signed chunk frames once no event is pending, stay in flash until the
     /// gateway's stage-4 ack, and are sent again after a dropped connection or when that ack is late.
     /// </summary>
-    public sealed class SmartDoorbell
+    public sealed class SmartDoorbell : IAckReceiver
     {
-        public const string DownlinkRecordName = "downlink";
+        public const string DownlinkRecordName = DownlinkReceiver.WindowEntryName;
         public const string StateRecordName = "doorbell";
 
-        private const int SubscribeRetryMs = 5000;
         private const byte StateVersion = 1;
         private const int StateLength = 7;
 
@@ -37,28 +35,21 @@ namespace Anshimi.Firmware.Doorbell
         private readonly FrameCounter _counter;
         private readonly AlarmStore _events;
         private readonly SnapshotQueue _snapshots;
-        private readonly CounterWindow _downlinkWindow;
+        private readonly DownlinkReceiver _downlinks;
+        private readonly AlarmDelivery _delivery;
         private readonly Chime _chime;
         private readonly DebouncedInput _ring;
         private readonly DebouncedInput _emergency;
         private readonly DebouncedInput _motion;
         private readonly DebouncedInput _tamper;
         private readonly string _uplinkTopic;
-        private readonly string _downlinkTopic;
-        private readonly Queue _downlinks = new Queue();
-        private readonly object _downlinkLock = new object();
         private readonly byte[] _heartbeatPayload = new byte[2];
         private readonly byte[] _manifest = new byte[FramePayloads.SnapshotManifestLength];
 
         private long _now;
         private bool _wasConnected;
-        private bool _subscribed;
-        private long _nextSubscribeMs;
-        private long _nextResendMs;
-        private int _backoffMs;
         private long _nextHeartbeatMs;
         private int _rejectedAtLastHeartbeat;
-        private bool _downlinkStorageHealthy = true;
         private bool _stateStorageHealthy = true;
         private bool _ledShown;
 
@@ -98,21 +89,18 @@ namespace Anshimi.Firmware.Doorbell
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _events = new AlarmStore(storage);
             _snapshots = new SnapshotQueue(storage, config.MaxPendingSnapshots, config.MaxSnapshotBytes);
-            byte[]? window = storage.Read(DownlinkRecordName);
-            _downlinkWindow = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+            _downlinks = new DownlinkReceiver(_codec, config.Key, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
+            _delivery = new AlarmDelivery(_events, link, _codec, config.Key, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
             LoadState();
             _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
-            _downlinkTopic = Topics.DeviceDownlink(config.DeviceId);
             _chime = new Chime(chime);
 
             long now = clock.MonotonicMs;
             _now = now;
-            _nextResendMs = now;
             _nextHeartbeatMs = now;
             _emergencyRaisedMs = now;
-            _backoffMs = config.ResendInitialMs;
             _snapshotWaitMs = config.SnapshotAckTimeoutMs;
-            link.MessageReceived += OnMessage;
+            link.MessageReceived += _downlinks.OnMessage;
 
             _ring = new DebouncedInput(ring, config.DebounceMs, config.MaxQueuedEdges, now);
             _ring.Settled += OnRing;
@@ -159,7 +147,10 @@ namespace Anshimi.Firmware.Doorbell
 
         public int LoiteringRaised { get; private set; }
 
-        public int EventFramesSent { get; private set; }
+        public int EventFramesSent
+        {
+            get { return _delivery.FramesSent; }
+        }
 
         public int ChunksSent { get; private set; }
 
@@ -191,15 +182,30 @@ namespace Anshimi.Firmware.Doorbell
 
         public int HeartbeatsSent { get; private set; }
 
-        public int AcksAccepted { get; private set; }
+        public int AcksAccepted
+        {
+            get { return _downlinks.AcksAccepted; }
+        }
 
-        public int RejectedForged { get; private set; }
+        public int RejectedForged
+        {
+            get { return _downlinks.RejectedForged; }
+        }
 
-        public int RejectedReplayed { get; private set; }
+        public int RejectedReplayed
+        {
+            get { return _downlinks.RejectedReplayed; }
+        }
 
-        public int RejectedMalformed { get; private set; }
+        public int RejectedMalformed
+        {
+            get { return _downlinks.RejectedMalformed; }
+        }
 
-        public int DroppedDownlinks { get; private set; }
+        public int DroppedDownlinks
+        {
+            get { return _downlinks.DroppedDownlinks; }
+        }
 
         public int DroppedEdges
         {
@@ -208,12 +214,12 @@ namespace Anshimi.Firmware.Doorbell
 
         public bool StorageHealthy
         {
-            get { return _counter.StorageHealthy && _events.StorageHealthy && _snapshots.StorageHealthy && _downlinkStorageHealthy && _stateStorageHealthy; }
+            get { return _counter.StorageHealthy && _events.StorageHealthy && _snapshots.StorageHealthy && _downlinks.StorageHealthy && _stateStorageHealthy; }
         }
 
         public int RejectedTotal
         {
-            get { return RejectedForged + RejectedReplayed + RejectedMalformed + DroppedDownlinks; }
+            get { return _downlinks.RejectedTotal; }
         }
 
         public void Tick()
@@ -228,8 +234,8 @@ namespace Anshimi.Firmware.Doorbell
             CheckLoitering(now);
             _chime.Update(now);
             ServiceLink(now);
-            ProcessDownlinks();
-            SendDueEvents();
+            _downlinks.ProcessQueued();
+            _delivery.SendDue();
             SendDueChunks();
             SendDueHeartbeat(now);
             ShowLed(now);
@@ -361,8 +367,7 @@ namespace Anshimi.Firmware.Doorbell
             uint counter = _counter.Next();
             _events.Add(new PendingAlarm(counter, code, qualifier, zone));
             EventsRaised++;
-            _backoffMs = _config.ResendInitialMs;
-            _nextResendMs = _now;
+            _delivery.Restart(_now);
             if (snapshot)
             {
                 TakeSnapshot(counter, code, qualifier, zone);
@@ -398,93 +403,20 @@ namespace Anshimi.Firmware.Doorbell
             if (connected && !_wasConnected)
             {
                 // After a drop nothing in flight can be trusted: every unconfirmed chunk goes again.
-                _nextResendMs = now;
+                _delivery.SendNow(now);
                 _nextHeartbeatMs = now;
-                _subscribed = false;
-                _nextSubscribeMs = now;
+                _downlinks.Resubscribe(now);
                 _cursor = 0;
                 _snapshotWaitMs = _config.SnapshotAckTimeoutMs;
             }
 
             _wasConnected = connected;
-            if (connected && !_subscribed && now >= _nextSubscribeMs)
-            {
-                _subscribed = _link.Subscribe(_downlinkTopic, _config.PublishTimeoutMs);
-                _nextSubscribeMs = now + SubscribeRetryMs;
-            }
+            _downlinks.KeepSubscribed(_link, connected, now, _config.PublishTimeoutMs);
         }
 
-        private void OnMessage(string topic, byte[] payload)
+        void IAckReceiver.OnAck(uint acked, AckStage stage)
         {
-            lock (_downlinkLock)
-            {
-                if (topic != _downlinkTopic || payload == null || _downlinks.Count >= _config.MaxQueuedDownlinks)
-                {
-                    DroppedDownlinks++;
-                }
-                else
-                {
-                    _downlinks.Enqueue(payload);
-                }
-            }
-        }
-
-        private void ProcessDownlinks()
-        {
-            while (true)
-            {
-                byte[] payload;
-                lock (_downlinkLock)
-                {
-                    if (_downlinks.Count == 0)
-                    {
-                        return;
-                    }
-
-                    payload = (byte[])_downlinks.Dequeue()!;
-                }
-
-                HandleDownlink(payload);
-            }
-        }
-
-        private void HandleDownlink(byte[] payload)
-        {
-            FrameReadResult result = _codec.Decode(payload, 0, payload.Length, _config.Key);
-            if (!result.IsOk)
-            {
-                if (result.Error == FrameError.BadTag)
-                {
-                    RejectedForged++;
-                }
-                else
-                {
-                    RejectedMalformed++;
-                }
-
-                return;
-            }
-
-            Frame frame = result.Frame!;
-            if (frame.Type != FrameType.Ack || frame.DeviceId != _config.DeviceId)
-            {
-                RejectedMalformed++;
-                return;
-            }
-
-            if (!_downlinkWindow.TryAccept(frame.Counter))
-            {
-                RejectedReplayed++;
-                return;
-            }
-
-            var image = new byte[4];
-            BigEndian.WriteUInt32(image, 0, _downlinkWindow.Highest);
-            _downlinkStorageHealthy = _storage.Write(DownlinkRecordName, image);
-            AcksAccepted++;
-
-            uint acked = frame.AckedCounter;
-            if (frame.AckStage == AckStage.SnapshotStored)
+            if (stage == AckStage.SnapshotStored)
             {
                 // The acked counter names a snapshot here, never an event: an event keeps waiting for its own ack.
                 if (_snapshots.Remove(acked))
@@ -499,46 +431,17 @@ namespace Anshimi.Firmware.Doorbell
                 return;
             }
 
-            _events.Acknowledge(acked, frame.AckStage);
+            _events.Acknowledge(acked, stage);
             if (_events.Count == 0)
             {
-                _backoffMs = _config.ResendInitialMs;
+                _delivery.ResetBackoff();
             }
 
-            if (acked == _emergencyCounter && frame.AckStage > _emergencyStage)
+            if (acked == _emergencyCounter && stage > _emergencyStage)
             {
-                _emergencyStage = frame.AckStage;
+                _emergencyStage = stage;
                 SaveState();
             }
-        }
-
-        private void SendDueEvents()
-        {
-            if (_events.Count == 0 || _clock.MonotonicMs < _nextResendMs)
-            {
-                return;
-            }
-
-            // Oldest first and a failure ends the round, as on the panic bell: no newer counter overtakes an unsent event.
-            if (_link.IsConnected)
-            {
-                long roundEndsMs = _clock.MonotonicMs + _config.PublishTimeoutMs;
-                for (int i = 0; i < _events.Count; i++)
-                {
-                    long leftMs = roundEndsMs - _clock.MonotonicMs;
-                    PendingAlarm pending = _events[i];
-                    var frame = Frame.Alarm(_config.DeviceId, pending.Counter, pending.EventCode, pending.Qualifier, pending.Zone);
-                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), true, (int)leftMs))
-                    {
-                        break;
-                    }
-
-                    EventFramesSent++;
-                }
-            }
-
-            _nextResendMs = _clock.MonotonicMs + _backoffMs + _random.Next((_backoffMs / 5) + 1);
-            _backoffMs = _backoffMs >= _config.ResendMaxMs / 2 ? _config.ResendMaxMs : _backoffMs * 2;
         }
 
         private void SendDueChunks()

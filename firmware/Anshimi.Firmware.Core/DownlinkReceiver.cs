@@ -1,0 +1,209 @@
+using System.Collections;
+using Anshimi.Firmware.Hal;
+using Anshimi.Protocol;
+
+namespace Anshimi.Firmware
+{
+    /// <summary>What a device does with an ack that passed every check (tag, type, device id, freshness).</summary>
+    public interface IAckReceiver
+    {
+        void OnAck(uint ackedCounter, AckStage stage);
+    }
+
+    /// <summary>
+    /// A device's downlink: signed acks from the gateway, over MQTT or any other path the device queues
+    /// them from. Frames are queued on the thread they arrive on and checked on the device loop: they
+    /// must verify under the device key, be an Ack for this device and carry a downlink counter above the
+    /// last accepted one. That counter is persisted in the <see cref="WindowEntryName"/> flash entry
+    /// before the ack is acted on. Everything else is dropped and counted.
+    /// </summary>
+    public sealed class DownlinkReceiver
+    {
+        public const string WindowEntryName = "downlink";
+
+        private const int SubscribeRetryMs = 5000;
+
+        private readonly FrameCodec _codec;
+        private readonly byte[] _key;
+        private readonly uint _deviceId;
+        private readonly IDeviceStorage _storage;
+        private readonly int _maxQueued;
+        private readonly IAckReceiver _receiver;
+        private readonly CounterWindow _window;
+        private readonly string _topic;
+        private readonly Queue _queue = new Queue();
+        private readonly object _lock = new object();
+
+        private int _dropped;
+        private bool _subscribed;
+        private long _nextSubscribeMs;
+
+        public DownlinkReceiver(FrameCodec codec, byte[] key, uint deviceId, IDeviceStorage storage, int maxQueued, IAckReceiver receiver)
+        {
+            _codec = codec;
+            _key = key;
+            _deviceId = deviceId;
+            _storage = storage;
+            _maxQueued = maxQueued;
+            _receiver = receiver;
+            _topic = Topics.DeviceDownlink(deviceId);
+
+            // An entry that does not parse is ignored, like every flash entry: the window starts at 0.
+            byte[]? window = storage.Read(WindowEntryName);
+            _window = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+        }
+
+        /// <summary>The MQTT topic the device's acks come on.</summary>
+        public string Topic
+        {
+            get { return _topic; }
+        }
+
+        /// <summary>The highest downlink counter accepted, across reboots.</summary>
+        public uint HighestAccepted
+        {
+            get { return _window.Highest; }
+        }
+
+        public int AcksAccepted { get; private set; }
+
+        /// <summary>Downlink frames whose tag did not verify under this device's key.</summary>
+        public int RejectedForged { get; private set; }
+
+        /// <summary>Authentic downlink frames whose counter was not fresher than the last accepted one.</summary>
+        public int RejectedReplayed { get; private set; }
+
+        /// <summary>Downlink messages that were not a well-formed ack for this device.</summary>
+        public int RejectedMalformed { get; private set; }
+
+        /// <summary>Downlink messages dropped unread: on a foreign topic, or too many between two ticks.</summary>
+        public int DroppedDownlinks
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _dropped;
+                }
+            }
+        }
+
+        public int RejectedTotal
+        {
+            get { return RejectedForged + RejectedReplayed + RejectedMalformed + DroppedDownlinks; }
+        }
+
+        /// <summary>False after the window could not be written to flash.</summary>
+        public bool StorageHealthy { get; private set; } = true;
+
+        /// <summary>On the link's thread: queues a message from the downlink topic.</summary>
+        public void OnMessage(string topic, byte[] payload)
+        {
+            if (topic != _topic || payload == null)
+            {
+                lock (_lock)
+                {
+                    _dropped++;
+                }
+
+                return;
+            }
+
+            Enqueue(payload);
+        }
+
+        /// <summary>From any thread: queues a frame to check on the next <see cref="ProcessQueued"/>; dropped when the queue is full.</summary>
+        public void Enqueue(byte[] frame)
+        {
+            lock (_lock)
+            {
+                if (_queue.Count >= _maxQueued)
+                {
+                    _dropped++;
+                }
+                else
+                {
+                    _queue.Enqueue(frame);
+                }
+            }
+        }
+
+        /// <summary>A new session has no subscription yet: subscribe again at once.</summary>
+        public void Resubscribe(long now)
+        {
+            _subscribed = false;
+            _nextSubscribeMs = now;
+        }
+
+        /// <summary>Subscribes to <see cref="Topic"/> while connected and not yet subscribed, retrying every 5 s.</summary>
+        public void KeepSubscribed(IMqttLink link, bool connected, long now, int timeoutMs)
+        {
+            if (connected && !_subscribed && now >= _nextSubscribeMs)
+            {
+                _subscribed = link.Subscribe(_topic, timeoutMs);
+                _nextSubscribeMs = now + SubscribeRetryMs;
+            }
+        }
+
+        /// <summary>On the device loop: checks every queued frame and hands each valid ack to the receiver.</summary>
+        public void ProcessQueued()
+        {
+            while (true)
+            {
+                byte[] payload;
+                lock (_lock)
+                {
+                    if (_queue.Count == 0)
+                    {
+                        return;
+                    }
+
+                    payload = (byte[])_queue.Dequeue()!;
+                }
+
+                Handle(payload);
+            }
+        }
+
+        private void Handle(byte[] payload)
+        {
+            FrameReadResult result = _codec.Decode(payload, 0, payload.Length, _key);
+            if (!result.IsOk)
+            {
+                if (result.Error == FrameError.BadTag)
+                {
+                    RejectedForged++;
+                }
+                else
+                {
+                    RejectedMalformed++;
+                }
+
+                return;
+            }
+
+            Frame frame = result.Frame!;
+            if (frame.Type != FrameType.Ack || frame.DeviceId != _deviceId)
+            {
+                RejectedMalformed++;
+                return;
+            }
+
+            // One downlink counter per device whichever way the ack came, so an ack heard over BLE cannot
+            // be replayed over MQTT or the other way round.
+            if (!_window.TryAccept(frame.Counter))
+            {
+                RejectedReplayed++;
+                return;
+            }
+
+            // The window is persisted before acting on the ack, so a reboot cannot reopen it.
+            var image = new byte[4];
+            BigEndian.WriteUInt32(image, 0, _window.Highest);
+            StorageHealthy = _storage.Write(WindowEntryName, image);
+
+            AcksAccepted++;
+            _receiver.OnAck(frame.AckedCounter, frame.AckStage);
+        }
+    }
+}
