@@ -90,11 +90,11 @@ public sealed class CloudSnapshotStore
         insert.Parameters.AddWithValue("$code", snapshot.Event.Code);
         insert.Parameters.AddWithValue("$qualifier", snapshot.Event.Qualifier);
         insert.Parameters.AddWithValue("$zone", snapshot.Event.Zone);
-        insert.Parameters.AddWithValue("$taken", snapshot.TakenAt.ToString("O", CultureInfo.InvariantCulture));
+        insert.Parameters.AddWithValue("$taken", Text(snapshot.TakenAt));
         insert.Parameters.AddWithValue("$type", snapshot.ContentType);
         insert.Parameters.AddWithValue("$sha", snapshot.Sha256Hex.ToLowerInvariant());
         insert.Parameters.AddWithValue("$data", snapshot.Data);
-        insert.Parameters.AddWithValue("$received", receivedAt.ToString("O", CultureInfo.InvariantCulture));
+        insert.Parameters.AddWithValue("$received", Text(receivedAt));
         return await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -108,8 +108,8 @@ public sealed class CloudSnapshotStore
         query.Parameters.AddWithValue("$key", key);
         return await ReadFirstAsync(query, r => new SnapshotRecord(
             r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetInt32(4), r.GetInt32(5),
-            DateTimeOffset.Parse(r.GetString(6), CultureInfo.InvariantCulture), r.GetString(7), r.GetString(8), (byte[])r[9],
-            DateTimeOffset.Parse(r.GetString(10), CultureInfo.InvariantCulture)), cancellationToken);
+            Time(r.GetString(6)), r.GetString(7), r.GetString(8), (byte[])r[9],
+            Time(r.GetString(10))), cancellationToken);
     }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken)

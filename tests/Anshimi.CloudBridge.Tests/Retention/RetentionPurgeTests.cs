@@ -2,6 +2,7 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Retention;
+using Anshimi.CloudBridge.Snapshots;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,6 +71,25 @@ public sealed class RetentionPurgeTests : IDisposable
         Assert.Equal(new RetentionResult(1, 1, 1, 0), await purge.PurgeOnceAsync(CancellationToken.None));
         Assert.Equal([stillOpen.Key], (await store.ListAsync(10, CancellationToken.None)).Select(a => a.Key));
         Assert.True((await audit.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task A_snapshot_received_with_a_local_offset_expires_by_its_instant_not_its_text()
+    {
+        var seoul = TimeSpan.FromHours(9);
+        AlarmEnvelope early = TestAlarms.Alarm(0x21, 1), late = TestAlarms.Alarm(0x22, 1);
+
+        // An hour past its period, written as Seoul time: as text it sorts after the UTC cutoff.
+        TestSnapshots.Write(_directory, early.Key, early.DeviceId, TestSnapshots.Png, Start.ToOffset(seoul));
+        TestSnapshots.Write(_directory, late.Key, late.DeviceId, TestSnapshots.Png, Start.AddHours(2));
+        _clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromHours(1));
+
+        RetentionResult result = await Create(new AlarmStore(_directory), new AuditLog(_directory, _clock)).PurgeOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Snapshots);
+        var snapshots = new CloudSnapshotStore(_directory);
+        Assert.Null(await snapshots.FindAsync(early.Key, CancellationToken.None));
+        Assert.Equal(Start.AddHours(2), (await snapshots.FindAsync(late.Key, CancellationToken.None))!.ReceivedAt);
     }
 
     [Fact]
