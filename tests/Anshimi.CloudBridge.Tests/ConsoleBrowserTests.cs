@@ -245,7 +245,9 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await Expect(walker).ToHaveCountAsync(1);
         await Expect(walker).ToHaveAttributeAsync("data-id", escort);
         await Expect(walker).ToHaveAttributeAsync("data-state", "escort");
-        await Expect(page.GetByTestId("marker-lights")).ToHaveCountAsync(AppTestCity.LightCount);
+        // The whole city shows only the lights doing something: three escorting, three blinking.
+        await Expect(page.GetByTestId("marker-lights")).ToHaveCountAsync(6);
+        Assert.Empty(await page.Locator("[data-testid=marker-lights][data-state=idle]").AllAsync());
         ILocator blinking = page.Locator("[data-testid=marker-lights][data-state=emergency]");
         await Expect(blinking).ToHaveCountAsync(3);
         Assert.Equal(
@@ -278,6 +280,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.InRange(zoomedWidth, cityWidth / 20, cityWidth / 4);
         Assert.Equal(lightRadius * zoomedWidth / cityWidth, double.Parse(await page.GetByTestId("marker-lights").First.GetAttributeAsync("r") ?? "", CultureInfo.InvariantCulture), 2);
         await Expect(page.Locator("[data-testid=marker-lights][data-state=emergency]")).ToHaveCountAsync(3);
+        await Expect(page.GetByTestId("marker-lights")).ToHaveCountAsync(AppTestCity.LightCount);
         await ScreenshotAsync(page, "console-map-escort-junggu");
         await page.GetByTestId("map-whole-city").ClickAsync();
         Assert.Equal(cityWidth, await MapWidthAsync(page), 1);

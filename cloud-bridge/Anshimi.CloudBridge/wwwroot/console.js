@@ -29,7 +29,7 @@
       legendAlarm: "미처리 경보", legendDevice: "장치", legendEscort: "귀가 동행", legendLight: "스마트보안등",
       legendLightEscort: "동행 점등", legendLightEmergency: "비상 점멸", legendLightFault: "램프 고장",
       legendLightFailed: "제어 실패", legendLightIdle: "평상",
-      mapWholeCity: "서울 전체 보기", mapZoomHint: "자치구를 누르면 확대됩니다.",
+      mapWholeCity: "서울 전체 보기", mapZoomHint: "자치구를 누르면 확대됩니다. 평상 상태의 보안등은 확대하면 보입니다.",
       healthSilent: "응답 없는 장치", healthLowBattery: "배터리 부족", healthTamper: "탬퍼 (훼손 감지)",
       healthLampFault: "램프 고장", healthTroubles: "장애 이벤트", healthGatewaysDown: "게이트웨이 중단", healthNone: "없음",
       lastSeen: "마지막 수신",
@@ -63,7 +63,7 @@
       legendAlarm: "Open alarm", legendDevice: "Device", legendEscort: "Escort", legendLight: "Smart streetlight",
       legendLightEscort: "Escort", legendLightEmergency: "Emergency blink", legendLightFault: "Lamp fault",
       legendLightFailed: "Command failed", legendLightIdle: "Normal",
-      mapWholeCity: "Whole city", mapZoomHint: "Click a district to zoom in.",
+      mapWholeCity: "Whole city", mapZoomHint: "Click a district to zoom in; streetlights in their normal state show when zoomed in.",
       healthSilent: "Silent devices", healthLowBattery: "Low battery", healthTamper: "Tamper",
       healthLampFault: "Lamp faults", healthTroubles: "Trouble events", healthGatewaysDown: "Gateways down", healthNone: "None",
       lastSeen: "last seen",
@@ -503,7 +503,11 @@
       const key = layer === "lights" ? lightStates[state] : layer === "escorts" ? "legendEscort" : null;
       return key ? names(text.ko[key], text.en[key]).join(" / ") : state;
     };
-    const layerDots = (layer) => layer.markers.map((m) =>
+    // A city holds tens of thousands of lights: the whole-city view draws only those doing something
+    // (escort, emergency, fault, failed command); a district's view draws every light.
+    const cityView = !mapView;
+    const drawn = (layer, m) => !(cityView && layer.layer === "lights" && m.state === "idle");
+    const layerDots = (layer) => layer.markers.filter((m) => drawn(layer, m)).map((m) =>
       dot(m.lat, m.lon, `marker-${layer.layer}`, m.id, `${m.id} ${stateName(layer.layer, m.state)}`, m.state));
     const [devices, layers] = await Promise.all([
       api("/api/devices").then((r) => (r.ok ? r.json() : [])),
