@@ -1,3 +1,4 @@
+using System.Globalization;
 using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,16 +21,56 @@ public static class MapEndpoints
         map.MapGet("/layers", GetLayersAsync).WithName("GetMapLayers");
     }
 
-    private static async Task<Ok<List<MapLayerView>>> GetLayersAsync(HttpContext http, IEnumerable<IMapLayerSource> sources, CancellationToken cancellationToken)
+    /// <summary>
+    /// The layers' markers the operator may see. <paramref name="bbox"/> (<c>west,south,east,north</c> in degrees)
+    /// keeps those inside a zoomed view; <paramref name="idle"/>=false leaves out lights in their normal state,
+    /// so the whole-city view of tens of thousands of lights fetches only those doing something.
+    /// </summary>
+    private static async Task<Results<Ok<List<MapLayerView>>, ProblemHttpResult>> GetLayersAsync(
+        HttpContext http, IEnumerable<IMapLayerSource> sources, CancellationToken cancellationToken, string? bbox = null, bool idle = true)
     {
+        (double West, double South, double East, double North)? box = null;
+        if (bbox is not null)
+        {
+            box = ParseBox(bbox);
+            if (box is null)
+            {
+                return TypedResults.Problem(
+                    title: "Invalid bbox", detail: "bbox must be west,south,east,north in degrees, west < east and south < north.", statusCode: StatusCodes.Status400BadRequest);
+            }
+        }
+
         var scope = OperatorScope.Of(http.User);
         var layers = new List<MapLayerView>();
         foreach (IMapLayerSource source in sources)
         {
             IReadOnlyList<MapMarker> markers = await source.GetMarkersAsync(cancellationToken);
-            layers.Add(new MapLayerView(source.Layer, markers.Where(m => scope.CanSee(m.DistrictCode)).ToList()));
+            layers.Add(new MapLayerView(source.Layer, markers.Where(m =>
+                scope.CanSee(m.DistrictCode)
+                && (idle || m.State != LightMapLayer.Idle)
+                && (box is not { } b || (m.Lon >= b.West && m.Lon <= b.East && m.Lat >= b.South && m.Lat <= b.North))).ToList()));
         }
 
         return TypedResults.Ok(layers);
+    }
+
+    private static (double West, double South, double East, double North)? ParseBox(string text)
+    {
+        string[] parts = text.Split(',');
+        var values = new double[4];
+        if (parts.Length != 4)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < 4; i++)
+        {
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
+            {
+                return null;
+            }
+        }
+
+        return values[0] < values[2] && values[1] < values[3] ? (values[0], values[1], values[2], values[3]) : null;
     }
 }

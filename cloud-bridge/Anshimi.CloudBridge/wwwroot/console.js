@@ -462,6 +462,15 @@
   // Markers and labels keep their size on screen at any zoom: sizes are multiplied by this.
   const mapScale = () => (mapView || wholeCity())[2] / wholeCity()[2];
 
+  // A city holds tens of thousands of lights: the whole-city view fetches only those doing something (escort,
+  // emergency, fault, failed command); a zoomed view fetches every marker inside its box.
+  function layerQuery(p) {
+    if (!mapView) return "idle=false";
+    const [x, y, w, h] = mapView;
+    const box = [p.west + x / p.kx, p.north - (y + h) / p.ky, p.west + (x + w) / p.kx, p.north - y / p.ky];
+    return `bbox=${box.map((v) => v.toFixed(6)).join(",")}`;
+  }
+
   function applyMapView() {
     const svg = $("[data-testid=district-map]");
     svg.setAttribute("viewBox", (mapView || wholeCity()).map((v) => v.toFixed(1)).join(" "));
@@ -503,15 +512,11 @@
       const key = layer === "lights" ? lightStates[state] : layer === "escorts" ? "legendEscort" : null;
       return key ? names(text.ko[key], text.en[key]).join(" / ") : state;
     };
-    // A city holds tens of thousands of lights: the whole-city view draws only those doing something
-    // (escort, emergency, fault, failed command); a district's view draws every light.
-    const cityView = !mapView;
-    const drawn = (layer, m) => !(cityView && layer.layer === "lights" && m.state === "idle");
-    const layerDots = (layer) => layer.markers.filter((m) => drawn(layer, m)).map((m) =>
+    const layerDots = (layer) => layer.markers.map((m) =>
       dot(m.lat, m.lon, `marker-${layer.layer}`, m.id, `${m.id} ${stateName(layer.layer, m.state)}`, m.state));
     const [devices, layers] = await Promise.all([
       api("/api/devices").then((r) => (r.ok ? r.json() : [])),
-      api("/api/map/layers").then((r) => (r.ok ? r.json() : [])),
+      api(`/api/map/layers?${layerQuery(p)}`).then((r) => (r.ok ? r.json() : [])),
     ]);
     // Later children paint on top: the many small lights first, open alarms last.
     const items = layers.filter((l) => l.layer === "lights").flatMap(layerDots);

@@ -135,6 +135,40 @@ public sealed class MapLayersApiTests : IAsyncLifetime
         Assert.Equal(States((LightModeName.Escort, [3, 4])), LightStates(await LayersAsync(_bridge.Http)));
     }
 
+    [Fact]
+    public async Task The_city_view_fetches_only_lights_doing_something_and_a_zoomed_view_only_what_lies_in_its_box()
+    {
+        string id = await AppRequests.StartEscortAsync(_bridge.Http, AppTestCity.Along(5), AppTestCity.Along(570));
+        await AppRequests.MoveAsync(_bridge.Http, id, AppTestCity.Along(95));
+
+        Dictionary<string, List<JsonElement>> busy = await LayersAsync(_bridge.Http, "?idle=false");
+        Assert.Equal(States((LightModeName.Escort, [3, 4, 5])).Where(s => s.Value != Idle).ToDictionary(), LightStates(busy));
+        Assert.Equal(3, busy["lights"].Count);
+        Assert.Single(busy["escorts"]);
+
+        // A box around lights 8 to 11 (240–330 m along the street), away from the walker.
+        GeoPoint from = AppTestCity.Along(8 * AppTestCity.Spacing - 5), to = AppTestCity.Along(11 * AppTestCity.Spacing + 5);
+        string box = FormattableString.Invariant(
+            $"?bbox={Math.Min(from.Longitude, to.Longitude)},{Math.Min(from.Latitude, to.Latitude) - 0.0001},{Math.Max(from.Longitude, to.Longitude)},{Math.Max(from.Latitude, to.Latitude) + 0.0001}");
+        Dictionary<string, List<JsonElement>> zoomed = await LayersAsync(_bridge.Http, box);
+        Assert.Equal([AppTestCity.LightId(8), AppTestCity.LightId(9), AppTestCity.LightId(10), AppTestCity.LightId(11)],
+            zoomed["lights"].Select(m => m.GetProperty("id").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Empty(zoomed["escorts"]);
+    }
+
+    [Theory]
+    [InlineData("?bbox=126.9,37.5,126.8,37.6")]
+    [InlineData("?bbox=126.9,37.5,127.0")]
+    [InlineData("?bbox=west,37.5,127.0,37.6")]
+    [InlineData("?bbox=NaN,37.5,127.0,37.6")]
+    public async Task A_bad_box_is_refused_with_a_problem_naming_it(string query)
+    {
+        using HttpResponseMessage response = await _bridge.Http.GetAsync(new Uri("/api/map/layers" + query, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("bbox", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>Every light of the street: idle unless named.</summary>
     private static Dictionary<string, string> States(params (string State, int[] Lights)[] named)
     {
@@ -156,9 +190,9 @@ public sealed class MapLayersApiTests : IAsyncLifetime
         return layers["lights"].ToDictionary(l => l.GetProperty("id").GetString()!, l => l.GetProperty("state").GetString()!);
     }
 
-    private static async Task<Dictionary<string, List<JsonElement>>> LayersAsync(HttpClient client)
+    private static async Task<Dictionary<string, List<JsonElement>>> LayersAsync(HttpClient client, string query = "")
     {
-        JsonElement layers = await client.GetFromJsonAsync<JsonElement>(new Uri("/api/map/layers", UriKind.Relative));
+        JsonElement layers = await client.GetFromJsonAsync<JsonElement>(new Uri("/api/map/layers" + query, UriKind.Relative));
         return layers.EnumerateArray().ToDictionary(l => l.GetProperty("layer").GetString()!, l => l.GetProperty("markers").EnumerateArray().ToList());
     }
 
