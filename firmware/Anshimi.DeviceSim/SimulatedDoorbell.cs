@@ -75,7 +75,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
             d.PendingEventCount,
             d.EventsRaised,
             d.EmergencyCounter,
-            d.RejectedTotal,
+            d.Downlinks.RejectedTotal,
             Link.LastError,
             Pir.Motion,
             d.Rings,

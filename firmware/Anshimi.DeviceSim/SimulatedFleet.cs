@@ -141,7 +141,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
             bell.PendingAlarmCount,
             bell.AlarmsRaised,
             bell.NewestAlarmCounter,
-            bell.RejectedForged + bell.RejectedReplayed + bell.RejectedMalformed + bell.DroppedDownlinks,
+            bell.Downlinks.RejectedForged + bell.Downlinks.RejectedReplayed + bell.Downlinks.RejectedMalformed + bell.Downlinks.DroppedDownlinks,
             Link?.LastError,
             bell.Asleep,
             bell.Troubles.TamperOpen,

@@ -173,33 +173,10 @@ namespace Anshimi.Firmware
 
         public int HeartbeatsSent { get; private set; }
 
-        public int AcksAccepted
+        /// <summary>Acks in: accepted, and what was forged, replayed, malformed or dropped.</summary>
+        public DownlinkReceiver Downlinks
         {
-            get { return _downlinks.AcksAccepted; }
-        }
-
-        /// <summary>Downlink frames whose tag did not verify under this device's key.</summary>
-        public int RejectedForged
-        {
-            get { return _downlinks.RejectedForged; }
-        }
-
-        /// <summary>Authentic downlink frames whose counter was not fresher than the last accepted one.</summary>
-        public int RejectedReplayed
-        {
-            get { return _downlinks.RejectedReplayed; }
-        }
-
-        /// <summary>Downlink messages that were not a well-formed ack for this device.</summary>
-        public int RejectedMalformed
-        {
-            get { return _downlinks.RejectedMalformed; }
-        }
-
-        /// <summary>Downlink messages dropped unread: on a foreign topic, or too many between two ticks.</summary>
-        public int DroppedDownlinks
-        {
-            get { return _downlinks.DroppedDownlinks; }
+            get { return _downlinks; }
         }
 
         /// <summary>Button edges lost because too many arrived between two ticks (see <see cref="BellConfig.MaxQueuedButtonEdges"/>).</summary>

@@ -69,7 +69,7 @@ public sealed class HostBellBrokerTests
         byte[] ack = codec.Encode(Frame.Ack(device.NumericId, 1, counter, AckStage.Received), device.Key);
         await listener.PublishAsync(Topics.DeviceDownlink(device.NumericId), ack, MqttQos.AtLeastOnce, false, CancellationToken.None);
         await WaitUntilAsync(() => bell.LedState == LedState.ReceivedByGateway && bell.PendingAlarmCount == 0);
-        Assert.Equal(1, bell.AcksAccepted);
+        Assert.Equal(1, bell.Downlinks.AcksAccepted);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

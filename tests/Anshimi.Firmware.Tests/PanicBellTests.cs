@@ -148,7 +148,7 @@ public sealed class PanicBellTests
         Assert.Equal(
             new[] { LedState.Idle, LedState.Sending, LedState.ReceivedByGateway, LedState.Acknowledged, LedState.Idle },
             rig.Led.History.Select(h => h.State));
-        Assert.Equal(3, rig.Bell.AcksAccepted);
+        Assert.Equal(3, rig.Bell.Downlinks.AcksAccepted);
     }
 
     [Fact]
@@ -179,7 +179,7 @@ public sealed class PanicBellTests
         rig.Link.Deliver(rig.Downlink, rig.Ack(counter, AckStage.Received, key: wrongKey));
         rig.Run(20);
 
-        Assert.Equal(1, rig.Bell.RejectedForged);
+        Assert.Equal(1, rig.Bell.Downlinks.RejectedForged);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
         Assert.Equal(LedState.Sending, rig.Bell.LedState);
         int sent = rig.Alarms.Count();
@@ -206,7 +206,7 @@ public sealed class PanicBellTests
         rig.Link.Deliver(rig.Downlink, ack);
         rig.Link.Deliver(rig.Downlink, rig.Ack(second, AckStage.Received, downlinkCounter: 4));
         rig.Run(20);
-        Assert.Equal(2, rig.Bell.RejectedReplayed);
+        Assert.Equal(2, rig.Bell.Downlinks.RejectedReplayed);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
 
         rig.Link.Deliver(rig.Downlink, rig.Ack(second, AckStage.Received, downlinkCounter: 6));
@@ -227,7 +227,7 @@ public sealed class PanicBellTests
         rig.Press();
         rig.Link.Deliver(rig.Downlink, rig.Ack(rig.Alarms.Max(f => f.Counter), AckStage.Received, downlinkCounter: 9));
         rig.Run(20);
-        Assert.Equal(1, rig.Bell.RejectedReplayed);
+        Assert.Equal(1, rig.Bell.Downlinks.RejectedReplayed);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
     }
 
@@ -245,8 +245,8 @@ public sealed class PanicBellTests
         rig.Link.Deliver("anshimi/v1/d/00000000/down", rig.Ack(rig.Alarms.First().Counter, AckStage.Received));
         rig.Run(20);
 
-        Assert.Equal(4, rig.Bell.RejectedMalformed);
-        Assert.Equal(1, rig.Bell.DroppedDownlinks);
+        Assert.Equal(4, rig.Bell.Downlinks.RejectedMalformed);
+        Assert.Equal(1, rig.Bell.Downlinks.DroppedDownlinks);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
     }
 

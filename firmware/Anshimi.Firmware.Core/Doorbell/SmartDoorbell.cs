@@ -182,29 +182,10 @@ namespace Anshimi.Firmware.Doorbell
 
         public int HeartbeatsSent { get; private set; }
 
-        public int AcksAccepted
+        /// <summary>Acks in: accepted, and what was forged, replayed, malformed or dropped.</summary>
+        public DownlinkReceiver Downlinks
         {
-            get { return _downlinks.AcksAccepted; }
-        }
-
-        public int RejectedForged
-        {
-            get { return _downlinks.RejectedForged; }
-        }
-
-        public int RejectedReplayed
-        {
-            get { return _downlinks.RejectedReplayed; }
-        }
-
-        public int RejectedMalformed
-        {
-            get { return _downlinks.RejectedMalformed; }
-        }
-
-        public int DroppedDownlinks
-        {
-            get { return _downlinks.DroppedDownlinks; }
+            get { return _downlinks; }
         }
 
         public int DroppedEdges
@@ -215,11 +196,6 @@ namespace Anshimi.Firmware.Doorbell
         public bool StorageHealthy
         {
             get { return _counter.StorageHealthy && _events.StorageHealthy && _snapshots.StorageHealthy && _downlinks.StorageHealthy && _stateStorageHealthy; }
-        }
-
-        public int RejectedTotal
-        {
-            get { return _downlinks.RejectedTotal; }
         }
 
         public void Tick()
@@ -531,7 +507,7 @@ namespace Anshimi.Firmware.Doorbell
             }
 
             _nextHeartbeatMs = now + _config.HeartbeatIntervalMs;
-            int rejected = RejectedTotal;
+            int rejected = _downlinks.RejectedTotal;
             byte flags = 0;
             if (!StorageHealthy)
             {

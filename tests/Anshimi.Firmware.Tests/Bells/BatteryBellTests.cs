@@ -36,7 +36,7 @@ public sealed class BatteryBellTests
         rig.BroadcastAck(counter, AckStage.Received);
         rig.Run(100);
         Assert.Equal(0, rig.Bell.PendingAlarmCount);
-        Assert.Equal(1, rig.Bell.AcksAccepted);
+        Assert.Equal(1, rig.Bell.Downlinks.AcksAccepted);
         int bursts = rig.Bell.AlarmBurstsSent;
 
         rig.Run(30_000);
@@ -55,7 +55,7 @@ public sealed class BatteryBellTests
 
         rig.BroadcastAck(counter, AckStage.Received, key: new byte[32]);
         rig.Run(100);
-        Assert.Equal(1, rig.Bell.RejectedForged);
+        Assert.Equal(1, rig.Bell.Downlinks.RejectedForged);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
 
         // A real ack, recorded and played back later for a new alarm: the counter is stale.
@@ -65,7 +65,7 @@ public sealed class BatteryBellTests
         uint second = rig.AdvertisedFrames().Max(f => f.Counter);
         rig.BroadcastAck(second, AckStage.Received, downlinkCounter: 7);
         rig.Run(100);
-        Assert.Equal(1, rig.Bell.RejectedReplayed);
+        Assert.Equal(1, rig.Bell.Downlinks.RejectedReplayed);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
 
         int bursts = rig.Bell.AlarmBurstsSent;

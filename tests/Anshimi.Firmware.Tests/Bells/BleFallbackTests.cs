@@ -67,7 +67,7 @@ public sealed class BleFallbackTests
         rig.Air.Broadcast(adv, BleAdvertisement.Write(foreign, 0, foreign.Length, false, adv, 0));
         rig.Run(100);
 
-        Assert.Equal(0, rig.Bell.RejectedForged + rig.Bell.RejectedMalformed + rig.Bell.RejectedReplayed + rig.Bell.DroppedDownlinks);
+        Assert.Equal(0, rig.Bell.Downlinks.RejectedForged + rig.Bell.Downlinks.RejectedMalformed + rig.Bell.Downlinks.RejectedReplayed + rig.Bell.Downlinks.DroppedDownlinks);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
     }
 }

@@ -69,7 +69,7 @@ public sealed class ProfileBellTests
         rig.DeliverAck(alarm.Counter, AckStage.Resolved);
         rig.Run(1000);
 
-        Assert.Equal(3, rig.Bell.AcksAccepted);
+        Assert.Equal(3, rig.Bell.Downlinks.AcksAccepted);
         Assert.Equal(shownBefore, rig.Led.History.Count);
         Assert.All(rig.Led.History, change => Assert.Equal(LedState.Idle, change.State));
         Assert.Equal(LedState.Idle, rig.Bell.LedState);

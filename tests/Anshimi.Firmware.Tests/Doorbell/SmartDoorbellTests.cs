@@ -177,7 +177,7 @@ public sealed class SmartDoorbellTests
         rig.Link.Deliver(rig.Downlink, rig.Ack(counter, AckStage.Received, key: new byte[32]));
         rig.Link.Deliver(rig.Downlink, rig.Ack(counter, AckStage.SnapshotStored, key: new byte[32]));
         rig.Run(100);
-        Assert.Equal(2, rig.Doorbell.RejectedForged);
+        Assert.Equal(2, rig.Doorbell.Downlinks.RejectedForged);
         Assert.Equal(1, rig.Doorbell.PendingEventCount);
         Assert.Equal(1, rig.Doorbell.PendingSnapshotCount);
 
@@ -191,7 +191,7 @@ public sealed class SmartDoorbellTests
         rig.Link.Deliver(rig.Downlink, stored);
         rig.Link.Deliver(rig.Downlink, stored);
         rig.Run(100);
-        Assert.Equal(1, rig.Doorbell.RejectedReplayed);
+        Assert.Equal(1, rig.Doorbell.Downlinks.RejectedReplayed);
         Assert.Equal(0, rig.Doorbell.PendingSnapshotCount);
     }
 
