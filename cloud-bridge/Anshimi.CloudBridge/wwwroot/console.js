@@ -93,6 +93,8 @@
   let soundOn = false;
   let audio = null;
   let loadedOnce = false;
+  // Alarms the stream delivered while a list request was in flight; the list may have been read before them.
+  let streamedDuringLoad = null;
   let connection = "connecting";
   let source = null;
   let selectedKey = null;
@@ -329,6 +331,7 @@
   }
 
   function upsert(alarm, isNew) {
+    if (streamedDuringLoad) streamedDuringLoad.set(alarm.key, alarm);
     alarms.set(alarm.key, alarm);
     if (isNew && alarm.state === "open") {
       markFresh(alarm.key);
@@ -338,6 +341,7 @@
   }
 
   async function load() {
+    const streamed = streamedDuringLoad = new Map();
     try {
       const response = await api("/api/alarms?limit=500");
       if (!response.ok) throw new Error(`${response.status}`);
@@ -349,12 +353,19 @@
       }
       alarms.clear();
       incoming.forEach((a) => alarms.set(a.key, a));
+      // A timeline only grows: of the listed and the streamed copy, the longer one is the newer.
+      for (const [key, alarm] of streamed) {
+        const listed = alarms.get(key);
+        if (!listed || listed.timeline.length < alarm.timeline.length) alarms.set(key, alarm);
+      }
       loadedOnce = true;
       if (arrived) beep();
       render();
       showError("");
     } catch {
       if (session) showError(t("offline"));
+    } finally {
+      if (streamedDuringLoad === streamed) streamedDuringLoad = null;
     }
   }
 
