@@ -93,8 +93,8 @@
   let soundOn = false;
   let audio = null;
   let loadedOnce = false;
-  // Alarms the stream delivered while a list request was in flight; the list may have been read before them.
-  let streamedDuringLoad = null;
+  // Per list (alarms, walk tests), one entry per request on its way: what the stream delivered meanwhile.
+  const streamedDuringLoad = new Map([[alarms, new Set()], [walkTests, new Set()]]);
   let connection = "connecting";
   let source = null;
   let selectedKey = null;
@@ -330,9 +330,34 @@
     setTimeout(() => { fresh.delete(key); list.querySelector(`tr[data-key="${CSS.escape(key)}"]`)?.classList.remove("is-new"); }, 16000);
   }
 
+  function keep(target, alarm) {
+    streamedDuringLoad.get(target).forEach((streamed) => streamed.set(alarm.key, alarm));
+    target.set(alarm.key, alarm);
+  }
+
+  // Replaces a list with the server's, keeping what the stream delivered meanwhile: the server may have
+  // read its list before that. A timeline only grows, so of two copies the longer one is the newer.
+  async function replaceFromServer(target, url, beforeReplacing) {
+    const streamed = new Map();
+    streamedDuringLoad.get(target).add(streamed);
+    try {
+      const response = await api(url);
+      if (!response.ok) throw new Error(`${response.status}`);
+      const incoming = await response.json();
+      beforeReplacing?.(incoming);
+      target.clear();
+      incoming.forEach((a) => target.set(a.key, a));
+      for (const [key, alarm] of streamed) {
+        const listed = target.get(key);
+        if (!listed || listed.timeline.length < alarm.timeline.length) target.set(key, alarm);
+      }
+    } finally {
+      streamedDuringLoad.get(target).delete(streamed);
+    }
+  }
+
   function upsert(alarm, isNew) {
-    if (streamedDuringLoad) streamedDuringLoad.set(alarm.key, alarm);
-    alarms.set(alarm.key, alarm);
+    keep(alarms, alarm);
     if (isNew && alarm.state === "open") {
       markFresh(alarm.key);
       beep();
@@ -341,31 +366,20 @@
   }
 
   async function load() {
-    const streamed = streamedDuringLoad = new Map();
     try {
-      const response = await api("/api/alarms?limit=500");
-      if (!response.ok) throw new Error(`${response.status}`);
-      const incoming = await response.json();
       let arrived = false;
-      for (const alarm of incoming) {
-        // Alarms that came in while the stream was down are new to this operator too.
-        if (loadedOnce && !alarms.has(alarm.key) && alarm.state === "open") { markFresh(alarm.key); arrived = true; }
-      }
-      alarms.clear();
-      incoming.forEach((a) => alarms.set(a.key, a));
-      // A timeline only grows: of the listed and the streamed copy, the longer one is the newer.
-      for (const [key, alarm] of streamed) {
-        const listed = alarms.get(key);
-        if (!listed || listed.timeline.length < alarm.timeline.length) alarms.set(key, alarm);
-      }
+      await replaceFromServer(alarms, "/api/alarms?limit=500", (incoming) => {
+        for (const alarm of incoming) {
+          // Alarms that came in while the stream was down are new to this operator too.
+          if (loadedOnce && !alarms.has(alarm.key) && alarm.state === "open") { markFresh(alarm.key); arrived = true; }
+        }
+      });
       loadedOnce = true;
       if (arrived) beep();
       render();
       showError("");
     } catch {
       if (session) showError(t("offline"));
-    } finally {
-      if (streamedDuringLoad === streamed) streamedDuringLoad = null;
     }
   }
 
@@ -394,7 +408,7 @@
     source.addEventListener("ready", () => { showConnection("live"); load(); loadWalkTests(); });
     source.addEventListener("alarm", (e) => upsert(JSON.parse(e.data), true));
     source.addEventListener("alarm-updated", (e) => upsert(JSON.parse(e.data), false));
-    source.addEventListener("walk-test", (e) => { const a = JSON.parse(e.data); walkTests.set(a.key, a); renderWalkTests(); });
+    source.addEventListener("walk-test", (e) => { keep(walkTests, JSON.parse(e.data)); renderWalkTests(); });
     source.onerror = () => {
       showConnection("down");
       if (source.readyState === EventSource.CLOSED) {
@@ -411,11 +425,12 @@
 
   // Walk tests (시험 경보)
   async function loadWalkTests() {
-    const response = await api("/api/alarms?view=walk-test&limit=200");
-    if (!response.ok) return;
-    walkTests.clear();
-    (await response.json()).forEach((a) => walkTests.set(a.key, a));
-    renderWalkTests();
+    try {
+      await replaceFromServer(walkTests, "/api/alarms?view=walk-test&limit=200");
+      renderWalkTests();
+    } catch {
+      if (session) showError(t("offline"));
+    }
   }
 
   function renderWalkTests() {
