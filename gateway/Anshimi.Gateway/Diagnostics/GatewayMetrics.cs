@@ -16,6 +16,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _outboxPublished;
     private readonly Counter<long> _receipts;
     private readonly Counter<long> _commandsRejected;
+    private readonly Counter<long> _recordsPurged;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -29,6 +30,7 @@ public sealed class GatewayMetrics
         _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", description: "Alarm envelopes published upstream, resends included.");
         _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", description: "Cloud receipts that cleared an outbox row.");
         _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", description: "Cloud commands ignored, by reason.");
+        _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", description: "Delivered records deleted at the end of their retention, by kind.");
     }
 
     public Meter Meter { get; }
@@ -50,6 +52,8 @@ public sealed class GatewayMetrics
     public void ReceiptApplied() => _receipts.Add(1);
 
     public void CommandRejected(string reason) => _commandsRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void RecordsPurged(string kind, int count) => _recordsPurged.Add(count, new KeyValuePair<string, object?>("kind", kind));
 
     /// <summary>Registers a gauge read at collection time; a read that fails leaves the gauge out of that collection.</summary>
     public void ObserveGauge(string name, string description, Func<long> read) =>

@@ -140,6 +140,16 @@ public sealed class HealthStore(GatewayDatabase database)
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
+    /// <summary>Deletes troubles the cloud has that were detected before <paramref name="before"/>; returns how many.</summary>
+    public async Task<int> PurgeTroublesAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM troubles WHERE receipted_at IS NOT NULL AND detected_at < $before;";
+        command.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task MakeAllDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);

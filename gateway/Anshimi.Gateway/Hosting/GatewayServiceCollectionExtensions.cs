@@ -6,6 +6,7 @@ using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Provisioning;
+using Anshimi.Gateway.Retention;
 using Anshimi.Gateway.Snapshots;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Supervision;
@@ -39,7 +40,7 @@ public static partial class GatewayServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outboxes, heartbeat, health, supervision.</summary>
+    /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outboxes, heartbeat, health, supervision, retention.</summary>
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions(configuration);
@@ -52,6 +53,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddProvisioning(configuration);
         services.AddGatewayBle(configuration);
         services.AddDoorbellSnapshots(configuration);
+        services.AddRecordRetention(configuration);
         return services;
     }
 

@@ -122,7 +122,8 @@ public sealed partial class AlarmPipeline(
         // Above the newest accepted counter nothing can be stored yet, so only older counters cost a look-up.
         if (frame.Counter <= device.HighestCounter)
         {
-            if (await store.ContainsAsync(key, cancellationToken))
+            AlarmRecord record = await store.LookUpAsync(key, cancellationToken);
+            if (record == AlarmRecord.Stored)
             {
                 // The device missed our ack: say "stored" again, with a counter it has not seen.
                 metrics.AlarmDuplicate();
@@ -133,7 +134,8 @@ public sealed partial class AlarmPipeline(
 
             // An older alarm we never stored: lost in a crash after the broker acked it, while newer
             // ones got through. Within the window it is accepted; refusing it would lose it for good.
-            if (!AlarmWindow.Admits(frame.Counter, device.HighestCounter))
+            // One whose record has been purged is a replay whatever the window says.
+            if (record == AlarmRecord.Purged || !AlarmWindow.Admits(frame.Counter, device.HighestCounter))
             {
                 return Reject(FrameErrorName.Of(FrameError.Replayed), key.ToString());
             }

@@ -21,19 +21,67 @@ public sealed record OutboxItem(
     public string Key => AlarmKey.ToString();
 }
 
+/// <summary>What the gateway knows of an alarm counter it has seen before.</summary>
+public enum AlarmRecord
+{
+    /// <summary>Never stored.</summary>
+    Unknown,
+
+    /// <summary>Stored and still kept.</summary>
+    Stored,
+
+    /// <summary>At or below the device's highest purged counter: stored once and deleted at the end of its retention.</summary>
+    Purged,
+}
+
 /// <summary>
 /// Alarms the gateway has accepted, their upstream outbox, and the downlink counters of the acks
 /// that report them. Every method that leads to a device ack commits before it returns.
 /// </summary>
 public sealed class AlarmStore(GatewayDatabase database)
 {
-    public async Task<bool> ContainsAsync(AlarmKey key, CancellationToken cancellationToken)
+    public async Task<AlarmRecord> LookUpAsync(AlarmKey key, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM alarms WHERE device_id = $device AND counter = $counter;";
+        command.CommandText = """
+            SELECT 1 FROM alarms WHERE device_id = $device AND counter = $counter
+            UNION ALL SELECT 2 FROM devices WHERE id = $device AND $counter <= purged_counter
+            ORDER BY 1 LIMIT 1;
+            """;
         AddKey(command, key);
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        return await command.ExecuteScalarAsync(cancellationToken) switch
+        {
+            1L => AlarmRecord.Stored,
+            2L => AlarmRecord.Purged,
+            _ => AlarmRecord.Unknown,
+        };
+    }
+
+    /// <summary>
+    /// Deletes alarms received before <paramref name="before"/> that wait for nothing (no outbox row),
+    /// first raising each device's purged counter to the highest of them, in one transaction.
+    /// </summary>
+    public async Task<int> PurgeAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            CREATE TEMP TABLE IF NOT EXISTS expired (device_id INTEGER NOT NULL, counter INTEGER NOT NULL);
+            DELETE FROM temp.expired;
+            INSERT INTO temp.expired SELECT a.device_id, a.counter FROM alarms a
+            WHERE a.received_at < $before AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.device_id = a.device_id AND o.counter = a.counter);
+            UPDATE devices SET purged_counter = max(purged_counter, (SELECT max(counter) FROM temp.expired e WHERE e.device_id = devices.id))
+            WHERE id IN (SELECT device_id FROM temp.expired);
+            DELETE FROM alarms WHERE (device_id, counter) IN (SELECT device_id, counter FROM temp.expired);
+            SELECT changes();
+            """;
+        command.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        int purged = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        await transaction.CommitAsync(cancellationToken);
+        return purged;
     }
 
     /// <summary>

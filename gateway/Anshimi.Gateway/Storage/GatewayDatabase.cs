@@ -90,6 +90,7 @@ public sealed class GatewayDatabase
         ("devices", "replaced_by", "INTEGER"),
         ("devices", "battery_percent", "INTEGER"),
         ("devices", "health_flags", "INTEGER NOT NULL DEFAULT 0"),
+        ("devices", "purged_counter", "INTEGER NOT NULL DEFAULT 0"),
         ("alarms", "test", "INTEGER NOT NULL DEFAULT 0"),
     ];
 
