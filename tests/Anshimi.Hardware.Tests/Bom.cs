@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
+using CsvHelper;
 
 namespace Anshimi.Hardware.Tests;
 
@@ -60,9 +60,9 @@ public sealed partial class Bom
         foreach (var (line, f) in records.Skip(1))
         {
             var at = "line " + line;
-            if (f.Count != 6)
+            if (f.Length != 6)
             {
-                violations.Add(new Violation(FieldsRule, at + ": " + f.Count + " fields, expected 6"));
+                violations.Add(new Violation(FieldsRule, at + ": " + f.Length + " fields, expected 6"));
                 continue;
             }
 
@@ -103,79 +103,36 @@ public sealed partial class Bom
     [GeneratedRegex("^[A-Z]{1,3}[0-9]{1,3}$")]
     private static partial Regex Designator();
 
-    private static List<(int Line, List<string> Fields)> ReadRecords(string csv, List<Violation> violations)
+    // A fixed separator (no detection, no "sep=" line); LineNumber is the line a row starts on; a row with malformed quoting is reported and left out.
+    private static readonly CsvReaderOptions ReaderOptions = new()
     {
-        var records = new List<(int, List<string>)>();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var line = 1;
-        var start = 1;
-        var quoted = false;
-        var any = false;
-        for (var i = 0; i < csv.Length; i++)
+        Mode = CsvMode.Rfc4180,
+        Separator = ',',
+        DetectSeparatorHint = false,
+        HasHeader = false,
+        TrackLineNumbers = true,
+        MalformedData = CsvMalformedDataHandling.Skip,
+        FormatProvider = CultureInfo.InvariantCulture,
+    };
+
+    private static List<(int Line, string[] Fields)> ReadRecords(string csv, List<Violation> violations)
+    {
+        var records = new List<(int, string[])>();
+
+        // Each skipped row is reported with the line it starts on.
+        var options = ReaderOptions with
         {
-            var c = csv[i];
-            if (quoted)
+            OnMalformedRecord = m => violations.Add(new Violation(FieldsRule, "line " + m.LineNumber + ": " + m.Reason switch
             {
-                if (c == '"' && i + 1 < csv.Length && csv[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    line += c == '\n' ? 1 : 0;
-                    field.Append(c);
-                }
-
-                continue;
-            }
-
-            switch (c)
-            {
-                case '"' when field.Length == 0:
-                    quoted = true;
-                    any = true;
-                    break;
-                case ',':
-                    fields.Add(field.ToString());
-                    field.Clear();
-                    any = true;
-                    break;
-                case '\r':
-                    break;
-                case '\n':
-                    if (any || field.Length > 0)
-                    {
-                        fields.Add(field.ToString());
-                        records.Add((start, fields));
-                    }
-
-                    fields = [];
-                    field.Clear();
-                    any = false;
-                    line++;
-                    start = line;
-                    break;
-                default:
-                    field.Append(c);
-                    any = true;
-                    break;
-            }
-        }
-
-        if (quoted)
+                CsvMalformedReason.UnterminatedQuote => "unterminated quoted field",
+                CsvMalformedReason.TextAfterClosingQuote => "text after the closing quote of a quoted field",
+                _ => "a quote inside an unquoted field",
+            })),
+        };
+        using var reader = CsvReader.FromText(csv, options);
+        while (reader.Read())
         {
-            violations.Add(new Violation(FieldsRule, "line " + start + ": unterminated quoted field"));
-        }
-        else if (any || field.Length > 0)
-        {
-            fields.Add(field.ToString());
-            records.Add((start, fields));
+            records.Add(((int)reader.LineNumber, reader.Current.ToArray()));
         }
 
         return records;

@@ -71,4 +71,28 @@ public sealed class BomTests
         AssertOnly(Bom.RefRule, Bom.Parse(Header + "r1,a,b,c,1,\n"));
         AssertOnly(Bom.RefRule, Bom.Parse(Header + "R1-R3,a,b,c,3,\n"));
     }
+
+    [Fact]
+    public void Lines_are_counted_inside_quoted_notes()
+    {
+        var bom = Bom.Parse(Header + "U1,module,X,Y,1,\"two\r\nlines\"\n\nR1,a,b,c,0,\n");
+
+        Assert.Equal([2, 5], bom.Rows.Select(r => r.Line));
+        Assert.Equal("two\r\nlines", bom.Rows[0].Note);
+        var violation = Assert.Single(bom.Violations);
+        Assert.Equal(Bom.QuantityRule, violation.Rule);
+        Assert.StartsWith("line 5: ", violation.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("R2,a,b,c,1,\"open\nR3,a,b,c,1,", "line 3: unterminated quoted field")]
+    [InlineData("R2,a,b,12\" cable,1,", "line 3: a quote inside an unquoted field")]
+    [InlineData("R2,a,b,\"c\"d,1,", "line 3: text after the closing quote of a quoted field")]
+    public void Malformed_quoting_is_refused_at_the_line_its_row_starts(string row, string message)
+    {
+        var bom = Bom.Parse(Header + "R1,a,b,c,1,\n" + row + "\n");
+
+        Assert.Equal(new Violation(Bom.FieldsRule, message), Assert.Single(bom.Violations));
+        Assert.Equal(["R1"], bom.Rows.SelectMany(r => r.Refs));
+    }
 }

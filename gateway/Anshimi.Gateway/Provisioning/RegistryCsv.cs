@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using Anshimi.Gateway.Storage;
+using CsvHelper;
 
 namespace Anshimi.Gateway.Provisioning;
 
@@ -27,20 +27,49 @@ public static class RegistryCsv
 
     public const int MaxRows = 20_000;
 
+    private static readonly CsvWriterOptions WriterOptions = new()
+    {
+        Mode = CsvMode.Rfc4180,
+        Separator = ',',
+        NewLine = "\r\n",
+        FormatProvider = CultureInfo.InvariantCulture,
+
+        // Spaces at either end are quoted so that a spreadsheet or reader that trims keeps them.
+        Quoting = CsvQuoting.WhenNeededOrWhitespace,
+
+        // An export must import back unchanged, so nothing is prefixed to formula-like text.
+        Injection = CsvInjection.None,
+    };
+
+    // The separator is fixed (no detection, no "sep=" line), empty lines stay records as the row rules below expect,
+    // and LineNumber is the line a record starts on, lines inside quoted fields included.
+    private static readonly CsvReaderOptions ReaderOptions = new()
+    {
+        Mode = CsvMode.Rfc4180,
+        Separator = ',',
+        DetectSeparatorHint = false,
+        HasHeader = false,
+        SkipEmptyLines = false,
+        TrackLineNumbers = true,
+        FormatProvider = CultureInfo.InvariantCulture,
+    };
+
     public static string Export(IEnumerable<DeviceRow> rows)
     {
-        var text = new StringBuilder();
-        text.AppendJoin(',', Columns).Append("\r\n");
-        foreach (DeviceRow row in rows)
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (CsvWriter csv = CsvWriter.Create(text, WriterOptions, leaveOpen: true))
         {
-            string[] fields =
-            [
-                row.DeviceId, row.State, row.Profile, row.FirmwareVersion ?? "", row.Site.Kind, row.Site.Address,
-                row.Site.Latitude.ToString("0.######", CultureInfo.InvariantCulture), row.Site.Longitude.ToString("0.######", CultureInfo.InvariantCulture),
-                row.DistrictCode ?? "", row.SiteReference ?? "", Time(row.LastSeen), Time(row.ClaimedAt), row.ReplacedBy ?? "",
-                row.BatteryPercent?.ToString(CultureInfo.InvariantCulture) ?? "", row.HealthFlags.ToString(CultureInfo.InvariantCulture),
-            ];
-            text.AppendJoin(',', fields.Select(Quote)).Append("\r\n");
+            csv.WriteHeader(Columns);
+            foreach (DeviceRow row in rows)
+            {
+                csv.WriteRecord(
+                [
+                    row.DeviceId, row.State, row.Profile, row.FirmwareVersion ?? "", row.Site.Kind, row.Site.Address,
+                    row.Site.Latitude.ToString("0.######", CultureInfo.InvariantCulture), row.Site.Longitude.ToString("0.######", CultureInfo.InvariantCulture),
+                    row.DistrictCode ?? "", row.SiteReference ?? "", Time(row.LastSeen), Time(row.ClaimedAt), row.ReplacedBy ?? "",
+                    row.BatteryPercent?.ToString(CultureInfo.InvariantCulture) ?? "", row.HealthFlags.ToString(CultureInfo.InvariantCulture),
+                ]);
+            }
         }
 
         return text.ToString();
@@ -49,7 +78,7 @@ public static class RegistryCsv
     /// <summary>Parses the file into rows by column name; structural problems (quotes, field counts, missing columns) go to <paramref name="problems"/>.</summary>
     public static IReadOnlyList<CsvRow> Parse(string text, List<CsvProblem> problems)
     {
-        List<(int Line, List<string> Fields)> records = Split(text, problems);
+        List<(int Line, string[] Fields)> records = Split(text, problems);
         if (problems.Count > 0)
         {
             return [];
@@ -83,16 +112,16 @@ public static class RegistryCsv
         }
 
         var rows = new List<CsvRow>();
-        foreach ((int line, List<string> fields) in records.Skip(1))
+        foreach ((int line, string[] fields) in records.Skip(1))
         {
-            if (fields.Count == 1 && fields[0].Length == 0)
+            if (fields.Length == 1 && fields[0].Length == 0)
             {
                 continue;
             }
 
-            if (fields.Count != header.Count)
+            if (fields.Length != header.Count)
             {
-                problems.Add(new CsvProblem(line, "", "field_count", "has " + fields.Count + " fields, the header " + header.Count));
+                problems.Add(new CsvProblem(line, "", "field_count", "has " + fields.Length + " fields, the header " + header.Count));
                 continue;
             }
 
@@ -110,87 +139,28 @@ public static class RegistryCsv
 
     private static string Time(DateTimeOffset? at) => at?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) ?? "";
 
-    private static string Quote(string field) =>
-        field.IndexOfAny([',', '"', '\r', '\n']) >= 0 || field.StartsWith(' ') || field.EndsWith(' ')
-            ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-            : field;
-
-    /// <summary>RFC 4180 records with the line each starts on; a quote left open is a problem of that line.</summary>
-    private static List<(int Line, List<string> Fields)> Split(string text, List<CsvProblem> problems)
+    /// <summary>The records with the line each starts on; the first malformed quote stops reading and is a problem of its record's first line.</summary>
+    private static List<(int Line, string[] Fields)> Split(string text, List<CsvProblem> problems)
     {
-        var records = new List<(int, List<string>)>();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        int line = 1;
-        int recordLine = 1;
-        bool quoted = false;
-        bool fieldStarted = false;
-        int i = text.Length > 0 && text[0] == '\uFEFF' ? 1 : 0;
-        for (; i < text.Length; i++)
+        CsvMalformedRecord? malformed = null;
+        var records = new List<(int, string[])>();
+        // The handler turns on malformed-quote detection; without it a misplaced quote is read as text.
+        using (CsvReader csv = CsvReader.FromText(text, ReaderOptions with { OnMalformedRecord = m => malformed ??= m }))
         {
-            char c = text[i];
-            if (quoted)
+            while (csv.Read() && malformed is null)
             {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    line += c == '\n' ? 1 : 0;
-                    field.Append(c);
-                }
-
-                continue;
-            }
-
-            switch (c)
-            {
-                case '"' when field.Length == 0 && !fieldStarted:
-                    quoted = true;
-                    fieldStarted = true;
-                    break;
-                case '"':
-                    problems.Add(new CsvProblem(line, "", "bad_quote", "a quote inside an unquoted field"));
-                    return records;
-                case ',':
-                    fields.Add(field.ToString());
-                    field.Clear();
-                    fieldStarted = false;
-                    break;
-                case '\r':
-                    break;
-                case '\n':
-                    fields.Add(field.ToString());
-                    records.Add((recordLine, fields));
-                    fields = [];
-                    field.Clear();
-                    fieldStarted = false;
-                    line++;
-                    recordLine = line;
-                    break;
-                default:
-                    field.Append(c);
-                    fieldStarted = true;
-                    break;
+                records.Add(((int)csv.LineNumber, csv.Current.ToArray()));
             }
         }
 
-        if (quoted)
+        if (malformed is { } bad)
         {
-            problems.Add(new CsvProblem(recordLine, "", "bad_quote", "a quoted field is never closed"));
-            return records;
-        }
-
-        if (field.Length > 0 || fields.Count > 0)
-        {
-            fields.Add(field.ToString());
-            records.Add((recordLine, fields));
+            problems.Add(new CsvProblem((int)bad.LineNumber, "", "bad_quote", bad.Reason switch
+            {
+                CsvMalformedReason.UnterminatedQuote => "a quoted field is never closed",
+                CsvMalformedReason.TextAfterClosingQuote => "text after the closing quote of a quoted field",
+                _ => "a quote inside an unquoted field",
+            }));
         }
 
         return records;

@@ -58,6 +58,17 @@ public sealed class RegistryCsvImportTests : IAsyncLifetime
 
         InstallerRun ragged = await ImportAsync("device_id,site_kind,address,latitude,longitude,site_ref\r\n0000A1B2,home\r\n");
         Assert.Contains("row 2, column : has 2 fields, the header 6", ragged.Err, StringComparison.Ordinal);
+
+        // A good row whose address spans two lines comes first: the bad row is still named by its own line.
+        const string spanning = "device_id,site_kind,address,latitude,longitude,site_ref\r\n0000A1B2,home,\"서울특별시 중구\r\n세종대로 110\",37.5665,126.9780,R-NEW001\r\n";
+        InstallerRun stray = await ImportAsync(spanning + "0000C3D4,shop,12\" 간판,37.5665,126.9780,R-NEW002\r\n");
+        Assert.Equal(ExitCodes.BadInput, stray.Exit);
+        Assert.Contains("row 4, column : a quote inside an unquoted field", stray.Err, StringComparison.Ordinal);
+
+        InstallerRun shortRow = await ImportAsync(spanning + "0000C3D4,shop\r\n");
+        Assert.Equal(ExitCodes.BadInput, shortRow.Exit);
+        Assert.Contains("row 4, column : has 2 fields, the header 6", shortRow.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("row 2,", shortRow.Err, StringComparison.Ordinal);
         Assert.Equal(before, await ExportAsync());
     }
 
