@@ -171,6 +171,28 @@ public sealed class BellRig
         Run(holdMs + 100);
     }
 
+    /// <summary>
+    /// Contact bounce: the button toggles <paramref name="toggles"/> times, held first, 5 ms apart (faster
+    /// than the debounce time), the bell ticked after each.
+    /// </summary>
+    public void Chatter(int toggles)
+    {
+        for (int i = 0; i < toggles; i++)
+        {
+            if (i % 2 == 0)
+            {
+                Button.Hold();
+            }
+            else
+            {
+                Button.Release();
+            }
+
+            Clock.Advance(5);
+            Bell.Tick();
+        }
+    }
+
     public Frame Decode(byte[] bytes)
     {
         FrameReadResult result = _codec.Decode(bytes, 0, bytes.Length, Key);

@@ -23,21 +23,8 @@ public sealed class PanicBellTests
     {
         var rig = new BellRig();
 
-        // Chatter faster than the debounce time for three seconds.
-        for (int i = 0; i < 600; i++)
-        {
-            if (i % 2 == 0)
-            {
-                rig.Button.Hold();
-            }
-            else
-            {
-                rig.Button.Release();
-            }
-
-            rig.Clock.Advance(5);
-            rig.Bell.Tick();
-        }
+        // Three seconds of chatter.
+        rig.Chatter(600);
 
         rig.Button.Release();
         rig.Run(1000);
@@ -68,20 +55,7 @@ public sealed class PanicBellTests
     public void Bouncy_start_of_a_deliberate_press_still_counts()
     {
         var rig = new BellRig();
-        for (int i = 0; i < 20; i++)
-        {
-            if (i % 2 == 0)
-            {
-                rig.Button.Hold();
-            }
-            else
-            {
-                rig.Button.Release();
-            }
-
-            rig.Clock.Advance(5);
-            rig.Bell.Tick();
-        }
+        rig.Chatter(20);
 
         rig.Button.Hold();
         rig.Run(1600);

@@ -12,8 +12,6 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
 
     private TestDevice Bell => _gateway.Devices[0];
 
-    private string EventsTopic => Topics.GatewayEvents(GatewayHarness.GatewayId);
-
     public async Task InitializeAsync() => _gateway = await GatewayHarness.StartAsync();
 
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
@@ -26,9 +24,9 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
 
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
 
-        PublishedMessage message = Assert.Single(_gateway.Mqtt.PublishedTo(EventsTopic));
+        PublishedMessage message = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
         Assert.Equal(MqttQos.AtLeastOnce, message.Qos);
-        AlarmEnvelope alarm = Assert.IsType<AlarmEnvelope>(Parse(message));
+        AlarmEnvelope alarm = Assert.IsType<AlarmEnvelope>(message.ParseEnvelope());
         Assert.Equal("0000A1B2:12", alarm.Key);
         Assert.Equal(GatewayHarness.GatewayId, alarm.GatewayId);
         Assert.Equal("0000A1B2", alarm.DeviceId);
@@ -58,8 +56,8 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
             Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
         }
 
-        Assert.Equal(7, _gateway.Mqtt.PublishedTo(EventsTopic).Count);
-        Assert.All(_gateway.Mqtt.PublishedTo(EventsTopic), m => Assert.Equal("0000A1B2:1", ((AlarmEnvelope)Parse(m)).Key));
+        Assert.Equal(7, _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Count);
+        Assert.All(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic), m => Assert.Equal("0000A1B2:1", ((AlarmEnvelope)m.ParseEnvelope()).Key));
     }
 
     [Fact]
@@ -74,7 +72,7 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
         _gateway.Time.Advance(TimeSpan.FromMinutes(5));
         await _gateway.Outbox.PublishDueAsync(CancellationToken.None);
 
-        AlarmEnvelope only = (AlarmEnvelope)Parse(Assert.Single(_gateway.Mqtt.PublishedTo(EventsTopic)));
+        AlarmEnvelope only = (AlarmEnvelope)Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)).ParseEnvelope();
         Assert.Equal("0000A1B2:2", only.Key);
         Assert.Equal(1, _gateway.Count("SELECT count(*) FROM outbox"));
         Assert.Equal(1, _gateway.Count("SELECT count(receipted_at) FROM alarms"));
@@ -109,7 +107,7 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
 
         _gateway.Mqtt.RefusePublishes = false;
         Assert.Equal(3, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
-        Assert.Equal(["0000A1B2:1", "0000A1B2:2", "0000A1B2:3"], _gateway.Mqtt.PublishedTo(EventsTopic).Select(m => ((AlarmEnvelope)Parse(m)).Key));
+        Assert.Equal(["0000A1B2:1", "0000A1B2:2", "0000A1B2:3"], _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Select(m => ((AlarmEnvelope)m.ParseEnvelope()).Key));
     }
 
     [Fact]
@@ -122,11 +120,5 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
         await _gateway.Store.MakeAllDueAsync(_gateway.Time.GetUtcNow(), CancellationToken.None);
 
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
-    }
-
-    private static Envelope Parse(PublishedMessage message)
-    {
-        Assert.True(EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string error), error);
-        return envelope!;
     }
 }

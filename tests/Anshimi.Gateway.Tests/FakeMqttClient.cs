@@ -1,4 +1,6 @@
+using System.Text;
 using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.Gateway.Tests;
 
@@ -106,4 +108,12 @@ public sealed class FakeMqttClient : IMqttClient, IMqttClientFactory
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
-public sealed record PublishedMessage(string Topic, byte[] Payload, MqttQos Qos, bool Retain);
+public sealed record PublishedMessage(string Topic, byte[] Payload, MqttQos Qos, bool Retain)
+{
+    /// <summary>The payload as an upstream envelope; fails the test, showing the payload, when it is not one.</summary>
+    public Envelope ParseEnvelope()
+    {
+        Assert.True(EnvelopeSerializer.TryParse(Payload, out Envelope? envelope, out string error), error + ": " + Encoding.UTF8.GetString(Payload));
+        return envelope!;
+    }
+}

@@ -1,46 +1,30 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using Anshimi.Gateway.Hosting;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 
 namespace Anshimi.Gateway.Tests;
 
 [Trait("Category", "Integration")]
-public sealed class GatewayBrokerTests : IAsyncLifetime
+public sealed class GatewayBrokerTests : GatewayOnBrokerTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private BrokerFixture _fixture = null!;
-
-    public async Task InitializeAsync() => _fixture = await BrokerFixture.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _fixture.DisposeAsync();
-    }
-
     [Fact]
     public async Task Gateway_host_acks_a_real_device_frame_forwards_it_and_counts_rejects()
     {
         int port = FreePort.Next();
-        await using WebApplication app = BuildGateway(_fixture.GatewayEnvironment(port));
+        await using WebApplication app = BuildGateway(Fixture.GatewayEnvironment(port));
         await app.StartAsync();
         var baseUri = new Uri("http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture) + "/");
         await WaitHealthyAsync(baseUri);
 
-        TestDevice bell = _fixture.Device;
-        await using RunningProcess downlink = await _fixture.SubscribeAsync("probe", bell.DownlinkTopic, hex: true);
-        await using RunningProcess events = await _fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
+        TestDevice bell = Fixture.Device;
+        await using RunningProcess downlink = await Fixture.SubscribeAsync("probe", bell.DownlinkTopic, hex: true);
+        await using RunningProcess events = await Fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
 
-        await _fixture.PublishAsDeviceAsync(bell.Alarm(31));
+        await Fixture.PublishAsDeviceAsync(bell.Alarm(31));
 
         string ackHex = await downlink.WaitForOutputLineAsync(IsHex, Patience);
         Frame ack = Assert.IsType<Frame>(bell.ReadDownlink(Convert.FromHexString(ackHex)));
@@ -50,12 +34,12 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
         Assert.Contains("\"key\":\"0000A1B2:31\"", alarmJson, StringComparison.Ordinal);
 
         // Hostile input from the same (authenticated) device account.
-        await _fixture.PublishAsDeviceAsync("garbage"u8.ToArray());
-        await _fixture.PublishAsDeviceAsync(new TestDevice(bell.Id, 200).Alarm(32));
-        await _fixture.PublishAsDeviceAsync(bell.Alarm(31));
+        await Fixture.PublishAsDeviceAsync("garbage"u8.ToArray());
+        await Fixture.PublishAsDeviceAsync(new TestDevice(bell.Id, 200).Alarm(32));
+        await Fixture.PublishAsDeviceAsync(bell.Alarm(31));
         await WaitForAsync(async () =>
         {
-            string metrics = await _http.GetStringAsync(new Uri(baseUri, "metrics"));
+            string metrics = await Http.GetStringAsync(new Uri(baseUri, "metrics"));
             return Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"bad_tag\"}") == 1 &&
                 Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"unknown_version\"}") == 1 &&
                 Prometheus.Value(metrics, "anshimi_gateway_alarms_duplicate_total") == 1 &&
@@ -63,7 +47,7 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
         });
 
         // The cloud's receipt empties the outbox.
-        await _fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("0000A1B2:31")));
+        await Fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("0000A1B2:31")));
         await WaitForAsync(async () => (await HealthAsync(baseUri)).GetProperty("outboxDepth").GetInt32() == 0);
 
         JsonElement health = await HealthAsync(baseUri);
@@ -81,22 +65,22 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
         await using var gateway = new ServiceProcess(
             "gateway",
             RepoPaths.ProjectOutput("gateway/Anshimi.Gateway", "Anshimi.Gateway.dll"),
-            _fixture.GatewayEnvironment(port),
-            Path.Combine(_fixture.Directory, "gateway.log"));
+            Fixture.GatewayEnvironment(port),
+            Path.Combine(Fixture.Directory, "gateway.log"));
         gateway.Start();
         await WaitHealthyAsync(baseUri, gateway);
 
-        TestDevice bell = _fixture.Device;
-        await using (RunningProcess downlink = await _fixture.SubscribeAsync("probe", bell.DownlinkTopic, hex: true))
+        TestDevice bell = Fixture.Device;
+        await using (RunningProcess downlink = await Fixture.SubscribeAsync("probe", bell.DownlinkTopic, hex: true))
         {
-            await _fixture.PublishAsDeviceAsync(bell.Alarm(7));
+            await Fixture.PublishAsDeviceAsync(bell.Alarm(7));
             await downlink.WaitForOutputLineAsync(IsHex, Patience);
         }
 
         gateway.Kill();
-        await using RunningProcess status = await _fixture.SubscribeAsync("probe", Topics.GatewayStatus(BrokerFixture.GatewayId), hex: false);
+        await using RunningProcess status = await Fixture.SubscribeAsync("probe", Topics.GatewayStatus(BrokerFixture.GatewayId), hex: false);
         await status.WaitForOutputLineAsync(line => line == "offline", Patience);
-        await using RunningProcess events = await _fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
+        await using RunningProcess events = await Fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
 
         gateway.Start();
         await WaitHealthyAsync(baseUri, gateway);
@@ -110,24 +94,11 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
         Assert.DoesNotContain(Convert.ToHexString(bell.Key), File.ReadAllText(gateway.LogPath), StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>The gateway host as Program.cs builds it, configured like a deployment's environment.</summary>
-    internal static WebApplication BuildGateway(Dictionary<string, string> environment)
-    {
-        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(environment.Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), pair.Value)));
-        builder.WebHost.UseUrls(environment["Urls"]);
-        builder.AddGatewayLogging();
-        builder.Services.AddGateway(builder.Configuration);
-        WebApplication app = builder.Build();
-        app.MapGatewayEndpoints();
-        return app;
-    }
-
     private static bool IsHex(string line) => line.Length >= 2 * FrameCodec.MinFrameLength && line.All(char.IsAsciiHexDigit);
 
     private async Task<JsonElement> HealthAsync(Uri baseUri)
     {
-        using HttpResponseMessage response = await _http.GetAsync(new Uri(baseUri, "healthz"));
+        using HttpResponseMessage response = await Http.GetAsync(new Uri(baseUri, "healthz"));
         using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return document.RootElement.Clone();
     }
@@ -143,7 +114,7 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
 
             try
             {
-                using HttpResponseMessage response = await _http.GetAsync(new Uri(baseUri, "healthz"));
+                using HttpResponseMessage response = await Http.GetAsync(new Uri(baseUri, "healthz"));
                 return response.StatusCode == HttpStatusCode.OK;
             }
             catch (HttpRequestException)
@@ -151,19 +122,5 @@ public sealed class GatewayBrokerTests : IAsyncLifetime
                 return false;
             }
         });
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("condition not met within " + Patience);
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

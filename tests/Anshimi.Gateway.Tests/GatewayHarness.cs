@@ -6,6 +6,7 @@ using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
+using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream.Provisioning;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -54,6 +55,9 @@ public sealed class GatewayHarness : IAsyncDisposable
         services.AddGateway(configuration);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
+
+    /// <summary>Where the gateway publishes to the cloud bridge.</summary>
+    public static string EventsTopic => Topics.GatewayEvents(GatewayId);
 
     public static TimeSpan RetryInterval => TimeSpan.FromSeconds(5);
 

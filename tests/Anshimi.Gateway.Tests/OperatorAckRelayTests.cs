@@ -27,7 +27,7 @@ public sealed class OperatorAckRelayTests : IAsyncLifetime
         Assert.Equal(AckStage.OperatorAcknowledged, ack.AckStage);
         Assert.Equal(42u, ack.AckedCounter);
         Assert.Equal(2u, ack.Counter);
-        AckRelayedEnvelope relayed = Assert.IsType<AckRelayedEnvelope>(Upstream(Assert.Single(_gateway.Mqtt.PublishedTo(Topics.GatewayEvents(GatewayHarness.GatewayId)))));
+        AckRelayedEnvelope relayed = Assert.IsType<AckRelayedEnvelope>(Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)).ParseEnvelope());
         Assert.Equal("0000A1B2:42", relayed.Key);
         Assert.Equal(AckStageName.Acknowledged, relayed.Stage);
         Assert.Equal((int)AckStage.OperatorAcknowledged, _gateway.Count("SELECT stage FROM alarms WHERE counter = 42"));
@@ -84,10 +84,4 @@ public sealed class OperatorAckRelayTests : IAsyncLifetime
 
     private static byte[] OperatorAck(string key, string stage) =>
         EnvelopeSerializer.Serialize(new OperatorAckEnvelope(key, stage, "operator-07", new DateTimeOffset(2026, 3, 4, 21, 31, 0, TimeSpan.Zero)));
-
-    private static Envelope Upstream(PublishedMessage message)
-    {
-        Assert.True(EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string error), error);
-        return envelope!;
-    }
 }

@@ -30,7 +30,7 @@ public sealed class RestartTests : IAsyncLifetime
         Assert.Equal(3u, ack.Counter);
 
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
-        var forwarded = (AlarmEnvelope)Envelope(Assert.Single(_gateway.Mqtt.PublishedTo(Topics.GatewayEvents(GatewayHarness.GatewayId))));
+        var forwarded = (AlarmEnvelope)Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)).ParseEnvelope();
         Assert.Equal("0000A1B2:" + (AlarmWindow.Size + 6), forwarded.Key);
     }
 
@@ -43,11 +43,5 @@ public sealed class RestartTests : IAsyncLifetime
 
         Assert.Null(_gateway.Registry.Snapshot().Single(d => d.Id == Bell.Id).LastSeen);
         Assert.Equal(UplinkOutcome.Accepted, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(4), CancellationToken.None)).Outcome);
-    }
-
-    private static Envelope Envelope(PublishedMessage message)
-    {
-        Assert.True(EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string error), error);
-        return envelope!;
     }
 }

@@ -100,24 +100,16 @@ public sealed class ConnectionTests
     public async Task Reconnects_after_a_broker_restart_and_keeps_the_persistent_session()
     {
         await using var broker = await TestBroker.StartAsync(persistence: true);
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
-        var states = new EventRecorder<MqttStateChangedEventArgs>();
-        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
-        client.StateChanged += (_, e) => states.Add(e);
-        client.MessageReceived += (_, e) => messages.Add(e);
-        await client.ConnectAsync(CancellationToken.None);
-        await client.SubscribeAsync("alarms/#", MqttQos.AtLeastOnce, CancellationToken.None);
+        await using var subscriber = await Subscriber.ConnectAsync(broker, "alarms/#", CancellationToken.None);
 
         await broker.StopAsync();
-        var lost = await states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
-        await broker.StartAsync();
-        var reconnected = await states.WaitForAsync(s => s.State == MqttConnectionState.Connected, Wait, lost);
+        var (lost, reconnected) = await subscriber.ReconnectAsync(broker, CancellationToken.None);
 
-        Assert.StartsWith("connection lost: ", states.Items[lost].Reason, StringComparison.Ordinal);
+        Assert.StartsWith("connection lost: ", lost.Reason, StringComparison.Ordinal);
         Assert.Equal("connected", reconnected.Reason);
         // The broker restored the subscription from its persistence file.
         await TestBroker.PublishWithCliAsync(broker, "alarms/after-restart", [1, 2, 3]);
-        var message = await messages.WaitForAsync(m => m.Topic == "alarms/after-restart", Wait);
+        var message = await subscriber.Messages.WaitForAsync(m => m.Topic == "alarms/after-restart", Wait);
         Assert.Equal([1, 2, 3], message.Payload);
     }
 
@@ -125,22 +117,14 @@ public sealed class ConnectionTests
     public async Task Subscriptions_are_restored_when_the_broker_lost_the_session()
     {
         await using var broker = await TestBroker.StartAsync(persistence: false);
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
-        var states = new EventRecorder<MqttStateChangedEventArgs>();
-        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
-        client.StateChanged += (_, e) => states.Add(e);
-        client.MessageReceived += (_, e) => messages.Add(e);
-        await client.ConnectAsync(CancellationToken.None);
-        await client.SubscribeAsync("commands/#", MqttQos.AtLeastOnce, CancellationToken.None);
+        await using var subscriber = await Subscriber.ConnectAsync(broker, "commands/#", CancellationToken.None);
 
         await broker.KillAsync();
-        var lost = await states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
-        await broker.StartAsync();
-        await states.WaitForAsync(s => s.State == MqttConnectionState.Connected, Wait, lost);
+        await subscriber.ReconnectAsync(broker, CancellationToken.None);
 
         // Retained, so it arrives whether the restored subscription reaches the broker before or after it.
         await TestBroker.PublishWithCliAsync(broker, "commands/after-restart", [42], retain: true);
-        var message = await messages.WaitForAsync(m => m.Topic == "commands/after-restart", Wait);
+        var message = await subscriber.Messages.WaitForAsync(m => m.Topic == "commands/after-restart", Wait);
         Assert.Equal([42], message.Payload);
     }
 
@@ -204,5 +188,51 @@ public sealed class ConnectionTests
         Assert.Equal(MqttConnectionState.Closed, client.State);
         await Assert.ThrowsAsync<MqttException>(
             () => client.PublishAsync("a", new byte[] { 1 }, MqttQos.AtMostOnce, false, CancellationToken.None));
+    }
+
+    /// <summary>A device client, connected and subscribed to one filter, that records its state changes and messages.</summary>
+    private sealed class Subscriber : IAsyncDisposable
+    {
+        private readonly MosquittoClient _client;
+        private readonly EventRecorder<MqttStateChangedEventArgs> _states = new();
+
+        private Subscriber(MosquittoClient client)
+        {
+            _client = client;
+            _client.StateChanged += (_, e) => _states.Add(e);
+            _client.MessageReceived += (_, e) => Messages.Add(e);
+        }
+
+        public EventRecorder<MqttMessageReceivedEventArgs> Messages { get; } = new();
+
+        public static async Task<Subscriber> ConnectAsync(MosquittoBroker broker, string topicFilter, CancellationToken cancellationToken)
+        {
+            var subscriber = new Subscriber(MosquittoClient.Create(broker.ClientOptions(TestBroker.Device)));
+            try
+            {
+                await subscriber._client.ConnectAsync(cancellationToken);
+                await subscriber._client.SubscribeAsync(topicFilter, MqttQos.AtLeastOnce, cancellationToken);
+                return subscriber;
+            }
+            catch
+            {
+                await subscriber.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// After the test took the broker down: waits until the client notices, starts the broker again and waits
+        /// for the reconnect. Returns the state change that noticed the loss and the one that reconnected.
+        /// </summary>
+        public async Task<(MqttStateChangedEventArgs Lost, MqttStateChangedEventArgs Reconnected)> ReconnectAsync(MosquittoBroker broker, CancellationToken cancellationToken)
+        {
+            var lost = await _states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, Wait, cancellationToken: cancellationToken);
+            await broker.StartAsync(cancellationToken);
+            var reconnected = await _states.WaitForAsync(s => s.State == MqttConnectionState.Connected, Wait, lost, cancellationToken);
+            return (_states.Items[lost], reconnected);
+        }
+
+        public ValueTask DisposeAsync() => _client.DisposeAsync();
     }
 }

@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,16 +16,15 @@ namespace Anshimi.Gateway.Health;
 /// <see cref="GatewayOptions.StatusResyncInterval"/>, so a lost message is repaired by the next full round
 /// (device status is "latest wins" and has no receipt).
 /// </summary>
-public sealed partial class DeviceStatusReporter : BackgroundService
+public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
 {
-    private readonly IMqttClient _mqtt;
     private readonly DeviceRegistry _registry;
     private readonly DeviceHealthTracker _health;
     private readonly HealthStore _store;
     private readonly GatewayOptions _options;
-    private readonly TimeProvider _time;
     private readonly ILogger<DeviceStatusReporter> _logger;
     private volatile bool _resyncWanted = true;
+    private DateTimeOffset _nextResync;
 
     public DeviceStatusReporter(
         IMqttClient mqtt,
@@ -36,13 +35,12 @@ public sealed partial class DeviceStatusReporter : BackgroundService
         IOptions<GatewayOptions> options,
         TimeProvider time,
         ILogger<DeviceStatusReporter> logger)
+        : base(mqtt, options.Value.StatusReportInterval, time)
     {
-        _mqtt = mqtt;
         _registry = registry;
         _health = health;
         _store = store;
         _options = options.Value;
-        _time = time;
         _logger = logger;
         metrics.Meter.CreateObservableGauge("anshimi.gateway.devices.health", ObserveHealth, description: "Devices with each health condition.");
         mqtt.StateChanged += (_, e) => _resyncWanted |= e.State == MqttConnectionState.Connected;
@@ -63,7 +61,7 @@ public sealed partial class DeviceStatusReporter : BackgroundService
             return 0;
         }
 
-        DateTimeOffset now = _time.GetUtcNow();
+        DateTimeOffset now = Time.GetUtcNow();
         try
         {
             if (changed.Count > 0)
@@ -88,7 +86,7 @@ public sealed partial class DeviceStatusReporter : BackgroundService
 
             try
             {
-                await _mqtt.PublishAsync(Topics.GatewayEvents(_options.Id), EnvelopeSerializer.Serialize(ToEnvelope(device, now)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
+                await Mqtt.PublishAsync(Topics.GatewayEvents(_options.Id), EnvelopeSerializer.Serialize(ToEnvelope(device, now)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
             }
             catch (MqttException ex)
             {
@@ -107,40 +105,24 @@ public sealed partial class DeviceStatusReporter : BackgroundService
     public DeviceStatusEnvelope ToEnvelope(DeviceEntry device, DateTimeOffset at) =>
         new(_options.Id, DeviceIdText.Format(device.Id), device.Profile, device.Site, device.DistrictCode, _health.Of(device.Id), device.LastSeen, at);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.StatusReportInterval, _time);
-        DateTimeOffset nextResync = _time.GetUtcNow() + _options.StatusResyncInterval;
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                if (_time.GetUtcNow() >= nextResync)
-                {
-                    _resyncWanted = true;
-                    nextResync = _time.GetUtcNow() + _options.StatusResyncInterval;
-                }
+        _nextResync = Time.GetUtcNow() + _options.StatusResyncInterval;
+        return base.ExecuteAsync(stoppingToken);
+    }
 
-                if (_mqtt.State != MqttConnectionState.Connected)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await ReportAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogReportFailed(_logger, ex.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+    protected override void OnTick()
+    {
+        if (Time.GetUtcNow() >= _nextResync)
         {
-            // Shutting down.
+            _resyncWanted = true;
+            _nextResync = Time.GetUtcNow() + _options.StatusResyncInterval;
         }
     }
+
+    protected override Task ReportOnceAsync(CancellationToken cancellationToken) => ReportAsync(cancellationToken);
+
+    protected override void OnReportFailed(Exception exception) => LogReportFailed(_logger, exception.Message);
 
     private IEnumerable<Measurement<long>> ObserveHealth()
     {

@@ -133,6 +133,9 @@ public static partial class GatewayServiceCollectionExtensions
             return new RedeliveryPolicy(gateway.OutboxRetryInterval, gateway.OutboxRetryMaxInterval);
         });
         services.AddSingleton<DeviceDownlink>();
+
+        // Transient: each consumer owns one, as its codec's MAC buffer must not be shared between threads.
+        services.AddTransient<UplinkAuthenticator>();
         services.AddSingleton<AlarmPipeline>();
         services.AddSingleton<OperatorAckRelay>();
         services.AddSingleton<CloudCommands>();

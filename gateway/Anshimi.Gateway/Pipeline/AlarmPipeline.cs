@@ -21,6 +21,27 @@ public enum UplinkOutcome
 public readonly record struct UplinkResult(UplinkOutcome Outcome, string? Reason = null)
 {
     public static UplinkResult Reject(string reason) => new(UplinkOutcome.Rejected, reason);
+
+    /// <summary>
+    /// Runs an uplink handler; any failure but cancellation is a storage failure, answered by
+    /// <paramref name="storeFailed"/>. Nothing was acked, so the device sends again.
+    /// </summary>
+    public static async Task<UplinkResult> HandleOrStoreFailedAsync(
+        Func<CancellationToken, Task<UplinkResult>> handle, Func<Exception, UplinkResult> storeFailed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await handle(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            return storeFailed(ex);
+        }
+    }
 }
 
 /// <summary>
@@ -31,6 +52,7 @@ public readonly record struct UplinkResult(UplinkOutcome Outcome, string? Reason
 /// </summary>
 public sealed partial class AlarmPipeline(
     DeviceRegistry registry,
+    UplinkAuthenticator authenticator,
     AlarmStore store,
     DeviceDownlink downlink,
     OutboxSignal outboxSignal,
@@ -49,7 +71,6 @@ public sealed partial class AlarmPipeline(
 
     private const string UplinkSuffix = "/up";
 
-    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     public async Task<UplinkResult> HandleUplinkAsync(string topic, byte[] payload, CancellationToken cancellationToken)
@@ -57,18 +78,15 @@ public sealed partial class AlarmPipeline(
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            return await HandleCoreAsync(topic, payload, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            // Storage failures land here. Nothing was acked, so the device resends later.
-            LogStoreFailed(logger, topic, ex);
-            metrics.FrameRejected(StoreFailed);
-            return UplinkResult.Reject(StoreFailed);
+            return await UplinkResult.HandleOrStoreFailedAsync(
+                ct => HandleCoreAsync(topic, payload, ct),
+                ex =>
+                {
+                    LogStoreFailed(logger, topic, ex);
+                    metrics.FrameRejected(StoreFailed);
+                    return UplinkResult.Reject(StoreFailed);
+                },
+                cancellationToken);
         }
         finally
         {
@@ -84,27 +102,9 @@ public sealed partial class AlarmPipeline(
             return Reject(BadTopic, topic);
         }
 
-        FrameReadResult structure = FrameCodec.ReadUnverified(payload, 0, payload.Length);
-        if (!structure.IsOk)
+        if (!authenticator.TryAuthenticate(topic, topicDevice, payload, out Frame? frame, out DeviceEntry? device, out UplinkRejection rejection))
         {
-            return Reject(FrameErrorName.Of(structure.Error), topic);
-        }
-
-        Frame frame = structure.Frame!;
-        if (frame.DeviceId != topicDevice)
-        {
-            return Reject(TopicMismatch, topic + " carried a frame of " + DeviceIdText.Format(frame.DeviceId));
-        }
-
-        if (!registry.TryGet(frame.DeviceId, out DeviceEntry device))
-        {
-            return Reject(FrameErrorName.Of(FrameError.UnknownDevice), DeviceIdText.Format(frame.DeviceId));
-        }
-
-        FrameReadResult verified = _codec.Decode(payload, 0, payload.Length, device.Key);
-        if (!verified.IsOk)
-        {
-            return Reject(FrameErrorName.Of(verified.Error), device.ToString());
+            return Reject(rejection.Reason, rejection.Detail);
         }
 
         return frame.Type switch

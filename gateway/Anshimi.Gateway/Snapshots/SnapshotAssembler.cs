@@ -18,7 +18,7 @@ namespace Anshimi.Gateway.Snapshots;
 /// gateway (DESIGN §4, privacy). Called by the inbox's single consumer; never throws on bad input.
 /// </summary>
 public sealed partial class SnapshotAssembler(
-    DeviceRegistry registry,
+    UplinkAuthenticator authenticator,
     SnapshotStore store,
     AlarmStore alarms,
     DeviceDownlink downlink,
@@ -38,30 +38,21 @@ public sealed partial class SnapshotAssembler(
     public const string LengthMismatch = "snapshot_length_mismatch";
     public const string HashMismatch = "snapshot_hash_mismatch";
 
-    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
     private readonly int _maxImageBytes = Math.Min(options.Value.MaxImageBytes, SnapshotOptions.MaxImageBytesCeiling);
 
     /// <summary>True when the payload claims to be a snapshot chunk (by its type nibble; nothing is trusted yet).</summary>
     public static bool IsChunk(byte[] payload) =>
         payload.Length > 0 && (payload[0] & 0x0F) == (int)FrameType.SnapshotChunk && payload[0] >> 4 == FrameCodec.CurrentVersion;
 
-    public async Task<UplinkResult> HandleChunkAsync(string topic, byte[] payload, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await HandleCoreAsync(topic, payload, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            // Nothing was acked, so the doorbell sends the snapshot again.
-            LogStoreFailed(logger, topic, ex);
-            return Reject(AlarmPipeline.StoreFailed, topic);
-        }
-    }
+    public Task<UplinkResult> HandleChunkAsync(string topic, byte[] payload, CancellationToken cancellationToken) =>
+        UplinkResult.HandleOrStoreFailedAsync(
+            ct => HandleCoreAsync(topic, payload, ct),
+            ex =>
+            {
+                LogStoreFailed(logger, topic, ex);
+                return Reject(AlarmPipeline.StoreFailed, topic);
+            },
+            cancellationToken);
 
     /// <summary>The cloud has stored the snapshot: stop resending it.</summary>
     public async Task ApplyReceiptAsync(SnapshotReceiptEnvelope receipt, CancellationToken cancellationToken)
@@ -90,27 +81,9 @@ public sealed partial class SnapshotAssembler(
             return Reject(AlarmPipeline.BadTopic, topic);
         }
 
-        FrameReadResult structure = FrameCodec.ReadUnverified(payload, 0, payload.Length);
-        if (!structure.IsOk)
+        if (!authenticator.TryAuthenticate(topic, topicDevice, payload, out Frame? frame, out DeviceEntry? device, out UplinkRejection rejection))
         {
-            return Reject(FrameErrorName.Of(structure.Error), topic);
-        }
-
-        Frame frame = structure.Frame!;
-        if (frame.DeviceId != topicDevice)
-        {
-            return Reject(AlarmPipeline.TopicMismatch, topic + " carried a frame of " + DeviceIdText.Format(frame.DeviceId));
-        }
-
-        if (!registry.TryGet(frame.DeviceId, out DeviceEntry device))
-        {
-            return Reject(FrameErrorName.Of(FrameError.UnknownDevice), DeviceIdText.Format(frame.DeviceId));
-        }
-
-        FrameReadResult verified = _codec.Decode(payload, 0, payload.Length, device.Key);
-        if (!verified.IsOk)
-        {
-            return Reject(FrameErrorName.Of(verified.Error), device.ToString());
+            return Reject(rejection.Reason, rejection.Detail);
         }
 
         uint snapshotId = FramePayloads.SnapshotId(frame);

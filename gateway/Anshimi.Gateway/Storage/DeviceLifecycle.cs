@@ -48,26 +48,8 @@ public sealed class DeviceLifecycle(GatewayDatabase database, DeviceRegistry reg
     }
 
     /// <summary>Binds a claimed or active device to a site.</summary>
-    public async Task<RegistryChange> BindSiteAsync(uint deviceId, SiteBinding site, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
-        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
-        string? state = await StateOfAsync(connection, transaction, deviceId, cancellationToken);
-        if (state is null)
-        {
-            return RegistryChange.NotFound;
-        }
-
-        if (!IsLive(state))
-        {
-            return RegistryChange.Conflict;
-        }
-
-        await WriteSiteAsync(connection, transaction, deviceId, site, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        await registry.RefreshAsync(deviceId, cancellationToken);
-        return RegistryChange.Done;
-    }
+    public Task<RegistryChange> BindSiteAsync(uint deviceId, SiteBinding site, CancellationToken cancellationToken) =>
+        ChangeLiveDeviceAsync(deviceId, (connection, transaction, ct) => WriteSiteAsync(connection, transaction, deviceId, site, ct), cancellationToken);
 
     /// <summary>
     /// Moves the site of <paramref name="oldId"/> to the claimed, unbound <paramref name="newId"/> and
@@ -117,30 +99,8 @@ public sealed class DeviceLifecycle(GatewayDatabase database, DeviceRegistry reg
     }
 
     /// <summary>Takes a device out of service and revokes its key.</summary>
-    public async Task<RegistryChange> DecommissionAsync(uint deviceId, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
-        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
-        string? state = await StateOfAsync(connection, transaction, deviceId, cancellationToken);
-        if (state is null)
-        {
-            return RegistryChange.NotFound;
-        }
-
-        if (!IsLive(state))
-        {
-            return RegistryChange.Conflict;
-        }
-
-        await using SqliteCommand command = Command(connection, transaction, "UPDATE devices SET state = $state, key = $revoked WHERE id = $id;");
-        command.Parameters.AddWithValue("$state", DeviceState.Decommissioned);
-        command.Parameters.AddWithValue("$revoked", Revoked);
-        command.Parameters.AddWithValue("$id", (long)deviceId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        await registry.RefreshAsync(deviceId, cancellationToken);
-        return RegistryChange.Done;
-    }
+    public Task<RegistryChange> DecommissionAsync(uint deviceId, CancellationToken cancellationToken) =>
+        ChangeLiveDeviceAsync(deviceId, (connection, transaction, ct) => WriteDecommissionedAsync(connection, transaction, deviceId, ct), cancellationToken);
 
     /// <summary>
     /// Applies site rows in one transaction: all or nothing. Returns the index of the first row whose
@@ -221,6 +181,32 @@ public sealed class DeviceLifecycle(GatewayDatabase database, DeviceRegistry reg
         return alarms;
     }
 
+    /// <summary>
+    /// Applies <paramref name="write"/> to a claimed or active device in one transaction, then refreshes the
+    /// registry's copy; a missing or retired device is left untouched.
+    /// </summary>
+    private async Task<RegistryChange> ChangeLiveDeviceAsync(
+        uint deviceId, Func<SqliteConnection, SqliteTransaction, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
+        string? state = await StateOfAsync(connection, transaction, deviceId, cancellationToken);
+        if (state is null)
+        {
+            return RegistryChange.NotFound;
+        }
+
+        if (!IsLive(state))
+        {
+            return RegistryChange.Conflict;
+        }
+
+        await write(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await registry.RefreshAsync(deviceId, cancellationToken);
+        return RegistryChange.Done;
+    }
+
     private static bool IsLive(string state) => state is DeviceState.Claimed or DeviceState.Active;
 
     private static async Task<string?> StateOfAsync(SqliteConnection connection, SqliteTransaction transaction, uint deviceId, CancellationToken cancellationToken)
@@ -244,6 +230,15 @@ public sealed class DeviceLifecycle(GatewayDatabase database, DeviceRegistry reg
         command.Parameters.AddWithValue("$address", site.Address);
         command.Parameters.AddWithValue("$district", site.DistrictCode);
         command.Parameters.AddWithValue("$ref", site.Reference);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task WriteDecommissionedAsync(SqliteConnection connection, SqliteTransaction transaction, uint deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand command = Command(connection, transaction, "UPDATE devices SET state = $state, key = $revoked WHERE id = $id;");
+        command.Parameters.AddWithValue("$state", DeviceState.Decommissioned);
+        command.Parameters.AddWithValue("$revoked", Revoked);
+        command.Parameters.AddWithValue("$id", (long)deviceId);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -2,7 +2,6 @@ using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,42 +13,18 @@ public sealed partial class GatewayHeartbeat(
     AlarmStore store,
     IOptions<GatewayOptions> options,
     TimeProvider time,
-    ILogger<GatewayHeartbeat> logger) : BackgroundService
+    ILogger<GatewayHeartbeat> logger) : PeriodicUpstreamReporter(mqtt, options.Value.HeartbeatInterval, time)
 {
     public async Task SendAsync(CancellationToken cancellationToken)
     {
         int depth = await store.CountOutboxAsync(cancellationToken);
-        var envelope = new GatewayHeartbeatEnvelope(options.Value.Id, time.GetUtcNow(), depth);
-        await mqtt.PublishAsync(Topics.GatewayEvents(options.Value.Id), EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, cancellationToken);
+        var envelope = new GatewayHeartbeatEnvelope(options.Value.Id, Time.GetUtcNow(), depth);
+        await Mqtt.PublishAsync(Topics.GatewayEvents(options.Value.Id), EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                if (mqtt.State != MqttConnectionState.Connected)
-                {
-                    continue;
-                }
+    protected override Task ReportOnceAsync(CancellationToken cancellationToken) => SendAsync(cancellationToken);
 
-                try
-                {
-                    await SendAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogHeartbeatFailed(logger, ex.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override void OnReportFailed(Exception exception) => LogHeartbeatFailed(logger, exception.Message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway heartbeat not sent: {Error}")]
     private static partial void LogHeartbeatFailed(ILogger logger, string error);

@@ -1,4 +1,3 @@
-using System.Text;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Supervision;
 using Anshimi.Mqtt;
@@ -14,8 +13,6 @@ public sealed class HealthReportingTests : IAsyncLifetime
 
     private TestDevice Bell => _gateway.Devices[0];
 
-    private string EventsTopic => Topics.GatewayEvents(GatewayHarness.GatewayId);
-
     public async Task InitializeAsync() => _gateway = await GatewayHarness.StartAsync();
 
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
@@ -27,7 +24,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
         TroubleOutbox outbox = _gateway.Get<TroubleOutbox>();
 
         Assert.Equal(1, await outbox.PublishDueAsync(CancellationToken.None));
-        TroubleEnvelope trouble = Assert.IsType<TroubleEnvelope>(Parse(Assert.Single(_gateway.Mqtt.PublishedTo(EventsTopic))));
+        TroubleEnvelope trouble = Assert.IsType<TroubleEnvelope>(Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)).ParseEnvelope());
         Assert.Equal(GatewayHarness.GatewayId + "/1", trouble.Key);
         Assert.Equal("0000A1B2", trouble.DeviceId);
         Assert.Equal(new ContactIdEvent(350, 1, 0), trouble.Event);
@@ -38,7 +35,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
         // Not receipted: it goes out again after the retry interval, with the same key.
         _gateway.Time.Advance(GatewayHarness.RetryInterval);
         Assert.Equal(1, await outbox.PublishDueAsync(CancellationToken.None));
-        Assert.Equal(trouble.Key, ((TroubleEnvelope)Parse(_gateway.Mqtt.PublishedTo(EventsTopic)[1])).Key);
+        Assert.Equal(trouble.Key, ((TroubleEnvelope)_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)[1].ParseEnvelope()).Key);
 
         await _gateway.Commands.HandleAsync(EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope(trouble.Key)), CancellationToken.None);
         _gateway.Time.Advance(GatewayHarness.RetryMaxInterval);
@@ -87,7 +84,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
 
         _gateway.Time.Advance(GatewayHarness.RetryInterval);
         await _gateway.Get<TroubleOutbox>().PublishDueAsync(CancellationToken.None);
-        TroubleEnvelope[] troubles = [.. _gateway.Mqtt.PublishedTo(EventsTopic).Select(Parse).OfType<TroubleEnvelope>()];
+        TroubleEnvelope[] troubles = [.. _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Select(m => m.ParseEnvelope()).OfType<TroubleEnvelope>()];
 
         // The unreceipted trouble from before the restart goes again, then its restore.
         Assert.Equal([(GatewayHarness.GatewayId + "/1", 1), (GatewayHarness.GatewayId + "/2", 3)], troubles.Select(t => (t.Key, t.Event.Qualifier)));
@@ -107,7 +104,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
         _gateway.Mqtt.Clear();
         Assert.Equal(2, await reporter.ReportAsync(CancellationToken.None));
 
-        DeviceStatusEnvelope status = _gateway.Mqtt.PublishedTo(EventsTopic).Select(Parse).OfType<DeviceStatusEnvelope>().Single(s => s.DeviceId == "0000A1B2");
+        DeviceStatusEnvelope status = _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Select(m => m.ParseEnvelope()).OfType<DeviceStatusEnvelope>().Single(s => s.DeviceId == "0000A1B2");
         Assert.Equal(new DeviceHealth(Silent: false, LowBattery: true, Tamper: true, MainsLost: false, LampFault: false, BatteryPercent: 35), status.Health);
         Assert.Equal("11140", status.DistrictCode);
         Assert.Equal(1, _gateway.Metric("anshimi_gateway_devices_health{condition=\"tamper\"}"));
@@ -149,10 +146,4 @@ public sealed class HealthReportingTests : IAsyncLifetime
 
     private async Task Accept(byte[] frame) =>
         Assert.NotEqual(Pipeline.UplinkOutcome.Rejected, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None)).Outcome);
-
-    private static Envelope Parse(PublishedMessage message)
-    {
-        Assert.True(EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string error), error + ": " + Encoding.UTF8.GetString(message.Payload));
-        return envelope!;
-    }
 }

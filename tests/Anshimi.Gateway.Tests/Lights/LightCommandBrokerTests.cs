@@ -18,26 +18,13 @@ namespace Anshimi.Gateway.Tests.Lights;
 /// a light command published by a peer on the commands topic comes back as light outcomes on the events topic.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class LightCommandBrokerTests : IAsyncLifetime
+public sealed class LightCommandBrokerTests : GatewayOnBrokerTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private BrokerFixture _fixture = null!;
-
-    public async Task InitializeAsync() => _fixture = await BrokerFixture.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _fixture.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_light_command_from_the_cloud_comes_back_as_one_outcome_per_light()
     {
         TestDevice[] lights = [.. Enumerable.Range(0, 3).Select(i => new TestDevice(0x00001101u + (uint)i, (byte)(61 + i), LightFanout.LightProfile))];
-        new FleetFile(BrokerFixture.GatewayId, [_fixture.Device.Record, .. lights.Select(l => l.Record)]).Save(_fixture.FleetPath);
+        new FleetFile(BrokerFixture.GatewayId, [Fixture.Device.Record, .. lights.Select(l => l.Record)]).Save(Fixture.FleetPath);
 
         await using AirspaceHub hub = AirspaceHub.Start(new IPEndPoint(IPAddress.Loopback, 0), TimeProvider.System);
         BleAddress gatewayAddress = BleGateway.GatewayAddress;
@@ -50,21 +37,21 @@ public sealed class LightCommandBrokerTests : IAsyncLifetime
         var late = new SimulatedStreetlight(radio1, lights[1], TimeProvider.System);
 
         int port = FreePort.Next();
-        Dictionary<string, string> environment = _fixture.GatewayEnvironment(port);
+        Dictionary<string, string> environment = Fixture.GatewayEnvironment(port);
         environment["Gateway__Ble__Transport"] = "Airspace";
         environment["Gateway__Ble__AirspaceEndpoint"] = hub.EndPoint.ToString();
         environment["Gateway__Ble__AirspaceAddress"] = gatewayAddress.ToString();
         environment["Gateway__Ble__Dwell"] = "00:00:00.200";
         environment["Gateway__Ble__AdvertisingInterval"] = "00:00:00.050";
-        await using WebApplication gateway = GatewayBrokerTests.BuildGateway(environment);
+        await using WebApplication gateway = BuildGateway(environment);
         await gateway.StartAsync();
         var baseUri = new Uri("http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture) + "/");
         await WaitForAsync(async () => await BeaconsHeardAsync(baseUri) > 0);
 
-        await using RunningProcess events = await _fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
+        await using RunningProcess events = await Fixture.SubscribeAsync("probe", Topics.GatewayEvents(BrokerFixture.GatewayId), hex: false);
         string[] requested = [.. lights.Select(l => DeviceIdText.Format(l.Id)), "0000FFFF"];
         var command = new LightCommandEnvelope("escort-77", LightModeName.Escort, requested, 120, DateTimeOffset.UtcNow.AddSeconds(12));
-        await _fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(command));
+        await Fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(command));
 
         var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
         while (outcomes.Count < requested.Length)
@@ -94,26 +81,12 @@ public sealed class LightCommandBrokerTests : IAsyncLifetime
     {
         try
         {
-            string metrics = await _http.GetStringAsync(new Uri(baseUri, "metrics"));
+            string metrics = await Http.GetStringAsync(new Uri(baseUri, "metrics"));
             return Prometheus.Value(metrics, "anshimi_gateway_ble_frames_total{result=\"beacon\"}");
         }
         catch (HttpRequestException)
         {
             return 0;
-        }
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("condition not met within " + Patience);
-            }
-
-            await Task.Delay(100);
         }
     }
 }
