@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Operators;
+using Anshimi.CloudBridge.Storage;
+using CsvHelper;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Anshimi.CloudBridge.Api;
@@ -12,6 +14,18 @@ public sealed record AuditRecordView(long Id, DateTimeOffset At, string Actor, s
 public static class AuditEndpoints
 {
     public const int MaxLimit = 5000;
+
+    public static readonly string[] ExportColumns = ["id", "at", "actor", "action", "target", "district", "outcome", "detail", "prev_hash", "hash"];
+
+    // Fields are written exactly as hashed (no formula-escaping prefix), so the chain can be re-computed from the file.
+    private static readonly CsvWriterOptions ExportOptions = new()
+    {
+        Mode = CsvMode.Rfc4180,
+        Separator = ',',
+        NewLine = "\n",
+        FormatProvider = CultureInfo.InvariantCulture,
+        Injection = CsvInjection.None,
+    };
 
     public static void MapAuditApi(this RouteGroupBuilder api)
     {
@@ -41,21 +55,22 @@ public static class AuditEndpoints
         var scope = OperatorScope.Of(http.User);
         await log.AppendAsync(new AuditEntry(scope.UserName, AuditAction.Export, "audit", "", AuditOutcome.Done,
             "rows=" + rows.Count.ToString(CultureInfo.InvariantCulture)), cancellationToken);
-        var csv = new StringBuilder("id,at,actor,action,target,district,outcome,detail,prev_hash,hash\n");
-        foreach (AuditRecord row in rows.Reverse())
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (CsvWriter csv = CsvWriter.Create(text, ExportOptions, leaveOpen: true))
         {
-            csv.AppendJoin(',', new[]
+            csv.WriteHeader(ExportColumns);
+            foreach (AuditRecord row in rows.Reverse())
             {
-                row.Id.ToString(CultureInfo.InvariantCulture), row.At.ToString("O", CultureInfo.InvariantCulture), row.Entry.Actor, row.Entry.Action,
-                row.Entry.Target, row.Entry.District, row.Entry.Outcome, row.Entry.Detail, row.PreviousHash, row.Hash,
-            }.Select(Csv)).Append('\n');
+                csv.WriteRecord(
+                [
+                    row.Id.ToString(CultureInfo.InvariantCulture), SqliteFile.Text(row.At), row.Entry.Actor, row.Entry.Action,
+                    row.Entry.Target, row.Entry.District, row.Entry.Outcome, row.Entry.Detail, row.PreviousHash, row.Hash,
+                ]);
+            }
         }
 
-        return TypedResults.File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", "anshimi-audit.csv");
+        return TypedResults.File(Encoding.UTF8.GetBytes(text.ToString()), "text/csv; charset=utf-8", "anshimi-audit.csv");
     }
-
-    private static string Csv(string field) =>
-        field.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
 
     private static AuditRecordView View(AuditRecord r) =>
         new(r.Id, r.At, r.Entry.Actor, r.Entry.Action, r.Entry.Target, r.Entry.District, r.Entry.Outcome, r.Entry.Detail, r.Hash);
