@@ -371,7 +371,7 @@ public sealed class SmartDoorbellTests
         var rig = new DoorbellRig();
         rig.Run(100);
         Frame heartbeat = Assert.Single(rig.Frames, f => f.Type == FrameType.Heartbeat);
-        Assert.Equal([0, PanicBell.BatteryMains], heartbeat.Payload);
+        Assert.Equal([0, Heartbeat.BatteryMains], heartbeat.Payload);
 
         rig.Link.AcceptPublishes = false;
         rig.Ring.Press(200);
