@@ -65,24 +65,20 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     public DoorbellStatus Status(string? districtName)
     {
         SmartDoorbell d = Doorbell;
-        return new DoorbellStatus(
-            Record.DeviceId,
-            Record.Profile,
-            districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
-            Record.Site.Address,
-            Link.IsConnected,
-            LedStateName.Of(d.LedState),
-            d.PendingEventCount,
-            d.EventsRaised,
-            d.EmergencyCounter,
-            d.Downlinks.RejectedTotal,
-            Link.LastError,
-            Pir.Motion,
-            d.Rings,
-            d.LoiteringRaised,
-            d.PendingSnapshotCount,
-            d.SnapshotsDelivered,
-            d.SnapshotsDropped);
+        return new DoorbellStatus(Pir.Motion, d.Rings, d.LoiteringRaised, d.PendingSnapshotCount, d.SnapshotsDelivered, d.SnapshotsDropped)
+        {
+            Id = Record.DeviceId,
+            Profile = Record.Profile,
+            District = districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
+            Address = Record.Site.Address,
+            Connected = Link.IsConnected,
+            Led = LedStateName.Of(d.LedState),
+            PendingAlarms = d.PendingEventCount,
+            AlarmsRaised = d.EventsRaised,
+            NewestAlarmCounter = d.EmergencyCounter,
+            RejectedDownlinks = d.Downlinks.RejectedTotal,
+            LastError = Link.LastError,
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -92,22 +88,11 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     }
 }
 
-/// <summary>A simulated doorbell as the control API reports it: the bell fields plus motion, rings and snapshots.</summary>
+/// <summary>A simulated doorbell as the control API reports it: what every device reports, plus motion, rings and snapshots.</summary>
 public sealed record DoorbellStatus(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("profile")] string Profile,
-    [property: JsonPropertyName("district")] string? District,
-    [property: JsonPropertyName("address")] string Address,
-    [property: JsonPropertyName("connected")] bool Connected,
-    [property: JsonPropertyName("led")] string Led,
-    [property: JsonPropertyName("pendingAlarms")] int PendingAlarms,
-    [property: JsonPropertyName("alarmsRaised")] int AlarmsRaised,
-    [property: JsonPropertyName("newestAlarmCounter")] uint NewestAlarmCounter,
-    [property: JsonPropertyName("rejectedDownlinks")] int RejectedDownlinks,
-    [property: JsonPropertyName("lastError")] string? LastError,
     [property: JsonPropertyName("motion")] bool Motion,
     [property: JsonPropertyName("rings")] int Rings,
     [property: JsonPropertyName("loitering")] int Loitering,
     [property: JsonPropertyName("pendingSnapshots")] int PendingSnapshots,
     [property: JsonPropertyName("snapshotsDelivered")] int SnapshotsDelivered,
-    [property: JsonPropertyName("snapshotsDropped")] int SnapshotsDropped);
+    [property: JsonPropertyName("snapshotsDropped")] int SnapshotsDropped) : DeviceStatus;
