@@ -22,17 +22,11 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     {
         Record = record;
         Link = link;
-        Ring = new SimulatedButton(clock);
-        Emergency = new SimulatedButton(clock);
-        Pir = new SimulatedPir(clock);
-        Tamper = new SimulatedButton(clock);
-        Chime = new SimulatedChime(clock);
-        Camera = new SimulatedCamera(record.NumericId);
-        Led = new SimulatedLed(clock);
+        Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId));
         var config = new DoorbellConfig(record.NumericId, record.Key);
         configure?.Invoke(config);
         var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
-        Doorbell = new SmartDoorbell(config, clock, Ring, Emergency, Pir, Tamper, Chime, Camera, Led, storage, link, new PlatformHmacSha256(), new SeededRandom());
+        Doorbell = Parts.PowerOn(config, storage, link, new PlatformHmacSha256(), new SeededRandom());
         _loop = new DeviceLoop("doorbell-" + record.DeviceId, Doorbell.Tick, onError: onError);
     }
 
@@ -40,19 +34,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
 
     public MqttLink Link { get; }
 
-    public SimulatedButton Ring { get; }
-
-    public SimulatedButton Emergency { get; }
-
-    public SimulatedPir Pir { get; }
-
-    public SimulatedButton Tamper { get; }
-
-    public SimulatedChime Chime { get; }
-
-    public SimulatedCamera Camera { get; }
-
-    public SimulatedLed Led { get; }
+    public SimulatedDoorbellParts Parts { get; }
 
     public SmartDoorbell Doorbell { get; }
 
@@ -65,7 +47,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     public DoorbellStatus Status(string? districtName)
     {
         SmartDoorbell d = Doorbell;
-        return new DoorbellStatus(Pir.Motion, d.Rings, d.LoiteringRaised, d.PendingSnapshotCount, d.SnapshotsDelivered, d.SnapshotsDropped)
+        return new DoorbellStatus(Parts.Pir.Motion, d.Rings, d.LoiteringRaised, d.PendingSnapshotCount, d.SnapshotsDelivered, d.SnapshotsDropped)
         {
             Id = Record.DeviceId,
             Profile = Record.Profile,

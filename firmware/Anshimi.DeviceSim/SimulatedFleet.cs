@@ -303,7 +303,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         {
             var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
             var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
-            doorbell.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
+            doorbell.Parts.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             doorbells.Add(doorbell);
         }
 
