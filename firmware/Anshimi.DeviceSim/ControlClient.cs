@@ -24,7 +24,7 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         while (DateTime.UtcNow < deadline)
         {
             await Task.Delay(250, cancellationToken);
-            DeviceStatus? status = await _http.GetFromJsonAsync<DeviceStatus>("devices/" + Uri.EscapeDataString(id), SimJson.Options, cancellationToken);
+            BellStatus? status = await _http.GetFromJsonAsync<BellStatus>("devices/" + Uri.EscapeDataString(id), SimJson.Options, cancellationToken);
             if (status is null || status.Led == shown)
             {
                 continue;
@@ -106,11 +106,11 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
             return await FailAsync(response, cancellationToken);
         }
 
-        DeviceStatus[] devices = id is null
-            ? await response.Content.ReadFromJsonAsync<DeviceStatus[]>(SimJson.Options, cancellationToken) ?? []
-            : [(await response.Content.ReadFromJsonAsync<DeviceStatus>(SimJson.Options, cancellationToken))!];
+        BellStatus[] devices = id is null
+            ? await response.Content.ReadFromJsonAsync<BellStatus[]>(SimJson.Options, cancellationToken) ?? []
+            : [(await response.Content.ReadFromJsonAsync<BellStatus>(SimJson.Options, cancellationToken))!];
         output.WriteLine("장치 device  종류 profile  연결 link  경보 alarms(대기 pending)  LED  지역 district  이상 troubles");
-        foreach (DeviceStatus d in devices)
+        foreach (BellStatus d in devices)
         {
             string link = d.Profile == "battery" ? (d.Asleep ? "절전 asleep " : "BLE        ") : d.Connected ? "연결 online " : "끊김 offline";
             output.WriteLine(d.Id + "  " + d.Profile + "  " + link + "  " + d.AlarmsRaised + "(" + d.PendingAlarms + ")  "
@@ -156,7 +156,7 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         }
     }
 
-    private static string Troubles(DeviceStatus d) =>
+    private static string Troubles(BellStatus d) =>
         (d.TamperOpen ? "  덮개 열림 tamper" : "") + (d.MainsLost ? "  정전 mains lost" : "") + (d.BatteryLow ? "  배터리 부족 low battery" : "")
         + (d.BatteryPercent is int percent ? "  배터리 battery " + percent + "%" : "");
 

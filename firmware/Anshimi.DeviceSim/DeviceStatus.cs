@@ -3,25 +3,54 @@ using System.Text.Json.Serialization;
 
 namespace Anshimi.DeviceSim;
 
-/// <summary>One simulated bell as the control API reports it.</summary>
-public sealed record DeviceStatus(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("profile")] string Profile,
-    [property: JsonPropertyName("district")] string? District,
-    [property: JsonPropertyName("address")] string Address,
-    [property: JsonPropertyName("connected")] bool Connected,
-    [property: JsonPropertyName("led")] string Led,
-    [property: JsonPropertyName("pendingAlarms")] int PendingAlarms,
-    [property: JsonPropertyName("alarmsRaised")] int AlarmsRaised,
-    [property: JsonPropertyName("newestAlarmCounter")] uint NewestAlarmCounter,
-    [property: JsonPropertyName("rejectedDownlinks")] int RejectedDownlinks,
-    [property: JsonPropertyName("lastError")] string? LastError,
+/// <summary>
+/// What the control API reports of every bell and doorbell. Its fields lead (order -1): the serializer
+/// would otherwise write a derived record's own fields first.
+/// </summary>
+public abstract record DeviceStatus
+{
+    [JsonPropertyName("id"), JsonPropertyOrder(-1)]
+    public required string Id { get; init; }
+
+    [JsonPropertyName("profile"), JsonPropertyOrder(-1)]
+    public required string Profile { get; init; }
+
+    [JsonPropertyName("district"), JsonPropertyOrder(-1)]
+    public required string? District { get; init; }
+
+    [JsonPropertyName("address"), JsonPropertyOrder(-1)]
+    public required string Address { get; init; }
+
+    [JsonPropertyName("connected"), JsonPropertyOrder(-1)]
+    public required bool Connected { get; init; }
+
+    [JsonPropertyName("led"), JsonPropertyOrder(-1)]
+    public required string Led { get; init; }
+
+    [JsonPropertyName("pendingAlarms"), JsonPropertyOrder(-1)]
+    public required int PendingAlarms { get; init; }
+
+    [JsonPropertyName("alarmsRaised"), JsonPropertyOrder(-1)]
+    public required int AlarmsRaised { get; init; }
+
+    [JsonPropertyName("newestAlarmCounter"), JsonPropertyOrder(-1)]
+    public required uint NewestAlarmCounter { get; init; }
+
+    [JsonPropertyName("rejectedDownlinks"), JsonPropertyOrder(-1)]
+    public required int RejectedDownlinks { get; init; }
+
+    [JsonPropertyName("lastError"), JsonPropertyOrder(-1)]
+    public required string? LastError { get; init; }
+}
+
+/// <summary>One simulated bell as the control API reports it; the client reads a doorbell's status as one too.</summary>
+public sealed record BellStatus(
     [property: JsonPropertyName("asleep")] bool Asleep = false,
     [property: JsonPropertyName("tamperOpen")] bool TamperOpen = false,
     [property: JsonPropertyName("mainsLost")] bool MainsLost = false,
     [property: JsonPropertyName("batteryLow")] bool BatteryLow = false,
     [property: JsonPropertyName("batteryPercent")] int? BatteryPercent = null,
-    [property: JsonPropertyName("advertisements")] int Advertisements = 0);
+    [property: JsonPropertyName("advertisements")] int Advertisements = 0) : DeviceStatus;
 
 /// <summary>Body of an accepted change to a simulated part (lid, mains, battery, voice).</summary>
 public sealed record ChangeResult(

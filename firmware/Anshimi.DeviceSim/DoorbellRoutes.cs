@@ -27,17 +27,17 @@ public static class DoorbellRoutes
         switch (action)
         {
             case "ring":
-                doorbell.Ring.Press(RingPressMs);
+                doorbell.Parts.Ring.Press(RingPressMs);
                 return (202, new DoorbellActionResult(id, "ring", RingPressMs));
             case "motion":
                 string? state = request.QueryString["state"];
                 if (state == "start")
                 {
-                    doorbell.Pir.StartMotion();
+                    doorbell.Parts.Pir.StartMotion();
                 }
                 else if (state == "stop")
                 {
-                    doorbell.Pir.StopMotion();
+                    doorbell.Parts.Pir.StopMotion();
                 }
                 else
                 {
@@ -54,7 +54,7 @@ public static class DoorbellRoutes
                     return (400, new ErrorBody("holdMs must be 1–60000"));
                 }
 
-                doorbell.Emergency.Press(holdMs);
+                doorbell.Parts.Emergency.Press(holdMs);
                 return (202, new DoorbellActionResult(id, "emergency", holdMs));
             default:
                 return (404, new ErrorBody("no such resource; try ring, motion?state=start|stop or emergency"));

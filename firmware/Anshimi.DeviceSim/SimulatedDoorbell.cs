@@ -22,17 +22,11 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     {
         Record = record;
         Link = link;
-        Ring = new SimulatedButton(clock);
-        Emergency = new SimulatedButton(clock);
-        Pir = new SimulatedPir(clock);
-        Tamper = new SimulatedButton(clock);
-        Chime = new SimulatedChime(clock);
-        Camera = new SimulatedCamera(record.NumericId);
-        Led = new SimulatedLed(clock);
+        Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId));
         var config = new DoorbellConfig(record.NumericId, record.Key);
         configure?.Invoke(config);
         var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
-        Doorbell = new SmartDoorbell(config, clock, Ring, Emergency, Pir, Tamper, Chime, Camera, Led, storage, link, new PlatformHmacSha256(), new SeededRandom());
+        Doorbell = Parts.PowerOn(config, storage, link, new PlatformHmacSha256(), new SeededRandom());
         _loop = new DeviceLoop("doorbell-" + record.DeviceId, Doorbell.Tick, onError: onError);
     }
 
@@ -40,19 +34,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
 
     public MqttLink Link { get; }
 
-    public SimulatedButton Ring { get; }
-
-    public SimulatedButton Emergency { get; }
-
-    public SimulatedPir Pir { get; }
-
-    public SimulatedButton Tamper { get; }
-
-    public SimulatedChime Chime { get; }
-
-    public SimulatedCamera Camera { get; }
-
-    public SimulatedLed Led { get; }
+    public SimulatedDoorbellParts Parts { get; }
 
     public SmartDoorbell Doorbell { get; }
 
@@ -65,24 +47,20 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     public DoorbellStatus Status(string? districtName)
     {
         SmartDoorbell d = Doorbell;
-        return new DoorbellStatus(
-            Record.DeviceId,
-            Record.Profile,
-            districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
-            Record.Site.Address,
-            Link.IsConnected,
-            LedStateName.Of(d.LedState),
-            d.PendingEventCount,
-            d.EventsRaised,
-            d.EmergencyCounter,
-            d.Downlinks.RejectedTotal,
-            Link.LastError,
-            Pir.Motion,
-            d.Rings,
-            d.LoiteringRaised,
-            d.PendingSnapshotCount,
-            d.SnapshotsDelivered,
-            d.SnapshotsDropped);
+        return new DoorbellStatus(Parts.Pir.Motion, d.Rings, d.LoiteringRaised, d.PendingSnapshotCount, d.SnapshotsDelivered, d.SnapshotsDropped)
+        {
+            Id = Record.DeviceId,
+            Profile = Record.Profile,
+            District = districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
+            Address = Record.Site.Address,
+            Connected = Link.IsConnected,
+            Led = LedStateName.Of(d.LedState),
+            PendingAlarms = d.PendingEventCount,
+            AlarmsRaised = d.EventsRaised,
+            NewestAlarmCounter = d.EmergencyCounter,
+            RejectedDownlinks = d.Downlinks.RejectedTotal,
+            LastError = Link.LastError,
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -92,22 +70,11 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     }
 }
 
-/// <summary>A simulated doorbell as the control API reports it: the bell fields plus motion, rings and snapshots.</summary>
+/// <summary>A simulated doorbell as the control API reports it: what every device reports, plus motion, rings and snapshots.</summary>
 public sealed record DoorbellStatus(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("profile")] string Profile,
-    [property: JsonPropertyName("district")] string? District,
-    [property: JsonPropertyName("address")] string Address,
-    [property: JsonPropertyName("connected")] bool Connected,
-    [property: JsonPropertyName("led")] string Led,
-    [property: JsonPropertyName("pendingAlarms")] int PendingAlarms,
-    [property: JsonPropertyName("alarmsRaised")] int AlarmsRaised,
-    [property: JsonPropertyName("newestAlarmCounter")] uint NewestAlarmCounter,
-    [property: JsonPropertyName("rejectedDownlinks")] int RejectedDownlinks,
-    [property: JsonPropertyName("lastError")] string? LastError,
     [property: JsonPropertyName("motion")] bool Motion,
     [property: JsonPropertyName("rings")] int Rings,
     [property: JsonPropertyName("loitering")] int Loitering,
     [property: JsonPropertyName("pendingSnapshots")] int PendingSnapshots,
     [property: JsonPropertyName("snapshotsDelivered")] int SnapshotsDelivered,
-    [property: JsonPropertyName("snapshotsDropped")] int SnapshotsDropped);
+    [property: JsonPropertyName("snapshotsDropped")] int SnapshotsDropped) : DeviceStatus;

@@ -128,27 +128,29 @@ public sealed class SimulatedDevice : IAsyncDisposable
         Battery.Value = (double)raw / TroubleMonitor.BatteryFullScaleRaw;
     }
 
-    public DeviceStatus Status(string? districtName)
+    public BellStatus Status(string? districtName)
     {
         PanicBell bell = Bell;
-        return new DeviceStatus(
-            Record.DeviceId,
-            Record.Profile,
-            districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
-            Record.Site.Address,
-            Link?.IsConnected ?? false,
-            LedStateName.Of(bell.LedState),
-            bell.PendingAlarmCount,
-            bell.AlarmsRaised,
-            bell.NewestAlarmCounter,
-            bell.Downlinks.RejectedForged + bell.Downlinks.RejectedReplayed + bell.Downlinks.RejectedMalformed + bell.Downlinks.DroppedDownlinks,
-            Link?.LastError,
+        return new BellStatus(
             bell.Asleep,
             bell.Troubles.TamperOpen,
             bell.Troubles.MainsLost,
             bell.Troubles.BatteryLow,
             bell.Troubles.BatteryPercent < 0 ? null : bell.Troubles.BatteryPercent,
-            _radio.AdvertisementsStarted);
+            _radio.AdvertisementsStarted)
+        {
+            Id = Record.DeviceId,
+            Profile = Record.Profile,
+            District = districtName is null ? Record.DistrictCode : districtName + " (" + Record.DistrictCode + ")",
+            Address = Record.Site.Address,
+            Connected = Link?.IsConnected ?? false,
+            Led = LedStateName.Of(bell.LedState),
+            PendingAlarms = bell.PendingAlarmCount,
+            AlarmsRaised = bell.AlarmsRaised,
+            NewestAlarmCounter = bell.NewestAlarmCounter,
+            RejectedDownlinks = bell.Downlinks.RejectedForged + bell.Downlinks.RejectedReplayed + bell.Downlinks.RejectedMalformed + bell.Downlinks.DroppedDownlinks,
+            LastError = Link?.LastError,
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -301,7 +303,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         {
             var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
             var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
-            doorbell.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
+            doorbell.Parts.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             doorbells.Add(doorbell);
         }
 

@@ -20,15 +20,6 @@ namespace Anshimi.Firmware
     {
         public const string DownlinkRecordName = DownlinkReceiver.WindowEntryName;
 
-        /// <summary>Heartbeat flag: a flash write failed.</summary>
-        public const byte FlagStorageFault = 0x01;
-
-        /// <summary>Heartbeat flag: downlink frames were rejected since the last heartbeat (forgery or replay attempts).</summary>
-        public const byte FlagDownlinkRejected = 0x02;
-
-        /// <summary>Heartbeat battery byte of a mains-powered bell.</summary>
-        public const byte BatteryMains = 0xFF;
-
         private const int MaxVoiceCommandsPerTick = 4;
 
         private readonly BellConfig _config;
@@ -42,8 +33,8 @@ namespace Anshimi.Firmware
         private readonly AlarmStore _alarms;
         private readonly DownlinkReceiver _downlinks;
         private readonly AlarmDelivery _delivery;
-        private readonly string _uplinkTopic;
-        private readonly byte[] _heartbeatPayload = new byte[2];
+        private readonly Heartbeat _heartbeat;
+        private readonly AlarmLed _alarmLed;
         private readonly PressDetector _button;
         private readonly PressDetector? _auxButton;
         private readonly IVoiceModule? _voice;
@@ -57,12 +48,9 @@ namespace Anshimi.Firmware
         private readonly long _bootMs;
 
         private bool _wasConnected;
-        private long _nextHeartbeatMs;
         private long _newestRaisedMs;
         private long _alarmAwakeSinceMs;
         private long _disconnectedSinceMs;
-        private int _rejectedAtLastHeartbeat;
-        private bool _ledShown;
         private int _lastKeyword = -1;
         private long _lastKeywordMs;
 
@@ -98,12 +86,12 @@ namespace Anshimi.Firmware
             _alarms = new AlarmStore(storage);
             _downlinks = new DownlinkReceiver(_codec, config.Key, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
             _delivery = new AlarmDelivery(_alarms, link, _codec, config.Key, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
-            _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
+            _heartbeat = new Heartbeat(_alarms, link, _codec, config.Key, config.DeviceId, _counter, _downlinks, clock, config.HeartbeatIntervalMs, config.PublishTimeoutMs);
+            _alarmLed = new AlarmLed(led, _alarms, config.FailedAfterMs);
 
             // Alarms that survived a reboot go out on the first tick, with a fresh Failed timer.
             long now = clock.MonotonicMs;
             _bootMs = now;
-            _nextHeartbeatMs = now;
             _newestRaisedMs = now;
             _alarmAwakeSinceMs = now;
             _disconnectedSinceMs = now;
@@ -137,7 +125,10 @@ namespace Anshimi.Firmware
             }
         }
 
-        public LedState LedState { get; private set; }
+        public LedState LedState
+        {
+            get { return _alarmLed.State; }
+        }
 
         public int PendingAlarmCount
         {
@@ -171,7 +162,10 @@ namespace Anshimi.Firmware
         /// <summary>Alarm advertisements started over BLE (one per frame per burst).</summary>
         public int AlarmBurstsSent { get; private set; }
 
-        public int HeartbeatsSent { get; private set; }
+        public int HeartbeatsSent
+        {
+            get { return _heartbeat.Sent; }
+        }
 
         /// <summary>Acks in: accepted, and what was forged, replayed, malformed or dropped.</summary>
         public DownlinkReceiver Downlinks
@@ -222,8 +216,8 @@ namespace Anshimi.Firmware
             _downlinks.ProcessQueued();
             _delivery.SendDue();
             ServiceBle(_clock.MonotonicMs);
-            SendDueHeartbeat(_clock.MonotonicMs);
-            ShowLed(_clock.MonotonicMs);
+            _heartbeat.SendDue(_clock.MonotonicMs, StorageHealthy, _troubles.BatteryPercent);
+            _alarmLed.Show(_clock.MonotonicMs, _alarms.NewestCounter, _alarms.NewestStage, _newestRaisedMs);
             ConsiderSleep(_clock.MonotonicMs);
         }
 
@@ -358,7 +352,7 @@ namespace Anshimi.Firmware
             if (connected && !_wasConnected)
             {
                 _delivery.SendNow(now);
-                _nextHeartbeatMs = now;
+                _heartbeat.SendNow(now);
                 _downlinks.Resubscribe(now);
             }
             else if (!connected && _wasConnected)
@@ -493,55 +487,8 @@ namespace Anshimi.Firmware
 
         private void AdvertiseHeartbeat(long now)
         {
-            Advertise(HeartbeatFrame(), now);
+            Advertise(_heartbeat.TakeFrame(StorageHealthy, _troubles.BatteryPercent), now);
             _schedule.MarkCheckIn();
-            HeartbeatsSent++;
-        }
-
-        private Frame HeartbeatFrame()
-        {
-            int rejected = _downlinks.RejectedTotal;
-            byte flags = 0;
-            if (!StorageHealthy)
-            {
-                flags |= FlagStorageFault;
-            }
-
-            if (rejected != _rejectedAtLastHeartbeat)
-            {
-                flags |= FlagDownlinkRejected;
-            }
-
-            _rejectedAtLastHeartbeat = rejected;
-            _heartbeatPayload[0] = flags;
-            _heartbeatPayload[1] = _troubles.BatteryPercent >= 0 ? (byte)_troubles.BatteryPercent : BatteryMains;
-            return new Frame(FrameType.Heartbeat, _config.DeviceId, _counter.Next(), ContactIdCode.None, ContactIdQualifier.None, 0, _heartbeatPayload);
-        }
-
-        private void SendDueHeartbeat(long now)
-        {
-            // While an alarm awaits receipt its resends are the sign of life, and holding heartbeats
-            // back keeps every later counter behind it.
-            if (_link == null || !_link.IsConnected || _alarms.Count > 0 || now < _nextHeartbeatMs)
-            {
-                return;
-            }
-
-            _nextHeartbeatMs = now + _config.HeartbeatIntervalMs;
-            int rejectedBefore = _rejectedAtLastHeartbeat;
-            Frame frame = HeartbeatFrame();
-
-            // QoS 0: a lost heartbeat is replaced by the next one, and a stale one queued at the
-            // broker would only mislead supervision.
-            if (_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), false, _config.PublishTimeoutMs))
-            {
-                HeartbeatsSent++;
-            }
-            else
-            {
-                // Not delivered: the next heartbeat reports the rejections again.
-                _rejectedAtLastHeartbeat = rejectedBefore;
-            }
         }
 
         /// <summary>
@@ -585,37 +532,6 @@ namespace Anshimi.Firmware
             Asleep = true;
             _led.Show(LedState.Idle);
             _sleep.EnterDeepSleep(sleepMs < 1 ? 1 : sleepMs);
-        }
-
-        private void ShowLed(long now)
-        {
-            LedState state = LedStateFor(now);
-            if (!_ledShown || state != LedState)
-            {
-                LedState = state;
-                _ledShown = true;
-                _led.Show(state);
-            }
-        }
-
-        private LedState LedStateFor(long now)
-        {
-            if (_alarms.NewestCounter == 0)
-            {
-                return LedState.Idle;
-            }
-
-            if (_alarms.IndexOf(_alarms.NewestCounter) >= 0)
-            {
-                return now - _newestRaisedMs >= _config.FailedAfterMs ? LedState.Failed : LedState.Sending;
-            }
-
-            switch (_alarms.NewestStage)
-            {
-                case AckStage.Received: return LedState.ReceivedByGateway;
-                case AckStage.OperatorAcknowledged: return LedState.Acknowledged;
-                default: return LedState.Idle;
-            }
         }
     }
 }

@@ -27,8 +27,8 @@ public sealed class DoorbellTests(ITestOutputHelper output)
             SimulatedDoorbell doorbell = fleet.Doorbells[1];
 
             // A ring is the visitor announcing themselves: it chimes and stays at the home's gateway.
-            fleet.Doorbells[0].Ring.Press(200);
-            doorbell.Pir.StartMotion();
+            fleet.Doorbells[0].Parts.Ring.Press(200);
+            doorbell.Parts.Pir.StartMotion();
 
             JsonElement alarm = await Fleet.CloudAlarmOfAsync(system, doorbell.Record.DeviceId, TimeSpan.FromSeconds(60), ct);
 

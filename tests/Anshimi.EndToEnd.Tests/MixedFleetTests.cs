@@ -41,7 +41,7 @@ public sealed class MixedFleetTests(ITestOutputHelper output)
             Bell(BellProfiles.Shop).AuxButton.Press(400);
             Bell(BellProfiles.Voice).Speak(6);
             Bell(BellProfiles.Battery).Press(400);
-            doorbell.Emergency.Press(2000);
+            doorbell.Parts.Emergency.Press(2000);
 
             (string DeviceId, int Code)[] expected =
             [

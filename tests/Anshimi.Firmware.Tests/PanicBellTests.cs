@@ -335,7 +335,7 @@ public sealed class PanicBellTests
         Assert.All(beats, b => Assert.False(b.Qos1));
         Frame beat = rig.Decode(beats[0].Payload);
         Assert.Equal(ContactIdCode.None, beat.EventCode);
-        Assert.Equal(new byte[] { 0, PanicBell.BatteryMains }, beat.Payload);
+        Assert.Equal(new byte[] { 0, Heartbeat.BatteryMains }, beat.Payload);
 
         rig.Link.Published.Clear();
         rig.Link.AcceptPublishes = false;
@@ -359,7 +359,7 @@ public sealed class PanicBellTests
         rig.Press();
         rig.DeliverAck(rig.Alarms.First().Counter, AckStage.Received);
         rig.Run(10_000);
-        Assert.Equal(PanicBell.FlagDownlinkRejected | PanicBell.FlagStorageFault, rig.Heartbeats.Last().Payload[0]);
+        Assert.Equal(Heartbeat.FlagDownlinkRejected | Heartbeat.FlagStorageFault, rig.Heartbeats.Last().Payload[0]);
 
         // The fault clears with the next successful write; a rejection is reported once.
         rig.Storage.FailWrites = false;

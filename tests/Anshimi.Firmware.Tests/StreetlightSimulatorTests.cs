@@ -45,7 +45,7 @@ public sealed class StreetlightSimulatorTests
 
             LightStatus[] all = (await http.GetFromJsonAsync<LightStatus[]>("lights", SimJson.Options))!;
             Assert.Equal(lights.Select(l => l.DeviceId), all.Select(l => l.Id));
-            Assert.Empty((await http.GetFromJsonAsync<DeviceStatus[]>("devices", SimJson.Options))!);
+            Assert.Empty((await http.GetFromJsonAsync<BellStatus[]>("devices", SimJson.Options))!);
 
             string id = lights[0].DeviceId;
             using HttpResponseMessage walk = await http.PostAsync("lights/" + id + "/escort?seconds=30", null);

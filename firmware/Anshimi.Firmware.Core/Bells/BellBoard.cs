@@ -9,42 +9,10 @@ namespace Anshimi.Firmware.Bells
         public const int None = -1;
 
         /// <summary>Home and shop bell: ESP32-WROOM-32E, mains with a Li-ion backup cell, Wi-Fi with BLE fallback.</summary>
-        public static readonly BellBoard HomeBell = new BellBoard("home-bell")
-        {
-            HasWifi = true,
-            PanicButton = 27,
-            PanicActiveLow = true,
-            AuxPanic = 26,
-            AuxActiveLow = true,
-            Tamper = 25,
-            TamperActiveLow = false,
-            MainsSense = 34,
-            BatterySense = 35,
-            BatteryAdcChannel = 7,
-            LedRed = 21,
-            LedGreen = 22,
-            LedBlue = 23,
-        };
+        public static readonly BellBoard HomeBell = MainsBoard("home-bell").WithAuxPanic(pin: 26, activeLow: true);
 
         /// <summary>Voice bell: the home bell's board with a DF2301Q on COM3.</summary>
-        public static readonly BellBoard VoiceBell = new BellBoard("voice-bell")
-        {
-            HasWifi = true,
-            PanicButton = 27,
-            PanicActiveLow = true,
-            Tamper = 25,
-            TamperActiveLow = false,
-            MainsSense = 34,
-            BatterySense = 35,
-            BatteryAdcChannel = 7,
-            LedRed = 21,
-            LedGreen = 22,
-            LedBlue = 23,
-            VoiceTx = 17,
-            VoiceRx = 16,
-            VoicePort = "COM3",
-            VoiceBaud = 9600,
-        };
+        public static readonly BellBoard VoiceBell = MainsBoard("voice-bell").WithVoiceModule(tx: 17, rx: 16, port: "COM3", baud: 9600);
 
         /// <summary>Battery bell: ESP32-S3-MINI, two lithium AA cells, BLE only, deep sleep between events.</summary>
         public static readonly BellBoard BatteryBell = new BellBoard("battery-bell")
@@ -113,6 +81,41 @@ namespace Anshimi.Firmware.Bells
         public static BellBoard[] All
         {
             get { return new BellBoard[] { HomeBell, VoiceBell, BatteryBell }; }
+        }
+
+        /// <summary>The pins the home and voice bells share: one board, fitted with the aux button or the voice module.</summary>
+        private static BellBoard MainsBoard(string device)
+        {
+            return new BellBoard(device)
+            {
+                HasWifi = true,
+                PanicButton = 27,
+                PanicActiveLow = true,
+                Tamper = 25,
+                TamperActiveLow = false,
+                MainsSense = 34,
+                BatterySense = 35,
+                BatteryAdcChannel = 7,
+                LedRed = 21,
+                LedGreen = 22,
+                LedBlue = 23,
+            };
+        }
+
+        private BellBoard WithAuxPanic(int pin, bool activeLow)
+        {
+            AuxPanic = pin;
+            AuxActiveLow = activeLow;
+            return this;
+        }
+
+        private BellBoard WithVoiceModule(int tx, int rx, string port, int baud)
+        {
+            VoiceTx = tx;
+            VoiceRx = rx;
+            VoicePort = port;
+            VoiceBaud = baud;
+            return this;
         }
 
         /// <summary>The board a profile runs on: home and shop share one.</summary>

@@ -26,7 +26,6 @@ namespace Anshimi.Firmware.Doorbell
 
         private readonly DoorbellConfig _config;
         private readonly IClock _clock;
-        private readonly IStatusLed _led;
         private readonly IDeviceStorage _storage;
         private readonly IMqttLink _link;
         private readonly IRandom _random;
@@ -37,21 +36,19 @@ namespace Anshimi.Firmware.Doorbell
         private readonly SnapshotQueue _snapshots;
         private readonly DownlinkReceiver _downlinks;
         private readonly AlarmDelivery _delivery;
+        private readonly Heartbeat _heartbeat;
+        private readonly AlarmLed _alarmLed;
         private readonly Chime _chime;
         private readonly DebouncedInput _ring;
         private readonly DebouncedInput _emergency;
         private readonly DebouncedInput _motion;
         private readonly DebouncedInput _tamper;
         private readonly string _uplinkTopic;
-        private readonly byte[] _heartbeatPayload = new byte[2];
         private readonly byte[] _manifest = new byte[FramePayloads.SnapshotManifestLength];
 
         private long _now;
         private bool _wasConnected;
-        private long _nextHeartbeatMs;
-        private int _rejectedAtLastHeartbeat;
         private bool _stateStorageHealthy = true;
-        private bool _ledShown;
 
         // Persisted: the newest emergency alarm and how far it got, and whether tamper was last reported open.
         private uint _emergencyCounter;
@@ -80,7 +77,6 @@ namespace Anshimi.Firmware.Doorbell
         {
             _config = config;
             _clock = clock;
-            _led = led;
             _storage = storage;
             _link = link;
             _random = random;
@@ -91,13 +87,14 @@ namespace Anshimi.Firmware.Doorbell
             _snapshots = new SnapshotQueue(storage, config.MaxPendingSnapshots, config.MaxSnapshotBytes);
             _downlinks = new DownlinkReceiver(_codec, config.Key, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
             _delivery = new AlarmDelivery(_events, link, _codec, config.Key, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
+            _heartbeat = new Heartbeat(_events, link, _codec, config.Key, config.DeviceId, _counter, _downlinks, clock, config.HeartbeatIntervalMs, config.PublishTimeoutMs);
+            _alarmLed = new AlarmLed(led, _events, config.FailedAfterMs);
             LoadState();
             _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
             _chime = new Chime(chime);
 
             long now = clock.MonotonicMs;
             _now = now;
-            _nextHeartbeatMs = now;
             _emergencyRaisedMs = now;
             _snapshotWaitMs = config.SnapshotAckTimeoutMs;
             link.MessageReceived += _downlinks.OnMessage;
@@ -112,7 +109,10 @@ namespace Anshimi.Firmware.Doorbell
             _tamper.Settled += OnTamper;
         }
 
-        public LedState LedState { get; private set; }
+        public LedState LedState
+        {
+            get { return _alarmLed.State; }
+        }
 
         public int PendingEventCount
         {
@@ -180,7 +180,10 @@ namespace Anshimi.Firmware.Doorbell
             get { return _chime.IsPlaying; }
         }
 
-        public int HeartbeatsSent { get; private set; }
+        public int HeartbeatsSent
+        {
+            get { return _heartbeat.Sent; }
+        }
 
         /// <summary>Acks in: accepted, and what was forged, replayed, malformed or dropped.</summary>
         public DownlinkReceiver Downlinks
@@ -213,8 +216,10 @@ namespace Anshimi.Firmware.Doorbell
             _downlinks.ProcessQueued();
             _delivery.SendDue();
             SendDueChunks();
-            SendDueHeartbeat(now);
-            ShowLed(now);
+            _heartbeat.SendDue(now, StorageHealthy, Heartbeat.NoBatteryReading);
+
+            // The indoor LED speaks of the emergency alarm only: rings and visitors are not the resident's call for help.
+            _alarmLed.Show(now, _emergencyCounter, _emergencyStage, _emergencyRaisedMs);
         }
 
         private void OnRing(bool active, long atMs)
@@ -380,7 +385,7 @@ namespace Anshimi.Firmware.Doorbell
             {
                 // After a drop nothing in flight can be trusted: every unconfirmed chunk goes again.
                 _delivery.SendNow(now);
-                _nextHeartbeatMs = now;
+                _heartbeat.SendNow(now);
                 _downlinks.Resubscribe(now);
                 _cursor = 0;
                 _snapshotWaitMs = _config.SnapshotAckTimeoutMs;
@@ -497,68 +502,6 @@ namespace Anshimi.Firmware.Doorbell
             _sendingImage = null;
             _cursor = 0;
             _snapshotWaitMs = _config.SnapshotAckTimeoutMs;
-        }
-
-        private void SendDueHeartbeat(long now)
-        {
-            if (!_link.IsConnected || _events.Count > 0 || now < _nextHeartbeatMs)
-            {
-                return;
-            }
-
-            _nextHeartbeatMs = now + _config.HeartbeatIntervalMs;
-            int rejected = _downlinks.RejectedTotal;
-            byte flags = 0;
-            if (!StorageHealthy)
-            {
-                flags |= PanicBell.FlagStorageFault;
-            }
-
-            if (rejected != _rejectedAtLastHeartbeat)
-            {
-                flags |= PanicBell.FlagDownlinkRejected;
-            }
-
-            _heartbeatPayload[0] = flags;
-            _heartbeatPayload[1] = PanicBell.BatteryMains;
-            var frame = new Frame(FrameType.Heartbeat, _config.DeviceId, _counter.Next(), ContactIdCode.None, ContactIdQualifier.None, 0, _heartbeatPayload);
-            if (_link.Publish(_uplinkTopic, _codec.Encode(frame, _config.Key), false, _config.PublishTimeoutMs))
-            {
-                HeartbeatsSent++;
-                _rejectedAtLastHeartbeat = rejected;
-            }
-        }
-
-        private void ShowLed(long now)
-        {
-            LedState state = LedStateFor(now);
-            if (!_ledShown || state != LedState)
-            {
-                LedState = state;
-                _ledShown = true;
-                _led.Show(state);
-            }
-        }
-
-        // The indoor LED speaks of the emergency alarm only: rings and visitors are not the resident's call for help.
-        private LedState LedStateFor(long now)
-        {
-            if (_emergencyCounter == 0)
-            {
-                return LedState.Idle;
-            }
-
-            if (_events.IndexOf(_emergencyCounter) >= 0)
-            {
-                return now - _emergencyRaisedMs >= _config.FailedAfterMs ? LedState.Failed : LedState.Sending;
-            }
-
-            switch (_emergencyStage)
-            {
-                case AckStage.Received: return LedState.ReceivedByGateway;
-                case AckStage.OperatorAcknowledged: return LedState.Acknowledged;
-                default: return LedState.Idle;
-            }
         }
 
         private void SaveState()

@@ -23,13 +23,7 @@ public sealed class DoorbellRig
         _configure = configure;
         Clock = new VirtualClock();
         Link = new FakeMqttLink(Clock);
-        Ring = new SimulatedButton(Clock);
-        Emergency = new SimulatedButton(Clock);
-        Pir = new SimulatedPir(Clock);
-        Tamper = new SimulatedButton(Clock);
-        Chime = new SimulatedChime(Clock);
-        Camera = new SimulatedCamera(CameraSeed, ImageBytes);
-        Led = new SimulatedLed(Clock);
+        Parts = new SimulatedDoorbellParts(Clock, new SimulatedCamera(CameraSeed, ImageBytes));
         Doorbell = Build();
     }
 
@@ -41,19 +35,7 @@ public sealed class DoorbellRig
 
     public FakeMqttLink Link { get; }
 
-    public SimulatedButton Ring { get; }
-
-    public SimulatedButton Emergency { get; }
-
-    public SimulatedPir Pir { get; }
-
-    public SimulatedButton Tamper { get; }
-
-    public SimulatedChime Chime { get; }
-
-    public SimulatedCamera Camera { get; }
-
-    public SimulatedLed Led { get; }
+    public SimulatedDoorbellParts Parts { get; }
 
     public SmartDoorbell Doorbell { get; private set; }
 
@@ -142,6 +124,6 @@ public sealed class DoorbellRig
             SnapshotAckTimeoutMs = 4_000,
         };
         _configure?.Invoke(config);
-        return new SmartDoorbell(config, Clock, Ring, Emergency, Pir, Tamper, Chime, Camera, Led, Storage, Link, new HmacSha256(), new NoJitter());
+        return Parts.PowerOn(config, Storage, Link, new HmacSha256(), new NoJitter());
     }
 }

@@ -49,7 +49,7 @@ public sealed class SimulatedDoorbellControlTests
 
             await Until(() => doorbell.Doorbell.Rings == 1 && doorbell.Doorbell.EmergencyCounter != 0, cts.Token);
             Assert.Equal(2, doorbell.Doorbell.EventsRaised);
-            Assert.True(doorbell.Pir.Motion);
+            Assert.True(doorbell.Parts.Pir.Motion);
             Assert.Equal(1, doorbell.Doorbell.ChimePlays);
 
             using JsonDocument all = JsonDocument.Parse(await http.GetStringAsync("devices"));

@@ -11,14 +11,14 @@ public sealed class SmartDoorbellTests
     public void Ring_chimes_raises_a_status_event_and_sends_its_snapshot_after_the_event_is_stored()
     {
         var rig = new DoorbellRig();
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(2000);
 
         Frame ring = Assert.Single(rig.Events);
         Assert.Equal(DoorbellConfig.RingCode, ring.EventCode);
         Assert.Equal(ContactIdQualifier.StatusReport, ring.Qualifier);
         Assert.Equal((ushort)2, ring.Zone);
-        Assert.Equal([0.5, 0.0, 0.35, 0.0], rig.Chime.History.Select(h => h.Duty).Skip(1));
+        Assert.Equal([0.5, 0.0, 0.35, 0.0], rig.Parts.Chime.History.Select(h => h.Duty).Skip(1));
         Assert.Empty(rig.Chunks);
 
         rig.AckEvents();
@@ -34,7 +34,7 @@ public sealed class SmartDoorbellTests
         Assert.Equal(0, rig.Doorbell.PendingSnapshotCount);
         Assert.Equal(1, rig.Doorbell.SnapshotsDelivered);
         Assert.Equal(chunks.Count, rig.Chunks.Count);
-        Assert.Equal(LedState.Idle, rig.Led.Current);
+        Assert.Equal(LedState.Idle, rig.Parts.Led.Current);
     }
 
     [Fact]
@@ -43,21 +43,21 @@ public sealed class SmartDoorbellTests
         var rig = new DoorbellRig();
         for (int i = 0; i < 3; i++)
         {
-            rig.Ring.Press(150);
+            rig.Parts.Ring.Press(150);
             rig.Run(1000);
         }
 
         Assert.Equal(3, rig.Doorbell.ChimePlays);
         Assert.Single(rig.Events);
         Assert.Equal(2, rig.Doorbell.RingsSuppressed);
-        Assert.Equal(1, rig.Camera.Shots);
+        Assert.Equal(1, rig.Parts.Camera.Shots);
     }
 
     [Fact]
     public void Lingering_motion_without_a_ring_raises_one_suspicious_visitor_event_per_episode()
     {
         var rig = new DoorbellRig();
-        rig.Pir.StartMotion();
+        rig.Parts.Pir.StartMotion();
         rig.Run(19_000);
         Assert.Empty(rig.Events);
 
@@ -69,16 +69,16 @@ public sealed class SmartDoorbellTests
 
         // Still there a minute later, with a short gap: the same episode, no second event.
         rig.Run(60_000);
-        rig.Pir.StopMotion();
+        rig.Parts.Pir.StopMotion();
         rig.Run(2_000);
-        rig.Pir.StartMotion();
+        rig.Parts.Pir.StartMotion();
         rig.Run(30_000);
         Assert.Single(rig.Events, e => e.EventCode == DoorbellConfig.LoiteringCode);
 
         // Quiet long enough to rearm; the next lingering is a new episode.
-        rig.Pir.StopMotion();
+        rig.Parts.Pir.StopMotion();
         rig.Run(31_000);
-        rig.Pir.StartMotion();
+        rig.Parts.Pir.StartMotion();
         rig.Run(21_000);
         Assert.Equal(2, rig.Events.Count(e => e.EventCode == DoorbellConfig.LoiteringCode));
         Assert.Equal(2, rig.Doorbell.LoiteringRaised);
@@ -90,7 +90,7 @@ public sealed class SmartDoorbellTests
         var rig = new DoorbellRig();
         for (int i = 0; i < 10; i++)
         {
-            rig.Pir.Pulse(1000);
+            rig.Parts.Pir.Pulse(1000);
             rig.Run(2500);
         }
 
@@ -101,13 +101,13 @@ public sealed class SmartDoorbellTests
     public void Short_passes_and_visitors_who_ring_are_not_loitering()
     {
         var rig = new DoorbellRig();
-        rig.Pir.Pulse(4000);
+        rig.Parts.Pir.Pulse(4000);
         rig.Run(40_000);
         Assert.Empty(rig.Events);
 
-        rig.Pir.StartMotion();
+        rig.Parts.Pir.StartMotion();
         rig.Run(5_000);
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(60_000);
         Assert.Equal([DoorbellConfig.RingCode], rig.Events.Select(e => e.EventCode));
     }
@@ -116,14 +116,14 @@ public sealed class SmartDoorbellTests
     public void Emergency_is_resent_until_the_gateway_has_it_and_the_led_follows_it_to_help_on_the_way()
     {
         var rig = new DoorbellRig();
-        rig.Emergency.Press(500);
+        rig.Parts.Emergency.Press(500);
         rig.Run(2000);
         Assert.Empty(rig.Events);
 
         rig.Link.AcceptPublishes = false;
-        rig.Emergency.Press(2000);
+        rig.Parts.Emergency.Press(2000);
         rig.Run(40_000);
-        Assert.Equal(LedState.Failed, rig.Led.Current);
+        Assert.Equal(LedState.Failed, rig.Parts.Led.Current);
         Assert.Equal(1, rig.Doorbell.PendingEventCount);
 
         rig.Link.AcceptPublishes = true;
@@ -135,14 +135,14 @@ public sealed class SmartDoorbellTests
 
         rig.DeliverAck(sent[0].Counter, AckStage.Received);
         rig.Run(100);
-        Assert.Equal(LedState.ReceivedByGateway, rig.Led.Current);
+        Assert.Equal(LedState.ReceivedByGateway, rig.Parts.Led.Current);
         int framesAtReceipt = rig.EventFrames.Count;
         rig.Run(60_000);
         Assert.Equal(framesAtReceipt, rig.EventFrames.Count);
 
         rig.DeliverAck(sent[0].Counter, AckStage.OperatorAcknowledged);
         rig.Run(100);
-        Assert.Equal(LedState.Acknowledged, rig.Led.Current);
+        Assert.Equal(LedState.Acknowledged, rig.Parts.Led.Current);
 
         // Its picture was taken with the alarm and follows it.
         Assert.NotNull(DoorbellRig.Reassemble(rig.Chunks, sent[0].Counter));
@@ -153,7 +153,7 @@ public sealed class SmartDoorbellTests
     {
         var rig = new DoorbellRig();
         rig.Link.IsConnected = false;
-        rig.Emergency.Press(2000);
+        rig.Parts.Emergency.Press(2000);
         rig.Run(2500);
         uint counter = rig.Doorbell.EmergencyCounter;
         Assert.NotEqual(0u, counter);
@@ -170,7 +170,7 @@ public sealed class SmartDoorbellTests
     public void Forged_and_replayed_acks_change_nothing()
     {
         var rig = new DoorbellRig();
-        rig.Emergency.Press(2000);
+        rig.Parts.Emergency.Press(2000);
         rig.Run(2500);
         uint counter = rig.Events[0].Counter;
 
@@ -199,20 +199,20 @@ public sealed class SmartDoorbellTests
     public void A_stage_four_ack_never_stands_for_the_event_ack()
     {
         var rig = new DoorbellRig();
-        rig.Emergency.Press(2000);
+        rig.Parts.Emergency.Press(2000);
         rig.Run(2500);
         uint counter = rig.Events[0].Counter;
         rig.DeliverAck(counter, AckStage.SnapshotStored);
         rig.Run(100);
         Assert.Equal(1, rig.Doorbell.PendingEventCount);
-        Assert.Equal(LedState.Sending, rig.Led.Current);
+        Assert.Equal(LedState.Sending, rig.Parts.Led.Current);
     }
 
     [Fact]
     public void A_chunk_lost_on_the_way_is_sent_again_until_the_snapshot_is_confirmed()
     {
         var rig = new DoorbellRig();
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(500);
         uint id = rig.Events[0].Counter;
         rig.AckEvents();
@@ -238,7 +238,7 @@ public sealed class SmartDoorbellTests
     public void A_connection_dropped_mid_snapshot_resends_every_unconfirmed_chunk_after_reconnect()
     {
         var rig = new DoorbellRig(c => c.ChunksPerTick = 1);
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(100);
         uint id = rig.Events[0].Counter;
         rig.AckEvents();
@@ -261,7 +261,7 @@ public sealed class SmartDoorbellTests
     public void A_reboot_mid_snapshot_sends_it_whole_from_flash()
     {
         var rig = new DoorbellRig(c => c.ChunksPerTick = 1);
-        rig.Ring.Press(50);
+        rig.Parts.Ring.Press(50);
         rig.Run(100);
         uint id = rig.Events[0].Counter;
         rig.AckEvents();
@@ -273,7 +273,7 @@ public sealed class SmartDoorbellTests
         rig.Run(2_000);
         Assert.Equal(SimulatedCamera.ImageFor(DoorbellRig.CameraSeed, 0, DoorbellRig.ImageBytes), DoorbellRig.Reassemble(rig.Chunks, id));
         Assert.All(rig.Frames, f => Assert.True(f.Counter > highest));
-        Assert.Equal(0, rig.Camera.Shots - 1);
+        Assert.Equal(0, rig.Parts.Camera.Shots - 1);
     }
 
     [Fact]
@@ -281,11 +281,11 @@ public sealed class SmartDoorbellTests
     {
         var rig = new DoorbellRig(c => c.MaxPendingSnapshots = 2);
         rig.Link.IsConnected = false;
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(6_000);
-        rig.Emergency.Press(2000);
+        rig.Parts.Emergency.Press(2000);
         rig.Run(6_000);
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(1_000);
         Assert.Equal(1, rig.Doorbell.SnapshotsDropped);
         Assert.Equal(2, rig.Doorbell.PendingSnapshotCount);
@@ -307,15 +307,15 @@ public sealed class SmartDoorbellTests
     public void Snapshots_refused_by_full_flash_are_counted_and_events_still_go()
     {
         var rig = new DoorbellRig(c => c.MaxSnapshotBytes = 500);
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(500);
         Assert.Single(rig.Events);
         Assert.Equal(1, rig.Doorbell.SnapshotsDropped);
         Assert.Equal(0, rig.Doorbell.PendingSnapshotCount);
 
         var failing = new DoorbellRig();
-        failing.Camera.Fail = true;
-        failing.Emergency.Press(2000);
+        failing.Parts.Camera.Fail = true;
+        failing.Parts.Emergency.Press(2000);
         failing.Run(2500);
         Assert.Single(failing.Events);
         Assert.Equal(1, failing.Doorbell.CameraFailures);
@@ -325,7 +325,7 @@ public sealed class SmartDoorbellTests
     public void Tamper_reports_open_and_restore_once_across_reboots()
     {
         var rig = new DoorbellRig();
-        rig.Tamper.Hold();
+        rig.Parts.Tamper.Hold();
         rig.Run(200);
         Frame open = Assert.Single(rig.Events);
         Assert.Equal((ContactIdCode.SensorTamper, ContactIdQualifier.NewEvent), (open.EventCode, open.Qualifier));
@@ -335,7 +335,7 @@ public sealed class SmartDoorbellTests
         rig.Run(2_000);
         Assert.Empty(rig.Events);
 
-        rig.Tamper.Release();
+        rig.Parts.Tamper.Release();
         rig.Run(200);
         Frame restore = Assert.Single(rig.Events);
         Assert.Equal((ContactIdCode.SensorTamper, ContactIdQualifier.Restore, (ushort)4), (restore.EventCode, restore.Qualifier, restore.Zone));
@@ -353,13 +353,13 @@ public sealed class SmartDoorbellTests
         rig.Link.IsConnected = false;
         for (int i = 0; i < 5; i++)
         {
-            rig.Ring.Press(100);
+            rig.Parts.Ring.Press(100);
             rig.Run(300);
         }
 
         Assert.Equal(2, rig.Doorbell.PendingEventCount);
         Assert.Equal(3, rig.Doorbell.EventsRefused);
-        rig.Emergency.Press(2000);
+        rig.Parts.Emergency.Press(2000);
         rig.Run(2500);
         Assert.Equal(3, rig.Doorbell.PendingEventCount);
         Assert.NotEqual(0u, rig.Doorbell.EmergencyCounter);
@@ -371,10 +371,10 @@ public sealed class SmartDoorbellTests
         var rig = new DoorbellRig();
         rig.Run(100);
         Frame heartbeat = Assert.Single(rig.Frames, f => f.Type == FrameType.Heartbeat);
-        Assert.Equal([0, PanicBell.BatteryMains], heartbeat.Payload);
+        Assert.Equal([0, Heartbeat.BatteryMains], heartbeat.Payload);
 
         rig.Link.AcceptPublishes = false;
-        rig.Ring.Press(200);
+        rig.Parts.Ring.Press(200);
         rig.Run(300);
         rig.Link.AcceptPublishes = true;
         rig.Run(40_000);
