@@ -2,6 +2,7 @@ using System.Device.Gpio;
 using System.Diagnostics;
 using System.Threading;
 using Anshimi.Firmware;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol.Security;
@@ -21,7 +22,7 @@ namespace Anshimi.Bell.Device
         public static void Main()
         {
             var clock = new DeviceClock();
-            var storage = new FlashStorage();
+            var storage = new FlashStorage("I:\\anshimi");
             DeviceSettings settings = DeviceSettings.Load(storage);
             if (settings == null || !BellProfiles.IsKnown(settings.Profile))
             {

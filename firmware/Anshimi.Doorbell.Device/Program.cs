@@ -1,5 +1,6 @@
 using System.Device.Gpio;
 using System.Threading;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Doorbell;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;

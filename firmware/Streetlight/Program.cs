@@ -3,6 +3,7 @@ using System.Device.Adc;
 using System.Device.Gpio;
 using System.Diagnostics;
 using System.Threading;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Streetlight;
 using Anshimi.Protocol.Security;
 using Anshimi.Streetlight.Adapters;

@@ -1,12 +1,14 @@
+#nullable enable
 using System.IO;
 using Anshimi.Firmware.Hal;
 
-namespace Anshimi.Streetlight.Adapters
+namespace Anshimi.Firmware.Adapters
 {
     /// <summary>
-    /// Records as files on the internal flash drive (I:, LittleFS on ESP32). A write goes to <c>name.new</c> first and
-    /// then replaces the entry; a read that finds only <c>name.new</c> (power cut between the two steps) takes it,
-    /// so a entry always holds the old or the new bytes, never a mix.
+    /// Records as files on the internal flash drive (I:, LittleFS on ESP32), shared by every device app and
+    /// compiled on the host by its tests. A write goes to <c>name.new</c> first and then replaces the entry. A power
+    /// cut between the two steps leaves only <c>name.new</c>: it is promoted back to the entry before anything
+    /// reads or overwrites it, so an entry always holds the old or the new bytes, never a mix and never nothing.
     /// </summary>
     public sealed class FlashStorage : IDeviceStorage
     {
@@ -24,18 +26,14 @@ namespace Anshimi.Streetlight.Adapters
         public byte[]? Read(string name)
         {
             string path = Path.Combine(_directory, name);
-            string next = path + ".new";
             try
             {
-                if (File.Exists(path))
-                {
-                    return ReadFile(path);
-                }
-
-                return File.Exists(next) ? ReadFile(next) : null;
+                Recover(path);
+                return File.Exists(path) ? ReadFile(path) : null;
             }
-            catch (IOException)
+            catch (System.Exception)
             {
+                // IOException from the drive, or a plain Exception from the file system driver.
                 return null;
             }
         }
@@ -46,13 +44,19 @@ namespace Anshimi.Streetlight.Adapters
             string next = path + ".new";
             try
             {
+                // Writing .new over the only surviving copy would risk losing both.
+                Recover(path);
                 using (var stream = new FileStream(next, FileMode.Create, FileAccess.Write))
                 {
                     stream.Write(data, 0, data.Length);
                     stream.Flush();
                 }
 
-                File.Delete(path);
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+
                 File.Move(next, path);
                 return true;
             }
@@ -60,6 +64,15 @@ namespace Anshimi.Streetlight.Adapters
             {
                 // IOException from the drive, or File.Move's plain Exception: the write failed, the old entry stands.
                 return false;
+            }
+        }
+
+        private static void Recover(string path)
+        {
+            string next = path + ".new";
+            if (!File.Exists(path) && File.Exists(next))
+            {
+                File.Move(next, path);
             }
         }
 
@@ -74,7 +87,7 @@ namespace Anshimi.Streetlight.Adapters
                     int n = stream.Read(data, read, data.Length - read);
                     if (n <= 0)
                     {
-                        break;
+                        throw new IOException("entry shorter than its length");
                     }
 
                     read += n;

@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Anshimi.Testing;
+
+namespace Anshimi.Firmware.Tests;
+
+/// <summary>
+/// The nanoFramework applications cannot be built here, so their project files are checked as text: every
+/// source they compile exists, every source in their folder is compiled, and every assembly they reference
+/// comes from a package their packages.config pins at that version.
+/// </summary>
+public sealed partial class DeviceAppProjectTests
+{
+    public static TheoryData<string> Projects()
+    {
+        var projects = new TheoryData<string>();
+        foreach (string path in Directory.EnumerateFiles(RepoPaths.Combine("firmware"), "*.nfproj", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            projects.Add(Path.GetRelativePath(RepoPaths.Root, path));
+        }
+
+        return projects;
+    }
+
+    [Fact]
+    public void Every_device_has_its_app()
+    {
+        Assert.Equal(3, Projects().Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void Every_compiled_source_exists_and_every_source_in_the_app_folder_is_compiled(string project)
+    {
+        string path = RepoPaths.Combine(project);
+        string folder = Path.GetDirectoryName(path)!;
+        var compiled = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string include in Items(path, "Compile"))
+        {
+            string[] matches = Expand(folder, include);
+            Assert.True(matches.Length > 0, project + ": <Compile Include=\"" + include + "\"> matches no file");
+            compiled.UnionWith(matches);
+        }
+
+        string[] unused = [.. Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(Path.GetFullPath)
+            .Where(f => !compiled.Contains(f))];
+        Assert.Empty(unused);
+    }
+
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void Every_referenced_assembly_comes_from_a_pinned_package(string project)
+    {
+        string path = RepoPaths.Combine(project);
+        Dictionary<string, string> pinned = XDocument.Load(Path.Combine(Path.GetDirectoryName(path)!, "packages.config")).Root!
+            .Elements("package").ToDictionary(p => (string)p.Attribute("id")!, p => (string)p.Attribute("version")!, StringComparer.Ordinal);
+        XNamespace msbuild = XDocument.Load(path).Root!.Name.Namespace;
+        string[] hintPaths = [.. XDocument.Load(path).Descendants(msbuild + "HintPath").Select(h => h.Value)];
+        Assert.NotEmpty(hintPaths);
+        foreach (string hint in hintPaths)
+        {
+            Match package = PackageFolder().Match(hint);
+            Assert.True(package.Success, project + ": hint path outside packages\\: " + hint);
+            string id = package.Groups["id"].Value;
+            Assert.True(pinned.TryGetValue(id, out string? version), project + ": " + id + " is referenced but not in packages.config");
+            Assert.Equal(version, package.Groups["version"].Value);
+        }
+    }
+
+    private static IEnumerable<string> Items(string project, string kind)
+    {
+        XDocument document = XDocument.Load(project);
+        XNamespace msbuild = document.Root!.Name.Namespace;
+        return document.Descendants(msbuild + kind).Select(e => (string?)e.Attribute("Include")).OfType<string>();
+    }
+
+    /// <summary>The files an MSBuild include matches: relative to the project, with <c>*</c> and <c>**</c>.</summary>
+    private static string[] Expand(string folder, string include)
+    {
+        string pattern = include.Replace('\\', Path.DirectorySeparatorChar);
+        string fileName = Path.GetFileName(pattern);
+        string directoryPart = Path.GetDirectoryName(pattern) ?? "";
+        bool recursive = directoryPart.EndsWith("**", StringComparison.Ordinal);
+        string directory = Path.GetFullPath(Path.Combine(folder, recursive ? directoryPart[..^2] : directoryPart));
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        return [.. Directory.EnumerateFiles(directory, fileName, recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(Path.GetFullPath)];
+    }
+
+    [GeneratedRegex(@"^packages\\(?<id>[A-Za-z][A-Za-z0-9.]*?)\.(?<version>\d+(\.\d+)+)\\lib\\[^\\]+\.dll$")]
+    private static partial Regex PackageFolder();
+}
