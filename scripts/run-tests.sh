@@ -35,6 +35,11 @@ for trx in sorted(glob.glob(sys.argv[1] + "/*.trx")):
         msg = r.find("t:Output/t:ErrorInfo/t:Message", ns)
         first = (msg.text or "").strip().splitlines()[0][:300] if msg is not None and msg.text else ""
         print(f"  {r.get('testName')}: {first}")
+        # The first frame in the repository's tests says which assertion it was.
+        stack = r.find("t:Output/t:ErrorInfo/t:StackTrace", ns)
+        frames = [l.strip() for l in (stack.text or "").splitlines() if "/tests/" in l] if stack is not None else []
+        if frames:
+            print(f"    {frames[0][:300]}")
 PY
 fi
 echo
