@@ -1,7 +1,7 @@
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Storage;
-using Microsoft.Extensions.Hosting;
+using Anshimi.Gateway.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,12 +18,12 @@ public sealed partial class RetentionSweeper(
     GatewayMetrics metrics,
     IOptions<RetentionOptions> options,
     TimeProvider time,
-    ILogger<RetentionSweeper> logger) : BackgroundService
+    ILogger<RetentionSweeper> logger) : RecordSweeper(options.Value.SweepInterval, time)
 {
     /// <summary>One purge; returns how many alarms and troubles went.</summary>
     public async Task<(int Alarms, int Troubles)> SweepAsync(CancellationToken cancellationToken)
     {
-        DateTimeOffset now = time.GetUtcNow();
+        DateTimeOffset now = Time.GetUtcNow();
         int purgedAlarms = await alarms.PurgeAsync(now - options.Value.Alarms, cancellationToken);
         int purgedTroubles = await troubles.PurgeTroublesAsync(now - options.Value.Troubles, cancellationToken);
         metrics.RecordsPurged("alarm", purgedAlarms);
@@ -36,25 +36,9 @@ public sealed partial class RetentionSweeper(
         return (purgedAlarms, purgedTroubles);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.SweepInterval, time, stoppingToken);
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogSweepFailed(logger, ex);
-            }
-        }
-    }
+    protected override Task SweepOnceAsync(CancellationToken cancellationToken) => SweepAsync(cancellationToken);
+
+    protected override void OnSweepFailed(Exception exception) => LogSweepFailed(logger, exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention: {Alarms} alarm(s) and {Troubles} trouble(s) past their period deleted")]
     private static partial void LogPurged(ILogger logger, int alarms, int troubles);

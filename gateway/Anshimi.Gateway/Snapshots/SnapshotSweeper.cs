@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Hosting;
+using Anshimi.Gateway.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,12 +14,12 @@ public sealed partial class SnapshotSweeper(
     SnapshotMetrics metrics,
     IOptions<SnapshotOptions> options,
     TimeProvider time,
-    ILogger<SnapshotSweeper> logger) : BackgroundService
+    ILogger<SnapshotSweeper> logger) : RecordSweeper(options.Value.SweepInterval, time)
 {
     /// <summary>One sweep; returns the number of incomplete snapshots expired.</summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
-        DateTimeOffset now = time.GetUtcNow();
+        DateTimeOffset now = Time.GetUtcNow();
         int expired = await store.ExpireIncompleteAsync(now - options.Value.IncompleteExpiry, cancellationToken);
         if (expired > 0)
         {
@@ -31,25 +31,9 @@ public sealed partial class SnapshotSweeper(
         return expired;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.SweepInterval, time, stoppingToken);
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogSweepFailed(logger, ex);
-            }
-        }
-    }
+    protected override Task SweepOnceAsync(CancellationToken cancellationToken) => SweepAsync(cancellationToken);
+
+    protected override void OnSweepFailed(Exception exception) => LogSweepFailed(logger, exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} incomplete snapshot(s) expired; their chunks were deleted")]
     private static partial void LogExpired(ILogger logger, int count);
