@@ -1,6 +1,8 @@
 using Anshimi.Gateway.Provisioning;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol.Upstream;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace Anshimi.Gateway.Tests.Provisioning;
 
@@ -123,6 +125,19 @@ public sealed class RegistryCsvTests
         Assert.Equal([new CsvProblem(1, "", "empty", "the file is empty; the first line must name the columns")], Parse("").Problems);
         Assert.Contains(new CsvProblem(1, "site_ref", "duplicate_column", "the header names site_ref twice"), Parse(Header + ",Site_Ref\r\n").Problems);
         Assert.Equal(RegistryCsv.ImportColumns.Length, Parse(Header.Replace(',', ';') + "\r\n0000A1B2;home;x;37.5;126.9;R-1\r\n").Problems.Count(p => p.Code == "missing_column"));
+    }
+
+    [Fact]
+    public void Random_text_full_of_quotes_separators_and_line_breaks_never_throws_and_names_real_lines()
+    {
+        Gen<string> body = Gen.Elements('"', ',', '\r', '\n', 'a', '1', ' ', '\uFEFF', '\0', '가', '=').ArrayOf().Select(chars => new string(chars));
+        Gen<string> text = Gen.OneOf(body, body.Select(b => Header + "\n" + b), body.Select(b => Header + "\r\n0000A1B2,home," + b));
+        Prop.ForAll(text.ToArbitrary(), t =>
+        {
+            (IReadOnlyList<CsvRow> rows, List<CsvProblem> problems) = Parse(t);
+            int lines = 1 + t.Count(c => c is '\n' or '\r');
+            return problems.All(p => p.Row >= 1 && p.Row <= lines + 1) && rows.All(r => r.Row >= 2 && r.Row <= lines);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
     }
 
     [Fact]
