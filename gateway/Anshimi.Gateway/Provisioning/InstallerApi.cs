@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol;
 using Microsoft.AspNetCore.Builder;
@@ -44,20 +46,26 @@ public static class InstallerApi
             board.Current().Select(s => new UnclaimedDevice(DeviceIdText.Format(s.Hello.DeviceId), s.Hello.Profile, s.Hello.FirmwareVersion, s.HeardAt)));
         api.MapGet("/devices", async (DeviceLifecycle lifecycle, CancellationToken ct) => await lifecycle.ListAsync(ct));
         api.MapGet("/devices/{id}", (string id, Commissioning c, CancellationToken ct) => Run(id, async d => Results.Ok(await Found(c, d, ct))));
-        api.MapPost("/devices/{id}/claim", (string id, ClaimRequest body, Commissioning c, CancellationToken ct) =>
-            Run(id, async d => Results.Ok(await c.ClaimAsync(d, body.Code ?? "", ct))));
-        api.MapPut("/devices/{id}/site", (string id, SiteRequest body, Commissioning c, CancellationToken ct) =>
-            Run(id, async d => Results.Ok(await c.BindSiteAsync(d, body.Kind, body.Address, body.Latitude, body.Longitude, body.Reference, ct))));
+        api.MapPost("/devices/{id}/claim", (string id, HttpRequest request, Commissioning c, CancellationToken ct) => Run(id, async d =>
+        {
+            ClaimRequest body = await BodyAsync<ClaimRequest>(request, ct);
+            return Results.Ok(await c.ClaimAsync(d, body.Code ?? "", ct));
+        }));
+        api.MapPut("/devices/{id}/site", (string id, HttpRequest request, Commissioning c, CancellationToken ct) => Run(id, async d =>
+        {
+            SiteRequest body = await BodyAsync<SiteRequest>(request, ct);
+            return Results.Ok(await c.BindSiteAsync(d, body.Kind, body.Address, body.Latitude, body.Longitude, body.Reference, ct));
+        }));
         api.MapPost("/devices/{id}/walk-test", (string id, Commissioning c, TimeProvider time, CancellationToken ct) => Run(id, async d =>
         {
             DateTimeOffset since = time.GetUtcNow();
             DateTimeOffset until = c.StartWalkTest(d, await Found(c, d, ct));
             return Results.Ok(new { since, until });
         }));
-        api.MapGet("/devices/{id}/walk-test", (string id, long? since, Commissioning c, DeviceRegistry registry, DeviceLifecycle lifecycle, TimeProvider time, CancellationToken ct) => Run(id, async d =>
+        api.MapGet("/devices/{id}/walk-test", (string id, string? since, Commissioning c, DeviceRegistry registry, DeviceLifecycle lifecycle, TimeProvider time, CancellationToken ct) => Run(id, async d =>
         {
+            DateTimeOffset from = since is null ? time.GetUtcNow().AddHours(-1) : Since(since);
             DeviceRow row = await Found(c, d, ct);
-            DateTimeOffset from = since is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : time.GetUtcNow().AddHours(-1);
             DateTimeOffset? until = registry.TryGet(d, out DeviceEntry entry) ? entry.WalkTestUntil : null;
             var alarms = (await lifecycle.TestAlarmsSinceAsync(d, from, ct)).Select(a => new WalkTestAlarm(a.Counter, a.EventCode, a.At, true)).ToList();
             return Results.Ok(new WalkTestStatus(row.DeviceId, until > time.GetUtcNow(), until, alarms));
@@ -67,8 +75,9 @@ public static class InstallerApi
             c.EndWalkTest(d);
             return Task.FromResult(Results.NoContent());
         }));
-        api.MapPost("/devices/{id}/replace", (string id, ReplaceRequest body, Commissioning c, CancellationToken ct) => Run(id, async d =>
+        api.MapPost("/devices/{id}/replace", (string id, HttpRequest request, Commissioning c, CancellationToken ct) => Run(id, async d =>
         {
+            ReplaceRequest body = await BodyAsync<ReplaceRequest>(request, ct);
             if (!DeviceIdText.TryParse(body.NewDeviceId ?? "", out uint newId))
             {
                 throw new CommissioningException(400, "bad_device_id", "newDeviceId must be 8 hex digits");
@@ -106,6 +115,34 @@ public static class InstallerApi
 
         return await next(context);
     }
+
+    /// <summary>
+    /// The request's JSON body. Read here rather than bound by the framework, whose refusal would be an empty
+    /// 400: a missing or malformed body is the installer's error and is named like every other.
+    /// </summary>
+    private static async Task<T> BodyAsync<T>(HttpRequest request, CancellationToken ct)
+        where T : class
+    {
+        if (!request.HasJsonContentType())
+        {
+            throw new CommissioningException(400, "bad_request", "the request body must be JSON (Content-Type: application/json)");
+        }
+
+        try
+        {
+            return await request.ReadFromJsonAsync<T>(ct) ?? throw new CommissioningException(400, "bad_request", "the request body must be a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw new CommissioningException(400, "bad_request", "the request body is not the JSON this request takes" + (ex.Path is null ? "" : " (at " + ex.Path + ")"));
+        }
+    }
+
+    /// <summary>A walk-test window's start: milliseconds since 1970 (UTC).</summary>
+    private static DateTimeOffset Since(string text) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long ms) && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : throw new CommissioningException(400, "bad_since", "since must be milliseconds since 1970-01-01 UTC: " + text);
 
     private static async Task<DeviceRow> Found(Commissioning commissioning, uint deviceId, CancellationToken ct) =>
         await commissioning.FindAsync(deviceId, ct)
