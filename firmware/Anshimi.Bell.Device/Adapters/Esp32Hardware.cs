@@ -1,5 +1,4 @@
 using System;
-using System.Device.Adc;
 using System.IO.Ports;
 using System.Threading;
 using Anshimi.Firmware.Hal;
@@ -30,22 +29,6 @@ namespace Anshimi.Bell.Device
         public int Next(int maxExclusive)
         {
             return _random.Next(maxExclusive);
-        }
-    }
-
-    /// <summary>An ADC1 channel (battery divider) as a fraction of the controller's full scale (12 bit on these chips).</summary>
-    public sealed class AdcInput : IAnalogInput
-    {
-        private readonly AdcChannel _channel;
-
-        public AdcInput(AdcController adc, int channel)
-        {
-            _channel = adc.OpenChannel(channel);
-        }
-
-        public double Read()
-        {
-            return _channel.ReadRatio();
         }
     }
 

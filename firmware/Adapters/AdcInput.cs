@@ -1,9 +1,12 @@
 using System.Device.Adc;
 using Anshimi.Firmware.Hal;
 
-namespace Anshimi.Streetlight.Adapters
+namespace Anshimi.Firmware.Adapters
 {
-    /// <summary>A slowly changing analog input (the ambient light sensor) as a fraction of full scale.</summary>
+    /// <summary>
+    /// An ADC channel (a battery divider, an ambient light sensor) as a fraction of the controller's full scale,
+    /// shared by the device apps.
+    /// </summary>
     public sealed class AdcInput : IAnalogInput
     {
         private readonly AdcChannel _channel;
