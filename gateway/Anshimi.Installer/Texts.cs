@@ -48,6 +48,8 @@ public sealed class Texts(bool english)
         ["code.unauthorized"] = ("관리자 토큰이 틀렸습니다.", "The admin token is wrong."),
         ["code.forbidden"] = ("게이트웨이 본체에서만 실행할 수 있습니다.", "Only callers on the gateway itself are allowed."),
         ["code.bad_device_id"] = ("장치 ID는 16진수 8자리입니다.", "A device id is 8 hex digits."),
+        ["code.bad_request"] = ("게이트웨이가 요청을 이해하지 못했습니다. 설치 도구와 게이트웨이의 버전이 같은지 확인하세요.", "The gateway did not understand the request. Check that the installer and the gateway are the same version."),
+        ["code.bad_since"] = ("시험 경보를 조회할 시작 시각이 잘못됐습니다.", "The start time for reading walk-test alarms is invalid."),
         ["row"] = ("행", "row"),
         ["column"] = ("열", "column"),
         ["state.claimed"] = ("등록됨", "claimed"),
