@@ -199,6 +199,32 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Acknowledging_an_alarm_a_colleague_has_just_resolved_says_so_in_korean()
+    {
+        AlarmEnvelope alarm = TestAlarms.Alarm(0x0600, 1, TestAlarms.GangnamGuOffice);
+        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
+        IPage page = await OpenConsoleAsync();
+        await SignInAsync(page, TestOperators.Gangnam);
+        ILocator row = Row(page, alarm.Key);
+        await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("미확인");
+
+        // The colleague's resolve reaches the server just before this operator's acknowledgement does.
+        await page.RouteAsync(new Regex("/api/alarms/[^/]+/ack$"), async route =>
+        {
+            using HttpResponseMessage resolved = await _host.Http.PostAsync(new Uri($"/api/alarms/{alarm.Key}/resolve", UriKind.Relative), null);
+            Assert.True(resolved.IsSuccessStatusCode);
+            await route.ContinueAsync();
+        });
+        await row.GetByTestId("ack-button").ClickAsync();
+
+        await Expect(page.GetByTestId("error-banner")).ToHaveTextAsync("요청 실패: 이미 종결된 경보입니다 (다른 관제요원이 처리했습니다).");
+        await Expect(row.GetByTestId("alarm-state")).ToHaveTextAsync("종결");
+        await ScreenshotAsync(page, "console-already-resolved");
+        _pageErrors.RemoveAll(e => e.Contains("409", StringComparison.Ordinal));
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
     public async Task The_snapshot_is_shown_while_the_alarm_is_open_and_every_view_is_audited()
     {
         AlarmEnvelope alarm = TestAlarms.Alarm(0x0400, 1, TestAlarms.GangnamGuOffice);

@@ -36,6 +36,7 @@
       walkTestNote: "설치 점검용 시험 경보입니다. 실제 경보 목록과 경보 수신기에는 나타나지 않습니다.",
       auditVerify: "무결성 검증", auditIntact: "정상: {n}건 검증", auditBroken: "변조 감지: {id}번 기록 ({problem})",
       failed: "요청 실패", offline: "서버에 연결할 수 없습니다.",
+      alreadyResolved: "이미 종결된 경보입니다 (다른 관제요원이 처리했습니다).", alarmGone: "경보를 찾을 수 없습니다.",
     },
     en: {
       title: "Anshimi control center", subtitle: "District CCTV control centers · Central control center",
@@ -70,6 +71,7 @@
       walkTestNote: "Walk-test alarms from installers. They never appear in the live queue or at alarm receivers.",
       auditVerify: "Verify chain", auditIntact: "Intact: {n} rows verified", auditBroken: "Tampering detected at row {id} ({problem})",
       failed: "Request failed", offline: "Cannot reach the server.",
+      alreadyResolved: "This alarm is already resolved (another operator handled it).", alarmGone: "Alarm not found.",
     },
   };
   const stateOrder = { open: 0, acknowledged: 1, dispatched: 2, resolved: 3, test: 4 };
@@ -383,14 +385,22 @@
     }
   }
 
+  // The answers an operator meets in normal work in their language; anything else as the server put it.
+  function problemText(status, body) {
+    if (status === 409 && body.state === "resolved") return t("alreadyResolved");
+    if (status === 404) return t("alarmGone");
+    return `${body.title || status}${body.detail ? ` — ${body.detail}` : ""}`;
+  }
+
   async function act(key, action, button) {
     button.disabled = true;
     try {
       const response = await api(`/api/alarms/${encodeURIComponent(key)}/${action}`, { method: "POST" });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) {
-        if (response.status !== 401) showError(`${t("failed")}: ${body.title || response.status}${body.detail ? ` — ${body.detail}` : ""}`);
+        // Reloaded first: a successful reload clears the banner, and this refusal must stay on it.
         await load();
+        if (response.status !== 401) showError(`${t("failed")}: ${problemText(response.status, body)}`);
         return;
       }
       fresh.delete(key);
