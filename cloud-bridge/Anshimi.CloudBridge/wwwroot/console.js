@@ -105,6 +105,8 @@
   let mapOutline = null;
   // The map's current view as a viewBox [x, y, width, height]; null shows the whole city.
   let mapView = null;
+  // Marker requests overlap (a zoom while the periodic refresh is on its way): only the newest may draw.
+  let markerRequest = 0;
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -527,6 +529,7 @@
   async function renderMarkers() {
     const group = $("[data-testid=district-map] .markers");
     if (!group || !mapOutline) return;
+    const request = ++markerRequest;
     const p = mapOutline.projection;
     const radius = { "marker-alarm": 9, "marker-lights": 3 };
     const scale = mapScale();
@@ -554,6 +557,7 @@
       api("/api/devices").then((r) => (r.ok ? r.json() : [])),
       api(`/api/map/layers?${layerQuery(p)}`).then((r) => (r.ok ? r.json() : [])),
     ]);
+    if (request !== markerRequest) return;
     // Later children paint on top: the many small lights first, open alarms last.
     const items = layers.filter((l) => l.layer === "lights").flatMap(layerDots);
     devices.forEach((d) => items.push(dot(d.site.lat, d.site.lon, "marker-device", d.deviceId, `${d.deviceId} ${d.site.address}`)));
