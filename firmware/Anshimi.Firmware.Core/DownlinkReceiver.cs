@@ -1,4 +1,3 @@
-using System.Collections;
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
 
@@ -27,11 +26,10 @@ namespace Anshimi.Firmware
         private readonly byte[] _key;
         private readonly uint _deviceId;
         private readonly IDeviceStorage _storage;
-        private readonly int _maxQueued;
         private readonly IAckReceiver _receiver;
         private readonly CounterWindow _window;
         private readonly string _topic;
-        private readonly Queue _queue = new Queue();
+        private readonly PayloadRing _queue;
         private readonly object _lock = new object();
 
         private int _dropped;
@@ -44,7 +42,7 @@ namespace Anshimi.Firmware
             _key = key;
             _deviceId = deviceId;
             _storage = storage;
-            _maxQueued = maxQueued;
+            _queue = new PayloadRing(maxQueued < 0 ? 0 : maxQueued);
             _receiver = receiver;
             _topic = Topics.DeviceDownlink(deviceId);
 
@@ -117,13 +115,9 @@ namespace Anshimi.Firmware
         {
             lock (_lock)
             {
-                if (_queue.Count >= _maxQueued)
+                if (!_queue.TryEnqueue(frame))
                 {
                     _dropped++;
-                }
-                else
-                {
-                    _queue.Enqueue(frame);
                 }
             }
         }
@@ -150,15 +144,15 @@ namespace Anshimi.Firmware
         {
             while (true)
             {
-                byte[] payload;
+                byte[]? payload;
                 lock (_lock)
                 {
-                    if (_queue.Count == 0)
-                    {
-                        return;
-                    }
+                    payload = _queue.Dequeue();
+                }
 
-                    payload = (byte[])_queue.Dequeue()!;
+                if (payload == null)
+                {
+                    return;
                 }
 
                 Handle(payload);

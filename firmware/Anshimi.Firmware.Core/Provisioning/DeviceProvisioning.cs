@@ -1,5 +1,3 @@
-using System.Collections;
-using System.Text;
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Provisioning;
@@ -33,7 +31,7 @@ namespace Anshimi.Firmware.Provisioning
         private readonly string _credentialsTopic;
         private readonly string _helloTopic;
         private readonly object _lock = new object();
-        private readonly Queue _inbox = new Queue();
+        private readonly PayloadRing _inbox;
         private bool _subscribed;
         private long _nextHelloMs;
         private DeviceCredentials? _credentials;
@@ -46,6 +44,7 @@ namespace Anshimi.Firmware.Provisioning
             _link = link;
             _cipher = cipher;
             _codec = new ProvisioningCodec(mac);
+            _inbox = new PayloadRing(config.MaxQueuedMessages < 0 ? 0 : config.MaxQueuedMessages);
             _credentials = DeviceCredentials.Parse(storage.Read(CredentialsRecordName));
 
             // A fresh nonce per power-up: credentials sealed for an earlier hello do not open now.
@@ -135,7 +134,7 @@ namespace Anshimi.Firmware.Provisioning
                 byte[]? payload;
                 lock (_lock)
                 {
-                    payload = _inbox.Count == 0 ? null : (byte[]?)_inbox.Dequeue();
+                    payload = _inbox.Dequeue();
                 }
 
                 if (payload == null || _credentials != null)
@@ -203,13 +202,10 @@ namespace Anshimi.Firmware.Provisioning
 
             lock (_lock)
             {
-                if (_inbox.Count >= _config.MaxQueuedMessages)
+                if (!_inbox.TryEnqueue(payload))
                 {
                     DroppedQueueFull++;
-                    return;
                 }
-
-                _inbox.Enqueue(payload);
             }
         }
     }

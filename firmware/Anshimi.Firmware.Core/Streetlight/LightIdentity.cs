@@ -27,9 +27,28 @@ namespace Anshimi.Firmware.Streetlight
             BigEndian.WriteUInt32(image, 1, lightId);
             System.Array.Copy(key, 0, image, 5, 32);
             System.Array.Copy(escortKey, 0, image, 37, 32);
-            BigEndian.WriteUInt32(image, 69, (uint)(int)System.Math.Round(latitude * 1000000.0));
-            BigEndian.WriteUInt32(image, 73, (uint)(int)System.Math.Round(longitude * 1000000.0));
+            BigEndian.WriteUInt32(image, 69, (uint)MicroDegrees(latitude));
+            BigEndian.WriteUInt32(image, 73, (uint)MicroDegrees(longitude));
             return image;
+        }
+
+        /// <summary>Degrees to whole micro-degrees, rounding half to even as Math.Round does (not in nanoFramework's core library).</summary>
+        private static int MicroDegrees(double degrees)
+        {
+            double value = degrees * 1000000.0;
+            long whole = (long)value;
+            if (whole > value)
+            {
+                whole--;
+            }
+
+            double fraction = value - whole;
+            if (fraction > 0.5 || (fraction == 0.5 && (whole & 1) != 0))
+            {
+                whole++;
+            }
+
+            return (int)whole;
         }
 
         /// <summary>The light's configuration, or null when the entry is missing or does not parse (an unprovisioned light).</summary>

@@ -2,7 +2,7 @@ namespace Anshimi.Firmware.Streetlight
 {
     /// <summary>
     /// Sunrise and sunset for a place and day, by the NOAA solar calculator's algorithm (Meeus' low-precision
-    /// formulas; within about a minute at Seoul's latitude). Uses System.Math only, so it runs on nanoFramework.
+    /// formulas; within about a minute at Seoul's latitude), on the portable <see cref="Trigonometry"/>.
     /// </summary>
     public static class SolarCalculator
     {
@@ -12,8 +12,8 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>Returned instead of minutes when the sun stays above the horizon all day (midnight sun).</summary>
         public const double NeverSets = double.MinValue;
 
-        private const double Deg = 180.0 / System.Math.PI;
-        private const double Rad = System.Math.PI / 180.0;
+        private const double Deg = 180.0 / Trigonometry.Pi;
+        private const double Rad = Trigonometry.Pi / 180.0;
 
         /// <summary>Ticks of 2000-01-01 12:00 UTC, Julian day 2451545.0 (J2000).</summary>
         private const long J2000Ticks = 630823248000000000L;
@@ -39,8 +39,8 @@ namespace Anshimi.Firmware.Streetlight
                 double equationOfTime;
                 SunPosition(julianCentury, out declination, out equationOfTime);
 
-                double cosHourAngle = (System.Math.Cos(HorizonZenith * Rad) / (System.Math.Cos(latitude * Rad) * System.Math.Cos(declination)))
-                    - (System.Math.Tan(latitude * Rad) * System.Math.Tan(declination));
+                double cosHourAngle = (Trigonometry.Cos(HorizonZenith * Rad) / (Trigonometry.Cos(latitude * Rad) * Trigonometry.Cos(declination)))
+                    - (Trigonometry.Tan(latitude * Rad) * Trigonometry.Tan(declination));
                 if (cosHourAngle > 1.0)
                 {
                     return NeverRises;
@@ -51,7 +51,7 @@ namespace Anshimi.Firmware.Streetlight
                     return NeverSets;
                 }
 
-                double hourAngle = System.Math.Acos(cosHourAngle) * Deg;
+                double hourAngle = Trigonometry.Acos(cosHourAngle) * Deg;
                 minutes = 720.0 - (4.0 * (longitude + (sunrise ? hourAngle : -hourAngle))) - equationOfTime;
             }
 
@@ -89,23 +89,23 @@ namespace Anshimi.Firmware.Streetlight
             double meanAnomaly = 357.52911 + (t * (35999.05029 - (0.0001537 * t)));
             double eccentricity = 0.016708634 - (t * (0.000042037 + (0.0000001267 * t)));
             double m = meanAnomaly * Rad;
-            double center = (System.Math.Sin(m) * (1.914602 - (t * (0.004817 + (0.000014 * t)))))
-                + (System.Math.Sin(2 * m) * (0.019993 - (0.000101 * t)))
-                + (System.Math.Sin(3 * m) * 0.000289);
+            double center = (Trigonometry.Sin(m) * (1.914602 - (t * (0.004817 + (0.000014 * t)))))
+                + (Trigonometry.Sin(2 * m) * (0.019993 - (0.000101 * t)))
+                + (Trigonometry.Sin(3 * m) * 0.000289);
             double omega = (125.04 - (1934.136 * t)) * Rad;
-            double apparentLongitude = (meanLongitude + center - 0.00569 - (0.00478 * System.Math.Sin(omega))) * Rad;
+            double apparentLongitude = (meanLongitude + center - 0.00569 - (0.00478 * Trigonometry.Sin(omega))) * Rad;
             double meanObliquity = 23.0 + ((26.0 + ((21.448 - (t * (46.815 + (t * (0.00059 - (t * 0.001813)))))) / 60.0)) / 60.0);
-            double obliquity = (meanObliquity + (0.00256 * System.Math.Cos(omega))) * Rad;
-            declination = System.Math.Asin(System.Math.Sin(obliquity) * System.Math.Sin(apparentLongitude));
+            double obliquity = (meanObliquity + (0.00256 * Trigonometry.Cos(omega))) * Rad;
+            declination = Trigonometry.Asin(Trigonometry.Sin(obliquity) * Trigonometry.Sin(apparentLongitude));
 
-            double y = System.Math.Tan(obliquity / 2.0);
+            double y = Trigonometry.Tan(obliquity / 2.0);
             y *= y;
             double l0 = meanLongitude * Rad;
-            equationOfTime = 4.0 * Deg * ((y * System.Math.Sin(2 * l0))
-                - (2 * eccentricity * System.Math.Sin(m))
-                + (4 * eccentricity * y * System.Math.Sin(m) * System.Math.Cos(2 * l0))
-                - (0.5 * y * y * System.Math.Sin(4 * l0))
-                - (1.25 * eccentricity * eccentricity * System.Math.Sin(2 * m)));
+            equationOfTime = 4.0 * Deg * ((y * Trigonometry.Sin(2 * l0))
+                - (2 * eccentricity * Trigonometry.Sin(m))
+                + (4 * eccentricity * y * Trigonometry.Sin(m) * Trigonometry.Cos(2 * l0))
+                - (0.5 * y * y * Trigonometry.Sin(4 * l0))
+                - (1.25 * eccentricity * eccentricity * Trigonometry.Sin(2 * m)));
         }
 
         private static double Normalize(double degrees)

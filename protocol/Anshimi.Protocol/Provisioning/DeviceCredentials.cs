@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Anshimi.Protocol.Provisioning
 {
     /// <summary>
@@ -27,8 +25,8 @@ namespace Anshimi.Protocol.Provisioning
         /// <summary>key (32) · username length (1) · username · password length (1) · password, ASCII.</summary>
         public byte[] ToBytes()
         {
-            byte[] user = Encoding.UTF8.GetBytes(Username);
-            byte[] pass = Encoding.UTF8.GetBytes(Password);
+            byte[] user = ProvisioningText.ToBytes(Username);
+            byte[] pass = ProvisioningText.ToBytes(Password);
             var data = new byte[KeyLength + 2 + user.Length + pass.Length];
             System.Array.Copy(Key, 0, data, 0, KeyLength);
             data[KeyLength] = (byte)user.Length;

@@ -1,4 +1,3 @@
-using System.Text;
 using Anshimi.Protocol.Security;
 
 namespace Anshimi.Protocol.Provisioning
@@ -42,12 +41,12 @@ namespace Anshimi.Protocol.Provisioning
 
         public static byte[] HelloKeyInfoBytes()
         {
-            return Encoding.UTF8.GetBytes(HelloKeyInfo);
+            return ProvisioningText.ToBytes(HelloKeyInfo);
         }
 
         public static byte[] CredentialsKeyInfoBytes()
         {
-            return Encoding.UTF8.GetBytes(CredentialsKeyInfo);
+            return ProvisioningText.ToBytes(CredentialsKeyInfo);
         }
 
         /// <summary>Salt of the credentials key: device nonce followed by gateway nonce.</summary>
@@ -62,8 +61,8 @@ namespace Anshimi.Protocol.Provisioning
         /// <summary>version · type · device id · nonce · profile (len, ASCII) · firmware (len, ASCII) · tag (16).</summary>
         public byte[] EncodeHello(HelloMessage hello, byte[] helloKey)
         {
-            byte[] profile = Encoding.UTF8.GetBytes(hello.Profile);
-            byte[] firmware = Encoding.UTF8.GetBytes(hello.FirmwareVersion);
+            byte[] profile = ProvisioningText.ToBytes(hello.Profile);
+            byte[] firmware = ProvisioningText.ToBytes(hello.FirmwareVersion);
             int signed = 2 + 4 + NonceLength + 1 + profile.Length + 1 + firmware.Length;
             var data = new byte[signed + HelloTagLength];
             data[0] = Version;

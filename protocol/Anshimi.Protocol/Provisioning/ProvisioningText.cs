@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Anshimi.Protocol.Provisioning
 {
     /// <summary>Short printable-ASCII fields of provisioning messages.</summary>
@@ -21,7 +19,33 @@ namespace Anshimi.Protocol.Provisioning
                 }
             }
 
-            return Encoding.UTF8.GetString(data, offset, length);
+            var chars = new char[length];
+            for (int i = 0; i < length; i++)
+            {
+                chars[i] = (char)data[offset + i];
+            }
+
+            return new string(chars);
+        }
+
+        /// <summary>
+        /// The ASCII bytes of <paramref name="text"/>. These fields are ASCII by specification (and nanoFramework's
+        /// core library has no encoder), so a character beyond ASCII is refused rather than put on the wire.
+        /// </summary>
+        public static byte[] ToBytes(string text)
+        {
+            var bytes = new byte[text.Length];
+            for (int i = 0; i < text.Length; i++)
+            {
+                if (text[i] > (char)0x7F)
+                {
+                    throw new System.ArgumentException("provisioning text must be ASCII", nameof(text));
+                }
+
+                bytes[i] = (byte)text[i];
+            }
+
+            return bytes;
         }
 
         /// <summary>True when <paramref name="text"/> would pass <see cref="Read"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Streetlight;
 
@@ -36,5 +37,26 @@ public sealed class LightIdentityTests
 
         storage.Write(LightIdentity.RecordName, LightIdentity.Encode(1, StreetlightRig.Key, StreetlightRig.EscortKey, 95, 127));
         Assert.Null(LightIdentity.Load(storage));
+    }
+
+    [Fact]
+    public void Coordinates_are_rounded_to_micro_degrees_as_math_round_does()
+    {
+        var random = new Random(37);
+        var coordinates = new List<double> { 0, -0.0000004, -0.0000005, 0.0000015, 0.0000025, -126.9779695, 89.9999995, -180 };
+        for (int i = 0; i < 2000; i++)
+        {
+            coordinates.Add((random.NextDouble() - 0.5) * 180);
+
+            // Exact half micro-degrees, where rounding half to even and half away from zero differ.
+            coordinates.Add((random.Next(-90_000_000, 90_000_000) + 0.5) / 1_000_000.0);
+        }
+
+        foreach (double degrees in coordinates)
+        {
+            byte[] image = LightIdentity.Encode(1, StreetlightRig.Key, StreetlightRig.EscortKey, degrees, -degrees);
+            Assert.Equal((int)Math.Round(degrees * 1_000_000.0), (int)BinaryPrimitives.ReadUInt32BigEndian(image.AsSpan(69)));
+            Assert.Equal((int)Math.Round(-degrees * 1_000_000.0), (int)BinaryPrimitives.ReadUInt32BigEndian(image.AsSpan(73)));
+        }
     }
 }
