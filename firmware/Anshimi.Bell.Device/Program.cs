@@ -79,7 +79,7 @@ namespace Anshimi.Bell.Device
             {
                 // Without Wi-Fi the bell still runs: alarms fall back to BLE, and the station keeps reconnecting.
                 WifiStation.Join(settings.Ssid, settings.WifiPassword, WifiJoinTimeoutMs);
-                link = new M2MqttLink(settings.Broker, settings.Port, settings.DeviceId, settings.MqttPassword);
+                link = new M2MqttLink(settings.Broker, settings.Port, settings.DeviceId, settings.MqttPassword, clock, new DeviceRandom());
             }
 
             var led = new GpioStatusLed(gpio, board.LedRed, board.LedGreen, board.LedBlue);

@@ -1,4 +1,5 @@
 using System.Device.Gpio;
+using System.Device.Wifi;
 using System.Threading;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Doorbell;
@@ -16,7 +17,6 @@ namespace Anshimi.Doorbell.Device
     public static class Program
     {
         private const int TickMs = 15;
-        private const int ReconnectMs = 5000;
         private const int WifiTimeoutMs = 30000;
 
         public static void Main()
@@ -46,7 +46,7 @@ namespace Anshimi.Doorbell.Device
             WifiNetworkHelper.ConnectDhcp(settings.Ssid, settings.WifiPassword, WifiReconnectionKind.Automatic, requiresDateTime: true, token: wifiTimeout.Token);
 
             var config = new DoorbellConfig(settings.DeviceId, settings.Key);
-            var link = new M2MqttLink(settings.BrokerHost, settings.BrokerPort, settings.DeviceId, settings.MqttPassword);
+            var link = new M2MqttLink(settings.BrokerHost, settings.BrokerPort, settings.DeviceId, settings.MqttPassword, clock, new DeviceRandom());
             var doorbell = new SmartDoorbell(
                 config,
                 clock,
@@ -63,15 +63,8 @@ namespace Anshimi.Doorbell.Device
                 new DeviceRandom());
             GpioPin ringLed = gpio.OpenPin(DoorbellPins.RingLed, PinMode.Output);
 
-            long nextConnectMs = 0;
             while (true)
             {
-                if (!link.IsConnected && clock.MonotonicMs >= nextConnectMs)
-                {
-                    link.Reconnect();
-                    nextConnectMs = clock.MonotonicMs + ReconnectMs;
-                }
-
                 doorbell.Tick();
 
                 // The door station's LED answers the visitor while the chime plays.

@@ -141,7 +141,9 @@ namespace Anshimi.Bell.Device
             int at = 0;
             foreach (BluetoothLEAdvertisementDataSection section in args.Advertisement.DataSections)
             {
-                byte[] data = section.Data.ToArray();
+                // Buffer keeps its bytes internal: DataReader is the public way to copy them out.
+                var data = new byte[section.Data.Length];
+                DataReader.FromBuffer(section.Data).ReadBytes(data);
                 if (at + 2 + data.Length > bytes.Length)
                 {
                     return;

@@ -1,3 +1,4 @@
+using System.Device.Wifi;
 using System.Threading;
 using nanoFramework.Networking;
 

@@ -7,36 +7,47 @@ using Anshimi.Protocol;
 using nanoFramework.M2Mqtt;
 using nanoFramework.M2Mqtt.Messages;
 
-namespace Anshimi.Bell.Device
+namespace Anshimi.Firmware.Adapters
 {
     /// <summary>
-    /// The bell's MQTT session over nanoFramework.M2Mqtt: a connect thread that keeps the session up
-    /// (persistent session, last will "offline" retained, "online" retained on every connect), and
-    /// publishes and subscribes that wait for the broker's answer no longer than the timeout given.
+    /// A device's MQTT session over nanoFramework.M2Mqtt, shared by the bell and the doorbell apps: user name and
+    /// client id are the device id, persistent session, retained last will "offline" and retained "online" on every
+    /// connect, keepalive 30 s. A thread of its own keeps the session up, waiting between attempts as
+    /// <see cref="ReconnectBackoff"/> says (jittered, 0.5 s doubling to 5 s), so a street of devices does not
+    /// return to a restarted broker in one burst. Publishes and subscribes wait for the broker's answer no longer
+    /// than the timeout given.
     /// </summary>
     public sealed class M2MqttLink : IMqttLink
     {
         private const ushort KeepAliveSeconds = 30;
+
+        // Connected, the thread only wakes on ConnectionClosed; this poll covers a close it did not hear of.
+        private const int ConnectedPollMs = 5000;
 
         private readonly string _host;
         private readonly int _port;
         private readonly string _clientId;
         private readonly string _password;
         private readonly string _statusTopic;
+        private readonly IClock _clock;
+        private readonly ReconnectBackoff _backoff;
         private readonly object _gate = new object();
         private readonly Hashtable _confirmed = new Hashtable();
         private readonly AutoResetEvent _answer = new AutoResetEvent(false);
         private readonly AutoResetEvent _lost = new AutoResetEvent(false);
         private MqttClient _client;
 
-        public M2MqttLink(string host, int port, uint deviceId, string password)
+        public M2MqttLink(string host, int port, uint deviceId, string password, IClock clock, IRandom random)
         {
             _host = host;
             _port = port;
             _clientId = DeviceIdText.Format(deviceId);
             _password = password;
             _statusTopic = Topics.DeviceStatus(deviceId);
-            new Thread(ConnectLoop).Start();
+            _clock = clock;
+            // Its own random source: System.Random is not safe to share with the device loop's thread.
+            _backoff = new ReconnectBackoff(random, ReconnectBackoff.DefaultInitialMs, ReconnectBackoff.DefaultMaxMs);
+            new Thread(KeepConnected).Start();
         }
 
         public event MqttMessageHandler MessageReceived;
@@ -91,7 +102,7 @@ namespace Anshimi.Bell.Device
         // The broker's PUBACK or SUBACK may arrive before Publish returns its id, so answers are kept by id.
         private bool WaitFor(ushort id, int timeoutMs)
         {
-            long deadline = Environment.TickCount64 + timeoutMs;
+            long deadline = _clock.MonotonicMs + timeoutMs;
             while (true)
             {
                 lock (_gate)
@@ -103,7 +114,7 @@ namespace Anshimi.Bell.Device
                     }
                 }
 
-                long left = deadline - Environment.TickCount64;
+                long left = deadline - _clock.MonotonicMs;
                 if (left <= 0)
                 {
                     return false;
@@ -113,38 +124,56 @@ namespace Anshimi.Bell.Device
             }
         }
 
-        private void ConnectLoop()
+        private void KeepConnected()
         {
-            int delayMs = 500;
             while (true)
             {
-                if (!IsConnected)
+                if (TryConnect())
                 {
-                    try
+                    _backoff.Reset();
+                    while (IsConnected)
                     {
-                        var client = new MqttClient(_host, _port, false, null, null, MqttSslProtocols.None);
-                        client.MqttMsgPublishReceived += OnPublishReceived;
-                        client.MqttMsgPublished += OnPublished;
-                        client.MqttMsgSubscribed += OnSubscribed;
-                        client.ConnectionClosed += OnConnectionClosed;
-                        MqttReasonCode code = client.Connect(
-                            _clientId, _clientId, _password, true, MqttQoSLevel.AtLeastOnce, true, _statusTopic, "offline", false, KeepAliveSeconds);
-                        if (code == MqttReasonCode.Success)
-                        {
-                            _client = client;
-                            client.Publish(_statusTopic, Encoding.UTF8.GetBytes("online"), null, null, MqttQoSLevel.AtLeastOnce, true);
-                            delayMs = 500;
-                        }
+                        _lost.WaitOne(ConnectedPollMs, false);
                     }
-                    catch (Exception)
-                    {
-                        // Broker or network away: try again later.
-                    }
-
-                    delayMs = delayMs >= 5000 ? 10000 : delayMs * 2;
                 }
 
-                _lost.WaitOne(delayMs, false);
+                // Also after a drop: a broker restart drops every device at the same moment.
+                Thread.Sleep(_backoff.NextDelayMs());
+            }
+        }
+
+        private bool TryConnect()
+        {
+            MqttClient client = null;
+            try
+            {
+                client = new MqttClient(_host, _port, false, null, null, MqttSslProtocols.None);
+                client.MqttMsgPublishReceived += OnPublishReceived;
+                client.MqttMsgPublished += OnPublished;
+                client.MqttMsgSubscribed += OnSubscribed;
+                client.ConnectionClosed += OnConnectionClosed;
+                MqttReasonCode code = client.Connect(
+                    _clientId, _clientId, _password, true, MqttQoSLevel.AtLeastOnce, true, _statusTopic, "offline", false, KeepAliveSeconds);
+                if (code != MqttReasonCode.Success)
+                {
+                    // Refused (a deleted account, a wrong password): the client's threads are ended before the next try.
+                    client.Close();
+                    return false;
+                }
+
+                _client = client;
+                client.Publish(_statusTopic, Encoding.UTF8.GetBytes("online"), null, null, MqttQoSLevel.AtLeastOnce, true);
+                return true;
+            }
+            catch (Exception)
+            {
+                // Broker or network away (M2Mqtt throws MqttConnectionException): the backoff decides when to try again.
+                if (client != null)
+                {
+                    client.Close();
+                }
+
+                return false;
             }
         }
 
