@@ -70,6 +70,20 @@ public sealed partial class DeviceAppProjectTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void Every_app_builds_on_the_core_library_the_device_code_is_compiled_against_here(string project)
+    {
+        // build/NanoFramework compiles the linked device code against this mscorlib; an app on another one would
+        // run code that was never checked against its own core library.
+        string checkedVersion = (string)XDocument.Load(RepoPaths.Combine("Directory.Packages.props")).Descendants("PackageVersion")
+            .Single(p => (string?)p.Attribute("Include") == "nanoFramework.CoreLibrary").Attribute("Version")!;
+        string config = Path.Combine(Path.GetDirectoryName(RepoPaths.Combine(project))!, "packages.config");
+        XElement core = Assert.Single(XDocument.Load(config).Root!.Elements("package"), p => (string?)p.Attribute("id") == "nanoFramework.CoreLibrary");
+
+        Assert.Equal(checkedVersion, (string?)core.Attribute("version"));
+    }
+
     private static IEnumerable<string> Items(string project, string kind)
     {
         XDocument document = XDocument.Load(project);

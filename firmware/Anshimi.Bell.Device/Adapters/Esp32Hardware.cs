@@ -7,31 +7,6 @@ using nanoFramework.Runtime.Native;
 
 namespace Anshimi.Bell.Device
 {
-    /// <summary>Time for the device: a monotonic tick count and the wall clock (set by SNTP on Wi-Fi boards; kept by the RTC across deep sleep).</summary>
-    public sealed class DeviceClock : IClock
-    {
-        public DateTime UtcNow
-        {
-            get { return DateTime.UtcNow; }
-        }
-
-        public long MonotonicMs
-        {
-            get { return Environment.TickCount64; }
-        }
-    }
-
-    /// <summary>Retry jitter from System.Random, which the ESP32 seeds from its hardware RNG.</summary>
-    public sealed class DeviceRandom : IRandom
-    {
-        private readonly Random _random = new Random();
-
-        public int Next(int maxExclusive)
-        {
-            return _random.Next(maxExclusive);
-        }
-    }
-
     /// <summary>A hardware UART, pins routed from the pin map; reads never block.</summary>
     public sealed class SerialUartPort : IUartPort
     {
