@@ -8,6 +8,7 @@ using Anshimi.CloudBridge.Tests.App;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Escorts;
 
@@ -27,7 +28,7 @@ public sealed class EscortRestartTests : IDisposable
     public async Task A_session_active_at_a_restart_is_resumed_and_a_silent_one_times_out_releasing_its_lights()
     {
         // The session's silence is measured on this clock, so a slow restart cannot time it out before it is checked.
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 21, 30, 0, TimeSpan.Zero));
         string id;
         await using (CloudBridgeHost before = await CloudBridgeHost.StartAsync(
             new FakeMqttClient(), AppTestCity.Settings(_cityDirectory), _dataDirectory, services => services.AddSingleton<TimeProvider>(clock)))

@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Operators;
 
@@ -10,7 +11,7 @@ namespace Anshimi.CloudBridge.Tests.Operators;
 public sealed class OperatorSignInTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("operators-").FullName;
-    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
     private readonly OperatorSignIn _signIn;
     private readonly OperatorAccountStore _store;
 
