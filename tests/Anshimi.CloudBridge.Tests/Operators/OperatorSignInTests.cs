@@ -7,7 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Operators;
 
-/// <summary>Password checks, lockout and its expiry on a manual clock; account validation.</summary>
+/// <summary>Password checks, lockout and its expiry on a virtual clock; account validation.</summary>
 public sealed class OperatorSignInTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("operators-").FullName;
