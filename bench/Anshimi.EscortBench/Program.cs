@@ -7,6 +7,7 @@ using Anshimi.Geo;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Testing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 // Usage: dotnet run --project bench/Anshimi.EscortBench -c Release -- [lights=20000] [sessions=2000] [rounds=100]
 int lightCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20_000;
@@ -39,7 +40,8 @@ for (int s = 0; s < sessionCount; s++)
     walkers[s] = new Walker((uint)(0x10000000 + s), [(fx, fy), (cx, cy), (tx, ty)]);
 }
 
-var clock = new BenchClock();
+// Simulated time: two seconds per round, so holds are refreshed as in a real walk.
+var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 21, 0, 0, TimeSpan.Zero));
 var publisher = new TimingPublisher();
 var planner = new EscortPlanner(directory, publisher, Options.Create(new EscortOptions()), clock);
 foreach (Walker walker in walkers)
@@ -185,14 +187,4 @@ internal sealed class TimingPublisher : ILightCommandPublisher
         Interlocked.Exchange(ref _commands, 0);
         Interlocked.Exchange(ref _lights, 0);
     }
-}
-
-/// <summary>Simulated time: two seconds per round, so holds are refreshed as in a real walk.</summary>
-internal sealed class BenchClock : TimeProvider
-{
-    private long _ticks = new DateTimeOffset(2026, 11, 22, 21, 0, 0, TimeSpan.Zero).UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }

@@ -4,6 +4,7 @@ using Anshimi.AlarmReceivers.Dc09;
 using Anshimi.Testing;
 using FsCheck;
 using FsCheck.Fluent;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.AlarmReceivers.Tests;
 
@@ -21,6 +22,9 @@ public class Dc09SenderTests
         ConnectTimeout = TimeSpan.FromSeconds(2),
         Retry = new Dc09RetryPolicy { MaxAttempts = 3, InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(200) },
     };
+
+    /// <summary>Virtual time for the supervision timer, started behind the receiver's real clock so every stamp stays inside its window.</summary>
+    private static FakeTimeProvider SupervisionClock() => new(DateTimeOffset.UtcNow - TimeSpan.FromSeconds(20));
 
     private static Dc09Alarm Panic(string key = "A1B2C3D4:1") =>
         new("1234", ContactIdQualifier.NewEvent, 120, 1, 3, key, DateTimeOffset.UtcNow);
@@ -297,20 +301,27 @@ public class Dc09SenderTests
     }
 
     [Fact]
-    public async Task An_idle_link_is_supervised_with_NULL_messages()
+    public async Task An_idle_link_is_supervised_with_a_NULL_message_each_interval()
     {
         await using var receiver = new Dc09TestReceiver();
         receiver.Start();
+        FakeTimeProvider time = SupervisionClock();
+        TimeSpan interval = TimeSpan.FromSeconds(3);
         await using var sender = new Dc09Sender(Options(receiver.Port) with
         {
-            SupervisionInterval = TimeSpan.FromMilliseconds(150),
+            SupervisionInterval = interval,
             SupervisionAccount = "1234",
+            TimeProvider = time,
         });
+        DateTimeOffset start = time.GetUtcNow();
+        using var stop = new CancellationTokenSource();
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(800));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sender.RunSupervisionAsync(stop.Token));
+        Task supervising = sender.RunSupervisionAsync(stop.Token);
+        await time.AdvanceUntilAsync(TimeSpan.FromMilliseconds(100), () => receiver.Accepted.Count >= 3, "three NULL messages");
+        await stop.CancelAsync();
 
-        Assert.InRange(receiver.Accepted.Count, 2, 6);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => supervising);
+        Assert.True(time.GetUtcNow() - start >= 3 * interval, "three NULL messages within " + (time.GetUtcNow() - start));
         Assert.All(receiver.Accepted, m => Assert.Equal((Dc09Message.NullToken, 0, "1234"), (m.Token, m.Sequence, m.Account)));
     }
 
@@ -319,22 +330,26 @@ public class Dc09SenderTests
     {
         await using var receiver = new Dc09TestReceiver();
         receiver.Start();
+        FakeTimeProvider time = SupervisionClock();
         await using var sender = new Dc09Sender(Options(receiver.Port) with
         {
-            SupervisionInterval = TimeSpan.FromMilliseconds(400),
+            SupervisionInterval = TimeSpan.FromSeconds(4),
             SupervisionAccount = "1234",
+            TimeProvider = time,
         });
 
+        // An alarm every second for six seconds: the supervision timer comes due and finds the link busy.
         using var stop = new CancellationTokenSource();
         Task supervising = sender.RunSupervisionAsync(stop.Token);
         for (int i = 0; i < 6; i++)
         {
             await sender.SendAsync(Panic($"dev:{i}"), CancellationToken.None);
-            await Task.Delay(100);
+            time.Advance(TimeSpan.FromSeconds(1));
         }
 
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => supervising);
+        Assert.Equal(6, receiver.Accepted.Count);
         Assert.All(receiver.Accepted, m => Assert.Equal(Dc09Message.ContactIdToken, m.Token));
     }
 

@@ -42,53 +42,6 @@ public sealed class AlarmApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Acknowledging_publishes_the_operator_ack_and_resends_until_the_gateway_relays_it()
-    {
-        AlarmEnvelope alarm = TestAlarms.Alarm(0xA1B2, 9);
-        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-
-        HttpResponseMessage response = await PostAsync($"/api/alarms/{alarm.Key}/ack", null);
-
-        response.EnsureSuccessStatusCode();
-        JsonElement body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("acknowledged", body.GetProperty("state").GetString());
-        Assert.Equal(TestOperators.Central.UserName, body.GetProperty("timeline")[2].GetProperty("actor").GetString());
-
-        // Retry interval 200 ms doubling to 800 ms: several copies go out while the gateway stays silent.
-        await Eventually.HoldsAsync(() => Acks().Count >= 3, "the acknowledgement re-sent");
-        OperatorAckEnvelope ack = Acks()[0];
-        Assert.Equal((alarm.Key, "acknowledged", TestOperators.Central.UserName), (ack.Key, ack.Stage, ack.Operator));
-
-        await _host.InjectAsync(TestAlarms.EventsTopic(), new AckRelayedEnvelope(alarm.Key, "acknowledged"));
-        await Task.Delay(TimeSpan.FromSeconds(1)); // a send already under way may still land
-        int afterRelay = Acks().Count;
-        await Task.Delay(TimeSpan.FromSeconds(2));
-
-        Assert.Equal(afterRelay, Acks().Count);
-        JsonElement stored = await GetJsonAsync($"/api/alarms/{alarm.Key}");
-        Assert.Contains("acknowledged-relayed", stored.GetProperty("timeline").EnumerateArray().Select(t => t.GetProperty("stage").GetString()));
-
-        List<OperatorAckEnvelope> Acks() => _mqtt.PublishedOf<OperatorAckEnvelope>(TestAlarms.CommandsTopic()).ToList();
-    }
-
-    [Fact]
-    public async Task Acks_stored_while_the_broker_is_unreachable_go_out_once_it_is_back()
-    {
-        AlarmEnvelope alarm = TestAlarms.Alarm(0xF1, 1);
-        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-        _mqtt.FailPublishes = true;
-
-        (await PostAsync($"/api/alarms/{alarm.Key}/resolve", null)).EnsureSuccessStatusCode();
-        await Task.Delay(500);
-        _mqtt.FailPublishes = false;
-        _mqtt.SetState(Mqtt.MqttConnectionState.Connected);
-
-        await Eventually.HoldsAsync(
-            () => _mqtt.PublishedOf<OperatorAckEnvelope>(TestAlarms.CommandsTopic()).Any(a => a.Key == alarm.Key && a.Stage == "resolved" && a.Operator == TestOperators.Central.UserName),
-            "the resolve sent after reconnecting");
-    }
-
-    [Fact]
     public async Task Acknowledging_twice_is_harmless_and_resolving_a_resolved_alarm_conflicts()
     {
         AlarmEnvelope alarm = TestAlarms.Alarm(0x77, 1);

@@ -13,12 +13,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.Gateway.Tests;
 
 /// <summary>
 /// The gateway's real services wired by its own DI extensions, over a temp SQLite file, a fake
-/// broker client and a manual clock. Hosted loops are not started: tests drive the components.
+/// broker client and a virtual clock (<see cref="FakeTimeProvider"/>). Hosted loops are not started: tests drive the components.
 /// </summary>
 public sealed class GatewayHarness : IAsyncDisposable
 {
@@ -27,7 +28,7 @@ public sealed class GatewayHarness : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly Action<IServiceCollection>? _configure;
 
-    private GatewayHarness(string directory, FakeMqttClient mqtt, ManualTime time, TestDevice[] devices, Action<IServiceCollection>? configure)
+    private GatewayHarness(string directory, FakeMqttClient mqtt, FakeTimeProvider time, TestDevice[] devices, Action<IServiceCollection>? configure)
     {
         _configure = configure;
         Directory = directory;
@@ -59,6 +60,9 @@ public sealed class GatewayHarness : IAsyncDisposable
     /// <summary>Where the gateway publishes to the cloud bridge.</summary>
     public static string EventsTopic => Topics.GatewayEvents(GatewayId);
 
+    /// <summary>A virtual clock at a fixed evening start; nothing moves it but the test.</summary>
+    public static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 3, 4, 21, 30, 0, TimeSpan.Zero));
+
     public static TimeSpan RetryInterval => TimeSpan.FromSeconds(5);
 
     public static TimeSpan RetryMaxInterval => TimeSpan.FromSeconds(60);
@@ -67,7 +71,7 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public FakeMqttClient Mqtt { get; }
 
-    public ManualTime Time { get; }
+    public FakeTimeProvider Time { get; }
 
     public TestDevice[] Devices { get; }
 
@@ -87,10 +91,10 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     /// <summary>A fresh gateway on a new temp directory with two registered devices.</summary>
     public static Task<GatewayHarness> StartAsync() =>
-        StartAsync(CreateDirectory(), new FakeMqttClient(), new ManualTime(), [new TestDevice(0x0000A1B2, 1), new TestDevice(0x0000C3D4, 101, "shop-panic")]);
+        StartAsync(CreateDirectory(), new FakeMqttClient(), NewClock(), [new TestDevice(0x0000A1B2, 1), new TestDevice(0x0000C3D4, 101, "shop-panic")]);
 
     /// <summary>A gateway process on existing state, as after a restart; <paramref name="configure"/> registers services before the gateway's own.</summary>
-    public static async Task<GatewayHarness> StartAsync(string directory, FakeMqttClient mqtt, ManualTime time, TestDevice[] devices, Action<IServiceCollection>? configure = null)
+    public static async Task<GatewayHarness> StartAsync(string directory, FakeMqttClient mqtt, FakeTimeProvider time, TestDevice[] devices, Action<IServiceCollection>? configure = null)
     {
         var harness = new GatewayHarness(directory, mqtt, time, devices, configure);
         await harness.Get<IEnumerable<IHostedService>>().OfType<GatewayStartup>().Single().StartAsync(CancellationToken.None);

@@ -4,7 +4,7 @@ namespace Anshimi.Ble.Simulation;
 /// A deterministic in-process radio. Every participant (<see cref="Join"/>) that advertises transmits once
 /// when it starts and then once per interval; <see cref="Pump"/> carries every transmission due up to the
 /// time source's now, in time order (ties in join order), to every other participant that is scanning,
-/// unless a loss rule drops it. Nothing happens between pumps, so a test that moves a manual clock and
+/// unless a loss rule drops it. Nothing happens between pumps, so a test that moves a virtual clock and
 /// pumps sees the same air on every run. Handlers run on the pumping thread and may change advertising.
 /// </summary>
 public sealed class SimulatedAirspace(TimeProvider time)

@@ -1,4 +1,5 @@
 using Anshimi.Ble.Simulation;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.Ble.Tests.Simulation;
 
@@ -8,11 +9,12 @@ public sealed class SimulatedAirspaceTests
     private static readonly BleAddress LightA = new(0x02A50000A001);
     private static readonly BleAddress LightB = new(0x02A50000A002);
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+    private static readonly DateTimeOffset Start = new(2026, 3, 4, 21, 30, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task An_advertiser_transmits_when_started_and_then_once_per_interval_to_every_scanner_but_itself()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var air = new SimulatedAirspace(clock);
         SimulatedBleTransport gateway = air.Join(Gateway);
         SimulatedBleTransport a = air.Join(LightA, rssi: -71);
@@ -50,7 +52,7 @@ public sealed class SimulatedAirspaceTests
     [Fact]
     public async Task Drop_first_makes_one_receiver_miss_the_first_transmissions_only()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var air = new SimulatedAirspace(clock);
         air.AddRule(AirspaceRule.DropFirst(3, from: Gateway, to: LightA));
         SimulatedBleTransport gateway = air.Join(Gateway);
@@ -75,7 +77,7 @@ public sealed class SimulatedAirspaceTests
     [Fact]
     public async Task A_receiver_can_answer_inside_the_pump_and_is_heard_in_the_same_pump()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var air = new SimulatedAirspace(clock);
         SimulatedBleTransport gateway = air.Join(Gateway);
         SimulatedBleTransport a = air.Join(LightA);
@@ -106,7 +108,7 @@ public sealed class SimulatedAirspaceTests
     [Fact]
     public async Task A_closed_transport_leaves_the_air_and_refuses_to_advertise()
     {
-        var air = new SimulatedAirspace(new ManualClock());
+        var air = new SimulatedAirspace(new FakeTimeProvider(Start));
         SimulatedBleTransport a = air.Join(LightA);
 
         await a.DisposeAsync();
@@ -119,7 +121,7 @@ public sealed class SimulatedAirspaceTests
     [Fact]
     public async Task Advertising_outside_legacy_limits_is_refused()
     {
-        var air = new SimulatedAirspace(new ManualClock());
+        var air = new SimulatedAirspace(new FakeTimeProvider(Start));
         SimulatedBleTransport a = air.Join(LightA);
 
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => a.SetAdvertisingAsync(new byte[32], Interval, CancellationToken.None));
@@ -129,7 +131,7 @@ public sealed class SimulatedAirspaceTests
 
     private static async Task<List<DateTimeOffset>> RunWithRandomLossAsync(int seed)
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var air = new SimulatedAirspace(clock);
         air.AddRule(AirspaceRule.DropRandom(0.5, seed));
         SimulatedBleTransport gateway = air.Join(Gateway);

@@ -7,7 +7,9 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Escorts;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.App;
 
@@ -273,11 +275,12 @@ public sealed class AppApiTests : IAsyncLifetime
     [Fact]
     public async Task A_silent_session_times_out_and_its_lights_are_released()
     {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using CloudBridgeHost bridge = await CloudBridgeHost.StartAsync(new FakeMqttClient(), AppTestCity.Settings(_cityDirectory, new Dictionary<string, string?>
         {
-            ["Escorts:SessionTimeout"] = "00:00:01",
-            ["Escorts:SweepInterval"] = "00:00:00.100",
-        }));
+            ["Escorts:SessionTimeout"] = "00:02:00",
+            ["Escorts:SweepInterval"] = "00:00:05",
+        }), configure: services => services.AddSingleton<TimeProvider>(clock));
         var mqtt = (FakeMqttClient)bridge.Services.GetRequiredService<Anshimi.Mqtt.IMqttClient>();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/app/v1/escorts")
         {
@@ -287,9 +290,12 @@ public sealed class AppApiTests : IAsyncLifetime
         using HttpResponseMessage started = await bridge.Http.SendAsync(request);
         string id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sessionId").GetString()!;
 
-        await Eventually.HoldsAsync(
+        DateTimeOffset lastHeard = clock.GetUtcNow();
+        await clock.AdvanceUntilAsync(
+            TimeSpan.FromSeconds(5),
             () => mqtt.PublishedOf<LightCommandEnvelope>(Topics.GatewayCommands(AppTestCity.WestGateway)).Any(c => c.Mode == LightModeName.Release),
             "lights released after silence");
+        Assert.True(clock.GetUtcNow() - lastHeard >= TimeSpan.FromMinutes(2), "released after " + (clock.GetUtcNow() - lastHeard) + " of silence");
         EscortSessionRecord session = (await bridge.Services.GetRequiredService<EscortStore>().FindAsync(uint.Parse(id, System.Globalization.NumberStyles.HexNumber, null), CancellationToken.None))!;
         Assert.Equal(EscortState.TimedOut, session.State);
     }

@@ -1,5 +1,6 @@
 using Anshimi.CloudBridge.Audit;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Audit;
 
@@ -7,7 +8,7 @@ namespace Anshimi.CloudBridge.Tests.Audit;
 public sealed class AuditLogTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("audit-").FullName;
-    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
 
     public void Dispose()
     {

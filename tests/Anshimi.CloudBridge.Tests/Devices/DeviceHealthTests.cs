@@ -4,6 +4,7 @@ using System.Text.Json;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Devices;
 
@@ -11,7 +12,7 @@ namespace Anshimi.CloudBridge.Tests.Devices;
 public sealed class DeviceHealthTests : IAsyncLifetime
 {
     private readonly FakeMqttClient _mqtt = new();
-    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
     private CloudBridgeHost _host = null!;
 
     public async Task InitializeAsync() => _host = await CloudBridgeHost.StartAsync(_mqtt, new Dictionary<string, string?>

@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Streetlights;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Escorts;
 
@@ -14,7 +15,7 @@ namespace Anshimi.CloudBridge.Tests.Escorts;
 public sealed class EscortPlannerTests
 {
     private const uint Walker = 0x00C0FFEE;
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 21, 30, 0, TimeSpan.Zero));
     private readonly RecordingLightPublisher _publisher = new();
     private readonly Dictionary<(int X, int Y), uint> _ids = [];
     private readonly EscortPlanner _planner;

@@ -7,7 +7,9 @@ using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Tests.App;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Escorts;
 
@@ -27,7 +29,7 @@ public sealed class EscortRestartTests : IDisposable
     public async Task A_session_active_at_a_restart_is_resumed_and_a_silent_one_times_out_releasing_its_lights()
     {
         // The session's silence is measured on this clock, so a slow restart cannot time it out before it is checked.
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 21, 30, 0, TimeSpan.Zero));
         string id;
         await using (CloudBridgeHost before = await CloudBridgeHost.StartAsync(
             new FakeMqttClient(), AppTestCity.Settings(_cityDirectory), _dataDirectory, services => services.AddSingleton<TimeProvider>(clock)))
@@ -45,8 +47,8 @@ public sealed class EscortRestartTests : IDisposable
         var mqtt = new FakeMqttClient();
         await using CloudBridgeHost after = await CloudBridgeHost.StartAsync(mqtt, AppTestCity.Settings(_cityDirectory, new Dictionary<string, string?>
         {
-            ["Escorts:SessionTimeout"] = "00:00:02",
-            ["Escorts:SweepInterval"] = "00:00:00.100",
+            ["Escorts:SessionTimeout"] = "00:02:00",
+            ["Escorts:SweepInterval"] = "00:00:05",
         }), _dataDirectory, services => services.AddSingleton<TimeProvider>(clock));
         uint sessionId = uint.Parse(id, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 
@@ -55,10 +57,12 @@ public sealed class EscortRestartTests : IDisposable
             [Anshimi.CloudBridge.Streetlights.Streetlight.FirstId + 3, Anshimi.CloudBridge.Streetlights.Streetlight.FirstId + 4],
             after.Services.GetRequiredService<EscortPlanner>().LitFor(sessionId));
 
-        clock.Advance(TimeSpan.FromSeconds(3));
-        await Eventually.HoldsAsync(
+        DateTimeOffset lastHeard = clock.GetUtcNow();
+        await clock.AdvanceUntilAsync(
+            TimeSpan.FromSeconds(5),
             () => mqtt.PublishedOf<LightCommandEnvelope>(Topics.GatewayCommands(AppTestCity.WestGateway)).Any(c => c.Mode == LightModeName.Release),
             "lights released after the resumed session fell silent");
+        Assert.True(clock.GetUtcNow() - lastHeard >= TimeSpan.FromMinutes(2), "released after " + (clock.GetUtcNow() - lastHeard) + " of silence");
         List<string> released = mqtt.PublishedOf<LightCommandEnvelope>(Topics.GatewayCommands(AppTestCity.WestGateway))
             .Where(c => c.Mode == LightModeName.Release).SelectMany(c => c.Lights).Order(StringComparer.Ordinal).ToList();
         Assert.Equal([AppTestCity.LightId(3), AppTestCity.LightId(4)], released);

@@ -3,14 +3,15 @@ using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Operators;
 
-/// <summary>Password checks, lockout and its expiry on a manual clock; account validation.</summary>
+/// <summary>Password checks, lockout and its expiry on a virtual clock; account validation.</summary>
 public sealed class OperatorSignInTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("operators-").FullName;
-    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
     private readonly OperatorSignIn _signIn;
     private readonly OperatorAccountStore _store;
 

@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Retention;
 
@@ -17,7 +18,7 @@ public sealed class RetentionPurgeTests : IDisposable
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("retention-").FullName;
-    private readonly ManualClock _clock = new(Start);
+    private readonly FakeTimeProvider _clock = new(Start);
     private readonly RetentionOptions _options = new()
     {
         ClosedAlarms = TimeSpan.FromDays(30),
@@ -101,23 +102,26 @@ public sealed class RetentionPurgeTests : IDisposable
     }
 
     [Fact]
-    public async Task The_running_bridge_purges_on_its_own_interval()
+    public async Task The_running_bridge_purges_on_its_own_interval_each_alarm_by_its_own_age()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>
         {
-            ["Retention:Interval"] = "00:00:00.200",
+            ["Retention:Interval"] = "01:00:00",
             ["Retention:ClosedAlarms"] = "1.00:00:00",
         }, configure: services => services.AddSingleton<TimeProvider>(clock));
-        AlarmEnvelope alarm = TestAlarms.Alarm(0x10, 1);
-        await host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-        (await host.Http.PostAsync(new Uri($"/api/alarms/{alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
-        await Task.Delay(TimeSpan.FromMilliseconds(600));
-        Assert.NotNull(await host.Store.FindAsync(alarm.Key, CancellationToken.None));
+        AlarmEnvelope older = TestAlarms.Alarm(0x10, 1), younger = TestAlarms.Alarm(0x11, 1);
+        await host.InjectAsync(TestAlarms.EventsTopic(), older);
+        await host.InjectAsync(TestAlarms.EventsTopic(), younger);
+        (await host.Http.PostAsync(new Uri($"/api/alarms/{older.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        clock.Advance(TimeSpan.FromHours(12));
+        await host.Store.ApplyOperatorActionAsync(younger.Key, AlarmState.Resolved, "kim", clock.GetUtcNow(), CancellationToken.None);
 
-        clock.Advance(TimeSpan.FromDays(2));
+        // Nobody calls the purge: only the bridge's own hourly passes can remove anything.
+        clock.Advance(TimeSpan.FromHours(13));
 
-        await Eventually.HoldsAsync(async () => await host.Store.FindAsync(alarm.Key, CancellationToken.None) is null, "closed alarm purged");
+        await Eventually.HoldsAsync(async () => await host.Store.FindAsync(older.Key, CancellationToken.None) is null, "alarm resolved 25 h ago purged");
+        Assert.NotNull(await host.Store.FindAsync(younger.Key, CancellationToken.None));
     }
 
     private RetentionPurge Create(AlarmStore store, AuditLog audit) => new(

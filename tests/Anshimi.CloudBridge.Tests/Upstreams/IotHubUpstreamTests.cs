@@ -6,6 +6,7 @@ using Anshimi.CloudBridge.Upstreams;
 using Anshimi.CloudBridge.Upstreams.IotHub;
 using Anshimi.Mqtt;
 using Anshimi.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Upstreams;
 
@@ -52,7 +53,7 @@ public sealed class IotHubUpstreamTests
     public async Task An_alarm_is_published_over_TLS_with_the_SAS_token_to_the_device_events_topic_with_its_key_as_message_id()
     {
         using var tls = TestCertificates.Create();
-        var clock = new SettableClock(T0);
+        var clock = new FakeTimeProvider(T0);
         await using MosquittoBroker broker = await StartHubAsync(tls, ExpectedToken(T0 + TimeSpan.FromHours(1)));
         await using Observer observer = await Observer.StartAsync(broker, tls.CaFile);
         await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), clock);
@@ -79,7 +80,7 @@ public sealed class IotHubUpstreamTests
     {
         using var tls = TestCertificates.Create();
         await using MosquittoBroker broker = await StartHubAsync(tls, "SharedAccessSignature sr=x&sig=y&se=1");
-        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), new SettableClock(T0));
+        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), new FakeTimeProvider(T0));
 
         DeliveryResult result = await upstream.DeliverAsync(Alarm("000000A2:1", test: false), CancellationToken.None);
 
@@ -93,7 +94,7 @@ public sealed class IotHubUpstreamTests
     public async Task Before_the_token_expires_the_upstream_reconnects_under_a_fresh_token()
     {
         using var tls = TestCertificates.Create();
-        var clock = new SettableClock(T0);
+        var clock = new FakeTimeProvider(T0);
         await using MosquittoBroker broker = await StartHubAsync(tls, ExpectedToken(T0 + TimeSpan.FromHours(1)));
         await using Observer observer = await Observer.StartAsync(broker, tls.CaFile);
         await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), clock);
@@ -101,8 +102,8 @@ public sealed class IotHubUpstreamTests
         await observer.NextAsync();
 
         // 56 minutes on, inside the 5-minute renewal margin: from now on the hub takes only the new token.
-        clock.Now = T0 + TimeSpan.FromMinutes(56);
-        await SetPasswordAsync(broker, ExpectedToken(clock.Now + TimeSpan.FromHours(1)));
+        clock.Advance(TimeSpan.FromMinutes(56));
+        await SetPasswordAsync(broker, ExpectedToken(clock.GetUtcNow() + TimeSpan.FromHours(1)));
 
         DeliveryResult result = await upstream.DeliverAsync(Alarm("000000A3:2", test: false), CancellationToken.None);
         Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
@@ -164,14 +165,6 @@ public sealed class IotHubUpstreamTests
         key, key.Split(':')[0], uint.Parse(key.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture), "gw-test-01",
         120, 1, 1, "home-panic", "home", 37.5172, 127.0473, "서울특별시 강남구 학동로 426", test, "11680", "01020304", AlarmState.Open,
         T0, T0, []);
-
-    /// <summary>Wall clock under the test's control; timers stay real.</summary>
-    private sealed class SettableClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     /// <summary>A second client on the broker, subscribed to every device topic; its persistent session outlives a broker restart.</summary>
     private sealed class Observer : IAsyncDisposable

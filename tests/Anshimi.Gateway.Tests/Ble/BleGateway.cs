@@ -6,12 +6,13 @@ using Anshimi.Gateway.Tests.Lights;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.Gateway.Tests.Ble;
 
 /// <summary>
 /// The gateway's real services (<see cref="GatewayHarness"/>) with its radio in a <see cref="SimulatedAirspace"/> on the
-/// harness's manual clock. <see cref="RunAsync"/> plays the radio loop deterministically: every dwell the gateway
+/// harness's virtual clock. <see cref="RunAsync"/> plays the radio loop deterministically: every dwell the gateway
 /// steps, and in between the air is pumped and what the gateway heard is processed.
 /// </summary>
 public sealed class BleGateway : IAsyncDisposable
@@ -49,7 +50,7 @@ public sealed class BleGateway : IAsyncDisposable
 
     public static async Task<BleGateway> StartAsync(int lights = 4)
     {
-        var time = new ManualTime();
+        FakeTimeProvider time = GatewayHarness.NewClock();
         var air = new SimulatedAirspace(time);
         TestDevice[] devices =
         [

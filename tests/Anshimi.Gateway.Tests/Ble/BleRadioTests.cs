@@ -14,7 +14,7 @@ public sealed class BleRadioTests
         await using GatewayHarness gateway = await GatewayHarness.StartAsync(
             GatewayHarness.CreateDirectory(),
             new FakeMqttClient(),
-            new ManualTime(),
+            GatewayHarness.NewClock(),
             [new TestDevice(0x0000A1B2, 1)],
             services => services.AddSingleton<IBleTransportFactory>(new ConfiguredBleTransportFactory(Options.Create(hci), TimeProvider.System)));
         BleRadio radio = gateway.Get<BleRadio>();

@@ -1,19 +1,26 @@
 using Anshimi.Gateway.Hosting;
+using Anshimi.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.Gateway.Tests.Hosting;
 
 public sealed class RecordSweeperTests
 {
     [Fact]
-    public async Task A_failed_sweep_is_reported_and_the_next_one_still_runs_until_the_service_stops()
+    public async Task A_failed_sweep_is_reported_and_the_next_one_still_runs_an_interval_later_until_the_service_stops()
     {
-        using var sweeper = new CountingSweeper(failFirst: 2);
+        var time = new FakeTimeProvider();
+        DateTimeOffset start = time.GetUtcNow();
+        using var sweeper = new CountingSweeper(failFirst: 2, time);
 
         await sweeper.StartAsync(CancellationToken.None);
-        await sweeper.ThirdSweep.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await sweeper.StopAsync(CancellationToken.None);
+        await time.AdvanceUntilAsync(CountingSweeper.Interval / 4, () => sweeper.Sweeps >= 3, "a third sweep");
+        Assert.True(time.GetUtcNow() - start >= 3 * CountingSweeper.Interval, "three sweeps within " + (time.GetUtcNow() - start));
+
+        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await sweeper.StopAsync(stopping.Token);
         int afterStop = sweeper.Sweeps;
-        await Task.Delay(CountingSweeper.Interval * 5);
+        time.Advance(CountingSweeper.Interval * 5);
 
         Assert.Equal(2, sweeper.Failures.Count);
         Assert.All(sweeper.Failures, f => Assert.IsType<InvalidOperationException>(f));
@@ -21,9 +28,9 @@ public sealed class RecordSweeperTests
         Assert.True(sweeper.ExecuteTask!.IsCompletedSuccessfully);
     }
 
-    private sealed class CountingSweeper(int failFirst) : RecordSweeper(Interval, TimeProvider.System)
+    private sealed class CountingSweeper(int failFirst, TimeProvider time) : RecordSweeper(Interval, time)
     {
-        public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
+        public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
         private int _sweeps;
 
@@ -31,16 +38,9 @@ public sealed class RecordSweeperTests
 
         public List<Exception> Failures { get; } = [];
 
-        public TaskCompletionSource ThirdSweep { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
         protected override Task SweepOnceAsync(CancellationToken cancellationToken)
         {
             int sweep = Interlocked.Increment(ref _sweeps);
-            if (sweep == 3)
-            {
-                ThirdSweep.TrySetResult();
-            }
-
             return sweep <= failFirst ? throw new InvalidOperationException("disk full") : Task.CompletedTask;
         }
 

@@ -3,6 +3,7 @@ using Anshimi.Gateway.Supervision;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.Gateway.Tests.Supervision;
 
@@ -11,7 +12,7 @@ public sealed class SupervisionTrackerTests
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
-    private readonly SupervisionClock _clock = new();
+    private readonly FakeTimeProvider _clock = GatewayHarness.NewClock();
     private readonly RecordingSink _sink = new();
 
     [Fact]
