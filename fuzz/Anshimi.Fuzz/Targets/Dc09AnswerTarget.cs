@@ -1,0 +1,29 @@
+using Anshimi.AlarmReceivers.Dc09;
+using static Anshimi.Fuzz.FuzzInvariantException;
+
+namespace Anshimi.Fuzz.Targets;
+
+/// <summary>
+/// A DC-09 receiver's answer (ACK, NAK, DUH) as <see cref="Dc09Sender"/> reads it off the TCP stream: decoded in the
+/// clear and under an AES-128 key, so encrypted answers in the corpus decrypt.
+/// </summary>
+public sealed class Dc09AnswerTarget : IFuzzTarget
+{
+    public static readonly byte[] Key = Convert.FromHexString("000102030405060708090A0B0C0D0E0F");
+
+    public string Name => "dc09-answer";
+
+    public void Run(byte[] input)
+    {
+        foreach (byte[] key in new[] { Array.Empty<byte>(), Key })
+        {
+            Dc09DecodeResult decoded = Dc09Message.Decode(input, key);
+            Expect((decoded.Error == Dc09DecodeError.None) == (decoded.Message is not null), "Decode gives a message or an error");
+            Expect(decoded.Message is not null || decoded.Detail.Length > 0, "a rejected frame says why");
+
+            bool ok = ReceiverResponse.TryParse(input, key, out ReceiverResponse? response, out string error);
+            Expect(ok == (response is not null) && ok == (error.Length == 0), "TryParse gives an answer or an error");
+            Expect(response is null || response.Sequence is >= 0 and <= 9999, "an answer's sequence has four digits");
+        }
+    }
+}
