@@ -7,9 +7,6 @@ namespace Anshimi.Fuzz;
 /// </summary>
 public interface IFuzzTarget
 {
-    /// <summary>The target's name on the command line and its folder under fuzz/corpus and fuzz/regressions.</summary>
-    string Name { get; }
-
     void Run(byte[] input);
 }
 

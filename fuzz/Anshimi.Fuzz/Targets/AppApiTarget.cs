@@ -22,8 +22,6 @@ public sealed class AppApiTarget(SeoulDistricts districts) : IFuzzTarget
     private readonly EscortOptions _options = new();
     private readonly DistrictDirectory _directory = new(districts);
 
-    public string Name => "app-api";
-
     public void Run(byte[] input)
     {
         int newline = Array.IndexOf(input, (byte)'\n');

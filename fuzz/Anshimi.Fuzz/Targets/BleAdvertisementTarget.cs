@@ -11,8 +11,6 @@ namespace Anshimi.Fuzz.Targets;
 /// </summary>
 public sealed class BleAdvertisementTarget : IFuzzTarget
 {
-    public string Name => "ble-advertisement";
-
     public void Run(byte[] input)
     {
         FindFrame(input);

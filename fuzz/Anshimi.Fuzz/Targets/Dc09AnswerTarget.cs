@@ -11,8 +11,6 @@ public sealed class Dc09AnswerTarget : IFuzzTarget
 {
     public static readonly byte[] Key = Convert.FromHexString("000102030405060708090A0B0C0D0E0F");
 
-    public string Name => "dc09-answer";
-
     public void Run(byte[] input)
     {
         foreach (byte[] key in new[] { Array.Empty<byte>(), Key })

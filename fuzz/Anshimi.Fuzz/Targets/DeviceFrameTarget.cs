@@ -14,8 +14,6 @@ public sealed class DeviceFrameTarget : IFuzzTarget
 
     private readonly FrameCodec _codec = new(new PlatformHmacSha256());
 
-    public string Name => "device-frame";
-
     public void Run(byte[] input)
     {
         FrameError structure = FrameCodec.Validate(input, 0, input.Length);

@@ -9,8 +9,6 @@ namespace Anshimi.Fuzz.Targets;
 /// </summary>
 public sealed class EnvelopeTarget : IFuzzTarget
 {
-    public string Name => "envelope";
-
     public void Run(byte[] input)
     {
         bool ok = EnvelopeSerializer.TryParse(input, out Envelope? envelope, out string error);

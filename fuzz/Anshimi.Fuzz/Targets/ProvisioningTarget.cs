@@ -16,8 +16,6 @@ public sealed class ProvisioningTarget : IFuzzTarget
 
     private readonly ProvisioningCodec _codec = new(new PlatformHmacSha256());
 
-    public string Name => "provisioning";
-
     public void Run(byte[] input)
     {
         if (ProvisioningCodec.ReadHello(input) is { } hello)

@@ -14,8 +14,6 @@ public sealed class RegistryCsvTarget(SeoulDistricts districts) : IFuzzTarget
 {
     private readonly SiteRules _rules = new(districts);
 
-    public string Name => "registry-csv";
-
     public void Run(byte[] input)
     {
         string text = Encoding.UTF8.GetString(input);
