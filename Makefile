@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIGURATION ?= Debug
 APT_PACKAGES := mosquitto mosquitto-clients libmosquitto1 python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd
 
-.PHONY: all deps restore build test test-fast demo bench bench-latency install-gateway bench-alloc clean
+.PHONY: all deps restore build test test-fast demo bench bench-latency install-gateway bench-alloc fuzz clean
 
 all: build
 
@@ -48,6 +48,12 @@ install-gateway: deps restore
 ## bench-alloc: allocations per encoded/decoded frame and per device tick (see bench/README.md)
 bench-alloc:
 	$(DOTNET) run --project bench/Anshimi.Bench.Allocations -c Release
+
+## fuzz: afl-fuzz (SharpFuzz) over every decoder of outside input, FUZZ_SECONDS per target (default 60),
+## FUZZ_TARGETS to choose (see fuzz/README.md)
+fuzz: APT_PACKAGES += afl++
+fuzz: deps
+	./scripts/fuzz.sh
 
 clean:
 	$(DOTNET) clean Anshimi.Iot.sln

@@ -202,19 +202,31 @@ public class Dc09MessageTests
     }
 
     [Fact]
-    public void Decode_never_throws_on_arbitrary_bytes() =>
+    public void Decode_gives_a_typed_outcome_for_arbitrary_bytes() =>
         Prop.ForAll<byte[]>(bytes =>
         {
-            _ = Dc09Message.Decode(bytes, Key128);
-            _ = Dc09Message.Decode([(byte)'\n', .. bytes, (byte)'\r']);
+            AssertTypedOutcome(Dc09Message.Decode(bytes, Key128));
+            AssertTypedOutcome(Dc09Message.Decode([(byte)'\n', .. bytes, (byte)'\r']));
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(1000));
 
     [Fact]
-    public void Decode_never_throws_on_well_framed_arbitrary_bodies() =>
+    public void Decode_gives_a_typed_outcome_for_well_framed_arbitrary_bodies() =>
         Prop.ForAll(BodyGen.ToArbitrary(), body =>
         {
-            _ = Dc09Message.Decode(FrameOf(body), Key128);
+            byte[] frame = FrameOf(body);
+            Dc09DecodeResult result = Dc09Message.Decode(frame, Key128);
+            AssertTypedOutcome(result);
+
+            // Length and CRC are right, so a frame of a possible size is judged on its body.
+            Assert.True(frame.Length is < 12 or > Dc09Message.MaxFrameLength || result.Error is not (Dc09DecodeError.Framing or Dc09DecodeError.Length or Dc09DecodeError.Crc), result.Detail);
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(1000));
+
+    /// <summary>A decoded message and no error, or an error that says why and no message.</summary>
+    private static void AssertTypedOutcome(Dc09DecodeResult result)
+    {
+        Assert.Equal(result.Error == Dc09DecodeError.None, result.Message is not null);
+        Assert.True(result.Message is not null || result.Detail.Length > 0, $"{result.Error} without a reason");
+    }
 
     [Fact]
     public void Every_message_round_trips_in_clear_and_encrypted() =>

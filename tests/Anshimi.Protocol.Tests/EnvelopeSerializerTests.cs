@@ -66,6 +66,17 @@ public sealed class EnvelopeSerializerTests
     }
 
     [Fact]
+    public void A_light_command_naming_a_null_light_is_refused()
+    {
+        // The envelope fuzz target's regression input fuzz/regressions/envelope/light-command-null-light.json.
+        byte[] json = Encoding.UTF8.GetBytes(
+            "{\"kind\":\"light-command\",\"requestId\":\"esc-1\",\"mode\":\"escort\",\"lights\":[\"0000C001\",null],\"holdSeconds\":120,\"expiresAt\":\"2026-03-01T09:01:00+00:00\",\"v\":1}");
+        Assert.False(EnvelopeSerializer.TryParse(json, out Envelope? parsed, out string error));
+        Assert.Null(parsed);
+        Assert.Equal("light command names a null light", error);
+    }
+
+    [Fact]
     public void Only_snapshots_may_exceed_the_ordinary_size_limit()
     {
         var image = new byte[64 * 1024];
@@ -86,7 +97,9 @@ public sealed class EnvelopeSerializerTests
         byte[] valid = EnvelopeSerializer.Serialize(Alarm);
         Prop.ForAll<byte[], int>((bytes, cut) =>
         {
-            EnvelopeSerializer.TryParse(bytes, out _, out _);
+            bool randomOk = EnvelopeSerializer.TryParse(bytes, out Envelope? random, out string error);
+            Assert.Equal(randomOk, random is not null);
+            Assert.Equal(randomOk, error.Length == 0);
             int length = Math.Abs(cut % (valid.Length + 1));
             bool ok = EnvelopeSerializer.TryParse(valid.AsSpan(0, length), out Envelope? parsed, out _);
             return ok == (parsed is not null);

@@ -96,51 +96,23 @@ public static class AppEndpoints
     }
 
     private static async Task<IResult> StartAsync(
-        HttpContext context, AppRequestReader reader, DistrictDirectory districts, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
+        HttpContext context, AppRequestReader reader, AppRequestBodies bodies, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
     {
-        (StartEscortRequest? body, IResult? problem) = await reader.ReadAsync<StartEscortRequest>(context.Request, cancellationToken);
-        if (body is null)
+        (byte[]? json, IResult? problem) = await reader.ReadAsync(context.Request, cancellationToken);
+        (EscortStart? start, problem) = json is null ? (null, problem) : bodies.StartEscort(json);
+        if (start is null)
         {
             return problem!;
         }
 
-        var validation = new AppValidation(districts);
-        GeoPoint? origin = validation.InSeoul("origin", body.Origin);
-        GeoPoint? destination = validation.InSeoul("destination", body.Destination);
-        List<GeoPoint>? route = null;
-        if (body.Route is not null)
-        {
-            int max = options.Value.MaxRoutePoints;
-            if (body.Route.Count is < 2 || body.Route.Count > max)
-            {
-                validation.Fail("route", $"a route has 2 to {max} points.");
-            }
-            else
-            {
-                route = [];
-                for (int i = 0; i < body.Route.Count && validation.IsValid; i++)
-                {
-                    if (validation.InSeoul($"route[{i}]", body.Route[i]) is { } point)
-                    {
-                        route.Add(point);
-                    }
-                }
-            }
-        }
-
-        if (!validation.IsValid)
-        {
-            return AppProblems.Invalid(validation.Errors);
-        }
-
         EscortSessionRecord session = await sessions.StartAsync(
-            ApiKeyAuthentication.ClientOf(context), origin!.Value, destination!.Value, route, cancellationToken);
+            ApiKeyAuthentication.ClientOf(context), start.Origin, start.Destination, start.Route, cancellationToken);
         return TypedResults.Created($"{Prefix}/escorts/{DeviceIdText.Format(session.SessionId)}", View(session, options.Value));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
     {
-        if (!TryParseSession(id, out uint sessionId))
+        if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
             return AppProblems.UnknownSession(id);
         }
@@ -150,52 +122,18 @@ public static class AppEndpoints
     }
 
     private static async Task<IResult> AddLocationsAsync(
-        string id, HttpContext context, AppRequestReader reader, DistrictDirectory districts, EscortSessions sessions,
-        IOptions<EscortOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        string id, HttpContext context, AppRequestReader reader, AppRequestBodies bodies, EscortSessions sessions, CancellationToken cancellationToken)
     {
-        if (!TryParseSession(id, out uint sessionId))
+        if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
             return AppProblems.UnknownSession(id);
         }
 
-        (LocationBatchRequest? body, IResult? problem) = await reader.ReadAsync<LocationBatchRequest>(context.Request, cancellationToken);
-        if (body is null)
+        (byte[]? json, IResult? problem) = await reader.ReadAsync(context.Request, cancellationToken);
+        (IReadOnlyList<LocationFix>? fixes, problem) = json is null ? (null, problem) : bodies.Locations(json);
+        if (fixes is null)
         {
             return problem!;
-        }
-
-        var validation = new AppValidation(districts);
-        var fixes = new List<LocationFix>();
-        int max = options.Value.MaxLocationsPerUpdate;
-        DateTimeOffset latest = time.GetUtcNow().AddMinutes(1);
-        if (body.Locations is null || body.Locations.Count == 0 || body.Locations.Count > max)
-        {
-            validation.Fail("locations", $"1 to {max} locations are required.");
-        }
-        else
-        {
-            for (int i = 0; i < body.Locations.Count; i++)
-            {
-                LocationUpdateDto? fix = body.Locations[i];
-                GeoPoint? point = validation.InSeoul($"locations[{i}]", fix?.Lat, fix?.Lon);
-                if (fix?.At is not { } at)
-                {
-                    validation.Fail($"locations[{i}].at", "the fix time is required.");
-                }
-                else if (at > latest)
-                {
-                    validation.Fail($"locations[{i}].at", "the fix time is in the future.");
-                }
-                else if (point is { } p)
-                {
-                    fixes.Add(new LocationFix(p.Latitude, p.Longitude, at));
-                }
-            }
-        }
-
-        if (!validation.IsValid)
-        {
-            return AppProblems.Invalid(validation.Errors);
         }
 
         (EscortLookup lookup, int lit) = await sessions.AddLocationsAsync(ApiKeyAuthentication.ClientOf(context), sessionId, fixes, cancellationToken);
@@ -210,23 +148,19 @@ public static class AppEndpoints
     private static async Task<IResult> EndAsync(
         string id, HttpContext context, AppRequestReader reader, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
     {
-        if (!TryParseSession(id, out uint sessionId))
+        if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
             return AppProblems.UnknownSession(id);
         }
 
-        (EndEscortRequest? body, IResult? problem) = await reader.ReadAsync<EndEscortRequest>(context.Request, cancellationToken);
-        if (body is null)
+        (byte[]? json, IResult? problem) = await reader.ReadAsync(context.Request, cancellationToken);
+        (string? reason, problem) = json is null ? (null, problem) : AppRequestBodies.EndEscort(json);
+        if (reason is null)
         {
             return problem!;
         }
 
-        if (body.Reason is not (EscortState.Arrived or EscortState.Cancelled))
-        {
-            return AppProblems.Invalid(new() { ["reason"] = ["reason must be 'arrived' or 'cancelled'."] });
-        }
-
-        (EscortLookup lookup, EscortSessionRecord? session) = await sessions.EndAsync(ApiKeyAuthentication.ClientOf(context), sessionId, body.Reason, cancellationToken);
+        (EscortLookup lookup, EscortSessionRecord? session) = await sessions.EndAsync(ApiKeyAuthentication.ClientOf(context), sessionId, reason, cancellationToken);
         return lookup switch
         {
             EscortLookup.NotFound => AppProblems.UnknownSession(id),
@@ -238,7 +172,7 @@ public static class AppEndpoints
     private static async Task<IResult> GetAdvertisementAsync(
         string id, HttpContext context, EscortSessions sessions, EscortAdvertiser advertiser, CancellationToken cancellationToken)
     {
-        if (!TryParseSession(id, out uint sessionId))
+        if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
             return AppProblems.UnknownSession(id);
         }
@@ -264,7 +198,7 @@ public static class AppEndpoints
     }
 
     private static async Task<IResult> ReportEmergencyAsync(
-        HttpContext context, AppRequestReader reader, DistrictDirectory districts, EmergencyReports emergencies,
+        HttpContext context, AppRequestReader reader, AppRequestBodies bodies, DistrictDirectory districts, EmergencyReports emergencies,
         StreetlightDirectory lights, CancellationToken cancellationToken)
     {
         string idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
@@ -276,33 +210,14 @@ public static class AppEndpoints
             });
         }
 
-        (EmergencyRequest? body, IResult? problem) = await reader.ReadAsync<EmergencyRequest>(context.Request, cancellationToken);
-        if (body is null)
+        (byte[]? json, IResult? problem) = await reader.ReadAsync(context.Request, cancellationToken);
+        (EmergencyReport? report, problem) = json is null ? (null, problem) : bodies.Emergency(json);
+        if (report is null)
         {
             return problem!;
         }
 
-        var validation = new AppValidation(districts);
-        GeoPoint? location = validation.InSeoul("location", body.Location);
-        uint? sessionId = null;
-        if (body.SessionId is not null)
-        {
-            if (TryParseSession(body.SessionId, out uint parsed))
-            {
-                sessionId = parsed;
-            }
-            else
-            {
-                validation.Fail("sessionId", "a session id is 8 hex digits.");
-            }
-        }
-
-        if (!validation.IsValid)
-        {
-            return AppProblems.Invalid(validation.Errors);
-        }
-
-        EmergencyResult result = await emergencies.ReportAsync(ApiKeyAuthentication.ClientOf(context), idempotencyKey, location!.Value, sessionId, cancellationToken);
+        EmergencyResult result = await emergencies.ReportAsync(ApiKeyAuthentication.ClientOf(context), idempotencyKey, report.Location, report.SessionId, cancellationToken);
         if (result.Outcome == EmergencyOutcome.KeyReused)
         {
             return AppProblems.Problem(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused",
@@ -330,9 +245,6 @@ public static class AppEndpoints
         DeviceIdText.TryParse(id, out uint lightId) && lights.TryFind(lightId, out Streetlight? light)
             ? new LightView(light!.IdText, light.GatewayId, light.Latitude, light.Longitude)
             : null;
-
-    private static bool TryParseSession(string id, out uint sessionId) =>
-        DeviceIdText.TryParse(id, out sessionId) && id.Length == 8 && sessionId != 0;
 
     private static EscortSessionView View(EscortSessionRecord session, EscortOptions options) => new(
         DeviceIdText.Format(session.SessionId),

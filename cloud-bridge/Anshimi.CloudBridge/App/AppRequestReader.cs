@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Anshimi.CloudBridge.Escorts;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -7,16 +6,11 @@ namespace Anshimi.CloudBridge.App;
 
 /// <summary>
 /// Reads an app request body itself, so every failure is a clear problem+json: 415 not JSON, 413 larger
-/// than <see cref="EscortOptions.MaxRequestBytes"/> (declared or actual), 400 malformed or empty.
+/// than <see cref="EscortOptions.MaxRequestBytes"/> (declared or actual). <see cref="AppRequestBodies"/> parses
+/// and checks the bytes.
 /// </summary>
 public sealed class AppRequestReader
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
-        MaxDepth = 16,
-    };
-
     private readonly int _maxBytes;
 
     public AppRequestReader(IOptions<EscortOptions> options)
@@ -27,8 +21,7 @@ public sealed class AppRequestReader
 
     public int MaxBytes => _maxBytes;
 
-    public async Task<(T? Body, IResult? Problem)> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
+    public async Task<(byte[]? Body, IResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!request.HasJsonContentType())
@@ -48,7 +41,6 @@ public sealed class AppRequestReader
             limit.MaxRequestBodySize = _maxBytes;
         }
 
-        byte[] body;
         try
         {
             using var buffer = new MemoryStream();
@@ -63,23 +55,11 @@ public sealed class AppRequestReader
                 }
             }
 
-            body = buffer.ToArray();
+            return (buffer.ToArray(), null);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return (null, TooLarge());
-        }
-
-        try
-        {
-            T? value = JsonSerializer.Deserialize<T>(body, Json);
-            return value is null
-                ? (null, AppProblems.Problem(StatusCodes.Status400BadRequest, "Empty body", "The body must be a JSON object."))
-                : (value, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, AppProblems.Problem(StatusCodes.Status400BadRequest, "Malformed JSON", ex.Message));
         }
     }
 

@@ -50,6 +50,7 @@ public static class EscortExtensions
         services.AddSingleton<IMapLayerSource, LightMapLayer>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<AppRequestReader>();
+        services.AddSingleton<AppRequestBodies>();
         services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer<AppApiKeyDocumentTransformer>());
         return builder;
     }

@@ -75,7 +75,10 @@ public static class RegistryCsv
         return text.ToString();
     }
 
-    /// <summary>Parses the file into rows by column name; structural problems (quotes, field counts, missing columns) go to <paramref name="problems"/>.</summary>
+    /// <summary>
+    /// Parses the file into rows by column name; structural problems (quotes, field counts, missing columns) go to
+    /// <paramref name="problems"/>, and a file with any of them gives no rows.
+    /// </summary>
     public static IReadOnlyList<CsvRow> Parse(string text, List<CsvProblem> problems)
     {
         List<(int Line, string[] Fields)> records = Split(text, problems);
@@ -134,7 +137,7 @@ public static class RegistryCsv
             rows.Add(new CsvRow(line, byName));
         }
 
-        return rows;
+        return problems.Count > 0 ? [] : rows;
     }
 
     private static string Time(DateTimeOffset? at) => at?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) ?? "";

@@ -57,6 +57,14 @@ public static class EnvelopeSerializer
             return false;
         }
 
+        // The serializer checks members against their nullability, but not the items of a list.
+        if (envelope is LightCommandEnvelope command && command.Lights.Any(light => light is null))
+        {
+            error = "light command names a null light";
+            envelope = null;
+            return false;
+        }
+
         if (envelope.Version != 1)
         {
             error = "unknown envelope version " + envelope.Version;

@@ -113,7 +113,7 @@ public sealed class EscortMosquittoTests : IAsyncLifetime
         await gateway.PublishAsync(Topics.GatewayEvents(AppTestCity.WestGateway), EnvelopeSerializer.Serialize(outcome), MqttQos.AtLeastOnce, false, CancellationToken.None);
         LightOutcomeLog outcomes = _bridge.Services.GetRequiredService<LightOutcomeLog>();
         await Eventually.HoldsAsync(() => outcomes.Confirmed == 1, "light outcome recorded");
-        DeviceIdText.TryParse(first.Lights[0], out uint lightId);
+        Assert.True(DeviceIdText.TryParse(first.Lights[0], out uint lightId));
         Assert.Equal(first.RequestId, outcomes.Latest(lightId)!.RequestId);
     }
 

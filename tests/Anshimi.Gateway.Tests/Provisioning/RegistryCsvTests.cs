@@ -74,15 +74,18 @@ public sealed class RegistryCsvTests
             "0000A1B2,home,\"서울특별시 중구",
             "세종대로 110\",37.5665,126.9780,R-1",
             "",
-            "0000C3D4,shop,x,37.5,126.9,R-2",
-            "0000E5F6,home,x,37.5");
+            "0000C3D4,shop,x,37.5,126.9,R-2");
 
         (IReadOnlyList<CsvRow> rows, List<CsvProblem> problems) = Parse(csv + newLine);
-
-        CsvProblem problem = Assert.Single(problems);
-        Assert.Equal(new CsvProblem(6, "", "field_count", "has 4 fields, the header 6"), problem);
+        Assert.Empty(problems);
         Assert.Equal([2, 5], rows.Select(r => r.Row));
         Assert.Equal("서울특별시 중구" + newLine + "세종대로 110", rows[0].Fields["address"]);
+
+        // A short row after them is named by its own line, and the file gives no rows.
+        (rows, problems) = Parse(csv + newLine + "0000E5F6,home,x,37.5" + newLine);
+        CsvProblem problem = Assert.Single(problems);
+        Assert.Equal(new CsvProblem(6, "", "field_count", "has 4 fields, the header 6"), problem);
+        Assert.Empty(rows);
     }
 
     [Fact]
