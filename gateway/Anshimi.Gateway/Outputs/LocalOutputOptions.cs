@@ -16,8 +16,8 @@ public sealed class LocalOutputOptions : IValidatableObject
     /// <summary><c>none</c>, <c>libgpiod</c> (a Raspberry Pi) or <c>simulated</c> (tests, the demo).</summary>
     public string Driver { get; set; } = NoDriver;
 
-    /// <summary>GPIO chip name (<c>gpiochip0</c>) or device path (<c>/dev/gpiochip0</c>).</summary>
-    public string Chip { get; set; } = "gpiochip0";
+    /// <summary>GPIO chip number: <c>0</c> is <c>/dev/gpiochip0</c>, the 40-pin header's lines on a Raspberry Pi 4.</summary>
+    public int Chip { get; set; }
 
     /// <summary>Line offsets; -1 when the box has no such output.</summary>
     public int SirenLine { get; set; } = -1;
@@ -50,9 +50,9 @@ public sealed class LocalOutputOptions : IValidatableObject
             yield return Fail($"Driver must be '{NoDriver}', '{LibgpiodDriver}' or '{SimulatedDriver}', got '{Driver}'", nameof(Driver));
         }
 
-        if (string.IsNullOrWhiteSpace(Chip))
+        if (Chip < 0)
         {
-            yield return Fail("Chip must name a GPIO chip such as gpiochip0", nameof(Chip));
+            yield return Fail($"Chip must be a GPIO chip number such as 0 (/dev/gpiochip0), got {Chip}", nameof(Chip));
         }
 
         var used = new Dictionary<int, string>();
