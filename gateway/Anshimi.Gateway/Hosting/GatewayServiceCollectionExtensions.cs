@@ -5,6 +5,7 @@ using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Power;
 using Anshimi.Gateway.Provisioning;
 using Anshimi.Gateway.Retention;
 using Anshimi.Gateway.Snapshots;
@@ -50,6 +51,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddDeviceHealth();
         services.AddDeviceSupervision(configuration);
         services.AddLocalOutputs(configuration);
+        services.AddPowerSupervision(configuration);
         services.AddProvisioning(configuration);
         services.AddGatewayBle(configuration);
         services.AddDoorbellSnapshots(configuration);
