@@ -50,7 +50,6 @@ public sealed class PowerOptions : IValidatableObject
     public int SensorFailures { get; set; } = 3;
 
     /// <summary>Run after the stores are flushed; the program and its arguments, separated by spaces.</summary>
-    [Required]
     public string ShutdownCommand { get; set; } = "systemctl poweroff";
 
     /// <summary>The INA219's calibration register (datasheet equation 1: 0.04096 / (current LSB × shunt)).</summary>
