@@ -19,15 +19,18 @@ public sealed class LocalOutputOptions : IValidatableObject
     /// <summary>GPIO chip number: <c>0</c> is <c>/dev/gpiochip0</c>, the 40-pin header's lines on a Raspberry Pi 4.</summary>
     public int Chip { get; set; }
 
-    /// <summary>Line offsets; -1 when the box has no such output.</summary>
-    public int SirenLine { get; set; } = -1;
+    /// <summary>
+    /// Line offsets (BCM GPIO numbers on the Pi); -1 when the box has no such output. The defaults are the gateway
+    /// box of <c>hardware/gateway/pins.json</c>: relay board channels 1 and 2, and the panel LED.
+    /// </summary>
+    public int SirenLine { get; set; } = 26;
 
-    public int StrobeLine { get; set; } = -1;
+    public int StrobeLine { get; set; } = 20;
 
-    public int StatusLedLine { get; set; } = -1;
+    public int StatusLedLine { get; set; } = 22;
 
-    /// <summary>Relay boards commonly switch on a low level.</summary>
-    public bool RelaysActiveLow { get; set; }
+    /// <summary>The box's relay board switches on a low level.</summary>
+    public bool RelaysActiveLow { get; set; } = true;
 
     /// <summary>Contact ID events that sound the siren while unacknowledged.</summary>
     public List<int> SirenEvents { get; set; } = [ContactIdCode.Panic];
