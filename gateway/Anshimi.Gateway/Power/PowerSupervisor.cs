@@ -63,6 +63,11 @@ public sealed partial class PowerSupervisor(
         }
 
         _failuresInRow = 0;
+        if (Last is null)
+        {
+            LogFirstReading(logger, reading.Volts, reading.Amperes);
+        }
+
         Last = reading;
         if (_sensorTrouble)
         {
@@ -123,6 +128,9 @@ public sealed partial class PowerSupervisor(
         health.ObserveEvent(TroubleOutbox.GatewayDeviceId, code, qualifier);
         troubles.Enqueue(TroubleOutbox.GatewayDeviceId, code, qualifier);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "UPS: battery {Volts:0.00} V, {Amperes:0.000} A (positive: charging)")]
+    private static partial void LogFirstReading(ILogger logger, double volts, double amperes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "UPS: mains lost {Lost} ({Volts:0.00} V, {Amperes:0.000} A)")]
     private static partial void LogMains(ILogger logger, bool lost, double volts, double amperes);
