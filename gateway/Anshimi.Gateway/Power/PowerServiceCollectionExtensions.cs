@@ -31,7 +31,7 @@ public static class PowerServiceCollectionExtensions
                 : () => new SimulatedIna219(settings, ScriptedBattery.OnMains(time), power.ShuntOhms);
             return new UpsBattery(open, power);
         });
-        services.TryAddSingleton<IPowerOff, ShutdownCommand>();
+        services.TryAddSingleton<IPowerOff, PowerOffCommand>();
         services.AddSingleton<CleanShutdown>();
         services.AddSingleton<PowerSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<PowerSupervisor>());

@@ -18,6 +18,7 @@ public sealed class SimulatedIna219(I2cConnectionSettings settings, ScriptedBatt
     private const ushort ResetBit = 0x8000;
 
     private readonly Lock _lock = new();
+    private readonly List<(byte Register, ushort Value)> _writes = [];
     private ushort _configuration = ResetConfiguration;
     private ushort _calibration;
     private byte _pointer;
@@ -28,7 +29,16 @@ public sealed class SimulatedIna219(I2cConnectionSettings settings, ScriptedBatt
     public bool Unplugged { get; set; }
 
     /// <summary>Register writes in order (register, value), as the chip received them.</summary>
-    public List<(byte Register, ushort Value)> Writes { get; } = [];
+    public IReadOnlyList<(byte Register, ushort Value)> Writes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _writes];
+            }
+        }
+    }
 
     public override byte ReadByte()
     {
@@ -76,7 +86,7 @@ public sealed class SimulatedIna219(I2cConnectionSettings settings, ScriptedBatt
             }
 
             ushort value = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(1, 2));
-            Writes.Add((_pointer, value));
+            _writes.Add((_pointer, value));
             switch (_pointer)
             {
                 case 0x00 when (value & ResetBit) != 0:

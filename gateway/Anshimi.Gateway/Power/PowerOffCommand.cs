@@ -11,7 +11,7 @@ public interface IPowerOff
 }
 
 /// <summary>Runs <see cref="PowerOptions.ShutdownCommand"/> (default <c>systemctl poweroff</c>, which stops this service cleanly too).</summary>
-public sealed partial class ShutdownCommand(IOptions<PowerOptions> options, ILogger<ShutdownCommand> logger) : IPowerOff
+public sealed partial class PowerOffCommand(IOptions<PowerOptions> options, ILogger<PowerOffCommand> logger) : IPowerOff
 {
     public async Task PowerOffAsync(CancellationToken cancellationToken)
     {
