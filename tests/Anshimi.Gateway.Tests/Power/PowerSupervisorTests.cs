@@ -1,5 +1,6 @@
 using System.Device.I2c;
 using Anshimi.Gateway.Health;
+using Anshimi.Gateway.Hosting;
 using Anshimi.Gateway.Power;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol;
@@ -217,6 +218,22 @@ public sealed class PowerSupervisorTests : IAsyncLifetime
         Assert.Equal(4096, services.GetRequiredService<IOptions<PowerOptions>>().Value.Calibration);
         Assert.True(reading.Volts > _options.LowBatteryRestoreVolts && reading.Amperes > -_options.MainsLostAmperes);
         Assert.DoesNotContain(new ServiceCollection().AddPowerSupervision(new ConfigurationBuilder().Build()), d => d.ServiceType == typeof(UpsBattery));
+    }
+
+    [Fact]
+    public async Task The_gateway_wires_the_supervisor_when_a_sensor_is_configured()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Gateway:Id"] = "gw-power",
+            ["Gateway:DataDirectory"] = Path.Combine(_gateway.Directory, "wired"),
+            ["Power:Sensor"] = "simulated",
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<TimeProvider>(_time).AddSingleton<Anshimi.Mqtt.IMqttClientFactory>(new FakeMqttClient());
+        await using ServiceProvider provider = services.AddGateway(configuration).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        Assert.Contains(provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>(), s => s is PowerSupervisor);
+        Assert.IsType<PowerOffCommand>(provider.GetRequiredService<IPowerOff>());
     }
 
     private void Start(params BatteryPoint[] script)
