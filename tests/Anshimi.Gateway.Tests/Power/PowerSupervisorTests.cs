@@ -170,17 +170,19 @@ public sealed class PowerSupervisorTests : IAsyncLifetime
     public async Task The_hosted_loop_keeps_running_while_the_bus_cannot_even_be_opened()
     {
         int opens = 0;
-        var battery = new UpsBattery(() => { opens++; throw new IOException("/dev/i2c-1: No such file or directory"); }, _options);
+        var battery = new UpsBattery(() => { Interlocked.Increment(ref opens); throw new IOException("/dev/i2c-1: No such file or directory"); }, _options);
         _supervisor = NewSupervisor(battery);
 
         await _supervisor.StartAsync(CancellationToken.None);
-        for (int i = 0; i < 5 && opens < 4; i++)
+        await WaitUntilAsync(() => Volatile.Read(ref opens) >= 1);
+        for (int round = 2; round <= 4; round++)
         {
+            // One tick per round: the loop must have sampled before the clock moves again.
             _time.Advance(_options.Interval);
-            await WaitUntilAsync(() => opens > i);
+            await WaitUntilAsync(() => Volatile.Read(ref opens) >= round);
         }
 
-        Assert.True(opens >= 4);
+        Assert.Equal(4, opens);
         Assert.False(_supervisor.ExecuteTask!.IsCompleted);
         Assert.True(_supervisor.SensorTrouble);
         await _supervisor.StopAsync(CancellationToken.None);
@@ -275,7 +277,7 @@ public sealed class PowerSupervisorTests : IAsyncLifetime
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        for (int i = 0; i < 500 && !condition(); i++)
+        for (int i = 0; i < 1500 && !condition(); i++)
         {
             await Task.Delay(10);
         }
