@@ -15,7 +15,7 @@ namespace Anshimi.Gateway.Health;
 /// are queued in memory first and written to SQLite by this worker; a trouble lost to a crash before that
 /// write is found again, because the device is still silent (or, for a restore, still marked silent) after
 /// the restart. The gateway's own troubles (its UPS: 301, 302, 308, 330) travel the same way under device id
-/// <see cref="GatewayDeviceId"/> and profile <c>gateway</c>.
+/// <see cref="GatewayDeviceId"/>, profile <c>gateway</c> and the box's own site (<see cref="GatewayOptions.Site"/>).
 /// </summary>
 public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
 {
@@ -25,6 +25,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
     public const string GatewayProfile = "gateway";
 
     private readonly SemaphoreSlim _storing = new(1, 1);
+    private readonly SiteInfo? _site;
     private readonly Channel<PendingTrouble> _pending = Channel.CreateUnbounded<PendingTrouble>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HealthStore _store;
     private readonly DeviceHealthTracker _health;
@@ -58,6 +59,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         ILogger<TroubleOutbox> logger)
         : base(mqtt, signal, retryPolicy, options.Value.Id, time, logger)
     {
+        _site = options.Value.Site is { } site ? new SiteInfo(GatewayProfile, site.Latitude, site.Longitude, site.Address) : null;
         _store = store;
         _health = health;
         _signal = signal;
@@ -93,7 +95,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         DeviceId: DeviceIdText.Format(row.DeviceId),
         Event: new ContactIdEvent(row.Code, row.Qualifier, 0),
         Profile: row.DeviceId == GatewayDeviceId ? GatewayProfile : row.Profile,
-        Site: row.Site,
+        Site: row.DeviceId == GatewayDeviceId && _site is not null ? _site : row.Site,
         DetectedAt: row.DetectedAt);
 
     /// <summary>Writes the troubles queued in memory to SQLite (also before a power-off, so none is lost).</summary>

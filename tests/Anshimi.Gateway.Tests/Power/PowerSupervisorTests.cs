@@ -188,6 +188,41 @@ public sealed class PowerSupervisorTests : IAsyncLifetime
         await _supervisor.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task The_gateway_troubles_carry_the_box_site_so_the_cloud_routes_them_to_its_district()
+    {
+        var options = new GatewayOptions { Id = GatewayHarness.GatewayId, Site = new GatewaySite { Latitude = 37.5665, Longitude = 126.9780, Address = "서울특별시 중구 세종대로 110" } };
+        var troubles = new TroubleOutbox(
+            _gateway.Mqtt, _gateway.Get<HealthStore>(), _gateway.Get<DeviceHealthTracker>(), _gateway.Get<RedeliveryPolicy>(), Options.Create(options),
+            _gateway.Get<Anshimi.Gateway.Diagnostics.GatewayMetrics>(), _gateway.Time, NullLogger<TroubleOutbox>.Instance);
+
+        troubles.Enqueue(TroubleOutbox.GatewayDeviceId, ContactIdCode.AcLoss, ContactIdQualifier.NewEvent);
+        troubles.Enqueue(_gateway.Devices[0].Id, ContactIdCode.CommunicationTrouble, ContactIdQualifier.NewEvent);
+        await troubles.PublishDueAsync(CancellationToken.None);
+        TroubleEnvelope[] sent = [.. _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Select(m => m.ParseEnvelope()).OfType<TroubleEnvelope>()];
+
+        TroubleEnvelope box = Assert.Single(sent, t => t.DeviceId == "00000000");
+        Assert.Equal(new SiteInfo(TroubleOutbox.GatewayProfile, 37.5665, 126.9780, "서울특별시 중구 세종대로 110"), box.Site);
+        TroubleEnvelope bell = Assert.Single(sent, t => t.DeviceId != "00000000");
+        Assert.NotEqual(box.Site, bell.Site);
+    }
+
+    [Fact]
+    public void A_box_site_off_the_globe_is_refused_naming_the_field()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Gateway:Id"] = "gw",
+            ["Gateway:Site:Latitude"] = "137.5",
+            ["Gateway:Site:Longitude"] = "126.9",
+        }).Build();
+        using ServiceProvider services = new ServiceCollection().AddGatewayOptions(configuration).BuildServiceProvider();
+
+        OptionsValidationException error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<GatewayOptions>>().Value);
+
+        Assert.Contains("Gateway:Site", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Sensor", "spi", "Power:Sensor")]
     [InlineData("Address", "16", "Power:Address")]
