@@ -117,6 +117,7 @@ Urls="http://127.0.0.1:$gateway_port" \
 Provisioning__Enabled=true Provisioning__DynamicSecurityUsername=anshimi-provisioner \
 Provisioning__DynamicSecurityPasswordFile="$state/broker/dynsec-admin.secret" Provisioning__DistrictsFile="$districts" \
 Gateway__Ble__Transport=Airspace Gateway__Ble__AirspaceEndpoint="127.0.0.1:$airspace_port" Gateway__Ble__HostAirspaceHub=true \
+Gateway__Outputs__Driver=simulated Power__Sensor=simulated \
   dotnet "$(bin gateway/Anshimi.Gateway Anshimi.Gateway)" >"$state/logs/gateway.log" 2>&1 & pids+=($!)
 
 wait_port "$console_port"

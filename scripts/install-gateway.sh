@@ -42,7 +42,9 @@ districts="$repo/../shared/data/seoul-municipalities.geojson"
 [ -f "$districts" ] || { echo "seoul-municipalities.geojson not found next to the repository" >&2; exit 1; }
 
 echo "▶ 설치 / installing into ${destdir:-/}"
-install -d "$destdir/opt/anshimi/gateway" "$destdir/etc/systemd/system" "$destdir/etc/anshimi" "$destdir/usr/share/anshimi"
+install -d "$destdir/opt/anshimi/gateway" "$destdir/etc/systemd/system" "$destdir/etc/anshimi" "$destdir/usr/share/anshimi" \
+  "$destdir/etc/polkit-1/rules.d"
+install -m 0644 gateway/deploy/50-anshimi-poweroff.rules "$destdir/etc/polkit-1/rules.d/50-anshimi-poweroff.rules"
 install -m 0644 "$districts" "$destdir/usr/share/anshimi/seoul-municipalities.geojson"
 cp -a "$from/." "$destdir/opt/anshimi/gateway/"
 sed "s|@DOTNET@|$dotnet_path|g" gateway/deploy/anshimi-gateway.service > "$destdir/etc/systemd/system/anshimi-gateway.service"
@@ -90,6 +92,8 @@ fi
 
 if [ -z "$destdir" ]; then
   id anshimi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin anshimi
+  # Raspberry Pi OS gives the GPIO and I2C character devices to these groups.
+  for group in gpio i2c; do getent group "$group" >/dev/null && usermod -aG "$group" anshimi; done
   chown root:anshimi "$config" "$admin_secret"
   chmod 0640 "$admin_secret"
   chown mosquitto:mosquitto "$dynsec_json" 2>/dev/null || true

@@ -37,5 +37,18 @@ public sealed class GatewayOptions
     /// <summary>How often every device's status is reported again, repairing anything lost on the way.</summary>
     public TimeSpan StatusResyncInterval { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Where the box itself is installed: its own troubles (its UPS) carry it, so the cloud routes them to the district. Optional.</summary>
+    public GatewaySite? Site { get; set; }
+
     public string DatabasePath => Path.Combine(DataDirectory, "gateway.db");
+}
+
+/// <summary>The gateway box's own location, bound from "Gateway:Site".</summary>
+public sealed class GatewaySite
+{
+    public double Latitude { get; set; }
+
+    public double Longitude { get; set; }
+
+    public string Address { get; set; } = "";
 }

@@ -10,6 +10,8 @@ namespace Anshimi.Protocol
         public const ushort Tamper = 137;
         public const ushort AcLoss = 301;
         public const ushort LowBattery = 302;
+        public const ushort SystemShutdown = 308;
+        public const ushort SystemPeripheralTrouble = 330;
         public const ushort CommunicationTrouble = 350;
         public const ushort CommunicationPathFailure = 354;
         public const ushort SupervisionLoss = 381;

@@ -11,10 +11,13 @@ public static class RepoFiles
 
     public static string RulesFile => Path.Combine(Hardware, "esp32-rules.json");
 
-    /// <summary>Every device folder, i.e. every <c>hardware/*</c> directory that holds a pins.json.</summary>
+    /// <summary>The gateway box: a Raspberry Pi, checked by its own rules (<see cref="GatewayBox"/>), not the ESP32 ones.</summary>
+    public static string Gateway => Path.Combine(Hardware, "gateway");
+
+    /// <summary>Every ESP32 device folder, i.e. every <c>hardware/*</c> directory that holds a pins.json, but the gateway's.</summary>
     public static IReadOnlyList<string> DeviceDirectories() =>
         Directory.GetDirectories(Hardware)
-            .Where(d => File.Exists(Path.Combine(d, "pins.json")))
+            .Where(d => File.Exists(Path.Combine(d, "pins.json")) && d != Gateway)
             .OrderBy(d => d, StringComparer.Ordinal)
             .ToList();
 

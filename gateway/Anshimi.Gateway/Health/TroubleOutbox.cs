@@ -14,10 +14,18 @@ namespace Anshimi.Gateway.Health;
 /// <see cref="TroubleEnvelope"/>s until the cloud's receipt. Supervision raises them under its lock, so they
 /// are queued in memory first and written to SQLite by this worker; a trouble lost to a crash before that
 /// write is found again, because the device is still silent (or, for a restore, still marked silent) after
-/// the restart.
+/// the restart. The gateway's own troubles (its UPS: 301, 302, 308, 330) travel the same way under device id
+/// <see cref="GatewayDeviceId"/>, profile <c>gateway</c> and the box's own site (<see cref="GatewayOptions.Site"/>).
 /// </summary>
 public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
 {
+    /// <summary>Device id of troubles about the gateway box itself; no device is ever given it.</summary>
+    public const uint GatewayDeviceId = 0;
+
+    public const string GatewayProfile = "gateway";
+
+    private readonly SemaphoreSlim _storing = new(1, 1);
+    private readonly SiteInfo? _site;
     private readonly Channel<PendingTrouble> _pending = Channel.CreateUnbounded<PendingTrouble>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HealthStore _store;
     private readonly DeviceHealthTracker _health;
@@ -51,6 +59,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         ILogger<TroubleOutbox> logger)
         : base(mqtt, signal, retryPolicy, options.Value.Id, time, logger)
     {
+        _site = options.Value.Site is { } site ? new SiteInfo(GatewayProfile, site.Latitude, site.Longitude, site.Address) : null;
         _store = store;
         _health = health;
         _signal = signal;
@@ -85,20 +94,33 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         GatewayId: GatewayId,
         DeviceId: DeviceIdText.Format(row.DeviceId),
         Event: new ContactIdEvent(row.Code, row.Qualifier, 0),
-        Profile: row.Profile,
-        Site: row.Site,
+        Profile: row.DeviceId == GatewayDeviceId ? GatewayProfile : row.Profile,
+        Site: row.DeviceId == GatewayDeviceId && _site is not null ? _site : row.Site,
         DetectedAt: row.DetectedAt);
+
+    /// <summary>Writes the troubles queued in memory to SQLite (also before a power-off, so none is lost).</summary>
+    public async Task StoreQueuedAsync(CancellationToken cancellationToken)
+    {
+        await _storing.WaitAsync(cancellationToken);
+        try
+        {
+            while (_pending.Reader.TryPeek(out PendingTrouble trouble))
+            {
+                // Peek first: a failed write leaves the trouble queued for the next round.
+                await _store.RecordTroubleAsync(trouble.DeviceId, trouble.Code, trouble.Qualifier, _health.Of(trouble.DeviceId), trouble.At, cancellationToken);
+                _pending.Reader.TryRead(out _);
+                LogQueued(_logger, DeviceIdText.Format(trouble.DeviceId), trouble.Code, trouble.Qualifier);
+            }
+        }
+        finally
+        {
+            _storing.Release();
+        }
+    }
 
     protected override async Task PrepareAsync(CancellationToken cancellationToken)
     {
-        while (_pending.Reader.TryPeek(out PendingTrouble trouble))
-        {
-            // Peek first: a failed write leaves the trouble queued for the next round.
-            await _store.RecordTroubleAsync(trouble.DeviceId, trouble.Code, trouble.Qualifier, _health.Of(trouble.DeviceId), trouble.At, cancellationToken);
-            _pending.Reader.TryRead(out _);
-            LogQueued(_logger, DeviceIdText.Format(trouble.DeviceId), trouble.Code, trouble.Qualifier);
-        }
-
+        await StoreQueuedAsync(cancellationToken);
         if (_reconnected)
         {
             _reconnected = false;

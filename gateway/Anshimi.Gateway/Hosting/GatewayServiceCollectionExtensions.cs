@@ -5,6 +5,7 @@ using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Gateway.Power;
 using Anshimi.Gateway.Provisioning;
 using Anshimi.Gateway.Retention;
 using Anshimi.Gateway.Snapshots;
@@ -50,6 +51,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddDeviceHealth();
         services.AddDeviceSupervision(configuration);
         services.AddLocalOutputs(configuration);
+        services.AddPowerSupervision(configuration);
         services.AddProvisioning(configuration);
         services.AddGatewayBle(configuration);
         services.AddDoorbellSnapshots(configuration);
@@ -74,6 +76,7 @@ public static partial class GatewayServiceCollectionExtensions
             .Validate(gateway => gateway.StatusReportInterval > TimeSpan.Zero && gateway.StatusResyncInterval >= gateway.StatusReportInterval, "Gateway:StatusReportInterval must be positive and Gateway:StatusResyncInterval not below it")
             .Validate(gateway => gateway.OutboxRetryMaxInterval >= gateway.OutboxRetryInterval, "Gateway:OutboxRetryMaxInterval must not be below Gateway:OutboxRetryInterval")
             .Validate(gateway => gateway.UplinkQueueCapacity > 0, "Gateway:UplinkQueueCapacity must be positive")
+            .Validate(gateway => gateway.Site is null || (Math.Abs(gateway.Site.Latitude) <= 90 && Math.Abs(gateway.Site.Longitude) <= 180), "Gateway:Site must be a latitude (-90..90) and longitude (-180..180)")
             .ValidateOnStart();
 
         services.AddOptions<MqttClientOptions>()

@@ -1,3 +1,4 @@
+using System.Device.Gpio;
 using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
 using Microsoft.Extensions.Hosting;
@@ -11,21 +12,20 @@ namespace Anshimi.Gateway.Outputs;
 /// alarm of a strobe event is unacknowledged by an operator, the siren likewise but for at most
 /// <see cref="LocalOutputOptions.SirenMaxDuration"/> after the newest such alarm, and the status LED steady while
 /// the broker session is up, blinking while it is down. Duress and silent panic never reach these outputs.
+/// The lines are driven through dotnet/iot's <see cref="GpioController"/>; the relays' active-low wiring is applied here.
 /// </summary>
 public sealed partial class LocalAlarmIndicator(
-    IGpioOutputs gpio,
+    GpioController gpio,
     AlarmStore store,
     IMqttClient mqtt,
     IOptions<LocalOutputOptions> options,
     TimeProvider time,
     ILogger<LocalAlarmIndicator> logger) : BackgroundService
 {
-    private const string Consumer = "anshimi-gateway";
-
     private readonly LocalOutputOptions _options = options.Value;
-    private IGpioOutputLine? _siren;
-    private IGpioOutputLine? _strobe;
-    private IGpioOutputLine? _statusLed;
+    private OutputLine? _siren;
+    private OutputLine? _strobe;
+    private OutputLine? _statusLed;
     private bool _blinkPhase;
 
     public bool SirenOn { get; private set; }
@@ -55,19 +55,23 @@ public sealed partial class LocalAlarmIndicator(
 
         SirenOn = siren;
         StrobeOn = strobe;
-        _siren?.Write(siren);
-        _strobe?.Write(strobe);
+        Write(_siren, siren);
+        Write(_strobe, strobe);
         _blinkPhase = !_blinkPhase;
-        _statusLed?.Write(mqtt.State == MqttConnectionState.Connected || _blinkPhase);
+        Write(_statusLed, mqtt.State == MqttConnectionState.Connected || _blinkPhase);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        foreach (IGpioOutputLine? line in new[] { _siren, _strobe, _statusLed })
+        foreach (OutputLine? line in new[] { _siren, _strobe, _statusLed })
         {
-            // Releasing a line returns it to its idle level: the siren does not outlive the service.
-            line?.Dispose();
+            if (line is { } open && gpio.IsPinOpen(open.Line))
+            {
+                // A released line keeps its last level on the Pi: set it idle first, so the siren does not outlive the service.
+                Write(open, false);
+                gpio.ClosePin(open.Line);
+            }
         }
     }
 
@@ -95,8 +99,36 @@ public sealed partial class LocalAlarmIndicator(
         }
     }
 
-    private IGpioOutputLine? OpenLine(int line, bool activeLow) =>
-        line < 0 ? null : gpio.Open(_options.Chip, line, activeLow, Consumer);
+    private OutputLine? OpenLine(int line, bool activeLow)
+    {
+        if (line < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            gpio.OpenPin(line, PinMode.Output, Level(activeLow, false));
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            throw new GpioException($"GPIO line {line} of gpiochip{_options.Chip} cannot be requested as an output (in use?): {ex.Message}", ex);
+        }
+
+        return new OutputLine(line, activeLow);
+    }
+
+    private void Write(OutputLine? line, bool active)
+    {
+        if (line is { } open)
+        {
+            gpio.Write(open.Line, Level(open.ActiveLow, active));
+        }
+    }
+
+    private static PinValue Level(bool activeLow, bool active) => active != activeLow ? PinValue.High : PinValue.Low;
+
+    private readonly record struct OutputLine(int Line, bool ActiveLow);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Local outputs: siren {Siren}, strobe {Strobe}")]
     private static partial void LogOutputs(ILogger logger, bool siren, bool strobe);

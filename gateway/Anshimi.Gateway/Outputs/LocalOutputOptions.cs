@@ -16,18 +16,21 @@ public sealed class LocalOutputOptions : IValidatableObject
     /// <summary><c>none</c>, <c>libgpiod</c> (a Raspberry Pi) or <c>simulated</c> (tests, the demo).</summary>
     public string Driver { get; set; } = NoDriver;
 
-    /// <summary>GPIO chip name (<c>gpiochip0</c>) or device path (<c>/dev/gpiochip0</c>).</summary>
-    public string Chip { get; set; } = "gpiochip0";
+    /// <summary>GPIO chip number: <c>0</c> is <c>/dev/gpiochip0</c>, the 40-pin header's lines on a Raspberry Pi 4.</summary>
+    public int Chip { get; set; }
 
-    /// <summary>Line offsets; -1 when the box has no such output.</summary>
-    public int SirenLine { get; set; } = -1;
+    /// <summary>
+    /// Line offsets (BCM GPIO numbers on the Pi); -1 when the box has no such output. The defaults are the gateway
+    /// box of <c>hardware/gateway/pins.json</c>: relay board channels 1 and 2, and the panel LED.
+    /// </summary>
+    public int SirenLine { get; set; } = 26;
 
-    public int StrobeLine { get; set; } = -1;
+    public int StrobeLine { get; set; } = 20;
 
-    public int StatusLedLine { get; set; } = -1;
+    public int StatusLedLine { get; set; } = 22;
 
-    /// <summary>Relay boards commonly switch on a low level.</summary>
-    public bool RelaysActiveLow { get; set; }
+    /// <summary>The box's relay board switches on a low level.</summary>
+    public bool RelaysActiveLow { get; set; } = true;
 
     /// <summary>Contact ID events that sound the siren while unacknowledged.</summary>
     public List<int> SirenEvents { get; set; } = [ContactIdCode.Panic];
@@ -50,9 +53,9 @@ public sealed class LocalOutputOptions : IValidatableObject
             yield return Fail($"Driver must be '{NoDriver}', '{LibgpiodDriver}' or '{SimulatedDriver}', got '{Driver}'", nameof(Driver));
         }
 
-        if (string.IsNullOrWhiteSpace(Chip))
+        if (Chip < 0)
         {
-            yield return Fail("Chip must name a GPIO chip such as gpiochip0", nameof(Chip));
+            yield return Fail($"Chip must be a GPIO chip number such as 0 (/dev/gpiochip0), got {Chip}", nameof(Chip));
         }
 
         var used = new Dictionary<int, string>();

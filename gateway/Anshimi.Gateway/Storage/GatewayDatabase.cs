@@ -206,6 +206,22 @@ public sealed class GatewayDatabase
         }
     }
 
+    /// <summary>
+    /// Copies the WAL into the main file and empties it, then closes the idle pooled connections: what is left on
+    /// disk is one self-contained file, as before a power cut.
+    /// </summary>
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await using (SqliteConnection connection = await OpenAsync(cancellationToken))
+        {
+            await using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+    }
+
     /// <summary>A transaction that takes the write lock at once, so read-then-write cannot race another writer.</summary>
     public static SqliteTransaction BeginWrite(SqliteConnection connection) => connection.BeginTransaction(deferred: false);
 }

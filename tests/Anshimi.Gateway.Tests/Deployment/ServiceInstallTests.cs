@@ -75,7 +75,8 @@ public sealed class ServiceInstallTests : IDisposable
     [Theory]
     [InlineData("\"HeartbeatInterval\": \"00:00:30\"", "\"HeartbeatInterval\": \"soon\"", "Gateway:HeartbeatInterval")]
     [InlineData("\"home\": \"00:00:20\"", "\"home\": \"-00:00:20\"", "Gateway:Supervision:home")]
-    [InlineData("\"SirenLine\": -1", "\"SirenLine\": -1, \"SirenEvents\": [122]", "Gateway:Outputs:SirenEvents")]
+    [InlineData("\"SirenLine\": 26", "\"SirenLine\": 26, \"SirenEvents\": [122]", "Gateway:Outputs:SirenEvents")]
+    [InlineData("\"Address\": 66", "\"Address\": 16", "Power:Address")]
     [InlineData("\"Id\": \"gw-b\"", "\"Id\": \"gw/b\"", "Gateway:Id")]
     [InlineData("\"Port\": 1883,", "\"Port\": 1883", "LineNumber")]
     public async Task A_bad_configuration_is_refused_with_exit_status_78_naming_the_field(string good, string bad, string named)

@@ -1,3 +1,4 @@
+using System.Device.Gpio;
 using Anshimi.Gateway.Outputs;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
@@ -11,20 +12,24 @@ namespace Anshimi.Gateway.Tests.Outputs;
 
 public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
 {
-    private const string Chip = "gpiochip0";
-
-    private readonly SimulatedGpioOutputs _gpio = new();
-    private readonly LocalOutputOptions _options = new() { Driver = LocalOutputOptions.SimulatedDriver, SirenLine = 17, StrobeLine = 27, StatusLedLine = 22 };
+    private readonly SimulatedGpioDriver _chip = new();
+    private readonly GpioController _gpio;
+    private readonly LocalOutputOptions _options = new() { Driver = LocalOutputOptions.SimulatedDriver, SirenLine = 17, StrobeLine = 27, StatusLedLine = 22, RelaysActiveLow = true };
     private GatewayHarness _gateway = null!;
     private LocalAlarmIndicator _indicator = null!;
 
     private TestDevice Bell => _gateway.Devices[0];
 
-    private SimulatedGpioOutputs.SimulatedLine Siren => _gpio.Line(Chip, 17)!;
+    public LocalAlarmIndicatorTests() => _gpio = new GpioController(_chip);
 
-    private SimulatedGpioOutputs.SimulatedLine Strobe => _gpio.Line(Chip, 27)!;
+    private SimulatedGpioDriver.SimulatedLine Siren => _chip.Line(17)!;
 
-    private SimulatedGpioOutputs.SimulatedLine StatusLed => _gpio.Line(Chip, 22)!;
+    private SimulatedGpioDriver.SimulatedLine Strobe => _chip.Line(27)!;
+
+    private SimulatedGpioDriver.SimulatedLine StatusLed => _chip.Line(22)!;
+
+    // The siren and strobe relays switch on a low level; the LED is wired active-high.
+    private static bool On(SimulatedGpioDriver.SimulatedLine relay) => !relay.High;
 
     public async Task InitializeAsync()
     {
@@ -37,6 +42,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     {
         await _indicator.StopAsync(CancellationToken.None);
         _indicator.Dispose();
+        _gpio.Dispose();
         await _gateway.DisposeAsync();
     }
 
@@ -44,24 +50,24 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     public async Task A_panic_sounds_the_siren_for_its_limit_and_flashes_the_strobe_until_an_operator_acknowledges()
     {
         await _indicator.RefreshAsync(CancellationToken.None);
-        Assert.False(Siren.Active);
-        Assert.False(Strobe.Active);
+        Assert.False(On(Siren));
+        Assert.False(On(Strobe));
 
         await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(1), CancellationToken.None);
         await _indicator.RefreshAsync(CancellationToken.None);
-        Assert.True(Siren.Active);
-        Assert.True(Strobe.Active);
+        Assert.True(On(Siren));
+        Assert.True(On(Strobe));
 
         _gateway.Time.Advance(_options.SirenMaxDuration);
         await _indicator.RefreshAsync(CancellationToken.None);
-        Assert.False(Siren.Active);
-        Assert.True(Strobe.Active);
+        Assert.False(On(Siren));
+        Assert.True(On(Strobe));
 
         await _gateway.Commands.HandleAsync(
             EnvelopeSerializer.Serialize(new OperatorAckEnvelope("0000A1B2:1", AckStageName.Acknowledged, "op-1", _gateway.Time.GetUtcNow())), CancellationToken.None);
         await _indicator.RefreshAsync(CancellationToken.None);
-        Assert.False(Strobe.Active);
-        Assert.Equal([true, false], Siren.Changes);
+        Assert.False(On(Strobe));
+        Assert.Equal([true, false, true], Siren.Changes);
     }
 
     [Theory]
@@ -73,8 +79,8 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
 
         await _indicator.RefreshAsync(CancellationToken.None);
 
-        Assert.Empty(Siren.Changes);
-        Assert.Empty(Strobe.Changes);
+        Assert.DoesNotContain(false, Siren.Changes);
+        Assert.DoesNotContain(false, Strobe.Changes);
     }
 
     [Fact]
@@ -83,7 +89,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
         for (int i = 0; i < 3; i++)
         {
             await _indicator.RefreshAsync(CancellationToken.None);
-            Assert.True(StatusLed.Active);
+            Assert.True(StatusLed.High);
         }
 
         _gateway.Mqtt.SetState(MqttConnectionState.Reconnecting, "broker gone");
@@ -91,7 +97,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
         for (int i = 0; i < 4; i++)
         {
             await _indicator.RefreshAsync(CancellationToken.None);
-            levels.Add(StatusLed.Active);
+            levels.Add(StatusLed.High);
         }
 
         Assert.Equal(2, levels.Count(l => l));
@@ -99,29 +105,72 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Relay_lines_open_as_outputs_at_their_idle_level_before_anything_is_driven()
+    {
+        Assert.All([Siren, Strobe, StatusLed], line => Assert.Equal(PinMode.Output, line.Mode));
+        Assert.False(On(Siren) || On(Strobe));
+        Assert.Equal([true], Siren.Changes);
+    }
+
+    [Fact]
     public async Task Stopping_the_service_releases_every_line_at_its_idle_level()
     {
         await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(1), CancellationToken.None);
         await _indicator.RefreshAsync(CancellationToken.None);
+        Assert.True(On(Siren));
 
         await _indicator.StopAsync(CancellationToken.None);
 
-        Assert.True(Siren.Released && Strobe.Released && StatusLed.Released);
-        Assert.False(Siren.Active);
+        Assert.False(Siren.IsOpen || Strobe.IsOpen || StatusLed.IsOpen);
+        Assert.False(On(Siren));
+        Assert.False(On(Strobe));
+        Assert.False(StatusLed.High);
     }
 
     [Fact]
-    public void A_line_already_in_use_is_refused_with_a_clear_error()
+    public async Task A_line_already_in_use_is_refused_at_start_naming_the_line()
     {
-        GpioException error = Assert.Throws<GpioException>(() => _gpio.Open(Chip, 17, false, "other"));
-        Assert.Contains("17", error.Message, StringComparison.Ordinal);
+        // A second controller over the same chip, as a second process would be.
+        var other = new GpioController(_chip);
+        var second = new LocalAlarmIndicator(other, _gateway.Store, _gateway.Mqtt, Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+
+        GpioException error = await Assert.ThrowsAsync<GpioException>(() => second.StartAsync(CancellationToken.None));
+
+        Assert.Contains("line 17", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_line_the_chip_does_not_have_is_refused_at_start_naming_the_line()
+    {
+        using var chip = new GpioController(new SimulatedGpioDriver());
+        LocalOutputOptions options = new() { Driver = LocalOutputOptions.SimulatedDriver, SirenLine = 58 };
+        var indicator = new LocalAlarmIndicator(chip, _gateway.Store, _gateway.Mqtt, Options.Create(options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+
+        GpioException error = await Assert.ThrowsAsync<GpioException>(() => indicator.StartAsync(CancellationToken.None));
+
+        Assert.Contains("line 58", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Libgpiod_names_the_chip_it_cannot_open()
     {
-        GpioException error = Assert.Throws<GpioException>(() => new LibgpiodOutputs().Open("gpiochip-missing", 4, false, "test"));
-        Assert.Contains("gpiochip-missing", error.Message, StringComparison.Ordinal);
+        // This machine has no /dev/gpiochip7 (and may lack libgpiod): either way the error names the chip.
+        GpioException error = Assert.Throws<GpioException>(() => OutputsServiceCollectionExtensions.OpenChip(new LocalOutputOptions { Driver = LocalOutputOptions.LibgpiodDriver, Chip = 7 }));
+        Assert.Contains("gpiochip7", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_simulated_driver_is_chosen_by_configuration_and_none_registers_no_chip()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Gateway:Outputs:Driver"] = "simulated",
+            ["Gateway:Outputs:SirenLine"] = "5",
+        }).Build();
+        using ServiceProvider services = new ServiceCollection().AddLocalOutputs(configuration).BuildServiceProvider();
+
+        Assert.Equal(SimulatedGpioDriver.RaspberryPi4Lines, services.GetRequiredService<GpioController>().PinCount);
+        Assert.DoesNotContain(new ServiceCollection().AddLocalOutputs(new ConfigurationBuilder().Build()), d => d.ServiceType == typeof(GpioController));
     }
 
     [Theory]
@@ -130,6 +179,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     [InlineData("StrobeLine", "17", "Gateway:Outputs:StrobeLine")]
     [InlineData("Driver", "spi", "Gateway:Outputs:Driver")]
     [InlineData("SirenEvents:0", "1000", "Gateway:Outputs:SirenEvents")]
+    [InlineData("Chip", "-1", "Gateway:Outputs:Chip")]
     public void Bad_output_configuration_is_refused_naming_the_field(string key, string value, string field)
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
