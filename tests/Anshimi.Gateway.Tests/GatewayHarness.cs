@@ -1,5 +1,9 @@
 using System.Globalization;
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using OpenTelemetry.Metrics;
 using Anshimi.Gateway.Hosting;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
@@ -52,8 +56,12 @@ public sealed class GatewayHarness : IAsyncDisposable
         services.AddSingleton<TimeProvider>(time);
         services.AddSingleton<IMqttClientFactory>(mqtt);
         configure?.Invoke(services);
+        services.AddServiceTelemetry(configuration, GatewayTelemetry.Service);
         services.AddGateway(configuration);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        // As the host's telemetry service does at start: listening before the first measurement.
+        _ = _services.GetRequiredService<MeterProvider>();
     }
 
     /// <summary>Where the gateway publishes to the cloud bridge.</summary>
@@ -108,7 +116,10 @@ public sealed class GatewayHarness : IAsyncDisposable
     public T Get<T>()
         where T : notnull => _services.GetRequiredService<T>();
 
-    public long Metric(string series) => Prometheus.Value(Get<PrometheusExporter>().Scrape(), series);
+    public long Metric(string series) => Prometheus.Value(ScrapeMetrics(), series);
+
+    /// <summary>What <c>GET /metrics</c> answers: the gateway's own scrape endpoint, run without a socket.</summary>
+    public string ScrapeMetrics() => Prometheus.Scrape(_services);
 
     public long Count(string sql)
     {
@@ -149,17 +160,65 @@ public sealed class GatewayHarness : IAsyncDisposable
 /// <summary>Reads one series out of Prometheus text.</summary>
 public static class Prometheus
 {
-    /// <summary>The value of an exact series such as <c>x_total{reason="bad_tag"}</c>; 0 when absent.</summary>
+    /// <summary>
+    /// The value of an exact series such as <c>x_total{reason="bad_tag"}</c> (labels in any order, the line's
+    /// optional timestamp ignored); 0 when absent, as a counter nothing has touched yet is not exported.
+    /// </summary>
     public static long Value(string text, string series)
     {
+        (string name, string[] labels) = Split(series);
         foreach (string line in text.Split('\n'))
         {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            if (line.Length == 0 || line[0] == '#')
             {
-                return (long)double.Parse(line.AsSpan(series.Length + 1), CultureInfo.InvariantCulture);
+                continue;
+            }
+
+            int end = line.IndexOf('}', StringComparison.Ordinal) is int brace and >= 0 ? brace + 1 : line.IndexOf(' ', StringComparison.Ordinal);
+            (string lineName, string[] lineLabels) = Split(line[..end]);
+            if (lineName == name && lineLabels.SequenceEqual(labels, StringComparer.Ordinal))
+            {
+                string value = line[end..].Trim().Split(' ')[0];
+                return (long)double.Parse(value, CultureInfo.InvariantCulture);
             }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Runs the services' Prometheus scrape endpoint (the middleware <c>/metrics</c> maps to) on <c>GET /metrics</c>
+    /// without a socket and returns the body, checking it is Prometheus text.
+    /// </summary>
+    public static string Scrape(IServiceProvider services) =>
+        ScrapeAsync(new ApplicationBuilder(services).UseOpenTelemetryPrometheusScrapingEndpoint().Build()).GetAwaiter().GetResult();
+
+    private static async Task<string> ScrapeAsync(RequestDelegate endpoint)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.Path = "/metrics";
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+        await endpoint(context);
+        if (context.Response.StatusCode != StatusCodes.Status200OK || context.Response.ContentType?.StartsWith("text/plain", StringComparison.Ordinal) != true)
+        {
+            throw new InvalidOperationException("/metrics answered " + context.Response.StatusCode + " " + context.Response.ContentType);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(body.ToArray());
+    }
+
+    private static (string Name, string[] Labels) Split(string series)
+    {
+        int open = series.IndexOf('{', StringComparison.Ordinal);
+        if (open < 0)
+        {
+            return (series, []);
+        }
+
+        string[] labels = series[(open + 1)..series.LastIndexOf('}')].Split(',', StringSplitOptions.RemoveEmptyEntries);
+        Array.Sort(labels, StringComparer.Ordinal);
+        return (series[..open], labels);
     }
 }

@@ -148,7 +148,7 @@ public sealed partial class AlarmPipeline(
         device.LastSeen = now;
         supervision.Heard(device);
         health.ObserveEvent(device.Id, frame.EventCode, frame.Qualifier);
-        metrics.AlarmAccepted();
+        metrics.AlarmStored();
         outboxSignal.Notify();
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile, test);
 
