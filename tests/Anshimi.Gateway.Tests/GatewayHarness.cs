@@ -119,7 +119,7 @@ public sealed class GatewayHarness : IAsyncDisposable
     public long Metric(string series) => Prometheus.Value(ScrapeMetrics(), series);
 
     /// <summary>What <c>GET /metrics</c> answers: the gateway's own scrape endpoint, run without a socket.</summary>
-    public string ScrapeMetrics() => Prometheus.Scrape(_services);
+    public string ScrapeMetrics() => MetricsEndpoint.Scrape(_services);
 
     public long Count(string sql)
     {
@@ -157,35 +157,9 @@ public sealed class GatewayHarness : IAsyncDisposable
     }
 }
 
-/// <summary>Reads one series out of Prometheus text.</summary>
-public static class Prometheus
+/// <summary>The gateway's <c>GET /metrics</c>.</summary>
+public static class MetricsEndpoint
 {
-    /// <summary>
-    /// The value of an exact series such as <c>x_total{reason="bad_tag"}</c> (labels in any order, the line's
-    /// optional timestamp ignored); 0 when absent, as a counter nothing has touched yet is not exported.
-    /// </summary>
-    public static long Value(string text, string series)
-    {
-        (string name, string[] labels) = Split(series);
-        foreach (string line in text.Split('\n'))
-        {
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            int end = line.IndexOf('}', StringComparison.Ordinal) is int brace and >= 0 ? brace + 1 : line.IndexOf(' ', StringComparison.Ordinal);
-            (string lineName, string[] lineLabels) = Split(line[..end]);
-            if (lineName == name && lineLabels.SequenceEqual(labels, StringComparer.Ordinal))
-            {
-                string value = line[end..].Trim().Split(' ')[0];
-                return (long)double.Parse(value, CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
-
     /// <summary>
     /// Runs the services' Prometheus scrape endpoint (the middleware <c>/metrics</c> maps to) on <c>GET /metrics</c>
     /// without a socket and returns the body, checking it is Prometheus text.
@@ -207,18 +181,5 @@ public static class Prometheus
         }
 
         return System.Text.Encoding.UTF8.GetString(body.ToArray());
-    }
-
-    private static (string Name, string[] Labels) Split(string series)
-    {
-        int open = series.IndexOf('{', StringComparison.Ordinal);
-        if (open < 0)
-        {
-            return (series, []);
-        }
-
-        string[] labels = series[(open + 1)..series.LastIndexOf('}')].Split(',', StringSplitOptions.RemoveEmptyEntries);
-        Array.Sort(labels, StringComparer.Ordinal);
-        return (series[..open], labels);
     }
 }

@@ -105,7 +105,7 @@ public sealed class HostedGatewayTests : IAsyncLifetime
 
         Assert.Equal(1, Drain(inbox.Uplinks.Reader));
         Assert.Equal(3, Drain(inbox.Commands.Reader));
-        string metrics = Prometheus.Scrape(_host.Services);
+        string metrics = MetricsEndpoint.Scrape(_host.Services);
         Assert.Equal(2, Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"queue_full\"}"));
     }
 

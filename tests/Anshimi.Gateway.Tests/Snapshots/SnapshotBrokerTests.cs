@@ -66,14 +66,14 @@ public sealed class SnapshotBrokerTests : IAsyncLifetime
 
         await _fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(new SnapshotReceiptEnvelope(snapshot.Key)));
         DateTime deadline = DateTime.UtcNow + Patience;
-        while (Prometheus.Value(Prometheus.Scrape(_gateway.Services), "anshimi_gateway_snapshot_receipts_total") != 1)
+        while (Prometheus.Value(MetricsEndpoint.Scrape(_gateway.Services), "anshimi_gateway_snapshot_receipts_total") != 1)
         {
             Assert.True(DateTime.UtcNow < deadline, "no snapshot receipt applied");
             await Task.Delay(100);
         }
 
-        Assert.Equal(0, Prometheus.Value(Prometheus.Scrape(_gateway.Services), "anshimi_gateway_snapshot_outbox_depth"));
-        Assert.Equal(1, Prometheus.Value(Prometheus.Scrape(_gateway.Services), "anshimi_gateway_snapshot_completed_total"));
+        Assert.Equal(0, Prometheus.Value(MetricsEndpoint.Scrape(_gateway.Services), "anshimi_gateway_snapshot_outbox_depth"));
+        Assert.Equal(1, Prometheus.Value(MetricsEndpoint.Scrape(_gateway.Services), "anshimi_gateway_snapshot_completed_total"));
     }
 
     private static Frame? Ack(TestDevice device, string hexLine)
