@@ -25,7 +25,9 @@ public static class EnvelopeTraceContext
     {
         ArgumentNullException.ThrowIfNull(envelope);
         parent = default;
-        if (envelope.TraceParent is not { Length: 55 } traceParent)
+        // Version 00 exactly: "00-" 32 hex "-" 16 hex "-" 2 hex; the platform parser does not check the dashes.
+        if (envelope.TraceParent is not { Length: 55 } traceParent || !traceParent.StartsWith("00-", StringComparison.Ordinal) ||
+            traceParent[35] != '-' || traceParent[52] != '-')
         {
             return false;
         }
