@@ -4,6 +4,7 @@ using Anshimi.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Anshimi.Gateway.Hosting;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
@@ -62,6 +63,7 @@ public sealed class GatewayHarness : IAsyncDisposable
 
         // As the host's telemetry service does at start: listening before the first measurement.
         _ = _services.GetRequiredService<MeterProvider>();
+        _ = _services.GetRequiredService<TracerProvider>();
     }
 
     /// <summary>Where the gateway publishes to the cloud bridge.</summary>
