@@ -2,6 +2,7 @@ using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Hosting;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.ServiceDefaults;
 using Anshimi.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ public sealed class SnapshotBrokerTests : IAsyncLifetime
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(_fixture.GatewayEnvironment(FreePort.Next())
             .Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), pair.Value)));
+        builder.AddServiceDefaults(GatewayTelemetry.Service);
         builder.Services.AddGateway(builder.Configuration);
         _gateway = builder.Build();
         await _gateway.StartAsync();
