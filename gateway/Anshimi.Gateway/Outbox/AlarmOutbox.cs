@@ -28,10 +28,10 @@ public sealed class AlarmOutbox(
     public override Envelope ToEnvelope(OutboxItem row)
     {
         using Activity? send = GatewayTelemetry.StartSend(row);
-        return Envelope(row).WithTraceContext(send);
+        return AlarmEnvelopeOf(row).WithTraceContext(send);
     }
 
-    private AlarmEnvelope Envelope(OutboxItem row) => new(
+    private AlarmEnvelope AlarmEnvelopeOf(OutboxItem row) => new(
         Key: row.Key,
         GatewayId: GatewayId,
         DeviceId: DeviceIdText.Format(row.AlarmKey.DeviceId),
