@@ -153,15 +153,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
     private static async Task<long> ScrapeAsync(AnshimiSystem system, CancellationToken ct, string series = HeartbeatsSeries)
     {
         string text = await system.Http.GetStringAsync(new Uri(system.GatewayUri, "metrics"), ct);
-        foreach (string line in text.Split('\n'))
-        {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return (long)double.Parse(line.AsSpan(series.Length + 1), CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
+        return Prometheus.Value(text, series);
     }
 
     private static readonly TimeSpan SettleQuiet = TimeSpan.FromSeconds(2);

@@ -80,7 +80,6 @@ public sealed class CloudBridgeHost : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
         if (mqtt is not null)
         {
             builder.Services.AddSingleton(mqtt);
@@ -88,6 +87,9 @@ public sealed class CloudBridgeHost : IAsyncDisposable
 
         configure?.Invoke(builder.Services);
         builder.AddCloudBridge();
+
+        // After the service defaults, which add the console logger the service runs with.
+        builder.Logging.ClearProviders();
         WebApplication app = builder.Build();
         app.MapCloudBridge();
         await app.StartAsync();

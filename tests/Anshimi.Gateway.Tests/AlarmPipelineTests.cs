@@ -43,7 +43,7 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
         Assert.Equal(7u, frame.AckedCounter);
         Assert.Equal(AckStage.Received, frame.AckStage);
         Assert.Equal(1u, frame.Counter);
-        Assert.Equal(1, _gateway.Metric("anshimi_gateway_alarms_accepted_total"));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_alarms_received_total{outcome=\"stored\"}"));
         Assert.Equal(7, _gateway.Count("SELECT highest_counter FROM devices WHERE id = 0xA1B2"));
     }
 
@@ -63,8 +63,8 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
         Assert.True(acks[1].Counter > acks[0].Counter);
         Assert.Equal(1, _gateway.Count("SELECT count(*) FROM alarms"));
         Assert.Equal(1, _gateway.Count("SELECT count(*) FROM outbox"));
-        Assert.Equal(1, _gateway.Metric("anshimi_gateway_alarms_duplicate_total"));
-        Assert.Equal(1, _gateway.Metric("anshimi_gateway_alarms_accepted_total"));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_alarms_received_total{outcome=\"duplicate\"}"));
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_alarms_received_total{outcome=\"stored\"}"));
     }
 
     [Fact]

@@ -42,8 +42,8 @@ public sealed class GatewayBrokerTests : GatewayOnBrokerTests
             string metrics = await Http.GetStringAsync(new Uri(baseUri, "metrics"));
             return Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"bad_tag\"}") == 1 &&
                 Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"unknown_version\"}") == 1 &&
-                Prometheus.Value(metrics, "anshimi_gateway_alarms_duplicate_total") == 1 &&
-                Prometheus.Value(metrics, "anshimi_gateway_alarms_accepted_total") == 1;
+                Prometheus.Value(metrics, "anshimi_gateway_alarms_received_total{outcome=\"duplicate\"}") == 1 &&
+                Prometheus.Value(metrics, "anshimi_gateway_alarms_received_total{outcome=\"stored\"}") == 1;
         });
 
         // The cloud's receipt empties the outbox.

@@ -1,5 +1,10 @@
 using System.Globalization;
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Anshimi.Gateway.Hosting;
 using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Pipeline;
@@ -53,8 +58,13 @@ public sealed class GatewayHarness : IAsyncDisposable
         services.AddSingleton<TimeProvider>(time);
         services.AddSingleton<IMqttClientFactory>(mqtt);
         configure?.Invoke(services);
+        services.AddServiceTelemetry(configuration, GatewayTelemetry.Service);
         services.AddGateway(configuration);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        // As the host's telemetry service does at start: listening before the first measurement.
+        _ = _services.GetRequiredService<MeterProvider>();
+        _ = _services.GetRequiredService<TracerProvider>();
     }
 
     /// <summary>Where the gateway publishes to the cloud bridge.</summary>
@@ -112,7 +122,10 @@ public sealed class GatewayHarness : IAsyncDisposable
     public T Get<T>()
         where T : notnull => _services.GetRequiredService<T>();
 
-    public long Metric(string series) => Prometheus.Value(Get<PrometheusExporter>().Scrape(), series);
+    public long Metric(string series) => Prometheus.Value(ScrapeMetrics(), series);
+
+    /// <summary>What <c>GET /metrics</c> answers: the gateway's own scrape endpoint, run without a socket.</summary>
+    public string ScrapeMetrics() => MetricsEndpoint.Scrape(_services);
 
     public long Count(string sql)
     {
@@ -150,20 +163,29 @@ public sealed class GatewayHarness : IAsyncDisposable
     }
 }
 
-/// <summary>Reads one series out of Prometheus text.</summary>
-public static class Prometheus
+/// <summary>The gateway's <c>GET /metrics</c>.</summary>
+public static class MetricsEndpoint
 {
-    /// <summary>The value of an exact series such as <c>x_total{reason="bad_tag"}</c>; 0 when absent.</summary>
-    public static long Value(string text, string series)
+    /// <summary>
+    /// Runs the services' Prometheus scrape endpoint (the middleware <c>/metrics</c> maps to) on <c>GET /metrics</c>
+    /// without a socket and returns the body, checking it is Prometheus text.
+    /// </summary>
+    public static string Scrape(IServiceProvider services) =>
+        ScrapeAsync(new ApplicationBuilder(services).UseOpenTelemetryPrometheusScrapingEndpoint().Build()).GetAwaiter().GetResult();
+
+    private static async Task<string> ScrapeAsync(RequestDelegate endpoint)
     {
-        foreach (string line in text.Split('\n'))
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.Path = "/metrics";
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+        await endpoint(context);
+        if (context.Response.StatusCode != StatusCodes.Status200OK || context.Response.ContentType?.StartsWith("text/plain", StringComparison.Ordinal) != true)
         {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return (long)double.Parse(line.AsSpan(series.Length + 1), CultureInfo.InvariantCulture);
-            }
+            throw new InvalidOperationException("/metrics answered " + context.Response.StatusCode + " " + context.Response.ContentType);
         }
 
-        return 0;
+        return System.Text.Encoding.UTF8.GetString(body.ToArray());
     }
 }

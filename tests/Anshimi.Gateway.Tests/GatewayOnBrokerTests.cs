@@ -1,4 +1,6 @@
+using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Hosting;
+using Anshimi.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -31,10 +33,10 @@ public abstract class GatewayOnBrokerTests : IAsyncLifetime
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(environment.Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), pair.Value)));
         builder.WebHost.UseUrls(environment["Urls"]);
-        builder.AddGatewayLogging();
+        builder.AddServiceDefaults(GatewayTelemetry.Service);
         builder.Services.AddGateway(builder.Configuration);
         WebApplication app = builder.Build();
-        app.MapGatewayEndpoints();
+        app.MapDefaultEndpoints();
         return app;
     }
 

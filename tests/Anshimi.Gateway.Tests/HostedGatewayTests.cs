@@ -1,3 +1,4 @@
+using Anshimi.ServiceDefaults;
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Hosting;
 using Anshimi.Mqtt;
@@ -31,6 +32,7 @@ public sealed class HostedGatewayTests : IAsyncLifetime
             ["Gateway:RegistrySeedFile"] = fleet,
         });
         builder.Services.AddSingleton<IMqttClientFactory>(_mqtt);
+        builder.AddServiceDefaults(Diagnostics.GatewayTelemetry.Service);
         builder.Services.AddGateway(builder.Configuration);
         _host = builder.Build();
         await _host.StartAsync();
@@ -103,7 +105,7 @@ public sealed class HostedGatewayTests : IAsyncLifetime
 
         Assert.Equal(1, Drain(inbox.Uplinks.Reader));
         Assert.Equal(3, Drain(inbox.Commands.Reader));
-        string metrics = _host.Services.GetRequiredService<Diagnostics.PrometheusExporter>().Scrape();
+        string metrics = MetricsEndpoint.Scrape(_host.Services);
         Assert.Equal(2, Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"queue_full\"}"));
     }
 

@@ -125,11 +125,11 @@ public sealed class HostileInputTests : IAsyncLifetime
     private long RejectedTotal()
     {
         long total = 0;
-        foreach (string line in _gateway.Get<Diagnostics.PrometheusExporter>().Scrape().Split('\n'))
+        foreach (string line in _gateway.ScrapeMetrics().Split('\n'))
         {
             if (line.StartsWith("anshimi_gateway_frames_rejected_total{", StringComparison.Ordinal))
             {
-                total += long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+                total += long.Parse(line[(line.IndexOf('}', StringComparison.Ordinal) + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
             }
         }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Anshimi.CloudBridge.Hosting;
 
 namespace Anshimi.CloudBridge.Alarms;
 
@@ -33,8 +35,13 @@ public sealed class AlarmFeed
 
     public void Publish(AlarmFeedEvent feedEvent)
     {
+        ArgumentNullException.ThrowIfNull(feedEvent);
+        using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.console");
+        span?.SetTag("anshimi.alarm.key", feedEvent.Alarm.Key);
+        span?.SetTag("anshimi.feed.kind", feedEvent.Kind);
         lock (_gate)
         {
+            span?.SetTag("anshimi.feed.subscribers", _subscribers.Count);
             for (int i = _subscribers.Count - 1; i >= 0; i--)
             {
                 if (!_subscribers[i].Offer(feedEvent))

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using System.Globalization;
 using Anshimi.CloudBridge.Acks;
@@ -145,6 +146,7 @@ public sealed partial class AlarmRelay : BackgroundService
 
     private async Task HandleAlarmAsync(string topic, string gatewayId, AlarmEnvelope alarm, CancellationToken cancellationToken)
     {
+        using Activity? ingest = CloudBridgeTelemetry.StartIngest(alarm, gatewayId);
         string? problem = Validate(alarm, gatewayId, out AlarmKey key);
         if (problem is not null)
         {
@@ -176,6 +178,7 @@ public sealed partial class AlarmRelay : BackgroundService
         }
 
         // A duplicate means the gateway missed our receipt: answer every copy.
+        using Activity? receipt = CloudBridgeTelemetry.Source.StartActivity("alarm.receipt", ActivityKind.Producer);
         await PublishAsync(Topics.GatewayCommands(gatewayId), new AlarmReceiptEnvelope(keyText), cancellationToken);
     }
 

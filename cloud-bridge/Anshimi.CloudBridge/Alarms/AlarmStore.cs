@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
 using static Anshimi.CloudBridge.Storage.SqliteFile;
+
+using Anshimi.CloudBridge.Hosting;
 
 namespace Anshimi.CloudBridge.Alarms;
 
@@ -82,6 +85,7 @@ public sealed class AlarmStore
         AlarmEnvelope alarm, string key, string districtCode, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarm);
+        using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.store");
         await using SqliteConnection connection = Database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         using SqliteCommand insert = Command(connection, $"""

@@ -1,6 +1,12 @@
+using System.Diagnostics.Metrics;
+using Anshimi.CloudBridge.Hosting;
+
 namespace Anshimi.CloudBridge.Alarms;
 
-/// <summary>Counters of what the relay has seen since start; read by <c>GET /api/status</c>.</summary>
+/// <summary>
+/// What the relay has seen since start: read by <c>GET /api/status</c>, and the same numbers on <c>/metrics</c> as
+/// <c>anshimi_cloud_bridge_envelopes_received_total{outcome}</c> and <c>anshimi_cloud_bridge_receipts_failed_total</c>.
+/// </summary>
 public sealed class RelayStatistics
 {
     private long _alarmsStored;
@@ -11,6 +17,16 @@ public sealed class RelayStatistics
     private long _receiptsFailed;
     private long _troubles;
     private long _deviceStatuses;
+
+    public RelayStatistics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        Meter meter = meterFactory.Create(CloudBridgeTelemetry.MeterName);
+        meter.CreateObservableCounter("anshimi.cloud_bridge.envelopes.received", ObserveEnvelopes, "{envelope}",
+            "Envelopes from gateways, by outcome: alarm_stored, trouble_stored, duplicate (re-sent, answered again), heartbeat, ack_relayed, device_status, dropped (malformed or not the gateway's to send).");
+        meter.CreateObservableCounter("anshimi.cloud_bridge.receipts.failed", () => ReceiptsFailed, "{receipt}",
+            "Receipts the broker did not take in time; the gateway re-sends and is answered then.");
+    }
 
     public long AlarmsStored => Interlocked.Read(ref _alarmsStored);
 
@@ -43,4 +59,17 @@ public sealed class RelayStatistics
     public void TroubleStored() => Interlocked.Increment(ref _troubles);
 
     public void DeviceStatusSeen() => Interlocked.Increment(ref _deviceStatuses);
+
+    private IEnumerable<Measurement<long>> ObserveEnvelopes() =>
+    [
+        Outcome(AlarmsStored, "alarm_stored"),
+        Outcome(Troubles, "trouble_stored"),
+        Outcome(Duplicates, "duplicate"),
+        Outcome(Heartbeats, "heartbeat"),
+        Outcome(AcksRelayed, "ack_relayed"),
+        Outcome(DeviceStatuses, "device_status"),
+        Outcome(Malformed, "dropped"),
+    ];
+
+    private static Measurement<long> Outcome(long value, string outcome) => new(value, new KeyValuePair<string, object?>("outcome", outcome));
 }

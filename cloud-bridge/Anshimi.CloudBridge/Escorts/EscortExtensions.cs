@@ -43,7 +43,12 @@ public static class EscortExtensions
         services.AddSingleton<EscortSessions>();
         services.AddSingleton<EmergencyReports>();
         services.AddSingleton<EscortAdvertiser>();
-        services.AddSingleton<LightOutcomeLog>();
+        services.AddSingleton(sp =>
+        {
+            var outcomes = new LightOutcomeLog();
+            LightMetrics.Register(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<MqttLightCommandPublisher>(), outcomes);
+            return outcomes;
+        });
         services.AddSingleton<EscortSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<EscortSweeper>());
         services.AddSingleton<IMapLayerSource, EscortMapLayer>();

@@ -12,6 +12,7 @@ using Anshimi.CloudBridge.Retention;
 using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
+using Anshimi.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,7 @@ public static partial class CloudBridgeExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         IServiceCollection services = builder.Services;
+        builder.AddServiceDefaults(CloudBridgeTelemetry.Service);
 
         services.AddOptions<CloudBridgeOptions>()
             .Bind(builder.Configuration.GetSection(CloudBridgeOptions.SectionName))
@@ -90,7 +92,7 @@ public static partial class CloudBridgeExtensions
         return builder;
     }
 
-    /// <summary>The console (static files at /), the operator API, /healthz and the OpenAPI document.</summary>
+    /// <summary>The console (static files at /), the operator API, /healthz, /metrics and the OpenAPI document.</summary>
     public static WebApplication MapCloudBridge(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -101,7 +103,7 @@ public static partial class CloudBridgeExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
-        app.MapHealthChecks("/healthz");
+        app.MapDefaultEndpoints();
         app.MapAlarmApi();
         app.MapUpstreams();
         app.MapAppApi();

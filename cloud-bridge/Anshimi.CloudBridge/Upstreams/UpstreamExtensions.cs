@@ -24,14 +24,19 @@ public static class UpstreamExtensions
             UpstreamNames(sp.GetRequiredService<IOptions<UpstreamsOptions>>().Value), sp.GetRequiredService<UpstreamWake>()));
         services.AddSingleton<UpstreamDeliveryStore>();
         services.AddSingleton<IReadOnlyList<IUpstream>>(CreateUpstreams);
-        services.AddSingleton(sp => new UpstreamDispatcher(
-            sp.GetRequiredService<IReadOnlyList<IUpstream>>(),
-            sp.GetRequiredService<UpstreamDeliveryStore>(),
-            sp.GetRequiredService<AlarmStore>(),
-            sp.GetRequiredService<UpstreamWake>(),
-            sp.GetRequiredService<IOptions<UpstreamsOptions>>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<UpstreamDispatcher>>()));
+        services.AddSingleton(sp =>
+        {
+            var dispatcher = new UpstreamDispatcher(
+                sp.GetRequiredService<IReadOnlyList<IUpstream>>(),
+                sp.GetRequiredService<UpstreamDeliveryStore>(),
+                sp.GetRequiredService<AlarmStore>(),
+                sp.GetRequiredService<UpstreamWake>(),
+                sp.GetRequiredService<IOptions<UpstreamsOptions>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<UpstreamDispatcher>>());
+            UpstreamMetrics.Register(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), dispatcher, sp.GetRequiredService<UpstreamDeliveryStore>());
+            return dispatcher;
+        });
         services.AddHostedService(sp => sp.GetRequiredService<UpstreamDispatcher>());
         return builder;
     }

@@ -11,13 +11,13 @@ namespace Anshimi.Gateway.Ble;
 public sealed class BleMetrics(GatewayMetrics metrics)
 {
     private readonly Counter<long> _frames = metrics.Meter.CreateCounter<long>(
-        "anshimi.gateway.ble.frames", description: "BLE advertisements heard, by result (accepted kinds, repeats, reject reasons).");
+        "anshimi.gateway.ble.frames", "{advertisement}", description: "BLE advertisements heard, by result (accepted kinds, repeats, reject reasons).");
 
     private readonly Counter<long> _outcomes = metrics.Meter.CreateCounter<long>(
-        "anshimi.gateway.lights.outcomes", description: "Per-light outcomes of light commands.");
+        "anshimi.gateway.lights.outcomes", "{light}", description: "Per-light outcomes of light commands.");
 
     private readonly Counter<long> _advertisements = metrics.Meter.CreateCounter<long>(
-        "anshimi.gateway.ble.advertisements", description: "Signed downlink frames put on air, by kind (command, ack).");
+        "anshimi.gateway.ble.advertisements", "{frame}", description: "Signed downlink frames put on air, by kind (command, ack).");
 
     public GatewayMetrics Gateway { get; } = metrics;
 

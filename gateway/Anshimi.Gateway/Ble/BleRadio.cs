@@ -44,8 +44,8 @@ public sealed partial class BleRadio(
         if (!_gaugesRegistered)
         {
             _gaugesRegistered = true;
-            metrics.Gateway.ObserveGauge("anshimi.gateway.ble.up", "1 while the BLE radio is open and working.", () => _transport?.State == BleTransportState.Ready ? 1 : 0);
-            metrics.Gateway.ObserveGauge("anshimi.gateway.lights.pending", "Lights with a light command in progress.", () => fanout.PendingCount);
+            metrics.Gateway.ObserveGauge("anshimi.gateway.ble.up", "{radio}", "1 while the BLE radio is open and working.", () => _transport?.State == BleTransportState.Ready ? 1 : 0);
+            metrics.Gateway.ObserveGauge("anshimi.gateway.lights.pending", "{light}", "Lights with a light command in progress.", () => fanout.PendingCount);
         }
 
         IBleTransport? transport = factory.Create();

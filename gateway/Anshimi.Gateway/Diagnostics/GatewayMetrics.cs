@@ -7,8 +7,7 @@ public sealed class GatewayMetrics
 {
     public const string MeterName = "Anshimi.Gateway";
 
-    private readonly Counter<long> _alarmsAccepted;
-    private readonly Counter<long> _alarmsDuplicate;
+    private readonly Counter<long> _alarmsReceived;
     private readonly Counter<long> _framesRejected;
     private readonly Counter<long> _heartbeats;
     private readonly Counter<long> _acksSent;
@@ -21,23 +20,22 @@ public sealed class GatewayMetrics
     public GatewayMetrics(IMeterFactory meterFactory)
     {
         Meter = meterFactory.Create(MeterName);
-        _alarmsAccepted = Meter.CreateCounter<long>("anshimi.gateway.alarms.accepted", description: "Alarms stored durably and acked to the device.");
-        _alarmsDuplicate = Meter.CreateCounter<long>("anshimi.gateway.alarms.duplicate", description: "Resent alarms that were already stored; re-acked, not stored again.");
-        _framesRejected = Meter.CreateCounter<long>("anshimi.gateway.frames.rejected", description: "Device uplinks refused, by reason.");
-        _heartbeats = Meter.CreateCounter<long>("anshimi.gateway.heartbeats", description: "Authenticated device heartbeats.");
-        _acksSent = Meter.CreateCounter<long>("anshimi.gateway.acks.sent", description: "Ack frames published to device downlinks, by stage.");
-        _acksRelayed = Meter.CreateCounter<long>("anshimi.gateway.acks.relayed", description: "Operator acknowledgements relayed to a device, by stage.");
-        _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", description: "Alarm envelopes published upstream, resends included.");
-        _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", description: "Cloud receipts that cleared an outbox row.");
-        _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", description: "Cloud commands ignored, by reason.");
-        _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", description: "Delivered records deleted at the end of their retention, by kind.");
+        _alarmsReceived = Meter.CreateCounter<long>("anshimi.gateway.alarms.received", "{alarm}", "Authenticated alarms from devices, by outcome: stored (durably, then acked) or duplicate (already stored; re-acked, not stored again).");
+        _framesRejected = Meter.CreateCounter<long>("anshimi.gateway.frames.rejected", "{frame}", "Device uplinks refused, by reason.");
+        _heartbeats = Meter.CreateCounter<long>("anshimi.gateway.heartbeats", "{heartbeat}", "Authenticated device heartbeats.");
+        _acksSent = Meter.CreateCounter<long>("anshimi.gateway.acks.sent", "{frame}", "Ack frames published to device downlinks, by stage.");
+        _acksRelayed = Meter.CreateCounter<long>("anshimi.gateway.acks.relayed", "{acknowledgement}", "Operator acknowledgements relayed to a device, by stage.");
+        _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", "{envelope}", "Alarm envelopes published upstream, resends included.");
+        _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", "{receipt}", "Cloud receipts that cleared an outbox row.");
+        _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", "{command}", "Cloud commands ignored, by reason.");
+        _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", "{record}", "Delivered records deleted at the end of their retention, by kind.");
     }
 
     public Meter Meter { get; }
 
-    public void AlarmAccepted() => _alarmsAccepted.Add(1);
+    public void AlarmStored() => _alarmsReceived.Add(1, new KeyValuePair<string, object?>("outcome", "stored"));
 
-    public void AlarmDuplicate() => _alarmsDuplicate.Add(1);
+    public void AlarmDuplicate() => _alarmsReceived.Add(1, new KeyValuePair<string, object?>("outcome", "duplicate"));
 
     public void FrameRejected(string reason) => _framesRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
@@ -56,8 +54,8 @@ public sealed class GatewayMetrics
     public void RecordsPurged(string kind, int count) => _recordsPurged.Add(count, new KeyValuePair<string, object?>("kind", kind));
 
     /// <summary>Registers a gauge read at collection time; a read that fails leaves the gauge out of that collection.</summary>
-    public void ObserveGauge(string name, string description, Func<long> read) =>
-        Meter.CreateObservableGauge(name, () => Observe(read), description: description);
+    public void ObserveGauge(string name, string unit, string description, Func<long> read) =>
+        Meter.CreateObservableGauge(name, () => Observe(read), unit, description);
 
     private static IEnumerable<Measurement<long>> Observe(Func<long> read)
     {

@@ -42,7 +42,7 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
         _store = store;
         _options = options.Value;
         _logger = logger;
-        metrics.Meter.CreateObservableGauge("anshimi.gateway.devices.health", ObserveHealth, description: "Devices with each health condition.");
+        metrics.Meter.CreateObservableGauge("anshimi.gateway.devices.health", ObserveHealth, "{device}", "Devices with each health condition.");
         mqtt.StateChanged += (_, e) => _resyncWanted |= e.State == MqttConnectionState.Connected;
     }
 

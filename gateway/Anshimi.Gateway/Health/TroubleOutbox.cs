@@ -65,7 +65,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         _signal = signal;
         _time = time;
         _logger = logger;
-        metrics.ObserveGauge("anshimi.gateway.troubles.pending", "Gateway-raised troubles not yet receipted by the cloud.", () => store.CountPending());
+        metrics.ObserveGauge("anshimi.gateway.troubles.pending", "{trouble}", "Gateway-raised troubles not yet receipted by the cloud.", () => store.CountPending());
 
         // Whatever was in flight when the link dropped may be gone: resend it now, not after backoff.
         mqtt.StateChanged += (_, e) =>

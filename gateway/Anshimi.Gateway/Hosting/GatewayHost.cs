@@ -1,4 +1,6 @@
+using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Provisioning;
+using Anshimi.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.Gateway.Hosting;
@@ -40,7 +42,7 @@ public static class GatewayHost
                 builder.Configuration.AddCommandLine(hostArgs);
             }
 
-            builder.AddGatewayLogging();
+            builder.AddServiceDefaults(GatewayTelemetry.Service);
             builder.Services.AddGateway(builder.Configuration);
             WebApplication app = builder.Build();
             if (checkOnly)
@@ -56,7 +58,7 @@ public static class GatewayHost
                 return BrokerPreparation.Run(app.Services);
             }
 
-            app.MapGatewayEndpoints();
+            app.MapDefaultEndpoints();
             app.MapInstallerApi();
             app.Run();
             return 0;

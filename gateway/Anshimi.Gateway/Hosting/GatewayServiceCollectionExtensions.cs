@@ -21,26 +21,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.Gateway.Hosting;
 
 public static partial class GatewayServiceCollectionExtensions
 {
-    /// <summary>One line per entry, no colours, no timestamp: journald stamps and colours lines itself.</summary>
-    public static IHostApplicationBuilder AddGatewayLogging(this IHostApplicationBuilder builder)
-    {
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.ColorBehavior = LoggerColorBehavior.Disabled;
-            console.UseUtcTimestamp = true;
-        });
-        return builder;
-    }
-
     /// <summary>Everything the gateway runs: options, store, registry, broker session, pipeline, outboxes, heartbeat, health, supervision, retention.</summary>
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
@@ -125,7 +111,7 @@ public static partial class GatewayServiceCollectionExtensions
     {
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
-        services.AddSingleton<PrometheusExporter>();
+        GatewayHealthCheck.AddGatewayHealth(services);
         services.AddSingleton<RejectLog>();
         services.AddSingleton<BrokerStatus>();
         services.AddSingleton<GatewayInbox>();

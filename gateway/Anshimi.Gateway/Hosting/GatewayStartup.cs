@@ -21,14 +21,11 @@ public sealed partial class GatewayStartup(
     DeviceHealthTracker health,
     IMqttClient mqtt,
     GatewayMetrics metrics,
-    PrometheusExporter exporter,
     IOptions<GatewayOptions> options,
     ILogger<GatewayStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // The exporter counts only what it sees: it must be listening before the first frame arrives.
-        _ = exporter;
         GatewayOptions gateway = options.Value;
         await database.InitializeAsync(cancellationToken);
         if (!string.IsNullOrEmpty(gateway.RegistrySeedFile))
@@ -45,9 +42,9 @@ public sealed partial class GatewayStartup(
 
         await registry.LoadAsync(cancellationToken);
         health.Load(await healthStore.LoadAsync(cancellationToken));
-        metrics.ObserveGauge("anshimi.gateway.outbox.depth", "Alarms stored but not yet receipted by the cloud.", () => store.CountOutbox());
-        metrics.ObserveGauge("anshimi.gateway.devices", "Devices in the registry.", () => registry.Count);
-        metrics.ObserveGauge("anshimi.gateway.mqtt.connected", "1 while the broker session is up.", () => mqtt.State == MqttConnectionState.Connected ? 1 : 0);
+        metrics.ObserveGauge("anshimi.gateway.outbox.depth", "{alarm}", "Alarms stored but not yet receipted by the cloud.", () => store.CountOutbox());
+        metrics.ObserveGauge("anshimi.gateway.devices", "{device}", "Devices in the registry.", () => registry.Count);
+        metrics.ObserveGauge("anshimi.gateway.mqtt.connected", "{session}", "1 while the broker session is up.", () => mqtt.State == MqttConnectionState.Connected ? 1 : 0);
         LogReady(logger, gateway.Id, registry.Count, await store.CountOutboxAsync(cancellationToken), database.Path);
     }
 

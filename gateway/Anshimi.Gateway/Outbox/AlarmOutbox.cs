@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
@@ -24,7 +25,13 @@ public sealed class AlarmOutbox(
     ILogger<AlarmOutbox> logger)
     : OutboxWorker<OutboxItem>(mqtt, signal, retryPolicy, options.Value.Id, time, logger)
 {
-    public override Envelope ToEnvelope(OutboxItem row) => new AlarmEnvelope(
+    public override Envelope ToEnvelope(OutboxItem row)
+    {
+        using Activity? send = GatewayTelemetry.StartSend(row);
+        return AlarmEnvelopeOf(row).WithTraceContext(send);
+    }
+
+    private AlarmEnvelope AlarmEnvelopeOf(OutboxItem row) => new(
         Key: row.Key,
         GatewayId: GatewayId,
         DeviceId: DeviceIdText.Format(row.AlarmKey.DeviceId),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outbox;
@@ -119,6 +120,12 @@ public sealed partial class AlarmPipeline(
     {
         var key = new AlarmKey(frame.DeviceId, frame.Counter);
 
+        // The alarm's one trace starts here, at the authenticated frame, whichever radio brought it.
+        using Activity? receive = GatewayTelemetry.Source.StartActivity("alarm.receive", ActivityKind.Consumer);
+        receive?.SetTag("anshimi.alarm.key", key.ToString());
+        receive?.SetTag("anshimi.device.profile", device.Profile);
+        receive?.SetTag("anshimi.event.code", (int)frame.EventCode);
+
         // Above the newest accepted counter nothing can be stored yet, so only older counters cost a look-up.
         if (frame.Counter <= device.HighestCounter)
         {
@@ -127,6 +134,7 @@ public sealed partial class AlarmPipeline(
             {
                 // The device missed our ack: say "stored" again, with a counter it has not seen.
                 metrics.AlarmDuplicate();
+                receive?.SetTag("anshimi.alarm.outcome", "duplicate");
                 uint again = await store.TakeDownlinkCounterAsync(device.Id, cancellationToken);
                 await downlink.SendAckAsync(device, again, frame.Counter, AckStage.Received, cancellationToken);
                 return new UplinkResult(UplinkOutcome.Duplicate);
@@ -137,23 +145,35 @@ public sealed partial class AlarmPipeline(
             // One whose record has been purged is a replay whatever the window says.
             if (record == AlarmRecord.Purged || !AlarmWindow.Admits(frame.Counter, device.HighestCounter))
             {
+                receive?.SetTag("anshimi.alarm.outcome", "replayed");
                 return Reject(FrameErrorName.Of(FrameError.Replayed), key.ToString());
             }
         }
 
         DateTimeOffset now = time.GetUtcNow();
         bool test = device.IsInWalkTest(now);
-        uint downlinkCounter = await store.AcceptAsync(frame, payload, now, test, cancellationToken);
+        uint downlinkCounter;
+        using (GatewayTelemetry.Source.StartActivity("alarm.store"))
+        {
+            // The outbox sends every copy of the alarm as a child of this receipt, across restarts too.
+            downlinkCounter = await store.AcceptAsync(frame, payload, now, test, receive?.Id, cancellationToken);
+        }
+
+        receive?.SetTag("anshimi.alarm.outcome", "stored");
         device.HighestCounter = Math.Max(device.HighestCounter, frame.Counter);
         device.LastSeen = now;
         supervision.Heard(device);
         health.ObserveEvent(device.Id, frame.EventCode, frame.Qualifier);
-        metrics.AlarmAccepted();
+        metrics.AlarmStored();
         outboxSignal.Notify();
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile, test);
 
         // Only now, with the alarm durable, may the device stop resending it.
-        await downlink.SendAckAsync(device, downlinkCounter, frame.Counter, AckStage.Received, cancellationToken);
+        using (GatewayTelemetry.Source.StartActivity("alarm.ack", ActivityKind.Producer))
+        {
+            await downlink.SendAckAsync(device, downlinkCounter, frame.Counter, AckStage.Received, cancellationToken);
+        }
+
         return new UplinkResult(UplinkOutcome.Accepted);
     }
 

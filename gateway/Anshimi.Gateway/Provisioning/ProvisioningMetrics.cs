@@ -18,9 +18,9 @@ public sealed class ProvisioningMetrics
     public ProvisioningMetrics(IMeterFactory meterFactory)
     {
         Meter meter = meterFactory.Create(GatewayMetrics.MeterName);
-        _hellos = meter.CreateCounter<long>("anshimi.gateway.provisioning.hellos", description: "Well-formed hellos from unclaimed devices.");
-        _dropped = meter.CreateCounter<long>("anshimi.gateway.provisioning.dropped", description: "Provisioning messages dropped, by reason.");
-        _claims = meter.CreateCounter<long>("anshimi.gateway.provisioning.claims", description: "Claim attempts, by outcome.");
+        _hellos = meter.CreateCounter<long>("anshimi.gateway.provisioning.hellos", "{message}", description: "Well-formed hellos from unclaimed devices.");
+        _dropped = meter.CreateCounter<long>("anshimi.gateway.provisioning.dropped", "{message}", description: "Provisioning messages dropped, by reason.");
+        _claims = meter.CreateCounter<long>("anshimi.gateway.provisioning.claims", "{claim}", description: "Claim attempts, by outcome.");
     }
 
     public void Hello() => _hellos.Add(1);

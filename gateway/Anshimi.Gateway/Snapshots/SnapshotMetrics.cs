@@ -19,17 +19,17 @@ public sealed class SnapshotMetrics
     public SnapshotMetrics(GatewayMetrics metrics, GatewayDatabase database)
     {
         Meter meter = metrics.Meter;
-        _chunks = meter.CreateCounter<long>("anshimi.gateway.snapshot.chunks", description: "Snapshot chunks stored durably.");
-        _chunksDuplicate = meter.CreateCounter<long>("anshimi.gateway.snapshot.chunks.duplicate", description: "Resent snapshot chunks already held; not stored again.");
-        _chunksRejected = meter.CreateCounter<long>("anshimi.gateway.snapshot.chunks.rejected", description: "Snapshot chunks dropped, by reason.");
-        _completed = meter.CreateCounter<long>("anshimi.gateway.snapshot.completed", description: "Snapshots reassembled, hash-checked, stored and confirmed to the doorbell.");
-        _expired = meter.CreateCounter<long>("anshimi.gateway.snapshot.expired", description: "Incomplete snapshots given up after the configured time.");
-        _published = meter.CreateCounter<long>("anshimi.gateway.snapshot.published", description: "Snapshot envelopes published upstream, resends included.");
-        _receipts = meter.CreateCounter<long>("anshimi.gateway.snapshot.receipts", description: "Cloud snapshot receipts that cleared an outbox row.");
+        _chunks = meter.CreateCounter<long>("anshimi.gateway.snapshot.chunks", "{chunk}", description: "Snapshot chunks stored durably.");
+        _chunksDuplicate = meter.CreateCounter<long>("anshimi.gateway.snapshot.chunks.duplicate", "{chunk}", description: "Resent snapshot chunks already held; not stored again.");
+        _chunksRejected = meter.CreateCounter<long>("anshimi.gateway.snapshot.chunks.rejected", "{chunk}", description: "Snapshot chunks dropped, by reason.");
+        _completed = meter.CreateCounter<long>("anshimi.gateway.snapshot.completed", "{snapshot}", description: "Snapshots reassembled, hash-checked, stored and confirmed to the doorbell.");
+        _expired = meter.CreateCounter<long>("anshimi.gateway.snapshot.expired", "{snapshot}", description: "Incomplete snapshots given up after the configured time.");
+        _published = meter.CreateCounter<long>("anshimi.gateway.snapshot.published", "{envelope}", description: "Snapshot envelopes published upstream, resends included.");
+        _receipts = meter.CreateCounter<long>("anshimi.gateway.snapshot.receipts", "{receipt}", description: "Cloud snapshot receipts that cleared an outbox row.");
 
         // Rings are status events kept at the gateway (never sent to the control center); this is where they show.
-        metrics.ObserveGauge("anshimi.gateway.doorbell.rings", "Doorbell rings stored at the gateway (kept local, not forwarded).", () => Count(database, "SELECT count(*) FROM alarms WHERE qualifier = 6 AND event_code = 901;"));
-        metrics.ObserveGauge("anshimi.gateway.snapshot.outbox.depth", "Alarm snapshots stored but not yet receipted by the cloud.", () => Count(database, "SELECT count(*) FROM snapshot_outbox;"));
+        metrics.ObserveGauge("anshimi.gateway.doorbell.rings", "{ring}", "Doorbell rings stored at the gateway (kept local, not forwarded).", () => Count(database, "SELECT count(*) FROM alarms WHERE qualifier = 6 AND event_code = 901;"));
+        metrics.ObserveGauge("anshimi.gateway.snapshot.outbox.depth", "{snapshot}", "Alarm snapshots stored but not yet receipted by the cloud.", () => Count(database, "SELECT count(*) FROM snapshot_outbox;"));
     }
 
     public void ChunkStored() => _chunks.Add(1);

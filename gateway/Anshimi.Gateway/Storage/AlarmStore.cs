@@ -16,7 +16,8 @@ public sealed record OutboxItem(
     int Attempts,
     string Profile,
     SiteInfo Site,
-    bool Test) : Outbox.IOutboxRow
+    bool Test,
+    string? TraceParent) : Outbox.IOutboxRow
 {
     public string Key => AlarmKey.ToString();
 }
@@ -91,7 +92,7 @@ public sealed class AlarmStore(GatewayDatabase database)
     /// A <paramref name="test"/> alarm (installer's walk test) is stored and forwarded marked as such,
     /// and makes a newly claimed device active.
     /// </summary>
-    public async Task<uint> AcceptAsync(Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, bool test, CancellationToken cancellationToken)
+    public async Task<uint> AcceptAsync(Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, bool test, string? traceParent, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
@@ -99,8 +100,8 @@ public sealed class AlarmStore(GatewayDatabase database)
         {
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO alarms (device_id, counter, event_code, qualifier, zone, frame, received_at, stage, test)
-                VALUES ($device, $counter, $code, $qualifier, $zone, $frame, $at, $stage, $test);
+                INSERT INTO alarms (device_id, counter, event_code, qualifier, zone, frame, received_at, stage, test, traceparent)
+                VALUES ($device, $counter, $code, $qualifier, $zone, $frame, $at, $stage, $test, $traceparent);
                 INSERT INTO outbox (device_id, counter, next_attempt_at) SELECT $device, $counter, $at WHERE $qualifier <> 6;
                 UPDATE devices SET highest_counter = max(highest_counter, $counter), last_seen = max(coalesce(last_seen, 0), $at)
                 WHERE id = $device;
@@ -108,6 +109,7 @@ public sealed class AlarmStore(GatewayDatabase database)
                 """;
             AddKey(insert, new AlarmKey(frame.DeviceId, frame.Counter));
             insert.Parameters.AddWithValue("$test", test ? 1 : 0);
+            insert.Parameters.AddWithValue("$traceparent", (object?)traceParent ?? DBNull.Value);
             insert.Parameters.AddWithValue("$code", (int)frame.EventCode);
             insert.Parameters.AddWithValue("$qualifier", (int)frame.Qualifier);
             insert.Parameters.AddWithValue("$zone", (int)frame.Zone);
@@ -185,7 +187,7 @@ public sealed class AlarmStore(GatewayDatabase database)
         command.CommandText = """
             SELECT o.seq, o.device_id, o.counter, a.event_code, a.qualifier, a.zone, a.frame, a.received_at, o.attempts,
                    coalesce(d.profile, 'unknown'), coalesce(d.site_kind, 'unknown'), coalesce(d.site_lat, 0),
-                   coalesce(d.site_lon, 0), coalesce(d.site_address, ''), a.test
+                   coalesce(d.site_lon, 0), coalesce(d.site_address, ''), a.test, a.traceparent
             FROM outbox o
             JOIN alarms a ON a.device_id = o.device_id AND a.counter = o.counter
             LEFT JOIN devices d ON d.id = o.device_id
@@ -210,7 +212,8 @@ public sealed class AlarmStore(GatewayDatabase database)
                 reader.GetInt32(8),
                 reader.GetString(9),
                 new SiteInfo(reader.GetString(10), reader.GetDouble(11), reader.GetDouble(12), reader.GetString(13)),
-                reader.GetInt64(14) != 0));
+                reader.GetInt64(14) != 0,
+                reader.IsDBNull(15) ? null : reader.GetString(15)));
         }
 
         return items;

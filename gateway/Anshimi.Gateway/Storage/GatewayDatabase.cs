@@ -43,6 +43,7 @@ public sealed class GatewayDatabase
             stage        INTEGER NOT NULL,
             receipted_at INTEGER,
             test         INTEGER NOT NULL DEFAULT 0,
+            traceparent  TEXT,
             PRIMARY KEY (device_id, counter)
         );
         CREATE TABLE IF NOT EXISTS outbox (
@@ -92,6 +93,7 @@ public sealed class GatewayDatabase
         ("devices", "health_flags", "INTEGER NOT NULL DEFAULT 0"),
         ("devices", "purged_counter", "INTEGER NOT NULL DEFAULT 0"),
         ("alarms", "test", "INTEGER NOT NULL DEFAULT 0"),
+        ("alarms", "traceparent", "TEXT"),
     ];
 
     private const string BusyAndDurable = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";

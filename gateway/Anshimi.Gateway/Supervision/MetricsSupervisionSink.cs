@@ -17,7 +17,7 @@ public sealed partial class MetricsSupervisionSink(GatewayMetrics metrics, ILogg
     public const string Restore = "restore";
 
     private readonly Counter<long> _troubles = metrics.Meter.CreateCounter<long>(
-        "anshimi.gateway.supervision.troubles", description: "Communication troubles (Contact ID 350) raised and restored, by state.");
+        "anshimi.gateway.supervision.troubles", "{trouble}", description: "Communication troubles (Contact ID 350) raised and restored, by state.");
 
     public void Raise(uint deviceId, string profile, ushort code, byte qualifier)
     {

@@ -19,7 +19,7 @@ public sealed class SupervisionMonitor(
     {
         // The registry is loaded by now: GatewayStartup is registered, and so started, first.
         tracker.Track(registry.Snapshot(), health.IsSilent);
-        metrics.ObserveGauge("anshimi.gateway.devices.silent", "Devices silent past their supervision interval and not yet heard again.", () => tracker.SilentCount);
+        metrics.ObserveGauge("anshimi.gateway.devices.silent", "{device}", "Devices silent past their supervision interval and not yet heard again.", () => tracker.SilentCount);
         return base.StartAsync(cancellationToken);
     }
 

@@ -45,7 +45,24 @@ public sealed record AlarmEnvelope(
     [property: JsonPropertyName("site")] SiteInfo Site,
     [property: JsonPropertyName("test")] bool Test,
     [property: JsonPropertyName("receivedAt")] DateTimeOffset ReceivedAt,
-    [property: JsonPropertyName("frame")] string FrameHex) : Envelope;
+    [property: JsonPropertyName("frame")] string FrameHex) : Envelope
+{
+    /// <summary>
+    /// W3C trace context (<c>traceparent</c>) of the gateway's span that sent this copy, so the cloud continues the
+    /// alarm's one trace. Optional: absent when the gateway does not trace, ignored by receivers that do not; a value
+    /// that is not a string reads as absent, and a malformed string is the receiver's to ignore.
+    /// </summary>
+    [JsonPropertyName("traceparent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonConverter(typeof(OptionalStringConverter))]
+    public string? TraceParent { get; init; }
+
+    /// <summary>W3C <c>tracestate</c> travelling with <see cref="TraceParent"/>; optional, same rules.</summary>
+    [JsonPropertyName("tracestate")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonConverter(typeof(OptionalStringConverter))]
+    public string? TraceState { get; init; }
+}
 
 /// <summary>Gateway → cloud: the gateway is alive (tells "gateway down" from "devices silent").</summary>
 public sealed record GatewayHeartbeatEnvelope(

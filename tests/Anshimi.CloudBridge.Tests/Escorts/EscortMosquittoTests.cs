@@ -115,6 +115,10 @@ public sealed class EscortMosquittoTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => outcomes.Confirmed == 1, "light outcome recorded");
         Assert.True(DeviceIdText.TryParse(first.Lights[0], out uint lightId));
         Assert.Equal(first.RequestId, outcomes.Latest(lightId)!.RequestId);
+
+        string metrics = await _bridge.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Equal(1, Prometheus.Value(metrics, "anshimi_cloud_bridge_light_outcomes_total{outcome=\"confirmed\"}", absent: -1));
+        Assert.True(Prometheus.Value(metrics, "anshimi_cloud_bridge_light_commands_total{outcome=\"sent\"}", absent: -1) > 0, "light commands counted as sent");
     }
 
     [Fact]

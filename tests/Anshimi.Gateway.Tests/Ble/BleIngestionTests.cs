@@ -59,12 +59,12 @@ public sealed class BleIngestionTests : IAsyncLifetime
         Assert.Equal(UplinkOutcome.Duplicate, mqttSecond.Outcome);
         Assert.Equal(2, _gateway.Harness.Count("SELECT count(*) FROM alarms WHERE device_id = " + bell.Id));
         Assert.Equal(2, _gateway.Harness.Count("SELECT count(*) FROM outbox WHERE device_id = " + bell.Id));
-        Assert.Equal(2, _gateway.Harness.Metric("anshimi_gateway_alarms_accepted_total"));
-        Assert.Equal(2, _gateway.Harness.Metric("anshimi_gateway_alarms_duplicate_total"));
+        Assert.Equal(2, _gateway.Harness.Metric("anshimi_gateway_alarms_received_total{outcome=\"stored\"}"));
+        Assert.Equal(2, _gateway.Harness.Metric("anshimi_gateway_alarms_received_total{outcome=\"duplicate\"}"));
 
         // The bell keeps bursting the same alarm while our ack is on air: no new ack for each copy.
         Assert.Equal(BleIngestion.Repeat, await _gateway.HearAsync(BleGateway.Advertisement(bell.Alarm(8))));
-        Assert.Equal(2, _gateway.Harness.Metric("anshimi_gateway_alarms_duplicate_total"));
+        Assert.Equal(2, _gateway.Harness.Metric("anshimi_gateway_alarms_received_total{outcome=\"duplicate\"}"));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Hosting;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.ServiceDefaults;
 using Anshimi.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ public sealed class SnapshotBrokerTests : IAsyncLifetime
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(_fixture.GatewayEnvironment(FreePort.Next())
             .Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), pair.Value)));
+        builder.AddServiceDefaults(GatewayTelemetry.Service);
         builder.Services.AddGateway(builder.Configuration);
         _gateway = builder.Build();
         await _gateway.StartAsync();
@@ -65,16 +67,15 @@ public sealed class SnapshotBrokerTests : IAsyncLifetime
         Assert.Equal(image, snapshot.Data);
 
         await _fixture.PublishAsProbeAsync(Topics.GatewayCommands(BrokerFixture.GatewayId), EnvelopeSerializer.Serialize(new SnapshotReceiptEnvelope(snapshot.Key)));
-        PrometheusExporter metrics = _gateway.Services.GetRequiredService<PrometheusExporter>();
         DateTime deadline = DateTime.UtcNow + Patience;
-        while (Prometheus.Value(metrics.Scrape(), "anshimi_gateway_snapshot_receipts_total") != 1)
+        while (Prometheus.Value(MetricsEndpoint.Scrape(_gateway.Services), "anshimi_gateway_snapshot_receipts_total") != 1)
         {
             Assert.True(DateTime.UtcNow < deadline, "no snapshot receipt applied");
             await Task.Delay(100);
         }
 
-        Assert.Equal(0, Prometheus.Value(metrics.Scrape(), "anshimi_gateway_snapshot_outbox_depth"));
-        Assert.Equal(1, Prometheus.Value(metrics.Scrape(), "anshimi_gateway_snapshot_completed_total"));
+        Assert.Equal(0, Prometheus.Value(MetricsEndpoint.Scrape(_gateway.Services), "anshimi_gateway_snapshot_outbox_depth"));
+        Assert.Equal(1, Prometheus.Value(MetricsEndpoint.Scrape(_gateway.Services), "anshimi_gateway_snapshot_completed_total"));
     }
 
     private static Frame? Ack(TestDevice device, string hexLine)

@@ -39,7 +39,7 @@ public sealed class SupervisionWiringTests : IAsyncLifetime
         try
         {
             Assert.Equal(2, _gateway.Get<SupervisionTracker>().TrackedCount);
-            Assert.Contains("anshimi_gateway_devices_silent 0", _gateway.Get<Diagnostics.PrometheusExporter>().Scrape(), StringComparison.Ordinal);
+            Assert.Contains("\nanshimi_gateway_devices_silent{} 0\n", _gateway.ScrapeMetrics(), StringComparison.Ordinal);
 
             ISupervisionSink sink = _gateway.Get<ISupervisionSink>();
             sink.Raise(Bell.Id, Bell.Profile, ContactIdCode.CommunicationTrouble, ContactIdQualifier.NewEvent);
