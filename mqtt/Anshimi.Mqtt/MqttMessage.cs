@@ -36,4 +36,4 @@ public sealed class MqttMessage(string topic, byte[] payload, MqttQos qos, bool 
 }
 
 /// <summary>Handles the messages of one subscription. For QoS 1 the broker gets its PUBACK once this completes.</summary>
-public delegate Task MqttMessageHandler(MqttMessage message, CancellationToken cancellationToken);
+public delegate Task MqttSubscriptionHandler(MqttMessage message, CancellationToken cancellationToken);

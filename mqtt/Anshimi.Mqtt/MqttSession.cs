@@ -88,7 +88,7 @@ public sealed class MqttSession : IAsyncDisposable
     /// before <see cref="ConnectAsync"/>, the filter is subscribed before the session reports Connected;
     /// registered later, it is subscribed in the background (failures go to the diagnostics sink).
     /// </summary>
-    public void AddSubscription(string topicFilter, MqttQos qos, MqttMessageHandler handler)
+    public void AddSubscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
     {
         Subscription subscription = Register(topicFilter, qos, handler);
         if (IsConnected)
@@ -111,7 +111,7 @@ public sealed class MqttSession : IAsyncDisposable
     /// Like <see cref="AddSubscription"/>, but when connected waits for the broker's SUBACK and throws
     /// <see cref="MqttSubscriptionRefusedException"/> (leaving nothing registered) if it refuses.
     /// </summary>
-    public async Task SubscribeAsync(string topicFilter, MqttQos qos, MqttMessageHandler handler, CancellationToken cancellationToken)
+    public async Task SubscribeAsync(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler, CancellationToken cancellationToken)
     {
         Subscription subscription = Register(topicFilter, qos, handler);
         if (!IsConnected)
@@ -264,7 +264,7 @@ public sealed class MqttSession : IAsyncDisposable
         }
     }
 
-    private Subscription Register(string topicFilter, MqttQos qos, MqttMessageHandler handler)
+    private Subscription Register(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
     {
         ArgumentException.ThrowIfNullOrEmpty(topicFilter);
         ArgumentNullException.ThrowIfNull(handler);
@@ -274,13 +274,22 @@ public sealed class MqttSession : IAsyncDisposable
             throw new ArgumentException($"'{topicFilter}' is not a valid MQTT topic filter.", nameof(topicFilter));
         }
 
-        var subscription = new Subscription(topicFilter, qos, handler);
         lock (_gate)
         {
-            _subscriptions = _subscriptions.Add(subscription);
-        }
+            // Registering the same handler for the same filter again (a device re-subscribing after a
+            // reconnect) must not deliver each message twice.
+            foreach (Subscription existing in _subscriptions)
+            {
+                if (existing.TopicFilter == topicFilter && existing.Handler.Equals(handler))
+                {
+                    return existing;
+                }
+            }
 
-        return subscription;
+            var subscription = new Subscription(topicFilter, qos, handler);
+            _subscriptions = _subscriptions.Add(subscription);
+            return subscription;
+        }
     }
 
     private async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
@@ -537,13 +546,13 @@ public sealed class MqttSession : IAsyncDisposable
         }
     }
 
-    private sealed class Subscription(string topicFilter, MqttQos qos, MqttMessageHandler handler)
+    private sealed class Subscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
     {
         public string TopicFilter { get; } = topicFilter;
 
         public MqttQos Qos { get; } = qos;
 
-        public MqttMessageHandler Handler { get; } = handler;
+        public MqttSubscriptionHandler Handler { get; } = handler;
 
         /// <summary>The broker granted it on this session; a kept session still holds it after a reconnect.</summary>
         public volatile bool Acknowledged;

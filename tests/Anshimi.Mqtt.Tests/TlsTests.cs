@@ -22,15 +22,14 @@ public sealed class TlsTests : IDisposable
             await using MosquittoBroker broker = await StartTlsBrokerAsync(ca, caKey);
             MqttClientOptions options = broker.ClientOptions(TestBroker.Device);
             options.TlsCaFile = trusted;
-            await using var client = MosquittoClient.Create(options);
-            var received = new EventRecorder<MqttMessageReceivedEventArgs>();
-            client.MessageReceived += (_, e) => received.Add(e);
+            await using var client = MqttSession.Create(options);
+            var received = new EventRecorder<MqttMessage>();
+            client.AddSubscription("tls/echo", MqttQos.AtLeastOnce, received.Handler());
 
             await client.ConnectAsync(CancellationToken.None);
-            await client.SubscribeAsync("tls/echo", MqttQos.AtLeastOnce, CancellationToken.None);
             await client.PublishAsync("tls/echo", Encoding.UTF8.GetBytes("over tls"), MqttQos.AtLeastOnce, false, CancellationToken.None);
 
-            MqttMessageReceivedEventArgs echo = await received.WaitForAsync(m => m.Topic == "tls/echo", TestBroker.Wait);
+            MqttMessage echo = await received.WaitForAsync(m => m.Topic == "tls/echo", TestBroker.Wait);
             Assert.Equal("over tls", Encoding.UTF8.GetString(echo.Payload));
         }
     }
@@ -49,9 +48,10 @@ public sealed class TlsTests : IDisposable
             MqttClientOptions options = broker.ClientOptions(TestBroker.Device);
             options.TlsCaFile = untrusted;
             options.ConnectTimeout = TimeSpan.FromSeconds(5);
-            await using var client = MosquittoClient.Create(options);
+            await using var client = MqttSession.Create(options);
 
-            await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+            var error = await Assert.ThrowsAsync<MqttConnectTimeoutException>(() => client.ConnectAsync(CancellationToken.None));
+            Assert.Contains("connect attempt failed", error.Message, StringComparison.Ordinal);
             Assert.NotEqual(MqttConnectionState.Connected, client.State);
         }
     }
