@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -47,11 +46,12 @@ public sealed class MqttNetTransport : IMqttTransport
         {
             result = await _client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not ArgumentException)
         {
-            throw;
+            // MQTTnet reports a cancelled wait as its own timeout; the caller asked for cancellation.
+            throw new OperationCanceledException(cancellationToken);
         }
-        catch (Exception ex) when (ex is MqttCommunicationException or SocketException or IOException or AuthenticationException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is MqttCommunicationException or SocketException or IOException or AuthenticationException or InvalidOperationException or OperationCanceledException or MqttProtocolViolationException)
         {
             throw Translate(ex, "connect to " + _endpoint);
         }
@@ -77,11 +77,12 @@ public sealed class MqttNetTransport : IMqttTransport
         {
             result = await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not ArgumentException)
         {
-            throw;
+            // MQTTnet reports a cancelled wait as its own timeout; the caller asked for cancellation.
+            throw new OperationCanceledException(cancellationToken);
         }
-        catch (Exception ex) when (ex is MqttCommunicationException or SocketException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is MqttCommunicationException or SocketException or IOException or InvalidOperationException or OperationCanceledException or MqttProtocolViolationException)
         {
             throw Translate(ex, $"publish to '{topic}'");
         }
@@ -106,11 +107,12 @@ public sealed class MqttNetTransport : IMqttTransport
         {
             result = await _client.SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not ArgumentException)
         {
-            throw;
+            // MQTTnet reports a cancelled wait as its own timeout; the caller asked for cancellation.
+            throw new OperationCanceledException(cancellationToken);
         }
-        catch (Exception ex) when (ex is MqttCommunicationException or SocketException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is MqttCommunicationException or SocketException or IOException or InvalidOperationException or OperationCanceledException or MqttProtocolViolationException)
         {
             throw Translate(ex, $"subscribe to '{topicFilter}'");
         }
@@ -156,14 +158,9 @@ public sealed class MqttNetTransport : IMqttTransport
     private static MQTTnet.MqttClientOptions Build(MqttClientOptions options)
     {
         MqttClientOptionsBuilder builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(tcp =>
-            {
-                tcp.RemoteEndpoint = new DnsEndPoint(options.Host, options.Port);
-
-                // Alarm traffic is small packets back to back (ack, then envelope): with Nagle on, the
-                // second waits for the peer's delayed ACK, tens of milliseconds per hop.
-                tcp.NoDelay = true;
-            })
+            // MQTTnet's TCP channel sets TCP_NODELAY: alarm traffic is small packets back to back (ack,
+            // then envelope), and with Nagle on the second waits for the peer's delayed ACK.
+            .WithTcpServer(options.Host, options.Port)
             .WithProtocolVersion(MqttProtocolVersion.V311)
             .WithClientId(options.ClientId)
             .WithCleanSession(options.CleanSession)

@@ -269,7 +269,7 @@ public sealed class MqttSession : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(topicFilter);
         ArgumentNullException.ThrowIfNull(handler);
         ValidateQos(qos);
-        if (MqttTopicFilterComparer.Compare("x", topicFilter) == MqttTopicFilterCompareResult.FilterInvalid)
+        if (!IsValidFilter(topicFilter))
         {
             throw new ArgumentException($"'{topicFilter}' is not a valid MQTT topic filter.", nameof(topicFilter));
         }
@@ -290,6 +290,22 @@ public sealed class MqttSession : IAsyncDisposable
             _subscriptions = _subscriptions.Add(subscription);
             return subscription;
         }
+    }
+
+    /// <summary>MQTT 3.1.1 §4.7.1: a wildcard fills a whole level, and '#' only the last one.</summary>
+    private static bool IsValidFilter(string topicFilter)
+    {
+        string[] levels = topicFilter.Split('/');
+        for (int i = 0; i < levels.Length; i++)
+        {
+            string level = levels[i];
+            if ((level.Contains('#') && (level != "#" || i != levels.Length - 1)) || (level.Contains('+') && level != "+") || level.Contains('\0'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)

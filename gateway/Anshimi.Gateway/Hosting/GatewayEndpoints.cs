@@ -21,7 +21,7 @@ public static class GatewayEndpoints
     }
 
     private static async Task<IResult> GetHealthAsync(
-        IMqttClient mqtt,
+        MqttSession mqtt,
         BrokerStatus status,
         DeviceRegistry registry,
         AlarmStore store,

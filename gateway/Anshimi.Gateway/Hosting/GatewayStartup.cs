@@ -19,7 +19,7 @@ public sealed partial class GatewayStartup(
     AlarmStore store,
     HealthStore healthStore,
     DeviceHealthTracker health,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     GatewayMetrics metrics,
     PrometheusExporter exporter,
     IOptions<GatewayOptions> options,

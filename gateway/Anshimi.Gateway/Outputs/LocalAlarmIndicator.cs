@@ -15,7 +15,7 @@ namespace Anshimi.Gateway.Outputs;
 public sealed partial class LocalAlarmIndicator(
     IGpioOutputs gpio,
     AlarmStore store,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     IOptions<LocalOutputOptions> options,
     TimeProvider time,
     ILogger<LocalAlarmIndicator> logger) : BackgroundService
