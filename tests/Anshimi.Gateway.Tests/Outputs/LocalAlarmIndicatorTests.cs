@@ -29,7 +29,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _gateway = await GatewayHarness.StartAsync();
-        _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Mqtt, Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
         await _indicator.StartAsync(CancellationToken.None);
     }
 
