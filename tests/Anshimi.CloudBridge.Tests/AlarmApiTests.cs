@@ -81,7 +81,7 @@ public sealed class AlarmApiTests : IAsyncLifetime
         (await PostAsync($"/api/alarms/{alarm.Key}/resolve", null)).EnsureSuccessStatusCode();
         await Task.Delay(500);
         _mqtt.FailPublishes = false;
-        _mqtt.SetState(Mqtt.MqttConnectionState.Connected);
+        _mqtt.DropConnection("broker restarted");
 
         await Eventually.HoldsAsync(
             () => _mqtt.PublishedOf<OperatorAckEnvelope>(TestAlarms.CommandsTopic()).Any(a => a.Key == alarm.Key && a.Stage == "resolved" && a.Operator == TestOperators.Central.UserName),
