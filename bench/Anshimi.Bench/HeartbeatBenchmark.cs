@@ -12,8 +12,7 @@ namespace Anshimi.Bench;
 /// Supervision load: the heartbeats of a large fleet (10,000 devices by default) through one gateway. Every frame is
 /// signed with its own device's key and carries that device's next counter, so the gateway does all its per-frame
 /// work (topic, structure, registry, HMAC, replay floor, supervision, activity batch); the frames travel over a few
-/// injector connections instead of one per device, because one process cannot hold thousands of libmosquitto
-/// sessions. Measured beside the bare broker's QoS 0 rate over the same connections in the same run.
+/// injector connections instead of one per device. Measured beside the bare broker's QoS 0 rate over the same connections in the same run.
 /// </summary>
 internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
 {

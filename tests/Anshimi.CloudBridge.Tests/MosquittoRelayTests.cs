@@ -122,8 +122,8 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
             ["Mqtt:Username"] = BridgeUser,
             ["Mqtt:Password"] = _broker.PasswordOf(BridgeUser),
             ["Mqtt:ClientId"] = "cloud-bridge-it",
-            ["Mqtt:ReconnectDelayMin"] = "00:00:00.500",
-            ["Mqtt:ReconnectDelayMax"] = "00:00:02",
+            ["Mqtt:Reconnect:InitialDelay"] = "00:00:00.100",
+            ["Mqtt:Reconnect:MaxDelay"] = "00:00:01",
         },
         dataDirectory: _dataDirectory);
 

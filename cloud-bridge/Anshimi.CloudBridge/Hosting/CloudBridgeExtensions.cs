@@ -117,6 +117,6 @@ public static partial class CloudBridgeExtensions
 
     private static string DataDirectory(IServiceProvider services) => services.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "libmosquitto: {Message}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT session: {Message}")]
     private static partial void LogMqttDiagnostic(ILogger logger, string message);
 }

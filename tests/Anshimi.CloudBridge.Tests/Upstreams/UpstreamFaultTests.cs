@@ -43,8 +43,8 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
             ["CloudBridge__DistrictsGeoJson"] = CloudBridgeHost.DistrictsFile,
             ["Mqtt__Host"] = broker.Host,
             ["Mqtt__Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
-            ["Mqtt__ReconnectDelayMin"] = "00:00:01",
-            ["Mqtt__ReconnectDelayMax"] = "00:00:02",
+            ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
+            ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
             ["Urls"] = "http://127.0.0.1:" + port,
         };
         foreach ((string key, string? value) in new UpstreamSettings().Dc09("station", receiver.Port).Values)
