@@ -8,10 +8,9 @@ using Anshimi.Protocol.Upstream.Provisioning;
 namespace Anshimi.Bench;
 
 /// <summary>
-/// A child process that runs a slice of the simulated fleet on the real firmware core. A fleet of a
-/// thousand bells is split over several of these, as real devices are separate machines: one
-/// process cannot hold a thousand libmosquitto sessions, whose network loops use select(2) and so
-/// stop working once descriptor numbers pass 1024.
+/// A child process that runs a slice of the simulated fleet on the real firmware core, as real
+/// devices are separate machines. Its sessions are MQTTnet's async sockets, so one process can hold
+/// thousands of them.
 /// Protocol on stdin/stdout, one line each: it prints <c>READY</c> once every bell is connected and
 /// has sent a heartbeat, <c>SENT key unix-ticks</c> for each alarm frame's first send, and
 /// <c>FRAMES n</c> before exiting; it reads <c>press DEVICEID</c> and <c>exit</c>.
@@ -23,11 +22,10 @@ internal static class DeviceHost
         FleetFile fleet = FleetFile.Load(fleetPath);
         var output = TextWriter.Synchronized(Console.Out);
         var clock = new SystemClock();
-        var factory = new MosquittoClientFactory();
         var bells = new Dictionary<string, (PanicBell Bell, SimulatedButton Button, MqttLink Link)>(StringComparer.Ordinal);
         foreach (DeviceRecord device in fleet.Devices)
         {
-            var link = new MqttLink(factory.Create(MqttLink.OptionsFor(device, host, port)), device.NumericId);
+            var link = new MqttLink(MqttSession.Create(MqttLink.OptionsFor(device, host, port)), device.NumericId);
             var button = new SimulatedButton(clock);
             var config = new BellConfig(device.NumericId, device.Key) { LongPressMs = 100, DebounceMs = 20, HeartbeatIntervalMs = 10_000 };
             var timed = new TimedLink(link, (key, at) => output.WriteLine("SENT " + key + " " + at.UtcTicks.ToString(CultureInfo.InvariantCulture)));

@@ -12,8 +12,7 @@ namespace Anshimi.Bench;
 /// Supervision load: the heartbeats of a large fleet (10,000 devices by default) through one gateway. Every frame is
 /// signed with its own device's key and carries that device's next counter, so the gateway does all its per-frame
 /// work (topic, structure, registry, HMAC, replay floor, supervision, activity batch); the frames travel over a few
-/// injector connections instead of one per device, because one process cannot hold thousands of libmosquitto
-/// sessions. Measured beside the bare broker's QoS 0 rate over the same connections in the same run.
+/// injector connections instead of one per device. Measured beside the bare broker's QoS 0 rate over the same connections in the same run.
 /// </summary>
 internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
 {
@@ -33,27 +32,29 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         await using AnshimiSystem system = await AnshimiSystem.StartAsync(options, ct);
         Console.WriteLine($"system with {deviceCount} registered devices up after {setup.Elapsed.TotalSeconds:F1} s");
 
-        var factory = new MosquittoClientFactory();
-        var clients = new List<IMqttClient>();
+        var clients = new List<MqttSession>();
         try
         {
             for (int i = 0; i < Connections + 1; i++)
             {
-                IMqttClient client = factory.Create(system.Broker.ClientOptions(Injector));
+                MqttSession client = MqttSession.Create(system.Broker.ClientOptions(Injector));
                 await client.ConnectAsync(ct);
                 clients.Add(client);
             }
 
-            IMqttClient counter = clients[^1];
-            IMqttClient[] senders = [.. clients.Take(Connections)];
+            MqttSession counter = clients[^1];
+            MqttSession[] senders = [.. clients.Take(Connections)];
             DeviceRecord[] devices = [.. system.Fleet.Devices];
             var fleet = new SignedHeartbeats(devices);
             var codec = new FrameCodec(new PlatformHmacSha256());
 
             // Baseline: the same connections and message size, to a topic only a plain subscriber reads.
             long received = 0;
-            counter.MessageReceived += (_, e) => Interlocked.Increment(ref received);
-            await counter.SubscribeAsync("probe/hb/#", MqttQos.AtMostOnce, ct);
+            await counter.SubscribeAsync("probe/hb/#", MqttQos.AtMostOnce, (_, _) =>
+            {
+                Interlocked.Increment(ref received);
+                return Task.CompletedTask;
+            }, ct);
             byte[] sample = codec.Encode(new Frame(FrameType.Heartbeat, devices[0].NumericId, 1, 0, 0, 0, [0, 0xFF]), devices[0].Key);
             Rate bare = await FloodAsync(senders, phase, _ => ("probe/hb/x", sample), () => Task.FromResult(Interlocked.Read(ref received)), ct);
             Func<Task<long>> recorded = () => ScrapeAsync(system, ct);
@@ -91,7 +92,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         }
         finally
         {
-            foreach (IMqttClient client in clients)
+            foreach (MqttSession client in clients)
             {
                 await client.DisposeAsync();
             }
@@ -101,10 +102,10 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
 
     /// <summary>
     /// Sends as fast as the reader keeps up: never more than <see cref="Window"/> frames ahead of what
-    /// <paramref name="progress"/> reports read. An unpaced QoS 0 flood only fills libmosquitto's unbounded send queue
+    /// <paramref name="progress"/> reports read. An unpaced QoS 0 flood only fills the client's send queue
     /// until its own keepalive ping, queued behind the backlog, times the connection out.
     /// </summary>
-    private static async Task<Rate> FloodAsync(IMqttClient[] senders, TimeSpan duration, Func<long, (string Topic, byte[] Payload)> next, Func<Task<long>> progress, CancellationToken ct, long limit = long.MaxValue)
+    private static async Task<Rate> FloodAsync(MqttSession[] senders, TimeSpan duration, Func<long, (string Topic, byte[] Payload)> next, Func<Task<long>> progress, CancellationToken ct, long limit = long.MaxValue)
     {
         var clock = Stopwatch.StartNew();
         long sent = 0;
@@ -133,7 +134,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
     private const long Window = 5_000;
     private const long WindowCheck = 500;
 
-    private static async Task PacedAsync(IMqttClient[] senders, double perSecond, TimeSpan duration, Func<long, (string Topic, byte[] Payload)> next, CancellationToken ct)
+    private static async Task PacedAsync(MqttSession[] senders, double perSecond, TimeSpan duration, Func<long, (string Topic, byte[] Payload)> next, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         long total = (long)(perSecond * duration.TotalSeconds);

@@ -66,9 +66,8 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
 
             Console.WriteLine($"{deviceCount} bells connected and sending heartbeats after {connect.Elapsed.TotalSeconds:F1} s, in {hosts.Count} device processes");
 
-            var factory = new MosquittoClientFactory();
-            await using IMqttClient probePub = factory.Create(system.Broker.ClientOptions(ProbeUser));
-            await using IMqttClient probeSub = factory.Create(system.Broker.ClientOptions(ProbeUser));
+            await using MqttSession probePub = MqttSession.Create(system.Broker.ClientOptions(ProbeUser));
+            await using MqttSession probeSub = MqttSession.Create(system.Broker.ClientOptions(ProbeUser));
             await probePub.ConnectAsync(ct);
             await probeSub.ConnectAsync(ct);
             Percentiles idleRtt = await BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct);
@@ -177,42 +176,31 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
 
     private static string Mb(long? bytes) => bytes is null ? "n/a" : (bytes.Value / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
 
-    private static async Task<Percentiles> BrokerRoundTripsAsync(IMqttClient publisher, IMqttClient subscriber, int samples, int pauseMs, CancellationToken ct)
+    private static async Task<Percentiles> BrokerRoundTripsAsync(MqttSession publisher, MqttSession subscriber, int samples, int pauseMs, CancellationToken ct)
     {
         string topic = "probe/rtt/" + Guid.NewGuid().ToString("N")[..8];
         var arrivals = new ConcurrentDictionary<int, long>();
-        void OnMessage(object? sender, MqttMessageReceivedEventArgs e)
+        await subscriber.SubscribeAsync(topic, MqttQos.AtLeastOnce, (message, _) =>
         {
-            if (e.Topic == topic)
+            arrivals.TryAdd(BitConverter.ToInt32(message.Payload), Stopwatch.GetTimestamp());
+            return Task.CompletedTask;
+        }, ct);
+
+        var rtts = new List<double>(samples);
+        for (int i = 0; i < samples; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await publisher.PublishAsync(topic, BitConverter.GetBytes(i), MqttQos.AtLeastOnce, false, ct);
+            int sample = i;
+            await Wait.UntilAsync(() => arrivals.ContainsKey(sample), TimeSpan.FromSeconds(10), "probe message", ct, pollMs: 0);
+            rtts.Add((arrivals[i] - start) * 1000.0 / Stopwatch.Frequency);
+            if (pauseMs > 0)
             {
-                arrivals.TryAdd(BitConverter.ToInt32(e.Payload), Stopwatch.GetTimestamp());
+                await Task.Delay(pauseMs, ct);
             }
         }
 
-        subscriber.MessageReceived += OnMessage;
-        try
-        {
-            await subscriber.SubscribeAsync(topic, MqttQos.AtLeastOnce, ct);
-            var rtts = new List<double>(samples);
-            for (int i = 0; i < samples; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                await publisher.PublishAsync(topic, BitConverter.GetBytes(i), MqttQos.AtLeastOnce, false, ct);
-                int sample = i;
-                await Wait.UntilAsync(() => arrivals.ContainsKey(sample), TimeSpan.FromSeconds(10), "probe message", ct, pollMs: 0);
-                rtts.Add((arrivals[i] - start) * 1000.0 / Stopwatch.Frequency);
-                if (pauseMs > 0)
-                {
-                    await Task.Delay(pauseMs, ct);
-                }
-            }
-
-            return new Percentiles(rtts);
-        }
-        finally
-        {
-            subscriber.MessageReceived -= OnMessage;
-        }
+        return new Percentiles(rtts);
     }
 
     private async Task WatchFeedAsync(AnshimiSystem system, CancellationToken ct)

@@ -295,13 +295,13 @@ public sealed class SimulatedFleet : IAsyncDisposable
     {
         var clock = new SystemClock();
         var air = new SimulatedBleAir(clock);
-        var factory = new MosquittoClientFactory(message => Report(log, "mqtt: " + message));
+        Action<string> mqttDiagnostics = message => Report(log, "mqtt: " + message);
         var devices = new List<SimulatedDevice>();
         var lightRecords = new List<DeviceRecord>();
         var doorbells = new List<SimulatedDoorbell>();
         foreach (DeviceRecord record in records.Where(r => r.Profile == SimulatedDoorbell.Profile))
         {
-            var link = new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId);
+            var link = new MqttLink(MqttSession.Create(MqttLink.OptionsFor(record, host, port), mqttDiagnostics), record.NumericId);
             var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
             doorbell.Parts.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             doorbells.Add(doorbell);
@@ -316,7 +316,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             }
 
             MqttLink? link = BellBoard.ForProfile(BellProfiles.IsKnown(record.Profile) ? record.Profile : BellProfiles.Home).HasWifi
-                ? new MqttLink(factory.Create(MqttLink.OptionsFor(record, host, port)), record.NumericId)
+                ? new MqttLink(MqttSession.Create(MqttLink.OptionsFor(record, host, port), mqttDiagnostics), record.NumericId)
                 : null;
             var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configure, airspace);
             device.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));

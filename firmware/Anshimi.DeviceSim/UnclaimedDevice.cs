@@ -47,16 +47,9 @@ public static class UnclaimedDevice
     private static async Task<DeviceCredentials> WaitForClaimAsync(
         FactoryIdentity identity, byte[] claimSecret, FileDeviceStorage storage, string host, int port, TextWriter log, CancellationToken cancellationToken)
     {
-        var factory = new MosquittoClientFactory(message => log.WriteLine("mqtt: " + message));
-        var options = new MqttClientOptions
-        {
-            Host = host,
-            Port = port,
-            ClientId = "prov-" + identity.DeviceIdText,
-            CleanSession = true,
-            KeepAliveSeconds = 30,
-        };
-        await using var link = new MqttLink(factory.Create(options), identity.DeviceId, announcesStatus: false);
+        MqttSession session = MqttSession.Create(
+            MqttLink.AnonymousOptions("prov-" + identity.DeviceIdText, host, port), message => log.WriteLine("mqtt: " + message));
+        await using var link = new MqttLink(session, identity.DeviceId, announcesStatus: false);
         var config = new ProvisioningConfig(identity.DeviceId, claimSecret, identity.Profile, identity.FirmwareVersion);
         var provisioning = new DeviceProvisioning(config, new SystemClock(), storage, link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
         link.Start();

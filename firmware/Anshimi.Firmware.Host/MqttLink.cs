@@ -7,29 +7,34 @@ using Anshimi.Protocol.Upstream.Provisioning;
 namespace Anshimi.Firmware.Host;
 
 /// <summary>
-/// The bell's <see cref="IMqttLink"/> over the host's async MQTT client: keeps connecting until the
-/// broker takes the device, announces "online" (retained) on every connect, and turns the async
-/// calls into the synchronous, time-boxed ones the device code expects.
+/// The bell's <see cref="IMqttLink"/> over the host's MQTT session: keeps connecting until the broker
+/// takes the device (the session reconnects by itself after that), announces "online" (retained) on
+/// every connect, and turns the async calls into the synchronous, time-boxed ones the device code expects.
 /// </summary>
 public sealed class MqttLink : IMqttLink, IAsyncDisposable
 {
     private static readonly byte[] Online = Encoding.ASCII.GetBytes("online");
     private static readonly byte[] Offline = Encoding.ASCII.GetBytes("offline");
 
-    private readonly IMqttClient _client;
+    /// <summary>
+    /// A bell's reconnect policy: first retry within 100 ms, never more than 5 s apart, jittered so a
+    /// street of bells that lost the broker together does not come back in one burst.
+    /// </summary>
+    private static readonly ReconnectBackoffOptions BellReconnect = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
+
+    private readonly MqttSession _session;
     private readonly string _statusTopic;
     private readonly bool _announcesStatus;
     private readonly CancellationTokenSource _stopping = new();
     private Task _connecting = Task.CompletedTask;
 
     /// <param name="announcesStatus">False for an unclaimed device's anonymous session, which may not use the status topic.</param>
-    public MqttLink(IMqttClient client, uint deviceId, bool announcesStatus = true)
+    public MqttLink(MqttSession session, uint deviceId, bool announcesStatus = true)
     {
-        _client = client;
+        _session = session;
         _statusTopic = Topics.DeviceStatus(deviceId);
         _announcesStatus = announcesStatus;
-        _client.StateChanged += OnStateChanged;
-        _client.MessageReceived += OnMessageReceived;
+        _session.StateChanged += OnStateChanged;
     }
 
     public event MqttMessageHandler? MessageReceived;
@@ -37,7 +42,7 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
     /// <summary>The most recent connection problem, for status displays; null once connected.</summary>
     public string? LastError { get; private set; }
 
-    public bool IsConnected => _client.State == MqttConnectionState.Connected;
+    public bool IsConnected => _session.IsConnected;
 
     /// <summary>
     /// Connection settings for one provisioned device: username = device id, its own password, a
@@ -53,9 +58,21 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         CleanSession = false,
         KeepAliveSeconds = 30,
         LastWill = new MqttLastWill { Topic = Topics.DeviceStatus(device.NumericId), Payload = Offline, Qos = MqttQos.AtLeastOnce, Retain = true },
+        Reconnect = BellReconnect,
     };
 
-    /// <summary>Starts connecting in the background; the client reconnects by itself once it has connected.</summary>
+    /// <summary>Settings for an unclaimed device's anonymous, clean session.</summary>
+    public static MqttClientOptions AnonymousOptions(string clientId, string host, int port) => new()
+    {
+        Host = host,
+        Port = port,
+        ClientId = clientId,
+        CleanSession = true,
+        KeepAliveSeconds = 30,
+        Reconnect = BellReconnect,
+    };
+
+    /// <summary>Starts connecting in the background; once connected, the session reconnects by itself.</summary>
     public void Start() => _connecting = Task.Run(() => ConnectLoopAsync(_stopping.Token));
 
     public bool Publish(string topic, byte[] payload, bool qos1, int timeoutMs)
@@ -65,11 +82,11 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
             return false;
         }
 
-        return Wait(token => _client.PublishAsync(topic, payload, qos1 ? MqttQos.AtLeastOnce : MqttQos.AtMostOnce, false, token), timeoutMs);
+        return Wait(token => _session.PublishAsync(topic, payload, qos1 ? MqttQos.AtLeastOnce : MqttQos.AtMostOnce, false, token), timeoutMs);
     }
 
     public bool Subscribe(string topicFilter, int timeoutMs) =>
-        IsConnected && Wait(token => _client.SubscribeAsync(topicFilter, MqttQos.AtLeastOnce, token), timeoutMs);
+        IsConnected && Wait(token => _session.SubscribeAsync(topicFilter, MqttQos.AtLeastOnce, OnMessageAsync, token), timeoutMs);
 
     public async ValueTask DisposeAsync()
     {
@@ -82,31 +99,28 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         {
         }
 
-        _client.StateChanged -= OnStateChanged;
-        _client.MessageReceived -= OnMessageReceived;
+        _session.StateChanged -= OnStateChanged;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             // A clean disconnect suppresses the will, so say "offline" first.
             if (IsConnected && _announcesStatus)
             {
-                await _client.PublishAsync(_statusTopic, Offline, MqttQos.AtLeastOnce, true, timeout.Token);
+                await _session.PublishAsync(_statusTopic, Offline, MqttQos.AtLeastOnce, true, timeout.Token);
             }
-
-            await _client.DisconnectAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is MqttException or OperationCanceledException)
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
         {
             // Shutting down either way; the broker publishes the will if the goodbye was lost.
         }
 
-        await _client.DisposeAsync();
+        await _session.DisposeAsync();
         _stopping.Dispose();
     }
 
-    // The broker's answer reaches this wait through one thread-pool hop inside the MQTT client, whose
-    // completions always run asynchronously. With the pool starved the call times out although the
-    // broker has the message; the bell then resends it, and the gateway drops the duplicate counter.
+    // The broker's answer reaches this wait through one thread-pool hop inside the MQTT client. With the
+    // pool starved the call times out although the broker has the message; the bell then resends it,
+    // and the gateway drops the duplicate counter.
     private static bool Wait(Func<CancellationToken, Task> operation, int timeoutMs)
     {
         using var timeout = new CancellationTokenSource(timeoutMs);
@@ -118,7 +132,7 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         {
             return false;
         }
-        catch (MqttException)
+        catch (MqttTransportException)
         {
             return false;
         }
@@ -126,26 +140,18 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
 
     private async Task ConnectLoopAsync(CancellationToken stopping)
     {
-        var delay = TimeSpan.FromMilliseconds(500);
         while (!stopping.IsCancellationRequested)
         {
-            MqttConnectionState state = _client.State;
-            if (state is MqttConnectionState.Disconnected)
+            try
             {
-                try
-                {
-                    await _client.ConnectAsync(stopping);
-                    delay = TimeSpan.FromMilliseconds(500);
-                }
-                catch (Exception ex) when (ex is MqttException or InvalidOperationException)
-                {
-                    // InvalidOperationException: the client started reconnecting by itself meanwhile.
-                    LastError = ex.Message;
-                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
-                }
+                // Each call after a failure first waits the session's jittered backoff.
+                await _session.ConnectAsync(stopping);
+                return;
             }
-
-            await Task.Delay(delay, stopping);
+            catch (MqttTransportException ex)
+            {
+                LastError = ex.Message;
+            }
         }
     }
 
@@ -163,20 +169,24 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
             return;
         }
 
-        // Not on the client's network thread: awaiting the PUBACK there would stall it.
+        // Not inside the session's state report: awaiting the PUBACK there would stall it.
         _ = Task.Run(async () =>
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
-                await _client.PublishAsync(_statusTopic, Online, MqttQos.AtLeastOnce, true, timeout.Token);
+                await _session.PublishAsync(_statusTopic, Online, MqttQos.AtLeastOnce, true, timeout.Token);
             }
-            catch (Exception ex) when (ex is MqttException or OperationCanceledException)
+            catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
             {
                 LastError = ex.Message;
             }
         });
     }
 
-    private void OnMessageReceived(object? sender, MqttMessageReceivedEventArgs e) => MessageReceived?.Invoke(e.Topic, e.Payload);
+    private Task OnMessageAsync(MqttMessage message, CancellationToken cancellationToken)
+    {
+        MessageReceived?.Invoke(message.Topic, message.Payload);
+        return Task.CompletedTask;
+    }
 }

@@ -20,19 +20,22 @@ public sealed class MqttClientOptions
 
     public MqttLastWill? LastWill { get; set; }
 
-    /// <summary>CA file for TLS; null for plain TCP.</summary>
+    /// <summary>PEM file of the CA the broker's certificate must chain to (pinned: the system store is not used); null for plain TCP.</summary>
     public string? TlsCaFile { get; set; }
 
-    /// <summary>How long ConnectAsync keeps trying to reach the broker before it gives up.</summary>
+    /// <summary>PEM client certificate for brokers that require one; needs <see cref="TlsClientKeyFile"/>.</summary>
+    public string? TlsClientCertificateFile { get; set; }
+
+    public string? TlsClientKeyFile { get; set; }
+
+    /// <summary>How long <see cref="MqttSession.ConnectAsync"/> keeps trying to reach the broker; <see cref="Timeout.InfiniteTimeSpan"/> for ever.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>libmosquitto counts reconnect delays in whole seconds, so values round up to at least 1 s.</summary>
-    public TimeSpan ReconnectDelayMin { get; set; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>How long one connect attempt or one acknowledgement (PUBACK, SUBACK) may take.</summary>
+    public TimeSpan CommunicationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    public TimeSpan ReconnectDelayMax { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How many QoS 1 messages may be in flight at once.</summary>
-    public int MaxInflightMessages { get; set; } = 100;
+    /// <summary>The delay between connect attempts. Every host sets it; a session refuses to start without it.</summary>
+    public ReconnectBackoffOptions? Reconnect { get; set; }
 }
 
 public sealed class MqttLastWill

@@ -45,11 +45,11 @@ public sealed class CloudBridgeHost : IAsyncDisposable
     public AlarmFeed Feed => Services.GetRequiredService<AlarmFeed>();
 
     /// <summary>
-    /// Starts the bridge. <paramref name="mqtt"/> replaces the broker connection; without it, the real
-    /// libmosquitto client connects as configured in <paramref name="settings"/> ("Mqtt:Host", ...).
+    /// Starts the bridge. <paramref name="mqtt"/> replaces the broker connection under the bridge's MQTT
+    /// session; without it, the session connects over MQTTnet as configured in <paramref name="settings"/> ("Mqtt:Host", ...).
     /// </summary>
     public static async Task<CloudBridgeHost> StartAsync(
-        IMqttClient? mqtt = null,
+        FakeMqttClient? mqtt = null,
         IDictionary<string, string?>? settings = null,
         string? dataDirectory = null,
         Action<IServiceCollection>? configure = null)
@@ -82,7 +82,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         if (mqtt is not null)
         {
-            builder.Services.AddSingleton(mqtt);
+            builder.Services.AddSingleton<IMqttTransportFactory>(mqtt);
         }
 
         configure?.Invoke(builder.Services);

@@ -4,16 +4,19 @@ using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Tests;
 
-/// <summary>An in-memory broker connection: records publishes and lets a test deliver messages.</summary>
-public sealed class FakeMqttClient : IMqttClient
+/// <summary>An in-memory broker connection under the bridge's real <see cref="MqttSession"/>: records publishes and lets a test deliver messages.</summary>
+public sealed class FakeMqttClient : IMqttTransport, IMqttTransportFactory
 {
     private readonly ConcurrentQueue<(string Topic, byte[] Payload)> _published = new();
+    private volatile bool _closed;
 
-    public event EventHandler<MqttStateChangedEventArgs>? StateChanged;
+    public event EventHandler<string>? ConnectionLost;
 
-    public event EventHandler<MqttMessageReceivedEventArgs>? MessageReceived;
+    public Func<MqttMessage, Task>? MessageReceived { get; set; }
 
-    public MqttConnectionState State { get; private set; } = MqttConnectionState.Disconnected;
+    public bool IsConnected { get; private set; }
+
+    public MqttConnectionState State => _closed ? MqttConnectionState.Closed : IsConnected ? MqttConnectionState.Connected : MqttConnectionState.Disconnected;
 
     public ConcurrentBag<string> Subscriptions { get; } = [];
 
@@ -23,17 +26,20 @@ public sealed class FakeMqttClient : IMqttClient
     public IReadOnlyList<(string Topic, Envelope Envelope)> Published =>
         _published.Select(p => (p.Topic, Parse(p.Payload))).ToList();
 
-    public Task ConnectAsync(CancellationToken cancellationToken)
+    public IMqttTransport Create(MqttClientOptions options) => this;
+
+    public Task<bool> ConnectAsync(CancellationToken cancellationToken)
     {
-        SetState(MqttConnectionState.Connected);
-        return Task.CompletedTask;
+        _closed = false;
+        IsConnected = true;
+        return Task.FromResult(false);
     }
 
     public Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, CancellationToken cancellationToken)
     {
         if (FailPublishes)
         {
-            throw new MqttException("not connected", 4);
+            throw new MqttNotConnectedException("not connected");
         }
 
         _published.Enqueue((topic, payload.ToArray()));
@@ -48,19 +54,24 @@ public sealed class FakeMqttClient : IMqttClient
 
     public Task DisconnectAsync(CancellationToken cancellationToken)
     {
-        SetState(MqttConnectionState.Closed);
+        IsConnected = false;
+        _closed = true;
         return Task.CompletedTask;
     }
 
     public void Deliver(string topic, byte[] payload) =>
-        MessageReceived?.Invoke(this, new MqttMessageReceivedEventArgs(topic, payload, MqttQos.AtLeastOnce, false));
+        MessageReceived?.Invoke(new MqttMessage(topic, payload, MqttQos.AtLeastOnce, false)).GetAwaiter().GetResult();
 
     public void Deliver(string topic, Envelope envelope) => Deliver(topic, EnvelopeSerializer.Serialize(envelope));
 
-    public void SetState(MqttConnectionState state)
+    /// <summary>Drops the connection; the session reconnects by itself.</summary>
+    public void DropConnection(string reason)
     {
-        State = state;
-        StateChanged?.Invoke(this, new MqttStateChangedEventArgs(state, "test"));
+        if (IsConnected)
+        {
+            IsConnected = false;
+            ConnectionLost?.Invoke(this, reason);
+        }
     }
 
     public IReadOnlyList<T> PublishedOf<T>(string topic)

@@ -17,7 +17,7 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
     private readonly ConcurrentQueue<Envelope> _commands = new();
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("cloud-bridge-it-").FullName;
     private MosquittoBroker _broker = null!;
-    private IMqttClient _gateway = null!;
+    private MqttSession _gateway = null!;
 
     public async Task InitializeAsync()
     {
@@ -38,16 +38,17 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
         }
 
         _broker = await MosquittoBroker.StartAsync(options);
-        _gateway = MosquittoClient.Create(_broker.ClientOptions(GatewayUser));
-        _gateway.MessageReceived += (_, e) =>
+        _gateway = MqttSession.Create(_broker.ClientOptions(GatewayUser));
+        _gateway.AddSubscription(TestAlarms.CommandsTopic(GatewayUser), MqttQos.AtLeastOnce, (message, _) =>
         {
-            if (EnvelopeSerializer.TryParse(e.Payload, out Envelope? envelope, out string _))
+            if (EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string _))
             {
                 _commands.Enqueue(envelope!);
             }
-        };
+
+            return Task.CompletedTask;
+        });
         await _gateway.ConnectAsync(CancellationToken.None);
-        await _gateway.SubscribeAsync(TestAlarms.CommandsTopic(GatewayUser), MqttQos.AtLeastOnce, CancellationToken.None);
     }
 
     public async Task DisposeAsync()
@@ -121,8 +122,8 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
             ["Mqtt:Username"] = BridgeUser,
             ["Mqtt:Password"] = _broker.PasswordOf(BridgeUser),
             ["Mqtt:ClientId"] = "cloud-bridge-it",
-            ["Mqtt:ReconnectDelayMin"] = "00:00:00.500",
-            ["Mqtt:ReconnectDelayMax"] = "00:00:02",
+            ["Mqtt:Reconnect:InitialDelay"] = "00:00:00.100",
+            ["Mqtt:Reconnect:MaxDelay"] = "00:00:01",
         },
         dataDirectory: _dataDirectory);
 

@@ -24,7 +24,7 @@ public sealed class BrokerAuthDynamicSecurityTests : IAsyncLifetime
     private readonly FleetFile _fleet = FleetGenerator.Generate(3, "gw-dyn", Districts.Value, seed: 5, streetlights: 1);
     private readonly ServiceUser _gateway = new("gateway", Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
     private readonly ServiceUser _cloud = new("cloud", Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
-    private readonly List<MosquittoClient> _clients = [];
+    private readonly List<MqttSession> _clients = [];
     private MosquittoBroker _broker = null!;
 
     public async Task InitializeAsync() =>
@@ -32,7 +32,7 @@ public sealed class BrokerAuthDynamicSecurityTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (MosquittoClient client in _clients)
+        foreach (MqttSession client in _clients)
         {
             await client.DisposeAsync();
         }
@@ -61,14 +61,14 @@ public sealed class BrokerAuthDynamicSecurityTests : IAsyncLifetime
         var gatewayHeard = new EventRecorder<(string Topic, string Text)>();
         var cloudHeard = new EventRecorder<(string Topic, string Text)>();
         var deviceHeard = new EventRecorder<(string Topic, string Text)>();
-        MosquittoClient gateway = await ConnectAsync(_gateway.Name, _gateway.Password, gatewayHeard);
-        await gateway.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None);
-        MosquittoClient cloud = await ConnectAsync(_cloud.Name, _cloud.Password, cloudHeard);
-        await Assert.ThrowsAsync<MqttException>(() => cloud.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None));
-        await cloud.SubscribeAsync(Topics.GatewayEvents("+"), MqttQos.AtLeastOnce, CancellationToken.None);
-        MosquittoClient deviceA = await ConnectAsync(a.DeviceId, a.MqttPassword, deviceHeard);
-        await Assert.ThrowsAsync<MqttException>(() => deviceA.SubscribeAsync(Topics.DeviceDownlink(b.NumericId), MqttQos.AtLeastOnce, CancellationToken.None));
-        await deviceA.SubscribeAsync(Topics.DeviceDownlink(a.NumericId), MqttQos.AtLeastOnce, CancellationToken.None);
+        MqttSession gateway = await ConnectAsync(_gateway.Name, _gateway.Password, gatewayHeard);
+        await gateway.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, Heard(gatewayHeard), CancellationToken.None);
+        MqttSession cloud = await ConnectAsync(_cloud.Name, _cloud.Password, cloudHeard);
+        await Assert.ThrowsAsync<MqttSubscriptionRefusedException>(() => cloud.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, Heard(cloudHeard), CancellationToken.None));
+        await cloud.SubscribeAsync(Topics.GatewayEvents("+"), MqttQos.AtLeastOnce, Heard(cloudHeard), CancellationToken.None);
+        MqttSession deviceA = await ConnectAsync(a.DeviceId, a.MqttPassword, deviceHeard);
+        await Assert.ThrowsAsync<MqttSubscriptionRefusedException>(() => deviceA.SubscribeAsync(Topics.DeviceDownlink(b.NumericId), MqttQos.AtLeastOnce, Heard(deviceHeard), CancellationToken.None));
+        await deviceA.SubscribeAsync(Topics.DeviceDownlink(a.NumericId), MqttQos.AtLeastOnce, Heard(deviceHeard), CancellationToken.None);
 
         // One publisher's messages arrive in order: once "own" is heard, a forged one before it would have been.
         await Publish(deviceA, Topics.DeviceUplink(b.NumericId), "forged");
@@ -97,33 +97,39 @@ public sealed class BrokerAuthDynamicSecurityTests : IAsyncLifetime
         options.Username = a.DeviceId;
         options.Password = a.MqttPassword + "x";
         options.ConnectTimeout = TimeSpan.FromSeconds(5);
-        await using MosquittoClient client = MosquittoClient.Create(options);
+        await using MqttSession client = MqttSession.Create(options);
 
-        await Assert.ThrowsAnyAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+        var error = await Assert.ThrowsAsync<MqttConnectionRefusedException>(() => client.ConnectAsync(CancellationToken.None));
+        Assert.Equal(MqttConnectRefusal.NotAuthorized, error.Refusal);
     }
 
     private async Task<JsonArray> ApplyBatchAsync()
     {
         var answers = new EventRecorder<(string Topic, string Text)>();
-        MosquittoClient admin = await ConnectAsync(_broker.DynamicSecurityAdmin, File.ReadAllText(_broker.DynamicSecurityPasswordFile).Trim(), answers);
-        await admin.SubscribeAsync(ControlTopic + "/response", MqttQos.AtLeastOnce, CancellationToken.None);
+        MqttSession admin = await ConnectAsync(_broker.DynamicSecurityAdmin, File.ReadAllText(_broker.DynamicSecurityPasswordFile).Trim(), answers);
+        await admin.SubscribeAsync(ControlTopic + "/response", MqttQos.AtLeastOnce, Heard(answers), CancellationToken.None);
         await Publish(admin, ControlTopic, BrokerAuth.DynamicSecurityBatch(_fleet, [_gateway, _cloud]).ToJsonString());
         (_, string text) = await answers.WaitForAsync(_ => true, Wait);
         return JsonNode.Parse(text)!["responses"]!.AsArray();
     }
 
-    private async Task<MosquittoClient> ConnectAsync(string user, string password, EventRecorder<(string Topic, string Text)> heard)
+    private async Task<MqttSession> ConnectAsync(string user, string password, EventRecorder<(string Topic, string Text)> heard)
     {
         MqttClientOptions options = _broker.ClientOptions(null);
         options.Username = user;
         options.Password = password;
-        var client = MosquittoClient.Create(options);
+        var client = MqttSession.Create(options);
         _clients.Add(client);
-        client.MessageReceived += (_, e) => heard.Add((e.Topic, Encoding.UTF8.GetString(e.Payload)));
         await client.ConnectAsync(CancellationToken.None);
         return client;
     }
 
-    private static Task Publish(MosquittoClient client, string topic, string text) =>
+    private static MqttSubscriptionHandler Heard(EventRecorder<(string Topic, string Text)> heard) => (message, _) =>
+    {
+        heard.Add((message.Topic, Encoding.UTF8.GetString(message.Payload)));
+        return Task.CompletedTask;
+    };
+
+    private static Task Publish(MqttSession client, string topic, string text) =>
         client.PublishAsync(topic, Encoding.UTF8.GetBytes(text), MqttQos.AtLeastOnce, retain: false, CancellationToken.None);
 }

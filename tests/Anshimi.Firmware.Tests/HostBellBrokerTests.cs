@@ -38,18 +38,22 @@ public sealed class HostBellBrokerTests
         await using MosquittoBroker broker = await MosquittoBroker.StartAsync(options);
 
         // The gateway's side: a plain client on the device topics.
-        await using MosquittoClient listener = MosquittoClient.Create(broker.ClientOptions(gateway.Name));
-        var received = new EventRecorder<MqttMessageReceivedEventArgs>();
-        listener.MessageReceived += (_, e) => received.Add(e);
+        await using MqttSession listener = MqttSession.Create(broker.ClientOptions(gateway.Name));
+        var received = new EventRecorder<MqttMessage>();
+        MqttSubscriptionHandler record = (message, _) =>
+        {
+            received.Add(message);
+            return Task.CompletedTask;
+        };
+        listener.AddSubscription(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, record);
+        listener.AddSubscription(Topics.DeviceStatus(device.NumericId), MqttQos.AtLeastOnce, record);
         await listener.ConnectAsync(CancellationToken.None);
-        await listener.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None);
-        await listener.SubscribeAsync(Topics.DeviceStatus(device.NumericId), MqttQos.AtLeastOnce, CancellationToken.None);
 
         var clock = new SystemClock();
         var button = new SimulatedButton(clock);
         var led = new SimulatedLed(clock);
         var storage = new MemoryDeviceStorage();
-        await using var link = new MqttLink(MosquittoClient.Create(MqttLink.OptionsFor(device, broker.Host, broker.Port)), device.NumericId);
+        await using var link = new MqttLink(MqttSession.Create(MqttLink.OptionsFor(device, broker.Host, broker.Port)), device.NumericId);
         var bell = new PanicBell(new BellConfig(device.NumericId, device.Key), clock, button, led, storage, link, new PlatformHmacSha256(), new SeededRandom(1));
         using var host = new BellHost(bell);
         link.Start();
@@ -57,7 +61,7 @@ public sealed class HostBellBrokerTests
 
         await received.WaitForAsync(m => m.Topic == Topics.DeviceStatus(device.NumericId) && Encoding.ASCII.GetString(m.Payload) == "online", Wait);
         button.Press(1700);
-        MqttMessageReceivedEventArgs alarm = await received.WaitForAsync(
+        MqttMessage alarm = await received.WaitForAsync(
             m => m.Topic == Topics.DeviceUplink(device.NumericId) && (m.Payload[0] & 0x0F) == (int)FrameType.Alarm, Wait);
 
         var codec = new FrameCodec(new PlatformHmacSha256());

@@ -4,18 +4,30 @@ using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.Gateway.Tests;
 
-/// <summary>An in-memory <see cref="IMqttClient"/>: records publishes, can refuse them, can deliver messages.</summary>
-public sealed class FakeMqttClient : IMqttClient, IMqttClientFactory
+/// <summary>
+/// An in-memory broker connection under the gateway's real <see cref="MqttSession"/>: records
+/// publishes and subscriptions, can refuse publishes, deliver messages and drop the connection.
+/// </summary>
+public sealed class FakeMqttClient : IMqttTransport, IMqttTransportFactory
 {
     private readonly Lock _lock = new();
     private readonly List<PublishedMessage> _published = [];
     private readonly List<string> _subscriptions = [];
+    private volatile bool _reachable = true;
+    private volatile bool _closed;
+    private int _connects;
 
-    public event EventHandler<MqttStateChangedEventArgs>? StateChanged;
+    public event EventHandler<string>? ConnectionLost;
 
-    public event EventHandler<MqttMessageReceivedEventArgs>? MessageReceived;
+    public Func<MqttMessage, Task>? MessageReceived { get; set; }
 
-    public MqttConnectionState State { get; private set; } = MqttConnectionState.Connected;
+    public bool IsConnected { get; private set; }
+
+    /// <summary>Connected, Closed after the session disconnected, otherwise Disconnected.</summary>
+    public MqttConnectionState State => _closed ? MqttConnectionState.Closed : IsConnected ? MqttConnectionState.Connected : MqttConnectionState.Disconnected;
+
+    /// <summary>How many times the session connected.</summary>
+    public int Connects => Volatile.Read(ref _connects);
 
     /// <summary>While true every publish throws, as a client does while the broker is unreachable.</summary>
     public bool RefusePublishes { get; set; }
@@ -55,28 +67,43 @@ public sealed class FakeMqttClient : IMqttClient, IMqttClientFactory
         }
     }
 
+    /// <summary>
+    /// Reconnecting (or Disconnected): the connection drops and the broker stays away. Connected: the broker
+    /// is back; a live connection drops first, so the session goes through a reconnect.
+    /// </summary>
     public void SetState(MqttConnectionState state, string reason)
     {
-        State = state;
-        StateChanged?.Invoke(this, new MqttStateChangedEventArgs(state, reason));
+        _reachable = state == MqttConnectionState.Connected;
+        if (IsConnected)
+        {
+            IsConnected = false;
+            ConnectionLost?.Invoke(this, reason);
+        }
     }
 
     public void Deliver(string topic, byte[] payload) =>
-        MessageReceived?.Invoke(this, new MqttMessageReceivedEventArgs(topic, payload, MqttQos.AtLeastOnce, retain: false));
+        MessageReceived?.Invoke(new MqttMessage(topic, payload, MqttQos.AtLeastOnce, retain: false)).GetAwaiter().GetResult();
 
-    public IMqttClient Create(MqttClientOptions options) => this;
+    public IMqttTransport Create(MqttClientOptions options) => this;
 
-    public Task ConnectAsync(CancellationToken cancellationToken)
+    public Task<bool> ConnectAsync(CancellationToken cancellationToken)
     {
-        SetState(MqttConnectionState.Connected, "connected");
-        return Task.CompletedTask;
+        if (!_reachable)
+        {
+            throw new MqttTransportException("connect failed: Connection refused");
+        }
+
+        _closed = false;
+        IsConnected = true;
+        Interlocked.Increment(ref _connects);
+        return Task.FromResult(false);
     }
 
     public Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, CancellationToken cancellationToken)
     {
         if (RefusePublishes)
         {
-            throw new MqttException("not connected", 4);
+            throw new MqttNotConnectedException("not connected");
         }
 
         var message = new PublishedMessage(topic, payload.ToArray(), qos, retain);
@@ -101,7 +128,8 @@ public sealed class FakeMqttClient : IMqttClient, IMqttClientFactory
 
     public Task DisconnectAsync(CancellationToken cancellationToken)
     {
-        SetState(MqttConnectionState.Closed, "disconnected by client");
+        IsConnected = false;
+        _closed = true;
         return Task.CompletedTask;
     }
 

@@ -56,7 +56,7 @@ public sealed class GatewayHarness : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<TimeProvider>(time);
-        services.AddSingleton<IMqttClientFactory>(mqtt);
+        services.AddSingleton<IMqttTransportFactory>(mqtt);
         configure?.Invoke(services);
         services.AddServiceTelemetry(configuration, GatewayTelemetry.Service);
         services.AddGateway(configuration);
@@ -108,6 +108,7 @@ public sealed class GatewayHarness : IAsyncDisposable
     {
         var harness = new GatewayHarness(directory, mqtt, time, devices, configure);
         await harness.Get<IEnumerable<IHostedService>>().OfType<GatewayStartup>().Single().StartAsync(CancellationToken.None);
+        await harness.Get<MqttSession>().ConnectAsync(CancellationToken.None);
         return harness;
     }
 
@@ -117,6 +118,19 @@ public sealed class GatewayHarness : IAsyncDisposable
         await DisposeCoreAsync(deleteFiles: false);
         Mqtt.Clear();
         return await StartAsync(Directory, Mqtt, Time, Devices, _configure);
+    }
+
+    /// <summary>Drops the broker connection and waits until the session has reconnected.</summary>
+    public async Task ReconnectBrokerAsync()
+    {
+        int before = Mqtt.Connects;
+        Mqtt.SetState(MqttConnectionState.Connected, "connection reset");
+        MqttSession session = Get<MqttSession>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (Mqtt.Connects == before || !session.IsConnected)
+        {
+            await Task.Delay(10, timeout.Token);
+        }
     }
 
     public T Get<T>()

@@ -31,7 +31,7 @@ public sealed class HostedGatewayTests : IAsyncLifetime
             ["Gateway:DataDirectory"] = Path.Combine(_directory, "data"),
             ["Gateway:RegistrySeedFile"] = fleet,
         });
-        builder.Services.AddSingleton<IMqttClientFactory>(_mqtt);
+        builder.Services.AddSingleton<IMqttTransportFactory>(_mqtt);
         builder.AddServiceDefaults(Diagnostics.GatewayTelemetry.Service);
         builder.Services.AddGateway(builder.Configuration);
         _host = builder.Build();
@@ -99,8 +99,8 @@ public sealed class HostedGatewayTests : IAsyncLifetime
 
         for (int i = 0; i < 3; i++)
         {
-            inbox.Post(new MqttMessageReceivedEventArgs(_bell.UplinkTopic, [], MqttQos.AtLeastOnce, false));
-            inbox.Post(new MqttMessageReceivedEventArgs(Topics.GatewayCommands("gw-q"), [], MqttQos.AtLeastOnce, false));
+            inbox.Post(new MqttMessage(_bell.UplinkTopic, [], MqttQos.AtLeastOnce, false));
+            inbox.Post(new MqttMessage(Topics.GatewayCommands("gw-q"), [], MqttQos.AtLeastOnce, false));
         }
 
         Assert.Equal(1, Drain(inbox.Uplinks.Reader));
@@ -109,7 +109,7 @@ public sealed class HostedGatewayTests : IAsyncLifetime
         Assert.Equal(2, Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"queue_full\"}"));
     }
 
-    private static int Drain(System.Threading.Channels.ChannelReader<MqttMessageReceivedEventArgs> reader)
+    private static int Drain(System.Threading.Channels.ChannelReader<MqttMessage> reader)
     {
         int count = 0;
         while (reader.TryRead(out _))

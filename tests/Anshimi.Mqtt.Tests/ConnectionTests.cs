@@ -11,7 +11,7 @@ public sealed class ConnectionTests
     public async Task Connect_with_valid_credentials_reports_Connecting_then_Connected()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
         var states = new EventRecorder<MqttStateChangedEventArgs>();
         client.StateChanged += (_, e) => states.Add(e);
 
@@ -30,10 +30,11 @@ public sealed class ConnectionTests
         await using var broker = await TestBroker.StartAsync();
         var options = broker.ClientOptions(TestBroker.Device);
         options.Password = "not-the-password";
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttSession.Create(options);
 
-        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+        var error = await Assert.ThrowsAsync<MqttConnectionRefusedException>(() => client.ConnectAsync(CancellationToken.None));
 
+        Assert.Equal(MqttConnectRefusal.NotAuthorized, error.Refusal);
         Assert.Contains("not authorised", error.Message, StringComparison.Ordinal);
         Assert.Equal(MqttConnectionState.Disconnected, client.State);
         Assert.Contains("not authorised", client.StateReason, StringComparison.Ordinal);
@@ -47,12 +48,13 @@ public sealed class ConnectionTests
             Port = FreePort.Next(),
             ClientId = MosquittoBroker.NewClientId(),
             ConnectTimeout = TimeSpan.FromSeconds(1.5),
+            Reconnect = new ReconnectBackoffOptions(),
         };
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttSession.Create(options);
         var states = new EventRecorder<MqttStateChangedEventArgs>();
         client.StateChanged += (_, e) => states.Add(e);
 
-        var error = await Assert.ThrowsAsync<MqttException>(() => client.ConnectAsync(CancellationToken.None));
+        var error = await Assert.ThrowsAsync<MqttConnectTimeoutException>(() => client.ConnectAsync(CancellationToken.None));
 
         Assert.Contains("timed out", error.Message, StringComparison.Ordinal);
         Assert.Contains("Connection refused", error.Message, StringComparison.Ordinal);
@@ -69,10 +71,9 @@ public sealed class ConnectionTests
             ClientId = MosquittoBroker.NewClientId(),
             Username = TestBroker.Device,
             Password = TestBroker.DevicePassword,
-            ReconnectDelayMin = TimeSpan.FromMilliseconds(100),
-            ReconnectDelayMax = TimeSpan.FromMilliseconds(500),
+            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(500) },
         };
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttSession.Create(options);
         var states = new EventRecorder<MqttStateChangedEventArgs>();
         client.StateChanged += (_, e) => states.Add(e);
 
@@ -87,8 +88,8 @@ public sealed class ConnectionTests
     [Fact]
     public async Task Connect_honours_cancellation()
     {
-        var options = new MqttClientOptions { Port = FreePort.Next(), ClientId = MosquittoBroker.NewClientId() };
-        await using var client = MosquittoClient.Create(options);
+        var options = new MqttClientOptions { Port = FreePort.Next(), ClientId = MosquittoBroker.NewClientId(), Reconnect = new ReconnectBackoffOptions() };
+        await using var client = MqttSession.Create(options);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ConnectAsync(cancel.Token));
@@ -129,6 +130,59 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task A_fleet_of_sessions_all_reconnect_after_a_real_broker_restart_and_resubscribe()
+    {
+        await using var broker = await TestBroker.StartAsync(persistence: false);
+        var sessions = new List<MqttSession>();
+        var inboxes = new List<EventRecorder<MqttMessage>>();
+        try
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                var session = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
+                var inbox = new EventRecorder<MqttMessage>();
+                session.AddSubscription($"fleet/{i}/down", MqttQos.AtLeastOnce, inbox.Handler());
+                await session.ConnectAsync(CancellationToken.None);
+                sessions.Add(session);
+                inboxes.Add(inbox);
+            }
+
+            await broker.KillAsync();
+            await Eventually(() => sessions.All(s => s.State == MqttConnectionState.Reconnecting));
+            await broker.StartAsync();
+            await Eventually(() => sessions.All(s => s.State == MqttConnectionState.Connected));
+
+            // The broker forgot every session; each filter must have been subscribed again.
+            for (int i = 0; i < sessions.Count; i++)
+            {
+                await TestBroker.PublishWithCliAsync(broker, $"fleet/{i}/down", [(byte)i], retain: true);
+            }
+
+            for (int i = 0; i < sessions.Count; i++)
+            {
+                MqttMessage message = await inboxes[i].WaitForAsync(m => m.Topic == $"fleet/{i}/down", Wait);
+                Assert.Equal([(byte)i], message.Payload);
+            }
+        }
+        finally
+        {
+            foreach (MqttSession session in sessions)
+            {
+                await session.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    [Fact]
     public async Task Last_will_is_published_when_the_connection_dies_without_DISCONNECT_and_the_client_reconnects()
     {
         await using var broker = await TestBroker.StartAsync();
@@ -138,7 +192,7 @@ public sealed class ConnectionTests
         options.Port = proxy.Port;
         byte[] will = [0x00, 0x4F, 0x46, 0x46];
         options.LastWill = new MqttLastWill { Topic = "status/bell-7", Payload = will, Retain = false };
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttSession.Create(options);
         var states = new EventRecorder<MqttStateChangedEventArgs>();
         client.StateChanged += (_, e) => states.Add(e);
         await client.ConnectAsync(CancellationToken.None);
@@ -159,7 +213,7 @@ public sealed class ConnectionTests
         await using var observer = await TestBroker.StartObserverAsync(broker, "status/#");
         var options = broker.ClientOptions(TestBroker.Device);
         options.LastWill = new MqttLastWill { Topic = "status/bell-8", Payload = [0xDE, 0xAD], Retain = false };
-        var client = MosquittoClient.Create(options);
+        var client = MqttSession.Create(options);
         var states = new EventRecorder<MqttStateChangedEventArgs>();
         client.StateChanged += (_, e) => states.Add(e);
         await client.ConnectAsync(CancellationToken.None);
@@ -168,7 +222,7 @@ public sealed class ConnectionTests
         await client.DisposeAsync();
 
         Assert.Equal(MqttConnectionState.Closed, client.State);
-        await Assert.ThrowsAsync<ObjectDisposedException>(
+        await Assert.ThrowsAsync<MqttNotConnectedException>(
             () => client.PublishAsync("status/bell-8", new byte[] { 1 }, MqttQos.AtLeastOnce, false, CancellationToken.None));
         // The broker saw this connection end before the marker's publisher even connected, so a will would precede the marker.
         await TestBroker.PublishWithCliAsync(broker, "status/marker", [1]);
@@ -180,38 +234,37 @@ public sealed class ConnectionTests
     public async Task DisconnectAsync_closes_the_client_for_good()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
         await client.ConnectAsync(CancellationToken.None);
 
         await client.DisconnectAsync(CancellationToken.None);
 
         Assert.Equal(MqttConnectionState.Closed, client.State);
-        await Assert.ThrowsAsync<MqttException>(
+        await Assert.ThrowsAsync<MqttNotConnectedException>(
             () => client.PublishAsync("a", new byte[] { 1 }, MqttQos.AtMostOnce, false, CancellationToken.None));
     }
 
     /// <summary>A device client, connected and subscribed to one filter, that records its state changes and messages.</summary>
     private sealed class Subscriber : IAsyncDisposable
     {
-        private readonly MosquittoClient _client;
+        private readonly MqttSession _client;
         private readonly EventRecorder<MqttStateChangedEventArgs> _states = new();
 
-        private Subscriber(MosquittoClient client)
+        private Subscriber(MqttSession client)
         {
             _client = client;
             _client.StateChanged += (_, e) => _states.Add(e);
-            _client.MessageReceived += (_, e) => Messages.Add(e);
         }
 
-        public EventRecorder<MqttMessageReceivedEventArgs> Messages { get; } = new();
+        public EventRecorder<MqttMessage> Messages { get; } = new();
 
         public static async Task<Subscriber> ConnectAsync(MosquittoBroker broker, string topicFilter, CancellationToken cancellationToken)
         {
-            var subscriber = new Subscriber(MosquittoClient.Create(broker.ClientOptions(TestBroker.Device)));
+            var subscriber = new Subscriber(MqttSession.Create(broker.ClientOptions(TestBroker.Device)));
             try
             {
+                subscriber._client.AddSubscription(topicFilter, MqttQos.AtLeastOnce, subscriber.Messages.Handler());
                 await subscriber._client.ConnectAsync(cancellationToken);
-                await subscriber._client.SubscribeAsync(topicFilter, MqttQos.AtLeastOnce, cancellationToken);
                 return subscriber;
             }
             catch

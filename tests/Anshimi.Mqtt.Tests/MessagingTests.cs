@@ -15,7 +15,7 @@ public sealed class MessagingTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var observer = await TestBroker.StartObserverAsync(broker, "devices/#");
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
         await client.ConnectAsync(CancellationToken.None);
 
         await client.PublishAsync("devices/bell-1/alarm", BinaryPayload, MqttQos.AtLeastOnce, false, CancellationToken.None);
@@ -28,7 +28,7 @@ public sealed class MessagingTests
     public async Task Many_concurrent_QoS1_publishes_all_complete()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
         await client.ConnectAsync(CancellationToken.None);
 
         var publishes = Enumerable.Range(0, 500)
@@ -41,11 +41,10 @@ public sealed class MessagingTests
     public async Task Message_from_mosquitto_pub_arrives_with_exact_bytes()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
-        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
-        client.MessageReceived += (_, e) => messages.Add(e);
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
+        var messages = new EventRecorder<MqttMessage>();
+        client.AddSubscription("gateway/+/commands", MqttQos.AtLeastOnce, messages.Handler());
         await client.ConnectAsync(CancellationToken.None);
-        await client.SubscribeAsync("gateway/+/commands", MqttQos.AtLeastOnce, CancellationToken.None);
 
         await TestBroker.PublishWithCliAsync(broker, "gateway/gw-1/commands", BinaryPayload);
 
@@ -60,10 +59,10 @@ public sealed class MessagingTests
     {
         await using var broker = await TestBroker.StartAsync();
         var options = broker.ClientOptions(TestBroker.Device);
-        await using (var first = MosquittoClient.Create(options))
+        await using (var first = MqttSession.Create(options))
         {
+            first.AddSubscription("devices/+/ack", MqttQos.AtLeastOnce, (_, _) => Task.CompletedTask);
             await first.ConnectAsync(CancellationToken.None);
-            await first.SubscribeAsync("devices/+/ack", MqttQos.AtLeastOnce, CancellationToken.None);
             await first.DisconnectAsync(CancellationToken.None);
         }
 
@@ -72,9 +71,9 @@ public sealed class MessagingTests
             await TestBroker.PublishWithCliAsync(broker, "devices/bell-3/ack", [0x00, i]);
         }
 
-        await using var second = MosquittoClient.Create(options);
-        var messages = new EventRecorder<MqttMessageReceivedEventArgs>();
-        second.MessageReceived += (_, e) => messages.Add(e);
+        await using var second = MqttSession.Create(options);
+        var messages = new EventRecorder<MqttMessage>();
+        second.AddSubscription("devices/+/ack", MqttQos.AtLeastOnce, messages.Handler());
         await second.ConnectAsync(CancellationToken.None);
 
         await messages.WaitForIndexAsync(_ => true, Wait, startIndex: 2);
@@ -86,7 +85,7 @@ public sealed class MessagingTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var observer = await TestBroker.StartObserverAsync(broker, "#");
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Restricted));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Restricted));
         await client.ConnectAsync(CancellationToken.None);
 
         // MQTT 3.1.1 has no way to report the denial: the broker acknowledges and drops the message.
@@ -99,16 +98,36 @@ public sealed class MessagingTests
     }
 
     [Fact]
-    public async Task Subscribe_to_an_invalid_filter_throws()
+    public async Task Subscribe_to_an_invalid_filter_throws_before_anything_is_sent()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
         await client.ConnectAsync(CancellationToken.None);
 
-        var error = await Assert.ThrowsAsync<MqttException>(
-            () => client.SubscribeAsync("devices/#/ack", MqttQos.AtLeastOnce, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ArgumentException>(
+            () => client.SubscribeAsync("devices/#/ack", MqttQos.AtLeastOnce, (_, _) => Task.CompletedTask, CancellationToken.None));
 
         Assert.Contains("devices/#/ack", error.Message, StringComparison.Ordinal);
+        Assert.Equal(MqttConnectionState.Connected, client.State);
+    }
+
+    [Fact]
+    public async Task Subscribe_to_a_filter_the_ACL_denies_is_granted_by_Mosquitto_but_delivers_nothing()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Restricted));
+        var messages = new EventRecorder<MqttMessage>();
+        await client.ConnectAsync(CancellationToken.None);
+
+        // Mosquitto answers an MQTT 3.1.1 SUBSCRIBE its ACL denies with a granted QoS and filters at
+        // delivery, so there is no refusal to report; the allowed marker proves the order.
+        await client.SubscribeAsync("forbidden/#", MqttQos.AtLeastOnce, messages.Handler(), CancellationToken.None);
+        await client.SubscribeAsync("allowed/#", MqttQos.AtLeastOnce, messages.Handler(), CancellationToken.None);
+        await TestBroker.PublishWithCliAsync(broker, "forbidden/siren", [1]);
+        await TestBroker.PublishWithCliAsync(broker, "allowed/marker", [2]);
+
+        await messages.WaitForAsync(m => m.Topic == "allowed/marker", Wait);
+        Assert.DoesNotContain(messages.Items, m => m.Topic == "forbidden/siren");
     }
 
     [Fact]
@@ -119,7 +138,7 @@ public sealed class MessagingTests
         await using var observer = await TestBroker.StartObserverAsync(broker, "devices/#");
         var options = broker.ClientOptions(TestBroker.Device);
         options.Port = proxy.Port;
-        await using var client = MosquittoClient.Create(options);
+        await using var client = MqttSession.Create(options);
         await client.ConnectAsync(CancellationToken.None);
 
         proxy.Pause();
@@ -135,31 +154,54 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task QoS1_publish_without_a_PUBACK_in_time_throws_a_timeout()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var proxy = TcpProxy.Start(broker.Port);
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Port = proxy.Port;
+        options.CommunicationTimeout = TimeSpan.FromMilliseconds(500);
+        await using var client = MqttSession.Create(options);
+        await client.ConnectAsync(CancellationToken.None);
+
+        proxy.Pause();
+        try
+        {
+            await Assert.ThrowsAsync<MqttTimeoutException>(
+                () => client.PublishAsync("devices/bell-9/alarm", new byte[] { 9 }, MqttQos.AtLeastOnce, false, CancellationToken.None));
+        }
+        finally
+        {
+            proxy.Resume();
+        }
+    }
+
+    [Fact]
     public async Task Publish_while_reconnecting_throws_instead_of_queueing()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
         var states = new EventRecorder<MqttStateChangedEventArgs>();
         client.StateChanged += (_, e) => states.Add(e);
         await client.ConnectAsync(CancellationToken.None);
         await broker.StopAsync();
         await states.WaitForAsync(s => s.State == MqttConnectionState.Reconnecting, Wait);
 
-        var error = await Assert.ThrowsAsync<MqttException>(
+        var error = await Assert.ThrowsAsync<MqttNotConnectedException>(
             () => client.PublishAsync("devices/bell-6/alarm", new byte[] { 1 }, MqttQos.AtLeastOnce, false, CancellationToken.None));
 
-        Assert.Contains("not currently connected", error.Message, StringComparison.Ordinal);
+        Assert.Contains("not connected (connection lost", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task QoS0_publish_without_a_connection_throws()
     {
         await using var broker = await TestBroker.StartAsync();
-        await using var client = MosquittoClient.Create(broker.ClientOptions(TestBroker.Device));
+        await using var client = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
 
-        var error = await Assert.ThrowsAsync<MqttException>(
+        var error = await Assert.ThrowsAsync<MqttNotConnectedException>(
             () => client.PublishAsync("devices/bell-5/beacon", new byte[] { 1 }, MqttQos.AtMostOnce, false, CancellationToken.None));
 
-        Assert.Contains("devices/bell-5/beacon", error.Message, StringComparison.Ordinal);
+        Assert.Contains("not connected", error.Message, StringComparison.Ordinal);
     }
 }

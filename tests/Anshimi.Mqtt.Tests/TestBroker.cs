@@ -54,5 +54,12 @@ internal static class TestBroker
         (await ProcessRunner.RunAsync("mosquitto_pub", arguments, Wait, standardInput: payload)).EnsureSuccess();
     }
 
+    /// <summary>A subscription handler that records each message.</summary>
+    public static MqttSubscriptionHandler Handler(this EventRecorder<MqttMessage> recorder) => (message, _) =>
+    {
+        recorder.Add(message);
+        return Task.CompletedTask;
+    };
+
     public static string Hex(byte[] payload) => Convert.ToHexString(payload).ToLowerInvariant();
 }

@@ -101,7 +101,7 @@ public sealed class EventRecorder<T>
         item switch
         {
             Anshimi.Mqtt.MqttStateChangedEventArgs state => $"{state.State}: {state.Reason}",
-            Anshimi.Mqtt.MqttMessageReceivedEventArgs message => $"{message.Topic} ({message.Payload.Length} bytes): {Convert.ToHexString(message.Payload)}",
+            Anshimi.Mqtt.MqttMessage message => $"{message.Topic} ({message.Payload.Length} bytes): {Convert.ToHexString(message.Payload)}",
             _ => item?.ToString() ?? "null",
         };
 

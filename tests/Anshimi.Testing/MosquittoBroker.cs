@@ -184,8 +184,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         Password = username is null ? null : PasswordOf(username),
         KeepAliveSeconds = 10,
         ConnectTimeout = TimeSpan.FromSeconds(20),
-        ReconnectDelayMin = TimeSpan.FromSeconds(1),
-        ReconnectDelayMax = TimeSpan.FromSeconds(2),
+        Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
     };
 
     /// <summary>Connection arguments for mosquitto_pub / mosquitto_sub as <paramref name="username"/>.</summary>

@@ -18,7 +18,7 @@ public sealed partial class OperatorAckOutbox : BackgroundService
     private const int BatchSize = 100;
     private static readonly TimeSpan IdleWait = TimeSpan.FromSeconds(30);
 
-    private readonly IMqttClient _mqtt;
+    private readonly MqttSession _mqtt;
     private readonly AlarmStore _store;
     private readonly RedeliveryPolicy _policy;
     private readonly CloudBridgeOptions _options;
@@ -28,7 +28,7 @@ public sealed partial class OperatorAckOutbox : BackgroundService
     private int _sendAllPending;
 
     public OperatorAckOutbox(
-        IMqttClient mqtt,
+        MqttSession mqtt,
         AlarmStore store,
         RedeliveryPolicy policy,
         IOptions<CloudBridgeOptions> options,
@@ -118,7 +118,7 @@ public sealed partial class OperatorAckOutbox : BackgroundService
                 await _mqtt.PublishAsync(Topics.GatewayCommands(ack.GatewayId), EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, timeout.Token);
                 LogSent(_logger, ack.Stage, ack.Key, ack.GatewayId, ack.Attempts + 1);
             }
-            catch (Exception ex) when (ex is MqttException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 LogSendFailed(_logger, ack.Stage, ack.Key, ex.Message);
             }

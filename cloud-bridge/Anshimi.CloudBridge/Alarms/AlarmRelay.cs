@@ -21,7 +21,7 @@ namespace Anshimi.CloudBridge.Alarms;
 /// </summary>
 public sealed partial class AlarmRelay : BackgroundService
 {
-    private readonly IMqttClient _mqtt;
+    private readonly MqttSession _mqtt;
     private readonly AlarmStore _store;
     private readonly CloudSnapshotStore _snapshots;
     private readonly DeviceHealthStore _devices;
@@ -35,16 +35,11 @@ public sealed partial class AlarmRelay : BackgroundService
     private readonly ILogger<AlarmRelay> _logger;
 
     // The network thread only enqueues; the gateways' outboxes bound how much can be in flight.
-    private readonly Channel<MqttMessageReceivedEventArgs> _inbox =
-        Channel.CreateUnbounded<MqttMessageReceivedEventArgs>(new UnboundedChannelOptions { SingleReader = true });
-
-    private readonly Channel<bool> _reconnected =
-        Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    private volatile bool _subscribed;
+    private readonly Channel<MqttMessage> _inbox =
+        Channel.CreateUnbounded<MqttMessage>(new UnboundedChannelOptions { SingleReader = true });
 
     public AlarmRelay(
-        IMqttClient mqtt,
+        MqttSession mqtt,
         AlarmStore store,
         CloudSnapshotStore snapshots,
         DeviceHealthStore devices,
@@ -73,7 +68,7 @@ public sealed partial class AlarmRelay : BackgroundService
     }
 
     /// <summary>True once the broker has confirmed the events subscription on the current connection.</summary>
-    public bool IsSubscribed => _subscribed && _mqtt.State == MqttConnectionState.Connected;
+    public bool IsSubscribed => _mqtt.State == MqttConnectionState.Connected;
 
     /// <summary>Handles one message from a gateway events topic; never throws for bad input.</summary>
     public async Task HandleAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -130,16 +125,16 @@ public sealed partial class AlarmRelay : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _mqtt.MessageReceived += OnMessageReceived;
+        // The session subscribes before it reports Connected, and again whenever the broker lost the session.
+        _mqtt.AddSubscription(Topics.AllGatewayEvents, MqttQos.AtLeastOnce, OnMessageAsync);
         _mqtt.StateChanged += OnStateChanged;
         try
         {
             await ConnectAsync(stoppingToken);
-            await Task.WhenAll(ProcessInboxAsync(stoppingToken), KeepSubscribedAsync(stoppingToken));
+            await ProcessInboxAsync(stoppingToken);
         }
         finally
         {
-            _mqtt.MessageReceived -= OnMessageReceived;
             _mqtt.StateChanged -= OnStateChanged;
         }
     }
@@ -294,7 +289,7 @@ public sealed partial class AlarmRelay : BackgroundService
         {
             await _mqtt.PublishAsync(topic, EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, timeout.Token);
         }
-        catch (Exception ex) when (ex is MqttException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             // The gateway re-sends until it hears a receipt; the duplicate will be answered then.
             _statistics.ReceiptFailed();
@@ -338,9 +333,9 @@ public sealed partial class AlarmRelay : BackgroundService
         _malformed.Report(topic, reason);
     }
 
+    /// <summary>Until the broker takes the bridge: each call after a failure waits the session's backoff first.</summary>
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        TimeSpan delay = TimeSpan.FromMilliseconds(500);
         while (true)
         {
             try
@@ -348,41 +343,16 @@ public sealed partial class AlarmRelay : BackgroundService
                 await _mqtt.ConnectAsync(cancellationToken);
                 return;
             }
-            catch (MqttException ex)
+            catch (Exception ex) when (ex is MqttConnectionRefusedException or MqttConnectTimeoutException)
             {
-                LogConnectFailed(_logger, ex.Message, delay);
-                await Task.Delay(delay, _time, cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                LogConnectFailed(_logger, ex.Message);
             }
         }
-    }
-
-    private async Task KeepSubscribedAsync(CancellationToken cancellationToken)
-    {
-        // Re-subscribe on every reconnect: a broker that lost its session store has forgotten us.
-        do
-        {
-            while (true)
-            {
-                try
-                {
-                    await _mqtt.SubscribeAsync(Topics.AllGatewayEvents, MqttQos.AtLeastOnce, cancellationToken);
-                    _subscribed = true;
-                    break;
-                }
-                catch (MqttException ex)
-                {
-                    LogSubscribeFailed(_logger, ex.Message);
-                    await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken);
-                }
-            }
-        }
-        while (await _reconnected.Reader.WaitToReadAsync(cancellationToken) && _reconnected.Reader.TryRead(out _));
     }
 
     private async Task ProcessInboxAsync(CancellationToken cancellationToken)
     {
-        await foreach (MqttMessageReceivedEventArgs message in _inbox.Reader.ReadAllAsync(cancellationToken))
+        await foreach (MqttMessage message in _inbox.Reader.ReadAllAsync(cancellationToken))
         {
             try
             {
@@ -396,15 +366,15 @@ public sealed partial class AlarmRelay : BackgroundService
         }
     }
 
-    private void OnMessageReceived(object? sender, MqttMessageReceivedEventArgs e) => _inbox.Writer.TryWrite(e);
+    private Task OnMessageAsync(MqttMessage message, CancellationToken cancellationToken)
+    {
+        _inbox.Writer.TryWrite(message);
+        return Task.CompletedTask;
+    }
 
     private void OnStateChanged(object? sender, MqttStateChangedEventArgs e)
     {
         LogMqttState(_logger, e.State, e.Reason);
-        if (e.State == MqttConnectionState.Connected)
-        {
-            _reconnected.Writer.TryWrite(true);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} (event {Code}) stored for district {District} from gateway {Gateway}")]
@@ -416,11 +386,8 @@ public sealed partial class AlarmRelay : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publish to {Topic} failed: {Reason}")]
     private static partial void LogPublishFailed(ILogger logger, string topic, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT connect failed ({Reason}); retrying in {Delay}")]
-    private static partial void LogConnectFailed(ILogger logger, string reason, TimeSpan delay);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT subscribe failed ({Reason}); retrying")]
-    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT connect failed ({Reason}); retrying")]
+    private static partial void LogConnectFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling a message on {Topic} failed; the gateway will re-send it")]
     private static partial void LogHandlingFailed(ILogger logger, Exception exception, string topic);

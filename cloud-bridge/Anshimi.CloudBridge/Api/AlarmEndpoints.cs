@@ -148,7 +148,7 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Ok<RelayStatusView>> GetStatusAsync(
-        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, IMqttClient mqtt, AlarmRelay relay, CancellationToken cancellationToken) =>
+        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, MqttSession mqtt, AlarmRelay relay, CancellationToken cancellationToken) =>
         TypedResults.Ok(new RelayStatusView(
             mqtt.State.ToString().ToLowerInvariant(),
             relay.IsSubscribed,

@@ -19,14 +19,14 @@ public sealed partial class MqttLightCommandPublisher : BackgroundService, ILigh
     private readonly Channel<(string Gateway, LightCommandEnvelope Command)> _queue =
         Channel.CreateUnbounded<(string, LightCommandEnvelope)>(new UnboundedChannelOptions { SingleReader = true });
 
-    private readonly IMqttClient _mqtt;
+    private readonly MqttSession _mqtt;
     private readonly CloudBridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MqttLightCommandPublisher> _logger;
     private long _sent;
     private long _expiredUnsent;
 
-    public MqttLightCommandPublisher(IMqttClient mqtt, IOptions<CloudBridgeOptions> options, TimeProvider time, ILogger<MqttLightCommandPublisher> logger)
+    public MqttLightCommandPublisher(MqttSession mqtt, IOptions<CloudBridgeOptions> options, TimeProvider time, ILogger<MqttLightCommandPublisher> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _mqtt = mqtt;
@@ -63,7 +63,7 @@ public sealed partial class MqttLightCommandPublisher : BackgroundService, ILigh
                 Interlocked.Increment(ref _sent);
                 return;
             }
-            catch (Exception ex) when (ex is MqttException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 if (_time.GetUtcNow() >= command.ExpiresAt)
                 {

@@ -39,15 +39,22 @@ public static partial class CloudBridgeExtensions
             .ValidateOnStart();
         services.AddOptions<MqttClientOptions>()
             .Bind(builder.Configuration.GetSection("Mqtt"))
-            .PostConfigure(o => o.ClientId = string.IsNullOrWhiteSpace(o.ClientId) ? DefaultClientId : o.ClientId);
+            .PostConfigure(o =>
+            {
+                o.ClientId = string.IsNullOrWhiteSpace(o.ClientId) ? DefaultClientId : o.ClientId;
+
+                // Back within 100 ms after a blip, never more than 5 s apart, jittered (Mqtt:Reconnect overrides).
+                o.Reconnect ??= new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
+            });
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IMqttClientFactory>(sp =>
+        services.TryAddSingleton<IMqttTransportFactory, MqttNetTransportFactory>();
+        services.TryAddSingleton(sp =>
         {
+            MqttClientOptions options = sp.GetRequiredService<IOptions<MqttClientOptions>>().Value;
             ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
-            return new MosquittoClientFactory(message => LogMqttDiagnostic(logger, message));
+            return new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogMqttDiagnostic(logger, message));
         });
-        services.TryAddSingleton(sp => sp.GetRequiredService<IMqttClientFactory>().Create(sp.GetRequiredService<IOptions<MqttClientOptions>>().Value));
         services.AddOptions<DeviceHealthOptions>().Bind(builder.Configuration.GetSection(DeviceHealthOptions.SectionName))
             .Validate(o => o.GatewayDownAfter > TimeSpan.Zero, "DeviceHealth:GatewayDownAfter must be positive.").ValidateOnStart();
         services.AddOptions<RetentionOptions>().Bind(builder.Configuration.GetSection(RetentionOptions.SectionName))
@@ -112,6 +119,6 @@ public static partial class CloudBridgeExtensions
 
     private static string DataDirectory(IServiceProvider services) => services.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "libmosquitto: {Message}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT session: {Message}")]
     private static partial void LogMqttDiagnostic(ILogger logger, string message);
 }

@@ -8,10 +8,10 @@ namespace Anshimi.CloudBridge.Hosting;
 public sealed class CloudBridgeHealthCheck : IHealthCheck
 {
     private readonly AlarmStore _store;
-    private readonly IMqttClient _mqtt;
+    private readonly MqttSession _mqtt;
     private readonly AlarmRelay _relay;
 
-    public CloudBridgeHealthCheck(AlarmStore store, IMqttClient mqtt, AlarmRelay relay)
+    public CloudBridgeHealthCheck(AlarmStore store, MqttSession mqtt, AlarmRelay relay)
     {
         _store = store;
         _mqtt = mqtt;

@@ -54,7 +54,7 @@ public static class UpstreamExtensions
         var upstreams = new List<IUpstream>();
         upstreams.AddRange(options.Dc09.Select(o => new Dc09Upstream(o, services.GetRequiredService<UpstreamDeliveryStore>(), time)));
         upstreams.AddRange(options.Webhooks.Select(o => new WebhookUpstream(o, time)));
-        upstreams.AddRange(options.IotHub.Select(o => new IotHubUpstream(o, services.GetRequiredService<IMqttClientFactory>(), time)));
+        upstreams.AddRange(options.IotHub.Select(o => new IotHubUpstream(o, services.GetRequiredService<IMqttTransportFactory>(), time)));
         return upstreams;
     }
 }

@@ -5,23 +5,20 @@ using Anshimi.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
 
 namespace Anshimi.Gateway.Broker;
 
 /// <summary>
-/// Owns the gateway's broker session: connects (retrying until the broker is there), and on every
-/// (re)connect subscribes to device uplinks and cloud commands, announces "online" and wakes the
-/// outbox. The client's own reconnect logic handles later losses; its last will says "offline".
+/// The gateway's broker session: routes device uplinks and cloud commands to the inbox, connects
+/// (retrying until the broker is there), and on every (re)connect announces "online" and wakes the
+/// outbox. The session itself reconnects and resubscribes; its last will says "offline".
 /// </summary>
 public sealed partial class BrokerLink(
-    IMqttClient mqtt,
+    MqttSession mqtt,
     GatewayInbox inbox,
     BrokerStatus status,
     OutboxSignal outboxSignal,
     IOptions<GatewayOptions> options,
-    IOptions<MqttClientOptions> brokerOptions,
     TimeProvider time,
     ILogger<BrokerLink> logger) : BackgroundService
 {
@@ -35,8 +32,9 @@ public sealed partial class BrokerLink(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        // Attached before connecting: a persistent session delivers queued messages right after CONNACK.
-        mqtt.MessageReceived += OnMessageReceived;
+        // Registered before connecting: a persistent session delivers queued messages right after CONNACK.
+        mqtt.AddSubscription(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, PostAsync);
+        mqtt.AddSubscription(Topics.GatewayCommands(_gatewayId), MqttQos.AtLeastOnce, PostAsync);
         mqtt.StateChanged += OnStateChanged;
         return base.StartAsync(cancellationToken);
     }
@@ -45,7 +43,6 @@ public sealed partial class BrokerLink(
     {
         await base.StopAsync(cancellationToken);
         mqtt.StateChanged -= OnStateChanged;
-        mqtt.MessageReceived -= OnMessageReceived;
         if (mqtt.State != MqttConnectionState.Connected)
         {
             return;
@@ -59,7 +56,7 @@ public sealed partial class BrokerLink(
             await mqtt.PublishAsync(Topics.GatewayStatus(_gatewayId), Offline, MqttQos.AtLeastOnce, retain: true, timeout.Token);
             await mqtt.DisconnectAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is MqttException or OperationCanceledException)
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
         {
             LogFarewellFailed(logger, ex.Message);
         }
@@ -67,27 +64,9 @@ public sealed partial class BrokerLink(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        ResiliencePipeline connect = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromSeconds(1),
-                MaxDelay = TimeSpan.FromSeconds(30),
-                OnRetry = args =>
-                {
-                    LogConnectRetry(logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message ?? "");
-                    return default;
-                },
-            })
-            .Build();
-
         try
         {
-            await connect.ExecuteAsync(async token => await mqtt.ConnectAsync(token), stoppingToken);
-            status.Set(mqtt.State, "connected to " + brokerOptions.Value.Host + ":" + brokerOptions.Value.Port, time.GetUtcNow());
+            await ConnectAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 if (mqtt.State == MqttConnectionState.Connected)
@@ -106,27 +85,49 @@ public sealed partial class BrokerLink(
         }
     }
 
+    /// <summary>Until the broker takes the gateway: each call after a failure waits the session's backoff first.</summary>
+    private async Task ConnectAsync(CancellationToken stoppingToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await mqtt.ConnectAsync(stoppingToken);
+                return;
+            }
+            catch (MqttConnectionRefusedException ex)
+            {
+                // Usually the broker's account for the gateway is not in place yet; keep trying.
+                LogConnectRefused(logger, attempt, ex.Refusal, ex.Message);
+            }
+            catch (MqttConnectTimeoutException ex)
+            {
+                LogConnectRetry(logger, attempt, ex.Message);
+            }
+        }
+    }
+
     private async Task OnConnectedAsync(CancellationToken cancellationToken)
     {
         try
         {
-            // Idempotent; repeated because a broker restarted without persistence forgets sessions.
-            await mqtt.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, cancellationToken);
-            await mqtt.SubscribeAsync(Topics.GatewayCommands(_gatewayId), MqttQos.AtLeastOnce, cancellationToken);
             await mqtt.PublishAsync(Topics.GatewayStatus(_gatewayId), Online, MqttQos.AtLeastOnce, retain: true, cancellationToken);
             LogConnected(logger, _gatewayId);
         }
-        catch (MqttException ex)
+        catch (MqttTransportException ex)
         {
-            status.Set(MqttConnectionState.Connected, "subscribe failed: " + ex.Message, time.GetUtcNow());
-            LogSubscribeFailed(logger, ex.Message);
+            LogAnnounceFailed(logger, ex.Message);
         }
 
         // Whatever was in flight when the link dropped may be gone: resend it now, not after backoff.
         outboxSignal.Notify();
     }
 
-    private void OnMessageReceived(object? sender, MqttMessageReceivedEventArgs e) => inbox.Post(e);
+    private Task PostAsync(MqttMessage message, CancellationToken cancellationToken)
+    {
+        inbox.Post(message);
+        return Task.CompletedTask;
+    }
 
     private void OnStateChanged(object? sender, MqttStateChangedEventArgs e)
     {
@@ -151,11 +152,14 @@ public sealed partial class BrokerLink(
     [LoggerMessage(Level = LogLevel.Information, Message = "Broker connection {State}: {Reason}")]
     private static partial void LogState(ILogger logger, MqttConnectionState state, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker connect attempt {Attempt} failed, next in {DelaySeconds:0.0} s: {Error}")]
-    private static partial void LogConnectRetry(ILogger logger, int attempt, double delaySeconds, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker connect attempt {Attempt} gave up, trying again: {Error}")]
+    private static partial void LogConnectRetry(ILogger logger, int attempt, string error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Broker subscription failed; uplinks may not arrive: {Error}")]
-    private static partial void LogSubscribeFailed(ILogger logger, string error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Broker refused connect attempt {Attempt} ({Refusal}), trying again: {Error}")]
+    private static partial void LogConnectRefused(ILogger logger, int attempt, MqttConnectRefusal refusal, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not announce online: {Error}")]
+    private static partial void LogAnnounceFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not announce offline before disconnecting: {Error}")]
     private static partial void LogFarewellFailed(ILogger logger, string error);

@@ -27,20 +27,20 @@ public sealed class GatewayInbox
     {
         _commandsTopic = Topics.GatewayCommands(options.Value.Id);
         _metrics = metrics;
-        Uplinks = Channel.CreateBounded<MqttMessageReceivedEventArgs>(new BoundedChannelOptions(options.Value.UplinkQueueCapacity)
+        Uplinks = Channel.CreateBounded<MqttMessage>(new BoundedChannelOptions(options.Value.UplinkQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        Commands = Channel.CreateUnbounded<MqttMessageReceivedEventArgs>(new UnboundedChannelOptions { SingleReader = true });
+        Commands = Channel.CreateUnbounded<MqttMessage>(new UnboundedChannelOptions { SingleReader = true });
     }
 
-    public Channel<MqttMessageReceivedEventArgs> Uplinks { get; }
+    public Channel<MqttMessage> Uplinks { get; }
 
-    public Channel<MqttMessageReceivedEventArgs> Commands { get; }
+    public Channel<MqttMessage> Commands { get; }
 
     /// <summary>Routes one received message; never blocks (called on the network thread).</summary>
-    public void Post(MqttMessageReceivedEventArgs message)
+    public void Post(MqttMessage message)
     {
         if (Topics.IsProvisioning(message.Topic))
         {

@@ -25,11 +25,11 @@ public sealed partial class InboxWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                if (inbox.Commands.Reader.TryRead(out MqttMessageReceivedEventArgs? command))
+                if (inbox.Commands.Reader.TryRead(out MqttMessage? command))
                 {
                     await HandleCommandAsync(command, stoppingToken);
                 }
-                else if (inbox.Uplinks.Reader.TryRead(out MqttMessageReceivedEventArgs? uplink))
+                else if (inbox.Uplinks.Reader.TryRead(out MqttMessage? uplink))
                 {
                     await (SnapshotAssembler.IsChunk(uplink.Payload)
                         ? snapshots.HandleChunkAsync(uplink.Topic, uplink.Payload, stoppingToken)
@@ -47,7 +47,7 @@ public sealed partial class InboxWorker(
         }
     }
 
-    private async Task HandleCommandAsync(MqttMessageReceivedEventArgs command, CancellationToken cancellationToken)
+    private async Task HandleCommandAsync(MqttMessage command, CancellationToken cancellationToken)
     {
         try
         {

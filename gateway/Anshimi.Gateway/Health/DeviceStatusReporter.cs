@@ -27,7 +27,7 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
     private DateTimeOffset _nextResync;
 
     public DeviceStatusReporter(
-        IMqttClient mqtt,
+        MqttSession mqtt,
         DeviceRegistry registry,
         DeviceHealthTracker health,
         HealthStore store,
@@ -88,7 +88,7 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
             {
                 await Mqtt.PublishAsync(Topics.GatewayEvents(_options.Id), EnvelopeSerializer.Serialize(ToEnvelope(device, now)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
             }
-            catch (MqttException ex)
+            catch (MqttTransportException ex)
             {
                 LogReportFailed(_logger, ex.Message);
                 _health.MarkChanged(due.Skip(reported));

@@ -35,7 +35,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
     private volatile bool _reconnected;
 
     public TroubleOutbox(
-        IMqttClient mqtt,
+        MqttSession mqtt,
         HealthStore store,
         DeviceHealthTracker health,
         RedeliveryPolicy retryPolicy,
@@ -48,7 +48,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
     }
 
     private TroubleOutbox(
-        IMqttClient mqtt,
+        MqttSession mqtt,
         HealthStore store,
         DeviceHealthTracker health,
         OutboxSignal signal,

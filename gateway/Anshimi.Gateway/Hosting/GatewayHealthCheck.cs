@@ -15,7 +15,7 @@ namespace Anshimi.Gateway.Hosting;
 /// <c>{"status","gatewayId","mqtt":{"state","reason","since"},"outboxDepth","devices":{"registered","seen"}}</c>,
 /// 503 with <c>"degraded"</c> otherwise.
 /// </summary>
-public sealed class GatewayHealthCheck(IMqttClient mqtt, BrokerStatus status, DeviceRegistry registry, AlarmStore store, IOptions<GatewayOptions> options) : IHealthCheck
+public sealed class GatewayHealthCheck(MqttSession mqtt, BrokerStatus status, DeviceRegistry registry, AlarmStore store, IOptions<GatewayOptions> options) : IHealthCheck
 {
     public const string Name = "gateway";
 

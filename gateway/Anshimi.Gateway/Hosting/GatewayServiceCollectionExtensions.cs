@@ -32,7 +32,7 @@ public static partial class GatewayServiceCollectionExtensions
     {
         services.AddGatewayOptions(configuration);
         services.AddGatewayStorage();
-        services.AddMosquittoClient();
+        services.AddMqttSession();
         services.AddAlarmPipeline();
         services.AddDeviceHealth();
         services.AddDeviceSupervision(configuration);
@@ -77,6 +77,9 @@ public static partial class GatewayServiceCollectionExtensions
                 }
 
                 mqtt.LastWill ??= new MqttLastWill { Topic = Topics.GatewayStatus(gateway.Value.Id), Payload = BrokerLink.Offline, Retain = true };
+
+                // Back within 100 ms after a blip, never more than 5 s apart, jittered (Mqtt:Reconnect overrides).
+                mqtt.Reconnect ??= new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
             });
 
         services.TryAddSingleton(TimeProvider.System);
@@ -95,15 +98,16 @@ public static partial class GatewayServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The broker client, made by an <see cref="IMqttClientFactory"/> (libmosquitto unless one is registered first).</summary>
-    public static IServiceCollection AddMosquittoClient(this IServiceCollection services)
+    /// <summary>The gateway's broker session over a transport from <see cref="IMqttTransportFactory"/> (MQTTnet unless one is registered first).</summary>
+    public static IServiceCollection AddMqttSession(this IServiceCollection services)
     {
-        services.TryAddSingleton<IMqttClientFactory>(sp =>
+        services.TryAddSingleton<IMqttTransportFactory, MqttNetTransportFactory>();
+        services.AddSingleton(sp =>
         {
+            MqttClientOptions options = sp.GetRequiredService<IOptions<MqttClientOptions>>().Value;
             ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
-            return new MosquittoClientFactory(message => LogLibraryMessage(logger, message));
+            return new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogSessionMessage(logger, message));
         });
-        services.AddSingleton(sp => sp.GetRequiredService<IMqttClientFactory>().Create(sp.GetRequiredService<IOptions<MqttClientOptions>>().Value));
         return services;
     }
 
@@ -144,5 +148,5 @@ public static partial class GatewayServiceCollectionExtensions
         !string.IsNullOrEmpty(id) && id.IndexOfAny(['/', '+', '#', '\0']) < 0;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
-    private static partial void LogLibraryMessage(ILogger logger, string message);
+    private static partial void LogSessionMessage(ILogger logger, string message);
 }

@@ -19,7 +19,7 @@ public sealed partial class GatewayStartup(
     AlarmStore store,
     HealthStore healthStore,
     DeviceHealthTracker health,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     GatewayMetrics metrics,
     IOptions<GatewayOptions> options,
     ILogger<GatewayStartup> logger) : IHostedService

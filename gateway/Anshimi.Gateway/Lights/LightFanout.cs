@@ -21,7 +21,7 @@ public sealed partial class LightFanout(
     DeviceRegistry registry,
     LightStore store,
     BleBroadcaster broadcaster,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     IOptions<GatewayOptions> gateway,
     BleMetrics metrics,
     RejectLog rejectLog,
@@ -229,7 +229,7 @@ public sealed partial class LightFanout(
             {
                 await mqtt.PublishAsync(topic, EnvelopeSerializer.Serialize(next), MqttQos.AtLeastOnce, retain: false, cancellationToken);
             }
-            catch (MqttException ex)
+            catch (MqttTransportException ex)
             {
                 // Kept in order; the next tick tries again.
                 LogOutcomeNotPublished(logger, next.RequestId, next.LightId, ex.Message);

@@ -15,7 +15,7 @@ namespace Anshimi.Gateway.Outbox;
 /// resumes where the last run stopped.
 /// </summary>
 public sealed class AlarmOutbox(
-    IMqttClient mqtt,
+    MqttSession mqtt,
     AlarmStore store,
     OutboxSignal signal,
     RedeliveryPolicy retryPolicy,

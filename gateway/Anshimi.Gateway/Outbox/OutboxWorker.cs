@@ -24,7 +24,7 @@ public interface IOutboxRow
 /// signal (new row, reconnect) arrives. Rows leave only through the cloud's receipt.
 /// </summary>
 public abstract partial class OutboxWorker<TRow>(
-    IMqttClient mqtt,
+    MqttSession mqtt,
     OutboxSignal signal,
     RedeliveryPolicy retryPolicy,
     string gatewayId,
@@ -56,7 +56,7 @@ public abstract partial class OutboxWorker<TRow>(
             {
                 await mqtt.PublishAsync(Topics.GatewayEvents(GatewayId), EnvelopeSerializer.Serialize(ToEnvelope(row)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
             }
-            catch (MqttException ex)
+            catch (MqttTransportException ex)
             {
                 LogPublishFailed(logger, row.Key, ex.Message);
                 break;

@@ -17,7 +17,7 @@ namespace Anshimi.Gateway.Outputs;
 public sealed partial class LocalAlarmIndicator(
     GpioController gpio,
     AlarmStore store,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     IOptions<LocalOutputOptions> options,
     TimeProvider time,
     ILogger<LocalAlarmIndicator> logger) : BackgroundService

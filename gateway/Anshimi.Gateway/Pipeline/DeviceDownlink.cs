@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Anshimi.Gateway.Pipeline;
 
 /// <summary>Signs and publishes ack frames to a device's downlink topic.</summary>
-public sealed partial class DeviceDownlink(IMqttClient mqtt, GatewayMetrics metrics, ILogger<DeviceDownlink> logger)
+public sealed partial class DeviceDownlink(MqttSession mqtt, GatewayMetrics metrics, ILogger<DeviceDownlink> logger)
 {
     private readonly FrameCodec _codec = new(new PlatformHmacSha256());
     private readonly Lock _codecLock = new();
@@ -30,7 +30,7 @@ public sealed partial class DeviceDownlink(IMqttClient mqtt, GatewayMetrics metr
         {
             await mqtt.PublishAsync(Topics.DeviceDownlink(device.Id), frame, MqttQos.AtLeastOnce, retain: false, cancellationToken);
         }
-        catch (MqttException ex)
+        catch (MqttTransportException ex)
         {
             LogAckFailed(logger, DeviceIdText.Format(device.Id), alarmCounter, ex.Message);
             return false;

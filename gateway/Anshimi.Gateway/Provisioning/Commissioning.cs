@@ -28,7 +28,7 @@ public sealed partial class Commissioning(
     DeviceLifecycle lifecycle,
     DeviceRegistry registry,
     DynamicSecurity dynamicSecurity,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     SiteRules siteRules,
     ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,

@@ -20,7 +20,7 @@ public sealed class DynamicSecurityException(string message) : Exception(message
 /// only the provisioning topics.
 /// </summary>
 public sealed partial class DynamicSecurity(
-    IMqttClientFactory factory,
+    IMqttTransportFactory transports,
     IOptions<MqttClientOptions> broker,
     IOptions<ProvisioningOptions> options,
     ILogger<DynamicSecurity> logger) : IAsyncDisposable
@@ -30,7 +30,7 @@ public sealed partial class DynamicSecurity(
 
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonArray>> _pending = new(StringComparer.Ordinal);
-    private IMqttClient? _client;
+    private MqttSession? _session;
 
     /// <summary>Applies <see cref="BrokerAccounts.BrokerPolicyCommands"/>; parts already in place are fine.</summary>
     public Task EnsureBrokerPolicyAsync(CancellationToken cancellationToken) =>
@@ -65,30 +65,18 @@ public sealed partial class DynamicSecurity(
 
     public async ValueTask DisposeAsync()
     {
-        if (_client is not null)
+        if (_session is not null)
         {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _client.DisconnectAsync(timeout.Token);
-            }
-            catch (Exception ex) when (ex is MqttException or OperationCanceledException)
-            {
-                // Closing anyway.
-            }
-
-            _client.MessageReceived -= OnMessage;
-            await _client.DisposeAsync();
+            await _session.DisposeAsync();
         }
 
         _connectGate.Dispose();
     }
 
-
     /// <summary>Sends the commands in one message and waits for their answers; throws on any error not tolerated.</summary>
     private async Task RunAsync(JsonObject[] commands, string? tolerate, CancellationToken cancellationToken)
     {
-        IMqttClient client = await ConnectedAsync(cancellationToken);
+        MqttSession session = await ConnectedAsync(cancellationToken);
         string correlation = Guid.NewGuid().ToString("N");
         var batch = new JsonArray();
         foreach (JsonObject command in commands)
@@ -104,7 +92,7 @@ public sealed partial class DynamicSecurity(
             byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["commands"] = batch });
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.Value.ControlTimeout);
-            await client.PublishAsync(ControlTopic, payload, MqttQos.AtLeastOnce, retain: false, timeout.Token);
+            await session.PublishAsync(ControlTopic, payload, MqttQos.AtLeastOnce, retain: false, timeout.Token);
 
             // Responses to one message come back in one message; correlation data names it.
             JsonArray responses = await answer.Task.WaitAsync(timeout.Token);
@@ -127,16 +115,16 @@ public sealed partial class DynamicSecurity(
         }
     }
 
-    private async Task<IMqttClient> ConnectedAsync(CancellationToken cancellationToken)
+    private async Task<MqttSession> ConnectedAsync(CancellationToken cancellationToken)
     {
         await _connectGate.WaitAsync(cancellationToken);
         try
         {
-            if (_client is null)
+            if (_session is null)
             {
                 MqttClientOptions main = broker.Value;
                 ProvisioningOptions provisioning = options.Value;
-                _client = factory.Create(new MqttClientOptions
+                var admin = new MqttClientOptions
                 {
                     Host = main.Host,
                     Port = main.Port,
@@ -147,41 +135,25 @@ public sealed partial class DynamicSecurity(
                     CleanSession = true,
                     KeepAliveSeconds = main.KeepAliveSeconds,
                     ConnectTimeout = provisioning.ControlTimeout,
-                    ReconnectDelayMin = main.ReconnectDelayMin,
-                    ReconnectDelayMax = main.ReconnectDelayMax,
-                });
-                _client.MessageReceived += OnMessage;
+                    Reconnect = main.Reconnect,
+                };
+                _session = new MqttSession(transports.Create(admin), admin, message => LogSessionMessage(logger, message));
+                _session.AddSubscription(ResponseTopic, MqttQos.AtLeastOnce, OnResponseAsync);
             }
 
-            if (_client.State != MqttConnectionState.Connected)
+            if (!_session.IsConnected)
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(options.Value.ControlTimeout);
                 try
                 {
-                    if (_client.State == MqttConnectionState.Disconnected)
-                    {
-                        await _client.ConnectAsync(timeout.Token);
-                    }
-
-                    while (_client.State != MqttConnectionState.Connected)
-                    {
-                        await Task.Delay(50, timeout.Token);
-                    }
-
-                    await _client.SubscribeAsync(ResponseTopic, MqttQos.AtLeastOnce, timeout.Token);
+                    await _session.ConnectAsync(cancellationToken);
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new DynamicSecurityException("cannot reach the broker's dynamic-security control as " + options.Value.DynamicSecurityUsername);
-                }
-                catch (MqttException ex)
+                catch (MqttTransportException ex)
                 {
                     throw new DynamicSecurityException("cannot reach the broker's dynamic-security control as " + options.Value.DynamicSecurityUsername + ": " + ex.Message);
                 }
             }
 
-            return _client;
+            return _session;
         }
         finally
         {
@@ -189,16 +161,11 @@ public sealed partial class DynamicSecurity(
         }
     }
 
-    private void OnMessage(object? sender, MqttMessageReceivedEventArgs e)
+    private Task OnResponseAsync(MqttMessage message, CancellationToken cancellationToken)
     {
-        if (e.Topic != ResponseTopic)
-        {
-            return;
-        }
-
         try
         {
-            JsonArray? responses = JsonNode.Parse(e.Payload)?["responses"]?.AsArray();
+            JsonArray? responses = JsonNode.Parse(message.Payload)?["responses"]?.AsArray();
             string? correlation = responses?.Count > 0 ? responses[0]?["correlationData"]?.GetValue<string>() : null;
             if (correlation is not null && _pending.TryGetValue(correlation, out TaskCompletionSource<JsonArray>? waiter))
             {
@@ -209,6 +176,8 @@ public sealed partial class DynamicSecurity(
         {
             LogBadResponse(logger, ex.Message);
         }
+
+        return Task.CompletedTask;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broker account for device {DeviceId} created with its own role")]
@@ -222,4 +191,7 @@ public sealed partial class DynamicSecurity(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unreadable dynamic-security response ignored: {Error}")]
     private static partial void LogBadResponse(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dynamic-security session: {Message}")]
+    private static partial void LogSessionMessage(ILogger logger, string message);
 }

@@ -6,32 +6,22 @@ using Microsoft.Extensions.Logging;
 namespace Anshimi.Gateway.Provisioning;
 
 /// <summary>
-/// Listens for unclaimed devices' hellos on the gateway's broker session (subscribing on every
-/// connect) and makes sure anonymous clients may reach the provisioning topics and nothing else.
+/// Listens for unclaimed devices' hellos on the gateway's broker session and makes sure anonymous
+/// clients may reach the provisioning topics and nothing else.
 /// </summary>
 public sealed partial class ProvisioningListener(
-    IMqttClient mqtt,
+    MqttSession mqtt,
     HelloBoard board,
     DynamicSecurity dynamicSecurity,
     AdminToken adminToken,
     ILogger<ProvisioningListener> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _connected = new(0, 1);
-
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Made at start, so the installer finds the token file as soon as the service runs.
         LogAdminToken(logger, adminToken.Path);
-        mqtt.MessageReceived += OnMessage;
-        mqtt.StateChanged += OnStateChanged;
+        mqtt.AddSubscription(Topics.AllProvisioningHellos, MqttQos.AtMostOnce, OnHelloAsync);
         return base.StartAsync(cancellationToken);
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        mqtt.MessageReceived -= OnMessage;
-        mqtt.StateChanged -= OnStateChanged;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -39,23 +29,6 @@ public sealed partial class ProvisioningListener(
         try
         {
             await EnsureBrokerPolicyAsync(stoppingToken);
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                if (mqtt.State == MqttConnectionState.Connected)
-                {
-                    _connected.Wait(0, CancellationToken.None);
-                    try
-                    {
-                        await mqtt.SubscribeAsync(Topics.AllProvisioningHellos, MqttQos.AtMostOnce, stoppingToken);
-                    }
-                    catch (MqttException ex)
-                    {
-                        LogSubscribeFailed(logger, ex.Message);
-                    }
-                }
-
-                await _connected.WaitAsync(stoppingToken);
-            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -81,23 +54,10 @@ public sealed partial class ProvisioningListener(
         }
     }
 
-    private void OnMessage(object? sender, MqttMessageReceivedEventArgs e) => board.Post(e.Topic, e.Payload);
-
-    private void OnStateChanged(object? sender, MqttStateChangedEventArgs e)
+    private Task OnHelloAsync(MqttMessage message, CancellationToken cancellationToken)
     {
-        if (e.State != MqttConnectionState.Connected)
-        {
-            return;
-        }
-
-        try
-        {
-            _connected.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A wake-up is already pending.
-        }
+        board.Post(message.Topic, message.Payload);
+        return Task.CompletedTask;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Installer API token in {Path} (owner-only)")]
@@ -109,6 +69,4 @@ public sealed partial class ProvisioningListener(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Provisioning setup at the broker failed, retrying in {DelaySeconds} s: {Error}")]
     private static partial void LogSetupFailed(ILogger logger, string error, double delaySeconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Subscription to provisioning hellos failed: {Error}")]
-    private static partial void LogSubscribeFailed(ILogger logger, string error);
 }

@@ -21,13 +21,13 @@ public sealed class SnapshotOutbox : OutboxWorker<SnapshotOutboxItem>
     private readonly OutboxSignal _signal;
 
     public SnapshotOutbox(
-        IMqttClient mqtt, SnapshotStore store, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
+        MqttSession mqtt, SnapshotStore store, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
         : this(mqtt, store, new OutboxSignal(), retryPolicy, options, metrics, time, logger)
     {
     }
 
     private SnapshotOutbox(
-        IMqttClient mqtt, SnapshotStore store, OutboxSignal signal, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
+        MqttSession mqtt, SnapshotStore store, OutboxSignal signal, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
         : base(mqtt, signal, retryPolicy, options.Value.Id, time, logger)
     {
         _store = store;

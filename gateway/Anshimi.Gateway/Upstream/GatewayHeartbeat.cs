@@ -9,7 +9,7 @@ namespace Anshimi.Gateway.Upstream;
 
 /// <summary>Tells the cloud bridge the gateway is alive, so "gateway down" is not mistaken for "devices silent".</summary>
 public sealed partial class GatewayHeartbeat(
-    IMqttClient mqtt,
+    MqttSession mqtt,
     AlarmStore store,
     IOptions<GatewayOptions> options,
     TimeProvider time,

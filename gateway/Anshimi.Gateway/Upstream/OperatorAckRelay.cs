@@ -18,7 +18,7 @@ public sealed partial class OperatorAckRelay(
     DeviceRegistry registry,
     AlarmStore store,
     DeviceDownlink downlink,
-    IMqttClient mqtt,
+    MqttSession mqtt,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
     RejectLog rejectLog,
@@ -71,7 +71,7 @@ public sealed partial class OperatorAckRelay(
                 retain: false,
                 cancellationToken);
         }
-        catch (MqttException ex)
+        catch (MqttTransportException ex)
         {
             // The device has its ack; only the console's confirmation is late.
             LogUpstreamFailed(logger, key.ToString(), ex.Message);

@@ -7,9 +7,9 @@ namespace Anshimi.Gateway.Upstream;
 /// Reports to the cloud bridge every interval while the broker link is up. Ticks while it is down are skipped,
 /// and a failed report is logged and left to the next tick.
 /// </summary>
-public abstract class PeriodicUpstreamReporter(IMqttClient mqtt, TimeSpan interval, TimeProvider time) : BackgroundService
+public abstract class PeriodicUpstreamReporter(MqttSession mqtt, TimeSpan interval, TimeProvider time) : BackgroundService
 {
-    protected IMqttClient Mqtt { get; } = mqtt;
+    protected MqttSession Mqtt { get; } = mqtt;
 
     protected TimeProvider Time { get; } = time;
 

@@ -69,7 +69,7 @@ public sealed class OperatorAckOutboxTests : IAsyncLifetime
             async () => (await _host.Store.GetDueAcksAsync(DateTimeOffset.MaxValue, 10, CancellationToken.None)).Any(a => a.Key == alarm.Key && a.Attempts >= 1),
             "a failed send recorded");
         _mqtt.FailPublishes = false;
-        _mqtt.SetState(Mqtt.MqttConnectionState.Connected);
+        _mqtt.DropConnection("broker restarted");
 
         // The clock stands still, so no resend delay ends: only the reconnect can send it now.
         await Eventually.HoldsAsync(

@@ -276,12 +276,12 @@ public sealed class AppApiTests : IAsyncLifetime
     public async Task A_silent_session_times_out_and_its_lights_are_released()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using CloudBridgeHost bridge = await CloudBridgeHost.StartAsync(new FakeMqttClient(), AppTestCity.Settings(_cityDirectory, new Dictionary<string, string?>
+        var mqtt = new FakeMqttClient();
+        await using CloudBridgeHost bridge = await CloudBridgeHost.StartAsync(mqtt, AppTestCity.Settings(_cityDirectory, new Dictionary<string, string?>
         {
             ["Escorts:SessionTimeout"] = "00:02:00",
             ["Escorts:SweepInterval"] = "00:00:05",
         }), configure: services => services.AddSingleton<TimeProvider>(clock));
-        var mqtt = (FakeMqttClient)bridge.Services.GetRequiredService<Anshimi.Mqtt.IMqttClient>();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/app/v1/escorts")
         {
             Content = new StringContent(AppRequests.StartBody(AppTestCity.Along(0), AppTestCity.Along(100)), Encoding.UTF8, "application/json"),

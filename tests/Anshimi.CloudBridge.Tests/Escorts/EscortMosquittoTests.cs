@@ -106,7 +106,7 @@ public sealed class EscortMosquittoTests : IAsyncLifetime
         Assert.All(seen.Where(s => s.Command.Mode == LightModeName.Escort), s => Assert.Equal(30, s.Command.HoldSeconds));
 
         // The gateway's per-light outcome comes back on its events topic and is recorded.
-        await using IMqttClient gateway = MosquittoClient.Create(_broker.ClientOptions(AppTestCity.WestGateway));
+        await using MqttSession gateway = MqttSession.Create(_broker.ClientOptions(AppTestCity.WestGateway));
         await gateway.ConnectAsync(CancellationToken.None);
         LightCommandEnvelope first = seen.First(s => s.Gateway == AppTestCity.WestGateway).Command;
         var outcome = new LightOutcomeEnvelope(first.RequestId, AppTestCity.WestGateway, first.Lights[0], first.Mode, LightOutcomeName.Confirmed, DateTimeOffset.UtcNow);

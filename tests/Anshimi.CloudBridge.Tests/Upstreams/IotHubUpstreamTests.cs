@@ -56,11 +56,11 @@ public sealed class IotHubUpstreamTests
         var clock = new FakeTimeProvider(T0);
         await using MosquittoBroker broker = await StartHubAsync(tls, ExpectedToken(T0 + TimeSpan.FromHours(1)));
         await using Observer observer = await Observer.StartAsync(broker, tls.CaFile);
-        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), clock);
+        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MqttNetTransportFactory(), clock);
 
         DeliveryResult result = await upstream.DeliverAsync(Alarm("000000A1:1", test: false), CancellationToken.None);
         Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
-        MqttMessageReceivedEventArgs message = await observer.NextAsync();
+        MqttMessage message = await observer.NextAsync();
 
         Assert.Equal("devices/cloud-bridge-01/messages/events/$.mid=000000A1%3A1&$.ct=application%2Fjson&$.ce=utf-8&test=false", message.Topic);
         Assert.Equal(Encoding.UTF8.GetBytes("devices/cloud-bridge-01/messages/events/$.mid=000000A1%3A1&$.ct=application%2Fjson&$.ce=utf-8&test=false"), Encoding.UTF8.GetBytes(message.Topic));
@@ -80,7 +80,7 @@ public sealed class IotHubUpstreamTests
     {
         using var tls = TestCertificates.Create();
         await using MosquittoBroker broker = await StartHubAsync(tls, "SharedAccessSignature sr=x&sig=y&se=1");
-        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), new FakeTimeProvider(T0));
+        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MqttNetTransportFactory(), new FakeTimeProvider(T0));
 
         DeliveryResult result = await upstream.DeliverAsync(Alarm("000000A2:1", test: false), CancellationToken.None);
 
@@ -97,7 +97,7 @@ public sealed class IotHubUpstreamTests
         var clock = new FakeTimeProvider(T0);
         await using MosquittoBroker broker = await StartHubAsync(tls, ExpectedToken(T0 + TimeSpan.FromHours(1)));
         await using Observer observer = await Observer.StartAsync(broker, tls.CaFile);
-        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MosquittoClientFactory(), clock);
+        await using var upstream = new IotHubUpstream(Options(broker, tls.CaFile), new MqttNetTransportFactory(), clock);
         Assert.Equal(DeliveryOutcome.Delivered, (await upstream.DeliverAsync(Alarm("000000A3:1", test: false), CancellationToken.None)).Outcome);
         await observer.NextAsync();
 
@@ -169,13 +169,17 @@ public sealed class IotHubUpstreamTests
     /// <summary>A second client on the broker, subscribed to every device topic; its persistent session outlives a broker restart.</summary>
     private sealed class Observer : IAsyncDisposable
     {
-        private readonly IMqttClient _client;
-        private readonly System.Threading.Channels.Channel<MqttMessageReceivedEventArgs> _messages = System.Threading.Channels.Channel.CreateUnbounded<MqttMessageReceivedEventArgs>();
+        private readonly MqttSession _client;
+        private readonly System.Threading.Channels.Channel<MqttMessage> _messages = System.Threading.Channels.Channel.CreateUnbounded<MqttMessage>();
 
-        private Observer(IMqttClient client)
+        private Observer(MqttSession client)
         {
             _client = client;
-            _client.MessageReceived += (_, e) => _messages.Writer.TryWrite(e);
+            _client.AddSubscription("devices/#", MqttQos.AtLeastOnce, (message, _) =>
+            {
+                _messages.Writer.TryWrite(message);
+                return Task.CompletedTask;
+            });
         }
 
         public static async Task<Observer> StartAsync(MosquittoBroker broker, string caFile)
@@ -183,13 +187,12 @@ public sealed class IotHubUpstreamTests
             MqttClientOptions options = broker.ClientOptions("observer");
             options.Host = broker.Host;
             options.TlsCaFile = caFile;
-            var observer = new Observer(MosquittoClient.Create(options));
+            var observer = new Observer(MqttSession.Create(options));
             await observer._client.ConnectAsync(CancellationToken.None);
-            await observer._client.SubscribeAsync("devices/#", MqttQos.AtLeastOnce, CancellationToken.None);
             return observer;
         }
 
-        public async Task<MqttMessageReceivedEventArgs> NextAsync()
+        public async Task<MqttMessage> NextAsync()
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             return await _messages.Reader.ReadAsync(timeout.Token);

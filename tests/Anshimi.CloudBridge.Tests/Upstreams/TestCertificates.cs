@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Anshimi.CloudBridge.Tests.Upstreams;
 
-/// <summary>A throw-away CA and a server certificate for localhost / 127.0.0.1, as PEM files for Mosquitto and libmosquitto.</summary>
+/// <summary>A throw-away CA and a server certificate for localhost / 127.0.0.1, as PEM files for Mosquitto and the MQTT session.</summary>
 public sealed class TestCertificates : IDisposable
 {
     private readonly string _directory;

@@ -43,8 +43,8 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
             ["CloudBridge__DistrictsGeoJson"] = CloudBridgeHost.DistrictsFile,
             ["Mqtt__Host"] = broker.Host,
             ["Mqtt__Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
-            ["Mqtt__ReconnectDelayMin"] = "00:00:01",
-            ["Mqtt__ReconnectDelayMax"] = "00:00:02",
+            ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
+            ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
             ["Urls"] = "http://127.0.0.1:" + port,
         };
         foreach ((string key, string? value) in new UpstreamSettings().Dc09("station", receiver.Port).Values)
@@ -57,21 +57,22 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
 
         var bridge = new ServiceProcess("cloud-bridge", RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"), environment, Path.Combine(directory, "cloud-bridge.log"));
         using var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:" + port) };
-        await using IMqttClient gateway = MosquittoClient.Create(broker.ClientOptions(null));
+        await using MqttSession gateway = MqttSession.Create(broker.ClientOptions(null));
         var receipted = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
-        gateway.MessageReceived += (_, e) =>
+        gateway.AddSubscription(Topics.GatewayCommands(Gateway), MqttQos.AtLeastOnce, (message, _) =>
         {
-            if (EnvelopeSerializer.TryParse(e.Payload, out Envelope? envelope, out string _) && envelope is AlarmReceiptEnvelope receipt)
+            if (EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string _) && envelope is AlarmReceiptEnvelope receipt)
             {
                 receipted[receipt.Key] = true;
             }
-        };
+
+            return Task.CompletedTask;
+        });
         try
         {
             bridge.Start();
             await WaitHealthyAsync(bridge, http, ct);
             await gateway.ConnectAsync(ct);
-            await gateway.SubscribeAsync(Topics.GatewayCommands(Gateway), MqttQos.AtLeastOnce, ct);
 
             // Phase 1: the receiver is down; the bridge is killed with every alarm stored and none delivered.
             for (int first = 1; first <= Alarms / 3; first++)
@@ -149,7 +150,7 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
     private static string Key(int zone) => new AlarmKey(0xFA, (uint)zone).ToString();
 
     /// <summary>One alarm per zone, so the receiver can tell them apart in the ADM-CID data.</summary>
-    private static Task PublishAsync(IMqttClient gateway, int zone, CancellationToken ct)
+    private static Task PublishAsync(MqttSession gateway, int zone, CancellationToken ct)
     {
         AlarmEnvelope alarm = TestAlarms.Alarm(0xFA, (uint)zone, gatewayId: Gateway) with
         {

@@ -46,10 +46,10 @@ public sealed class SimulatedFleetTests
         }
 
         await using MosquittoBroker broker = await MosquittoBroker.StartAsync(options);
-        await using MosquittoClient listener = MosquittoClient.Create(broker.ClientOptions(gateway.Name));
+        await using MqttSession listener = MqttSession.Create(broker.ClientOptions(gateway.Name));
         var uplinks = new EventRecorder<Frame>();
         var codec = new FrameCodec(new HmacSha256());
-        listener.MessageReceived += (_, e) =>
+        listener.AddSubscription(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, (e, _) =>
         {
             DeviceRecord? from = fleet.Devices.FirstOrDefault(d => e.Topic == Topics.DeviceUplink(d.NumericId));
             FrameReadResult read = from is null ? FrameReadResult.Fail(FrameError.UnknownDevice) : codec.Decode(e.Payload, 0, e.Payload.Length, from.Key);
@@ -57,9 +57,10 @@ public sealed class SimulatedFleetTests
             {
                 uplinks.Add(read.Frame!);
             }
-        };
+
+            return Task.CompletedTask;
+        });
         await listener.ConnectAsync(CancellationToken.None);
-        await listener.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None);
 
         string state = Directory.CreateTempSubdirectory("sim-state-").FullName;
         try

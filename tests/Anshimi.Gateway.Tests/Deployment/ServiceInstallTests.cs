@@ -130,11 +130,12 @@ public sealed class ServiceInstallTests : IDisposable
         string config = await File.ReadAllTextAsync(Config);
         MqttClientOptions gateway = broker.ClientOptions(null);
         (gateway.Username, gateway.Password) = ("gw-box", PasswordOf(config));
-        await using MosquittoClient client = MosquittoClient.Create(gateway);
+        await using MqttSession client = MqttSession.Create(gateway);
+        MqttSubscriptionHandler ignore = (_, _) => Task.CompletedTask;
         await client.ConnectAsync(CancellationToken.None);
-        await client.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, CancellationToken.None);
-        await client.SubscribeAsync(Topics.GatewayCommands("gw-box"), MqttQos.AtLeastOnce, CancellationToken.None);
-        await Assert.ThrowsAsync<MqttException>(() => client.SubscribeAsync(Topics.GatewayCommands("gw-other"), MqttQos.AtLeastOnce, CancellationToken.None));
+        await client.SubscribeAsync(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, ignore, CancellationToken.None);
+        await client.SubscribeAsync(Topics.GatewayCommands("gw-box"), MqttQos.AtLeastOnce, ignore, CancellationToken.None);
+        await Assert.ThrowsAsync<MqttSubscriptionRefusedException>(() => client.SubscribeAsync(Topics.GatewayCommands("gw-other"), MqttQos.AtLeastOnce, ignore, CancellationToken.None));
 
         // A wrong admin password is a clear failure with its own exit status, not a hang or a stack trace.
         string wrong = Path.Combine(_root, "wrong.secret");

@@ -126,7 +126,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
         await Accept(Bell.Alarm(1, ContactIdCode.Tamper, 2));
         Assert.Equal(1, await reporter.ReportAsync(CancellationToken.None));
 
-        _gateway.Mqtt.SetState(MqttConnectionState.Connected, "reconnected");
+        await _gateway.ReconnectBrokerAsync();
         Assert.Equal(2, await reporter.ReportAsync(CancellationToken.None));
     }
 

@@ -34,7 +34,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _gateway = await GatewayHarness.StartAsync();
-        _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Mqtt, Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
         await _indicator.StartAsync(CancellationToken.None);
     }
 
@@ -132,7 +132,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     {
         // A second controller over the same chip, as a second process would be.
         var other = new GpioController(_chip);
-        var second = new LocalAlarmIndicator(other, _gateway.Store, _gateway.Mqtt, Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        var second = new LocalAlarmIndicator(other, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
 
         GpioException error = await Assert.ThrowsAsync<GpioException>(() => second.StartAsync(CancellationToken.None));
 
@@ -144,7 +144,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     {
         using var chip = new GpioController(new SimulatedGpioDriver());
         LocalOutputOptions options = new() { Driver = LocalOutputOptions.SimulatedDriver, SirenLine = 58 };
-        var indicator = new LocalAlarmIndicator(chip, _gateway.Store, _gateway.Mqtt, Options.Create(options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        var indicator = new LocalAlarmIndicator(chip, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
 
         GpioException error = await Assert.ThrowsAsync<GpioException>(() => indicator.StartAsync(CancellationToken.None));
 

@@ -193,7 +193,7 @@ public sealed class PowerSupervisorTests : IAsyncLifetime
     {
         var options = new GatewayOptions { Id = GatewayHarness.GatewayId, Site = new GatewaySite { Latitude = 37.5665, Longitude = 126.9780, Address = "서울특별시 중구 세종대로 110" } };
         var troubles = new TroubleOutbox(
-            _gateway.Mqtt, _gateway.Get<HealthStore>(), _gateway.Get<DeviceHealthTracker>(), _gateway.Get<RedeliveryPolicy>(), Options.Create(options),
+            _gateway.Get<Anshimi.Mqtt.MqttSession>(), _gateway.Get<HealthStore>(), _gateway.Get<DeviceHealthTracker>(), _gateway.Get<RedeliveryPolicy>(), Options.Create(options),
             _gateway.Get<Anshimi.Gateway.Diagnostics.GatewayMetrics>(), _gateway.Time, NullLogger<TroubleOutbox>.Instance);
 
         troubles.Enqueue(TroubleOutbox.GatewayDeviceId, ContactIdCode.AcLoss, ContactIdQualifier.NewEvent);
@@ -266,7 +266,7 @@ public sealed class PowerSupervisorTests : IAsyncLifetime
             ["Gateway:DataDirectory"] = Path.Combine(_gateway.Directory, "wired"),
             ["Power:Sensor"] = "simulated",
         }).Build();
-        var services = new ServiceCollection().AddLogging().AddSingleton<TimeProvider>(_time).AddSingleton<Anshimi.Mqtt.IMqttClientFactory>(new FakeMqttClient());
+        var services = new ServiceCollection().AddLogging().AddSingleton<TimeProvider>(_time).AddSingleton<Anshimi.Mqtt.IMqttTransportFactory>(new FakeMqttClient());
         await using ServiceProvider provider = services.AddGateway(configuration).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         Assert.Contains(provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>(), s => s is PowerSupervisor);

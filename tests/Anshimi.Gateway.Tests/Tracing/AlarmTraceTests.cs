@@ -27,7 +27,7 @@ public sealed class AlarmTraceTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _gateway = await GatewayHarness.StartAsync(GatewayHarness.CreateDirectory(), new FakeMqttClient(), new ManualTime(),
+        _gateway = await GatewayHarness.StartAsync(GatewayHarness.CreateDirectory(), new FakeMqttClient(), GatewayHarness.NewClock(),
             [new TestDevice(0x0000A1B2, 1)], services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(_gatewaySpans)));
 
         // The bridge as its host builds it, reading no appsettings file: everything it needs is set here.
@@ -38,7 +38,7 @@ public sealed class AlarmTraceTests : IAsyncLifetime
             ["CloudBridge:DistrictsGeoJson"] = Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson"),
             ["CloudBridge:PublishTimeout"] = "00:00:05",
         });
-        builder.Services.AddSingleton<IMqttClient>(_bridgeMqtt);
+        builder.Services.AddSingleton<IMqttTransportFactory>(_bridgeMqtt);
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(_bridgeSpans));
         builder.AddCloudBridge();
         _bridge = builder.Build();

@@ -11,19 +11,19 @@ namespace Anshimi.CloudBridge.Upstreams.IotHub;
 public sealed class IotHubUpstream : IUpstream
 {
     private readonly IotHubUpstreamOptions _options;
-    private readonly IMqttClientFactory _factory;
+    private readonly IMqttTransportFactory _transports;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private IMqttClient? _client;
+    private MqttSession? _client;
     private DateTimeOffset _tokenExpiry;
     private string _link = "not connected yet";
     private int _tokensIssued;
 
-    public IotHubUpstream(IotHubUpstreamOptions options, IMqttClientFactory factory, TimeProvider time)
+    public IotHubUpstream(IotHubUpstreamOptions options, IMqttTransportFactory transports, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _factory = factory;
+        _transports = transports;
         _time = time;
     }
 
@@ -42,14 +42,14 @@ public sealed class IotHubUpstream : IUpstream
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            IMqttClient client = await ConnectedClientAsync(cancellationToken);
+            MqttSession client = await ConnectedClientAsync(cancellationToken);
             byte[] body = UpstreamAlarmMessage.From(alarm, _time.GetUtcNow()).ToUtf8Json();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.PublishTimeout);
             await client.PublishAsync(IotHubSasToken.EventsTopic(_options.DeviceId, alarm.Key, alarm.Test), body, MqttQos.AtLeastOnce, retain: false, timeout.Token);
             return DeliveryResult.Delivered("PUBACK from " + _options.HostName);
         }
-        catch (MqttException ex)
+        catch (MqttTransportException ex)
         {
             await DropClientAsync(ex.Message);
             return DeliveryResult.Transient(ex.Message);
@@ -80,7 +80,7 @@ public sealed class IotHubUpstream : IUpstream
                     await ConnectedClientAsync(cancellationToken);
                 }
             }
-            catch (MqttException ex)
+            catch (MqttTransportException ex)
             {
                 await DropClientAsync(ex.Message);
             }
@@ -107,7 +107,7 @@ public sealed class IotHubUpstream : IUpstream
     private DateTimeOffset RenewAt() => _tokenExpiry - _options.TokenRenewBefore;
 
     /// <summary>The current connection, or a new one under a fresh token when there is none or its token is due for renewal.</summary>
-    private async Task<IMqttClient> ConnectedClientAsync(CancellationToken cancellationToken)
+    private async Task<MqttSession> ConnectedClientAsync(CancellationToken cancellationToken)
     {
         DateTimeOffset now = _time.GetUtcNow();
         if (_client is not null && now < RenewAt())
@@ -119,7 +119,7 @@ public sealed class IotHubUpstream : IUpstream
         await DropClientAsync("renewing the SAS token");
         DateTimeOffset expiry = now + _options.TokenLifetime;
         string host = _options.ConnectHost ?? _options.HostName;
-        IMqttClient client = _factory.Create(new MqttClientOptions
+        var options = new MqttClientOptions
         {
             Host = host,
             Port = _options.Port,
@@ -130,7 +130,11 @@ public sealed class IotHubUpstream : IUpstream
             KeepAliveSeconds = 60,
             TlsCaFile = _options.TlsCaFile,
             ConnectTimeout = _options.ConnectTimeout,
-        });
+
+            // A dropped link is replaced on the next delivery; in between the session retries on its own.
+            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) },
+        };
+        var client = new MqttSession(_transports.Create(options), options);
         Interlocked.Increment(ref _tokensIssued);
         try
         {
@@ -161,7 +165,7 @@ public sealed class IotHubUpstream : IUpstream
         {
             await client.DisconnectAsync(CancellationToken.None);
         }
-        catch (MqttException)
+        catch (MqttTransportException)
         {
             // Already gone; disposing is all that is left.
         }

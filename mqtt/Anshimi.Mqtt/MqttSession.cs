@@ -1,0 +1,598 @@
+using System.Collections.Immutable;
+using MQTTnet;
+
+namespace Anshimi.Mqtt;
+
+/// <summary>
+/// The one MQTT session layer every host uses. It owns the connection (first connect, then reconnects
+/// with <see cref="ReconnectBackoff"/> for the session's lifetime), the subscriptions (subscribed on
+/// every connect for which the broker kept no session) and routing: each message goes to the handler
+/// of every registered filter it matches; a message matching none is counted and dropped. Consumers
+/// register handlers and publish; they never reconnect or resubscribe themselves.
+/// </summary>
+public sealed class MqttSession : IAsyncDisposable
+{
+    private readonly IMqttTransport _transport;
+    private readonly MqttClientOptions _options;
+    private readonly ReconnectBackoff _backoff;
+    private readonly Action<string>? _diagnostics;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly Lock _gate = new();
+
+    private ImmutableArray<Subscription> _subscriptions = [];
+    private MqttConnectionState _state = MqttConnectionState.Disconnected;
+    private string _stateReason = "not connected";
+    private bool _established;
+    private bool _lastAttemptFailed;
+    private string? _lostWhileConnecting;
+    private Task _reconnecting = Task.CompletedTask;
+    private long _unmatchedMessages;
+    private long _failedMessages;
+    private int _closed;
+
+    public MqttSession(IMqttTransport transport, MqttClientOptions options, Action<string>? diagnostics = null, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        Validate(options);
+        _transport = transport;
+        _options = options;
+        _backoff = new ReconnectBackoff(options.Reconnect!, random);
+        _diagnostics = diagnostics;
+        _transport.MessageReceived = DispatchAsync;
+        _transport.ConnectionLost += OnConnectionLost;
+    }
+
+    /// <summary>Raised on every change of <see cref="State"/> or its reason. Handlers must be quick.</summary>
+    public event EventHandler<MqttStateChangedEventArgs>? StateChanged;
+
+    public MqttConnectionState State
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>Why the session is in its current <see cref="State"/>, e.g. "connection refused: not authorised".</summary>
+    public string StateReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stateReason;
+            }
+        }
+    }
+
+    public bool IsConnected => State == MqttConnectionState.Connected;
+
+    /// <summary>Messages that matched no registered filter and were dropped.</summary>
+    public long UnmatchedMessages => Interlocked.Read(ref _unmatchedMessages);
+
+    /// <summary>Messages whose handler threw; they are acknowledged anyway, and the exception goes to the diagnostics sink.</summary>
+    public long FailedMessages => Interlocked.Read(ref _failedMessages);
+
+    public string Endpoint => $"{_options.Host}:{_options.Port}";
+
+    /// <summary>A session over MQTTnet.</summary>
+    public static MqttSession Create(MqttClientOptions options, Action<string>? diagnostics = null) =>
+        new(new MqttNetTransport(options), options, diagnostics);
+
+    /// <summary>
+    /// Routes messages matching <paramref name="topicFilter"/> to <paramref name="handler"/>. Registered
+    /// before <see cref="ConnectAsync"/>, the filter is subscribed before the session reports Connected;
+    /// registered later, it is subscribed in the background (failures go to the diagnostics sink).
+    /// </summary>
+    public void AddSubscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
+    {
+        Subscription subscription = Register(topicFilter, qos, handler);
+        if (IsConnected)
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await SubscribeAsync(subscription, _closing.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
+                {
+                    Report($"subscription to '{topicFilter}' failed: {ex.Message}");
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="AddSubscription"/>, but when connected waits for the broker's SUBACK and throws
+    /// <see cref="MqttSubscriptionRefusedException"/> (leaving nothing registered) if it refuses.
+    /// </summary>
+    public async Task SubscribeAsync(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler, CancellationToken cancellationToken)
+    {
+        Subscription subscription = Register(topicFilter, qos, handler);
+        if (!IsConnected)
+        {
+            return;
+        }
+
+        try
+        {
+            await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqttSubscriptionRefusedException)
+        {
+            lock (_gate)
+            {
+                _subscriptions = _subscriptions.Remove(subscription);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Connects, retrying with the reconnect backoff until <see cref="MqttClientOptions.ConnectTimeout"/>.
+    /// From then on the session reconnects by itself. Throws <see cref="MqttConnectionRefusedException"/> at
+    /// once when the broker refuses, <see cref="MqttConnectTimeoutException"/> when the time is up; either
+    /// way the session is left Disconnected and this may be called again.
+    /// </summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            bool established;
+            lock (_gate)
+            {
+                established = _established;
+            }
+
+            // Once connected, the session reconnects by itself: wait for that instead of racing it.
+            await (established ? WaitUntilConnectedAsync(cancellationToken) : FirstConnectAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
+
+    /// <summary>QoS 0 completes once sent, QoS 1 on PUBACK. Throws <see cref="MqttNotConnectedException"/> while not connected: the caller's outbox decides what to keep.</summary>
+    public Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ValidateQos(qos);
+        lock (_gate)
+        {
+            if (_closed != 0)
+            {
+                throw new MqttNotConnectedException("the session is closed");
+            }
+
+            if (_state != MqttConnectionState.Connected)
+            {
+                throw new MqttNotConnectedException($"not connected ({_stateReason})");
+            }
+        }
+
+        return _transport.PublishAsync(topic, payload, qos, retain, cancellationToken);
+    }
+
+    /// <summary>Sends DISCONNECT (the broker drops the last will), stops reconnecting and leaves the session Closed for good.</summary>
+    public async Task DisconnectAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _reconnecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The loop ends by cancellation.
+        }
+
+        try
+        {
+            await _transport.DisconnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            SetState(MqttConnectionState.Closed, "disconnected by client", force: true);
+        }
+    }
+
+    /// <summary>Disconnects like <see cref="DisconnectAsync"/> (within a few seconds) and frees the transport. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+        {
+            try
+            {
+                await DisconnectAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
+            {
+                // Closing anyway; without DISCONNECT the broker publishes the will.
+            }
+        }
+
+        _transport.ConnectionLost -= OnConnectionLost;
+        await _transport.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Validate(MqttClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.Host, nameof(options.Host));
+        if (options.Port is < 1 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Port, "Port must be 1..65535.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.KeepAliveSeconds, 5, nameof(options.KeepAliveSeconds));
+        if (options.ConnectTimeout <= TimeSpan.Zero && options.ConnectTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ConnectTimeout, "ConnectTimeout must be positive or infinite.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.CommunicationTimeout, TimeSpan.Zero, nameof(options.CommunicationTimeout));
+        if (options.Reconnect is null)
+        {
+            throw new ArgumentException("Mqtt:Reconnect must be set: every client states its reconnect backoff.", nameof(options));
+        }
+
+        if (!options.CleanSession && string.IsNullOrEmpty(options.ClientId))
+        {
+            throw new ArgumentException("A persistent session (CleanSession = false) needs a ClientId.", nameof(options));
+        }
+    }
+
+    private static void ValidateQos(MqttQos qos)
+    {
+        if (qos is not (MqttQos.AtMostOnce or MqttQos.AtLeastOnce))
+        {
+            throw new ArgumentOutOfRangeException(nameof(qos), qos, "Only QoS 0 and 1 are supported.");
+        }
+    }
+
+    private Subscription Register(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topicFilter);
+        ArgumentNullException.ThrowIfNull(handler);
+        ValidateQos(qos);
+        if (!IsValidFilter(topicFilter))
+        {
+            throw new ArgumentException($"'{topicFilter}' is not a valid MQTT topic filter.", nameof(topicFilter));
+        }
+
+        lock (_gate)
+        {
+            // Registering the same handler for the same filter again (a device re-subscribing after a
+            // reconnect) must not deliver each message twice.
+            foreach (Subscription existing in _subscriptions)
+            {
+                if (existing.TopicFilter == topicFilter && existing.Handler.Equals(handler))
+                {
+                    return existing;
+                }
+            }
+
+            var subscription = new Subscription(topicFilter, qos, handler);
+            _subscriptions = _subscriptions.Add(subscription);
+            return subscription;
+        }
+    }
+
+    /// <summary>MQTT 3.1.1 §4.7.1: a wildcard fills a whole level, and '#' only the last one.</summary>
+    private static bool IsValidFilter(string topicFilter)
+    {
+        string[] levels = topicFilter.Split('/');
+        for (int i = 0; i < levels.Length; i++)
+        {
+            string level = levels[i];
+            if ((level.Contains('#') && (level != "#" || i != levels.Length - 1)) || (level.Contains('+') && level != "+") || level.Contains('\0'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        await _transport.SubscribeAsync(subscription.TopicFilter, subscription.Qos, cancellationToken).ConfigureAwait(false);
+        subscription.Acknowledged = true;
+    }
+
+    private async Task FirstConnectAsync(CancellationToken cancellationToken)
+    {
+        SetState(MqttConnectionState.Connecting, $"connecting to {Endpoint}");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        deadline.CancelAfter(_options.ConnectTimeout);
+        try
+        {
+            while (true)
+            {
+                if (_lastAttemptFailed)
+                {
+                    await Task.Delay(_backoff.NextDelay(), deadline.Token).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await AttemptAsync(deadline.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (MqttConnectionRefusedException ex)
+                {
+                    SetState(MqttConnectionState.Disconnected, ex.Message);
+                    throw;
+                }
+                catch (MqttTransportException ex)
+                {
+                    SetState(MqttConnectionState.Connecting, $"connect attempt failed: {ex.Message}; retrying");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ThrowIfClosed();
+            var timeout = new MqttConnectTimeoutException(
+                $"connect to {Endpoint} timed out after {_options.ConnectTimeout.TotalSeconds:0.#} s ({StateReason})");
+            SetState(MqttConnectionState.Disconnected, timeout.Message);
+            throw timeout;
+        }
+        catch (OperationCanceledException)
+        {
+            SetState(MqttConnectionState.Disconnected, "connect cancelled");
+            throw;
+        }
+    }
+
+    /// <summary>One connect attempt, with the subscriptions the broker no longer holds; Connected is reported only once they are in place.</summary>
+    private async Task AttemptAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _lostWhileConnecting = null;
+        }
+
+        _lastAttemptFailed = true;
+        bool sessionPresent = await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        List<string> refused = [];
+        try
+        {
+            foreach (Subscription subscription in Snapshot())
+            {
+                if (sessionPresent && subscription.Acknowledged)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
+                }
+                catch (MqttSubscriptionRefusedException ex)
+                {
+                    refused.Add(subscription.TopicFilter);
+                    Report(ex.Message);
+                }
+            }
+
+            lock (_gate)
+            {
+                if (_lostWhileConnecting is { } lost)
+                {
+                    throw new MqttTransportException("connection lost while connecting: " + lost);
+                }
+
+                _established = true;
+            }
+        }
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
+        {
+            // Half set up: drop the connection, so the next attempt starts from a clean one.
+            await DropQuietlyAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _lastAttemptFailed = false;
+        _backoff.Reset();
+        SetState(MqttConnectionState.Connected, refused.Count == 0 ? "connected" : $"connected; subscription refused: {string.Join(", ", refused)}");
+    }
+
+    private async Task DropQuietlyAsync()
+    {
+        using var timeout = new CancellationTokenSource(_options.CommunicationTimeout);
+        try
+        {
+            await _transport.DisconnectAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
+        {
+            // Already gone.
+        }
+    }
+
+    private async Task WaitUntilConnectedAsync(CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.ConnectTimeout);
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnState(object? sender, MqttStateChangedEventArgs e)
+        {
+            if (e.State == MqttConnectionState.Connected)
+            {
+                connected.TrySetResult();
+            }
+        }
+
+        StateChanged += OnState;
+        try
+        {
+            if (IsConnected)
+            {
+                return;
+            }
+
+            await connected.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new MqttConnectTimeoutException($"reconnect to {Endpoint} did not succeed within {_options.ConnectTimeout.TotalSeconds:0.#} s ({StateReason})");
+        }
+        finally
+        {
+            StateChanged -= OnState;
+        }
+    }
+
+    private void OnConnectionLost(object? sender, string cause)
+    {
+        lock (_gate)
+        {
+            if (_closed != 0)
+            {
+                return;
+            }
+
+            if (!_established || _state != MqttConnectionState.Connected)
+            {
+                _lostWhileConnecting = cause;
+                return;
+            }
+
+            _reconnecting = Task.Run(ReconnectLoopAsync);
+        }
+
+        SetState(MqttConnectionState.Reconnecting, "connection lost: " + cause);
+    }
+
+    private async Task ReconnectLoopAsync()
+    {
+        CancellationToken closing = _closing.Token;
+        while (!closing.IsCancellationRequested)
+        {
+            await Task.Delay(_backoff.NextDelay(), closing).ConfigureAwait(false);
+            try
+            {
+                await AttemptAsync(closing).ConfigureAwait(false);
+                return;
+            }
+            catch (MqttConnectionRefusedException ex)
+            {
+                SetState(MqttConnectionState.Reconnecting, ex.Message);
+            }
+            catch (MqttTransportException ex)
+            {
+                SetState(MqttConnectionState.Reconnecting, "reconnect attempt failed: " + ex.Message);
+            }
+        }
+    }
+
+    private ImmutableArray<Subscription> Snapshot()
+    {
+        lock (_gate)
+        {
+            return _subscriptions;
+        }
+    }
+
+    private async Task DispatchAsync(MqttMessage message)
+    {
+        bool matched = false;
+        foreach (Subscription subscription in Snapshot())
+        {
+            if (MqttTopicFilterComparer.Compare(message.Topic, subscription.TopicFilter) != MqttTopicFilterCompareResult.IsMatch)
+            {
+                continue;
+            }
+
+            matched = true;
+            try
+            {
+                await subscription.Handler(message, _closing.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref _failedMessages);
+                Report($"handler for '{subscription.TopicFilter}' failed on '{message.Topic}': {ex}");
+            }
+        }
+
+        if (!matched)
+        {
+            Interlocked.Increment(ref _unmatchedMessages);
+            Report($"message on '{message.Topic}' matches no subscription; dropped");
+        }
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            throw new MqttNotConnectedException("the session is closed");
+        }
+    }
+
+    private void SetState(MqttConnectionState state, string reason, bool force = false)
+    {
+        EventHandler<MqttStateChangedEventArgs>? handler;
+        lock (_gate)
+        {
+            // Closed is final; late reports from a failing attempt must not reopen it.
+            if ((_state == MqttConnectionState.Closed || (_closed != 0 && !force)) || (_state == state && _stateReason == reason))
+            {
+                return;
+            }
+
+            _state = state;
+            _stateReason = reason;
+            handler = StateChanged;
+        }
+
+        try
+        {
+            handler?.Invoke(this, new MqttStateChangedEventArgs(state, reason));
+        }
+        catch (Exception ex)
+        {
+            Report($"StateChanged handler threw: {ex}");
+        }
+    }
+
+    private void Report(string message)
+    {
+        try
+        {
+            _diagnostics?.Invoke(message);
+        }
+        catch (Exception)
+        {
+            // A failing diagnostics sink must not take the session down with it.
+        }
+    }
+
+    private sealed class Subscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
+    {
+        public string TopicFilter { get; } = topicFilter;
+
+        public MqttQos Qos { get; } = qos;
+
+        public MqttSubscriptionHandler Handler { get; } = handler;
+
+        /// <summary>The broker granted it on this session; a kept session still holds it after a reconnect.</summary>
+        public volatile bool Acknowledged;
+    }
+}
