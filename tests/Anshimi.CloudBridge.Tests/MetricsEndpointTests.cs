@@ -25,4 +25,20 @@ public sealed class MetricsEndpointTests
         Assert.Equal(1, Prometheus.Value(after, Stored, absent: -1));
         Assert.Equal(1, Prometheus.Value(after, Duplicate, absent: -1));
     }
+
+    [Fact]
+    public async Task A_message_on_a_topic_the_bridge_never_subscribed_is_dropped_and_counted()
+    {
+        var mqtt = new FakeMqttClient();
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(mqtt);
+        const string Unmatched = "anshimi_cloud_bridge_mqtt_messages_dropped_total{reason=\"unmatched\"}";
+        string before = await host.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Equal(0, Prometheus.Value(before, Unmatched, absent: -1));
+        Assert.Equal(1, Prometheus.Value(before, "anshimi_cloud_bridge_mqtt_connected", absent: -1));
+
+        mqtt.Deliver("anshimi/v1/somewhere/else", [1, 2, 3]);
+
+        string after = await host.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Equal(1, Prometheus.Value(after, Unmatched, absent: -1));
+    }
 }

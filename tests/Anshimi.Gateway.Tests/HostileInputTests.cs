@@ -1,5 +1,6 @@
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Protocol;
+using Anshimi.Testing;
 
 namespace Anshimi.Gateway.Tests;
 
@@ -22,6 +23,18 @@ public sealed class HostileInputTests : IAsyncLifetime
 
         Assert.Equal(UplinkResult.Reject(reason), result);
         Assert.Equal(1, _gateway.Metric("anshimi_gateway_frames_rejected_total{reason=\"" + reason + "\"}"));
+    }
+
+    [Fact]
+    public void A_message_on_a_topic_nobody_subscribed_is_dropped_and_counted_on_metrics()
+    {
+        Assert.Equal(0, _gateway.Metric("anshimi_gateway_mqtt_messages_dropped_total{reason=\"unmatched\"}"));
+
+        _gateway.Mqtt.Deliver("anshimi/v1/not-a-gateway-topic/x", [1, 2, 3]);
+        _gateway.Mqtt.Deliver("$SYS/broker/uptime", [4]);
+
+        Assert.Equal(2, _gateway.Metric("anshimi_gateway_mqtt_messages_dropped_total{reason=\"unmatched\"}"));
+        Assert.Equal(0, Prometheus.Value(_gateway.ScrapeMetrics(), "anshimi_gateway_mqtt_messages_dropped_total{reason=\"handler_failed\"}", absent: -1));
     }
 
     [Fact]

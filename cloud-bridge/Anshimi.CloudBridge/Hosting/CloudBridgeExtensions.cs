@@ -11,6 +11,7 @@ using Anshimi.CloudBridge.Operators;
 using Anshimi.CloudBridge.Retention;
 using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
+using System.Diagnostics.Metrics;
 using Anshimi.Protocol.Upstream;
 using Anshimi.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -53,7 +54,9 @@ public static partial class CloudBridgeExtensions
         {
             MqttClientOptions options = sp.GetRequiredService<IOptions<MqttClientOptions>>().Value;
             ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
-            return new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogMqttDiagnostic(logger, message));
+            var session = new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogMqttDiagnostic(logger, message));
+            sp.GetRequiredService<IMeterFactory>().Create(CloudBridgeTelemetry.MeterName).ObserveMqttSession("anshimi.cloud_bridge", session);
+            return session;
         });
         services.AddOptions<DeviceHealthOptions>().Bind(builder.Configuration.GetSection(DeviceHealthOptions.SectionName))
             .Validate(o => o.GatewayDownAfter > TimeSpan.Zero, "DeviceHealth:GatewayDownAfter must be positive.").ValidateOnStart();

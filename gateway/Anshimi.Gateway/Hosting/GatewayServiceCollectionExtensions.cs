@@ -106,7 +106,9 @@ public static partial class GatewayServiceCollectionExtensions
         {
             MqttClientOptions options = sp.GetRequiredService<IOptions<MqttClientOptions>>().Value;
             ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
-            return new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogSessionMessage(logger, message));
+            var session = new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogSessionMessage(logger, message));
+            sp.GetRequiredService<GatewayMetrics>().Meter.ObserveMqttSession("anshimi.gateway", session);
+            return session;
         });
         return services;
     }

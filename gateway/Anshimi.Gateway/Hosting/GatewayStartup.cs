@@ -1,7 +1,6 @@
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Storage;
-using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream.Provisioning;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,7 +18,6 @@ public sealed partial class GatewayStartup(
     AlarmStore store,
     HealthStore healthStore,
     DeviceHealthTracker health,
-    MqttSession mqtt,
     GatewayMetrics metrics,
     IOptions<GatewayOptions> options,
     ILogger<GatewayStartup> logger) : IHostedService
@@ -44,7 +42,6 @@ public sealed partial class GatewayStartup(
         health.Load(await healthStore.LoadAsync(cancellationToken));
         metrics.ObserveGauge("anshimi.gateway.outbox.depth", "{alarm}", "Alarms stored but not yet receipted by the cloud.", () => store.CountOutbox());
         metrics.ObserveGauge("anshimi.gateway.devices", "{device}", "Devices in the registry.", () => registry.Count);
-        metrics.ObserveGauge("anshimi.gateway.mqtt.connected", "{session}", "1 while the broker session is up.", () => mqtt.State == MqttConnectionState.Connected ? 1 : 0);
         LogReady(logger, gateway.Id, registry.Count, await store.CountOutboxAsync(cancellationToken), database.Path);
     }
 
