@@ -36,6 +36,13 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
         _gateway = await GatewayHarness.StartAsync();
         _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
         await _indicator.StartAsync(CancellationToken.None);
+
+        // The service's first refresh runs on the thread pool; let it land (the LED lights for the connected
+        // session) so it cannot flip a blink phase a test is counting. Later ones wait for the virtual clock.
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); !StatusLed.High; await Task.Delay(10))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the indicator's first refresh never ran");
+        }
     }
 
     public async Task DisposeAsync()
