@@ -20,12 +20,14 @@ public sealed class MqttNetTransport : IMqttTransport
     private readonly IMqttClient _client;
     private readonly MQTTnet.MqttClientOptions _options;
     private readonly string _endpoint;
+    private readonly TimeSpan _acknowledgementTimeout;
     private volatile bool _disconnecting;
 
     public MqttNetTransport(MqttClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _endpoint = $"{options.Host}:{options.Port}";
+        _acknowledgementTimeout = options.CommunicationTimeout;
         _options = Build(options);
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -73,9 +75,13 @@ public sealed class MqttNetTransport : IMqttTransport
             .WithRetainFlag(retain)
             .Build();
         MqttClientPublishResult result;
+
+        // MQTTnet waits for a PUBACK as long as the connection lives; the caller gets an answer sooner.
+        using var acknowledged = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        acknowledged.CancelAfter(_acknowledgementTimeout);
         try
         {
-            result = await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+            result = await _client.PublishAsync(message, acknowledged.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not ArgumentException)
         {
@@ -240,10 +246,23 @@ public sealed class MqttNetTransport : IMqttTransport
     private MqttTransportException Translate(Exception ex, string operation) => ex switch
     {
         MqttClientNotConnectedException => new MqttNotConnectedException($"{operation}: not connected", ex),
-        MqttCommunicationTimedOutException or OperationCanceledException => new MqttTimeoutException($"{operation}: the broker did not answer in time", ex),
+        _ when IsTimeout(ex) => new MqttTimeoutException($"{operation}: the broker did not answer in time", ex),
         InvalidOperationException when !_client.IsConnected => new MqttNotConnectedException($"{operation}: not connected ({ex.Message})", ex),
         _ => new MqttTransportException($"{operation} failed: {Describe(ex)}", ex),
     };
+
+    private static bool IsTimeout(Exception ex)
+    {
+        for (Exception? inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is MqttCommunicationTimedOutException or OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The innermost message says what actually happened (e.g. "Connection refused").</summary>
     private static string Describe(Exception ex)

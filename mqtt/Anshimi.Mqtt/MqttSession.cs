@@ -370,37 +370,59 @@ public sealed class MqttSession : IAsyncDisposable
         _lastAttemptFailed = true;
         bool sessionPresent = await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
         List<string> refused = [];
-        foreach (Subscription subscription in Snapshot())
+        try
         {
-            if (sessionPresent && subscription.Acknowledged)
+            foreach (Subscription subscription in Snapshot())
             {
-                continue;
+                if (sessionPresent && subscription.Acknowledged)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
+                }
+                catch (MqttSubscriptionRefusedException ex)
+                {
+                    refused.Add(subscription.TopicFilter);
+                    Report(ex.Message);
+                }
             }
 
-            try
+            lock (_gate)
             {
-                await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
-            }
-            catch (MqttSubscriptionRefusedException ex)
-            {
-                refused.Add(subscription.TopicFilter);
-                Report(ex.Message);
+                if (_lostWhileConnecting is { } lost)
+                {
+                    throw new MqttTransportException("connection lost while connecting: " + lost);
+                }
+
+                _established = true;
             }
         }
-
-        lock (_gate)
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
         {
-            if (_lostWhileConnecting is { } lost)
-            {
-                throw new MqttTransportException("connection lost while connecting: " + lost);
-            }
-
-            _established = true;
+            // Half set up: drop the connection, so the next attempt starts from a clean one.
+            await DropQuietlyAsync().ConfigureAwait(false);
+            throw;
         }
 
         _lastAttemptFailed = false;
         _backoff.Reset();
         SetState(MqttConnectionState.Connected, refused.Count == 0 ? "connected" : $"connected; subscription refused: {string.Join(", ", refused)}");
+    }
+
+    private async Task DropQuietlyAsync()
+    {
+        using var timeout = new CancellationTokenSource(_options.CommunicationTimeout);
+        try
+        {
+            await _transport.DisconnectAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
+        {
+            // Already gone.
+        }
     }
 
     private async Task WaitUntilConnectedAsync(CancellationToken cancellationToken)

@@ -154,6 +154,29 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task QoS1_publish_without_a_PUBACK_in_time_throws_a_timeout()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var proxy = TcpProxy.Start(broker.Port);
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Port = proxy.Port;
+        options.CommunicationTimeout = TimeSpan.FromMilliseconds(500);
+        await using var client = MqttSession.Create(options);
+        await client.ConnectAsync(CancellationToken.None);
+
+        proxy.Pause();
+        try
+        {
+            await Assert.ThrowsAsync<MqttTimeoutException>(
+                () => client.PublishAsync("devices/bell-9/alarm", new byte[] { 9 }, MqttQos.AtLeastOnce, false, CancellationToken.None));
+        }
+        finally
+        {
+            proxy.Resume();
+        }
+    }
+
+    [Fact]
     public async Task Publish_while_reconnecting_throws_instead_of_queueing()
     {
         await using var broker = await TestBroker.StartAsync();
