@@ -41,6 +41,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         // Baseline: the same sessions and frames on a bare broker with the same accounts and ACL; a plain subscriber reads them.
         Rate bare;
         TimeSpan bareConnect;
+        string bareCpu;
         await using (MosquittoBroker bareBroker = await BareBrokerAsync(system.Fleet, ct))
         {
             long received = 0;
@@ -54,7 +55,9 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
             await using DeviceSessions sessions = await DeviceSessions.ConnectAsync(devices, bareBroker, ct);
             bareConnect = sessions.ConnectTime;
             var frames = new SignedHeartbeats(devices);
+            var bareProcesses = new CpuShare(Self, BrokerPid(bareBroker));
             bare = await FloodAsync(sessions, frames, phase, () => Task.FromResult(Interlocked.Read(ref received)), ct);
+            bareCpu = bareProcesses.Describe();
         }
 
         await using DeviceSessions fleet = await DeviceSessions.ConnectAsync(devices, system.Broker, ct);
@@ -68,37 +71,60 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         Console.WriteLine($"warm-up: {warm} of {devices.Length} heartbeats recorded; rejects: {await RejectsAsync(system, ct)}");
 
         // Saturation: every device in turn, as fast as the gateway records them.
-        int gateway = system.Gateway.ProcessId!.Value;
-        CpuSample cpuStart = CpuSample.Of(gateway);
+        string gatewayPid = system.Gateway.ProcessId!.Value.ToString(CultureInfo.InvariantCulture);
+        var processes = new CpuShare(Self, BrokerPid(system.Broker), gatewayPid);
         Rate saturated = await FloodAsync(fleet, heartbeats, phase, recorded, ct);
-        CpuSample cpuEnd = CpuSample.Of(gateway);
+        string saturatedCpu = processes.Describe();
         await SettleAsync(system, ct);
 
         // The fleet's real load: each device every 20 s (EN 50136 T6-class supervision), i.e. devices/20 per second.
+        // Its own peak: writing 5 to clear_refs resets VmHWM to the current RSS.
+        long? saturationPeak = ProcStatus(gatewayPid, "VmHWM:");
+        await File.WriteAllTextAsync("/proc/" + gatewayPid + "/clear_refs", "5", ct);
         double realRate = deviceCount / 20.0;
-        CpuSample steadyStart = CpuSample.Of(gateway);
         long steadyBefore = await ScrapeAsync(system, ct);
+        processes = new CpuShare(Self, BrokerPid(system.Broker), gatewayPid);
         await PacedAsync(fleet, heartbeats, realRate, phase, ct);
+        string steadyCpu = processes.Describe();
         long steadyProcessed = await SettleAsync(system, ct) - steadyBefore;
-        CpuSample steadyEnd = CpuSample.Of(gateway);
 
         Console.WriteLine();
         Console.WriteLine("| measurement | result |");
         Console.WriteLine("| --- | --- |");
         Console.WriteLine($"| connect {deviceCount} device sessions, bare broker / system's broker | {bareConnect.TotalSeconds:F1} s / {fleet.ConnectTime.TotalSeconds:F1} s |");
         Console.WriteLine($"| bare Mosquitto QoS 0, {deviceCount} device sessions → 1 plain subscriber | {bare.ReadPerSecond:F0} msg/s received ({bare.Read} of {bare.Sent} in {bare.Elapsed.TotalSeconds:F1} s) |");
+        Console.WriteLine($"| CPU during the baseline: device sessions' process / Mosquitto | {bareCpu} |");
         Console.WriteLine($"| heartbeats verified and recorded by the gateway at saturation | {saturated.ReadPerSecond:F0} /s ({saturated.Read} of {saturated.Sent} in {saturated.Elapsed.TotalSeconds:F1} s) |");
-        Console.WriteLine($"| gateway CPU at saturation | {cpuEnd.PercentSince(cpuStart):F0} % of one core |");
+        Console.WriteLine($"| CPU at saturation: device sessions' process / Mosquitto / gateway | {saturatedCpu} |");
         Console.WriteLine($"| real fleet load: {deviceCount} devices every 20 s | {realRate:F0} /s offered, {steadyProcessed} of {(long)(realRate * phase.TotalSeconds)} recorded |");
-        Console.WriteLine($"| gateway CPU at the real fleet load | {steadyEnd.PercentSince(steadyStart):F1} % of one core |");
-        Console.WriteLine($"| gateway RSS now / peak (VmRSS / VmHWM) | {Mb(ProcStatus(gateway.ToString(CultureInfo.InvariantCulture), "VmRSS:"))} / {Mb(ProcStatus(gateway.ToString(CultureInfo.InvariantCulture), "VmHWM:"))} |");
+        Console.WriteLine($"| CPU at the real fleet load: device sessions' process / Mosquitto / gateway | {steadyCpu} |");
+        Console.WriteLine($"| gateway RSS peak until the end of saturation (VmHWM) | {Mb(saturationPeak)} |");
+        Console.WriteLine($"| gateway RSS peak during the real fleet load / at the end (VmHWM / VmRSS) | {Mb(ProcStatus(gatewayPid, "VmHWM:"))} / {Mb(ProcStatus(gatewayPid, "VmRSS:"))} |");
         Console.WriteLine($"| uplinks rejected by the gateway, by reason | {await RejectsAsync(system, ct)} |");
         Console.WriteLine($"| device sessions connected at the end / connections lost during the run | {fleet.Connected} of {deviceCount} / {fleet.ConnectionsLost} |");
-        Console.WriteLine($"| benchmark process RSS now / peak, {deviceCount} sessions (VmRSS / VmHWM) | {Mb(ProcStatus("self", "VmRSS:"))} / {Mb(ProcStatus("self", "VmHWM:"))} |");
+        Console.WriteLine($"| benchmark process RSS now / peak, {deviceCount} sessions (VmRSS / VmHWM) | {Mb(ProcStatus(Self, "VmRSS:"))} / {Mb(ProcStatus(Self, "VmHWM:"))} |");
         return 0;
     }
 
     private const string BaselineReader = "gateway-baseline";
+    private const string Self = "self";
+
+    /// <summary>The broker's pid, found by the configuration file on its command line.</summary>
+    private static string BrokerPid(MosquittoBroker broker) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(Path.GetFileName)
+            .Where(name => name!.All(char.IsAsciiDigit))
+            .First(pid =>
+            {
+                try
+                {
+                    return File.ReadAllText("/proc/" + pid + "/cmdline").Contains(broker.ConfigFile, StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })!;
 
     /// <summary>A second Mosquitto configured as the system's (every device's account, the fleet's ACL, persistence) with a gateway-role reader.</summary>
     private static async Task<MosquittoBroker> BareBrokerAsync(FleetFile fleet, CancellationToken ct)
@@ -327,22 +353,33 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         public double ReadPerSecond => Read / Elapsed.TotalSeconds;
     }
 
-    /// <summary>A process's user + system CPU time from /proc/PID/stat, with the wall time it was read at.</summary>
-    private readonly record struct CpuSample(double CpuSeconds, long Timestamp)
+    /// <summary>The CPU time (utime + stime from /proc/PID/stat) some processes used since it was created, as a share of one core.</summary>
+    private sealed class CpuShare
     {
         private const double ClockTicksPerSecond = 100;
+        private readonly string[] _processes;
+        private readonly double[] _start;
+        private readonly long _startedAt = Stopwatch.GetTimestamp();
 
-        public static CpuSample Of(int pid)
+        public CpuShare(params string[] processes)
         {
-            string stat = File.ReadAllText("/proc/" + pid + "/stat");
+            _processes = processes;
+            _start = [.. processes.Select(CpuSeconds)];
+        }
+
+        public string Describe()
+        {
+            double wall = Stopwatch.GetElapsedTime(_startedAt).TotalSeconds;
+            return string.Join(" / ", _processes.Select((p, i) => (100 * (CpuSeconds(p) - _start[i]) / wall).ToString("F0", CultureInfo.InvariantCulture) + " %")) + " of one core";
+        }
+
+        private static double CpuSeconds(string process)
+        {
+            string stat = File.ReadAllText("/proc/" + process + "/stat");
 
             // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
             string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            double ticks = double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
-            return new CpuSample(ticks / ClockTicksPerSecond, Stopwatch.GetTimestamp());
+            return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ClockTicksPerSecond;
         }
-
-        public double PercentSince(CpuSample start) =>
-            100 * (CpuSeconds - start.CpuSeconds) / Stopwatch.GetElapsedTime(start.Timestamp, Timestamp).TotalSeconds;
     }
 }
