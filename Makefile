@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIGURATION ?= Debug
 APT_PACKAGES := mosquitto mosquitto-clients python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd
 
-.PHONY: all deps restore build test test-fast demo bench bench-latency install-gateway bench-alloc fuzz clean
+.PHONY: all deps restore build test test-fast demo bench bench-heartbeats install-gateway bench-alloc fuzz clean
 
 all: build
 
@@ -40,6 +40,10 @@ demo: build
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
 	$(DOTNET) run --project bench/Anshimi.EscortBench -c Release
+
+## bench-heartbeats: 10,000 devices' heartbeats on 10,000 MQTT sessions through one gateway (see bench/README.md)
+bench-heartbeats: build
+	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- heartbeats
 
 # Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway).
 install-gateway: deps restore

@@ -8,9 +8,9 @@ using Anshimi.Protocol.Upstream.Provisioning;
 namespace Anshimi.Bench;
 
 /// <summary>
-/// A child process that runs a slice of the simulated fleet on the real firmware core, as real
-/// devices are separate machines. Its sessions are MQTTnet's async sockets, so one process can hold
-/// thousands of them.
+/// The child process that runs the whole simulated fleet on the real firmware core, apart from the
+/// measuring process as real devices are separate machines. Its sessions are MQTTnet's async sockets,
+/// so one process holds thousands of them.
 /// Protocol on stdin/stdout, one line each: it prints <c>READY</c> once every bell is connected and
 /// has sent a heartbeat, <c>SENT key unix-ticks</c> for each alarm frame's first send, and
 /// <c>FRAMES n</c> before exiting; it reads <c>press DEVICEID</c> and <c>exit</c>.

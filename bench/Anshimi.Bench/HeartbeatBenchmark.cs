@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using Anshimi.DeviceSim;
+using Anshimi.Firmware.Host;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -9,95 +11,139 @@ using Anshimi.Testing;
 namespace Anshimi.Bench;
 
 /// <summary>
-/// Supervision load: the heartbeats of a large fleet (10,000 devices by default) through one gateway. Every frame is
-/// signed with its own device's key and carries that device's next counter, so the gateway does all its per-frame
-/// work (topic, structure, registry, HMAC, replay floor, supervision, activity batch); the frames travel over a few
-/// injector connections instead of one per device. Measured beside the bare broker's QoS 0 rate over the same connections in the same run.
+/// Supervision load: the heartbeats of a large fleet (10,000 devices by default) through one gateway, each device on
+/// its own MQTT session as in the field: its own broker account, client id, persistent session and last will
+/// (<see cref="MqttLink.OptionsFor"/>), publishing on its own uplink topic, every frame signed with its own key and
+/// carrying its next counter. So the broker checks every device's credentials and ACL, and the gateway does all its
+/// per-frame work (topic, structure, registry, HMAC, replay floor, supervision, activity batch). Baseline in the same
+/// run: a bare Mosquitto with the same accounts and ACL, the same sessions sending the same frames, read by a plain
+/// subscriber on a gateway-role account instead of the gateway.
 /// </summary>
 internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
 {
-    private const int Connections = 4;
-    private const string Injector = "injector";
+    // A handful of connects in flight: Mosquitto listens with a backlog of 100, and a fleet coming back after a power
+    // cut spreads out over its jittered backoff rather than arriving in one instant.
+    private const int ConnectsInFlight = 64;
     private const string HeartbeatsSeries = "anshimi_gateway_heartbeats_total";
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
-        Console.WriteLine($"heartbeat load: {deviceCount} devices, {phase.TotalSeconds:F0} s per phase, {Connections} connections, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"heartbeat load: {deviceCount} devices on {deviceCount} MQTT sessions, {phase.TotalSeconds:F0} s per phase, {Environment.ProcessorCount} cores, {OpenFilesLimit()} open files allowed per process");
         var options = new AnshimiSystemOptions { DeviceCount = deviceCount, GatewayId = "gw-bench", Seed = 1 };
-        options.UplinkInjectors[Injector] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
         // Supervision intervals long enough that nobody falls silent while the load ramps up.
         options.GatewayEnvironment["Gateway__Supervision__Default"] = "01:00:00";
         var setup = Stopwatch.StartNew();
         await using AnshimiSystem system = await AnshimiSystem.StartAsync(options, ct);
         Console.WriteLine($"system with {deviceCount} registered devices up after {setup.Elapsed.TotalSeconds:F1} s");
+        DeviceRecord[] devices = [.. system.Fleet.Devices];
 
-        var clients = new List<MqttSession>();
-        try
+        // Baseline: the same sessions and frames on a bare broker with the same accounts and ACL; a plain subscriber reads them.
+        Rate bare;
+        TimeSpan bareConnect;
+        string bareCpu;
+        await using (MosquittoBroker bareBroker = await BareBrokerAsync(system.Fleet, ct))
         {
-            for (int i = 0; i < Connections + 1; i++)
-            {
-                MqttSession client = MqttSession.Create(system.Broker.ClientOptions(Injector));
-                await client.ConnectAsync(ct);
-                clients.Add(client);
-            }
-
-            MqttSession counter = clients[^1];
-            MqttSession[] senders = [.. clients.Take(Connections)];
-            DeviceRecord[] devices = [.. system.Fleet.Devices];
-            var fleet = new SignedHeartbeats(devices);
-            var codec = new FrameCodec(new PlatformHmacSha256());
-
-            // Baseline: the same connections and message size, to a topic only a plain subscriber reads.
             long received = 0;
-            await counter.SubscribeAsync("probe/hb/#", MqttQos.AtMostOnce, (_, _) =>
+            await using MqttSession reader = MqttSession.Create(bareBroker.ClientOptions(BaselineReader));
+            reader.AddSubscription(Topics.AllDeviceUplinks, MqttQos.AtMostOnce, (_, _) =>
             {
                 Interlocked.Increment(ref received);
                 return Task.CompletedTask;
-            }, ct);
-            byte[] sample = codec.Encode(new Frame(FrameType.Heartbeat, devices[0].NumericId, 1, 0, 0, 0, [0, 0xFF]), devices[0].Key);
-            Rate bare = await FloodAsync(senders, phase, _ => ("probe/hb/x", sample), () => Task.FromResult(Interlocked.Read(ref received)), ct);
-            Func<Task<long>> recorded = () => ScrapeAsync(system, ct);
-
-            // Warm-up: every device once, so JIT and the registry's caches are hot.
-            await FloodAsync(senders, TimeSpan.Zero, fleet.Next, recorded, ct, limit: devices.Length);
-            long warm = await SettleAsync(system, ct);
-            Console.WriteLine($"warm-up: {warm} of {devices.Length} heartbeats recorded; rejects: {await RejectsAsync(system, ct)}");
-
-            // Saturation: every device in turn, as fast as the gateway records them.
-            CpuSample cpuStart = CpuSample.Of(system.Gateway.ProcessId!.Value);
-            Rate saturated = await FloodAsync(senders, phase, fleet.Next, recorded, ct);
-            CpuSample cpuEnd = CpuSample.Of(system.Gateway.ProcessId!.Value);
-            await SettleAsync(system, ct);
-
-            // The fleet's real load: each device every 20 s (EN 50136 T6-class supervision), i.e. devices/20 per second.
-            double realRate = deviceCount / 20.0;
-            CpuSample steadyStart = CpuSample.Of(system.Gateway.ProcessId!.Value);
-            long steadyBefore = await ScrapeAsync(system, ct);
-            await PacedAsync(senders, realRate, phase, fleet.Next, ct);
-            long steadyProcessed = await SettleAsync(system, ct) - steadyBefore;
-            CpuSample steadyEnd = CpuSample.Of(system.Gateway.ProcessId!.Value);
-
-            Console.WriteLine();
-            Console.WriteLine("| measurement | result |");
-            Console.WriteLine("| --- | --- |");
-            Console.WriteLine($"| bare Mosquitto QoS 0, {Connections} publishers → 1 subscriber | {bare.ReadPerSecond:F0} msg/s received ({bare.Read} of {bare.Sent} in {bare.Elapsed.TotalSeconds:F1} s) |");
-            Console.WriteLine($"| heartbeats verified and recorded by the gateway at saturation | {saturated.ReadPerSecond:F0} /s ({saturated.Read} of {saturated.Sent} in {saturated.Elapsed.TotalSeconds:F1} s) |");
-            Console.WriteLine($"| gateway CPU at saturation | {cpuEnd.PercentSince(cpuStart):F0} % of one core |");
-            Console.WriteLine($"| real fleet load: {deviceCount} devices every 20 s | {realRate:F0} /s offered, {steadyProcessed} of {(long)(realRate * phase.TotalSeconds)} recorded |");
-            Console.WriteLine($"| gateway CPU at the real fleet load | {steadyEnd.PercentSince(steadyStart):F1} % of one core |");
-            Console.WriteLine($"| gateway RSS now / peak (VmRSS / VmHWM) | {Mb(ResidentBytes(system.Gateway.ProcessId!.Value))} / {Mb(system.Gateway.PeakResidentBytes())} |");
-            Console.WriteLine($"| uplinks rejected by the gateway, by reason | {await RejectsAsync(system, ct)} |");
-            return 0;
+            });
+            await reader.ConnectAsync(ct);
+            await using DeviceSessions sessions = await DeviceSessions.ConnectAsync(devices, bareBroker, ct);
+            bareConnect = sessions.ConnectTime;
+            var frames = new SignedHeartbeats(devices);
+            var bareProcesses = new CpuShare(Self, BrokerPid(bareBroker));
+            bare = await FloodAsync(sessions, frames, phase, () => Task.FromResult(Interlocked.Read(ref received)), ct);
+            bareCpu = bareProcesses.Describe();
         }
-        finally
-        {
-            foreach (MqttSession client in clients)
+
+        await using DeviceSessions fleet = await DeviceSessions.ConnectAsync(devices, system.Broker, ct);
+        Console.WriteLine($"{fleet.Connected} of {deviceCount} device sessions connected to the system's broker in {fleet.ConnectTime.TotalSeconds:F1} s ({ConnectsInFlight} connects in flight)");
+        var heartbeats = new SignedHeartbeats(devices);
+        Func<Task<long>> recorded = () => ScrapeAsync(system, ct);
+
+        // Warm-up: every device once, so JIT and the registry's caches are hot.
+        await FloodAsync(fleet, heartbeats, TimeSpan.Zero, recorded, ct, limit: devices.Length);
+        long warm = await SettleAsync(system, ct);
+        Console.WriteLine($"warm-up: {warm} of {devices.Length} heartbeats recorded; rejects: {await RejectsAsync(system, ct)}");
+
+        // Saturation: every device in turn, as fast as the gateway records them.
+        string gatewayPid = system.Gateway.ProcessId!.Value.ToString(CultureInfo.InvariantCulture);
+        var processes = new CpuShare(Self, BrokerPid(system.Broker), gatewayPid);
+        Rate saturated = await FloodAsync(fleet, heartbeats, phase, recorded, ct);
+        string saturatedCpu = processes.Describe();
+        await SettleAsync(system, ct);
+
+        // The fleet's real load: each device every 20 s (EN 50136 T6-class supervision), i.e. devices/20 per second.
+        // Its own peak: writing 5 to clear_refs resets VmHWM to the current RSS.
+        long? saturationPeak = ProcStatus(gatewayPid, "VmHWM:");
+        await File.WriteAllTextAsync("/proc/" + gatewayPid + "/clear_refs", "5", ct);
+        double realRate = deviceCount / 20.0;
+        long steadyBefore = await ScrapeAsync(system, ct);
+        processes = new CpuShare(Self, BrokerPid(system.Broker), gatewayPid);
+        await PacedAsync(fleet, heartbeats, realRate, phase, ct);
+        string steadyCpu = processes.Describe();
+        long steadyProcessed = await SettleAsync(system, ct) - steadyBefore;
+
+        Console.WriteLine();
+        Console.WriteLine("| measurement | result |");
+        Console.WriteLine("| --- | --- |");
+        Console.WriteLine($"| connect {deviceCount} device sessions, bare broker / system's broker | {bareConnect.TotalSeconds:F1} s / {fleet.ConnectTime.TotalSeconds:F1} s |");
+        Console.WriteLine($"| bare Mosquitto QoS 0, {deviceCount} device sessions → 1 plain subscriber | {bare.ReadPerSecond:F0} msg/s received ({bare.Read} of {bare.Sent} in {bare.Elapsed.TotalSeconds:F1} s) |");
+        Console.WriteLine($"| CPU during the baseline: device sessions' process / Mosquitto | {bareCpu} |");
+        Console.WriteLine($"| heartbeats verified and recorded by the gateway at saturation | {saturated.ReadPerSecond:F0} /s ({saturated.Read} of {saturated.Sent} in {saturated.Elapsed.TotalSeconds:F1} s) |");
+        Console.WriteLine($"| CPU at saturation: device sessions' process / Mosquitto / gateway | {saturatedCpu} |");
+        Console.WriteLine($"| real fleet load: {deviceCount} devices every 20 s | {realRate:F0} /s offered, {steadyProcessed} of {(long)(realRate * phase.TotalSeconds)} recorded |");
+        Console.WriteLine($"| CPU at the real fleet load: device sessions' process / Mosquitto / gateway | {steadyCpu} |");
+        Console.WriteLine($"| gateway RSS peak until the end of saturation (VmHWM) | {Mb(saturationPeak)} |");
+        Console.WriteLine($"| gateway RSS peak during the real fleet load / at the end (VmHWM / VmRSS) | {Mb(ProcStatus(gatewayPid, "VmHWM:"))} / {Mb(ProcStatus(gatewayPid, "VmRSS:"))} |");
+        Console.WriteLine($"| uplinks rejected by the gateway, by reason | {await RejectsAsync(system, ct)} |");
+        Console.WriteLine($"| device sessions connected at the end / connections lost during the run | {fleet.Connected} of {deviceCount} / {fleet.ConnectionsLost} |");
+        Console.WriteLine($"| benchmark process RSS now / peak, {deviceCount} sessions (VmRSS / VmHWM) | {Mb(ProcStatus(Self, "VmRSS:"))} / {Mb(ProcStatus(Self, "VmHWM:"))} |");
+        return 0;
+    }
+
+    private const string BaselineReader = "gateway-baseline";
+    private const string Self = "self";
+
+    /// <summary>The broker's pid, found by the configuration file on its command line.</summary>
+    private static string BrokerPid(MosquittoBroker broker) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(Path.GetFileName)
+            .Where(name => name!.All(char.IsAsciiDigit))
+            .First(pid =>
             {
-                await client.DisposeAsync();
-            }
+                try
+                {
+                    return File.ReadAllText("/proc/" + pid + "/cmdline").Contains(broker.ConfigFile, StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })!;
+
+    /// <summary>A second Mosquitto configured as the system's (every device's account, the fleet's ACL, persistence) with a gateway-role reader.</summary>
+    private static async Task<MosquittoBroker> BareBrokerAsync(FleetFile fleet, CancellationToken ct)
+    {
+        var reader = new ServiceUser(BaselineReader, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)));
+        var options = new MosquittoBrokerOptions();
+        foreach (DeviceRecord device in fleet.Devices)
+        {
+            options.Users[device.DeviceId] = device.MqttPassword;
         }
 
+        options.Users[reader.Name] = reader.Password;
+        foreach (string line in BrokerAuth.AclText(fleet.GatewayId, [reader]).Split('\n'))
+        {
+            options.AclLines.Add(line);
+        }
+
+        options.ExtraConfigLines.Add("autosave_interval 1");
+        return await MosquittoBroker.StartAsync(options, ct);
     }
 
     /// <summary>
@@ -105,13 +151,16 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
     /// <paramref name="progress"/> reports read. An unpaced QoS 0 flood only fills the client's send queue
     /// until its own keepalive ping, queued behind the backlog, times the connection out.
     /// </summary>
-    private static async Task<Rate> FloodAsync(MqttSession[] senders, TimeSpan duration, Func<long, (string Topic, byte[] Payload)> next, Func<Task<long>> progress, CancellationToken ct, long limit = long.MaxValue)
+    private static async Task<Rate> FloodAsync(DeviceSessions sessions, SignedHeartbeats heartbeats, TimeSpan duration, Func<Task<long>> progress, CancellationToken ct, long limit = long.MaxValue)
     {
+        // Devices publish side by side, as a fleet does; a frame starts only once the frame InFlight places before it
+        // has been sent, so (with fewer in flight than devices) each device's counters leave its session in order.
+        int inFlight = Math.Min(PublishesInFlight, sessions.Count);
+        var pending = new Task[inFlight];
+        Array.Fill(pending, Task.CompletedTask);
         var clock = Stopwatch.StartNew();
         long sent = 0;
         long start = await progress();
-
-        // One sender at a time keeps each device's counters in order across connections.
         while (sent < limit && (duration == TimeSpan.Zero || clock.Elapsed < duration))
         {
             if (sent % WindowCheck == 0)
@@ -122,19 +171,22 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
                 }
             }
 
-            (string topic, byte[] payload) = next(sent);
-            await senders[sent % senders.Length].PublishAsync(topic, payload, MqttQos.AtMostOnce, retain: false, ct);
+            int slot = (int)(sent % inFlight);
+            await pending[slot];
+            pending[slot] = sessions.PublishAsync(heartbeats.Next(sent), ct);
             sent++;
         }
 
+        await Task.WhenAll(pending);
         TimeSpan elapsed = clock.Elapsed;
         return new Rate(sent, await progress() - start, elapsed);
     }
 
+    private const int PublishesInFlight = 256;
     private const long Window = 5_000;
     private const long WindowCheck = 500;
 
-    private static async Task PacedAsync(MqttSession[] senders, double perSecond, TimeSpan duration, Func<long, (string Topic, byte[] Payload)> next, CancellationToken ct)
+    private static async Task PacedAsync(DeviceSessions sessions, SignedHeartbeats heartbeats, double perSecond, TimeSpan duration, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         long total = (long)(perSecond * duration.TotalSeconds);
@@ -146,8 +198,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
                 await Task.Delay(due - clock.Elapsed, ct);
             }
 
-            (string topic, byte[] payload) = next(i);
-            await senders[i % senders.Length].PublishAsync(topic, payload, MqttQos.AtMostOnce, retain: false, ct);
+            await sessions.PublishAsync(heartbeats.Next(i), ct);
         }
     }
 
@@ -186,20 +237,87 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         return rejects.Length == 0 ? "none" : string.Join(", ", rejects.Select(l => l["anshimi_gateway_frames_rejected_total".Length..]));
     }
 
-    private static long? ResidentBytes(int pid)
+    /// <summary>A size field (in kB) of /proc/PROCESS/status, in bytes; PROCESS is a pid or "self".</summary>
+    private static long? ProcStatus(string process, string field)
     {
-        foreach (string line in File.ReadLines("/proc/" + pid + "/status"))
+        foreach (string line in File.ReadLines("/proc/" + process + "/status"))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                return long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                return long.Parse(line.AsSpan(field.Length).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
             }
         }
 
         return null;
     }
 
+    private static string OpenFilesLimit()
+    {
+        string? line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        return line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3] ?? "?";
+    }
+
     private static string Mb(long? bytes) => bytes is null ? "n/a" : (bytes.Value / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
+
+    /// <summary>One MQTT session per device with the device's own options, as a real device connects.</summary>
+    private sealed class DeviceSessions : IAsyncDisposable
+    {
+        private readonly MqttSession[] _sessions;
+        private long _connectionsLost;
+
+        private DeviceSessions(MqttSession[] sessions)
+        {
+            _sessions = sessions;
+            foreach (MqttSession session in sessions)
+            {
+                session.StateChanged += (_, e) =>
+                {
+                    if (e.State == MqttConnectionState.Reconnecting)
+                    {
+                        Interlocked.Increment(ref _connectionsLost);
+                    }
+                };
+            }
+        }
+
+        public TimeSpan ConnectTime { get; private set; }
+
+        public int Count => _sessions.Length;
+
+        public int Connected => _sessions.Count(s => s.IsConnected);
+
+        /// <summary>Times a connected session lost its connection (each reconnect attempt that fails counts again).</summary>
+        public long ConnectionsLost => Interlocked.Read(ref _connectionsLost);
+
+        public static async Task<DeviceSessions> ConnectAsync(DeviceRecord[] devices, MosquittoBroker broker, CancellationToken ct)
+        {
+            var sessions = new DeviceSessions([.. devices.Select(d => MqttSession.Create(MqttLink.OptionsFor(d, broker.Host, broker.Port)))]);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await Parallel.ForEachAsync(
+                    sessions._sessions,
+                    new ParallelOptions { MaxDegreeOfParallelism = ConnectsInFlight, CancellationToken = ct },
+                    async (session, token) => await session.ConnectAsync(token));
+            }
+            catch
+            {
+                await sessions.DisposeAsync();
+                throw;
+            }
+
+            sessions.ConnectTime = clock.Elapsed;
+            return sessions;
+        }
+
+        /// <summary>QoS 0, as the firmware sends heartbeats: a lost one is replaced by the next.</summary>
+        public Task PublishAsync(Heartbeat heartbeat, CancellationToken ct) =>
+            _sessions[heartbeat.Device].PublishAsync(heartbeat.Topic, heartbeat.Payload, MqttQos.AtMostOnce, retain: false, ct);
+
+        public async ValueTask DisposeAsync() => await Task.WhenAll(_sessions.Select(s => s.DisposeAsync().AsTask()));
+    }
+
+    private readonly record struct Heartbeat(int Device, string Topic, byte[] Payload);
 
     /// <summary>Each device's next heartbeat, signed with its own key, counters rising one round at a time.</summary>
     private sealed class SignedHeartbeats(DeviceRecord[] devices)
@@ -209,7 +327,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         private readonly string[] _topics = [.. devices.Select(d => Topics.DeviceUplink(d.NumericId))];
         private uint _round;
 
-        public (string Topic, byte[] Payload) Next(long i)
+        public Heartbeat Next(long i)
         {
             int index = (int)(i % devices.Length);
             if (index == 0)
@@ -217,7 +335,7 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
                 _round++;
             }
 
-            return (_topics[index], _codec.Encode(new Frame(FrameType.Heartbeat, devices[index].NumericId, _round, 0, 0, 0, [0, 0xFF]), _keys[index]));
+            return new Heartbeat(index, _topics[index], _codec.Encode(new Frame(FrameType.Heartbeat, devices[index].NumericId, _round, 0, 0, 0, [0, 0xFF]), _keys[index]));
         }
     }
 
@@ -227,22 +345,33 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
         public double ReadPerSecond => Read / Elapsed.TotalSeconds;
     }
 
-    /// <summary>A process's user + system CPU time from /proc/PID/stat, with the wall time it was read at.</summary>
-    private readonly record struct CpuSample(double CpuSeconds, long Timestamp)
+    /// <summary>The CPU time (utime + stime from /proc/PID/stat) some processes used since it was created, as a share of one core.</summary>
+    private sealed class CpuShare
     {
         private const double ClockTicksPerSecond = 100;
+        private readonly string[] _processes;
+        private readonly double[] _start;
+        private readonly long _startedAt = Stopwatch.GetTimestamp();
 
-        public static CpuSample Of(int pid)
+        public CpuShare(params string[] processes)
         {
-            string stat = File.ReadAllText("/proc/" + pid + "/stat");
+            _processes = processes;
+            _start = [.. processes.Select(CpuSeconds)];
+        }
+
+        public string Describe()
+        {
+            double wall = Stopwatch.GetElapsedTime(_startedAt).TotalSeconds;
+            return string.Join(" / ", _processes.Select((p, i) => (100 * (CpuSeconds(p) - _start[i]) / wall).ToString("F0", CultureInfo.InvariantCulture) + " %")) + " of one core";
+        }
+
+        private static double CpuSeconds(string process)
+        {
+            string stat = File.ReadAllText("/proc/" + process + "/stat");
 
             // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
             string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            double ticks = double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
-            return new CpuSample(ticks / ClockTicksPerSecond, Stopwatch.GetTimestamp());
+            return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ClockTicksPerSecond;
         }
-
-        public double PercentSince(CpuSample start) =>
-            100 * (CpuSeconds - start.CpuSeconds) / Stopwatch.GetElapsedTime(start.Timestamp, Timestamp).TotalSeconds;
     }
 }

@@ -9,8 +9,8 @@ using Anshimi.Testing;
 namespace Anshimi.Bench;
 
 /// <summary>
-/// Press-to-console latency: N bells on the real firmware core (in <see cref="DeviceHost"/> child
-/// processes), connected and sending heartbeats, raise alarms at a steady rate; each alarm is timed
+/// Press-to-console latency: N bells on the real firmware core (in one <see cref="DeviceHost"/> child
+/// process), connected and sending heartbeats, raise alarms at a steady rate; each alarm is timed
 /// from the moment the firmware hands its frame to the MQTT link until the cloud bridge's live feed
 /// (what the console listens to) carries it. A bare Mosquitto QoS 1 publish→receive round trip is
 /// measured in the same run as the baseline. All times are this machine's wall clock.
@@ -18,7 +18,6 @@ namespace Anshimi.Bench;
 internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double alarmsPerSecond)
 {
     private const string ProbeUser = "probe";
-    private const int DevicesPerHost = 200;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _seen = new(StringComparer.Ordinal);
     private volatile bool _feedReady;
@@ -30,41 +29,37 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         options.ProbeUsers[ProbeUser] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
         await using AnshimiSystem system = await AnshimiSystem.StartAsync(options, ct);
 
-        var hosts = new List<Process>();
-        int ready = 0;
+        Process? host = null;
+        bool ready = false;
         int frames = 0;
         try
         {
+            // The whole fleet in one device process: MQTTnet's sessions are async sockets with no select(2) limit.
             var connect = Stopwatch.StartNew();
-            foreach (DeviceRecord[] slice in system.Fleet.Devices.Chunk(DevicesPerHost))
+            host = StartHost(system.FleetPath, system.Broker, line =>
             {
-                string path = Path.Combine(system.Directory, "fleet-part-" + hosts.Count + ".json");
-                new FleetFile(system.Fleet.GatewayId, slice).Save(path);
-                hosts.Add(StartHost(path, system.Broker, line =>
+                if (line == "READY")
                 {
-                    if (line == "READY")
-                    {
-                        Interlocked.Increment(ref ready);
-                    }
-                    else if (line.StartsWith("SENT ", StringComparison.Ordinal))
-                    {
-                        string[] parts = line.Split(' ');
-                        _sent.TryAdd(parts[1], new DateTimeOffset(long.Parse(parts[2], CultureInfo.InvariantCulture), TimeSpan.Zero));
-                    }
-                    else if (line.StartsWith("FRAMES ", StringComparison.Ordinal))
-                    {
-                        Interlocked.Add(ref frames, int.Parse(line[7..], CultureInfo.InvariantCulture));
-                    }
-                }));
-            }
+                    ready = true;
+                }
+                else if (line.StartsWith("SENT ", StringComparison.Ordinal))
+                {
+                    string[] parts = line.Split(' ');
+                    _sent.TryAdd(parts[1], new DateTimeOffset(long.Parse(parts[2], CultureInfo.InvariantCulture), TimeSpan.Zero));
+                }
+                else if (line.StartsWith("FRAMES ", StringComparison.Ordinal))
+                {
+                    frames = int.Parse(line[7..], CultureInfo.InvariantCulture);
+                }
+            });
 
-            await Wait.UntilAsync(() => ready == hosts.Count || hosts.Any(h => h.HasExited), TimeSpan.FromMinutes(5), "every device host ready", ct);
-            if (ready != hosts.Count)
+            await Wait.UntilAsync(() => ready || host.HasExited, TimeSpan.FromMinutes(5), "the device host ready", ct);
+            if (!ready)
             {
-                throw new InvalidOperationException("a device host exited before it was ready");
+                throw new InvalidOperationException("the device host exited before it was ready");
             }
 
-            Console.WriteLine($"{deviceCount} bells connected and sending heartbeats after {connect.Elapsed.TotalSeconds:F1} s, in {hosts.Count} device processes");
+            Console.WriteLine($"{deviceCount} bells connected and sending heartbeats after {connect.Elapsed.TotalSeconds:F1} s, in one device process");
 
             await using MqttSession probePub = MqttSession.Create(system.Broker.ClientOptions(ProbeUser));
             await using MqttSession probeSub = MqttSession.Create(system.Broker.ClientOptions(ProbeUser));
@@ -80,28 +75,21 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
 
             // Warm-up, not measured: the first alarms pay for JIT compilation and cold SQLite pages.
             int warmup = Math.Min(50, devices.Count);
-            await PressAsync(hosts, devices, 0, warmup, ct);
+            await PressAsync(host, devices, 0, warmup, ct);
             await Wait.UntilAsync(() => _sent.Count >= warmup && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(1), "the warm-up alarms", ct);
             _sent.Clear();
             _seen.Clear();
 
             int pauseMs = (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300);
             Task<Percentiles> loadedRtt = BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct);
-            await PressAsync(hosts, devices, warmup, alarmCount, ct);
+            await PressAsync(host, devices, warmup, alarmCount, ct);
             Percentiles rttUnderLoad = await loadedRtt;
             await Wait.UntilAsync(() => _sent.Count >= alarmCount && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(3), "every alarm on the live feed", ct);
             await feed.CancelAsync();
             await watcher;
 
-            foreach (Process host in hosts)
-            {
-                await host.StandardInput.WriteLineAsync("exit");
-            }
-
-            foreach (Process host in hosts)
-            {
-                await host.WaitForExitAsync(ct);
-            }
+            await host.StandardInput.WriteLineAsync("exit");
+            await host.WaitForExitAsync(ct);
 
             var endToEnd = new Percentiles(_sent.Select(s => (_seen[s.Key].Feed - s.Value).TotalMilliseconds));
             var toGateway = new Percentiles(_sent.Select(s => (_seen[s.Key].Gateway - s.Value).TotalMilliseconds));
@@ -123,15 +111,12 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         }
         finally
         {
-            foreach (Process host in hosts)
+            if (host is { HasExited: false })
             {
-                if (!host.HasExited)
-                {
-                    host.Kill();
-                }
-
-                host.Dispose();
+                host.Kill();
             }
+
+            host?.Dispose();
         }
     }
 
@@ -156,7 +141,7 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         return process;
     }
 
-    private async Task PressAsync(List<Process> hosts, IReadOnlyList<DeviceRecord> devices, int first, int count, CancellationToken ct)
+    private async Task PressAsync(Process host, IReadOnlyList<DeviceRecord> devices, int first, int count, CancellationToken ct)
     {
         var pacing = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
@@ -167,9 +152,7 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
                 await Task.Delay(due - pacing.Elapsed, ct);
             }
 
-            int index = (first + i) % devices.Count;
-            Process host = hosts[index / DevicesPerHost];
-            await host.StandardInput.WriteLineAsync("press " + devices[index].DeviceId);
+            await host.StandardInput.WriteLineAsync("press " + devices[(first + i) % devices.Count].DeviceId);
             await host.StandardInput.FlushAsync(ct);
         }
     }

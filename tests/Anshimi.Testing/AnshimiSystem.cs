@@ -33,12 +33,6 @@ public sealed class AnshimiSystemOptions
     /// <summary>Further broker users (name to password), allowed only the <c>probe/#</c> topics: measuring peers.</summary>
     public IDictionary<string, string> ProbeUsers { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>
-    /// Extra broker users allowed to publish on every device's uplink topic, for benchmarks that send many devices'
-    /// signed frames over a few connections; never configured outside benchmarks.
-    /// </summary>
-    public IDictionary<string, string> UplinkInjectors { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
-
     /// <summary>Devices added to the generated fleet as given (e.g. streetlights placed along a test street).</summary>
     public IList<DeviceRecord> ExtraDevices { get; } = [];
 
@@ -135,14 +129,6 @@ public sealed class AnshimiSystem : IAsyncDisposable
         {
             brokerOptions.Users[name] = password;
             brokerOptions.AclLines.Add("user " + name);
-            brokerOptions.AclLines.Add("topic readwrite probe/#");
-        }
-
-        foreach ((string name, string password) in options.UplinkInjectors)
-        {
-            brokerOptions.Users[name] = password;
-            brokerOptions.AclLines.Add("user " + name);
-            brokerOptions.AclLines.Add("topic write anshimi/v1/d/+/up");
             brokerOptions.AclLines.Add("topic readwrite probe/#");
         }
 
