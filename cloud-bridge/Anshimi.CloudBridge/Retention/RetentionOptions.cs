@@ -14,7 +14,7 @@ public sealed class RetentionOptions
     /// <summary>Doorbell snapshots, counted from arrival (<c>snapshots.received_at</c>).</summary>
     public TimeSpan Snapshots { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>Escort location traces (<c>traces.recorded_at</c>).</summary>
+    /// <summary>Escort location traces (the escort store's <c>location_traces.recorded_at</c>).</summary>
     public TimeSpan LocationTraces { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The audit log itself: longer, so every provision of data stays provable after the data is gone.</summary>
@@ -23,6 +23,6 @@ public sealed class RetentionOptions
     /// <summary>How often the purge runs.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>SQLite file holding the <c>traces</c> table, relative to the data directory.</summary>
+    /// <summary>SQLite file holding the <c>location_traces</c> table, relative to the data directory.</summary>
     public string TracesDatabase { get; set; } = "escorts.db";
 }

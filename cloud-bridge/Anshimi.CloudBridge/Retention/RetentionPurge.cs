@@ -46,7 +46,7 @@ public sealed partial class RetentionPurge : BackgroundService
             Path.Combine(_dataDirectory, SqliteSnapshotReader.FileName), "snapshots", "received_at", now - _options.Snapshots, cancellationToken);
         await AuditAsync("snapshots", snapshots, cancellationToken);
         int traces = await TablePurge.DeleteOlderThanAsync(
-            Path.Combine(_dataDirectory, _options.TracesDatabase), "traces", "recorded_at", now - _options.LocationTraces, cancellationToken);
+            Path.Combine(_dataDirectory, _options.TracesDatabase), "location_traces", "recorded_at", now - _options.LocationTraces, cancellationToken);
         await AuditAsync("traces", traces, cancellationToken);
         long audit = await _audit.PurgeBeforeAsync(now - _options.AuditLog, Actor, cancellationToken);
         var result = new RetentionResult(alarms, snapshots, traces, audit);

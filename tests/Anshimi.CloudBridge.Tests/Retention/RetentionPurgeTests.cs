@@ -1,5 +1,6 @@
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Retention;
 using Anshimi.CloudBridge.Snapshots;
@@ -50,7 +51,10 @@ public sealed class RetentionPurgeTests : IDisposable
         await store.ApplyOperatorActionAsync(resolvedLate.Key, AlarmState.Resolved, "kim", Start.AddDays(20), CancellationToken.None);
         TestSnapshots.Write(_directory, resolvedEarly.Key, resolvedEarly.DeviceId, TestSnapshots.Png, Start);
         TestSnapshots.Write(_directory, stillOpen.Key, stillOpen.DeviceId, TestSnapshots.Png, Start.AddDays(30));
-        WriteTraces(("old-ms", Start.ToUnixTimeMilliseconds()), ("old-text", Start.ToString("O")), ("new-ms", Start.AddDays(31).ToUnixTimeMilliseconds()));
+        // The escort store's own traces: two fixes of a walk on the first day, one a month later.
+        var escorts = new EscortStore(_directory);
+        await escorts.RecordLocationsAsync(7, [new LocationFix(37.5, 127.0, Start), new LocationFix(37.5001, 127.0, Start.AddSeconds(2))], Start.AddSeconds(2), CancellationToken.None);
+        await escorts.RecordLocationsAsync(8, [new LocationFix(37.6, 127.1, Start.AddDays(31))], Start.AddDays(31), CancellationToken.None);
         RetentionPurge purge = Create(store, audit);
 
         _clock.Advance(TimeSpan.FromDays(31));
@@ -60,7 +64,8 @@ public sealed class RetentionPurgeTests : IDisposable
         Assert.Null(await store.FindAsync(resolvedEarly.Key, CancellationToken.None));
         Assert.NotNull(await store.FindAsync(resolvedLate.Key, CancellationToken.None));
         Assert.NotNull(await store.FindAsync(stillOpen.Key, CancellationToken.None));
-        Assert.Equal(["new-ms"], ReadTraceIds());
+        Assert.Equal(0, await escorts.CountTraceAsync(7, CancellationToken.None));
+        Assert.Equal(1, await escorts.CountTraceAsync(8, CancellationToken.None));
         IReadOnlyList<AuditRecord> entries = await audit.ListAsync(10, null, CancellationToken.None);
         Assert.Equal(
             [("traces", "removed=2"), ("snapshots", "removed=1"), ("alarms", "removed=1")],
@@ -126,42 +131,4 @@ public sealed class RetentionPurgeTests : IDisposable
 
     private RetentionPurge Create(AlarmStore store, AuditLog audit) => new(
         store, audit, Options.Create(_options), Options.Create(new CloudBridgeOptions { DataDirectory = _directory }), _clock, NullLogger<RetentionPurge>.Instance);
-
-    private void WriteTraces(params (string Id, object RecordedAt)[] rows)
-    {
-        using SqliteConnection connection = OpenTraces();
-        using SqliteCommand create = connection.CreateCommand();
-        create.CommandText = "CREATE TABLE traces (id TEXT PRIMARY KEY, session_id TEXT, lat REAL, lon REAL, recorded_at);";
-        create.ExecuteNonQuery();
-        foreach ((string id, object at) in rows)
-        {
-            using SqliteCommand insert = connection.CreateCommand();
-            insert.CommandText = "INSERT INTO traces VALUES ($id, 's1', 37.5, 127.0, $at);";
-            insert.Parameters.AddWithValue("$id", id);
-            insert.Parameters.AddWithValue("$at", at);
-            insert.ExecuteNonQuery();
-        }
-    }
-
-    private List<string> ReadTraceIds()
-    {
-        using SqliteConnection connection = OpenTraces();
-        using SqliteCommand query = connection.CreateCommand();
-        query.CommandText = "SELECT id FROM traces ORDER BY id;";
-        using SqliteDataReader reader = query.ExecuteReader();
-        var ids = new List<string>();
-        while (reader.Read())
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }
-
-    private SqliteConnection OpenTraces()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, _options.TracesDatabase), Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
 }
