@@ -21,8 +21,11 @@ namespace Anshimi.CloudBridge.Hosting;
 
 public static partial class CloudBridgeExtensions
 {
-    /// <summary>Stable MQTT client id: with a persistent session the broker keeps our QoS 1 backlog under it.</summary>
-    public const string DefaultClientId = "anshimi-cloud-bridge";
+    /// <summary>
+    /// Stable MQTT client id: with a persistent session the broker keeps our QoS 1 backlog under it. It holds a
+    /// '/', so no gateway certificate (its CN, a gateway id, names the gateway's session) can take it over.
+    /// </summary>
+    public const string DefaultClientId = "anshimi/cloud-bridge";
 
     /// <summary>Registers the relay, store, ack outbox, API services and the MQTT client.</summary>
     public static WebApplicationBuilder AddCloudBridge(this WebApplicationBuilder builder)

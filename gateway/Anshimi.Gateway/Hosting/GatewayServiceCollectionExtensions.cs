@@ -73,7 +73,7 @@ public static partial class GatewayServiceCollectionExtensions
                 mqtt.CleanSession = false;
                 if (string.IsNullOrEmpty(mqtt.ClientId))
                 {
-                    mqtt.ClientId = "anshimi-gateway-" + gateway.Value.Id;
+                    mqtt.ClientId = BrokerListeners.AccountClientId("gateway-" + gateway.Value.Id);
                 }
 
                 mqtt.LastWill ??= new MqttLastWill { Topic = Topics.GatewayStatus(gateway.Value.Id), Payload = BrokerLink.Offline, Retain = true };
