@@ -64,11 +64,15 @@ dynsec_plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -
 claim_code=$("${installer[@]}" label "$new_device" --svg "$state/new-device-label.svg" | sed -n 's/^등록 코드 //p')
 
 cat > "$state/broker/mosquitto.conf" <<CONF
-per_listener_settings false
 set_tcp_nodelay true
-listener $mqtt_port 127.0.0.1
-# Anonymous clients are factory-fresh devices: the plugin lets them reach only the provisioning topics.
+# The box's listeners (BrokerListeners.SiteBroker): a login's session bears its account's name, whatever client
+# id it sends; anonymous clients are factory-fresh devices on the next port, reaching only the provisioning topics.
+per_listener_settings false
 allow_anonymous true
+clientid_prefixes anshimi/
+listener $mqtt_port 127.0.0.1
+use_username_as_clientid true
+listener $((mqtt_port + 1)) 127.0.0.1
 plugin $dynsec_plugin
 plugin_opt_config_file $state/broker/dynamic-security.json
 persistence true
@@ -143,7 +147,7 @@ cat <<INFO
     총괄관제센터 central staff : central / $central_password
     강남구 관제요원 Gangnam-gu operator : gangnam / $gangnam_password
   게이트웨이 상태 Gateway health   : http://127.0.0.1:$gateway_port/healthz   (metrics: /metrics)
-  MQTT 브로커 Broker               : 127.0.0.1:$mqtt_port (own config and data in $state/broker)
+  MQTT 브로커 Broker               : 127.0.0.1:$mqtt_port, new devices $((mqtt_port + 1)) (own config and data in $state/broker)
 
   비상벨 누르기 Press a bell (another terminal):
     $sim_cmd press $first --control 127.0.0.1:$sim_port
