@@ -93,6 +93,12 @@ if [ ! -e "$box_ca" ]; then
   chmod 0644 "$box_ca" "$broker_cert"
   echo "  박스 인증기관 / box CA for devices using TLS: $box_ca (broker certificate for $san)"
 fi
+if [ -e "$broker_conf" ] && ! grep -q '^clientid_prefixes ' "$broker_conf"; then
+  # Written before the client-id rule: replaced, since --prepare-broker below gives the gateway's account a client
+  # id that only the new listeners accept.
+  mv "$broker_conf" "$broker_conf.old"
+  echo "  이전 브로커 설정 교체 / replacing a broker configuration without the client-id rule (kept as $broker_conf.old)"
+fi
 if [ ! -e "$broker_conf" ]; then
   plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
   [ -n "$plugin" ] || { echo "mosquitto_dynamic_security.so not found: apt-get install mosquitto" >&2; exit 1; }

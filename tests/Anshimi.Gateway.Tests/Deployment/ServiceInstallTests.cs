@@ -74,6 +74,23 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.Contains("00:00:45", await File.ReadAllTextAsync(Config), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_reinstall_keeps_a_broker_configuration_with_the_client_id_rule_and_replaces_one_without_it()
+    {
+        (await Install("gw-a")).EnsureSuccess();
+        await File.AppendAllTextAsync(BrokerConf, "# edited on the box\n");
+        (await Install("gw-a")).EnsureSuccess();
+        Assert.EndsWith("# edited on the box\n", await File.ReadAllTextAsync(BrokerConf), StringComparison.Ordinal);
+
+        const string before = "per_listener_settings false\nlistener 1883\nallow_anonymous true\n";
+        await File.WriteAllTextAsync(BrokerConf, before);
+        ProcessResult upgrade = await Install("gw-a");
+        upgrade.EnsureSuccess();
+        Assert.Contains("clientid_prefixes anshimi/", await File.ReadAllLinesAsync(BrokerConf));
+        Assert.Equal(before, await File.ReadAllTextAsync(BrokerConf + ".old"));
+        Assert.Contains("without the client-id rule", upgrade.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("\"HeartbeatInterval\": \"00:00:30\"", "\"HeartbeatInterval\": \"soon\"", "Gateway:HeartbeatInterval")]
     [InlineData("\"home\": \"00:00:20\"", "\"home\": \"-00:00:20\"", "Gateway:Supervision:home")]
