@@ -54,7 +54,8 @@ with open(sys.argv[2], "w") as out:
         if d["profile"] == "streetlight":
             out.write(f'{d["deviceId"]},{d["districtCode"]},{fleet["gatewayId"]},{d["site"]["lat"]},{d["site"]["lon"]}\n')
 PY
-"${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --service "cloud:$cloud_password" --out-dir "$state/broker" >/dev/null
+"${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --service "cloud:$cloud_password" --out-dir "$state/broker" \
+  --listeners-port "$mqtt_port" >/dev/null
 # Every account lives in Mosquitto's dynamic-security plugin, as on a gateway box: the services and the
 # seeded fleet from anshimi-sim's command batch, new devices from the gateway when an installer claims them.
 mosquitto_ctrl dynsec init "$state/broker/dynamic-security.json" anshimi-provisioner "$provisioner_password" >/dev/null
@@ -65,14 +66,9 @@ claim_code=$("${installer[@]}" label "$new_device" --svg "$state/new-device-labe
 
 cat > "$state/broker/mosquitto.conf" <<CONF
 set_tcp_nodelay true
-# The box's listeners (BrokerListeners.SiteBroker): a login's session bears its account's name, whatever client
-# id it sends; anonymous clients are factory-fresh devices on the next port, reaching only the provisioning topics.
-per_listener_settings false
-allow_anonymous true
-clientid_prefixes anshimi/
-listener $mqtt_port 127.0.0.1
-use_username_as_clientid true
-listener $((mqtt_port + 1)) 127.0.0.1
+# The box's listeners (anshimi-sim broker-auth --listeners-port): a login's session bears its account's name, whatever
+# client id it sends; anonymous clients are factory-fresh devices on the next port, reaching only the provisioning topics.
+$(cat "$state/broker/listeners.conf")
 plugin $dynsec_plugin
 plugin_opt_config_file $state/broker/dynamic-security.json
 persistence true

@@ -38,16 +38,17 @@ fleetCommand.SetAction(parse => Run(() =>
 // broker-auth
 var serviceOption = new Option<string[]>("--service") { Description = "서비스 계정 service account name:password (repeatable)", DefaultValueFactory = _ => [] };
 var outDirOption = new Option<DirectoryInfo>("--out-dir") { Description = "출력 폴더 output directory", Required = true };
+var listenerPortOption = new Option<int?>("--listeners-port") { Description = "이 포트의 박스 브로커 리스너 설정 listeners.conf: the box broker's listeners and client-id rule, devices on 127.0.0.1 at this port" };
 var brokerAuthCommand = new Command("broker-auth", "브로커 계정·ACL 파일 생성 — write mosquitto passwd and acl files, and the dynamic-security commands, for a fleet")
 {
-    fleetPath, serviceOption, outDirOption,
+    fleetPath, serviceOption, outDirOption, listenerPortOption,
 };
 brokerAuthCommand.SetAction(parse => Run(() =>
 {
     FleetFile fleet = FleetFile.Load(parse.GetValue(fleetPath)!.FullName);
     ServiceUser[] services = parse.GetValue(serviceOption)!.Select(ServiceUser.Parse).ToArray();
     string dir = parse.GetValue(outDirOption)!.FullName;
-    BrokerAuth.Write(fleet, services, dir);
+    BrokerAuth.Write(fleet, services, dir, parse.GetValue(listenerPortOption));
     Console.WriteLine("passwd, acl, " + BrokerAuth.DynamicSecurityFile + " 작성: " + dir + " (" + fleet.Devices.Count + " devices, " + services.Length
         + " services; hash with: mosquitto_passwd -U passwd, or send " + BrokerAuth.DynamicSecurityFile + " as the dynamic-security admin with scripts/dynsec-apply.py)");
     return 0;
