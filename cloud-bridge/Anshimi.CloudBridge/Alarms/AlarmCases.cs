@@ -9,11 +9,11 @@ public sealed class AlarmCaseOptions
 {
     public const string SectionName = "Cases";
 
-    /// <summary>After this, central staff state a reason again.</summary>
-    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
-
     public const int MinReasonLength = 4;
     public const int MaxReasonLength = 500;
+
+    /// <summary>After this, central staff state a reason again.</summary>
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
 }
 
 /// <summary>

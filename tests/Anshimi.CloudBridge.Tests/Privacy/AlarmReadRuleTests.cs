@@ -5,6 +5,7 @@ using Anshimi.CloudBridge.Audit;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Privacy;
 
@@ -85,6 +86,25 @@ public sealed class AlarmReadRuleTests : IAsyncLifetime
 
         AuditRecord picture = (await Audit.ListAsync(50, _alarm.Key, CancellationToken.None)).First(r => r.Entry.Action == AuditAction.SnapshotView && r.Entry.Outcome == AuditOutcome.Granted);
         Assert.StartsWith("case ", picture.Entry.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_opened_case_closes_again_after_its_window_and_needs_a_new_reason()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?> { ["Cases:Window"] = "00:15:00" },
+            configure: services => services.AddSingleton<TimeProvider>(clock));
+        await host.InjectAsync(TestAlarms.EventsTopic(), _alarm);
+        TestSnapshots.Write(host.DataDirectory, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        (await host.Http.PostAsync(new Uri($"/api/alarms/{_alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        (await host.Http.PostAsJsonAsync(new Uri($"/api/alarms/{_alarm.Key}/case", UriKind.Relative), new { reason = "민원 확인" })).EnsureSuccessStatusCode();
+
+        clock.Advance(TimeSpan.FromMinutes(14));
+        Assert.Equal(Home, (await DetailAsync(host.Http, _alarm.Key)).GetProperty("site").GetProperty("address").GetString());
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        AssertWithheld(await DetailAsync(host.Http, _alarm.Key));
+        Assert.Equal(HttpStatusCode.Gone, (await host.Http.GetAsync(new Uri($"/api/alarms/{_alarm.Key}/snapshot", UriKind.Relative))).StatusCode);
     }
 
     [Fact]
