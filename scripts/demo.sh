@@ -133,8 +133,8 @@ first=$(pick home "d[0]['deviceId']")
 doorbell=$(pick doorbell "d[0]['deviceId']")
 street_start=$(pick streetlight "f\"{d[0]['site']['lat']},{d[0]['site']['lon']}\"")
 street_end=$(pick streetlight "f\"{d[-1]['site']['lat']},{d[-1]['site']['lon']}\"")
-walk_from=$(pick streetlight "d[0]['site']['address']")
-walk_to=$(pick streetlight "d[-1]['site']['address']")
+walk_from=$(pick streetlight "d[0]['site']['address'].split(' (')[0]")
+walk_to=$(pick streetlight "d[-1]['site']['address'].split(' (')[0]")
 street_mid=$(pick streetlight "f\"{d[len(d)//2]['site']['lat']},{d[len(d)//2]['site']['lon']}\"")
 sim_cmd="dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim)"
 cat <<INFO

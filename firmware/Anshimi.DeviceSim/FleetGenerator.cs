@@ -24,12 +24,12 @@ public static class FleetGenerator
     /// from this point, like the lit street a resident walks home along.
     /// </param>
     /// <param name="lightSites">
-    /// When given, the streetlights stand at these real lights instead, in this order (<see cref="LitNeighbourhood"/>),
-    /// with the light's address.
+    /// When given, the streetlights stand at these real lights instead, in this order, with their addresses
+    /// (<see cref="LitNeighbourhood"/>).
     /// </param>
     public static FleetFile Generate(
         int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0, IReadOnlyList<string>? profiles = null,
-        (double Latitude, double Longitude)? street = null, IReadOnlyList<Anshimi.CloudBridge.Streetlights.LightsFileRow>? lightSites = null)
+        (double Latitude, double Longitude)? street = null, IReadOnlyList<SiteInfo>? lightSites = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(streetlights);
@@ -69,10 +69,10 @@ public static class FleetGenerator
             }
             else if (light && lightSites is not null)
             {
-                Anshimi.CloudBridge.Streetlights.LightsFileRow real = lightSites[i - count];
+                SiteInfo real = lightSites[i - count];
                 (lat, lon) = (real.Latitude, real.Longitude);
-                district = districts.Locate(lat, lon) ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the light {real.Name} at {lat}, {lon} is outside Seoul"));
-                address = (real.Address.Length > 0 ? real.Address : "서울특별시 " + district.NameKo) + " 보안등 " + real.Name;
+                district = districts.Locate(lat, lon) ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the light {real.Address} at {lat}, {lon} is outside Seoul"));
+                address = real.Address;
             }
 
             // A real light keeps the file's 7 decimals (1 cm); invented places need no more than 6.

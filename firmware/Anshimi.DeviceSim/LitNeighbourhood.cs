@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Streetlights;
+using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.DeviceSim;
 
@@ -14,18 +15,29 @@ public static class LitNeighbourhood
 
     public const int DefaultCount = 300;
 
-    public static IReadOnlyList<LightsFileRow> Pick(IReadOnlyList<LightsFileRow> lights, (double Latitude, double Longitude) centre, int count)
+    /// <summary>
+    /// The <paramref name="count"/> poles of the security-lights file at <paramref name="path"/> nearest
+    /// <paramref name="centre"/>, as streetlight sites with the light's address and name; the file is checked as the
+    /// cloud bridge checks it (<see cref="LightsFileReader"/>).
+    /// </summary>
+    public static IReadOnlyList<SiteInfo> Pick(string path, (double Latitude, double Longitude) centre, int count)
     {
-        ArgumentNullException.ThrowIfNull(lights);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        (LightsFileFormat format, IReadOnlyList<LightsFileRow> lights) = LightsFileReader.Read(path);
+        if (format != LightsFileFormat.SecurityLights)
+        {
+            throw new FormatException(path + " is not a security-lights file (header " + LightsFileReader.SecurityLightsHeader + ")");
+        }
+
         var poles = new HashSet<(double, double)>();
-        List<LightsFileRow> picked = [.. lights
+        List<SiteInfo> picked = [.. lights
             .Where(l => poles.Add((l.Latitude, l.Longitude)))
             .OrderBy(l => WalkRoute.Metres(centre, (l.Latitude, l.Longitude)))
             .ThenBy(l => l.Line)
-            .Take(count)];
+            .Take(count)
+            .Select(l => new SiteInfo(StreetlightFleet.Profile, l.Latitude, l.Longitude, (l.Address.Length > 0 ? l.Address + " " : "") + "보안등 " + l.Name))];
         return picked.Count == count
             ? picked
-            : throw new ArgumentException($"the lights file has only {picked.Count} poles, {count} wanted");
+            : throw new ArgumentException($"{path} has only {picked.Count} poles, {count} wanted");
     }
 }

@@ -31,11 +31,11 @@ fleetCommand.SetAction(parse => Run(() =>
     string[]? profiles = parse.GetValue(profilesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     (double, double)? street = parse.GetValue(streetOption) is string text ? LatLon(text, "--street") : null;
     int streetlights = parse.GetValue(streetlightsOption);
-    IReadOnlyList<Anshimi.CloudBridge.Streetlights.LightsFileRow>? sites = null;
+    IReadOnlyList<Anshimi.Protocol.Upstream.SiteInfo>? sites = null;
     if (parse.GetValue(securityLightsOption) is FileInfo securityLights)
     {
         (double, double) near = parse.GetValue(nearOption) is string centre ? LatLon(centre, "--near") : LitNeighbourhood.DefaultCentre;
-        sites = LitNeighbourhood.Pick(Anshimi.CloudBridge.Streetlights.LightsFileReader.Read(securityLights.FullName).Rows, near, streetlights);
+        sites = LitNeighbourhood.Pick(securityLights.FullName, near, streetlights);
     }
 
     FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), streetlights, profiles, street, sites);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Anshimi.CloudBridge.Streetlights;
 using Anshimi.DeviceSim;
 using Anshimi.Geo;
 using Anshimi.Protocol.Upstream.Provisioning;
@@ -91,7 +90,7 @@ public sealed class LitNeighbourhoodTests
 
     private static FleetFile DemoFleet() => FleetGenerator.Generate(
         25, DemoGateway, Districts.Value, seed: null, streetlights: LitNeighbourhood.DefaultCount, profiles: ["home", "shop", "voice", "battery", "doorbell"],
-        lightSites: LitNeighbourhood.Pick(LightsFileReader.Read(SecurityLightsFile).Rows, LitNeighbourhood.DefaultCentre, LitNeighbourhood.DefaultCount));
+        lightSites: LitNeighbourhood.Pick(SecurityLightsFile, LitNeighbourhood.DefaultCentre, LitNeighbourhood.DefaultCount));
 
     private static double Parse(string text) => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
 

@@ -4,7 +4,7 @@ using CsvHelper;
 namespace Anshimi.CloudBridge.Streetlights;
 
 /// <summary>Which kind of lights file a header line names.</summary>
-public enum LightsFileFormat
+internal enum LightsFileFormat
 {
     /// <summary>This system's own file of smart lights: <c>light_id,district_code,gateway_id,lat,lon</c>.</summary>
     SmartLights,
@@ -21,14 +21,15 @@ public enum LightsFileFormat
 /// <param name="Address">The road address, else the lot address, of a security light; empty otherwise.</param>
 /// <param name="DistrictCode">Smart-lights files only.</param>
 /// <param name="GatewayId">Smart-lights files only.</param>
-public sealed record LightsFileRow(int Line, string Name, double Latitude, double Longitude, string Address, string? DistrictCode, string? GatewayId);
+internal sealed record LightsFileRow(int Line, string Name, double Latitude, double Longitude, string Address, string? DistrictCode, string? GatewayId);
 
 /// <summary>
 /// Reads any lights file (CSV, UTF-8, a header line naming its format) and checks every row: the right number of
 /// fields, a name, decimal coordinates — inside Seoul for the city's own files, whose broken coordinates are the
 /// usual fault. The first bad row stops the read with a <see cref="FormatException"/> naming its line.
+/// Internal: the device simulator compiles this file too, and one public type in two assemblies would clash.
 /// </summary>
-public static class LightsFileReader
+internal static class LightsFileReader
 {
     public const string SmartLightsHeader = "light_id,district_code,gateway_id,lat,lon";
 

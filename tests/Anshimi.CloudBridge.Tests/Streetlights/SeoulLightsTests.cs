@@ -94,6 +94,23 @@ public sealed class SeoulLightsTests
     }
 
     [Fact]
+    public void Generate_lights_writes_the_imported_city_as_a_smart_lights_file_that_reads_back_the_same()
+    {
+        string directory = Directory.CreateTempSubdirectory("import-lights-").FullName;
+        string path = Path.Combine(directory, "lights.csv");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exit = GenerateLightsCommand.Run(["generate-lights", "--out", path, "--import", SecurityLightsFile, "--districts", CloudBridgeHost.DistrictsFile], output, error);
+
+        Assert.True(exit == 0, error.ToString());
+        Assert.Equal(StreetlightFile.Header, File.ReadLines(path).First());
+        Assert.Equal(StreetlightFile.Read(SecurityLightsFile, Districts), StreetlightFile.Read(path, Districts));
+        Assert.Contains("9205 lights", output.ToString(), StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
     public async Task The_bridge_starts_on_the_security_lights_file_and_serves_every_light()
     {
         await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>
