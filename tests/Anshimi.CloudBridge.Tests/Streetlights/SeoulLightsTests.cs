@@ -153,6 +153,20 @@ public sealed class SeoulLightsTests
         Directory.Delete(directory, recursive: true);
     }
 
+    [Fact]
+    public void A_city_streetlight_file_listing_a_management_number_twice_is_refused_naming_both_lines()
+    {
+        string directory = Directory.CreateTempSubdirectory("seoul-lights-").FullName;
+        string path = Path.Combine(directory, "seoul-streetlights.csv");
+        string[] lines = File.ReadAllLines(StreetlightsFile);
+        File.WriteAllLines(path, [.. lines.Take(101), lines[1]]);
+
+        FormatException refused = Assert.Throws<FormatException>(() => StreetlightFile.Read(path, Districts));
+
+        Assert.Contains("line 102: light_id " + lines[1].Split(',')[0] + " appears twice (also line 2)", refused.Message, StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
     /// <summary>
     /// A walk through 화양동 from the security light nearest the neighbourhood's centre by way of two more real lights: at
     /// every step, the lights commanded into escort (less those released) are the lights within 30 m of the walker and
