@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a whole Anshimi system on this machine: its own Mosquitto (own config, data directory and
 # port), the gateway with its simulated BLE airspace, the cloud bridge with the app API, 25 simulated
-# bells and doorbells inside real Seoul districts, and a lit street of smart streetlights by City Hall.
+# bells and doorbells inside real Seoul districts, and smart streetlights at 300 real security lights of 광진구 화양동.
 # Ctrl-C stops everything. Ports can be moved with the variables below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +14,12 @@ sim_port=${ANSHIMI_SIM_PORT:-18082}
 new_device_port=${ANSHIMI_NEW_DEVICE_PORT:-18083}
 airspace_port=${ANSHIMI_AIRSPACE_PORT:-18850}
 bells=${ANSHIMI_BELLS:-25}
-lights=${ANSHIMI_LIGHTS:-12}
+lights=${ANSHIMI_LIGHTS:-300}
 gateway_id=gw-demo
 # A factory-fresh bell waiting for the installer (not in the fleet file).
 new_device=0000D001
-# The lit street: lights 30 m apart running east from Seoul City Hall (중구 Jung-gu).
-street_lat=37.5663
-street_lon=126.9779
+# The lit neighbourhood: the real security lights (보안등) of 광진구 nearest 화양동's centre (firmware/README.md).
+security_lights="$repo/../shared/data/gwangjin-security-lights.csv"
 districts="$repo/../shared/data/seoul-municipalities.geojson"
 [ -f "$districts" ] || districts="$repo/data/seoul-municipalities.geojson"
 
@@ -42,7 +41,7 @@ app_key=$(secret)
 escort_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 echo "▶ 모의 장치 생성 / generating ${bells} bells and doorbells and ${lights} streetlights"
-"${sim[@]}" fleet --count "$bells" --profiles home,shop,voice,battery,doorbell --streetlights "$lights" --street "$street_lat,$street_lon" \
+"${sim[@]}" fleet --count "$bells" --profiles home,shop,voice,battery,doorbell --streetlights "$lights" --security-lights "$security_lights" \
   --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
 # The cloud bridge's lights file (cloud-bridge/README.md) lists the same streetlights.
 python3 - "$state/fleet.json" "$state/cloud-lights.csv" <<'PY'
@@ -132,7 +131,10 @@ wait_port "$sim_port"
 pick() { python3 -c "import json,sys; d=[x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']==sys.argv[2]]; print($2)" "$state/fleet.json" "$1"; }
 first=$(pick home "d[0]['deviceId']")
 doorbell=$(pick doorbell "d[0]['deviceId']")
+street_start=$(pick streetlight "f\"{d[0]['site']['lat']},{d[0]['site']['lon']}\"")
 street_end=$(pick streetlight "f\"{d[-1]['site']['lat']},{d[-1]['site']['lon']}\"")
+walk_from=$(pick streetlight "d[0]['site']['address'].split(' (')[0]")
+walk_to=$(pick streetlight "d[-1]['site']['address'].split(' (')[0]")
 street_mid=$(pick streetlight "f\"{d[len(d)//2]['site']['lat']},{d[len(d)//2]['site']['lon']}\"")
 sim_cmd="dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim)"
 cat <<INFO
@@ -149,9 +151,10 @@ cat <<INFO
     $sim_cmd press $first --control 127.0.0.1:$sim_port
   스마트초인종 배회 Loitering at a smart doorbell (suspicious visitor, with its snapshot):
     $sim_cmd motion $doorbell start --control 127.0.0.1:$sim_port
-  귀가모니터링 Walk home along the lit street (the lights ahead brighten, those behind fade):
-    $sim_cmd walk --cloud http://127.0.0.1:$console_port/ --api-key $app_key --from $street_lat,$street_lon --to $street_end
-  긴급신고 Emergency report on the street (the nearest lights blink, an alarm opens in 중구):
+  귀가모니터링 Walk home through 화양동's alleys, pole to pole (the lights ahead brighten, those behind fade),
+  from $walk_from to $walk_to:
+    $sim_cmd walk --cloud http://127.0.0.1:$console_port/ --api-key $app_key --from $street_start --to $street_end --along $state/fleet.json
+  긴급신고 Emergency report in the alleys (the nearest lights blink, an alarm opens in 광진구):
     $sim_cmd report-emergency --cloud http://127.0.0.1:$console_port/ --api-key $app_key --at $street_mid
   설치기사 작업 Installer journey — a factory-fresh bell $new_device (label: $state/new-device-label.svg):
     export ANSHIMI_GATEWAY_URL=http://127.0.0.1:$gateway_port/ ANSHIMI_ADMIN_TOKEN_FILE=$state/gateway/admin.token
