@@ -3,6 +3,7 @@ using System.Text.Json;
 using Anshimi.DeviceSim;
 using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware.Host;
+using Anshimi.Protocol;
 using Anshimi.Testing;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
@@ -32,7 +33,7 @@ public sealed class DoorbellTests(ITestOutputHelper output)
 
             JsonElement alarm = await Fleet.CloudAlarmOfAsync(system, doorbell.Record.DeviceId, TimeSpan.FromSeconds(60), ct);
 
-            Assert.Equal(DoorbellConfig.LoiteringCode, alarm.GetProperty("event").GetProperty("code").GetInt32());
+            Assert.Equal(ContactIdCode.Loitering, alarm.GetProperty("event").GetProperty("code").GetInt32());
             Assert.Equal(1, alarm.GetProperty("event").GetProperty("qualifier").GetInt32());
             Assert.Equal(doorbell.Record.DistrictCode, alarm.GetProperty("district").GetProperty("code").GetString());
             string key = alarm.GetProperty("key").GetString()!;

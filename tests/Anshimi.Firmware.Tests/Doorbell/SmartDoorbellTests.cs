@@ -15,7 +15,7 @@ public sealed class SmartDoorbellTests
         rig.Run(2000);
 
         Frame ring = Assert.Single(rig.Events);
-        Assert.Equal(DoorbellConfig.RingCode, ring.EventCode);
+        Assert.Equal(ContactIdCode.DoorbellRing, ring.EventCode);
         Assert.Equal(ContactIdQualifier.StatusReport, ring.Qualifier);
         Assert.Equal((ushort)2, ring.Zone);
         Assert.Equal([0.5, 0.0, 0.35, 0.0], rig.Parts.Chime.History.Select(h => h.Duty).Skip(1));
@@ -63,7 +63,7 @@ public sealed class SmartDoorbellTests
 
         rig.Run(2_000);
         Frame loiter = Assert.Single(rig.Events);
-        Assert.Equal(DoorbellConfig.LoiteringCode, loiter.EventCode);
+        Assert.Equal(ContactIdCode.Loitering, loiter.EventCode);
         Assert.Equal(ContactIdQualifier.NewEvent, loiter.Qualifier);
         rig.AckEvents();
 
@@ -73,14 +73,14 @@ public sealed class SmartDoorbellTests
         rig.Run(2_000);
         rig.Parts.Pir.StartMotion();
         rig.Run(30_000);
-        Assert.Single(rig.Events, e => e.EventCode == DoorbellConfig.LoiteringCode);
+        Assert.Single(rig.Events, e => e.EventCode == ContactIdCode.Loitering);
 
         // Quiet long enough to rearm; the next lingering is a new episode.
         rig.Parts.Pir.StopMotion();
         rig.Run(31_000);
         rig.Parts.Pir.StartMotion();
         rig.Run(21_000);
-        Assert.Equal(2, rig.Events.Count(e => e.EventCode == DoorbellConfig.LoiteringCode));
+        Assert.Equal(2, rig.Events.Count(e => e.EventCode == ContactIdCode.Loitering));
         Assert.Equal(2, rig.Doorbell.LoiteringRaised);
     }
 
@@ -94,7 +94,7 @@ public sealed class SmartDoorbellTests
             rig.Run(2500);
         }
 
-        Assert.Single(rig.Events, e => e.EventCode == DoorbellConfig.LoiteringCode);
+        Assert.Single(rig.Events, e => e.EventCode == ContactIdCode.Loitering);
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class SmartDoorbellTests
         rig.Run(5_000);
         rig.Parts.Ring.Press(200);
         rig.Run(60_000);
-        Assert.Equal([DoorbellConfig.RingCode], rig.Events.Select(e => e.EventCode));
+        Assert.Equal([ContactIdCode.DoorbellRing], rig.Events.Select(e => e.EventCode));
     }
 
     [Fact]
