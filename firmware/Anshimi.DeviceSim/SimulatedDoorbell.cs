@@ -22,7 +22,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
     {
         Record = record;
         Link = link;
-        Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId));
+        Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId, clock));
         var config = new DoorbellConfig(record.NumericId, record.Key);
         configure?.Invoke(config);
         var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));

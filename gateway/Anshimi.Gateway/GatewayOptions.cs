@@ -31,6 +31,9 @@ public sealed class GatewayOptions
     /// <summary>Device uplinks waiting for the pipeline; more are dropped and counted (devices resend).</summary>
     public int UplinkQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>Uplinks one device may have waiting; more from it are dropped and counted (<c>device_budget</c>), so no device starves the others.</summary>
+    public int UplinkDeviceBudget { get; set; } = 64;
+
     /// <summary>How often changed device health is saved and reported upstream.</summary>
     public TimeSpan StatusReportInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -30,15 +30,20 @@ public sealed class BrokerFixture : IAsyncDisposable
 
     public string FleetPath => Path.Combine(Directory, "fleet.json");
 
-    public static async Task<BrokerFixture> StartAsync()
+    /// <summary>A broker and fleet with <see cref="Device"/> and <paramref name="others"/>, each a device account of its own.</summary>
+    public static async Task<BrokerFixture> StartAsync(params TestDevice[] others)
     {
         string directory = Path.Combine(Path.GetTempPath(), "anshimi-gateway-it", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
         var device = new TestDevice(0x0000A1B2, 1);
-        new FleetFile(GatewayId, [device.Record]).Save(Path.Combine(directory, "fleet.json"));
+        new FleetFile(GatewayId, [device.Record, .. others.Select(o => o.Record)]).Save(Path.Combine(directory, "fleet.json"));
 
         var options = new MosquittoBrokerOptions();
-        options.Users[DeviceIdText.Format(device.Id)] = device.Record.MqttPassword;
+        foreach (TestDevice each in others.Prepend(device))
+        {
+            options.Users[DeviceIdText.Format(each.Id)] = each.Record.MqttPassword;
+        }
+
         options.Users["gateway"] = "gateway-" + Guid.NewGuid().ToString("N");
         options.Users["probe"] = "probe-" + Guid.NewGuid().ToString("N");
         foreach (string line in new[]

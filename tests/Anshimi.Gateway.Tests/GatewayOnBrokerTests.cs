@@ -19,7 +19,10 @@ public abstract class GatewayOnBrokerTests : IAsyncLifetime
 
     protected BrokerFixture Fixture { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Fixture = await BrokerFixture.StartAsync();
+    public async Task InitializeAsync() => Fixture = await StartFixtureAsync();
+
+    /// <summary>The broker and fleet of each test; by default one bell.</summary>
+    protected virtual Task<BrokerFixture> StartFixtureAsync() => BrokerFixture.StartAsync();
 
     public async Task DisposeAsync()
     {

@@ -92,10 +92,10 @@ public sealed class HostedGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Full_uplink_queue_drops_and_counts_but_never_drops_cloud_commands()
+    public void A_device_over_its_uplink_budget_is_dropped_and_counted_but_cloud_commands_never_are()
     {
-        var options = Options.Create(new GatewayOptions { Id = "gw-q", UplinkQueueCapacity = 1 });
-        var inbox = new GatewayInbox(options, _host.Services.GetRequiredService<Diagnostics.GatewayMetrics>());
+        var options = Options.Create(new GatewayOptions { Id = "gw-q", UplinkQueueCapacity = 1, UplinkDeviceBudget = 1 });
+        var inbox = new GatewayInbox(options, _host.Services.GetRequiredService<Diagnostics.GatewayMetrics>(), _host.Services.GetRequiredService<Diagnostics.RejectLog>());
 
         for (int i = 0; i < 3; i++)
         {
@@ -103,21 +103,22 @@ public sealed class HostedGatewayTests : IAsyncLifetime
             inbox.Post(new MqttMessage(Topics.GatewayCommands("gw-q"), [], MqttQos.AtLeastOnce, false));
         }
 
-        Assert.Equal(1, Drain(inbox.Uplinks.Reader));
-        Assert.Equal(3, Drain(inbox.Commands.Reader));
-        string metrics = MetricsEndpoint.Scrape(_host.Services);
-        Assert.Equal(2, Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"queue_full\"}"));
-    }
-
-    private static int Drain(System.Threading.Channels.ChannelReader<MqttMessage> reader)
-    {
-        int count = 0;
-        while (reader.TryRead(out _))
+        int uplinks = 0;
+        while (inbox.Uplinks.TryDequeue(out _))
         {
-            count++;
+            uplinks++;
         }
 
-        return count;
+        int commands = 0;
+        while (inbox.Commands.Reader.TryRead(out _))
+        {
+            commands++;
+        }
+
+        Assert.Equal(1, uplinks);
+        Assert.Equal(3, commands);
+        string metrics = MetricsEndpoint.Scrape(_host.Services);
+        Assert.Equal(2, Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"device_budget\"}"));
     }
 
     private static bool IsAlarm(PublishedMessage message) =>

@@ -5,12 +5,6 @@ namespace Anshimi.Firmware.Doorbell
     /// <summary>One smart doorbell's identity and tuning (스마트초인종). Defaults suit the indoor unit with its door station.</summary>
     public sealed class DoorbellConfig
     {
-        /// <summary>Anshimi's status event for a doorbell ring (qualifier 6, protocol/README.md §3).</summary>
-        public const ushort RingCode = 901;
-
-        /// <summary>Contact ID 150, 24-hour non-burglary: shown to operators as 수상한 방문자 (suspicious visitor).</summary>
-        public const ushort LoiteringCode = 150;
-
         public DoorbellConfig(uint deviceId, byte[] key)
         {
             DeviceId = deviceId;

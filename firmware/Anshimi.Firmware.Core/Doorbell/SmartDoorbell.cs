@@ -245,7 +245,7 @@ namespace Anshimi.Firmware.Doorbell
 
             _hasRung = true;
             _lastRingMs = atMs;
-            Raise(DoorbellConfig.RingCode, ContactIdQualifier.StatusReport, _config.RingZone, true);
+            Raise(ContactIdCode.DoorbellRing, ContactIdQualifier.StatusReport, _config.RingZone, true);
         }
 
         private void OnEmergency(bool active, long atMs)
@@ -313,7 +313,7 @@ namespace Anshimi.Firmware.Doorbell
             if (present && !_episodeLoitered && !_episodeRang && seenUntil - _episodeStartMs >= _config.LoiterMs)
             {
                 _episodeLoitered = true;
-                if (Raise(DoorbellConfig.LoiteringCode, ContactIdQualifier.NewEvent, _config.MotionZone, true) != 0)
+                if (Raise(ContactIdCode.Loitering, ContactIdQualifier.NewEvent, _config.MotionZone, true) != 0)
                 {
                     LoiteringRaised++;
                 }

@@ -54,6 +54,9 @@ public sealed class BleOptions
     /// <summary>Heard advertisements waiting for processing; more are dropped and counted as queue_full.</summary>
     public int QueueCapacity { get; set; } = 4096;
 
+    /// <summary>Advertisements claiming one device id that may wait at once; more are dropped and counted as device_budget.</summary>
+    public int DeviceBudget { get; set; } = 64;
+
     public IPEndPoint AirspaceIPEndPoint => IPEndPoint.Parse(AirspaceEndpoint);
 
     public BleAddress AirspaceBleAddress => BleAddress.TryParse(AirspaceAddress, out BleAddress address) ? address : default;
@@ -103,6 +106,11 @@ public sealed class BleOptionsValidator : IValidateOptions<BleOptions>
         if (options.QueueCapacity <= 0)
         {
             failures.Add(Key("QueueCapacity") + " must be positive");
+        }
+
+        if (options.DeviceBudget <= 0 || options.DeviceBudget > options.QueueCapacity)
+        {
+            failures.Add(Key("DeviceBudget") + " must be positive and not above " + Key("QueueCapacity"));
         }
 
         if (options.Transport == BleTransportKind.Airspace)

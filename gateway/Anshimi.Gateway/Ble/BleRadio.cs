@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using Anshimi.Ble;
 using Anshimi.Gateway.Lights;
+using Anshimi.Gateway.Pipeline;
+using Anshimi.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,7 +11,8 @@ namespace Anshimi.Gateway.Ble;
 
 /// <summary>
 /// Runs the gateway's radio: opens the transport (retrying while the adapter is missing or fails), queues every
-/// heard advertisement for <see cref="BleIngestion"/> (one consumer), and every <see cref="BleOptions.Dwell"/> lets
+/// heard advertisement for <see cref="BleIngestion"/> (one consumer, round-robin per claimed device id with a budget each,
+/// so a device or a sender posing as one that floods the air delays no other device's alarm), and every <see cref="BleOptions.Dwell"/> lets
 /// the light fan-out tick and puts the next downlink frame on air. Tests drive the same steps one by one.
 /// </summary>
 public sealed partial class BleRadio(
@@ -23,13 +26,15 @@ public sealed partial class BleRadio(
     TimeProvider time,
     ILogger<BleRadio> logger) : BackgroundService
 {
-    public const string QueueFull = "queue_full";
+    public const string QueueFull = AlarmPipeline.QueueFull;
 
     private static readonly TimeSpan ReopenDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
 
-    private readonly Channel<BleAdvertisementReport> _reports = Channel.CreateBounded<BleAdvertisementReport>(
-        new BoundedChannelOptions(options.Value.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly FairUplinkQueue<BleAdvertisementReport> _reports = new(options.Value.QueueCapacity, options.Value.DeviceBudget);
+
+    // Wakes the consumer; the queue itself holds the reports.
+    private readonly Channel<bool> _heard = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
     private IBleTransport? _transport;
     private DateTimeOffset _lastFlush;
@@ -76,7 +81,7 @@ public sealed partial class BleRadio(
     public async Task<int> ProcessPendingAsync(CancellationToken cancellationToken)
     {
         int handled = 0;
-        while (_reports.Reader.TryRead(out BleAdvertisementReport? report))
+        while (_reports.TryDequeue(out BleAdvertisementReport report))
         {
             try
             {
@@ -85,7 +90,7 @@ public sealed partial class BleRadio(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Storage trouble: this copy is lost, the device's next advertisement tries again.
-                metrics.Frame(Pipeline.AlarmPipeline.StoreFailed);
+                metrics.Frame(AlarmPipeline.StoreFailed);
                 LogIngestionFailed(logger, ex);
             }
 
@@ -213,8 +218,9 @@ public sealed partial class BleRadio(
 
     private async Task ConsumeAsync(CancellationToken cancellationToken)
     {
-        while (await _reports.Reader.WaitToReadAsync(cancellationToken))
+        while (await _heard.Reader.WaitToReadAsync(cancellationToken))
         {
+            _heard.Reader.TryRead(out _);
             await ProcessPendingAsync(cancellationToken);
         }
     }
@@ -242,10 +248,21 @@ public sealed partial class BleRadio(
 
     private void OnAdvertisement(object? sender, BleAdvertisementReport report)
     {
-        if (!_reports.Writer.TryWrite(report))
+        // Lanes go by the device id the frame claims, unverified yet (checked by the consumer); foreign traffic shares lane 0.
+        uint claimed = BleAdvertisement.TryFindFrame(report.Data, 0, report.Data.Length, out int offset, out int length) && length >= FrameCodec.MinFrameLength
+            ? FrameCodec.ReadDeviceId(report.Data, offset)
+            : 0;
+        if (_reports.TryEnqueue(claimed, report, out BleAdvertisementReport? displaced) is { } dropped)
+        {
+            metrics.Frame(dropped);
+        }
+
+        if (displaced is not null)
         {
             metrics.Frame(QueueFull);
         }
+
+        _heard.Writer.TryWrite(true);
     }
 
     private void OnStateChanged(object? sender, BleTransportStateChangedEventArgs e) => LogState(logger, e.State, e.Reason);

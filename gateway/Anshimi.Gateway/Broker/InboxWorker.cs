@@ -10,7 +10,7 @@ namespace Anshimi.Gateway.Broker;
 /// <summary>
 /// The single consumer of the inbox. One consumer keeps every registry and downlink-counter change
 /// in order without locks; cloud commands go first so an operator's ack is not stuck behind a burst
-/// of uplinks.
+/// of uplinks, and uplinks come round-robin per device, so one device's burst delays no other device's alarm.
 /// </summary>
 public sealed partial class InboxWorker(
     GatewayInbox inbox,
@@ -29,7 +29,7 @@ public sealed partial class InboxWorker(
                 {
                     await HandleCommandAsync(command, stoppingToken);
                 }
-                else if (inbox.Uplinks.Reader.TryRead(out MqttMessage? uplink))
+                else if (inbox.Uplinks.TryDequeue(out MqttMessage uplink))
                 {
                     await (SnapshotAssembler.IsChunk(uplink.Payload)
                         ? snapshots.HandleChunkAsync(uplink.Topic, uplink.Payload, stoppingToken)

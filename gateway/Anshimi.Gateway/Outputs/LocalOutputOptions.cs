@@ -36,7 +36,7 @@ public sealed class LocalOutputOptions : IValidatableObject
     public List<int> SirenEvents { get; set; } = [ContactIdCode.Panic];
 
     /// <summary>Contact ID events that light the strobe while unacknowledged.</summary>
-    public List<int> StrobeEvents { get; set; } = [ContactIdCode.Panic, 150];
+    public List<int> StrobeEvents { get; set; } = [ContactIdCode.Panic, ContactIdCode.Loitering];
 
     /// <summary>The siren stops after this long even if nobody acknowledged (noise rules); the strobe stays on.</summary>
     public TimeSpan SirenMaxDuration { get; set; } = TimeSpan.FromMinutes(3);

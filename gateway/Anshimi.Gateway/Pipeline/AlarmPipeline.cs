@@ -70,6 +70,9 @@ public sealed partial class AlarmPipeline(
     public const string StoreFailed = "store_failed";
     public const string QueueFull = "queue_full";
 
+    /// <summary>Dropped before processing: the sending device already had its budget of uplinks waiting.</summary>
+    public const string DeviceBudget = "device_budget";
+
     private const string UplinkSuffix = "/up";
 
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);

@@ -48,10 +48,16 @@ public sealed partial class Commissioning(
         string id = DeviceIdText.Format(deviceId);
         string normalized = ClaimCode.Normalize(claimCode, out string problem)
             ?? throw new CommissioningException(400, "bad_claim_code", "claim code " + problem);
-        HelloSighting sighting = board.Find(deviceId)
-            ?? throw new CommissioningException(404, "not_heard", "device " + id + " has not said hello recently; power it on near the gateway and run discover");
+        IReadOnlyList<HelloSighting> candidates = board.Candidates(deviceId);
+        if (candidates.Count == 0)
+        {
+            throw new CommissioningException(404, "not_heard", "device " + id + " has not said hello recently; power it on near the gateway and run discover");
+        }
+
+        // Only the device itself can tag a hello under its claim secret: that hello is the one answered.
         byte[] secret = ClaimCode.Secret(normalized);
-        if (!CredentialSealer.HelloMatches(sighting.Raw, sighting.Hello, secret))
+        HelloSighting? sighting = candidates.FirstOrDefault(c => CredentialSealer.HelloMatches(c.Raw, c.Hello, secret));
+        if (sighting is null)
         {
             metrics.Claim("wrong_code");
             LogClaimRefused(logger, id);

@@ -11,6 +11,12 @@ public sealed class ProvisioningMetrics
     public const string BadTopic = "bad_topic";
     public const string BoardFull = "board_full";
 
+    /// <summary>Another hello for an id that already has its limit of distinct hellos listed.</summary>
+    public const string Conflict = "conflict";
+
+    /// <summary>A new distinct hello for a listed id sooner than the per-id interval allows.</summary>
+    public const string RateLimited = "rate_limited";
+
     private readonly Counter<long> _hellos;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _claims;

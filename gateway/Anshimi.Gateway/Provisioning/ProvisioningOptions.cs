@@ -23,6 +23,12 @@ public sealed class ProvisioningOptions
     /// <summary>Unclaimed devices remembered at once; the oldest hello goes when a new device would exceed it.</summary>
     public int MaxUnclaimed { get; set; } = 256;
 
+    /// <summary>Distinct hellos (power-ups, or clients posing as the device) listed at once for one device id; the claim code picks the genuine one.</summary>
+    public int MaxHellosPerDevice { get; set; } = 4;
+
+    /// <summary>Least time between two new distinct hellos accepted for one id (a device repeats its own hello, which is always accepted).</summary>
+    public TimeSpan NewHelloInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A hello older than this no longer lists its device (a device repeats its hello every few seconds).</summary>
     public TimeSpan HelloLifetime { get; set; } = TimeSpan.FromMinutes(2);
 

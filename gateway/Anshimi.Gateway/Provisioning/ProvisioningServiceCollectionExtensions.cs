@@ -22,7 +22,7 @@ public static class ProvisioningServiceCollectionExtensions
             .Validate(p => !p.Enabled || File.Exists(p.DynamicSecurityPasswordFile), "Provisioning:DynamicSecurityPasswordFile must name an existing file when provisioning is enabled")
             .Validate(p => !p.Enabled || File.Exists(p.DistrictsFile), "Provisioning:DistrictsFile must name seoul-municipalities.geojson when provisioning is enabled")
             .Validate(p => !p.Enabled || !string.IsNullOrWhiteSpace(p.DynamicSecurityUsername), "Provisioning:DynamicSecurityUsername must be set")
-            .Validate(p => p.MaxUnclaimed > 0 && p.HelloLifetime > TimeSpan.Zero && p.WalkTestWindow > TimeSpan.Zero && p.ControlTimeout > TimeSpan.Zero, "Provisioning limits and intervals must be positive")
+            .Validate(p => p.MaxUnclaimed > 0 && p.MaxHellosPerDevice > 0 && p.NewHelloInterval >= TimeSpan.Zero && p.HelloLifetime > TimeSpan.Zero && p.WalkTestWindow > TimeSpan.Zero && p.ControlTimeout > TimeSpan.Zero, "Provisioning limits and intervals must be positive")
             .ValidateOnStart();
 
         if (!configuration.GetSection(ProvisioningOptions.SectionName).GetValue<bool>(nameof(ProvisioningOptions.Enabled)))

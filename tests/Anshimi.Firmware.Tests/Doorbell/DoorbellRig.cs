@@ -12,7 +12,8 @@ public sealed class DoorbellRig
     public const uint DeviceId = 0x00D0B311;
     public const int TickMs = 10;
     public const uint CameraSeed = 7;
-    public const int ImageBytes = 1050;
+    public const int ImageWidth = 96;
+    public const int ImageHeight = 72;
 
     private readonly FrameCodec _codec = new(new HmacSha256());
     private readonly Action<DoorbellConfig>? _configure;
@@ -23,7 +24,7 @@ public sealed class DoorbellRig
         _configure = configure;
         Clock = new VirtualClock();
         Link = new FakeMqttLink(Clock);
-        Parts = new SimulatedDoorbellParts(Clock, new SimulatedCamera(CameraSeed, ImageBytes));
+        Parts = new SimulatedDoorbellParts(Clock, new SimulatedCamera(CameraSeed, Clock, ImageWidth, ImageHeight));
         Doorbell = Build();
     }
 

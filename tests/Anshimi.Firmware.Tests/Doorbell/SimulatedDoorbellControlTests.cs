@@ -47,7 +47,8 @@ public sealed class SimulatedDoorbellControlTests
             Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync("devices/" + id + "/emergency?holdMs=1600", null)).StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("devices/" + id + "/dance", null)).StatusCode);
 
-            await Until(() => doorbell.Doorbell.Rings == 1 && doorbell.Doorbell.EmergencyCounter != 0, cts.Token);
+            // The LED follows later in the tick that raised the events.
+            await Until(() => doorbell.Doorbell.Rings == 1 && doorbell.Doorbell.EmergencyCounter != 0 && Anshimi.Firmware.Hal.LedStateName.Of(doorbell.Doorbell.LedState) == "sending", cts.Token);
             Assert.Equal(2, doorbell.Doorbell.EventsRaised);
             Assert.True(doorbell.Parts.Pir.Motion);
             Assert.Equal(1, doorbell.Doorbell.ChimePlays);

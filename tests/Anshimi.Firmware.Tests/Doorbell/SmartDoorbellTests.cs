@@ -15,7 +15,7 @@ public sealed class SmartDoorbellTests
         rig.Run(2000);
 
         Frame ring = Assert.Single(rig.Events);
-        Assert.Equal(DoorbellConfig.RingCode, ring.EventCode);
+        Assert.Equal(ContactIdCode.DoorbellRing, ring.EventCode);
         Assert.Equal(ContactIdQualifier.StatusReport, ring.Qualifier);
         Assert.Equal((ushort)2, ring.Zone);
         Assert.Equal([0.5, 0.0, 0.35, 0.0], rig.Parts.Chime.History.Select(h => h.Duty).Skip(1));
@@ -24,10 +24,10 @@ public sealed class SmartDoorbellTests
         rig.AckEvents();
         rig.Run(500);
         List<Frame> chunks = rig.Chunks;
-        Assert.Equal(1 + ((DoorbellRig.ImageBytes + 199) / 200), chunks.Count);
+        Assert.Equal(1 + ((rig.Parts.Camera.Images[0].Length + 199) / 200), chunks.Count);
         Assert.All(chunks, c => Assert.True(c.Counter > ring.Counter));
         Assert.All(chunks, c => Assert.Equal((ring.EventCode, ring.Qualifier, ring.Zone), (c.EventCode, c.Qualifier, c.Zone)));
-        Assert.Equal(SimulatedCamera.ImageFor(DoorbellRig.CameraSeed, 0, DoorbellRig.ImageBytes), DoorbellRig.Reassemble(chunks, ring.Counter));
+        Assert.Equal(rig.Parts.Camera.Images[0], DoorbellRig.Reassemble(chunks, ring.Counter));
 
         rig.DeliverAck(ring.Counter, AckStage.SnapshotStored);
         rig.Run(60_000);
@@ -63,7 +63,7 @@ public sealed class SmartDoorbellTests
 
         rig.Run(2_000);
         Frame loiter = Assert.Single(rig.Events);
-        Assert.Equal(DoorbellConfig.LoiteringCode, loiter.EventCode);
+        Assert.Equal(ContactIdCode.Loitering, loiter.EventCode);
         Assert.Equal(ContactIdQualifier.NewEvent, loiter.Qualifier);
         rig.AckEvents();
 
@@ -73,14 +73,14 @@ public sealed class SmartDoorbellTests
         rig.Run(2_000);
         rig.Parts.Pir.StartMotion();
         rig.Run(30_000);
-        Assert.Single(rig.Events, e => e.EventCode == DoorbellConfig.LoiteringCode);
+        Assert.Single(rig.Events, e => e.EventCode == ContactIdCode.Loitering);
 
         // Quiet long enough to rearm; the next lingering is a new episode.
         rig.Parts.Pir.StopMotion();
         rig.Run(31_000);
         rig.Parts.Pir.StartMotion();
         rig.Run(21_000);
-        Assert.Equal(2, rig.Events.Count(e => e.EventCode == DoorbellConfig.LoiteringCode));
+        Assert.Equal(2, rig.Events.Count(e => e.EventCode == ContactIdCode.Loitering));
         Assert.Equal(2, rig.Doorbell.LoiteringRaised);
     }
 
@@ -94,7 +94,7 @@ public sealed class SmartDoorbellTests
             rig.Run(2500);
         }
 
-        Assert.Single(rig.Events, e => e.EventCode == DoorbellConfig.LoiteringCode);
+        Assert.Single(rig.Events, e => e.EventCode == ContactIdCode.Loitering);
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class SmartDoorbellTests
         rig.Run(5_000);
         rig.Parts.Ring.Press(200);
         rig.Run(60_000);
-        Assert.Equal([DoorbellConfig.RingCode], rig.Events.Select(e => e.EventCode));
+        Assert.Equal([ContactIdCode.DoorbellRing], rig.Events.Select(e => e.EventCode));
     }
 
     [Fact]
@@ -226,7 +226,7 @@ public sealed class SmartDoorbellTests
         rig.Run(4_500);
         Assert.Equal(1, rig.Doorbell.SnapshotResends);
         heard.AddRange(rig.Chunks.Skip(firstPass.Count));
-        Assert.Equal(SimulatedCamera.ImageFor(DoorbellRig.CameraSeed, 0, DoorbellRig.ImageBytes), DoorbellRig.Reassemble(heard, id));
+        Assert.Equal(rig.Parts.Camera.Images[0], DoorbellRig.Reassemble(heard, id));
         Assert.True(rig.Chunks.Skip(firstPass.Count).Min(c => c.Counter) > firstPass.Max(c => c.Counter));
 
         rig.DeliverAck(id, AckStage.SnapshotStored);
@@ -254,7 +254,7 @@ public sealed class SmartDoorbellTests
         rig.Run(1_000);
         List<Frame> after = rig.Chunks.Skip(before).ToList();
         Assert.Equal(0, FramePayloads.ChunkIndex(after[0]));
-        Assert.Equal(SimulatedCamera.ImageFor(DoorbellRig.CameraSeed, 0, DoorbellRig.ImageBytes), DoorbellRig.Reassemble(after, id));
+        Assert.Equal(rig.Parts.Camera.Images[0], DoorbellRig.Reassemble(after, id));
     }
 
     [Fact]
@@ -271,7 +271,7 @@ public sealed class SmartDoorbellTests
 
         rig.Reboot();
         rig.Run(2_000);
-        Assert.Equal(SimulatedCamera.ImageFor(DoorbellRig.CameraSeed, 0, DoorbellRig.ImageBytes), DoorbellRig.Reassemble(rig.Chunks, id));
+        Assert.Equal(rig.Parts.Camera.Images[0], DoorbellRig.Reassemble(rig.Chunks, id));
         Assert.All(rig.Frames, f => Assert.True(f.Counter > highest));
         Assert.Equal(0, rig.Parts.Camera.Shots - 1);
     }

@@ -48,7 +48,7 @@ public sealed class BleGateway : IAsyncDisposable
 
     public string EventsTopic => Topics.GatewayEvents(GatewayHarness.GatewayId);
 
-    public static async Task<BleGateway> StartAsync(int lights = 4)
+    public static async Task<BleGateway> StartAsync(int lights = 4, Action<BleOptions>? radio = null)
     {
         FakeTimeProvider time = GatewayHarness.NewClock();
         var air = new SimulatedAirspace(time);
@@ -58,7 +58,14 @@ public sealed class BleGateway : IAsyncDisposable
             new TestDevice(0x0000B001, 31, "battery"),
             .. Enumerable.Range(0, lights).Select(i => new TestDevice(0x00001101u + (uint)i, (byte)(61 + i), LightFanout.LightProfile)),
         ];
-        GatewayHarness harness = await GatewayHarness.StartAsync(GatewayHarness.CreateDirectory(), new FakeMqttClient(), time, devices, Configure(air));
+        GatewayHarness harness = await GatewayHarness.StartAsync(GatewayHarness.CreateDirectory(), new FakeMqttClient(), time, devices, services =>
+        {
+            Configure(air)(services);
+            if (radio is not null)
+            {
+                services.PostConfigure(radio);
+            }
+        });
         var gateway = new BleGateway(harness, air);
         Assert.True(await gateway.Radio.OpenAsync(CancellationToken.None));
         return gateway;

@@ -11,7 +11,7 @@ namespace Anshimi.CloudBridge.Upstreams.Dc09;
 public sealed class Dc09Upstream : IUpstream
 {
     /// <summary>Contact ID 601 "manual trigger test report": how an installer's test reaches a receiver without a dispatch.</summary>
-    public const int TestReportCode = 601;
+    public const int TestReportCode = Protocol.ContactIdCode.ManualTestReport;
 
     private readonly Dc09UpstreamOptions _options;
     private readonly UpstreamDeliveryStore _deliveries;
