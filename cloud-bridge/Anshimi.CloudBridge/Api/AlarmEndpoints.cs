@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.Mqtt;
@@ -47,10 +48,11 @@ public static class AlarmEndpoints
 
         RouteGroupBuilder alarms = api.MapGroup("/alarms").WithTags("Alarms");
         alarms.MapGet("/", ListAlarmsAsync).WithName("ListAlarms")
-            .WithSummary("Alarms of the operator's districts, newest first; view=live (default) or view=walk-test (시험 경보 only).");
+            .WithSummary("Alarms of the operator's districts, newest first; view=live (default) or view=walk-test (시험 경보 only); neighbourhood=행정동 code.");
         alarms.MapGet("/stream", StreamAlarms).WithName("StreamAlarms")
             .WithSummary("Server-Sent Events: 'alarm' for a new alarm, 'alarm-updated' for a change, 'walk-test' for a test alarm; data is the alarm JSON.");
-        alarms.MapGet("/{key}", GetAlarmAsync).WithName("GetAlarm");
+        alarms.MapGet("/{key}", GetAlarmAsync).WithName("GetAlarm")
+            .WithSummary("One alarm with the linked CCTV points nearest its site (the operator's districts' only, nearest first).");
         alarms.MapPost("/{key}/ack", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
             actions.ApplyAsync(key, AlarmState.Acknowledged, OperatorScope.Of(http.User), ct)).WithName("AcknowledgeAlarm").WithSummary("확인: help is on the way.");
         alarms.MapPost("/{key}/dispatch", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
@@ -59,6 +61,9 @@ public static class AlarmEndpoints
             actions.ApplyAsync(key, AlarmState.Resolved, OperatorScope.Of(http.User), ct)).WithName("ResolveAlarm").WithSummary("종결: close the alarm.");
         alarms.MapSnapshotApi();
 
+        api.MapGet("/neighbourhoods", (HttpContext http, DistrictDirectory districts) =>
+            TypedResults.Ok(districts.Neighbourhoods.Where(n => OperatorScope.Of(http.User).CanSee(n.DistrictCode)).ToList()))
+            .WithName("ListNeighbourhoods").WithTags("Alarms").WithSummary("The 행정동 of the operator's districts, to filter alarms by.");
         api.MapDeviceApi();
         api.MapMapApi();
         api.MapAuditApi();
@@ -67,7 +72,8 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Results<Ok<List<AlarmView>>, ProblemHttpResult>> ListAlarmsAsync(
-        HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken, int limit = 200, string view = "live")
+        HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken, int limit = 200, string view = "live",
+        string? neighbourhood = null)
     {
         if (limit is < 1 or > MaxListLimit)
         {
@@ -79,14 +85,19 @@ public static class AlarmEndpoints
             return TypedResults.Problem(title: "Invalid view", detail: "view must be live or walk-test.", statusCode: StatusCodes.Status400BadRequest);
         }
 
+        if (neighbourhood is not null && districts.NeighbourhoodOf(neighbourhood) is null)
+        {
+            return TypedResults.Problem(title: "Invalid neighbourhood", detail: "neighbourhood must be a 행정동 code (adm_cd2) such as 1121571000.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
         var scope = OperatorScope.Of(http.User);
-        var filter = new AlarmFilter(scope.Central ? null : scope.Districts, view == WalkTestEvent);
+        var filter = new AlarmFilter(scope.Central ? null : scope.Districts, view == WalkTestEvent) { Neighbourhood = neighbourhood };
         IReadOnlyList<AlarmRecord> alarms = await store.ListAsync(limit, filter, cancellationToken);
         return TypedResults.Ok(alarms.Select(a => AlarmView.From(a, districts)).ToList());
     }
 
     private static async Task<Results<Ok<AlarmView>, ProblemHttpResult>> GetAlarmAsync(
-        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken)
+        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, NearbyCameras cameras, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(key, out AlarmKey parsed))
         {
@@ -94,9 +105,14 @@ public static class AlarmEndpoints
         }
 
         AlarmRecord? alarm = await store.FindAsync(parsed.ToString(), cancellationToken);
-        return alarm is null || !OperatorScope.Of(http.User).CanSee(alarm.DistrictCode)
-            ? AlarmProblems.NotFound(parsed.ToString())
-            : TypedResults.Ok(AlarmView.From(alarm, districts));
+        var scope = OperatorScope.Of(http.User);
+        if (alarm is null || !scope.CanSee(alarm.DistrictCode))
+        {
+            return AlarmProblems.NotFound(parsed.ToString());
+        }
+
+        // A site near a district border sees the neighbour's cameras only for operators of both districts.
+        return TypedResults.Ok(AlarmView.From(alarm, districts) with { Cameras = cameras.Around(alarm.Latitude, alarm.Longitude, scope.CanSee) });
     }
 
     private static ServerSentEventsResult<string> StreamAlarms(HttpContext http, AlarmFeed feed, IOptions<HttpJsonOptions> json, CancellationToken cancellationToken) =>

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Anshimi.CloudBridge.Api;
 
 public sealed record DeviceView(
-    string DeviceId, string GatewayId, string Profile, SiteView Site, DistrictView District, DeviceHealth Health,
+    string DeviceId, string GatewayId, string Profile, SiteView Site, DistrictView District, NeighbourhoodView? Neighbourhood, DeviceHealth Health,
     DateTimeOffset? LastSeen, DateTimeOffset StatusAt);
 
 public sealed record TroubleView(
@@ -89,7 +89,8 @@ public static class DeviceEndpoints
     {
         DistrictName district = districts.NameOf(d.DistrictCode);
         return new DeviceView(d.DeviceId, d.GatewayId, d.Profile, new SiteView(d.SiteKind, d.Address, d.Latitude, d.Longitude),
-            new DistrictView(district.Code, district.NameKo, district.NameEn), d.Health, d.LastSeen, d.StatusAt);
+            new DistrictView(district.Code, district.NameKo, district.NameEn), NeighbourhoodView.Of(districts.NeighbourhoodAt(d.Latitude, d.Longitude)),
+            d.Health, d.LastSeen, d.StatusAt);
     }
 
     private static TroubleView TroubleViewOf(TroubleRecord t, DistrictDirectory districts)
