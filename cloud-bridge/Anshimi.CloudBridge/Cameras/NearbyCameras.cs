@@ -32,7 +32,7 @@ public sealed class NearbyCameras
     public static AnshimiCameras Load(string configuredPath, DistrictDirectory districts)
     {
         ArgumentNullException.ThrowIfNull(districts);
-        return AnshimiCameras.Load(DistrictDirectory.ResolvePath(configuredPath), districts.Seoul);
+        return AnshimiCameras.Load(DistrictDirectory.ResolvePath(configuredPath, "Cameras:File"), districts.Seoul);
     }
 
     /// <summary>Nearest first, within the configured radius and count, only points in a district <paramref name="canSee"/> admits.</summary>

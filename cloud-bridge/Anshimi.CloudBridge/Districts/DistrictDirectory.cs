@@ -21,7 +21,7 @@ public sealed class DistrictDirectory
 
     public static DistrictDirectory Load(string configuredPath, string? neighbourhoodsPath = null) =>
         new(SeoulDistricts.Load(ResolvePath(configuredPath)),
-            string.IsNullOrWhiteSpace(neighbourhoodsPath) ? null : SeoulNeighbourhoods.Load(ResolvePath(neighbourhoodsPath)));
+            string.IsNullOrWhiteSpace(neighbourhoodsPath) ? null : SeoulNeighbourhoods.Load(ResolvePath(neighbourhoodsPath, "CloudBridge:NeighbourhoodsGeoJson")));
 
     /// <summary>The district code (SIG_CD) for a coordinate; <see cref="UnknownCode"/> when it is outside Seoul.</summary>
     public string Resolve(double latitude, double longitude) => _districts.Locate(latitude, longitude)?.Code ?? UnknownCode;
@@ -59,11 +59,12 @@ public sealed class DistrictDirectory
     public IReadOnlyList<District> Boundaries => _districts.All;
 
     /// <summary>Finds the file the way an operator expects: as given, then beside the installed application.</summary>
-    internal static string ResolvePath(string configuredPath)
+    /// <param name="setting">The configuration key the path came from, named in the errors.</param>
+    internal static string ResolvePath(string configuredPath, string setting = "CloudBridge:DistrictsGeoJson")
     {
         if (string.IsNullOrWhiteSpace(configuredPath))
         {
-            throw new InvalidOperationException("A data file path (CloudBridge:DistrictsGeoJson, CloudBridge:NeighbourhoodsGeoJson or Cameras:File) is empty.");
+            throw new InvalidOperationException(setting + " is not set.");
         }
 
         if (Path.IsPathRooted(configuredPath) || File.Exists(configuredPath))
@@ -81,7 +82,7 @@ public sealed class DistrictDirectory
         }
 
         throw new FileNotFoundException(
-            "Data file not found: " + configuredPath +
+            "Data file not found: " + setting + " = " + configuredPath +
             " (tried the working directory and every parent of " + AppContext.BaseDirectory + ").",
             configuredPath);
     }
