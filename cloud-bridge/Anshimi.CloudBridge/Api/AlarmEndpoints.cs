@@ -64,6 +64,8 @@ public static class AlarmEndpoints
         api.MapGet("/neighbourhoods", (HttpContext http, DistrictDirectory districts) =>
             TypedResults.Ok(districts.Neighbourhoods.Where(n => OperatorScope.Of(http.User).CanSee(n.DistrictCode)).ToList()))
             .WithName("ListNeighbourhoods").WithTags("Alarms").WithSummary("The 행정동 of the operator's districts, to filter alarms by.");
+        api.MapGet("/cameras/settings", (IOptions<CameraOptions> options) => TypedResults.Ok(new { options.Value.RadiusMetres, options.Value.MaxPerAlarm }))
+            .WithName("GetCameraSettings").WithTags("Alarms").WithSummary("How far and how many Anshimi CCTV points an alarm detail lists.");
         api.MapDeviceApi();
         api.MapMapApi();
         api.MapAuditApi();
