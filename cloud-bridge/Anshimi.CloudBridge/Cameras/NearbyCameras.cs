@@ -26,8 +26,6 @@ public sealed class NearbyCameras
         _options = options.Value;
     }
 
-    public double RadiusMetres => _options.RadiusMetres;
-
     /// <summary>Loads the configured file; a malformed one throws <see cref="FormatException"/> naming the line.</summary>
     public static AnshimiCameras Load(string configuredPath, DistrictDirectory districts)
     {
