@@ -115,6 +115,7 @@ Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=gateway Mqtt__Passwo
 Urls="http://127.0.0.1:$gateway_port" \
 Provisioning__Enabled=true Provisioning__DynamicSecurityUsername=anshimi-provisioner \
 Provisioning__DynamicSecurityPasswordFile="$state/broker/dynsec-admin.secret" Provisioning__DistrictsFile="$districts" \
+Provisioning__NeighbourhoodsFile="$(dirname "$districts")/seoul-admin-dongs-2021.geojson" \
 Gateway__Ble__Transport=Airspace Gateway__Ble__AirspaceEndpoint="127.0.0.1:$airspace_port" Gateway__Ble__HostAirspaceHub=true \
 Gateway__Outputs__Driver=simulated Power__Sensor=simulated \
   dotnet "$(bin gateway/Anshimi.Gateway Anshimi.Gateway)" >"$state/logs/gateway.log" 2>&1 & pids+=($!)

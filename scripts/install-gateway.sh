@@ -5,6 +5,7 @@
 #   /etc/anshimi/gateway.json               the one configuration file (kept if present; 0640 root:anshimi)
 #   /var/lib/anshimi-gateway                state (made by systemd's StateDirectory)
 #   /usr/share/anshimi/seoul-municipalities.geojson   Seoul's districts, for binding sites
+#   /usr/share/anshimi/seoul-admin-dongs-2021.geojson Seoul's 행정동, named in the bind answer (with DATA-README.md, the attribution)
 #   /etc/mosquitto/conf.d/anshimi.conf      the box's broker on the dynamic-security plugin (kept if present)
 #   /var/lib/mosquitto/dynamic-security.json and /etc/anshimi/dynsec-admin.secret   its admin account
 #   /etc/anshimi/box-ca.pem, /etc/mosquitto/certs/anshimi-box.{pem,key}   the box's CA (for devices using
@@ -48,12 +49,16 @@ secret() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
 districts="$repo/../shared/data/seoul-municipalities.geojson"
 [ -f "$districts" ] || districts="$repo/data/seoul-municipalities.geojson"
 [ -f "$districts" ] || { echo "seoul-municipalities.geojson not found next to the repository" >&2; exit 1; }
+dongs="$(dirname "$districts")/seoul-admin-dongs-2021.geojson"
+[ -f "$dongs" ] || { echo "seoul-admin-dongs-2021.geojson not found beside $districts" >&2; exit 1; }
 
 echo "▶ 설치 / installing into ${destdir:-/}"
 install -d "$destdir/opt/anshimi/gateway" "$destdir/etc/systemd/system" "$destdir/etc/anshimi" "$destdir/usr/share/anshimi" \
   "$destdir/etc/polkit-1/rules.d"
 install -m 0644 gateway/deploy/50-anshimi-poweroff.rules "$destdir/etc/polkit-1/rules.d/50-anshimi-poweroff.rules"
 install -m 0644 "$districts" "$destdir/usr/share/anshimi/seoul-municipalities.geojson"
+install -m 0644 "$dongs" "$destdir/usr/share/anshimi/seoul-admin-dongs-2021.geojson"
+install -m 0644 "$(dirname "$districts")/README.md" "$destdir/usr/share/anshimi/DATA-README.md"
 cp -a "$from/." "$destdir/opt/anshimi/gateway/"
 sed "s|@DOTNET@|$dotnet_path|g" gateway/deploy/anshimi-gateway.service > "$destdir/etc/systemd/system/anshimi-gateway.service"
 chmod 0644 "$destdir/etc/systemd/system/anshimi-gateway.service"
@@ -157,6 +162,7 @@ echo "▶ 설정 검사 / checking the configuration"
 # The staged files stand in for the installed paths the configuration names.
 ANSHIMI_GATEWAY_CONFIG="$config" Provisioning__DynamicSecurityPasswordFile="$admin_secret" \
 Provisioning__DistrictsFile="$destdir/usr/share/anshimi/seoul-municipalities.geojson" \
+Provisioning__NeighbourhoodsFile="$destdir/usr/share/anshimi/seoul-admin-dongs-2021.geojson" \
   "$dotnet_path" "$destdir/opt/anshimi/gateway/Anshimi.Gateway.dll" --check-config
 
 if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then

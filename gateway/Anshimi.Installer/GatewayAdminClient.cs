@@ -18,7 +18,11 @@ public sealed record DeviceInfo(
     string? SiteReference,
     DateTimeOffset? LastSeen,
     DateTimeOffset? ClaimedAt,
-    string? ReplacedBy);
+    string? ReplacedBy,
+    NeighbourhoodInfo? Neighbourhood = null);
+
+/// <summary>The 행정동 of a bound site (code, own name, full name), when the gateway knows the boundaries.</summary>
+public sealed record NeighbourhoodInfo(string Code, string NameKo, string FullNameKo);
 
 public sealed record UnclaimedInfo(string DeviceId, string Profile, string FirmwareVersion, DateTimeOffset HeardAt);
 

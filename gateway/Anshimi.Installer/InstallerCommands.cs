@@ -150,7 +150,9 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
             DeviceInfo bound = await client.BindAsync(
                 Id(parse.GetValue(device)!), parse.GetValue(kind)!, parse.GetValue(address)!, parse.GetValue(lat)!, parse.GetValue(lon)!, parse.GetValue(reference)!, ct);
             output.WriteLine(t["bind.done"] + ": " + bound.DeviceId + " → " + bound.Site.Kind + ", " + bound.Site.Address
-                + (t.English ? ", district " : ", 자치구 ") + bound.DistrictCode + ", ref " + bound.SiteReference);
+                + (t.English ? ", district " : ", 자치구 ") + bound.DistrictCode
+                + (bound.Neighbourhood is { } dong ? (t.English ? ", neighbourhood " : ", 행정동 ") + dong.FullNameKo + " (" + dong.Code + ")" : "")
+                + ", ref " + bound.SiteReference);
             return ExitCodes.Ok;
         }));
         return command;

@@ -9,7 +9,7 @@ namespace Anshimi.Geo;
 /// </summary>
 public sealed class SeoulDistricts
 {
-    private static readonly GeometryFactory Factory = new(new PrecisionModel(), 4326);
+    private static GeometryFactory Factory => GeoJsonShapes.Factory;
 
     private SeoulDistricts(IReadOnlyList<District> all)
     {
@@ -75,6 +75,24 @@ public sealed class SeoulDistricts
         return null;
     }
 
+    /// <summary>The district by its Korean name as the city publishes it, e.g. "중랑구".</summary>
+    public District? ByNameKo(string nameKo) => All.FirstOrDefault(d => d.NameKo == nameKo);
+
+    /// <summary>The box around all districts (X longitude, Y latitude).</summary>
+    public Envelope Bounds
+    {
+        get
+        {
+            var box = new Envelope();
+            foreach (District district in All)
+            {
+                box.ExpandToInclude(district.Geometry.EnvelopeInternal);
+            }
+
+            return box;
+        }
+    }
+
     public District? ByCode(string code)
     {
         foreach (District district in All)
@@ -123,44 +141,7 @@ public sealed class SeoulDistricts
             throw new FormatException(where + " has no geometry");
         }
 
-        Geometry shape = type.GetString() switch
-        {
-            "Polygon" => ReadPolygon(coordinates, where),
-            "MultiPolygon" => Factory.CreateMultiPolygon(coordinates.EnumerateArray().Select(p => ReadPolygon(p, where)).ToArray()),
-            var other => throw new FormatException(where + " has unsupported geometry type " + other),
-        };
+        Geometry shape = GeoJsonShapes.Read(type.GetString(), coordinates, where);
         return new District(code.ToString(), nameKo.GetString() ?? "", nameEn.GetString() ?? "", shape);
-    }
-
-    private static Polygon ReadPolygon(JsonElement rings, string where)
-    {
-        LinearRing[] all = rings.EnumerateArray().Select(ring => Factory.CreateLinearRing(ReadRing(ring, where))).ToArray();
-        if (all.Length == 0)
-        {
-            throw new FormatException(where + " has an empty polygon");
-        }
-
-        return Factory.CreatePolygon(all[0], all[1..]);
-    }
-
-    private static Coordinate[] ReadRing(JsonElement ring, string where)
-    {
-        var coordinates = new List<Coordinate>();
-        foreach (JsonElement position in ring.EnumerateArray())
-        {
-            if (position.GetArrayLength() < 2)
-            {
-                throw new FormatException(where + " has a position with fewer than two numbers");
-            }
-
-            coordinates.Add(new Coordinate(position[0].GetDouble(), position[1].GetDouble()));
-        }
-
-        if (coordinates.Count < 4)
-        {
-            throw new FormatException(where + " has a ring with fewer than four positions");
-        }
-
-        return coordinates.ToArray();
     }
 }

@@ -48,6 +48,39 @@ public class Dc09SenderTests
     }
 
     [Fact]
+    public async Task Location_and_verification_text_travel_as_extended_data_in_clear_and_encrypted()
+    {
+        const string text = "CCTV 21m x1 37.540300,127.069400;89m x2 37.541100,127.068900";
+        foreach (byte[]? key in new[] { null, Key256 })
+        {
+            await using var receiver = new Dc09TestReceiver(key);
+            receiver.Start();
+            await using var sender = new Dc09Sender(Options(receiver.Port) with { Key = key, IncludeTimeOfOccurrence = true });
+            DateTimeOffset occurred = new(2026, 12, 6, 13, 0, 0, TimeSpan.Zero);
+
+            Dc09SendOutcome outcome = await sender.SendAsync(
+                new Dc09Alarm("1234", ContactIdQualifier.NewEvent, 120, 1, 3, "A1B2C3D4:9", occurred) { Location = (37.5404, 127.0692), Verification = text },
+                CancellationToken.None);
+
+            Assert.Equal(Dc09SendStatus.Acknowledged, outcome.Status);
+            Dc09Message received = Assert.Single(receiver.Accepted);
+            Assert.Equal("[H13:00:00,12-06-2026][X127.069200][Y37.540400][V" + text + "]", received.ExtendedData);
+        }
+    }
+
+    [Theory]
+    [InlineData("CCTV [21m]")]
+    [InlineData("CCTV 21m | 89m")]
+    [InlineData("CCTV 화양동")]
+    public async Task Verification_text_a_receiver_could_misread_is_refused_before_sending(string text)
+    {
+        await using var sender = new Dc09Sender(Options(1));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => sender.SendAsync(Panic() with { Verification = text }, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => sender.SendAsync(Panic() with { Verification = new string('x', Dc09Alarm.MaxVerificationLength + 1) }, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_NAK_for_a_stale_timestamp_corrects_the_clock_and_the_retry_is_acknowledged()
     {
         // The receiver's clock runs three minutes ahead: our first timestamp is outside its window.

@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Districts;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
 
@@ -6,6 +7,8 @@ namespace Anshimi.CloudBridge.Tests;
 
 public sealed class AlarmStoreTests : IDisposable
 {
+    private static readonly SiteArea Gangnam = new("11680", "1168064000");
+
     private readonly string _directory = Directory.CreateTempSubdirectory("alarm-store-").FullName;
     private readonly AlarmStore _store;
 
@@ -25,8 +28,8 @@ public sealed class AlarmStoreTests : IDisposable
     {
         var alarm = TestAlarms.Alarm(0xA1B2, 5);
 
-        bool first = await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
-        bool second = await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        bool first = await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
+        bool second = await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
 
         Assert.True(first);
         Assert.False(second);
@@ -42,7 +45,7 @@ public sealed class AlarmStoreTests : IDisposable
         foreach (uint counter in new uint[] { 1, 2, 3 })
         {
             var alarm = TestAlarms.Alarm(0x10, counter);
-            await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+            await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
         }
 
         var reopened = new AlarmStore(_directory);
@@ -56,7 +59,7 @@ public sealed class AlarmStoreTests : IDisposable
     public async Task Operator_actions_follow_open_acknowledged_resolved()
     {
         var alarm = TestAlarms.Alarm(0x20, 1);
-        await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
         DateTimeOffset now = DateTimeOffset.UtcNow;
 
         Assert.Equal(OperatorActionOutcome.NotFound, (await _store.ApplyOperatorActionAsync("00000099:1", AlarmState.Acknowledged, "kim", now, CancellationToken.None)).Outcome);
@@ -76,7 +79,7 @@ public sealed class AlarmStoreTests : IDisposable
     public async Task A_walk_test_alarm_is_stored_closed_and_never_takes_an_operator_action()
     {
         AlarmEnvelope test = TestAlarms.Alarm(0x40, 1) with { Test = true };
-        await _store.StoreAlarmAsync(test, test.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        await _store.StoreAlarmAsync(test, test.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
 
         AlarmRecord stored = (await _store.FindAsync(test.Key, CancellationToken.None))!;
         Assert.True(stored.Test);
@@ -90,7 +93,7 @@ public sealed class AlarmStoreTests : IDisposable
     public async Task Outbox_rows_are_due_until_relayed_and_a_relayed_resolve_settles_the_ack()
     {
         var alarm = TestAlarms.Alarm(0x30, 1);
-        await _store.StoreAlarmAsync(alarm, alarm.Key, "11680", DateTimeOffset.UtcNow, CancellationToken.None);
+        await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
         DateTimeOffset now = DateTimeOffset.UtcNow;
         await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None);
         await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Resolved, "kim", now, CancellationToken.None);
@@ -107,6 +110,60 @@ public sealed class AlarmStoreTests : IDisposable
         Assert.False(await _store.MarkAckRelayedAsync(alarm.Key, AlarmState.Resolved, now, CancellationToken.None));
         Assert.Empty(await _store.GetDueAcksAsync(DateTimeOffset.MaxValue, 10, CancellationToken.None));
         Assert.Null(await _store.NextAckDueAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Alarms_keep_their_neighbourhood_and_are_listed_by_it()
+    {
+        var hwayang = TestAlarms.Alarm(0x41, 1);
+        var nowhere = TestAlarms.Alarm(0x42, 1);
+        await _store.StoreAlarmAsync(hwayang, hwayang.Key, new SiteArea("11215", "1121571000"), DateTimeOffset.UtcNow, CancellationToken.None);
+        await _store.StoreAlarmAsync(nowhere, nowhere.Key, new SiteArea(DistrictDirectory.UnknownCode, null), DateTimeOffset.UtcNow, CancellationToken.None);
+
+        Assert.Equal("1121571000", (await _store.FindAsync(hwayang.Key, CancellationToken.None))!.NeighbourhoodCode);
+        Assert.Null((await _store.FindAsync(nowhere.Key, CancellationToken.None))!.NeighbourhoodCode);
+        IReadOnlyList<AlarmRecord> listed = await _store.ListAsync(10, new AlarmFilter(null, false) { Neighbourhood = "1121571000" }, CancellationToken.None);
+        Assert.Equal([hwayang.Key], listed.Select(a => a.Key));
+    }
+
+    [Fact]
+    public async Task A_store_written_before_neighbourhoods_opens_with_the_column_added_and_its_alarms_kept()
+    {
+        string directory = Directory.CreateTempSubdirectory("alarm-store-old-").FullName;
+        try
+        {
+            await using (var old = new SqliteConnection("Data Source=" + Path.Combine(directory, "alarms.db")))
+            {
+                await old.OpenAsync();
+                await using SqliteCommand create = old.CreateCommand();
+                create.CommandText = """
+                    CREATE TABLE alarms (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL,
+                      counter INTEGER NOT NULL, gateway_id TEXT NOT NULL, event_code INTEGER NOT NULL, qualifier INTEGER NOT NULL,
+                      zone INTEGER NOT NULL, profile TEXT NOT NULL, site_kind TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+                      address TEXT NOT NULL, test INTEGER NOT NULL, district_code TEXT NOT NULL, frame TEXT NOT NULL, state TEXT NOT NULL,
+                      raised_at TEXT NOT NULL, received_at TEXT NOT NULL);
+                    INSERT INTO alarms (key, device_id, counter, gateway_id, event_code, qualifier, zone, profile, site_kind, lat, lon,
+                      address, test, district_code, frame, state, raised_at, received_at)
+                    VALUES ('00000001:1', '00000001', 1, 'gw', 120, 1, 1, 'home-panic', 'home', 37.5, 127.0, 'a', 0, '11680', '', 'open',
+                      '2026-01-01T00:00:00.0000000+00:00', '2026-01-01T00:00:00.0000000+00:00');
+                    """;
+                await create.ExecuteNonQueryAsync();
+            }
+
+            SqliteConnection.ClearAllPools();
+            var store = new AlarmStore(directory);
+            AlarmRecord? old1 = await store.FindAsync("00000001:1", CancellationToken.None);
+            Assert.NotNull(old1);
+            Assert.Null(old1.NeighbourhoodCode);
+            var alarm = TestAlarms.Alarm(0x43, 1);
+            await store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
+            Assert.Equal("1168064000", (await store.FindAsync(alarm.Key, CancellationToken.None))!.NeighbourhoodCode);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

@@ -374,6 +374,47 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.Empty(_pageErrors);
     }
 
+    [Fact]
+    [Trait("Category", "SeoulData")]
+    public async Task The_alarm_detail_lists_the_nearest_Anshimi_cameras_and_the_map_draws_them_around_the_alarm()
+    {
+        (double lat, double lon) = (37.5404, 127.0692);
+        await _host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x0160, 1, (lat, lon), address: "서울특별시 광진구 능동로 110"));
+        List<(Cameras.RawCctv.Point Point, double Metres)> nearest = Cameras.RawCctv.Nearest(lat, lon, 150, 10);
+        IPage page = await OpenConsoleAsync();
+        await Expect(page.GetByTestId("data-attribution")).ToContainTextAsync("서울 열린데이터광장");
+        await SignInAsync(page, TestOperators.Central);
+
+        ILocator row = Row(page, "00000160:1");
+        await Expect(row.GetByTestId("alarm-neighbourhood")).ToHaveTextAsync("화양동");
+        await row.ClickAsync();
+        await Expect(page.GetByTestId("detail-place")).ToContainTextAsync("광진구 화양동");
+        await Expect(page.GetByTestId("detail-camera")).ToHaveCountAsync(10);
+        await Expect(page.GetByTestId("detail-camera").First).ToContainTextAsync(nearest[0].Point.Label);
+        await Expect(page.GetByTestId("detail-camera").Last).ToContainTextAsync(nearest[9].Point.Label);
+        await Expect(page.GetByTestId("detail-cameras-radius")).ToHaveTextAsync("반경 150 m");
+        await ScreenshotAsync(page, "console-alarm-cameras");
+
+        await page.GetByTestId("cameras-on-map").ClickAsync();
+        ILocator markers = page.Locator("[data-testid=district-map] [data-testid=marker-camera]");
+        await Expect(markers).ToHaveCountAsync(10);
+        await Expect(page.Locator("[data-testid=district-map] [data-testid=marker-alarm][data-id='00000160:1']")).ToBeVisibleAsync();
+
+        // Every camera is drawn inside the zoomed view, around the alarm, at the file's own positions.
+        double[] view = await ViewBoxAsync(page);
+        double[] alarm = await page.Locator("[data-testid=marker-alarm][data-id='00000160:1']").EvaluateAsync<double[]>("c => [+c.getAttribute('cx'), +c.getAttribute('cy')]");
+        double[][] drawn = await markers.EvaluateAllAsync<double[][]>("cs => cs.map(c => [+c.getAttribute('cx'), +c.getAttribute('cy')])");
+        Assert.All(drawn, c =>
+        {
+            Assert.InRange(c[0], view[0], view[0] + view[2]);
+            Assert.InRange(c[1], view[1], view[1] + view[3]);
+        });
+        double metresPerUnit = 300 * 1.6 / view[3];
+        Assert.All(drawn, c => Assert.True(Math.Sqrt(Math.Pow(c[0] - alarm[0], 2) + Math.Pow(c[1] - alarm[1], 2)) * metresPerUnit < 250, "camera drawn far from the alarm"));
+        await ScreenshotAsync(page, "console-map-cameras");
+        Assert.Empty(_pageErrors);
+    }
+
     private static async Task<double> MapWidthAsync(IPage page) => (await ViewBoxAsync(page))[2];
 
     private static Task<double[]> ViewBoxAsync(IPage page) =>

@@ -4,7 +4,7 @@ namespace Anshimi.Geo.Tests;
 
 public sealed class SeoulDistrictsTests
 {
-    private static readonly SeoulDistricts Districts = SeoulDistricts.Load(DataPath("seoul-municipalities.geojson"));
+    private static readonly SeoulDistricts Districts = SeoulDistricts.Load(SeoulDataFiles.Path("seoul-municipalities.geojson"));
 
     [Fact]
     public void Loads_all_twenty_five_districts_with_names()
@@ -71,19 +71,5 @@ public sealed class SeoulDistrictsTests
         {
             File.Delete(path);
         }
-    }
-
-    private static string DataPath(string file)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "data", file);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("shared/data/" + file + " not found above the test directory");
     }
 }

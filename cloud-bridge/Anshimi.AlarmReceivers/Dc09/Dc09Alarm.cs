@@ -29,6 +29,40 @@ public sealed record Dc09Alarm(
     string IdempotencyKey,
     DateTimeOffset OccurredAt)
 {
+    /// <summary>DC-09 limits the verification block ([V…]) to 256 characters.</summary>
+    public const int MaxVerificationLength = 256;
+
+    /// <summary>Where the event happened (WGS84), sent as extended data <c>[X…][Y…]</c>; null leaves both out.</summary>
+    public (double Latitude, double Longitude)? Location { get; init; }
+
+    /// <summary>
+    /// Extended data <c>[V…]</c> ("verification": the audio or video that goes with the event), printable ASCII
+    /// without brackets or '|', at most <see cref="MaxVerificationLength"/> characters; null or empty leaves it out.
+    /// </summary>
+    public string? Verification { get; init; }
+
+    /// <summary>The extended data blocks, in the order time of occurrence, longitude, latitude, verification.</summary>
+    internal string ExtendedData(bool includeTimeOfOccurrence)
+    {
+        var blocks = new System.Text.StringBuilder();
+        if (includeTimeOfOccurrence)
+        {
+            blocks.Append("[H").Append(Dc09Timestamp.ToField(OccurredAt)[1..]).Append(']');
+        }
+
+        if (Location is { } at)
+        {
+            blocks.Append(CultureInfo.InvariantCulture, $"[X{at.Longitude:F6}][Y{at.Latitude:F6}]");
+        }
+
+        if (!string.IsNullOrEmpty(Verification))
+        {
+            blocks.Append("[V").Append(Verification).Append(']');
+        }
+
+        return blocks.ToString();
+    }
+
     internal string ContactIdData => string.Create(CultureInfo.InvariantCulture,
         $"#{Account}|{(int)Qualifier}{EventCode:D3} {Partition:D2} {Zone:D3}");
 
@@ -47,5 +81,16 @@ public sealed record Dc09Alarm(
         ArgumentOutOfRangeException.ThrowIfNegative(Zone);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Zone, 999);
         ArgumentException.ThrowIfNullOrEmpty(IdempotencyKey);
+        if (Location is { } at && !(Math.Abs(at.Latitude) <= 90 && Math.Abs(at.Longitude) <= 180))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Location), at, "latitude must be within ±90 and longitude within ±180.");
+        }
+
+        if (Verification is { Length: > 0 } text &&
+            (text.Length > MaxVerificationLength || text.Any(c => c is < ' ' or > '~' or '[' or ']' or '|')))
+        {
+            throw new ArgumentException(
+                $"Verification must be at most {MaxVerificationLength} printable ASCII characters without '[', ']' or '|'.", nameof(Verification));
+        }
     }
 }

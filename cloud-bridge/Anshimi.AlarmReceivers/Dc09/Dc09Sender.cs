@@ -73,7 +73,7 @@ public sealed class Dc09Sender : IAsyncDisposable
         try
         {
             int sequence = sequenceGiven ?? SequenceFor(alarm.IdempotencyKey);
-            string extended = options.IncludeTimeOfOccurrence ? "[H" + Dc09Timestamp.ToField(alarm.OccurredAt)[1..] + "]" : "";
+            string extended = alarm.ExtendedData(options.IncludeTimeOfOccurrence);
             for (int attempt = 1; ; attempt++)
             {
                 // Built afresh for each attempt: a current timestamp (with any NAK correction) and a new pad.

@@ -70,7 +70,11 @@ public sealed record AlarmRecord(
     string State,
     DateTimeOffset RaisedAt,
     DateTimeOffset ReceivedAt,
-    IReadOnlyList<TimelineEntry> Timeline);
+    IReadOnlyList<TimelineEntry> Timeline)
+{
+    /// <summary>The 행정동 code (adm_cd2) the site lay in when the alarm arrived; null outside every neighbourhood.</summary>
+    public string? NeighbourhoodCode { get; init; }
+}
 
 public sealed record TimelineEntry(string Stage, DateTimeOffset At, string? Actor);
 
@@ -97,6 +101,9 @@ public sealed record OperatorActionResult(OperatorActionOutcome Outcome, AlarmRe
 /// </summary>
 public sealed record AlarmFilter(IReadOnlyCollection<string>? Districts, bool Test)
 {
+    /// <summary>Only alarms in this 행정동 (code); null: every neighbourhood.</summary>
+    public string? Neighbourhood { get; init; }
+
     public static readonly AlarmFilter Everything = new(null, false) { IncludeBoth = true };
 
     internal bool IncludeBoth { get; init; }

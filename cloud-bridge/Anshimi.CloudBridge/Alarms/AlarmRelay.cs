@@ -152,8 +152,8 @@ public sealed partial class AlarmRelay : BackgroundService
         string keyText = key.ToString();
 
         // Outside Seoul the alarm is still kept (district "unknown"): routing may fail, the alarm may not.
-        string district = _districts.Resolve(alarm.Site.Latitude, alarm.Site.Longitude);
-        bool isNew = await _store.StoreAlarmAsync(alarm, keyText, district, _time.GetUtcNow(), cancellationToken);
+        SiteArea area = _districts.Locate(alarm.Site.Latitude, alarm.Site.Longitude);
+        bool isNew = await _store.StoreAlarmAsync(alarm, keyText, area, _time.GetUtcNow(), cancellationToken);
         if (isNew)
         {
             _statistics.AlarmStored();
@@ -165,7 +165,7 @@ public sealed partial class AlarmRelay : BackgroundService
                 _feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(stored, _districts)));
             }
 
-            LogAlarmStored(_logger, keyText, alarm.Event.Code, district, gatewayId);
+            LogAlarmStored(_logger, keyText, alarm.Event.Code, area.DistrictCode, gatewayId);
         }
         else
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
@@ -41,6 +42,7 @@ public sealed class AlarmStore
             address TEXT NOT NULL,
             test INTEGER NOT NULL,
             district_code TEXT NOT NULL,
+            neighbourhood_code TEXT,
             frame TEXT NOT NULL,
             state TEXT NOT NULL,
             raised_at TEXT NOT NULL,
@@ -71,8 +73,11 @@ public sealed class AlarmStore
 
     private const string AlarmColumns = """
         key, device_id, counter, gateway_id, event_code, qualifier, zone, profile, site_kind, lat, lon,
-        address, test, district_code, frame, state, raised_at, received_at
+        address, test, district_code, frame, state, raised_at, received_at, neighbourhood_code
         """;
+
+    // Files written before alarms carried their neighbourhood get the column (empty for their old alarms).
+    private const string AddNeighbourhood = "ALTER TABLE alarms ADD COLUMN neighbourhood_code TEXT;";
 
     private readonly IAlarmStoreHook[] _hooks;
 
@@ -81,6 +86,12 @@ public sealed class AlarmStore
         _hooks = hooks?.ToArray() ?? [];
         Database = new SqliteFile(
             dataDirectory, "alarms.db", SqliteSynchronous.Full, foreignKeys: true, [Schema, .. _hooks.Select(hook => hook.Schema)]);
+        using SqliteConnection connection = Database.Open();
+        using SqliteCommand probe = Command(connection, "SELECT COUNT(*) FROM pragma_table_info('alarms') WHERE name = 'neighbourhood_code';");
+        if ((long)probe.ExecuteScalar()! == 0)
+        {
+            Execute(connection, AddNeighbourhood);
+        }
     }
 
     public string DatabasePath => Database.DatabasePath;
@@ -90,7 +101,7 @@ public sealed class AlarmStore
 
     /// <summary>Stores the alarm unless its key is already stored; true when it was new.</summary>
     public async Task<bool> StoreAlarmAsync(
-        AlarmEnvelope alarm, string key, string districtCode, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+        AlarmEnvelope alarm, string key, SiteArea area, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.store");
@@ -99,7 +110,7 @@ public sealed class AlarmStore
         using SqliteCommand insert = Command(connection, $"""
             INSERT OR IGNORE INTO alarms ({AlarmColumns})
             VALUES ($key, $device, $counter, $gateway, $code, $qualifier, $zone, $profile, $kind, $lat, $lon,
-                    $address, $test, $district, $frame, $state, $raised, $received);
+                    $address, $test, $district, $frame, $state, $raised, $received, $neighbourhood);
             """);
         insert.Parameters.AddWithValue("$key", key);
         insert.Parameters.AddWithValue("$device", alarm.DeviceId);
@@ -114,7 +125,8 @@ public sealed class AlarmStore
         insert.Parameters.AddWithValue("$lon", alarm.Site.Longitude);
         insert.Parameters.AddWithValue("$address", alarm.Site.Address);
         insert.Parameters.AddWithValue("$test", alarm.Test ? 1 : 0);
-        insert.Parameters.AddWithValue("$district", districtCode);
+        insert.Parameters.AddWithValue("$district", area.DistrictCode);
+        insert.Parameters.AddWithValue("$neighbourhood", (object?)area.NeighbourhoodCode ?? DBNull.Value);
         insert.Parameters.AddWithValue("$frame", alarm.FrameHex);
         insert.Parameters.AddWithValue("$state", alarm.Test ? AlarmState.Test : AlarmState.Open);
         insert.Parameters.AddWithValue("$raised", Text(alarm.ReceivedAt));
@@ -288,6 +300,12 @@ public sealed class AlarmStore
             }
 
             conditions.Add("district_code IN (" + string.Join(", ", names) + ")");
+        }
+
+        if (filter.Neighbourhood is not null)
+        {
+            conditions.Add("neighbourhood_code = $neighbourhood");
+            query.Parameters.AddWithValue("$neighbourhood", filter.Neighbourhood);
         }
 
         string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
@@ -499,7 +517,10 @@ public sealed class AlarmStore
         State: r.GetString(15),
         RaisedAt: Time(r.GetString(16)),
         ReceivedAt: Time(r.GetString(17)),
-        Timeline: timeline);
+        Timeline: timeline)
+    {
+        NeighbourhoodCode = r.IsDBNull(18) ? null : r.GetString(18),
+    };
 
     private static TimelineEntry ReadTimeline(SqliteDataReader r, int first) =>
         new(r.GetString(first), Time(r.GetString(first + 1)), r.IsDBNull(first + 2) ? null : r.GetString(first + 2));

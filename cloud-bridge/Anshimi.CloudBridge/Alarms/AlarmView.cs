@@ -1,3 +1,4 @@
+using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Districts;
 
 namespace Anshimi.CloudBridge.Alarms;
@@ -16,12 +17,16 @@ public sealed record AlarmView(
     bool Test,
     EventView Event,
     DistrictView District,
+    NeighbourhoodView? Neighbourhood,
     SiteView Site,
     string State,
     DateTimeOffset RaisedAt,
     DateTimeOffset ReceivedAt,
     IReadOnlyList<TimelineEntry> Timeline)
 {
+    /// <summary>The linked CCTV points nearest the site that the reader may see; only in the alarm detail, null in lists and streams.</summary>
+    public IReadOnlyList<NearbyCameraView>? Cameras { get; init; }
+
     public static AlarmView From(AlarmRecord alarm, DistrictDirectory districts, bool caseOpened = false)
     {
         ArgumentNullException.ThrowIfNull(alarm);
@@ -37,6 +42,7 @@ public sealed record AlarmView(
             alarm.Test,
             new EventView(alarm.EventCode, alarm.Qualifier, alarm.Zone, ko, en),
             new DistrictView(district.Code, district.NameKo, district.NameEn),
+            NeighbourhoodView.Of(districts.NeighbourhoodOf(alarm.NeighbourhoodCode)),
             AlarmState.IsOpen(alarm.State) || caseOpened
                 ? new SiteView(alarm.SiteKind, alarm.Address, alarm.Latitude, alarm.Longitude)
                 : SiteView.Withheld(alarm.SiteKind),
@@ -50,6 +56,12 @@ public sealed record AlarmView(
 public sealed record EventView(int Code, int Qualifier, int Zone, string NameKo, string NameEn);
 
 public sealed record DistrictView(string Code, string NameKo, string NameEn);
+
+/// <summary>A 행정동: its code, its own name ("화양동") and the published full name ("서울특별시 광진구 화양동").</summary>
+public sealed record NeighbourhoodView(string Code, string NameKo, string FullNameKo)
+{
+    public static NeighbourhoodView? Of(NeighbourhoodName? name) => name is null ? null : new(name.Code, name.NameKo, name.FullNameKo);
+}
 
 /// <summary>Where a device is; <see cref="Address"/>, <see cref="Lat"/> and <see cref="Lon"/> are null when withheld.</summary>
 public sealed record SiteView(string Kind, string? Address, double? Lat, double? Lon)

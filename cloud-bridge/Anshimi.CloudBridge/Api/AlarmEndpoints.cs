@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.Mqtt;
@@ -51,11 +52,11 @@ public static class AlarmEndpoints
 
         RouteGroupBuilder alarms = api.MapGroup("/alarms").WithTags("Alarms");
         alarms.MapGet("/", ListAlarmsAsync).WithName("ListAlarms")
-            .WithSummary("Alarms of the operator's districts, newest first; view=live (default) or view=walk-test (시험 경보 only).");
+            .WithSummary("Alarms of the operator's districts, newest first; view=live (default) or view=walk-test (시험 경보 only); neighbourhood=행정동 code.");
         alarms.MapGet("/stream", StreamAlarms).WithName("StreamAlarms")
             .WithSummary("Server-Sent Events: 'alarm' for a new alarm, 'alarm-updated' for a change, 'walk-test' for a test alarm; data is the alarm JSON.");
         alarms.MapGet("/{key}", GetAlarmAsync).WithName("GetAlarm")
-            .WithSummary("One alarm (a view: audited, one row per request). A closed alarm's site is withheld unless central staff opened its case.");
+            .WithSummary("One alarm (a view: audited, one row per request) with the linked CCTV points nearest its site (the operator's districts' only, nearest first; withheld with the site). A closed alarm's site is withheld unless central staff opened its case.");
         alarms.MapPost("/{key}/case", OpenCaseAsync).WithName("OpenAlarmCase").RequireAuthorization(OperatorAuthentication.CentralPolicy)
             .WithSummary("사건 열람: central staff state a reason to see a closed alarm's site and picture for a while; audited.");
         alarms.MapPost("/{key}/ack", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
@@ -66,6 +67,11 @@ public static class AlarmEndpoints
             actions.ApplyAsync(key, AlarmState.Resolved, OperatorScope.Of(http.User), ct)).WithName("ResolveAlarm").WithSummary("종결: close the alarm.");
         alarms.MapSnapshotApi();
 
+        api.MapGet("/neighbourhoods", (HttpContext http, DistrictDirectory districts) =>
+            TypedResults.Ok(districts.Neighbourhoods.Where(n => OperatorScope.Of(http.User).CanSee(n.DistrictCode)).ToList()))
+            .WithName("ListNeighbourhoods").WithTags("Alarms").WithSummary("The 행정동 of the operator's districts, to filter alarms by.");
+        api.MapGet("/cameras/settings", (IOptions<CameraOptions> options) => TypedResults.Ok(new { options.Value.RadiusMetres, options.Value.MaxPerAlarm }))
+            .WithName("GetCameraSettings").WithTags("Alarms").WithSummary("How far and how many Anshimi CCTV points an alarm detail lists.");
         api.MapDeviceApi();
         api.MapMapApi();
         api.MapAuditApi();
@@ -75,7 +81,8 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Results<Ok<List<AlarmView>>, ProblemHttpResult>> ListAlarmsAsync(
-        HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken, int limit = 200, string view = "live")
+        HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken, int limit = 200, string view = "live",
+        string? neighbourhood = null)
     {
         if (limit is < 1 or > MaxListLimit)
         {
@@ -87,14 +94,19 @@ public static class AlarmEndpoints
             return TypedResults.Problem(title: "Invalid view", detail: "view must be live or walk-test.", statusCode: StatusCodes.Status400BadRequest);
         }
 
+        if (neighbourhood is not null && districts.NeighbourhoodOf(neighbourhood) is null)
+        {
+            return TypedResults.Problem(title: "Invalid neighbourhood", detail: "neighbourhood must be a 행정동 code (adm_cd2) such as 1121571000.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
         var scope = OperatorScope.Of(http.User);
-        var filter = new AlarmFilter(scope.Central ? null : scope.Districts, view == WalkTestEvent);
+        var filter = new AlarmFilter(scope.Central ? null : scope.Districts, view == WalkTestEvent) { Neighbourhood = neighbourhood };
         IReadOnlyList<AlarmRecord> alarms = await store.ListAsync(limit, filter, cancellationToken);
         return TypedResults.Ok(alarms.Select(a => AlarmView.From(a, districts)).ToList());
     }
 
     private static async Task<Results<Ok<AlarmView>, ProblemHttpResult>> GetAlarmAsync(
-        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, AlarmCases cases, AuditLog audit, CancellationToken cancellationToken)
+        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, AlarmCases cases, AuditLog audit, NearbyCameras cameras, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(key, out AlarmKey parsed))
         {
@@ -110,6 +122,12 @@ public static class AlarmEndpoints
 
         bool caseOpened = !AlarmState.IsOpen(alarm.State) && await cases.IsOpenAsync(scope, alarm.Key, cancellationToken);
         AlarmView view = AlarmView.From(alarm, districts, caseOpened);
+        if (view.Site.Address is not null)
+        {
+            // A site near a district border sees the neighbour's cameras only for operators of both districts.
+            view = view with { Cameras = cameras.Around(alarm.Latitude, alarm.Longitude, scope.CanSee) };
+        }
+
         await audit.AppendAsync(new AuditEntry(scope.UserName, AuditAction.AlarmView, alarm.Key, alarm.DistrictCode, AuditOutcome.Granted,
             view.Site.Address is null ? "site=withheld" : caseOpened ? "site=shown case" : "site=shown"), cancellationToken);
         return TypedResults.Ok(view);

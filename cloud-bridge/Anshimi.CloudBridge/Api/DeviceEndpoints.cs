@@ -14,7 +14,7 @@ namespace Anshimi.CloudBridge.Api;
 /// device has an open alarm (<see cref="OpenAlarm"/>), otherwise null.
 /// </summary>
 public sealed record DeviceView(
-    string DeviceId, string GatewayId, string Profile, SiteView Site, DistrictView District, DeviceHealth Health,
+    string DeviceId, string GatewayId, string Profile, SiteView Site, DistrictView District, NeighbourhoodView? Neighbourhood, DeviceHealth Health,
     DateTimeOffset? LastSeen, DateTimeOffset StatusAt, string? OpenAlarm);
 
 public sealed record TroubleView(
@@ -118,7 +118,8 @@ public static class DeviceEndpoints
         string? openAlarm = open.GetValueOrDefault(d.DeviceId);
         return new DeviceView(d.DeviceId, d.GatewayId, d.Profile,
             openAlarm is null ? SiteView.Withheld(d.SiteKind) : new SiteView(d.SiteKind, d.Address, d.Latitude, d.Longitude),
-            new DistrictView(district.Code, district.NameKo, district.NameEn), d.Health, d.LastSeen, d.StatusAt, openAlarm);
+            new DistrictView(district.Code, district.NameKo, district.NameEn),
+            NeighbourhoodView.Of(districts.NeighbourhoodAt(d.Latitude, d.Longitude)), d.Health, d.LastSeen, d.StatusAt, openAlarm);
     }
 
     private static TroubleView TroubleViewOf(TroubleRecord t, DistrictDirectory districts, IReadOnlyDictionary<string, string> open)

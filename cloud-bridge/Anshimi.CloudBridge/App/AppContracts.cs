@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Districts;
 
 namespace Anshimi.CloudBridge.App;
 
@@ -21,11 +23,24 @@ public sealed record EmergencyRequest(GeoPointDto? Location, string? SessionId);
 
 public sealed record GeoPointView(double Lat, double Lon);
 
+/// <summary>The district and neighbourhood (행정동, null outside every one) a point lies in.</summary>
+public sealed record AreaView(DistrictView District, NeighbourhoodView? Neighbourhood)
+{
+    public static AreaView Of(DistrictDirectory districts, double lat, double lon)
+    {
+        ArgumentNullException.ThrowIfNull(districts);
+        DistrictName district = districts.NameOf(districts.Resolve(lat, lon));
+        return new AreaView(new DistrictView(district.Code, district.NameKo, district.NameEn), NeighbourhoodView.Of(districts.NeighbourhoodAt(lat, lon)));
+    }
+}
+
 public sealed record EscortSessionView(
     string SessionId,
     string State,
     GeoPointView Origin,
     GeoPointView Destination,
+    AreaView OriginArea,
+    AreaView DestinationArea,
     int RoutePoints,
     DateTimeOffset StartedAt,
     DateTimeOffset? EndedAt,
@@ -48,6 +63,8 @@ public sealed record EmergencyView(
     string DistrictCode,
     string DistrictNameKo,
     string DistrictNameEn,
+    string? NeighbourhoodCode,
+    string? NeighbourhoodNameKo,
     GeoPointView Location,
     IReadOnlyList<LightView> Lights,
     DateTimeOffset ReportedAt);

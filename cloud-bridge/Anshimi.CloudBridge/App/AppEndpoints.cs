@@ -96,7 +96,7 @@ public static class AppEndpoints
     }
 
     private static async Task<IResult> StartAsync(
-        HttpContext context, AppRequestReader reader, AppRequestBodies bodies, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
+        HttpContext context, AppRequestReader reader, AppRequestBodies bodies, EscortSessions sessions, IOptions<EscortOptions> options, DistrictDirectory districts, CancellationToken cancellationToken)
     {
         (byte[]? json, IResult? problem) = await reader.ReadAsync(context.Request, cancellationToken);
         (EscortStart? start, problem) = json is null ? (null, problem) : bodies.StartEscort(json);
@@ -107,10 +107,10 @@ public static class AppEndpoints
 
         EscortSessionRecord session = await sessions.StartAsync(
             ApiKeyAuthentication.ClientOf(context), start.Origin, start.Destination, start.Route, cancellationToken);
-        return TypedResults.Created($"{Prefix}/escorts/{DeviceIdText.Format(session.SessionId)}", View(session, options.Value));
+        return TypedResults.Created($"{Prefix}/escorts/{DeviceIdText.Format(session.SessionId)}", View(session, options.Value, districts));
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext context, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, EscortSessions sessions, IOptions<EscortOptions> options, DistrictDirectory districts, CancellationToken cancellationToken)
     {
         if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
@@ -118,7 +118,7 @@ public static class AppEndpoints
         }
 
         (EscortLookup lookup, EscortSessionRecord? session) = await sessions.FindAsync(ApiKeyAuthentication.ClientOf(context), sessionId, cancellationToken);
-        return lookup == EscortLookup.NotFound ? AppProblems.UnknownSession(id) : TypedResults.Ok(View(session!, options.Value));
+        return lookup == EscortLookup.NotFound ? AppProblems.UnknownSession(id) : TypedResults.Ok(View(session!, options.Value, districts));
     }
 
     private static async Task<IResult> AddLocationsAsync(
@@ -146,7 +146,7 @@ public static class AppEndpoints
     }
 
     private static async Task<IResult> EndAsync(
-        string id, HttpContext context, AppRequestReader reader, EscortSessions sessions, IOptions<EscortOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext context, AppRequestReader reader, EscortSessions sessions, IOptions<EscortOptions> options, DistrictDirectory districts, CancellationToken cancellationToken)
     {
         if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
@@ -165,7 +165,7 @@ public static class AppEndpoints
         {
             EscortLookup.NotFound => AppProblems.UnknownSession(id),
             EscortLookup.Ended => AppProblems.EndedSession(id, null),
-            _ => TypedResults.Ok(View(session!, options.Value)),
+            _ => TypedResults.Ok(View(session!, options.Value, districts)),
         };
     }
 
@@ -230,11 +230,14 @@ public static class AppEndpoints
         }
 
         DistrictName district = districts.NameOf(result.Record.DistrictCode);
+        NeighbourhoodName? neighbourhood = districts.NeighbourhoodAt(result.Record.Location.Latitude, result.Record.Location.Longitude);
         var view = new EmergencyView(
             result.Record.AlarmKey,
             district.Code,
             district.NameKo,
             district.NameEn,
+            neighbourhood?.Code,
+            neighbourhood?.NameKo,
             new GeoPointView(result.Record.Location.Latitude, result.Record.Location.Longitude),
             result.Record.Lights.Select(l => LightViewOf(lights, l)).OfType<LightView>().ToList(),
             result.Record.ReportedAt);
@@ -246,11 +249,13 @@ public static class AppEndpoints
             ? new LightView(light!.IdText, light.GatewayId, light.Latitude, light.Longitude)
             : null;
 
-    private static EscortSessionView View(EscortSessionRecord session, EscortOptions options) => new(
+    private static EscortSessionView View(EscortSessionRecord session, EscortOptions options, DistrictDirectory districts) => new(
         DeviceIdText.Format(session.SessionId),
         session.State,
         new GeoPointView(session.Origin.Latitude, session.Origin.Longitude),
         new GeoPointView(session.Destination.Latitude, session.Destination.Longitude),
+        AreaView.Of(districts, session.Origin.Latitude, session.Origin.Longitude),
+        AreaView.Of(districts, session.Destination.Latitude, session.Destination.Longitude),
         session.Route?.Count ?? 0,
         session.StartedAt,
         session.EndedAt,

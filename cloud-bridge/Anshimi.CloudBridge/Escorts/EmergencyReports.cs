@@ -160,7 +160,8 @@ public sealed class EmergencyReports
             Test: false,
             record.ReportedAt,
             FrameHex: "");
-        if (await _alarms.StoreAlarmAsync(alarm, record.AlarmKey, record.DistrictCode, _time.GetUtcNow(), cancellationToken))
+        var area = new SiteArea(record.DistrictCode, _districts.NeighbourhoodAt(record.Location.Latitude, record.Location.Longitude)?.Code);
+        if (await _alarms.StoreAlarmAsync(alarm, record.AlarmKey, area, _time.GetUtcNow(), cancellationToken))
         {
             AlarmRecord? stored = await _alarms.FindAsync(record.AlarmKey, cancellationToken);
             if (stored is not null)

@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
 using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
@@ -73,7 +74,12 @@ public static partial class CloudBridgeExtensions
         services.AddSingleton(sp => new DeviceHealthStore(DataDirectory(sp)));
         services.AddSingleton(sp => new AuditLog(DataDirectory(sp), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ISnapshotReader>(sp => new SqliteSnapshotReader(DataDirectory(sp)));
-        services.AddSingleton(sp => DistrictDirectory.Load(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DistrictsGeoJson));
+        services.AddSingleton(sp =>
+        {
+            CloudBridgeOptions options = sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value;
+            return DistrictDirectory.Load(options.DistrictsGeoJson, options.NeighbourhoodsGeoJson);
+        });
+        builder.AddNearbyCameras();
         services.AddSingleton<DistrictOutlines>();
         builder.AddOperatorSignIn();
         services.AddSingleton(sp =>

@@ -14,6 +14,12 @@ public sealed class CloudBridgeOptions
     /// </summary>
     public string DistrictsGeoJson { get; set; } = "../shared/data/seoul-municipalities.geojson";
 
+    /// <summary>
+    /// Seoul's administrative neighbourhoods (행정동, GeoJSON with adm_nm, adm_cd2, sgg, sggnm), found like
+    /// <see cref="DistrictsGeoJson"/>. Empty: alarms carry no neighbourhood.
+    /// </summary>
+    public string NeighbourhoodsGeoJson { get; set; } = "../shared/data/seoul-admin-dongs-2021.geojson";
+
     /// <summary>First re-send delay of an operator acknowledgement not yet relayed by its gateway.</summary>
     public TimeSpan AckRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Cameras;
 
 namespace Anshimi.CloudBridge.Upstreams;
 
@@ -17,6 +18,7 @@ public sealed record UpstreamAlarmMessage(
     UpstreamEvent Event,
     string Profile,
     UpstreamSite Site,
+    IReadOnlyList<NearbyCameraView> Cameras,
     bool Test,
     DateTimeOffset RaisedAt,
     DateTimeOffset ReceivedAt,
@@ -27,7 +29,8 @@ public sealed record UpstreamAlarmMessage(
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static UpstreamAlarmMessage From(AlarmRecord alarm, DateTimeOffset sentAt)
+    /// <param name="surroundings">The site's neighbourhood and nearest cameras; null sends neither.</param>
+    public static UpstreamAlarmMessage From(AlarmRecord alarm, Surroundings? surroundings, DateTimeOffset sentAt)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         return new UpstreamAlarmMessage(
@@ -37,7 +40,8 @@ public sealed record UpstreamAlarmMessage(
             alarm.GatewayId,
             new UpstreamEvent(alarm.EventCode, alarm.Qualifier, alarm.Zone),
             alarm.Profile,
-            new UpstreamSite(alarm.SiteKind, alarm.Latitude, alarm.Longitude, alarm.Address, alarm.DistrictCode),
+            new UpstreamSite(alarm.SiteKind, alarm.Latitude, alarm.Longitude, alarm.Address, alarm.DistrictCode, surroundings?.Neighbourhood),
+            surroundings?.Cameras ?? [],
             alarm.Test,
             alarm.RaisedAt,
             alarm.ReceivedAt,
@@ -54,4 +58,5 @@ public sealed record UpstreamAlarmMessage(
 public sealed record UpstreamEvent(int Code, int Qualifier, int Zone);
 
 /// <param name="District">District code ("11680" 강남구), or "unknown" outside Seoul.</param>
-public sealed record UpstreamSite(string Kind, double Latitude, double Longitude, string Address, string District);
+/// <param name="Neighbourhood">The 행정동 (code, name, full name), or null outside every one.</param>
+public sealed record UpstreamSite(string Kind, double Latitude, double Longitude, string Address, string District, NeighbourhoodView? Neighbourhood);

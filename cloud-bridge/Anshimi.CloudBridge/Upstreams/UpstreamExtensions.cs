@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Upstreams.Dc09;
 using Anshimi.CloudBridge.Upstreams.IotHub;
 using Anshimi.CloudBridge.Upstreams.Webhooks;
@@ -51,10 +52,11 @@ public static class UpstreamExtensions
     {
         UpstreamsOptions options = services.GetRequiredService<IOptions<UpstreamsOptions>>().Value;
         TimeProvider time = services.GetRequiredService<TimeProvider>();
+        SiteSurroundings surroundings = services.GetRequiredService<SiteSurroundings>();
         var upstreams = new List<IUpstream>();
-        upstreams.AddRange(options.Dc09.Select(o => new Dc09Upstream(o, services.GetRequiredService<UpstreamDeliveryStore>(), time)));
-        upstreams.AddRange(options.Webhooks.Select(o => new WebhookUpstream(o, time)));
-        upstreams.AddRange(options.IotHub.Select(o => new IotHubUpstream(o, services.GetRequiredService<IMqttTransportFactory>(), time)));
+        upstreams.AddRange(options.Dc09.Select(o => new Dc09Upstream(o, services.GetRequiredService<UpstreamDeliveryStore>(), time, surroundings)));
+        upstreams.AddRange(options.Webhooks.Select(o => new WebhookUpstream(o, time, surroundings)));
+        upstreams.AddRange(options.IotHub.Select(o => new IotHubUpstream(o, services.GetRequiredService<IMqttTransportFactory>(), time, surroundings)));
         return upstreams;
     }
 }

@@ -1,4 +1,4 @@
-// Control-center console: sign-in, live alarm queue (SSE), alarm detail with timeline and snapshot, district map,
+// Control-center console: sign-in, live alarm queue (SSE), alarm detail with timeline, snapshot and nearby CCTV, district map,
 // device health, walk-test alarms and (central staff) the audit log, the retention report and opening a closed alarm's case. Plain JS, no build step, no external resources.
 (() => {
   "use strict";
@@ -42,6 +42,10 @@
       auditVerify: "무결성 검증", auditIntact: "정상: {n}건 검증", auditBroken: "변조 감지: {id}번 기록 ({problem})",
       failed: "요청 실패", offline: "서버에 연결할 수 없습니다.",
       alreadyResolved: "이미 종결된 경보입니다 (다른 관제요원이 처리했습니다).", alarmGone: "경보를 찾을 수 없습니다.",
+      neighbourhoodFilter: "행정동", neighbourhoodAll: "전체",
+      cameras: "주변 안심이 CCTV", camerasNone: "반경 안에 연계 CCTV가 없습니다.", camerasOnMap: "지도에서 보기",
+      cameraCount: "{n}대", radius: "반경 {m} m", legendCamera: "선택한 경보 주변 CCTV",
+      attribution: "자료: 자치구 경계 southkorea/seoul-maps (JUSO 2015, Apache License 2.0) · 행정동 경계 통계청 SGIS (공공누리 제1유형), vuski/admdongkor 편집 (CC BY 4.0, 2021년 4월 기준) · 안심이 CCTV 연계 현황 서울 열린데이터광장 (OA-20923, statgarten/datatoys 재배포, CC0) · 가로등 위치 정보 서울 열린데이터광장 (OA-22205) · 광진구 보안등정보 서울특별시 광진구청 (2025-12-23)",
     },
     en: {
       title: "Anshimi control center", subtitle: "District CCTV control centers · Central control center",
@@ -82,6 +86,10 @@
       auditVerify: "Verify chain", auditIntact: "Intact: {n} rows verified", auditBroken: "Tampering detected at row {id} ({problem})",
       failed: "Request failed", offline: "Cannot reach the server.",
       alreadyResolved: "This alarm is already resolved (another operator handled it).", alarmGone: "Alarm not found.",
+      neighbourhoodFilter: "Neighbourhood", neighbourhoodAll: "All",
+      cameras: "Nearby Anshimi CCTV", camerasNone: "No linked CCTV within the radius.", camerasOnMap: "Show on map",
+      cameraCount: "{n} cam.", radius: "within {m} m", legendCamera: "CCTV around the selected alarm",
+      attribution: "Data: district boundaries southkorea/seoul-maps (JUSO 2015, Apache License 2.0) · neighbourhood (행정동) boundaries Statistics Korea SGIS (KOGL Type 1) as compiled by vuski/admdongkor (CC BY 4.0, April 2021) · Anshimi CCTV points Seoul Open Data Plaza (서울 열린데이터광장, OA-20923, redistributed by statgarten/datatoys, CC0) · streetlight positions Seoul Open Data Plaza (서울 열린데이터광장, OA-22205) · Gwangjin-gu security lights (보안등) Gwangjin-gu office (서울특별시 광진구청, 2025-12-23)",
     },
   };
   const stateOrder = { open: 0, acknowledged: 1, dispatched: 2, resolved: 3, test: 4 };
@@ -117,6 +125,10 @@
   let mapOutline = null;
   // The map's current view as a viewBox [x, y, width, height]; null shows the whole city.
   let mapView = null;
+  // The nearest cameras of each alarm opened in the detail, by key (the list and the stream carry none).
+  const cameras = new Map();
+  let cameraRadius = null;
+  let neighbourhood = "";
   // Marker requests overlap (a zoom while the periodic refresh is on its way): only the newest may draw.
   let markerRequest = 0;
 
@@ -241,6 +253,7 @@
     time.title = alarm.receivedAt;
 
     fillPair(row.querySelector("[data-testid=alarm-district]"), names(alarm.district.nameKo, alarm.district.nameEn));
+    row.querySelector("[data-testid=alarm-neighbourhood]").textContent = alarm.neighbourhood ? alarm.neighbourhood.nameKo : "";
     const eventCell = row.querySelector("[data-testid=alarm-event]");
     fillPair(eventCell, names(alarm.event.nameKo, alarm.event.nameEn));
     const testTag = eventCell.querySelector(".tag-test");
@@ -259,7 +272,7 @@
   }
 
   function render() {
-    const sorted = [...alarms.values()].sort((a, b) =>
+    const sorted = [...alarms.values()].filter((a) => !neighbourhood || a.neighbourhood?.code === neighbourhood).sort((a, b) =>
       (stateOrder[a.state] - stateOrder[b.state]) || (Date.parse(b.receivedAt) - Date.parse(a.receivedAt)));
     list.replaceChildren(...sorted.map(buildRow));
     $("[data-testid=empty-state]").hidden = sorted.length > 0;
@@ -280,7 +293,49 @@
     const listed = alarms.get(key);
     if (listed && listed.timeline.length <= alarm.timeline.length) alarms.set(key, alarm);
     if (alarm.state === "resolved" && alarm.site.address != null) cases.set(key, alarm);
+    // The server lists only the operator's districts' points, and none while the site is withheld.
+    cameras.set(key, alarm.cameras || []);
     render();
+  }
+
+  function renderCameras(alarm, panel) {
+    const nearby = cameras.get(alarm.key);
+    const listEl = $("[data-testid=detail-cameras]", panel);
+    $("[data-testid=detail-cameras-radius]", panel).textContent = cameraRadius ? t("radius").replace("{m}", cameraRadius) : "";
+    listEl.replaceChildren(...(nearby || []).map((c) => {
+      const item = document.createElement("li");
+      item.dataset.testid = "detail-camera";
+      const metres = document.createElement("span");
+      metres.className = "metres";
+      metres.textContent = `${c.metres} m`;
+      const label = document.createElement("span");
+      label.textContent = c.label;
+      const count = document.createElement("span");
+      count.className = "secondary";
+      count.textContent = t("cameraCount").replace("{n}", c.cameras);
+      item.append(metres, " ", label, " ", count);
+      return item;
+    }));
+    $("[data-testid=detail-cameras-none]", panel).hidden = !nearby || nearby.length > 0;
+    $("[data-testid=cameras-on-map]", panel).disabled = !nearby || nearby.length === 0;
+  }
+
+  // The alarm and its cameras fill the map: a box about three times the camera radius across.
+  function showCamerasOnMap() {
+    const alarm = selectedKey && alarms.get(selectedKey);
+    if (!alarm) return;
+    showTab("map");
+    const focus = () => {
+      const p = mapOutline.projection;
+      const half = ((cameraRadius || 150) * 1.6) / 111320;
+      const x = (alarm.site.lon - half / Math.cos((alarm.site.lat * Math.PI) / 180) - p.west) * p.kx;
+      const y = (p.north - (alarm.site.lat + half)) * p.ky;
+      const w = ((2 * half) / Math.cos((alarm.site.lat * Math.PI) / 180)) * p.kx;
+      mapView = [x, y, w, 2 * half * p.ky];
+      applyMapView();
+      renderMarkers();
+    };
+    if (mapOutline) focus(); else setTimeout(function wait() { if (mapOutline) focus(); else setTimeout(wait, 50); }, 50);
   }
 
   function renderDetail() {
@@ -290,8 +345,10 @@
     if (!alarm) return;
     panel.dataset.key = alarm.key;
     $("[data-testid=detail-event]", panel).textContent = names(alarm.event.nameKo, alarm.event.nameEn).join(" · ");
+    const dong = alarm.neighbourhood ? ` ${alarm.neighbourhood.nameKo}` : "";
     $("[data-testid=detail-place]", panel).textContent =
-      `${names(alarm.district.nameKo, alarm.district.nameEn)[0]} · ${placeText(siteOf(alarm))} · ${alarm.deviceId}`;
+      `${names(alarm.district.nameKo, alarm.district.nameEn)[0]}${dong} · ${placeText(siteOf(alarm))} · ${alarm.deviceId}`;
+    renderCameras(alarm, panel);
     const badge = $("[data-testid=detail-state]", panel);
     badge.dataset.state = alarm.state;
     badge.textContent = t("state")[alarm.state] || alarm.state;
@@ -419,7 +476,8 @@
   async function load() {
     try {
       let arrived = false;
-      await replaceFromServer(alarms, "/api/alarms?limit=500", (incoming) => {
+      const inDong = neighbourhood ? `&neighbourhood=${encodeURIComponent(neighbourhood)}` : "";
+      await replaceFromServer(alarms, `/api/alarms?limit=500${inDong}`, (incoming) => {
         for (const alarm of incoming) {
           // Alarms that came in while the stream was down are new to this operator too.
           if (loadedOnce && !alarms.has(alarm.key) && alarm.state === "open") { markFresh(alarm.key); arrived = true; }
@@ -578,7 +636,7 @@
     if (!group || !mapOutline) return;
     const request = ++markerRequest;
     const p = mapOutline.projection;
-    const radius = { "marker-alarm": 9, "marker-lights": 3 };
+    const radius = { "marker-alarm": 9, "marker-lights": 3, "marker-camera": 6 };
     const scale = mapScale();
     const dot = (lat, lon, cls, id, title, state) => {
       const c = document.createElementNS(svgNs, "circle");
@@ -610,6 +668,15 @@
     // Only devices with an open alarm come with their site; the others are listed by district and box only.
     devices.filter((d) => hasSite(d.site)).forEach((d) => items.push(dot(d.site.lat, d.site.lon, "marker-device", d.deviceId, `${d.deviceId} ${d.site.address}`)));
     items.push(...layers.filter((l) => l.layer !== "lights").flatMap(layerDots));
+    const selected = selectedKey && alarms.get(selectedKey);
+    if (selected && hasSite(selected.site) && cameras.has(selectedKey) && cameraRadius) {
+      // The search radius as a ring around the alarm (degrees of latitude to map units).
+      const ring = dot(selected.site.lat, selected.site.lon, "camera-radius", selectedKey, t("radius").replace("{m}", cameraRadius));
+      ring.setAttribute("r", ((cameraRadius / 111320) * p.ky).toFixed(2));
+      items.unshift(ring);
+    }
+    (cameras.get(selectedKey) || []).forEach((c, i) =>
+      items.push(dot(c.lat, c.lon, "marker-camera", `${selectedKey}/${i}`, `CCTV ${c.metres} m · ${c.label} · ${t("cameraCount").replace("{n}", c.cameras)}`)));
     [...alarms.values()].filter((a) => a.state !== "resolved" && hasSite(a.site)).forEach((a) =>
       items.push(dot(a.site.lat, a.site.lon, "marker-alarm", a.key, `${names(a.event.nameKo, a.event.nameEn)[0]} ${a.site.address}`)));
     // A fragment, not replaceChildren(...items): tens of thousands of lights would overflow the argument list.
@@ -634,7 +701,7 @@
       box.append(h, ul);
       return box;
     };
-    const device = (d) => `${d.deviceId} · ${names(d.district.nameKo, d.district.nameEn)[0]} · ${d.gatewayId}` + (d.site.address != null ? ` · ${d.site.address}` : "") +
+    const device = (d) => `${d.deviceId} · ${names(d.district.nameKo, d.district.nameEn)[0]}${d.neighbourhood ? ` ${d.neighbourhood.nameKo}` : ""} · ${d.gatewayId}` + (d.site.address != null ? ` · ${d.site.address}` : "") +
       (d.health.batteryPercent != null ? ` · ${d.health.batteryPercent}%` : "") + (d.lastSeen ? ` · ${t("lastSeen")} ${formatTime(d.lastSeen, true)}` : "");
     $("[data-testid=health-panel]").replaceChildren(
       section("healthSilent", "health-silent", health.silent, device),
@@ -711,8 +778,24 @@
     $$("[data-central]").forEach((el) => { el.hidden = !(signedIn && session?.central); });
   }
 
+  async function loadNeighbourhoods() {
+    const [options, settings] = await Promise.all([
+      api("/api/neighbourhoods").then((r) => (r.ok ? r.json() : [])),
+      api("/api/cameras/settings").then((r) => (r.ok ? r.json() : null)),
+    ]).catch(() => [[], null]);
+    cameraRadius = settings?.radiusMetres ?? null;
+    const select = $("[data-testid=neighbourhood-filter]");
+    select.replaceChildren(select.options[0], ...options.map((n) => {
+      const option = document.createElement("option");
+      option.value = n.code;
+      option.textContent = n.fullNameKo.replace(/^서울특별시 /, "");
+      return option;
+    }));
+  }
+
   function signedIn(me) {
     session = me;
+    loadNeighbourhoods();
     showSignedIn(true);
     showUser();
     showTab("queue");
@@ -725,6 +808,7 @@
     alarms.clear();
     walkTests.clear();
     cases.clear();
+    cameras.clear();
     selectedKey = null;
     mapView = null;
     clearSnapshot("");
@@ -764,6 +848,8 @@
   $("[data-testid=snapshot-button]").addEventListener("click", viewSnapshot);
   $("[data-testid=detail-close]").addEventListener("click", () => { clearSnapshot(""); cases.clear(); selectedKey = null; render(); });
   $("[data-testid=case-form]").addEventListener("submit", openCase);
+  $("[data-testid=cameras-on-map]").addEventListener("click", showCamerasOnMap);
+  $("[data-testid=neighbourhood-filter]").addEventListener("change", (e) => { neighbourhood = e.target.value; render(); load(); });
   $("[data-testid=audit-verify]").addEventListener("click", verifyAudit);
   $("[data-testid=sound-toggle]").addEventListener("click", () => {
     soundOn = !soundOn;

@@ -103,7 +103,7 @@ public sealed partial class Commissioning(
         RegistryChange change = await lifecycle.BindSiteAsync(deviceId, site, cancellationToken);
         Expect(change, deviceId);
         LogBound(logger, DeviceIdText.Format(deviceId), site.Kind, site.DistrictCode);
-        return (await FindAsync(deviceId, cancellationToken))!;
+        return (await FindAsync(deviceId, cancellationToken))! with { Neighbourhood = siteRules.NeighbourhoodAt(site.Latitude, site.Longitude) };
     }
 
     /// <summary>Starts a walk test: alarms from the device are stored and forwarded marked test until it ends.</summary>

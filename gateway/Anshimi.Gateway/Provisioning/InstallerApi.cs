@@ -86,8 +86,11 @@ public static class InstallerApi
             return Results.Ok(await c.ReplaceAsync(d, newId, ct));
         }));
         api.MapPost("/devices/{id}/decommission", (string id, Commissioning c, CancellationToken ct) => Run(id, async d => Results.Ok(await c.DecommissionAsync(d, ct))));
-        api.MapGet("/registry.csv", async (DeviceLifecycle lifecycle, CancellationToken ct) =>
-            Results.Text(RegistryCsv.Export(await lifecycle.ListAsync(ct)), "text/csv; charset=utf-8", Encoding.UTF8));
+        api.MapGet("/registry.csv", async (DeviceLifecycle lifecycle, SiteRules rules, CancellationToken ct) =>
+            Results.Text(
+                RegistryCsv.Export((await lifecycle.ListAsync(ct)).Select(r => r with { Neighbourhood = rules.NeighbourhoodAt(r.Site.Latitude, r.Site.Longitude) })),
+                "text/csv; charset=utf-8",
+                Encoding.UTF8));
         api.MapPost("/registry.csv", async (HttpRequest request, Commissioning c, CancellationToken ct) =>
         {
             using var reader = new StreamReader(request.Body, Encoding.UTF8);

@@ -20,6 +20,9 @@ public sealed class ProvisioningOptions
     /// <summary>Seoul's district boundaries (seoul-municipalities.geojson), to check coordinates and derive the district.</summary>
     public string DistrictsFile { get; set; } = "";
 
+    /// <summary>Seoul's 행정동 boundaries (seoul-admin-dongs-2021.geojson), to name a bound site's neighbourhood; empty: none.</summary>
+    public string NeighbourhoodsFile { get; set; } = "";
+
     /// <summary>Unclaimed devices remembered at once; the oldest hello goes when a new device would exceed it.</summary>
     public int MaxUnclaimed { get; set; } = 256;
 

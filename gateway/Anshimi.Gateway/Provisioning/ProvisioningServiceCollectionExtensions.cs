@@ -21,6 +21,8 @@ public static class ProvisioningServiceCollectionExtensions
             })
             .Validate(p => !p.Enabled || File.Exists(p.DynamicSecurityPasswordFile), "Provisioning:DynamicSecurityPasswordFile must name an existing file when provisioning is enabled")
             .Validate(p => !p.Enabled || File.Exists(p.DistrictsFile), "Provisioning:DistrictsFile must name seoul-municipalities.geojson when provisioning is enabled")
+            .Validate(p => !p.Enabled || string.IsNullOrEmpty(p.NeighbourhoodsFile) || File.Exists(p.NeighbourhoodsFile),
+                "Provisioning:NeighbourhoodsFile must name seoul-admin-dongs-2021.geojson, or be empty")
             .Validate(p => !p.Enabled || !string.IsNullOrWhiteSpace(p.DynamicSecurityUsername), "Provisioning:DynamicSecurityUsername must be set")
             .Validate(p => p.MaxUnclaimed > 0 && p.MaxHellosPerDevice > 0 && p.NewHelloInterval >= TimeSpan.Zero && p.HelloLifetime > TimeSpan.Zero && p.WalkTestWindow > TimeSpan.Zero && p.ControlTimeout > TimeSpan.Zero, "Provisioning limits and intervals must be positive")
             .ValidateOnStart();
@@ -33,7 +35,13 @@ public static class ProvisioningServiceCollectionExtensions
         services.AddSingleton<ProvisioningMetrics>();
         services.AddSingleton<HelloBoard>();
         services.AddSingleton<DynamicSecurity>();
-        services.AddSingleton(sp => new SiteRules(SeoulDistricts.Load(sp.GetRequiredService<IOptions<ProvisioningOptions>>().Value.DistrictsFile)));
+        services.AddSingleton(sp =>
+        {
+            ProvisioningOptions options = sp.GetRequiredService<IOptions<ProvisioningOptions>>().Value;
+            return new SiteRules(
+                SeoulDistricts.Load(options.DistrictsFile),
+                string.IsNullOrEmpty(options.NeighbourhoodsFile) ? null : SeoulNeighbourhoods.Load(options.NeighbourhoodsFile));
+        });
         services.AddSingleton(sp => new AdminToken(sp.GetRequiredService<IOptions<ProvisioningOptions>>().Value.AdminTokenFile));
         services.AddSingleton<Commissioning>();
         services.AddHostedService<ProvisioningListener>();

@@ -19,7 +19,7 @@ public static class RegistryCsv
     public static readonly string[] Columns =
     [
         "device_id", "state", "profile", "firmware_version", "site_kind", "address", "latitude", "longitude",
-        "district_code", "site_ref", "last_seen", "claimed_at", "replaced_by", "battery_percent", "health_flags",
+        "district_code", "neighbourhood_code", "site_ref", "last_seen", "claimed_at", "replaced_by", "battery_percent", "health_flags",
     ];
 
     /// <summary>Columns an import must have.</summary>
@@ -67,7 +67,7 @@ public static class RegistryCsv
                 [
                     row.DeviceId, row.State, row.Profile, row.FirmwareVersion ?? "", row.Site.Kind, row.Site.Address,
                     row.Site.Latitude.ToString("0.######", CultureInfo.InvariantCulture), row.Site.Longitude.ToString("0.######", CultureInfo.InvariantCulture),
-                    row.DistrictCode ?? "", row.SiteReference ?? "", Time(row.LastSeen), Time(row.ClaimedAt), row.ReplacedBy ?? "",
+                    row.DistrictCode ?? "", row.Neighbourhood?.Code ?? "", row.SiteReference ?? "", Time(row.LastSeen), Time(row.ClaimedAt), row.ReplacedBy ?? "",
                     row.BatteryPercent?.ToString(CultureInfo.InvariantCulture) ?? "", row.HealthFlags.ToString(CultureInfo.InvariantCulture),
                 ]);
             }

@@ -5,6 +5,9 @@ using Anshimi.Geo;
 
 namespace Anshimi.Gateway.Provisioning;
 
+/// <summary>A 행정동 as the installer is told it: code (adm_cd2), own name ("화양동") and full name.</summary>
+public sealed record NeighbourhoodLabel(string Code, string NameKo, string FullNameKo);
+
 /// <summary>One field that failed validation: the column / field name and why.</summary>
 public sealed record FieldProblem(string Field, string Code, string Message);
 
@@ -13,8 +16,12 @@ public sealed record FieldProblem(string Field, string Code, string Message);
 /// inside one of Seoul's districts (which gives the district code), and a pseudonymous reference —
 /// never a name or phone number; the gateway stores no personal data.
 /// </summary>
-public sealed partial class SiteRules(SeoulDistricts districts)
+public sealed partial class SiteRules(SeoulDistricts districts, SeoulNeighbourhoods? neighbourhoods = null)
 {
+    /// <summary>The 행정동 a site lies in, or null outside every one or when no boundaries are configured.</summary>
+    public NeighbourhoodLabel? NeighbourhoodAt(double latitude, double longitude) =>
+        neighbourhoods?.Locate(latitude, longitude) is { } dong ? new NeighbourhoodLabel(dong.Code, dong.NameKo, dong.FullNameKo) : null;
+
     public static readonly string[] Kinds = ["home", "shop", "pole"];
 
     public const int MaxAddressLength = 200;

@@ -40,7 +40,11 @@ public sealed record DeviceRow(
     DateTimeOffset? ClaimedAt,
     string? ReplacedBy,
     int? BatteryPercent,
-    int HealthFlags);
+    int HealthFlags)
+{
+    /// <summary>The site's 행정동; not stored, filled in the installer's bind answer where the boundaries are configured.</summary>
+    public Provisioning.NeighbourhoodLabel? Neighbourhood { get; init; }
+}
 
 /// <summary>What became of a registry change.</summary>
 public enum RegistryChange

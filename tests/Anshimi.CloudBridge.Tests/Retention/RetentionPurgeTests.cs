@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Retention;
@@ -55,7 +56,7 @@ public sealed class RetentionPurgeTests : IDisposable
         AlarmEnvelope stillOpen = TestAlarms.Alarm(0x03, 1);
         foreach (AlarmEnvelope alarm in new[] { resolvedEarly, resolvedLate, stillOpen })
         {
-            await store.StoreAlarmAsync(alarm, alarm.Key, "11680", Start, CancellationToken.None);
+            await store.StoreAlarmAsync(alarm, alarm.Key, new SiteArea("11680", null), Start, CancellationToken.None);
         }
 
         await store.ApplyOperatorActionAsync(resolvedEarly.Key, AlarmState.Resolved, "kim", Start, CancellationToken.None);

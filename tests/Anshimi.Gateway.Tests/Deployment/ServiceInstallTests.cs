@@ -35,6 +35,8 @@ public sealed class ServiceInstallTests : IDisposable
 
     private string Districts => Path.Combine(_root, "usr", "share", "anshimi", "seoul-municipalities.geojson");
 
+    private string Neighbourhoods => Path.Combine(_root, "usr", "share", "anshimi", "seoul-admin-dongs-2021.geojson");
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Fact]
@@ -166,7 +168,7 @@ public sealed class ServiceInstallTests : IDisposable
         [
             "--Mqtt:Host=" + broker.Host, "--Mqtt:Port=" + broker.Port.ToString(CultureInfo.InvariantCulture),
             "--Provisioning:DynamicSecurityPasswordFile=" + AdminSecret, "--Provisioning:DistrictsFile=" + Districts,
-            "--Gateway:DataDirectory=" + Path.Combine(_root, "state"),
+            "--Provisioning:NeighbourhoodsFile=" + Neighbourhoods, "--Gateway:DataDirectory=" + Path.Combine(_root, "state"),
         ];
 
         // Twice, as a reinstall does: the second finds everything in place.
@@ -209,6 +211,7 @@ public sealed class ServiceInstallTests : IDisposable
     // The staged files stand in for the installed paths the configuration names, as the install script's own check does.
     private Task<ProcessResult> CheckConfig(string path) => ProcessRunner.RunAsync(
         "dotnet",
-        [InstalledDll, "--config", path, "--check-config", "--Provisioning:DynamicSecurityPasswordFile=" + AdminSecret, "--Provisioning:DistrictsFile=" + Districts],
+        [InstalledDll, "--config", path, "--check-config", "--Provisioning:DynamicSecurityPasswordFile=" + AdminSecret, "--Provisioning:DistrictsFile=" + Districts,
+            "--Provisioning:NeighbourhoodsFile=" + Neighbourhoods],
         Timeout);
 }

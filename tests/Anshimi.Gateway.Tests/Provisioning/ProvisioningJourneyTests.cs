@@ -53,6 +53,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         InstallerRun bind = await _rig.InstallerAsync("bind", "0000B001", "--kind", "home", "--address", "서울특별시 중구 세종대로 110", "--lat", "37.5665", "--lon", "126.9780", "--ref", "R-7F3K2Q");
         Assert.True(bind.Exit == ExitCodes.Ok, bind.ToString());
         Assert.Contains("11140", bind.Out, StringComparison.Ordinal);
+        Assert.Contains("행정동 서울특별시 중구 명동 (1114055000)", bind.Out, StringComparison.Ordinal);
 
         // Walk test: the press arrives, marked test, and goes upstream as a test.
         await using RunningProcess events = await _rig.SubscribeAsync("probe", _rig.ProbePassword, Topics.GatewayEvents(ProvisioningRig.GatewayId));

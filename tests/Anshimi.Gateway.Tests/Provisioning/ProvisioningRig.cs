@@ -103,6 +103,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
             ["Provisioning:DynamicSecurityUsername"] = broker.DynamicSecurityAdmin,
             ["Provisioning:DynamicSecurityPasswordFile"] = broker.DynamicSecurityPasswordFile,
             ["Provisioning:DistrictsFile"] = Path.Combine(RepoPaths.SharedData, "seoul-municipalities.geojson"),
+            ["Provisioning:NeighbourhoodsFile"] = Path.Combine(RepoPaths.SharedData, "seoul-admin-dongs-2021.geojson"),
         };
         if (seed.Length > 0)
         {

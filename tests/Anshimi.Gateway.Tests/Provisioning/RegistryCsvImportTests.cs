@@ -76,13 +76,13 @@ public sealed class RegistryCsvImportTests : IAsyncLifetime
     public async Task An_edited_export_imports_and_the_sites_follow_in_the_registry_and_alarms()
     {
         string exported = await ExportAsync();
-        Assert.StartsWith("device_id,state,profile,firmware_version,site_kind,address,latitude,longitude,district_code,site_ref", exported, StringComparison.Ordinal);
+        Assert.StartsWith("device_id,state,profile,firmware_version,site_kind,address,latitude,longitude,district_code,neighbourhood_code,site_ref", exported, StringComparison.Ordinal);
         Assert.Contains("0000A1B2,active,home-panic", exported, StringComparison.Ordinal);
         Assert.DoesNotContain(Convert.ToHexString(_home.Key), exported, StringComparison.OrdinalIgnoreCase);
 
         string[] lines = exported.TrimEnd().Split("\r\n");
         // Only the rows given change; the others keep their sites.
-        string edited = string.Join("\r\n", lines[0], "0000A1B2,active,home-panic,,shop,\"서울특별시 강남구 테헤란로 152, 1층\",37.5006,127.0364,11680,S-GANGNAM1,,,,,0");
+        string edited = string.Join("\r\n", lines[0], "0000A1B2,active,home-panic,,shop,\"서울특별시 강남구 테헤란로 152, 1층\",37.5006,127.0364,11680,,S-GANGNAM1,,,,,0");
         InstallerRun run = await ImportAsync(edited);
         Assert.True(run.Exit == ExitCodes.Ok, run.ToString());
 

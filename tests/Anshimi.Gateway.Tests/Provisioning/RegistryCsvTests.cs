@@ -24,11 +24,11 @@ public sealed class RegistryCsvTests
     [Fact]
     public void Export_quotes_only_the_fields_that_need_it_and_ends_records_with_CRLF()
     {
-        string csv = RegistryCsv.Export([Device("서울특별시 중구 세종대로 110")]);
+        string csv = RegistryCsv.Export([Device("서울특별시 중구 세종대로 110") with { Neighbourhood = new NeighbourhoodLabel("1114055000", "명동", "서울특별시 중구 명동") }]);
 
         Assert.Equal(
             string.Join(',', RegistryCsv.Columns) + "\r\n"
-            + "0000A1B2,active,home-panic,1.2.0,home,서울특별시 중구 세종대로 110,37.5665,126.978,11140,R-1234,2025-03-01T09:30:00Z,,,87,0\r\n",
+            + "0000A1B2,active,home-panic,1.2.0,home,서울특별시 중구 세종대로 110,37.5665,126.978,11140,1114055000,R-1234,2025-03-01T09:30:00Z,,,87,0\r\n",
             csv);
     }
 

@@ -1,5 +1,6 @@
 using Anshimi.AlarmReceivers.Dc09;
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Cameras;
 
 namespace Anshimi.CloudBridge.Upstreams.Dc09;
 
@@ -16,11 +17,14 @@ public sealed class Dc09Upstream : IUpstream
     private readonly Dc09UpstreamOptions _options;
     private readonly UpstreamDeliveryStore _deliveries;
     private readonly Dc09Sender _sender;
+    private readonly SiteSurroundings? _surroundings;
 
-    public Dc09Upstream(Dc09UpstreamOptions options, UpstreamDeliveryStore deliveries, TimeProvider time)
+    /// <param name="surroundings">Adds the site and its nearest cameras as extended data; null leaves them out.</param>
+    public Dc09Upstream(Dc09UpstreamOptions options, UpstreamDeliveryStore deliveries, TimeProvider time, SiteSurroundings? surroundings = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _surroundings = surroundings;
         _deliveries = deliveries;
         _sender = new Dc09Sender(new Dc09SenderOptions
         {
@@ -71,12 +75,45 @@ public sealed class Dc09Upstream : IUpstream
     /// The ADM-CID event for an alarm. A test alarm (installer's walk test) goes as 601 test report
     /// with the same zone, so the receiver logs that the path works and dispatches nobody.
     /// </summary>
-    public static Dc09Alarm ToDc09(AlarmRecord alarm, string account, int partition)
+    public static Dc09Alarm ToDc09(AlarmRecord alarm, string account, int partition, Surroundings? surroundings = null)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         bool asTest = alarm.Test && alarm.EventCode is not (601 or 602);
         var qualifier = asTest ? ContactIdQualifier.NewEvent : (ContactIdQualifier)alarm.Qualifier;
-        return new Dc09Alarm(account, qualifier, asTest ? TestReportCode : alarm.EventCode, partition, alarm.Zone, alarm.Key, alarm.RaisedAt);
+        return new Dc09Alarm(account, qualifier, asTest ? TestReportCode : alarm.EventCode, partition, alarm.Zone, alarm.Key, alarm.RaisedAt)
+        {
+            Location = surroundings is null ? null : (alarm.Latitude, alarm.Longitude),
+            Verification = surroundings is null ? null : CameraText(surroundings.Cameras),
+        };
+    }
+
+    /// <summary>
+    /// The nearest cameras as DC-09 verification text, nearest first, as many whole entries as fit in its 256
+    /// ASCII characters: <c>CCTV 12m x1 37.540500,127.069000;…</c> (distance, camera count, position). The published
+    /// labels are Korean, which DC-09's character set cannot carry; the position identifies the point.
+    /// </summary>
+    public static string? CameraText(IReadOnlyList<NearbyCameraView> cameras)
+    {
+        ArgumentNullException.ThrowIfNull(cameras);
+        if (cameras.Count == 0)
+        {
+            return null;
+        }
+
+        var text = new System.Text.StringBuilder("CCTV");
+        foreach (NearbyCameraView camera in cameras)
+        {
+            string entry = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{(text.Length == 4 ? " " : ";")}{camera.Metres}m x{camera.Cameras} {camera.Lat:F6},{camera.Lon:F6}");
+            if (text.Length + entry.Length > Dc09Alarm.MaxVerificationLength)
+            {
+                break;
+            }
+
+            text.Append(entry);
+        }
+
+        return text.ToString();
     }
 
     public async Task<DeliveryResult> DeliverAsync(AlarmRecord alarm, CancellationToken cancellationToken)
@@ -92,7 +129,7 @@ public sealed class Dc09Upstream : IUpstream
             return DeliveryResult.Rejected($"Contact ID qualifier {alarm.Qualifier} has no DC-09 form");
         }
 
-        Dc09Alarm message = ToDc09(alarm, account, _options.Partition);
+        Dc09Alarm message = ToDc09(alarm, account, _options.Partition, _surroundings?.Of(alarm));
         int sequence = await _deliveries.WireSequenceAsync(alarm.Key, Name, cancellationToken);
         Dc09SendOutcome outcome = await _sender.SendAsync(message, sequence, cancellationToken);
         string detail = $"seq {outcome.Sequence:D4}, {outcome.Attempts} transmission(s): {outcome.Detail}";

@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Cameras;
 using Anshimi.Mqtt;
 
 namespace Anshimi.CloudBridge.Upstreams.IotHub;
@@ -18,11 +19,14 @@ public sealed class IotHubUpstream : IUpstream
     private DateTimeOffset _tokenExpiry;
     private string _link = "not connected yet";
     private int _tokensIssued;
+    private readonly SiteSurroundings? _surroundings;
 
-    public IotHubUpstream(IotHubUpstreamOptions options, IMqttTransportFactory transports, TimeProvider time)
+    /// <param name="surroundings">Adds the neighbourhood and nearest cameras to each alarm; null leaves them out.</param>
+    public IotHubUpstream(IotHubUpstreamOptions options, IMqttTransportFactory transports, TimeProvider time, SiteSurroundings? surroundings = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _surroundings = surroundings;
         _transports = transports;
         _time = time;
     }
@@ -43,7 +47,7 @@ public sealed class IotHubUpstream : IUpstream
         try
         {
             MqttSession client = await ConnectedClientAsync(cancellationToken);
-            byte[] body = UpstreamAlarmMessage.From(alarm, _time.GetUtcNow()).ToUtf8Json();
+            byte[] body = UpstreamAlarmMessage.From(alarm, _surroundings?.Of(alarm), _time.GetUtcNow()).ToUtf8Json();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.PublishTimeout);
             await client.PublishAsync(IotHubSasToken.EventsTopic(_options.DeviceId, alarm.Key, alarm.Test), body, MqttQos.AtLeastOnce, retain: false, timeout.Token);

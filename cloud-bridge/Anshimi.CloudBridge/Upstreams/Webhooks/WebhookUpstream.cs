@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Cameras;
 
 namespace Anshimi.CloudBridge.Upstreams.Webhooks;
 
@@ -22,11 +23,14 @@ public sealed class WebhookUpstream : IUpstream
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
     private readonly byte[] _secret;
+    private readonly SiteSurroundings? _surroundings;
 
-    public WebhookUpstream(WebhookUpstreamOptions options, TimeProvider time)
+    /// <param name="surroundings">Adds the neighbourhood and nearest cameras to each alarm; null leaves them out.</param>
+    public WebhookUpstream(WebhookUpstreamOptions options, TimeProvider time, SiteSurroundings? surroundings = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _surroundings = surroundings;
         _time = time;
         _secret = Encoding.UTF8.GetBytes(options.Secret);
 
@@ -54,7 +58,7 @@ public sealed class WebhookUpstream : IUpstream
     public async Task<DeliveryResult> DeliverAsync(AlarmRecord alarm, CancellationToken cancellationToken)
     {
         DateTimeOffset now = _time.GetUtcNow();
-        UpstreamAlarmMessage message = UpstreamAlarmMessage.From(alarm, now);
+        UpstreamAlarmMessage message = UpstreamAlarmMessage.From(alarm, _surroundings?.Of(alarm), now);
         byte[] body = message.ToUtf8Json();
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url)
         {
