@@ -148,9 +148,9 @@ public sealed class RetentionPurgeTests : IDisposable
         var escorts = new EscortStore(_directory);
         var audit = new AuditLog(_directory, _clock);
         AlarmEnvelope walkTest = TestAlarms.Alarm(0x31, 1, test: true), forgotten = TestAlarms.Alarm(0x32, 1), acknowledged = TestAlarms.Alarm(0x33, 1);
-        await store.StoreAlarmAsync(walkTest, walkTest.Key, "11680", Start, CancellationToken.None);
-        await store.StoreAlarmAsync(forgotten, forgotten.Key, "11680", Start, CancellationToken.None);
-        await store.StoreAlarmAsync(acknowledged, acknowledged.Key, "11680", Start.AddDays(30), CancellationToken.None);
+        await store.StoreAlarmAsync(walkTest, walkTest.Key, new SiteArea("11680", null), Start, CancellationToken.None);
+        await store.StoreAlarmAsync(forgotten, forgotten.Key, new SiteArea("11680", null), Start, CancellationToken.None);
+        await store.StoreAlarmAsync(acknowledged, acknowledged.Key, new SiteArea("11680", null), Start.AddDays(30), CancellationToken.None);
         await store.ApplyOperatorActionAsync(acknowledged.Key, AlarmState.Acknowledged, "kim", Start.AddDays(30), CancellationToken.None);
 
         // A walk from home that ended on day 0, one still going, and two emergency reports: one released on day 1, one still held.
