@@ -24,6 +24,9 @@ public static class OperatorAuthentication
     public const string Scheme = CookieAuthenticationDefaults.AuthenticationScheme;
     public const string OperatorPolicy = "operator";
     public const string CentralPolicy = "central";
+
+    /// <summary>Metrics, upstream status and the OpenAPI document: central staff, or anyone on the admin listener.</summary>
+    public const string StatusPolicy = "status";
     public const string RequestHeader = "X-Anshimi-Request";
     public const string CookieName = "anshimi.console";
 
@@ -70,7 +73,10 @@ public static class OperatorAuthentication
         });
         services.AddAuthorizationBuilder()
             .AddPolicy(OperatorPolicy, policy => policy.RequireAuthenticatedUser())
-            .AddPolicy(CentralPolicy, policy => policy.RequireRole(OperatorScope.CentralRole));
+            .AddPolicy(CentralPolicy, policy => policy.RequireRole(OperatorScope.CentralRole))
+            .AddPolicy(StatusPolicy, policy => policy.RequireAssertion(context =>
+                context.User.IsInRole(OperatorScope.CentralRole)
+                || (context.Resource is HttpContext http && http.RequestServices.GetRequiredService<AdminListener>().Serves(http))));
         return builder;
     }
 

@@ -56,15 +56,23 @@ public sealed class OperatorSessionStore : ITicketStore
             return null;
         }
 
-        OperatorAccount account = session.Account;
-        var scope = new OperatorScope(account.UserName, account.Central, account.Districts, session.Id);
         var properties = new AuthenticationProperties { IssuedUtc = session.IssuedAt, ExpiresUtc = session.ExpiresAt, AllowRefresh = true };
-        return new AuthenticationTicket(scope.ToPrincipal(account.DisplayName, OperatorAuthentication.Scheme), properties, OperatorAuthentication.Scheme);
+        return new AuthenticationTicket(ScopeOf(session).ToPrincipal(session.Account.DisplayName, OperatorAuthentication.Scheme), properties, OperatorAuthentication.Scheme);
+    }
+
+    /// <summary>What the session may see now, read from the account store; null once it has ended (open streams stop then).</summary>
+    public async Task<OperatorScope?> CurrentScopeAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        OperatorSession? session = await _accounts.FindSessionAsync(sessionId, _time.GetUtcNow(), cancellationToken);
+        return session is null ? null : ScopeOf(session);
     }
 
     public Task RemoveAsync(string key) => RemoveAsync(key, CancellationToken.None);
 
     public Task RemoveAsync(string key, CancellationToken cancellationToken) => _accounts.RemoveSessionAsync(IdOf(key), cancellationToken);
+
+    private static OperatorScope ScopeOf(OperatorSession session) =>
+        new(session.Account.UserName, session.Account.Central, session.Account.Districts, session.Id);
 
     private (DateTimeOffset Issued, DateTimeOffset Expires) TimesOf(AuthenticationTicket ticket)
     {
