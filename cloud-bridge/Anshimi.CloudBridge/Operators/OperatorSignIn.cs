@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Microsoft.AspNetCore.Identity;
@@ -51,7 +52,7 @@ public sealed class OperatorSignIn
         _districts = districts;
         _hasher = hasher;
         _time = time;
-        _unknownUserHash = hasher.HashPassword(new OperatorAccount("", "", false, [], "", false), Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        _unknownUserHash = hasher.HashPassword(new OperatorAccount("", "", false, [], "", false), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
     }
 
     public async Task<SignInResult> SignInAsync(string userName, string password, string source, CancellationToken cancellationToken)
