@@ -420,7 +420,8 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
             UserName = TestOperators.Gangnam.UserName, Password = TestOperators.Gangnam.Password, Districts = [TestOperators.JongnoCode],
         };
         await _host.Services.GetRequiredService<Anshimi.CloudBridge.Operators.OperatorSignIn>().SaveAsync(moved, replace: true, TestOperators.Central.UserName, CancellationToken.None);
-        await Expect(page.GetByTestId("signin-error")).ToHaveTextAsync("세션이 만료되었습니다. 다시 로그인하세요.", new() { Timeout = 30_000 });
+        // Stream re-check (5 s), EventSource retry (2 s), the console's 3 s pause: generous, for a machine under load.
+        await Expect(page.GetByTestId("signin-error")).ToHaveTextAsync("세션이 만료되었습니다. 다시 로그인하세요.", new() { Timeout = 90_000 });
         await Expect(page.GetByTestId("signin-view")).ToBeVisibleAsync();
         await ScreenshotAsync(page, "console-session-ended-by-account-change");
         Assert.Empty(await page.EvaluateAsync<string[]>("window.cspViolations"));
