@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Operators;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,6 +46,15 @@ public sealed class AccountPrivacyTests : IAsyncLifetime
         Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests }));
         HttpResponseMessage refused = answers.Last(a => a.StatusCode == HttpStatusCode.TooManyRequests);
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+
+        // Every attempt is in the audit log, counted in a few rows rather than one commit each.
+        await _host.Services.GetRequiredService<SignInFailureAudit>().FlushAsync(CancellationToken.None);
+        IReadOnlyList<AuditRecord> audited = await _host.Services.GetRequiredService<AuditLog>().ListAsync(100, TestOperators.Gangnam.UserName, CancellationToken.None);
+        int Counted(string action) => audited.Where(e => e.Entry.Action == action && e.Entry.Detail.Contains("from 127.0.0.2", StringComparison.Ordinal))
+            .Sum(e => int.Parse(e.Entry.Detail.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(answers.Count(a => a.StatusCode == HttpStatusCode.Unauthorized), Counted(AuditAction.SignInFailed));
+        Assert.Equal(answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests), Counted(AuditAction.SignInThrottled));
+        Assert.InRange(audited.Count(e => e.Entry.Action is AuditAction.SignInFailed or AuditAction.SignInThrottled), 2, 9);
 
         // The operator's console, elsewhere, signs in with the right password — held a moment at most, never refused.
         using HttpClient console = ClientFrom("127.0.0.3");
