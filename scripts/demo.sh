@@ -12,6 +12,7 @@ console_port=${ANSHIMI_CONSOLE_PORT:-18080}
 gateway_port=${ANSHIMI_GATEWAY_PORT:-18081}
 sim_port=${ANSHIMI_SIM_PORT:-18082}
 new_device_port=${ANSHIMI_NEW_DEVICE_PORT:-18083}
+bridge_admin_port=${ANSHIMI_BRIDGE_ADMIN_PORT:-18084}
 airspace_port=${ANSHIMI_AIRSPACE_PORT:-18850}
 bells=${ANSHIMI_BELLS:-25}
 lights=${ANSHIMI_LIGHTS:-300}
@@ -103,7 +104,7 @@ wait_port "$mqtt_port"
 
 CloudBridge__DataDirectory="$state/cloud" CloudBridge__DistrictsGeoJson="$districts" \
 Mqtt__Host=127.0.0.1 Mqtt__Port="$mqtt_port" Mqtt__Username=cloud Mqtt__Password="$cloud_password" \
-Urls="http://127.0.0.1:$console_port" Operators__CookieSecurePolicy=SameAsRequest \
+Urls="http://127.0.0.1:$console_port" CloudBridge__AdminUrl="http://127.0.0.1:$bridge_admin_port" Operators__CookieSecurePolicy=SameAsRequest \
 Operators__Seed__0__UserName=central Operators__Seed__0__Password="$central_password" Operators__Seed__0__Central=true \
 Operators__Seed__1__UserName=gangnam Operators__Seed__1__Password="$gangnam_password" Operators__Seed__1__Districts__0=11680 \
 Escorts__LightsFile="$state/cloud-lights.csv" Escorts__EscortKey="$escort_key" \
@@ -146,6 +147,7 @@ cat <<INFO
     총괄관제센터 central staff : central / $central_password
     강남구 관제요원 Gangnam-gu operator : gangnam / $gangnam_password
   게이트웨이 상태 Gateway health   : http://127.0.0.1:$gateway_port/healthz   (metrics: /metrics)
+  브리지 관리 Bridge admin (loopback) : http://127.0.0.1:$bridge_admin_port/metrics   (/api/upstreams, /openapi/v1.json)
   MQTT 브로커 Broker               : 127.0.0.1:$mqtt_port, new devices $((mqtt_port + 1)) (own config and data in $state/broker)
 
   비상벨 누르기 Press a bell (another terminal):

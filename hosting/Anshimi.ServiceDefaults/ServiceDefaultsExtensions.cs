@@ -109,14 +109,18 @@ public static class ServiceDefaultsExtensions
         return services;
     }
 
-    /// <summary><c>GET /healthz</c> (the registered health checks) and <c>GET /metrics</c> (Prometheus text).</summary>
-    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// <c>GET /healthz</c> (the registered health checks) and <c>GET /metrics</c> (Prometheus text);
+    /// <paramref name="metrics"/> adds the service's own conventions to the scrape endpoint, such as who may read it.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder endpoints, Action<IEndpointConventionBuilder>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
 
         // Options come from the service (response body, status per result), so each keeps what its operators read.
         endpoints.MapHealthChecks(HealthPath);
-        endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+        IEndpointConventionBuilder scrape = endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+        metrics?.Invoke(scrape);
         return endpoints;
     }
 

@@ -415,6 +415,59 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.Empty(_pageErrors);
     }
 
+    [Fact]
+    [Trait("Category", "Privacy")]
+    public async Task The_console_works_under_its_content_security_policy_and_signing_out_ends_the_session()
+    {
+        AlarmEnvelope alarm = TestAlarms.Alarm(0x0500, 1, TestAlarms.GangnamGuOffice);
+        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
+        TestSnapshots.Write(_host.DataDirectory, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        IPage page = await OpenConsoleAsync();
+        await page.AddInitScriptAsync(
+            "window.cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));");
+        await page.ReloadAsync();
+
+        // Everything the console does: live stream, sound, detail with the snapshot (a blob: image), the map's SVG.
+        await SignInAsync(page, TestOperators.Gangnam);
+        await Expect(page.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
+        AlarmEnvelope live = TestAlarms.Alarm(0x0501, 1, TestAlarms.GangnamGuOffice);
+        _mqtt.Deliver(TestAlarms.EventsTopic(), live);
+        await Expect(Row(page, live.Key)).ToBeVisibleAsync();
+        await page.GetByTestId("sound-toggle").ClickAsync();
+        await Row(page, alarm.Key).ClickAsync();
+        await page.GetByTestId("alarm-detail").GetByTestId("snapshot-button").ClickAsync();
+        await Expect(page.GetByTestId("alarm-detail").GetByTestId("snapshot-image")).ToBeVisibleAsync();
+        await page.GetByTestId("tab-map").ClickAsync();
+        await Expect(page.GetByTestId("map-district")).ToHaveCountAsync(25);
+        await page.GetByTestId("tab-queue").ClickAsync();
+        Assert.Empty(await page.EvaluateAsync<string[]>("window.cspViolations"));
+        Assert.Empty(_pageErrors);
+
+        string saved = (await page.Context.CookiesAsync()).Single(c => c.Name == Anshimi.CloudBridge.Operators.OperatorAuthentication.CookieName).Value;
+        await page.GetByTestId("sign-out").ClickAsync();
+        await Expect(page.GetByTestId("signin-view")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("alarm-table")).ToBeHiddenAsync();
+        await ScreenshotAsync(page, "console-signed-out");
+
+        using var stolen = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = _host.BaseAddress };
+        stolen.DefaultRequestHeaders.Add("Cookie", Anshimi.CloudBridge.Operators.OperatorAuthentication.CookieName + "=" + saved);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await stolen.GetAsync(new Uri("/api/alarms", UriKind.Relative))).StatusCode);
+
+        // Signed in again, then moved to another district by central staff: the open console is signed out.
+        await SignInAsync(page, TestOperators.Gangnam);
+        await Expect(page.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
+        var moved = new Anshimi.CloudBridge.Operators.OperatorSeed
+        {
+            UserName = TestOperators.Gangnam.UserName, Password = TestOperators.Gangnam.Password, Districts = [TestOperators.JongnoCode],
+        };
+        await _host.Services.GetRequiredService<Anshimi.CloudBridge.Operators.OperatorSignIn>().SaveAsync(moved, replace: true, TestOperators.Central.UserName, CancellationToken.None);
+        // Stream re-check (5 s), EventSource retry (2 s), the console's 3 s pause: generous, for a machine under load.
+        await Expect(page.GetByTestId("signin-error")).ToHaveTextAsync("세션이 만료되었습니다. 다시 로그인하세요.", new() { Timeout = 90_000 });
+        await Expect(page.GetByTestId("signin-view")).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "console-session-ended-by-account-change");
+        Assert.Empty(await page.EvaluateAsync<string[]>("window.cspViolations"));
+    }
+
     private static async Task<double> MapWidthAsync(IPage page) => (await ViewBoxAsync(page))[2];
 
     private static Task<double[]> ViewBoxAsync(IPage page) =>

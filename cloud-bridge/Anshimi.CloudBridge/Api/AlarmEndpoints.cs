@@ -161,24 +161,34 @@ public static class AlarmEndpoints
         return TypedResults.Ok(AlarmView.From(alarm, districts, caseOpened: true));
     }
 
-    private static ServerSentEventsResult<string> StreamAlarms(HttpContext http, AlarmFeed feed, IOptions<HttpJsonOptions> json, CancellationToken cancellationToken) =>
-        TypedResults.ServerSentEvents(FeedEventsAsync(feed, OperatorScope.Of(http.User), json.Value.SerializerOptions, cancellationToken));
+    private static ServerSentEventsResult<string> StreamAlarms(
+        HttpContext http, AlarmFeed feed, OperatorSessionStore sessions, IOptions<OperatorOptions> operators, TimeProvider time,
+        IOptions<HttpJsonOptions> json, CancellationToken cancellationToken) =>
+        TypedResults.ServerSentEvents(FeedEventsAsync(
+            feed, OperatorScope.Of(http.User), sessions, operators.Value.StreamSessionCheck, time, json.Value.SerializerOptions, cancellationToken));
 
     private static async IAsyncEnumerable<SseItem<string>> FeedEventsAsync(
-        AlarmFeed feed, OperatorScope scope, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
+        AlarmFeed feed,
+        OperatorScope scope,
+        OperatorSessionStore sessions,
+        TimeSpan sessionCheck,
+        TimeProvider time,
+        JsonSerializerOptions json,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Subscribe before "ready" so a client that saw "ready" cannot miss what follows.
         using AlarmSubscription subscription = feed.Subscribe();
         yield return new SseItem<string>("{}", "ready") { ReconnectionInterval = TimeSpan.FromSeconds(2) };
+        long lastWrite = time.GetTimestamp();
         while (true)
         {
             bool more;
-            using (var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                keepAlive.CancelAfter(KeepAliveInterval);
+                wait.CancelAfter(sessionCheck < KeepAliveInterval ? sessionCheck : KeepAliveInterval);
                 try
                 {
-                    more = await subscription.Reader.WaitToReadAsync(keepAlive.Token);
+                    more = await subscription.Reader.WaitToReadAsync(wait.Token);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -192,9 +202,23 @@ public static class AlarmEndpoints
                 yield break;
             }
 
+            // Before anything more is written, and at least every sessionCheck: a session that was signed out, or
+            // whose account was changed or disabled, hears nothing more, and its reconnect is refused (401).
+            if (scope.SessionId is null || await sessions.CurrentScopeAsync(scope.SessionId, cancellationToken) is not { } current)
+            {
+                yield break;
+            }
+
+            scope = current;
             if (!subscription.Reader.TryPeek(out _))
             {
-                yield return new SseItem<string>("{}", "ping");
+                if (time.GetElapsedTime(lastWrite) >= KeepAliveInterval)
+                {
+                    lastWrite = time.GetTimestamp();
+                    yield return new SseItem<string>("{}", "ping");
+                }
+
+                continue;
             }
 
             while (subscription.Reader.TryRead(out AlarmFeedEvent? feedEvent))
@@ -203,6 +227,7 @@ public static class AlarmEndpoints
                 if (scope.CanSee(feedEvent.Alarm.District.Code))
                 {
                     string kind = feedEvent.Alarm.Test ? WalkTestEvent : feedEvent.Kind;
+                    lastWrite = time.GetTimestamp();
                     yield return new SseItem<string>(JsonSerializer.Serialize(feedEvent.Alarm, json), kind);
                 }
             }

@@ -16,7 +16,7 @@ public static class AuditAction
 {
     public const string SignIn = "sign-in";
     public const string SignInFailed = "sign-in-failed";
-    public const string SignInLocked = "sign-in-locked";
+    public const string SignInThrottled = "sign-in-throttled";
     public const string SignOut = "sign-out";
     public const string Acknowledge = "acknowledge";
     public const string Dispatch = "dispatch";

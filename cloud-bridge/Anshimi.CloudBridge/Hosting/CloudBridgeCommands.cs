@@ -6,7 +6,8 @@ namespace Anshimi.CloudBridge.Hosting;
 
 /// <summary>
 /// Administration from the command line, with the same configuration as the service:
-/// <c>operators add</c> (password from standard input) and <c>audit verify</c>.
+/// <c>operators add</c> (password from standard input), <c>operators disable</c>/<c>enable</c> and <c>audit verify</c>.
+/// Changing or disabling an account ends its console sessions at once, also in a running bridge.
 /// </summary>
 public static class CloudBridgeCommands
 {
@@ -18,7 +19,7 @@ public static class CloudBridgeCommands
         var districts = new Option<string[]>("--district") { Description = "자치구 코드 district code, e.g. 11680 (repeatable)", DefaultValueFactory = _ => [] };
         var central = new Option<bool>("--central") { Description = "총괄관제센터 central staff: every district" };
         var displayName = new Option<string?>("--display-name") { Description = "표시 이름 display name" };
-        var replace = new Option<bool>("--replace") { Description = "기존 계정 덮어쓰기 replace an existing account (new password, clears lockout)" };
+        var replace = new Option<bool>("--replace") { Description = "기존 계정 덮어쓰기 replace an existing account (new password, districts, role; ends its sessions)" };
         var add = new Command("add", "관제요원 계정 추가 — add an operator; reads the password from standard input")
         {
             userName, districts, central, displayName, replace,
@@ -48,6 +49,11 @@ public static class CloudBridgeCommands
             }
         });
 
+        var disable = new Command("disable", "관제요원 계정 사용 중지 — disable an account and end its sessions") { userName };
+        disable.SetAction((parse, cancellationToken) => SetDisabledAsync(parse.GetValue(userName)!, true, cancellationToken));
+        var enable = new Command("enable", "관제요원 계정 다시 사용 — enable a disabled account") { userName };
+        enable.SetAction((parse, cancellationToken) => SetDisabledAsync(parse.GetValue(userName)!, false, cancellationToken));
+
         var verify = new Command("verify", "감사 기록 검증 — verify the audit log's hash chain");
         verify.SetAction(async (_, cancellationToken) =>
         {
@@ -61,10 +67,18 @@ public static class CloudBridgeCommands
 
         var root = new RootCommand("안심이 클라우드 브리지 관리 — Anshimi cloud bridge administration")
         {
-            new Command("operators", "관제요원 계정 operator accounts") { add },
+            new Command("operators", "관제요원 계정 operator accounts") { add, disable, enable },
             new Command("audit", "감사 기록 audit log") { verify },
         };
         return await root.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> SetDisabledAsync(string userName, bool disabled, CancellationToken cancellationToken)
+    {
+        await using ServiceProvider services = BuildServices();
+        bool found = await services.GetRequiredService<OperatorSignIn>().SetDisabledAsync(userName, disabled, "cli", cancellationToken);
+        Console.WriteLine(!found ? "없음 no such account: " + userName : disabled ? "사용 중지됨 disabled: " + userName : "사용 가능 enabled: " + userName);
+        return found ? 0 : 1;
     }
 
     /// <summary>The service's own registrations and configuration (appsettings, environment), without starting it.</summary>

@@ -42,6 +42,8 @@ public static partial class CloudBridgeExtensions
                 "CloudBridge:AckRetryInterval must be positive and not above CloudBridge:AckRetryMaxInterval.")
             .Validate(o => o.PublishTimeout > TimeSpan.Zero, "CloudBridge:PublishTimeout must be positive.")
             .ValidateOnStart();
+        AdminListener.Listen(builder);
+        services.AddSingleton<AdminListener>();
         services.AddOptions<MqttClientOptions>()
             .Bind(builder.Configuration.GetSection("Mqtt"))
             .PostConfigure(o =>
@@ -112,18 +114,23 @@ public static partial class CloudBridgeExtensions
         return builder;
     }
 
-    /// <summary>The console (static files at /), the operator API, /healthz, /metrics and the OpenAPI document.</summary>
+    /// <summary>
+    /// The console (static files at /), the operator API, /healthz, and — for central staff, or anyone on the admin
+    /// listener — /metrics, /api/upstreams and the OpenAPI document. Every response carries the security headers.
+    /// </summary>
     public static WebApplication MapCloudBridge(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseSecurityHeaders();
+        AdminListener.KeepToAdminPaths(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapOpenApi();
-        app.MapDefaultEndpoints();
+        app.MapOpenApi().RequireAuthorization(OperatorAuthentication.StatusPolicy);
+        app.MapDefaultEndpoints(metrics => metrics.RequireAuthorization(OperatorAuthentication.StatusPolicy));
         app.MapAlarmApi();
         app.MapUpstreams();
         app.MapAppApi();

@@ -26,6 +26,12 @@ public sealed class CloudBridgeOptions
     /// <summary>Cap of the doubling re-send delay.</summary>
     public TimeSpan AckRetryMaxInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The admin listener for Prometheus and ops tools (<see cref="AdminListener"/>), e.g. <c>http://127.0.0.1:5081</c>;
+    /// none by default. Bind it to loopback or a management network only: it needs no sign-in.
+    /// </summary>
+    public string? AdminUrl { get; set; }
+
     /// <summary>How long a receipt or acknowledgement publish may wait for the broker's PUBACK.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Operators;
@@ -22,6 +24,9 @@ public static class OperatorAuthentication
     public const string Scheme = CookieAuthenticationDefaults.AuthenticationScheme;
     public const string OperatorPolicy = "operator";
     public const string CentralPolicy = "central";
+
+    /// <summary>Metrics, upstream status and the OpenAPI document: central staff, or anyone on the admin listener.</summary>
+    public const string StatusPolicy = "status";
     public const string RequestHeader = "X-Anshimi-Request";
     public const string CookieName = "anshimi.console";
 
@@ -32,9 +37,18 @@ public static class OperatorAuthentication
         services.AddOptions<OperatorOptions>()
             .Bind(builder.Configuration.GetSection(OperatorOptions.SectionName))
             .Validate(o => o.SessionTimeout > TimeSpan.Zero, "Operators:SessionTimeout must be positive.")
-            .Validate(o => o.MaxFailedSignIns > 0 && o.LockoutDuration > TimeSpan.Zero, "Operators:MaxFailedSignIns and LockoutDuration must be positive.")
+            .Validate(o => o.StreamSessionCheck > TimeSpan.Zero, "Operators:StreamSessionCheck must be positive.")
+            .Validate(o => o.FreeFailedSignIns > 0 && o.SignInDelay > TimeSpan.Zero && o.MaxUserNameDelay >= o.SignInDelay
+                && o.MaxSourceDelay >= o.SignInDelay && o.FailureMemory > TimeSpan.Zero,
+                "Operators: FreeFailedSignIns, SignInDelay and FailureMemory must be positive, MaxUserNameDelay and MaxSourceDelay not below SignInDelay.")
+            .Validate(o => o.FailureAuditInterval > TimeSpan.Zero, "Operators:FailureAuditInterval must be positive.")
             .ValidateOnStart();
         services.AddSingleton(sp => new OperatorAccountStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton<OperatorSessionStore>();
+        services.TryAddSingleton<IPasswordHasher<OperatorAccount>, PasswordHasher<OperatorAccount>>();
+        services.AddSingleton<SignInThrottle>();
+        services.AddSingleton<SignInFailureAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<SignInFailureAudit>());
         services.AddSingleton<OperatorSignIn>();
         services.AddHostedService<OperatorSeeding>();
 
@@ -42,8 +56,10 @@ public static class OperatorAuthentication
         string dataDirectory = builder.Configuration[CloudBridgeOptions.SectionName + ":" + nameof(CloudBridgeOptions.DataDirectory)] ?? new CloudBridgeOptions().DataDirectory;
         services.AddDataProtection().SetApplicationName("anshimi-cloud-bridge").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
         services.AddAuthentication(Scheme).AddCookie(Scheme, _ => { });
-        services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<IOptions<OperatorOptions>>((cookie, operators) =>
+        services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<IOptions<OperatorOptions>, OperatorSessionStore>((cookie, operators, sessions) =>
         {
+            // The cookie carries only a session key; the session, and the account's rights, are read on every request.
+            cookie.SessionStore = sessions;
             cookie.Cookie.Name = CookieName;
             cookie.Cookie.HttpOnly = true;
             cookie.Cookie.SameSite = SameSiteMode.Strict;
@@ -57,7 +73,10 @@ public static class OperatorAuthentication
         });
         services.AddAuthorizationBuilder()
             .AddPolicy(OperatorPolicy, policy => policy.RequireAuthenticatedUser())
-            .AddPolicy(CentralPolicy, policy => policy.RequireRole(OperatorScope.CentralRole));
+            .AddPolicy(CentralPolicy, policy => policy.RequireRole(OperatorScope.CentralRole))
+            .AddPolicy(StatusPolicy, policy => policy.RequireAssertion(context =>
+                context.User.IsInRole(OperatorScope.CentralRole)
+                || (context.Resource is HttpContext http && http.RequestServices.GetRequiredService<AdminListener>().Serves(http))));
         return builder;
     }
 
@@ -83,7 +102,8 @@ public static class OperatorAuthentication
     {
         ArgumentNullException.ThrowIfNull(api);
         RouteGroupBuilder session = api.MapGroup("/session").WithTags("Session").RequireConsoleHeader();
-        session.MapPost("/", SignInAsync).AllowAnonymous().WithName("SignIn").WithSummary("로그인: sign in; sets the session cookie.");
+        session.MapPost("/", SignInAsync).AllowAnonymous().WithName("SignIn")
+            .WithSummary("로그인: sign in; sets the session cookie. 401 wrong (the same for unknown names), 429 too many wrong passwords from this address, 409 already signed in.");
         session.MapGet("/", GetSession).AllowAnonymous().WithName("GetSession")
             .WithSummary("Who is signed in; 204 when nobody is (the console then shows its sign-in form).");
         session.MapPost("/sign-out", SignOutAsync).RequireAuthorization(OperatorPolicy).WithName("SignOut").WithSummary("로그아웃");
@@ -99,14 +119,26 @@ public static class OperatorAuthentication
             return TypedResults.Problem(title: "User name and password required", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        SignInResult result = await signIn.SignInAsync(userName, password, cancellationToken);
+        // The cookie handler would carry a live session over to the new sign-in; end it, and let the console sign in afresh.
+        if (http.User.Identity?.IsAuthenticated == true)
+        {
+            await SignOutAsync(http, signIn, cancellationToken);
+            return TypedResults.Problem(
+                title: "Previous session ended",
+                detail: "이전 세션을 종료했습니다. 다시 로그인하세요. The previous session was ended; sign in again.",
+                statusCode: StatusCodes.Status409Conflict);
+        }
+
+        SignInResult result = await signIn.SignInAsync(userName, password, SignInThrottle.SourceOf(http.Connection.RemoteIpAddress), cancellationToken);
         switch (result.Outcome)
         {
-            case SignInOutcome.LockedOut:
+            case SignInOutcome.Throttled:
+                int seconds = (int)Math.Ceiling(result.RetryAfter.TotalSeconds);
+                http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem(
-                    title: "Account locked",
-                    detail: "Too many failed sign-ins; try again later or ask central staff. 로그인 실패가 많아 잠겼습니다.",
-                    statusCode: StatusCodes.Status423Locked);
+                    title: "Too many sign-in attempts",
+                    detail: $"이 주소에서 로그인 실패가 많습니다. {seconds}초 후 다시 시도하세요. Too many wrong passwords from this address; try again in {seconds} s.",
+                    statusCode: StatusCodes.Status429TooManyRequests);
             case SignInOutcome.Invalid:
                 return TypedResults.Problem(
                     title: "Wrong user name or password",
@@ -128,8 +160,8 @@ public static class OperatorAuthentication
             return TypedResults.NoContent();
         }
 
-        var scope = OperatorScope.Of(http.User);
-        return TypedResults.Ok(ViewOf(scope, http.User.FindFirst("anshimi:display-name")?.Value ?? scope.UserName, districts, auth.Properties?.ExpiresUtc));
+        var scope = OperatorScope.Of(auth.Principal);
+        return TypedResults.Ok(ViewOf(scope, auth.Principal.FindFirst(OperatorScope.DisplayNameClaim)?.Value ?? scope.UserName, districts, auth.Properties?.ExpiresUtc));
     }
 
     private static async Task<NoContent> SignOutAsync(HttpContext http, OperatorSignIn signIn, CancellationToken cancellationToken)

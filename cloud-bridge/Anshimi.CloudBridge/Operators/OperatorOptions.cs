@@ -10,10 +10,29 @@ public sealed class OperatorOptions
     /// <summary>Idle time after which a console session ends (sliding).</summary>
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>Consecutive wrong passwords before the account is locked.</summary>
-    public int MaxFailedSignIns { get; set; } = 5;
+    /// <summary>How often an open live stream re-reads its session and account; it also re-checks before every event.</summary>
+    public TimeSpan StreamSessionCheck { get; set; } = TimeSpan.FromSeconds(5);
 
-    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>Wrong passwords from one source, or for one user name, before sign-ins start to be delayed.</summary>
+    public int FreeFailedSignIns { get; set; } = 5;
+
+    /// <summary>The first delay after <see cref="FreeFailedSignIns"/>; each further failure doubles it.</summary>
+    public TimeSpan SignInDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Cap of the delay a user name's failures put on its next sign-ins. Such a sign-in is held, not refused, so
+    /// nobody — central staff included — can be kept out for longer by wrong passwords sent from elsewhere.
+    /// </summary>
+    public TimeSpan MaxUserNameDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Cap of the delay a source address's failures put on its own sign-ins, which are refused (429) meanwhile.</summary>
+    public TimeSpan MaxSourceDelay { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Failures are forgotten after this long without a new one.</summary>
+    public TimeSpan FailureMemory { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Failed sign-ins are written to the audit log in batches this often, one row per user name and source.</summary>
+    public TimeSpan FailureAuditInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// <c>Always</c> (default): the session cookie is sent over HTTPS only. <c>SameAsRequest</c> only for a console

@@ -10,12 +10,15 @@ public sealed class OperatorScope
 {
     public const string DistrictClaim = "anshimi:district";
     public const string CentralRole = "central";
+    public const string SessionClaim = "anshimi:session";
+    public const string DisplayNameClaim = "anshimi:display-name";
 
     private readonly HashSet<string> _districts;
 
-    public OperatorScope(string userName, bool central, IEnumerable<string> districts)
+    public OperatorScope(string userName, bool central, IEnumerable<string> districts, string? sessionId = null)
     {
         UserName = userName;
+        SessionId = sessionId;
         Central = central;
         _districts = new HashSet<string>(districts, StringComparer.Ordinal);
     }
@@ -26,6 +29,9 @@ public sealed class OperatorScope
 
     public IReadOnlyCollection<string> Districts => _districts;
 
+    /// <summary>The server-side session this scope was read from (<see cref="OperatorSessionStore"/>).</summary>
+    public string? SessionId { get; }
+
     public bool CanSee(string districtCode) => Central || _districts.Contains(districtCode);
 
     public static OperatorScope Of(ClaimsPrincipal user)
@@ -34,12 +40,18 @@ public sealed class OperatorScope
         return new OperatorScope(
             user.Identity?.Name ?? "",
             user.IsInRole(CentralRole),
-            user.FindAll(DistrictClaim).Select(c => c.Value));
+            user.FindAll(DistrictClaim).Select(c => c.Value),
+            user.FindFirst(SessionClaim)?.Value);
     }
 
     public ClaimsPrincipal ToPrincipal(string displayName, string authenticationType)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Name, UserName), new("anshimi:display-name", displayName) };
+        var claims = new List<Claim> { new(ClaimTypes.Name, UserName), new(DisplayNameClaim, displayName) };
+        if (SessionId is not null)
+        {
+            claims.Add(new Claim(SessionClaim, SessionId));
+        }
+
         if (Central)
         {
             claims.Add(new Claim(ClaimTypes.Role, CentralRole));

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Microsoft.AspNetCore.Identity;
@@ -9,72 +10,98 @@ public enum SignInOutcome
 {
     SignedIn,
     Invalid,
-    LockedOut,
+    Throttled,
 }
 
-public sealed record SignInResult(SignInOutcome Outcome, OperatorAccount? Account);
+public sealed record SignInResult(SignInOutcome Outcome, OperatorAccount? Account, TimeSpan RetryAfter = default);
 
 /// <summary>
-/// Checks passwords (ASP.NET Core Identity's PBKDF2 hasher), counts failures, locks accounts, and writes every
-/// attempt to the audit log. Also creates accounts for the seed and the command line.
+/// Checks passwords (ASP.NET Core Identity's PBKDF2 hasher) behind the <see cref="SignInThrottle"/>, audits every
+/// attempt, and changes accounts for the seed and the command line. An unknown user name, a disabled account and a
+/// wrong password take the same steps — one account read, one PBKDF2 verification — and get the same answer.
 /// </summary>
 public sealed class OperatorSignIn
 {
     public const int MaxUserNameLength = 64;
     public const int MinPasswordLength = 10;
 
-    // Hashed once so an unknown user name costs the same as a wrong password.
-    private static readonly string UnknownUserHash = new PasswordHasher<OperatorAccount>().HashPassword(null!, "unknown-user-placeholder");
-
     private readonly OperatorAccountStore _store;
     private readonly AuditLog _audit;
+    private readonly SignInThrottle _throttle;
+    private readonly SignInFailureAudit _failures;
     private readonly DistrictDirectory _districts;
-    private readonly OperatorOptions _options;
     private readonly TimeProvider _time;
-    private readonly PasswordHasher<OperatorAccount> _hasher = new();
+    private readonly IPasswordHasher<OperatorAccount> _hasher;
 
-    public OperatorSignIn(OperatorAccountStore store, AuditLog audit, DistrictDirectory districts, IOptions<OperatorOptions> options, TimeProvider time)
+    // Made by the same hasher as real accounts, so verifying it costs the same iterations.
+    private readonly string _unknownUserHash;
+
+    public OperatorSignIn(
+        OperatorAccountStore store,
+        AuditLog audit,
+        SignInThrottle throttle,
+        SignInFailureAudit failures,
+        DistrictDirectory districts,
+        IPasswordHasher<OperatorAccount> hasher,
+        TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _audit = audit;
+        _throttle = throttle;
+        _failures = failures;
         _districts = districts;
-        _options = options.Value;
+        _hasher = hasher;
         _time = time;
+        _unknownUserHash = hasher.HashPassword(new OperatorAccount("", "", false, [], "", false), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
     }
 
-    public async Task<SignInResult> SignInAsync(string userName, string password, CancellationToken cancellationToken)
+    public async Task<SignInResult> SignInAsync(string userName, string password, string source, CancellationToken cancellationToken)
     {
         string name = OperatorAccountStore.Normalize(userName);
-        string actor = name.Length > MaxUserNameLength ? name[..MaxUserNameLength] : name;
+        if (name.Length > MaxUserNameLength)
+        {
+            name = name[..MaxUserNameLength];
+        }
+
+        SignInAdmission admission = _throttle.Admit(name, source);
+        if (admission.Refused)
+        {
+            _failures.Record(name, source, "refused: too many wrong passwords from this source", refused: true);
+            return new SignInResult(SignInOutcome.Throttled, null, admission.RetryAfter);
+        }
+
+        if (admission.Hold > TimeSpan.Zero)
+        {
+            await Task.Delay(admission.Hold, _time, cancellationToken);
+        }
+
         OperatorAccount? account = await _store.FindAsync(name, cancellationToken);
-        DateTimeOffset now = _time.GetUtcNow();
-        if (account?.LockedUntil is { } until && until > now)
+        PasswordVerificationResult verified = _hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? _unknownUserHash, password);
+        if (account is null || account.Disabled || verified == PasswordVerificationResult.Failed)
         {
-            await _audit.AppendAsync(new AuditEntry(actor, AuditAction.SignInLocked, actor, "", AuditOutcome.Refused, "locked until " + until.ToString("O")), cancellationToken);
-            return new SignInResult(SignInOutcome.LockedOut, null);
+            _throttle.Failed(name, source);
+            _failures.Record(name, source, account is null ? "unknown user" : account.Disabled ? "account disabled" : "wrong password", refused: false);
+            return new SignInResult(SignInOutcome.Invalid, null);
         }
 
-        PasswordVerificationResult verified = _hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? UnknownUserHash, password);
-        if (account is null || verified == PasswordVerificationResult.Failed)
-        {
-            bool locked = account is not null &&
-                await _store.RecordFailureAsync(name, _options.MaxFailedSignIns, now, now + _options.LockoutDuration, cancellationToken);
-            await _audit.AppendAsync(new AuditEntry(actor, AuditAction.SignInFailed, actor, "", AuditOutcome.Refused,
-                account is null ? "unknown user" : locked ? "wrong password; account locked" : "wrong password"), cancellationToken);
-            return new SignInResult(locked ? SignInOutcome.LockedOut : SignInOutcome.Invalid, null);
-        }
-
-        await _store.ClearFailuresAsync(name, cancellationToken);
+        _throttle.Succeeded(name, source);
         await _audit.AppendAsync(new AuditEntry(name, AuditAction.SignIn, name, string.Join(' ', account.Districts), AuditOutcome.Done,
-            account.Central ? "central" : "district"), cancellationToken);
+            (account.Central ? "central" : "district") + " from " + source), cancellationToken);
         return new SignInResult(SignInOutcome.SignedIn, account);
     }
 
-    public Task SignedOutAsync(OperatorScope scope, CancellationToken cancellationToken) =>
-        _audit.AppendAsync(new AuditEntry(scope.UserName, AuditAction.SignOut, scope.UserName, string.Join(' ', scope.Districts), AuditOutcome.Done, ""), cancellationToken);
+    /// <summary>Signing out ends every session of the account, on every console.</summary>
+    public async Task SignedOutAsync(OperatorScope scope, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        await _store.EndSessionsAsync(scope.UserName, cancellationToken);
+        await _audit.AppendAsync(new AuditEntry(scope.UserName, AuditAction.SignOut, scope.UserName, string.Join(' ', scope.Districts), AuditOutcome.Done, ""), cancellationToken);
+    }
 
-    /// <summary>Creates (or with <paramref name="replace"/> replaces) an account; throws <see cref="ArgumentException"/> for bad input.</summary>
+    /// <summary>
+    /// Creates (or with <paramref name="replace"/> replaces, ending its sessions) an account; throws
+    /// <see cref="ArgumentException"/> for bad input.
+    /// </summary>
     public async Task<bool> SaveAsync(OperatorSeed seed, bool replace, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(seed);
@@ -102,15 +129,29 @@ public sealed class OperatorSignIn
         }
 
         var account = new OperatorAccount(name, string.IsNullOrWhiteSpace(seed.DisplayName) ? name : seed.DisplayName.Trim(),
-            seed.Central, districts, "", 0, null);
+            seed.Central, districts, "", false);
         account = account with { PasswordHash = _hasher.HashPassword(account, seed.Password) };
         bool saved = await _store.SaveAsync(account, replace, cancellationToken);
         if (saved)
         {
             await _audit.AppendAsync(new AuditEntry(actor, AuditAction.OperatorSaved, name, string.Join(' ', districts), AuditOutcome.Done,
-                seed.Central ? "central" : "district"), cancellationToken);
+                (seed.Central ? "central" : "district") + (replace ? "; sessions ended" : "")), cancellationToken);
         }
 
         return saved;
+    }
+
+    /// <summary>Disables an account (ending its sessions at once) or enables it again; false when there is no such account.</summary>
+    public async Task<bool> SetDisabledAsync(string userName, bool disabled, string actor, CancellationToken cancellationToken)
+    {
+        string name = OperatorAccountStore.Normalize(userName);
+        bool found = await _store.SetDisabledAsync(name, disabled, cancellationToken);
+        if (found)
+        {
+            await _audit.AppendAsync(new AuditEntry(actor, AuditAction.OperatorSaved, name, "", AuditOutcome.Done,
+                disabled ? "disabled; sessions ended" : "enabled"), cancellationToken);
+        }
+
+        return found;
     }
 }

@@ -17,10 +17,14 @@ public sealed record UpstreamStatusView(
 
 public static class UpstreamEndpoints
 {
-    /// <summary><c>GET /api/upstreams</c> (JSON); the same numbers are on <c>/metrics</c> (<see cref="UpstreamMetrics"/>).</summary>
+    /// <summary>
+    /// <c>GET /api/upstreams</c> (JSON), for central staff or on the admin listener; the same numbers are on
+    /// <c>/metrics</c> (<see cref="UpstreamMetrics"/>).
+    /// </summary>
     public static IEndpointRouteBuilder MapUpstreams(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/upstreams", ListAsync).WithName("ListUpstreams").WithTags("Status")
+            .RequireAuthorization(Operators.OperatorAuthentication.StatusPolicy)
             .WithSummary("Each configured alarm receiver: state and why, deliveries pending, delivered and rejected.");
         return endpoints;
     }

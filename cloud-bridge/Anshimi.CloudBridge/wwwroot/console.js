@@ -10,7 +10,7 @@
       connecting: "연결 중…", live: "실시간 연결됨", down: "연결 끊김 — 재연결 중",
       soundEnable: "소리 켜기", soundDisable: "소리 끄기",
       signInTitle: "관제요원 로그인", userName: "아이디", password: "비밀번호", signIn: "로그인", signOut: "로그아웃",
-      signInFailed: "아이디 또는 비밀번호가 올바르지 않습니다.", locked: "로그인 실패가 많아 계정이 잠겼습니다. 잠시 후 다시 시도하세요.",
+      signInFailed: "아이디 또는 비밀번호가 올바르지 않습니다.", throttled: "이 주소에서 로그인 실패가 많습니다. 잠시 후 다시 시도하세요.",
       sessionExpired: "세션이 만료되었습니다. 다시 로그인하세요.", central: "총괄관제센터",
       tabQueue: "경보", tabMap: "지도", tabHealth: "장치 상태", tabWalkTest: "시험 경보", tabAudit: "감사 기록",
       colTime: "시각", colDistrict: "자치구", colEvent: "이벤트", colDevice: "장치",
@@ -53,7 +53,7 @@
       connecting: "Connecting…", live: "Live", down: "Disconnected — reconnecting",
       soundEnable: "Enable sound", soundDisable: "Mute sound",
       signInTitle: "Operator sign-in", userName: "User name", password: "Password", signIn: "Sign in", signOut: "Sign out",
-      signInFailed: "Wrong user name or password.", locked: "Too many failed sign-ins; the account is locked. Try again later.",
+      signInFailed: "Wrong user name or password.", throttled: "Too many failed sign-ins from this address. Try again shortly.",
       sessionExpired: "Your session has ended. Please sign in again.", central: "Central control center",
       tabQueue: "Alarms", tabMap: "Map", tabHealth: "Device health", tabWalkTest: "Walk tests", tabAudit: "Audit log",
       colTime: "Time", colDistrict: "District", colEvent: "Event", colDevice: "Device",
@@ -824,14 +824,17 @@
   $("[data-testid=signin-form]").addEventListener("submit", async (e) => {
     e.preventDefault();
     const form = e.currentTarget;
-    const response = await api("/api/session", {
+    const signIn = () => api("/api/session", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ userName: form.username.value, password: form.password.value }),
     }).catch(() => null);
+    let response = await signIn();
+    // 409: another tab's session was still open; the server ended it, so sign in afresh.
+    if (response && response.status === 409) response = await signIn();
     form.password.value = "";
     if (response && response.ok) { $("[data-testid=signin-error]").hidden = true; signedIn(await response.json()); return; }
-    signedOut(!response ? t("offline") : response.status === 423 ? t("locked") : t("signInFailed"));
+    signedOut(!response ? t("offline") : response.status === 429 ? t("throttled") : t("signInFailed"));
   });
 
   $("[data-testid=sign-out]").addEventListener("click", async () => {

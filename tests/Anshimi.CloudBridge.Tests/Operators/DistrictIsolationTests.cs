@@ -176,26 +176,6 @@ public sealed class DistrictIsolationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Repeated_wrong_passwords_lock_the_account_even_against_the_right_one()
-    {
-        using HttpClient client = _host.Client();
-        for (int i = 0; i < 4; i++)
-        {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, TestOperators.Jongno.UserName, "wrong-password-" + i)).StatusCode);
-        }
-
-        Assert.Equal((HttpStatusCode)423, (await SignInAsync(client, TestOperators.Jongno.UserName, "wrong-password-5")).StatusCode);
-        Assert.Equal((HttpStatusCode)423, (await SignInAsync(client, TestOperators.Jongno.UserName, TestOperators.Jongno.Password)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/api/alarms", UriKind.Relative))).StatusCode);
-
-        AuditLog audit = _host.Services.GetRequiredService<AuditLog>();
-        IReadOnlyList<AuditRecord> entries = await audit.ListAsync(20, TestOperators.Jongno.UserName, CancellationToken.None);
-        Assert.Equal(5, entries.Count(e => e.Entry.Action == AuditAction.SignInFailed));
-        Assert.Equal(1, entries.Count(e => e.Entry.Action == AuditAction.SignInLocked));
-        Assert.DoesNotContain(entries, e => e.Entry.Detail.Contains("wrong-password", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public async Task Signing_out_ends_the_session_and_is_audited()
     {
         using HttpClient client = await _host.SignedInAsync(TestOperators.Gangnam);

@@ -1,25 +1,46 @@
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
+using Microsoft.AspNetCore.Identity;
+using SignInResult = Anshimi.CloudBridge.Operators.SignInResult;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Operators;
 
-/// <summary>Password checks, lockout and its expiry on a virtual clock; account validation.</summary>
+/// <summary>Password checks, the growing delays and their expiry on a virtual clock, batched failure audit; account validation.</summary>
 public sealed class OperatorSignInTests : IDisposable
 {
+    private const string Attacker = "203.0.113.7";
+    private const string Console = "10.20.0.15";
+
     private readonly string _directory = Directory.CreateTempSubdirectory("operators-").FullName;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
+    private readonly OperatorOptions _options = new()
+    {
+        FreeFailedSignIns = 3,
+        SignInDelay = TimeSpan.FromSeconds(1),
+        MaxUserNameDelay = TimeSpan.FromSeconds(4),
+        MaxSourceDelay = TimeSpan.FromMinutes(10),
+        FailureMemory = TimeSpan.FromMinutes(15),
+    };
+
     private readonly OperatorSignIn _signIn;
     private readonly OperatorAccountStore _store;
+    private readonly AuditLog _audit;
+    private readonly SignInFailureAudit _failures;
+    private readonly SignInThrottle _throttle;
 
     public OperatorSignInTests()
     {
         _store = new OperatorAccountStore(_directory);
-        var options = new OperatorOptions { MaxFailedSignIns = 3, LockoutDuration = TimeSpan.FromMinutes(10) };
-        _signIn = new OperatorSignIn(_store, new AuditLog(_directory, _clock), DistrictDirectory.Load(CloudBridgeHost.DistrictsFile), Options.Create(options), _clock);
+        _audit = new AuditLog(_directory, _clock);
+        _throttle = new SignInThrottle(Options.Create(_options), _clock);
+        _failures = new SignInFailureAudit(_audit, Options.Create(_options), _clock, NullLogger<SignInFailureAudit>.Instance);
+        _signIn = new OperatorSignIn(_store, _audit, _throttle, _failures, DistrictDirectory.Load(CloudBridgeHost.DistrictsFile),
+            new PasswordHasher<OperatorAccount>(), _clock);
     }
 
     public void Dispose()
@@ -29,28 +50,79 @@ public sealed class OperatorSignInTests : IDisposable
     }
 
     [Fact]
-    public async Task A_lock_expires_and_then_counting_starts_again()
+    public async Task A_source_that_keeps_failing_waits_longer_each_time_and_is_forgotten_after_a_quiet_spell()
     {
-        await _signIn.SaveAsync(new OperatorSeed { UserName = "Kim", Password = "kim-password-1", Districts = ["11680"] }, false, "test", CancellationToken.None);
-        OperatorAccount stored = (await _store.FindAsync("kim", CancellationToken.None))!;
-        Assert.DoesNotContain("kim-password-1", stored.PasswordHash, StringComparison.Ordinal);
+        await SaveKimAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(SignInOutcome.Invalid, (await AttemptAsync("kim", "wrong-" + i, Attacker)).Outcome);
+        }
 
-        Assert.Equal(SignInOutcome.Invalid, await OutcomeAsync("kim", "wrong-1"));
-        Assert.Equal(SignInOutcome.Invalid, await OutcomeAsync("KIM", "wrong-2"));
-        Assert.Equal(SignInOutcome.LockedOut, await OutcomeAsync("kim", "wrong-3"));
-        Assert.Equal(SignInOutcome.LockedOut, await OutcomeAsync("kim", "kim-password-1"));
+        // Refused before any password check: 1 s, then 2 s after the next failure.
+        SignInResult refused = await AttemptAsync("kim", "kim-password-1", Attacker);
+        Assert.Equal(SignInOutcome.Throttled, refused.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(SignInOutcome.Invalid, (await AttemptAsync("kim", "wrong-3", Attacker)).Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(2), (await AttemptAsync("kim", "wrong-4", Attacker)).RetryAfter);
 
-        _clock.Advance(TimeSpan.FromMinutes(11));
-
-        Assert.Equal(SignInOutcome.Invalid, await OutcomeAsync("kim", "wrong-4"));
-        Assert.Equal(SignInOutcome.SignedIn, await OutcomeAsync("kim", "kim-password-1"));
-        Assert.Equal(0, (await _store.FindAsync("kim", CancellationToken.None))!.FailedSignIns);
+        _clock.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal(SignInOutcome.SignedIn, (await AttemptAsync("kim", "kim-password-1", Attacker)).Outcome);
     }
 
     [Fact]
-    public async Task An_unknown_user_is_invalid_not_an_error()
+    public async Task A_name_others_fail_on_is_held_for_at_most_the_cap_then_checked_never_refused()
     {
-        Assert.Equal(SignInOutcome.Invalid, await OutcomeAsync("nobody", "whatever-password"));
+        await SaveKimAsync();
+        for (int i = 0; i < 10; i++)
+        {
+            // Each from its own address, so only the name's count grows.
+            _clock.Advance(TimeSpan.FromSeconds(5));
+            Assert.Equal(SignInOutcome.Invalid, (await AttemptAsync("kim", "wrong-" + i, "198.51.100." + i)).Outcome);
+        }
+
+        Assert.Equal(new SignInAdmission(TimeSpan.Zero, TimeSpan.FromSeconds(4)), _throttle.Admit("kim", Console));
+        Task<SignInResult> held = AttemptAsync("kim", "kim-password-1", Console);
+        Assert.False(held.IsCompleted);
+        _clock.Advance(TimeSpan.FromSeconds(4));
+
+        Assert.Equal(SignInOutcome.SignedIn, (await held).Outcome);
+        Assert.Equal(new SignInAdmission(TimeSpan.Zero, TimeSpan.Zero), _throttle.Admit("kim", Console));
+    }
+
+    [Fact]
+    public async Task Failures_reach_the_audit_log_in_one_counted_row_per_name_source_and_reason()
+    {
+        await SaveKimAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            await AttemptAsync("kim", "wrong-password-" + i, Attacker);
+            await AttemptAsync("nobody", "wrong-password-" + i, Console);
+        }
+
+        await AttemptAsync("kim", "wrong-password-9", Attacker);
+        Assert.DoesNotContain(await _audit.ListAsync(50, null, CancellationToken.None), e => e.Entry.Action != AuditAction.OperatorSaved);
+
+        await _failures.FlushAsync(CancellationToken.None);
+
+        IReadOnlyList<AuditRecord> rows = await _audit.ListAsync(50, null, CancellationToken.None);
+        AuditRecord wrong = Assert.Single(rows, e => e.Entry.Action == AuditAction.SignInFailed && e.Entry.Target == "kim");
+        Assert.StartsWith("3 × wrong password from " + Attacker, wrong.Entry.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("3 × unknown user from " + Console, Assert.Single(rows, e => e.Entry.Target == "nobody").Entry.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("1 × refused", Assert.Single(rows, e => e.Entry.Action == AuditAction.SignInThrottled).Entry.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(rows, e => e.Entry.Detail.Contains("wrong-password", StringComparison.Ordinal));
+        Assert.True((await _audit.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task An_unknown_user_and_a_disabled_account_are_invalid_like_a_wrong_password()
+    {
+        await SaveKimAsync();
+        Assert.True(await _signIn.SetDisabledAsync("kim", disabled: true, "test", CancellationToken.None));
+
+        Assert.Equal(SignInOutcome.Invalid, (await AttemptAsync("nobody", "whatever-password", Console)).Outcome);
+        Assert.Equal(SignInOutcome.Invalid, (await AttemptAsync("kim", "kim-password-1", Console)).Outcome);
+        Assert.False(await _signIn.SetDisabledAsync("nobody", disabled: true, "test", CancellationToken.None));
     }
 
     [Theory]
@@ -66,6 +138,12 @@ public sealed class OperatorSignInTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => _signIn.SaveAsync(seed, false, "test", CancellationToken.None));
     }
 
-    private async Task<SignInOutcome> OutcomeAsync(string user, string password) =>
-        (await _signIn.SignInAsync(user, password, CancellationToken.None)).Outcome;
+    private async Task SaveKimAsync()
+    {
+        await _signIn.SaveAsync(new OperatorSeed { UserName = "Kim", Password = "kim-password-1", Districts = ["11680"] }, false, "test", CancellationToken.None);
+        Assert.DoesNotContain("kim-password-1", (await _store.FindAsync("kim", CancellationToken.None))!.PasswordHash, StringComparison.Ordinal);
+    }
+
+    private Task<SignInResult> AttemptAsync(string user, string password, string source) =>
+        _signIn.SignInAsync(user, password, source, CancellationToken.None);
 }

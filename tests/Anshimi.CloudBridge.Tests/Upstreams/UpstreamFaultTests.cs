@@ -37,6 +37,9 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
         await using Dc09TestReceiver receiver = await Dc09TestReceiver.CreateDownAsync();
         string directory = Directory.CreateTempSubdirectory("upstream-fault-").FullName;
         int port = FreePort.Next();
+
+        // Upstream status is read where ops tools read it: the admin listener, which needs no operator session.
+        int adminPort = FreePort.Next();
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["CloudBridge__DataDirectory"] = Path.Combine(directory, "cloud"),
@@ -46,6 +49,7 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
             ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
             ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
             ["Urls"] = "http://127.0.0.1:" + port,
+            ["CloudBridge__AdminUrl"] = "http://127.0.0.1:" + adminPort,
         };
         foreach ((string key, string? value) in new UpstreamSettings().Dc09("station", receiver.Port).Values)
         {
@@ -56,7 +60,7 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
         }
 
         var bridge = new ServiceProcess("cloud-bridge", RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"), environment, Path.Combine(directory, "cloud-bridge.log"));
-        using var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:" + port) };
+        using var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:" + adminPort) };
         await using MqttSession gateway = MqttSession.Create(broker.ClientOptions(null));
         var receipted = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         gateway.AddSubscription(Topics.GatewayCommands(Gateway), MqttQos.AtLeastOnce, (message, _) =>
