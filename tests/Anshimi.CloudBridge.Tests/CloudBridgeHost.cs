@@ -1,5 +1,6 @@
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.Mqtt;
 using Anshimi.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -36,7 +37,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public AlarmRelay Relay => Services.GetRequiredService<AlarmRelay>();
+    public GatewayIngress Ingress => Services.GetRequiredService<GatewayIngress>();
 
     public AlarmStore Store => Services.GetRequiredService<AlarmStore>();
 
@@ -95,8 +96,8 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         await app.StartAsync();
 
         // The relay connects on a background thread; events published before its first subscription are not queued for it.
-        AlarmRelay relay = app.Services.GetRequiredService<AlarmRelay>();
-        await Eventually.HoldsAsync(() => relay.IsSubscribed, "relay subscribed", TimeSpan.FromSeconds(30));
+        GatewayIngress ingress = app.Services.GetRequiredService<GatewayIngress>();
+        await Eventually.HoldsAsync(() => ingress.IsSubscribed, "ingress subscribed", TimeSpan.FromSeconds(30));
 
         var host = new CloudBridgeHost(app, dataDirectory, owns);
         await SignInAsync(host.Http, TestOperators.Central);
@@ -135,7 +136,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
     }
 
     public Task InjectAsync(string topic, Protocol.Upstream.Envelope envelope) =>
-        Relay.HandleAsync(topic, Protocol.Upstream.EnvelopeSerializer.Serialize(envelope), CancellationToken.None);
+        Ingress.HandleAsync(topic, Protocol.Upstream.EnvelopeSerializer.Serialize(envelope), CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {

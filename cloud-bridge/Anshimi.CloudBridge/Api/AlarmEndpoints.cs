@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
@@ -148,7 +149,7 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Ok<RelayStatusView>> GetStatusAsync(
-        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, MqttSession mqtt, AlarmRelay relay, CancellationToken cancellationToken) =>
+        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, MqttSession mqtt, GatewayIngress relay, CancellationToken cancellationToken) =>
         TypedResults.Ok(new RelayStatusView(
             mqtt.State.ToString().ToLowerInvariant(),
             relay.IsSubscribed,

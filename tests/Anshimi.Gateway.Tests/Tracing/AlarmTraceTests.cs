@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.AspNetCore.Builder;
@@ -65,7 +66,7 @@ public sealed class AlarmTraceTests : IAsyncLifetime
         await _gateway.Pipeline.HandleUplinkAsync(bell.UplinkTopic, bell.Alarm(41), CancellationToken.None);
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
         PublishedMessage sent = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
-        await _bridge.Services.GetRequiredService<AlarmRelay>().HandleAsync(sent.Topic, sent.Payload, CancellationToken.None);
+        await _bridge.Services.GetRequiredService<GatewayIngress>().HandleAsync(sent.Topic, sent.Payload, CancellationToken.None);
 
         Assert.NotNull(await bridgeStore.FindAsync("0000A1B2:41", CancellationToken.None));
         Assert.True(console.Reader.TryRead(out AlarmFeedEvent? shown) && shown.Alarm.Key == "0000A1B2:41", "the console heard the alarm");
@@ -125,7 +126,7 @@ public sealed class AlarmTraceTests : IAsyncLifetime
         PublishedMessage sent = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
         AlarmEnvelope hostile = Assert.IsType<AlarmEnvelope>(Parse(sent.Payload)) with { TraceParent = traceParent, TraceState = "x=\u0001" };
 
-        await _bridge.Services.GetRequiredService<AlarmRelay>().HandleAsync(sent.Topic, EnvelopeSerializer.Serialize(hostile), CancellationToken.None);
+        await _bridge.Services.GetRequiredService<GatewayIngress>().HandleAsync(sent.Topic, EnvelopeSerializer.Serialize(hostile), CancellationToken.None);
         FlushBoth();
 
         Assert.NotNull(await _bridge.Services.GetRequiredService<AlarmStore>().FindAsync("0000A1B2:43", CancellationToken.None));

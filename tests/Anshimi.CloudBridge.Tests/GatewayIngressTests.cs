@@ -7,7 +7,7 @@ using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Tests;
 
-public sealed class AlarmRelayTests : IAsyncLifetime
+public sealed class GatewayIngressTests : IAsyncLifetime
 {
     private readonly FakeMqttClient _mqtt = new();
     private CloudBridgeHost _host = null!;
@@ -94,7 +94,7 @@ public sealed class AlarmRelayTests : IAsyncLifetime
     [MemberData(nameof(MalformedMessages))]
     public async Task Malformed_envelopes_are_dropped_and_counted_and_change_nothing(string topic, string payload)
     {
-        await _host.Relay.HandleAsync(topic, Encoding.UTF8.GetBytes(payload), CancellationToken.None);
+        await _host.Ingress.HandleAsync(topic, Encoding.UTF8.GetBytes(payload), CancellationToken.None);
 
         Assert.Equal(1, _host.Statistics.Malformed);
         Assert.Equal(0, await _host.Store.CountAsync(CancellationToken.None));
