@@ -9,7 +9,7 @@ namespace Anshimi.CloudBridge.Acks;
 public sealed class AckRelayedHandler(AlarmStore store, DistrictDirectory districts, AlarmFeed feed, RelayStatistics statistics, TimeProvider time)
     : GatewayEnvelopeHandler<AckRelayedEnvelope>
 {
-    protected override async Task<string?> HandleAsync(string gatewayId, AckRelayedEnvelope relayed, CancellationToken cancellationToken)
+    protected override async Task<string?> HandleAsync(GatewayEnvelope message, AckRelayedEnvelope relayed, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(relayed.Key, out AlarmKey key) || !AckStageName.TryParse(relayed.Stage, out _))
         {

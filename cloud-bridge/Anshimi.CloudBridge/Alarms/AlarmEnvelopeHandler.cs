@@ -9,65 +9,89 @@ namespace Anshimi.CloudBridge.Alarms;
 
 /// <summary>
 /// <c>alarm</c>: stores each alarm once by its idempotency key, answers every copy with a receipt after the write is
-/// durable, and tells live consoles about alarms they have not seen.
+/// durable, and tells live consoles about alarms they have not seen. What the alarm is comes from the device's own
+/// verified frame, where it is from the cloud's binding record — never from the gateway's envelope.
 /// </summary>
 public sealed partial class AlarmEnvelopeHandler(
     AlarmStore store,
     DistrictDirectory districts,
     AlarmFeed feed,
     RelayStatistics statistics,
+    GatewayRefusals refusals,
     GatewayReplies replies,
     TimeProvider time,
     ILogger<AlarmEnvelopeHandler> logger) : GatewayEnvelopeHandler<AlarmEnvelope>
 {
-    protected override async Task<string?> HandleAsync(string gatewayId, AlarmEnvelope alarm, CancellationToken cancellationToken)
+    protected override async Task<string?> HandleAsync(GatewayEnvelope message, AlarmEnvelope alarm, CancellationToken cancellationToken)
     {
+        string gatewayId = message.GatewayId;
         using Activity? ingest = CloudBridgeTelemetry.StartIngest(alarm, gatewayId);
-        string? problem = Validate(alarm, gatewayId, out AlarmKey key);
+        if (message.Device is not { } device || message.VerifiedFrame is not { } frame)
+        {
+            throw new InvalidOperationException("alarm reached its handler without a verified frame");
+        }
+
+        string? problem = Validate(alarm, gatewayId, frame);
         if (problem is not null)
         {
             return problem;
         }
 
-        string keyText = key.ToString();
-
-        // Outside Seoul the alarm is still kept (district "unknown"): routing may fail, the alarm may not.
-        string district = districts.Resolve(alarm.Site.Latitude, alarm.Site.Longitude);
-        bool isNew = await store.StoreAlarmAsync(alarm, keyText, district, time.GetUtcNow(), cancellationToken);
+        string key = new AlarmKey(frame.DeviceId, frame.Counter).ToString();
+        AlarmEnvelope onRecord = alarm with
+        {
+            Key = key,
+            Event = new ContactIdEvent(frame.EventCode, frame.Qualifier, frame.Zone),
+            Profile = device.Profile,
+            Site = device.Site,
+        };
+        DateTimeOffset now = time.GetUtcNow();
+        bool isNew = await store.StoreAlarmAsync(onRecord, key, device.DistrictCode, now, cancellationToken);
         if (isNew)
         {
             statistics.AlarmStored();
 
             // The console hears first: an operator must not wait on the broker's PUBACK for the receipt.
-            AlarmRecord? stored = await store.FindAsync(keyText, cancellationToken);
+            AlarmRecord? stored = await store.FindAsync(key, cancellationToken);
             if (stored is not null)
             {
                 feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(stored, districts)));
             }
 
-            LogAlarmStored(logger, keyText, alarm.Event.Code, district, gatewayId);
+            LogAlarmStored(logger, key, frame.EventCode, device.DistrictCode, gatewayId);
         }
         else
         {
             statistics.DuplicateSeen();
+            await KeepConflictingClaimAsync(gatewayId, onRecord, device, now, cancellationToken);
         }
 
         // A duplicate means the gateway missed our receipt: answer every copy.
         using Activity? receipt = CloudBridgeTelemetry.Source.StartActivity("alarm.receipt", ActivityKind.Producer);
-        await replies.SendAsync(gatewayId, new AlarmReceiptEnvelope(keyText), cancellationToken);
+        await replies.SendAsync(gatewayId, new AlarmReceiptEnvelope(key), cancellationToken);
         return null;
     }
 
-    private static string? Validate(AlarmEnvelope alarm, string gatewayId, out AlarmKey key)
+    /// <summary>A copy that differs from the stored alarm is nobody's to drop: kept, flagged on the alarm, and audited.</summary>
+    private async Task KeepConflictingClaimAsync(string gatewayId, AlarmEnvelope claim, DeviceOnRecord device, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!AlarmKey.TryParse(alarm.Key, out key))
+        AlarmRecord? stored = await store.FindAsync(claim.Key, cancellationToken);
+        if (stored is null || (stored.Test == claim.Test && string.Equals(stored.FrameHex, claim.FrameHex, StringComparison.OrdinalIgnoreCase)))
         {
-            return "alarm key is not DEVICEID:COUNTER";
+            return;
         }
 
-        if (!DeviceIdText.TryParse(alarm.DeviceId, out uint deviceId) || deviceId != key.DeviceId || alarm.Counter != key.Counter)
+        await store.RecordConflictingClaimAsync(claim.Key, gatewayId, claim.Test, claim.FrameHex, now, cancellationToken);
+        await refusals.ReportAsync(gatewayId, new GatewayVerdict.Refused(
+            RefusalReason.ConflictingClaim, claim.Key, "second claim differs from the stored alarm (test " + claim.Test + " vs " + stored.Test + "); kept and flagged", device.DistrictCode),
+            cancellationToken);
+    }
+
+    private static string? Validate(AlarmEnvelope alarm, string gatewayId, Frame frame)
+    {
+        if (alarm.Counter != frame.Counter)
         {
-            return "alarm key does not match deviceId and counter";
+            return "alarm counter differs from its frame";
         }
 
         if (alarm.GatewayId != gatewayId)
@@ -75,14 +99,9 @@ public sealed partial class AlarmEnvelopeHandler(
             return "alarm gatewayId differs from its topic";
         }
 
-        if (!EnvelopeChecks.IsContactIdEvent(alarm.Event))
+        if (alarm.Event is null || alarm.Event.Code != frame.EventCode || alarm.Event.Qualifier != frame.Qualifier || alarm.Event.Zone != frame.Zone)
         {
-            return "alarm event is not a Contact ID event";
-        }
-
-        if (!EnvelopeChecks.IsValidSite(alarm.Site))
-        {
-            return "alarm site has no valid coordinates";
+            return "alarm event differs from its frame";
         }
 
         return null;

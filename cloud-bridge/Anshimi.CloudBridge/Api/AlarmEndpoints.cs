@@ -63,6 +63,7 @@ public static class AlarmEndpoints
         api.MapDeviceApi();
         api.MapMapApi();
         api.MapAuditApi();
+        api.MapBindingApi();
         api.MapGet("/status", GetStatusAsync).WithName("GetRelayStatus").WithTags("Status");
         return api;
     }

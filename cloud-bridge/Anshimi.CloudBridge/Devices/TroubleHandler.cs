@@ -15,15 +15,22 @@ public sealed partial class TroubleHandler(
     TimeProvider time,
     ILogger<TroubleHandler> logger) : GatewayEnvelopeHandler<TroubleEnvelope>
 {
-    protected override async Task<string?> HandleAsync(string gatewayId, TroubleEnvelope trouble, CancellationToken cancellationToken)
+    protected override async Task<string?> HandleAsync(GatewayEnvelope message, TroubleEnvelope trouble, CancellationToken cancellationToken)
     {
+        string gatewayId = message.GatewayId;
         string? problem = Validate(trouble, gatewayId);
         if (problem is not null)
         {
             return problem;
         }
 
-        string district = districts.Resolve(trouble.Site.Latitude, trouble.Site.Longitude);
+        // A device's site is the cloud's record; only the box's own troubles (device 00000000) carry the box's site.
+        if (message.Device is { } device)
+        {
+            trouble = trouble with { Profile = device.Profile, Site = device.Site };
+        }
+
+        string district = message.Device?.DistrictCode ?? districts.Resolve(trouble.Site.Latitude, trouble.Site.Longitude);
         if (await devices.StoreTroubleAsync(trouble, district, time.GetUtcNow(), cancellationToken))
         {
             statistics.TroubleStored();

@@ -7,8 +7,9 @@ namespace Anshimi.CloudBridge.Gateways;
 /// <summary><c>gateway-heartbeat</c>: records when each gateway was last seen and its outbox depth.</summary>
 public sealed class GatewayHeartbeatHandler(AlarmStore store, RelayStatistics statistics, TimeProvider time) : GatewayEnvelopeHandler<GatewayHeartbeatEnvelope>
 {
-    protected override async Task<string?> HandleAsync(string gatewayId, GatewayHeartbeatEnvelope heartbeat, CancellationToken cancellationToken)
+    protected override async Task<string?> HandleAsync(GatewayEnvelope message, GatewayHeartbeatEnvelope heartbeat, CancellationToken cancellationToken)
     {
+        string gatewayId = message.GatewayId;
         if (heartbeat.GatewayId != gatewayId)
         {
             return "heartbeat gatewayId differs from its topic";

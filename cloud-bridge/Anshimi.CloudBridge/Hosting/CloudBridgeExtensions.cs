@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
 using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Bindings;
 using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
@@ -86,7 +87,11 @@ public static partial class CloudBridgeExtensions
         services.AddSingleton<AlarmFeed>();
         services.AddSingleton<AlarmActions>();
 
+        services.AddSingleton(sp => new DeviceBindingStore(DataDirectory(sp)));
+        services.AddSingleton<IAlarmGatewayLookup, AlarmGatewayLookup>();
+        services.AddSingleton<IGatewayAuthorization, BindingAuthorization>();
         services.AddGatewayIngress()
+            .AddGatewayEnvelopeHandler<DeviceBoundHandler>()
             .AddGatewayEnvelopeHandler<AlarmEnvelopeHandler>()
             .AddGatewayEnvelopeHandler<GatewayHeartbeatHandler>()
             .AddGatewayEnvelopeHandler<AckRelayedHandler>()

@@ -2,16 +2,13 @@ using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Ingress;
 
-/// <summary>
-/// Handles one envelope kind from the gateways' events topics. The ingress has already parsed the envelope and
-/// established which gateway sent it (from the topic the broker confines that gateway to).
-/// </summary>
+/// <summary>Handles one envelope kind from the gateways' events topics, after the ingress parsed and authorized it.</summary>
 public interface IGatewayEnvelopeHandler
 {
     Type EnvelopeType { get; }
 
-    /// <summary>Applies the envelope; returns why it was dropped (counted and logged by the ingress), or null.</summary>
-    Task<string?> HandleAsync(string gatewayId, Envelope envelope, CancellationToken cancellationToken);
+    /// <summary>Applies the envelope; returns why it was dropped as malformed (counted and logged by the ingress), or null.</summary>
+    Task<string?> HandleAsync(GatewayEnvelope message, CancellationToken cancellationToken);
 }
 
 /// <summary>Typed base of <see cref="IGatewayEnvelopeHandler"/>.</summary>
@@ -20,8 +17,11 @@ public abstract class GatewayEnvelopeHandler<TEnvelope> : IGatewayEnvelopeHandle
 {
     public Type EnvelopeType => typeof(TEnvelope);
 
-    public Task<string?> HandleAsync(string gatewayId, Envelope envelope, CancellationToken cancellationToken) =>
-        HandleAsync(gatewayId, (TEnvelope)envelope, cancellationToken);
+    public Task<string?> HandleAsync(GatewayEnvelope message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return HandleAsync(message, (TEnvelope)message.Envelope, cancellationToken);
+    }
 
-    protected abstract Task<string?> HandleAsync(string gatewayId, TEnvelope envelope, CancellationToken cancellationToken);
+    protected abstract Task<string?> HandleAsync(GatewayEnvelope message, TEnvelope envelope, CancellationToken cancellationToken);
 }

@@ -7,12 +7,15 @@ namespace Anshimi.CloudBridge.Ingress;
 
 /// <summary>
 /// Owns the bridge's MQTT session for gateway events (QoS 1, persistent session): parses each envelope, takes the
-/// sending gateway from the topic the broker confines it to, and hands the envelope to the one handler of its kind.
+/// sending gateway from the topic the broker confines it to, asks the <see cref="IGatewayAuthorization"/> once whether
+/// that gateway may speak for what the envelope is about, and hands it to the one handler of its kind.
 /// </summary>
 public sealed partial class GatewayIngress : BackgroundService
 {
     private readonly MqttSession _mqtt;
     private readonly Dictionary<Type, IGatewayEnvelopeHandler> _handlers;
+    private readonly IGatewayAuthorization _authorization;
+    private readonly GatewayRefusals _refusals;
     private readonly RelayStatistics _statistics;
     private readonly MalformedEnvelopeLog _malformed;
     private readonly ILogger<GatewayIngress> _logger;
@@ -24,12 +27,16 @@ public sealed partial class GatewayIngress : BackgroundService
     public GatewayIngress(
         MqttSession mqtt,
         IEnumerable<IGatewayEnvelopeHandler> handlers,
+        IGatewayAuthorization authorization,
+        GatewayRefusals refusals,
         RelayStatistics statistics,
         MalformedEnvelopeLog malformed,
         ILogger<GatewayIngress> logger)
     {
         _mqtt = mqtt;
         _handlers = handlers.ToDictionary(h => h.EnvelopeType);
+        _authorization = authorization;
+        _refusals = refusals;
         _statistics = statistics;
         _malformed = malformed;
         _logger = logger;
@@ -60,9 +67,22 @@ public sealed partial class GatewayIngress : BackgroundService
             return;
         }
 
-        if (await handler.HandleAsync(gatewayId, envelope, cancellationToken) is { } problem)
+        switch (await _authorization.AuthorizeAsync(gatewayId, envelope, cancellationToken))
         {
-            Drop(topic, problem);
+            case GatewayVerdict.Malformed malformed:
+                Drop(topic, malformed.Problem);
+                break;
+            case GatewayVerdict.Refused refused:
+                // Not answered: a gateway re-sending what it may not send changes nothing but the counter.
+                await _refusals.ReportAsync(gatewayId, refused, cancellationToken);
+                break;
+            case GatewayVerdict.Allowed allowed:
+                if (await handler.HandleAsync(new GatewayEnvelope(gatewayId, envelope, allowed.Device, allowed.VerifiedFrame), cancellationToken) is { } problem)
+                {
+                    Drop(topic, problem);
+                }
+
+                break;
         }
     }
 

@@ -8,6 +8,7 @@ public static class IngressExtensions
         services.AddSingleton<RelayStatistics>();
         services.AddSingleton<MalformedEnvelopeLog>();
         services.AddSingleton<GatewayReplies>();
+        services.AddSingleton<GatewayRefusals>();
 
         // A singleton first so the API and tests reach the instance the host runs.
         services.AddSingleton<GatewayIngress>();

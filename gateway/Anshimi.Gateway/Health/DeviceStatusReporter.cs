@@ -14,7 +14,9 @@ namespace Anshimi.Gateway.Health;
 /// Persists health changes and tells the cloud bridge with <see cref="DeviceStatusEnvelope"/>s: the devices that
 /// changed every <see cref="GatewayOptions.StatusReportInterval"/>, and every device after a reconnect and every
 /// <see cref="GatewayOptions.StatusResyncInterval"/>, so a lost message is repaired by the next full round
-/// (device status is "latest wins" and has no receipt).
+/// (device status is "latest wins" and has no receipt). Before a device's status, and whenever its site, profile or
+/// key change, it sends the device's <see cref="DeviceBoundEnvelope"/>: the cloud accepts a gateway's word only about
+/// devices bound to it, and verifies their alarm frames with that key.
 /// </summary>
 public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
 {
@@ -23,6 +25,7 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
     private readonly HealthStore _store;
     private readonly GatewayOptions _options;
     private readonly ILogger<DeviceStatusReporter> _logger;
+    private readonly Dictionary<uint, DeviceEntry> _announced = [];
     private volatile bool _resyncWanted = true;
     private DateTimeOffset _nextResync;
 
@@ -54,6 +57,12 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
     {
         bool resync = _resyncWanted;
         _resyncWanted = false;
+        if (!await AnnounceBindingsAsync(resync, cancellationToken))
+        {
+            _resyncWanted |= resync;
+            return 0;
+        }
+
         IReadOnlyList<uint> changed = _health.TakeChanged();
         IReadOnlyList<uint> due = resync ? [.. _registry.Snapshot().Select(d => d.Id).Union(changed)] : changed;
         if (due.Count == 0)
@@ -100,6 +109,42 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
         }
 
         return reported;
+    }
+
+    /// <summary>
+    /// Sends <c>device-bound</c> for every bound device not yet announced in this form (all of them on a resync). The
+    /// registry replaces a device's entry when its site, profile or key change, so a new entry means news.
+    /// </summary>
+    private async Task<bool> AnnounceBindingsAsync(bool resync, CancellationToken cancellationToken)
+    {
+        if (resync)
+        {
+            _announced.Clear();
+        }
+
+        foreach (DeviceEntry device in _registry.Snapshot())
+        {
+            if (device.Site.Kind == DeviceState.UnboundSite ||
+                (_announced.TryGetValue(device.Id, out DeviceEntry? announced) && ReferenceEquals(announced, device)))
+            {
+                continue;
+            }
+
+            var bound = new DeviceBoundEnvelope(_options.Id, DeviceIdText.Format(device.Id), device.Profile, device.Site, Convert.ToHexString(device.Key));
+            try
+            {
+                await Mqtt.PublishAsync(Topics.GatewayEvents(_options.Id), EnvelopeSerializer.Serialize(bound), MqttQos.AtLeastOnce, retain: false, cancellationToken);
+            }
+            catch (MqttTransportException ex)
+            {
+                LogReportFailed(_logger, ex.Message);
+                return false;
+            }
+
+            _announced[device.Id] = device;
+        }
+
+        return true;
     }
 
     public DeviceStatusEnvelope ToEnvelope(DeviceEntry device, DateTimeOffset at) =>

@@ -3,6 +3,7 @@ using System.Text;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Ingress;
+using Anshimi.Gateway.Health;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.AspNetCore.Builder;
@@ -56,6 +57,18 @@ public sealed class AlarmTraceTests : IAsyncLifetime
         Directory.Delete(_bridgeDirectory, recursive: true);
     }
 
+    /// <summary>The gateway's own <c>device-bound</c> for its devices, handed to the bridge as the link would.</summary>
+    private async Task BindAtTheBridgeAsync()
+    {
+        await _gateway.Get<DeviceStatusReporter>().ReportAsync(CancellationToken.None);
+        foreach (PublishedMessage bound in _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic))
+        {
+            await _bridge.Services.GetRequiredService<GatewayIngress>().HandleAsync(bound.Topic, bound.Payload, CancellationToken.None);
+        }
+
+        _gateway.Mqtt.Clear();
+    }
+
     [Fact]
     public async Task The_gateway_receipt_and_the_bridge_store_console_and_receipt_spans_share_one_trace_with_correct_parents()
     {
@@ -63,6 +76,7 @@ public sealed class AlarmTraceTests : IAsyncLifetime
         AlarmStore bridgeStore = _bridge.Services.GetRequiredService<AlarmStore>();
         using AlarmSubscription console = _bridge.Services.GetRequiredService<AlarmFeed>().Subscribe();
 
+        await BindAtTheBridgeAsync();
         await _gateway.Pipeline.HandleUplinkAsync(bell.UplinkTopic, bell.Alarm(41), CancellationToken.None);
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
         PublishedMessage sent = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
@@ -121,6 +135,7 @@ public sealed class AlarmTraceTests : IAsyncLifetime
     public async Task A_missing_or_hostile_traceparent_starts_a_new_trace_and_the_alarm_is_still_stored(string? traceParent)
     {
         TestDevice bell = _gateway.Devices[0];
+        await BindAtTheBridgeAsync();
         await _gateway.Pipeline.HandleUplinkAsync(bell.UplinkTopic, bell.Alarm(43), CancellationToken.None);
         await _gateway.Outbox.PublishDueAsync(CancellationToken.None);
         PublishedMessage sent = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));

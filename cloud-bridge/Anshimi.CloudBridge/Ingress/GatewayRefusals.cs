@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Hosting;
+
+namespace Anshimi.CloudBridge.Ingress;
+
+/// <summary>
+/// Security events at the ingress: envelopes a gateway was not allowed to send, and conflicting claims for one alarm
+/// key. Each is counted by reason (<c>anshimi_cloud_bridge_envelopes_refused_total{reason}</c>, <c>GET /api/status</c>)
+/// and written to the audit log for central staff — once per gateway, reason and subject a minute, so a hostile
+/// gateway cannot flood the log; the counter counts every one.
+/// </summary>
+public sealed partial class GatewayRefusals
+{
+    public const string AuditAction = "gateway-refused";
+    public static readonly TimeSpan AuditWindow = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<string, long> _byReason = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string, string, string), DateTimeOffset> _lastAudited = new();
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GatewayRefusals> _logger;
+
+    public GatewayRefusals(AuditLog audit, TimeProvider time, IMeterFactory meterFactory, ILogger<GatewayRefusals> logger)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _audit = audit;
+        _time = time;
+        _logger = logger;
+        meterFactory.Create(CloudBridgeTelemetry.MeterName).CreateObservableCounter(
+            "anshimi.cloud_bridge.envelopes.refused", Observe, "{envelope}",
+            "Envelopes a gateway was not allowed to send, and conflicting alarm claims, by reason; each is a security event in the audit log.");
+    }
+
+    public IReadOnlyDictionary<string, long> ByReason => new Dictionary<string, long>(_byReason, StringComparer.Ordinal);
+
+    public long Count(string reason) => _byReason.TryGetValue(reason, out long count) ? count : 0;
+
+    public async Task ReportAsync(string gatewayId, GatewayVerdict.Refused refusal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        _byReason.AddOrUpdate(refusal.Reason, 1, (_, n) => n + 1);
+        DateTimeOffset now = _time.GetUtcNow();
+        var subject = (gatewayId, refusal.Reason, refusal.Subject);
+        if (_lastAudited.TryGetValue(subject, out DateTimeOffset last) && now - last < AuditWindow)
+        {
+            return;
+        }
+
+        _lastAudited[subject] = now;
+        LogRefused(_logger, gatewayId, refusal.Reason, refusal.Subject, refusal.Detail);
+        await _audit.AppendAsync(
+            new AuditEntry("gateway:" + gatewayId, AuditAction, refusal.Subject, refusal.DistrictCode, refusal.Reason, refusal.Detail),
+            cancellationToken);
+    }
+
+    private IEnumerable<Measurement<long>> Observe() =>
+        _byReason.Select(pair => new Measurement<long>(pair.Value, new KeyValuePair<string, object?>("reason", pair.Key)));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Security: gateway {Gateway} refused ({Reason}) for {Subject}: {Detail}")]
+    private static partial void LogRefused(ILogger logger, string gateway, string reason, string subject, string detail);
+}
