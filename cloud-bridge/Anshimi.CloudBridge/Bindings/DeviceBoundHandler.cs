@@ -9,12 +9,13 @@ namespace Anshimi.CloudBridge.Bindings;
 /// <summary>
 /// <c>device-bound</c>: a gateway introduces a device it serves (after the installer's bind) or updates its site or key.
 /// The authorization has already refused it for a device bound to another gateway; a new binding and every change
-/// are audited.
+/// are audited, and every accepted copy is answered with <c>device-bound-receipt</c>.
 /// </summary>
 public sealed partial class DeviceBoundHandler(
     DeviceBindingStore bindings,
     DistrictDirectory districts,
     AuditLog audit,
+    GatewayReplies replies,
     TimeProvider time,
     ILogger<DeviceBoundHandler> logger) : GatewayEnvelopeHandler<DeviceBoundEnvelope>
 {
@@ -51,6 +52,7 @@ public sealed partial class DeviceBoundHandler(
                 cancellationToken);
         }
 
+        await replies.SendAsync(gatewayId, new DeviceBoundReceiptEnvelope(DeviceIdText.Format(deviceId)), cancellationToken);
         return null;
     }
 

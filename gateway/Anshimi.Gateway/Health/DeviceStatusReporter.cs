@@ -25,7 +25,7 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
     private readonly HealthStore _store;
     private readonly GatewayOptions _options;
     private readonly ILogger<DeviceStatusReporter> _logger;
-    private readonly Dictionary<uint, DeviceEntry> _announced = [];
+    private readonly Dictionary<uint, Announcement> _announced = [];
     private volatile bool _resyncWanted = true;
     private DateTimeOffset _nextResync;
 
@@ -93,6 +93,13 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
                 continue;
             }
 
+            // The cloud takes a device's status only once it holds the device as this gateway's.
+            if (!IsBindingConfirmed(id))
+            {
+                _health.MarkChanged([id]);
+                continue;
+            }
+
             try
             {
                 await Mqtt.PublishAsync(Topics.GatewayEvents(_options.Id), EnvelopeSerializer.Serialize(ToEnvelope(device, now)), MqttQos.AtLeastOnce, retain: false, cancellationToken);
@@ -111,25 +118,60 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
         return reported;
     }
 
+    /// <summary>The cloud holds the device as announced (its <c>device-bound-receipt</c>); ids it never announced are ignored.</summary>
+    public void ConfirmBinding(string deviceId)
+    {
+        if (DeviceIdText.TryParse(deviceId, out uint id))
+        {
+            lock (_announced)
+            {
+                if (_announced.TryGetValue(id, out Announcement? announced))
+                {
+                    _announced[id] = announced with { Confirmed = true };
+                }
+            }
+        }
+    }
+
+    /// <summary>True once the cloud confirmed the device's current binding: until then its status would be refused.</summary>
+    public bool IsBindingConfirmed(uint deviceId)
+    {
+        lock (_announced)
+        {
+            return _registry.TryGet(deviceId, out DeviceEntry device) && _announced.TryGetValue(deviceId, out Announcement? announced) &&
+                announced.Confirmed && ReferenceEquals(announced.Entry, device);
+        }
+    }
+
     /// <summary>
-    /// Sends <c>device-bound</c> for every bound device not yet announced in this form (all of them on a resync). The
+    /// Sends <c>device-bound</c> for every bound device whose current entry the cloud has not confirmed (all of them on a
+    /// resync), at most once per <see cref="GatewayOptions.OutboxRetryInterval"/> per device until the receipt. The
     /// registry replaces a device's entry when its site, profile or key change, so a new entry means news.
     /// </summary>
     private async Task<bool> AnnounceBindingsAsync(bool resync, CancellationToken cancellationToken)
     {
-        if (resync)
+        DateTimeOffset now = Time.GetUtcNow();
+        var due = new List<DeviceEntry>();
+        lock (_announced)
         {
-            _announced.Clear();
-        }
-
-        foreach (DeviceEntry device in _registry.Snapshot())
-        {
-            if (device.Site.Kind == DeviceState.UnboundSite ||
-                (_announced.TryGetValue(device.Id, out DeviceEntry? announced) && ReferenceEquals(announced, device)))
+            if (resync)
             {
-                continue;
+                _announced.Clear();
             }
 
+            foreach (DeviceEntry device in _registry.Snapshot())
+            {
+                if (device.Site.Kind != DeviceState.UnboundSite &&
+                    !(_announced.TryGetValue(device.Id, out Announcement? announced) && ReferenceEquals(announced.Entry, device) &&
+                      (announced.Confirmed || now - announced.SentAt < _options.OutboxRetryInterval)))
+                {
+                    due.Add(device);
+                }
+            }
+        }
+
+        foreach (DeviceEntry device in due)
+        {
             var bound = new DeviceBoundEnvelope(_options.Id, DeviceIdText.Format(device.Id), device.Profile, device.Site, Convert.ToHexString(device.Key));
             try
             {
@@ -141,7 +183,10 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
                 return false;
             }
 
-            _announced[device.Id] = device;
+            lock (_announced)
+            {
+                _announced[device.Id] = new Announcement(device, now, Confirmed: false);
+            }
         }
 
         return true;
@@ -181,6 +226,8 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
 
     private static Measurement<long> Condition(int count, string condition) =>
         new(count, new KeyValuePair<string, object?>("condition", condition));
+
+    private sealed record Announcement(DeviceEntry Entry, DateTimeOffset SentAt, bool Confirmed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device status not reported yet: {Error}")]
     private static partial void LogReportFailed(ILogger logger, string error);

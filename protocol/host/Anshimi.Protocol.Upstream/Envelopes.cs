@@ -28,6 +28,7 @@ public sealed record ContactIdEvent(
 [JsonDerivedType(typeof(LightCommandEnvelope), "light-command")]
 [JsonDerivedType(typeof(LightOutcomeEnvelope), "light-outcome")]
 [JsonDerivedType(typeof(DeviceBoundEnvelope), "device-bound")]
+[JsonDerivedType(typeof(DeviceBoundReceiptEnvelope), "device-bound-receipt")]
 public abstract record Envelope
 {
     /// <summary>Envelope schema version.</summary>
@@ -81,6 +82,10 @@ public sealed record DeviceBoundEnvelope(
     /// <summary>Log-safe: no key.</summary>
     public override string ToString() => "device-bound " + DeviceId + " at " + GatewayId;
 }
+
+/// <summary>Cloud → gateway: the cloud holds <see cref="DeviceId"/> as this gateway's, as last announced; the gateway stops re-sending it.</summary>
+public sealed record DeviceBoundReceiptEnvelope(
+    [property: JsonPropertyName("deviceId")] string DeviceId) : Envelope;
 
 /// <summary>Gateway → cloud: the gateway is alive (tells "gateway down" from "devices silent").</summary>
 public sealed record GatewayHeartbeatEnvelope(
