@@ -97,11 +97,12 @@ public sealed class GatewayIngressTests : IAsyncLifetime
     public async Task Malformed_envelopes_are_dropped_and_counted_and_change_nothing(string topic, string payload)
     {
         await _host.BindAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0xD0, 1));
+        int answered = _mqtt.Published.Count;
         await _host.Ingress.HandleAsync(topic, Encoding.UTF8.GetBytes(payload), CancellationToken.None);
 
         Assert.Equal(1, _host.Statistics.Malformed);
         Assert.Equal(0, await _host.Store.CountAsync(CancellationToken.None));
-        Assert.Empty(_mqtt.Published);
+        Assert.Equal(answered, _mqtt.Published.Count);
     }
 
     [Fact]
