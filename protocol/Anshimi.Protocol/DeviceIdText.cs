@@ -8,9 +8,16 @@ namespace Anshimi.Protocol
 
         public const uint LastStreetlightId = 0x5AFFFFFF;
 
+        /// <summary>Ids the cloud keeps for what it creates itself (app emergency reports); no device or gateway may use them.</summary>
+        public const uint FirstCloudId = 0x5E000000;
+
+        public const uint LastCloudId = 0x5EFFFFFF;
+
         private const string Digits = "0123456789ABCDEF";
 
         public static bool IsStreetlight(uint deviceId) => deviceId >= FirstStreetlightId && deviceId <= LastStreetlightId;
+
+        public static bool IsCloudReserved(uint deviceId) => deviceId >= FirstCloudId && deviceId <= LastCloudId;
 
         public static string Format(uint deviceId)
         {

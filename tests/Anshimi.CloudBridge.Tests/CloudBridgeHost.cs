@@ -1,5 +1,7 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Bindings;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.Mqtt;
 using Anshimi.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -36,9 +38,13 @@ public sealed class CloudBridgeHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public AlarmRelay Relay => Services.GetRequiredService<AlarmRelay>();
+    public GatewayIngress Ingress => Services.GetRequiredService<GatewayIngress>();
 
     public AlarmStore Store => Services.GetRequiredService<AlarmStore>();
+
+    public DeviceBindingStore Bindings => Services.GetRequiredService<DeviceBindingStore>();
+
+    public GatewayRefusals Refusals => Services.GetRequiredService<GatewayRefusals>();
 
     public RelayStatistics Statistics => Services.GetRequiredService<RelayStatistics>();
 
@@ -95,8 +101,8 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         await app.StartAsync();
 
         // The relay connects on a background thread; events published before its first subscription are not queued for it.
-        AlarmRelay relay = app.Services.GetRequiredService<AlarmRelay>();
-        await Eventually.HoldsAsync(() => relay.IsSubscribed, "relay subscribed", TimeSpan.FromSeconds(30));
+        GatewayIngress ingress = app.Services.GetRequiredService<GatewayIngress>();
+        await Eventually.HoldsAsync(() => ingress.IsSubscribed, "ingress subscribed", TimeSpan.FromSeconds(30));
 
         var host = new CloudBridgeHost(app, dataDirectory, owns);
         await SignInAsync(host.Http, TestOperators.Central);
@@ -134,8 +140,41 @@ public sealed class CloudBridgeHost : IAsyncDisposable
         }
     }
 
-    public Task InjectAsync(string topic, Protocol.Upstream.Envelope envelope) =>
-        Relay.HandleAsync(topic, Protocol.Upstream.EnvelopeSerializer.Serialize(envelope), CancellationToken.None);
+    /// <summary>
+    /// Hands <paramref name="envelope"/> to the ingress as if it came on <paramref name="topic"/>. A device the envelope is
+    /// about that is bound to no gateway is first bound where the envelope places it, with the <c>device-bound</c> its
+    /// gateway would send (through the ingress too).
+    /// </summary>
+    public async Task InjectAsync(string topic, Protocol.Upstream.Envelope envelope)
+    {
+        await BindAsync(topic, envelope);
+        await Ingress.HandleAsync(topic, Protocol.Upstream.EnvelopeSerializer.Serialize(envelope), CancellationToken.None);
+    }
+
+    /// <summary>Binds the device <paramref name="envelope"/> is about, unless some gateway already has it (see <see cref="InjectAsync"/>).</summary>
+    public async Task BindAsync(string topic, Protocol.Upstream.Envelope envelope)
+    {
+        string? gatewayId = Protocol.Topics.GatewayIdOf(topic);
+        Protocol.Upstream.DeviceBoundEnvelope? bound = envelope switch
+        {
+            Protocol.Upstream.AlarmEnvelope alarm => TestAlarms.BindingOf(alarm),
+            Protocol.Upstream.DeviceStatusEnvelope status when !Protocol.DeviceIdText.IsStreetlight(Id(status.DeviceId)) =>
+                new(status.GatewayId, status.DeviceId, status.Profile, status.Site, Convert.ToHexString(TestAlarms.KeyOf(Id(status.DeviceId)))),
+            Protocol.Upstream.TroubleEnvelope trouble when Id(trouble.DeviceId) != 0 && !Protocol.DeviceIdText.IsStreetlight(Id(trouble.DeviceId)) =>
+                new(trouble.GatewayId, trouble.DeviceId, trouble.Profile, trouble.Site, Convert.ToHexString(TestAlarms.KeyOf(Id(trouble.DeviceId)))),
+            Protocol.Upstream.SnapshotEnvelope snapshot => TestAlarms.Bound(Id(snapshot.DeviceId), gatewayId: snapshot.GatewayId, profile: "doorbell"),
+            _ => null,
+        };
+        if (bound is null || gatewayId is null || bound.Site is null || !Protocol.DeviceIdText.TryParse(bound.DeviceId, out uint deviceId) ||
+            Protocol.DeviceIdText.IsCloudReserved(deviceId) || Bindings.Find(deviceId) is not null)
+        {
+            return;
+        }
+
+        await Ingress.HandleAsync(Protocol.Topics.GatewayEvents(gatewayId), Protocol.Upstream.EnvelopeSerializer.Serialize(bound with { GatewayId = gatewayId }), CancellationToken.None);
+    }
+
+    private static uint Id(string? deviceId) => deviceId is not null && Protocol.DeviceIdText.TryParse(deviceId, out uint id) ? id : 0;
 
     public async ValueTask DisposeAsync()
     {

@@ -68,6 +68,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
 
         // Arrives through the relay while the page is open: no reload.
         AlarmEnvelope alarm = TestAlarms.Alarm(0xA1B2, 5);
+        await _host.BindAsync(TestAlarms.EventsTopic(), alarm);
         _mqtt.Deliver(TestAlarms.EventsTopic(), alarm);
 
         ILocator row = Row(page, alarm.Key);
@@ -128,8 +129,11 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         AlarmEnvelope inJongno = TestAlarms.Alarm(0x0300, 1, TestAlarms.JongnoGuOffice, address: "서울특별시 종로구 삼봉로 43");
         AlarmEnvelope inGangnam = TestAlarms.Alarm(0x0301, 1, TestAlarms.GangnamGuOffice);
         AlarmEnvelope walkTest = TestAlarms.Alarm(0x0302, 1, TestAlarms.GangnamGuOffice, test: true);
+        await _host.BindAsync(TestAlarms.EventsTopic(), inJongno);
         _mqtt.Deliver(TestAlarms.EventsTopic(), inJongno);
+        await _host.BindAsync(TestAlarms.EventsTopic(), inGangnam);
         _mqtt.Deliver(TestAlarms.EventsTopic(), inGangnam);
+        await _host.BindAsync(TestAlarms.EventsTopic(), walkTest);
         _mqtt.Deliver(TestAlarms.EventsTopic(), walkTest);
 
         await Expect(Row(gangnam, inGangnam.Key)).ToBeVisibleAsync();
@@ -186,6 +190,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
 
         (IRoute held, IAPIResponse olderList) = await listRead.Task.WaitAsync(TimeSpan.FromSeconds(30));
         AlarmEnvelope streamed = TestAlarms.Alarm(0x0501, 1, TestAlarms.GangnamGuOffice, test: walkTest);
+        await _host.BindAsync(TestAlarms.EventsTopic(), streamed);
         _mqtt.Deliver(TestAlarms.EventsTopic(), streamed);
         await Expect(RowOf(streamed.Key)).ToBeVisibleAsync();
         Assert.DoesNotContain(streamed.Key, await olderList.TextAsync(), StringComparison.Ordinal);

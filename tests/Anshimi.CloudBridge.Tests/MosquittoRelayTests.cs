@@ -127,7 +127,18 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
         },
         dataDirectory: _dataDirectory);
 
-    private Task PublishAsync(Envelope envelope) =>
+    /// <summary>Publishes as the gateway; an alarm's device is bound first, as the gateway does before its first status.</summary>
+    private async Task PublishAsync(Envelope envelope)
+    {
+        if (envelope is AlarmEnvelope alarm)
+        {
+            await PublishOnceAsync(TestAlarms.BindingOf(alarm));
+        }
+
+        await PublishOnceAsync(envelope);
+    }
+
+    private Task PublishOnceAsync(Envelope envelope) =>
         _gateway.PublishAsync(TestAlarms.EventsTopic(GatewayUser), EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, CancellationToken.None);
 
     private int Receipts(string key) => _commands.OfType<AlarmReceiptEnvelope>().Count(r => r.Key == key);

@@ -1,9 +1,11 @@
+using System.Security.Cryptography;
+using System.Text;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Tests;
 
-/// <summary>Known places and alarm envelopes as a gateway would send them.</summary>
+/// <summary>Known places, and alarm and binding envelopes as a gateway would send them (alarms carry a real signed frame).</summary>
 public static class TestAlarms
 {
     public const string Gateway = "gw-test-01";
@@ -25,20 +27,47 @@ public static class TestAlarms
         string gatewayId = Gateway,
         int code = ContactIdCode.Panic,
         string address = "서울특별시 강남구 학동로 426",
-        bool test = false)
+        bool test = false,
+        int zone = 1)
     {
         (double lat, double lon) = place ?? GangnamGuOffice;
         string device = DeviceIdText.Format(deviceId);
+        byte[] frame = new FrameCodec(new PlatformHmacSha256()).Encode(
+            Frame.Alarm(deviceId, counter, (ushort)code, ContactIdQualifier.NewEvent, (ushort)zone), KeyOf(deviceId));
         return new AlarmEnvelope(
             Key: new AlarmKey(deviceId, counter).ToString(),
             GatewayId: gatewayId,
             DeviceId: device,
             Counter: counter,
-            Event: new ContactIdEvent(code, ContactIdQualifier.NewEvent, 1),
+            Event: new ContactIdEvent(code, ContactIdQualifier.NewEvent, zone),
             Profile: "home-panic",
             Site: new SiteInfo("home", lat, lon, address),
             Test: test,
             ReceivedAt: DateTimeOffset.UtcNow,
-            FrameHex: "01020304");
+            FrameHex: Convert.ToHexStringLower(frame));
+    }
+
+    /// <summary>The frame key of a test device: the same for the same id in every test.</summary>
+    public static byte[] KeyOf(uint deviceId) => SHA256.HashData(Encoding.ASCII.GetBytes("anshimi-test-device-" + DeviceIdText.Format(deviceId)));
+
+    /// <summary>What the gateway tells the cloud when the installer binds <paramref name="deviceId"/> at a site.</summary>
+    public static DeviceBoundEnvelope Bound(
+        uint deviceId,
+        (double Lat, double Lon)? place = null,
+        string gatewayId = Gateway,
+        string address = "서울특별시 강남구 학동로 426",
+        string profile = "home-panic",
+        string kind = "home")
+    {
+        (double lat, double lon) = place ?? GangnamGuOffice;
+        return new DeviceBoundEnvelope(gatewayId, DeviceIdText.Format(deviceId), profile, new SiteInfo(kind, lat, lon, address), Convert.ToHexString(KeyOf(deviceId)));
+    }
+
+    /// <summary>The binding that puts the device of <paramref name="alarm"/> where the alarm says, at its gateway.</summary>
+    public static DeviceBoundEnvelope BindingOf(AlarmEnvelope alarm)
+    {
+        ArgumentNullException.ThrowIfNull(alarm);
+        DeviceIdText.TryParse(alarm.DeviceId, out uint deviceId);
+        return new DeviceBoundEnvelope(alarm.GatewayId, alarm.DeviceId, alarm.Profile, alarm.Site, Convert.ToHexString(KeyOf(deviceId)));
     }
 }

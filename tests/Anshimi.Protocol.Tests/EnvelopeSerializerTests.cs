@@ -32,6 +32,8 @@ public sealed class EnvelopeSerializerTests
     [InlineData("{\"v\":1,\"kind\":\"light-outcome\",\"requestId\":\"r1\",\"gatewayId\":\"gw\",\"lightId\":\"5100002A\",\"mode\":\"escort\",\"outcome\":\"confirmed\",\"at\":\"2026-11-22T00:00:01Z\"}", typeof(LightOutcomeEnvelope))]
     [InlineData("{\"v\":1,\"kind\":\"snapshot-receipt\",\"key\":\"0000A001:7\"}", typeof(SnapshotReceiptEnvelope))]
     [InlineData("{\"v\":1,\"kind\":\"trouble\",\"key\":\"gw/1\",\"gatewayId\":\"gw\",\"deviceId\":\"0000A001\",\"event\":{\"code\":350,\"qualifier\":1,\"zone\":0},\"profile\":\"home\",\"site\":{\"kind\":\"home\",\"lat\":37.5,\"lon\":127.0,\"address\":\"a\"},\"detectedAt\":\"2026-11-22T00:00:00Z\"}", typeof(TroubleEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"device-bound\",\"gatewayId\":\"gw\",\"deviceId\":\"0000A001\",\"profile\":\"home-panic\",\"site\":{\"kind\":\"home\",\"lat\":37.5,\"lon\":127.0,\"address\":\"a\"},\"frameKey\":\"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\"}", typeof(DeviceBoundEnvelope))]
+    [InlineData("{\"v\":1,\"kind\":\"device-bound-receipt\",\"deviceId\":\"0000A001\"}", typeof(DeviceBoundReceiptEnvelope))]
     public void Documented_envelopes_parse_to_their_types(string json, Type expected)
     {
         Assert.True(EnvelopeSerializer.TryParse(Encoding.UTF8.GetBytes(json), out Envelope? parsed, out string error), error);

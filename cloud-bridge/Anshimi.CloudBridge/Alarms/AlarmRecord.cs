@@ -47,6 +47,9 @@ public static class TimelineStage
     public const string Dispatched = "dispatched";
     public const string Resolved = "resolved";
 
+    /// <summary>A gateway claimed this key with a different frame or test flag; the claim is kept beside the alarm.</summary>
+    public const string ConflictingClaim = "conflicting-claim";
+
     public static string RelayedOf(string stage) => stage + "-relayed";
 }
 

@@ -65,6 +65,13 @@ public sealed class AlarmStore
             relayed_at TEXT,
             PRIMARY KEY (alarm_key, stage));
         CREATE INDEX IF NOT EXISTS ack_outbox_due ON ack_outbox(next_attempt_ms) WHERE relayed_at IS NULL;
+        CREATE TABLE IF NOT EXISTS alarm_claims (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            alarm_key TEXT NOT NULL REFERENCES alarms(key),
+            gateway_id TEXT NOT NULL,
+            test INTEGER NOT NULL,
+            frame TEXT NOT NULL,
+            received_at TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS gateways (
             gateway_id TEXT PRIMARY KEY,
             last_seen_at TEXT NOT NULL,
@@ -367,6 +374,7 @@ public sealed class AlarmStore
             DELETE FROM purge_keys;
             INSERT INTO purge_keys SELECT a.key FROM alarms a WHERE {selection};
             DELETE FROM ack_outbox WHERE alarm_key IN (SELECT key FROM purge_keys);
+            DELETE FROM alarm_claims WHERE alarm_key IN (SELECT key FROM purge_keys);
             DELETE FROM timeline WHERE alarm_key IN (SELECT key FROM purge_keys);
             DELETE FROM alarms WHERE key IN (SELECT key FROM purge_keys);
             """);
@@ -396,6 +404,34 @@ public sealed class AlarmStore
         }
 
         return keys;
+    }
+
+    /// <summary>
+    /// Keeps a second claim for a stored key that differs from the stored alarm (another frame, or test where it was real
+    /// or the reverse) beside it, and flags the alarm with a <see cref="TimelineStage.ConflictingClaim"/> timeline entry.
+    /// </summary>
+    public async Task RecordConflictingClaimAsync(string key, string gatewayId, bool test, string frameHex, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = Database.Open();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        using SqliteCommand insert = Command(connection, "INSERT INTO alarm_claims (alarm_key, gateway_id, test, frame, received_at) VALUES ($key, $gateway, $test, $frame, $at);");
+        insert.Parameters.AddWithValue("$key", key);
+        insert.Parameters.AddWithValue("$gateway", gatewayId);
+        insert.Parameters.AddWithValue("$test", test ? 1 : 0);
+        insert.Parameters.AddWithValue("$frame", frameHex);
+        insert.Parameters.AddWithValue("$at", Text(at));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await AddTimelineAsync(connection, key, TimelineStage.ConflictingClaim, at, "gateway:" + gatewayId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>How many conflicting claims are kept for <paramref name="key"/>.</summary>
+    public async Task<long> CountConflictingClaimsAsync(string key, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = Database.Open();
+        using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM alarm_claims WHERE alarm_key = $key;");
+        query.Parameters.AddWithValue("$key", key);
+        return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<AlarmRecord?> FindAsync(string key, CancellationToken cancellationToken)

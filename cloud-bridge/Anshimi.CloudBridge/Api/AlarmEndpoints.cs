@@ -5,6 +5,7 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
@@ -76,6 +77,7 @@ public static class AlarmEndpoints
         api.MapMapApi();
         api.MapAuditApi();
         api.MapRetentionApi();
+        api.MapBindingApi();
         api.MapGet("/status", GetStatusAsync).WithName("GetRelayStatus").WithTags("Status");
         return api;
     }
@@ -235,7 +237,7 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Ok<RelayStatusView>> GetStatusAsync(
-        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, MqttSession mqtt, AlarmRelay relay, CancellationToken cancellationToken) =>
+        AlarmStore store, RelayStatistics statistics, AlarmFeed feed, MqttSession mqtt, GatewayIngress relay, CancellationToken cancellationToken) =>
         TypedResults.Ok(new RelayStatusView(
             mqtt.State.ToString().ToLowerInvariant(),
             relay.IsSubscribed,

@@ -29,8 +29,11 @@ public sealed record EmergencyResult(EmergencyOutcome Outcome, EmergencyRecord R
 /// </summary>
 public sealed class EmergencyReports
 {
-    /// <summary>The pseudo device of app reports: alarm keys are <c>5E000000:{report number}</c>.</summary>
-    public const uint AppReportDeviceId = 0x5E000000;
+    /// <summary>
+    /// The pseudo device of app reports: alarm keys are <c>5E000000:{n}</c> with <c>n</c> drawn at random, so nobody can
+    /// tell the next one, and in an id range no gateway may use (<see cref="DeviceIdText.IsCloudReserved"/>).
+    /// </summary>
+    public const uint AppReportDeviceId = DeviceIdText.FirstCloudId;
 
     /// <summary>The "gateway" of app reports; no gateway serves it, the app reads the alarm state instead.</summary>
     public const string AppGatewayId = "anshimi-app";
@@ -63,9 +66,9 @@ public sealed class EmergencyReports
         string hash = RequestHash(location, sessionId);
         string district = _districts.Resolve(location.Latitude, location.Longitude);
         DateTimeOffset now = _time.GetUtcNow();
+        string newKey = await NewAlarmKeyAsync(cancellationToken);
         (EmergencyRecord record, bool isNew) = await _store.AddEmergencyAsync(
-            client, idempotencyKey, hash, location, district, now,
-            seq => new AlarmKey(AppReportDeviceId, checked((uint)seq)).ToString(), cancellationToken);
+            client, idempotencyKey, hash, location, district, now, _ => newKey, cancellationToken);
         if (!isNew && record.RequestHash != hash)
         {
             return new EmergencyResult(EmergencyOutcome.KeyReused, record);
@@ -167,6 +170,19 @@ public sealed class EmergencyReports
             if (stored is not null)
             {
                 _feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(stored, _districts)));
+            }
+        }
+    }
+
+    private async Task<string> NewAlarmKeyAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            uint counter = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
+            string key = new AlarmKey(AppReportDeviceId, counter).ToString();
+            if (counter != 0 && await _alarms.FindAsync(key, cancellationToken) is null)
+            {
+                return key;
             }
         }
     }

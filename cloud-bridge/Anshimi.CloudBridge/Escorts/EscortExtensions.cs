@@ -1,7 +1,6 @@
-using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Hosting;
-using Anshimi.CloudBridge.Map;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.CloudBridge.Streetlights;
 using Microsoft.Extensions.Options;
 
@@ -10,8 +9,7 @@ namespace Anshimi.CloudBridge.Escorts;
 public static class EscortExtensions
 {
     /// <summary>
-    /// Registers the streetlight directory, escort planner, sessions, emergency reports, the app API's services
-    /// and the map's escort and streetlight layers.
+    /// Registers the streetlight directory, escort planner, sessions, emergency reports and the light-outcome handler.
     /// </summary>
     public static WebApplicationBuilder AddEscorts(this WebApplicationBuilder builder)
     {
@@ -29,12 +27,6 @@ public static class EscortExtensions
             .Validate(o => o.EmergencyLights > 0 && o.EmergencySearchRadiusMetres > 0 && o.MaxRoutePoints >= 2 && o.MaxLocationsPerUpdate > 0 && o.MaxRequestBytes >= 1024,
                 "Escorts: EmergencyLights, EmergencySearchRadiusMetres, MaxRoutePoints (≥ 2), MaxLocationsPerUpdate and MaxRequestBytes (≥ 1024) must be positive.")
             .ValidateOnStart();
-        services.AddOptions<AppApiOptions>()
-            .Bind(builder.Configuration.GetSection(AppApiOptions.SectionName))
-            .Validate(o => o.Clients.TrueForAll(c => !string.IsNullOrWhiteSpace(c.Name) && ApiKeyAuthentication.IsValidHash(c.KeySha256)),
-                "AppApi:Clients: every client needs a Name and a KeySha256 of 64 hex digits.")
-            .ValidateOnStart();
-
         services.AddSingleton(sp => LoadLights(sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile, sp.GetRequiredService<DistrictDirectory>()));
         services.AddSingleton(sp => new EscortStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
         services.AddSingleton<MqttLightCommandPublisher>();
@@ -52,12 +44,7 @@ public static class EscortExtensions
         });
         services.AddSingleton<EscortSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<EscortSweeper>());
-        services.AddSingleton<IMapLayerSource, EscortMapLayer>();
-        services.AddSingleton<IMapLayerSource, LightMapLayer>();
-        services.AddSingleton<ApiKeyAuthentication>();
-        services.AddSingleton<AppRequestReader>();
-        services.AddSingleton<AppRequestBodies>();
-        services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer<AppApiKeyDocumentTransformer>());
+        services.AddGatewayEnvelopeHandler<LightOutcomeHandler>();
         return builder;
     }
 

@@ -3,13 +3,17 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Api;
 using Anshimi.CloudBridge.App;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Bindings;
 using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
+using Anshimi.CloudBridge.Gateways;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.CloudBridge.Retention;
+using Anshimi.CloudBridge.Snapshots;
 using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
 using System.Diagnostics.Metrics;
@@ -72,7 +76,7 @@ public static partial class CloudBridgeExtensions
             .ValidateOnStart();
 
         services.AddSingleton(sp => new AlarmStore(DataDirectory(sp), sp.GetServices<IAlarmStoreHook>()));
-        services.AddSingleton(sp => new Snapshots.CloudSnapshotStore(DataDirectory(sp)));
+        services.AddSingleton(sp => new CloudSnapshotStore(DataDirectory(sp)));
         services.AddSingleton(sp => new DeviceHealthStore(DataDirectory(sp)));
         services.AddSingleton(sp => new AuditLog(DataDirectory(sp), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ISnapshotReader>(sp => new SqliteSnapshotReader(DataDirectory(sp)));
@@ -90,16 +94,24 @@ public static partial class CloudBridgeExtensions
             return new RedeliveryPolicy(options.AckRetryInterval, options.AckRetryMaxInterval);
         });
         services.AddSingleton<AlarmFeed>();
-        services.AddSingleton<RelayStatistics>();
-        services.AddSingleton<MalformedEnvelopeLog>();
         services.AddSingleton<AlarmActions>();
         services.AddOptions<AlarmCaseOptions>().Bind(builder.Configuration.GetSection(AlarmCaseOptions.SectionName))
             .Validate(o => o.Window > TimeSpan.Zero, "Cases:Window must be positive.").ValidateOnStart();
         services.AddSingleton<AlarmCases>();
 
+        services.AddSingleton(sp => new DeviceBindingStore(DataDirectory(sp)));
+        services.AddSingleton<IAlarmGatewayLookup, AlarmGatewayLookup>();
+        services.AddSingleton<IGatewayAuthorization, BindingAuthorization>();
+        services.AddGatewayIngress()
+            .AddGatewayEnvelopeHandler<DeviceBoundHandler>()
+            .AddGatewayEnvelopeHandler<AlarmEnvelopeHandler>()
+            .AddGatewayEnvelopeHandler<GatewayHeartbeatHandler>()
+            .AddGatewayEnvelopeHandler<AckRelayedHandler>()
+            .AddGatewayEnvelopeHandler<SnapshotHandler>()
+            .AddGatewayEnvelopeHandler<TroubleHandler>()
+            .AddGatewayEnvelopeHandler<DeviceStatusHandler>();
+
         // Singletons first so the API and tests reach the same instances the host runs.
-        services.AddSingleton<AlarmRelay>();
-        services.AddHostedService(sp => sp.GetRequiredService<AlarmRelay>());
         services.AddSingleton<OperatorAckOutbox>();
         services.AddHostedService(sp => sp.GetRequiredService<OperatorAckOutbox>());
         services.AddSingleton<RetentionPurge>();
@@ -108,6 +120,8 @@ public static partial class CloudBridgeExtensions
         builder.AddUpstreams();
 
         builder.AddEscorts();
+        builder.AddAppApi();
+        services.AddMapLayers();
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<CloudBridgeHealthCheck>("cloud-bridge");

@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Ingress;
 using Anshimi.Mqtt;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -9,9 +10,9 @@ public sealed class CloudBridgeHealthCheck : IHealthCheck
 {
     private readonly AlarmStore _store;
     private readonly MqttSession _mqtt;
-    private readonly AlarmRelay _relay;
+    private readonly GatewayIngress _relay;
 
-    public CloudBridgeHealthCheck(AlarmStore store, MqttSession mqtt, AlarmRelay relay)
+    public CloudBridgeHealthCheck(AlarmStore store, MqttSession mqtt, GatewayIngress relay)
     {
         _store = store;
         _mqtt = mqtt;

@@ -18,6 +18,7 @@ public sealed partial class CloudCommands(
     TroubleOutbox troubles,
     LightFanout lights,
     SnapshotAssembler snapshots,
+    DeviceStatusReporter statuses,
     GatewayMetrics metrics,
     RejectLog rejectLog,
     TimeProvider time,
@@ -48,6 +49,9 @@ public sealed partial class CloudCommands(
                 break;
             case SnapshotReceiptEnvelope snapshotReceipt:
                 await snapshots.ApplyReceiptAsync(snapshotReceipt, cancellationToken);
+                break;
+            case DeviceBoundReceiptEnvelope bound:
+                statuses.ConfirmBinding(bound.DeviceId);
                 break;
             default:
                 metrics.CommandRejected(UnexpectedKind);

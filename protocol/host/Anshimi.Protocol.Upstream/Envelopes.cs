@@ -27,6 +27,8 @@ public sealed record ContactIdEvent(
 [JsonDerivedType(typeof(SnapshotReceiptEnvelope), "snapshot-receipt")]
 [JsonDerivedType(typeof(LightCommandEnvelope), "light-command")]
 [JsonDerivedType(typeof(LightOutcomeEnvelope), "light-outcome")]
+[JsonDerivedType(typeof(DeviceBoundEnvelope), "device-bound")]
+[JsonDerivedType(typeof(DeviceBoundReceiptEnvelope), "device-bound-receipt")]
 public abstract record Envelope
 {
     /// <summary>Envelope schema version.</summary>
@@ -63,6 +65,27 @@ public sealed record AlarmEnvelope(
     [JsonConverter(typeof(OptionalStringConverter))]
     public string? TraceState { get; init; }
 }
+
+/// <summary>
+/// Gateway → cloud: this gateway serves the device at this site, with this frame key (installer's bind, replace, site
+/// import, seeded fleet). Sent before the device's first status and again whenever site, profile or key change; the
+/// cloud takes it only for a device bound to no gateway or already to this one (moving a device is the cloud's
+/// re-home, never a gateway's word). Holds a secret: never logged.
+/// </summary>
+public sealed record DeviceBoundEnvelope(
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("deviceId")] string DeviceId,
+    [property: JsonPropertyName("profile")] string Profile,
+    [property: JsonPropertyName("site")] SiteInfo Site,
+    [property: JsonPropertyName("frameKey")] string FrameKeyHex) : Envelope
+{
+    /// <summary>Log-safe: no key.</summary>
+    public override string ToString() => "device-bound " + DeviceId + " at " + GatewayId;
+}
+
+/// <summary>Cloud → gateway: the cloud holds <see cref="DeviceId"/> as this gateway's, as last announced; the gateway stops re-sending it.</summary>
+public sealed record DeviceBoundReceiptEnvelope(
+    [property: JsonPropertyName("deviceId")] string DeviceId) : Envelope;
 
 /// <summary>Gateway → cloud: the gateway is alive (tells "gateway down" from "devices silent").</summary>
 public sealed record GatewayHeartbeatEnvelope(

@@ -108,7 +108,7 @@ public sealed class DeviceHealthTests : IAsyncLifetime
             string json = i % 2 == 0
                 ? "{\"kind\":\"trouble\",\"v\":1,\"key\":\"" + random.Next() + "\"}"
                 : "{\"kind\":\"device-status\",\"v\":1,\"gatewayId\":" + random.Next() + "}";
-            await _host.Relay.HandleAsync(TestAlarms.EventsTopic(), Encoding.UTF8.GetBytes(json), CancellationToken.None);
+            await _host.Ingress.HandleAsync(TestAlarms.EventsTopic(), Encoding.UTF8.GetBytes(json), CancellationToken.None);
         }
 
         Assert.Equal(before + 200, _host.Statistics.Malformed);

@@ -70,7 +70,7 @@ public sealed class EscortRestartTests : IDisposable
     }
 
     [Fact]
-    public async Task A_light_outcome_that_does_not_fit_its_topic_is_dropped_and_counted()
+    public async Task A_light_outcome_that_does_not_fit_its_topic_is_dropped_and_one_for_no_light_of_its_gateway_refused()
     {
         await using CloudBridgeHost bridge = await CloudBridgeHost.StartAsync(new FakeMqttClient(), AppTestCity.Settings(_cityDirectory));
         LightOutcomeLog outcomes = bridge.Services.GetRequiredService<LightOutcomeLog>();
@@ -81,7 +81,8 @@ public sealed class EscortRestartTests : IDisposable
         await bridge.InjectAsync(topic, new LightOutcomeEnvelope("lc-1", AppTestCity.WestGateway, "0000A001", LightModeName.Escort, LightOutcomeName.Confirmed, at));
         await bridge.InjectAsync(topic, new LightOutcomeEnvelope("lc-1", AppTestCity.WestGateway, AppTestCity.LightId(1), "disco", LightOutcomeName.Confirmed, at));
         await bridge.InjectAsync(topic, new LightOutcomeEnvelope("lc-1", AppTestCity.WestGateway, AppTestCity.LightId(1), LightModeName.Escort, "maybe", at));
-        Assert.Equal(4, bridge.Statistics.Malformed);
+        Assert.Equal(3, bridge.Statistics.Malformed);
+        Assert.Equal(1, bridge.Refusals.Count(Anshimi.CloudBridge.Ingress.RefusalReason.UnboundDevice));
         Assert.Equal(0, outcomes.Confirmed + outcomes.Failed);
 
         await bridge.InjectAsync(topic, new LightOutcomeEnvelope("lc-2", AppTestCity.WestGateway, AppTestCity.LightId(1), LightModeName.Escort, LightOutcomeName.Expired, at));

@@ -75,8 +75,8 @@ public sealed class SnapshotRelayTests : IAsyncLifetime
     public async Task Truncated_snapshot_json_is_dropped()
     {
         byte[] json = EnvelopeSerializer.Serialize(Snapshot("0000A1B2:13"));
-        await _host.Relay.HandleAsync(TestAlarms.EventsTopic(), json.AsMemory(0, json.Length / 2), CancellationToken.None);
-        await _host.Relay.HandleAsync(TestAlarms.EventsTopic(), Encoding.UTF8.GetBytes("{\"kind\":\"snapshot\",\"v\":1}"), CancellationToken.None);
+        await _host.Ingress.HandleAsync(TestAlarms.EventsTopic(), json.AsMemory(0, json.Length / 2), CancellationToken.None);
+        await _host.Ingress.HandleAsync(TestAlarms.EventsTopic(), Encoding.UTF8.GetBytes("{\"kind\":\"snapshot\",\"v\":1}"), CancellationToken.None);
         Assert.Equal(0, await Snapshots.CountAsync(CancellationToken.None));
     }
 

@@ -154,13 +154,12 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
     private static string Key(int zone) => new AlarmKey(0xFA, (uint)zone).ToString();
 
     /// <summary>One alarm per zone, so the receiver can tell them apart in the ADM-CID data.</summary>
-    private static Task PublishAsync(MqttSession gateway, int zone, CancellationToken ct)
+    /// <summary>The gateway's <c>device-bound</c> (unchanged after the first, as after its reconnects), then the alarm.</summary>
+    private static async Task PublishAsync(MqttSession gateway, int zone, CancellationToken ct)
     {
-        AlarmEnvelope alarm = TestAlarms.Alarm(0xFA, (uint)zone, gatewayId: Gateway) with
-        {
-            Event = new ContactIdEvent(ContactIdCode.Panic, Protocol.ContactIdQualifier.NewEvent, zone),
-        };
-        return gateway.PublishAsync(Topics.GatewayEvents(Gateway), EnvelopeSerializer.Serialize(alarm), MqttQos.AtLeastOnce, retain: false, ct);
+        AlarmEnvelope alarm = TestAlarms.Alarm(0xFA, (uint)zone, gatewayId: Gateway, zone: zone);
+        await gateway.PublishAsync(Topics.GatewayEvents(Gateway), EnvelopeSerializer.Serialize(TestAlarms.BindingOf(alarm)), MqttQos.AtLeastOnce, retain: false, ct);
+        await gateway.PublishAsync(Topics.GatewayEvents(Gateway), EnvelopeSerializer.Serialize(alarm), MqttQos.AtLeastOnce, retain: false, ct);
     }
 
     private static async Task<long> PendingAsync(HttpClient http, CancellationToken ct)

@@ -102,6 +102,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
 
         DeviceStatusReporter reporter = _gateway.Get<DeviceStatusReporter>();
         _gateway.Mqtt.Clear();
+        await AnnounceAndConfirmBindingsAsync(reporter);
         Assert.Equal(2, await reporter.ReportAsync(CancellationToken.None));
 
         DeviceStatusEnvelope status = _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Select(m => m.ParseEnvelope()).OfType<DeviceStatusEnvelope>().Single(s => s.DeviceId == "0000A1B2");
@@ -120,6 +121,7 @@ public sealed class HealthReportingTests : IAsyncLifetime
     public async Task Only_changed_devices_are_reported_between_resyncs_and_a_reconnect_reports_every_device()
     {
         DeviceStatusReporter reporter = _gateway.Get<DeviceStatusReporter>();
+        await AnnounceAndConfirmBindingsAsync(reporter);
         Assert.Equal(2, await reporter.ReportAsync(CancellationToken.None));
         Assert.Equal(0, await reporter.ReportAsync(CancellationToken.None));
 
@@ -127,13 +129,41 @@ public sealed class HealthReportingTests : IAsyncLifetime
         Assert.Equal(1, await reporter.ReportAsync(CancellationToken.None));
 
         await _gateway.ReconnectBrokerAsync();
+        await AnnounceAndConfirmBindingsAsync(reporter);
         Assert.Equal(2, await reporter.ReportAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_devices_binding_goes_to_the_cloud_before_its_status_and_again_until_the_cloud_confirms_it()
+    {
+        DeviceStatusReporter reporter = _gateway.Get<DeviceStatusReporter>();
+        _gateway.Mqtt.Clear();
+        Assert.Equal(0, await reporter.ReportAsync(CancellationToken.None));
+        List<DeviceBoundEnvelope> first = Bindings();
+        Assert.Equal(["0000A1B2", "0000C3D4"], first.Select(b => b.DeviceId).Order());
+        DeviceBoundEnvelope bell = first.Single(b => b.DeviceId == "0000A1B2");
+        Assert.Equal(Convert.ToHexString(Bell.Key), bell.FrameKeyHex);
+        Assert.Equal(GatewayHarness.GatewayId, bell.GatewayId);
+
+        // Unanswered: not re-sent before the retry interval, then re-sent; statuses wait for the answer.
+        _gateway.Mqtt.Clear();
+        Assert.Equal(0, await reporter.ReportAsync(CancellationToken.None));
+        Assert.Empty(Bindings());
+        _gateway.Time.Advance(_gateway.Options.OutboxRetryInterval);
+        Assert.Equal(0, await reporter.ReportAsync(CancellationToken.None));
+        Assert.Equal(2, Bindings().Count);
+
+        await ConfirmBindingsAsync();
+        _gateway.Mqtt.Clear();
+        Assert.Equal(2, await reporter.ReportAsync(CancellationToken.None));
+        Assert.Empty(Bindings());
     }
 
     [Fact]
     public async Task A_refused_publish_keeps_the_change_for_the_next_round()
     {
         DeviceStatusReporter reporter = _gateway.Get<DeviceStatusReporter>();
+        await AnnounceAndConfirmBindingsAsync(reporter);
         await reporter.ReportAsync(CancellationToken.None);
         await Accept(Bell.Alarm(1, ContactIdCode.Tamper, 2));
 
@@ -143,6 +173,24 @@ public sealed class HealthReportingTests : IAsyncLifetime
 
         Assert.Equal(1, await reporter.ReportAsync(CancellationToken.None));
     }
+
+    /// <summary>A round that sends the devices' bindings, and the cloud's receipts for them through the gateway's command handling.</summary>
+    private async Task AnnounceAndConfirmBindingsAsync(DeviceStatusReporter reporter)
+    {
+        Assert.Equal(0, await reporter.ReportAsync(CancellationToken.None));
+        await ConfirmBindingsAsync();
+    }
+
+    private async Task ConfirmBindingsAsync()
+    {
+        foreach (DeviceBoundEnvelope bound in Bindings())
+        {
+            await _gateway.Commands.HandleAsync(EnvelopeSerializer.Serialize(new DeviceBoundReceiptEnvelope(bound.DeviceId)), CancellationToken.None);
+        }
+    }
+
+    private List<DeviceBoundEnvelope> Bindings() =>
+        [.. _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Select(m => m.ParseEnvelope()).OfType<DeviceBoundEnvelope>()];
 
     private async Task Accept(byte[] frame) =>
         Assert.NotEqual(Pipeline.UplinkOutcome.Rejected, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None)).Outcome);

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Ingress;
+using Anshimi.Gateway.Health;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Microsoft.AspNetCore.Builder;
@@ -55,6 +57,18 @@ public sealed class AlarmTraceTests : IAsyncLifetime
         Directory.Delete(_bridgeDirectory, recursive: true);
     }
 
+    /// <summary>The gateway's own <c>device-bound</c> for its devices, handed to the bridge as the link would.</summary>
+    private async Task BindAtTheBridgeAsync()
+    {
+        await _gateway.Get<DeviceStatusReporter>().ReportAsync(CancellationToken.None);
+        foreach (PublishedMessage bound in _gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic))
+        {
+            await _bridge.Services.GetRequiredService<GatewayIngress>().HandleAsync(bound.Topic, bound.Payload, CancellationToken.None);
+        }
+
+        _gateway.Mqtt.Clear();
+    }
+
     [Fact]
     public async Task The_gateway_receipt_and_the_bridge_store_console_and_receipt_spans_share_one_trace_with_correct_parents()
     {
@@ -62,10 +76,11 @@ public sealed class AlarmTraceTests : IAsyncLifetime
         AlarmStore bridgeStore = _bridge.Services.GetRequiredService<AlarmStore>();
         using AlarmSubscription console = _bridge.Services.GetRequiredService<AlarmFeed>().Subscribe();
 
+        await BindAtTheBridgeAsync();
         await _gateway.Pipeline.HandleUplinkAsync(bell.UplinkTopic, bell.Alarm(41), CancellationToken.None);
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
         PublishedMessage sent = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
-        await _bridge.Services.GetRequiredService<AlarmRelay>().HandleAsync(sent.Topic, sent.Payload, CancellationToken.None);
+        await _bridge.Services.GetRequiredService<GatewayIngress>().HandleAsync(sent.Topic, sent.Payload, CancellationToken.None);
 
         Assert.NotNull(await bridgeStore.FindAsync("0000A1B2:41", CancellationToken.None));
         Assert.True(console.Reader.TryRead(out AlarmFeedEvent? shown) && shown.Alarm.Key == "0000A1B2:41", "the console heard the alarm");
@@ -120,12 +135,13 @@ public sealed class AlarmTraceTests : IAsyncLifetime
     public async Task A_missing_or_hostile_traceparent_starts_a_new_trace_and_the_alarm_is_still_stored(string? traceParent)
     {
         TestDevice bell = _gateway.Devices[0];
+        await BindAtTheBridgeAsync();
         await _gateway.Pipeline.HandleUplinkAsync(bell.UplinkTopic, bell.Alarm(43), CancellationToken.None);
         await _gateway.Outbox.PublishDueAsync(CancellationToken.None);
         PublishedMessage sent = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
         AlarmEnvelope hostile = Assert.IsType<AlarmEnvelope>(Parse(sent.Payload)) with { TraceParent = traceParent, TraceState = "x=\u0001" };
 
-        await _bridge.Services.GetRequiredService<AlarmRelay>().HandleAsync(sent.Topic, EnvelopeSerializer.Serialize(hostile), CancellationToken.None);
+        await _bridge.Services.GetRequiredService<GatewayIngress>().HandleAsync(sent.Topic, EnvelopeSerializer.Serialize(hostile), CancellationToken.None);
         FlushBoth();
 
         Assert.NotNull(await _bridge.Services.GetRequiredService<AlarmStore>().FindAsync("0000A1B2:43", CancellationToken.None));

@@ -1,4 +1,4 @@
-namespace Anshimi.CloudBridge.Alarms;
+namespace Anshimi.CloudBridge.Ingress;
 
 /// <summary>
 /// Logs dropped envelopes at most once per <see cref="Window"/>, with how many were suppressed, so

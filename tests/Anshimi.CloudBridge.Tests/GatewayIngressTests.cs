@@ -7,7 +7,7 @@ using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.CloudBridge.Tests;
 
-public sealed class AlarmRelayTests : IAsyncLifetime
+public sealed class GatewayIngressTests : IAsyncLifetime
 {
     private readonly FakeMqttClient _mqtt = new();
     private CloudBridgeHost _host = null!;
@@ -27,7 +27,9 @@ public sealed class AlarmRelayTests : IAsyncLifetime
     {
         using AlarmSubscription live = _host.Feed.Subscribe();
 
-        _mqtt.Deliver(TestAlarms.EventsTopic(), TestAlarms.Alarm(0xA1B2, 5, TestAlarms.SeoulCityHall));
+        AlarmEnvelope alarm = TestAlarms.Alarm(0xA1B2, 5, TestAlarms.SeoulCityHall);
+        await _host.BindAsync(TestAlarms.EventsTopic(), alarm);
+        _mqtt.Deliver(TestAlarms.EventsTopic(), alarm);
 
         await Eventually.HoldsAsync(() => _mqtt.PublishedOf<AlarmReceiptEnvelope>(TestAlarms.CommandsTopic()).Count == 1, "receipt");
         AlarmRecord stored = (await _host.Store.FindAsync("0000A1B2:5", CancellationToken.None))!;
@@ -94,18 +96,22 @@ public sealed class AlarmRelayTests : IAsyncLifetime
     [MemberData(nameof(MalformedMessages))]
     public async Task Malformed_envelopes_are_dropped_and_counted_and_change_nothing(string topic, string payload)
     {
-        await _host.Relay.HandleAsync(topic, Encoding.UTF8.GetBytes(payload), CancellationToken.None);
+        await _host.BindAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0xD0, 1));
+        int answered = _mqtt.Published.Count;
+        await _host.Ingress.HandleAsync(topic, Encoding.UTF8.GetBytes(payload), CancellationToken.None);
 
         Assert.Equal(1, _host.Statistics.Malformed);
         Assert.Equal(0, await _host.Store.CountAsync(CancellationToken.None));
-        Assert.Empty(_mqtt.Published);
+        Assert.Equal(answered, _mqtt.Published.Count);
     }
 
     [Fact]
     public async Task Random_bytes_and_truncated_envelopes_never_crash_the_relay_or_touch_the_store()
     {
         var random = new Random(20240601);
-        byte[] valid = EnvelopeSerializer.Serialize(TestAlarms.Alarm(0xE0, 1));
+        AlarmEnvelope alarm = TestAlarms.Alarm(0xE0, 1);
+        await _host.BindAsync(TestAlarms.EventsTopic(), alarm);
+        byte[] valid = EnvelopeSerializer.Serialize(alarm);
         int sent = 0;
         for (int i = 0; i < 300; i++)
         {

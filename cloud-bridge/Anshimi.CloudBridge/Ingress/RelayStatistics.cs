@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Anshimi.CloudBridge.Hosting;
 
-namespace Anshimi.CloudBridge.Alarms;
+namespace Anshimi.CloudBridge.Ingress;
 
 /// <summary>
 /// What the relay has seen since start: read by <c>GET /api/status</c>, and the same numbers on <c>/metrics</c> as
