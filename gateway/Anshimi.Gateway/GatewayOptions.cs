@@ -38,8 +38,8 @@ public sealed class GatewayOptions
     public TimeSpan StatusResyncInterval { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
-    /// Unsent troubles kept while the cloud is unreachable (about 100 bytes each). At the bound the oldest trouble a later
-    /// one of the same device and condition supersedes goes first, then the oldest; alarms are never dropped.
+    /// Unsent troubles kept while the cloud is unreachable (about 100 bytes each). At the bound the oldest trouble that a
+    /// later one of the same device, condition and qualifier supersedes goes first, else the oldest; alarms are never dropped.
     /// </summary>
     public int MaxPendingTroubles { get; set; } = 10_000;
 

@@ -33,6 +33,12 @@ public sealed class MosquittoBrokerOptions
     /// </summary>
     public bool DynamicSecurity { get; set; }
 
+    /// <summary>
+    /// The whole mosquitto.conf for (port, broker directory) in place of the generated one, e.g. rendered from a
+    /// deployment template; <see cref="Users"/>, <see cref="AclLines"/> and the other settings are then not used.
+    /// </summary>
+    public Func<int, string, IEnumerable<string>>? Configuration { get; set; }
+
     /// <summary>A fixed port, e.g. one a client is already trying; null picks a free one.</summary>
     public int? Port { get; set; }
 
@@ -95,6 +101,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public string DynamicSecurityConfigFile => Path.Combine(Directory, "dynamic-security.json");
 
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The running broker's process id, e.g. for a reload command; null while it is stopped.</summary>
+    public int? ProcessId => IsRunning ? _process!.Id : null;
 
     /// <summary>Writes the configuration, starts the broker and waits until it accepts connections.</summary>
     public static async Task<MosquittoBroker> StartAsync(MosquittoBrokerOptions? options = null, CancellationToken cancellationToken = default)
@@ -313,6 +322,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         var dataDirectory = Path.Combine(Directory, "data");
         System.IO.Directory.CreateDirectory(dataDirectory);
+        if (_options.Configuration is { } render)
+        {
+            File.WriteAllLines(ConfigFile, render(Port, Directory));
+            return;
+        }
+
         List<string> lines =
         [
             "per_listener_settings false",

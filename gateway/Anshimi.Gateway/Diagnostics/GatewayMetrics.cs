@@ -29,7 +29,7 @@ public sealed class GatewayMetrics
         _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", "{envelope}", "Alarm envelopes published upstream, resends included.");
         _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", "{receipt}", "Cloud receipts that cleared an outbox row.");
         _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", "{command}", "Cloud commands ignored, by reason.");
-        _troublesDropped = Meter.CreateCounter<long>("anshimi.gateway.troubles.dropped", "{trouble}", "Unsent troubles dropped at the outbox bound, by reason: superseded (a later one of the same device and condition is kept) or oldest.");
+        _troublesDropped = Meter.CreateCounter<long>("anshimi.gateway.troubles.dropped", "{trouble}", "Unsent troubles dropped at the outbox bound, by reason: superseded (a later one of the same device, condition and qualifier is kept) or oldest.");
         _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", "{record}", "Delivered records deleted at the end of their retention, by kind.");
     }
 

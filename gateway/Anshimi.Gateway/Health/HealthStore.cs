@@ -25,7 +25,7 @@ public sealed record TroubleRow(
 /// </summary>
 public sealed class HealthStore(GatewayDatabase database, IOptions<GatewayOptions> options)
 {
-    /// <summary>Reason a trouble was dropped: a later trouble of the same device and condition is kept.</summary>
+    /// <summary>Reason a trouble was dropped: a later one of the same device, condition and qualifier is kept.</summary>
     public const string Superseded = "superseded";
 
     /// <summary>Reason a trouble was dropped: nothing was superseded, so the oldest went.</summary>
@@ -79,8 +79,8 @@ public sealed class HealthStore(GatewayDatabase database, IOptions<GatewayOption
 
     /// <summary>
     /// Queues a trouble (or its restore) for upstream together with the health it leaves the device in. Past
-    /// <see cref="GatewayOptions.MaxPendingTroubles"/> unsent rows, the same transaction drops the oldest row a later
-    /// one of the same device and code supersedes, else the oldest; returns the reasons of what it dropped.
+    /// <see cref="GatewayOptions.MaxPendingTroubles"/> unsent rows, the same transaction drops the oldest row that a later
+    /// one of the same device, code and qualifier supersedes, else the oldest; returns the reasons of what it dropped.
     /// </summary>
     public async Task<IReadOnlyList<string>> RecordTroubleAsync(uint deviceId, ushort code, byte qualifier, DeviceHealth health, DateTimeOffset at, CancellationToken cancellationToken)
     {
@@ -109,13 +109,15 @@ public sealed class HealthStore(GatewayDatabase database, IOptions<GatewayOption
         drop.Transaction = transaction;
         for (; excess > 0; excess--)
         {
-            // The cloud keeps a condition's latest state; an older step of the same condition adds nothing to it.
+            // A later onset (or restore) of the same condition stands for this one: the cloud still hears that it
+            // happened and that it ended.
             drop.CommandText = """
                 DELETE FROM troubles WHERE seq = (
                     SELECT t.seq FROM troubles t
                     WHERE t.next_attempt_at IS NOT NULL AND EXISTS (
                         SELECT 1 FROM troubles later
-                        WHERE later.next_attempt_at IS NOT NULL AND later.device_id = t.device_id AND later.code = t.code AND later.seq > t.seq)
+                        WHERE later.next_attempt_at IS NOT NULL AND later.device_id = t.device_id AND later.code = t.code
+                              AND later.qualifier = t.qualifier AND later.seq > t.seq)
                     ORDER BY t.seq LIMIT 1);
                 """;
             if (await drop.ExecuteNonQueryAsync(cancellationToken) == 1)
