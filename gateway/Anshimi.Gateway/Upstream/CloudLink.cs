@@ -77,9 +77,9 @@ public sealed partial class CloudLink(
         try
         {
             // Connecting may take hours; the box must say it is cut off meanwhile, so both run side by side.
-            Task connecting = BrokerLink.ConnectUntilUpAsync(cloud, "cloud endpoint", logger, stoppingToken);
-            await SuperviseAsync(stoppingToken);
-            await connecting;
+            Task supervising = SuperviseAsync(stoppingToken);
+            await BrokerLink.ConnectUntilUpAsync(cloud, "cloud endpoint", logger, stoppingToken);
+            await supervising;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

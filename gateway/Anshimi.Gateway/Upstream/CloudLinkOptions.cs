@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Anshimi.Mqtt;
 
 namespace Anshimi.Gateway.Upstream;
@@ -80,16 +82,52 @@ public sealed class CloudLinkOptions : IValidatableObject
             yield return endpointProblem;
         }
 
+        bool filesThere = true;
         foreach ((string name, string? file) in new[] { (nameof(CaFile), CaFile), (nameof(CertificateFile), CertificateFile), (nameof(KeyFile), KeyFile) })
         {
             if (string.IsNullOrWhiteSpace(file))
             {
+                filesThere = false;
                 yield return $"{SectionName}:{name} is required with {SectionName}:Url";
             }
             else if (!File.Exists(file))
             {
+                filesThere = false;
                 yield return $"{SectionName}:{name} names a file that does not exist: {file}";
             }
+        }
+
+        if (filesThere && PemProblem() is { } pemProblem)
+        {
+            yield return pemProblem;
+        }
+    }
+
+    /// <summary>The files must be what the TLS handshake will load, so a bad one fails the check, not the link at run time.</summary>
+    private string? PemProblem()
+    {
+        try
+        {
+            X509Certificate2Collection authorities = [];
+            authorities.ImportFromPemFile(CaFile!);
+            if (authorities.Count == 0)
+            {
+                return $"{SectionName}:CaFile holds no certificate: {CaFile}";
+            }
+        }
+        catch (CryptographicException ex)
+        {
+            return $"{SectionName}:CaFile is not a PEM certificate ({ex.Message}): {CaFile}";
+        }
+
+        try
+        {
+            using X509Certificate2 certificate = X509Certificate2.CreateFromPemFile(CertificateFile!, KeyFile);
+            return certificate.HasPrivateKey ? null : $"{SectionName}:KeyFile does not hold the key of {SectionName}:CertificateFile";
+        }
+        catch (CryptographicException ex)
+        {
+            return $"{SectionName}:CertificateFile and {SectionName}:KeyFile must be a PEM certificate and its key ({ex.Message})";
         }
     }
 
