@@ -124,8 +124,7 @@ public sealed partial class CloudLink(
 
             _troubleRaised = true;
             troubles.Enqueue(TroubleOutbox.GatewayDeviceId, ContactIdCode.CommunicationPathFailure, ContactIdQualifier.NewEvent);
-            CloudLinkSnapshot now = status.Current;
-            LogUnreachable(logger, downSince, now.Reason);
+            LogUnreachable(logger, downSince, status.Current.Reason);
         }
     }
 
