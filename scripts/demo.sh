@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts a whole Anshimi system on this machine in its real shape: two gateway boxes — 강북 (north of
-# the Han river, with the lit street of smart streetlights by City Hall) and 강남 (south) — each with
-# its own Mosquitto (own config, data directory and port), its own gateway with its simulated BLE
-# airspace and its own simulated bells and doorbells in its own districts; and the cloud: its MQTT
+# the Han river, with smart streetlights at 300 real security lights of 광진구 화양동) and 강남 (south) —
+# each with its own Mosquitto (own config, data directory and ports), its own gateway with its simulated
+# BLE airspace and its own simulated bells and doorbells in its own districts; and the cloud: its MQTT
 # endpoint (Mosquitto, TLS, client certificates made at start by the cloud bridge's commands) and the
 # cloud bridge with the app API. Ctrl-C stops everything. Ports can be moved with the variables below.
 set -euo pipefail
@@ -16,20 +16,19 @@ sim_port=${ANSHIMI_SIM_PORT:-18082}
 new_device_port=${ANSHIMI_NEW_DEVICE_PORT:-18083}
 airspace_port=${ANSHIMI_AIRSPACE_PORT:-18850}
 # The second box (강남) and the cloud's MQTT endpoint.
-mqtt_port_b=${ANSHIMI_B_MQTT_PORT:-18831}
+mqtt_port_b=${ANSHIMI_B_MQTT_PORT:-18832}
 gateway_port_b=${ANSHIMI_B_GATEWAY_PORT:-18084}
 sim_port_b=${ANSHIMI_B_SIM_PORT:-18085}
 airspace_port_b=${ANSHIMI_B_AIRSPACE_PORT:-18851}
 cloud_mqtt_port=${ANSHIMI_CLOUD_MQTT_PORT:-18883}
 bells=${ANSHIMI_BELLS:-25}
-lights=${ANSHIMI_LIGHTS:-12}
+lights=${ANSHIMI_LIGHTS:-300}
 gateway_id=gw-gangbuk
 gateway_id_b=gw-gangnam
 # A factory-fresh bell waiting for the installer (not in the fleet file).
 new_device=0000D001
-# The lit street: lights 30 m apart running east from Seoul City Hall (중구 Jung-gu).
-street_lat=37.5663
-street_lon=126.9779
+# The lit neighbourhood: the real security lights (보안등) of 광진구 nearest 화양동's centre (firmware/README.md).
+security_lights="$repo/../shared/data/gwangjin-security-lights.csv"
 districts="$repo/../shared/data/seoul-municipalities.geojson"
 [ -f "$districts" ] || districts="$repo/data/seoul-municipalities.geojson"
 
@@ -52,7 +51,7 @@ app_key=$(secret)
 escort_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 echo "▶ 모의 장치 생성 / generating ${bells} bells and doorbells and ${lights} streetlights"
-"${sim[@]}" fleet --count "$bells" --profiles home,shop,voice,battery,doorbell --streetlights "$lights" --street "$street_lat,$street_lon" \
+"${sim[@]}" fleet --count "$bells" --profiles home,shop,voice,battery,doorbell --streetlights "$lights" --security-lights "$security_lights" \
   --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
 # The cloud bridge's lights file (cloud-bridge/README.md) lists the same streetlights.
 python3 - "$state/fleet.json" "$state/cloud-lights.csv" <<'PY'
@@ -64,7 +63,7 @@ with open(sys.argv[2], "w") as out:
         if d["profile"] == "streetlight":
             out.write(f'{d["deviceId"]},{d["districtCode"]},{fleet["gatewayId"]},{d["site"]["lat"]},{d["site"]["lon"]}\n')
 PY
-# One fleet, split into the two boxes by district: north of the Han river (and the lit street) stays
+# One fleet, split into the two boxes by district: north of the Han river (and 광진구's lights) stays
 # with 강북 box A in fleet.json, the south goes to 강남 box B. Ids stay unique across the boxes.
 python3 - "$state/fleet.json" "$state/box-b/fleet.json" "$gateway_id_b" <<'PY'
 import json, sys
@@ -75,8 +74,10 @@ fleet["devices"] = [d for d in fleet["devices"] if not south(d)]
 json.dump(fleet, open(sys.argv[1], "w"), ensure_ascii=False, indent=2)
 json.dump(box_b, open(sys.argv[2], "w"), ensure_ascii=False, indent=2)
 PY
-"${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --out-dir "$state/broker" >/dev/null
-"${sim[@]}" broker-auth --fleet "$state/box-b/fleet.json" --service "gateway:$gateway_password_b" --out-dir "$state/box-b/broker" >/dev/null
+"${sim[@]}" broker-auth --fleet "$state/fleet.json" --service "gateway:$gateway_password" --out-dir "$state/broker" \
+  --listeners-port "$mqtt_port" >/dev/null
+"${sim[@]}" broker-auth --fleet "$state/box-b/fleet.json" --service "gateway:$gateway_password_b" --out-dir "$state/box-b/broker" \
+  --listeners-port "$mqtt_port_b" >/dev/null
 # Every account lives in Mosquitto's dynamic-security plugin, as on a gateway box: the services and the
 # seeded fleet from anshimi-sim's command batch, new devices from the gateway when an installer claims them.
 for box in "$state" "$state/box-b"; do
@@ -87,14 +88,13 @@ dynsec_plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -
 [ -n "$dynsec_plugin" ] || { echo "mosquitto_dynamic_security.so not found (package mosquitto)" >&2; exit 1; }
 claim_code=$("${installer[@]}" label "$new_device" --svg "$state/new-device-label.svg" | sed -n 's/^등록 코드 //p')
 
-# Each box's broker: its own port, config and data, as on a gateway box.
-box_broker_conf() { # box-directory port
+# Each box's broker: its own ports, config and data, as on a gateway box.
+box_broker_conf() { # box-directory
   cat > "$1/broker/mosquitto.conf" <<CONF
-per_listener_settings false
 set_tcp_nodelay true
-listener $2 127.0.0.1
-# Anonymous clients are factory-fresh devices: the plugin lets them reach only the provisioning topics.
-allow_anonymous true
+# The box's listeners (anshimi-sim broker-auth --listeners-port): a login's session bears its account's name, whatever
+# client id it sends; anonymous clients are factory-fresh devices on the next port, reaching only the provisioning topics.
+$(cat "$1/broker/listeners.conf")
 plugin $dynsec_plugin
 plugin_opt_config_file $1/broker/dynamic-security.json
 persistence true
@@ -108,8 +108,8 @@ log_type notice
 user $(id -un)
 CONF
 }
-box_broker_conf "$state" "$mqtt_port"
-box_broker_conf "$state/box-b" "$mqtt_port_b"
+box_broker_conf "$state"
+box_broker_conf "$state/box-b"
 
 echo "▶ 클라우드 인증서 / cloud certificates: site CA, endpoint, cloud bridge, one per box"
 export CloudBridge__DataDirectory="$state/cloud"
@@ -207,7 +207,10 @@ if lights:
 PY
 }
 doorbell=$(pick doorbell "d[0]['deviceId']")
+street_start=$(pick streetlight "f\"{d[0]['site']['lat']},{d[0]['site']['lon']}\"")
 street_end=$(pick streetlight "f\"{d[-1]['site']['lat']},{d[-1]['site']['lon']}\"")
+walk_from=$(pick streetlight "d[0]['site']['address'].split(' (')[0]")
+walk_to=$(pick streetlight "d[-1]['site']['address'].split(' (')[0]")
 street_mid=$(pick streetlight "f\"{d[len(d)//2]['site']['lat']},{d[len(d)//2]['site']['lon']}\"")
 sim_cmd="dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim)"
 cat <<INFO
@@ -219,9 +222,9 @@ cat <<INFO
     강남구 관제요원 Gangnam-gu operator : gangnam / $gangnam_password
   클라우드 MQTT 엔드포인트 Cloud endpoint : mqtts://127.0.0.1:$cloud_mqtt_port (TLS, a certificate per box; CA and CRL in $sites)
 
-  상자 A 강북 Box A $gateway_id — broker 127.0.0.1:$mqtt_port, health http://127.0.0.1:$gateway_port/healthz, devices --control 127.0.0.1:$sim_port
+  상자 A 강북 Box A $gateway_id — broker 127.0.0.1:$mqtt_port (new devices $((mqtt_port + 1))), health http://127.0.0.1:$gateway_port/healthz, devices --control 127.0.0.1:$sim_port
 $(box_devices "$state/fleet.json")
-  상자 B 강남 Box B $gateway_id_b — broker 127.0.0.1:$mqtt_port_b, health http://127.0.0.1:$gateway_port_b/healthz, devices --control 127.0.0.1:$sim_port_b
+  상자 B 강남 Box B $gateway_id_b — broker 127.0.0.1:$mqtt_port_b (new devices $((mqtt_port_b + 1))), health http://127.0.0.1:$gateway_port_b/healthz, devices --control 127.0.0.1:$sim_port_b
 $(box_devices "$state/box-b/fleet.json")
   (각 장치는 자기 상자의 --control 로 조작합니다 / drive each device through its own box's --control)
 
@@ -233,9 +236,10 @@ $(box_devices "$state/box-b/fleet.json")
     CloudBridge__DataDirectory=$state/cloud Sites__ReloadCommand="kill -HUP $endpoint_pid" ${cloud_bridge[*]} gateways revoke $gateway_id_b
   스마트초인종 배회 Loitering at a smart doorbell (suspicious visitor, with its snapshot):
     $sim_cmd motion $doorbell start --control 127.0.0.1:$sim_port
-  귀가모니터링 Walk home along the lit street (the lights ahead brighten, those behind fade):
-    $sim_cmd walk --cloud http://127.0.0.1:$console_port/ --api-key $app_key --from $street_lat,$street_lon --to $street_end
-  긴급신고 Emergency report on the street (the nearest lights blink, an alarm opens in 중구):
+  귀가모니터링 Walk home through 화양동's alleys, pole to pole (the lights ahead brighten, those behind fade),
+  from $walk_from to $walk_to:
+    $sim_cmd walk --cloud http://127.0.0.1:$console_port/ --api-key $app_key --from $street_start --to $street_end --along $state/fleet.json
+  긴급신고 Emergency report in the alleys (the nearest lights blink, an alarm opens in 광진구):
     $sim_cmd report-emergency --cloud http://127.0.0.1:$console_port/ --api-key $app_key --at $street_mid
   설치기사 작업 Installer journey — a factory-fresh bell $new_device (label: $state/new-device-label.svg):
     export ANSHIMI_GATEWAY_URL=http://127.0.0.1:$gateway_port/ ANSHIMI_ADMIN_TOKEN_FILE=$state/gateway/admin.token

@@ -37,7 +37,7 @@ def main():
         result["responses"] = json.loads(message.payload)["responses"]
         answered.set()
 
-    client = mqtt.Client(client_id="anshimi-dynsec-apply")
+    client = mqtt.Client(client_id="anshimi/dynsec-apply")
     client.username_pw_set(user, open(password_file).read().strip())
     client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
     client.connect(host, int(port), keepalive=30)

@@ -8,6 +8,8 @@
 #   /etc/mosquitto/conf.d/anshimi.conf      the box's broker on the dynamic-security plugin (kept if present)
 #   /var/lib/mosquitto/dynamic-security.json and /etc/anshimi/dynsec-admin.secret   its admin account
 #   /etc/anshimi/cloud/{ca.crt,gateway.crt,gateway.key}   the link to the cloud (with --cloud-url)
+#   /etc/anshimi/box-ca.pem, /etc/mosquitto/certs/anshimi-box.{pem,key}   the box's CA (for devices using
+#                                           TLS) and the broker's certificate it issued (kept if present)
 # Then (not with --destdir) restarts mosquitto and gives the gateway its broker account: --prepare-broker.
 # Options: --destdir DIR  install into a staging root (packaging, tests): no user, no systemctl
 #          --from DIR     install an already published build instead of running dotnet publish
@@ -15,6 +17,8 @@
 #          --cloud-url mqtts://HOST[:PORT] --cloud-credentials DIR   link the box to the cloud's MQTT endpoint with
 #                         the credentials the cloud issued for it (`gateways issue ID --out DIR`: ca.crt, gateway.crt,
 #                         gateway.key); written into the configuration file, new or kept
+#          --device-interface IF  the network devices reach the box on; the broker listens for devices there only (default wlan0)
+#          --device-address ADDR  the box's address on that network, named in its TLS certificate (default: the interface's IPv4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -23,6 +27,8 @@ from=""
 gateway_id=$(hostname -s 2>/dev/null || echo gateway)
 cloud_url=""
 cloud_credentials=""
+device_interface=wlan0
+device_address=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --destdir) destdir=$2; shift 2 ;;
@@ -30,6 +36,8 @@ while [ $# -gt 0 ]; do
     --gateway-id) gateway_id=$2; shift 2 ;;
     --cloud-url) cloud_url=$2; shift 2 ;;
     --cloud-credentials) cloud_credentials=$2; shift 2 ;;
+    --device-interface) device_interface=$2; shift 2 ;;
+    --device-address) device_address=$2; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -100,21 +108,64 @@ PY
   echo "  클라우드 자격 증명 / cloud credentials: $cloud_dir (CA pinned, key 0640 root:anshimi)"
 fi
 
-echo "▶ 브로커 설정 / broker: dynamic-security plugin"
+echo "▶ 브로커 설정 / broker: dynamic-security plugin, devices on $device_interface"
 broker_conf="$destdir/etc/mosquitto/conf.d/anshimi.conf"
 dynsec_json="$destdir/var/lib/mosquitto/dynamic-security.json"
 admin_secret="$destdir/etc/anshimi/dynsec-admin.secret"
+box_ca="$destdir/etc/anshimi/box-ca.pem"
+box_ca_key="$destdir/etc/anshimi/box-ca.key"
+broker_cert="$destdir/etc/mosquitto/certs/anshimi-box.pem"
+broker_key="$destdir/etc/mosquitto/certs/anshimi-box.key"
+if [ ! -e "$box_ca" ]; then
+  # The box's own CA: devices that speak TLS are given box-ca.pem and trust nothing else for this broker.
+  [ -n "$device_address" ] || device_address=$(ip -4 -o addr show dev "$device_interface" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1 || true)
+  san="DNS:$(hostname -s 2>/dev/null || echo gateway),DNS:localhost${device_address:+,IP:$device_address}"
+  install -d "$(dirname "$broker_cert")"
+  (umask 077
+   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Anshimi box $gateway_id" \
+     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+     -keyout "$box_ca_key" -out "$box_ca" 2>/dev/null
+   openssl req -newkey rsa:2048 -nodes -subj "/CN=$gateway_id" -keyout "$broker_key" -out "$broker_key.csr" 2>/dev/null
+   openssl x509 -req -in "$broker_key.csr" -CA "$box_ca" -CAkey "$box_ca_key" -CAcreateserial -days 3650 \
+     -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san") -out "$broker_cert" 2>/dev/null
+   rm -f "$broker_key.csr" "$destdir/etc/anshimi/box-ca.srl")
+  chmod 0644 "$box_ca" "$broker_cert"
+  echo "  박스 인증기관 / box CA for devices using TLS: $box_ca (broker certificate for $san)"
+fi
+if [ -e "$broker_conf" ] && ! grep -q '^clientid_prefixes ' "$broker_conf"; then
+  # Written before the client-id rule: replaced, since --prepare-broker below gives the gateway's account a client
+  # id that only the new listeners accept.
+  mv "$broker_conf" "$broker_conf.old"
+  echo "  이전 브로커 설정 교체 / replacing a broker configuration without the client-id rule (kept as $broker_conf.old)"
+fi
 if [ ! -e "$broker_conf" ]; then
   plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
   [ -n "$plugin" ] || { echo "mosquitto_dynamic_security.so not found: apt-get install mosquitto" >&2; exit 1; }
   install -d "$(dirname "$broker_conf")"
+  # The listener lines are BrokerListeners.SiteBroker's (protocol/host), line for line; a test compares them.
   cat > "$broker_conf" <<CONF
-# Anshimi gateway box (installed by scripts/install-gateway.sh). Devices reach the broker over the
-# box's Wi-Fi; every account lives in the dynamic-security plugin, each device confined to its own
-# topics. Anonymous clients are factory-fresh devices: the plugin lets them say hello, nothing more.
+# Anshimi gateway box (installed by scripts/install-gateway.sh). Devices reach the broker over the box's
+# Wi-Fi ($device_interface) only; every account lives in the dynamic-security plugin, each device confined to
+# its own topics. A login's session always bears its account's name, whatever client id it sends, so no
+# client can take over another's session. Anonymous clients are factory-fresh devices on port 1884: the
+# plugin lets them say hello, nothing more, under client ids that must start with anshimi/ (no account
+# name has a '/').
 per_listener_settings false
-listener 1883
 allow_anonymous true
+clientid_prefixes anshimi/
+listener 1883 127.0.0.1
+use_username_as_clientid true
+listener 1883
+bind_interface $device_interface
+use_username_as_clientid true
+listener 8883
+bind_interface $device_interface
+use_username_as_clientid true
+certfile /etc/mosquitto/certs/anshimi-box.pem
+keyfile /etc/mosquitto/certs/anshimi-box.key
+tls_version tlsv1.2
+listener 1884
+bind_interface $device_interface
 plugin $plugin
 plugin_opt_config_file /var/lib/mosquitto/dynamic-security.json
 CONF
@@ -138,6 +189,8 @@ if [ -z "$destdir" ]; then
   chmod 0640 "$admin_secret"
   chown mosquitto:mosquitto "$dynsec_json" 2>/dev/null || true
   chmod 0600 "$dynsec_json"
+  chown mosquitto:mosquitto "$broker_key" 2>/dev/null || true
+  chmod 0600 "$broker_key" "$box_ca_key"
 fi
 
 echo "▶ 설정 검사 / checking the configuration"

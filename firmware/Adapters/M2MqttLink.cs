@@ -10,8 +10,8 @@ using nanoFramework.M2Mqtt.Messages;
 namespace Anshimi.Firmware.Adapters
 {
     /// <summary>
-    /// A device's MQTT session over nanoFramework.M2Mqtt, shared by the bell and the doorbell apps: user name and
-    /// client id are the device id, persistent session, retained last will "offline" and retained "online" on every
+    /// A device's MQTT session over nanoFramework.M2Mqtt, shared by the bell and the doorbell apps: user name is the
+    /// device id, client id <c>anshimi/{id}</c>, persistent session, retained last will "offline" and retained "online" on every
     /// connect, keepalive 30 s. A thread of its own keeps the session up, waiting between attempts as
     /// <see cref="ReconnectBackoff"/> says (jittered, 0.5 s doubling to 5 s), so a street of devices does not
     /// return to a restarted broker in one burst. Publishes and subscribes wait for the broker's answer no longer
@@ -26,6 +26,7 @@ namespace Anshimi.Firmware.Adapters
 
         private readonly string _host;
         private readonly int _port;
+        private readonly string _userName;
         private readonly string _clientId;
         private readonly string _password;
         private readonly string _statusTopic;
@@ -41,7 +42,10 @@ namespace Anshimi.Firmware.Adapters
         {
             _host = host;
             _port = port;
-            _clientId = DeviceIdText.Format(deviceId);
+            _userName = DeviceIdText.Format(deviceId);
+
+            // The box broker requires this prefix on every id sent and names the session after the account anyway.
+            _clientId = "anshimi/" + _userName;
             _password = password;
             _statusTopic = Topics.DeviceStatus(deviceId);
             _clock = clock;
@@ -153,7 +157,7 @@ namespace Anshimi.Firmware.Adapters
                 client.MqttMsgSubscribed += OnSubscribed;
                 client.ConnectionClosed += OnConnectionClosed;
                 MqttReasonCode code = client.Connect(
-                    _clientId, _clientId, _password, true, MqttQoSLevel.AtLeastOnce, true, _statusTopic, "offline", false, KeepAliveSeconds);
+                    _clientId, _userName, _password, true, MqttQoSLevel.AtLeastOnce, true, _statusTopic, "offline", false, KeepAliveSeconds);
                 if (code != MqttReasonCode.Success)
                 {
                     // Refused (a deleted account, a wrong password): the client's threads are ended before the next try.

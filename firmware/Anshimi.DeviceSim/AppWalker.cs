@@ -6,8 +6,9 @@ namespace Anshimi.DeviceSim;
 
 /// <summary>
 /// Stands in for the Anshimi app's back end against the cloud bridge's app API: a resident walks home under
-/// return-home monitoring (귀가모니터링) from one point to another in a straight line, reporting the phone's location
-/// at a steady pace, or reports an emergency (긴급신고). What the API answers is printed as it comes.
+/// return-home monitoring (귀가모니터링) along a route (a straight line, or pole to pole through a fleet's streetlights,
+/// <see cref="WalkRoute"/>), reporting the phone's location at a steady pace, or reports an emergency (긴급신고). What
+/// the API answers is printed as it comes.
 /// </summary>
 public sealed class AppWalker(HttpClient cloud, TextWriter output)
 {
@@ -20,11 +21,17 @@ public sealed class AppWalker(HttpClient cloud, TextWriter output)
         return client;
     }
 
-    /// <summary>Walks from <paramref name="from"/> to <paramref name="to"/> at <paramref name="metresPerSecond"/>, one location every <paramref name="every"/>.</summary>
-    public async Task<int> WalkAsync((double Lat, double Lon) from, (double Lat, double Lon) to, double metresPerSecond, TimeSpan every, CancellationToken cancellationToken)
+    /// <summary>
+    /// Walks the <paramref name="route"/> (its first point the origin, its last the destination, sent as the planned
+    /// route) at <paramref name="metresPerSecond"/>, one location every <paramref name="every"/>.
+    /// </summary>
+    public async Task<int> WalkAsync(IReadOnlyList<(double Lat, double Lon)> route, double metresPerSecond, TimeSpan every, CancellationToken cancellationToken)
     {
-        double metres = Distance(from, to);
-        using HttpResponseMessage started = await cloud.PostAsJsonAsync(Prefix + "escorts", new { origin = Point(from), destination = Point(to), route = new[] { Point(from), Point(to) } }, cancellationToken);
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentOutOfRangeException.ThrowIfLessThan(route.Count, 2);
+        double metres = WalkRoute.Length(route);
+        using HttpResponseMessage started = await cloud.PostAsJsonAsync(
+            Prefix + "escorts", new { origin = Point(route[0]), destination = Point(route[^1]), route = route.Select(Point).ToArray() }, cancellationToken);
         if (!await SucceededAsync(started, cancellationToken))
         {
             return 1;
@@ -38,7 +45,7 @@ public sealed class AppWalker(HttpClient cloud, TextWriter output)
         {
             await Task.Delay(every, cancellationToken);
             walked = Math.Min(metres, (DateTimeOffset.UtcNow - start).TotalSeconds * metresPerSecond);
-            (double lat, double lon) = Between(from, to, walked / metres);
+            (double lat, double lon) = WalkRoute.PointAt(route, walked);
             using HttpResponseMessage moved = await cloud.PostAsJsonAsync(
                 Prefix + "escorts/" + session + "/locations", new { locations = new[] { new { lat, lon, at = DateTimeOffset.UtcNow } } }, cancellationToken);
             if (!await SucceededAsync(moved, cancellationToken))
@@ -76,17 +83,6 @@ public sealed class AppWalker(HttpClient cloud, TextWriter output)
     }
 
     private static object Point((double Lat, double Lon) p) => new { lat = p.Lat, lon = p.Lon };
-
-    private static (double Lat, double Lon) Between((double Lat, double Lon) a, (double Lat, double Lon) b, double fraction) =>
-        (a.Lat + ((b.Lat - a.Lat) * fraction), a.Lon + ((b.Lon - a.Lon) * fraction));
-
-    /// <summary>Metres between two nearby points (equirectangular: exact enough within a district).</summary>
-    private static double Distance((double Lat, double Lon) a, (double Lat, double Lon) b)
-    {
-        double dy = (b.Lat - a.Lat) * 110_540;
-        double dx = (b.Lon - a.Lon) * FleetGenerator.MetresPerDegreeLongitude((a.Lat + b.Lat) / 2);
-        return Math.Sqrt((dx * dx) + (dy * dy));
-    }
 
     private async Task<bool> SucceededAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -15,6 +15,9 @@ public static class BrokerAuth
 {
     public const string DynamicSecurityFile = "dynsec-commands.json";
 
+    /// <summary>The box broker's listener lines (<see cref="BrokerListeners.SiteBroker"/>), to append to a mosquitto.conf.</summary>
+    public const string ListenersFile = "listeners.conf";
+
     public static string PasswdText(FleetFile fleet, IReadOnlyList<ServiceUser> services)
     {
         var text = new StringBuilder();
@@ -75,14 +78,20 @@ public static class BrokerAuth
 
     /// <summary>
     /// Writes <c>passwd</c> (plaintext, for <c>mosquitto_passwd -U</c>) and <c>acl</c> for a broker on files, and
-    /// <c>dynsec-commands.json</c> (<see cref="DynamicSecurityBatch"/>) for one on the plugin; all 0600.
+    /// <c>dynsec-commands.json</c> (<see cref="DynamicSecurityBatch"/>) for one on the plugin; all 0600. With
+    /// <paramref name="listenersPort"/>, also <c>listeners.conf</c>: the box broker's listeners for devices on
+    /// 127.0.0.1 at that port.
     /// </summary>
-    public static void Write(FleetFile fleet, IReadOnlyList<ServiceUser> services, string directory)
+    public static void Write(FleetFile fleet, IReadOnlyList<ServiceUser> services, string directory, int? listenersPort = null)
     {
         Directory.CreateDirectory(directory);
         WritePrivate(Path.Combine(directory, "passwd"), PasswdText(fleet, services));
         WritePrivate(Path.Combine(directory, "acl"), AclText(fleet.GatewayId, services));
         WritePrivate(Path.Combine(directory, DynamicSecurityFile), DynamicSecurityBatch(fleet, services).ToJsonString());
+        if (listenersPort is int port)
+        {
+            WritePrivate(Path.Combine(directory, ListenersFile), string.Join('\n', BrokerListeners.SiteBroker(new SiteBrokerListeners { Port = port })) + "\n");
+        }
     }
 
     // Streetlights speak BLE only: they get no broker account.

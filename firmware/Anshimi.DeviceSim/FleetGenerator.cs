@@ -23,10 +23,21 @@ public static class FleetGenerator
     /// When given, the streetlights stand in a row instead: one every <see cref="StreetSpacingMetres"/> running east
     /// from this point, like the lit street a resident walks home along.
     /// </param>
-    public static FleetFile Generate(int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0, IReadOnlyList<string>? profiles = null, (double Latitude, double Longitude)? street = null)
+    /// <param name="lightSites">
+    /// When given, the streetlights stand at these real lights instead, in this order, with their addresses
+    /// (<see cref="LitNeighbourhood"/>).
+    /// </param>
+    public static FleetFile Generate(
+        int count, string gatewayId, SeoulDistricts districts, int? seed, int streetlights = 0, IReadOnlyList<string>? profiles = null,
+        (double Latitude, double Longitude)? street = null, IReadOnlyList<SiteInfo>? lightSites = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(streetlights);
+        if (lightSites is not null && (street is not null || lightSites.Count < streetlights))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"streetlights stand either in a street or at real lights, and {streetlights} need as many real lights (got {lightSites.Count})"));
+        }
         if (profiles is not null && (profiles.Count == 0 || !profiles.All(p => BellProfiles.IsKnown(p) || p == SimulatedDoorbell.Profile)))
         {
             throw new ArgumentException("profiles must be some of home, shop, voice, battery, doorbell; got '" + string.Join(",", profiles) + "'");
@@ -49,14 +60,25 @@ public static class FleetGenerator
             while (light != DeviceIdText.IsStreetlight(id) || !ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
+            string address = "서울특별시 " + district.NameKo;
             if (light && street is { } start)
             {
                 (lat, lon) = (start.Latitude, start.Longitude + ((i - count) * StreetSpacingMetres / MetresPerDegreeLongitude(start.Latitude)));
                 district = districts.Locate(lat, lon) ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the street at {lat}, {lon} leaves Seoul"));
+                address = "서울특별시 " + district.NameKo;
+            }
+            else if (light && lightSites is not null)
+            {
+                SiteInfo real = lightSites[i - count];
+                (lat, lon) = (real.Latitude, real.Longitude);
+                district = districts.Locate(lat, lon) ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the light {real.Address} at {lat}, {lon} is outside Seoul"));
+                address = real.Address;
             }
 
+            // A real light keeps the file's 7 decimals (1 cm); invented places need no more than 6.
+            int decimals = light && lightSites is not null ? 7 : 6;
             string profile = light ? StreetlightFleet.Profile : BellProfile(random, profiles, i);
-            var site = new SiteInfo(profile == BellProfiles.Shop || profile == StreetlightFleet.Profile ? profile : "home", Math.Round(lat, 6), Math.Round(lon, 6), "서울특별시 " + district.NameKo + " (모의 설치 simulated)");
+            var site = new SiteInfo(profile == BellProfiles.Shop || profile == StreetlightFleet.Profile ? profile : "home", Math.Round(lat, decimals), Math.Round(lon, decimals), address + " (모의 설치 simulated)");
             devices.Add(new DeviceRecord(
                 DeviceIdText.Format(id),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),

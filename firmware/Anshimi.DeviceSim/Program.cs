@@ -19,16 +19,26 @@ var seedOption = new Option<int?>("--seed") { Description = "위치 재현용 �
 var profilesOption = new Option<string?>("--profiles") { Description = "장치 종류 device profiles, taking turns: home,shop,voice,battery,doorbell (스마트초인종) (default: 70% home, 30% shop bells)" };
 var streetlightsOption = new Option<int>("--streetlights") { Description = "스마트보안등 수 number of streetlights added after the bells", DefaultValueFactory = _ => 0 };
 var streetOption = new Option<string?>("--street") { Description = "보안등 거리 시작점 lat,lon: streetlights stand in a row from here, 30 m apart, running east (default: spread over the districts)" };
+var securityLightsOption = new Option<FileInfo?>("--security-lights") { Description = "보안등 파일 a district's security-lights file (gwangjin-security-lights.csv): the streetlights stand at its lights nearest --near" };
+var nearOption = new Option<string?>("--near") { Description = "보안등 동네 중심 lat,lon of the lit neighbourhood (default 37.5445,127.0700, 광진구 화양동)" };
 var fleetCommand = new Command("fleet", "모의 장치 목록 생성 — generate a fleet of simulated bells (and streetlights) in real districts")
 {
-    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption, profilesOption, streetOption,
+    countOption, gatewayOption, districtsOption, outOption, seedOption, streetlightsOption, profilesOption, streetOption, securityLightsOption, nearOption,
 };
 fleetCommand.SetAction(parse => Run(() =>
 {
     SeoulDistricts districts = SeoulDistricts.Load(parse.GetValue(districtsOption)!.FullName);
     string[]? profiles = parse.GetValue(profilesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     (double, double)? street = parse.GetValue(streetOption) is string text ? LatLon(text, "--street") : null;
-    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), parse.GetValue(streetlightsOption), profiles, street);
+    int streetlights = parse.GetValue(streetlightsOption);
+    IReadOnlyList<Anshimi.Protocol.Upstream.SiteInfo>? sites = null;
+    if (parse.GetValue(securityLightsOption) is FileInfo securityLights)
+    {
+        (double, double) near = parse.GetValue(nearOption) is string centre ? LatLon(centre, "--near") : LitNeighbourhood.DefaultCentre;
+        sites = LitNeighbourhood.Pick(securityLights.FullName, near, streetlights);
+    }
+
+    FleetFile fleet = FleetGenerator.Generate(parse.GetValue(countOption), parse.GetValue(gatewayOption)!, districts, parse.GetValue(seedOption), streetlights, profiles, street, sites);
     string path = parse.GetValue(outOption)!.FullName;
     fleet.Save(path);
     Console.WriteLine("장치 " + fleet.Devices.Count + "대 생성: " + path + " (" + fleet.Devices.Count + " devices written, mode 0600)");
@@ -38,16 +48,17 @@ fleetCommand.SetAction(parse => Run(() =>
 // broker-auth
 var serviceOption = new Option<string[]>("--service") { Description = "서비스 계정 service account name:password (repeatable)", DefaultValueFactory = _ => [] };
 var outDirOption = new Option<DirectoryInfo>("--out-dir") { Description = "출력 폴더 output directory", Required = true };
+var listenerPortOption = new Option<int?>("--listeners-port") { Description = "이 포트의 박스 브로커 리스너 설정 listeners.conf: the box broker's listeners and client-id rule, devices on 127.0.0.1 at this port" };
 var brokerAuthCommand = new Command("broker-auth", "브로커 계정·ACL 파일 생성 — write mosquitto passwd and acl files, and the dynamic-security commands, for a fleet")
 {
-    fleetPath, serviceOption, outDirOption,
+    fleetPath, serviceOption, outDirOption, listenerPortOption,
 };
 brokerAuthCommand.SetAction(parse => Run(() =>
 {
     FleetFile fleet = FleetFile.Load(parse.GetValue(fleetPath)!.FullName);
     ServiceUser[] services = parse.GetValue(serviceOption)!.Select(ServiceUser.Parse).ToArray();
     string dir = parse.GetValue(outDirOption)!.FullName;
-    BrokerAuth.Write(fleet, services, dir);
+    BrokerAuth.Write(fleet, services, dir, parse.GetValue(listenerPortOption));
     Console.WriteLine("passwd, acl, " + BrokerAuth.DynamicSecurityFile + " 작성: " + dir + " (" + fleet.Devices.Count + " devices, " + services.Length
         + " services; hash with: mosquitto_passwd -U passwd, or send " + BrokerAuth.DynamicSecurityFile + " as the dynamic-security admin with scripts/dynsec-apply.py)");
     return 0;
@@ -156,9 +167,10 @@ var fromOption = new Option<string>("--from") { Description = "출발 origin lat
 var toOption = new Option<string>("--to") { Description = "도착 destination lat,lon", Required = true };
 var speedOption = new Option<double>("--speed") { Description = "걷는 속도 walking speed (m/s); more to fast-forward", DefaultValueFactory = _ => 1.4 };
 var everyOption = new Option<double>("--every") { Description = "위치 보고 간격 seconds between location reports", DefaultValueFactory = _ => 2 };
+var alongOption = new Option<FileInfo?>("--along") { Description = "보안등을 따라 걷기 a fleet file: walk pole to pole along its streetlights instead of in a straight line" };
 var walkCommand = new Command("walk", "귀가모니터링 — walk home from one point to another under return-home monitoring, as the Anshimi app reports it")
 {
-    cloudOption, apiKeyOption, fromOption, toOption, speedOption, everyOption,
+    cloudOption, apiKeyOption, fromOption, toOption, speedOption, everyOption, alongOption,
 };
 walkCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
 {
@@ -169,9 +181,13 @@ walkCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
         throw new FormatException("--speed must be in (0, 50] m/s and --every in (0, 60] s");
     }
 
+    (double, double) from = LatLon(parse.GetValue(fromOption)!, "--from");
+    (double, double) to = LatLon(parse.GetValue(toOption)!, "--to");
+    IReadOnlyList<(double Lat, double Lon)> route = parse.GetValue(alongOption) is FileInfo along
+        ? WalkRoute.AlongLights([.. FleetFile.Load(along.FullName).Devices.Where(d => d.Profile == StreetlightFleet.Profile).Select(d => (d.Site.Latitude, d.Site.Longitude))], from, to)
+        : [from, to];
     using HttpClient cloud = AppWalker.Client(CloudUri(parse.GetValue(cloudOption)!), parse.GetValue(apiKeyOption)!);
-    return await CloudCall(() => new AppWalker(cloud, Console.Out).WalkAsync(
-        LatLon(parse.GetValue(fromOption)!, "--from"), LatLon(parse.GetValue(toOption)!, "--to"), speed, TimeSpan.FromSeconds(every), cancellationToken));
+    return await CloudCall(() => new AppWalker(cloud, Console.Out).WalkAsync(route, speed, TimeSpan.FromSeconds(every), cancellationToken));
 }));
 var atOption = new Option<string>("--at") { Description = "위치 location lat,lon", Required = true };
 var reportCommand = new Command("report-emergency", "긴급신고 — report an emergency at a location, as the Anshimi app does")

@@ -48,7 +48,7 @@ public static class UnclaimedDevice
         FactoryIdentity identity, byte[] claimSecret, FileDeviceStorage storage, string host, int port, TextWriter log, CancellationToken cancellationToken)
     {
         MqttSession session = MqttSession.Create(
-            MqttLink.AnonymousOptions("prov-" + identity.DeviceIdText, host, port), message => log.WriteLine("mqtt: " + message));
+            MqttLink.AnonymousOptions(BrokerListeners.UnclaimedClientId(identity.DeviceIdText), host, BrokerListeners.ProvisioningPort(port)), message => log.WriteLine("mqtt: " + message));
         await using var link = new MqttLink(session, identity.DeviceId, announcesStatus: false);
         var config = new ProvisioningConfig(identity.DeviceId, claimSecret, identity.Profile, identity.FirmwareVersion);
         var provisioning = new DeviceProvisioning(config, new SystemClock(), storage, link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());

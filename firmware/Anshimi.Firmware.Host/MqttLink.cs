@@ -47,12 +47,13 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
     /// <summary>
     /// Connection settings for one provisioned device: username = device id, its own password, a
     /// persistent session so acks queue at the broker while it is away, and "offline" as last will.
+    /// The box broker names the session after the account, whatever id is sent (<see cref="BrokerListeners"/>).
     /// </summary>
     public static MqttClientOptions OptionsFor(DeviceRecord device, string host, int port) => new()
     {
         Host = host,
         Port = port,
-        ClientId = device.DeviceId,
+        ClientId = BrokerListeners.AccountClientId(device.DeviceId),
         Username = device.DeviceId,
         Password = device.MqttPassword,
         CleanSession = false,

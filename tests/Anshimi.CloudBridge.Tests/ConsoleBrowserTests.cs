@@ -241,7 +241,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         ILocator image = detail.GetByTestId("snapshot-image");
         await Expect(image).ToBeVisibleAsync();
         Assert.Equal(1, await image.EvaluateAsync<int>("img => img.naturalWidth"));
-        AuditRecord granted = Assert.Single(await audit.ListAsync(10, alarm.Key, CancellationToken.None));
+        AuditRecord granted = Assert.Single(await audit.ListAsync(10, alarm.Key, CancellationToken.None), r => r.Entry.Action == AuditAction.SnapshotView);
         Assert.Equal((TestOperators.Gangnam.UserName, AuditAction.SnapshotView, AuditOutcome.Granted),
             (granted.Entry.Actor, granted.Entry.Action, granted.Entry.Outcome));
         await ScreenshotAsync(page, "console-snapshot-open");
@@ -378,6 +378,64 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
 
     private static Task<double[]> ViewBoxAsync(IPage page) =>
         page.GetByTestId("district-map").EvaluateAsync<double[]>("svg => svg.getAttribute('viewBox').split(' ').map(Number)");
+
+    [Fact]
+    [Trait("Category", "Privacy")]
+    public async Task A_resolved_alarm_shows_no_address_to_its_district_and_central_staff_see_it_only_after_opening_the_case_with_a_reason()
+    {
+        const string home = "서울특별시 강남구 학동로 426 101동 1203호";
+        AlarmEnvelope alarm = TestAlarms.Alarm(0x0500, 1, TestAlarms.GangnamGuOffice, address: home);
+        await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
+        TestSnapshots.Write(_host.DataDirectory, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        AuditLog audit = _host.Services.GetRequiredService<AuditLog>();
+
+        IPage gangnam = await OpenConsoleAsync();
+        await SignInAsync(gangnam, TestOperators.Gangnam);
+        await Expect(Row(gangnam, alarm.Key).GetByTestId("alarm-address")).ToContainTextAsync(home);
+        await Row(gangnam, alarm.Key).ClickAsync();
+        ILocator detail = gangnam.GetByTestId("alarm-detail");
+        await Expect(detail.GetByTestId("detail-place")).ToContainTextAsync(home);
+        await detail.GetByTestId("resolve-button").ClickAsync();
+        await Expect(detail.GetByTestId("detail-state")).ToHaveTextAsync("종결");
+        await Expect(detail.GetByTestId("detail-place")).ToContainTextAsync("주소 비공개");
+        await Expect(detail.GetByTestId("detail-place")).Not.ToContainTextAsync(home);
+        await Expect(Row(gangnam, alarm.Key).GetByTestId("alarm-address")).Not.ToContainTextAsync(home);
+        await Expect(detail.GetByTestId("case-form")).ToBeHiddenAsync();
+        await Expect(detail.GetByTestId("snapshot-button")).ToBeDisabledAsync();
+        await ScreenshotAsync(gangnam, "console-resolved-detail-district-operator");
+
+        IPage central = await OpenConsoleAsync();
+        await SignInAsync(central, TestOperators.Central);
+        await Row(central, alarm.Key).ClickAsync();
+        ILocator centralDetail = central.GetByTestId("alarm-detail");
+        await Expect(centralDetail.GetByTestId("detail-place")).ToContainTextAsync("주소 비공개");
+        await Expect(centralDetail.GetByTestId("case-form")).ToBeVisibleAsync();
+        await Expect(centralDetail.GetByTestId("snapshot-button")).ToBeDisabledAsync();
+        await centralDetail.GetByTestId("case-reason").FillAsync("경찰 수사 협조 요청 (강남서 2026-118)");
+        await centralDetail.GetByTestId("case-open").ClickAsync();
+        await Expect(centralDetail.GetByTestId("detail-place")).ToContainTextAsync(home);
+        await Expect(centralDetail.GetByTestId("case-status")).ToBeVisibleAsync();
+        await Expect(centralDetail.GetByTestId("case-form")).ToBeHiddenAsync();
+        await centralDetail.GetByTestId("snapshot-button").ClickAsync();
+        await Expect(centralDetail.GetByTestId("snapshot-image")).ToBeVisibleAsync();
+        await ScreenshotAsync(central, "console-resolved-detail-central-case-opened");
+
+        AuditRecord opened = Assert.Single(await audit.ListAsync(50, alarm.Key, CancellationToken.None), r => r.Entry.Action == AuditAction.CaseOpen);
+        Assert.Equal((TestOperators.Central.UserName, "reason=경찰 수사 협조 요청 (강남서 2026-118)"), (opened.Entry.Actor, opened.Entry.Detail));
+        // One audited view per opening of the detail, not one per stream update or list reload.
+        Assert.Equal(2, (await audit.ListAsync(50, alarm.Key, CancellationToken.None)).Count(r => r.Entry.Action == AuditAction.AlarmView));
+
+        // The district operator still sees no address, however often the console reloads.
+        await gangnam.ReloadAsync();
+        await Expect(Row(gangnam, alarm.Key)).ToBeVisibleAsync();
+        Assert.DoesNotContain(home, await gangnam.ContentAsync(), StringComparison.Ordinal);
+
+        // Central staff's retention report sits under the audit log.
+        await central.GetByTestId("tab-audit").ClickAsync();
+        await Expect(central.GetByTestId("retention-period")).ToHaveCountAsync(8);
+        await Expect(central.Locator("[data-testid=retention-period][data-table=location_traces]")).ToContainTextAsync("7 일");
+        Assert.Empty(_pageErrors);
+    }
 
     private static ILocator Row(IPage page, string key) => page.Locator($"[data-testid=alarm-row][data-key='{key}']");
 

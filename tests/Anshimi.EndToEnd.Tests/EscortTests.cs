@@ -96,7 +96,7 @@ public sealed class EscortTests(ITestOutputHelper output)
             // the way and let go at the end.
             int[] before = [.. lights.Select(l => l.Light.Controller.CommandsAccepted)];
             using var said = new StringWriter();
-            int walked = await new AppWalker(app, said).WalkAsync((Lat, LonAt(0)), (Lat, LonAt(Spacing * (LightCount - 1))), 20, TimeSpan.FromMilliseconds(500), ct);
+            int walked = await new AppWalker(app, said).WalkAsync([(Lat, LonAt(0)), (Lat, LonAt(Spacing * (LightCount - 1)))], 20, TimeSpan.FromMilliseconds(500), ct);
             Assert.True(walked == 0, said.ToString());
             await UntilModes(lights, [.. Enumerable.Range(0, LightCount)], LightMode.Schedule, ct);
             Assert.All(lights.Select((l, i) => (l, i)), x => Assert.True(x.l.Light.Controller.CommandsAccepted >= before[x.i] + 2, x.l.Record.DeviceId + " was not lit and released by the walk"));

@@ -5,6 +5,7 @@ using Anshimi.DeviceSim;
 using Anshimi.Firmware;
 using Anshimi.Firmware.Hal;
 using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream.Provisioning;
 using Anshimi.Testing;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
@@ -122,20 +123,20 @@ public sealed class SitesTests(ITestOutputHelper output)
         string revoked = await endpoint.IssueAsync("gw-stolen", ct);
 
         // Before the revocation the box connects like any other.
-        await using (MqttSession before = Session(endpoint, revoked, "anshimi-gateway-gw-stolen"))
+        await using (MqttSession before = Session(endpoint, revoked, BrokerListeners.AccountClientId("gateway-gw-stolen")))
         {
             await before.ConnectAsync(ct);
         }
 
         await endpoint.RevokeAsync("gw-stolen", ct);
 
-        await using MqttSession stolen = Session(endpoint, revoked, "anshimi-gateway-gw-stolen");
+        await using MqttSession stolen = Session(endpoint, revoked, BrokerListeners.AccountClientId("gateway-gw-stolen"));
         MqttConnectTimeoutException refused = await Assert.ThrowsAsync<MqttConnectTimeoutException>(() => stolen.ConnectAsync(ct));
         output.WriteLine(refused.Message);
         Assert.Contains("certificate", endpoint.Broker.ReadLog(), StringComparison.OrdinalIgnoreCase);
 
         // The other box is unaffected, and its identity reaches only its own topics.
-        await using MqttSession bridge = Session(endpoint, endpoint.CertificateDirectory, "anshimi-cloud-bridge", bridgeIdentity: true);
+        await using MqttSession bridge = Session(endpoint, endpoint.CertificateDirectory, BrokerListeners.AccountClientId("cloud-bridge"), bridgeIdentity: true);
         var events = new EventRecorder<string>();
         bridge.AddSubscription("anshimi/v1/gw/+/events", MqttQos.AtLeastOnce, (message, _) =>
         {
@@ -143,7 +144,7 @@ public sealed class SitesTests(ITestOutputHelper output)
             return Task.CompletedTask;
         });
         await bridge.ConnectAsync(ct);
-        await using MqttSession kept = Session(endpoint, good, "anshimi-gateway-gw-kept");
+        await using MqttSession kept = Session(endpoint, good, BrokerListeners.AccountClientId("gateway-gw-kept"));
         await kept.ConnectAsync(ct);
         await kept.PublishAsync("anshimi/v1/gw/gw-other/events", "forged"u8.ToArray(), MqttQos.AtLeastOnce, retain: false, ct);
         await kept.PublishAsync("anshimi/v1/gw/gw-kept/events", "own"u8.ToArray(), MqttQos.AtLeastOnce, retain: false, ct);

@@ -12,7 +12,7 @@ namespace Anshimi.Firmware.Tests;
 
 /// <summary>
 /// anshimi-sim's dynamic-security batch (the demo's broker accounts) applied to a real Mosquitto with
-/// the plugin: every account works, and each stays inside its own topics.
+/// the plugin and the box's listeners: every account works, and each stays inside its own topics.
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class BrokerAuthDynamicSecurityTests : IAsyncLifetime
@@ -28,7 +28,7 @@ public sealed class BrokerAuthDynamicSecurityTests : IAsyncLifetime
     private MosquittoBroker _broker = null!;
 
     public async Task InitializeAsync() =>
-        _broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { DynamicSecurity = true, AllowAnonymous = true });
+        _broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { DynamicSecurity = true, SiteListeners = true });
 
     public async Task DisposeAsync()
     {

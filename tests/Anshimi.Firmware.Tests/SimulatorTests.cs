@@ -73,8 +73,9 @@ public sealed class SimulatorTests
         string dir = Directory.CreateTempSubdirectory("broker-auth-").FullName;
         try
         {
-            BrokerAuth.Write(fleet, services, dir);
+            BrokerAuth.Write(fleet, services, dir, listenersPort: 18830);
 
+            Assert.Equal(BrokerListeners.SiteBroker(new SiteBrokerListeners { Port = 18830 }), File.ReadAllLines(Path.Combine(dir, BrokerAuth.ListenersFile)));
             string[] passwd = File.ReadAllLines(Path.Combine(dir, "passwd"));
             Assert.Equal(fleet.Devices.Select(d => d.DeviceId + ":" + d.MqttPassword).Concat(["gateway:s3cret", "cloud:0ther:pw"]), passwd);
             string acl = File.ReadAllText(Path.Combine(dir, "acl"));

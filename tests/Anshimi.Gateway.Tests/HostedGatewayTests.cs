@@ -50,7 +50,7 @@ public sealed class HostedGatewayTests : IAsyncLifetime
     {
         Assert.Equal("gw-hosted", _host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Id);
         MqttClientOptions mqtt = _host.Services.GetRequiredService<IOptions<MqttClientOptions>>().Value;
-        Assert.Equal("anshimi-gateway-gw-hosted", mqtt.ClientId);
+        Assert.Equal("anshimi/gateway-gw-hosted", mqtt.ClientId);
         Assert.False(mqtt.CleanSession);
         Assert.Equal(Topics.GatewayStatus("gw-hosted"), mqtt.LastWill!.Topic);
         Assert.True(mqtt.LastWill.Retain);

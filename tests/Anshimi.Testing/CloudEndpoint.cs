@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Anshimi.Testing;
 
 /// <summary>
-/// The cloud's MQTT endpoint as deployed: a real Mosquitto from <c>cloud-bridge/endpoint/</c>'s templates (TLS,
+/// The cloud's MQTT endpoint as deployed: a real Mosquitto with the configuration the cloud bridge writes (<c>endpoint config</c>: TLS,
 /// client certificates required, CRL, per-gateway ACL) with the certificates the cloud bridge's own commands make
 /// (<c>endpoint init</c>, <c>gateways issue</c>, <c>gateways revoke</c>, run as processes).
 /// </summary>
@@ -34,22 +34,18 @@ public sealed class CloudEndpoint : IAsyncDisposable
         await RunCommandAsync(certificates, null, ["endpoint", "init", "--host", "127.0.0.1", "--host", "localhost"], cancellationToken).ConfigureAwait(false);
         string acl = Path.Combine(directory, "endpoint.acl");
         File.Copy(RepoPaths.Combine("cloud-bridge", "endpoint", "endpoint.acl.template"), acl);
-        string template = File.ReadAllText(RepoPaths.Combine("cloud-bridge", "endpoint", "mosquitto.conf.template"));
+        int port = FreePort.Next();
+        // The broker's own directory is known only when it starts: the configuration names it by a token.
+        const string BrokerDirectory = "@BROKER@";
+        ProcessResult config = await RunCommandAsync(certificates, null,
+        [
+            "endpoint", "config", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--acl", acl,
+            "--data", BrokerDirectory + "/data", "--log", BrokerDirectory + "/mosquitto.log", "--user", Environment.UserName,
+        ], cancellationToken).ConfigureAwait(false);
         var options = new MosquittoBrokerOptions
         {
-            Configuration = (port, brokerDirectory) =>
-            {
-                System.IO.Directory.CreateDirectory(Path.Combine(brokerDirectory, "data"));
-                return template
-                    .Replace("@BIND@", "127.0.0.1", StringComparison.Ordinal)
-                    .Replace("@PORT@", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-                    .Replace("@CERTS@", certificates, StringComparison.Ordinal)
-                    .Replace("@ACL@", acl, StringComparison.Ordinal)
-                    .Replace("@DATA@", Path.Combine(brokerDirectory, "data"), StringComparison.Ordinal)
-                    .Replace("@LOG@", Path.Combine(brokerDirectory, "mosquitto.log"), StringComparison.Ordinal)
-                    .Replace("@USER@", Environment.UserName, StringComparison.Ordinal)
-                    .Split('\n');
-            },
+            Port = port,
+            Configuration = (_, brokerDirectory) => config.StandardOutput.Replace(BrokerDirectory, brokerDirectory, StringComparison.Ordinal).Split('\n'),
         };
         return new CloudEndpoint(directory, await MosquittoBroker.StartAsync(options, cancellationToken).ConfigureAwait(false));
     }
@@ -101,7 +97,7 @@ public sealed class CloudEndpoint : IAsyncDisposable
         }
     }
 
-    private static async Task RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private static async Task<ProcessResult> RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         List<string> command =
         [
@@ -116,5 +112,7 @@ public sealed class CloudEndpoint : IAsyncDisposable
         {
             throw new InvalidOperationException($"{string.Join(' ', arguments)} exited {result.ExitCode}:\n{result.StandardOutput}\n{result.StandardError}");
         }
+
+        return result;
     }
 }

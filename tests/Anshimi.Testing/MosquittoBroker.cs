@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream.Provisioning;
 
 namespace Anshimi.Testing;
 
@@ -38,6 +39,22 @@ public sealed class MosquittoBrokerOptions
     /// deployment template; <see cref="Users"/>, <see cref="AclLines"/> and the other settings are then not used.
     /// </summary>
     public Func<int, string, IEnumerable<string>>? Configuration { get; set; }
+
+    /// <summary>
+    /// The box broker's listeners and client-id rule (<see cref="BrokerListeners.SiteBroker"/>) instead of one plain
+    /// listener: accounts on <see cref="MosquittoBroker.Port"/> with the session named after the account, anonymous
+    /// factory-fresh devices on <see cref="MosquittoBroker.ProvisioningPort"/>, every client id sent starting with
+    /// <see cref="BrokerListeners.ClientIdPrefix"/>.
+    /// </summary>
+    public bool SiteListeners { get; set; }
+
+    /// <summary>With <see cref="SiteListeners"/>: the devices' address, e.g. 127.0.0.2 to show nothing for devices listens on 127.0.0.1; null is the loopback address.</summary>
+    public string? DeviceAddress { get; set; }
+
+    /// <summary>With <see cref="SiteListeners"/>: a device TLS listener on <see cref="MosquittoBroker.TlsPort"/> with this PEM server certificate and key.</summary>
+    public string? TlsCertificateFile { get; set; }
+
+    public string? TlsKeyFile { get; set; }
 
     /// <summary>A fixed port, e.g. one a client is already trying; null picks a free one.</summary>
     public int? Port { get; set; }
@@ -85,6 +102,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public int Port { get; private set; }
 
+    /// <summary>The anonymous provisioning listener, with <see cref="MosquittoBrokerOptions.SiteListeners"/>.</summary>
+    public int ProvisioningPort => BrokerListeners.ProvisioningPort(Port);
+
+    /// <summary>The device TLS listener, with <see cref="MosquittoBrokerOptions.TlsCertificateFile"/>.</summary>
+    public int? TlsPort { get; private set; }
+
     /// <summary>The broker's private directory: config, passwd, acl, data/ and mosquitto.log.</summary>
     public string Directory { get; }
 
@@ -117,6 +140,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
             for (var attempt = 1; ; attempt++)
             {
                 broker.Port = broker._options.Port ?? FreePort.Next();
+                broker.TlsPort = broker._options.SiteListeners && broker._options.TlsCertificateFile is not null ? FreePort.Next() : null;
                 broker.WriteConfig();
                 try
                 {
@@ -188,7 +212,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         Host = Host,
         Port = Port,
-        ClientId = clientId ?? NewClientId(username ?? "anon"),
+        ClientId = clientId ?? (_options.SiteListeners ? BrokerListeners.ClientIdPrefix : "") + NewClientId(username ?? "anon"),
         Username = username,
         Password = username is null ? null : PasswordOf(username),
         KeepAliveSeconds = 10,
@@ -197,10 +221,21 @@ public sealed class MosquittoBroker : IAsyncDisposable
     };
 
     /// <summary>Connection arguments for mosquitto_pub / mosquitto_sub as <paramref name="username"/>.</summary>
-    public IReadOnlyList<string> CliArguments(string? username) =>
-        username is null
-            ? ["-h", Host, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]
-            : ["-h", Host, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-u", username, "-P", PasswordOf(username)];
+    public IReadOnlyList<string> CliArguments(string? username)
+    {
+        List<string> arguments = ["-h", Host, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        if (_options.SiteListeners)
+        {
+            arguments.AddRange(["-i", BrokerListeners.ClientIdPrefix + NewClientId("cli")]);
+        }
+
+        if (username is not null)
+        {
+            arguments.AddRange(["-u", username, "-P", PasswordOf(username)]);
+        }
+
+        return arguments;
+    }
 
     public string ReadLog()
     {
@@ -330,10 +365,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
         List<string> lines =
         [
-            "per_listener_settings false",
             "set_tcp_nodelay true",
-            $"listener {Port} {Host}",
-            $"allow_anonymous {(_options.AllowAnonymous ? "true" : "false")}",
             $"persistence {(_options.Persistence ? "true" : "false")}",
             $"persistence_location {dataDirectory}/",
             $"log_dest file {LogFile}",
@@ -347,6 +379,24 @@ public sealed class MosquittoBroker : IAsyncDisposable
             // Run as whoever runs the tests; as root mosquitto would otherwise switch to a user that cannot read this directory.
             $"user {Environment.UserName}",
         ];
+        if (_options.SiteListeners)
+        {
+            lines.AddRange(BrokerListeners.SiteBroker(new SiteBrokerListeners
+            {
+                Port = Port,
+                DeviceAddress = _options.DeviceAddress ?? Host,
+                TlsPort = TlsPort,
+                TlsCertificateFile = _options.TlsCertificateFile,
+                TlsKeyFile = _options.TlsKeyFile,
+            }));
+        }
+        else
+        {
+            lines.Add("per_listener_settings false");
+            lines.Add($"listener {Port} {Host}");
+            lines.Add($"allow_anonymous {(_options.AllowAnonymous ? "true" : "false")}");
+        }
+
         if (_options.Users.Count > 0)
         {
             lines.Add($"password_file {Path.Combine(Directory, "passwd")}");

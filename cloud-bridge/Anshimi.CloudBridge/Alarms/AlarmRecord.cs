@@ -24,6 +24,12 @@ public static class AlarmState
         _ => -1,
     };
 
+    /// <summary>
+    /// Someone is still asking for help: the only time the MOU lets an operator see where (address, coordinates, picture).
+    /// A walk test is not a request for help.
+    /// </summary>
+    public static bool IsOpen(string state) => state is Open or Acknowledged or Dispatched;
+
     /// <summary>What the device hears: dispatching tells the bell "help is on the way", like an acknowledgement.</summary>
     public static string DeviceStageOf(string stage) => stage == Dispatched ? Acknowledged : stage;
 }

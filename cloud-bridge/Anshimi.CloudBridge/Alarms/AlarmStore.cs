@@ -9,6 +9,14 @@ using Anshimi.CloudBridge.Hosting;
 
 namespace Anshimi.CloudBridge.Alarms;
 
+/// <summary>Which alarms a retention purge removes, each with its own period (<c>RetentionOptions</c>).</summary>
+public enum AlarmRetention
+{
+    Resolved,
+    Unresolved,
+    Test,
+}
+
 /// <summary>
 /// The cloud's durable alarm record (SQLite, WAL, synchronous=FULL): alarms keyed by their end-to-end
 /// idempotency key, their timelines, the operator-ack outbox and gateway liveness. A write has
@@ -151,14 +159,28 @@ public sealed class AlarmStore
     /// Moves the alarm to <paramref name="stage"/> and queues the acknowledgement for its gateway in
     /// the same transaction, so an acknowledged alarm always has an ack on its way to the bell.
     /// </summary>
+    public Task<OperatorActionResult> ApplyOperatorActionAsync(
+        string key, string stage, string operatorName, DateTimeOffset at, CancellationToken cancellationToken) =>
+        ApplyOperatorActionAsync(key, stage, operatorName, at, recordApplied: null, cancellationToken);
+
+    /// <summary>
+    /// As above; when the action is applied, <paramref name="recordApplied"/> writes on the same connection before the
+    /// commit (the audit entry), so the action, its outbox row and that record commit together or not at all.
+    /// </summary>
     public async Task<OperatorActionResult> ApplyOperatorActionAsync(
-        string key, string stage, string operatorName, DateTimeOffset at, CancellationToken cancellationToken)
+        string key, string stage, string operatorName, DateTimeOffset at,
+        Func<SqliteConnection, CancellationToken, Task>? recordApplied, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = Database.Open();
         OperatorActionOutcome outcome;
         await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
         {
             outcome = await ApplyAsync(connection, key, stage, operatorName, at, cancellationToken);
+            if (outcome == OperatorActionOutcome.Applied && recordApplied is not null)
+            {
+                await recordApplied(connection, cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -305,30 +327,57 @@ public sealed class AlarmStore
     }
 
     /// <summary>
-    /// Deletes alarms resolved before <paramref name="cutoff"/> with their timelines and ack rows (retention);
-    /// open alarms are never purged. Returns how many alarms went.
+    /// Retention: deletes alarms of one <paramref name="kind"/> whose period started before <paramref name="cutoff"/>,
+    /// with their timelines, ack rows and (by cascade) upstream deliveries. Returns how many alarms went.
     /// </summary>
-    public async Task<int> PurgeResolvedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    public async Task<int> PurgeBeforeAsync(AlarmRetention kind, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
+        // Resolved: counted from resolution. Test: from arrival. Never resolved (open, acknowledged, dispatched): from arrival.
+        string selection = kind switch
+        {
+            AlarmRetention.Resolved => """
+                a.state = 'resolved' AND EXISTS (SELECT 1 FROM timeline t WHERE t.alarm_key = a.key AND t.stage = 'resolved' AND t.at < $cutoff)
+                """,
+            AlarmRetention.Test => "a.state = 'test' AND a.received_at < $cutoff",
+            AlarmRetention.Unresolved => "a.state IN ('open', 'acknowledged', 'dispatched') AND a.received_at < $cutoff",
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
         await using SqliteConnection connection = Database.Open();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand purge = Command(connection, """
+        using SqliteCommand purge = Command(connection, $"""
             CREATE TEMP TABLE IF NOT EXISTS purge_keys (key TEXT PRIMARY KEY);
             DELETE FROM purge_keys;
-            INSERT INTO purge_keys SELECT a.key FROM alarms a
-              WHERE a.state = $resolved AND EXISTS (
-                SELECT 1 FROM timeline t WHERE t.alarm_key = a.key AND t.stage = $resolved AND t.at < $cutoff);
+            INSERT INTO purge_keys SELECT a.key FROM alarms a WHERE {selection};
             DELETE FROM ack_outbox WHERE alarm_key IN (SELECT key FROM purge_keys);
             DELETE FROM timeline WHERE alarm_key IN (SELECT key FROM purge_keys);
             DELETE FROM alarms WHERE key IN (SELECT key FROM purge_keys);
             """);
-        purge.Parameters.AddWithValue("$resolved", AlarmState.Resolved);
         purge.Parameters.AddWithValue("$cutoff", Text(cutoff));
         await purge.ExecuteNonQueryAsync(cancellationToken);
         using SqliteCommand count = Command(connection, "SELECT COUNT(*) FROM purge_keys;");
         int removed = (int)(long)(await count.ExecuteScalarAsync(cancellationToken))!;
         await transaction.CommitAsync(cancellationToken);
         return removed;
+    }
+
+    /// <summary>The newest open (not resolved, not test) alarm of each device in <paramref name="districts"/> (null: all).</summary>
+    public async Task<IReadOnlyDictionary<string, string>> OpenAlarmKeysByDeviceAsync(IReadOnlyCollection<string>? districts, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = Database.Open();
+        using SqliteCommand query = Command(connection, """
+            SELECT device_id, key, district_code FROM alarms WHERE state IN ('open', 'acknowledged', 'dispatched') ORDER BY seq;
+            """);
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (districts is null || districts.Contains(reader.GetString(2)))
+            {
+                keys[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+
+        return keys;
     }
 
     public async Task<AlarmRecord?> FindAsync(string key, CancellationToken cancellationToken)

@@ -2,7 +2,11 @@ using Anshimi.CloudBridge.Districts;
 
 namespace Anshimi.CloudBridge.Alarms;
 
-/// <summary>An alarm as the console and API clients see it (JSON, camelCase).</summary>
+/// <summary>
+/// An alarm as the console and API clients see it (JSON, camelCase). The site's address and coordinates are
+/// given only while the alarm is open, or to central staff who opened the case (<see cref="AlarmCases"/>);
+/// otherwise they are null and only the district is shown.
+/// </summary>
 public sealed record AlarmView(
     string Key,
     string DeviceId,
@@ -18,7 +22,7 @@ public sealed record AlarmView(
     DateTimeOffset ReceivedAt,
     IReadOnlyList<TimelineEntry> Timeline)
 {
-    public static AlarmView From(AlarmRecord alarm, DistrictDirectory districts)
+    public static AlarmView From(AlarmRecord alarm, DistrictDirectory districts, bool caseOpened = false)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         ArgumentNullException.ThrowIfNull(districts);
@@ -33,7 +37,9 @@ public sealed record AlarmView(
             alarm.Test,
             new EventView(alarm.EventCode, alarm.Qualifier, alarm.Zone, ko, en),
             new DistrictView(district.Code, district.NameKo, district.NameEn),
-            new SiteView(alarm.SiteKind, alarm.Address, alarm.Latitude, alarm.Longitude),
+            AlarmState.IsOpen(alarm.State) || caseOpened
+                ? new SiteView(alarm.SiteKind, alarm.Address, alarm.Latitude, alarm.Longitude)
+                : SiteView.Withheld(alarm.SiteKind),
             alarm.State,
             alarm.RaisedAt,
             alarm.ReceivedAt,
@@ -45,6 +51,10 @@ public sealed record EventView(int Code, int Qualifier, int Zone, string NameKo,
 
 public sealed record DistrictView(string Code, string NameKo, string NameEn);
 
-public sealed record SiteView(string Kind, string Address, double Lat, double Lon);
+/// <summary>Where a device is; <see cref="Address"/>, <see cref="Lat"/> and <see cref="Lon"/> are null when withheld.</summary>
+public sealed record SiteView(string Kind, string? Address, double? Lat, double? Lon)
+{
+    public static SiteView Withheld(string kind) => new(kind, null, null, null);
+}
 
 public sealed record GatewayView(string GatewayId, DateTimeOffset LastSeenAt, int OutboxDepth, bool Down);

@@ -9,8 +9,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Anshimi.CloudBridge.Api;
 
 /// <summary>
-/// An operator's acknowledge / dispatch / resolve: only on an alarm of their district, stored with its outbox row,
-/// audited, then sent, then shown to every console. The actor is the signed-in operator, never a field of the request.
+/// An operator's acknowledge / dispatch / resolve: only on an alarm of their district, stored with its outbox row
+/// and its audit entry in one transaction, then sent, then shown to every console. The actor is the signed-in operator, never a field of the request.
 /// </summary>
 public sealed class AlarmActions
 {
@@ -47,7 +47,9 @@ public sealed class AlarmActions
             return AlarmProblems.NotFound(canonical);
         }
 
-        OperatorActionResult result = await _store.ApplyOperatorActionAsync(canonical, stage, scope.UserName, _time.GetUtcNow(), cancellationToken);
+        var entry = new AuditEntry(scope.UserName, AuditActionOf(stage), canonical, visible.DistrictCode, AuditOutcome.Done, "");
+        OperatorActionResult result = await _store.ApplyOperatorActionAsync(
+            canonical, stage, scope.UserName, _time.GetUtcNow(), (connection, ct) => _audit.AppendInTransactionAsync(connection, entry, ct), cancellationToken);
         switch (result.Outcome)
         {
             case OperatorActionOutcome.NotFound:
@@ -59,7 +61,6 @@ public sealed class AlarmActions
                     statusCode: StatusCodes.Status409Conflict,
                     extensions: new Dictionary<string, object?> { ["key"] = canonical, ["state"] = AlarmState.Resolved });
             case OperatorActionOutcome.Applied:
-                await _audit.AppendAsync(new AuditEntry(scope.UserName, AuditActionOf(stage), canonical, visible.DistrictCode, AuditOutcome.Done, ""), cancellationToken);
                 _outbox.Wake();
                 AlarmView view = AlarmView.From(result.Alarm!, _districts);
                 _feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.Updated, view));

@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.Mqtt;
@@ -11,6 +12,9 @@ using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Api;
+
+/// <summary>Body of <c>POST /api/alarms/{key}/case</c>.</summary>
+public sealed record CaseRequest(string? Reason);
 
 public sealed record RelayStatusView(
     string Mqtt,
@@ -50,7 +54,10 @@ public static class AlarmEndpoints
             .WithSummary("Alarms of the operator's districts, newest first; view=live (default) or view=walk-test (시험 경보 only).");
         alarms.MapGet("/stream", StreamAlarms).WithName("StreamAlarms")
             .WithSummary("Server-Sent Events: 'alarm' for a new alarm, 'alarm-updated' for a change, 'walk-test' for a test alarm; data is the alarm JSON.");
-        alarms.MapGet("/{key}", GetAlarmAsync).WithName("GetAlarm");
+        alarms.MapGet("/{key}", GetAlarmAsync).WithName("GetAlarm")
+            .WithSummary("One alarm (a view: audited, one row per request). A closed alarm's site is withheld unless central staff opened its case.");
+        alarms.MapPost("/{key}/case", OpenCaseAsync).WithName("OpenAlarmCase").RequireAuthorization(OperatorAuthentication.CentralPolicy)
+            .WithSummary("사건 열람: central staff state a reason to see a closed alarm's site and picture for a while; audited.");
         alarms.MapPost("/{key}/ack", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
             actions.ApplyAsync(key, AlarmState.Acknowledged, OperatorScope.Of(http.User), ct)).WithName("AcknowledgeAlarm").WithSummary("확인: help is on the way.");
         alarms.MapPost("/{key}/dispatch", (string key, HttpContext http, AlarmActions actions, CancellationToken ct) =>
@@ -62,6 +69,7 @@ public static class AlarmEndpoints
         api.MapDeviceApi();
         api.MapMapApi();
         api.MapAuditApi();
+        api.MapRetentionApi();
         api.MapGet("/status", GetStatusAsync).WithName("GetRelayStatus").WithTags("Status");
         return api;
     }
@@ -86,17 +94,53 @@ public static class AlarmEndpoints
     }
 
     private static async Task<Results<Ok<AlarmView>, ProblemHttpResult>> GetAlarmAsync(
-        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, CancellationToken cancellationToken)
+        string key, HttpContext http, AlarmStore store, DistrictDirectory districts, AlarmCases cases, AuditLog audit, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(key, out AlarmKey parsed))
         {
             return AlarmProblems.InvalidKey(key);
         }
 
+        var scope = OperatorScope.Of(http.User);
         AlarmRecord? alarm = await store.FindAsync(parsed.ToString(), cancellationToken);
-        return alarm is null || !OperatorScope.Of(http.User).CanSee(alarm.DistrictCode)
-            ? AlarmProblems.NotFound(parsed.ToString())
-            : TypedResults.Ok(AlarmView.From(alarm, districts));
+        if (alarm is null || !scope.CanSee(alarm.DistrictCode))
+        {
+            return AlarmProblems.NotFound(parsed.ToString());
+        }
+
+        bool caseOpened = !AlarmState.IsOpen(alarm.State) && await cases.IsOpenAsync(scope, alarm.Key, cancellationToken);
+        AlarmView view = AlarmView.From(alarm, districts, caseOpened);
+        await audit.AppendAsync(new AuditEntry(scope.UserName, AuditAction.AlarmView, alarm.Key, alarm.DistrictCode, AuditOutcome.Granted,
+            view.Site.Address is null ? "site=withheld" : caseOpened ? "site=shown case" : "site=shown"), cancellationToken);
+        return TypedResults.Ok(view);
+    }
+
+    private static async Task<Results<Ok<AlarmView>, ProblemHttpResult>> OpenCaseAsync(
+        string key, CaseRequest? request, HttpContext http, AlarmStore store, DistrictDirectory districts, AlarmCases cases, CancellationToken cancellationToken)
+    {
+        if (!AlarmKey.TryParse(key, out AlarmKey parsed))
+        {
+            return AlarmProblems.InvalidKey(key);
+        }
+
+        string? reason = AlarmCases.CheckReason(request?.Reason);
+        if (reason is null)
+        {
+            return TypedResults.Problem(
+                title: "Reason required",
+                detail: $"열람 사유를 입력하세요 ({AlarmCaseOptions.MinReasonLength}–{AlarmCaseOptions.MaxReasonLength}자). "
+                    + $"State why the case is opened ({AlarmCaseOptions.MinReasonLength}–{AlarmCaseOptions.MaxReasonLength} characters, one line).",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        AlarmRecord? alarm = await store.FindAsync(parsed.ToString(), cancellationToken);
+        if (alarm is null)
+        {
+            return AlarmProblems.NotFound(parsed.ToString());
+        }
+
+        await cases.OpenAsync(OperatorScope.Of(http.User), alarm, reason, cancellationToken);
+        return TypedResults.Ok(AlarmView.From(alarm, districts, caseOpened: true));
     }
 
     private static ServerSentEventsResult<string> StreamAlarms(HttpContext http, AlarmFeed feed, IOptions<HttpJsonOptions> json, CancellationToken cancellationToken) =>

@@ -17,14 +17,16 @@ public static class AuditEndpoints
 
     public static readonly string[] ExportColumns = ["id", "at", "actor", "action", "target", "district", "outcome", "detail", "prev_hash", "hash"];
 
-    // Fields are written exactly as hashed (no formula-escaping prefix), so the chain can be re-computed from the file.
+    // Central staff open the file in a spreadsheet, and actors such as a failed sign-in's user name come from outside:
+    // a field starting with = + - @, tab or CR gets a leading ' and is quoted, so it shows as text and never runs.
+    // To re-compute the chain from the file, drop that one ' before such a character.
     private static readonly CsvWriterOptions ExportOptions = new()
     {
         Mode = CsvMode.Rfc4180,
         Separator = ',',
         NewLine = "\n",
         FormatProvider = CultureInfo.InvariantCulture,
-        Injection = CsvInjection.None,
+        Injection = CsvInjection.Escape,
     };
 
     public static void MapAuditApi(this RouteGroupBuilder api)

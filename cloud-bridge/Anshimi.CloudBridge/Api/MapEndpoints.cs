@@ -1,4 +1,5 @@
 using System.Globalization;
+using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -27,7 +28,7 @@ public static class MapEndpoints
     /// so the whole-city view of tens of thousands of lights fetches only those doing something.
     /// </summary>
     private static async Task<Results<Ok<List<MapLayerView>>, ProblemHttpResult>> GetLayersAsync(
-        HttpContext http, IEnumerable<IMapLayerSource> sources, CancellationToken cancellationToken, string? bbox = null, bool idle = true)
+        HttpContext http, IEnumerable<IMapLayerSource> sources, AuditLog audit, CancellationToken cancellationToken, string? bbox = null, bool idle = true)
     {
         (double West, double South, double East, double North)? box = null;
         if (bbox is not null)
@@ -51,8 +52,18 @@ public static class MapEndpoints
                 && (box is not { } b || (m.Lon >= b.West && m.Lon <= b.East && m.Lat >= b.South && m.Lat <= b.North))).ToList()));
         }
 
+        // A walker's position is personal: the first time an operator's map shows an escort is audited, once per
+        // operator and escort however often the map refreshes.
+        foreach (MapMarker escort in layers.Where(l => l.Layer == EscortMapLayer.LayerName).SelectMany(l => l.Markers))
+        {
+            await audit.AppendOnceAsync(new AuditEntry(scope.UserName, AuditAction.EscortView, EscortTarget(escort.Id), escort.DistrictCode, AuditOutcome.Granted, "map"), cancellationToken);
+        }
+
         return TypedResults.Ok(layers);
     }
+
+    /// <summary>How an escort session is named in the audit log.</summary>
+    public static string EscortTarget(string sessionId) => "escort:" + sessionId;
 
     private static (double West, double South, double East, double North)? ParseBox(string text)
     {

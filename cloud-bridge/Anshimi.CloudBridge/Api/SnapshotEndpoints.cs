@@ -8,7 +8,8 @@ namespace Anshimi.CloudBridge.Api;
 
 /// <summary>
 /// The viewing rule for doorbell snapshots (DESIGN §4 privacy by construction): the image is served only while
-/// its alarm is open (not resolved) and only to an operator of the alarm's district or central staff; every
+/// its alarm is open (not resolved) and only to an operator of the alarm's district or central staff; after
+/// resolution only to central staff who opened the case (<see cref="AlarmCases"/>); never for a walk test. Every
 /// request, granted or refused, is written to the audit log.
 /// </summary>
 public static class SnapshotEndpoints
@@ -21,7 +22,7 @@ public static class SnapshotEndpoints
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetSnapshotAsync(
-        string key, HttpContext http, AlarmStore store, ISnapshotReader snapshots, AuditLog audit, CancellationToken cancellationToken)
+        string key, HttpContext http, AlarmStore store, ISnapshotReader snapshots, AlarmCases cases, AuditLog audit, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(key, out AlarmKey parsed))
         {
@@ -37,12 +38,23 @@ public static class SnapshotEndpoints
             return AlarmProblems.NotFound(canonical);
         }
 
-        if (alarm.State == AlarmState.Resolved)
+        if (alarm.Test)
+        {
+            await AuditAsync(audit, scope, canonical, alarm.DistrictCode, AuditOutcome.Refused, "test alarm", cancellationToken);
+            return TypedResults.Problem(
+                title: "No snapshot for a test alarm",
+                detail: "시험 경보의 사진은 제공하지 않습니다. Snapshots of walk-test alarms are not served.",
+                statusCode: StatusCodes.Status404NotFound);
+        }
+
+        bool caseOpened = false;
+        if (!AlarmState.IsOpen(alarm.State) && !(caseOpened = await cases.IsOpenAsync(scope, canonical, cancellationToken)))
         {
             await AuditAsync(audit, scope, canonical, alarm.DistrictCode, AuditOutcome.Refused, "alarm resolved", cancellationToken);
             return TypedResults.Problem(
                 title: "Snapshot no longer available",
-                detail: "도어벨 사진은 경보가 처리 중인 동안에만 볼 수 있습니다. Snapshots are shown only while the alarm is open.",
+                detail: "도어벨 사진은 경보가 처리 중인 동안에만 볼 수 있습니다 (종결 후에는 총괄관제센터의 사건 열람으로만). "
+                    + "Snapshots are shown only while the alarm is open; afterwards only to central staff who opened the case.",
                 statusCode: StatusCodes.Status410Gone);
         }
 
@@ -53,7 +65,7 @@ public static class SnapshotEndpoints
             return TypedResults.Problem(title: "No snapshot", detail: $"Alarm {canonical} has no snapshot.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        await AuditAsync(audit, scope, canonical, alarm.DistrictCode, AuditOutcome.Granted, "sha256=" + image.Sha256Hex, cancellationToken);
+        await AuditAsync(audit, scope, canonical, alarm.DistrictCode, AuditOutcome.Granted, (caseOpened ? "case sha256=" : "sha256=") + image.Sha256Hex, cancellationToken);
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.File(image.Data, image.ContentType);
     }

@@ -22,6 +22,10 @@ public static class AuditAction
     public const string Dispatch = "dispatch";
     public const string Resolve = "resolve";
     public const string SnapshotView = "snapshot-view";
+    public const string AlarmView = "alarm-view";
+    public const string CaseOpen = "case-open";
+    public const string DeviceSiteView = "device-site-view";
+    public const string EscortView = "escort-view";
     public const string Export = "export";
     public const string RetentionPurge = "retention-purge";
     public const string OperatorSaved = "operator-saved";

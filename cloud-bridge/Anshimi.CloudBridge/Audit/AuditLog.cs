@@ -12,11 +12,12 @@ namespace Anshimi.CloudBridge.Audit;
 /// Append-only, hash-chained record of who did what and when (DESIGN §4 "every access is written to an audit log").
 /// Each row holds SHA-256 over its own fields and the previous row's hash; SQLite triggers refuse UPDATE and
 /// DELETE, so the system cannot edit it, and <see cref="VerifyAsync"/> detects edits made around it.
-/// Lives in its own file (audit.db) because it is kept longer than the data it describes.
+/// Lives in the alarm file (alarms.db) so that an operator action, its ack-outbox row and its audit row commit in one
+/// transaction (<see cref="AppendInTransactionAsync"/>); its own retention, longer than the alarms', keeps it apart.
 /// </summary>
 public sealed class AuditLog
 {
-    public const string FileName = "audit.db";
+    public const string FileName = "alarms.db";
 
     /// <summary>The previous hash of the first row ever written.</summary>
     public const string Genesis = "";
@@ -37,6 +38,7 @@ public sealed class AuditLog
             single INTEGER PRIMARY KEY CHECK (single = 1),
             purged_through INTEGER NOT NULL,
             anchor_hash TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS audit_by_target ON audit(target, action, actor);
         INSERT OR IGNORE INTO audit_horizon (single, purged_through, anchor_hash) VALUES (1, 0, '');
         CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -77,6 +79,84 @@ public sealed class AuditLog
         {
             _writer.Release();
         }
+    }
+
+    /// <summary>
+    /// Appends one entry inside a transaction the caller holds on the alarm file, so the entry commits or rolls back
+    /// with the action it records. The caller's write transaction serialises the chain (SQLite allows one writer).
+    /// </summary>
+    public Task<AuditRecord> AppendInTransactionAsync(SqliteConnection connection, AuditEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(entry);
+        if (!string.Equals(Path.GetFullPath(connection.DataSource), DatabasePath, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("An audit entry can only share a transaction on the file the audit log lives in.");
+        }
+
+        return AppendAsync(connection, entry, cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="entry"/> unless an identical one (actor, action, target, detail) is already recorded:
+    /// one row per thing seen, however often a list that shows it is polled. True when it was appended.
+    /// </summary>
+    public async Task<bool> AppendOnceAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            await using SqliteConnection connection = _database.Open();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            using SqliteCommand seen = Command(connection, """
+                SELECT 1 FROM audit WHERE target = $target AND action = $action AND actor = $actor AND detail = $detail LIMIT 1;
+                """);
+            seen.Parameters.AddWithValue("$target", entry.Target);
+            seen.Parameters.AddWithValue("$action", entry.Action);
+            seen.Parameters.AddWithValue("$actor", entry.Actor);
+            seen.Parameters.AddWithValue("$detail", entry.Detail);
+            if (await seen.ExecuteScalarAsync(cancellationToken) is not null)
+            {
+                return false;
+            }
+
+            await AppendAsync(connection, entry, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    /// <summary>The newest entry of <paramref name="actor"/> doing <paramref name="action"/> to <paramref name="target"/>, if any.</summary>
+    public async Task<AuditRecord?> FindLatestAsync(string actor, string action, string target, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, """
+            SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit
+            WHERE target = $target AND action = $action AND actor = $actor ORDER BY id DESC LIMIT 1;
+            """);
+        query.Parameters.AddWithValue("$target", target);
+        query.Parameters.AddWithValue("$action", action);
+        query.Parameters.AddWithValue("$actor", actor);
+        return await ReadFirstAsync(query, Read, cancellationToken);
+    }
+
+    /// <summary>Newest first, the entries of <paramref name="actor"/> doing <paramref name="action"/>.</summary>
+    public async Task<IReadOnlyList<AuditRecord>> ListByActorAsync(string actor, string action, int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, """
+            SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit
+            WHERE actor = $actor AND action = $action ORDER BY id DESC LIMIT $limit;
+            """);
+        query.Parameters.AddWithValue("$actor", actor);
+        query.Parameters.AddWithValue("$action", action);
+        query.Parameters.AddWithValue("$limit", limit);
+        return await ReadAllAsync(query, Read, cancellationToken);
     }
 
     /// <summary>Newest first, optionally only entries about <paramref name="target"/>.</summary>

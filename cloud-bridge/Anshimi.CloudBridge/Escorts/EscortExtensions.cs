@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.App;
+using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Streetlights;
@@ -34,7 +35,7 @@ public static class EscortExtensions
                 "AppApi:Clients: every client needs a Name and a KeySha256 of 64 hex digits.")
             .ValidateOnStart();
 
-        services.AddSingleton(sp => LoadLights(sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile));
+        services.AddSingleton(sp => LoadLights(sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile, sp.GetRequiredService<DistrictDirectory>()));
         services.AddSingleton(sp => new EscortStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
         services.AddSingleton<MqttLightCommandPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttLightCommandPublisher>());
@@ -61,7 +62,7 @@ public static class EscortExtensions
     }
 
     /// <summary>The configured lights file, found like the district file; none configured means no smart lights.</summary>
-    private static StreetlightDirectory LoadLights(string file)
+    private static StreetlightDirectory LoadLights(string file, DistrictDirectory districts)
     {
         if (string.IsNullOrWhiteSpace(file))
         {
@@ -70,7 +71,7 @@ public static class EscortExtensions
 
         try
         {
-            return new StreetlightDirectory(StreetlightFile.Read(Districts.DistrictDirectory.ResolvePath(file)));
+            return new StreetlightDirectory(StreetlightFile.Read(DistrictDirectory.ResolvePath(file), districts));
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

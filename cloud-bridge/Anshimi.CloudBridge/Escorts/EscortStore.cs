@@ -193,6 +193,38 @@ public sealed class EscortStore
         return await ReadAllAsync(query, ReadSession, cancellationToken);
     }
 
+    /// <summary>Retention: deletes location traces recorded before <paramref name="cutoff"/>; returns how many went.</summary>
+    public Task<int> PurgeTracesBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        DeleteAsync("DELETE FROM location_traces WHERE recorded_at < $cutoff;", cutoff, cancellationToken);
+
+    /// <summary>
+    /// Retention: deletes sessions (origin and destination: the walker's home) that ended before <paramref name="cutoff"/>,
+    /// with any trace rows they still have. Active sessions stay.
+    /// </summary>
+    public async Task<int> PurgeEndedSessionsBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = _database.Open();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        using SqliteCommand traces = Command(connection, """
+            DELETE FROM location_traces WHERE session_id IN
+              (SELECT session_id FROM escort_sessions WHERE ended_at IS NOT NULL AND ended_at < $cutoff);
+            """);
+        traces.Parameters.AddWithValue("$cutoff", Text(cutoff));
+        await traces.ExecuteNonQueryAsync(cancellationToken);
+        using SqliteCommand sessions = Command(connection, "DELETE FROM escort_sessions WHERE ended_at IS NOT NULL AND ended_at < $cutoff;");
+        sessions.Parameters.AddWithValue("$cutoff", Text(cutoff));
+        int removed = await sessions.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return removed;
+    }
+
+    /// <summary>
+    /// Retention: deletes emergency reports released before <paramref name="cutoff"/>. An unreleased one stays: its lights
+    /// are still held, and it is released once its alarm is resolved or gone.
+    /// </summary>
+    public Task<int> PurgeReleasedEmergenciesBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        DeleteAsync("DELETE FROM emergencies WHERE released_at IS NOT NULL AND released_at < $cutoff;", cutoff, cancellationToken);
+
     /// <summary>Trace rows of one session, or of all sessions when <paramref name="sessionId"/> is null.</summary>
     public async Task<long> CountTraceAsync(uint? sessionId, CancellationToken cancellationToken)
     {
@@ -295,6 +327,14 @@ public sealed class EscortStore
         await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM escort_sessions;");
         return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private async Task<int> DeleteAsync(string sql, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand delete = Command(connection, sql);
+        delete.Parameters.AddWithValue("$cutoff", Text(cutoff));
+        return await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task<EmergencyRecord?> FindEmergencyAsync(SqliteConnection connection, string client, string key, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ namespace Anshimi.CloudBridge.Hosting;
 /// <summary>
 /// Administration from the command line, with the same configuration as the service:
 /// <c>operators add</c> (password from standard input), <c>audit verify</c>, and the MQTT endpoint's certificates:
-/// <c>endpoint init</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c> and <c>gateways revoke</c> (<see cref="SiteAuthority"/>).
+/// <c>endpoint init</c>, <c>endpoint config</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c> and <c>gateways revoke</c> (<see cref="SiteAuthority"/>).
 /// </summary>
 public static class CloudBridgeCommands
 {
@@ -89,7 +89,24 @@ public static class CloudBridgeCommands
             authority.RenewCrl();
             return await ReloadAsync(authority, cancellationToken);
         });
-        return new Command("endpoint", "클라우드 MQTT 엔드포인트 cloud MQTT endpoint") { init, renew };
+        var port = new Option<int>("--port") { Description = "TLS 포트 TLS port", DefaultValueFactory = _ => 8883 };
+        var bind = new Option<string>("--bind") { Description = "수신 주소 address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
+        var acl = new Option<string>("--acl") { Description = "ACL 파일 the ACL file (cloud-bridge/endpoint/endpoint.acl.template as installed)", Required = true };
+        var data = new Option<string>("--data") { Description = "저장 디렉터리 persistence directory", DefaultValueFactory = _ => "/var/lib/mosquitto" };
+        var log = new Option<string>("--log") { Description = "로그 파일 log file", DefaultValueFactory = _ => "/var/log/mosquitto/anshimi-endpoint.log" };
+        var user = new Option<string>("--user") { Description = "mosquitto 실행 사용자 the user mosquitto runs as", DefaultValueFactory = _ => "mosquitto" };
+        var config = new Command("config", "엔드포인트 설정 출력 — print the endpoint's mosquitto.conf for this site CA") { port, bind, acl, data, log, user };
+        config.SetAction(parse =>
+        {
+            foreach (string line in LoadAuthority().EndpointConfiguration(
+                parse.GetValue(port), parse.GetValue(bind)!, parse.GetValue(acl)!, parse.GetValue(data)!, parse.GetValue(log)!, parse.GetValue(user)!))
+            {
+                Console.WriteLine(line);
+            }
+
+            return 0;
+        });
+        return new Command("endpoint", "클라우드 MQTT 엔드포인트 cloud MQTT endpoint") { init, config, renew };
     }
 
     private static Command GatewaysCommand()

@@ -21,8 +21,11 @@ namespace Anshimi.CloudBridge.Hosting;
 
 public static partial class CloudBridgeExtensions
 {
-    /// <summary>Stable MQTT client id: with a persistent session the broker keeps our QoS 1 backlog under it.</summary>
-    public const string DefaultClientId = "anshimi-cloud-bridge";
+    /// <summary>
+    /// Stable MQTT client id: with a persistent session the broker keeps our QoS 1 backlog under it. It holds a
+    /// '/', so no gateway certificate (its CN, a gateway id, names the gateway's session) can take it over.
+    /// </summary>
+    public const string DefaultClientId = "anshimi/cloud-bridge";
 
     /// <summary>Registers the relay, store, ack outbox, API services and the MQTT client.</summary>
     public static WebApplicationBuilder AddCloudBridge(this WebApplicationBuilder builder)
@@ -61,10 +64,8 @@ public static partial class CloudBridgeExtensions
         services.AddOptions<DeviceHealthOptions>().Bind(builder.Configuration.GetSection(DeviceHealthOptions.SectionName))
             .Validate(o => o.GatewayDownAfter > TimeSpan.Zero, "DeviceHealth:GatewayDownAfter must be positive.").ValidateOnStart();
         services.AddOptions<RetentionOptions>().Bind(builder.Configuration.GetSection(RetentionOptions.SectionName))
-            .Validate(o => o.Interval > TimeSpan.Zero && o.ClosedAlarms > TimeSpan.Zero && o.Snapshots > TimeSpan.Zero && o.LocationTraces > TimeSpan.Zero,
-                "Retention: Interval and every period must be positive.")
-            .Validate(o => o.AuditLog >= o.ClosedAlarms && o.AuditLog >= o.Snapshots && o.AuditLog >= o.LocationTraces,
-                "Retention:AuditLog must not be shorter than the data it records.")
+            .Validate(o => o.Interval > TimeSpan.Zero && o.Periods().All(p => p.Period > TimeSpan.Zero), "Retention: Interval and every period must be positive.")
+            .Validate(o => o.Periods().All(p => o.AuditLog >= p.Period), "Retention:AuditLog must not be shorter than the data it records.")
             .ValidateOnStart();
 
         services.AddSingleton(sp => new AlarmStore(DataDirectory(sp), sp.GetServices<IAlarmStoreHook>()));
@@ -84,6 +85,9 @@ public static partial class CloudBridgeExtensions
         services.AddSingleton<RelayStatistics>();
         services.AddSingleton<MalformedEnvelopeLog>();
         services.AddSingleton<AlarmActions>();
+        services.AddOptions<AlarmCaseOptions>().Bind(builder.Configuration.GetSection(AlarmCaseOptions.SectionName))
+            .Validate(o => o.Window > TimeSpan.Zero, "Cases:Window must be positive.").ValidateOnStart();
+        services.AddSingleton<AlarmCases>();
 
         // Singletons first so the API and tests reach the same instances the host runs.
         services.AddSingleton<AlarmRelay>();

@@ -1,35 +1,46 @@
 using System.Globalization;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Retention;
 
-/// <summary>What one purge pass removed.</summary>
-public sealed record RetentionResult(int ClosedAlarms, int Snapshots, int LocationTraces, long AuditEntries);
+/// <summary>What one purge pass removed, table by table.</summary>
+public sealed record RetentionResult(
+    int ClosedAlarms, int UnresolvedAlarms, int TestAlarms, int Snapshots, int LocationTraces, int EscortSessions, int Emergencies, long AuditEntries);
 
 /// <summary>
-/// Purges data past its retention period on an interval (first pass at start-up). Each purge that removed
-/// something is audited with its count only — never what was removed.
+/// Purges data past its retention period on an interval (first pass at start-up), each table through the store that
+/// owns it. Each purge that removed something is audited with its count only — never what was removed.
 /// </summary>
 public sealed partial class RetentionPurge : BackgroundService
 {
     public const string Actor = "retention";
 
     private readonly AlarmStore _alarms;
+    private readonly EscortStore _escorts;
     private readonly AuditLog _audit;
     private readonly RetentionOptions _options;
     private readonly string _dataDirectory;
     private readonly TimeProvider _time;
     private readonly ILogger<RetentionPurge> _logger;
+    private long _lastPassTicks = -1;
 
     public RetentionPurge(
-        AlarmStore alarms, AuditLog audit, IOptions<RetentionOptions> options, IOptions<CloudBridgeOptions> bridge, TimeProvider time, ILogger<RetentionPurge> logger)
+        AlarmStore alarms,
+        EscortStore escorts,
+        AuditLog audit,
+        IOptions<RetentionOptions> options,
+        IOptions<CloudBridgeOptions> bridge,
+        TimeProvider time,
+        ILogger<RetentionPurge> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(bridge);
         _alarms = alarms;
+        _escorts = escorts;
         _audit = audit;
         _options = options.Value;
         _dataDirectory = bridge.Value.DataDirectory;
@@ -37,20 +48,31 @@ public sealed partial class RetentionPurge : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>When the last pass finished (null before the first), for the retention report.</summary>
+    public DateTimeOffset? LastPassAt
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _lastPassTicks);
+            return ticks < 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
     public async Task<RetentionResult> PurgeOnceAsync(CancellationToken cancellationToken)
     {
         DateTimeOffset now = _time.GetUtcNow();
-        int alarms = await _alarms.PurgeResolvedBeforeAsync(now - _options.ClosedAlarms, cancellationToken);
-        await AuditAsync("alarms", alarms, cancellationToken);
-        int snapshots = await TablePurge.DeleteOlderThanAsync(
-            Path.Combine(_dataDirectory, SqliteSnapshotReader.FileName), "snapshots", "received_at", now - _options.Snapshots, cancellationToken);
-        await AuditAsync("snapshots", snapshots, cancellationToken);
-        int traces = await TablePurge.DeleteOlderThanAsync(
-            Path.Combine(_dataDirectory, _options.TracesDatabase), "location_traces", "recorded_at", now - _options.LocationTraces, cancellationToken);
-        await AuditAsync("traces", traces, cancellationToken);
-        long audit = await _audit.PurgeBeforeAsync(now - _options.AuditLog, Actor, cancellationToken);
-        var result = new RetentionResult(alarms, snapshots, traces, audit);
-        LogPurged(_logger, alarms, snapshots, traces, audit);
+        var result = new RetentionResult(
+            await AuditedAsync(RetentionTables.ClosedAlarms, _alarms.PurgeBeforeAsync(AlarmRetention.Resolved, now - _options.ClosedAlarms, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.UnresolvedAlarms, _alarms.PurgeBeforeAsync(AlarmRetention.Unresolved, now - _options.UnresolvedAlarms, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.TestAlarms, _alarms.PurgeBeforeAsync(AlarmRetention.Test, now - _options.TestAlarms, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.Snapshots, TablePurge.DeleteOlderThanAsync(
+                Path.Combine(_dataDirectory, SqliteSnapshotReader.FileName), "snapshots", "received_at", now - _options.Snapshots, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.LocationTraces, _escorts.PurgeTracesBeforeAsync(now - _options.LocationTraces, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.EscortSessions, _escorts.PurgeEndedSessionsBeforeAsync(now - _options.EscortSessions, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.Emergencies, _escorts.PurgeReleasedEmergenciesBeforeAsync(now - _options.Emergencies, cancellationToken), cancellationToken),
+            await _audit.PurgeBeforeAsync(now - _options.AuditLog, Actor, cancellationToken));
+        Interlocked.Exchange(ref _lastPassTicks, _time.GetUtcNow().UtcTicks);
+        LogPurged(_logger, result);
         return result;
     }
 
@@ -71,17 +93,20 @@ public sealed partial class RetentionPurge : BackgroundService
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task AuditAsync(string what, int count, CancellationToken cancellationToken)
+    private async Task<int> AuditedAsync(string table, Task<int> purge, CancellationToken cancellationToken)
     {
+        int count = await purge;
         if (count > 0)
         {
-            await _audit.AppendAsync(new AuditEntry(Actor, AuditAction.RetentionPurge, what, "", AuditOutcome.Done,
+            await _audit.AppendAsync(new AuditEntry(Actor, AuditAction.RetentionPurge, table, "", AuditOutcome.Done,
                 "removed=" + count.ToString(CultureInfo.InvariantCulture)), cancellationToken);
         }
+
+        return count;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purge: {Alarms} closed alarms, {Snapshots} snapshots, {Traces} location traces, {Audit} audit entries")]
-    private static partial void LogPurged(ILogger logger, int alarms, int snapshots, int traces, long audit);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purge: {Result}")]
+    private static partial void LogPurged(ILogger logger, RetentionResult result);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Retention purge failed; retrying at the next interval")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);

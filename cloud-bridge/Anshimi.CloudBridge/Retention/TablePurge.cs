@@ -4,8 +4,8 @@ using Microsoft.Data.Sqlite;
 namespace Anshimi.CloudBridge.Retention;
 
 /// <summary>
-/// Deletes rows older than a cutoff from a table another part of the bridge owns (snapshots, location traces),
-/// when its file and table exist. The time column may hold Unix milliseconds (INTEGER) or ISO-8601 UTC text.
+/// Deletes rows older than a cutoff from a table another part of the bridge owns (the snapshots, whose reader may
+/// be replaced), when its file and table exist. The time column may hold Unix milliseconds (INTEGER) or ISO-8601 UTC text.
 /// </summary>
 public static class TablePurge
 {

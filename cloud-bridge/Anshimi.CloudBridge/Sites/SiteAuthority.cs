@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
+using Anshimi.Protocol.Upstream.Provisioning;
 
 namespace Anshimi.CloudBridge.Sites;
 
@@ -86,6 +87,36 @@ public sealed partial class SiteAuthority(string directory, SiteAuthorityOptions
 
         Issue("CN=" + hosts[0], KeyPurpose.ServerAuthentication, names.Build(), EndpointCertificateFile, EndpointKeyFile);
         Issue("CN=" + BridgeIdentity, KeyPurpose.ClientAuthentication, null, BridgeCertificateFile, BridgeKeyFile);
+    }
+
+    /// <summary>
+    /// The endpoint's mosquitto.conf: the gateway certificate listener (<see cref="BrokerListeners.GatewayCertificateListener"/>,
+    /// the one definition of its TLS and client-id rule) on this CA, server certificate and CRL; the ACL that confines each
+    /// identity to its own topics (<paramref name="aclFile"/>, from <c>cloud-bridge/endpoint/endpoint.acl.template</c>);
+    /// persistence and logging.
+    /// </summary>
+    public IReadOnlyList<string> EndpointConfiguration(int port, string bindAddress, string aclFile, string dataDirectory, string logFile, string user)
+    {
+        List<string> lines =
+        [
+            "# The cloud's MQTT endpoint (written by the cloud bridge: endpoint config). Gateway boxes and the bridge connect",
+            "# over TLS with a certificate from the site CA; the certificate's CN is the user name the ACL confines and the",
+            "# session's name, so no client can take over another's session. A revoked certificate is refused (CRL, reread on SIGHUP).",
+            "per_listener_settings false",
+            "set_tcp_nodelay true",
+            "allow_anonymous false",
+            .. BrokerListeners.GatewayCertificateListener(port, bindAddress, CaCertificateFile, EndpointCertificateFile, EndpointKeyFile, CrlFile),
+            "acl_file " + aclFile,
+            "persistence true",
+            "persistence_location " + dataDirectory.TrimEnd('/') + "/",
+            "autosave_interval 1",
+            "log_dest file " + logFile,
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "user " + user,
+        ];
+        return lines;
     }
 
     /// <summary>

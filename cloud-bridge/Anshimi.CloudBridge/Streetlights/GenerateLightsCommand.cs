@@ -6,7 +6,9 @@ namespace Anshimi.CloudBridge.Streetlights;
 
 /// <summary>
 /// <c>Anshimi.CloudBridge generate-lights --out lights.csv [--seed 1] [--count 20000] [--districts path]</c>:
-/// writes a synthetic city of streetlights and exits, without starting the bridge.
+/// writes a synthetic city of streetlights and exits, without starting the bridge. With <c>--import FILE</c>
+/// (repeatable) it writes the lights of the city's own files instead, with the ids, districts and gateways the
+/// import gives them (<see cref="StreetlightFile.Read(IReadOnlyList{string}, DistrictDirectory)"/>).
 /// </summary>
 public static class GenerateLightsCommand
 {
@@ -21,6 +23,7 @@ public static class GenerateLightsCommand
         ArgumentNullException.ThrowIfNull(error);
         string? outPath = null;
         string districts = "../shared/data/seoul-municipalities.geojson";
+        var imports = new List<string>();
         var layout = new StreetlightLayout();
         for (int i = 1; i < args.Length; i++)
         {
@@ -30,6 +33,9 @@ public static class GenerateLightsCommand
             {
                 case "--out" when value is not null:
                     outPath = value;
+                    break;
+                case "--import" when value is not null:
+                    imports.Add(value);
                     break;
                 case "--districts" when value is not null:
                     districts = value;
@@ -63,11 +69,14 @@ public static class GenerateLightsCommand
         try
         {
             SeoulDistricts seoul = SeoulDistricts.Load(DistrictDirectory.ResolvePath(districts));
-            IReadOnlyList<Streetlight> lights = StreetlightGenerator.Generate(seoul, layout);
+            IReadOnlyList<Streetlight> lights = imports.Count > 0
+                ? StreetlightFile.Read(imports, new DistrictDirectory(seoul))
+                : StreetlightGenerator.Generate(seoul, layout);
             StreetlightFile.Write(outPath, lights);
             int gateways = lights.Select(l => l.GatewayId).Distinct().Count();
+            string source = imports.Count > 0 ? "imported from " + string.Join(", ", imports) : "seed " + layout.Seed.ToString(CultureInfo.InvariantCulture);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{lights.Count} lights, {gateways} gateways, {seoul.All.Count} districts, seed {layout.Seed} → {Path.GetFullPath(outPath)}"));
+                $"{lights.Count} lights, {gateways} gateways, {lights.Select(l => l.DistrictCode).Distinct().Count()} districts, {source} → {Path.GetFullPath(outPath)}"));
             return 0;
         }
         catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException)
@@ -80,7 +89,7 @@ public static class GenerateLightsCommand
     private static int Usage(TextWriter error, string problem)
     {
         error.WriteLine("generate-lights: " + problem);
-        error.WriteLine("usage: Anshimi.CloudBridge generate-lights --out FILE [--seed N] [--count N] [--districts GEOJSON]");
+        error.WriteLine("usage: Anshimi.CloudBridge generate-lights --out FILE [--seed N] [--count N] [--import CITY-LIGHTS-CSV ...] [--districts GEOJSON]");
         return 2;
     }
 }

@@ -1,19 +1,25 @@
 using System.Globalization;
 using System.Text;
+using Anshimi.CloudBridge.Districts;
 using Anshimi.Protocol;
 
 namespace Anshimi.CloudBridge.Streetlights;
 
 /// <summary>
-/// The lights file (CSV, UTF-8): header <c>light_id,district_code,gateway_id,lat,lon</c>, then one light per
-/// line, e.g. <c>5A000000,11110,gw-11110-01,37.5812345,126.9812345</c>. Read by the cloud bridge and
-/// usable by the gateway registry and the device simulator.
+/// The city's smart lights. This system's own file (CSV, UTF-8): header <c>light_id,district_code,gateway_id,lat,lon</c>,
+/// then one light per line, e.g. <c>5A000000,11110,gw-11110-01,37.5812345,126.9812345</c>. The city's published
+/// inventories (<see cref="LightsFileFormat"/>) are read as they are and imported.
 /// </summary>
 public static class StreetlightFile
 {
-    public const string Header = "light_id,district_code,gateway_id,lat,lon";
+    public const string Header = LightsFileReader.SmartLightsHeader;
 
     public const int MaxGatewayIdLength = 64;
+
+    /// <summary>Side of the square of imported lights one gateway serves, as a cluster of the synthetic city.</summary>
+    public const double GatewayCellMetres = 500;
+
+    private const double GatewayGridOffsetMetres = 40_000;
 
     public static void Write(string path, IEnumerable<Streetlight> lights)
     {
@@ -41,83 +47,107 @@ public static class StreetlightFile
         File.Move(temporary, path, overwrite: true);
     }
 
-    /// <summary>Reads the whole file; throws <see cref="FormatException"/> naming the first bad line.</summary>
-    public static IReadOnlyList<Streetlight> Read(string path)
+    /// <summary>Reads one lights file of any format (<see cref="LightsFileReader"/>); see <see cref="Read(IReadOnlyList{string}, DistrictDirectory)"/>.</summary>
+    public static IReadOnlyList<Streetlight> Read(string path, DistrictDirectory districts) => Read([path], districts);
+
+    /// <summary>
+    /// Reads the files in order into one city. A smart-lights file gives each light as it is; a city file (Seoul's
+    /// streetlights, a district's security lights) is imported: each row becomes a light whose id is the next free
+    /// one from <see cref="Streetlight.FirstId"/> in reading order, whose district is where it stands, and whose
+    /// gateway is the one of its <see cref="GatewayCellMetres"/> square in that district (<see cref="GatewayOf"/>).
+    /// Throws <see cref="FormatException"/> naming the file and line of the first bad row.
+    /// </summary>
+    public static IReadOnlyList<Streetlight> Read(IReadOnlyList<string> paths, DistrictDirectory districts)
     {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(districts);
         var lights = new List<Streetlight>();
         var ids = new HashSet<uint>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        uint next = Streetlight.FirstId;
+        foreach (string path in paths)
         {
-            lineNumber++;
-            if (lineNumber == 1)
+            (LightsFileFormat format, IReadOnlyList<LightsFileRow> rows) = LightsFileReader.Read(path);
+            var names = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (LightsFileRow row in rows)
             {
-                if (line.Trim().TrimStart('\uFEFF') != Header)
+                string? problem = null;
+                Streetlight? light = null;
+                if (format == LightsFileFormat.SmartLights)
                 {
-                    throw new FormatException($"lights file {path}: line 1 must be the header '{Header}'");
+                    problem = TryParse(row, out light);
+                }
+                else if (format == LightsFileFormat.CityStreetlights && !names.TryAdd(row.Name, row.Line))
+                {
+                    // Management numbers are unique in the city's register; the same one twice is a broken export.
+                    problem = "light_id " + row.Name + " appears twice (also line " + names[row.Name].ToString(CultureInfo.InvariantCulture) + ")";
+                }
+                else
+                {
+                    while (ids.Contains(next))
+                    {
+                        next++;
+                    }
+
+                    if (next > Streetlight.LastId)
+                    {
+                        problem = "more lights than the streetlight id range holds";
+                    }
+                    else
+                    {
+                        string district = districts.Resolve(row.Latitude, row.Longitude);
+                        light = new Streetlight(next, district, GatewayOf(district, row.Latitude, row.Longitude), row.Latitude, row.Longitude);
+                    }
                 }
 
-                continue;
+                if (problem is null && !ids.Add(light!.Id))
+                {
+                    problem = "light id " + light.IdText + " appears twice";
+                }
+
+                if (problem is not null)
+                {
+                    throw new FormatException($"lights file {path}: line {row.Line.ToString(CultureInfo.InvariantCulture)}: {problem}");
+                }
+
+                lights.Add(light!);
             }
-
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            string? problem = TryParse(line, out Streetlight? light);
-            if (problem is null && !ids.Add(light!.Id))
-            {
-                problem = "light id " + light.IdText + " appears twice";
-            }
-
-            if (problem is not null)
-            {
-                throw new FormatException($"lights file {path}: line {lineNumber.ToString(CultureInfo.InvariantCulture)}: {problem}");
-            }
-
-            lights.Add(light!);
-        }
-
-        if (lineNumber == 0)
-        {
-            throw new FormatException($"lights file {path} is empty (it needs at least the header '{Header}')");
         }
 
         return lights;
     }
 
-    private static string? TryParse(string line, out Streetlight? light)
+    /// <summary>
+    /// The gateway an imported light answers to: one per <see cref="GatewayCellMetres"/> square (in
+    /// <see cref="LocalProjection"/> metres) and district, <c>gw-{district}-{column}-{row}</c>, the squares counted from
+    /// 40 km west and south of City Hall so that every one in Seoul has a positive three-digit number.
+    /// </summary>
+    public static string GatewayOf(string districtCode, double latitude, double longitude)
+    {
+        (double x, double y) = LocalProjection.ToMetres(latitude, longitude);
+        int column = (int)Math.Floor((x + GatewayGridOffsetMetres) / GatewayCellMetres);
+        int row = (int)Math.Floor((y + GatewayGridOffsetMetres) / GatewayCellMetres);
+        return string.Create(CultureInfo.InvariantCulture, $"gw-{districtCode}-{column:D3}-{row:D3}");
+    }
+
+    private static string? TryParse(LightsFileRow row, out Streetlight? light)
     {
         light = null;
-        string[] fields = line.Split(',');
-        if (fields.Length != 5)
-        {
-            return "expected 5 comma-separated fields, found " + fields.Length.ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (!DeviceIdText.TryParse(fields[0], out uint id) || fields[0].Length != 8 || id < Streetlight.FirstId || id > Streetlight.LastId)
+        if (!DeviceIdText.TryParse(row.Name, out uint id) || row.Name.Length != 8 || id < Streetlight.FirstId || id > Streetlight.LastId)
         {
             return "light_id must be 8 hex digits from 5A000000 to 5AFFFFFF";
         }
 
-        if (fields[1].Length is 0 or > 16 || !fields[1].All(char.IsAsciiLetterOrDigit))
+        if (row.DistrictCode is not { Length: > 0 and <= 16 } district || !district.All(char.IsAsciiLetterOrDigit))
         {
             return "district_code must be 1–16 letters or digits";
         }
 
-        if (!IsGatewayId(fields[2]))
+        if (row.GatewayId is not { } gateway || !IsGatewayId(gateway))
         {
             return $"gateway_id must be 1–{MaxGatewayIdLength} letters, digits, '-', '_' or '.'";
         }
 
-        if (!double.TryParse(fields[3], NumberStyles.Float, CultureInfo.InvariantCulture, out double lat) || !double.IsFinite(lat) || Math.Abs(lat) > 90 ||
-            !double.TryParse(fields[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double lon) || !double.IsFinite(lon) || Math.Abs(lon) > 180)
-        {
-            return "lat and lon must be decimal degrees";
-        }
-
-        light = new Streetlight(id, fields[1], fields[2], lat, lon);
+        light = new Streetlight(id, district, gateway, row.Latitude, row.Longitude);
         return null;
     }
 

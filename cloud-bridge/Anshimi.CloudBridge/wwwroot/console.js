@@ -1,5 +1,5 @@
 // Control-center console: sign-in, live alarm queue (SSE), alarm detail with timeline and snapshot, district map,
-// device health, walk-test alarms and (central staff) the audit log. Plain JS, no build step, no external resources.
+// device health, walk-test alarms and (central staff) the audit log, the retention report and opening a closed alarm's case. Plain JS, no build step, no external resources.
 (() => {
   "use strict";
 
@@ -26,6 +26,11 @@
       snapshot: "도어벨 사진", snapshotView: "사진 보기",
       snapshotRule: "경보가 처리 중인 동안에만 볼 수 있으며 모든 열람은 감사 기록에 남습니다.",
       snapshotNone: "이 경보에는 사진이 없습니다.", snapshotClosed: "종결된 경보의 사진은 볼 수 없습니다.",
+      siteWithheld: "주소 비공개 (종결된 경보)", caseOpen: "사건 열람 (사유 입력)", caseReason: "열람 사유",
+      caseNote: "종결된 경보의 주소와 사진은 총괄관제센터가 사유를 남기고 사건을 열람할 때만 보이며, 열람은 감사 기록에 남습니다.",
+      caseOpened: "사건 열람 중 — 감사 기록에 남았습니다.",
+      retentionTitle: "보존 기간 보고", retentionTable: "대상", retentionPeriod: "보존 기간", retentionPurged: "삭제 건수",
+      retentionLastPass: "마지막 삭제 실행", retentionNone: "아직 삭제된 자료가 없습니다.", days: "일",
       legendAlarm: "미처리 경보", legendDevice: "장치", legendEscort: "귀가 동행", legendLight: "스마트보안등",
       legendLightEscort: "동행 점등", legendLightEmergency: "비상 점멸", legendLightFault: "램프 고장",
       legendLightFailed: "제어 실패", legendLightIdle: "평상",
@@ -61,6 +66,11 @@
       snapshot: "Doorbell snapshot", snapshotView: "View snapshot",
       snapshotRule: "Visible only while the alarm is open; every view is written to the audit log.",
       snapshotNone: "This alarm has no snapshot.", snapshotClosed: "Snapshots of resolved alarms cannot be viewed.",
+      siteWithheld: "Address withheld (resolved alarm)", caseOpen: "Open case (enter reason)", caseReason: "Reason",
+      caseNote: "A resolved alarm's address and picture are shown only to central staff who open the case with a reason; the opening is audited.",
+      caseOpened: "Case open — recorded in the audit log.",
+      retentionTitle: "Retention report", retentionTable: "Data", retentionPeriod: "Kept for", retentionPurged: "Removed",
+      retentionLastPass: "Last purge run", retentionNone: "Nothing purged yet.", days: "days",
       legendAlarm: "Open alarm", legendDevice: "Device", legendEscort: "Escort", legendLight: "Smart streetlight",
       legendLightEscort: "Escort", legendLightEmergency: "Emergency blink", legendLightFault: "Lamp fault",
       legendLightFailed: "Command failed", legendLightIdle: "Normal",
@@ -88,6 +98,8 @@
   };
 
   const alarms = new Map();
+  // Closed alarms whose case this central operator opened (사건 열람): the server's view with the site, kept only while shown.
+  const cases = new Map();
   const walkTests = new Map();
   const fresh = new Set();
   let lang = localStorage.getItem("anshimi.lang") === "en" ? "en" : "ko";
@@ -191,6 +203,11 @@
     document.body.dataset.lastBeep = String(Date.now());
   }
 
+  // A closed alarm's site is null from the server (MOU rule) unless its case was opened here.
+  const siteOf = (alarm) => (alarm.site.address == null && cases.get(alarm.key)?.site) || alarm.site;
+  const placeText = (site) => (site.address == null ? t("siteWithheld") : site.address);
+  const hasSite = (site) => site.lat != null && site.lon != null;
+
   function fillPair(cell, pair) {
     cell.querySelector(".primary").textContent = pair[0];
     cell.querySelector(".secondary").textContent = pair[1];
@@ -230,7 +247,8 @@
     testTag.hidden = !alarm.test;
     testTag.textContent = t("test");
     row.querySelector("[data-testid=alarm-device]").textContent = alarm.deviceId;
-    fillPair(row.querySelector("[data-testid=alarm-address]"), [alarm.site.address, `${alarm.site.lat.toFixed(5)}, ${alarm.site.lon.toFixed(5)}`]);
+    const site = siteOf(alarm);
+    fillPair(row.querySelector("[data-testid=alarm-address]"), [placeText(site), hasSite(site) ? `${site.lat.toFixed(5)}, ${site.lon.toFixed(5)}` : ""]);
 
     const badge = row.querySelector("[data-testid=alarm-state]");
     badge.dataset.state = alarm.state;
@@ -251,9 +269,17 @@
     if (tab === "map") renderMarkers();
   }
 
-  function select(key) {
-    if (selectedKey !== key) clearSnapshot("");
+  // Opening the detail is a view the server audits (one row per opening); the list's updates then keep it current.
+  async function select(key) {
+    if (selectedKey !== key) { clearSnapshot(""); cases.clear(); }
     selectedKey = key;
+    render();
+    const response = await api(`/api/alarms/${encodeURIComponent(key)}`).catch(() => null);
+    if (!response?.ok || key !== selectedKey) return;
+    const alarm = await response.json();
+    const listed = alarms.get(key);
+    if (listed && listed.timeline.length <= alarm.timeline.length) alarms.set(key, alarm);
+    if (alarm.state === "resolved" && alarm.site.address != null) cases.set(key, alarm);
     render();
   }
 
@@ -265,7 +291,7 @@
     panel.dataset.key = alarm.key;
     $("[data-testid=detail-event]", panel).textContent = names(alarm.event.nameKo, alarm.event.nameEn).join(" · ");
     $("[data-testid=detail-place]", panel).textContent =
-      `${names(alarm.district.nameKo, alarm.district.nameEn)[0]} · ${alarm.site.address} · ${alarm.deviceId}`;
+      `${names(alarm.district.nameKo, alarm.district.nameEn)[0]} · ${placeText(siteOf(alarm))} · ${alarm.deviceId}`;
     const badge = $("[data-testid=detail-state]", panel);
     badge.dataset.state = alarm.state;
     badge.textContent = t("state")[alarm.state] || alarm.state;
@@ -291,10 +317,14 @@
       }
       return item;
     }));
-    const closed = alarm.state === "resolved";
-    $("[data-testid=snapshot-button]", panel).disabled = closed;
-    // The image leaves the screen the moment its alarm is resolved.
-    if (closed && snapshotUrl) clearSnapshot(t("snapshotClosed"));
+    const closed = alarm.state === "resolved" || alarm.test;
+    const caseOpen = cases.has(alarm.key);
+    $("[data-testid=snapshot-button]", panel).disabled = closed && !caseOpen;
+    // The image leaves the screen the moment its alarm is resolved, unless central staff opened the case.
+    if (closed && !caseOpen && snapshotUrl) clearSnapshot(t("snapshotClosed"));
+    const caseForm = $("[data-testid=case-form]", panel);
+    caseForm.hidden = !(session?.central && alarm.state === "resolved" && !caseOpen);
+    $("[data-testid=case-status]", panel).hidden = !caseOpen;
   }
 
   function clearSnapshot(message) {
@@ -327,6 +357,23 @@
     } catch {
       showError(t("offline"));
     }
+  }
+
+  async function openCase(e) {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const key = selectedKey;
+    const reason = form.reason.value;
+    const response = await api(`/api/alarms/${encodeURIComponent(key)}/case`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason }),
+    }).catch(() => null);
+    if (!response) { showError(t("offline")); return; }
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) { showError(`${t("failed")}: ${problemText(response.status, body)}`); return; }
+    form.reason.value = "";
+    showError("");
+    if (key === selectedKey) cases.set(key, body);
+    render();
   }
 
   function markFresh(key) {
@@ -450,7 +497,7 @@
       const row = document.createElement("tr");
       row.dataset.testid = "walktest-row";
       row.dataset.key = a.key;
-      [formatTime(a.receivedAt, true), names(a.district.nameKo, a.district.nameEn)[0], names(a.event.nameKo, a.event.nameEn)[0], a.deviceId, a.site.address]
+      [formatTime(a.receivedAt, true), names(a.district.nameKo, a.district.nameEn)[0], names(a.event.nameKo, a.event.nameEn)[0], a.deviceId, placeText(a.site)]
         .forEach((value) => { const cell = document.createElement("td"); cell.textContent = value; row.append(cell); });
       return row;
     });
@@ -560,9 +607,10 @@
     if (request !== markerRequest) return;
     // Later children paint on top: the many small lights first, open alarms last.
     const items = layers.filter((l) => l.layer === "lights").flatMap(layerDots);
-    devices.forEach((d) => items.push(dot(d.site.lat, d.site.lon, "marker-device", d.deviceId, `${d.deviceId} ${d.site.address}`)));
+    // Only devices with an open alarm come with their site; the others are listed by district and box only.
+    devices.filter((d) => hasSite(d.site)).forEach((d) => items.push(dot(d.site.lat, d.site.lon, "marker-device", d.deviceId, `${d.deviceId} ${d.site.address}`)));
     items.push(...layers.filter((l) => l.layer !== "lights").flatMap(layerDots));
-    [...alarms.values()].filter((a) => a.state !== "resolved").forEach((a) =>
+    [...alarms.values()].filter((a) => a.state !== "resolved" && hasSite(a.site)).forEach((a) =>
       items.push(dot(a.site.lat, a.site.lon, "marker-alarm", a.key, `${names(a.event.nameKo, a.event.nameEn)[0]} ${a.site.address}`)));
     // A fragment, not replaceChildren(...items): tens of thousands of lights would overflow the argument list.
     const fragment = document.createDocumentFragment();
@@ -586,7 +634,7 @@
       box.append(h, ul);
       return box;
     };
-    const device = (d) => `${d.deviceId} · ${names(d.district.nameKo, d.district.nameEn)[0]} · ${d.site.address}` +
+    const device = (d) => `${d.deviceId} · ${names(d.district.nameKo, d.district.nameEn)[0]} · ${d.gatewayId}` + (d.site.address != null ? ` · ${d.site.address}` : "") +
       (d.health.batteryPercent != null ? ` · ${d.health.batteryPercent}%` : "") + (d.lastSeen ? ` · ${t("lastSeen")} ${formatTime(d.lastSeen, true)}` : "");
     $("[data-testid=health-panel]").replaceChildren(
       section("healthSilent", "health-silent", health.silent, device),
@@ -594,7 +642,7 @@
       section("healthTamper", "health-tamper", health.tamper, device),
       section("healthLampFault", "health-lamp-fault", health.lampFaults, device),
       section("healthTroubles", "health-troubles", health.troubles, (x) =>
-        `${formatTime(x.detectedAt, true)} · ${names(x.event.nameKo, x.event.nameEn)[0]} · ${x.deviceId} · ${names(x.district.nameKo, x.district.nameEn)[0]} · ${x.address}`),
+        `${formatTime(x.detectedAt, true)} · ${names(x.event.nameKo, x.event.nameEn)[0]} · ${x.deviceId} · ${names(x.district.nameKo, x.district.nameEn)[0]} · ${x.gatewayId}${x.address != null ? ` · ${x.address}` : ""}`),
       section("healthGatewaysDown", "health-gateways-down", health.gatewaysDown, (g) => `${g.gatewayId} · ${t("lastSeen")} ${formatTime(g.lastSeenAt, true)}`));
   }
 
@@ -613,6 +661,27 @@
       return row;
     });
     $("[data-testid=audit-list]").replaceChildren(...rows);
+    await loadRetention();
+  }
+
+  // Retention report (보존 기간 보고): periods and what the purge removed when, counts only.
+  async function loadRetention() {
+    const response = await api("/api/retention");
+    if (!response.ok) return;
+    const report = await response.json();
+    const days = (span) => { const [d, rest] = span.includes(".") ? span.split(".") : ["0", span]; return rest.startsWith("00:00:00") ? `${d} ${t("days")}` : span; };
+    const cells = (testid, values, data) => {
+      const row = document.createElement("tr");
+      row.dataset.testid = testid;
+      Object.assign(row.dataset, data);
+      values.forEach((value) => { const cell = document.createElement("td"); cell.textContent = value; row.append(cell); });
+      return row;
+    };
+    $("[data-testid=retention-periods]").replaceChildren(...report.periods.map((p) => cells("retention-period", [p.table, days(p.period)], { table: p.table })));
+    $("[data-testid=retention-purges]").replaceChildren(...report.purges.map((p) =>
+      cells("retention-purge", [formatTime(p.at, true), p.table, String(p.removed)], { table: p.table, removed: String(p.removed) })));
+    $("[data-testid=retention-empty]").hidden = report.purges.length > 0;
+    $("[data-testid=retention-last-pass]").textContent = report.lastPassAt ? `${t("retentionLastPass")}: ${formatTime(report.lastPassAt, true)}` : "";
   }
 
   async function verifyAudit() {
@@ -655,6 +724,7 @@
     if (source) { source.close(); source = null; }
     alarms.clear();
     walkTests.clear();
+    cases.clear();
     selectedKey = null;
     mapView = null;
     clearSnapshot("");
@@ -692,7 +762,8 @@
   }));
   $$("[data-tab]").forEach((button) => button.addEventListener("click", () => showTab(button.dataset.tab)));
   $("[data-testid=snapshot-button]").addEventListener("click", viewSnapshot);
-  $("[data-testid=detail-close]").addEventListener("click", () => { clearSnapshot(""); selectedKey = null; render(); });
+  $("[data-testid=detail-close]").addEventListener("click", () => { clearSnapshot(""); cases.clear(); selectedKey = null; render(); });
+  $("[data-testid=case-form]").addEventListener("submit", openCase);
   $("[data-testid=audit-verify]").addEventListener("click", verifyAudit);
   $("[data-testid=sound-toggle]").addEventListener("click", () => {
     soundOn = !soundOn;

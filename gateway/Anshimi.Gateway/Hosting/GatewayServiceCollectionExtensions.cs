@@ -79,7 +79,7 @@ public static partial class GatewayServiceCollectionExtensions
                 mqtt.CleanSession = false;
                 if (string.IsNullOrEmpty(mqtt.ClientId))
                 {
-                    mqtt.ClientId = "anshimi-gateway-" + gateway.Value.Id;
+                    mqtt.ClientId = BrokerListeners.AccountClientId("gateway-" + gateway.Value.Id);
                 }
 
                 // The gateway's "offline" belongs where the cloud listens: on the cloud endpoint when the box has one.

@@ -129,7 +129,7 @@ public sealed partial class DynamicSecurity(
                     Host = main.Host,
                     Port = main.Port,
                     TlsCaFile = main.TlsCaFile,
-                    ClientId = "anshimi-provisioner-" + Guid.NewGuid().ToString("N")[..8],
+                    ClientId = BrokerListeners.AccountClientId("provisioner-" + Guid.NewGuid().ToString("N")[..8]),
                     Username = provisioning.DynamicSecurityUsername,
                     Password = (await File.ReadAllTextAsync(provisioning.DynamicSecurityPasswordFile, cancellationToken)).Trim(),
                     CleanSession = true,

@@ -37,8 +37,9 @@ public static class RegistryCsv
         // Spaces at either end are quoted so that a spreadsheet or reader that trims keeps them.
         Quoting = CsvQuoting.WhenNeededOrWhitespace,
 
-        // An export must import back unchanged, so nothing is prefixed to formula-like text.
-        Injection = CsvInjection.None,
+        // A district's asset list is opened in a spreadsheet: formula-like text (= + - @, tab, CR first) gets a leading '
+        // and shows as text; the import removes that ' again, so an exported file still imports back unchanged.
+        Injection = CsvInjection.Escape,
     };
 
     // The separator is fixed (no detection, no "sep=" line), empty lines stay records as the row rules below expect,
@@ -140,6 +141,10 @@ public static class RegistryCsv
         return problems.Count > 0 ? [] : rows;
     }
 
+    /// <summary>Undoes the export's formula escape: the ' it put before one of the characters a spreadsheet would run.</summary>
+    private static string Unescape(string field) =>
+        field.Length >= 2 && field[0] == WriterOptions.InjectionEscape && WriterOptions.InjectionCharacters.Contains(field[1]) ? field[1..] : field;
+
     private static string Time(DateTimeOffset? at) => at?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) ?? "";
 
     /// <summary>The records with the line each starts on; the first malformed quote stops reading and is a problem of its record's first line.</summary>
@@ -152,7 +157,7 @@ public static class RegistryCsv
         {
             while (csv.Read() && malformed is null)
             {
-                records.Add(((int)csv.LineNumber, csv.Current.ToArray()));
+                records.Add(((int)csv.LineNumber, [.. csv.Current.ToArray().Select(Unescape)]));
             }
         }
 

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream.Provisioning;
 
 namespace Anshimi.Gateway.Upstream;
 
@@ -139,7 +140,8 @@ public sealed class CloudLinkOptions : IValidatableObject
         {
             Host = host,
             Port = port,
-            ClientId = "anshimi-gateway-" + gatewayId,
+            // The endpoint names the session after the certificate's CN; the id sent follows the brokers' client-id rule.
+            ClientId = BrokerListeners.AccountClientId("gateway-" + gatewayId),
             CleanSession = false,
             KeepAliveSeconds = KeepAliveSeconds,
             LastWill = lastWill,

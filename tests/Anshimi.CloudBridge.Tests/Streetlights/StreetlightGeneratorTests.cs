@@ -1,3 +1,4 @@
+using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Streetlights;
 using Anshimi.Geo;
 
@@ -6,6 +7,7 @@ namespace Anshimi.CloudBridge.Tests.Streetlights;
 public sealed class StreetlightGeneratorTests
 {
     private static readonly SeoulDistricts Seoul = SeoulDistricts.Load(CloudBridgeHost.DistrictsFile);
+    private static readonly DistrictDirectory Districts = new(Seoul);
     private static readonly StreetlightLayout Small = new() { Seed = 7, TotalLights = 2_500 };
 
     [Fact]
@@ -67,10 +69,10 @@ public sealed class StreetlightGeneratorTests
         string path = Path.Combine(Directory.CreateTempSubdirectory("lights-").FullName, "lights.csv");
         StreetlightFile.Write(path, lights);
 
-        Assert.Equal(lights, StreetlightFile.Read(path));
+        Assert.Equal(lights, StreetlightFile.Read(path, Districts));
 
         File.AppendAllText(path, "5A0000ZZ,11140,gw-x,37.5,127.0\n");
-        FormatException bad = Assert.Throws<FormatException>(() => StreetlightFile.Read(path));
+        FormatException bad = Assert.Throws<FormatException>(() => StreetlightFile.Read(path, Districts));
         Assert.Contains("line 102", bad.Message, StringComparison.Ordinal);
     }
 
@@ -86,7 +88,7 @@ public sealed class StreetlightGeneratorTests
             ["generate-lights", "--out", path, "--seed", "3", "--count", "250", "--districts", CloudBridgeHost.DistrictsFile], output, error);
 
         Assert.Equal(0, exit);
-        Assert.Equal(StreetlightGenerator.Generate(Seoul, new StreetlightLayout { Seed = 3, TotalLights = 250 }), StreetlightFile.Read(path));
+        Assert.Equal(StreetlightGenerator.Generate(Seoul, new StreetlightLayout { Seed = 3, TotalLights = 250 }), StreetlightFile.Read(path, Districts));
         Assert.Contains("250 lights", output.ToString(), StringComparison.Ordinal);
 
         Assert.Equal(2, GenerateLightsCommand.Run(["generate-lights", "--count", "many", "--out", path], output, error));

