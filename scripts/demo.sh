@@ -119,9 +119,10 @@ export CloudBridge__DataDirectory="$state/cloud"
 unset CloudBridge__DataDirectory
 sites="$state/cloud/sites"
 cp cloud-bridge/endpoint/endpoint.acl.template "$state/endpoint/endpoint.acl"
-sed -e "s|@BIND@|127.0.0.1|" -e "s|@PORT@|$cloud_mqtt_port|" -e "s|@CERTS@|$sites|g" -e "s|@ACL@|$state/endpoint/endpoint.acl|" \
-    -e "s|@DATA@|$state/endpoint/data|" -e "s|@LOG@|$state/logs/cloud-endpoint.log|" -e "s|@USER@|$(id -un)|" \
-    cloud-bridge/endpoint/mosquitto.conf.template > "$state/endpoint/mosquitto.conf"
+# The endpoint's configuration comes from the cloud bridge: the gateway certificate listener's one definition.
+CloudBridge__DataDirectory="$state/cloud" "${cloud_bridge[@]}" endpoint config --port "$cloud_mqtt_port" --bind 127.0.0.1 \
+  --acl "$state/endpoint/endpoint.acl" --data "$state/endpoint/data" --log "$state/logs/cloud-endpoint.log" --user "$(id -un)" \
+  > "$state/endpoint/mosquitto.conf"
 
 pids=()
 stop() {
