@@ -36,7 +36,7 @@ public sealed class CloudEndpoint : IAsyncDisposable
         File.Copy(RepoPaths.Combine("cloud-bridge", "endpoint", "endpoint.acl.template"), acl);
         int port = FreePort.Next();
         // The broker's own directory is known only when it starts: the configuration names it by a token.
-        const string BrokerDirectory = "@BROKER@";
+        const string BrokerDirectory = "{broker}";
         ProcessResult config = await RunCommandAsync(certificates, null,
         [
             "endpoint", "config", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--acl", acl,
