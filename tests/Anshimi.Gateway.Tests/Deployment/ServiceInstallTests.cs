@@ -219,6 +219,17 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.Contains("\"KeyFile\": \"/etc/anshimi/cloud/gateway.key\"", config, StringComparison.Ordinal);
         Assert.Contains("\"Password\"", config, StringComparison.Ordinal);
 
+        // The same install sets up the box's broker for its devices with the client-id rule.
+        Assert.Equal(
+            BrokerListeners.SiteBroker(new SiteBrokerListeners
+            {
+                DeviceInterface = "wlan0",
+                TlsPort = 8883,
+                TlsCertificateFile = "/etc/mosquitto/certs/anshimi-box.pem",
+                TlsKeyFile = "/etc/mosquitto/certs/anshimi-box.key",
+            }),
+            (await File.ReadAllLinesAsync(BrokerConf)).Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith("plugin", StringComparison.Ordinal)));
+
         // The check the unit runs refuses a link without its key.
         ProcessResult missingKey = await ProcessRunner.RunAsync(
             "dotnet",
