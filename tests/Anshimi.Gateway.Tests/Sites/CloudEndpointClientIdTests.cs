@@ -72,6 +72,22 @@ public sealed class CloudEndpointClientIdTests
         }
     }
 
+    [Fact]
+    public void The_endpoint_configuration_holds_the_gateway_listener_line_for_line_on_the_site_cas_files()
+    {
+        var authority = new SiteAuthority("/srv/sites", new SiteAuthorityOptions(), TimeProvider.System);
+
+        IReadOnlyList<string> config = authority.EndpointConfiguration(8883, "0.0.0.0", "/etc/mosquitto/endpoint.acl", "/var/lib/mosquitto", "/var/log/endpoint.log", "mosquitto");
+
+        IReadOnlyList<string> listener = BrokerListeners.GatewayCertificateListener(8883, "0.0.0.0", "/srv/sites/ca.crt", "/srv/sites/endpoint.crt", "/srv/sites/endpoint.key", "/srv/sites/crl.pem");
+        int at = config.ToList().IndexOf(listener[0]);
+        Assert.True(at >= 0, string.Join('\n', config));
+        Assert.Equal(listener, config.Skip(at).Take(listener.Count));
+        Assert.Single(config, l => l.StartsWith("listener ", StringComparison.Ordinal));
+        Assert.Contains("allow_anonymous false", config);
+        Assert.Contains("acl_file /etc/mosquitto/endpoint.acl", config);
+    }
+
     /// <summary>A TLS client pinning the endpoint's CA, with the certificate <c>{name}.crt</c>/<c>.key</c> in <paramref name="credentials"/>, or none.</summary>
     private static MqttClientOptions Identity(CloudEndpoint endpoint, string? credentials, string? name, string clientId)
     {
