@@ -1,5 +1,6 @@
 using Anshimi.Gateway.Hosting;
 using Anshimi.Gateway.Upstream;
+using Anshimi.Protocol.Upstream.Provisioning;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -100,6 +101,19 @@ public sealed class GatewayOptionsTests
 
         Assert.False(services.GetRequiredService<IOptions<CloudLinkOptions>>().Value.IsSeparate);
         Assert.Equal("anshimi/v1/gw/gw/status", services.GetRequiredService<IOptions<Mqtt.MqttClientOptions>>().Value.LastWill!.Topic);
+    }
+
+    [Fact]
+    public void The_cloud_link_and_the_box_session_both_send_the_gateways_client_id_of_the_brokers_rule()
+    {
+        var cloud = new CloudLinkOptions { Url = "mqtts://cloud.example:8883", CaFile = "ca.crt", CertificateFile = "gateway.crt", KeyFile = "gateway.key" };
+        using ServiceProvider services = Build(new() { ["Gateway:Id"] = "gw-a" });
+
+        Mqtt.MqttClientOptions link = cloud.ToClientOptions("gw-a", new Mqtt.MqttLastWill { Topic = "anshimi/v1/gw/gw-a/status", Payload = [] });
+
+        Assert.Equal(BrokerListeners.AccountClientId("gateway-gw-a"), link.ClientId);
+        Assert.StartsWith(BrokerListeners.ClientIdPrefix, link.ClientId, StringComparison.Ordinal);
+        Assert.Equal(BrokerListeners.AccountClientId("gateway-gw-a"), services.GetRequiredService<IOptions<Mqtt.MqttClientOptions>>().Value.ClientId);
     }
 
     private static ServiceProvider Build(Dictionary<string, string?> settings)
