@@ -27,13 +27,19 @@ public sealed class CloudEndpoint : IAsyncDisposable
 
     public string Url => "mqtts://127.0.0.1:" + Broker.Port.ToString(CultureInfo.InvariantCulture);
 
-    public static async Task<CloudEndpoint> StartAsync(CancellationToken cancellationToken)
+    /// <param name="extraAclLines">Lines appended to the deployed ACL, e.g. probe identities a benchmark measures the bare link with.</param>
+    public static async Task<CloudEndpoint> StartAsync(CancellationToken cancellationToken, IEnumerable<string>? extraAclLines = null)
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("anshimi-endpoint-").FullName;
         string certificates = Path.Combine(directory, "certs");
         await RunCommandAsync(certificates, null, ["endpoint", "init", "--host", "127.0.0.1", "--host", "localhost"], cancellationToken).ConfigureAwait(false);
         string acl = Path.Combine(directory, "endpoint.acl");
         File.Copy(RepoPaths.Combine("cloud-bridge", "endpoint", "endpoint.acl.template"), acl);
+        if (extraAclLines is not null)
+        {
+            await File.AppendAllLinesAsync(acl, ["", .. extraAclLines], cancellationToken).ConfigureAwait(false);
+        }
+
         int port = FreePort.Next();
         // The broker's own directory is known only when it starts: the configuration names it by a token.
         const string BrokerDirectory = "{broker}";
