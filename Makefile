@@ -46,9 +46,10 @@ bench: build
 bench-heartbeats: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- heartbeats
 
-# Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway).
+# Installs the gateway as a systemd service on this machine (a Raspberry Pi OS / Debian gateway); with
+# CLOUD_URL=mqtts://host[:port] CLOUD_CREDENTIALS=dir (from the cloud's `gateways issue`) it links the box to the cloud.
 install-gateway: deps restore
-	bash scripts/install-gateway.sh
+	bash scripts/install-gateway.sh $(if $(CLOUD_URL),--cloud-url $(CLOUD_URL) --cloud-credentials $(CLOUD_CREDENTIALS))
 
 ## bench-alloc: allocations per encoded/decoded frame and per device tick (see bench/README.md)
 bench-alloc:

@@ -8,12 +8,16 @@
 #   /usr/share/anshimi/seoul-admin-dongs-2021.geojson Seoul's 행정동, named in the bind answer (with DATA-README.md, the attribution)
 #   /etc/mosquitto/conf.d/anshimi.conf      the box's broker on the dynamic-security plugin (kept if present)
 #   /var/lib/mosquitto/dynamic-security.json and /etc/anshimi/dynsec-admin.secret   its admin account
+#   /etc/anshimi/cloud/{ca.crt,gateway.crt,gateway.key}   the link to the cloud (with --cloud-url)
 #   /etc/anshimi/box-ca.pem, /etc/mosquitto/certs/anshimi-box.{pem,key}   the box's CA (for devices using
 #                                           TLS) and the broker's certificate it issued (kept if present)
 # Then (not with --destdir) restarts mosquitto and gives the gateway its broker account: --prepare-broker.
 # Options: --destdir DIR  install into a staging root (packaging, tests): no user, no systemctl
 #          --from DIR     install an already published build instead of running dotnet publish
 #          --gateway-id ID  the id written into a new configuration file (default: the host name)
+#          --cloud-url mqtts://HOST[:PORT] --cloud-credentials DIR   link the box to the cloud's MQTT endpoint with
+#                         the credentials the cloud issued for it (`gateways issue ID --out DIR`: ca.crt, gateway.crt,
+#                         gateway.key); written into the configuration file, new or kept
 #          --device-interface IF  the network devices reach the box on; the broker listens for devices there only (default wlan0)
 #          --device-address ADDR  the box's address on that network, named in its TLS certificate (default: the interface's IPv4)
 set -euo pipefail
@@ -22,6 +26,8 @@ repo=$(pwd)
 destdir=""
 from=""
 gateway_id=$(hostname -s 2>/dev/null || echo gateway)
+cloud_url=""
+cloud_credentials=""
 device_interface=wlan0
 device_address=""
 while [ $# -gt 0 ]; do
@@ -29,11 +35,21 @@ while [ $# -gt 0 ]; do
     --destdir) destdir=$2; shift 2 ;;
     --from) from=$2; shift 2 ;;
     --gateway-id) gateway_id=$2; shift 2 ;;
+    --cloud-url) cloud_url=$2; shift 2 ;;
+    --cloud-credentials) cloud_credentials=$2; shift 2 ;;
     --device-interface) device_interface=$2; shift 2 ;;
     --device-address) device_address=$2; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
+
+if [ -n "$cloud_url" ] || [ -n "$cloud_credentials" ]; then
+  [ -n "$cloud_url" ] && [ -n "$cloud_credentials" ] || { echo "--cloud-url and --cloud-credentials go together" >&2; exit 2; }
+  case "$cloud_url" in mqtts://?*) ;; *) echo "클라우드 주소는 mqtts://호스트[:포트] / --cloud-url must be mqtts://host[:port], got '$cloud_url'" >&2; exit 2 ;; esac
+  for f in ca.crt gateway.crt gateway.key; do
+    [ -f "$cloud_credentials/$f" ] || { echo "자격 증명 파일 없음 / $cloud_credentials/$f missing (from the cloud: gateways issue ID --out DIR)" >&2; exit 2; }
+  done
+fi
 
 dotnet_path=$(command -v dotnet || echo /usr/bin/dotnet)
 if [ -z "$from" ]; then
@@ -72,6 +88,29 @@ if [ ! -e "$config" ]; then
   echo "  새 설정 파일 / new configuration file: $config (broker user '$gateway_id', password inside)"
 else
   echo "  기존 설정 유지 / keeping existing configuration: $config"
+fi
+
+cloud_dir="$destdir/etc/anshimi/cloud"
+if [ -n "$cloud_url" ]; then
+  echo "▶ 클라우드 연결 / cloud link: $cloud_url"
+  configured_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Gateway"]["Id"])' "$config")
+  # The endpoint takes the certificate's CN as the gateway's identity: it must be this box's id.
+  subject=$(openssl x509 -in "$cloud_credentials/gateway.crt" -noout -subject -nameopt RFC2253)
+  [ "$subject" = "subject=CN=$configured_id" ] || { echo "인증서의 게이트웨이 ID 불일치 / the certificate is for '${subject#subject=CN=}', this box is '$configured_id'" >&2; exit 2; }
+  install -d -m 0750 "$cloud_dir"
+  install -m 0644 "$cloud_credentials/ca.crt" "$cloud_credentials/gateway.crt" "$cloud_dir/"
+  install -m 0640 "$cloud_credentials/gateway.key" "$cloud_dir/gateway.key"
+  python3 - "$config" "$cloud_url" <<'PY'
+import json, sys
+path, url = sys.argv[1], sys.argv[2]
+config = json.load(open(path))
+config["Cloud"] = {"Url": url, "CaFile": "/etc/anshimi/cloud/ca.crt",
+                   "CertificateFile": "/etc/anshimi/cloud/gateway.crt", "KeyFile": "/etc/anshimi/cloud/gateway.key"}
+with open(path, "w") as out:
+    json.dump(config, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+PY
+  echo "  클라우드 자격 증명 / cloud credentials: $cloud_dir (CA pinned, key 0640 root:anshimi)"
 fi
 
 echo "▶ 브로커 설정 / broker: dynamic-security plugin, devices on $device_interface"
@@ -151,6 +190,7 @@ if [ -z "$destdir" ]; then
   # Raspberry Pi OS gives the GPIO and I2C character devices to these groups.
   for group in gpio i2c; do getent group "$group" >/dev/null && usermod -aG "$group" anshimi; done
   chown root:anshimi "$config" "$admin_secret"
+  [ -d "$cloud_dir" ] && chown -R root:anshimi "$cloud_dir"
   chmod 0640 "$admin_secret"
   chown mosquitto:mosquitto "$dynsec_json" 2>/dev/null || true
   chmod 0600 "$dynsec_json"
@@ -160,8 +200,12 @@ fi
 
 echo "▶ 설정 검사 / checking the configuration"
 # The staged files stand in for the installed paths the configuration names.
-ANSHIMI_GATEWAY_CONFIG="$config" Provisioning__DynamicSecurityPasswordFile="$admin_secret" \
-Provisioning__DistrictsFile="$destdir/usr/share/anshimi/seoul-municipalities.geojson" \
+cloud_files=()
+if python3 -c 'import json,sys; sys.exit(0 if "Cloud" in json.load(open(sys.argv[1])) else 1)' "$config"; then
+  cloud_files=(Cloud__CaFile="$cloud_dir/ca.crt" Cloud__CertificateFile="$cloud_dir/gateway.crt" Cloud__KeyFile="$cloud_dir/gateway.key")
+fi
+env ANSHIMI_GATEWAY_CONFIG="$config" Provisioning__DynamicSecurityPasswordFile="$admin_secret" \
+Provisioning__DistrictsFile="$destdir/usr/share/anshimi/seoul-municipalities.geojson" "${cloud_files[@]}" \
 Provisioning__NeighbourhoodsFile="$destdir/usr/share/anshimi/seoul-admin-dongs-2021.geojson" \
   "$dotnet_path" "$destdir/opt/anshimi/gateway/Anshimi.Gateway.dll" --check-config
 

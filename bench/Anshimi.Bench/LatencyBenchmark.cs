@@ -120,7 +120,7 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         }
     }
 
-    private static Process StartHost(string fleetPath, MosquittoBroker broker, Action<string> onLine)
+    internal static Process StartHost(string fleetPath, MosquittoBroker broker, Action<string> onLine)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(typeof(LatencyBenchmark).Assembly.Location);
@@ -141,10 +141,14 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         return process;
     }
 
-    private async Task PressAsync(Process host, IReadOnlyList<DeviceRecord> devices, int first, int count, CancellationToken ct)
+    private Task PressAsync(Process host, IReadOnlyList<DeviceRecord> devices, int first, int count, CancellationToken ct) =>
+        PressAsync([.. Enumerable.Range(first, count).Select(i => (host, devices[i % devices.Count].DeviceId))], alarmsPerSecond, ct);
+
+    /// <summary>Presses each (device process, bell) in turn at a steady rate.</summary>
+    internal static async Task PressAsync(IReadOnlyList<(Process Host, string DeviceId)> presses, double alarmsPerSecond, CancellationToken ct)
     {
         var pacing = Stopwatch.StartNew();
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < presses.Count; i++)
         {
             TimeSpan due = TimeSpan.FromSeconds(i / alarmsPerSecond);
             if (pacing.Elapsed < due)
@@ -152,14 +156,15 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
                 await Task.Delay(due - pacing.Elapsed, ct);
             }
 
-            await host.StandardInput.WriteLineAsync("press " + devices[(first + i) % devices.Count].DeviceId);
+            (Process host, string deviceId) = presses[i];
+            await host.StandardInput.WriteLineAsync("press " + deviceId);
             await host.StandardInput.FlushAsync(ct);
         }
     }
 
     private static string Mb(long? bytes) => bytes is null ? "n/a" : (bytes.Value / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
 
-    private static async Task<Percentiles> BrokerRoundTripsAsync(MqttSession publisher, MqttSession subscriber, int samples, int pauseMs, CancellationToken ct)
+    internal static async Task<Percentiles> BrokerRoundTripsAsync(MqttSession publisher, MqttSession subscriber, int samples, int pauseMs, CancellationToken ct)
     {
         string topic = "probe/rtt/" + Guid.NewGuid().ToString("N")[..8];
         var arrivals = new ConcurrentDictionary<int, long>();
@@ -186,7 +191,11 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         return new Percentiles(rtts);
     }
 
-    private async Task WatchFeedAsync(AnshimiSystem system, CancellationToken ct)
+    private Task WatchFeedAsync(AnshimiSystem system, CancellationToken ct) =>
+        WatchFeedAsync(system, () => _feedReady = true, (key, raised, received, now) => _seen.TryAdd(key, (raised, received, now)), ct);
+
+    /// <summary>Follows the console's live feed: <paramref name="ready"/> once it is open, then each alarm with its raised and received times and when the feed carried it.</summary>
+    internal static async Task WatchFeedAsync(AnshimiSystem system, Action ready, Action<string, DateTimeOffset, DateTimeOffset, DateTimeOffset> alarm, CancellationToken ct)
     {
         using HttpClient http = AnshimiSystem.CloudClient(Timeout.InfiniteTimeSpan);
         try
@@ -200,14 +209,17 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
                 if (line.StartsWith("event:", StringComparison.Ordinal))
                 {
                     kind = line[6..].Trim();
-                    _feedReady |= kind == "ready";
+                    if (kind == "ready")
+                    {
+                        ready();
+                    }
                 }
                 else if (line.StartsWith("data:", StringComparison.Ordinal) && kind == "alarm")
                 {
                     DateTimeOffset now = DateTimeOffset.UtcNow;
-                    using JsonDocument alarm = JsonDocument.Parse(line[5..]);
-                    JsonElement root = alarm.RootElement;
-                    _seen.TryAdd(root.GetProperty("key").GetString()!, (root.GetProperty("raisedAt").GetDateTimeOffset(), root.GetProperty("receivedAt").GetDateTimeOffset(), now));
+                    using JsonDocument document = JsonDocument.Parse(line[5..]);
+                    JsonElement root = document.RootElement;
+                    alarm(root.GetProperty("key").GetString()!, root.GetProperty("raisedAt").GetDateTimeOffset(), root.GetProperty("receivedAt").GetDateTimeOffset(), now);
                 }
             }
         }

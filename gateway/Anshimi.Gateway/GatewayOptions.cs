@@ -40,6 +40,12 @@ public sealed class GatewayOptions
     /// <summary>How often every device's status is reported again, repairing anything lost on the way.</summary>
     public TimeSpan StatusResyncInterval { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Unsent troubles kept while the cloud is unreachable (about 100 bytes each). At the bound the oldest trouble that a
+    /// later one of the same device, condition and qualifier supersedes goes first, else the oldest; alarms are never dropped.
+    /// </summary>
+    public int MaxPendingTroubles { get; set; } = 10_000;
+
     /// <summary>Where the box itself is installed: its own troubles (its UPS) carry it, so the cloud routes them to the district. Optional.</summary>
     public GatewaySite? Site { get; set; }
 

@@ -35,6 +35,12 @@ public sealed class MosquittoBrokerOptions
     public bool DynamicSecurity { get; set; }
 
     /// <summary>
+    /// The whole mosquitto.conf for (port, broker directory) in place of the generated one, e.g. rendered from a
+    /// deployment template; <see cref="Users"/>, <see cref="AclLines"/> and the other settings are then not used.
+    /// </summary>
+    public Func<int, string, IEnumerable<string>>? Configuration { get; set; }
+
+    /// <summary>
     /// The box broker's listeners and client-id rule (<see cref="BrokerListeners.SiteBroker"/>) instead of one plain
     /// listener: accounts on <see cref="MosquittoBroker.Port"/> with the session named after the account, anonymous
     /// factory-fresh devices on <see cref="MosquittoBroker.ProvisioningPort"/>, every client id sent starting with
@@ -118,6 +124,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public string DynamicSecurityConfigFile => Path.Combine(Directory, "dynamic-security.json");
 
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The running broker's process id, e.g. for a reload command; null while it is stopped.</summary>
+    public int? ProcessId => IsRunning ? _process!.Id : null;
 
     /// <summary>Writes the configuration, starts the broker and waits until it accepts connections.</summary>
     public static async Task<MosquittoBroker> StartAsync(MosquittoBrokerOptions? options = null, CancellationToken cancellationToken = default)
@@ -348,6 +357,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         var dataDirectory = Path.Combine(Directory, "data");
         System.IO.Directory.CreateDirectory(dataDirectory);
+        if (_options.Configuration is { } render)
+        {
+            File.WriteAllLines(ConfigFile, render(Port, Directory));
+            return;
+        }
+
         List<string> lines =
         [
             "set_tcp_nodelay true",

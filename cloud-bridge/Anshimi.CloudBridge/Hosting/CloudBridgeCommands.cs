@@ -1,17 +1,19 @@
 using System.CommandLine;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Operators;
+using Anshimi.CloudBridge.Sites;
 
 namespace Anshimi.CloudBridge.Hosting;
 
 /// <summary>
 /// Administration from the command line, with the same configuration as the service:
-/// <c>operators add</c> (password from standard input), <c>operators disable</c>/<c>enable</c> and <c>audit verify</c>.
+/// <c>operators add</c> (password from standard input), <c>operators disable</c>/<c>enable</c>, <c>audit verify</c>, and the MQTT endpoint's certificates:
+/// <c>endpoint init</c>, <c>endpoint config</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c> and <c>gateways revoke</c> (<see cref="SiteAuthority"/>).
 /// Changing or disabling an account ends its console sessions at once, also in a running bridge.
 /// </summary>
 public static class CloudBridgeCommands
 {
-    public static bool Handles(string[] args) => args is ["operators" or "audit", ..];
+    public static bool Handles(string[] args) => args is ["operators" or "audit" or "endpoint" or "gateways", ..];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -69,6 +71,8 @@ public static class CloudBridgeCommands
         {
             new Command("operators", "관제요원 계정 operator accounts") { add, disable, enable },
             new Command("audit", "감사 기록 audit log") { verify },
+            EndpointCommand(),
+            GatewaysCommand(),
         };
         return await root.Parse(args).InvokeAsync();
     }
@@ -79,6 +83,112 @@ public static class CloudBridgeCommands
         bool found = await services.GetRequiredService<OperatorSignIn>().SetDisabledAsync(userName, disabled, "cli", cancellationToken);
         Console.WriteLine(!found ? "없음 no such account: " + userName : disabled ? "사용 중지됨 disabled: " + userName : "사용 가능 enabled: " + userName);
         return found ? 0 : 1;
+    }
+
+    private static Command EndpointCommand()
+    {
+        var hosts = new Option<string[]>("--host") { Description = "엔드포인트 호스트 이름 또는 주소 endpoint host name or address (repeatable; the first is its CN)", Required = true };
+        var init = new Command("init", "인증기관·서버 인증서 생성 — create the site CA (kept if present), an empty CRL, the endpoint's server certificate and the bridge's client certificate") { hosts };
+        init.SetAction(parse =>
+        {
+            SiteAuthority authority = LoadAuthority();
+            authority.Initialize(parse.GetValue(hosts)!);
+            Console.WriteLine($"준비됨 ready: CA {authority.CaCertificateFile}, CRL {authority.CrlFile}, endpoint {authority.EndpointCertificateFile}, bridge {authority.BridgeCertificateFile}");
+            return 0;
+        });
+        var renew = new Command("renew-crl", "폐기 목록 갱신 — sign the CRL anew before it expires, then reload the endpoint");
+        renew.SetAction(async (_, cancellationToken) =>
+        {
+            SiteAuthority authority = LoadAuthority();
+            authority.RenewCrl();
+            return await ReloadAsync(authority, cancellationToken);
+        });
+        var port = new Option<int>("--port") { Description = "TLS 포트 TLS port", DefaultValueFactory = _ => 8883 };
+        var bind = new Option<string>("--bind") { Description = "수신 주소 address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
+        var acl = new Option<string>("--acl") { Description = "ACL 파일 the ACL file (cloud-bridge/endpoint/endpoint.acl.template as installed)", Required = true };
+        var data = new Option<string>("--data") { Description = "저장 디렉터리 persistence directory", DefaultValueFactory = _ => "/var/lib/mosquitto" };
+        var log = new Option<string>("--log") { Description = "로그 파일 log file", DefaultValueFactory = _ => "/var/log/mosquitto/anshimi-endpoint.log" };
+        var user = new Option<string>("--user") { Description = "mosquitto 실행 사용자 the user mosquitto runs as", DefaultValueFactory = _ => "mosquitto" };
+        var config = new Command("config", "엔드포인트 설정 출력 — print the endpoint's mosquitto.conf for this site CA") { port, bind, acl, data, log, user };
+        config.SetAction(parse =>
+        {
+            foreach (string line in LoadAuthority().EndpointConfiguration(
+                parse.GetValue(port), parse.GetValue(bind)!, parse.GetValue(acl)!, parse.GetValue(data)!, parse.GetValue(log)!, parse.GetValue(user)!))
+            {
+                Console.WriteLine(line);
+            }
+
+            return 0;
+        });
+        return new Command("endpoint", "클라우드 MQTT 엔드포인트 cloud MQTT endpoint") { init, config, renew };
+    }
+
+    private static Command GatewaysCommand()
+    {
+        var id = new Argument<string>("gateway-id") { Description = "게이트웨이 ID gateway id, e.g. gw-jongno-01" };
+        var output = new Option<string>("--out") { Description = "자격 증명을 쓸 디렉터리 directory for gateway.key, gateway.crt and ca.crt", Required = true };
+        var issue = new Command("issue", "게이트웨이 자격 증명 발급 — issue a new gateway's key and certificate, signed by the site CA") { id, output };
+        issue.SetAction(parse =>
+        {
+            try
+            {
+                string serial = LoadAuthority().IssueGateway(parse.GetValue(id)!, parse.GetValue(output)!);
+                Console.WriteLine($"발급됨 issued: {parse.GetValue(id)} serial {serial} → {parse.GetValue(output)}");
+                return 0;
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+        });
+        var revokeId = new Argument<string>("gateway-id") { Description = "게이트웨이 ID gateway id" };
+        var revoke = new Command("revoke", "게이트웨이 자격 증명 폐기 — revoke every certificate of a gateway (CRL), then reload the endpoint") { revokeId };
+        revoke.SetAction(async (parse, cancellationToken) =>
+        {
+            SiteAuthority authority = LoadAuthority();
+            IReadOnlyList<string> serials;
+            try
+            {
+                serials = authority.RevokeGateway(parse.GetValue(revokeId)!);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+
+            if (serials.Count == 0)
+            {
+                Console.Error.WriteLine("폐기할 인증서 없음 no unrevoked certificate issued to " + parse.GetValue(revokeId));
+                return 1;
+            }
+
+            Console.WriteLine($"폐기됨 revoked: {parse.GetValue(revokeId)} serial {string.Join(", ", serials)}");
+            return await ReloadAsync(authority, cancellationToken);
+        });
+        return new Command("gateways", "게이트웨이 자격 증명 gateway credentials") { issue, revoke };
+    }
+
+    private static async Task<int> ReloadAsync(SiteAuthority authority, CancellationToken cancellationToken)
+    {
+        int status = await authority.ReloadEndpointAsync(cancellationToken);
+        if (status != 0)
+        {
+            Console.Error.WriteLine($"엔드포인트 재적재 실패 endpoint reload failed (Sites:ReloadCommand exited {status}); the new CRL applies at its next reload");
+            return 3;
+        }
+
+        return 0;
+    }
+
+    /// <summary>The site CA under the service's configuration (<c>Sites</c>, relative to <c>CloudBridge:DataDirectory</c>).</summary>
+    private static SiteAuthority LoadAuthority()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        SiteAuthorityOptions options = builder.Configuration.GetSection(SiteAuthorityOptions.SectionName).Get<SiteAuthorityOptions>() ?? new SiteAuthorityOptions();
+        string dataDirectory = builder.Configuration.GetSection(CloudBridgeOptions.SectionName)[nameof(CloudBridgeOptions.DataDirectory)] ?? new CloudBridgeOptions().DataDirectory;
+        return new SiteAuthority(Path.Combine(dataDirectory, options.CertificateDirectory), options, TimeProvider.System);
     }
 
     /// <summary>The service's own registrations and configuration (appsettings, environment), without starting it.</summary>

@@ -16,6 +16,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _receipts;
     private readonly Counter<long> _commandsRejected;
     private readonly Counter<long> _recordsPurged;
+    private readonly Counter<long> _troublesDropped;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -28,6 +29,7 @@ public sealed class GatewayMetrics
         _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", "{envelope}", "Alarm envelopes published upstream, resends included.");
         _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", "{receipt}", "Cloud receipts that cleared an outbox row.");
         _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", "{command}", "Cloud commands ignored, by reason.");
+        _troublesDropped = Meter.CreateCounter<long>("anshimi.gateway.troubles.dropped", "{trouble}", "Unsent troubles dropped at the outbox bound, by reason: superseded (a later one of the same device, condition and qualifier is kept) or oldest.");
         _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", "{record}", "Delivered records deleted at the end of their retention, by kind.");
     }
 
@@ -50,6 +52,8 @@ public sealed class GatewayMetrics
     public void ReceiptApplied() => _receipts.Add(1);
 
     public void CommandRejected(string reason) => _commandsRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void TroubleDropped(string reason) => _troublesDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void RecordsPurged(string kind, int count) => _recordsPurged.Add(count, new KeyValuePair<string, object?>("kind", kind));
 

@@ -3,8 +3,9 @@ using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -30,7 +31,7 @@ public sealed partial class DeviceStatusReporter : PeriodicUpstreamReporter
     private DateTimeOffset _nextResync;
 
     public DeviceStatusReporter(
-        MqttSession mqtt,
+        [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt,
         DeviceRegistry registry,
         DeviceHealthTracker health,
         HealthStore store,

@@ -3,6 +3,7 @@ using Anshimi.Gateway.Outbox;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace Anshimi.Gateway.Health;
 
@@ -22,8 +23,16 @@ public sealed record TroubleRow(
 /// Device health and gateway-raised troubles in the gateway's SQLite file. A trouble row and the
 /// silent flag it implies are written in one transaction, so after a crash the two always agree.
 /// </summary>
-public sealed class HealthStore(GatewayDatabase database)
+public sealed class HealthStore(GatewayDatabase database, IOptions<GatewayOptions> options)
 {
+    /// <summary>Reason a trouble was dropped: a later one of the same device, condition and qualifier is kept.</summary>
+    public const string Superseded = "superseded";
+
+    /// <summary>Reason a trouble was dropped: nothing was superseded, so the oldest went.</summary>
+    public const string Oldest = "oldest";
+
+    private readonly int _maxPending = options.Value.MaxPendingTroubles;
+
     private const string Upsert = """
         INSERT INTO device_health (device_id, silent, low_battery, tamper, mains_lost, lamp_fault, battery_percent, updated_at)
         VALUES ($device, $silent, $low, $tamper, $mains, $lamp, $battery, $at)
@@ -68,8 +77,12 @@ public sealed class HealthStore(GatewayDatabase database)
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Queues a trouble (or its restore) for upstream together with the health it leaves the device in.</summary>
-    public async Task RecordTroubleAsync(uint deviceId, ushort code, byte qualifier, DeviceHealth health, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a trouble (or its restore) for upstream together with the health it leaves the device in. Past
+    /// <see cref="GatewayOptions.MaxPendingTroubles"/> unsent rows, the same transaction drops the oldest row that a later
+    /// one of the same device, code and qualifier supersedes, else the oldest; returns the reasons of what it dropped.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RecordTroubleAsync(uint deviceId, ushort code, byte qualifier, DeviceHealth health, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
@@ -80,7 +93,45 @@ public sealed class HealthStore(GatewayDatabase database)
         command.Parameters.AddWithValue("$code", (int)code);
         command.Parameters.AddWithValue("$qualifier", (int)qualifier);
         await command.ExecuteNonQueryAsync(cancellationToken);
+        List<string> dropped = await DropBeyondBoundAsync(connection, transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        return dropped;
+    }
+
+    private async Task<List<string>> DropBeyondBoundAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        var dropped = new List<string>();
+        await using SqliteCommand count = connection.CreateCommand();
+        count.Transaction = transaction;
+        count.CommandText = "SELECT count(*) FROM troubles WHERE next_attempt_at IS NOT NULL;";
+        long excess = (long)(await count.ExecuteScalarAsync(cancellationToken))! - _maxPending;
+        await using SqliteCommand drop = connection.CreateCommand();
+        drop.Transaction = transaction;
+        for (; excess > 0; excess--)
+        {
+            // A later onset (or restore) of the same condition stands for this one: the cloud still hears that it
+            // happened and that it ended.
+            drop.CommandText = """
+                DELETE FROM troubles WHERE seq = (
+                    SELECT t.seq FROM troubles t
+                    WHERE t.next_attempt_at IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM troubles later
+                        WHERE later.next_attempt_at IS NOT NULL AND later.device_id = t.device_id AND later.code = t.code
+                              AND later.qualifier = t.qualifier AND later.seq > t.seq)
+                    ORDER BY t.seq LIMIT 1);
+                """;
+            if (await drop.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                dropped.Add(Superseded);
+                continue;
+            }
+
+            drop.CommandText = "DELETE FROM troubles WHERE seq = (SELECT min(seq) FROM troubles WHERE next_attempt_at IS NOT NULL);";
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            dropped.Add(Oldest);
+        }
+
+        return dropped;
     }
 
     public async Task<IReadOnlyList<TroubleRow>> GetDueAsync(string gatewayId, DateTimeOffset now, int limit, CancellationToken cancellationToken)

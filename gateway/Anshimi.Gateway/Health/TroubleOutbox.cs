@@ -1,9 +1,11 @@
 using System.Threading.Channels;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Outbox;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -30,12 +32,13 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
     private readonly HealthStore _store;
     private readonly DeviceHealthTracker _health;
     private readonly OutboxSignal _signal;
+    private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<TroubleOutbox> _logger;
     private volatile bool _reconnected;
 
     public TroubleOutbox(
-        MqttSession mqtt,
+        [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt,
         HealthStore store,
         DeviceHealthTracker health,
         RedeliveryPolicy retryPolicy,
@@ -63,6 +66,7 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         _store = store;
         _health = health;
         _signal = signal;
+        _metrics = metrics;
         _time = time;
         _logger = logger;
         metrics.ObserveGauge("anshimi.gateway.troubles.pending", "{trouble}", "Gateway-raised troubles not yet receipted by the cloud.", () => store.CountPending());
@@ -107,9 +111,14 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
             while (_pending.Reader.TryPeek(out PendingTrouble trouble))
             {
                 // Peek first: a failed write leaves the trouble queued for the next round.
-                await _store.RecordTroubleAsync(trouble.DeviceId, trouble.Code, trouble.Qualifier, _health.Of(trouble.DeviceId), trouble.At, cancellationToken);
+                IReadOnlyList<string> dropped = await _store.RecordTroubleAsync(trouble.DeviceId, trouble.Code, trouble.Qualifier, _health.Of(trouble.DeviceId), trouble.At, cancellationToken);
                 _pending.Reader.TryRead(out _);
                 LogQueued(_logger, DeviceIdText.Format(trouble.DeviceId), trouble.Code, trouble.Qualifier);
+                foreach (string reason in dropped)
+                {
+                    _metrics.TroubleDropped(reason);
+                    LogDropped(_logger, reason);
+                }
             }
         }
         finally
@@ -135,6 +144,9 @@ public sealed partial class TroubleOutbox : OutboxWorker<TroubleRow>
         _store.RecordAttemptAsync(sequence, attempts, nextAttemptAt, cancellationToken);
 
     protected override Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken) => _store.GetNextDueAsync(cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unsent trouble dropped at the outbox bound ({Reason}); alarms are kept")]
+    private static partial void LogDropped(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Trouble {Code:000} qualifier {Qualifier} for device {Device} stored for upstream")]
     private static partial void LogQueued(ILogger logger, string device, int code, int qualifier);

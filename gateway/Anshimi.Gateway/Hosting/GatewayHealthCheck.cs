@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -11,11 +12,12 @@ using Microsoft.Extensions.Options;
 namespace Anshimi.Gateway.Hosting;
 
 /// <summary>
-/// <c>GET /healthz</c>: healthy while the broker session is up and the store answers; the body is
-/// <c>{"status","gatewayId","mqtt":{"state","reason","since"},"outboxDepth","devices":{"registered","seen"}}</c>,
-/// 503 with <c>"degraded"</c> otherwise.
+/// <c>GET /healthz</c>: healthy while the broker session is up, the cloud is not unreachable and the store answers;
+/// the body is <c>{"status","gatewayId","mqtt":{"state","reason","since"},"cloud":{"link","state","reason","since",
+/// "downSince"},"outboxDepth","devices":{"registered","seen"}}</c> (<c>link</c>: <c>reachable</c>, or
+/// <c>unreachable</c> once down longer than <c>Cloud:UnreachableAfter</c>), 503 with <c>"degraded"</c> otherwise.
 /// </summary>
-public sealed class GatewayHealthCheck(MqttSession mqtt, BrokerStatus status, DeviceRegistry registry, AlarmStore store, IOptions<GatewayOptions> options) : IHealthCheck
+public sealed class GatewayHealthCheck(MqttSession mqtt, BrokerStatus status, CloudLinkStatus cloud, DeviceRegistry registry, AlarmStore store, IOptions<GatewayOptions> options) : IHealthCheck
 {
     public const string Name = "gateway";
 
@@ -34,14 +36,23 @@ public sealed class GatewayHealthCheck(MqttSession mqtt, BrokerStatus status, De
         }
 
         IReadOnlyList<DeviceEntry> devices = registry.Snapshot();
+        CloudLinkSnapshot link = cloud.Current;
         var data = new Dictionary<string, object>
         {
             ["gatewayId"] = options.Value.Id,
             ["mqtt"] = new { state = state.ToString().ToLowerInvariant(), reason, since },
+            ["cloud"] = new
+            {
+                link = link.Unreachable ? "unreachable" : "reachable",
+                state = link.State.ToString().ToLowerInvariant(),
+                reason = link.Reason,
+                since = link.Since,
+                downSince = link.DownSince,
+            },
             ["outboxDepth"] = depth!,
             ["devices"] = new { registered = devices.Count, seen = devices.Count(d => d.LastSeen is not null) },
         };
-        return state == MqttConnectionState.Connected && depth is not null
+        return state == MqttConnectionState.Connected && !link.Unreachable && depth is not null
             ? HealthCheckResult.Healthy(data: data)
             : HealthCheckResult.Degraded(data: data);
     }

@@ -63,12 +63,18 @@ public static partial class GatewayServiceCollectionExtensions
             .Validate(gateway => gateway.OutboxRetryMaxInterval >= gateway.OutboxRetryInterval, "Gateway:OutboxRetryMaxInterval must not be below Gateway:OutboxRetryInterval")
             .Validate(gateway => gateway.UplinkQueueCapacity > 0, "Gateway:UplinkQueueCapacity must be positive")
             .Validate(gateway => gateway.UplinkDeviceBudget > 0 && gateway.UplinkDeviceBudget <= gateway.UplinkQueueCapacity, "Gateway:UplinkDeviceBudget must be positive and not above Gateway:UplinkQueueCapacity")
+            .Validate(gateway => gateway.MaxPendingTroubles > 0, "Gateway:MaxPendingTroubles must be positive")
             .Validate(gateway => gateway.Site is null || (Math.Abs(gateway.Site.Latitude) <= 90 && Math.Abs(gateway.Site.Longitude) <= 180), "Gateway:Site must be a latitude (-90..90) and longitude (-180..180)")
+            .ValidateOnStart();
+
+        services.AddOptions<CloudLinkOptions>()
+            .Bind(configuration.GetSection(CloudLinkOptions.SectionName))
+            .ValidateDataAnnotations()
             .ValidateOnStart();
 
         services.AddOptions<MqttClientOptions>()
             .Bind(configuration.GetSection("Mqtt"))
-            .PostConfigure<IOptions<GatewayOptions>>((mqtt, gateway) =>
+            .PostConfigure<IOptions<GatewayOptions>, IOptions<CloudLinkOptions>>((mqtt, gateway, cloud) =>
             {
                 // The at-least-once chain needs a persistent session under a stable client id.
                 mqtt.CleanSession = false;
@@ -77,7 +83,11 @@ public static partial class GatewayServiceCollectionExtensions
                     mqtt.ClientId = BrokerListeners.AccountClientId("gateway-" + gateway.Value.Id);
                 }
 
-                mqtt.LastWill ??= new MqttLastWill { Topic = Topics.GatewayStatus(gateway.Value.Id), Payload = BrokerLink.Offline, Retain = true };
+                // The gateway's "offline" belongs where the cloud listens: on the cloud endpoint when the box has one.
+                if (!cloud.Value.IsSeparate)
+                {
+                    mqtt.LastWill ??= StatusWill(gateway.Value.Id);
+                }
 
                 // Back within 100 ms after a blip, never more than 5 s apart, jittered (Mqtt:Reconnect overrides).
                 mqtt.Reconnect ??= new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
@@ -99,20 +109,40 @@ public static partial class GatewayServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The gateway's broker session over a transport from <see cref="IMqttTransportFactory"/> (MQTTnet unless one is registered first).</summary>
+    /// <summary>
+    /// The gateway's broker session and its cloud session (keyed <see cref="CloudLink.SessionKey"/>: a TLS session to
+    /// <c>Cloud:Url</c>, or the broker session itself when none is configured), over transports from
+    /// <see cref="IMqttTransportFactory"/> (MQTTnet unless one is registered first).
+    /// </summary>
     public static IServiceCollection AddMqttSession(this IServiceCollection services)
     {
         services.TryAddSingleton<IMqttTransportFactory, MqttNetTransportFactory>();
-        services.AddSingleton(sp =>
+        services.AddSingleton(sp => CreateSession(sp, sp.GetRequiredService<IOptions<MqttClientOptions>>().Value, "anshimi.gateway"));
+        services.AddKeyedSingleton(CloudLink.SessionKey, (sp, _) =>
         {
-            MqttClientOptions options = sp.GetRequiredService<IOptions<MqttClientOptions>>().Value;
-            ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
-            var session = new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogSessionMessage(logger, message));
-            sp.GetRequiredService<GatewayMetrics>().Meter.ObserveMqttSession("anshimi.gateway", session);
-            return session;
+            CloudLinkOptions cloud = sp.GetRequiredService<IOptions<CloudLinkOptions>>().Value;
+            if (!cloud.IsSeparate)
+            {
+                return sp.GetRequiredService<MqttSession>();
+            }
+
+            string gatewayId = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Id;
+            return CreateSession(sp, cloud.ToClientOptions(gatewayId, StatusWill(gatewayId)), "anshimi.gateway.cloud");
         });
+        services.AddSingleton<CloudLinkStatus>();
         return services;
     }
+
+    private static MqttSession CreateSession(IServiceProvider sp, MqttClientOptions options, string meterPrefix)
+    {
+        ILogger logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Anshimi.Mqtt");
+        var session = new MqttSession(sp.GetRequiredService<IMqttTransportFactory>().Create(options), options, message => LogSessionMessage(logger, message));
+        sp.GetRequiredService<GatewayMetrics>().Meter.ObserveMqttSession(meterPrefix, session);
+        return session;
+    }
+
+    private static MqttLastWill StatusWill(string gatewayId) =>
+        new() { Topic = Topics.GatewayStatus(gatewayId), Payload = BrokerLink.Offline, Retain = true };
 
     public static IServiceCollection AddAlarmPipeline(this IServiceCollection services)
     {
@@ -144,6 +174,10 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AlarmOutbox>());
         services.AddHostedService<GatewayHeartbeat>();
         services.AddHostedService<BrokerLink>();
+
+        // After the broker link, so device uplinks are subscribed before a shared session connects; stops first,
+        // so "offline" reaches the cloud before the box session closes.
+        services.AddHostedService<CloudLink>();
         return services;
     }
 

@@ -1,9 +1,11 @@
 using Anshimi.Gateway.Ble;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +23,7 @@ public sealed partial class LightFanout(
     DeviceRegistry registry,
     LightStore store,
     BleBroadcaster broadcaster,
-    MqttSession mqtt,
+    [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt,
     IOptions<GatewayOptions> gateway,
     BleMetrics metrics,
     RejectLog rejectLog,

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +17,7 @@ namespace Anshimi.Gateway.Outbox;
 /// resumes where the last run stopped.
 /// </summary>
 public sealed class AlarmOutbox(
-    MqttSession mqtt,
+    [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt,
     AlarmStore store,
     OutboxSignal signal,
     RedeliveryPolicy retryPolicy,

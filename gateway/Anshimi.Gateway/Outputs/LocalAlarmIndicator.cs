@@ -1,5 +1,6 @@
 using System.Device.Gpio;
 using Anshimi.Gateway.Storage;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,13 +12,15 @@ namespace Anshimi.Gateway.Outputs;
 /// Drives the gateway box's outputs from stored state, so a restart picks up where it was: the strobe while an
 /// alarm of a strobe event is unacknowledged by an operator, the siren likewise but for at most
 /// <see cref="LocalOutputOptions.SirenMaxDuration"/> after the newest such alarm, and the status LED steady while
-/// the broker session is up, blinking while it is down. Duress and silent panic never reach these outputs.
+/// the broker session is up and the cloud reachable, blinking while the broker is down or the cloud has been
+/// unreachable longer than <c>Cloud:UnreachableAfter</c> (alarms are still stored and indicated here). Duress and silent panic never reach these outputs.
 /// The lines are driven through dotnet/iot's <see cref="GpioController"/>; the relays' active-low wiring is applied here.
 /// </summary>
 public sealed partial class LocalAlarmIndicator(
     GpioController gpio,
     AlarmStore store,
     MqttSession mqtt,
+    CloudLinkStatus cloud,
     IOptions<LocalOutputOptions> options,
     TimeProvider time,
     ILogger<LocalAlarmIndicator> logger) : BackgroundService
@@ -31,6 +34,9 @@ public sealed partial class LocalAlarmIndicator(
     public bool SirenOn { get; private set; }
 
     public bool StrobeOn { get; private set; }
+
+    /// <summary>The status LED blinks: the box's broker is down or the cloud unreachable.</summary>
+    public bool StatusBlinking { get; private set; }
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -58,7 +64,14 @@ public sealed partial class LocalAlarmIndicator(
         Write(_siren, siren);
         Write(_strobe, strobe);
         _blinkPhase = !_blinkPhase;
-        Write(_statusLed, mqtt.State == MqttConnectionState.Connected || _blinkPhase);
+        bool blinking = mqtt.State != MqttConnectionState.Connected || cloud.IsUnreachable;
+        if (blinking != StatusBlinking)
+        {
+            LogStatusLed(logger, blinking ? "blinking (broker down or cloud unreachable)" : "steady");
+        }
+
+        StatusBlinking = blinking;
+        Write(_statusLed, !blinking || _blinkPhase);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -132,6 +145,9 @@ public sealed partial class LocalAlarmIndicator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Local outputs: siren {Siren}, strobe {Strobe}")]
     private static partial void LogOutputs(ILogger logger, bool siren, bool strobe);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Status LED {Mode}")]
+    private static partial void LogStatusLed(ILogger logger, string mode);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Local outputs not refreshed: {Error}")]
     private static partial void LogRefreshFailed(ILogger logger, string error);

@@ -1,7 +1,9 @@
 using Anshimi.Gateway.Outbox;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +23,7 @@ public sealed class SnapshotOutbox : OutboxWorker<SnapshotOutboxItem>
     private readonly OutboxSignal _signal;
 
     public SnapshotOutbox(
-        MqttSession mqtt, SnapshotStore store, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
+        [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt, SnapshotStore store, RedeliveryPolicy retryPolicy, IOptions<GatewayOptions> options, SnapshotMetrics metrics, TimeProvider time, ILogger<SnapshotOutbox> logger)
         : this(mqtt, store, new OutboxSignal(), retryPolicy, options, metrics, time, logger)
     {
     }

@@ -76,6 +76,7 @@ public sealed class GatewayDatabase
             receipted_at    INTEGER
         );
         CREATE INDEX IF NOT EXISTS troubles_due ON troubles (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS troubles_pending_condition ON troubles (device_id, code, seq) WHERE next_attempt_at IS NOT NULL;
         """;
 
     /// <summary>

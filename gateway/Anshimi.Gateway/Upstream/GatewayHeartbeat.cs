@@ -1,7 +1,8 @@
 using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace Anshimi.Gateway.Upstream;
 
 /// <summary>Tells the cloud bridge the gateway is alive, so "gateway down" is not mistaken for "devices silent".</summary>
 public sealed partial class GatewayHeartbeat(
-    MqttSession mqtt,
+    [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt,
     AlarmStore store,
     IOptions<GatewayOptions> options,
     TimeProvider time,

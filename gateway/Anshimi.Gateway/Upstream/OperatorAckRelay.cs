@@ -2,8 +2,9 @@ using Anshimi.Gateway.Diagnostics;
 using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
 using Anshimi.Mqtt;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +19,7 @@ public sealed partial class OperatorAckRelay(
     DeviceRegistry registry,
     AlarmStore store,
     DeviceDownlink downlink,
-    MqttSession mqtt,
+    [FromKeyedServices(CloudLink.SessionKey)] MqttSession mqtt,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
     RejectLog rejectLog,

@@ -198,6 +198,50 @@ public sealed class ServiceInstallTests : IDisposable
         Assert.DoesNotContain("   at ", refused.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    [Trait("Category", "Sites")]
+    public async Task Links_the_box_to_the_cloud_from_a_url_and_the_credentials_the_cloud_issued_for_it_alone()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(cts.Token);
+        string credentials = await endpoint.IssueAsync("gw-alley-3", cts.Token);
+        string other = await endpoint.IssueAsync("gw-alley-4", cts.Token);
+
+        ProcessResult wrongBox = await Install("gw-alley-3", "--cloud-url", endpoint.Url, "--cloud-credentials", other);
+        Assert.Equal(2, wrongBox.ExitCode);
+        Assert.Contains("gw-alley-4", wrongBox.StandardError, StringComparison.Ordinal);
+
+        (await Install("gw-alley-3", "--cloud-url", endpoint.Url, "--cloud-credentials", credentials)).EnsureSuccess();
+
+        string cloud = Path.Combine(_root, "etc", "anshimi", "cloud");
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(credentials, "gateway.crt")), await File.ReadAllTextAsync(Path.Combine(cloud, "gateway.crt")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(Path.Combine(cloud, "gateway.key")));
+        string config = await File.ReadAllTextAsync(Config);
+        Assert.Contains("\"Url\": \"" + endpoint.Url + "\"", config, StringComparison.Ordinal);
+        Assert.Contains("\"KeyFile\": \"/etc/anshimi/cloud/gateway.key\"", config, StringComparison.Ordinal);
+        Assert.Contains("\"Password\"", config, StringComparison.Ordinal);
+
+        // The same install sets up the box's broker for its devices with the client-id rule.
+        Assert.Equal(
+            BrokerListeners.SiteBroker(new SiteBrokerListeners
+            {
+                DeviceInterface = "wlan0",
+                TlsPort = 8883,
+                TlsCertificateFile = "/etc/mosquitto/certs/anshimi-box.pem",
+                TlsKeyFile = "/etc/mosquitto/certs/anshimi-box.key",
+            }),
+            (await File.ReadAllLinesAsync(BrokerConf)).Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith("plugin", StringComparison.Ordinal)));
+
+        // The check the unit runs refuses a link without its key.
+        ProcessResult missingKey = await ProcessRunner.RunAsync(
+            "dotnet",
+            [InstalledDll, "--config", Config, "--check-config", "--Provisioning:DynamicSecurityPasswordFile=" + AdminSecret, "--Provisioning:DistrictsFile=" + Districts,
+             "--Cloud:CaFile=" + Path.Combine(cloud, "ca.crt"), "--Cloud:CertificateFile=" + Path.Combine(cloud, "gateway.crt"), "--Cloud:KeyFile=" + Path.Combine(cloud, "missing.key")],
+            Timeout);
+        Assert.Equal(78, missingKey.ExitCode);
+        Assert.Contains("Cloud:KeyFile", missingKey.StandardOutput + missingKey.StandardError, StringComparison.Ordinal);
+    }
+
     private static string PasswordOf(string config)
     {
         const string Marker = "\"Password\": \"";

@@ -1,5 +1,6 @@
 using System.Device.Gpio;
 using Anshimi.Gateway.Outputs;
+using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -34,7 +35,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _gateway = await GatewayHarness.StartAsync();
-        _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        _indicator = new LocalAlarmIndicator(_gpio, _gateway.Store, _gateway.Get<MqttSession>(), _gateway.Get<CloudLinkStatus>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
         await _indicator.StartAsync(CancellationToken.None);
 
         // The service's first refresh runs on the thread pool; let it land (the LED lights for the connected
@@ -139,7 +140,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     {
         // A second controller over the same chip, as a second process would be.
         var other = new GpioController(_chip);
-        var second = new LocalAlarmIndicator(other, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        var second = new LocalAlarmIndicator(other, _gateway.Store, _gateway.Get<MqttSession>(), _gateway.Get<CloudLinkStatus>(), Options.Create(_options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
 
         GpioException error = await Assert.ThrowsAsync<GpioException>(() => second.StartAsync(CancellationToken.None));
 
@@ -151,7 +152,7 @@ public sealed class LocalAlarmIndicatorTests : IAsyncLifetime
     {
         using var chip = new GpioController(new SimulatedGpioDriver());
         LocalOutputOptions options = new() { Driver = LocalOutputOptions.SimulatedDriver, SirenLine = 58 };
-        var indicator = new LocalAlarmIndicator(chip, _gateway.Store, _gateway.Get<MqttSession>(), Options.Create(options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
+        var indicator = new LocalAlarmIndicator(chip, _gateway.Store, _gateway.Get<MqttSession>(), _gateway.Get<CloudLinkStatus>(), Options.Create(options), _gateway.Time, NullLogger<LocalAlarmIndicator>.Instance);
 
         GpioException error = await Assert.ThrowsAsync<GpioException>(() => indicator.StartAsync(CancellationToken.None));
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Anshimi.CloudBridge.Sites;
 using Anshimi.Firmware.Host;
 using Anshimi.Gateway.Provisioning;
 using Anshimi.Gateway.Tests.Provisioning;
@@ -121,52 +122,63 @@ public sealed class BoxBrokerClientIdTests : IAsyncLifetime
     [Fact]
     public async Task The_box_listens_for_devices_only_on_their_address_and_offers_them_tls_with_its_own_ca()
     {
-        using SiteCertificates box = SiteCertificates.Create("Anshimi box CA");
-        const string devices = "127.0.0.2";
-        await using MosquittoBroker broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions
+        // A CA with a server certificate for the devices' address, as the box's own CA gives its broker.
+        string boxDirectory = Directory.CreateTempSubdirectory("box-ca-").FullName;
+        var box = new SiteAuthority(boxDirectory, new SiteAuthorityOptions(), TimeProvider.System);
+        box.Initialize(["127.0.0.2", "127.0.0.1", "localhost"]);
+        try
         {
-            DynamicSecurity = true,
-            SiteListeners = true,
-            DeviceAddress = devices,
-            TlsCertificateFile = box.ServerCertificateFile,
-            TlsKeyFile = box.ServerKeyFile,
-        });
-        MqttClientOptions service = broker.ClientOptions(null);
-        await using var accounts = new DynamicSecurity(
-            new MqttNetTransportFactory(),
-            Options.Create(service),
-            Options.Create(new ProvisioningOptions { DynamicSecurityUsername = broker.DynamicSecurityAdmin, DynamicSecurityPasswordFile = broker.DynamicSecurityPasswordFile }),
-            NullLogger<DynamicSecurity>.Instance);
-        await accounts.EnsureBrokerPolicyAsync(CancellationToken.None);
-        await accounts.CreateDeviceAccountAsync(DeviceA, "device-a-password", CancellationToken.None);
-        await accounts.EnsureGatewayAccountAsync("gw-tls", "gateway-password", "gw-tls", CancellationToken.None);
+            const string devices = "127.0.0.2";
+            await using MosquittoBroker broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions
+            {
+                DynamicSecurity = true,
+                SiteListeners = true,
+                DeviceAddress = devices,
+                TlsCertificateFile = box.EndpointCertificateFile,
+                TlsKeyFile = box.EndpointKeyFile,
+            });
+            MqttClientOptions service = broker.ClientOptions(null);
+            await using var accounts = new DynamicSecurity(
+                new MqttNetTransportFactory(),
+                Options.Create(service),
+                Options.Create(new ProvisioningOptions { DynamicSecurityUsername = broker.DynamicSecurityAdmin, DynamicSecurityPasswordFile = broker.DynamicSecurityPasswordFile }),
+                NullLogger<DynamicSecurity>.Instance);
+            await accounts.EnsureBrokerPolicyAsync(CancellationToken.None);
+            await accounts.CreateDeviceAccountAsync(DeviceA, "device-a-password", CancellationToken.None);
+            await accounts.EnsureGatewayAccountAsync("gw-tls", "gateway-password", "gw-tls", CancellationToken.None);
 
-        // The box's own services on loopback.
-        (service.Username, service.Password) = ("gw-tls", "gateway-password");
-        await using MqttSession gateway = MqttSession.Create(service);
-        var uplinks = new EventRecorder<MqttMessage>();
-        gateway.AddSubscription(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, (message, _) =>
+            // The box's own services on loopback.
+            (service.Username, service.Password) = ("gw-tls", "gateway-password");
+            await using MqttSession gateway = MqttSession.Create(service);
+            var uplinks = new EventRecorder<MqttMessage>();
+            gateway.AddSubscription(Topics.AllDeviceUplinks, MqttQos.AtLeastOnce, (message, _) =>
+            {
+                uplinks.Add(message);
+                return Task.CompletedTask;
+            });
+            await gateway.ConnectAsync(CancellationToken.None);
+
+            // A device that supports TLS, given the box's CA, on the devices' address.
+            MqttClientOptions tls = MqttLink.OptionsFor(Device(DeviceA, "device-a-password"), devices, broker.TlsPort!.Value);
+            tls.TlsCaFile = box.CaCertificateFile;
+            await using MqttSession device = MqttSession.Create(tls);
+            await device.ConnectAsync(CancellationToken.None);
+            await device.PublishAsync(Topics.DeviceUplink(DeviceA), "over tls"u8.ToArray(), MqttQos.AtLeastOnce, false, CancellationToken.None);
+            MqttMessage heard = await uplinks.WaitForAsync(m => m.Topic == Topics.DeviceUplink(DeviceA), TimeSpan.FromSeconds(20));
+            Assert.Equal("over tls"u8.ToArray(), heard.Payload.ToArray());
+            Assert.Contains("as 0000E001 (", broker.ReadLog(), StringComparison.Ordinal);
+
+            // Plain MQTT on the devices' address too; nothing for devices anywhere else.
+            Assert.Equal("connected as 0000E001", await AttemptAsync(broker, devices, broker.Port, DeviceIdText.Format(DeviceA), "device-a-password", BrokerListeners.AccountClientId("0000E001")));
+            Assert.True(await AcceptsAsync(devices, broker.ProvisioningPort));
+            Assert.False(await AcceptsAsync(broker.Host, broker.ProvisioningPort));
+            Assert.False(await AcceptsAsync(broker.Host, broker.TlsPort.Value));
+    
+        }
+        finally
         {
-            uplinks.Add(message);
-            return Task.CompletedTask;
-        });
-        await gateway.ConnectAsync(CancellationToken.None);
-
-        // A device that supports TLS, given the box's CA, on the devices' address.
-        MqttClientOptions tls = MqttLink.OptionsFor(Device(DeviceA, "device-a-password"), devices, broker.TlsPort!.Value);
-        tls.TlsCaFile = box.CaFile;
-        await using MqttSession device = MqttSession.Create(tls);
-        await device.ConnectAsync(CancellationToken.None);
-        await device.PublishAsync(Topics.DeviceUplink(DeviceA), "over tls"u8.ToArray(), MqttQos.AtLeastOnce, false, CancellationToken.None);
-        MqttMessage heard = await uplinks.WaitForAsync(m => m.Topic == Topics.DeviceUplink(DeviceA), TimeSpan.FromSeconds(20));
-        Assert.Equal("over tls"u8.ToArray(), heard.Payload.ToArray());
-        Assert.Contains("as 0000E001 (", broker.ReadLog(), StringComparison.Ordinal);
-
-        // Plain MQTT on the devices' address too; nothing for devices anywhere else.
-        Assert.Equal("connected as 0000E001", await AttemptAsync(broker, devices, broker.Port, DeviceIdText.Format(DeviceA), "device-a-password", BrokerListeners.AccountClientId("0000E001")));
-        Assert.True(await AcceptsAsync(devices, broker.ProvisioningPort));
-        Assert.False(await AcceptsAsync(broker.Host, broker.ProvisioningPort));
-        Assert.False(await AcceptsAsync(broker.Host, broker.TlsPort.Value));
+            Directory.Delete(boxDirectory, recursive: true);
+        }
     }
 
     private static DeviceRecord Device(uint id, string password) =>

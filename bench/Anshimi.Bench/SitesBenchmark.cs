@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream.Provisioning;
+using Anshimi.Testing;
+
+namespace Anshimi.Bench;
+
+/// <summary>
+/// Press-to-console latency across the site→cloud link: three gateway boxes, each with its own Mosquitto, gateway and
+/// bells on the real firmware core (one <see cref="DeviceHost"/> process per box), linked over TLS with their own
+/// certificates to the cloud's MQTT endpoint as deployed (<see cref="CloudEndpoint"/>), where one cloud bridge stores
+/// the alarms and feeds the console. Beside it, in the same run, a bare QoS 1 publish→receive round trip between two
+/// probe identities over the same TLS endpoint. All times are this machine's wall clock.
+/// </summary>
+internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double alarmsPerSecond)
+{
+    private const int Boxes = 3;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _seen = new(StringComparer.Ordinal);
+    private volatile bool _feedReady;
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        Console.WriteLine($"sites: {Boxes} boxes × {bellsPerBox} bells over TLS to the cloud endpoint, {alarmCount} alarms at {alarmsPerSecond}/s, {Environment.ProcessorCount} cores");
+        // Two probe identities that may exchange messages on probe/#, for the bare round trip over the same endpoint.
+        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct, ["user gw-probe-a", "topic readwrite probe/#", "user gw-probe-b", "topic readwrite probe/#"]);
+        var systems = new List<AnshimiSystem>();
+        var hosts = new List<Process>();
+        try
+        {
+            for (int box = 0; box < Boxes; box++)
+            {
+                string gatewayId = "gw-bench-" + box.ToString(CultureInfo.InvariantCulture);
+                string credentials = await endpoint.IssueAsync(gatewayId, ct);
+                var options = new AnshimiSystemOptions { GatewayId = gatewayId, DeviceCount = bellsPerBox, Profiles = ["home"], Seed = box + 1 };
+                foreach ((string key, string value) in endpoint.GatewayEnvironment(credentials, TimeSpan.FromSeconds(60)))
+                {
+                    options.GatewayEnvironment[key] = value;
+                }
+
+                options.GatewayEnvironment["Gateway__Outputs__Driver"] = "simulated";
+                if (box == 0)
+                {
+                    // The one cloud bridge on the endpoint; the other boxes' harness bridges stay idle on their own box brokers.
+                    foreach ((string key, string value) in endpoint.BridgeEnvironment())
+                    {
+                        options.CloudEnvironment[key] = value;
+                    }
+                }
+
+                systems.Add(await AnshimiSystem.StartAsync(options, ct));
+            }
+
+            int ready = 0;
+            foreach (AnshimiSystem system in systems)
+            {
+                hosts.Add(LatencyBenchmark.StartHost(system.FleetPath, system.Broker, line =>
+                {
+                    if (line == "READY")
+                    {
+                        Interlocked.Increment(ref ready);
+                    }
+                    else if (line.StartsWith("SENT ", StringComparison.Ordinal))
+                    {
+                        string[] parts = line.Split(' ');
+                        _sent.TryAdd(parts[1], new DateTimeOffset(long.Parse(parts[2], CultureInfo.InvariantCulture), TimeSpan.Zero));
+                    }
+                }));
+            }
+
+            await Wait.UntilAsync(() => Volatile.Read(ref ready) == Boxes || hosts.Any(h => h.HasExited), TimeSpan.FromMinutes(5), "every box's bells connected", ct);
+            if (Volatile.Read(ref ready) != Boxes)
+            {
+                throw new InvalidOperationException("a device host exited before it was ready");
+            }
+
+            await using MqttSession probePub = MqttSession.Create(Probe(endpoint, await endpoint.IssueAsync("gw-probe-a", ct), "probe-a"));
+            await using MqttSession probeSub = MqttSession.Create(Probe(endpoint, await endpoint.IssueAsync("gw-probe-b", ct), "probe-b"));
+            await probePub.ConnectAsync(ct);
+            await probeSub.ConnectAsync(ct);
+            Percentiles idleRtt = await LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct);
+
+            using var feed = new CancellationTokenSource();
+            Task watcher = LatencyBenchmark.WatchFeedAsync(systems[0], () => _feedReady = true, (key, raised, received, now) => _seen.TryAdd(key, (raised, received, now)), feed.Token);
+            await Wait.UntilAsync(() => _feedReady, TimeSpan.FromSeconds(30), "the live feed", ct);
+
+            // Round robin over the boxes, each press on a different bell of its box.
+            (Process, string)[] Presses(int first, int count) => [.. Enumerable.Range(first, count).Select(i =>
+                (hosts[i % Boxes], systems[i % Boxes].Fleet.Devices[i / Boxes % bellsPerBox].DeviceId))];
+
+            int warmup = Math.Min(30, Boxes * bellsPerBox);
+            await LatencyBenchmark.PressAsync(Presses(0, warmup), alarmsPerSecond, ct);
+            await Wait.UntilAsync(() => _sent.Count >= warmup && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(1), "the warm-up alarms", ct);
+            _sent.Clear();
+            _seen.Clear();
+
+            int pauseMs = (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300);
+            Task<Percentiles> loadedRtt = LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct);
+            await LatencyBenchmark.PressAsync(Presses(warmup, alarmCount), alarmsPerSecond, ct);
+            Percentiles rttUnderLoad = await loadedRtt;
+            await Wait.UntilAsync(() => _sent.Count >= alarmCount && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(3), "every alarm on the live feed", ct);
+            await feed.CancelAsync();
+            await watcher;
+
+            var endToEnd = new Percentiles(_sent.Select(s => (_seen[s.Key].Feed - s.Value).TotalMilliseconds));
+            var toGateway = new Percentiles(_sent.Select(s => (_seen[s.Key].Gateway - s.Value).TotalMilliseconds));
+            var overLink = new Percentiles(_seen.Values.Select(t => (t.Cloud - t.Gateway).TotalMilliseconds));
+            var toFeed = new Percentiles(_seen.Values.Select(t => (t.Feed - t.Cloud).TotalMilliseconds));
+            Console.WriteLine();
+            Console.WriteLine("| measurement | result |");
+            Console.WriteLine("| --- | --- |");
+            Console.WriteLine($"| bare QoS 1 publish→receive over the TLS endpoint, idle | {idleRtt.Describe()} |");
+            Console.WriteLine($"| bare QoS 1 publish→receive over the TLS endpoint, during the alarms | {rttUnderLoad.Describe()} |");
+            Console.WriteLine($"| press → alarm on the console feed, three boxes | {endToEnd.Describe()} |");
+            Console.WriteLine($"| … of which press → stored by the box's gateway | {toGateway.Describe()} |");
+            Console.WriteLine($"| … of which gateway → over the TLS link → stored by the cloud bridge | {overLink.Describe()} |");
+            Console.WriteLine($"| … of which cloud store → console feed | {toFeed.Describe()} |");
+            return 0;
+        }
+        finally
+        {
+            foreach (Process host in hosts)
+            {
+                if (!host.HasExited)
+                {
+                    host.Kill();
+                }
+
+                host.Dispose();
+            }
+
+            foreach (AnshimiSystem system in systems)
+            {
+                await system.DisposeAsync();
+            }
+        }
+    }
+
+    private static MqttClientOptions Probe(CloudEndpoint endpoint, string credentials, string name)
+    {
+        MqttClientOptions options = endpoint.Broker.ClientOptions(null, BrokerListeners.AccountClientId(name));
+        options.TlsCaFile = endpoint.CaFile;
+        options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
+        options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
+        return options;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+
+namespace Anshimi.Testing;
+
+/// <summary>
+/// The cloud's MQTT endpoint as deployed: a real Mosquitto with the configuration the cloud bridge writes (<c>endpoint config</c>: TLS,
+/// client certificates required, CRL, per-gateway ACL) with the certificates the cloud bridge's own commands make
+/// (<c>endpoint init</c>, <c>gateways issue</c>, <c>gateways revoke</c>, run as processes).
+/// </summary>
+public sealed class CloudEndpoint : IAsyncDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+
+    private CloudEndpoint(string directory, MosquittoBroker broker)
+    {
+        Directory = directory;
+        Broker = broker;
+    }
+
+    public string Directory { get; }
+
+    public MosquittoBroker Broker { get; }
+
+    public string CertificateDirectory => Path.Combine(Directory, "certs");
+
+    public string CaFile => Path.Combine(CertificateDirectory, "ca.crt");
+
+    public string Url => "mqtts://127.0.0.1:" + Broker.Port.ToString(CultureInfo.InvariantCulture);
+
+    /// <param name="extraAclLines">Lines appended to the deployed ACL, e.g. probe identities a benchmark measures the bare link with.</param>
+    public static async Task<CloudEndpoint> StartAsync(CancellationToken cancellationToken, IEnumerable<string>? extraAclLines = null)
+    {
+        string directory = System.IO.Directory.CreateTempSubdirectory("anshimi-endpoint-").FullName;
+        string certificates = Path.Combine(directory, "certs");
+        await RunCommandAsync(certificates, null, ["endpoint", "init", "--host", "127.0.0.1", "--host", "localhost"], cancellationToken).ConfigureAwait(false);
+        string acl = Path.Combine(directory, "endpoint.acl");
+        File.Copy(RepoPaths.Combine("cloud-bridge", "endpoint", "endpoint.acl.template"), acl);
+        if (extraAclLines is not null)
+        {
+            await File.AppendAllLinesAsync(acl, ["", .. extraAclLines], cancellationToken).ConfigureAwait(false);
+        }
+
+        int port = FreePort.Next();
+        // The broker's own directory is known only when it starts: the configuration names it by a token.
+        const string BrokerDirectory = "{broker}";
+        ProcessResult config = await RunCommandAsync(certificates, null,
+        [
+            "endpoint", "config", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--acl", acl,
+            "--data", BrokerDirectory + "/data", "--log", BrokerDirectory + "/mosquitto.log", "--user", Environment.UserName,
+        ], cancellationToken).ConfigureAwait(false);
+        var options = new MosquittoBrokerOptions
+        {
+            Port = port,
+            Configuration = (_, brokerDirectory) => config.StandardOutput.Replace(BrokerDirectory, brokerDirectory, StringComparison.Ordinal).Split('\n'),
+        };
+        return new CloudEndpoint(directory, await MosquittoBroker.StartAsync(options, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Issues a gateway's credentials with <c>gateways issue</c>; returns the directory holding them.</summary>
+    public async Task<string> IssueAsync(string gatewayId, CancellationToken cancellationToken)
+    {
+        string credentials = Path.Combine(Directory, "boxes", gatewayId);
+        await RunCommandAsync(CertificateDirectory, null, ["gateways", "issue", gatewayId, "--out", credentials], cancellationToken).ConfigureAwait(false);
+        return credentials;
+    }
+
+    /// <summary>Revokes a gateway with <c>gateways revoke</c>, which makes the running endpoint reload its CRL (SIGHUP).</summary>
+    public Task RevokeAsync(string gatewayId, CancellationToken cancellationToken) =>
+        RunCommandAsync(CertificateDirectory, "kill -HUP " + Broker.ProcessId!.Value.ToString(CultureInfo.InvariantCulture), ["gateways", "revoke", gatewayId], cancellationToken);
+
+    /// <summary>The gateway's settings for its link to this endpoint with the credentials in <paramref name="credentials"/>.</summary>
+    public IReadOnlyDictionary<string, string> GatewayEnvironment(string credentials, TimeSpan unreachableAfter) => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Cloud__Url"] = Url,
+        ["Cloud__CaFile"] = Path.Combine(credentials, "ca.crt"),
+        ["Cloud__CertificateFile"] = Path.Combine(credentials, "gateway.crt"),
+        ["Cloud__KeyFile"] = Path.Combine(credentials, "gateway.key"),
+        ["Cloud__UnreachableAfter"] = unreachableAfter.ToString("c", CultureInfo.InvariantCulture),
+        ["Cloud__Reconnect__InitialDelay"] = "00:00:00.100",
+        ["Cloud__Reconnect__MaxDelay"] = "00:00:01",
+    };
+
+    /// <summary>The cloud bridge's settings for its session on this endpoint, under its own certificate.</summary>
+    public IReadOnlyDictionary<string, string> BridgeEnvironment() => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Mqtt__Host"] = "127.0.0.1",
+        ["Mqtt__Port"] = Broker.Port.ToString(CultureInfo.InvariantCulture),
+        ["Mqtt__TlsCaFile"] = CaFile,
+        ["Mqtt__TlsClientCertificateFile"] = Path.Combine(CertificateDirectory, "anshimi-cloud-bridge.crt"),
+        ["Mqtt__TlsClientKeyFile"] = Path.Combine(CertificateDirectory, "anshimi-cloud-bridge.key"),
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await Broker.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left in the temp directory; harmless.
+        }
+    }
+
+    private static async Task<ProcessResult> RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        List<string> command =
+        [
+            "Sites__CertificateDirectory=" + certificates,
+            "Sites__ReloadCommand=" + (reload ?? ""),
+            "dotnet",
+            RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"),
+            .. arguments,
+        ];
+        ProcessResult result = await ProcessRunner.RunAsync("env", command, CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{string.Join(' ', arguments)} exited {result.ExitCode}:\n{result.StandardOutput}\n{result.StandardError}");
+        }
+
+        return result;
+    }
+}
