@@ -436,6 +436,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await SignInAsync(page, TestOperators.Gangnam);
         await Expect(page.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "live");
         AlarmEnvelope live = TestAlarms.Alarm(0x0501, 1, TestAlarms.GangnamGuOffice);
+        await _host.BindAsync(TestAlarms.EventsTopic(), live);
         _mqtt.Deliver(TestAlarms.EventsTopic(), live);
         await Expect(Row(page, live.Key)).ToBeVisibleAsync();
         await page.GetByTestId("sound-toggle").ClickAsync();

@@ -112,19 +112,35 @@ public sealed class OperatorAccountStore
         await EndSessionsAsync(connection, userName, cancellationToken);
     }
 
-    /// <summary>Stores a new session; expired sessions are swept out at the same time.</summary>
-    public async Task AddSessionAsync(string id, string userName, DateTimeOffset issuedAt, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a new session for the rights it was signed in with; expired sessions are swept out at the same time.
+    /// False, and nothing stored, when the account was changed or disabled since (a sign-in that raced an account
+    /// change must not outlive it with the new rights).
+    /// </summary>
+    public async Task<bool> AddSessionAsync(string id, OperatorScope scope, DateTimeOffset issuedAt, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(scope);
         await using SqliteConnection connection = _database.Open();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        using SqliteCommand query = Command(connection, $"SELECT {Columns} FROM operators WHERE user_name = $name;");
+        query.Parameters.AddWithValue("$name", Normalize(scope.UserName));
+        OperatorAccount? account = await ReadFirstAsync(query, Read, cancellationToken);
+        if (account is null || account.Disabled || account.Central != scope.Central || !scope.Districts.ToHashSet(StringComparer.Ordinal).SetEquals(account.Districts))
+        {
+            return false;
+        }
+
         using SqliteCommand insert = Command(connection, """
             DELETE FROM operator_sessions WHERE expires_at_ms <= $issued;
             INSERT INTO operator_sessions (id, user_name, created_at_ms, issued_at_ms, expires_at_ms) VALUES ($id, $name, $issued, $issued, $expires);
             """);
         insert.Parameters.AddWithValue("$id", id);
-        insert.Parameters.AddWithValue("$name", Normalize(userName));
+        insert.Parameters.AddWithValue("$name", account.UserName);
         insert.Parameters.AddWithValue("$issued", issuedAt.ToUnixTimeMilliseconds());
         insert.Parameters.AddWithValue("$expires", expiresAt.ToUnixTimeMilliseconds());
         await insert.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Slides an existing session; a session already ended stays ended.</summary>

@@ -33,7 +33,9 @@ public sealed class OperatorSessionStore : ITicketStore
         ArgumentNullException.ThrowIfNull(ticket);
         string key = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         (DateTimeOffset issued, DateTimeOffset expires) = TimesOf(ticket);
-        await _accounts.AddSessionAsync(IdOf(key), ticket.Principal.Identity?.Name ?? "", issued, expires, cancellationToken);
+        // Not stored when the account changed after its password was checked: the cookie then names no session, so
+        // its first request is refused and the console asks to sign in again.
+        await _accounts.AddSessionAsync(IdOf(key), OperatorScope.Of(ticket.Principal), issued, expires, cancellationToken);
         return key;
     }
 

