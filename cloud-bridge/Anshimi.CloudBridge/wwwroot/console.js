@@ -22,6 +22,7 @@
       stage: {
         raised: "발생 (게이트웨이 수신)", received: "관제 서버 접수", acknowledged: "관제요원 확인", dispatched: "출동 지령",
         resolved: "종결", "acknowledged-relayed": "확인 신호 장치 전달", "resolved-relayed": "종결 신호 장치 전달",
+        "conflicting-claim": "다른 신고와 불일치 (보안 점검)",
       },
       snapshot: "도어벨 사진", snapshotView: "사진 보기",
       snapshotRule: "경보가 처리 중인 동안에만 볼 수 있으며 모든 열람은 감사 기록에 남습니다.",
@@ -66,6 +67,7 @@
         raised: "Raised (gateway)", received: "Received by control center", acknowledged: "Acknowledged by operator",
         dispatched: "Dispatched", resolved: "Resolved", "acknowledged-relayed": "Acknowledgement reached device",
         "resolved-relayed": "Resolution reached device",
+        "conflicting-claim": "Conflicting claim by a gateway (security check)",
       },
       snapshot: "Doorbell snapshot", snapshotView: "View snapshot",
       snapshotRule: "Visible only while the alarm is open; every view is written to the audit log.",
