@@ -9,8 +9,17 @@ public enum ReceiverBehavior
 {
     Ack,
     Nak,
+
+    /// <summary>Answers the bare text <c>"NAK"</c>, no frame around it (as receivers do for an account they do not know).</summary>
+    BareNak,
     Duh,
     Silent,
+
+    /// <summary>Takes the message and ACKs it with its receiver number printed as <c>None</c>: a header no parser can read.</summary>
+    AckUnreadableHeader,
+
+    /// <summary>Takes the message and ACKs another sequence number.</summary>
+    AckWrongSequence,
 }
 
 /// <summary>Why the receiver NAKed a frame: a decode error name, "Window" or "Plain".</summary>
@@ -48,6 +57,9 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
     public int Port { get; private set; }
 
     public int FramesReceived => Volatile.Read(ref frames);
+
+    /// <summary>What every valid message gets once the script is used up; <see cref="ReceiverBehavior.Ack"/> unless set.</summary>
+    public ReceiverBehavior Otherwise { get; set; } = ReceiverBehavior.Ack;
 
     public IReadOnlyList<Dc09Message> Accepted
     {
@@ -202,7 +214,7 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
                 CheckSequence(message);
             }
 
-            behavior = script.Count > 0 ? script.Dequeue() : ReceiverBehavior.Ack;
+            behavior = script.Count > 0 ? script.Dequeue() : Otherwise;
             if (behavior == ReceiverBehavior.Ack)
             {
                 accepted.Add(message);
@@ -221,6 +233,16 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
                 Timestamp = message.Encrypted ? now : null,
             }.Encode(message.Encrypted ? key : default),
             ReceiverBehavior.Nak => Nak(now),
+            ReceiverBehavior.BareNak => "\"NAK\""u8.ToArray(),
+            ReceiverBehavior.AckUnreadableHeader => Frame(FormattableString.Invariant($"\"ACK\"{message.Sequence:D4}NoneL{message.Line}#{message.Account}[]")),
+            ReceiverBehavior.AckWrongSequence => new Dc09Message
+            {
+                Token = Dc09Message.AckToken,
+                Sequence = message.Sequence % 9999 + 1,
+                Receiver = message.Receiver,
+                Line = message.Line,
+                Account = message.Account,
+            }.Encode(),
             ReceiverBehavior.Duh => new Dc09Message
             {
                 Token = Dc09Message.DuhToken,
@@ -255,6 +277,14 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
         }
 
         return Nak(now);
+    }
+
+    /// <summary>A body framed as DC-09 frames are (LF, CRC, length, CR), whatever it says.</summary>
+    private static byte[] Frame(string body)
+    {
+        byte[] bytes = System.Text.Encoding.Latin1.GetBytes(body);
+        string head = FormattableString.Invariant($"\n{Dc09Crc.Compute(bytes):X4}0{bytes.Length:X3}");
+        return [.. System.Text.Encoding.Latin1.GetBytes(head), .. bytes, (byte)'\r'];
     }
 
     private static byte[] Nak(DateTimeOffset now) =>

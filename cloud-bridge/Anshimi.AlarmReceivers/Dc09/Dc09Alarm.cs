@@ -15,7 +15,7 @@ public enum ContactIdQualifier
 /// <paramref name="IdempotencyKey"/> is the end-to-end key (device id and frame counter): sending the
 /// same key again reuses its sequence number, so the receiver sees a repetition, not a new event.
 /// </summary>
-/// <param name="Account">3–16 hex digits, the account the receiver knows the site by.</param>
+/// <param name="Account">3–16 upper-case hex digits, the account the receiver knows the site by.</param>
 /// <param name="EventCode">Contact ID event code 0–999, e.g. 120 panic.</param>
 /// <param name="Partition">Group or partition 0–99.</param>
 /// <param name="Zone">Zone or user 0–999.</param>

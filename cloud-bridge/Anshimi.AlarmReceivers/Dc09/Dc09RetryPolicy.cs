@@ -15,15 +15,21 @@ public enum Dc09Failure
     /// <summary>Could not connect, or the connection broke or was closed.</summary>
     ConnectionFailed,
 
-    /// <summary>An answer that is not a valid ACK/NAK/DUH for this message.</summary>
+    /// <summary>
+    /// An answer that does not settle this message: a header that cannot be read (e.g. a receiver number printed
+    /// as <c>None</c>), an ACK for another sequence number, or bytes that are no DC-09 answer. The receiver may have
+    /// taken the message, so it is not sent to that receiver again. Permanent.
+    /// </summary>
     MalformedResponse,
 }
 
 /// <summary>
-/// Which failures are sent again and when. Everything except DUH is transient: a NAK is retried at
-/// once (its receiver time has just corrected our clock), the rest after a delay that starts at
-/// <see cref="InitialDelay"/> and doubles up to <see cref="MaxDelay"/>, until
-/// <see cref="MaxAttempts"/> transmissions in all. The caller's durable outbox takes over after that.
+/// Which failures are sent again and when. Only transient faults are: a NAK is retried at once (its receiver
+/// time has just corrected our clock), no answer and a lost or refused connection after a delay that starts at
+/// <see cref="InitialDelay"/> and doubles up to <see cref="MaxDelay"/>, until <see cref="MaxAttempts"/>
+/// transmissions in all. DUH and an answer that does not settle the message are never sent again: a receiver
+/// that does not understand will not understand a copy, and one whose answers cannot be read may have taken
+/// every copy as a new event. The caller's durable outbox takes over after that.
 /// </summary>
 public sealed record Dc09RetryPolicy
 {
@@ -33,7 +39,7 @@ public sealed record Dc09RetryPolicy
 
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
-    public static bool IsTransient(Dc09Failure failure) => failure != Dc09Failure.NotUnderstood;
+    public static bool IsTransient(Dc09Failure failure) => failure is Dc09Failure.Nak or Dc09Failure.Timeout or Dc09Failure.ConnectionFailed;
 
     public bool ShouldRetry(Dc09Failure failure, int attemptsMade) => IsTransient(failure) && attemptsMade < MaxAttempts;
 

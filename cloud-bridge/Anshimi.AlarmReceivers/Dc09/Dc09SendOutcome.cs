@@ -10,6 +10,12 @@ public enum Dc09SendStatus
 
     /// <summary>Transient failures until the retry policy gave up; the caller may try again later.</summary>
     Failed,
+
+    /// <summary>
+    /// The receiver answered with something that does not settle the message (unreadable header, another
+    /// sequence number); not sent again, since the receiver may have taken it. Needs a person.
+    /// </summary>
+    AnswerUnreadable,
 }
 
 /// <summary>How one <see cref="Dc09Sender"/> call ended.</summary>

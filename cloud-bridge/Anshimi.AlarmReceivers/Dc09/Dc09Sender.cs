@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 
 namespace Anshimi.AlarmReceivers.Dc09;
@@ -21,6 +22,7 @@ public sealed class Dc09Sender : IAsyncDisposable
     private TcpClient? client;
     private Dc09FrameReader? reader;
     private int lastSequence;
+    private long unreadableAnswers;
     private long lastExchange;
     private TimeSpan clockOffset;
     private Dc09ConnectionStatus status;
@@ -43,6 +45,9 @@ public sealed class Dc09Sender : IAsyncDisposable
 
     /// <summary>Receiver clock minus ours, learnt from the last NAK; added to every timestamp we send.</summary>
     public TimeSpan ClockOffset => clockOffset;
+
+    /// <summary>Answers that settled nothing (unreadable, another sequence number) since this sender was made.</summary>
+    public long UnreadableAnswers => Interlocked.Read(ref unreadableAnswers);
 
     /// <summary>The last sequence number handed out; persist it to continue the series after a restart.</summary>
     public int LastSequence => Volatile.Read(ref lastSequence);
@@ -172,8 +177,12 @@ public sealed class Dc09Sender : IAsyncDisposable
     }
 
     private static Dc09SendOutcome Unsuccessful(Dc09Failure failure, int sequence, int attempts, string detail) =>
-        new(failure == Dc09Failure.NotUnderstood ? Dc09SendStatus.NotUnderstood : Dc09SendStatus.Failed,
-            sequence, attempts, failure, detail);
+        new(failure switch
+        {
+            Dc09Failure.NotUnderstood => Dc09SendStatus.NotUnderstood,
+            Dc09Failure.MalformedResponse => Dc09SendStatus.AnswerUnreadable,
+            _ => Dc09SendStatus.Failed,
+        }, sequence, attempts, failure, detail);
 
     private int SequenceFor(string idempotencyKey)
     {
@@ -265,12 +274,14 @@ public sealed class Dc09Sender : IAsyncDisposable
     {
         if (!ReceiverResponse.TryParse(reply, options.Key, out ReceiverResponse? response, out string error))
         {
-            return Disconnect(Dc09Failure.MalformedResponse, $"malformed answer: {error}");
+            Interlocked.Increment(ref unreadableAnswers);
+            return Disconnect(Dc09Failure.MalformedResponse, $"unreadable answer ({error}): {Printable(reply)}");
         }
 
         switch (response!.Kind)
         {
             case ReceiverResponseKind.Ack when response.Sequence != sequence:
+                Interlocked.Increment(ref unreadableAnswers);
                 return Disconnect(Dc09Failure.MalformedResponse,
                     $"ACK for sequence {response.Sequence:D4} while waiting for {sequence:D4}");
             case ReceiverResponseKind.Ack:
@@ -279,10 +290,29 @@ public sealed class Dc09Sender : IAsyncDisposable
                 clockOffset = receiverTime - time.GetUtcNow();
                 return (Dc09Failure.Nak, $"NAK; receiver clock {receiverTime:u}, our offset now {clockOffset}");
             case ReceiverResponseKind.Nak:
-                return (Dc09Failure.Nak, "NAK without receiver time");
+                return (Dc09Failure.Nak, response.Bare ? "bare NAK (no DC-09 frame)" : "NAK without receiver time");
             default:
                 return (Dc09Failure.NotUnderstood, "DUH: the receiver does not understand the message");
         }
+    }
+
+    /// <summary>The answer as text for a log line: printable ASCII kept, everything else as \xNN, at most 120 bytes.</summary>
+    private static string Printable(byte[] reply)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (byte b in reply.AsSpan(0, Math.Min(reply.Length, 120)))
+        {
+            if (b is >= 0x20 and < 0x7F)
+            {
+                text.Append((char)b);
+            }
+            else
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\\x{b:X2}");
+            }
+        }
+
+        return text.ToString();
     }
 
     private (Dc09Failure? Failure, string Detail) Disconnect(Dc09Failure failure, string reason)

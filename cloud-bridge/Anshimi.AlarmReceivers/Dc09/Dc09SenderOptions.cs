@@ -7,10 +7,10 @@ public sealed record Dc09SenderOptions
 
     public required int Port { get; init; }
 
-    /// <summary>Receiver number (1–6 hex digits) for the 'R' field, or null to leave it out.</summary>
+    /// <summary>Receiver number (1–6 upper-case hex digits) for the 'R' field, or null to leave it out.</summary>
     public string? ReceiverNumber { get; init; }
 
-    /// <summary>Account prefix (1–6 hex digits) for the 'L' field.</summary>
+    /// <summary>Account prefix (1–6 upper-case hex digits) for the 'L' field.</summary>
     public string LinePrefix { get; init; } = "0";
 
     /// <summary>AES key of 16, 24 or 32 bytes; null sends in the clear.</summary>
@@ -26,7 +26,7 @@ public sealed record Dc09SenderOptions
     /// <summary>Send a NULL supervision message after this long without traffic; null for none.</summary>
     public TimeSpan? SupervisionInterval { get; init; }
 
-    /// <summary>Account that NULL supervision messages name (3–16 hex digits).</summary>
+    /// <summary>Account that NULL supervision messages name (3–16 upper-case hex digits).</summary>
     public string? SupervisionAccount { get; init; }
 
     /// <summary>The last sequence number used (0–9999), so a restarted sender continues the series.</summary>
@@ -70,17 +70,28 @@ public sealed record Dc09SenderOptions
 
     internal static void ValidateAccount(string? account, string name)
     {
-        if (account is null || account.Length is < 3 or > 16 || !account.All(char.IsAsciiHexDigit))
+        if (!IsAccount(account))
         {
-            throw new ArgumentException("A DC-09 account is 3 to 16 hex digits.", name);
+            throw new ArgumentException("A DC-09 account is 3 to 16 upper-case hex digits (0-9, A-F).", name);
         }
     }
 
     private static void ValidateHexField(string? value, string name)
     {
-        if (value is not null && (value.Length is < 1 or > 6 || !value.All(char.IsAsciiHexDigit)))
+        if (value is not null && !IsHexField(value))
         {
-            throw new ArgumentException("Receiver number and account prefix are 1 to 6 hex digits.", name);
+            throw new ArgumentException("Receiver number and account prefix are 1 to 6 upper-case hex digits (0-9, A-F).", name);
         }
     }
+
+    /// <summary>
+    /// 3–16 upper-case hex digits: receivers match accounts as written, and those that parse ADM-CID strictly
+    /// take only 0-9 and A-F, so a lower-case account would be refused by them for ever.
+    /// </summary>
+    public static bool IsAccount(string? account) =>
+        account is { Length: >= 3 and <= 16 } && account.All(char.IsAsciiHexDigitUpper);
+
+    /// <summary>The 'R' (receiver number) and 'L' (account prefix) fields: 1–6 upper-case hex digits.</summary>
+    public static bool IsHexField(string? value) =>
+        value is { Length: >= 1 and <= 6 } && value.All(char.IsAsciiHexDigitUpper);
 }

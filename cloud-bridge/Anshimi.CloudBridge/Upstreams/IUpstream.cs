@@ -32,8 +32,12 @@ public enum DeliveryOutcome
     /// <summary>A fault that may pass (down, timeout, 5xx, NAK): tried again after a backoff.</summary>
     Transient,
 
-    /// <summary>The receiver will never take it as sent (DUH, 4xx, no account): not retried, counted and shown.</summary>
-    Rejected,
+    /// <summary>
+    /// The upstream cannot take it as it is (DC-09 DUH or unreadable answers from every receiver, no account, HTTP 4xx):
+    /// it stays pending with the reason, shown to central staff, and is not offered again until the bridge restarts
+    /// (after a person fixed the receiver or the configuration); later alarms are not held up behind it.
+    /// </summary>
+    Held,
 }
 
 /// <param name="RetryAfter">The receiver's own wish for the next attempt (HTTP Retry-After), if any.</param>
@@ -43,5 +47,5 @@ public sealed record DeliveryResult(DeliveryOutcome Outcome, string Detail, Time
 
     public static DeliveryResult Transient(string detail, TimeSpan? retryAfter = null) => new(DeliveryOutcome.Transient, detail, retryAfter);
 
-    public static DeliveryResult Rejected(string detail) => new(DeliveryOutcome.Rejected, detail);
+    public static DeliveryResult Held(string detail) => new(DeliveryOutcome.Held, detail);
 }

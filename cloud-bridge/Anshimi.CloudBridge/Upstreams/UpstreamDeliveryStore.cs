@@ -6,17 +6,26 @@ using static Anshimi.CloudBridge.Storage.SqliteFile;
 
 namespace Anshimi.CloudBridge.Upstreams;
 
+/// <summary>
+/// A delivery is pending until the upstream confirms it; nothing an upstream answers settles it otherwise (an alarm
+/// it cannot take stays pending with the reason). Only the retention purge of the alarm itself ends one unsent.
+/// </summary>
 public static class DeliveryState
 {
     public const string Pending = "pending";
     public const string Delivered = "delivered";
-    public const string Rejected = "rejected";
+
+    /// <summary>The alarm was purged by retention before it could go out.</summary>
+    public const string Purged = "purged";
 }
 
 /// <summary>A delivery still owed to an upstream, oldest alarm first.</summary>
 public sealed record PendingDelivery(string AlarmKey, string Upstream, int Attempts);
 
-public sealed record UpstreamCounts(long Pending, long Delivered, long Rejected);
+public sealed record UpstreamCounts(long Pending, long Delivered);
+
+/// <summary>A pending delivery that has failed at least once, and why (the upstream's last answer).</summary>
+public sealed record WaitingDelivery(string AlarmKey, int Attempts, string? Reason);
 
 /// <summary>
 /// The per-upstream delivery outbox, in the alarm database: one row per (alarm, upstream), written in
@@ -41,6 +50,7 @@ public sealed class UpstreamDeliveryStore
         CREATE TABLE IF NOT EXISTS upstream_sequences (
             upstream TEXT PRIMARY KEY,
             last_sequence INTEGER NOT NULL);
+        UPDATE upstream_deliveries SET state = 'pending', settled_at = NULL WHERE state = 'rejected';
         """;
 
     private readonly SqliteFile _database;
@@ -67,16 +77,27 @@ public sealed class UpstreamDeliveryStore
         }
     }
 
-    public async Task<PendingDelivery?> NextPendingAsync(string upstream, CancellationToken cancellationToken)
+    /// <summary>The oldest pending delivery whose alarm is not in <paramref name="held"/>.</summary>
+    public async Task<PendingDelivery?> NextPendingAsync(string upstream, IReadOnlySet<string> held, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(held);
         await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, """
             SELECT alarm_key, attempts FROM upstream_deliveries
-            WHERE upstream = $upstream AND state = 'pending' ORDER BY alarm_seq LIMIT 1;
+            WHERE upstream = $upstream AND state = 'pending' ORDER BY alarm_seq LIMIT $limit;
             """);
         query.Parameters.AddWithValue("$upstream", upstream);
+        query.Parameters.AddWithValue("$limit", held.Count + 1);
         await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new PendingDelivery(reader.GetString(0), upstream, reader.GetInt32(1)) : null;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (!held.Contains(reader.GetString(0)))
+            {
+                return new PendingDelivery(reader.GetString(0), upstream, reader.GetInt32(1));
+            }
+        }
+
+        return null;
     }
 
     public Task RecordFailureAsync(string key, string upstream, string error, CancellationToken cancellationToken) =>
@@ -124,18 +145,37 @@ public sealed class UpstreamDeliveryStore
     {
         await using SqliteConnection connection = _database.Open();
         using SqliteCommand query = Command(connection, """
-            SELECT upstream,
-                   SUM(state = 'pending'), SUM(state = 'delivered'), SUM(state = 'rejected')
+            SELECT upstream, SUM(state = 'pending'), SUM(state = 'delivered')
             FROM upstream_deliveries GROUP BY upstream;
             """);
         var counts = new Dictionary<string, UpstreamCounts>(StringComparer.Ordinal);
         await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            counts[reader.GetString(0)] = new UpstreamCounts(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+            counts[reader.GetString(0)] = new UpstreamCounts(reader.GetInt64(1), reader.GetInt64(2));
         }
 
         return counts;
+    }
+
+    /// <summary>The oldest pending deliveries of <paramref name="upstream"/> that have failed at least once, with their reasons.</summary>
+    public async Task<IReadOnlyList<WaitingDelivery>> WaitingAsync(string upstream, int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = _database.Open();
+        using SqliteCommand query = Command(connection, """
+            SELECT alarm_key, attempts, last_error FROM upstream_deliveries
+            WHERE upstream = $upstream AND state = 'pending' AND attempts > 0 ORDER BY alarm_seq LIMIT $limit;
+            """);
+        query.Parameters.AddWithValue("$upstream", upstream);
+        query.Parameters.AddWithValue("$limit", limit);
+        var waiting = new List<WaitingDelivery>();
+        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            waiting.Add(new WaitingDelivery(reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return waiting;
     }
 
     /// <summary>One delivery row, for tests and diagnostics: state, attempts and last error.</summary>

@@ -7,9 +7,11 @@ namespace Anshimi.CloudBridge.Upstreams;
 /// <summary>
 /// Runs one delivery loop per upstream, so a receiver that is down never holds up the others. Each
 /// loop sends that upstream's pending alarms one at a time, oldest first (a restore never overtakes
-/// its alarm), settles each row when the upstream confirms or rejects it, and after a transient fault
-/// waits by <see cref="RedeliveryPolicy"/> (doubling, capped; a webhook's Retry-After within the cap)
-/// before trying the same alarm again. Rows are durable, so a restart resumes where it stopped.
+/// its alarm while the upstream is merely unreachable), settles each row when the upstream confirms it,
+/// and after a transient fault waits by <see cref="RedeliveryPolicy"/> (doubling, capped; a webhook's
+/// Retry-After within the cap) before trying the same alarm again. An alarm the upstream cannot take
+/// (<see cref="DeliveryOutcome.Held"/>) stays pending with its reason and is passed over until the next
+/// start, so it holds up nothing behind it. Rows are durable, so a restart resumes where it stopped.
 /// </summary>
 public sealed partial class UpstreamDispatcher : BackgroundService
 {
@@ -84,7 +86,7 @@ public sealed partial class UpstreamDispatcher : BackgroundService
             {
                 // Taken before looking, so an alarm committed after the look still wakes us.
                 Task woken = _wake.NextAsync();
-                PendingDelivery? next = await _deliveries.NextPendingAsync(upstream.Name, cancellationToken);
+                PendingDelivery? next = await _deliveries.NextPendingAsync(upstream.Name, status.Held, cancellationToken);
                 if (next is null)
                 {
                     if (status.Snapshot().State != UpstreamState.Idle)
@@ -127,7 +129,7 @@ public sealed partial class UpstreamDispatcher : BackgroundService
         if (alarm is null)
         {
             // Purged by retention before it could go out: nothing left to send.
-            await _deliveries.SettleAsync(next.AlarmKey, upstream.Name, DeliveryState.Rejected, "alarm no longer stored", _time.GetUtcNow(), cancellationToken);
+            await _deliveries.SettleAsync(next.AlarmKey, upstream.Name, DeliveryState.Purged, "alarm no longer stored", _time.GetUtcNow(), cancellationToken);
             return null;
         }
 
@@ -155,11 +157,11 @@ public sealed partial class UpstreamDispatcher : BackgroundService
                 status.Set(UpstreamState.Idle, $"delivered {next.AlarmKey}: {result.Detail}");
                 LogDelivered(_logger, next.AlarmKey, upstream.Name, next.Attempts + 1);
                 return null;
-            case DeliveryOutcome.Rejected:
-                await _deliveries.SettleAsync(next.AlarmKey, upstream.Name, DeliveryState.Rejected, result.Detail, _time.GetUtcNow(), cancellationToken);
-                status.CountRejected($"{next.AlarmKey}: {result.Detail}");
-                status.Set(UpstreamState.Idle, $"rejected {next.AlarmKey}: {result.Detail}");
-                LogRejected(_logger, next.AlarmKey, upstream.Name, result.Detail);
+            case DeliveryOutcome.Held:
+                await _deliveries.RecordFailureAsync(next.AlarmKey, upstream.Name, result.Detail, cancellationToken);
+                status.Hold(next.AlarmKey);
+                status.Set(UpstreamState.Idle, $"holding {next.AlarmKey}: {result.Detail}");
+                LogHeld(_logger, next.AlarmKey, upstream.Name, result.Detail);
                 return null;
             default:
                 await _deliveries.RecordFailureAsync(next.AlarmKey, upstream.Name, result.Detail, cancellationToken);
@@ -190,8 +192,8 @@ public sealed partial class UpstreamDispatcher : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} delivered to upstream {Upstream} (attempt {Attempt})")]
     private static partial void LogDelivered(ILogger logger, string key, string upstream, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Alarm {Key} rejected by upstream {Upstream}: {Reason}; not retried")]
-    private static partial void LogRejected(ILogger logger, string key, string upstream, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Alarm {Key} cannot be taken by upstream {Upstream}: {Reason}; it stays pending and is offered again after a restart")]
+    private static partial void LogHeld(ILogger logger, string key, string upstream, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Alarm {Key} not delivered to upstream {Upstream}: {Reason}; retrying in {Wait}")]
     private static partial void LogTransient(ILogger logger, string key, string upstream, string reason, TimeSpan wait);

@@ -54,7 +54,7 @@ public static class UpstreamExtensions
         TimeProvider time = services.GetRequiredService<TimeProvider>();
         SiteSurroundings surroundings = services.GetRequiredService<SiteSurroundings>();
         var upstreams = new List<IUpstream>();
-        upstreams.AddRange(options.Dc09.Select(o => new Dc09Upstream(o, services.GetRequiredService<UpstreamDeliveryStore>(), time, surroundings)));
+        upstreams.AddRange(options.Dc09.Select(o => new Dc09Upstream(o, services.GetRequiredService<UpstreamDeliveryStore>(), time, services.GetRequiredService<ILogger<Dc09Upstream>>(), surroundings)));
         upstreams.AddRange(options.Webhooks.Select(o => new WebhookUpstream(o, time, surroundings)));
         upstreams.AddRange(options.IotHub.Select(o => new IotHubUpstream(o, services.GetRequiredService<IMqttTransportFactory>(), time, surroundings)));
         return upstreams;

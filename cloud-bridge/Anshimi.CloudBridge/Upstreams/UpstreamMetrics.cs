@@ -6,7 +6,8 @@ namespace Anshimi.CloudBridge.Upstreams;
 /// <summary>
 /// Each upstream on <c>/metrics</c>, tagged <c>upstream</c> and <c>kind</c>, read at scrape time from the same views
 /// <c>GET /api/upstreams</c> answers: <c>anshimi_upstream_up</c>, <c>anshimi_upstream_pending</c>,
-/// <c>anshimi_upstream_delivered_total</c>, <c>anshimi_upstream_rejected_total</c>, <c>anshimi_upstream_failed_attempts_total</c>.
+/// <c>anshimi_upstream_delivered_total</c>, <c>anshimi_upstream_held</c>, <c>anshimi_upstream_failed_attempts_total</c>, and for
+/// DC-09 upstreams <c>anshimi_upstream_unreadable_answers_total</c>.
 /// </summary>
 public static class UpstreamMetrics
 {
@@ -34,7 +35,11 @@ public static class UpstreamMetrics
         meter.CreateObservableGauge("anshimi.upstream.up", () => Observe(v => v.State == UpstreamState.Retrying ? 0 : 1), "{upstream}", "1 unless the last attempt failed transiently.");
         meter.CreateObservableGauge("anshimi.upstream.pending", () => Observe(v => v.Pending), "{alarm}", "Alarms stored and not yet delivered.");
         meter.CreateObservableCounter("anshimi.upstream.delivered", () => Observe(v => v.Delivered), "{alarm}", "Alarms the upstream confirmed.");
-        meter.CreateObservableCounter("anshimi.upstream.rejected", () => Observe(v => v.Rejected), "{alarm}", "Alarms the upstream refused for good (not retried).");
+        meter.CreateObservableGauge("anshimi.upstream.held", () => Observe(v => v.Held), "{alarm}", "Alarms the upstream cannot take, pending until a person acts and the bridge restarts.");
         meter.CreateObservableCounter("anshimi.upstream.failed_attempts", () => Observe(v => v.FailedAttemptsSinceStart), "{attempt}", "Transient delivery failures since start.");
+        meter.CreateObservableCounter("anshimi.upstream.unreadable_answers",
+            () => dispatcher.Upstreams.OfType<Dc09.Dc09Upstream>().Select(u => new Measurement<long>(u.UnreadableAnswers,
+                new KeyValuePair<string, object?>("upstream", u.Name), new KeyValuePair<string, object?>("kind", u.Kind))),
+            "{answer}", "DC-09 receiver answers that settled nothing (unreadable header, another sequence number) since start.");
     }
 }

@@ -20,9 +20,8 @@ public sealed class UpstreamStatus(string name, string kind, TimeProvider time)
     private string _reason = "started";
     private DateTimeOffset _since = time.GetUtcNow();
     private DateTimeOffset? _nextAttemptAt;
-    private string? _lastRejection;
+    private readonly HashSet<string> _held = new(StringComparer.Ordinal);
     private long _delivered;
-    private long _rejected;
     private long _failedAttempts;
 
     public string Name { get; } = name;
@@ -31,7 +30,17 @@ public sealed class UpstreamStatus(string name, string kind, TimeProvider time)
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
-    public long Rejected => Interlocked.Read(ref _rejected);
+    /// <summary>Alarms this upstream could not take since the bridge started; not offered again until a restart.</summary>
+    public IReadOnlySet<string> Held
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return new HashSet<string>(_held, StringComparer.Ordinal);
+            }
+        }
+    }
 
     public long FailedAttempts => Interlocked.Read(ref _failedAttempts);
 
@@ -39,7 +48,7 @@ public sealed class UpstreamStatus(string name, string kind, TimeProvider time)
     {
         lock (_sync)
         {
-            return new UpstreamStateSnapshot(_state, _reason, _since, _nextAttemptAt, _lastRejection);
+            return new UpstreamStateSnapshot(_state, _reason, _since, _nextAttemptAt);
         }
     }
 
@@ -62,14 +71,13 @@ public sealed class UpstreamStatus(string name, string kind, TimeProvider time)
 
     public void CountFailedAttempt() => Interlocked.Increment(ref _failedAttempts);
 
-    public void CountRejected(string reason)
+    public void Hold(string alarmKey)
     {
-        Interlocked.Increment(ref _rejected);
         lock (_sync)
         {
-            _lastRejection = reason;
+            _held.Add(alarmKey);
         }
     }
 }
 
-public sealed record UpstreamStateSnapshot(string State, string Reason, DateTimeOffset Since, DateTimeOffset? NextAttemptAt, string? LastRejection);
+public sealed record UpstreamStateSnapshot(string State, string Reason, DateTimeOffset Since, DateTimeOffset? NextAttemptAt);

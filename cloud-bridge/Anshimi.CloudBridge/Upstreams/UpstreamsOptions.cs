@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Anshimi.AlarmReceivers.Dc09;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Upstreams;
@@ -29,26 +30,44 @@ public sealed class UpstreamsOptions
     public List<IotHubUpstreamOptions> IotHub { get; set; } = [];
 }
 
-/// <summary>One alarm receiver spoken to in SIA DC-09 (ADM-CID).</summary>
-public sealed class Dc09UpstreamOptions
+/// <summary>Where one DC-09 receiver listens and how it knows this link.</summary>
+public class Dc09ReceiverOptions
 {
-    /// <summary>Unique name of this upstream (lower-case letters, digits, '-'); deliveries are kept under it.</summary>
-    public string Name { get; set; } = "";
-
     public string Host { get; set; } = "";
 
     public int Port { get; set; }
 
-    /// <summary>'R' field, 1–6 hex digits, or empty to leave it out.</summary>
+    /// <summary>'R' field, 1–6 upper-case hex digits, or empty to leave it out.</summary>
     public string? ReceiverNumber { get; set; }
 
-    /// <summary>'L' field, 1–6 hex digits.</summary>
+    /// <summary>'L' field, 1–6 upper-case hex digits.</summary>
     public string LinePrefix { get; set; } = "0";
 
-    /// <summary>AES key as 32, 48 or 64 hex digits (AES-128/192/256); empty sends in the clear.</summary>
+    /// <summary>
+    /// The AES key's bytes written as hex: 32, 48 or 64 hex digits (AES-128/192/256); empty sends in the clear. A
+    /// receiver that takes its key as text (16, 24 or 32 characters) uses those characters' ASCII bytes, so its key
+    /// <c>0123456789ABCDEF</c> is written here as <c>30313233343536373839414243444546</c>.
+    /// </summary>
     public string? KeyHex { get; set; }
+}
 
-    /// <summary>Account (3–16 hex digits) for alarms whose device and district have none of their own.</summary>
+/// <summary>
+/// One alarm-receiving centre spoken to in SIA DC-09 (ADM-CID): its first receiver (<see cref="Dc09ReceiverOptions.Host"/>
+/// and the fields beside it) and, in order, the receivers that take an alarm the ones before could not. The accounts
+/// are the centre's and hold for every receiver.
+/// </summary>
+public sealed class Dc09UpstreamOptions : Dc09ReceiverOptions
+{
+    /// <summary>Unique name of this upstream (lower-case letters, digits, '-'); deliveries are kept under it.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Receivers tried in this order after the first, for an alarm the first did not take (down, DUH, unreadable answer).</summary>
+    public List<Dc09ReceiverOptions> Fallbacks { get; set; } = [];
+
+    /// <summary>The first receiver, then the fallbacks.</summary>
+    public IReadOnlyList<Dc09ReceiverOptions> Receivers => [this, .. Fallbacks];
+
+    /// <summary>Account (3–16 upper-case hex digits) for alarms whose device and district have none of their own.</summary>
     public string? DefaultAccount { get; set; }
 
     /// <summary>District code (e.g. "11680" 강남구) to account: one account per district control center.</summary>
@@ -160,20 +179,10 @@ public sealed partial class UpstreamsOptionsValidator : IValidateOptions<Upstrea
             string path = Path(root, "Dc09", i);
             Dc09UpstreamOptions o = options.Dc09[i];
             CheckName(path, o.Name);
-            CheckEndpoint(failures, path, o.Host, o.Port);
-            if (!string.IsNullOrEmpty(o.ReceiverNumber) && !IsHex(o.ReceiverNumber, 1, 6))
+            CheckReceiver(failures, path, o);
+            for (int f = 0; f < o.Fallbacks.Count; f++)
             {
-                failures.Add($"{path}:ReceiverNumber must be 1–6 hex digits.");
-            }
-
-            if (!IsHex(o.LinePrefix, 1, 6))
-            {
-                failures.Add($"{path}:LinePrefix must be 1–6 hex digits.");
-            }
-
-            if (!string.IsNullOrEmpty(o.KeyHex) && (o.KeyHex.Length is not (32 or 48 or 64) || !IsHex(o.KeyHex, 32, 64)))
-            {
-                failures.Add($"{path}:KeyHex must be 32, 48 or 64 hex digits (AES-128/192/256).");
+                CheckReceiver(failures, string.Create(CultureInfo.InvariantCulture, $"{path}:Fallbacks:{f}"), o.Fallbacks[f]);
             }
 
             CheckAccount(failures, $"{path}:DefaultAccount", o.DefaultAccount, optional: true);
@@ -289,11 +298,49 @@ public sealed partial class UpstreamsOptionsValidator : IValidateOptions<Upstrea
         }
     }
 
+    private static void CheckReceiver(List<string> failures, string path, Dc09ReceiverOptions o)
+    {
+        if (o is null)
+        {
+            failures.Add($"{path} must name a receiver.");
+            return;
+        }
+
+        CheckEndpoint(failures, path, o.Host, o.Port);
+        if (!string.IsNullOrEmpty(o.ReceiverNumber) && !Dc09SenderOptions.IsHexField(o.ReceiverNumber))
+        {
+            failures.Add($"{path}:ReceiverNumber must be 1–6 upper-case hex digits (0-9, A-F), or empty to leave it out.");
+        }
+
+        if (!Dc09SenderOptions.IsHexField(o.LinePrefix))
+        {
+            failures.Add($"{path}:LinePrefix must be 1–6 upper-case hex digits (0-9, A-F).");
+        }
+
+        if (string.IsNullOrEmpty(o.KeyHex))
+        {
+            return;
+        }
+
+        if (!o.KeyHex.All(char.IsAsciiHexDigit))
+        {
+            failures.Add($"{path}:KeyHex must be the AES key's bytes as 32, 48 or 64 hex digits, not text; a key a receiver takes as text is written as its ASCII bytes in hex.");
+        }
+        else if (o.KeyHex.Length is 16 or 24)
+        {
+            failures.Add($"{path}:KeyHex has {o.KeyHex.Length} hex digits: that is a key written as text. Write its ASCII bytes as hex (32 or 48 digits), e.g. 0123456789ABCDEF as 30313233343536373839414243444546.");
+        }
+        else if (o.KeyHex.Length is not (32 or 48 or 64))
+        {
+            failures.Add($"{path}:KeyHex must be 32, 48 or 64 hex digits (AES-128/192/256); it has {o.KeyHex.Length}.");
+        }
+    }
+
     private static void CheckAccount(List<string> failures, string path, string? account, bool optional)
     {
-        if ((account is null && !optional) || (account is not null && !IsHex(account, 3, 16)))
+        if ((account is null && !optional) || (account is not null && !Dc09SenderOptions.IsAccount(account)))
         {
-            failures.Add($"{path} must be a DC-09 account of 3–16 hex digits.");
+            failures.Add($"{path} must be a DC-09 account of 3–16 upper-case hex digits (0-9, A-F); receivers refuse any other.");
         }
     }
 
@@ -304,9 +351,6 @@ public sealed partial class UpstreamsOptionsValidator : IValidateOptions<Upstrea
             failures.Add($"{path} must be positive.");
         }
     }
-
-    private static bool IsHex(string? text, int min, int max) =>
-        text is not null && text.Length >= min && text.Length <= max && text.All(char.IsAsciiHexDigit);
 
     private static bool IsBase64Key(string? key)
     {

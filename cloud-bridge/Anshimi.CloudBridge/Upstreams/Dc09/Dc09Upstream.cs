@@ -5,34 +5,43 @@ using Anshimi.CloudBridge.Cameras;
 namespace Anshimi.CloudBridge.Upstreams.Dc09;
 
 /// <summary>
-/// An alarm receiver reached in SIA DC-09 (ADM-CID): picks the account for the alarm's site, takes the
-/// delivery's persisted sequence number and sends through <see cref="Dc09Sender"/> (timestamps with
-/// NAK clock correction, optional AES, NULL supervision while idle).
+/// An alarm-receiving centre reached in SIA DC-09 (ADM-CID): picks the account for the alarm's site, takes the
+/// delivery's persisted sequence number and sends through one <see cref="Dc09Sender"/> per configured receiver
+/// (timestamps with NAK clock correction, optional AES, NULL supervision while idle). Each attempt starts at the
+/// first receiver and goes down the list until one ACKs; a receiver that answered DUH or something unreadable
+/// for an alarm is not sent that alarm again until the bridge restarts.
 /// </summary>
-public sealed class Dc09Upstream : IUpstream
+public sealed partial class Dc09Upstream : IUpstream
 {
     /// <summary>Contact ID 601 "manual trigger test report": how an installer's test reaches a receiver without a dispatch.</summary>
     public const int TestReportCode = Protocol.ContactIdCode.ManualTestReport;
 
+    private const string Done = "not sent again (it answered DUH or unreadably before)";
+
     private readonly Dc09UpstreamOptions _options;
     private readonly UpstreamDeliveryStore _deliveries;
-    private readonly Dc09Sender _sender;
+    private readonly IReadOnlyList<(string Label, Dc09Sender Sender)> _receivers;
     private readonly SiteSurroundings? _surroundings;
+    private readonly ILogger _logger;
+
+    // Per alarm, the receivers that answered it in a way a copy would not change (DUH, unreadable); until restart.
+    private readonly Dictionary<string, HashSet<int>> _doneWith = new(StringComparer.Ordinal);
 
     /// <param name="surroundings">Adds the site and its nearest cameras as extended data; null leaves them out.</param>
-    public Dc09Upstream(Dc09UpstreamOptions options, UpstreamDeliveryStore deliveries, TimeProvider time, SiteSurroundings? surroundings = null)
+    public Dc09Upstream(Dc09UpstreamOptions options, UpstreamDeliveryStore deliveries, TimeProvider time, ILogger<Dc09Upstream> logger, SiteSurroundings? surroundings = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _surroundings = surroundings;
         _deliveries = deliveries;
-        _sender = new Dc09Sender(new Dc09SenderOptions
+        _logger = logger;
+        _receivers = [.. options.Receivers.Select((r, i) => (Label(r, i), new Dc09Sender(new Dc09SenderOptions
         {
-            Host = options.Host,
-            Port = options.Port,
-            ReceiverNumber = string.IsNullOrEmpty(options.ReceiverNumber) ? null : options.ReceiverNumber,
-            LinePrefix = options.LinePrefix,
-            Key = string.IsNullOrEmpty(options.KeyHex) ? null : Convert.FromHexString(options.KeyHex),
+            Host = r.Host,
+            Port = r.Port,
+            ReceiverNumber = string.IsNullOrEmpty(r.ReceiverNumber) ? null : r.ReceiverNumber,
+            LinePrefix = r.LinePrefix,
+            Key = string.IsNullOrEmpty(r.KeyHex) ? null : Convert.FromHexString(r.KeyHex),
             ConnectTimeout = options.ConnectTimeout,
             AckTimeout = options.AckTimeout,
 
@@ -42,24 +51,22 @@ public sealed class Dc09Upstream : IUpstream
             SupervisionAccount = options.SupervisionInterval is null ? null : options.SupervisionAccount ?? options.DefaultAccount,
             IncludeTimeOfOccurrence = options.IncludeTimeOfOccurrence,
             TimeProvider = time,
-        });
+        })))];
     }
 
     public string Name => _options.Name;
 
     public string Kind => "dc09";
 
-    public string? Link
+    /// <summary>Each receiver's link, in order: <c>connected: …</c>, then <c>receiver 2 (host:port) disconnected: …</c>.</summary>
+    public string? Link => string.Join(" | ", _receivers.Select((r, i) =>
     {
-        get
-        {
-            Dc09ConnectionStatus status = _sender.ConnectionStatus;
-            return $"{status.State.ToString().ToLowerInvariant()}: {status.Reason}";
-        }
-    }
+        Dc09ConnectionStatus status = r.Sender.ConnectionStatus;
+        return (i == 0 ? "" : r.Label + " ") + $"{status.State.ToString().ToLowerInvariant()}: {status.Reason}";
+    }));
 
-    /// <summary>The receiver's clock minus ours, as learnt from its last NAK.</summary>
-    public TimeSpan ClockOffset => _sender.ClockOffset;
+    /// <summary>Answers from any of the receivers that settled nothing (unreadable header, another sequence number) since start.</summary>
+    public long UnreadableAnswers => _receivers.Sum(r => r.Sender.UnreadableAnswers);
 
     /// <summary>Device site first, then district, then the default; null when the receiver knows no account for it.</summary>
     public static string? AccountFor(Dc09UpstreamOptions options, AlarmRecord alarm)
@@ -116,33 +123,119 @@ public sealed class Dc09Upstream : IUpstream
         return text.ToString();
     }
 
+    /// <summary>
+    /// One attempt: the receivers in order, each with the sender's own bounded retries, until one ACKs. One that
+    /// answers DUH or unreadably is passed over for this alarm from then on; if every receiver is done with it the
+    /// alarm is held, otherwise (one was down, silent or NAKing) the outbox tries again after its backoff.
+    /// </summary>
     public async Task<DeliveryResult> DeliverAsync(AlarmRecord alarm, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         if (AccountFor(_options, alarm) is not { } account)
         {
-            return DeliveryResult.Rejected($"no DC-09 account for device {alarm.DeviceId} or district {alarm.DistrictCode}");
+            return DeliveryResult.Held($"no DC-09 account for device {alarm.DeviceId} or district {alarm.DistrictCode}");
         }
 
         if (!Enum.IsDefined((ContactIdQualifier)alarm.Qualifier))
         {
-            return DeliveryResult.Rejected($"Contact ID qualifier {alarm.Qualifier} has no DC-09 form");
+            return DeliveryResult.Held($"Contact ID qualifier {alarm.Qualifier} has no DC-09 form");
         }
 
         Dc09Alarm message = ToDc09(alarm, account, _options.Partition, _surroundings?.Of(alarm));
+
+        // One number per alarm on every receiver of the list, so a centre whose receivers share one automation
+        // system sees a copy that came by another receiver as the repetition it is.
         int sequence = await _deliveries.WireSequenceAsync(alarm.Key, Name, cancellationToken);
-        Dc09SendOutcome outcome = await _sender.SendAsync(message, sequence, cancellationToken);
-        string detail = $"seq {outcome.Sequence:D4}, {outcome.Attempts} transmission(s): {outcome.Detail}";
-        return outcome.Status switch
+        HashSet<int> done = DoneWith(alarm.Key);
+        var reasons = new List<string>();
+        bool transient = false;
+        for (int i = 0; i < _receivers.Count; i++)
         {
-            Dc09SendStatus.Acknowledged => DeliveryResult.Delivered(detail),
-            Dc09SendStatus.NotUnderstood => DeliveryResult.Rejected(detail),
-            _ => DeliveryResult.Transient(detail),
-        };
+            (string label, Dc09Sender sender) = _receivers[i];
+            if (done.Contains(i))
+            {
+                reasons.Add($"{label}: {Done}");
+                continue;
+            }
+
+            Dc09SendOutcome outcome = await sender.SendAsync(message, sequence, cancellationToken);
+            string detail = $"{label}: seq {outcome.Sequence:D4}, {outcome.Attempts} transmission(s): {outcome.Detail}";
+            switch (outcome.Status)
+            {
+                case Dc09SendStatus.Acknowledged:
+                    Forget(alarm.Key);
+                    return DeliveryResult.Delivered(detail);
+                case Dc09SendStatus.AnswerUnreadable:
+                    LogUnreadable(_logger, alarm.Key, Name, label, outcome.Detail);
+                    MarkDone(alarm.Key, i);
+                    break;
+                case Dc09SendStatus.NotUnderstood:
+                    MarkDone(alarm.Key, i);
+                    break;
+                default:
+                    transient = true;
+                    break;
+            }
+
+            reasons.Add(detail);
+        }
+
+        string all = string.Join("; ", reasons);
+        if (transient)
+        {
+            return DeliveryResult.Transient(all);
+        }
+
+        Forget(alarm.Key);
+        return DeliveryResult.Held(all);
     }
 
     public Task RunAsync(CancellationToken cancellationToken) =>
-        _options.SupervisionInterval is null ? Task.CompletedTask : _sender.RunSupervisionAsync(cancellationToken);
+        _options.SupervisionInterval is null
+            ? Task.CompletedTask
+            : Task.WhenAll(_receivers.Select(r => r.Sender.RunSupervisionAsync(cancellationToken)));
 
-    public ValueTask DisposeAsync() => _sender.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        foreach ((_, Dc09Sender sender) in _receivers)
+        {
+            await sender.DisposeAsync();
+        }
+    }
+
+    private static string Label(Dc09ReceiverOptions receiver, int index) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"receiver {index + 1} ({receiver.Host}:{receiver.Port})");
+
+    private HashSet<int> DoneWith(string key)
+    {
+        lock (_doneWith)
+        {
+            return _doneWith.TryGetValue(key, out HashSet<int>? done) ? [.. done] : [];
+        }
+    }
+
+    private void MarkDone(string key, int receiver)
+    {
+        lock (_doneWith)
+        {
+            if (!_doneWith.TryGetValue(key, out HashSet<int>? done))
+            {
+                _doneWith[key] = done = [];
+            }
+
+            done.Add(receiver);
+        }
+    }
+
+    // Settled or held: the dispatcher will not offer it again before a restart, which starts afresh anyway.
+    private void Forget(string key)
+    {
+        lock (_doneWith)
+        {
+            _doneWith.Remove(key);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alarm {Key}: {Receiver} of upstream {Upstream} answered unreadably ({Answer}); not sent there again")]
+    private static partial void LogUnreadable(ILogger logger, string key, string upstream, string receiver, string answer);
 }

@@ -83,7 +83,7 @@ public sealed class WebhookUpstream : IUpstream
 
             return IsTransient(response.StatusCode)
                 ? DeliveryResult.Transient(detail, RetryAfter(response.Headers.RetryAfter, now))
-                : DeliveryResult.Rejected(detail);
+                : DeliveryResult.Held(detail);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
