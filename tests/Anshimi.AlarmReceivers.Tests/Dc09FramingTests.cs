@@ -40,4 +40,30 @@ public class Dc09FramingTests
         Assert.Equal(Dc09Message.MaxFrameLength, frame!.Length);
         Assert.Equal(Dc09DecodeError.Framing, Dc09Message.Decode(frame).Error);
     }
+
+    [Theory]
+    [InlineData("\"NAK\"")]
+    [InlineData("NAK")]
+    [InlineData("\"NAK\"\r\n")]
+    [Trait("Category", "HighAvailability")]
+    public async Task A_bare_NAK_outside_any_frame_is_handed_out_and_read_as_a_NAK_and_a_frame_behind_it_still_comes(string bare)
+    {
+        byte[] ack = new Dc09Message { Token = Dc09Message.AckToken, Sequence = 1, Line = "0", Account = "1234" }.Encode();
+        using var stream = new MemoryStream([.. Encoding.Latin1.GetBytes(bare), .. ack]);
+        var reader = new Dc09FrameReader(stream);
+
+        byte[]? first = await reader.ReadFrameAsync(CancellationToken.None);
+        Assert.True(ReceiverResponse.TryParse(first, default, out ReceiverResponse? nak, out _));
+        Assert.Equal((ReceiverResponseKind.Nak, true, (DateTimeOffset?)null), (nak!.Kind, nak.Bare, nak.ReceiverTime));
+        Assert.Equal(ack, await reader.ReadFrameAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Other_unframed_text_is_still_skipped()
+    {
+        using var stream = new MemoryStream(Encoding.Latin1.GetBytes("NAKED\"ACK\"0001L0#1234[]"));
+
+        Assert.Null(await new Dc09FrameReader(stream).ReadFrameAsync(CancellationToken.None));
+        Assert.False(ReceiverResponse.TryParse("NAKED"u8, default, out _, out _));
+    }
 }

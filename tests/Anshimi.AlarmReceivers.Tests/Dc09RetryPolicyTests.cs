@@ -13,9 +13,9 @@ public class Dc09RetryPolicyTests
     [InlineData(Dc09Failure.Nak, true)]
     [InlineData(Dc09Failure.Timeout, true)]
     [InlineData(Dc09Failure.ConnectionFailed, true)]
-    [InlineData(Dc09Failure.MalformedResponse, true)]
+    [InlineData(Dc09Failure.MalformedResponse, false)]
     [InlineData(Dc09Failure.NotUnderstood, false)]
-    public void Only_DUH_is_permanent(Dc09Failure failure, bool transient) =>
+    public void Only_NAK_silence_and_connection_faults_are_transient(Dc09Failure failure, bool transient) =>
         Assert.Equal(transient, Dc09RetryPolicy.IsTransient(failure));
 
     [Fact]
@@ -25,6 +25,7 @@ public class Dc09RetryPolicyTests
         Assert.True(policy.ShouldRetry(Dc09Failure.Timeout, 3));
         Assert.False(policy.ShouldRetry(Dc09Failure.Timeout, 4));
         Assert.False(policy.ShouldRetry(Dc09Failure.NotUnderstood, 1));
+        Assert.False(policy.ShouldRetry(Dc09Failure.MalformedResponse, 1));
     }
 
     [Fact]

@@ -411,18 +411,63 @@ public class Dc09SenderTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sender.SendAsync(Panic(), cancel.Token));
     }
 
-    [Fact]
-    public async Task An_ACK_for_another_sequence_is_a_malformed_answer()
+    [Theory]
+    [InlineData(ReceiverBehavior.AckWrongSequence, "ACK for sequence 0002 while waiting for 0001")]
+    [InlineData(ReceiverBehavior.AckUnreadableHeader, "unreadable answer (Header:")]
+    [Trait("Category", "HighAvailability")]
+    public async Task An_answer_that_does_not_settle_the_message_is_counted_and_the_message_is_not_sent_again(ReceiverBehavior answer, string detail)
     {
-        byte[] wrongAck = new Dc09Message { Token = Dc09Message.AckToken, Sequence = 42, Line = "0", Account = "1234" }.Encode();
-        await using var responder = new RawResponder(() => wrongAck);
-        await using var sender = new Dc09Sender(Options(responder.Port) with { Retry = new Dc09RetryPolicy { MaxAttempts = 1 } });
+        await using var receiver = new Dc09TestReceiver { Otherwise = answer };
+        receiver.Start();
+        await using var sender = new Dc09Sender(Options(receiver.Port));
 
         Dc09SendOutcome outcome = await sender.SendAsync(Panic(), CancellationToken.None);
 
-        Assert.Equal((Dc09SendStatus.Failed, Dc09Failure.MalformedResponse), (outcome.Status, outcome.LastFailure));
-        Assert.Contains("0042", outcome.Detail, StringComparison.Ordinal);
+        Assert.Equal((Dc09SendStatus.AnswerUnreadable, 1, Dc09Failure.MalformedResponse), (outcome.Status, outcome.Attempts, outcome.LastFailure));
+        Assert.Contains(detail, outcome.Detail, StringComparison.Ordinal);
+        await Task.Delay(200);
+        Assert.Single(receiver.Received);
+        Assert.Equal(1, sender.UnreadableAnswers);
     }
+
+    [Fact]
+    [Trait("Category", "HighAvailability")]
+    public async Task A_bare_NAK_is_a_NAK_retried_at_once_not_a_missing_answer()
+    {
+        await using var receiver = new Dc09TestReceiver { Otherwise = ReceiverBehavior.BareNak };
+        receiver.Start();
+        await using var sender = new Dc09Sender(Options(receiver.Port) with { AckTimeout = TimeSpan.FromSeconds(30) });
+
+        Dc09SendOutcome refused = await sender.SendAsync(Panic("dev:1"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        receiver.Script(ReceiverBehavior.BareNak);
+        receiver.Otherwise = ReceiverBehavior.Ack;
+        Dc09SendOutcome taken = await sender.SendAsync(Panic("dev:2"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal((Dc09SendStatus.Failed, 3, Dc09Failure.Nak), (refused.Status, refused.Attempts, refused.LastFailure));
+        Assert.Equal("bare NAK (no DC-09 frame)", refused.Detail);
+        Assert.Equal((Dc09SendStatus.Acknowledged, 2), (taken.Status, taken.Attempts));
+        Assert.Equal([1, 1, 1, 2, 2], receiver.Received.Select(m => m.Sequence));
+        Assert.Equal(0, sender.UnreadableAnswers);
+    }
+
+    [Theory]
+    [InlineData("12ab")]
+    [InlineData("12")]
+    [InlineData("12345678901234567")]
+    [Trait("Category", "HighAvailability")]
+    public async Task An_account_receivers_refuse_is_refused_before_sending(string account)
+    {
+        await using var sender = new Dc09Sender(Options(1));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => sender.SendAsync(Panic() with { Account = account }, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("a", "0")]
+    [InlineData("1", "1234567")]
+    [Trait("Category", "HighAvailability")]
+    public void A_receiver_number_or_line_prefix_receivers_refuse_is_refused_at_construction(string receiverNumber, string linePrefix) =>
+        Assert.Throws<ArgumentException>(() => new Dc09Sender(Options(1) with { ReceiverNumber = receiverNumber, LinePrefix = linePrefix }));
 
     [Fact]
     public async Task Malformed_answers_never_crash_the_sender()

@@ -39,6 +39,7 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
     private readonly Lock sync = new();
     private readonly Queue<ReceiverBehavior> script = new();
     private readonly List<Dc09Message> accepted = [];
+    private readonly List<Dc09Message> received = [];
     private readonly List<ReceiverRejection> rejections = [];
     private readonly List<string> sequenceErrors = [];
     private readonly Dictionary<string, int> lastSequence = [];
@@ -64,6 +65,12 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
     public IReadOnlyList<Dc09Message> Accepted
     {
         get { lock (sync) { return [.. accepted]; } }
+    }
+
+    /// <summary>Every valid event message (not NULL), whatever the receiver answered: the copies it got.</summary>
+    public IReadOnlyList<Dc09Message> Received
+    {
+        get { lock (sync) { return [.. received]; } }
     }
 
     public IReadOnlyList<ReceiverRejection> Rejections
@@ -212,6 +219,7 @@ public sealed class Dc09TestReceiver : IAsyncDisposable
             if (message.Token != Dc09Message.NullToken)
             {
                 CheckSequence(message);
+                received.Add(message);
             }
 
             behavior = script.Count > 0 ? script.Dequeue() : Otherwise;

@@ -30,7 +30,7 @@ public sealed class Dc09UpstreamTests
         Assert.Empty(receiver.Rejections);
         Assert.Empty(receiver.SequenceErrors);
         UpstreamStatusView status = await UpstreamApi.StatusAsync(host, Receiver);
-        Assert.Equal((UpstreamState.Idle, 0L, 0L), (status.State, status.Pending, status.Rejected));
+        Assert.Equal((UpstreamState.Idle, 0L, 0L), (status.State, status.Pending, status.Held));
         Assert.StartsWith("connected", status.Link, StringComparison.Ordinal);
     }
 
@@ -123,25 +123,6 @@ public sealed class Dc09UpstreamTests
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(data, recursive: true);
         }
-    }
-
-    [Fact]
-    public async Task DUH_is_a_rejection_that_is_counted_shown_and_not_retried()
-    {
-        await using var receiver = new Dc09TestReceiver();
-        receiver.Start();
-        receiver.Script(ReceiverBehavior.Duh);
-        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new UpstreamSettings().Dc09(Receiver, receiver.Port).Values);
-
-        await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0xF1, 1));
-        await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0xF2, 1));
-        await Eventually.HoldsAsync(() => receiver.Accepted.Count == 1, "the second alarm is not held up by the first");
-
-        UpstreamStatusView status = await UpstreamApi.StatusAsync(host, Receiver);
-        Assert.Equal((1L, 1L, 0L), (status.Rejected, status.Delivered, status.Pending));
-        Assert.Contains("000000F1:1", status.LastRejection, StringComparison.Ordinal);
-        Assert.Contains("DUH", status.LastRejection, StringComparison.Ordinal);
-        Assert.Equal(2, receiver.FramesReceived);
     }
 
     [Fact]

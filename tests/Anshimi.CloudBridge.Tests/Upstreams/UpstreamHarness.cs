@@ -37,6 +37,24 @@ public sealed class UpstreamSettings
         return this;
     }
 
+    /// <summary>Adds a receiver to the last DC-09 upstream's <c>Fallbacks</c>, tried after the ones before it.</summary>
+    public UpstreamSettings Fallback(int port)
+    {
+        string p = string.Create(CultureInfo.InvariantCulture, $"Upstreams:Dc09:{_dc09 - 1}:Fallbacks:");
+        int index = Values.Keys.Count(k => k.StartsWith(p, StringComparison.Ordinal) && k.EndsWith(":Host", StringComparison.Ordinal));
+        Values[string.Create(CultureInfo.InvariantCulture, $"{p}{index}:Host")] = "127.0.0.1";
+        Values[string.Create(CultureInfo.InvariantCulture, $"{p}{index}:Port")] = port.ToString(CultureInfo.InvariantCulture);
+        Values[string.Create(CultureInfo.InvariantCulture, $"{p}{index}:ReceiverNumber")] = "2";
+        return this;
+    }
+
+    /// <summary>Sets one setting of the last DC-09 upstream, e.g. <c>AckTimeout</c>.</summary>
+    public UpstreamSettings Dc09Setting(string key, string value)
+    {
+        Values[string.Create(CultureInfo.InvariantCulture, $"Upstreams:Dc09:{_dc09 - 1}:{key}")] = value;
+        return this;
+    }
+
     public UpstreamSettings Webhook(string name, Uri url, string secret)
     {
         string p = string.Create(CultureInfo.InvariantCulture, $"Upstreams:Webhooks:{_webhooks++}:");

@@ -31,6 +31,15 @@ public sealed class UpstreamsOptionsTests
         { "Upstreams:Dc09:0:AccountsByDistrict:11680", o => o.Dc09[0].AccountsByDistrict["11680"] = "XYZ" },
         { "Upstreams:Dc09:0:ReceiverNumber", o => o.Dc09[0].ReceiverNumber = "1234567" },
         { "Upstreams:Dc09:0:SupervisionInterval", o => o.Dc09[0].SupervisionInterval = TimeSpan.Zero },
+        { "Upstreams:Dc09:0:DefaultAccount", o => o.Dc09[0].DefaultAccount = "12ab" },
+        { "Upstreams:Dc09:0:AccountsByDevice:00C0FFEE", o => o.Dc09[0].AccountsByDevice["00C0FFEE"] = "5oo1" },
+        { "Upstreams:Dc09:0:DefaultAccount", o => o.Dc09[0].DefaultAccount = "12345678901234567" },
+        { "Upstreams:Dc09:0:ReceiverNumber", o => o.Dc09[0].ReceiverNumber = "a" },
+        { "Upstreams:Dc09:0:LinePrefix", o => o.Dc09[0].LinePrefix = "" },
+        { "Upstreams:Dc09:0:KeyHex", o => o.Dc09[0].KeyHex = "0123456789ABCDEF" },
+        { "Upstreams:Dc09:0:KeyHex", o => o.Dc09[0].KeyHex = "my-secret-key-16" },
+        { "Upstreams:Dc09:0:Fallbacks:0:Port", o => o.Dc09[0].Fallbacks.Add(new Dc09ReceiverOptions { Host = "10.0.0.2", Port = 0 }) },
+        { "Upstreams:Dc09:0:Fallbacks:1:KeyHex", o => o.Dc09[0].Fallbacks.AddRange([new Dc09ReceiverOptions { Host = "10.0.0.2", Port = 1 }, new Dc09ReceiverOptions { Host = "10.0.0.3", Port = 1, KeyHex = "00112233" }]) },
         { "Upstreams:Webhooks:0:Url", o => o.Webhooks[0].Url = "ftp://example.org" },
         { "Upstreams:Webhooks:0:Secret", o => o.Webhooks[0].Secret = "short" },
         { "Upstreams:Webhooks:0:Name", o => o.Webhooks[0].Name = "station" },
@@ -49,6 +58,17 @@ public sealed class UpstreamsOptionsTests
         spoil(options);
         string failure = Assert.Single(Failures(options));
         Assert.StartsWith(field, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_key_written_as_text_is_refused_with_how_to_write_it_as_bytes()
+    {
+        UpstreamsOptions options = Valid();
+        options.Dc09[0].KeyHex = "0123456789ABCDEF";
+
+        Assert.Contains("30313233343536373839414243444546", Assert.Single(Failures(options)), StringComparison.Ordinal);
+        options.Dc09[0].KeyHex = "30313233343536373839414243444546";
+        Assert.Empty(Failures(options));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public sealed class WebhookUpstreamTests
     }
 
     [Fact]
-    public async Task A_4xx_answer_is_a_rejection_that_is_not_retried_and_does_not_hold_up_the_next_alarm()
+    public async Task A_4xx_answer_holds_the_alarm_pending_with_its_reason_without_retrying_it_or_holding_up_the_next()
     {
         await using WebhookTestReceiver receiver = await WebhookTestReceiver.StartAsync(Secret);
         receiver.Script(422);
@@ -67,8 +67,10 @@ public sealed class WebhookUpstreamTests
 
         Assert.Equal(["00000053:1", "00000054:1"], receiver.Requests.Select(r => r.IdempotencyKey));
         UpstreamStatusView status = await UpstreamApi.StatusAsync(host, Hook);
-        Assert.Equal(1, status.Rejected);
-        Assert.Contains("HTTP 422", status.LastRejection, StringComparison.Ordinal);
+        Assert.Equal((1L, 1L), (status.Held, status.Pending));
+        WaitingDeliveryView held = Assert.Single(status.Waiting);
+        Assert.Equal(("00000053:1", true), (held.AlarmKey, held.Held));
+        Assert.Contains("HTTP 422", held.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
