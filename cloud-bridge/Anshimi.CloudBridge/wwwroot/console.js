@@ -38,6 +38,7 @@
       mapWholeCity: "서울 전체 보기", mapZoomHint: "자치구를 누르면 확대됩니다. 평상 상태의 보안등은 확대하면 보입니다.",
       healthSilent: "응답 없는 장치", healthLowBattery: "배터리 부족", healthTamper: "탬퍼 (훼손 감지)",
       healthLampFault: "램프 고장", healthTroubles: "장애 이벤트", healthGatewaysDown: "게이트웨이 중단", healthNone: "없음",
+      healthUpstreamWaiting: "경보 수신기 전달 대기", upstreamHeld: "수신 불가 — 조치 필요 (재시작 시 재전송)", upstreamRetrying: "재시도 중",
       lastSeen: "마지막 수신",
       walkTestNote: "설치 점검용 시험 경보입니다. 실제 경보 목록과 경보 수신기에는 나타나지 않습니다.",
       auditVerify: "무결성 검증", auditIntact: "정상: {n}건 검증", auditBroken: "변조 감지: {id}번 기록 ({problem})",
@@ -83,6 +84,7 @@
       mapWholeCity: "Whole city", mapZoomHint: "Click a district to zoom in; streetlights in their normal state show when zoomed in.",
       healthSilent: "Silent devices", healthLowBattery: "Low battery", healthTamper: "Tamper",
       healthLampFault: "Lamp faults", healthTroubles: "Trouble events", healthGatewaysDown: "Gateways down", healthNone: "None",
+      healthUpstreamWaiting: "Alarms waiting for an alarm receiver", upstreamHeld: "not taken — needs a person (sent again on restart)", upstreamRetrying: "retrying",
       lastSeen: "last seen",
       walkTestNote: "Walk-test alarms from installers. They never appear in the live queue or at alarm receivers.",
       auditVerify: "Verify chain", auditIntact: "Intact: {n} rows verified", auditBroken: "Tampering detected at row {id} ({problem})",
@@ -694,6 +696,9 @@
     const response = await api("/api/health");
     if (!response.ok) return;
     const health = await response.json();
+    // Central staff only (403 for district operators): alarms an upstream has not taken yet, with its reason.
+    const upstreams = session?.central ? await api("/api/upstreams").then((r) => (r.ok ? r.json() : [])).catch(() => []) : [];
+    const waiting = upstreams.flatMap((u) => u.waiting.map((w) => ({ ...w, upstream: u.name })));
     const section = (key, testid, items, describe) => {
       const box = document.createElement("section");
       box.dataset.testid = testid;
@@ -714,7 +719,9 @@
       section("healthLampFault", "health-lamp-fault", health.lampFaults, device),
       section("healthTroubles", "health-troubles", health.troubles, (x) =>
         `${formatTime(x.detectedAt, true)} · ${names(x.event.nameKo, x.event.nameEn)[0]} · ${x.deviceId} · ${names(x.district.nameKo, x.district.nameEn)[0]} · ${x.gatewayId}${x.address != null ? ` · ${x.address}` : ""}`),
-      section("healthGatewaysDown", "health-gateways-down", health.gatewaysDown, (g) => `${g.gatewayId} · ${t("lastSeen")} ${formatTime(g.lastSeenAt, true)}`));
+      section("healthGatewaysDown", "health-gateways-down", health.gatewaysDown, (g) => `${g.gatewayId} · ${t("lastSeen")} ${formatTime(g.lastSeenAt, true)}`),
+      ...(session?.central ? [section("healthUpstreamWaiting", "health-upstream-waiting", waiting, (w) =>
+        `${w.alarmKey} · ${w.upstream} · ${t(w.held ? "upstreamHeld" : "upstreamRetrying")} · ${w.reason ?? ""}`)] : []));
   }
 
   // Audit log (감사 기록), central staff only.
