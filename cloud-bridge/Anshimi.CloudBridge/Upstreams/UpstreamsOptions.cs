@@ -92,6 +92,12 @@ public sealed class Dc09UpstreamOptions : Dc09ReceiverOptions
     /// <summary>Transmissions per delivery attempt (a NAK is answered at once with a corrected clock); then the outbox backs off.</summary>
     public int AttemptsPerDelivery { get; set; } = 3;
 
+    /// <summary>
+    /// How long a receiver whose last attempt failed transiently (down, silent, NAKing) is tried after the other
+    /// receivers of the list, so alarms do not wait out its timeouts first; after that it is back in its place.
+    /// </summary>
+    public TimeSpan FailedReceiverLastFor { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Add the event's own time as extended data [H…]; check with the receiver first.</summary>
     public bool IncludeTimeOfOccurrence { get; set; }
 }
@@ -222,6 +228,11 @@ public sealed partial class UpstreamsOptionsValidator : IValidateOptions<Upstrea
             if (o.AttemptsPerDelivery is < 1 or > 10)
             {
                 failures.Add($"{path}:AttemptsPerDelivery must be 1–10.");
+            }
+
+            if (o.FailedReceiverLastFor < TimeSpan.Zero)
+            {
+                failures.Add($"{path}:FailedReceiverLastFor must not be negative.");
             }
         }
 

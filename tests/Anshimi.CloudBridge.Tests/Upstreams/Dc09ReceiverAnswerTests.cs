@@ -188,23 +188,32 @@ public sealed class Dc09ReceiverAnswerTests
     }
 
     [Fact]
-    public async Task While_the_first_receiver_is_down_the_next_takes_the_alarms_and_the_first_gets_the_next_alarm_once_it_is_back()
+    public async Task A_first_receiver_that_failed_is_tried_after_the_next_for_a_while_and_is_first_again_after_it()
     {
-        await using Dc09TestReceiver primary = await Dc09TestReceiver.CreateDownAsync();
+        await using var primary = new Dc09TestReceiver { Otherwise = ReceiverBehavior.Silent };
+        primary.Start();
         await using var fallback = new Dc09TestReceiver();
         fallback.Start();
-        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(
-            new FakeMqttClient(), new UpstreamSettings().Dc09(Station, primary.Port).Fallback(fallback.Port).Values);
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new UpstreamSettings().Dc09(Station, primary.Port)
+            .Dc09Setting("AttemptsPerDelivery", "2").Dc09Setting("AckTimeout", "00:00:00.300").Dc09Setting("FailedReceiverLastFor", "00:00:03")
+            .Fallback(fallback.Port).Values);
 
+        // The first receiver is silent: two copies, then the fallback takes it, and the next alarm at once.
         await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x18, 1));
         await Eventually.HoldsAsync(() => fallback.Accepted.Count == 1, "the fallback took the first alarm");
-        primary.Start();
         await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x18, 2));
-        await Eventually.HoldsAsync(() => primary.Accepted.Count == 1, "the first receiver took the next alarm");
+        await Eventually.HoldsAsync(() => fallback.Accepted.Count == 2, "the fallback took the second alarm");
+        Assert.Equal([1, 1], primary.Received.Select(m => m.Sequence));
+
+        // Once FailedReceiverLastFor has passed, the first receiver is tried first again.
+        primary.Otherwise = ReceiverBehavior.Ack;
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x18, 3));
+        await Eventually.HoldsAsync(() => primary.Accepted.Count == 1, "the first receiver took the third alarm");
         await Task.Delay(Settle);
 
-        Assert.Equal([1], fallback.Received.Select(m => m.Sequence));
-        Assert.Equal([2], primary.Received.Select(m => m.Sequence));
+        Assert.Equal([1, 1, 3], primary.Received.Select(m => m.Sequence));
+        Assert.Equal([1, 2], fallback.Received.Select(m => m.Sequence));
         Assert.Equal(0, (await UpstreamApi.StatusAsync(host, Station)).Pending);
     }
 

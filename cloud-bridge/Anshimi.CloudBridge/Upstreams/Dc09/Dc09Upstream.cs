@@ -7,9 +7,10 @@ namespace Anshimi.CloudBridge.Upstreams.Dc09;
 /// <summary>
 /// An alarm-receiving centre reached in SIA DC-09 (ADM-CID): picks the account for the alarm's site, takes the
 /// delivery's persisted sequence number and sends through one <see cref="Dc09Sender"/> per configured receiver
-/// (timestamps with NAK clock correction, optional AES, NULL supervision while idle). Each attempt starts at the
-/// first receiver and goes down the list until one ACKs; a receiver that answered DUH or something unreadable
-/// for an alarm is not sent that alarm again until the bridge restarts.
+/// (timestamps with NAK clock correction, optional AES, NULL supervision while idle). Each attempt goes down the
+/// list until one receiver ACKs, starting at the first, except that a receiver whose last attempt failed transiently
+/// within <see cref="Dc09UpstreamOptions.FailedReceiverLastFor"/> is tried after the others. A receiver that answered
+/// DUH or something unreadable for an alarm is not sent that alarm again until the bridge restarts.
 /// </summary>
 public sealed partial class Dc09Upstream : IUpstream
 {
@@ -23,6 +24,11 @@ public sealed partial class Dc09Upstream : IUpstream
     private readonly IReadOnlyList<(string Label, Dc09Sender Sender)> _receivers;
     private readonly SiteSurroundings? _surroundings;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    // When each receiver's last attempt failed transiently (a TimeProvider timestamp); 0 once it answered again.
+    // Only the upstream's one delivery loop touches it.
+    private readonly long[] _failedAt;
 
     // Per alarm, the receivers that answered it in a way a copy would not change (DUH, unreadable); until restart.
     private readonly Dictionary<string, HashSet<int>> _doneWith = new(StringComparer.Ordinal);
@@ -35,6 +41,8 @@ public sealed partial class Dc09Upstream : IUpstream
         _surroundings = surroundings;
         _deliveries = deliveries;
         _logger = logger;
+        _time = time;
+        _failedAt = new long[options.Receivers.Count];
         _receivers = [.. options.Receivers.Select((r, i) => (Label(r, i), new Dc09Sender(new Dc09SenderOptions
         {
             Host = r.Host,
@@ -149,7 +157,7 @@ public sealed partial class Dc09Upstream : IUpstream
         HashSet<int> done = DoneWith(alarm.Key);
         var reasons = new List<string>();
         bool transient = false;
-        for (int i = 0; i < _receivers.Count; i++)
+        foreach (int i in Order())
         {
             (string label, Dc09Sender sender) = _receivers[i];
             if (done.Contains(i))
@@ -160,6 +168,7 @@ public sealed partial class Dc09Upstream : IUpstream
 
             Dc09SendOutcome outcome = await sender.SendAsync(message, sequence, cancellationToken);
             string detail = $"{label}: seq {outcome.Sequence:D4}, {outcome.Attempts} transmission(s): {outcome.Detail}";
+            _failedAt[i] = outcome.Status == Dc09SendStatus.Failed ? _time.GetTimestamp() : 0;
             switch (outcome.Status)
             {
                 case Dc09SendStatus.Acknowledged:
@@ -205,6 +214,14 @@ public sealed partial class Dc09Upstream : IUpstream
 
     private static string Label(Dc09ReceiverOptions receiver, int index) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"receiver {index + 1} ({receiver.Host}:{receiver.Port})");
+
+    /// <summary>The receivers in configured order, those that failed transiently a short while ago moved to the end.</summary>
+    private IEnumerable<int> Order()
+    {
+        bool RecentlyFailed(int i) => _failedAt[i] != 0 && _time.GetElapsedTime(_failedAt[i]) < _options.FailedReceiverLastFor;
+        int[] all = [.. Enumerable.Range(0, _receivers.Count)];
+        return [.. all.Where(i => !RecentlyFailed(i)), .. all.Where(RecentlyFailed)];
+    }
 
     private HashSet<int> DoneWith(string key)
     {
