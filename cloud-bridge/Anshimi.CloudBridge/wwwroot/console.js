@@ -1,5 +1,5 @@
 // Control-center console: sign-in, live alarm queue (SSE), alarm detail with timeline, snapshot and nearby CCTV, district map,
-// device health, walk-test alarms and (central staff) the audit log, the retention report and opening a closed alarm's case. Plain JS, no build step, no external resources.
+// device health (for central staff with the alarms an alarm receiver has not taken), walk-test alarms and (central staff) the audit log, the retention report and opening a closed alarm's case. Plain JS, no build step, no external resources.
 (() => {
   "use strict";
 
