@@ -19,6 +19,9 @@ public sealed class BrokerFailoverTrialOptions
     /// <summary>How long the killed node stays down before it is started again.</summary>
     public TimeSpan DownFor { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long one message may go without a PUBACK before the trial gives up on the cluster.</summary>
+    public TimeSpan PublishDeadline { get; init; } = TimeSpan.FromSeconds(90);
+
     /// <summary>How long to wait, after the last PUBACK, for messages still on their way.</summary>
     public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -110,6 +113,7 @@ public static class BrokerFailoverTrial
             }
 
             // As an outbox does: the same message again until the broker takes it.
+            double giveUpAt = clock.Elapsed.TotalMilliseconds + options.PublishDeadline.TotalMilliseconds;
             while (true)
             {
                 try
@@ -117,7 +121,7 @@ public static class BrokerFailoverTrial
                     await publisher.PublishAsync(topic, Encoding.ASCII.GetBytes(number.ToString(CultureInfo.InvariantCulture)), MqttQos.AtLeastOnce, retain: false, cancellationToken).ConfigureAwait(false);
                     break;
                 }
-                catch (MqttTransportException ex)
+                catch (MqttTransportException ex) when (clock.Elapsed.TotalMilliseconds < giveUpAt)
                 {
                     diagnostics?.Invoke($"publish {number} failed, again: {ex.Message}");
                     await Task.Delay(50, cancellationToken).ConfigureAwait(false);
