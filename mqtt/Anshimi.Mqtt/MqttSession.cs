@@ -119,7 +119,8 @@ public sealed class MqttSession : IAsyncDisposable
 
     /// <summary>
     /// Like <see cref="AddSubscription"/>, but when connected waits for the broker's SUBACK and throws
-    /// <see cref="MqttSubscriptionRefusedException"/> (leaving nothing registered) if it refuses.
+    /// <see cref="MqttSubscriptionRefusedException"/> if it refuses, or <see cref="MqttTransportException"/> if the
+    /// connection ends first; either way nothing stays registered.
     /// </summary>
     public async Task SubscribeAsync(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler, CancellationToken cancellationToken)
     {
@@ -133,8 +134,10 @@ public sealed class MqttSession : IAsyncDisposable
         {
             await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
         }
-        catch (MqttSubscriptionRefusedException)
+        catch (MqttTransportException)
         {
+            // Refused, or the connection closed instead of a SUBACK (RabbitMQ's refusal): kept, the filter
+            // would be subscribed again on every reconnect and could fail each one.
             lock (_gate)
             {
                 _subscriptions = _subscriptions.Remove(subscription);

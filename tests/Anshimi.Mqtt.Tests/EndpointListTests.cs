@@ -44,6 +44,59 @@ public sealed class EndpointListTests
     }
 
     [Fact]
+    public async Task A_node_answering_server_unavailable_is_passed_over_but_a_refusal_of_the_identity_is_not()
+    {
+        var options = new MqttClientOptions
+        {
+            Endpoints = ["node1:1883", "node2:1883", "node3:1883"],
+            ClientId = "c",
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(5) },
+        };
+        var joining = new ScriptedTransport(endpoint => endpoint.Host == "node3" ? null : new MqttConnectionRefusedException(MqttConnectRefusal.ServerUnavailable, "connection refused: broker unavailable"));
+        await using (var session = new MqttSession(joining, options))
+        {
+            await session.ConnectAsync(CancellationToken.None);
+
+            Assert.Equal(["node1:1883", "node2:1883", "node3:1883"], joining.Attempts);
+            Assert.Equal("node3:1883", session.Endpoint);
+        }
+
+        var refusing = new ScriptedTransport(_ => new MqttConnectionRefusedException(MqttConnectRefusal.NotAuthorized, "connection refused: not authorised"));
+        await using (var session = new MqttSession(refusing, options))
+        {
+            await Assert.ThrowsAsync<MqttConnectionRefusedException>(() => session.ConnectAsync(CancellationToken.None));
+
+            Assert.Equal(["node1:1883"], refusing.Attempts);
+        }
+    }
+
+    [Fact]
+    public async Task A_lost_connection_moves_the_session_to_the_next_node_wrapping_around()
+    {
+        var options = new MqttClientOptions
+        {
+            Endpoints = ["node1:1883", "node2:1883"],
+            ClientId = "c",
+            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(100) },
+        };
+        var transport = new ScriptedTransport(_ => null);
+        await using var session = new MqttSession(transport, options);
+        await session.ConnectAsync(CancellationToken.None);
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        session.StateChanged += (_, e) => states.Add(e);
+
+        transport.Lose("node1 went away");
+        await states.WaitForAsync(e => e.State == MqttConnectionState.Connected, TestBroker.Wait);
+        int mark = states.Items.Count;
+        transport.Lose("node2 went away");
+        await states.WaitForAsync(e => e.State == MqttConnectionState.Connected, TestBroker.Wait, startIndex: mark);
+
+        Assert.Equal(["node1:1883", "node2:1883", "node1:1883"], transport.Attempts);
+        Assert.Equal("node1:1883", session.Endpoint);
+    }
+
+    [Fact]
     [Trait("Category", "Integration")]
     public async Task Connect_passes_over_an_endpoint_nothing_listens_on_to_the_next_in_the_list()
     {
@@ -84,5 +137,62 @@ public sealed class EndpointListTests
         Assert.Equal($"{second.Host}:{second.Port}", session.Endpoint);
         await session.PublishAsync("anshimi/test/failover", "after the move"u8.ToArray(), MqttQos.AtLeastOnce, retain: false, CancellationToken.None);
         await received.WaitForAsync(text => text == "after the move", TestBroker.Wait);
+    }
+
+    /// <summary>A transport whose connect attempts succeed or fail per endpoint as the test says, recording each.</summary>
+    private sealed class ScriptedTransport(Func<MqttEndpoint, MqttTransportException?> outcome) : IMqttTransport
+    {
+        private readonly List<string> _attempts = [];
+
+        public event EventHandler<string>? ConnectionLost;
+
+        public bool IsConnected { get; private set; }
+
+        public Func<MqttMessage, Task>? MessageReceived { get; set; }
+
+        public IReadOnlyList<string> Attempts
+        {
+            get
+            {
+                lock (_attempts)
+                {
+                    return [.. _attempts];
+                }
+            }
+        }
+
+        public Task<bool> ConnectAsync(MqttEndpoint endpoint, CancellationToken cancellationToken)
+        {
+            lock (_attempts)
+            {
+                _attempts.Add(endpoint.ToString());
+            }
+
+            if (outcome(endpoint) is { } failure)
+            {
+                throw failure;
+            }
+
+            IsConnected = true;
+            return Task.FromResult(false);
+        }
+
+        public void Lose(string cause)
+        {
+            IsConnected = false;
+            ConnectionLost?.Invoke(this, cause);
+        }
+
+        public Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task SubscribeAsync(string topicFilter, MqttQos qos, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task DisconnectAsync(CancellationToken cancellationToken)
+        {
+            IsConnected = false;
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
