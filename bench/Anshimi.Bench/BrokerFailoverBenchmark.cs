@@ -15,7 +15,7 @@ internal sealed class BrokerFailoverBenchmark(string engine, int runs, BrokerFai
         var started = System.Diagnostics.Stopwatch.StartNew();
         await using MqttCluster cluster = engine switch
         {
-            "rabbitmq" => await RabbitMqCluster.StartAsync(cancellationToken),
+            "rabbitmq" => await RabbitMqCluster.StartAsync(cancellationToken: cancellationToken),
             "nats" => await NatsCluster.StartAsync(cancellationToken),
             _ => throw new ArgumentException($"engine must be rabbitmq or nats, got '{engine}'"),
         };
