@@ -64,7 +64,7 @@ public sealed class ClusterFailoverTests(RabbitMqClusterFixture fixture) : IClas
                 await publisher.ConnectAsync(CancellationToken.None);
                 for (int number = 0; number < 20; number++)
                 {
-                    await publisher.PublishAsync(topic, Encoding.ASCII.GetBytes($"queued {number}"), MqttQos.AtLeastOnce, retain: false, CancellationToken.None);
+                    await PublishUntilAcknowledgedAsync(publisher, topic, $"queued {number}");
                 }
             }
 
@@ -84,6 +84,24 @@ public sealed class ClusterFailoverTests(RabbitMqClusterFixture fixture) : IClas
             if (!Cluster.IsRunning(node))
             {
                 await Cluster.StartNodeAsync(node);
+            }
+        }
+    }
+
+    /// <summary>As an outbox does: the cluster may drop a connection while it settles after losing a node.</summary>
+    private static async Task PublishUntilAcknowledgedAsync(MqttSession publisher, string topic, string text)
+    {
+        using var deadline = new CancellationTokenSource(Wait);
+        while (true)
+        {
+            try
+            {
+                await publisher.PublishAsync(topic, Encoding.ASCII.GetBytes(text), MqttQos.AtLeastOnce, retain: false, deadline.Token);
+                return;
+            }
+            catch (MqttTransportException) when (!deadline.IsCancellationRequested)
+            {
+                await Task.Delay(100, deadline.Token);
             }
         }
     }
