@@ -45,7 +45,7 @@ done
 
 if [ -n "$cloud_url" ] || [ -n "$cloud_credentials" ]; then
   [ -n "$cloud_url" ] && [ -n "$cloud_credentials" ] || { echo "--cloud-url and --cloud-credentials go together" >&2; exit 2; }
-  case "$cloud_url" in mqtts://?*) ;; *) echo "클라우드 주소는 mqtts://호스트[:포트] / --cloud-url must be mqtts://host[:port], got '$cloud_url'" >&2; exit 2 ;; esac
+  case "$cloud_url" in mqtts://?*) ;; *) echo "클라우드 주소는 mqtts://호스트[:포트] (여러 노드는 쉼표로 구분) / --cloud-url must be mqtts://host[:port] (several nodes separated by commas), got '$cloud_url'" >&2; exit 2 ;; esac
   for f in ca.crt gateway.crt gateway.key; do
     [ -f "$cloud_credentials/$f" ] || { echo "자격 증명 파일 없음 / $cloud_credentials/$f missing (from the cloud: gateways issue ID --out DIR)" >&2; exit 2; }
   done

@@ -4,6 +4,7 @@ using Anshimi.Bench;
 // Usage: dotnet run --project bench/Anshimi.Bench -c Release -- latency [devices] [alarms] [alarms-per-second]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- heartbeats [devices] [seconds-per-phase]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- sites [bells-per-box] [alarms] [alarms-per-second]
+//        dotnet run --project bench/Anshimi.Bench -c Release -- broker-failover rabbitmq|nats [runs] [messages] [messages-per-second]
 switch (args.FirstOrDefault())
 {
     case "latency":
@@ -37,6 +38,16 @@ switch (args.FirstOrDefault())
         return await new SitesBenchmark(bells, alarms, rate).RunAsync(cts.Token);
     }
 
+    case "broker-failover" when args.Length > 1:
+    {
+        int runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 6;
+        int messages = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 300;
+        double rate = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : 30;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(30));
+        var options = new Anshimi.Testing.BrokerFailoverTrialOptions { Messages = messages, MessagesPerSecond = rate, KillAfter = messages / 3 };
+        return await new BrokerFailoverBenchmark(args[1], runs, options).RunAsync(cts.Token);
+    }
+
     case "device-host" when args.Length == 4:
         return await DeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
 
@@ -44,5 +55,6 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("usage: Anshimi.Bench latency [devices=1000] [alarms=1000] [alarms-per-second=50]");
         Console.Error.WriteLine("       Anshimi.Bench heartbeats [devices=10000] [seconds-per-phase=20]");
         Console.Error.WriteLine("       Anshimi.Bench sites [bells-per-box=20] [alarms=600] [alarms-per-second=20]");
+        Console.Error.WriteLine("       Anshimi.Bench broker-failover rabbitmq|nats [runs=6] [messages=300] [messages-per-second=30]");
         return 2;
 }

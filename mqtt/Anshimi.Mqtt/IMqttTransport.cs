@@ -16,10 +16,10 @@ public interface IMqttTransport : IAsyncDisposable
     event EventHandler<string>? ConnectionLost;
 
     /// <summary>
-    /// Makes one connection attempt. Returns whether the broker still held a session for this client.
+    /// Makes one connection attempt to <paramref name="endpoint"/>. Returns whether the broker still held a session for this client.
     /// Throws <see cref="MqttConnectionRefusedException"/>, <see cref="MqttTimeoutException"/> or <see cref="MqttTransportException"/>.
     /// </summary>
-    Task<bool> ConnectAsync(CancellationToken cancellationToken);
+    Task<bool> ConnectAsync(MqttEndpoint endpoint, CancellationToken cancellationToken);
 
     /// <summary>QoS 0 completes once sent, QoS 1 on PUBACK.</summary>
     Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, CancellationToken cancellationToken);

@@ -7,6 +7,13 @@ public sealed class MqttClientOptions
 
     public int Port { get; set; } = 1883;
 
+    /// <summary>
+    /// Brokers of one cluster as <c>host:port</c>, tried in this order; when set they replace <see cref="Host"/> and
+    /// <see cref="Port"/>. The session moves to the next one when its broker is lost or cannot be reached, so every
+    /// entry must hold the same sessions and take the same TLS settings and credentials.
+    /// </summary>
+    public IList<string> Endpoints { get; set; } = [];
+
     public string ClientId { get; set; } = "";
 
     public string? Username { get; set; }
@@ -33,6 +40,11 @@ public sealed class MqttClientOptions
 
     /// <summary>How long one connect attempt or one acknowledgement (PUBACK, SUBACK) may take.</summary>
     public TimeSpan CommunicationTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The brokers to try, in order: <see cref="Endpoints"/>, or <see cref="Host"/>:<see cref="Port"/> alone.</summary>
+    /// <exception cref="FormatException">An entry of <see cref="Endpoints"/> is not <c>host:port</c>.</exception>
+    public IReadOnlyList<MqttEndpoint> EndpointList() =>
+        Endpoints.Count == 0 ? [new MqttEndpoint(Host, Port)] : Endpoints.Select(MqttEndpoint.Parse).ToArray();
 
     /// <summary>The delay between connect attempts. Every host sets it; a session refuses to start without it.</summary>
     public ReconnectBackoffOptions? Reconnect { get; set; }

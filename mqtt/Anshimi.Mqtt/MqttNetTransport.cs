@@ -18,17 +18,27 @@ namespace Anshimi.Mqtt;
 public sealed class MqttNetTransport : IMqttTransport
 {
     private readonly IMqttClient _client;
-    private readonly MQTTnet.MqttClientOptions _options;
-    private readonly string _endpoint;
+    private readonly MqttClientOptions _options;
     private readonly TimeSpan _acknowledgementTimeout;
+    private readonly X509Certificate2Collection? _authorities;
+    private readonly X509Certificate2? _clientCertificate;
+    private string _endpoint;
     private volatile bool _disconnecting;
 
     public MqttNetTransport(MqttClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _options = options;
         _endpoint = $"{options.Host}:{options.Port}";
         _acknowledgementTimeout = options.CommunicationTimeout;
-        _options = Build(options);
+        if (options.TlsCaFile is not null)
+        {
+            // Loaded once, so a bad file fails here and not on some later reconnect.
+            _authorities = [];
+            _authorities.ImportFromPemFile(options.TlsCaFile);
+            _clientCertificate = options.TlsClientCertificateFile is null ? null : X509Certificate2.CreateFromPemFile(options.TlsClientCertificateFile, options.TlsClientKeyFile);
+        }
+
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
@@ -40,13 +50,14 @@ public sealed class MqttNetTransport : IMqttTransport
 
     public bool IsConnected => _client.IsConnected;
 
-    public async Task<bool> ConnectAsync(CancellationToken cancellationToken)
+    public async Task<bool> ConnectAsync(MqttEndpoint endpoint, CancellationToken cancellationToken)
     {
         _disconnecting = false;
+        _endpoint = endpoint.ToString();
         MqttClientConnectResult result;
         try
         {
-            result = await _client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
+            result = await _client.ConnectAsync(Build(endpoint), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not ArgumentException)
         {
@@ -158,15 +169,17 @@ public sealed class MqttNetTransport : IMqttTransport
         _client.ApplicationMessageReceivedAsync -= OnMessageAsync;
         _client.DisconnectedAsync -= OnDisconnectedAsync;
         _client.Dispose();
+        _clientCertificate?.Dispose();
         return ValueTask.CompletedTask;
     }
 
-    private static MQTTnet.MqttClientOptions Build(MqttClientOptions options)
+    private MQTTnet.MqttClientOptions Build(MqttEndpoint endpoint)
     {
+        MqttClientOptions options = _options;
         MqttClientOptionsBuilder builder = new MqttClientOptionsBuilder()
             // MQTTnet's TCP channel sets TCP_NODELAY: alarm traffic is small packets back to back (ack,
             // then envelope), and with Nagle on the second waits for the peer's delayed ACK.
-            .WithTcpServer(options.Host, options.Port)
+            .WithTcpServer(endpoint.Host, endpoint.Port)
             .WithProtocolVersion(MqttProtocolVersion.V311)
             .WithClientId(options.ClientId)
             .WithCleanSession(options.CleanSession)
@@ -185,19 +198,17 @@ public sealed class MqttNetTransport : IMqttTransport
                 .WithWillRetain(will.Retain);
         }
 
-        if (options.TlsCaFile is not null)
+        if (_authorities is { } authorities)
         {
-            X509Certificate2Collection authorities = [];
-            authorities.ImportFromPemFile(options.TlsCaFile);
             builder.WithTlsOptions(tls =>
             {
                 tls.UseTls()
-                    .WithTargetHost(options.Host)
+                    .WithTargetHost(endpoint.Host)
                     .WithSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13)
                     .WithCertificateValidationHandler(e => ChainsToPinnedAuthority(e, authorities));
-                if (options.TlsClientCertificateFile is not null)
+                if (_clientCertificate is not null)
                 {
-                    tls.WithClientCertificates([X509Certificate2.CreateFromPemFile(options.TlsClientCertificateFile, options.TlsClientKeyFile)]);
+                    tls.WithClientCertificates([_clientCertificate]);
                 }
             });
         }

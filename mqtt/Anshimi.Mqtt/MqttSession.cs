@@ -8,13 +8,16 @@ namespace Anshimi.Mqtt;
 /// with <see cref="ReconnectBackoff"/> for the session's lifetime), the subscriptions (subscribed on
 /// every connect for which the broker kept no session) and routing: each message goes to the handler
 /// of every registered filter it matches; a message matching none is counted and dropped. Consumers
-/// register handlers and publish; they never reconnect or resubscribe themselves.
+/// register handlers and publish; they never reconnect or resubscribe themselves. Given several brokers of
+/// one cluster (<see cref="MqttClientOptions.Endpoints"/>), it moves to the next when its broker is lost or
+/// cannot be reached.
 /// </summary>
 public sealed class MqttSession : IAsyncDisposable
 {
     private readonly IMqttTransport _transport;
     private readonly MqttClientOptions _options;
     private readonly ReconnectBackoff _backoff;
+    private readonly IReadOnlyList<MqttEndpoint> _endpoints;
     private readonly Action<string>? _diagnostics;
     private readonly CancellationTokenSource _closing = new();
     private readonly SemaphoreSlim _connectGate = new(1, 1);
@@ -24,6 +27,7 @@ public sealed class MqttSession : IAsyncDisposable
     private MqttConnectionState _state = MqttConnectionState.Disconnected;
     private string _stateReason = "not connected";
     private bool _established;
+    private int _endpointIndex;
     private bool _lastAttemptFailed;
     private string? _lostWhileConnecting;
     private Task _reconnecting = Task.CompletedTask;
@@ -34,7 +38,7 @@ public sealed class MqttSession : IAsyncDisposable
     public MqttSession(IMqttTransport transport, MqttClientOptions options, Action<string>? diagnostics = null, Random? random = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        Validate(options);
+        _endpoints = Validate(options);
         _transport = transport;
         _options = options;
         _backoff = new ReconnectBackoff(options.Reconnect!, random);
@@ -77,7 +81,13 @@ public sealed class MqttSession : IAsyncDisposable
     /// <summary>Messages whose handler threw; they are acknowledged anyway, and the exception goes to the diagnostics sink.</summary>
     public long FailedMessages => Interlocked.Read(ref _failedMessages);
 
-    public string Endpoint => $"{_options.Host}:{_options.Port}";
+    /// <summary>The broker the session is on, or tries next.</summary>
+    public string Endpoint => CurrentEndpoint.ToString();
+
+    /// <summary>Every broker the session may use, in the order it tries them.</summary>
+    public IReadOnlyList<MqttEndpoint> Endpoints => _endpoints;
+
+    private MqttEndpoint CurrentEndpoint => _endpoints[Volatile.Read(ref _endpointIndex)];
 
     /// <summary>A session over MQTTnet.</summary>
     public static MqttSession Create(MqttClientOptions options, Action<string>? diagnostics = null) =>
@@ -109,7 +119,8 @@ public sealed class MqttSession : IAsyncDisposable
 
     /// <summary>
     /// Like <see cref="AddSubscription"/>, but when connected waits for the broker's SUBACK and throws
-    /// <see cref="MqttSubscriptionRefusedException"/> (leaving nothing registered) if it refuses.
+    /// <see cref="MqttSubscriptionRefusedException"/> if it refuses, or <see cref="MqttTransportException"/> if the
+    /// connection ends first; either way nothing stays registered.
     /// </summary>
     public async Task SubscribeAsync(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler, CancellationToken cancellationToken)
     {
@@ -123,8 +134,10 @@ public sealed class MqttSession : IAsyncDisposable
         {
             await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
         }
-        catch (MqttSubscriptionRefusedException)
+        catch (MqttTransportException)
         {
+            // Refused, or the connection closed instead of a SUBACK (RabbitMQ's refusal): kept, the filter
+            // would be subscribed again on every reconnect and could fail each one.
             lock (_gate)
             {
                 _subscriptions = _subscriptions.Remove(subscription);
@@ -229,13 +242,26 @@ public sealed class MqttSession : IAsyncDisposable
         await _transport.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Validate(MqttClientOptions options)
+    private static IReadOnlyList<MqttEndpoint> Validate(MqttClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrEmpty(options.Host, nameof(options.Host));
-        if (options.Port is < 1 or > 65535)
+        IReadOnlyList<MqttEndpoint> endpoints;
+        if (options.Endpoints.Count == 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Port, "Port must be 1..65535.");
+            ArgumentException.ThrowIfNullOrEmpty(options.Host, nameof(options.Host));
+            if (options.Port is < 1 or > 65535)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), options.Port, "Port must be 1..65535.");
+            }
+        }
+
+        try
+        {
+            endpoints = options.EndpointList();
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException($"Mqtt:Endpoints: {ex.Message}", nameof(options), ex);
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.KeepAliveSeconds, 5, nameof(options.KeepAliveSeconds));
@@ -254,6 +280,8 @@ public sealed class MqttSession : IAsyncDisposable
         {
             throw new ArgumentException("A persistent session (CleanSession = false) needs a ClientId.", nameof(options));
         }
+
+        return endpoints;
     }
 
     private static void ValidateQos(MqttQos qos)
@@ -368,7 +396,27 @@ public sealed class MqttSession : IAsyncDisposable
         }
 
         _lastAttemptFailed = true;
-        bool sessionPresent = await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        bool sessionPresent;
+        try
+        {
+            sessionPresent = await _transport.ConnectAsync(CurrentEndpoint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqttConnectionRefusedException ex) when (ex.Refusal == MqttConnectRefusal.ServerUnavailable && _endpoints.Count > 1)
+        {
+            // A node that cannot serve now (e.g. still joining its cluster); another one may.
+            MoveToNextEndpoint(ex.Message);
+            throw new MqttTransportException(ex.Message, ex);
+        }
+        catch (MqttConnectionRefusedException)
+        {
+            throw;
+        }
+        catch (MqttTransportException ex)
+        {
+            MoveToNextEndpoint(ex.Message);
+            throw;
+        }
+
         List<string> refused = [];
         try
         {
@@ -404,6 +452,11 @@ public sealed class MqttSession : IAsyncDisposable
         {
             // Half set up: drop the connection, so the next attempt starts from a clean one.
             await DropQuietlyAsync().ConfigureAwait(false);
+            if (ex is MqttTransportException)
+            {
+                MoveToNextEndpoint(ex.Message);
+            }
+
             throw;
         }
 
@@ -476,6 +529,8 @@ public sealed class MqttSession : IAsyncDisposable
             _reconnecting = Task.Run(ReconnectLoopAsync);
         }
 
+        MoveToNextEndpoint(cause);
+
         SetState(MqttConnectionState.Reconnecting, "connection lost: " + cause);
     }
 
@@ -499,6 +554,26 @@ public sealed class MqttSession : IAsyncDisposable
                 SetState(MqttConnectionState.Reconnecting, "reconnect attempt failed: " + ex.Message);
             }
         }
+    }
+
+    /// <summary>With several brokers, the next attempt goes to the next one in the list, wrapping around.</summary>
+    private void MoveToNextEndpoint(string cause)
+    {
+        if (_endpoints.Count < 2)
+        {
+            return;
+        }
+
+        MqttEndpoint from;
+        MqttEndpoint to;
+        lock (_gate)
+        {
+            from = _endpoints[_endpointIndex];
+            _endpointIndex = (_endpointIndex + 1) % _endpoints.Count;
+            to = _endpoints[_endpointIndex];
+        }
+
+        Report($"leaving {from} ({cause}); next attempt on {to}");
     }
 
     private ImmutableArray<Subscription> Snapshot()

@@ -28,7 +28,7 @@ public sealed class FakeMqttClient : IMqttTransport, IMqttTransportFactory
 
     public IMqttTransport Create(MqttClientOptions options) => this;
 
-    public Task<bool> ConnectAsync(CancellationToken cancellationToken)
+    public Task<bool> ConnectAsync(MqttEndpoint endpoint, CancellationToken cancellationToken)
     {
         _closed = false;
         IsConnected = true;

@@ -86,7 +86,7 @@ public sealed class FakeMqttClient : IMqttTransport, IMqttTransportFactory
 
     public IMqttTransport Create(MqttClientOptions options) => this;
 
-    public Task<bool> ConnectAsync(CancellationToken cancellationToken)
+    public Task<bool> ConnectAsync(MqttEndpoint endpoint, CancellationToken cancellationToken)
     {
         if (!_reachable)
         {

@@ -57,6 +57,8 @@ public sealed class GatewayOptionsTests
     [InlineData("mqtt://cloud.example:1883", "Cloud:Url")]
     [InlineData("mqtts://", "Cloud:Url")]
     [InlineData("mqtts://cloud.example:8883/path", "Cloud:Url")]
+    [InlineData("mqtts://node1.example:8883, mqtt://node2.example:1883", "Cloud:Url")]
+    [InlineData("mqtts://node1.example:8883,", "Cloud:Url")]
     public void A_cloud_url_that_is_not_mqtts_host_port_is_refused(string url, string named)
     {
         using ServiceProvider services = Build(new() { ["Gateway:Id"] = "gw", ["Cloud:Url"] = url });
@@ -114,6 +116,17 @@ public sealed class GatewayOptionsTests
         Assert.Equal(BrokerListeners.AccountClientId("gateway-gw-a"), link.ClientId);
         Assert.StartsWith(BrokerListeners.ClientIdPrefix, link.ClientId, StringComparison.Ordinal);
         Assert.Equal(BrokerListeners.AccountClientId("gateway-gw-a"), services.GetRequiredService<IOptions<Mqtt.MqttClientOptions>>().Value.ClientId);
+    }
+
+    [Fact]
+    public void A_cloud_url_naming_each_node_of_a_clustered_endpoint_gives_the_link_every_node_in_order()
+    {
+        var cloud = new CloudLinkOptions { Url = "mqtts://node1.example:8883, mqtts://node2.example:8884,mqtts://node3.example", CaFile = "ca.crt", CertificateFile = "gateway.crt", KeyFile = "gateway.key" };
+
+        Mqtt.MqttClientOptions link = cloud.ToClientOptions("gw-a", new Mqtt.MqttLastWill { Topic = "anshimi/v1/gw/gw-a/status", Payload = [] });
+
+        Assert.Equal(["node1.example:8883", "node2.example:8884", "node3.example:8883"], link.Endpoints);
+        Assert.Equal(["node1.example:8883"], new CloudLinkOptions { Url = "mqtts://node1.example" }.ToClientOptions("gw-a", new Mqtt.MqttLastWill { Topic = "t", Payload = [] }).Endpoints);
     }
 
     private static ServiceProvider Build(Dictionary<string, string?> settings)

@@ -16,7 +16,10 @@ public sealed class CloudLinkOptions : IValidatableObject
 
     public const int DefaultPort = 8883;
 
-    /// <summary><c>mqtts://host[:port]</c> of the cloud endpoint; empty for one box sharing its broker with the cloud bridge.</summary>
+    /// <summary>
+    /// <c>mqtts://host[:port]</c> of the cloud endpoint, or of each node of a clustered one separated by commas (tried
+    /// in that order, the link moving on when its node is lost); empty for one box sharing its broker with the cloud bridge.
+    /// </summary>
     public string? Url { get; set; }
 
     /// <summary>PEM of the cloud's CA: the only authority the endpoint's certificate may chain to (pinned).</summary>
@@ -39,17 +42,24 @@ public sealed class CloudLinkOptions : IValidatableObject
     /// <summary>True when the box has a cloud endpoint of its own to reach, apart from its broker.</summary>
     public bool IsSeparate => !string.IsNullOrWhiteSpace(Url);
 
-    /// <summary>The endpoint's host and port from <see cref="Url"/>.</summary>
-    /// <exception cref="FormatException">The URL is not <c>mqtts://host[:port]</c>.</exception>
-    public (string Host, int Port) Endpoint()
+    /// <summary>Each endpoint's host and port from <see cref="Url"/>, in order.</summary>
+    /// <exception cref="FormatException">An entry is not <c>mqtts://host[:port]</c>.</exception>
+    public IReadOnlyList<MqttEndpoint> Endpoints()
     {
-        if (!Uri.TryCreate(Url, UriKind.Absolute, out Uri? uri) || uri.Scheme != "mqtts" || uri.Host.Length == 0
-            || uri.AbsolutePath is not ("" or "/") || uri.UserInfo.Length > 0)
+        string[] entries = (Url ?? "").Split(',', StringSplitOptions.TrimEntries);
+        var endpoints = new List<MqttEndpoint>(entries.Length);
+        foreach (string entry in entries)
         {
-            throw new FormatException($"Cloud:Url must be mqtts://host[:port] (TLS only), got '{Url}'");
+            if (!Uri.TryCreate(entry, UriKind.Absolute, out Uri? uri) || uri.Scheme != "mqtts" || uri.Host.Length == 0
+                || uri.AbsolutePath is not ("" or "/") || uri.UserInfo.Length > 0)
+            {
+                throw new FormatException($"Cloud:Url must be mqtts://host[:port] (TLS only), or several separated by commas, got '{entry}'");
+            }
+
+            endpoints.Add(new MqttEndpoint(uri.IdnHost, uri.IsDefaultPort || uri.Port < 0 ? DefaultPort : uri.Port));
         }
 
-        return (uri.Host, uri.IsDefaultPort || uri.Port < 0 ? DefaultPort : uri.Port);
+        return endpoints;
     }
 
     /// <summary>Problems that keep the link from starting, each naming its field; none when it can start.</summary>
@@ -71,7 +81,7 @@ public sealed class CloudLinkOptions : IValidatableObject
         string? endpointProblem = null;
         try
         {
-            Endpoint();
+            Endpoints();
         }
         catch (FormatException ex)
         {
@@ -135,11 +145,9 @@ public sealed class CloudLinkOptions : IValidatableObject
     /// <summary>The session settings for the cloud endpoint: persistent, TLS with the pinned CA and the box's certificate.</summary>
     public MqttClientOptions ToClientOptions(string gatewayId, MqttLastWill lastWill)
     {
-        (string host, int port) = Endpoint();
         return new MqttClientOptions
         {
-            Host = host,
-            Port = port,
+            Endpoints = Endpoints().Select(endpoint => endpoint.ToString()).ToList(),
             // The endpoint names the session after the certificate's CN; the id sent follows the brokers' client-id rule.
             ClientId = BrokerListeners.AccountClientId("gateway-" + gatewayId),
             CleanSession = false,
