@@ -183,6 +183,13 @@ namespace Anshimi.Firmware
                 return;
             }
 
+            // The gateway advertises each ack for many intervals: the last accepted counter again is that repeat,
+            // neither news nor a replay, and is not counted (it would keep the heartbeat's rejected bit set).
+            if (frame.Counter == _window.Highest && frame.Counter != 0)
+            {
+                return;
+            }
+
             // One downlink counter per device whichever way the ack came, so an ack heard over BLE cannot
             // be replayed over MQTT or the other way round.
             if (!_window.TryAccept(frame.Counter))
