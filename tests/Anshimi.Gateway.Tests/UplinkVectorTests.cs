@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Anshimi.Gateway.Pipeline;
+using Anshimi.Protocol;
 
 namespace Anshimi.Gateway.Tests;
 

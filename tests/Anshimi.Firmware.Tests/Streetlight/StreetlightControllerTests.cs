@@ -275,13 +275,23 @@ public sealed class StreetlightControllerTests
         Assert.Equal(LightMode.Emergency, rig.Controller.Mode);
         Assert.True(rig.Beacon().Counter > before);
 
-        // Release, then replay the recorded emergency command to the rebooted light.
+        // The rest of the command block is refused after the power cut: the release does not act, and the gateway,
+        // seeing no confirmation, moves on to the next block.
         rig.SendCommand(LightMode.Schedule, 0);
         rig.Run(500);
+        Assert.Equal(LightMode.Emergency, rig.Controller.Mode);
+        Assert.Equal(CounterBlock.LightCommand - 1, rig.Controller.CommandFloor);
+        rig.SkipToNextCommandBlock();
+        rig.SendCommand(LightMode.Schedule, 0);
+        rig.Run(500);
+        Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
+
+        // Replay the recorded emergency command to the rebooted light.
+        int replayed = rig.Controller.RejectedReplayed;
         rig.Gateway.Advertise(emergency, emergency.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(500);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
-        Assert.True(rig.Controller.RejectedReplayed > 0);
+        Assert.True(rig.Controller.RejectedReplayed > replayed);
     }
 
     [Fact]
@@ -298,8 +308,10 @@ public sealed class StreetlightControllerTests
         Assert.Equal(LightMode.Escort, rig.Controller.Mode);
         Assert.True(rig.Beacon().Counter > before);
 
+        rig.SkipToNextCommandBlock();
         rig.SendCommand(LightMode.Schedule, 0);
         rig.Run(500);
+        Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
         rig.Gateway.Advertise(escort, escort.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(500);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
