@@ -9,7 +9,7 @@ public sealed class VectorFileTests
     [Fact]
     public void Regenerating_the_vectors_with_generate_py_gives_the_committed_file()
     {
-        string vectors = Path.Combine(RepositoryRoot(), "protocol", "vectors");
+        string vectors = Path.Combine(Repository.Root(), "protocol", "vectors");
         var start = new ProcessStartInfo("python3", Path.Combine(vectors, "generate.py")) { RedirectStandardOutput = true, UseShellExecute = false };
         using Process python = Process.Start(start)!;
         string generated = python.StandardOutput.ReadToEnd();
@@ -17,18 +17,5 @@ public sealed class VectorFileTests
 
         Assert.Equal(0, python.ExitCode);
         Assert.Equal(File.ReadAllText(Path.Combine(vectors, "frames.json")).TrimEnd(), generated.TrimEnd());
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Anshimi.Iot.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Anshimi.Iot.sln not found above " + AppContext.BaseDirectory);
     }
 }
