@@ -14,7 +14,8 @@ namespace Anshimi.Firmware
     /// them from. Frames are queued on the thread they arrive on and checked on the device loop: they
     /// must verify under the device key, be an Ack for this device and carry a downlink counter above the
     /// last accepted one. That counter is persisted in the <see cref="WindowEntryName"/> flash entry
-    /// before the ack is acted on. Everything else is dropped and counted.
+    /// before the ack is acted on, every one: a device accepts a few acks per event, too few to wear its flash,
+    /// and the gateway's acks must never land in a skipped block. Everything else is dropped and counted.
     /// </summary>
     public sealed class DownlinkReceiver
     {
@@ -25,9 +26,8 @@ namespace Anshimi.Firmware
         private readonly FrameCodec _codec;
         private readonly byte[] _key;
         private readonly uint _deviceId;
-        private readonly IDeviceStorage _storage;
         private readonly IAckReceiver _receiver;
-        private readonly CounterWindow _window;
+        private readonly CounterFloor _window;
         private readonly string _topic;
         private readonly PayloadRing _queue;
         private readonly object _lock = new object();
@@ -41,14 +41,11 @@ namespace Anshimi.Firmware
             _codec = codec;
             _key = key;
             _deviceId = deviceId;
-            _storage = storage;
             _queue = new PayloadRing(maxQueued < 0 ? 0 : maxQueued);
             _receiver = receiver;
             _topic = Topics.DeviceDownlink(deviceId);
 
-            // An entry that does not parse is ignored, like every flash entry: the window starts at 0.
-            byte[]? window = storage.Read(WindowEntryName);
-            _window = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+            _window = new CounterFloor(storage, WindowEntryName, 1);
         }
 
         /// <summary>The MQTT topic the device's acks come on.</summary>
@@ -92,7 +89,10 @@ namespace Anshimi.Firmware
         }
 
         /// <summary>False after the window could not be written to flash.</summary>
-        public bool StorageHealthy { get; private set; } = true;
+        public bool StorageHealthy
+        {
+            get { return _window.StorageHealthy; }
+        }
 
         /// <summary>On the link's thread: queues a message from the downlink topic.</summary>
         public void OnMessage(string topic, byte[] payload)
@@ -183,18 +183,20 @@ namespace Anshimi.Firmware
                 return;
             }
 
+            // The gateway advertises each ack for many intervals: the last accepted counter again is that repeat,
+            // neither news nor a replay, and is not counted (it would keep the heartbeat's rejected bit set).
+            if (_window.IsRepeat(frame.Counter))
+            {
+                return;
+            }
+
             // One downlink counter per device whichever way the ack came, so an ack heard over BLE cannot
-            // be replayed over MQTT or the other way round.
+            // be replayed over MQTT or the other way round. The floor is in flash before the ack acts.
             if (!_window.TryAccept(frame.Counter))
             {
                 RejectedReplayed++;
                 return;
             }
-
-            // The window is persisted before acting on the ack, so a reboot cannot reopen it.
-            var image = new byte[4];
-            BigEndian.WriteUInt32(image, 0, _window.Highest);
-            StorageHealthy = _storage.Write(WindowEntryName, image);
 
             AcksAccepted++;
             _receiver.OnAck(frame.AckedCounter, frame.AckStage);

@@ -11,13 +11,13 @@ namespace Anshimi.Firmware
     public sealed class Heartbeat
     {
         /// <summary>Flag: a flash write failed.</summary>
-        public const byte FlagStorageFault = 0x01;
+        public const byte FlagStorageFault = FramePayloads.HeartbeatFlagStorageFault;
 
         /// <summary>Flag: downlink frames were rejected since the last heartbeat (forgery or replay attempts).</summary>
-        public const byte FlagDownlinkRejected = 0x02;
+        public const byte FlagDownlinkRejected = FramePayloads.HeartbeatFlagDownlinkRejected;
 
         /// <summary>Battery byte of a mains-powered device.</summary>
-        public const byte BatteryMains = 0xFF;
+        public const byte BatteryMains = FramePayloads.HeartbeatMainsPowered;
 
         /// <summary>The battery percent of a device without a battery reading: sent as <see cref="BatteryMains"/>.</summary>
         public const int NoBatteryReading = -1;
@@ -109,7 +109,8 @@ namespace Anshimi.Firmware
             }
 
             _payload[0] = flags;
-            _payload[1] = batteryPercent >= 0 ? (byte)batteryPercent : BatteryMains;
+            // A reading above full still says full: the gateway refuses a battery byte over 100 that is not mains.
+            _payload[1] = batteryPercent < 0 ? BatteryMains : batteryPercent > FramePayloads.MaxLevel ? FramePayloads.MaxLevel : (byte)batteryPercent;
             return new Frame(FrameType.Heartbeat, _deviceId, _counter.Next(), ContactIdCode.None, ContactIdQualifier.None, 0, _payload);
         }
     }

@@ -28,6 +28,12 @@ public sealed class GatewayOptions
     /// <summary>How often batched device heartbeats (last seen) are written to the registry.</summary>
     public TimeSpan ActivityFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A store whose newest recorded activity is older than this at startup may have been restored from a backup: its
+    /// downlink counters are raised to the current Unix second (<c>Storage/StoreResynchronisation</c>).
+    /// </summary>
+    public TimeSpan ResyncAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Device uplinks waiting for the pipeline; more are dropped and counted (devices resend).</summary>
     public int UplinkQueueCapacity { get; set; } = 10_000;
 

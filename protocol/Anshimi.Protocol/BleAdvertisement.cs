@@ -52,8 +52,9 @@ namespace Anshimi.Protocol
         }
 
         /// <summary>
-        /// Finds the Anshimi frame in advertising data. Walks the AD structures without trusting their lengths;
-        /// returns false for truncated structures, other company ids or no manufacturer data.
+        /// Finds the Anshimi frame in advertising data, with or without Flags. Walks the AD structures without trusting
+        /// their lengths; only the first structure with our company id is read (an advertisement carries one frame);
+        /// returns false for truncated structures, an empty frame, other company ids or no manufacturer data.
         /// </summary>
         public static bool TryFindFrame(byte[] data, int offset, int length, out int frameOffset, out int frameLength)
         {
@@ -71,6 +72,7 @@ namespace Anshimi.Protocol
                 int structureLength = data[at];
                 if (structureLength == 0)
                 {
+                    // A zero length ends the significant part (Core Specification Vol 3 Part C §11): the rest is padding.
                     return false;
                 }
 

@@ -12,6 +12,9 @@ namespace Anshimi.Protocol
         BadTag = 6,
         UnknownDevice = 7,
         Replayed = 8,
+
+        /// <summary>A frame type that travels the other way (§3), e.g. an ack on a device's uplink.</summary>
+        WrongDirection = 9,
     }
 
     /// <summary>Stable lower-case names for reject reasons (enum names are never put on the wire or in metrics).</summary>
@@ -30,6 +33,7 @@ namespace Anshimi.Protocol
                 case FrameError.BadTag: return "bad_tag";
                 case FrameError.UnknownDevice: return "unknown_device";
                 case FrameError.Replayed: return "replayed";
+                case FrameError.WrongDirection: return "wrong_direction";
                 default: return "unknown";
             }
         }

@@ -20,6 +20,16 @@ namespace Anshimi.Protocol
         public const byte BeaconReservedMask = 0xE0;
         public const byte MaxLevel = 100;
 
+        public const int HeartbeatPayloadLength = 2;
+
+        /// <summary>Heartbeat status flags (byte 0): bit 0 a flash write failed, bit 1 downlink frames were rejected; bits 2–7 zero.</summary>
+        public const byte HeartbeatFlagStorageFault = 0x01;
+        public const byte HeartbeatFlagDownlinkRejected = 0x02;
+        public const byte HeartbeatReservedMask = 0xFC;
+
+        /// <summary>Heartbeat battery byte of a mains-powered device; otherwise 0–100 percent.</summary>
+        public const byte HeartbeatMainsPowered = 0xFF;
+
         /// <summary>A streetlight's signed status beacon: its mode, whether its lamp failed, and its level in percent.</summary>
         public static Frame Beacon(uint lightId, uint counter, byte mode, bool lampFault, byte level)
         {
@@ -115,6 +125,12 @@ namespace Anshimi.Protocol
         {
             switch (type)
             {
+                case (int)FrameType.Alarm:
+                    return payloadLength == 0;
+                case (int)FrameType.Heartbeat:
+                    return payloadLength == HeartbeatPayloadLength && code == 0 && qualifier == 0 && zone == 0
+                        && (data[payloadOffset] & HeartbeatReservedMask) == 0
+                        && (data[payloadOffset + 1] <= MaxLevel || data[payloadOffset + 1] == HeartbeatMainsPowered);
                 case (int)FrameType.Ack:
                     return payloadLength == FrameCodec.AckPayloadLength
                         && data[payloadOffset + 4] >= (byte)AckStage.Received

@@ -11,4 +11,24 @@ namespace Anshimi.Protocol
         SnapshotChunk = 6,
         Escort = 7,
     }
+
+    /// <summary>
+    /// Which way each frame type travels (protocol/README.md §3). In version 1 the type is the only sign of direction,
+    /// and one key signs both ways, so a receiver refuses a type that travels the other way (<c>wrong_direction</c>)
+    /// before it looks up a key: a device's own uplink heard back must never pass as a downlink.
+    /// </summary>
+    public static class FrameDirection
+    {
+        /// <summary>Alarm, heartbeat, beacon and snapshot chunk: from a device to its gateway.</summary>
+        public static bool IsTowardGateway(FrameType type)
+        {
+            return type == FrameType.Alarm || type == FrameType.Heartbeat || type == FrameType.Beacon || type == FrameType.SnapshotChunk;
+        }
+
+        /// <summary>Ack and command: from a gateway to one device.</summary>
+        public static bool IsFromGateway(FrameType type)
+        {
+            return type == FrameType.Ack || type == FrameType.Command;
+        }
+    }
 }

@@ -34,10 +34,14 @@ def valid(name, description, key, ftype, device, counter, code, qualifier, zone,
     }
 
 
-def invalid(name, description, key, data, expect, last_counter=None):
+def invalid(name, description, key, data, expect, last_counter=None, receiver=None, topic=None):
     v = {"name": name, "description": description, "key": key, "hex": data.hex(), "expect": expect}
     if last_counter is not None:
         v["lastCounter"] = last_counter
+    if receiver is not None:
+        v["receiver"] = receiver
+    if topic is not None:
+        v["topic"] = topic
     return v
 
 
@@ -50,7 +54,8 @@ vectors = [
     valid("alarm-silent-panic", "shop bell silent mode: 122", "device-b", "alarm", 0x0B0C0D0E, 1, 122, 1, 1),
     valid("alarm-tamper-restore", "tamper switch closed again: 137 restore, zone 2", "device-a", "alarm", 0x0000A001, 9, 137, 3, 2),
     valid("alarm-limits", "largest code, zone and near-largest counter", "device-b", "alarm", 0xFFFFFFFF, 0xFFFFFFFE, 999, 6, 999),
-    valid("heartbeat", "supervision heartbeat: status flags 0x01 (mains present), battery 100 %", "device-a", "heartbeat", 0x0000A001, 10, 0, 0, 0, bytes([0x01, 100])),
+    valid("heartbeat", "supervision heartbeat: status flags 0x01 (a flash write failed), battery 100 %", "device-a", "heartbeat", 0x0000A001, 10, 0, 0, 0, bytes([0x01, 100])),
+    valid("heartbeat-mains-rejected-downlinks", "heartbeat: flags 0x02 (downlink frames were rejected since the last heartbeat), battery 0xFF (mains powered)", "device-a", "heartbeat", 0x0000A001, 11, 0, 0, 0, bytes([0x02, 0xFF])),
     valid("ack-received", "gateway stored alarm counter 7 (stage 1)", "device-a", "ack", 0x0000A001, 1, 0, 0, 0, struct.pack(">IB", 7, 1)),
     valid("ack-operator", "operator acknowledged alarm counter 7 (stage 2)", "device-a", "ack", 0x0000A001, 2, 0, 0, 0, struct.pack(">IB", 7, 2)),
     valid("ack-snapshot-stored", "gateway holds the whole snapshot 19, hash checked (stage 4)", "device-a", "ack", 0x0000A001, 3, 0, 0, 0, struct.pack(">IB", 19, 4)),
@@ -82,6 +87,24 @@ vectors = [
     invalid("snapshot-index-beyond-count", "chunk 3 of 3", "device-a", encode(KEYS["device-a"], "snapshot-chunk", 0x0000A001, 22, 150, 1, 2, struct.pack(">IHH", 19, 3, 3) + IMAGE[:10]), "field_out_of_range"),
     invalid("snapshot-short-manifest", "chunk 0 whose data is not 36 bytes", "device-a", encode(KEYS["device-a"], "snapshot-chunk", 0x0000A001, 22, 150, 1, 2, struct.pack(">IHH", 19, 0, 3) + IMAGE[:10]), "field_out_of_range"),
     invalid("escort-with-event", "escort advertisement carrying an event code", "device-b", encode(KEYS["device-b"], "escort", 0x00C0FFEE, ESCORT_MINUTE, 120, 1, 0, b""), "field_out_of_range"),
+    invalid("alarm-with-payload", "alarm frame carrying one payload byte (an alarm has L = 0)", "device-a", encode(KEYS["device-a"], "alarm", 0x0000A001, 7, 120, 1, 1, b"\x00"), "field_out_of_range"),
+    invalid("heartbeat-short-payload", "heartbeat with only the flags byte", "device-a", encode(KEYS["device-a"], "heartbeat", 0x0000A001, 12, 0, 0, 0, bytes([0x00])), "field_out_of_range"),
+    invalid("heartbeat-reserved-flags", "heartbeat with reserved flag bit 0x04 set", "device-a", encode(KEYS["device-a"], "heartbeat", 0x0000A001, 12, 0, 0, 0, bytes([0x04, 50])), "field_out_of_range"),
+    invalid("heartbeat-battery-over-100", "heartbeat battery 101 (neither 0-100 nor 0xFF)", "device-a", encode(KEYS["device-a"], "heartbeat", 0x0000A001, 12, 0, 0, 0, bytes([0x00, 101])), "field_out_of_range"),
+    invalid("heartbeat-with-event", "heartbeat carrying event code 602", "device-a", encode(KEYS["device-a"], "heartbeat", 0x0000A001, 12, 602, 6, 0, bytes([0x00, 50])), "field_out_of_range"),
+    invalid("topic-mismatch", "valid alarm-panic of 0000A001 published on 0B0C0D0E's uplink topic", "device-a", panic, "topic_mismatch",
+            receiver="gateway", topic="anshimi/v1/d/0B0C0D0E/up"),
+    invalid("topic-mismatch-before-direction", "valid ack for 0000A001 on 0B0C0D0E's uplink topic: the topic check comes first", "device-a",
+            encode(KEYS["device-a"], "ack", 0x0000A001, 1, 0, 0, 0, struct.pack(">IB", 7, 1)), "topic_mismatch", receiver="gateway", topic="anshimi/v1/d/0B0C0D0E/up"),
+    invalid("ack-at-gateway", "valid ack (a downlink) heard by a gateway on the device's own uplink topic", "device-a",
+            encode(KEYS["device-a"], "ack", 0x0000A001, 1, 0, 0, 0, struct.pack(">IB", 7, 1)), "wrong_direction", receiver="gateway", topic="anshimi/v1/d/0000A001/up"),
+    invalid("escort-at-gateway", "valid escort advertisement heard by a gateway: wrong direction, never unknown_device (its id is a session)", "device-b",
+            encode(KEYS["device-b"], "escort", 0x00C0FFEE, ESCORT_MINUTE, 0, 0, 0, b""), "wrong_direction", receiver="gateway"),
+    invalid("alarm-at-device", "a bell's own valid alarm-panic heard back by the bell as if it were a downlink", "device-a", panic, "wrong_direction", receiver="device"),
+    invalid("beacon-at-light", "a light's own valid beacon heard by a light as if it were a command", "device-b",
+            encode(KEYS["device-b"], "beacon", 0x5100002A, 300, 0, 0, 0, bytes([0x00, 40])), "wrong_direction", receiver="light"),
+    invalid("unknown-device", "valid alarm-silent-panic of 0B0C0D0E at a gateway that knows only 0000A001", "device-b",
+            encode(KEYS["device-b"], "alarm", 0x0B0C0D0E, 1, 122, 1, 1, b""), "unknown_device", receiver="gateway", topic="anshimi/v1/d/0B0C0D0E/up"),
     invalid("replayed-counter", "valid alarm-panic (counter 7), never stored, after counter 1031 was accepted: below the 1024-counter alarm window", "device-a", panic, "replayed", last_counter=7 + 1024),
 ]
 print(json.dumps({"keys": KEYS, "vectors": vectors}, indent=2, ensure_ascii=False))

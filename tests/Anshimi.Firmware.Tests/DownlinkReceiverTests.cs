@@ -56,21 +56,27 @@ public sealed class DownlinkReceiverTests
     }
 
     [Fact]
-    public void The_same_ack_again_counts_as_replayed()
+    public void The_same_ack_again_is_a_repeat_neither_handed_on_nor_counted_as_rejected()
     {
+        // The gateway advertises one signed ack for many intervals; a bell hears it again and again. Counting the
+        // repeats would set the heartbeat's "downlink rejected" bit for ever (protocol/README.md §3).
         DownlinkReceiver receiver = Build();
-        receiver.Enqueue(Convert.FromHexString(AckHex));
-        receiver.Enqueue(Convert.FromHexString(AckHex));
+        for (int i = 0; i < 5; i++)
+        {
+            receiver.Enqueue(Convert.FromHexString(AckHex));
+        }
+
         receiver.ProcessQueued();
 
         Assert.Single(_acks.Seen);
-        Assert.Equal(1, receiver.RejectedReplayed);
+        Assert.Equal(0, receiver.RejectedReplayed);
+        Assert.Equal(0, receiver.RejectedTotal);
     }
 
     [Fact]
     public void The_window_in_flash_survives_a_reboot()
     {
-        _storage.Write("downlink", [0, 0, 0, 7]);
+        _storage.Write("downlink", [0, 0, 0, 8]);
         DownlinkReceiver receiver = Build();
         receiver.Enqueue(Convert.FromHexString(AckHex));
         receiver.ProcessQueued();

@@ -176,11 +176,11 @@ public sealed class PanicBellTests
         uint second = rig.Alarms.Max(f => f.Counter);
         Assert.True(second > first);
 
-        // The same bytes again, and a genuine-key ack with an older downlink counter.
+        // The same bytes again (a repeat: not acted on, not counted), and a genuine-key ack with an older downlink counter.
         rig.Link.Deliver(rig.Downlink, ack);
         rig.Link.Deliver(rig.Downlink, rig.Ack(second, AckStage.Received, downlinkCounter: 4));
         rig.Run(20);
-        Assert.Equal(2, rig.Bell.Downlinks.RejectedReplayed);
+        Assert.Equal(1, rig.Bell.Downlinks.RejectedReplayed);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);
 
         rig.Link.Deliver(rig.Downlink, rig.Ack(second, AckStage.Received, downlinkCounter: 6));
@@ -200,6 +200,7 @@ public sealed class PanicBellTests
         rig.Reboot();
         rig.Press();
         rig.Link.Deliver(rig.Downlink, rig.Ack(rig.Alarms.Max(f => f.Counter), AckStage.Received, downlinkCounter: 9));
+        rig.Link.Deliver(rig.Downlink, rig.Ack(rig.Alarms.Max(f => f.Counter), AckStage.Received, downlinkCounter: 8));
         rig.Run(20);
         Assert.Equal(1, rig.Bell.Downlinks.RejectedReplayed);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);

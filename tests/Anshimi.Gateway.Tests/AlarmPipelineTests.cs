@@ -185,11 +185,11 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(FrameType.Ack)]
-    [InlineData(FrameType.Beacon)]
-    [InlineData(FrameType.Command)]
-    [InlineData(FrameType.Escort)]
-    public async Task Authentic_frame_of_a_type_devices_do_not_send_upstream_is_counted_and_dropped(FrameType type)
+    [InlineData(FrameType.Ack, "wrong_direction")]
+    [InlineData(FrameType.Beacon, "unexpected_type")]
+    [InlineData(FrameType.Command, "wrong_direction")]
+    [InlineData(FrameType.Escort, "wrong_direction")]
+    public async Task Authentic_frame_of_a_type_devices_do_not_send_upstream_is_counted_and_dropped(FrameType type, string reason)
     {
         byte[] frame = Bell.Sign(type switch
         {
@@ -201,7 +201,7 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
 
         UplinkResult result = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None);
 
-        Assert.Equal(UplinkResult.Reject("unexpected_type"), result);
+        Assert.Equal(UplinkResult.Reject(reason), result);
         Assert.Empty(_gateway.Mqtt.Published);
     }
 

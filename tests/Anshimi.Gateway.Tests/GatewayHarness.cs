@@ -120,6 +120,28 @@ public sealed class GatewayHarness : IAsyncDisposable
         return await StartAsync(Directory, Mqtt, Time, Devices, _configure);
     }
 
+    /// <summary>An online backup of the store (SQLite's backup API, as <c>sqlite3 .backup</c> takes one).</summary>
+    public void BackupTo(string path)
+    {
+        using var source = new SqliteConnection("Data Source=" + DatabasePath + ";Pooling=False");
+        using var target = new SqliteConnection("Data Source=" + path + ";Pooling=False");
+        source.Open();
+        target.Open();
+        source.BackupDatabase(target);
+    }
+
+    /// <summary>Stops this instance, puts the backup in place of its store, and starts a new one on it.</summary>
+    public async Task<GatewayHarness> RestoreAsync(string backupPath)
+    {
+        string database = DatabasePath;
+        await DisposeCoreAsync(deleteFiles: false);
+        Mqtt.Clear();
+        File.Delete(database + "-wal");
+        File.Delete(database + "-shm");
+        File.Copy(backupPath, database, overwrite: true);
+        return await StartAsync(Directory, Mqtt, Time, Devices, _configure);
+    }
+
     /// <summary>Drops the broker connection and waits until the session has reconnected.</summary>
     public async Task ReconnectBrokerAsync()
     {

@@ -43,6 +43,47 @@ public sealed class BleAdvertisementTests
     }
 
     [Fact]
+    public void A_frame_is_found_with_or_without_flags()
+    {
+        byte[] frame = Convert.FromHexString(TestVectors.Get("ack-received").GetProperty("hex").GetString()!);
+        var flagless = new byte[31];
+        int length = BleAdvertisement.Write(frame, 0, frame.Length, false, flagless, 0);
+
+        Assert.Equal(31, length);
+        Assert.Equal(-1, BleAdvertisement.Write(frame, 0, frame.Length, true, new byte[31], 0));
+        Assert.True(BleAdvertisement.TryFindFrame(flagless, 0, length, out int offset, out int count));
+        Assert.Equal(frame, flagless.Skip(offset).Take(count).ToArray());
+    }
+
+    [Fact]
+    public void Only_the_first_structure_with_our_company_id_is_read()
+    {
+        // Flags, then two of ours: the second is never read, even when the first carries no frame.
+        byte[] two = Convert.FromHexString("020106" + "05FFFFFF0A0B" + "05FFFFFF0C0D");
+        Assert.True(BleAdvertisement.TryFindFrame(two, 0, two.Length, out int offset, out int count));
+        Assert.Equal(new byte[] { 0x0A, 0x0B }, two.Skip(offset).Take(count).ToArray());
+
+        byte[] emptyFirst = Convert.FromHexString("03FFFFFF" + "05FFFFFF0C0D");
+        Assert.False(BleAdvertisement.TryFindFrame(emptyFirst, 0, emptyFirst.Length, out _, out _));
+    }
+
+    [Fact]
+    public void A_zero_length_byte_ends_the_data_and_what_follows_is_padding()
+    {
+        byte[] frame = Convert.FromHexString(TestVectors.Get("alarm-panic").GetProperty("hex").GetString()!);
+        var padded = new byte[31];
+        BleAdvertisement.Write(frame, 0, frame.Length, true, padded, 0);
+
+        // 29 bytes of ours and two zero bytes of padding, as a controller may report them: the frame is found.
+        Assert.True(BleAdvertisement.TryFindFrame(padded, 0, padded.Length, out int offset, out int count));
+        Assert.Equal(frame, padded.Skip(offset).Take(count).ToArray());
+
+        // Ours after the terminator is not significant data: not read.
+        byte[] afterEnd = Convert.FromHexString("020106" + "00" + "05FFFFFF0A0B");
+        Assert.False(BleAdvertisement.TryFindFrame(afterEnd, 0, afterEnd.Length, out _, out _));
+    }
+
+    [Fact]
     public void Random_advertising_data_never_throws_and_never_points_outside_it()
     {
         Prop.ForAll<byte[]>(bytes =>

@@ -52,6 +52,12 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>An escort frame's Unix minute may differ from the light's clock by at most this much.</summary>
         public int EscortClockToleranceMinutes { get; set; } = 2;
 
+        /// <summary>
+        /// Escort minutes per flash write of the escort floor: at most one write per block while escorts go on; after a power
+        /// cut, escort advertisements up to the block's end are refused (the gateway's escort commands still work).
+        /// </summary>
+        public int EscortFloorBlockMinutes { get; set; } = 5;
+
         /// <summary>Escort sessions remembered at once; the one heard longest ago makes room for a new one.</summary>
         public int MaxEscortSessions { get; set; } = 8;
 

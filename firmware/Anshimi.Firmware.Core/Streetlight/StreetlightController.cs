@@ -17,8 +17,14 @@ namespace Anshimi.Firmware.Streetlight
     /// </summary>
     public sealed class StreetlightController
     {
-        /// <summary>Flash entry: the highest command counter accepted from the gateway.</summary>
+        /// <summary>
+        /// Flash entry: the command floor, at or above every command counter accepted from the gateway, written ahead to
+        /// the end of its <see cref="CounterBlock.LightCommand"/> block (protocol/README.md §2).
+        /// </summary>
         public const string CommandRecordName = "command";
+
+        /// <summary>Flash entry: the escort floor, at or above every escort minute accepted, written ahead in blocks of minutes.</summary>
+        public const string EscortRecordName = "escort";
 
         /// <summary>Flash entry: what the gateway asked for (emergency, escort) and for how long, restored after a reboot.</summary>
         public const string GatewayModeRecordName = "lightmode";
@@ -44,7 +50,8 @@ namespace Anshimi.Firmware.Streetlight
         private readonly IDeviceStorage _storage;
         private readonly FrameCodec _codec;
         private readonly FrameCounter _counter;
-        private readonly CounterWindow _commandWindow;
+        private readonly CounterFloor _commandFloor;
+        private readonly CounterFloor _escortFloor;
         private readonly EscortSessionTable _sessions;
 
         private readonly object _queueLock = new object();
@@ -58,8 +65,9 @@ namespace Anshimi.Firmware.Streetlight
         private readonly byte[] _frame = new byte[FrameCodec.MaxAdvertisedFrameLength];
         private readonly byte[] _advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
         private readonly byte[] _beaconPayload = new byte[FramePayloads.BeaconPayloadLength];
-        private readonly byte[] _commandImage = new byte[4];
         private readonly byte[] _modeImage = new byte[6];
+        private readonly byte[] _savedModeImage = new byte[6];
+        private bool _modeSaved;
 
         private bool _started;
         private long _lastTickMs;
@@ -121,8 +129,8 @@ namespace Anshimi.Firmware.Streetlight
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _sessions = new EscortSessionTable(config.MaxEscortSessions);
 
-            byte[]? window = storage.Read(CommandRecordName);
-            _commandWindow = new CounterWindow(window != null && window.Length == 4 ? BigEndian.ReadUInt32(window, 0) : 0);
+            _commandFloor = new CounterFloor(storage, CommandRecordName, CounterBlock.LightCommand);
+            _escortFloor = new CounterFloor(storage, EscortRecordName, config.EscortFloorBlockMinutes < 1 ? 1u : (uint)config.EscortFloorBlockMinutes);
 
             int queueSize = config.MaxQueuedAdvertisements < 1 ? 1 : config.MaxQueuedAdvertisements;
             _queued = new byte[queueSize][];
@@ -165,6 +173,12 @@ namespace Anshimi.Firmware.Streetlight
         public bool ScheduledOn { get; private set; }
 
         public bool LampFault { get; private set; }
+
+        /// <summary>The highest command counter accepted from the gateway (after a reboot: the floor in flash).</summary>
+        public uint CommandFloor
+        {
+            get { return _commandFloor.Highest; }
+        }
 
         /// <summary>The counter the next beacon will carry.</summary>
         public uint NextCounter
@@ -312,20 +326,23 @@ namespace Anshimi.Firmware.Streetlight
 
             // The gateway repeats each frame for many advertising intervals: the same counter again is that repeat.
             uint counter = FrameCodec.ReadCounter(_scratch, frameOffset);
-            if (counter == _commandWindow.Highest && counter != 0)
+            if (_commandFloor.IsRepeat(counter))
             {
                 return;
             }
 
-            if (!_commandWindow.TryAccept(counter))
+            // The floor is in flash before the command acts, so a reboot cannot reopen it to a recorded command.
+            if (!_commandFloor.TryAccept(counter))
             {
                 RejectedReplayed++;
                 return;
             }
 
-            // The window is persisted before acting, so a reboot cannot reopen it to a recorded command.
-            BigEndian.WriteUInt32(_commandImage, 0, _commandWindow.Highest);
-            Persist(CommandRecordName, _commandImage);
+            if (!_commandFloor.StorageHealthy)
+            {
+                StorageHealthy = false;
+            }
+
             CommandsAccepted++;
 
             int payload = frameOffset + FrameCodec.HeaderLength;
@@ -372,10 +389,17 @@ namespace Anshimi.Firmware.Streetlight
                 return;
             }
 
-            if (!_sessions.TryAccept(FrameCodec.ReadDeviceId(_scratch, frameOffset), minute, now))
+            // The sessions are not kept across a power cut; the floor is: a minute accepted before it is never again.
+            if (minute <= _escortFloor.AtBoot || !_sessions.TryAccept(FrameCodec.ReadDeviceId(_scratch, frameOffset), minute, now))
             {
                 RejectedReplayed++;
                 return;
+            }
+
+            _escortFloor.Cover(minute);
+            if (!_escortFloor.StorageHealthy)
+            {
+                StorageHealthy = false;
             }
 
             EscortAdvertsAccepted++;
@@ -580,7 +604,31 @@ namespace Anshimi.Firmware.Streetlight
             BigEndian.WriteUInt16(_modeImage, 1, _emergencyHoldSeconds);
             _modeImage[3] = (byte)(_gatewayEscort ? 1 : 0);
             BigEndian.WriteUInt16(_modeImage, 4, _escortHoldSeconds);
-            Persist(GatewayModeRecordName, _modeImage);
+
+            // The gateway refreshes a held mode every third of its hold: the same record again is not written.
+            if (_modeSaved && SameBytes(_modeImage, _savedModeImage))
+            {
+                return;
+            }
+
+            if (Persist(GatewayModeRecordName, _modeImage))
+            {
+                System.Array.Copy(_modeImage, _savedModeImage, _modeImage.Length);
+                _modeSaved = true;
+            }
+        }
+
+        private static bool SameBytes(byte[] a, byte[] b)
+        {
+            for (int i = 0; i < a.Length; i++)
+            {
+                if (a[i] != b[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         /// <summary>
@@ -602,14 +650,19 @@ namespace Anshimi.Firmware.Streetlight
             _emergencyUntilMs = now + (_emergencyHoldSeconds * 1000L);
             _gatewayEscort = image[3] == 1 && _escortHoldSeconds > 0;
             _gatewayEscortUntilMs = now + (_escortHoldSeconds * 1000L);
+            System.Array.Copy(image, _savedModeImage, image.Length);
+            _modeSaved = true;
         }
 
-        private void Persist(string name, byte[] image)
+        private bool Persist(string name, byte[] image)
         {
             if (!_storage.Write(name, image))
             {
                 StorageHealthy = false;
+                return false;
             }
+
+            return true;
         }
     }
 }

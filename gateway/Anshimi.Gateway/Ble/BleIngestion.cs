@@ -63,7 +63,13 @@ public sealed class BleIngestion(
         while (at < data.Length)
         {
             int length = data[at];
-            if (length == 0 || at + 1 + length > data.Length)
+            if (length == 0)
+            {
+                // Early termination (Core Specification Vol 3 Part C §11): what follows is padding, not structures.
+                return true;
+            }
+
+            if (at + 1 + length > data.Length)
             {
                 return false;
             }
@@ -95,6 +101,12 @@ public sealed class BleIngestion(
         }
 
         Frame unverified = structure.Frame!;
+        if (!FrameDirection.IsTowardGateway(unverified.Type))
+        {
+            // Another gateway's command or ack, or an app's escort: not for a gateway, and never a device to look up.
+            return Reject(FrameErrorName.Of(FrameError.WrongDirection), report, "frame type " + (int)unverified.Type);
+        }
+
         if (!registry.TryGet(unverified.DeviceId, out DeviceEntry device))
         {
             return Reject(FrameErrorName.Of(FrameError.UnknownDevice), report, DeviceIdText.Format(unverified.DeviceId));

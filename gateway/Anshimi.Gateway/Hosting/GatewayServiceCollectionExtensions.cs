@@ -103,6 +103,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<AlarmStore>();
         services.AddSingleton<DeviceLifecycle>();
+        services.AddSingleton<StoreResynchronisation>();
 
         // Registered first: hosted services start in order, and the rest need the registry loaded.
         services.AddHostedService<GatewayStartup>();

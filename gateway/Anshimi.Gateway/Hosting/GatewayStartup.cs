@@ -9,11 +9,13 @@ using Microsoft.Extensions.Options;
 namespace Anshimi.Gateway.Hosting;
 
 /// <summary>
-/// Opens the store and loads the registry before any other service starts, so the first uplink
-/// already finds its device and the outbox resumes what a previous run committed.
+/// Opens the store, resynchronises the downlink counters of a store restored from a backup, and loads the registry
+/// before any other service starts, so the first uplink already finds its device and the outbox resumes what a
+/// previous run committed.
 /// </summary>
 public sealed partial class GatewayStartup(
     GatewayDatabase database,
+    StoreResynchronisation resync,
     DeviceRegistry registry,
     AlarmStore store,
     HealthStore healthStore,
@@ -26,6 +28,7 @@ public sealed partial class GatewayStartup(
     {
         GatewayOptions gateway = options.Value;
         await database.InitializeAsync(cancellationToken);
+        await resync.RunAsync(cancellationToken);
         if (!string.IsNullOrEmpty(gateway.RegistrySeedFile))
         {
             FleetFile fleet = FleetFile.Load(gateway.RegistrySeedFile);

@@ -17,7 +17,9 @@ namespace Anshimi.Gateway.Lights;
 /// (release: the schedule) confirms it; at <c>expiresAt</c> an unconfirmed light has expired. Each light gets one
 /// <see cref="LightOutcomeEnvelope"/> upstream. A newer request for a light supersedes the older one. Escort and
 /// emergency requests with a hold time are refreshed with fresh frames until they expire, so a light holds the mode
-/// exactly while the cloud asks for it. Requests live in memory: after a restart the cloud sends them again.
+/// exactly while the cloud asks for it. A frame not confirmed within <see cref="UnconfirmedResign"/>, and the repair of a
+/// light that fell back, are signed from the light's next command block, past what a light refuses after a power cut.
+/// Requests live in memory: after a restart the cloud sends them again.
 /// </summary>
 public sealed partial class LightFanout(
     DeviceRegistry registry,
@@ -37,6 +39,12 @@ public sealed partial class LightFanout(
 
     private static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRefresh = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A frame its light has not confirmed by then is signed again from the light's next command block: a light that lost
+    /// power refuses the rest of the block it last wrote to flash (protocol/README.md §2).
+    /// </summary>
+    public static readonly TimeSpan UnconfirmedResign = TimeSpan.FromSeconds(10);
 
     private readonly FrameCodec _codec = new(new PlatformHmacSha256());
     private readonly Lock _lock = new();
@@ -94,7 +102,10 @@ public sealed partial class LightFanout(
                     }
                 }
 
-                _tasks[lightId] = new LightTask(command.RequestId, lightId, light.Key, mode, command.Mode, (ushort)command.HoldSeconds, command.ExpiresAt);
+                _tasks[lightId] = new LightTask(command.RequestId, lightId, light.Key, mode, command.Mode, (ushort)command.HoldSeconds, command.ExpiresAt)
+                {
+                    ResignAt = now + UnconfirmedResign,
+                };
             }
 
             await PutOnAirAsync(lightId, command.ExpiresAt, cancellationToken, initial: true);
@@ -117,10 +128,12 @@ public sealed partial class LightFanout(
             DateTimeOffset now = time.GetUtcNow();
             if (mode != task.Mode)
             {
-                // A confirmed light that fell back (rebooted, hold ran out early) is repaired at the next tick.
+                // A confirmed light that fell back (rebooted, hold ran out early) is repaired at the next tick, from its
+                // next command block in case it lost power.
                 if (task.Confirmed && task.Refreshes)
                 {
                     task.NextRefreshAt = now;
+                    task.NextBlock = true;
                 }
 
                 return;
@@ -149,7 +162,7 @@ public sealed partial class LightFanout(
     public async Task TickAsync(CancellationToken cancellationToken)
     {
         DateTimeOffset now = time.GetUtcNow();
-        var refresh = new List<(uint LightId, DateTimeOffset Until)>();
+        var refresh = new List<(uint LightId, DateTimeOffset Until, bool NextBlock)>();
         lock (_lock)
         {
             foreach (LightTask task in _tasks.Values.ToList())
@@ -168,23 +181,28 @@ public sealed partial class LightFanout(
                 {
                     task.NextRefreshAt = now + task.RefreshPeriod;
                     DateTimeOffset until = now + task.RefreshPeriod / 2;
-                    refresh.Add((task.LightId, until < task.ExpiresAt ? until : task.ExpiresAt));
+                    refresh.Add((task.LightId, until < task.ExpiresAt ? until : task.ExpiresAt, task.NextBlock));
+                    task.NextBlock = false;
+                }
+                else if (!task.Confirmed && now >= task.ResignAt)
+                {
+                    refresh.Add((task.LightId, task.ExpiresAt, true));
                 }
             }
         }
 
-        foreach ((uint lightId, DateTimeOffset until) in refresh)
+        foreach ((uint lightId, DateTimeOffset until, bool nextBlock) in refresh)
         {
-            await PutOnAirAsync(lightId, until, cancellationToken);
+            await PutOnAirAsync(lightId, until, cancellationToken, nextBlock: nextBlock);
         }
 
         await PublishOutcomesAsync(cancellationToken);
     }
 
     /// <summary>Signs a fresh frame for the light's current request and puts it into the rotation.</summary>
-    private async Task PutOnAirAsync(uint lightId, DateTimeOffset until, CancellationToken cancellationToken, bool initial = false)
+    private async Task PutOnAirAsync(uint lightId, DateTimeOffset until, CancellationToken cancellationToken, bool initial = false, bool nextBlock = false)
     {
-        uint counter = await store.TakeDownlinkCounterAsync(lightId, cancellationToken);
+        uint counter = await store.TakeDownlinkCounterAsync(lightId, cancellationToken, nextBlock);
         lock (_lock)
         {
             // A beacon may have confirmed the light while the counter was being taken: then only refreshes go on air.
@@ -192,6 +210,8 @@ public sealed partial class LightFanout(
             {
                 return;
             }
+
+            task.ResignAt = time.GetUtcNow() + UnconfirmedResign;
 
             byte[] frame = _codec.Encode(FramePayloads.Command(lightId, counter, task.Mode, task.HoldSeconds), task.Key);
             var advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
@@ -274,6 +294,12 @@ public sealed partial class LightFanout(
         public bool Confirmed { get; set; }
 
         public DateTimeOffset NextRefreshAt { get; set; }
+
+        /// <summary>When an unconfirmed frame is signed again, from the light's next command block.</summary>
+        public DateTimeOffset ResignAt { get; set; }
+
+        /// <summary>The next refresh starts the light's next command block (it fell back, perhaps after a power cut).</summary>
+        public bool NextBlock { get; set; }
 
         /// <summary>A mode held for a limited time must be repeated while it is wanted; a release or an open-ended emergency need not.</summary>
         public bool Refreshes => Mode != LightMode.Schedule && HoldSeconds > 0;

@@ -92,20 +92,29 @@ public sealed class LightStore(GatewayDatabase database)
         }
     }
 
-    /// <summary>The next downlink counter for a light, never one used before, also across restarts.</summary>
-    public async Task<uint> TakeDownlinkCounterAsync(uint lightId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The next downlink counter for a light, never one used before, also across restarts. With
+    /// <paramref name="nextLightBlock"/> it is the first of the light's next command block (protocol/README.md §2): a light
+    /// that lost power refuses the rest of the block it last wrote to flash.
+    /// </summary>
+    public async Task<uint> TakeDownlinkCounterAsync(uint lightId, CancellationToken cancellationToken, bool nextLightBlock = false)
     {
         await LoadAsync(cancellationToken);
         uint reserveTo;
         lock (_lock)
         {
             Entry entry = GetOrAdd(lightId);
+            if (nextLightBlock && entry.Next > 1)
+            {
+                entry.Next = Math.Max(entry.Next, Anshimi.Protocol.CounterBlock.NextStart(entry.Next - 1, Anshimi.Protocol.CounterBlock.LightCommand));
+            }
+
             if (entry.Next <= entry.Reserved)
             {
                 return entry.Next++;
             }
 
-            reserveTo = entry.Reserved + CounterBlock;
+            reserveTo = Math.Max(entry.Reserved, entry.Next - 1) + CounterBlock;
         }
 
         // Durable before any counter of the new block goes on air.

@@ -9,8 +9,8 @@ namespace Anshimi.Gateway.Pipeline;
 public readonly record struct UplinkRejection(string Reason, string Detail);
 
 /// <summary>
-/// Authenticates a frame heard on a device's uplink topic: well formed, from the device the topic names,
-/// registered, and signed with that device's key. Not thread-safe (its codec reuses one MAC buffer), so it is
+/// Authenticates a frame heard on a device's uplink topic, in the order of protocol/README.md §2: well formed, from the
+/// device the topic names, of a type that travels toward the gateway, registered, and signed with that device's key. Not thread-safe (its codec reuses one MAC buffer), so it is
 /// registered transient: each consumer owns one.
 /// </summary>
 public sealed class UplinkAuthenticator(DeviceRegistry registry)
@@ -38,6 +38,12 @@ public sealed class UplinkAuthenticator(DeviceRegistry registry)
         if (parsed.DeviceId != topicDevice)
         {
             rejection = new UplinkRejection(AlarmPipeline.TopicMismatch, topic + " carried a frame of " + DeviceIdText.Format(parsed.DeviceId));
+            return false;
+        }
+
+        if (!FrameDirection.IsTowardGateway(parsed.Type))
+        {
+            rejection = new UplinkRejection(FrameErrorName.Of(FrameError.WrongDirection), topic + " carried frame type " + (int)parsed.Type);
             return false;
         }
 

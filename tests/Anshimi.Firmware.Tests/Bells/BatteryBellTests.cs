@@ -63,7 +63,7 @@ public sealed class BatteryBellTests
         rig.Run(100);
         rig.Press();
         uint second = rig.AdvertisedFrames().Max(f => f.Counter);
-        rig.BroadcastAck(second, AckStage.Received, downlinkCounter: 7);
+        rig.BroadcastAck(second, AckStage.Received, downlinkCounter: 6);
         rig.Run(100);
         Assert.Equal(1, rig.Bell.Downlinks.RejectedReplayed);
         Assert.Equal(1, rig.Bell.PendingAlarmCount);

@@ -186,10 +186,11 @@ public sealed class SmartDoorbellTests
         rig.Run(2000);
         Assert.Equal(0, rig.Doorbell.PendingEventCount);
 
-        // A recorded stage-4 ack cannot be replayed later for a new snapshot with the same counter.
+        // The stage-4 ack heard again is a repeat (not counted); a recorded older ack played back is a replay.
         byte[] stored = rig.Ack(counter, AckStage.SnapshotStored);
         rig.Link.Deliver(rig.Downlink, stored);
         rig.Link.Deliver(rig.Downlink, stored);
+        rig.Link.Deliver(rig.Downlink, genuine);
         rig.Run(100);
         Assert.Equal(1, rig.Doorbell.Downlinks.RejectedReplayed);
         Assert.Equal(0, rig.Doorbell.PendingSnapshotCount);

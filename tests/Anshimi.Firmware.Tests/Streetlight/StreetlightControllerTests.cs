@@ -130,6 +130,49 @@ public sealed class StreetlightControllerTests
         Assert.Equal(1, rig.Controller.EscortAdvertsAccepted);
     }
 
+    [Theory]
+    [Trait("Category", "Protocol")]
+    [InlineData(-3, false)]
+    [InlineData(-2, true)]
+    [InlineData(0, true)]
+    [InlineData(2, true)]
+    [InlineData(3, false)]
+    public void An_escort_minute_up_to_two_minutes_either_side_of_the_lights_own_minute_is_taken(int skew, bool taken)
+    {
+        // 59.9 s into the light's minute: its minute is the whole minutes since 1970, not a rounded one.
+        var rig = new StreetlightRig(StreetlightRig.Night.AddSeconds(59.9));
+        rig.Escort(Session, (uint)(rig.UnixMinute + skew));
+        rig.Run(100);
+
+        Assert.Equal(taken ? 1 : 0, rig.Controller.EscortAdvertsAccepted);
+        Assert.Equal(taken ? 0 : 1, Math.Min(1, rig.Controller.RejectedStale));
+    }
+
+    [Fact]
+    [Trait("Category", "Protocol")]
+    public void After_a_power_cut_escort_minutes_up_to_the_end_of_the_floor_block_are_refused_later_ones_taken()
+    {
+        var rig = new StreetlightRig(StreetlightRig.Night);
+        uint minute = rig.UnixMinute;
+        byte[] recorded = rig.Escort(Session, minute);
+        rig.Run(100);
+        Assert.Equal(1, rig.Controller.EscortAdvertsAccepted);
+        rig.Phone.StopAdvertising();
+
+        rig.Light.PowerCycle();
+        rig.Phone.Advertise(recorded, recorded.Length, StreetlightRig.AdvertisingIntervalMs);
+        rig.Run(100);
+        Assert.Equal(0, rig.Controller.EscortAdvertsAccepted);
+        Assert.True(rig.Controller.RejectedReplayed > 0);
+
+        // Another walker, once the clock has passed the block the floor covers.
+        uint blockEnd = CounterBlock.End(minute, (uint)rig.Config.EscortFloorBlockMinutes);
+        rig.Clock.Advance((long)(blockEnd - minute + 1) * 60_000);
+        rig.Escort(Session + 1);
+        rig.Run(100);
+        Assert.Equal(1, rig.Controller.EscortAdvertsAccepted);
+    }
+
     [Fact]
     public void Emergency_blinks_until_released_and_the_beacon_confirms_each_mode()
     {
@@ -275,13 +318,23 @@ public sealed class StreetlightControllerTests
         Assert.Equal(LightMode.Emergency, rig.Controller.Mode);
         Assert.True(rig.Beacon().Counter > before);
 
-        // Release, then replay the recorded emergency command to the rebooted light.
+        // The rest of the command block is refused after the power cut: the release does not act, and the gateway,
+        // seeing no confirmation, moves on to the next block.
         rig.SendCommand(LightMode.Schedule, 0);
         rig.Run(500);
+        Assert.Equal(LightMode.Emergency, rig.Controller.Mode);
+        Assert.Equal(CounterBlock.LightCommand - 1, rig.Controller.CommandFloor);
+        rig.SkipToNextCommandBlock();
+        rig.SendCommand(LightMode.Schedule, 0);
+        rig.Run(500);
+        Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
+
+        // Replay the recorded emergency command to the rebooted light.
+        int replayed = rig.Controller.RejectedReplayed;
         rig.Gateway.Advertise(emergency, emergency.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(500);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
-        Assert.True(rig.Controller.RejectedReplayed > 0);
+        Assert.True(rig.Controller.RejectedReplayed > replayed);
     }
 
     [Fact]
@@ -298,8 +351,10 @@ public sealed class StreetlightControllerTests
         Assert.Equal(LightMode.Escort, rig.Controller.Mode);
         Assert.True(rig.Beacon().Counter > before);
 
+        rig.SkipToNextCommandBlock();
         rig.SendCommand(LightMode.Schedule, 0);
         rig.Run(500);
+        Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
         rig.Gateway.Advertise(escort, escort.Length, StreetlightRig.AdvertisingIntervalMs);
         rig.Run(500);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);

@@ -1,3 +1,4 @@
+using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Streetlight;
 using Anshimi.Protocol;
@@ -31,8 +32,10 @@ public sealed class StreetlightRig
     private readonly FrameCodec _codec = new(new HmacSha256());
     private uint _gatewayCounter;
 
-    public StreetlightRig(DateTime startUtc, Action<StreetlightConfig>? configure = null, double ambient = 0.5)
+    /// <param name="storage">The light's flash; by default in memory.</param>
+    public StreetlightRig(DateTime startUtc, Action<StreetlightConfig>? configure = null, double ambient = 0.5, IDeviceStorage? storage = null)
     {
+        Storage = storage ?? new MemoryDeviceStorage();
         Clock = new VirtualClock(startUtc);
         Air = new SimulatedBleAir(Clock);
         Config = new StreetlightConfig(LightId, Key, EscortKey, SeoulLatitude, SeoulLongitude);
@@ -49,7 +52,7 @@ public sealed class StreetlightRig
 
     public StreetlightConfig Config { get; }
 
-    public MemoryDeviceStorage Storage { get; } = new();
+    public IDeviceStorage Storage { get; }
 
     public SimulatedStreetlight Light { get; }
 
@@ -94,6 +97,15 @@ public sealed class StreetlightRig
         Gateway.Advertise(advertisement, advertisement.Length, AdvertisingIntervalMs);
         return advertisement;
     }
+
+    /// <summary>The counter the gateway last signed a command with.</summary>
+    public uint GatewayCounter => _gatewayCounter;
+
+    /// <summary>
+    /// What the gateway does when its light does not confirm a command (protocol/README.md §2): it signs the next one with
+    /// the first counter of the next block, past the rest of the block a light refuses after a power cut.
+    /// </summary>
+    public void SkipToNextCommandBlock() => _gatewayCounter = CounterBlock.NextStart(_gatewayCounter, CounterBlock.LightCommand) - 1;
 
     /// <summary>The walker's phone advertises the escort frame for <paramref name="unixMinute"/> (default: now).</summary>
     public byte[] Escort(uint sessionId, uint? unixMinute = null, byte[]? key = null)

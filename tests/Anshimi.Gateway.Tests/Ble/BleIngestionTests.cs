@@ -92,6 +92,19 @@ public sealed class BleIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_advertisement_padded_with_zeros_after_a_zero_length_byte_is_read_up_to_it()
+    {
+        TestDevice bell = _gateway.BatteryBell;
+        byte[] alarm = BleGateway.Advertisement(bell.Alarm(4));
+        byte[] padded = [.. alarm, .. new byte[BleAdvertisement.MaxLegacyDataLength - alarm.Length]];
+
+        // A zero length ends the significant part (Core Specification Vol 3 Part C §11); only the garbage of a
+        // structure running past the end is malformed.
+        Assert.Equal(BleIngestion.Alarm, await _gateway.HearAsync(padded));
+        Assert.Equal(BleIngestion.MalformedAdvertisement, await _gateway.HearAsync([.. alarm, 0x05, 0xFF]));
+    }
+
+    [Fact]
     public async Task A_heartbeat_over_the_air_counts_once()
     {
         TestDevice bell = _gateway.BatteryBell;
@@ -131,7 +144,7 @@ public sealed class BleIngestionTests : IAsyncLifetime
             await _gateway.HearAsync(BleGateway.Advertisement(bell.Sign(FramePayloads.Beacon(bell.Id, 50, LightMode.Schedule, false, 0)))),
             await _gateway.HearAsync(BleGateway.Advertisement(light.Sign(FramePayloads.Command(light.Id, 99, LightMode.Schedule, 0)), withFlags: false)),
         };
-        Assert.Equal(["foreign", "bad_tag", "replayed", "unknown_device", "unexpected_type", "unexpected_type"], results);
+        Assert.Equal(["foreign", "bad_tag", "replayed", "unknown_device", "unexpected_type", "wrong_direction"], results);
 
         // Every cut of a valid beacon advertisement, and every single-bit flip of its manufacturer data (the Flags
         // structure around it carries nothing we trust, so flipping it leaves the same beacon: a repeat).

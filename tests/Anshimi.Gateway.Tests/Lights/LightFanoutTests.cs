@@ -115,6 +115,31 @@ public sealed class LightFanoutTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Protocol")]
+    public async Task A_light_that_lost_power_and_refuses_the_rest_of_its_block_gets_the_command_again_from_the_next_block()
+    {
+        SimulatedStreetlight light = _gateway.AddLight(_gateway.Lights[0]);
+        string lightId = DeviceIdText.Format(light.Id);
+        DateTimeOffset start = _gateway.Harness.Time.GetUtcNow();
+        await SendAsync(new LightCommandEnvelope("sos", LightModeName.Emergency, [lightId], 0, start.AddMinutes(2)));
+        await _gateway.RunAsync(TimeSpan.FromSeconds(10), until: () => _gateway.Outcomes().Count == 1);
+        uint before = light.LastCommandCounter;
+        Assert.True(before < CounterBlock.LightCommand);
+
+        // The light loses power and comes back on its schedule; the operator asks for the emergency again.
+        light.PowerCut();
+        DateTimeOffset again = _gateway.Harness.Time.GetUtcNow();
+        await SendAsync(new LightCommandEnvelope("sos-2", LightModeName.Emergency, [lightId], 0, start.AddMinutes(2)));
+        await _gateway.RunAsync(TimeSpan.FromSeconds(30), until: () => _gateway.Outcomes().Count == 2);
+
+        LightOutcomeEnvelope outcome = _gateway.Outcomes()[1];
+        Assert.Equal(("sos-2", LightOutcomeName.Confirmed), (outcome.RequestId, outcome.Outcome));
+        Assert.True(outcome.At - again >= LightFanout.UnconfirmedResign, "confirmed only once the frame was signed again");
+        Assert.Equal(CounterBlock.LightCommand, light.LastCommandCounter);
+        Assert.Equal(LightMode.Emergency, light.Mode);
+    }
+
+    [Fact]
     public async Task Downlink_counters_keep_rising_across_a_gateway_restart_so_the_light_still_obeys()
     {
         SimulatedStreetlight light = _gateway.AddLight(_gateway.Lights[0]);

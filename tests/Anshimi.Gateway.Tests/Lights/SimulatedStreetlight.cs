@@ -50,6 +50,18 @@ public sealed class SimulatedStreetlight
     /// <summary>What the light does now: the commanded mode while its hold lasts, else its schedule.</summary>
     public byte Mode => _holdUntil is { } until && _time.GetUtcNow() >= until ? LightMode.Schedule : _commanded;
 
+    /// <summary>
+    /// The power goes away and comes back: the light boots with the command floor its flash holds, the end of the last
+    /// accepted counter's block (protocol/README.md §2), and on its schedule.
+    /// </summary>
+    public void PowerCut()
+    {
+        LastCommandCounter = CounterBlock.End(LastCommandCounter, CounterBlock.LightCommand);
+        _commanded = LightMode.Schedule;
+        _holdUntil = null;
+        Beacon();
+    }
+
     /// <summary>Beacons again when the hold ran out since the last beacon.</summary>
     public void Tick()
     {

@@ -81,6 +81,26 @@ public sealed class RetentionSweeperTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Protocol")]
+    public async Task A_stored_alarm_below_the_purged_counter_is_a_duplicate_since_the_duplicate_check_comes_first()
+    {
+        await AcceptAsync(9, receipted: true);
+        _gateway.Time.Advance(PastRetention);
+
+        // Alarm 5 was lost in a crash and comes back late, within the window; then 9's record reaches its retention.
+        await AcceptAsync(5, receipted: true);
+        Assert.Equal((1, 0), await Sweeper.SweepAsync(CancellationToken.None));
+        Assert.Equal([5], Counters());
+        _gateway.Mqtt.Clear();
+
+        // 5 is at or below the purged counter (9) but still stored: the device missed our ack, so it is acked again.
+        UplinkResult resent = await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(5), CancellationToken.None);
+        Assert.Equal(UplinkOutcome.Duplicate, resent.Outcome);
+        Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic));
+        Assert.Equal(UplinkResult.Reject("replayed"), await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(8), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task The_purged_counter_survives_a_restart()
     {
         await AcceptAsync(5, receipted: true);
