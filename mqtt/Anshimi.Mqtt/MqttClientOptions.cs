@@ -34,8 +34,8 @@ public sealed class MqttClientOptions
     /// <summary>How long one connect attempt or one acknowledgement (PUBACK, SUBACK) may take.</summary>
     public TimeSpan CommunicationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The delay between connect attempts. Every host sets it; a session refuses to start without it.</summary>
-    public ReconnectBackoffOptions? Reconnect { get; set; }
+    /// <summary>The delay between connect attempts: the one policy of every client unless configuration says otherwise.</summary>
+    public ReconnectBackoffOptions Reconnect { get; set; } = new();
 }
 
 public sealed class MqttLastWill

@@ -125,6 +125,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>
+    /// When the last start found the broker not yet listening for the last time: no later than the instant it began to
+    /// listen, so a client's time to reconnect measured from here is never understated.
+    /// </summary>
+    public DateTimeOffset ListeningSince { get; private set; }
+
     /// <summary>The running broker's process id, e.g. for a reload command; null while it is stopped.</summary>
     public int? ProcessId => IsRunning ? _process!.Id : null;
 
@@ -206,7 +212,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     /// <summary>
     /// Options for connecting as <paramref name="username"/> (anonymous when null) with a fresh client id,
-    /// a persistent session and reconnect delays short enough for tests.
+    /// a persistent session and the reconnect policy every client runs.
     /// </summary>
     public MqttClientOptions ClientOptions(string? username, string? clientId = null) => new()
     {
@@ -217,7 +223,6 @@ public sealed class MosquittoBroker : IAsyncDisposable
         Password = username is null ? null : PasswordOf(username),
         KeepAliveSeconds = 10,
         ConnectTimeout = TimeSpan.FromSeconds(20),
-        Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
     };
 
     /// <summary>Connection arguments for mosquitto_pub / mosquitto_sub as <paramref name="username"/>.</summary>
@@ -293,6 +298,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StartupTimeout);
+        DateTimeOffset notYetListening = DateTimeOffset.UtcNow;
         while (true)
         {
             if (_process!.HasExited)
@@ -304,10 +310,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
             try
             {
                 await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port), deadline.Token).ConfigureAwait(false);
+                ListeningSince = notYetListening;
                 return;
             }
             catch (SocketException)
             {
+                notYetListening = DateTimeOffset.UtcNow;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

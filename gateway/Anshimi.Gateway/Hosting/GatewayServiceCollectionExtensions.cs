@@ -88,9 +88,6 @@ public static partial class GatewayServiceCollectionExtensions
                 {
                     mqtt.LastWill ??= StatusWill(gateway.Value.Id);
                 }
-
-                // Back within 100 ms after a blip, never more than 5 s apart, jittered (Mqtt:Reconnect overrides).
-                mqtt.Reconnect ??= new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
             });
 
         services.TryAddSingleton(TimeProvider.System);
