@@ -205,6 +205,20 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// <summary>SIGKILL: the broker dies at once; anything not yet persisted is lost.</summary>
     public Task KillAsync(CancellationToken cancellationToken = default) => EndAsync(graceful: false, cancellationToken);
 
+    /// <summary>
+    /// SIGSTOP: the broker answers nothing while its connections stay open, as a hung broker looks to its clients
+    /// until their keepalive runs out. <see cref="KillAsync"/> ends it from there.
+    /// </summary>
+    public void Freeze()
+    {
+        if (!IsRunning)
+        {
+            throw new InvalidOperationException("The broker is not running.");
+        }
+
+        Posix.Signal(_process!.Id, Posix.SigStop);
+    }
+
     public string PasswordOf(string username) =>
         _options.Users.TryGetValue(username, out var password)
             ? password
