@@ -11,9 +11,9 @@ public sealed class ReconnectBackoffTests
 
         Assert.Equal([100, 200, 400, 800, 1000, 1000, 1000], Enumerable.Range(0, 7).Select(_ => backoff.NextDelayMs(0)));
         var host = new Anshimi.Mqtt.ReconnectBackoffOptions();
-        Assert.Equal(host.InitialDelay.TotalMilliseconds, ReconnectBackoff.DefaultInitialMs);
-        Assert.Equal(host.MaxDelay.TotalMilliseconds, ReconnectBackoff.DefaultMaxMs);
-        Assert.Equal(host.StableAfter.TotalMilliseconds, ReconnectBackoff.StableAfterMs);
+        Assert.Equal(ReconnectBackoff.DefaultInitialMs, host.InitialDelay.TotalMilliseconds);
+        Assert.Equal(ReconnectBackoff.DefaultMaxMs, host.MaxDelay.TotalMilliseconds);
+        Assert.Equal(ReconnectBackoff.StableAfterMs, host.StableAfter.TotalMilliseconds);
     }
 
     [Fact]
