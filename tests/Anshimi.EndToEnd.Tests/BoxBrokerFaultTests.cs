@@ -9,10 +9,10 @@ using Xunit.Abstractions;
 namespace Anshimi.EndToEnd.Tests;
 
 /// <summary>
-/// The single-box install (box broker, gateway and cloud bridge on this machine, real processes) rides through its
-/// broker dying: killed alone at random moments every client is back within 2 s of the broker listening again,
-/// killed with the whole box at one instant nothing is lost or doubled, and a BLE alarm while the broker cannot take
-/// acks is stored at once. Each run prints its seed; <c>ANSHIMI_FAULT_SEED</c> replays the schedule.
+/// A box and the single-box install (box broker, gateway and cloud bridge as real processes) ride through their broker
+/// dying: killed alone at random moments every client is back within 2 s of the broker listening again, the single box
+/// killed whole at one instant loses and doubles nothing, and a BLE alarm while the broker cannot take acks is stored
+/// at once. Each run prints its seed; <c>ANSHIMI_FAULT_SEED</c> replays the schedule.
 /// </summary>
 [Trait("Category", "HighAvailability")]
 [Trait("Category", "Fault")]
@@ -25,19 +25,42 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
     /// <summary>Longest a client may take to be connected again, from the broker listening.</summary>
     private static readonly TimeSpan BackWithin = TimeSpan.FromSeconds(2);
 
-    [Fact]
-    public async Task Killing_the_box_broker_at_random_moments_loses_and_doubles_no_alarm_and_every_client_is_back_within_2_s()
+    /// <param name="install">
+    /// <c>single-box</c>: the gateway and the cloud bridge on the box broker. <c>box</c>: a box linked to the cloud's TLS
+    /// endpoint with its own certificate, so only the gateway and the bells are the box broker's clients.
+    /// </param>
+    [Theory]
+    [InlineData("single-box")]
+    [InlineData("box")]
+    public async Task Killing_the_box_broker_at_random_moments_loses_and_doubles_no_alarm_and_every_client_is_back_within_2_s(string install)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         CancellationToken ct = cts.Token;
         int seed = Seed();
-        await using AnshimiSystem system = await AnshimiSystem.StartAsync(new AnshimiSystemOptions { DeviceCount = Bells }, ct);
+        await using CloudEndpoint? endpoint = install == "box" ? await CloudEndpoint.StartAsync(ct) : null;
+        var options = new AnshimiSystemOptions { DeviceCount = Bells };
+        if (endpoint is not null)
+        {
+            string credentials = await endpoint.IssueAsync(options.GatewayId, ct);
+            foreach ((string key, string value) in endpoint.GatewayEnvironment(credentials, TimeSpan.FromSeconds(60)))
+            {
+                options.GatewayEnvironment[key] = value;
+            }
+
+            foreach ((string key, string value) in endpoint.BridgeEnvironment())
+            {
+                options.CloudEnvironment[key] = value;
+            }
+        }
+
+        await using AnshimiSystem system = await AnshimiSystem.StartAsync(options, ct);
+        bool bridgeOnBox = endpoint is null;
         using var log = new StringWriter();
         try
         {
             await using SimulatedFleet fleet = await Fleet.StartAsync(system, TextWriter.Synchronized(log), ct);
             using var pressing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            Task<List<ClientReturn>> killer = KillBrokerRepeatedlyAsync(system, fleet, new Random(seed), pressing.Token, ct);
+            Task<List<ClientReturn>> killer = KillBrokerRepeatedlyAsync(system, fleet, bridgeOnBox, new Random(seed), pressing.Token, ct);
 
             await Task.WhenAll(fleet.Devices.Select((bell, i) => PressRepeatedlyAsync(bell, new Random(seed + i + 1), ct)));
             await pressing.CancelAsync();
@@ -48,13 +71,13 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
             foreach (IGrouping<int, ClientReturn> restart in returns.GroupBy(r => r.Restart))
             {
                 ClientReturn slowest = restart.MaxBy(r => r.After)!;
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restart {restart.Key}: gateway {Ms(restart, "gateway")} ms, cloud bridge {Ms(restart, "cloud-bridge")} ms, slowest {slowest.Client} {slowest.After.TotalMilliseconds:0} ms"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restart {restart.Key}: gateway {Ms(restart, "gateway")} ms, cloud bridge {(bridgeOnBox ? Ms(restart, "cloud-bridge") + " ms" : "not on the box")}, slowest {slowest.Client} {slowest.After.TotalMilliseconds:0} ms"));
             }
 
             Assert.True(restarts >= MinKills, "the broker was killed only " + restarts + " times");
 
-            // Every client of the box, every time: the gateway, the cloud bridge and each bell.
-            Assert.Equal(restarts * (2 + fleet.Devices.Count(d => d.Link is not null)), returns.Count);
+            // Every client of the box broker, every time: the gateway, the cloud bridge on a single box, and each bell.
+            Assert.Equal(restarts * ((bridgeOnBox ? 2 : 1) + fleet.Devices.Count(d => d.Link is not null)), returns.Count);
             Assert.All(returns, r => Assert.True(r.After <= BackWithin, $"{r.Client} was back {r.After.TotalMilliseconds:0} ms after restart {r.Restart}"));
 
             await AssertEveryAlarmOnceAsync(system, fleet, ct);
@@ -62,6 +85,10 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
         finally
         {
             WriteLogs(system, log);
+            if (endpoint is not null)
+            {
+                output.WriteLine(endpoint.Broker.ReadLog());
+            }
         }
     }
 
@@ -168,7 +195,7 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
     private static string Ms(IEnumerable<ClientReturn> returns, string client) =>
         returns.Single(r => r.Client == client).After.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
 
-    private static async Task<List<ClientReturn>> KillBrokerRepeatedlyAsync(AnshimiSystem system, SimulatedFleet fleet, Random random, CancellationToken pressing, CancellationToken ct)
+    private static async Task<List<ClientReturn>> KillBrokerRepeatedlyAsync(AnshimiSystem system, SimulatedFleet fleet, bool bridgeOnBox, Random random, CancellationToken pressing, CancellationToken ct)
     {
         var returns = new List<ClientReturn>();
         int restart = 0;
@@ -182,7 +209,7 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
             await Task.Delay(random.Next(300, 3000), ct);
             await system.Broker.StartAsync(ct);
             restart++;
-            returns.AddRange(await MeasureReturnsAsync(system, fleet, restart, killed, ct));
+            returns.AddRange(await MeasureReturnsAsync(system, fleet, bridgeOnBox, restart, killed, ct));
         }
 
         return returns;
@@ -210,7 +237,7 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
     }
 
     /// <summary>From the broker listening again to each client's connected state, for every client of the box.</summary>
-    private static async Task<ClientReturn[]> MeasureReturnsAsync(AnshimiSystem system, SimulatedFleet fleet, int restart, DateTimeOffset killed, CancellationToken ct)
+    private static async Task<ClientReturn[]> MeasureReturnsAsync(AnshimiSystem system, SimulatedFleet fleet, bool bridgeOnBox, int restart, DateTimeOffset killed, CancellationToken ct)
     {
         DateTimeOffset listening = system.Broker.ListeningSince;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -223,15 +250,18 @@ public sealed class BoxBrokerFaultTests(ITestOutputHelper output)
                 DateTimeOffset since = mqtt.GetProperty("since").GetDateTimeOffset();
                 return mqtt.GetProperty("state").GetString() == "connected" && since > killed ? since : null;
             }, ct),
-
+        };
+        if (bridgeOnBox)
+        {
             // The cloud bridge reports no time: the instant its health answer says subscribed again is an upper bound.
-            PollAsync("cloud-bridge", restart, listening, async () =>
+            clients.Add(PollAsync("cloud-bridge", restart, listening, async () =>
             {
                 using HttpResponseMessage response = await http.GetAsync(new Uri(system.CloudUri, "healthz"), ct);
                 string body = await response.Content.ReadAsStringAsync(ct);
                 return response.IsSuccessStatusCode && !body.Contains("degraded", StringComparison.OrdinalIgnoreCase) ? DateTimeOffset.UtcNow : null;
-            }, ct),
-        };
+            }, ct));
+        }
+
         clients.AddRange(fleet.Devices.Where(d => d.Link is not null).Select(bell =>
             PollAsync(bell.Record.DeviceId, restart, listening, () => Task.FromResult<DateTimeOffset?>(bell.Link!.IsConnected ? DateTimeOffset.UtcNow : null), ct)));
         return await Task.WhenAll(clients);
