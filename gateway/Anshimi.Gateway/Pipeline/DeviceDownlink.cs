@@ -179,8 +179,9 @@ public sealed partial class DeviceDownlink : IDisposable
 
             return true;
         }
-        catch (Exception ex) when (ex is MqttTransportException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
+            // Whatever failed (the broker, the counter's store), the ack stays at the head and the drain goes on.
             if (ack.Attempts <= 1)
             {
                 LogAckWaiting(_logger, deviceId, ack.AlarmCounter, ex.Message);
