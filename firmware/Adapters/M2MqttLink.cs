@@ -13,7 +13,7 @@ namespace Anshimi.Firmware.Adapters
     /// A device's MQTT session over nanoFramework.M2Mqtt, shared by the bell and the doorbell apps: user name is the
     /// device id, client id <c>anshimi/{id}</c>, persistent session, retained last will "offline" and retained "online" on every
     /// connect, keepalive 30 s. A thread of its own keeps the session up, waiting between attempts as
-    /// <see cref="ReconnectBackoff"/> says (jittered, 0.5 s doubling to 5 s), so a street of devices does not
+    /// <see cref="ReconnectBackoff"/> says (full jitter, 100 ms doubling to 1 s), so a street of devices does not
     /// return to a restarted broker in one burst. Publishes and subscribes wait for the broker's answer no longer
     /// than the timeout given.
     /// </summary>
@@ -134,7 +134,7 @@ namespace Anshimi.Firmware.Adapters
             {
                 if (TryConnect())
                 {
-                    _backoff.Reset();
+                    _backoff.Connected(_clock.MonotonicMs);
                     while (IsConnected)
                     {
                         _lost.WaitOne(ConnectedPollMs, false);
@@ -142,7 +142,7 @@ namespace Anshimi.Firmware.Adapters
                 }
 
                 // Also after a drop: a broker restart drops every device at the same moment.
-                Thread.Sleep(_backoff.NextDelayMs());
+                Thread.Sleep(_backoff.NextDelayMs(_clock.MonotonicMs));
             }
         }
 

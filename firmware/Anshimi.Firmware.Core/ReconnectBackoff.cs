@@ -3,22 +3,24 @@ using Anshimi.Firmware.Hal;
 namespace Anshimi.Firmware
 {
     /// <summary>
-    /// How long a device waits before its next attempt to reach the broker: a step that starts at
-    /// <see cref="DefaultInitialMs"/> and doubles after every failed attempt up to <see cref="DefaultMaxMs"/>,
-    /// each wait a random time between half the step and the whole step. A broker restart drops a whole
-    /// street of devices at once; the jitter spreads their return, the cap brings them back within seconds,
-    /// and the half-step floor keeps a dead broker from being hammered. <see cref="Reset"/> after a good
-    /// connection starts the next outage from the first step again.
+    /// How long a device waits before its next attempt to reach the broker: the same policy as every host client
+    /// (mqtt/README.md), written for nanoFramework. A step starts at <see cref="DefaultInitialMs"/> and doubles after
+    /// every failed attempt up to <see cref="DefaultMaxMs"/>; each wait is drawn between zero and the step ("full
+    /// jitter"). A broker restart drops a whole street of devices at once: the jitter spreads their return, and the
+    /// cap brings each back within a second of the broker. The steps start again only after a connection that held
+    /// for <see cref="StableAfterMs"/>, so a broker that keeps crashing is not hammered at the shortest wait.
     /// </summary>
     public sealed class ReconnectBackoff
     {
-        public const int DefaultInitialMs = 500;
-        public const int DefaultMaxMs = 5000;
+        public const int DefaultInitialMs = 100;
+        public const int DefaultMaxMs = 1000;
+        public const int StableAfterMs = 10000;
 
         private readonly IRandom _random;
         private readonly int _initialMs;
         private readonly int _maxMs;
         private int _stepMs;
+        private long _connectedAtMs = -1;
 
         public ReconnectBackoff(IRandom random)
             : this(random, DefaultInitialMs, DefaultMaxMs)
@@ -38,25 +40,30 @@ namespace Anshimi.Firmware
             _stepMs = initialMs;
         }
 
-        /// <summary>The step the next wait is drawn from (the wait is between half of it and all of it).</summary>
+        /// <summary>The step the next wait is drawn from (the wait is between zero and it).</summary>
         public int StepMs
         {
             get { return _stepMs; }
         }
 
-        /// <summary>The wait before the next attempt, in [step/2, step]; the step then doubles, up to the cap.</summary>
-        public int NextDelayMs()
+        /// <summary>The wait before the next attempt, in [0, step]; the step then doubles, up to the cap.</summary>
+        public int NextDelayMs(long nowMs)
         {
+            if (_connectedAtMs >= 0 && nowMs - _connectedAtMs >= StableAfterMs)
+            {
+                _stepMs = _initialMs;
+            }
+
+            _connectedAtMs = -1;
             int step = _stepMs;
             _stepMs = step >= _maxMs / 2 ? _maxMs : step * 2;
-            int half = step / 2;
-            return step - half + _random.Next(half + 1);
+            return _random.Next(step + 1);
         }
 
-        /// <summary>After a good connection: the next outage starts from the first step.</summary>
-        public void Reset()
+        /// <summary>A connection succeeded at <paramref name="nowMs"/>; once it has held for StableAfterMs the next outage starts from the first step.</summary>
+        public void Connected(long nowMs)
         {
-            _stepMs = _initialMs;
+            _connectedAtMs = nowMs;
         }
     }
 }

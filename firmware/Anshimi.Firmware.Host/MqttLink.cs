@@ -16,12 +16,6 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
     private static readonly byte[] Online = Encoding.ASCII.GetBytes("online");
     private static readonly byte[] Offline = Encoding.ASCII.GetBytes("offline");
 
-    /// <summary>
-    /// A bell's reconnect policy: first retry within 100 ms, never more than 5 s apart, jittered so a
-    /// street of bells that lost the broker together does not come back in one burst.
-    /// </summary>
-    private static readonly ReconnectBackoffOptions BellReconnect = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
-
     private readonly MqttSession _session;
     private readonly string _statusTopic;
     private readonly bool _announcesStatus;
@@ -59,7 +53,6 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         CleanSession = false,
         KeepAliveSeconds = 30,
         LastWill = new MqttLastWill { Topic = Topics.DeviceStatus(device.NumericId), Payload = Offline, Qos = MqttQos.AtLeastOnce, Retain = true },
-        Reconnect = BellReconnect,
     };
 
     /// <summary>Settings for an unclaimed device's anonymous, clean session.</summary>
@@ -70,7 +63,6 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         ClientId = clientId,
         CleanSession = true,
         KeepAliveSeconds = 30,
-        Reconnect = BellReconnect,
     };
 
     /// <summary>Starts connecting in the background; once connected, the session reconnects by itself.</summary>

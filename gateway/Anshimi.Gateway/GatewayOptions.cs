@@ -40,6 +40,12 @@ public sealed class GatewayOptions
     /// <summary>Uplinks one device may have waiting; more from it are dropped and counted (<c>device_budget</c>), so no device starves the others.</summary>
     public int UplinkDeviceBudget { get; set; } = 64;
 
+    /// <summary>How long the box broker may take to accept one ack to a device before it is kept and retried.</summary>
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Acks to devices kept while the box broker is away; a newer one beyond this is dropped and counted (the device's resend is acked again).</summary>
+    public int MaxPendingAcks { get; set; } = 4096;
+
     /// <summary>How often changed device health is saved and reported upstream.</summary>
     public TimeSpan StatusReportInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -46,8 +46,8 @@ public sealed class MqttClientOptions
     public IReadOnlyList<MqttEndpoint> EndpointList() =>
         Endpoints.Count == 0 ? [new MqttEndpoint(Host, Port)] : Endpoints.Select(MqttEndpoint.Parse).ToArray();
 
-    /// <summary>The delay between connect attempts. Every host sets it; a session refuses to start without it.</summary>
-    public ReconnectBackoffOptions? Reconnect { get; set; }
+    /// <summary>The delay between connect attempts: the one policy of every client unless configuration says otherwise.</summary>
+    public ReconnectBackoffOptions Reconnect { get; set; } = new();
 }
 
 public sealed class MqttLastWill

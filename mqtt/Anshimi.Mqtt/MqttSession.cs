@@ -35,13 +35,13 @@ public sealed class MqttSession : IAsyncDisposable
     private long _failedMessages;
     private int _closed;
 
-    public MqttSession(IMqttTransport transport, MqttClientOptions options, Action<string>? diagnostics = null, Random? random = null)
+    public MqttSession(IMqttTransport transport, MqttClientOptions options, Action<string>? diagnostics = null, Random? random = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         _endpoints = Validate(options);
         _transport = transport;
         _options = options;
-        _backoff = new ReconnectBackoff(options.Reconnect!, random);
+        _backoff = new ReconnectBackoff(options.Reconnect, random, time);
         _diagnostics = diagnostics;
         _transport.MessageReceived = DispatchAsync;
         _transport.ConnectionLost += OnConnectionLost;
@@ -271,10 +271,7 @@ public sealed class MqttSession : IAsyncDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.CommunicationTimeout, TimeSpan.Zero, nameof(options.CommunicationTimeout));
-        if (options.Reconnect is null)
-        {
-            throw new ArgumentException("Mqtt:Reconnect must be set: every client states its reconnect backoff.", nameof(options));
-        }
+        ArgumentNullException.ThrowIfNull(options.Reconnect, nameof(options.Reconnect));
 
         if (!options.CleanSession && string.IsNullOrEmpty(options.ClientId))
         {
@@ -461,7 +458,7 @@ public sealed class MqttSession : IAsyncDisposable
         }
 
         _lastAttemptFailed = false;
-        _backoff.Reset();
+        _backoff.Connected();
         SetState(MqttConnectionState.Connected, refused.Count == 0 ? "connected" : $"connected; subscription refused: {string.Join(", ", refused)}");
     }
 

@@ -122,8 +122,6 @@ public sealed class MosquittoRelayTests : IAsyncLifetime
             ["Mqtt:Username"] = BridgeUser,
             ["Mqtt:Password"] = _broker.PasswordOf(BridgeUser),
             ["Mqtt:ClientId"] = "cloud-bridge-it",
-            ["Mqtt:Reconnect:InitialDelay"] = "00:00:00.100",
-            ["Mqtt:Reconnect:MaxDelay"] = "00:00:01",
         },
         dataDirectory: _dataDirectory);
 

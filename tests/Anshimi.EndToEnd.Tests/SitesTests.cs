@@ -163,7 +163,6 @@ public sealed class SitesTests(ITestOutputHelper output)
             TlsClientCertificateFile = Path.Combine(credentials, bridgeIdentity ? "anshimi-cloud-bridge.crt" : "gateway.crt"),
             TlsClientKeyFile = Path.Combine(credentials, bridgeIdentity ? "anshimi-cloud-bridge.key" : "gateway.key"),
             ConnectTimeout = TimeSpan.FromSeconds(5),
-            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
         });
 
     private static async Task<AnshimiSystem> StartSiteAsync(CloudEndpoint endpoint, string gatewayId, int bells, TimeSpan unreachableAfter, CancellationToken ct)

@@ -5,60 +5,68 @@ namespace Anshimi.Firmware.Tests;
 public sealed class ReconnectBackoffTests
 {
     [Fact]
-    public void The_devices_defaults_start_at_half_a_second_and_stop_growing_at_five()
+    public void The_devices_run_the_hosts_policy_from_100_ms_to_a_1_s_cap()
     {
         var backoff = new ReconnectBackoff(new HighestDraw());
 
-        Assert.Equal([500, 1000, 2000, 4000, 5000, 5000, 5000], Enumerable.Range(0, 7).Select(_ => backoff.NextDelayMs()));
+        Assert.Equal([100, 200, 400, 800, 1000, 1000, 1000], Enumerable.Range(0, 7).Select(_ => backoff.NextDelayMs(0)));
+        var host = new Anshimi.Mqtt.ReconnectBackoffOptions();
+        Assert.Equal(ReconnectBackoff.DefaultInitialMs, host.InitialDelay.TotalMilliseconds);
+        Assert.Equal(ReconnectBackoff.DefaultMaxMs, host.MaxDelay.TotalMilliseconds);
+        Assert.Equal(ReconnectBackoff.StableAfterMs, host.StableAfter.TotalMilliseconds);
     }
 
     [Fact]
-    public void With_the_lowest_draw_each_wait_is_half_its_step()
+    public void With_the_lowest_draw_a_wait_is_no_wait()
     {
         var backoff = new ReconnectBackoff(new NoJitter());
 
-        Assert.Equal([250, 500, 1000, 2000, 2500, 2500], Enumerable.Range(0, 6).Select(_ => backoff.NextDelayMs()));
+        Assert.Equal([0, 0, 0, 0], Enumerable.Range(0, 4).Select(_ => backoff.NextDelayMs(0)));
     }
 
     [Fact]
-    public void Every_wait_lies_between_half_its_step_and_the_step_and_never_past_the_cap()
+    public void Every_wait_lies_between_zero_and_its_step_and_never_past_the_cap()
     {
         var random = new RecordingRandom(new Random(14));
         var backoff = new ReconnectBackoff(random, 300, 4000);
+        long now = 0;
         for (int attempt = 0; attempt < 500; attempt++)
         {
             if (attempt % 37 == 0)
             {
-                backoff.Reset();
+                backoff.Connected(now);
+                now += ReconnectBackoff.StableAfterMs;
             }
 
             int step = backoff.StepMs;
-            int delay = backoff.NextDelayMs();
+            int delay = backoff.NextDelayMs(now);
 
-            Assert.InRange(delay, step - (step / 2), step);
+            Assert.InRange(delay, 0, Math.Max(step, 300));
             Assert.True(delay <= 4000);
 
-            // The jitter is the device's random source, asked for exactly the span of the half step.
-            Assert.Equal((step / 2) + 1, random.LastMaxExclusive);
+            // The jitter is the device's random source, asked for the whole span of the step.
+            Assert.True(random.LastMaxExclusive - 1 <= 4000);
         }
 
         Assert.True(random.Distinct > 100, "the jitter should spread the waits, saw " + random.Distinct + " distinct draws");
     }
 
     [Fact]
-    public void A_good_connection_starts_the_next_outage_from_the_first_step()
+    public void Only_a_connection_that_held_starts_the_next_outage_from_the_first_step()
     {
         var backoff = new ReconnectBackoff(new HighestDraw());
-        backoff.NextDelayMs();
-        backoff.NextDelayMs();
-        backoff.NextDelayMs();
-        Assert.Equal(4000, backoff.StepMs);
+        backoff.NextDelayMs(0);
+        backoff.NextDelayMs(0);
+        backoff.NextDelayMs(0);
+        Assert.Equal(800, backoff.StepMs);
 
-        backoff.Reset();
+        // Lost again after a second: the broker is crashing, the steps go on.
+        backoff.Connected(1000);
+        Assert.Equal(800, backoff.NextDelayMs(2000));
 
-        Assert.Equal(500, backoff.StepMs);
-        Assert.Equal(500, backoff.NextDelayMs());
-        Assert.Equal(1000, backoff.NextDelayMs());
+        backoff.Connected(5000);
+        Assert.Equal(100, backoff.NextDelayMs(5000 + ReconnectBackoff.StableAfterMs));
+        Assert.Equal(200, backoff.NextDelayMs(5000 + ReconnectBackoff.StableAfterMs));
     }
 
     [Theory]

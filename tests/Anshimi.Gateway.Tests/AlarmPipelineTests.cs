@@ -206,17 +206,63 @@ public sealed class AlarmPipelineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Alarm_stays_stored_when_its_ack_cannot_be_published_and_the_resend_gets_the_ack()
+    public async Task Alarm_stays_stored_when_its_ack_cannot_be_published_and_the_kept_ack_and_the_resends_follow_in_counter_order()
     {
         _gateway.Mqtt.RefusePublishes = true;
         Assert.Equal(UplinkOutcome.Accepted, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(2), CancellationToken.None)).Outcome);
         Assert.Equal(1, _gateway.Count("SELECT count(*) FROM alarms"));
+        Assert.Equal(1, _gateway.Get<DeviceDownlink>().Pending);
 
+        // The device resends before the kept ack went out: its ack waits behind the kept one.
         _gateway.Mqtt.RefusePublishes = false;
         Assert.Equal(UplinkOutcome.Duplicate, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(2), CancellationToken.None)).Outcome);
+        Assert.Empty(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic));
 
-        Frame ack = Bell.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic)).Payload)!;
-        Assert.Equal(2u, ack.AckedCounter);
+        // The retry comes within the reconnect policy's cap.
+        _gateway.Time.Advance(new ReconnectBackoffOptions().MaxDelay);
+        await Eventually(() => _gateway.Mqtt.PublishedTo(Bell.DownlinkTopic).Count == 2);
+
+        Frame[] acks = [.. _gateway.Mqtt.PublishedTo(Bell.DownlinkTopic).Select(m => Bell.ReadDownlink(m.Payload)!)];
+        Assert.All(acks, ack => Assert.Equal(2u, ack.AckedCounter));
+        Assert.True(acks[0].Counter < acks[1].Counter, "the device accepts only rising downlink counters");
+        Assert.Equal(0, _gateway.Get<DeviceDownlink>().Pending);
+    }
+
+    [Fact]
+    public async Task A_broker_that_takes_no_ack_holds_up_no_alarm_and_the_acks_follow_once_it_answers()
+    {
+        // A connection to a broker that answers nothing: every publish hangs.
+        _gateway.Mqtt.PublishGate = new TaskCompletionSource();
+
+        Task<UplinkResult> first = _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(5), CancellationToken.None);
+        Task<UplinkResult> second = _gateway.Pipeline.HandleUplinkAsync(Shop.UplinkTopic, Shop.Alarm(9), CancellationToken.None);
+
+        Assert.Equal(UplinkOutcome.Accepted, (await first.WaitAsync(TimeSpan.FromSeconds(10))).Outcome);
+        Assert.Equal(UplinkOutcome.Accepted, (await second.WaitAsync(TimeSpan.FromSeconds(10))).Outcome);
+        Assert.Equal(2, _gateway.Count("SELECT count(*) FROM alarms a JOIN outbox o USING (device_id, counter)"));
+        Assert.Equal(2, _gateway.Get<DeviceDownlink>().Pending);
+
+        // The first attempt gives up after Gateway:AckTimeout; the broker answers again before the retry.
+        _gateway.Time.Advance(_gateway.Options.AckTimeout);
+        TaskCompletionSource gate = _gateway.Mqtt.PublishGate;
+        _gateway.Mqtt.PublishGate = null;
+        gate.SetResult();
+        await Eventually(() => _gateway.Get<DeviceDownlink>().Pending == 0, () => _gateway.Time.Advance(TimeSpan.FromMilliseconds(100)));
+
+        Frame bellAck = Bell.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic)).Payload)!;
+        Frame shopAck = Shop.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Shop.DownlinkTopic)).Payload)!;
+        Assert.Equal(5u, bellAck.AckedCounter);
+        Assert.Equal(9u, shopAck.AckedCounter);
+    }
+
+    private static async Task Eventually(Func<bool> condition, Action? meanwhile = null)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            meanwhile?.Invoke();
+            await Task.Delay(20, timeout.Token);
+        }
     }
 
     [Fact]

@@ -77,8 +77,6 @@ public sealed class BrokerFixture : IAsyncDisposable
         ["Mqtt__Port"] = Broker.Port.ToString(CultureInfo.InvariantCulture),
         ["Mqtt__Username"] = "gateway",
         ["Mqtt__Password"] = Broker.PasswordOf("gateway"),
-        ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
-        ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
         ["Urls"] = "http://127.0.0.1:" + httpPort.ToString(CultureInfo.InvariantCulture),
     };
 

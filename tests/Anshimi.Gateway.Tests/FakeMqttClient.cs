@@ -32,6 +32,9 @@ public sealed class FakeMqttClient : IMqttTransport, IMqttTransportFactory
     /// <summary>While true every publish throws, as a client does while the broker is unreachable.</summary>
     public bool RefusePublishes { get; set; }
 
+    /// <summary>While set, every publish waits for it (or its cancellation), as over a connection to a broker that answers nothing.</summary>
+    public TaskCompletionSource? PublishGate { get; set; }
+
     /// <summary>Runs before a publish is recorded, e.g. to look at the database at that instant.</summary>
     public Action<PublishedMessage>? BeforePublish { get; set; }
 
@@ -106,14 +109,29 @@ public sealed class FakeMqttClient : IMqttTransport, IMqttTransportFactory
             throw new MqttNotConnectedException("not connected");
         }
 
+        if (PublishGate is { } gate)
+        {
+            return PublishAfterAsync(gate.Task, topic, payload.ToArray(), qos, retain, cancellationToken);
+        }
+
+        Record(topic, payload, qos, retain);
+        return Task.CompletedTask;
+    }
+
+    private async Task PublishAfterAsync(Task gate, string topic, byte[] payload, MqttQos qos, bool retain, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        Record(topic, payload, qos, retain);
+    }
+
+    private void Record(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain)
+    {
         var message = new PublishedMessage(topic, payload.ToArray(), qos, retain);
         BeforePublish?.Invoke(message);
         lock (_lock)
         {
             _published.Add(message);
         }
-
-        return Task.CompletedTask;
     }
 
     public Task SubscribeAsync(string topicFilter, MqttQos qos, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using Anshimi.Gateway.Pipeline;
+using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 
@@ -73,13 +75,35 @@ public sealed class OperatorAckRelayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Stage_is_recorded_even_when_the_downlink_cannot_be_published()
+    public async Task An_ack_the_broker_cannot_take_is_kept_and_reaches_the_device_and_the_cloud_once_the_broker_is_back()
     {
         _gateway.Mqtt.RefusePublishes = true;
         await _gateway.Commands.HandleAsync(OperatorAck("0000A1B2:42", AckStageName.Acknowledged), CancellationToken.None);
 
         Assert.Equal((int)AckStage.OperatorAcknowledged, _gateway.Count("SELECT stage FROM alarms WHERE counter = 42"));
-        Assert.Equal(1, _gateway.Metric("anshimi_gateway_commands_rejected_total{reason=\"downlink_failed\"}"));
+        Assert.Empty(_gateway.Mqtt.Published);
+        Assert.Equal(1, _gateway.Get<DeviceDownlink>().Pending);
+
+        _gateway.Mqtt.RefusePublishes = false;
+        _gateway.Time.Advance(new ReconnectBackoffOptions().MaxDelay);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic).Count == 0)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        Frame ack = Bell.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic)).Payload)!;
+        Assert.Equal(AckStage.OperatorAcknowledged, ack.AckStage);
+        Assert.Equal(42u, ack.AckedCounter);
+
+        // Signed again at the retry with a counter the device has not seen.
+        Assert.True(ack.Counter > 2u, "counter " + ack.Counter);
+        Assert.IsType<AckRelayedEnvelope>(Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)).ParseEnvelope());
+        Assert.Equal(Bell.DownlinkTopic, _gateway.Mqtt.Published[0].Topic);
+        Assert.Equal(1, _gateway.Metric("anshimi_gateway_acks_relayed_total{stage=\"acknowledged\"}"));
+        Assert.Equal(0, _gateway.Get<DeviceDownlink>().Pending);
     }
 
     private static byte[] OperatorAck(string key, string stage) =>

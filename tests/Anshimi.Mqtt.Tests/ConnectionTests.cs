@@ -48,7 +48,6 @@ public sealed class ConnectionTests
             Port = FreePort.Next(),
             ClientId = MosquittoBroker.NewClientId(),
             ConnectTimeout = TimeSpan.FromSeconds(1.5),
-            Reconnect = new ReconnectBackoffOptions(),
         };
         await using var client = MqttSession.Create(options);
         var states = new EventRecorder<MqttStateChangedEventArgs>();
@@ -71,7 +70,6 @@ public sealed class ConnectionTests
             ClientId = MosquittoBroker.NewClientId(),
             Username = TestBroker.Device,
             Password = TestBroker.DevicePassword,
-            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(500) },
         };
         await using var client = MqttSession.Create(options);
         var states = new EventRecorder<MqttStateChangedEventArgs>();
@@ -88,7 +86,7 @@ public sealed class ConnectionTests
     [Fact]
     public async Task Connect_honours_cancellation()
     {
-        var options = new MqttClientOptions { Port = FreePort.Next(), ClientId = MosquittoBroker.NewClientId(), Reconnect = new ReconnectBackoffOptions() };
+        var options = new MqttClientOptions { Port = FreePort.Next(), ClientId = MosquittoBroker.NewClientId() };
         await using var client = MqttSession.Create(options);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
@@ -130,27 +128,46 @@ public sealed class ConnectionTests
     }
 
     [Fact]
-    public async Task A_fleet_of_sessions_all_reconnect_after_a_real_broker_restart_and_resubscribe()
+    public async Task A_fleet_of_sessions_all_reconnect_within_2_s_of_a_killed_broker_listening_again_and_resubscribe()
     {
         await using var broker = await TestBroker.StartAsync(persistence: false);
         var sessions = new List<MqttSession>();
         var inboxes = new List<EventRecorder<MqttMessage>>();
+        var states = new List<EventRecorder<(MqttStateChangedEventArgs Change, DateTimeOffset At)>>();
         try
         {
             for (int i = 0; i < 20; i++)
             {
                 var session = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
                 var inbox = new EventRecorder<MqttMessage>();
+                var changes = new EventRecorder<(MqttStateChangedEventArgs, DateTimeOffset)>();
+                session.StateChanged += (_, e) => changes.Add((e, DateTimeOffset.UtcNow));
                 session.AddSubscription($"fleet/{i}/down", MqttQos.AtLeastOnce, inbox.Handler());
                 await session.ConnectAsync(CancellationToken.None);
                 sessions.Add(session);
                 inboxes.Add(inbox);
+                states.Add(changes);
             }
 
             await broker.KillAsync();
             await Eventually(() => sessions.All(s => s.State == MqttConnectionState.Reconnecting));
+
+            // Long enough for every session to reach the capped delay; the old policy slept up to 5 s there.
+            await Task.Delay(TimeSpan.FromSeconds(3));
             await broker.StartAsync();
+            DateTimeOffset listening = broker.ListeningSince;
             await Eventually(() => sessions.All(s => s.State == MqttConnectionState.Connected));
+
+            foreach (var changes in states)
+            {
+                var history = changes.Items.ToList();
+                int lost = history.FindIndex(c => c.Change.State == MqttConnectionState.Reconnecting);
+                Assert.StartsWith("connection lost: ", history[lost].Change.Reason, StringComparison.Ordinal);
+                Assert.Contains(history.Skip(lost), c => c.Change.Reason.StartsWith("reconnect attempt failed: ", StringComparison.Ordinal));
+                (MqttStateChangedEventArgs back, DateTimeOffset at) = history.Last(c => c.Change.State == MqttConnectionState.Connected);
+                Assert.Equal("connected", back.Reason);
+                Assert.InRange(at - listening, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            }
 
             // The broker forgot every session; each filter must have been subscribed again.
             for (int i = 0; i < sessions.Count; i++)

@@ -148,8 +148,6 @@ public sealed class AnshimiSystem : IAsyncDisposable
             ["Mqtt__Port"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Mqtt__Username"] = "gateway",
             ["Mqtt__Password"] = services[0].Password,
-            ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
-            ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
             ["Urls"] = "http://127.0.0.1:" + gatewayPort,
         };
         IPEndPoint? airspace = null;
@@ -175,8 +173,6 @@ public sealed class AnshimiSystem : IAsyncDisposable
             ["Mqtt__Port"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Mqtt__Username"] = "cloud",
             ["Mqtt__Password"] = services[1].Password,
-            ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
-            ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
             ["Urls"] = "http://127.0.0.1:" + cloudPort,
 
             // Plain HTTP on loopback, so the session cookie cannot be Secure-only.

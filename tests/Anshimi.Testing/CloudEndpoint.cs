@@ -76,8 +76,6 @@ public sealed class CloudEndpoint : IAsyncDisposable
         ["Cloud__CertificateFile"] = Path.Combine(credentials, "gateway.crt"),
         ["Cloud__KeyFile"] = Path.Combine(credentials, "gateway.key"),
         ["Cloud__UnreachableAfter"] = unreachableAfter.ToString("c", CultureInfo.InvariantCulture),
-        ["Cloud__Reconnect__InitialDelay"] = "00:00:00.100",
-        ["Cloud__Reconnect__MaxDelay"] = "00:00:01",
     };
 
     /// <summary>The cloud bridge's settings for its session on this endpoint, under its own certificate.</summary>

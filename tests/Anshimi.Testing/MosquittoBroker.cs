@@ -125,6 +125,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>
+    /// When the last start found the broker not yet listening for the last time: no later than the instant it began to
+    /// listen, so a client's time to reconnect measured from here is never understated.
+    /// </summary>
+    public DateTimeOffset ListeningSince { get; private set; }
+
     /// <summary>The running broker's process id, e.g. for a reload command; null while it is stopped.</summary>
     public int? ProcessId => IsRunning ? _process!.Id : null;
 
@@ -199,6 +205,20 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// <summary>SIGKILL: the broker dies at once; anything not yet persisted is lost.</summary>
     public Task KillAsync(CancellationToken cancellationToken = default) => EndAsync(graceful: false, cancellationToken);
 
+    /// <summary>
+    /// SIGSTOP: the broker answers nothing while its connections stay open, as a hung broker looks to its clients
+    /// until their keepalive runs out. <see cref="KillAsync"/> ends it from there.
+    /// </summary>
+    public void Freeze()
+    {
+        if (!IsRunning)
+        {
+            throw new InvalidOperationException("The broker is not running.");
+        }
+
+        Posix.Signal(_process!.Id, Posix.SigStop);
+    }
+
     public string PasswordOf(string username) =>
         _options.Users.TryGetValue(username, out var password)
             ? password
@@ -206,7 +226,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     /// <summary>
     /// Options for connecting as <paramref name="username"/> (anonymous when null) with a fresh client id,
-    /// a persistent session and reconnect delays short enough for tests.
+    /// a persistent session and the reconnect policy every client runs.
     /// </summary>
     public MqttClientOptions ClientOptions(string? username, string? clientId = null) => new()
     {
@@ -217,7 +237,6 @@ public sealed class MosquittoBroker : IAsyncDisposable
         Password = username is null ? null : PasswordOf(username),
         KeepAliveSeconds = 10,
         ConnectTimeout = TimeSpan.FromSeconds(20),
-        Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
     };
 
     /// <summary>Connection arguments for mosquitto_pub / mosquitto_sub as <paramref name="username"/>.</summary>
@@ -293,6 +312,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StartupTimeout);
+        DateTimeOffset notYetListening = DateTimeOffset.UtcNow;
         while (true)
         {
             if (_process!.HasExited)
@@ -304,10 +324,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
             try
             {
                 await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port), deadline.Token).ConfigureAwait(false);
+                ListeningSince = notYetListening;
                 return;
             }
             catch (SocketException)
             {
+                notYetListening = DateTimeOffset.UtcNow;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -6,6 +6,8 @@ internal static partial class Posix
 {
     public const int SigTerm = 15;
 
+    public const int SigStop = 19;
+
     /// <summary>Sends a signal; .NET itself only offers SIGKILL (Process.Kill).</summary>
     public static void Signal(int processId, int signal)
     {

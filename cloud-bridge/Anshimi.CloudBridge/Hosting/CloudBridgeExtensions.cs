@@ -53,9 +53,6 @@ public static partial class CloudBridgeExtensions
             .PostConfigure(o =>
             {
                 o.ClientId = string.IsNullOrWhiteSpace(o.ClientId) ? DefaultClientId : o.ClientId;
-
-                // Back within 100 ms after a blip, never more than 5 s apart, jittered (Mqtt:Reconnect overrides).
-                o.Reconnect ??= new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
             });
 
         services.TryAddSingleton(TimeProvider.System);

@@ -12,6 +12,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _heartbeats;
     private readonly Counter<long> _acksSent;
     private readonly Counter<long> _acksRelayed;
+    private readonly Counter<long> _acksDropped;
     private readonly Counter<long> _outboxPublished;
     private readonly Counter<long> _receipts;
     private readonly Counter<long> _commandsRejected;
@@ -25,6 +26,7 @@ public sealed class GatewayMetrics
         _framesRejected = Meter.CreateCounter<long>("anshimi.gateway.frames.rejected", "{frame}", "Device uplinks refused, by reason.");
         _heartbeats = Meter.CreateCounter<long>("anshimi.gateway.heartbeats", "{heartbeat}", "Authenticated device heartbeats.");
         _acksSent = Meter.CreateCounter<long>("anshimi.gateway.acks.sent", "{frame}", "Ack frames published to device downlinks, by stage.");
+        _acksDropped = Meter.CreateCounter<long>("anshimi.gateway.acks.dropped", "{frame}", "Ack frames dropped because Gateway:MaxPendingAcks already waited for the box broker.");
         _acksRelayed = Meter.CreateCounter<long>("anshimi.gateway.acks.relayed", "{acknowledgement}", "Operator acknowledgements relayed to a device, by stage.");
         _outboxPublished = Meter.CreateCounter<long>("anshimi.gateway.outbox.published", "{envelope}", "Alarm envelopes published upstream, resends included.");
         _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", "{receipt}", "Cloud receipts that cleared an outbox row.");
@@ -44,6 +46,8 @@ public sealed class GatewayMetrics
     public void Heartbeat() => _heartbeats.Add(1);
 
     public void AckSent(string stage) => _acksSent.Add(1, new KeyValuePair<string, object?>("stage", stage));
+
+    public void AckDropped() => _acksDropped.Add(1);
 
     public void AckRelayed(string stage) => _acksRelayed.Add(1, new KeyValuePair<string, object?>("stage", stage));
 

@@ -62,6 +62,7 @@ public static partial class GatewayServiceCollectionExtensions
             .Validate(gateway => gateway.StatusReportInterval > TimeSpan.Zero && gateway.StatusResyncInterval >= gateway.StatusReportInterval, "Gateway:StatusReportInterval must be positive and Gateway:StatusResyncInterval not below it")
             .Validate(gateway => gateway.OutboxRetryMaxInterval >= gateway.OutboxRetryInterval, "Gateway:OutboxRetryMaxInterval must not be below Gateway:OutboxRetryInterval")
             .Validate(gateway => gateway.UplinkQueueCapacity > 0, "Gateway:UplinkQueueCapacity must be positive")
+            .Validate(gateway => gateway.AckTimeout > TimeSpan.Zero && gateway.MaxPendingAcks > 0, "Gateway:AckTimeout and Gateway:MaxPendingAcks must be positive")
             .Validate(gateway => gateway.UplinkDeviceBudget > 0 && gateway.UplinkDeviceBudget <= gateway.UplinkQueueCapacity, "Gateway:UplinkDeviceBudget must be positive and not above Gateway:UplinkQueueCapacity")
             .Validate(gateway => gateway.MaxPendingTroubles > 0, "Gateway:MaxPendingTroubles must be positive")
             .Validate(gateway => gateway.Site is null || (Math.Abs(gateway.Site.Latitude) <= 90 && Math.Abs(gateway.Site.Longitude) <= 180), "Gateway:Site must be a latitude (-90..90) and longitude (-180..180)")
@@ -88,9 +89,6 @@ public static partial class GatewayServiceCollectionExtensions
                 {
                     mqtt.LastWill ??= StatusWill(gateway.Value.Id);
                 }
-
-                // Back within 100 ms after a blip, never more than 5 s apart, jittered (Mqtt:Reconnect overrides).
-                mqtt.Reconnect ??= new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
             });
 
         services.TryAddSingleton(TimeProvider.System);

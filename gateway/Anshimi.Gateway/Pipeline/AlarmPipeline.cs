@@ -139,7 +139,7 @@ public sealed partial class AlarmPipeline(
                 metrics.AlarmDuplicate();
                 receive?.SetTag("anshimi.alarm.outcome", "duplicate");
                 uint again = await store.TakeDownlinkCounterAsync(device.Id, cancellationToken);
-                await downlink.SendAckAsync(device, again, frame.Counter, AckStage.Received, cancellationToken);
+                downlink.Send(device, again, frame.Counter, AckStage.Received);
                 return new UplinkResult(UplinkOutcome.Duplicate);
             }
 
@@ -171,10 +171,11 @@ public sealed partial class AlarmPipeline(
         outboxSignal.Notify();
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile, test);
 
-        // Only now, with the alarm durable, may the device stop resending it.
+        // Only now, with the alarm durable, may the device stop resending it. Handed to the downlink, never awaited:
+        // a broker that cannot take the ack must not hold up the next alarm, whichever radio brings it.
         using (GatewayTelemetry.Source.StartActivity("alarm.ack", ActivityKind.Producer))
         {
-            await downlink.SendAckAsync(device, downlinkCounter, frame.Counter, AckStage.Received, cancellationToken);
+            downlink.Send(device, downlinkCounter, frame.Counter, AckStage.Received);
         }
 
         return new UplinkResult(UplinkOutcome.Accepted);

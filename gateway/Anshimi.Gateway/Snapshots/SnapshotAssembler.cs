@@ -183,7 +183,7 @@ public sealed partial class SnapshotAssembler(
     private async Task AckAsync(DeviceEntry device, uint snapshotId, CancellationToken cancellationToken)
     {
         uint downlinkCounter = await alarms.TakeDownlinkCounterAsync(device.Id, cancellationToken);
-        await downlink.SendAckAsync(device, downlinkCounter, snapshotId, AckStage.SnapshotStored, cancellationToken);
+        downlink.Send(device, downlinkCounter, snapshotId, AckStage.SnapshotStored);
     }
 
     private UplinkResult Reject(string reason, string detail)

@@ -36,9 +36,6 @@ public sealed class CloudLinkOptions : IValidatableObject
 
     public int KeepAliveSeconds { get; set; } = 30;
 
-    /// <summary>Delay between connect attempts over the internet: from 500 ms doubling to 30 s, jittered.</summary>
-    public ReconnectBackoffOptions Reconnect { get; set; } = new() { InitialDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(30) };
-
     /// <summary>True when the box has a cloud endpoint of its own to reach, apart from its broker.</summary>
     public bool IsSeparate => !string.IsNullOrWhiteSpace(Url);
 
@@ -157,7 +154,6 @@ public sealed class CloudLinkOptions : IValidatableObject
             TlsClientCertificateFile = CertificateFile,
             TlsClientKeyFile = KeyFile,
             ConnectTimeout = Timeout.InfiniteTimeSpan,
-            Reconnect = Reconnect,
         };
     }
 }

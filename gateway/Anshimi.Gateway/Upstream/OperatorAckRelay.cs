@@ -28,9 +28,11 @@ public sealed partial class OperatorAckRelay(
     public const string BadKey = "bad_key";
     public const string BadStage = "bad_stage";
     public const string UnknownAlarm = "unknown_alarm";
-    public const string DeviceOffline = "downlink_failed";
 
-    /// <summary>Relays one operator acknowledgement; returns false when it was ignored or could not be sent.</summary>
+    /// <summary>
+    /// Relays one operator acknowledgement; returns false when it was ignored. The ack goes to the device through the
+    /// downlink, which keeps it until the box broker takes it; only then is the relay reported upstream.
+    /// </summary>
     public async Task<bool> RelayAsync(OperatorAckEnvelope envelope, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(envelope.Key, out AlarmKey key))
@@ -55,12 +57,12 @@ public sealed partial class OperatorAckRelay(
         }
 
         string stageName = AckStageName.Of(stage);
-        if (!await downlink.SendAckAsync(device, downlinkCounter.Value, key.Counter, stage, cancellationToken))
-        {
-            metrics.CommandRejected(DeviceOffline);
-            return false;
-        }
+        downlink.Send(device, downlinkCounter.Value, key.Counter, stage, ct => ReportRelayedAsync(key, stageName, ct));
+        return true;
+    }
 
+    private async Task ReportRelayedAsync(AlarmKey key, string stageName, CancellationToken cancellationToken)
+    {
         metrics.AckRelayed(stageName);
         LogRelayed(logger, key.ToString(), stageName);
         try
@@ -77,8 +79,6 @@ public sealed partial class OperatorAckRelay(
             // The device has its ack; only the console's confirmation is late.
             LogUpstreamFailed(logger, key.ToString(), ex.Message);
         }
-
-        return true;
     }
 
     private bool Ignore(string reason, string detail)

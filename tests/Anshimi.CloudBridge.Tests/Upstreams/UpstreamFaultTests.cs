@@ -46,8 +46,6 @@ public sealed class UpstreamFaultTests(ITestOutputHelper output)
             ["CloudBridge__DistrictsGeoJson"] = CloudBridgeHost.DistrictsFile,
             ["Mqtt__Host"] = broker.Host,
             ["Mqtt__Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
-            ["Mqtt__Reconnect__InitialDelay"] = "00:00:00.100",
-            ["Mqtt__Reconnect__MaxDelay"] = "00:00:01",
             ["Urls"] = "http://127.0.0.1:" + port,
             ["CloudBridge__AdminUrl"] = "http://127.0.0.1:" + adminPort,
         };

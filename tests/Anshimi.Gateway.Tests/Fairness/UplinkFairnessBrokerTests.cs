@@ -37,7 +37,6 @@ public sealed class UplinkFairnessBrokerTests : GatewayOnBrokerTests
             Username = DeviceIdText.Format(Noisy.Id),
             Password = Noisy.Record.MqttPassword,
             CleanSession = true,
-            Reconnect = new ReconnectBackoffOptions(),
         });
         await flooder.ConnectAsync(CancellationToken.None);
         using var stopFlood = new CancellationTokenSource();

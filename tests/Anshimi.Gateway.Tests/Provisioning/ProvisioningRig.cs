@@ -97,8 +97,6 @@ public sealed class ProvisioningRig : IAsyncDisposable
             ["Mqtt:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
             ["Mqtt:Username"] = "gateway",
             ["Mqtt:Password"] = gatewayPassword,
-            ["Mqtt:Reconnect:InitialDelay"] = "00:00:00.100",
-            ["Mqtt:Reconnect:MaxDelay"] = "00:00:01",
             ["Provisioning:Enabled"] = "true",
             ["Provisioning:DynamicSecurityUsername"] = broker.DynamicSecurityAdmin,
             ["Provisioning:DynamicSecurityPasswordFile"] = broker.DynamicSecurityPasswordFile,

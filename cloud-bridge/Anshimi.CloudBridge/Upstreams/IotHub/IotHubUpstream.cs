@@ -134,9 +134,6 @@ public sealed class IotHubUpstream : IUpstream
             KeepAliveSeconds = 60,
             TlsCaFile = _options.TlsCaFile,
             ConnectTimeout = _options.ConnectTimeout,
-
-            // A dropped link is replaced on the next delivery; in between the session retries on its own.
-            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) },
         };
         var client = new MqttSession(_transports.Create(options), options);
         Interlocked.Increment(ref _tokensIssued);
