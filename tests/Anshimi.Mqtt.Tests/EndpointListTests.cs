@@ -26,7 +26,7 @@ public sealed class EndpointListTests
     [InlineData("two words:8883")]
     public void A_session_refuses_an_endpoint_list_entry_that_is_not_host_and_port(string entry)
     {
-        var options = new MqttClientOptions { Endpoints = ["127.0.0.1:1883", entry], ClientId = "c", Reconnect = new ReconnectBackoffOptions() };
+        var options = new MqttClientOptions { Endpoints = ["127.0.0.1:1883", entry], ClientId = "c" };
 
         ArgumentException error = Assert.Throws<ArgumentException>(() => new MqttSession(new MqttNetTransport(options), options));
 
@@ -37,7 +37,7 @@ public sealed class EndpointListTests
     [Fact]
     public void Without_a_list_the_session_uses_host_and_port()
     {
-        var options = new MqttClientOptions { Host = "broker.example", Port = 1884, ClientId = "c", Reconnect = new ReconnectBackoffOptions() };
+        var options = new MqttClientOptions { Host = "broker.example", Port = 1884, ClientId = "c" };
 
         Assert.Equal([new MqttEndpoint("broker.example", 1884)], options.EndpointList());
         Assert.Equal("broker.example:1884", new MqttSession(new MqttNetTransport(options), options).Endpoint);
@@ -51,7 +51,6 @@ public sealed class EndpointListTests
             Endpoints = ["node1:1883", "node2:1883", "node3:1883"],
             ClientId = "c",
             ConnectTimeout = TimeSpan.FromSeconds(10),
-            Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(5) },
         };
         var joining = new ScriptedTransport(endpoint => endpoint.Host == "node3" ? null : new MqttConnectionRefusedException(MqttConnectRefusal.ServerUnavailable, "connection refused: broker unavailable"));
         await using (var session = new MqttSession(joining, options))

@@ -70,7 +70,6 @@ public abstract class MqttCluster : IAsyncDisposable
         KeepAliveSeconds = 10,
         ConnectTimeout = TimeSpan.FromSeconds(60),
         CommunicationTimeout = TimeSpan.FromSeconds(10),
-        Reconnect = new ReconnectBackoffOptions { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
     };
 
     /// <summary>SIGKILL to the node and its children: it dies at once, as in a power cut.</summary>
