@@ -24,7 +24,9 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
     private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _atEndpoint = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _kinds = new(StringComparer.Ordinal);
     private volatile bool _feedReady;
+    private volatile bool _countingKinds;
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -54,6 +56,11 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
                 }
 
                 options.GatewayEnvironment["Gateway__Outputs__Driver"] = "simulated";
+
+                // The outbox's installed timing (gateway/README.md), not the test harness's 1 s: a box resends an alarm the
+                // cloud has not receipted after 5 s, doubling, so a slow cloud is not also flooded with copies.
+                options.GatewayEnvironment["Gateway__OutboxRetryInterval"] = "00:00:05";
+                options.GatewayEnvironment["Gateway__OutboxRetryMaxInterval"] = "00:05:00";
                 if (box == 0)
                 {
                     // The one cloud bridge on the endpoint; the other boxes' harness bridges stay idle on their own box brokers.
@@ -109,9 +116,17 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             await probeSub.SubscribeAsync(Topics.AllGatewayEvents, MqttQos.AtLeastOnce, (message, token) =>
             {
                 DateTimeOffset now = DateTimeOffset.UtcNow;
-                if (EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string _) && envelope is AlarmEnvelope alarm)
+                if (EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string _))
                 {
-                    _atEndpoint.TryAdd(alarm.Key, now);
+                    if (envelope is AlarmEnvelope alarm)
+                    {
+                        _atEndpoint.TryAdd(alarm.Key, now);
+                    }
+
+                    if (_countingKinds)
+                    {
+                        _kinds.AddOrUpdate(envelope!.GetType().Name, 1, (_, n) => n + 1);
+                    }
                 }
 
                 return Task.CompletedTask;
@@ -142,12 +157,27 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             _sent.Clear();
             _seen.Clear();
             _atEndpoint.Clear();
+            _countingKinds = true;
+            CpuShare[] cpu =
+            [
+                new("self"),
+                new(Pid(endpoint.Broker.ProcessId)),
+                new([.. systems.Select(s => Pid(s.Broker.ProcessId))]),
+                new([.. systems.Select(s => Pid(s.Gateway.ProcessId))]),
+                new(Pid(systems[0].Cloud.ProcessId)),
+                new([.. systems.Skip(1).Select(s => Pid(s.Cloud.ProcessId))]),
+                new([.. hosts.Select(h => h.Id.ToString(CultureInfo.InvariantCulture))]),
+            ];
+            var machine = new CpuShare(["self", Pid(endpoint.Broker.ProcessId), .. systems.SelectMany(s => new[] { Pid(s.Broker.ProcessId), Pid(s.Gateway.ProcessId), Pid(s.Cloud.ProcessId) }), .. hosts.Select(h => h.Id.ToString(CultureInfo.InvariantCulture))]);
 
             int pauseMs = (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300);
             Task<Percentiles> loadedRtt = LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct);
             await LatencyBenchmark.PressAsync(Presses(warmup, alarmCount), alarmsPerSecond, ct);
             Percentiles rttUnderLoad = await loadedRtt;
             await Wait.UntilAsync(() => _sent.Count >= alarmCount && _sent.Keys.All(_seen.ContainsKey), TimeSpan.FromMinutes(3), "every alarm on the live feed", ct);
+            _countingKinds = false;
+            string[] cpuUsed = [.. cpu.Select(c => c.Describe())];
+            string machineUsed = machine.DescribeAgainstMachine();
             await feed.CancelAsync();
             await watcher;
 
@@ -168,6 +198,10 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             Console.WriteLine($"| … … gateway → passed on by the endpoint (seen by a probe subscriber) | {toEndpoint.Describe()} |");
             Console.WriteLine($"| … … passed on by the endpoint → taken by the cloud bridge | {fromEndpoint.Describe()} |");
             Console.WriteLine($"| … of which cloud store → console feed | {toFeed.Describe()} |");
+            Console.WriteLine($"| envelopes the endpoint passed to the cloud bridge during the alarms, by kind | {string.Join(", ", _kinds.OrderByDescending(k => k.Value).Select(k => k.Key + " " + k.Value))} |");
+            Console.WriteLine($"| alarm envelopes resent by the gateways (no receipt within their retry interval) | {_kinds.GetValueOrDefault(nameof(AlarmEnvelope)) - alarmCount} |");
+            Console.WriteLine($"| CPU during the alarms: this process / endpoint / box brokers / gateways / cloud bridge / idle bridges / bells' processes | {string.Join(" · ", cpuUsed)} |");
+            Console.WriteLine($"| CPU during the alarms: these 14 processes, and the machine | {machineUsed} |");
             return walks > 0 ? await walker.RunAsync(ct) : 0;
         }
         finally
@@ -188,6 +222,8 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             }
         }
     }
+
+    private static string Pid(int? processId) => processId?.ToString(CultureInfo.InvariantCulture) ?? throw new InvalidOperationException("a process of the run is not running");
 
     private static MqttClientOptions Probe(CloudEndpoint endpoint, string credentials, string name)
     {
