@@ -24,6 +24,7 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
     private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _atEndpoint = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _receiptAtEndpoint = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _kinds = new(StringComparer.Ordinal);
     private volatile bool _feedReady;
     private volatile bool _countingKinds;
@@ -136,6 +137,11 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
                 DateTimeOffset now = DateTimeOffset.UtcNow;
                 if (EnvelopeSerializer.TryParse(message.Payload, out Envelope? envelope, out string _))
                 {
+                    if (envelope is AlarmReceiptEnvelope receipt)
+                    {
+                        _receiptAtEndpoint.TryAdd(receipt.Key, now);
+                    }
+
                     walker.OnCommandAtEndpoint(envelope!, now);
                 }
 
@@ -157,6 +163,7 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             _sent.Clear();
             _seen.Clear();
             _atEndpoint.Clear();
+            _receiptAtEndpoint.Clear();
             _countingKinds = true;
             CpuShare[] cpu =
             [
@@ -187,6 +194,7 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             var toEndpoint = new Percentiles(_seen.Where(s => _atEndpoint.ContainsKey(s.Key)).Select(s => (_atEndpoint[s.Key] - s.Value.Gateway).TotalMilliseconds));
             var fromEndpoint = new Percentiles(_seen.Where(s => _atEndpoint.ContainsKey(s.Key)).Select(s => (s.Value.Cloud - _atEndpoint[s.Key]).TotalMilliseconds));
             var toFeed = new Percentiles(_seen.Values.Select(t => (t.Feed - t.Cloud).TotalMilliseconds));
+            var toReceipt = new Percentiles(_seen.Where(s => _receiptAtEndpoint.ContainsKey(s.Key)).Select(s => (_receiptAtEndpoint[s.Key] - s.Value.Cloud).TotalMilliseconds));
             Console.WriteLine();
             Console.WriteLine("| measurement | result |");
             Console.WriteLine("| --- | --- |");
@@ -198,6 +206,7 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             Console.WriteLine($"| … … gateway → passed on by the endpoint (seen by a probe subscriber) | {toEndpoint.Describe()} |");
             Console.WriteLine($"| … … passed on by the endpoint → taken by the cloud bridge | {fromEndpoint.Describe()} |");
             Console.WriteLine($"| … of which cloud store → console feed | {toFeed.Describe()} |");
+            Console.WriteLine($"| the cloud bridge took the alarm → its receipt passed on by the endpoint (its one ingest loop then waits for the PUBACK) | {toReceipt.Describe()} |");
             Console.WriteLine($"| envelopes the endpoint passed to the cloud bridge during the alarms, by kind | {string.Join(", ", _kinds.OrderByDescending(k => k.Value).Select(k => k.Key + " " + k.Value))} |");
             Console.WriteLine($"| alarm envelopes resent by the gateways (no receipt within their retry interval) | {_kinds.GetValueOrDefault(nameof(AlarmEnvelope)) - alarmCount} |");
             Console.WriteLine($"| CPU during the alarms: this process / endpoint / box brokers / gateways / cloud bridge / idle bridges / bells' processes | {string.Join(" · ", cpuUsed)} |");
