@@ -41,7 +41,6 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
         ]);
         byte[] escortKey = RandomNumberGenerator.GetBytes(32);
         string appKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        WalkerBenchmark? walker = null;
         var systems = new List<AnshimiSystem>();
         var hosts = new List<Process>();
         try
@@ -85,7 +84,7 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
                 systems.Add(await AnshimiSystem.StartAsync(options, ct));
             }
 
-            walker = new WalkerBenchmark(systems[0], escortKey, appKey, walks);
+            var walker = new WalkerBenchmark(systems[0], escortKey, appKey, walks);
 
             int ready = 0;
             foreach (AnshimiSystem system in systems)
