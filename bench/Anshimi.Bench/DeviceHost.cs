@@ -1,4 +1,5 @@
 using System.Globalization;
+using Anshimi.DeviceSim;
 using Anshimi.Firmware;
 using Anshimi.Firmware.Host;
 using Anshimi.Mqtt;
@@ -23,7 +24,8 @@ internal static class DeviceHost
         var output = TextWriter.Synchronized(Console.Out);
         var clock = new SystemClock();
         var bells = new Dictionary<string, (PanicBell Bell, SimulatedButton Button, MqttLink Link)>(StringComparer.Ordinal);
-        foreach (DeviceRecord device in fleet.Devices)
+        // Streetlights speak only BLE; the sites benchmark runs a box's street in its airspace instead.
+        foreach (DeviceRecord device in fleet.Devices.Where(d => d.Profile != StreetlightFleet.Profile))
         {
             var link = new MqttLink(MqttSession.Create(MqttLink.OptionsFor(device, host, port)), device.NumericId);
             var button = new SimulatedButton(clock);

@@ -344,34 +344,4 @@ internal sealed class HeartbeatBenchmark(int deviceCount, TimeSpan phase)
     {
         public double ReadPerSecond => Read / Elapsed.TotalSeconds;
     }
-
-    /// <summary>The CPU time (utime + stime from /proc/PID/stat) some processes used since it was created, as a share of one core.</summary>
-    private sealed class CpuShare
-    {
-        private const double ClockTicksPerSecond = 100;
-        private readonly string[] _processes;
-        private readonly double[] _start;
-        private readonly long _startedAt = Stopwatch.GetTimestamp();
-
-        public CpuShare(params string[] processes)
-        {
-            _processes = processes;
-            _start = [.. processes.Select(CpuSeconds)];
-        }
-
-        public string Describe()
-        {
-            double wall = Stopwatch.GetElapsedTime(_startedAt).TotalSeconds;
-            return string.Join(" / ", _processes.Select((p, i) => (100 * (CpuSeconds(p) - _start[i]) / wall).ToString("F0", CultureInfo.InvariantCulture) + " %")) + " of one core";
-        }
-
-        private static double CpuSeconds(string process)
-        {
-            string stat = File.ReadAllText("/proc/" + process + "/stat");
-
-            // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ClockTicksPerSecond;
-        }
-    }
 }

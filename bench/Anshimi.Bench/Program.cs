@@ -3,7 +3,7 @@ using Anshimi.Bench;
 
 // Usage: dotnet run --project bench/Anshimi.Bench -c Release -- latency [devices] [alarms] [alarms-per-second]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- heartbeats [devices] [seconds-per-phase]
-//        dotnet run --project bench/Anshimi.Bench -c Release -- sites [bells-per-box] [alarms] [alarms-per-second]
+//        dotnet run --project bench/Anshimi.Bench -c Release -- sites [bells-per-box] [alarms] [alarms-per-second] [walks]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- broker-failover rabbitmq|nats [runs] [messages] [messages-per-second]
 switch (args.FirstOrDefault())
 {
@@ -34,8 +34,9 @@ switch (args.FirstOrDefault())
         int bells = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
         int alarms = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 600;
         double rate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 20;
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(15));
-        return await new SitesBenchmark(bells, alarms, rate).RunAsync(cts.Token);
+        int walks = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 5;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(20));
+        return await new SitesBenchmark(bells, alarms, rate, walks).RunAsync(cts.Token);
     }
 
     case "broker-failover" when args.Length > 1:
@@ -54,7 +55,7 @@ switch (args.FirstOrDefault())
     default:
         Console.Error.WriteLine("usage: Anshimi.Bench latency [devices=1000] [alarms=1000] [alarms-per-second=50]");
         Console.Error.WriteLine("       Anshimi.Bench heartbeats [devices=10000] [seconds-per-phase=20]");
-        Console.Error.WriteLine("       Anshimi.Bench sites [bells-per-box=20] [alarms=600] [alarms-per-second=20]");
+        Console.Error.WriteLine("       Anshimi.Bench sites [bells-per-box=20] [alarms=600] [alarms-per-second=20] [walks=5]");
         Console.Error.WriteLine("       Anshimi.Bench broker-failover rabbitmq|nats [runs=6] [messages=300] [messages-per-second=30]");
         return 2;
 }
