@@ -14,6 +14,7 @@ using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.CloudBridge.Retention;
 using Anshimi.CloudBridge.Snapshots;
+using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
 using System.Diagnostics.Metrics;
@@ -46,6 +47,7 @@ public static partial class CloudBridgeExtensions
                 "CloudBridge:AckRetryInterval must be positive and not above CloudBridge:AckRetryMaxInterval.")
             .Validate(o => o.PublishTimeout > TimeSpan.Zero, "CloudBridge:PublishTimeout must be positive.")
             .ValidateOnStart();
+        services.AddStorage(builder.Configuration);
         AdminListener.Listen(builder);
         services.AddSingleton<AdminListener>();
         services.AddOptions<MqttClientOptions>()
