@@ -77,10 +77,10 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.Periods().All(p => o.AuditLog >= p.Period), "Retention:AuditLog must not be shorter than the data it records.")
             .ValidateOnStart();
 
-        services.AddSingleton(sp => new AlarmStore(DataDirectory(sp), sp.GetServices<IAlarmStoreHook>()));
+        services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Alarms), sp.GetServices<IAlarmStoreHook>()));
         services.AddSingleton(sp => new CloudSnapshotStore(DataDirectory(sp)));
         services.AddSingleton(sp => new DeviceHealthStore(DataDirectory(sp)));
-        services.AddSingleton(sp => new AuditLog(DataDirectory(sp), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Alarms), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ISnapshotReader>(sp => new SqliteSnapshotReader(DataDirectory(sp)));
         services.AddSingleton(sp =>
         {

@@ -168,15 +168,18 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
 }
 
 /// <summary>
-/// Upstream deliveries are leased to one bridge instance at a time (<c>lease_owner</c> until <c>lease_until_ms</c>), so two
-/// instances never send the same alarm to a receiver; a lease of an instance that died runs out and another takes it.
+/// Outbox rows are leased to one bridge instance at a time, so two instances never both send them: an operator
+/// acknowledgement until <c>lease_until_ms</c>, an upstream delivery to <c>lease_owner</c> until <c>lease_until_ms</c> (kept
+/// through its retries). The lease of an instance that died runs out and another instance takes the row.
 /// </summary>
-[Migration(2026_12_07_02, "upstream delivery lease")]
+[Migration(2026_12_07_02, "outbox leases")]
 [FluentMigrator.Tags("alarms")]
-public sealed class UpstreamDeliveryLease : ForwardOnlyMigration
+public sealed class OutboxLeases : ForwardOnlyMigration
 {
     public override void Up()
     {
+        Alter.Table("ack_outbox")
+            .AddColumn("lease_until_ms").AsInt64().Nullable();
         Alter.Table("upstream_deliveries")
             .AddColumn("lease_owner").AsString().Nullable()
             .AddColumn("lease_until_ms").AsInt64().Nullable();
