@@ -78,9 +78,11 @@ public abstract class TwoInstanceTests : IAsyncLifetime
                     return;
                 }
 
+                // Sent, as the ack outbox does: the attempt moves the row's next try past this test.
                 foreach (PendingAck ack in due)
                 {
                     claimed.Add((name, ack.Key));
+                    await store.RecordAckAttemptAsync(ack.Key, ack.Stage, ack.Attempts + 1, now.AddHours(1), CancellationToken.None);
                 }
             }
         }
