@@ -14,6 +14,7 @@ using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.CloudBridge.Retention;
 using Anshimi.CloudBridge.Snapshots;
+using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Mqtt;
 using System.Diagnostics.Metrics;
@@ -46,6 +47,7 @@ public static partial class CloudBridgeExtensions
                 "CloudBridge:AckRetryInterval must be positive and not above CloudBridge:AckRetryMaxInterval.")
             .Validate(o => o.PublishTimeout > TimeSpan.Zero, "CloudBridge:PublishTimeout must be positive.")
             .ValidateOnStart();
+        services.AddStorage(builder.Configuration);
         AdminListener.Listen(builder);
         services.AddSingleton<AdminListener>();
         services.AddOptions<MqttClientOptions>()
@@ -72,10 +74,10 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.Periods().All(p => o.AuditLog >= p.Period), "Retention:AuditLog must not be shorter than the data it records.")
             .ValidateOnStart();
 
-        services.AddSingleton(sp => new AlarmStore(DataDirectory(sp), sp.GetServices<IAlarmStoreHook>()));
+        services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Alarms), sp.GetServices<IAlarmStoreHook>()));
         services.AddSingleton(sp => new CloudSnapshotStore(DataDirectory(sp)));
         services.AddSingleton(sp => new DeviceHealthStore(DataDirectory(sp)));
-        services.AddSingleton(sp => new AuditLog(DataDirectory(sp), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Alarms), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ISnapshotReader>(sp => new SqliteSnapshotReader(DataDirectory(sp)));
         services.AddSingleton(sp =>
         {

@@ -3,16 +3,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Anshimi.CloudBridge.Storage;
 
-/// <summary>How far a COMMIT waits for the disk (<c>PRAGMA synchronous</c>), chosen per file.</summary>
-internal enum SqliteSynchronous
-{
-    /// <summary>Survives a process crash; a power cut may lose the last commits (WAL stays consistent).</summary>
-    Normal,
-
-    /// <summary>Every COMMIT is durable across power loss, not just process death.</summary>
-    Full,
-}
-
 /// <summary>
 /// One of the bridge's SQLite files in the data directory: put in WAL mode with its schema when constructed,
 /// and opened with the same per-connection pragmas every time. Times are stored as ISO-8601 UTC text.
