@@ -18,7 +18,8 @@ internal static class SchemaMigrations
     {
         if (provider == StorageProvider.PostgreSql)
         {
-            using var guard = new NpgsqlConnection(connectionString);
+            // Unpooled: a pooled connection keeps its session lock until the pool reuses it, blocking the next store file.
+            using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
             guard.Open();
             using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLock});", guard))
             {
