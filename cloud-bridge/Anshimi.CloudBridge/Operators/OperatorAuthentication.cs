@@ -60,6 +60,7 @@ public static class OperatorAuthentication
         if (builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.Provider == StorageProvider.PostgreSql)
         {
             services.AddOptions<KeyManagementOptions>().Configure<StoreDatabases>((keys, databases) => keys.XmlRepository = new StoredKeyRing(databases.Get(StoreFile.Operators)));
+            services.AddHostedService<KeyRingSeeding>();
         }
         else
         {

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Xml.Linq;
 using Anshimi.CloudBridge.Storage;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using static Anshimi.CloudBridge.Storage.StoreDatabase;
 
@@ -33,4 +34,37 @@ public sealed class StoredKeyRing(StoreDatabase database) : IXmlRepository
                 """, ct, ("name", friendlyName), ("xml", element.ToString(SaveOptions.DisableFormatting)), ("at", Text(DateTimeOffset.UtcNow))),
             CancellationToken.None).GetAwaiter().GetResult();
     }
+}
+
+/// <summary>
+/// Makes sure the shared key ring has a key before this instance serves a request, under a database lock: bridge instances
+/// starting together on an empty database would otherwise each make their own first key, and a cookie from one would not
+/// open on the other until their key rings were next refreshed. Later keys are made ahead of their activation by the
+/// data-protection system itself, so every instance reads them before they are used.
+/// </summary>
+public sealed class KeyRingSeeding(IKeyManager keys, StoreDatabases databases, TimeProvider time) : IHostedService
+{
+    // Any fixed number, distinct from the migrations' lock.
+    private const long KeyRingLock = 0x616e_7368_696d_6902;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        StoreDatabase database = databases.Get(StoreFile.Operators);
+        await using DbConnection connection = await database.OpenConnectionAsync(cancellationToken);
+        await ExecuteAsync(connection, "SELECT pg_advisory_lock(@key);", cancellationToken, ("key", KeyRingLock));
+        try
+        {
+            DateTimeOffset now = time.GetUtcNow();
+            if (!keys.GetAllKeys().Any(key => !key.IsRevoked && key.ActivationDate <= now && key.ExpirationDate > now))
+            {
+                keys.CreateNewKey(now, now.AddDays(90));
+            }
+        }
+        finally
+        {
+            await ExecuteAsync(connection, "SELECT pg_advisory_unlock(@key);", CancellationToken.None, ("key", KeyRingLock));
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -20,8 +20,11 @@ public sealed class SharedSessionTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _storage = await TestStorage.CreateAsync(StorageProvider.PostgreSql);
-        _first = await CloudBridgeHost.StartAsync(new FakeMqttClient(), _storage.Settings);
-        _second = await CloudBridgeHost.StartAsync(new FakeMqttClient(), _storage.Settings);
+        // Started together on the empty database, as a city deployment's instances come up.
+        Task<CloudBridgeHost> first = CloudBridgeHost.StartAsync(new FakeMqttClient(), _storage.Settings);
+        Task<CloudBridgeHost> second = CloudBridgeHost.StartAsync(new FakeMqttClient(), _storage.Settings);
+        _first = await first;
+        _second = await second;
     }
 
     public async Task DisposeAsync()
@@ -69,6 +72,20 @@ public sealed class SharedSessionTests : IAsyncLifetime
         replay.DefaultRequestHeaders.Add("Cookie", cookie);
         Assert.Equal(HttpStatusCode.Unauthorized, (await replay.GetAsync(new Uri("/api/alarms", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await replay.GetAsync(new Uri("/api/session", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Instances_starting_together_on_an_empty_database_make_one_shared_key()
+    {
+        StoreDatabase operators = _storage.Open(StoreFile.Operators);
+
+        long keys = await operators.ReadAsync(async (connection, ct) =>
+        {
+            await using System.Data.Common.DbCommand count = StoreDatabase.Command(connection, "SELECT COUNT(*) FROM data_protection_keys;");
+            return await StoreDatabase.ScalarInt64Async(count, ct) ?? 0;
+        }, CancellationToken.None);
+
+        Assert.Equal(1, keys);
     }
 
     private static HttpClient Client(CloudBridgeHost host, CookieContainer cookies)
