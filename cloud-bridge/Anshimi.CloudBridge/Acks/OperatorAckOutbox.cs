@@ -11,11 +11,12 @@ namespace Anshimi.CloudBridge.Acks;
 /// <summary>
 /// Carries operator acknowledgements to their gateways: sends each stored ack-outbox row and
 /// re-sends it by <see cref="RedeliveryPolicy"/> until the gateway answers <c>ack-relayed</c>.
-/// Rows live in the <see cref="AlarmStore"/>, so a restart resumes where it stopped.
+/// Rows live in the <see cref="AlarmStore"/>, so a restart resumes where it stopped; each pass claims the rows it
+/// sends, so bridge instances sharing a database never both send one.
 /// </summary>
 public sealed partial class OperatorAckOutbox : BackgroundService
 {
-    private const int BatchSize = 100;
+    private const int BatchSize = 20;
     private static readonly TimeSpan IdleWait = TimeSpan.FromSeconds(30);
 
     private readonly MqttSession _mqtt;
@@ -85,7 +86,9 @@ public sealed partial class OperatorAckOutbox : BackgroundService
             // Right after a reconnect everything pending goes out at once instead of waiting out its backoff.
             bool all = Interlocked.Exchange(ref _sendAllPending, 0) == 1;
             DateTimeOffset now = _time.GetUtcNow();
-            IReadOnlyList<PendingAck> due = await _store.GetDueAcksAsync(all ? DateTimeOffset.MaxValue : now, BatchSize, cancellationToken);
+            // Claimed for as long as sending the whole batch may take, so another bridge instance leaves these rows alone.
+            IReadOnlyList<PendingAck> due = await _store.ClaimDueAcksAsync(
+                all ? DateTimeOffset.MaxValue : now, now, _options.PublishTimeout * (BatchSize + 1), BatchSize, cancellationToken);
             foreach (PendingAck ack in due)
             {
                 await SendAsync(ack, cancellationToken);

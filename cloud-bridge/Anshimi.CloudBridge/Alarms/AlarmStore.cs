@@ -1,10 +1,10 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Data.Sqlite;
-using static Anshimi.CloudBridge.Storage.SqliteFile;
+using static Anshimi.CloudBridge.Storage.StoreDatabase;
 
 using Anshimi.CloudBridge.Hosting;
 
@@ -19,92 +19,42 @@ public enum AlarmRetention
 }
 
 /// <summary>
-/// The cloud's durable alarm record (SQLite, WAL, synchronous=FULL): alarms keyed by their end-to-end
-/// idempotency key, their timelines, the operator-ack outbox and gateway liveness. A write has
-/// reached the disk when its method returns, so a receipt sent after it never outruns the data.
+/// The cloud's durable alarm record (the alarm file: SQLite with WAL and synchronous=FULL, or PostgreSQL): alarms
+/// keyed by their end-to-end idempotency key, their timelines, the operator-ack outbox and gateway liveness. A write
+/// has been committed when its method returns, so a receipt sent after it never outruns the data. Several bridge
+/// instances may share one PostgreSQL database: a key is stored once whoever stores it, and each outbox row is
+/// claimed by one instance at a time.
 /// </summary>
 public sealed class AlarmStore
 {
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS alarms (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            key TEXT NOT NULL UNIQUE,
-            device_id TEXT NOT NULL,
-            counter INTEGER NOT NULL,
-            gateway_id TEXT NOT NULL,
-            event_code INTEGER NOT NULL,
-            qualifier INTEGER NOT NULL,
-            zone INTEGER NOT NULL,
-            profile TEXT NOT NULL,
-            site_kind TEXT NOT NULL,
-            lat REAL NOT NULL,
-            lon REAL NOT NULL,
-            address TEXT NOT NULL,
-            test INTEGER NOT NULL,
-            district_code TEXT NOT NULL,
-            neighbourhood_code TEXT,
-            frame TEXT NOT NULL,
-            state TEXT NOT NULL,
-            raised_at TEXT NOT NULL,
-            received_at TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS timeline (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            alarm_key TEXT NOT NULL REFERENCES alarms(key),
-            stage TEXT NOT NULL,
-            at TEXT NOT NULL,
-            actor TEXT);
-        CREATE INDEX IF NOT EXISTS timeline_by_alarm ON timeline(alarm_key, id);
-        CREATE TABLE IF NOT EXISTS ack_outbox (
-            alarm_key TEXT NOT NULL REFERENCES alarms(key),
-            stage TEXT NOT NULL,
-            gateway_id TEXT NOT NULL,
-            operator TEXT NOT NULL,
-            at TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            next_attempt_ms INTEGER NOT NULL,
-            relayed_at TEXT,
-            PRIMARY KEY (alarm_key, stage));
-        CREATE INDEX IF NOT EXISTS ack_outbox_due ON ack_outbox(next_attempt_ms) WHERE relayed_at IS NULL;
-        CREATE TABLE IF NOT EXISTS alarm_claims (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            alarm_key TEXT NOT NULL REFERENCES alarms(key),
-            gateway_id TEXT NOT NULL,
-            test INTEGER NOT NULL,
-            frame TEXT NOT NULL,
-            received_at TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS gateways (
-            gateway_id TEXT PRIMARY KEY,
-            last_seen_at TEXT NOT NULL,
-            outbox_depth INTEGER NOT NULL);
-        """;
-
     private const string AlarmColumns = """
         key, device_id, counter, gateway_id, event_code, qualifier, zone, profile, site_kind, lat, lon,
         address, test, district_code, frame, state, raised_at, received_at, neighbourhood_code
         """;
 
-    // Files written before alarms carried their neighbourhood get the column (empty for their old alarms).
-    private const string AddNeighbourhood = "ALTER TABLE alarms ADD COLUMN neighbourhood_code TEXT;";
+    // Keys per DELETE during a retention purge: far below either engine's limit on parameters.
+    private const int PurgeBatch = 500;
 
     private readonly IAlarmStoreHook[] _hooks;
 
-    public AlarmStore(string dataDirectory, IEnumerable<IAlarmStoreHook>? hooks = null)
+    public AlarmStore(StoreDatabase database, IEnumerable<IAlarmStoreHook>? hooks = null)
     {
+        ArgumentNullException.ThrowIfNull(database);
+        Database = database;
         _hooks = hooks?.ToArray() ?? [];
-        Database = new SqliteFile(
-            dataDirectory, "alarms.db", SqliteSynchronous.Full, foreignKeys: true, [Schema, .. _hooks.Select(hook => hook.Schema)]);
-        using SqliteConnection connection = Database.Open();
-        using SqliteCommand probe = Command(connection, "SELECT COUNT(*) FROM pragma_table_info('alarms') WHERE name = 'neighbourhood_code';");
-        if ((long)probe.ExecuteScalar()! == 0)
-        {
-            Execute(connection, AddNeighbourhood);
-        }
     }
 
-    public string DatabasePath => Database.DatabasePath;
+    /// <summary>The embedded default: <c>alarms.db</c> in <paramref name="dataDirectory"/>.</summary>
+    public AlarmStore(string dataDirectory, IEnumerable<IAlarmStoreHook>? hooks = null)
+        : this(StoreDatabase.Open(new StorageOptions(), dataDirectory, StoreFile.Alarms), hooks)
+    {
+    }
 
-    /// <summary>The alarm file, for stores that keep their tables beside the alarms (and share its pragmas).</summary>
-    internal SqliteFile Database { get; }
+    /// <summary>The SQLite file's path, or the PostgreSQL hosts and database.</summary>
+    public string DatabasePath => Database.Description;
+
+    /// <summary>The alarm file, for stores that keep their tables beside the alarms and share its transactions.</summary>
+    internal StoreDatabase Database { get; }
 
     /// <summary>Stores the alarm unless its key is already stored; true when it was new.</summary>
     public async Task<bool> StoreAlarmAsync(
@@ -112,44 +62,31 @@ public sealed class AlarmStore
     {
         ArgumentNullException.ThrowIfNull(alarm);
         using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.store");
-        await using SqliteConnection connection = Database.Open();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand insert = Command(connection, $"""
-            INSERT OR IGNORE INTO alarms ({AlarmColumns})
-            VALUES ($key, $device, $counter, $gateway, $code, $qualifier, $zone, $profile, $kind, $lat, $lon,
-                    $address, $test, $district, $frame, $state, $raised, $received, $neighbourhood);
-            """);
-        insert.Parameters.AddWithValue("$key", key);
-        insert.Parameters.AddWithValue("$device", alarm.DeviceId);
-        insert.Parameters.AddWithValue("$counter", (long)alarm.Counter);
-        insert.Parameters.AddWithValue("$gateway", alarm.GatewayId);
-        insert.Parameters.AddWithValue("$code", alarm.Event.Code);
-        insert.Parameters.AddWithValue("$qualifier", alarm.Event.Qualifier);
-        insert.Parameters.AddWithValue("$zone", alarm.Event.Zone);
-        insert.Parameters.AddWithValue("$profile", alarm.Profile);
-        insert.Parameters.AddWithValue("$kind", alarm.Site.Kind);
-        insert.Parameters.AddWithValue("$lat", alarm.Site.Latitude);
-        insert.Parameters.AddWithValue("$lon", alarm.Site.Longitude);
-        insert.Parameters.AddWithValue("$address", alarm.Site.Address);
-        insert.Parameters.AddWithValue("$test", alarm.Test ? 1 : 0);
-        insert.Parameters.AddWithValue("$district", area.DistrictCode);
-        insert.Parameters.AddWithValue("$neighbourhood", (object?)area.NeighbourhoodCode ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$frame", alarm.FrameHex);
-        insert.Parameters.AddWithValue("$state", alarm.Test ? AlarmState.Test : AlarmState.Open);
-        insert.Parameters.AddWithValue("$raised", Text(alarm.ReceivedAt));
-        insert.Parameters.AddWithValue("$received", Text(receivedAt));
-        bool isNew = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
-        if (isNew)
+        bool isNew = await Database.WriteAsync(async (connection, ct) =>
         {
-            await AddTimelineAsync(connection, key, TimelineStage.Raised, alarm.ReceivedAt, null, cancellationToken);
-            await AddTimelineAsync(connection, key, TimelineStage.Received, receivedAt, null, cancellationToken);
-            foreach (IAlarmStoreHook hook in _hooks)
+            int inserted = await ExecuteAsync(connection, $"""
+                INSERT INTO alarms ({AlarmColumns})
+                VALUES (@key, @device, @counter, @gateway, @code, @qualifier, @zone, @profile, @kind, @lat, @lon,
+                        @address, @test, @district, @frame, @state, @raised, @received, @neighbourhood)
+                ON CONFLICT (key) DO NOTHING;
+                """, ct,
+                ("key", key), ("device", alarm.DeviceId), ("counter", (long)alarm.Counter), ("gateway", alarm.GatewayId),
+                ("code", alarm.Event.Code), ("qualifier", alarm.Event.Qualifier), ("zone", alarm.Event.Zone), ("profile", alarm.Profile),
+                ("kind", alarm.Site.Kind), ("lat", alarm.Site.Latitude), ("lon", alarm.Site.Longitude), ("address", alarm.Site.Address),
+                ("test", alarm.Test ? 1 : 0), ("district", area.DistrictCode), ("neighbourhood", area.NeighbourhoodCode), ("frame", alarm.FrameHex),
+                ("state", alarm.Test ? AlarmState.Test : AlarmState.Open), ("raised", Text(alarm.ReceivedAt)), ("received", Text(receivedAt)));
+            if (inserted == 1)
             {
-                await hook.OnNewAlarmAsync(connection, key, cancellationToken);
+                await AddTimelineAsync(connection, key, TimelineStage.Raised, alarm.ReceivedAt, null, ct);
+                await AddTimelineAsync(connection, key, TimelineStage.Received, receivedAt, null, ct);
+                foreach (IAlarmStoreHook hook in _hooks)
+                {
+                    await hook.OnNewAlarmAsync(connection, key, ct);
+                }
             }
-        }
 
-        await transaction.CommitAsync(cancellationToken);
+            return inserted == 1;
+        }, cancellationToken);
         if (isNew)
         {
             foreach (IAlarmStoreHook hook in _hooks)
@@ -161,18 +98,11 @@ public sealed class AlarmStore
         return isNew;
     }
 
-    public async Task RecordHeartbeatAsync(string gatewayId, DateTimeOffset at, int outboxDepth, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand upsert = Command(connection, """
-            INSERT INTO gateways (gateway_id, last_seen_at, outbox_depth) VALUES ($gateway, $at, $depth)
+    public Task RecordHeartbeatAsync(string gatewayId, DateTimeOffset at, int outboxDepth, CancellationToken cancellationToken) =>
+        Database.WriteAsync((connection, ct) => ExecuteAsync(connection, """
+            INSERT INTO gateways (gateway_id, last_seen_at, outbox_depth) VALUES (@gateway, @at, @depth)
             ON CONFLICT (gateway_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, outbox_depth = excluded.outbox_depth;
-            """);
-        upsert.Parameters.AddWithValue("$gateway", gatewayId);
-        upsert.Parameters.AddWithValue("$at", Text(at));
-        upsert.Parameters.AddWithValue("$depth", outboxDepth);
-        await upsert.ExecuteNonQueryAsync(cancellationToken);
-    }
+            """, ct, ("gateway", gatewayId), ("at", Text(at)), ("depth", outboxDepth)), cancellationToken);
 
     /// <summary>
     /// Moves the alarm to <paramref name="stage"/> and queues the acknowledgement for its gateway in
@@ -188,91 +118,82 @@ public sealed class AlarmStore
     /// </summary>
     public async Task<OperatorActionResult> ApplyOperatorActionAsync(
         string key, string stage, string operatorName, DateTimeOffset at,
-        Func<SqliteConnection, CancellationToken, Task>? recordApplied, CancellationToken cancellationToken)
+        Func<DbConnection, CancellationToken, Task>? recordApplied, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Database.Open();
-        OperatorActionOutcome outcome;
-        await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
+        OperatorActionOutcome outcome = await Database.WriteAsync(async (connection, ct) =>
         {
-            outcome = await ApplyAsync(connection, key, stage, operatorName, at, cancellationToken);
-            if (outcome == OperatorActionOutcome.Applied && recordApplied is not null)
+            OperatorActionOutcome applied = await ApplyAsync(connection, key, stage, operatorName, at, ct);
+            if (applied == OperatorActionOutcome.Applied && recordApplied is not null)
             {
-                await recordApplied(connection, cancellationToken);
+                await recordApplied(connection, ct);
             }
 
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        AlarmRecord? alarm = outcome == OperatorActionOutcome.NotFound ? null : await FindAsync(connection, key, cancellationToken);
+            return applied;
+        }, cancellationToken);
+        AlarmRecord? alarm = outcome == OperatorActionOutcome.NotFound ? null : await FindAsync(key, cancellationToken);
         return new OperatorActionResult(outcome, alarm);
     }
 
-    public async Task<IReadOnlyList<PendingAck>> GetDueAcksAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, """
-            SELECT alarm_key, stage, gateway_id, operator, at, attempts FROM ack_outbox
-            WHERE relayed_at IS NULL AND next_attempt_ms <= $now
-            ORDER BY next_attempt_ms, rowid LIMIT $limit;
-            """);
-        query.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        query.Parameters.AddWithValue("$limit", limit);
-        return await ReadAllAsync(
-            query, r => new PendingAck(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetInt32(5)), cancellationToken);
-    }
+    /// <summary>
+    /// Claims for this caller the unrelayed acknowledgements due by <paramref name="dueBy"/> that no one else holds, and
+    /// holds them until <paramref name="now"/> + <paramref name="hold"/> (or until <see cref="RecordAckAttemptAsync"/>), so
+    /// another bridge instance does not send them too; an instance that dies lets its claim run out.
+    /// </summary>
+    public Task<IReadOnlyList<PendingAck>> ClaimDueAcksAsync(
+        DateTimeOffset dueBy, DateTimeOffset now, TimeSpan hold, int limit, CancellationToken cancellationToken) =>
+        Database.WriteAsync<IReadOnlyList<PendingAck>>(async (connection, ct) =>
+        {
+            await using DbCommand claim = Command(connection, $"""
+                UPDATE ack_outbox SET lease_until_ms = @until
+                WHERE (alarm_key, stage) IN (
+                    SELECT alarm_key, stage FROM ack_outbox
+                    WHERE relayed_at IS NULL AND next_attempt_ms <= @due AND (lease_until_ms IS NULL OR lease_until_ms <= @now)
+                    ORDER BY next_attempt_ms, alarm_key, stage LIMIT @limit{Database.Dialect.ForUpdateSkipLocked})
+                RETURNING alarm_key, stage, gateway_id, operator, at, attempts, next_attempt_ms;
+                """,
+                ("until", (now + hold).ToUnixTimeMilliseconds()), ("due", dueBy.ToUnixTimeMilliseconds()),
+                ("now", now.ToUnixTimeMilliseconds()), ("limit", limit));
+            List<(PendingAck Ack, long Due)> rows = await ReadAllAsync(
+                claim, r => (new PendingAck(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetInt32(5)), r.GetInt64(6)), ct);
+            return rows.OrderBy(r => r.Due).ThenBy(r => r.Ack.Key, StringComparer.Ordinal).ThenBy(r => r.Ack.Stage, StringComparer.Ordinal).Select(r => r.Ack).ToList();
+        }, cancellationToken);
 
     /// <summary>When the next unrelayed acknowledgement is due, or null when none waits.</summary>
-    public async Task<DateTimeOffset?> NextAckDueAsync(CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, "SELECT MIN(next_attempt_ms) FROM ack_outbox WHERE relayed_at IS NULL;");
-        object? result = await query.ExecuteScalarAsync(cancellationToken);
-        return result is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
-    }
+    public Task<DateTimeOffset?> NextAckDueAsync(CancellationToken cancellationToken) =>
+        Database.ReadAsync(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, "SELECT MIN(next_attempt_ms) FROM ack_outbox WHERE relayed_at IS NULL;");
+            return await ScalarInt64Async(query, ct) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
+        }, cancellationToken);
 
-    public async Task RecordAckAttemptAsync(string key, string stage, int attempts, DateTimeOffset nextAttempt, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand update = Command(connection, """
-            UPDATE ack_outbox SET attempts = $attempts, next_attempt_ms = $next
-            WHERE alarm_key = $key AND stage = $stage AND relayed_at IS NULL;
-            """);
-        update.Parameters.AddWithValue("$attempts", attempts);
-        update.Parameters.AddWithValue("$next", nextAttempt.ToUnixTimeMilliseconds());
-        update.Parameters.AddWithValue("$key", key);
-        update.Parameters.AddWithValue("$stage", stage);
-        await update.ExecuteNonQueryAsync(cancellationToken);
-    }
+    /// <summary>Records a send of a claimed acknowledgement and releases the claim: it is due again at <paramref name="nextAttempt"/>.</summary>
+    public Task RecordAckAttemptAsync(string key, string stage, int attempts, DateTimeOffset nextAttempt, CancellationToken cancellationToken) =>
+        Database.WriteAsync((connection, ct) => ExecuteAsync(connection, """
+            UPDATE ack_outbox SET attempts = @attempts, next_attempt_ms = @next, lease_until_ms = NULL
+            WHERE alarm_key = @key AND stage = @stage AND relayed_at IS NULL;
+            """, ct, ("attempts", attempts), ("next", nextAttempt.ToUnixTimeMilliseconds()), ("key", key), ("stage", stage)), cancellationToken);
 
     /// <summary>
     /// Stops re-sending: the gateway has relayed <paramref name="stage"/> to the device. A relayed
     /// "resolved" also settles a still-pending "acknowledged". True when this was news.
     /// </summary>
-    public async Task<bool> MarkAckRelayedAsync(string key, string stage, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand update = Command(connection, """
-            UPDATE ack_outbox SET relayed_at = $at WHERE alarm_key = $key AND stage = $stage AND relayed_at IS NULL;
-            """);
-        update.Parameters.AddWithValue("$at", Text(at));
-        update.Parameters.AddWithValue("$key", key);
-        update.Parameters.AddWithValue("$stage", stage);
-        bool isNew = await update.ExecuteNonQueryAsync(cancellationToken) == 1;
-        if (stage == AlarmState.Resolved)
+    public Task<bool> MarkAckRelayedAsync(string key, string stage, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Database.WriteAsync(async (connection, ct) =>
         {
-            update.Parameters["$stage"].Value = AlarmState.Acknowledged;
-            await update.ExecuteNonQueryAsync(cancellationToken);
-        }
+            const string Relay = "UPDATE ack_outbox SET relayed_at = @at WHERE alarm_key = @key AND stage = @stage AND relayed_at IS NULL;";
+            bool isNew = await ExecuteAsync(connection, Relay, ct, ("at", Text(at)), ("key", key), ("stage", stage)) == 1;
+            if (stage == AlarmState.Resolved)
+            {
+                await ExecuteAsync(connection, Relay, ct, ("at", Text(at)), ("key", key), ("stage", AlarmState.Acknowledged));
+            }
 
-        if (isNew)
-        {
-            await AddTimelineAsync(connection, key, TimelineStage.RelayedOf(stage), at, null, cancellationToken);
-        }
+            if (isNew)
+            {
+                await AddTimelineAsync(connection, key, TimelineStage.RelayedOf(stage), at, null, ct);
+            }
 
-        await transaction.CommitAsync(cancellationToken);
-        return isNew;
-    }
+            return isNew;
+        }, cancellationToken);
 
     /// <summary>Newest first (by cloud arrival), every alarm.</summary>
     public Task<IReadOnlyList<AlarmRecord>> ListAsync(int limit, CancellationToken cancellationToken) =>
@@ -282,28 +203,27 @@ public sealed class AlarmStore
     public async Task<IReadOnlyList<AlarmRecord>> ListAsync(int limit, AlarmFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, "");
+        if (filter.Districts is { Count: 0 })
+        {
+            return [];
+        }
+
         var conditions = new List<string>();
+        var parameters = new List<(string Name, object? Value)> { ("limit", limit) };
         if (!filter.IncludeBoth)
         {
-            conditions.Add("test = $test");
-            query.Parameters.AddWithValue("$test", filter.Test ? 1 : 0);
+            conditions.Add("test = @test");
+            parameters.Add(("test", filter.Test ? 1 : 0));
         }
 
         if (filter.Districts is not null)
         {
-            if (filter.Districts.Count == 0)
-            {
-                return [];
-            }
-
             var names = new List<string>();
             foreach (string district in filter.Districts)
             {
-                string name = "$d" + names.Count.ToString(CultureInfo.InvariantCulture);
-                names.Add(name);
-                query.Parameters.AddWithValue(name, district);
+                string name = "d" + names.Count.ToString(CultureInfo.InvariantCulture);
+                names.Add("@" + name);
+                parameters.Add((name, district));
             }
 
             conditions.Add("district_code IN (" + string.Join(", ", names) + ")");
@@ -311,157 +231,145 @@ public sealed class AlarmStore
 
         if (filter.Neighbourhood is not null)
         {
-            conditions.Add("neighbourhood_code = $neighbourhood");
-            query.Parameters.AddWithValue("$neighbourhood", filter.Neighbourhood);
+            conditions.Add("neighbourhood_code = @neighbourhood");
+            parameters.Add(("neighbourhood", filter.Neighbourhood));
         }
 
         string where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
-        query.CommandText = $"SELECT {AlarmColumns} FROM alarms {where} ORDER BY seq DESC LIMIT $limit;";
-        query.Parameters.AddWithValue("$limit", limit);
-        List<AlarmRecord> rows = await ReadAllAsync(query, r => ReadAlarm(r, []), cancellationToken);
-        if (rows.Count == 0)
+        return await Database.ReadAsync<IReadOnlyList<AlarmRecord>>(async (connection, ct) =>
         {
-            return rows;
-        }
-
-        using SqliteCommand timelines = Command(connection, $"""
-            SELECT alarm_key, stage, at, actor FROM timeline
-            WHERE alarm_key IN (SELECT key FROM alarms {where} ORDER BY seq DESC LIMIT $limit) ORDER BY id;
-            """);
-        foreach (SqliteParameter parameter in query.Parameters)
-        {
-            timelines.Parameters.AddWithValue(parameter.ParameterName, parameter.Value);
-        }
-
-        var byKey = new Dictionary<string, List<TimelineEntry>>(StringComparer.Ordinal);
-        await using (SqliteDataReader reader = await timelines.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
+            await using DbCommand query = Command(connection, $"SELECT {AlarmColumns} FROM alarms {where} ORDER BY seq DESC LIMIT @limit;", [.. parameters]);
+            List<AlarmRecord> rows = await ReadAllAsync(query, r => ReadAlarm(r, []), ct);
+            if (rows.Count == 0)
             {
-                string key = reader.GetString(0);
-                if (!byKey.TryGetValue(key, out List<TimelineEntry>? entries))
-                {
-                    byKey[key] = entries = [];
-                }
-
-                entries.Add(ReadTimeline(reader, 1));
+                return rows;
             }
-        }
 
-        return rows.Select(r => r with { Timeline = byKey.GetValueOrDefault(r.Key) ?? [] }).ToList();
+            await using DbCommand timelines = Command(connection, $"""
+                SELECT alarm_key, stage, at, actor FROM timeline
+                WHERE alarm_key IN (SELECT key FROM alarms {where} ORDER BY seq DESC LIMIT @limit) ORDER BY id;
+                """, [.. parameters]);
+            var byKey = new Dictionary<string, List<TimelineEntry>>(StringComparer.Ordinal);
+            await using (DbDataReader reader = await timelines.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    string key = reader.GetString(0);
+                    if (!byKey.TryGetValue(key, out List<TimelineEntry>? entries))
+                    {
+                        byKey[key] = entries = [];
+                    }
+
+                    entries.Add(ReadTimeline(reader, 1));
+                }
+            }
+
+            return rows.Select(r => r with { Timeline = byKey.GetValueOrDefault(r.Key) ?? [] }).ToList();
+        }, cancellationToken);
     }
 
     /// <summary>
     /// Retention: deletes alarms of one <paramref name="kind"/> whose period started before <paramref name="cutoff"/>,
     /// with their timelines, ack rows and (by cascade) upstream deliveries. Returns how many alarms went.
     /// </summary>
-    public async Task<int> PurgeBeforeAsync(AlarmRetention kind, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    public Task<int> PurgeBeforeAsync(AlarmRetention kind, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         // Resolved: counted from resolution. Test: from arrival. Never resolved (open, acknowledged, dispatched): from arrival.
         string selection = kind switch
         {
             AlarmRetention.Resolved => """
-                a.state = 'resolved' AND EXISTS (SELECT 1 FROM timeline t WHERE t.alarm_key = a.key AND t.stage = 'resolved' AND t.at < $cutoff)
+                a.state = 'resolved' AND EXISTS (SELECT 1 FROM timeline t WHERE t.alarm_key = a.key AND t.stage = 'resolved' AND t.at < @cutoff)
                 """,
-            AlarmRetention.Test => "a.state = 'test' AND a.received_at < $cutoff",
-            AlarmRetention.Unresolved => "a.state IN ('open', 'acknowledged', 'dispatched') AND a.received_at < $cutoff",
+            AlarmRetention.Test => "a.state = 'test' AND a.received_at < @cutoff",
+            AlarmRetention.Unresolved => "a.state IN ('open', 'acknowledged', 'dispatched') AND a.received_at < @cutoff",
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
-        await using SqliteConnection connection = Database.Open();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand purge = Command(connection, $"""
-            CREATE TEMP TABLE IF NOT EXISTS purge_keys (key TEXT PRIMARY KEY);
-            DELETE FROM purge_keys;
-            INSERT INTO purge_keys SELECT a.key FROM alarms a WHERE {selection};
-            DELETE FROM ack_outbox WHERE alarm_key IN (SELECT key FROM purge_keys);
-            DELETE FROM alarm_claims WHERE alarm_key IN (SELECT key FROM purge_keys);
-            DELETE FROM timeline WHERE alarm_key IN (SELECT key FROM purge_keys);
-            DELETE FROM alarms WHERE key IN (SELECT key FROM purge_keys);
-            """);
-        purge.Parameters.AddWithValue("$cutoff", Text(cutoff));
-        await purge.ExecuteNonQueryAsync(cancellationToken);
-        using SqliteCommand count = Command(connection, "SELECT COUNT(*) FROM purge_keys;");
-        int removed = (int)(long)(await count.ExecuteScalarAsync(cancellationToken))!;
-        await transaction.CommitAsync(cancellationToken);
-        return removed;
+        return Database.WriteAsync(async (connection, ct) =>
+        {
+            // The keys are chosen first: deleting the timeline changes which alarms the resolved selection finds.
+            await using DbCommand select = Command(connection, $"SELECT a.key FROM alarms a WHERE {selection}{Database.Dialect.ForUpdate};", ("cutoff", Text(cutoff)));
+            List<string> keys = await ReadAllAsync(select, r => r.GetString(0), ct);
+            foreach (string[] batch in keys.Chunk(PurgeBatch))
+            {
+                string names = string.Join(", ", batch.Select((_, i) => "@k" + i.ToString(CultureInfo.InvariantCulture)));
+                (string, object?)[] parameters = batch.Select((k, i) => ("k" + i.ToString(CultureInfo.InvariantCulture), (object?)k)).ToArray();
+                foreach (string table in new[] { "ack_outbox", "alarm_claims", "timeline" })
+                {
+                    await ExecuteAsync(connection, $"DELETE FROM {table} WHERE alarm_key IN ({names});", ct, parameters);
+                }
+
+                await ExecuteAsync(connection, $"DELETE FROM alarms WHERE key IN ({names});", ct, parameters);
+            }
+
+            return keys.Count;
+        }, cancellationToken);
     }
 
     /// <summary>The newest open (not resolved, not test) alarm of each device in <paramref name="districts"/> (null: all).</summary>
-    public async Task<IReadOnlyDictionary<string, string>> OpenAlarmKeysByDeviceAsync(IReadOnlyCollection<string>? districts, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, """
-            SELECT device_id, key, district_code FROM alarms WHERE state IN ('open', 'acknowledged', 'dispatched') ORDER BY seq;
-            """);
-        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+    public Task<IReadOnlyDictionary<string, string>> OpenAlarmKeysByDeviceAsync(IReadOnlyCollection<string>? districts, CancellationToken cancellationToken) =>
+        Database.ReadAsync<IReadOnlyDictionary<string, string>>(async (connection, ct) =>
         {
-            if (districts is null || districts.Contains(reader.GetString(2)))
+            await using DbCommand query = Command(connection, """
+                SELECT device_id, key, district_code FROM alarms WHERE state IN ('open', 'acknowledged', 'dispatched') ORDER BY seq;
+                """);
+            var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+            await using DbDataReader reader = await query.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                keys[reader.GetString(0)] = reader.GetString(1);
+                if (districts is null || districts.Contains(reader.GetString(2)))
+                {
+                    keys[reader.GetString(0)] = reader.GetString(1);
+                }
             }
-        }
 
-        return keys;
-    }
+            return keys;
+        }, cancellationToken);
 
     /// <summary>
     /// Keeps a second claim for a stored key that differs from the stored alarm (another frame, or test where it was real
     /// or the reverse) beside it, and flags the alarm with a <see cref="TimelineStage.ConflictingClaim"/> timeline entry.
     /// </summary>
-    public async Task RecordConflictingClaimAsync(string key, string gatewayId, bool test, string frameHex, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand insert = Command(connection, "INSERT INTO alarm_claims (alarm_key, gateway_id, test, frame, received_at) VALUES ($key, $gateway, $test, $frame, $at);");
-        insert.Parameters.AddWithValue("$key", key);
-        insert.Parameters.AddWithValue("$gateway", gatewayId);
-        insert.Parameters.AddWithValue("$test", test ? 1 : 0);
-        insert.Parameters.AddWithValue("$frame", frameHex);
-        insert.Parameters.AddWithValue("$at", Text(at));
-        await insert.ExecuteNonQueryAsync(cancellationToken);
-        await AddTimelineAsync(connection, key, TimelineStage.ConflictingClaim, at, "gateway:" + gatewayId, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-    }
+    public Task RecordConflictingClaimAsync(string key, string gatewayId, bool test, string frameHex, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Database.WriteAsync(async (connection, ct) =>
+        {
+            await ExecuteAsync(connection, "INSERT INTO alarm_claims (alarm_key, gateway_id, test, frame, received_at) VALUES (@key, @gateway, @test, @frame, @at);",
+                ct, ("key", key), ("gateway", gatewayId), ("test", test ? 1 : 0), ("frame", frameHex), ("at", Text(at)));
+            await AddTimelineAsync(connection, key, TimelineStage.ConflictingClaim, at, "gateway:" + gatewayId, ct);
+        }, cancellationToken);
 
     /// <summary>How many conflicting claims are kept for <paramref name="key"/>.</summary>
-    public async Task<long> CountConflictingClaimsAsync(string key, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM alarm_claims WHERE alarm_key = $key;");
-        query.Parameters.AddWithValue("$key", key);
-        return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
-    }
+    public Task<long> CountConflictingClaimsAsync(string key, CancellationToken cancellationToken) =>
+        Database.ReadAsync(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, "SELECT COUNT(*) FROM alarm_claims WHERE alarm_key = @key;", ("key", key));
+            return (await ScalarInt64Async(query, ct))!.Value;
+        }, cancellationToken);
 
-    public async Task<AlarmRecord?> FindAsync(string key, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        return await FindAsync(connection, key, cancellationToken);
-    }
+    public Task<AlarmRecord?> FindAsync(string key, CancellationToken cancellationToken) =>
+        Database.ReadAsync((connection, ct) => FindAsync(connection, key, ct), cancellationToken);
 
-    public async Task<long> CountAsync(CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, "SELECT COUNT(*) FROM alarms;");
-        return (long)(await query.ExecuteScalarAsync(cancellationToken))!;
-    }
+    public Task<long> CountAsync(CancellationToken cancellationToken) =>
+        Database.ReadAsync(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, "SELECT COUNT(*) FROM alarms;");
+            return (await ScalarInt64Async(query, ct))!.Value;
+        }, cancellationToken);
 
-    public async Task<IReadOnlyList<GatewayRecord>> ListGatewaysAsync(CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = Database.Open();
-        using SqliteCommand query = Command(connection, "SELECT gateway_id, last_seen_at, outbox_depth FROM gateways ORDER BY gateway_id;");
-        return await ReadAllAsync(query, r => new GatewayRecord(r.GetString(0), Time(r.GetString(1)), r.GetInt32(2)), cancellationToken);
-    }
+    public Task<IReadOnlyList<GatewayRecord>> ListGatewaysAsync(CancellationToken cancellationToken) =>
+        Database.ReadAsync<IReadOnlyList<GatewayRecord>>(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, "SELECT gateway_id, last_seen_at, outbox_depth FROM gateways ORDER BY gateway_id;");
+            return await ReadAllAsync(query, r => new GatewayRecord(r.GetString(0), Time(r.GetString(1)), r.GetInt32(2)), ct);
+        }, cancellationToken);
 
-    private static async Task<OperatorActionOutcome> ApplyAsync(
-        SqliteConnection connection, string key, string stage, string operatorName, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task<OperatorActionOutcome> ApplyAsync(
+        DbConnection connection, string key, string stage, string operatorName, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        using SqliteCommand select = Command(connection, "SELECT state, gateway_id FROM alarms WHERE key = $key;");
-        select.Parameters.AddWithValue("$key", key);
+        // Locked, so two instances acting on one alarm at once take turns and the second sees the first's state.
+        await using DbCommand select = Command(connection, $"SELECT state, gateway_id FROM alarms WHERE key = @key{Database.Dialect.ForUpdate};", ("key", key));
         string state;
         string gatewayId;
-        await using (SqliteDataReader reader = await select.ExecuteReaderAsync(cancellationToken))
+        await using (DbDataReader reader = await select.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
             {
@@ -483,58 +391,37 @@ public sealed class AlarmStore
             return OperatorActionOutcome.Unchanged;
         }
 
-        using SqliteCommand update = Command(connection, "UPDATE alarms SET state = $state WHERE key = $key;");
-        update.Parameters.AddWithValue("$state", stage);
-        update.Parameters.AddWithValue("$key", key);
-        await update.ExecuteNonQueryAsync(cancellationToken);
+        await ExecuteAsync(connection, "UPDATE alarms SET state = @state WHERE key = @key;", cancellationToken, ("state", stage), ("key", key));
         await AddTimelineAsync(connection, key, stage, at, operatorName, cancellationToken);
-
-        using SqliteCommand outbox = Command(connection, """
-            INSERT OR IGNORE INTO ack_outbox (alarm_key, stage, gateway_id, operator, at, attempts, next_attempt_ms)
-            VALUES ($key, $stage, $gateway, $operator, $at, 0, $now);
-            """);
-        outbox.Parameters.AddWithValue("$key", key);
-        outbox.Parameters.AddWithValue("$stage", AlarmState.DeviceStageOf(stage));
-        outbox.Parameters.AddWithValue("$gateway", gatewayId);
-        outbox.Parameters.AddWithValue("$operator", operatorName);
-        outbox.Parameters.AddWithValue("$at", Text(at));
-        outbox.Parameters.AddWithValue("$now", at.ToUnixTimeMilliseconds());
-        await outbox.ExecuteNonQueryAsync(cancellationToken);
+        await ExecuteAsync(connection, """
+            INSERT INTO ack_outbox (alarm_key, stage, gateway_id, operator, at, attempts, next_attempt_ms)
+            VALUES (@key, @stage, @gateway, @operator, @at, 0, @now)
+            ON CONFLICT (alarm_key, stage) DO NOTHING;
+            """, cancellationToken,
+            ("key", key), ("stage", AlarmState.DeviceStageOf(stage)), ("gateway", gatewayId), ("operator", operatorName),
+            ("at", Text(at)), ("now", at.ToUnixTimeMilliseconds()));
         return OperatorActionOutcome.Applied;
     }
 
-    private static async Task<AlarmRecord?> FindAsync(SqliteConnection connection, string key, CancellationToken cancellationToken)
+    private static async Task<AlarmRecord?> FindAsync(DbConnection connection, string key, CancellationToken cancellationToken)
     {
-        using SqliteCommand query = Command(connection, $"SELECT {AlarmColumns} FROM alarms WHERE key = $key;");
-        query.Parameters.AddWithValue("$key", key);
-        AlarmRecord alarm;
-        await using (SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken))
+        await using DbCommand query = Command(connection, $"SELECT {AlarmColumns} FROM alarms WHERE key = @key;", ("key", key));
+        AlarmRecord? alarm = await ReadFirstAsync(query, r => ReadAlarm(r, []), cancellationToken);
+        if (alarm is null)
         {
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return null;
-            }
-
-            alarm = ReadAlarm(reader, []);
+            return null;
         }
 
-        using SqliteCommand timeline = Command(connection, "SELECT stage, at, actor FROM timeline WHERE alarm_key = $key ORDER BY id;");
-        timeline.Parameters.AddWithValue("$key", key);
+        await using DbCommand timeline = Command(connection, "SELECT stage, at, actor FROM timeline WHERE alarm_key = @key ORDER BY id;", ("key", key));
         return alarm with { Timeline = await ReadAllAsync(timeline, r => ReadTimeline(r, 0), cancellationToken) };
     }
 
-    private static async Task AddTimelineAsync(
-        SqliteConnection connection, string key, string stage, DateTimeOffset at, string? actor, CancellationToken cancellationToken)
-    {
-        using SqliteCommand insert = Command(connection, "INSERT INTO timeline (alarm_key, stage, at, actor) VALUES ($key, $stage, $at, $actor);");
-        insert.Parameters.AddWithValue("$key", key);
-        insert.Parameters.AddWithValue("$stage", stage);
-        insert.Parameters.AddWithValue("$at", Text(at));
-        insert.Parameters.AddWithValue("$actor", (object?)actor ?? DBNull.Value);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
-    }
+    private static Task AddTimelineAsync(
+        DbConnection connection, string key, string stage, DateTimeOffset at, string? actor, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, "INSERT INTO timeline (alarm_key, stage, at, actor) VALUES (@key, @stage, @at, @actor);",
+            cancellationToken, ("key", key), ("stage", stage), ("at", Text(at)), ("actor", actor));
 
-    private static AlarmRecord ReadAlarm(SqliteDataReader r, IReadOnlyList<TimelineEntry> timeline) => new(
+    private static AlarmRecord ReadAlarm(DbDataReader r, IReadOnlyList<TimelineEntry> timeline) => new(
         Key: r.GetString(0),
         DeviceId: r.GetString(1),
         Counter: (uint)r.GetInt64(2),
@@ -547,7 +434,7 @@ public sealed class AlarmStore
         Latitude: r.GetDouble(9),
         Longitude: r.GetDouble(10),
         Address: r.GetString(11),
-        Test: r.GetInt64(12) != 0,
+        Test: r.GetInt32(12) != 0,
         DistrictCode: r.GetString(13),
         FrameHex: r.GetString(14),
         State: r.GetString(15),
@@ -558,6 +445,6 @@ public sealed class AlarmStore
         NeighbourhoodCode = r.IsDBNull(18) ? null : r.GetString(18),
     };
 
-    private static TimelineEntry ReadTimeline(SqliteDataReader r, int first) =>
+    private static TimelineEntry ReadTimeline(DbDataReader r, int first) =>
         new(r.GetString(first), Time(r.GetString(first + 1)), r.IsDBNull(first + 2) ? null : r.GetString(first + 2));
 }

@@ -2,96 +2,68 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Data.Common;
 using Anshimi.CloudBridge.Storage;
-using Microsoft.Data.Sqlite;
-using static Anshimi.CloudBridge.Storage.SqliteFile;
+using static Anshimi.CloudBridge.Storage.StoreDatabase;
 
 namespace Anshimi.CloudBridge.Audit;
 
 /// <summary>
 /// Append-only, hash-chained record of who did what and when (DESIGN §4 "every access is written to an audit log").
-/// Each row holds SHA-256 over its own fields and the previous row's hash; SQLite triggers refuse UPDATE and
+/// Each row holds SHA-256 over its own fields and the previous row's hash; database triggers refuse UPDATE and
 /// DELETE, so the system cannot edit it, and <see cref="VerifyAsync"/> detects edits made around it.
-/// Lives in the alarm file (alarms.db) so that an operator action, its ack-outbox row and its audit row commit in one
+/// Lives in the alarm file so that an operator action, its ack-outbox row and its audit row commit in one
 /// transaction (<see cref="AppendInTransactionAsync"/>); its own retention, longer than the alarms', keeps it apart.
+/// Every append takes the chain's lock in its transaction, so bridge instances sharing one PostgreSQL database append
+/// one after another and the chain stays one chain.
 /// </summary>
 public sealed class AuditLog
 {
-    public const string FileName = "alarms.db";
-
     /// <summary>The previous hash of the first row ever written.</summary>
     public const string Genesis = "";
 
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS audit (
-            id INTEGER PRIMARY KEY,
-            at TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            target TEXT NOT NULL,
-            district TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            prev_hash TEXT NOT NULL,
-            hash TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS audit_horizon (
-            single INTEGER PRIMARY KEY CHECK (single = 1),
-            purged_through INTEGER NOT NULL,
-            anchor_hash TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS audit_by_target ON audit(target, action, actor);
-        INSERT OR IGNORE INTO audit_horizon (single, purged_through, anchor_hash) VALUES (1, 0, '');
-        CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-        CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-        WHEN OLD.id > (SELECT purged_through FROM audit_horizon)
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-        CREATE TRIGGER IF NOT EXISTS audit_horizon_forward BEFORE UPDATE ON audit_horizon
-        WHEN NEW.purged_through < OLD.purged_through
-        BEGIN SELECT RAISE(ABORT, 'the audit horizon only moves forward'); END;
-        """;
+    // Any fixed number, the same in every instance: the lock that serialises appends to the chain.
+    private const long ChainLock = 0x616e_7368_696d_6902;
 
-    private readonly SqliteFile _database;
+    private const string Columns = "id, at, actor, action, target, district, outcome, detail, prev_hash, hash";
+
+    private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _writer = new(1, 1);
 
-    public AuditLog(string dataDirectory, TimeProvider time)
+    public AuditLog(StoreDatabase alarmFile, TimeProvider time)
     {
-        _database = new SqliteFile(dataDirectory, FileName, SqliteSynchronous.Full, foreignKeys: false, Schema);
+        ArgumentNullException.ThrowIfNull(alarmFile);
+        _database = alarmFile;
         _time = time;
     }
 
-    public string DatabasePath => _database.DatabasePath;
+    /// <summary>The embedded default: the audit table of <c>alarms.db</c> in <paramref name="dataDirectory"/>.</summary>
+    public AuditLog(string dataDirectory, TimeProvider time)
+        : this(StoreDatabase.Open(new StorageOptions(), dataDirectory, StoreFile.Alarms), time)
+    {
+    }
+
+    /// <summary>The SQLite file's path, or the PostgreSQL hosts and database.</summary>
+    public string DatabasePath => _database.Description;
 
     /// <summary>Appends one entry, stamped now; the write is durable when this returns.</summary>
-    public async Task<AuditRecord> AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
+    public Task<AuditRecord> AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await _writer.WaitAsync(cancellationToken);
-        try
-        {
-            await using SqliteConnection connection = _database.Open();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            AuditRecord record = await AppendAsync(connection, entry, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return record;
-        }
-        finally
-        {
-            _writer.Release();
-        }
+        return _database.WriteAsync((connection, ct) => AppendAsync(connection, entry, ct), cancellationToken);
     }
 
     /// <summary>
     /// Appends one entry inside a transaction the caller holds on the alarm file, so the entry commits or rolls back
-    /// with the action it records. The caller's write transaction serialises the chain (SQLite allows one writer).
+    /// with the action it records.
     /// </summary>
-    public Task<AuditRecord> AppendInTransactionAsync(SqliteConnection connection, AuditEntry entry, CancellationToken cancellationToken)
+    public Task<AuditRecord> AppendInTransactionAsync(DbConnection connection, AuditEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(entry);
-        if (!string.Equals(Path.GetFullPath(connection.DataSource), DatabasePath, StringComparison.Ordinal))
+        if (!_database.Owns(connection))
         {
-            throw new InvalidOperationException("An audit entry can only share a transaction on the file the audit log lives in.");
+            throw new InvalidOperationException("An audit entry can only share a transaction on the database the audit log lives in.");
         }
 
         return AppendAsync(connection, entry, cancellationToken);
@@ -101,157 +73,118 @@ public sealed class AuditLog
     /// Appends <paramref name="entry"/> unless an identical one (actor, action, target, detail) is already recorded:
     /// one row per thing seen, however often a list that shows it is polled. True when it was appended.
     /// </summary>
-    public async Task<bool> AppendOnceAsync(AuditEntry entry, CancellationToken cancellationToken)
+    public Task<bool> AppendOnceAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await _writer.WaitAsync(cancellationToken);
-        try
+        return _database.WriteAsync(async (connection, ct) =>
         {
-            await using SqliteConnection connection = _database.Open();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            using SqliteCommand seen = Command(connection, """
-                SELECT 1 FROM audit WHERE target = $target AND action = $action AND actor = $actor AND detail = $detail LIMIT 1;
-                """);
-            seen.Parameters.AddWithValue("$target", entry.Target);
-            seen.Parameters.AddWithValue("$action", entry.Action);
-            seen.Parameters.AddWithValue("$actor", entry.Actor);
-            seen.Parameters.AddWithValue("$detail", entry.Detail);
-            if (await seen.ExecuteScalarAsync(cancellationToken) is not null)
+            // Looked for under the chain's lock, so two instances seeing the same thing append it once.
+            await _database.Dialect.SerialiseAsync(connection, ChainLock, ct);
+            await using DbCommand seen = Command(connection, """
+                SELECT 1 FROM audit WHERE target = @target AND action = @action AND actor = @actor AND detail = @detail LIMIT 1;
+                """, ("target", entry.Target), ("action", entry.Action), ("actor", entry.Actor), ("detail", entry.Detail));
+            if (await seen.ExecuteScalarAsync(ct) is not null)
             {
                 return false;
             }
 
-            await AppendAsync(connection, entry, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await AppendAsync(connection, entry, ct);
             return true;
-        }
-        finally
-        {
-            _writer.Release();
-        }
+        }, cancellationToken);
     }
 
     /// <summary>The newest entry of <paramref name="actor"/> doing <paramref name="action"/> to <paramref name="target"/>, if any.</summary>
-    public async Task<AuditRecord?> FindLatestAsync(string actor, string action, string target, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, """
-            SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit
-            WHERE target = $target AND action = $action AND actor = $actor ORDER BY id DESC LIMIT 1;
-            """);
-        query.Parameters.AddWithValue("$target", target);
-        query.Parameters.AddWithValue("$action", action);
-        query.Parameters.AddWithValue("$actor", actor);
-        return await ReadFirstAsync(query, Read, cancellationToken);
-    }
+    public Task<AuditRecord?> FindLatestAsync(string actor, string action, string target, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, $"""
+                SELECT {Columns} FROM audit WHERE target = @target AND action = @action AND actor = @actor ORDER BY id DESC LIMIT 1;
+                """, ("target", target), ("action", action), ("actor", actor));
+            return await ReadFirstAsync(query, Read, ct);
+        }, cancellationToken);
 
     /// <summary>Newest first, the entries of <paramref name="actor"/> doing <paramref name="action"/>.</summary>
-    public async Task<IReadOnlyList<AuditRecord>> ListByActorAsync(string actor, string action, int limit, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, """
-            SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit
-            WHERE actor = $actor AND action = $action ORDER BY id DESC LIMIT $limit;
-            """);
-        query.Parameters.AddWithValue("$actor", actor);
-        query.Parameters.AddWithValue("$action", action);
-        query.Parameters.AddWithValue("$limit", limit);
-        return await ReadAllAsync(query, Read, cancellationToken);
-    }
+    public Task<IReadOnlyList<AuditRecord>> ListByActorAsync(string actor, string action, int limit, CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyList<AuditRecord>>(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, $"""
+                SELECT {Columns} FROM audit WHERE actor = @actor AND action = @action ORDER BY id DESC LIMIT @limit;
+                """, ("actor", actor), ("action", action), ("limit", limit));
+            return await ReadAllAsync(query, Read, ct);
+        }, cancellationToken);
 
     /// <summary>Newest first, optionally only entries about <paramref name="target"/>.</summary>
-    public async Task<IReadOnlyList<AuditRecord>> ListAsync(int limit, string? target, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, target is null
-            ? "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit ORDER BY id DESC LIMIT $limit;"
-            : "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit WHERE target = $target ORDER BY id DESC LIMIT $limit;");
-        query.Parameters.AddWithValue("$limit", limit);
-        if (target is not null)
+    public Task<IReadOnlyList<AuditRecord>> ListAsync(int limit, string? target, CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyList<AuditRecord>>(async (connection, ct) =>
         {
-            query.Parameters.AddWithValue("$target", target);
-        }
-
-        return await ReadAllAsync(query, Read, cancellationToken);
-    }
+            await using DbCommand query = target is null
+                ? Command(connection, $"SELECT {Columns} FROM audit ORDER BY id DESC LIMIT @limit;", ("limit", limit))
+                : Command(connection, $"SELECT {Columns} FROM audit WHERE target = @target ORDER BY id DESC LIMIT @limit;", ("limit", limit), ("target", target));
+            return await ReadAllAsync(query, Read, ct);
+        }, cancellationToken);
 
     /// <summary>
     /// Re-computes the chain from the retention horizon onwards; names the first row whose hash, link or
-    /// position does not match, e.g. after someone edited the file with raw SQL.
+    /// position does not match, e.g. after someone edited the table with raw SQL.
     /// </summary>
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        (long purgedThrough, string expectedPrevious) = await ReadHorizonAsync(connection, cancellationToken);
-        using SqliteCommand query = Command(connection,
-            "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash, hash FROM audit ORDER BY id;");
-        long expectedId = purgedThrough + 1;
-        long count = 0;
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, ct) =>
         {
-            AuditRecord row = Read(reader);
-            string? problem = row.Id != expectedId ? $"expected row {expectedId}, found row {row.Id} (rows missing or inserted)"
-                : row.PreviousHash != expectedPrevious ? "previous-hash link does not match the row before"
-                : row.Hash != HashOf(row.Id, row.At, row.Entry, row.PreviousHash) ? "content does not match its hash"
-                : null;
-            if (problem is not null)
+            (long purgedThrough, string expectedPrevious) = await ReadHorizonAsync(connection, ct);
+            await using DbCommand query = Command(connection, $"SELECT {Columns} FROM audit ORDER BY id;");
+            long expectedId = purgedThrough + 1;
+            long count = 0;
+            await using DbDataReader reader = await query.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                return new AuditVerification(false, count, row.Id, problem);
+                AuditRecord row = Read(reader);
+                string? problem = row.Id != expectedId ? $"expected row {expectedId}, found row {row.Id} (rows missing or inserted)"
+                    : row.PreviousHash != expectedPrevious ? "previous-hash link does not match the row before"
+                    : row.Hash != HashOf(row.Id, row.At, row.Entry, row.PreviousHash) ? "content does not match its hash"
+                    : null;
+                if (problem is not null)
+                {
+                    return new AuditVerification(false, count, row.Id, problem);
+                }
+
+                expectedPrevious = row.Hash;
+                expectedId++;
+                count++;
             }
 
-            expectedPrevious = row.Hash;
-            expectedId++;
-            count++;
-        }
-
-        return new AuditVerification(true, count, null, null);
-    }
+            return new AuditVerification(true, count, null, null);
+        }, cancellationToken);
 
     /// <summary>
     /// Drops entries older than <paramref name="cutoff"/> from the front of the chain (the audit log's own,
     /// longer retention). The horizon keeps the last dropped hash so the rest still verifies; the purge is
     /// itself audited. Returns how many rows went.
     /// </summary>
-    public async Task<long> PurgeBeforeAsync(DateTimeOffset cutoff, string actor, CancellationToken cancellationToken)
-    {
-        await _writer.WaitAsync(cancellationToken);
-        try
+    public Task<long> PurgeBeforeAsync(DateTimeOffset cutoff, string actor, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, ct) =>
         {
-            await using SqliteConnection connection = _database.Open();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            using SqliteCommand last = Command(connection, "SELECT id, hash FROM audit WHERE at < $cutoff ORDER BY id DESC LIMIT 1;");
-            last.Parameters.AddWithValue("$cutoff", Text(cutoff));
+            await _database.Dialect.SerialiseAsync(connection, ChainLock, ct);
+            await using DbCommand last = Command(connection, "SELECT id, hash FROM audit WHERE at < @cutoff ORDER BY id DESC LIMIT 1;", ("cutoff", Text(cutoff)));
             long through;
             string anchor;
-            await using (SqliteDataReader reader = await last.ExecuteReaderAsync(cancellationToken))
+            await using (DbDataReader reader = await last.ExecuteReaderAsync(ct))
             {
-                if (!await reader.ReadAsync(cancellationToken))
+                if (!await reader.ReadAsync(ct))
                 {
-                    return 0;
+                    return 0L;
                 }
 
                 through = reader.GetInt64(0);
                 anchor = reader.GetString(1);
             }
 
-            using SqliteCommand horizon = Command(connection, "UPDATE audit_horizon SET purged_through = $through, anchor_hash = $anchor WHERE single = 1;");
-            horizon.Parameters.AddWithValue("$through", through);
-            horizon.Parameters.AddWithValue("$anchor", anchor);
-            await horizon.ExecuteNonQueryAsync(cancellationToken);
-            using SqliteCommand delete = Command(connection, "DELETE FROM audit WHERE id <= $through;");
-            delete.Parameters.AddWithValue("$through", through);
-            long removed = await delete.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(connection, "UPDATE audit_horizon SET purged_through = @through, anchor_hash = @anchor WHERE single = 1;", ct,
+                ("through", through), ("anchor", anchor));
+            long removed = await ExecuteAsync(connection, "DELETE FROM audit WHERE id <= @through;", ct, ("through", through));
             await AppendAsync(connection, new AuditEntry(actor, AuditAction.RetentionPurge, "audit", "", AuditOutcome.Done,
-                "removed=" + removed.ToString(CultureInfo.InvariantCulture)), cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+                "removed=" + removed.ToString(CultureInfo.InvariantCulture)), ct);
             return removed;
-        }
-        finally
-        {
-            _writer.Release();
-        }
-    }
+        }, cancellationToken);
 
     internal static string HashOf(long id, DateTimeOffset at, AuditEntry entry, string previousHash)
     {
@@ -263,12 +196,14 @@ public sealed class AuditLog
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
-    private async Task<AuditRecord> AppendAsync(SqliteConnection connection, AuditEntry entry, CancellationToken cancellationToken)
+    private async Task<AuditRecord> AppendAsync(DbConnection connection, AuditEntry entry, CancellationToken cancellationToken)
     {
-        using SqliteCommand last = Command(connection, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1;");
+        // Held to the end of the caller's transaction: the next append reads this row as the chain's head.
+        await _database.Dialect.SerialiseAsync(connection, ChainLock, cancellationToken);
+        await using DbCommand last = Command(connection, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1;");
         long id;
         string previous;
-        await using (SqliteDataReader reader = await last.ExecuteReaderAsync(cancellationToken))
+        await using (DbDataReader reader = await last.ExecuteReaderAsync(cancellationToken))
         {
             if (await reader.ReadAsync(cancellationToken))
             {
@@ -277,40 +212,37 @@ public sealed class AuditLog
             }
             else
             {
-                (long purgedThrough, previous) = await ReadHorizonAsync(connection, cancellationToken);
-                id = purgedThrough + 1;
+                id = -1;
+                previous = Genesis;
             }
+        }
+
+        if (id < 0)
+        {
+            (long purgedThrough, previous) = await ReadHorizonAsync(connection, cancellationToken);
+            id = purgedThrough + 1;
         }
 
         // Stored at the precision of its text form, so the hash is recomputed from exactly what was stored.
         DateTimeOffset at = Time(Text(_time.GetUtcNow()));
         string hash = HashOf(id, at, entry, previous);
-        using SqliteCommand insert = Command(connection, """
-            INSERT INTO audit (id, at, actor, action, target, district, outcome, detail, prev_hash, hash)
-            VALUES ($id, $at, $actor, $action, $target, $district, $outcome, $detail, $prev, $hash);
-            """);
-        insert.Parameters.AddWithValue("$id", id);
-        insert.Parameters.AddWithValue("$at", Text(at));
-        insert.Parameters.AddWithValue("$actor", entry.Actor);
-        insert.Parameters.AddWithValue("$action", entry.Action);
-        insert.Parameters.AddWithValue("$target", entry.Target);
-        insert.Parameters.AddWithValue("$district", entry.District);
-        insert.Parameters.AddWithValue("$outcome", entry.Outcome);
-        insert.Parameters.AddWithValue("$detail", entry.Detail);
-        insert.Parameters.AddWithValue("$prev", previous);
-        insert.Parameters.AddWithValue("$hash", hash);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await ExecuteAsync(connection, $"""
+            INSERT INTO audit ({Columns})
+            VALUES (@id, @at, @actor, @action, @target, @district, @outcome, @detail, @prev, @hash);
+            """, cancellationToken,
+            ("id", id), ("at", Text(at)), ("actor", entry.Actor), ("action", entry.Action), ("target", entry.Target),
+            ("district", entry.District), ("outcome", entry.Outcome), ("detail", entry.Detail), ("prev", previous), ("hash", hash));
         return new AuditRecord(id, at, entry, previous, hash);
     }
 
-    private static async Task<(long PurgedThrough, string Anchor)> ReadHorizonAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    private static async Task<(long PurgedThrough, string Anchor)> ReadHorizonAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        using SqliteCommand query = Command(connection, "SELECT purged_through, anchor_hash FROM audit_horizon WHERE single = 1;");
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        await using DbCommand query = Command(connection, "SELECT purged_through, anchor_hash FROM audit_horizon WHERE single = 1;");
+        await using DbDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : (0, Genesis);
     }
 
-    private static AuditRecord Read(SqliteDataReader r) => new(
+    private static AuditRecord Read(DbDataReader r) => new(
         r.GetInt64(0),
         Time(r.GetString(1)),
         new AuditEntry(r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)),

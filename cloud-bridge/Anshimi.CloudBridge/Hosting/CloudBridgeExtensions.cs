@@ -77,10 +77,10 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.Periods().All(p => o.AuditLog >= p.Period), "Retention:AuditLog must not be shorter than the data it records.")
             .ValidateOnStart();
 
-        services.AddSingleton(sp => new AlarmStore(DataDirectory(sp), sp.GetServices<IAlarmStoreHook>()));
+        services.AddSingleton(sp => new AlarmStore(Database(sp, StoreFile.Alarms), sp.GetServices<IAlarmStoreHook>()));
         services.AddSingleton(sp => new CloudSnapshotStore(Database(sp, StoreFile.Snapshots)));
         services.AddSingleton(sp => new DeviceHealthStore(Database(sp, StoreFile.Devices)));
-        services.AddSingleton(sp => new AuditLog(DataDirectory(sp), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuditLog(Database(sp, StoreFile.Alarms), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ISnapshotReader, StoredSnapshotReader>();
         services.AddSingleton(sp =>
         {
@@ -152,8 +152,6 @@ public static partial class CloudBridgeExtensions
         app.MapAppApi();
         return app;
     }
-
-    private static string DataDirectory(IServiceProvider services) => services.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory;
 
     internal static StoreDatabase Database(IServiceProvider services, StoreFile file) => services.GetRequiredService<StoreDatabases>().Get(file);
 

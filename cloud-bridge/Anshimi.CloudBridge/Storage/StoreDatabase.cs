@@ -16,6 +16,7 @@ public sealed class StoreDatabase : IDisposable
     private readonly DbDataSource _source;
     private readonly string? _onOpen;
     private readonly TransientFaultRetry _retry;
+    private readonly string _databaseName;
 
     private StoreDatabase(SqlDialect dialect, DbDataSource source, string? onOpen, string description, TransientFaultRetry retry)
     {
@@ -24,6 +25,7 @@ public sealed class StoreDatabase : IDisposable
         _onOpen = onOpen;
         Description = description;
         _retry = retry;
+        _databaseName = dialect == SqlDialect.Sqlite ? description : new NpgsqlConnectionStringBuilder(source.ConnectionString).Database!;
     }
 
     public SqlDialect Dialect { get; }
@@ -73,6 +75,15 @@ public sealed class StoreDatabase : IDisposable
 
         SchemaMigrations.Run(StorageProvider.Sqlite, connectionString, file);
         return new StoreDatabase(SqlDialect.Sqlite, SqliteFactory.Instance.CreateDataSource(connectionString), pragmas, path, retry);
+    }
+
+    /// <summary>Whether <paramref name="connection"/> is one of this database's (so work on it reaches these tables).</summary>
+    public bool Owns(DbConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return Dialect == SqlDialect.Sqlite
+            ? string.Equals(Path.GetFullPath(connection.DataSource), _databaseName, StringComparison.Ordinal)
+            : connection is NpgsqlConnection && string.Equals(connection.Database, _databaseName, StringComparison.Ordinal);
     }
 
     /// <summary>An open connection with the file's settings; most stores use <see cref="ReadAsync"/>/<see cref="WriteAsync"/> instead.</summary>
@@ -155,8 +166,9 @@ public sealed class StoreDatabase : IDisposable
     public static DbParameter Add(DbCommand command, string name, object? value)
     {
         ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(name);
         DbParameter parameter = command.CreateParameter();
-        parameter.ParameterName = name;
+        parameter.ParameterName = name.StartsWith('@') ? name : "@" + name;
         parameter.Value = value ?? DBNull.Value;
         command.Parameters.Add(parameter);
         return parameter;

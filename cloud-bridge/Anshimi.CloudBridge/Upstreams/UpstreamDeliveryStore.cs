@@ -1,8 +1,9 @@
 using Anshimi.AlarmReceivers.Dc09;
 using Anshimi.CloudBridge.Alarms;
+using System.Data.Common;
+using System.Globalization;
 using Anshimi.CloudBridge.Storage;
-using Microsoft.Data.Sqlite;
-using static Anshimi.CloudBridge.Storage.SqliteFile;
+using static Anshimi.CloudBridge.Storage.StoreDatabase;
 
 namespace Anshimi.CloudBridge.Upstreams;
 
@@ -19,163 +20,174 @@ public sealed record PendingDelivery(string AlarmKey, string Upstream, int Attem
 public sealed record UpstreamCounts(long Pending, long Delivered, long Rejected);
 
 /// <summary>
-/// The per-upstream delivery outbox, in the alarm database: one row per (alarm, upstream), written in
+/// The per-upstream delivery outbox, in the alarm file: one row per (alarm, upstream), written in
 /// the transaction that stores the alarm (see <see cref="UpstreamOutboxHook"/>), settled when the
-/// upstream confirms or rejects it. Also keeps each DC-09 link's sequence series, so a repetition after
-/// a restart carries the number the receiver saw first.
+/// upstream confirms or rejects it. A pending row is leased to one bridge instance (<see cref="NextPendingAsync"/>), so
+/// two instances sharing the database never both send it. Also keeps each DC-09 link's sequence series, so a
+/// repetition after a restart carries the number the receiver saw first.
 /// </summary>
 public sealed class UpstreamDeliveryStore
 {
-    internal const string Schema = """
-        CREATE TABLE IF NOT EXISTS upstream_deliveries (
-            alarm_key TEXT NOT NULL REFERENCES alarms(key) ON DELETE CASCADE,
-            upstream TEXT NOT NULL,
-            alarm_seq INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            wire_sequence INTEGER,
-            last_error TEXT,
-            settled_at TEXT,
-            PRIMARY KEY (alarm_key, upstream));
-        CREATE INDEX IF NOT EXISTS upstream_deliveries_pending ON upstream_deliveries(upstream, alarm_seq) WHERE state = 'pending';
-        CREATE TABLE IF NOT EXISTS upstream_sequences (
-            upstream TEXT PRIMARY KEY,
-            last_sequence INTEGER NOT NULL);
-        """;
+    /// <summary>How long a delivery stays with the instance that took it without that instance looking at it again.</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
 
-    private readonly SqliteFile _database;
+    // Base of the per-upstream lock that keeps a link's sequence series one series across instances.
+    private const long SequenceLockBase = 0x616e_7368_0000_0000;
 
-    public UpstreamDeliveryStore(AlarmStore alarms)
+    private readonly StoreDatabase _database;
+    private readonly TimeProvider _time;
+
+    // This instance, as the owner of its leases.
+    private readonly string _owner = Guid.NewGuid().ToString("N");
+
+    public UpstreamDeliveryStore(AlarmStore alarms, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(alarms);
         _database = alarms.Database;
+        _time = time;
     }
 
     /// <summary>Queues <paramref name="key"/> for each upstream on the caller's connection (and so its transaction).</summary>
-    internal static async Task QueueAsync(SqliteConnection connection, string key, IReadOnlyList<string> upstreams, CancellationToken cancellationToken)
+    internal static async Task QueueAsync(DbConnection connection, string key, IReadOnlyList<string> upstreams, CancellationToken cancellationToken)
     {
-        using SqliteCommand insert = Command(connection, """
-            INSERT OR IGNORE INTO upstream_deliveries (alarm_key, upstream, alarm_seq, state, attempts)
-            VALUES ($key, $upstream, (SELECT seq FROM alarms WHERE key = $key), 'pending', 0);
-            """);
-        insert.Parameters.AddWithValue("$key", key);
-        SqliteParameter upstream = insert.Parameters.Add("$upstream", SqliteType.Text);
         foreach (string name in upstreams)
         {
-            upstream.Value = name;
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(connection, """
+                INSERT INTO upstream_deliveries (alarm_key, upstream, alarm_seq, state, attempts)
+                VALUES (@key, @upstream, (SELECT seq FROM alarms WHERE key = @key), 'pending', 0)
+                ON CONFLICT (alarm_key, upstream) DO NOTHING;
+                """, cancellationToken, ("key", key), ("upstream", name));
         }
     }
 
-    public async Task<PendingDelivery?> NextPendingAsync(string upstream, CancellationToken cancellationToken)
+    /// <summary>
+    /// The oldest pending delivery to <paramref name="upstream"/> that no other instance holds, now leased to this one for
+    /// <see cref="Lease"/> (renewed each time this instance takes it again, e.g. between retries); null when none.
+    /// </summary>
+    public Task<PendingDelivery?> NextPendingAsync(string upstream, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, """
-            SELECT alarm_key, attempts FROM upstream_deliveries
-            WHERE upstream = $upstream AND state = 'pending' ORDER BY alarm_seq LIMIT 1;
-            """);
-        query.Parameters.AddWithValue("$upstream", upstream);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new PendingDelivery(reader.GetString(0), upstream, reader.GetInt32(1)) : null;
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return _database.WriteAsync(async (connection, ct) =>
+        {
+            await using DbCommand claim = Command(connection, $"""
+                UPDATE upstream_deliveries SET lease_owner = @owner, lease_until_ms = @until
+                WHERE (alarm_key, upstream) IN (
+                    SELECT alarm_key, upstream FROM upstream_deliveries
+                    WHERE upstream = @upstream AND state = 'pending'
+                      AND (lease_until_ms IS NULL OR lease_until_ms <= @now OR lease_owner = @owner)
+                    ORDER BY alarm_seq LIMIT 1{_database.Dialect.ForUpdateSkipLocked})
+                RETURNING alarm_key, attempts;
+                """, ("owner", _owner), ("until", now + (long)Lease.TotalMilliseconds), ("upstream", upstream), ("now", now));
+            return await ReadFirstAsync(claim, r => new PendingDelivery(r.GetString(0), upstream, r.GetInt32(1)), ct);
+        }, cancellationToken);
     }
 
     public Task RecordFailureAsync(string key, string upstream, string error, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE upstream_deliveries SET attempts = attempts + 1, last_error = $detail WHERE alarm_key = $key AND upstream = $upstream AND state = 'pending';",
+        UpdateAsync("UPDATE upstream_deliveries SET attempts = attempts + 1, last_error = @detail WHERE alarm_key = @key AND upstream = @upstream AND state = 'pending';",
             key, upstream, error, null, cancellationToken);
 
     public Task SettleAsync(string key, string upstream, string state, string detail, DateTimeOffset at, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE upstream_deliveries SET attempts = attempts + 1, state = $state, last_error = $detail, settled_at = $at WHERE alarm_key = $key AND upstream = $upstream AND state = 'pending';",
-            key, upstream, detail, (state, at), cancellationToken);
+        UpdateAsync("""
+            UPDATE upstream_deliveries SET attempts = attempts + 1, state = @state, last_error = @detail, settled_at = @at, lease_owner = NULL, lease_until_ms = NULL
+            WHERE alarm_key = @key AND upstream = @upstream AND state = 'pending';
+            """, key, upstream, detail, (state, at), cancellationToken);
 
     /// <summary>
     /// The DC-09 sequence number of this delivery: the one it was given first, or the next of the
     /// link's series (0001–9999, round again), stored before the first transmission.
     /// </summary>
-    public async Task<int> WireSequenceAsync(string key, string upstream, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        using SqliteCommand select = Command(connection, "SELECT wire_sequence FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;");
-        select.Parameters.AddWithValue("$key", key);
-        select.Parameters.AddWithValue("$upstream", upstream);
-        if (await select.ExecuteScalarAsync(cancellationToken) is long known)
+    public Task<int> WireSequenceAsync(string key, string upstream, CancellationToken cancellationToken) =>
+        _database.WriteAsync(async (connection, ct) =>
         {
-            return (int)known;
-        }
+            // One instance at a time per link, so two deliveries never draw the same number.
+            await _database.Dialect.SerialiseAsync(connection, SequenceLockBase | (uint)StableHash(upstream), ct);
+            await using DbCommand select = Command(connection, "SELECT wire_sequence FROM upstream_deliveries WHERE alarm_key = @key AND upstream = @upstream;",
+                ("key", key), ("upstream", upstream));
+            if (await ScalarInt64Async(select, ct) is long known)
+            {
+                return (int)known;
+            }
 
-        using SqliteCommand last = Command(connection, "SELECT last_sequence FROM upstream_sequences WHERE upstream = $upstream;");
-        last.Parameters.AddWithValue("$upstream", upstream);
-        int next = Dc09Sender.NextSequence(await last.ExecuteScalarAsync(cancellationToken) is long previous ? (int)previous : 0);
+            await using DbCommand last = Command(connection, "SELECT last_sequence FROM upstream_sequences WHERE upstream = @upstream;", ("upstream", upstream));
+            int next = Dc09Sender.NextSequence(await ScalarInt64Async(last, ct) is long previous ? (int)previous : 0);
+            await ExecuteAsync(connection, """
+                INSERT INTO upstream_sequences (upstream, last_sequence) VALUES (@upstream, @next)
+                ON CONFLICT (upstream) DO UPDATE SET last_sequence = excluded.last_sequence;
+                """, ct, ("upstream", upstream), ("next", next));
+            await ExecuteAsync(connection, "UPDATE upstream_deliveries SET wire_sequence = @next WHERE alarm_key = @key AND upstream = @upstream;", ct,
+                ("next", next), ("key", key), ("upstream", upstream));
+            return next;
+        }, cancellationToken);
 
-        using SqliteCommand save = Command(connection, """
-            INSERT INTO upstream_sequences (upstream, last_sequence) VALUES ($upstream, $next)
-            ON CONFLICT (upstream) DO UPDATE SET last_sequence = excluded.last_sequence;
-            UPDATE upstream_deliveries SET wire_sequence = $next WHERE alarm_key = $key AND upstream = $upstream;
-            """);
-        save.Parameters.AddWithValue("$upstream", upstream);
-        save.Parameters.AddWithValue("$next", next);
-        save.Parameters.AddWithValue("$key", key);
-        await save.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return next;
-    }
-
-    public async Task<IReadOnlyDictionary<string, UpstreamCounts>> CountsAsync(CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, """
-            SELECT upstream,
-                   SUM(state = 'pending'), SUM(state = 'delivered'), SUM(state = 'rejected')
-            FROM upstream_deliveries GROUP BY upstream;
-            """);
-        var counts = new Dictionary<string, UpstreamCounts>(StringComparer.Ordinal);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+    public Task<IReadOnlyDictionary<string, UpstreamCounts>> CountsAsync(CancellationToken cancellationToken) =>
+        _database.ReadAsync<IReadOnlyDictionary<string, UpstreamCounts>>(async (connection, ct) =>
         {
-            counts[reader.GetString(0)] = new UpstreamCounts(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
-        }
+            await using DbCommand query = Command(connection, """
+                SELECT upstream,
+                       SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN state = 'rejected' THEN 1 ELSE 0 END)
+                FROM upstream_deliveries GROUP BY upstream;
+                """);
+            var counts = new Dictionary<string, UpstreamCounts>(StringComparer.Ordinal);
+            await using DbDataReader reader = await query.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                counts[reader.GetString(0)] = new UpstreamCounts(
+                    Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                    Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
+                    Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture));
+            }
 
-        return counts;
-    }
+            return counts;
+        }, cancellationToken);
 
     /// <summary>One delivery row, for tests and diagnostics: state, attempts and last error.</summary>
-    public async Task<(string State, int Attempts, string? LastError)?> FindAsync(string key, string upstream, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, "SELECT state, attempts, last_error FROM upstream_deliveries WHERE alarm_key = $key AND upstream = $upstream;");
-        query.Parameters.AddWithValue("$key", key);
-        query.Parameters.AddWithValue("$upstream", upstream);
-        await using SqliteDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? (reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2))
-            : null;
-    }
-
-    private async Task UpdateAsync(string sql, string key, string upstream, string detail, (string State, DateTimeOffset At)? settle, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand update = Command(connection, sql);
-        update.Parameters.AddWithValue("$key", key);
-        update.Parameters.AddWithValue("$upstream", upstream);
-
-        // Receivers' texts can be long or odd; the row keeps a bounded excerpt.
-        update.Parameters.AddWithValue("$detail", detail.Length > 500 ? detail[..500] : detail);
-        if (settle is { } s)
+    public Task<(string State, int Attempts, string? LastError)?> FindAsync(string key, string upstream, CancellationToken cancellationToken) =>
+        _database.ReadAsync<(string State, int Attempts, string? LastError)?>(async (connection, ct) =>
         {
-            update.Parameters.AddWithValue("$state", s.State);
-            update.Parameters.AddWithValue("$at", Text(s.At));
-        }
+            await using DbCommand query = Command(connection, "SELECT state, attempts, last_error FROM upstream_deliveries WHERE alarm_key = @key AND upstream = @upstream;",
+                ("key", key), ("upstream", upstream));
+            await using DbDataReader reader = await query.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct)
+                ? (reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2))
+                : null;
+        }, cancellationToken);
 
-        await update.ExecuteNonQueryAsync(cancellationToken);
+    // string.GetHashCode differs per process; the lock must be the same number in every instance.
+    private static int StableHash(string text)
+    {
+        unchecked
+        {
+            int hash = (int)2166136261;
+            foreach (char c in text)
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return hash;
+        }
     }
+
+    private Task UpdateAsync(string sql, string key, string upstream, string detail, (string State, DateTimeOffset At)? settle, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, ct) =>
+        {
+            // Receivers' texts can be long or odd; the row keeps a bounded excerpt.
+            var parameters = new List<(string, object?)> { ("key", key), ("upstream", upstream), ("detail", detail.Length > 500 ? detail[..500] : detail) };
+            if (settle is { } s)
+            {
+                parameters.Add(("state", s.State));
+                parameters.Add(("at", Text(s.At)));
+            }
+
+            return ExecuteAsync(connection, sql, ct, [.. parameters]);
+        }, cancellationToken);
 }
 
 /// <summary>Queues a new alarm for every configured upstream inside the alarm's own storing transaction, then wakes the dispatcher.</summary>
 public sealed class UpstreamOutboxHook(IReadOnlyList<string> upstreams, UpstreamWake wake) : IAlarmStoreHook
 {
-    public string Schema => UpstreamDeliveryStore.Schema;
-
-    public Task OnNewAlarmAsync(SqliteConnection connection, string key, CancellationToken cancellationToken) =>
+    public Task OnNewAlarmAsync(DbConnection connection, string key, CancellationToken cancellationToken) =>
         upstreams.Count == 0 ? Task.CompletedTask : UpstreamDeliveryStore.QueueAsync(connection, key, upstreams, cancellationToken);
 
     public void AlarmCommitted(string key) => wake.Signal();

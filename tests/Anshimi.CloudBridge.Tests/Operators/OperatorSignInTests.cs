@@ -46,7 +46,7 @@ public abstract class OperatorSignInTests(StorageProvider provider) : IAsyncLife
     {
         _storage = await TestStorage.CreateAsync(provider);
         _store = new OperatorAccountStore(_storage.Open(StoreFile.Operators));
-        _audit = new AuditLog(_storage.DataDirectory, _clock);
+        _audit = new AuditLog(_storage.Open(StoreFile.Alarms), _clock);
         _throttle = new SignInThrottle(Options.Create(_options), _clock);
         _failures = new SignInFailureAudit(_audit, Options.Create(_options), _clock, NullLogger<SignInFailureAudit>.Instance);
         _signIn = new OperatorSignIn(_store, _audit, _throttle, _failures, DistrictDirectory.Load(CloudBridgeHost.DistrictsFile),

@@ -33,6 +33,7 @@ public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLife
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
     private TestStorage _storage = null!;
+    private StoreDatabase _alarmFile = null!;
     private CloudSnapshotStore _snapshots = null!;
     private readonly FakeTimeProvider _clock = new(Start);
     private readonly RetentionOptions _options = new()
@@ -47,12 +48,10 @@ public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLife
         AuditLog = TimeSpan.FromDays(365),
     };
 
-    // The alarm file's stores keep to the data directory.
-    private string DataDirectory => _storage.DataDirectory;
-
     public async Task InitializeAsync()
     {
         _storage = await TestStorage.CreateAsync(provider);
+        _alarmFile = _storage.Open(StoreFile.Alarms);
         _snapshots = new CloudSnapshotStore(_storage.Open(StoreFile.Snapshots));
     }
 
@@ -61,8 +60,8 @@ public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLife
     [Fact]
     public async Task Each_kind_of_data_is_purged_after_its_own_period_and_the_purge_is_audited_by_count()
     {
-        var store = new AlarmStore(DataDirectory);
-        var audit = new AuditLog(DataDirectory, _clock);
+        var store = new AlarmStore(_alarmFile);
+        var audit = new AuditLog(_alarmFile, _clock);
         AlarmEnvelope resolvedEarly = TestAlarms.Alarm(0x01, 1);
         AlarmEnvelope resolvedLate = TestAlarms.Alarm(0x02, 1);
         AlarmEnvelope stillOpen = TestAlarms.Alarm(0x03, 1);
@@ -114,7 +113,7 @@ public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLife
         TestSnapshots.Write(_snapshots, late.Key, late.DeviceId, TestSnapshots.Png, Start.AddHours(2));
         _clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromHours(1));
 
-        RetentionResult result = await Create(new AlarmStore(DataDirectory), new AuditLog(DataDirectory, _clock)).PurgeOnceAsync(CancellationToken.None);
+        RetentionResult result = await Create(new AlarmStore(_alarmFile), new AuditLog(_alarmFile, _clock)).PurgeOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, result.Snapshots);
         Assert.Null(await _snapshots.FindAsync(early.Key, CancellationToken.None));
@@ -124,7 +123,7 @@ public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLife
     [Fact]
     public async Task Empty_stores_are_nothing_to_purge()
     {
-        RetentionPurge purge = Create(new AlarmStore(DataDirectory), new AuditLog(DataDirectory, _clock));
+        RetentionPurge purge = Create(new AlarmStore(_alarmFile), new AuditLog(_alarmFile, _clock));
 
         Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
     }
@@ -155,9 +154,9 @@ public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLife
     [Fact]
     public async Task Test_alarms_never_resolved_alarms_ended_escorts_and_released_emergencies_each_expire_by_their_own_period()
     {
-        var store = new AlarmStore(DataDirectory);
+        var store = new AlarmStore(_alarmFile);
         EscortStore escorts = Escorts();
-        var audit = new AuditLog(DataDirectory, _clock);
+        var audit = new AuditLog(_alarmFile, _clock);
         AlarmEnvelope walkTest = TestAlarms.Alarm(0x31, 1, test: true), forgotten = TestAlarms.Alarm(0x32, 1), acknowledged = TestAlarms.Alarm(0x33, 1);
         await store.StoreAlarmAsync(walkTest, walkTest.Key, new SiteArea("11680", null), Start, CancellationToken.None);
         await store.StoreAlarmAsync(forgotten, forgotten.Key, new SiteArea("11680", null), Start, CancellationToken.None);

@@ -1,28 +1,32 @@
 using Anshimi.CloudBridge.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Anshimi.CloudBridge.Tests.Storage;
 
 /// <summary>
-/// Where a test's stores keep their tables, on the engine under test: a fresh SQLite data directory, or a fresh database
-/// on the test run's PostgreSQL server (<see cref="PostgresServer.Shared"/>). Each <see cref="Open"/> is what one bridge
-/// instance opens: its own connection pool on the same tables, migrated by the bridge's own migrations.
+/// Where a store test keeps its tables: a fresh temporary directory for SQLite files, or a fresh database on the
+/// shared test PostgreSQL server. Stores open it as the bridge does, through <see cref="StoreDatabase.Open"/> and the
+/// migrations; each <see cref="Open"/> is what one bridge instance opens (its own connection pool on the same tables).
 /// </summary>
 public sealed class TestStorage : IAsyncDisposable
 {
-    private readonly List<StoreDatabase> _open = [];
+    private readonly List<StoreDatabase> _opened = [];
 
-    private TestStorage(StorageOptions options, string dataDirectory)
+    private TestStorage(StorageOptions options, string dataDirectory, PostgresServer? server)
     {
         Options = options;
         DataDirectory = dataDirectory;
+        Server = server;
     }
 
     public StorageOptions Options { get; }
 
     public StorageProvider Provider => Options.Provider;
 
-    /// <summary>The data directory of a bridge on this storage (on SQLite, where the store files are).</summary>
     public string DataDirectory { get; }
+
+    /// <summary>The PostgreSQL server, for the PostgreSQL provider.</summary>
+    public PostgresServer? Server { get; }
 
     /// <summary>The bridge's settings for this storage, for <see cref="CloudBridgeHost.StartAsync"/>.</summary>
     public IDictionary<string, string?> Settings => new Dictionary<string, string?>
@@ -31,48 +35,51 @@ public sealed class TestStorage : IAsyncDisposable
         ["Storage:ConnectionString"] = Options.ConnectionString,
     };
 
-    public static async Task<TestStorage> CreateAsync(StorageProvider provider)
+    /// <param name="server">PostgreSQL only: this server instead of the shared one (a test that kills it).</param>
+    public static async Task<TestStorage> CreateAsync(StorageProvider provider, PostgresServer? server = null)
     {
-        string directory = Directory.CreateTempSubdirectory("stores-").FullName;
+        string directory = Directory.CreateTempSubdirectory("store-").FullName;
         if (provider == StorageProvider.Sqlite)
         {
-            return new TestStorage(new StorageOptions(), directory);
+            return new TestStorage(new StorageOptions(), directory, null);
         }
 
-        PostgresServer server = await PostgresServer.Shared;
-        string connectionString = await server.CreateDatabaseAsync("stores");
-        return new TestStorage(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString }, directory);
+        server ??= await PostgresServer.Shared;
+        string connectionString = await server.CreateDatabaseAsync("store");
+        return new TestStorage(
+            new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString }, directory, server);
     }
 
-    /// <summary>Opens <paramref name="file"/> as one more bridge instance would; closed with this storage.</summary>
+    /// <summary>A store file of a bridge on SQLite in <paramref name="dataDirectory"/>, opened from outside the bridge (as another process would).</summary>
+    public static StoreDatabase OpenSqlite(string dataDirectory, StoreFile file) => StoreDatabase.Open(new StorageOptions(), dataDirectory, file);
+
+    /// <summary>Opens <paramref name="file"/> with its own connection pool, as one bridge instance would.</summary>
     public StoreDatabase Open(StoreFile file)
     {
         StoreDatabase database = StoreDatabase.Open(Options, DataDirectory, file);
-        lock (_open)
+        lock (_opened)
         {
-            _open.Add(database);
+            _opened.Add(database);
         }
 
         return database;
     }
 
-    /// <summary>A store file of a bridge on SQLite in <paramref name="dataDirectory"/>, opened from outside the bridge (another process would).</summary>
-    public static StoreDatabase OpenSqlite(string dataDirectory, StoreFile file) => StoreDatabase.Open(new StorageOptions(), dataDirectory, file);
-
     public ValueTask DisposeAsync()
     {
-        foreach (StoreDatabase database in _open)
+        foreach (StoreDatabase database in _opened)
         {
             database.Dispose();
         }
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        SqliteConnection.ClearAllPools();
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
         }
         catch (IOException)
         {
+            // A host on this storage may still be closing its files.
         }
 
         return ValueTask.CompletedTask;

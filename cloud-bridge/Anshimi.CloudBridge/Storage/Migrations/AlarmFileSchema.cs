@@ -12,6 +12,7 @@ namespace Anshimi.CloudBridge.Storage.Migrations;
 [FluentMigrator.Tags("alarms")]
 public sealed class AlarmFileSchema : ForwardOnlyMigration
 {
+
     public override void Up()
     {
         if (!Schema.Table("alarms").Exists())
@@ -135,7 +136,7 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
             """);
 
         // The audit log refuses edits in the database itself; triggers are where the two engines' languages differ.
-        IfDatabase(ProcessorIdConstants.SQLite).Execute.Sql("""
+        IfDatabase(MigrationEngine.IsSqlite).Execute.Sql("""
             CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -145,7 +146,7 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
             WHEN NEW.purged_through < OLD.purged_through
             BEGIN SELECT RAISE(ABORT, 'the audit horizon only moves forward'); END;
             """);
-        IfDatabase(ProcessorIdConstants.Postgres).Execute.Sql("""
+        IfDatabase(MigrationEngine.IsPostgreSql).Execute.Sql("""
             CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP = 'UPDATE' OR OLD.id > (SELECT purged_through FROM audit_horizon) THEN
@@ -168,15 +169,18 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
 }
 
 /// <summary>
-/// Upstream deliveries are leased to one bridge instance at a time (<c>lease_owner</c> until <c>lease_until_ms</c>), so two
-/// instances never send the same alarm to a receiver; a lease of an instance that died runs out and another takes it.
+/// Outbox rows are leased to one bridge instance at a time, so two instances never both send them: an operator
+/// acknowledgement until <c>lease_until_ms</c>, an upstream delivery to <c>lease_owner</c> until <c>lease_until_ms</c> (kept
+/// through its retries). The lease of an instance that died runs out and another instance takes the row.
 /// </summary>
-[Migration(2026_12_07_02, "upstream delivery lease")]
+[Migration(2026_12_07_02, "outbox leases")]
 [FluentMigrator.Tags("alarms")]
-public sealed class UpstreamDeliveryLease : ForwardOnlyMigration
+public sealed class OutboxLeases : ForwardOnlyMigration
 {
     public override void Up()
     {
+        Alter.Table("ack_outbox")
+            .AddColumn("lease_until_ms").AsInt64().Nullable();
         Alter.Table("upstream_deliveries")
             .AddColumn("lease_owner").AsString().Nullable()
             .AddColumn("lease_until_ms").AsInt64().Nullable();
