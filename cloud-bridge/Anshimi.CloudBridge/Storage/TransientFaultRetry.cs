@@ -21,6 +21,9 @@ public sealed class TransientFaultRetry
         PostgresErrorCodes.ReadOnlySqlTransaction,
     ];
 
+    // NpgsqlMultiHostDataSource's words when no listed host is a primary; it has no more specific type or code.
+    private const string NoPrimaryYet = "No suitable host was found.";
+
     private readonly TimeSpan _retryFor;
     private readonly TimeSpan _firstDelay;
     private readonly TimeSpan _maxDelay;
@@ -41,6 +44,10 @@ public sealed class TransientFaultRetry
     public static bool IsTransient(Exception exception) => exception switch
     {
         PostgresException postgres => postgres.IsTransient || RetriedStates.Contains(postgres.SqlState),
+        // Several hosts (Target Session Attributes): each host's own fault, or every host reachable and none primary yet
+        // (a standby being promoted, or Npgsql still remembering it as a standby for Host Recheck Seconds).
+        NpgsqlException { InnerException: AggregateException hosts } => hosts.InnerExceptions.All(IsTransient),
+        NpgsqlException { InnerException: null, Message: NoPrimaryYet } => true,
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or EndOfStreamException,
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6, // SQLITE_BUSY, SQLITE_LOCKED
         _ => false,
