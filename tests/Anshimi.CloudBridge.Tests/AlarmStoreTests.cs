@@ -1,27 +1,30 @@
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Districts;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Data.Sqlite;
 
 namespace Anshimi.CloudBridge.Tests;
 
-public sealed class AlarmStoreTests : IDisposable
+/// <summary>The alarm store's contract, run on each engine (<see cref="SqliteAlarmStoreTests"/>, <see cref="PostgreSqlAlarmStoreTests"/>).</summary>
+public abstract class AlarmStoreTests : IAsyncLifetime
 {
-    private static readonly SiteArea Gangnam = new("11680", "1168064000");
+    protected static readonly SiteArea Gangnam = new("11680", "1168064000");
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("alarm-store-").FullName;
-    private readonly AlarmStore _store;
+    private AlarmStore _store = null!;
 
-    public AlarmStoreTests()
+    protected abstract StorageProvider Provider { get; }
+
+    protected TestStorage Storage { get; private set; } = null!;
+
+    public async Task InitializeAsync()
     {
-        _store = new AlarmStore(_directory);
+        Storage = await TestStorage.CreateAsync(Provider);
+        _store = new AlarmStore(Storage.Open(StoreFile.Alarms));
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public async Task DisposeAsync() => await Storage.DisposeAsync();
 
     [Fact]
     public async Task The_same_key_twice_is_stored_once()
@@ -48,7 +51,7 @@ public sealed class AlarmStoreTests : IDisposable
             await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
         }
 
-        var reopened = new AlarmStore(_directory);
+        var reopened = new AlarmStore(Storage.Open(StoreFile.Alarms));
         IReadOnlyList<AlarmRecord> alarms = await reopened.ListAsync(10, CancellationToken.None);
 
         Assert.Equal(["00000010:3", "00000010:2", "00000010:1"], alarms.Select(a => a.Key));
@@ -86,7 +89,7 @@ public sealed class AlarmStoreTests : IDisposable
         Assert.Equal(AlarmState.Test, stored.State);
         OperatorActionResult ack = await _store.ApplyOperatorActionAsync(test.Key, AlarmState.Acknowledged, "kim", DateTimeOffset.UtcNow, CancellationToken.None);
         Assert.Equal(OperatorActionOutcome.AlreadyResolved, ack.Outcome);
-        Assert.Empty(await _store.GetDueAcksAsync(DateTimeOffset.UtcNow.AddMinutes(1), 10, CancellationToken.None));
+        Assert.Empty(await PeekDueAsync(DateTimeOffset.UtcNow.AddMinutes(1)));
     }
 
     [Fact]
@@ -98,17 +101,17 @@ public sealed class AlarmStoreTests : IDisposable
         await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None);
         await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Resolved, "kim", now, CancellationToken.None);
 
-        IReadOnlyList<PendingAck> due = await _store.GetDueAcksAsync(now, 10, CancellationToken.None);
+        IReadOnlyList<PendingAck> due = await PeekDueAsync(now);
         Assert.Equal([AlarmState.Acknowledged, AlarmState.Resolved], due.Select(d => d.Stage));
         Assert.All(due, d => Assert.Equal(TestAlarms.Gateway, d.GatewayId));
 
         await _store.RecordAckAttemptAsync(alarm.Key, AlarmState.Acknowledged, 1, now.AddSeconds(2), CancellationToken.None);
-        Assert.Single(await _store.GetDueAcksAsync(now, 10, CancellationToken.None));
-        Assert.Equal(2, (await _store.GetDueAcksAsync(now.AddSeconds(2), 10, CancellationToken.None)).Count);
+        Assert.Single(await PeekDueAsync(now));
+        Assert.Equal(2, (await PeekDueAsync(now.AddSeconds(2))).Count);
 
         Assert.True(await _store.MarkAckRelayedAsync(alarm.Key, AlarmState.Resolved, now, CancellationToken.None));
         Assert.False(await _store.MarkAckRelayedAsync(alarm.Key, AlarmState.Resolved, now, CancellationToken.None));
-        Assert.Empty(await _store.GetDueAcksAsync(DateTimeOffset.MaxValue, 10, CancellationToken.None));
+        Assert.Empty(await PeekDueAsync(DateTimeOffset.MaxValue));
         Assert.Null(await _store.NextAckDueAsync(CancellationToken.None));
     }
 
@@ -125,6 +128,32 @@ public sealed class AlarmStoreTests : IDisposable
         IReadOnlyList<AlarmRecord> listed = await _store.ListAsync(10, new AlarmFilter(null, false) { Neighbourhood = "1121571000" }, CancellationToken.None);
         Assert.Equal([hwayang.Key], listed.Select(a => a.Key));
     }
+
+    [Fact]
+    public async Task A_claimed_ack_is_not_claimed_again_until_its_attempt_is_recorded_or_the_claim_runs_out()
+    {
+        var alarm = TestAlarms.Alarm(0x31, 1);
+        await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None);
+
+        Assert.Single(await _store.ClaimDueAcksAsync(now, now, TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Empty(await _store.ClaimDueAcksAsync(DateTimeOffset.MaxValue, now.AddSeconds(29), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Single(await _store.ClaimDueAcksAsync(now, now.AddSeconds(30), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+
+        await _store.RecordAckAttemptAsync(alarm.Key, AlarmState.Acknowledged, 1, now, CancellationToken.None);
+        PendingAck again = Assert.Single(await _store.ClaimDueAcksAsync(now, now.AddSeconds(31), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Equal(1, again.Attempts);
+    }
+
+    // A claim that ended in 1970: what is due and unclaimed, without keeping it from the next look.
+    private Task<IReadOnlyList<PendingAck>> PeekDueAsync(DateTimeOffset dueBy) =>
+        _store.ClaimDueAcksAsync(dueBy, DateTimeOffset.UnixEpoch, TimeSpan.Zero, 10, CancellationToken.None);
+}
+
+public sealed class SqliteAlarmStoreTests : AlarmStoreTests
+{
+    protected override StorageProvider Provider => StorageProvider.Sqlite;
 
     [Fact]
     public async Task A_store_written_before_neighbourhoods_opens_with_the_column_added_and_its_alarms_kept()
@@ -169,11 +198,18 @@ public sealed class AlarmStoreTests : IDisposable
     [Fact]
     public async Task Store_uses_write_ahead_logging()
     {
-        await using var connection = new SqliteConnection("Data Source=" + _store.DatabasePath);
+        await using var connection = new SqliteConnection("Data Source=" + Path.Combine(Storage.DataDirectory, StoreFile.Alarms.SqliteFileName));
         await connection.OpenAsync();
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode;";
 
         Assert.Equal("wal", await command.ExecuteScalarAsync());
     }
+}
+
+[Trait("Category", "HighAvailability")]
+[Trait("Category", "Storage")]
+public sealed class PostgreSqlAlarmStoreTests : AlarmStoreTests
+{
+    protected override StorageProvider Provider => StorageProvider.PostgreSql;
 }

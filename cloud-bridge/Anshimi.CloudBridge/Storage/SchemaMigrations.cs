@@ -18,14 +18,11 @@ internal static class SchemaMigrations
     {
         if (provider == StorageProvider.PostgreSql)
         {
-            using var guard = new NpgsqlConnection(connectionString);
+            // Unpooled, so the session lock goes with the connection when it closes, also when the migration throws.
+            using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
             guard.Open();
-            using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLock});", guard))
-            {
-                take.ExecuteNonQuery();
-            }
-
-            // The session lock goes with the connection, also when the migration throws.
+            using var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLock});", guard);
+            take.ExecuteNonQuery();
             MigrateUp(provider, connectionString, file);
             return;
         }

@@ -1,20 +1,27 @@
+using System.Data.Common;
 using Anshimi.CloudBridge.Audit;
-using Microsoft.Data.Sqlite;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Audit;
 
-/// <summary>The audit log cannot be edited through SQLite's front door, and edits made around it are found.</summary>
-public sealed class AuditLogTests : IDisposable
+/// <summary>The audit log cannot be edited through the database's front door, and edits made around it are found.</summary>
+public abstract class AuditLogTests : IAsyncLifetime
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("audit-").FullName;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
+    private TestStorage _storage = null!;
+    private StoreDatabase _database = null!;
 
-    public void Dispose()
+    protected abstract StorageProvider Provider { get; }
+
+    public async Task InitializeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _storage = await TestStorage.CreateAsync(Provider);
+        _database = _storage.Open(StoreFile.Alarms);
     }
+
+    public async Task DisposeAsync() => await _storage.DisposeAsync();
 
     [Fact]
     public async Task A_written_chain_verifies_and_survives_reopening()
@@ -22,7 +29,7 @@ public sealed class AuditLogTests : IDisposable
         AuditLog log = await WriteAsync(5);
 
         AuditVerification fresh = await log.VerifyAsync(CancellationToken.None);
-        AuditVerification reopened = await new AuditLog(_directory, _clock).VerifyAsync(CancellationToken.None);
+        AuditVerification reopened = await new AuditLog(_storage.Open(StoreFile.Alarms), _clock).VerifyAsync(CancellationToken.None);
 
         Assert.Equal(new AuditVerification(true, 5, null, null), fresh);
         Assert.Equal(fresh, reopened);
@@ -38,23 +45,15 @@ public sealed class AuditLogTests : IDisposable
     public async Task Update_and_delete_are_refused_by_the_database(string sql)
     {
         await WriteAsync(3);
-        using (SqliteConnection raw = Open())
+        if (sql.Contains("audit_horizon", StringComparison.Ordinal))
         {
-            using SqliteCommand move = raw.CreateCommand();
-            move.CommandText = "UPDATE audit_horizon SET purged_through = 1;";
-            if (sql.Contains("audit_horizon", StringComparison.Ordinal))
-            {
-                // Only a forward move is allowed; then try to move it back.
-                Assert.Throws<SqliteException>(() => { move.CommandText = "DELETE FROM audit WHERE id = 1;"; move.ExecuteNonQuery(); });
-                move.CommandText = "UPDATE audit_horizon SET purged_through = 1;";
-                move.ExecuteNonQuery();
-            }
-
-            using SqliteCommand command = raw.CreateCommand();
-            command.CommandText = sql;
-            SqliteException refused = Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
-            Assert.Contains(sql.Contains("audit_horizon", StringComparison.Ordinal) ? "only moves forward" : "append-only", refused.Message, StringComparison.Ordinal);
+            // Only a forward move is allowed; then try to move it back.
+            await Assert.ThrowsAnyAsync<DbException>(() => RawAsync("DELETE FROM audit WHERE id = 1;"));
+            await RawAsync("UPDATE audit_horizon SET purged_through = 1;");
         }
+
+        DbException refused = await Assert.ThrowsAnyAsync<DbException>(() => RawAsync(sql));
+        Assert.Contains(sql.Contains("audit_horizon", StringComparison.Ordinal) ? "only moves forward" : "append-only", refused.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -65,12 +64,7 @@ public sealed class AuditLogTests : IDisposable
     public async Task Tampering_after_dropping_the_triggers_names_the_first_broken_row(string tamper, long firstBroken, string problem)
     {
         AuditLog log = await WriteAsync(6);
-        using (SqliteConnection raw = Open())
-        {
-            using SqliteCommand command = raw.CreateCommand();
-            command.CommandText = "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; " + tamper;
-            command.ExecuteNonQuery();
-        }
+        await RawAsync(DropTrigger("audit_no_update") + DropTrigger("audit_no_delete") + tamper);
 
         AuditVerification result = await log.VerifyAsync(CancellationToken.None);
 
@@ -83,23 +77,9 @@ public sealed class AuditLogTests : IDisposable
     public async Task Rehashing_an_edited_row_still_breaks_the_link_of_the_next()
     {
         AuditLog log = await WriteAsync(4);
-        using (SqliteConnection raw = Open())
-        {
-            using SqliteCommand read = raw.CreateCommand();
-            read.CommandText = "SELECT id, at, actor, action, target, district, outcome, detail, prev_hash FROM audit WHERE id = 2;";
-            string forged;
-            using (SqliteDataReader r = read.ExecuteReader())
-            {
-                r.Read();
-                var entry = new AuditEntry("intruder", r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
-                forged = AuditLog.HashOf(2, DateTimeOffset.Parse(r.GetString(1), System.Globalization.CultureInfo.InvariantCulture), entry, r.GetString(8));
-            }
-
-            using SqliteCommand command = raw.CreateCommand();
-            command.CommandText = "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'intruder', hash = $hash WHERE id = 2;";
-            command.Parameters.AddWithValue("$hash", forged);
-            command.ExecuteNonQuery();
-        }
+        AuditRecord second = (await log.ListAsync(10, null, CancellationToken.None)).Single(r => r.Id == 2);
+        string forged = AuditLog.HashOf(2, second.At, second.Entry with { Actor = "intruder" }, second.PreviousHash);
+        await RawAsync(DropTrigger("audit_no_update") + "UPDATE audit SET actor = 'intruder', hash = @hash WHERE id = 2;", ("hash", forged));
 
         AuditVerification result = await log.VerifyAsync(CancellationToken.None);
 
@@ -122,12 +102,7 @@ public sealed class AuditLogTests : IDisposable
         AuditRecord purge = (await log.ListAsync(1, null, CancellationToken.None))[0];
         Assert.Equal((AuditAction.RetentionPurge, "removed=3"), (purge.Entry.Action, purge.Entry.Detail));
 
-        using (SqliteConnection raw = Open())
-        {
-            using SqliteCommand command = raw.CreateCommand();
-            command.CommandText = "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 4;";
-            command.ExecuteNonQuery();
-        }
+        await RawAsync(DropTrigger("audit_no_delete") + "DELETE FROM audit WHERE id = 4;");
 
         Assert.Equal(5, (await log.VerifyAsync(CancellationToken.None)).FirstBrokenId);
     }
@@ -135,7 +110,7 @@ public sealed class AuditLogTests : IDisposable
     [Fact]
     public async Task Concurrent_appends_keep_one_unbroken_chain()
     {
-        var log = new AuditLog(_directory, _clock);
+        var log = new AuditLog(_database, _clock);
 
         await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
             log.AppendAsync(new AuditEntry("op" + i, AuditAction.Acknowledge, "0000000" + (i % 10) + ":1", "11680", AuditOutcome.Done, "\"quoted\",\n"), CancellationToken.None)));
@@ -143,9 +118,17 @@ public sealed class AuditLogTests : IDisposable
         Assert.Equal(new AuditVerification(true, 40, null, null), await log.VerifyAsync(CancellationToken.None));
     }
 
+    private string DropTrigger(string name) => Provider == StorageProvider.Sqlite ? $"DROP TRIGGER {name}; " : $"DROP TRIGGER {name} ON audit; ";
+
+    private async Task RawAsync(string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using DbConnection connection = await _database.OpenConnectionAsync(CancellationToken.None);
+        await StoreDatabase.ExecuteAsync(connection, sql, CancellationToken.None, parameters);
+    }
+
     private async Task<AuditLog> WriteAsync(int rows)
     {
-        var log = new AuditLog(_directory, _clock);
+        var log = new AuditLog(_database, _clock);
         for (int i = 0; i < rows; i++)
         {
             await log.AppendAsync(new AuditEntry("op" + i, AuditAction.SnapshotView, "0000A001:" + i, "11680", AuditOutcome.Granted, "sha256=ab"), CancellationToken.None);
@@ -154,11 +137,16 @@ public sealed class AuditLogTests : IDisposable
 
         return log;
     }
+}
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, AuditLog.FileName), Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
+public sealed class SqliteAuditLogTests : AuditLogTests
+{
+    protected override StorageProvider Provider => StorageProvider.Sqlite;
+}
+
+[Trait("Category", "HighAvailability")]
+[Trait("Category", "Storage")]
+public sealed class PostgreSqlAuditLogTests : AuditLogTests
+{
+    protected override StorageProvider Provider => StorageProvider.PostgreSql;
 }

@@ -12,6 +12,7 @@ namespace Anshimi.CloudBridge.Storage.Migrations;
 [FluentMigrator.Tags("alarms")]
 public sealed class AlarmFileSchema : ForwardOnlyMigration
 {
+
     public override void Up()
     {
         if (!Schema.Table("alarms").Exists())
@@ -135,7 +136,7 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
             """);
 
         // The audit log refuses edits in the database itself; triggers are where the two engines' languages differ.
-        IfDatabase(ProcessorIdConstants.SQLite).Execute.Sql("""
+        IfDatabase(MigrationEngine.IsSqlite).Execute.Sql("""
             CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -145,7 +146,7 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
             WHEN NEW.purged_through < OLD.purged_through
             BEGIN SELECT RAISE(ABORT, 'the audit horizon only moves forward'); END;
             """);
-        IfDatabase(ProcessorIdConstants.Postgres).Execute.Sql("""
+        IfDatabase(MigrationEngine.IsPostgreSql).Execute.Sql("""
             CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP = 'UPDATE' OR OLD.id > (SELECT purged_through FROM audit_horizon) THEN
