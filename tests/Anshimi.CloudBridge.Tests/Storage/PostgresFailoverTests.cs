@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol.Upstream;
+using Xunit.Abstractions;
 
 namespace Anshimi.CloudBridge.Tests.Storage;
 
@@ -13,7 +15,7 @@ namespace Anshimi.CloudBridge.Tests.Storage;
 /// </summary>
 [Trait("Category", "HighAvailability")]
 [Trait("Category", "Storage")]
-public sealed class PostgresFailoverTests : IAsyncLifetime
+public sealed class PostgresFailoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Writers = 4;
     private const int PerWriter = 40;
@@ -47,13 +49,14 @@ public sealed class PostgresFailoverTests : IAsyncLifetime
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var acknowledged = new ConcurrentBag<string>();
 
-        Task writing = WriteAlarmsAsync(alarms, 0xE0, acknowledged, stop.Token);
+        Task<TimeSpan> writing = WriteAlarmsAsync(alarms, 0xE0, acknowledged, stop.Token);
         await WaitUntilAsync(() => acknowledged.Count >= 20, stop.Token);
         await _pair.KillAsync(_pair.Primary, stop.Token);
         int atKill = acknowledged.Count;
         await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
         await _pair.Primary.RestartAsync(stop.Token);
-        await writing;
+        TimeSpan longest = await writing;
+        output.WriteLine($"longest store call: {longest.TotalSeconds:0.0} s");
 
         Assert.InRange(atKill, 20, Writers * PerWriter - 1);
         await AssertStoredOnceAsync(alarms, acknowledged);
@@ -68,12 +71,13 @@ public sealed class PostgresFailoverTests : IAsyncLifetime
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var acknowledged = new ConcurrentBag<string>();
 
-        Task writing = WriteAlarmsAsync(alarms, 0xE8, acknowledged, stop.Token);
+        Task<TimeSpan> writing = WriteAlarmsAsync(alarms, 0xE8, acknowledged, stop.Token);
         await WaitUntilAsync(() => acknowledged.Count >= 20, stop.Token);
         await _pair.KillAsync(lost, stop.Token);
         int atKill = acknowledged.Count;
         await _pair.PromoteStandbyAsync(stop.Token);
-        await writing;
+        TimeSpan longest = await writing;
+        output.WriteLine($"longest store call: {longest.TotalSeconds:0.0} s");
 
         Assert.InRange(atKill, 20, Writers * PerWriter - 1);
         Assert.NotSame(lost, _pair.Primary);
@@ -107,18 +111,29 @@ public sealed class PostgresFailoverTests : IAsyncLifetime
     }
 
     // Several writers, as several gateways' envelopes arrive: an alarm counts as acknowledged only once the store returned.
-    private static Task WriteAlarmsAsync(AlarmStore alarms, uint firstDevice, ConcurrentBag<string> acknowledged, CancellationToken cancellationToken) =>
-        Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+    // Returns the longest a store call took: how long the bridge waited out the database's failure.
+    private static async Task<TimeSpan> WriteAlarmsAsync(AlarmStore alarms, uint firstDevice, ConcurrentBag<string> acknowledged, CancellationToken cancellationToken)
+    {
+        TimeSpan[] longest = await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
         {
+            TimeSpan writerLongest = TimeSpan.Zero;
             for (uint counter = 1; counter <= PerWriter; counter++)
             {
                 AlarmEnvelope alarm = TestAlarms.Alarm(firstDevice + (uint)w, counter);
+                long started = Stopwatch.GetTimestamp();
+
                 // False when a retry finds its own earlier commit, whose answer the crash lost: stored all the same.
                 await alarms.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, cancellationToken);
                 acknowledged.Add(alarm.Key);
+                TimeSpan took = Stopwatch.GetElapsedTime(started);
+                writerLongest = took > writerLongest ? took : writerLongest;
                 await Task.Delay(10, cancellationToken);
             }
+
+            return writerLongest;
         }, cancellationToken)));
+        return longest.Max();
+    }
 
     private static async Task AssertStoredOnceAsync(AlarmStore alarms, ConcurrentBag<string> acknowledged)
     {
