@@ -47,11 +47,15 @@ public sealed class TransientFaultRetry
         // Several hosts (Target Session Attributes): each host's own fault, or every host reachable and none primary yet
         // (a standby being promoted, or Npgsql still remembering it as a standby for Host Recheck Seconds).
         NpgsqlException { InnerException: AggregateException hosts } => hosts.InnerExceptions.All(IsTransient),
-        NpgsqlException { InnerException: null, Message: NoPrimaryYet } => true,
+        NpgsqlException npgsql when FoundNoPrimary(npgsql) => true,
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or EndOfStreamException,
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6, // SQLITE_BUSY, SQLITE_LOCKED
         _ => false,
     };
+
+    /// <summary>A multi-host connection found no listed host it may use: each is remembered as down or as a standby.</summary>
+    public static bool FoundNoPrimary(Exception exception) =>
+        exception is NpgsqlException { InnerException: null, Message: NoPrimaryYet } and not PostgresException;
 
     /// <summary>
     /// Runs <paramref name="work"/> until it succeeds, fails with a fault that is not transient, or the retry time is
