@@ -65,7 +65,7 @@ public static class AuditEndpoints
             {
                 csv.WriteRecord(
                 [
-                    row.Id.ToString(CultureInfo.InvariantCulture), SqliteFile.Text(row.At), row.Entry.Actor, row.Entry.Action,
+                    row.Id.ToString(CultureInfo.InvariantCulture), StoreDatabase.Text(row.At), row.Entry.Actor, row.Entry.Action,
                     row.Entry.Target, row.Entry.District, row.Entry.Outcome, row.Entry.Detail, row.PreviousHash, row.Hash,
                 ]);
             }

@@ -25,7 +25,7 @@ public sealed class CloudBridgeHealthCheck : IHealthCheck
         {
             await _store.CountAsync(cancellationToken);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (System.Data.Common.DbException ex)
         {
             return HealthCheckResult.Unhealthy("alarm store unavailable: " + ex.Message);
         }
