@@ -20,6 +20,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private static readonly Lazy<Task<PostgresServer>> SharedServer = new(() => StartAsync());
 
     private readonly string _bin;
+    private readonly bool _passwordOnly;
     private RunningProcess? _process;
 
     static PostgresServer()
@@ -41,10 +42,11 @@ public sealed class PostgresServer : IAsyncDisposable
         };
     }
 
-    private PostgresServer(string bin, string directory)
+    private PostgresServer(string bin, string directory, bool passwordOnly = false)
     {
         _bin = bin;
         Directory = directory;
+        _passwordOnly = passwordOnly;
     }
 
     /// <summary>One server for the whole test run, for tests that only need a database of their own.</summary>
@@ -52,7 +54,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public string Host => "127.0.0.1";
 
-    public int Port { get; private set; }
+    public int Port { get; internal set; }
 
     /// <summary>The server's private directory: its data directory and Unix socket.</summary>
     public string Directory { get; }
@@ -128,6 +130,16 @@ public sealed class PostgresServer : IAsyncDisposable
         return ConnectionString(name);
     }
 
+    /// <summary>
+    /// A server whose data directory someone else makes (<see cref="PostgresReplicaSet"/>, from hosting/postgresql's scripts)
+    /// and whose access rules want passwords over TCP, so readiness is asked with pg_isready. Not started.
+    /// </summary>
+    internal static PostgresServer Member(string directory, int port) =>
+        new(FindBinaries() ?? throw new InvalidOperationException("PostgreSQL is not installed: no /usr/lib/postgresql/<version>/bin/postgres (apt-get install postgresql)."), directory, passwordOnly: true)
+        {
+            Port = port,
+        };
+
     /// <summary>(Re)starts on the same port and data directory; waits until it takes connections (crash recovery included).</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
     {
@@ -152,8 +164,7 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             try
             {
-                await using var connection = new NpgsqlConnection(ConnectionString() + ";Pooling=false;Timeout=5");
-                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await ProbeAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (NpgsqlException) when (deadline.Elapsed < TimeSpan.FromSeconds(60) && !_process.HasExited)
@@ -165,6 +176,23 @@ public sealed class PostgresServer : IAsyncDisposable
                 _process.Kill();
                 throw new InvalidOperationException($"postgres did not start on {Host}:{Port}: {ex.Message}\nlog:\n{ReadLog()}", ex);
             }
+        }
+    }
+
+    private async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        if (!_passwordOnly)
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString() + ";Pooling=false;Timeout=5");
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        ProcessResult ready = await RunAsync("pg_isready", ["-h", Directory, "-p", Port.ToString(CultureInfo.InvariantCulture), "-t", "5"], TimeSpan.FromSeconds(30), cancellationToken)
+            .ConfigureAwait(false);
+        if (ready.ExitCode != 0)
+        {
+            throw new NpgsqlException("pg_isready: " + ready.StandardOutput.Trim());
         }
     }
 

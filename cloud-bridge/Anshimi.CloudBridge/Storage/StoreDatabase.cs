@@ -221,11 +221,18 @@ public sealed class StoreDatabase : IDisposable
     public void Dispose() => _source.Dispose();
 
     // Connections pooled before a server restart or primary switch are all dead: drop them rather than meet them one by one.
+    // When no host was even tried, Npgsql still remembers them as down or standby (Host Recheck Seconds, 10 s) and every
+    // retry until then would fail unseen: forget that, so the retry asks the restarted or just promoted member again.
     private void OnFault(Exception fault)
     {
         if (_source is NpgsqlDataSource postgres)
         {
             postgres.Clear();
+        }
+
+        if (_source is NpgsqlMultiHostDataSource hosts && TransientFaultRetry.FoundNoPrimary(fault))
+        {
+            hosts.ClearDatabaseStates();
         }
     }
 }

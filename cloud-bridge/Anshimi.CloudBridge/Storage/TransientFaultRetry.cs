@@ -21,6 +21,9 @@ public sealed class TransientFaultRetry
         PostgresErrorCodes.ReadOnlySqlTransaction,
     ];
 
+    // NpgsqlMultiHostDataSource's words when no listed host is a primary; it has no more specific type or code.
+    private const string NoPrimaryYet = "No suitable host was found.";
+
     private readonly TimeSpan _retryFor;
     private readonly TimeSpan _firstDelay;
     private readonly TimeSpan _maxDelay;
@@ -41,10 +44,18 @@ public sealed class TransientFaultRetry
     public static bool IsTransient(Exception exception) => exception switch
     {
         PostgresException postgres => postgres.IsTransient || RetriedStates.Contains(postgres.SqlState),
+        // Several hosts (Target Session Attributes): each host's own fault, or every host reachable and none primary yet
+        // (a standby being promoted, or Npgsql still remembering it as a standby for Host Recheck Seconds).
+        NpgsqlException { InnerException: AggregateException hosts } => hosts.InnerExceptions.All(IsTransient),
+        NpgsqlException npgsql when FoundNoPrimary(npgsql) => true,
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or EndOfStreamException,
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6, // SQLITE_BUSY, SQLITE_LOCKED
         _ => false,
     };
+
+    /// <summary>A multi-host connection found no listed host it may use: each is remembered as down or as a standby.</summary>
+    public static bool FoundNoPrimary(Exception exception) =>
+        exception is NpgsqlException { InnerException: null, Message: NoPrimaryYet } and not PostgresException;
 
     /// <summary>
     /// Runs <paramref name="work"/> until it succeeds, fails with a fault that is not transient, or the retry time is

@@ -18,6 +18,10 @@ public sealed class TransientFaultRetryTests
         new PostgresException("cannot execute INSERT in a read-only transaction", "ERROR", "ERROR", PostgresErrorCodes.ReadOnlySqlTransaction),
         new PostgresException("could not serialize access", "ERROR", "ERROR", PostgresErrorCodes.SerializationFailure),
         new SqliteException("database is locked", 5),
+        new NpgsqlException("No suitable host was found."),
+        new NpgsqlException("Unable to connect to a suitable host. Check inner exception for more details.", new AggregateException(
+            new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused)),
+            new PostgresException("the database system is starting up", "FATAL", "FATAL", PostgresErrorCodes.CannotConnectNow))),
     ];
 
     public static TheoryData<Exception> Permanent() =>
@@ -27,6 +31,9 @@ public sealed class TransientFaultRetryTests
         new PostgresException("password authentication failed", "FATAL", "FATAL", PostgresErrorCodes.InvalidPassword),
         new SqliteException("FOREIGN KEY constraint failed", 19),
         new InvalidOperationException("a bug"),
+        new NpgsqlException("Unable to connect to a suitable host. Check inner exception for more details.", new AggregateException(
+            new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused)),
+            new PostgresException("password authentication failed", "FATAL", "FATAL", PostgresErrorCodes.InvalidPassword))),
     ];
 
     [Theory]
