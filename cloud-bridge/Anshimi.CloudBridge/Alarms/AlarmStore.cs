@@ -123,9 +123,19 @@ public sealed class AlarmStore
         OperatorActionOutcome outcome = await Database.WriteAsync(async (connection, ct) =>
         {
             OperatorActionOutcome applied = await ApplyAsync(connection, key, stage, operatorName, at, ct);
-            if (applied == OperatorActionOutcome.Applied && recordApplied is not null)
+            if (applied != OperatorActionOutcome.Applied)
+            {
+                return applied;
+            }
+
+            if (recordApplied is not null)
             {
                 await recordApplied(connection, ct);
+            }
+
+            foreach (IAlarmStoreHook hook in _hooks)
+            {
+                await hook.OnAlarmChangedAsync(connection, key, ct);
             }
 
             return applied;
@@ -156,6 +166,20 @@ public sealed class AlarmStore
             List<(PendingAck Ack, long Due)> rows = await ReadAllAsync(
                 claim, r => (new PendingAck(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetInt32(5)), r.GetInt64(6)), ct);
             return rows.OrderBy(r => r.Due).ThenBy(r => r.Ack.Key, StringComparer.Ordinal).ThenBy(r => r.Ack.Stage, StringComparer.Ordinal).Select(r => r.Ack).ToList();
+        }, cancellationToken);
+
+    /// <summary>
+    /// The alarms whose timeline gained an entry with an id above <paramref name="sinceTimelineId"/>, each with whether
+    /// it arrived in that span (it is new to whoever last looked then).
+    /// </summary>
+    public Task<IReadOnlyList<(string Key, bool Received)>> ChangedSinceAsync(long sinceTimelineId, CancellationToken cancellationToken) =>
+        Database.ReadAsync<IReadOnlyList<(string Key, bool Received)>>(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, """
+                SELECT alarm_key, MAX(CASE WHEN stage = @received THEN 1 ELSE 0 END) FROM timeline
+                WHERE id > @since GROUP BY alarm_key ORDER BY MIN(id);
+                """, ("received", TimelineStage.Received), ("since", sinceTimelineId));
+            return await ReadAllAsync(query, r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) == 1), ct);
         }, cancellationToken);
 
     /// <summary>When the next unrelayed acknowledgement is due, or null when none waits.</summary>

@@ -1,3 +1,5 @@
+using Anshimi.Mqtt;
+
 namespace Anshimi.CloudBridge.Hosting;
 
 /// <summary>Settings of the cloud bridge; bound from configuration section "CloudBridge".</summary>
@@ -34,4 +36,19 @@ public sealed class CloudBridgeOptions
 
     /// <summary>How long a receipt or acknowledgement publish may wait for the broker's PUBACK.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// This instance's name among the instances sharing one PostgreSQL database (letters, digits, '-', '_'); it tells
+    /// its own alarm notices from the others'. Default: the host name.
+    /// </summary>
+    public string InstanceId { get; set; } = Environment.MachineName;
+
+    /// <summary>PostgreSQL only: delays between attempts to reopen the connection that listens for other instances' alarms.</summary>
+    public ReconnectBackoffOptions ListenReconnect { get; set; } = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
+
+    /// <summary>The first problem with <see cref="InstanceId"/>, naming its key; null when usable.</summary>
+    public string? InstanceIdProblem() =>
+        string.IsNullOrEmpty(InstanceId) || InstanceId.Length > 64 || !InstanceId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? $"{SectionName}:{nameof(InstanceId)} must be 1 to 64 letters, digits, '-' or '_'."
+            : null;
 }
