@@ -69,6 +69,9 @@ public sealed partial class AlarmChangeListener(
     /// <summary>Listening connections opened so far (a reconnect counts one more).</summary>
     public long Connections => Interlocked.Read(ref _connections);
 
+    /// <summary>The listening connection's <c>application_name</c>.</summary>
+    public static string ListenerName(string instanceId) => "anshimi-listen-" + instanceId;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var backoff = new ReconnectBackoff(reconnect);
@@ -77,7 +80,14 @@ public sealed partial class AlarmChangeListener(
         {
             try
             {
-                await using var connection = new NpgsqlConnection(storage.ConnectionString);
+                // Named, so an operator sees in pg_stat_activity which instance listens where; unpooled, as it lives
+                // as long as it works and a broken one must not go back to a pool.
+                var connectionString = new NpgsqlConnectionStringBuilder(storage.ConnectionString)
+                {
+                    ApplicationName = ListenerName(notices.InstanceId),
+                    Pooling = false,
+                };
+                await using var connection = new NpgsqlConnection(connectionString.ConnectionString);
                 var arrived = new Queue<string>();
                 connection.Notification += (_, e) => arrived.Enqueue(e.Payload);
                 await connection.OpenAsync(stoppingToken);
