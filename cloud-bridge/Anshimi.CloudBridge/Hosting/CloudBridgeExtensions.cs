@@ -46,7 +46,7 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.AckRetryInterval > TimeSpan.Zero && o.AckRetryMaxInterval >= o.AckRetryInterval,
                 "CloudBridge:AckRetryInterval must be positive and not above CloudBridge:AckRetryMaxInterval.")
             .Validate(o => o.PublishTimeout > TimeSpan.Zero, "CloudBridge:PublishTimeout must be positive.")
-            .Validate(o => o.InstanceIdProblem() is null, "CloudBridge:InstanceId must be 1 to 64 letters, digits, '-' or '_'.")
+            .Validate(o => o.InstancesProblem() is null, "CloudBridge:InstanceId must be 1 to 64 letters, digits, '-' or '_', and CloudBridge:IngressShareGroup letters, digits, '-' or '_'.")
             .Validate(o => o.ListenReconnect.InitialDelay > TimeSpan.Zero && o.ListenReconnect.MaxDelay >= o.ListenReconnect.InitialDelay,
                 "CloudBridge:ListenReconnect:InitialDelay must be positive and not above CloudBridge:ListenReconnect:MaxDelay.")
             .ValidateOnStart();

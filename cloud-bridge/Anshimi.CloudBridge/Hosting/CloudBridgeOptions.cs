@@ -46,9 +46,17 @@ public sealed class CloudBridgeOptions
     /// <summary>PostgreSQL only: delays between attempts to reopen the connection that listens for other instances' alarms.</summary>
     public ReconnectBackoffOptions ListenReconnect { get; set; } = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(5) };
 
-    /// <summary>The first problem with <see cref="InstanceId"/>, naming its key; null when usable.</summary>
-    public string? InstanceIdProblem() =>
+    /// <summary>
+    /// Several instances: the share group in which they subscribe to gateway events (<c>$share/group/…</c>), so the
+    /// endpoint hands each envelope to one of them. Empty (the default): a plain subscription, for one instance.
+    /// </summary>
+    public string? IngressShareGroup { get; set; }
+
+    /// <summary>The first problem with <see cref="InstanceId"/> or <see cref="IngressShareGroup"/>, naming its key; null when usable.</summary>
+    public string? InstancesProblem() =>
         string.IsNullOrEmpty(InstanceId) || InstanceId.Length > 64 || !InstanceId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
             ? $"{SectionName}:{nameof(InstanceId)} must be 1 to 64 letters, digits, '-' or '_'."
+            : IngressShareGroup is { Length: > 0 } group && !group.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? $"{SectionName}:{nameof(IngressShareGroup)} must be letters, digits, '-' or '_'."
             : null;
 }
