@@ -182,11 +182,17 @@ public sealed class AlarmStore
             return await ReadAllAsync(query, r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) == 1), ct);
         }, cancellationToken);
 
-    /// <summary>When the next unrelayed acknowledgement is due, or null when none waits.</summary>
+    /// <summary>
+    /// When the next unrelayed acknowledgement is due, or null when none waits. A row another instance holds is due when
+    /// its claim runs out, so an outbox does not spin on a row it cannot take.
+    /// </summary>
     public Task<DateTimeOffset?> NextAckDueAsync(CancellationToken cancellationToken) =>
         Database.ReadAsync(async (connection, ct) =>
         {
-            await using DbCommand query = Command(connection, "SELECT MIN(next_attempt_ms) FROM ack_outbox WHERE relayed_at IS NULL;");
+            await using DbCommand query = Command(connection, """
+                SELECT MIN(CASE WHEN lease_until_ms > next_attempt_ms THEN lease_until_ms ELSE next_attempt_ms END)
+                FROM ack_outbox WHERE relayed_at IS NULL;
+                """);
             return await ScalarInt64Async(query, ct) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
         }, cancellationToken);
 
