@@ -166,7 +166,7 @@ public sealed class CloudBridgeHost : IAsyncDisposable
             _ => null,
         };
         if (bound is null || gatewayId is null || bound.Site is null || !Protocol.DeviceIdText.TryParse(bound.DeviceId, out uint deviceId) ||
-            Protocol.DeviceIdText.IsCloudReserved(deviceId) || Bindings.Find(deviceId) is not null)
+            Protocol.DeviceIdText.IsCloudReserved(deviceId) || await Bindings.FindAsync(deviceId, CancellationToken.None) is not null)
         {
             return;
         }

@@ -234,7 +234,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     {
         AlarmEnvelope alarm = TestAlarms.Alarm(0x0400, 1, TestAlarms.GangnamGuOffice);
         await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-        TestSnapshots.Write(_host.DataDirectory, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         AuditLog audit = _host.Services.GetRequiredService<AuditLog>();
 
         IPage page = await OpenConsoleAsync();
@@ -426,7 +426,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     {
         AlarmEnvelope alarm = TestAlarms.Alarm(0x0500, 1, TestAlarms.GangnamGuOffice);
         await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-        TestSnapshots.Write(_host.DataDirectory, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         IPage page = await OpenConsoleAsync();
         await page.AddInitScriptAsync(
             "window.cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));");
@@ -486,7 +486,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         const string home = "서울특별시 강남구 학동로 426 101동 1203호";
         AlarmEnvelope alarm = TestAlarms.Alarm(0x0500, 1, TestAlarms.GangnamGuOffice, address: home);
         await _host.InjectAsync(TestAlarms.EventsTopic(), alarm);
-        TestSnapshots.Write(_host.DataDirectory, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, alarm.Key, alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         AuditLog audit = _host.Services.GetRequiredService<AuditLog>();
 
         IPage gangnam = await OpenConsoleAsync();

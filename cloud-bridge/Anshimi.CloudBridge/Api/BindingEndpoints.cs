@@ -22,7 +22,8 @@ public static class BindingEndpoints
     {
         ArgumentNullException.ThrowIfNull(api);
         RouteGroupBuilder bindings = api.MapGroup("/bindings").WithTags("Bindings").RequireAuthorization(OperatorAuthentication.CentralPolicy);
-        bindings.MapGet("/", (DeviceBindingStore store) => TypedResults.Ok(store.List().Select(View).ToList()))
+        bindings.MapGet("/", async (DeviceBindingStore store, CancellationToken cancellationToken) =>
+                TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(View).ToList()))
             .WithName("ListBindings").WithSummary("기기 ↔ 게이트웨이 배정 every device's gateway, site and district on the cloud's record.");
         bindings.MapPost("/{deviceId}/rehome", RehomeAsync).WithName("RehomeDevice")
             .WithSummary("재배정 re-home: from now on only the named gateway speaks for the device; audited with the reason.");
@@ -50,7 +51,7 @@ public static class BindingEndpoints
         await audit.AppendAsync(new AuditEntry(
             OperatorScope.Of(http.User).UserName, RehomeAction, DeviceIdText.Format(id), previous.DistrictCode, AuditOutcome.Done,
             previous.GatewayId + " -> " + request.GatewayId + ": " + request.Reason), cancellationToken);
-        return TypedResults.Ok(View(store.Find(id)!));
+        return TypedResults.Ok(View(previous with { GatewayId = request.GatewayId }));
     }
 
     /// <summary>Usable as the one level of <c>anshimi/v1/gw/{id}/…</c>: no wildcards, no separators.</summary>

@@ -25,17 +25,18 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
 
     public async Task<GatewayVerdict> AuthorizeAsync(string gatewayId, Envelope envelope, CancellationToken cancellationToken) => envelope switch
     {
-        AlarmEnvelope alarm => Alarm(gatewayId, alarm),
-        DeviceBoundEnvelope bound => Device(gatewayId, bound.DeviceId, "device-bound", newDevice: true),
-        TroubleEnvelope trouble => Device(gatewayId, trouble.DeviceId, "trouble", newDevice: false, boxAllowed: true),
-        DeviceStatusEnvelope status => Device(gatewayId, status.DeviceId, "device-status", newDevice: false),
-        SnapshotEnvelope snapshot => Device(gatewayId, snapshot.DeviceId, "snapshot", newDevice: false),
-        LightOutcomeEnvelope outcome => Device(gatewayId, outcome.LightId, "light-outcome", newDevice: false),
+        AlarmEnvelope alarm => await AlarmAsync(gatewayId, alarm, cancellationToken),
+        DeviceBoundEnvelope bound => await DeviceAsync(gatewayId, bound.DeviceId, "device-bound", newDevice: true, cancellationToken),
+        TroubleEnvelope trouble => await DeviceAsync(gatewayId, trouble.DeviceId, "trouble", newDevice: false, cancellationToken, boxAllowed: true),
+        DeviceStatusEnvelope status => await DeviceAsync(gatewayId, status.DeviceId, "device-status", newDevice: false, cancellationToken),
+        SnapshotEnvelope snapshot => await DeviceAsync(gatewayId, snapshot.DeviceId, "snapshot", newDevice: false, cancellationToken),
+        LightOutcomeEnvelope outcome => await DeviceAsync(gatewayId, outcome.LightId, "light-outcome", newDevice: false, cancellationToken),
         AckRelayedEnvelope relayed => await AckRelayedAsync(gatewayId, relayed, cancellationToken),
         _ => new GatewayVerdict.Allowed(null, null),
     };
 
-    private GatewayVerdict Device(string gatewayId, string? deviceIdText, string kind, bool newDevice, bool boxAllowed = false)
+    private async Task<GatewayVerdict> DeviceAsync(
+        string gatewayId, string? deviceIdText, string kind, bool newDevice, CancellationToken cancellationToken, bool boxAllowed = false)
     {
         if (deviceIdText is null || !DeviceIdText.TryParse(deviceIdText, out uint deviceId))
         {
@@ -53,7 +54,7 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
             return new GatewayVerdict.Refused(RefusalReason.ReservedDevice, subject, kind + " for a device id the cloud reserves", "");
         }
 
-        DeviceOnRecord? device = OnRecord(deviceId);
+        DeviceOnRecord? device = OnRecord(deviceId, await bindings.FindAsync(deviceId, cancellationToken));
         if (device is null)
         {
             // A gateway introduces its own new devices with device-bound; everything else needs the binding first.
@@ -67,7 +68,7 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
             : new GatewayVerdict.Refused(RefusalReason.OtherGatewaysDevice, subject, kind + " for a device bound to " + device.GatewayId, device.DistrictCode);
     }
 
-    private GatewayVerdict Alarm(string gatewayId, AlarmEnvelope alarm)
+    private async Task<GatewayVerdict> AlarmAsync(string gatewayId, AlarmEnvelope alarm, CancellationToken cancellationToken)
     {
         if (!AlarmKey.TryParse(alarm.Key, out AlarmKey key) || !DeviceIdText.TryParse(alarm.DeviceId, out uint deviceId) ||
             deviceId != key.DeviceId || alarm.Counter != key.Counter)
@@ -81,8 +82,8 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
             return new GatewayVerdict.Refused(RefusalReason.ReservedDevice, subject, "alarm under a key only the cloud makes (app reports)", "");
         }
 
-        DeviceOnRecord? device = OnRecord(deviceId);
-        DeviceBinding? binding = bindings.Find(deviceId);
+        DeviceBinding? binding = await bindings.FindAsync(deviceId, cancellationToken);
+        DeviceOnRecord? device = OnRecord(deviceId, binding);
         if (device is null || binding is null)
         {
             return new GatewayVerdict.Refused(RefusalReason.UnboundDevice, subject, "alarm from a device bound to no gateway", "");
@@ -115,9 +116,9 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
             : new GatewayVerdict.Refused(RefusalReason.OtherGatewaysAlarm, key.ToString(), "ack-relayed for an alarm relayed by " + relayer, "");
     }
 
-    private DeviceOnRecord? OnRecord(uint deviceId)
+    private DeviceOnRecord? OnRecord(uint deviceId, DeviceBinding? binding)
     {
-        if (bindings.Find(deviceId) is { } binding)
+        if (binding is not null)
         {
             return new DeviceOnRecord(deviceId, binding.GatewayId, binding.Profile, binding.Site, binding.DistrictCode);
         }

@@ -1,135 +1,110 @@
-using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Security.Cryptography;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Data.Sqlite;
-using static Anshimi.CloudBridge.Storage.SqliteFile;
+using static Anshimi.CloudBridge.Storage.StoreDatabase;
 
 namespace Anshimi.CloudBridge.Bindings;
 
 /// <summary>
-/// The authoritative binding device → gateway (file <c>bindings.db</c>), read on every envelope from memory and
-/// written through. A gateway can only add its own devices; moving one is <see cref="RehomeAsync"/>, for central staff.
+/// The authoritative binding device → gateway (store file <see cref="StoreFile.Bindings"/>), read from the database on
+/// every envelope, so every bridge instance on one database sees the same binding. A gateway can only add its own
+/// devices, and of two gateways claiming a new device at once exactly the first wins; moving one is
+/// <see cref="RehomeAsync"/>, for central staff.
 /// </summary>
-public sealed class DeviceBindingStore
+public sealed class DeviceBindingStore(StoreDatabase database)
 {
-    public const string FileName = "bindings.db";
-
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS device_bindings (
-            device_id TEXT PRIMARY KEY,
-            gateway_id TEXT NOT NULL,
-            frame_key TEXT NOT NULL,
-            profile TEXT NOT NULL,
-            site_kind TEXT NOT NULL,
-            lat REAL NOT NULL,
-            lon REAL NOT NULL,
-            address TEXT NOT NULL,
-            district_code TEXT NOT NULL,
-            bound_at TEXT NOT NULL);
-        """;
-
     private const string Columns = "device_id, gateway_id, frame_key, profile, site_kind, lat, lon, address, district_code, bound_at";
 
-    private readonly SqliteFile _database;
-    private readonly ConcurrentDictionary<uint, DeviceBinding> _bindings = new();
-    private readonly SemaphoreSlim _writes = new(1, 1);
+    public Task<DeviceBinding?> FindAsync(uint deviceId, CancellationToken cancellationToken) =>
+        database.ReadAsync((connection, ct) => FindAsync(connection, deviceId, "", ct), cancellationToken);
 
-    public DeviceBindingStore(string dataDirectory)
-    {
-        // A binding decides whose word counts: it must survive a power cut like an alarm.
-        _database = new SqliteFile(dataDirectory, FileName, SqliteSynchronous.Full, foreignKeys: false, Schema);
-        using SqliteConnection connection = _database.Open();
-        using SqliteCommand query = Command(connection, $"SELECT {Columns} FROM device_bindings;");
-        using SqliteDataReader reader = query.ExecuteReader();
-        while (reader.Read())
+    public async Task<IReadOnlyList<DeviceBinding>> ListAsync(CancellationToken cancellationToken) =>
+        await database.ReadAsync(async (connection, ct) =>
         {
-            DeviceBinding binding = Read(reader);
-            _bindings[binding.DeviceId] = binding;
-        }
-    }
-
-    public DeviceBinding? Find(uint deviceId) => _bindings.TryGetValue(deviceId, out DeviceBinding? binding) ? binding : null;
-
-    public IReadOnlyList<DeviceBinding> List() => [.. _bindings.Values.OrderBy(b => b.DeviceId)];
+            await using DbCommand query = Command(connection, $"SELECT {Columns} FROM device_bindings ORDER BY device_id;");
+            return await ReadAllAsync(query, Read, ct);
+        }, cancellationToken);
 
     /// <summary>Binds the device to <paramref name="gatewayId"/> unless another gateway holds it.</summary>
-    public async Task<BindingChange> BindDeviceAsync(
+    public Task<BindingChange> BindDeviceAsync(
         string gatewayId, uint deviceId, byte[] frameKey, string profile, SiteInfo site, string districtCode, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await _writes.WaitAsync(cancellationToken);
-        try
+        var binding = new DeviceBinding(deviceId, gatewayId, frameKey, profile, site, districtCode, at);
+        return database.WriteAsync(async (connection, ct) =>
         {
-            DeviceBinding? existing = Find(deviceId);
-            if (existing is not null && existing.GatewayId != gatewayId)
+            // The insert decides the first binder in the database itself, whichever instance the claims reached.
+            if (await ExecuteAsync(connection, $"""
+                INSERT INTO device_bindings ({Columns})
+                VALUES (@device, @gateway, @key, @profile, @kind, @lat, @lon, @address, @district, @bound)
+                ON CONFLICT (device_id) DO NOTHING;
+                """, ct, Parameters(binding)) == 1)
+            {
+                return BindingChange.Bound;
+            }
+
+            DeviceBinding existing = await FindAsync(connection, deviceId, database.Dialect.ForUpdate, ct)
+                ?? throw new InvalidOperationException("binding of " + DeviceIdText.Format(deviceId) + " vanished");
+            if (existing.GatewayId != gatewayId)
             {
                 return BindingChange.BoundElsewhere;
             }
 
-            if (existing is not null && existing.Profile == profile && existing.Site == site &&
+            if (existing.Profile == profile && existing.Site == site && existing.DistrictCode == districtCode &&
                 CryptographicOperations.FixedTimeEquals(existing.FrameKey, frameKey))
             {
                 return BindingChange.Unchanged;
             }
 
-            var binding = new DeviceBinding(deviceId, gatewayId, frameKey, profile, site, districtCode, existing?.BoundAt ?? at);
-            await WriteAsync(binding, cancellationToken);
-            return existing is null ? BindingChange.Bound : BindingChange.Updated;
-        }
-        finally
-        {
-            _writes.Release();
-        }
+            await UpdateAsync(connection, binding with { BoundAt = existing.BoundAt }, ct);
+            return BindingChange.Updated;
+        }, cancellationToken);
     }
 
     /// <summary>Moves a device to another gateway (e.g. after its box was replaced); the previous binding, or null when unknown.</summary>
-    public async Task<DeviceBinding?> RehomeAsync(uint deviceId, string gatewayId, CancellationToken cancellationToken)
-    {
-        await _writes.WaitAsync(cancellationToken);
-        try
+    public Task<DeviceBinding?> RehomeAsync(uint deviceId, string gatewayId, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, ct) =>
         {
-            DeviceBinding? existing = Find(deviceId);
+            DeviceBinding? existing = await FindAsync(connection, deviceId, database.Dialect.ForUpdate, ct);
             if (existing is not null)
             {
-                await WriteAsync(existing with { GatewayId = gatewayId }, cancellationToken);
+                await UpdateAsync(connection, existing with { GatewayId = gatewayId }, ct);
             }
 
             return existing;
-        }
-        finally
-        {
-            _writes.Release();
-        }
-    }
+        }, cancellationToken);
 
-    private async Task WriteAsync(DeviceBinding binding, CancellationToken cancellationToken)
+    private static async Task UpdateAsync(DbConnection connection, DeviceBinding binding, CancellationToken cancellationToken) =>
+        await ExecuteAsync(connection, """
+            UPDATE device_bindings SET gateway_id = @gateway, frame_key = @key, profile = @profile, site_kind = @kind, lat = @lat,
+                lon = @lon, address = @address, district_code = @district, bound_at = @bound
+            WHERE device_id = @device;
+            """, cancellationToken, Parameters(binding));
+
+    private static async Task<DeviceBinding?> FindAsync(DbConnection connection, uint deviceId, string lockClause, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = _database.Open();
-        using SqliteCommand upsert = Command(connection, $"""
-            INSERT INTO device_bindings ({Columns})
-            VALUES ($device, $gateway, $key, $profile, $kind, $lat, $lon, $address, $district, $bound)
-            ON CONFLICT (device_id) DO UPDATE SET
-                gateway_id = excluded.gateway_id, frame_key = excluded.frame_key, profile = excluded.profile,
-                site_kind = excluded.site_kind, lat = excluded.lat, lon = excluded.lon, address = excluded.address,
-                district_code = excluded.district_code;
-            """);
-        upsert.Parameters.AddWithValue("$device", DeviceIdText.Format(binding.DeviceId));
-        upsert.Parameters.AddWithValue("$gateway", binding.GatewayId);
-        upsert.Parameters.AddWithValue("$key", Convert.ToHexString(binding.FrameKey));
-        upsert.Parameters.AddWithValue("$profile", binding.Profile);
-        upsert.Parameters.AddWithValue("$kind", binding.Site.Kind);
-        upsert.Parameters.AddWithValue("$lat", binding.Site.Latitude);
-        upsert.Parameters.AddWithValue("$lon", binding.Site.Longitude);
-        upsert.Parameters.AddWithValue("$address", binding.Site.Address);
-        upsert.Parameters.AddWithValue("$district", binding.DistrictCode);
-        upsert.Parameters.AddWithValue("$bound", Text(binding.BoundAt));
-        await upsert.ExecuteNonQueryAsync(cancellationToken);
-        _bindings[binding.DeviceId] = binding;
+        await using DbCommand query = Command(connection, $"SELECT {Columns} FROM device_bindings WHERE device_id = @device{lockClause};",
+            ("device", DeviceIdText.Format(deviceId)));
+        return await ReadFirstAsync(query, Read, cancellationToken);
     }
 
-    private static DeviceBinding Read(SqliteDataReader r) => new(
-        DeviceIdText.TryParse(r.GetString(0), out uint id) ? id : throw new InvalidDataException("bad device id in " + FileName),
+    private static (string, object?)[] Parameters(DeviceBinding binding) =>
+    [
+        ("device", DeviceIdText.Format(binding.DeviceId)),
+        ("gateway", binding.GatewayId),
+        ("key", Convert.ToHexString(binding.FrameKey)),
+        ("profile", binding.Profile),
+        ("kind", binding.Site.Kind),
+        ("lat", binding.Site.Latitude),
+        ("lon", binding.Site.Longitude),
+        ("address", binding.Site.Address),
+        ("district", binding.DistrictCode),
+        ("bound", Text(binding.BoundAt)),
+    ];
+
+    private static DeviceBinding Read(DbDataReader r) => new(
+        DeviceIdText.TryParse(r.GetString(0), out uint id) ? id : throw new InvalidDataException("bad device id in device_bindings"),
         r.GetString(1),
         Convert.FromHexString(r.GetString(2)),
         r.GetString(3),

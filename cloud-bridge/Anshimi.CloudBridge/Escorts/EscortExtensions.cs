@@ -1,6 +1,6 @@
 using Anshimi.CloudBridge.Districts;
-using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Ingress;
+using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Streetlights;
 using Microsoft.Extensions.Options;
 
@@ -28,7 +28,7 @@ public static class EscortExtensions
                 "Escorts: EmergencyLights, EmergencySearchRadiusMetres, MaxRoutePoints (≥ 2), MaxLocationsPerUpdate and MaxRequestBytes (≥ 1024) must be positive.")
             .ValidateOnStart();
         services.AddSingleton(sp => LoadLights(sp.GetRequiredService<IOptions<EscortOptions>>().Value.LightsFile, sp.GetRequiredService<DistrictDirectory>()));
-        services.AddSingleton(sp => new EscortStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp => new EscortStore(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Escorts)));
         services.AddSingleton<MqttLightCommandPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttLightCommandPublisher>());
         services.AddSingleton<ILightCommandPublisher>(sp => sp.GetRequiredService<MqttLightCommandPublisher>());

@@ -80,11 +80,11 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.Periods().All(p => o.AuditLog >= p.Period), "Retention:AuditLog must not be shorter than the data it records.")
             .ValidateOnStart();
 
-        services.AddSingleton(sp => new AlarmStore(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Alarms), sp.GetServices<IAlarmStoreHook>()));
-        services.AddSingleton(sp => new CloudSnapshotStore(DataDirectory(sp)));
-        services.AddSingleton(sp => new DeviceHealthStore(DataDirectory(sp)));
-        services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Alarms), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<ISnapshotReader>(sp => new SqliteSnapshotReader(DataDirectory(sp)));
+        services.AddSingleton(sp => new AlarmStore(Database(sp, StoreFile.Alarms), sp.GetServices<IAlarmStoreHook>()));
+        services.AddSingleton(sp => new CloudSnapshotStore(Database(sp, StoreFile.Snapshots)));
+        services.AddSingleton(sp => new DeviceHealthStore(Database(sp, StoreFile.Devices)));
+        services.AddSingleton(sp => new AuditLog(Database(sp, StoreFile.Alarms), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ISnapshotReader, StoredSnapshotReader>();
         services.AddSingleton(sp =>
         {
             CloudBridgeOptions options = sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value;
@@ -105,7 +105,7 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.Window > TimeSpan.Zero, "Cases:Window must be positive.").ValidateOnStart();
         services.AddSingleton<AlarmCases>();
 
-        services.AddSingleton(sp => new DeviceBindingStore(DataDirectory(sp)));
+        services.AddSingleton(sp => new DeviceBindingStore(Database(sp, StoreFile.Bindings)));
         services.AddSingleton<IAlarmGatewayLookup, AlarmGatewayLookup>();
         services.AddSingleton<IGatewayAuthorization, BindingAuthorization>();
         services.AddGatewayIngress()
@@ -181,7 +181,7 @@ public static partial class CloudBridgeExtensions
         return app;
     }
 
-    private static string DataDirectory(IServiceProvider services) => services.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory;
+    internal static StoreDatabase Database(IServiceProvider services, StoreFile file) => services.GetRequiredService<StoreDatabases>().Get(file);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT session: {Message}")]
     private static partial void LogMqttDiagnostic(ILogger logger, string message);

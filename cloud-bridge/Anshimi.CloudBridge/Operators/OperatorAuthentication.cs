@@ -1,9 +1,11 @@
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -43,7 +45,7 @@ public static class OperatorAuthentication
                 "Operators: FreeFailedSignIns, SignInDelay and FailureMemory must be positive, MaxUserNameDelay and MaxSourceDelay not below SignInDelay.")
             .Validate(o => o.FailureAuditInterval > TimeSpan.Zero, "Operators:FailureAuditInterval must be positive.")
             .ValidateOnStart();
-        services.AddSingleton(sp => new OperatorAccountStore(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp => new OperatorAccountStore(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Operators)));
         services.AddSingleton<OperatorSessionStore>();
         services.TryAddSingleton<IPasswordHasher<OperatorAccount>, PasswordHasher<OperatorAccount>>();
         services.AddSingleton<SignInThrottle>();
@@ -52,9 +54,20 @@ public static class OperatorAuthentication
         services.AddSingleton<OperatorSignIn>();
         services.AddHostedService<OperatorSeeding>();
 
-        // Cookie keys live beside the data, so a restarted bridge (or the CLI) does not sign every operator out.
-        string dataDirectory = builder.Configuration[CloudBridgeOptions.SectionName + ":" + nameof(CloudBridgeOptions.DataDirectory)] ?? new CloudBridgeOptions().DataDirectory;
-        services.AddDataProtection().SetApplicationName("anshimi-cloud-bridge").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+        // Cookie keys live beside the data, so a restarted bridge (or the CLI) does not sign every operator out; on
+        // PostgreSQL in the shared database, so every bridge instance reads the cookies the others issued.
+        IDataProtectionBuilder dataProtection = services.AddDataProtection().SetApplicationName("anshimi-cloud-bridge");
+        if (builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.Provider == StorageProvider.PostgreSql)
+        {
+            services.AddOptions<KeyManagementOptions>().Configure<StoreDatabases>((keys, databases) => keys.XmlRepository = new StoredKeyRing(databases.Get(StoreFile.Operators)));
+            services.AddHostedService<KeyRingSeeding>();
+        }
+        else
+        {
+            string dataDirectory = builder.Configuration[CloudBridgeOptions.SectionName + ":" + nameof(CloudBridgeOptions.DataDirectory)] ?? new CloudBridgeOptions().DataDirectory;
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+        }
+
         services.AddAuthentication(Scheme).AddCookie(Scheme, _ => { });
         services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<IOptions<OperatorOptions>, OperatorSessionStore>((cookie, operators, sessions) =>
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Escorts;
-using Anshimi.CloudBridge.Hosting;
+using Anshimi.CloudBridge.Snapshots;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.Retention;
@@ -20,30 +20,29 @@ public sealed partial class RetentionPurge : BackgroundService
     public const string Actor = "retention";
 
     private readonly AlarmStore _alarms;
+    private readonly CloudSnapshotStore _snapshots;
     private readonly EscortStore _escorts;
     private readonly AuditLog _audit;
     private readonly RetentionOptions _options;
-    private readonly string _dataDirectory;
     private readonly TimeProvider _time;
     private readonly ILogger<RetentionPurge> _logger;
     private long _lastPassTicks = -1;
 
     public RetentionPurge(
         AlarmStore alarms,
+        CloudSnapshotStore snapshots,
         EscortStore escorts,
         AuditLog audit,
         IOptions<RetentionOptions> options,
-        IOptions<CloudBridgeOptions> bridge,
         TimeProvider time,
         ILogger<RetentionPurge> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(bridge);
         _alarms = alarms;
+        _snapshots = snapshots;
         _escorts = escorts;
         _audit = audit;
         _options = options.Value;
-        _dataDirectory = bridge.Value.DataDirectory;
         _time = time;
         _logger = logger;
     }
@@ -65,8 +64,7 @@ public sealed partial class RetentionPurge : BackgroundService
             await AuditedAsync(RetentionTables.ClosedAlarms, _alarms.PurgeBeforeAsync(AlarmRetention.Resolved, now - _options.ClosedAlarms, cancellationToken), cancellationToken),
             await AuditedAsync(RetentionTables.UnresolvedAlarms, _alarms.PurgeBeforeAsync(AlarmRetention.Unresolved, now - _options.UnresolvedAlarms, cancellationToken), cancellationToken),
             await AuditedAsync(RetentionTables.TestAlarms, _alarms.PurgeBeforeAsync(AlarmRetention.Test, now - _options.TestAlarms, cancellationToken), cancellationToken),
-            await AuditedAsync(RetentionTables.Snapshots, TablePurge.DeleteOlderThanAsync(
-                Path.Combine(_dataDirectory, SqliteSnapshotReader.FileName), "snapshots", "received_at", now - _options.Snapshots, cancellationToken), cancellationToken),
+            await AuditedAsync(RetentionTables.Snapshots, _snapshots.PurgeReceivedBeforeAsync(now - _options.Snapshots, cancellationToken), cancellationToken),
             await AuditedAsync(RetentionTables.LocationTraces, _escorts.PurgeTracesBeforeAsync(now - _options.LocationTraces, cancellationToken), cancellationToken),
             await AuditedAsync(RetentionTables.EscortSessions, _escorts.PurgeEndedSessionsBeforeAsync(now - _options.EscortSessions, cancellationToken), cancellationToken),
             await AuditedAsync(RetentionTables.Emergencies, _escorts.PurgeReleasedEmergenciesBeforeAsync(now - _options.Emergencies, cancellationToken), cancellationToken),

@@ -19,5 +19,23 @@ public sealed record StoreFile(string Name, SqliteSynchronous Synchronous, bool 
     /// <summary>Alarms, their timelines, claims, the ack and upstream outboxes, gateways and the audit log.</summary>
     public static readonly StoreFile Alarms = new("alarms", SqliteSynchronous.Full, ForeignKeys: true);
 
+    /// <summary>Which gateway speaks for each device: decides whose word counts, so as durable as an alarm.</summary>
+    public static readonly StoreFile Bindings = new("bindings", SqliteSynchronous.Full, ForeignKeys: false);
+
+    /// <summary>Devices as their gateways report them, and the troubles gateways detect.</summary>
+    public static readonly StoreFile Devices = new("devices", SqliteSynchronous.Full, ForeignKeys: false);
+
+    /// <summary>Doorbell snapshots, by the alarm they belong to.</summary>
+    public static readonly StoreFile Snapshots = new("snapshots", SqliteSynchronous.Full, ForeignKeys: false);
+
+    /// <summary>
+    /// Escort sessions, location traces and emergency reports. Traces are evidence, not alarms: a power cut may lose the
+    /// last second of them; an emergency report raises its own write to full durability.
+    /// </summary>
+    public static readonly StoreFile Escorts = new("escorts", SqliteSynchronous.Normal, ForeignKeys: false);
+
+    /// <summary>Operator accounts, their console sessions and the keys that protect the session cookies.</summary>
+    public static readonly StoreFile Operators = new("operators", SqliteSynchronous.Full, ForeignKeys: false);
+
     public string SqliteFileName => Name + ".db";
 }

@@ -30,7 +30,7 @@ public sealed class SnapshotRuleTests : IAsyncLifetime
     [Fact]
     public async Task While_open_the_image_is_served_uncached_and_the_view_audited()
     {
-        TestSnapshots.Write(_host.DataDirectory, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         (await _gangnam.PostAsync(new Uri($"/api/alarms/{_alarm.Key}/ack", UriKind.Relative), null)).EnsureSuccessStatusCode();
 
         using HttpResponseMessage response = await _gangnam.GetAsync(new Uri($"/api/alarms/{_alarm.Key}/snapshot", UriKind.Relative));
@@ -46,7 +46,7 @@ public sealed class SnapshotRuleTests : IAsyncLifetime
     [Fact]
     public async Task After_resolution_it_is_gone_and_the_refusal_audited()
     {
-        TestSnapshots.Write(_host.DataDirectory, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         (await _gangnam.PostAsync(new Uri($"/api/alarms/{_alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
 
         using HttpResponseMessage response = await _gangnam.GetAsync(new Uri($"/api/alarms/{_alarm.Key}/snapshot", UriKind.Relative));
@@ -59,7 +59,7 @@ public sealed class SnapshotRuleTests : IAsyncLifetime
     [Fact]
     public async Task Another_district_and_a_missing_image_are_refused_and_audited()
     {
-        TestSnapshots.Write(_host.DataDirectory, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         using HttpClient jongno = await _host.SignedInAsync(TestOperators.Jongno);
         AlarmEnvelope noImage = TestAlarms.Alarm(0x4002, 1, TestAlarms.GangnamGuOffice);
         await _host.InjectAsync(TestAlarms.EventsTopic(), noImage);

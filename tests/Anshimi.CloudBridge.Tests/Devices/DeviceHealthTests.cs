@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,19 +10,36 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Devices;
 
-/// <summary>Troubles, device status and heartbeats from gateways, as the health panel and device list show them per district.</summary>
-public sealed class DeviceHealthTests : IAsyncLifetime
+public sealed class DeviceHealthOnSqliteTests() : DeviceHealthTests(StorageProvider.Sqlite);
+
+[Trait("Category", "HighAvailability")]
+public sealed class DeviceHealthOnPostgreSqlTests() : DeviceHealthTests(StorageProvider.PostgreSql);
+
+/// <summary>
+/// Troubles, device status and heartbeats from gateways, as the health panel and device list show them per district, with
+/// the bridge's stores on each storage engine.
+/// </summary>
+public abstract class DeviceHealthTests(StorageProvider provider) : IAsyncLifetime
 {
     private readonly FakeMqttClient _mqtt = new();
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private TestStorage _storage = null!;
     private CloudBridgeHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await CloudBridgeHost.StartAsync(_mqtt, new Dictionary<string, string?>
+    public async Task InitializeAsync()
     {
-        ["DeviceHealth:GatewayDownAfter"] = "00:03:00",
-    }, configure: services => services.AddSingleton<TimeProvider>(_clock));
+        _storage = await TestStorage.CreateAsync(provider);
+        _host = await CloudBridgeHost.StartAsync(_mqtt, new Dictionary<string, string?>(_storage.Settings)
+        {
+            ["DeviceHealth:GatewayDownAfter"] = "00:03:00",
+        }, configure: services => services.AddSingleton<TimeProvider>(_clock));
+    }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
 
     [Fact]
     public async Task A_trouble_is_stored_once_answered_with_a_receipt_and_shown_until_restored()

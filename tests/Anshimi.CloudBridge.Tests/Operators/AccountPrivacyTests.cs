@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Operators;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -187,7 +189,11 @@ public sealed class AccountPrivacyTests : IAsyncLifetime
                 break;
             default:
                 // What the command line does from its own process: only operators.db is shared.
-                Assert.True(await new OperatorAccountStore(_host.DataDirectory).SetDisabledAsync(seed.UserName, disabled: true, CancellationToken.None));
+                using (StoreDatabase operators = TestStorage.OpenSqlite(_host.DataDirectory, StoreFile.Operators))
+                {
+                    Assert.True(await new OperatorAccountStore(operators).SetDisabledAsync(seed.UserName, disabled: true, CancellationToken.None));
+                }
+
                 break;
         }
 

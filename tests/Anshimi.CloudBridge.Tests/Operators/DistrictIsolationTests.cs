@@ -97,7 +97,7 @@ public sealed class DistrictIsolationTests : IAsyncLifetime
     [InlineData("GET", "/snapshot")]
     public async Task Another_districts_alarm_is_not_found_rather_than_forbidden(string method, string suffix)
     {
-        TestSnapshots.Write(_host.DataDirectory, _jongnoAlarm.Key, _jongnoAlarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, _jongnoAlarm.Key, _jongnoAlarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         var uri = new Uri($"/api/alarms/{_jongnoAlarm.Key}{suffix}", UriKind.Relative);
 
         using HttpResponseMessage response = method == "GET" ? await _gangnam.GetAsync(uri) : await _gangnam.PostAsync(uri, null);

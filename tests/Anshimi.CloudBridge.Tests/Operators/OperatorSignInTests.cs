@@ -1,22 +1,30 @@
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Operators;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Microsoft.AspNetCore.Identity;
 using SignInResult = Anshimi.CloudBridge.Operators.SignInResult;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Operators;
 
-/// <summary>Password checks, the growing delays and their expiry on a virtual clock, batched failure audit; account validation.</summary>
-public sealed class OperatorSignInTests : IDisposable
+public sealed class OperatorSignInOnSqliteTests() : OperatorSignInTests(StorageProvider.Sqlite);
+
+[Trait("Category", "HighAvailability")]
+public sealed class OperatorSignInOnPostgreSqlTests() : OperatorSignInTests(StorageProvider.PostgreSql);
+
+/// <summary>
+/// Password checks, the growing delays and their expiry on a virtual clock, batched failure audit; account validation; on
+/// each storage engine of the account store.
+/// </summary>
+public abstract class OperatorSignInTests(StorageProvider provider) : IAsyncLifetime
 {
     private const string Attacker = "203.0.113.7";
     private const string Console = "10.20.0.15";
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("operators-").FullName;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
     private readonly OperatorOptions _options = new()
     {
@@ -27,27 +35,25 @@ public sealed class OperatorSignInTests : IDisposable
         FailureMemory = TimeSpan.FromMinutes(15),
     };
 
-    private readonly OperatorSignIn _signIn;
-    private readonly OperatorAccountStore _store;
-    private readonly AuditLog _audit;
-    private readonly SignInFailureAudit _failures;
-    private readonly SignInThrottle _throttle;
+    private TestStorage _storage = null!;
+    private OperatorSignIn _signIn = null!;
+    private OperatorAccountStore _store = null!;
+    private AuditLog _audit = null!;
+    private SignInFailureAudit _failures = null!;
+    private SignInThrottle _throttle = null!;
 
-    public OperatorSignInTests()
+    public async Task InitializeAsync()
     {
-        _store = new OperatorAccountStore(_directory);
-        _audit = new AuditLog(_directory, _clock);
+        _storage = await TestStorage.CreateAsync(provider);
+        _store = new OperatorAccountStore(_storage.Open(StoreFile.Operators));
+        _audit = new AuditLog(_storage.Open(StoreFile.Alarms), _clock);
         _throttle = new SignInThrottle(Options.Create(_options), _clock);
         _failures = new SignInFailureAudit(_audit, Options.Create(_options), _clock, NullLogger<SignInFailureAudit>.Instance);
         _signIn = new OperatorSignIn(_store, _audit, _throttle, _failures, DistrictDirectory.Load(CloudBridgeHost.DistrictsFile),
             new PasswordHasher<OperatorAccount>(), _clock);
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public async Task DisposeAsync() => await _storage.DisposeAsync();
 
     [Fact]
     public async Task A_source_that_keeps_failing_waits_longer_each_time_and_is_forgotten_after_a_quiet_spell()

@@ -29,7 +29,7 @@ public sealed class AlarmReadRuleTests : IAsyncLifetime
         _host = await CloudBridgeHost.StartAsync(new FakeMqttClient());
         _gangnam = await _host.SignedInAsync(TestOperators.Gangnam);
         await _host.InjectAsync(TestAlarms.EventsTopic(), _alarm);
-        TestSnapshots.Write(_host.DataDirectory, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
     }
 
     public async Task DisposeAsync()
@@ -95,7 +95,7 @@ public sealed class AlarmReadRuleTests : IAsyncLifetime
         await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?> { ["Cases:Window"] = "00:15:00" },
             configure: services => services.AddSingleton<TimeProvider>(clock));
         await host.InjectAsync(TestAlarms.EventsTopic(), _alarm);
-        TestSnapshots.Write(host.DataDirectory, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(host, _alarm.Key, _alarm.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
         (await host.Http.PostAsync(new Uri($"/api/alarms/{_alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
         (await host.Http.PostAsJsonAsync(new Uri($"/api/alarms/{_alarm.Key}/case", UriKind.Relative), new { reason = "민원 확인" })).EnsureSuccessStatusCode();
 
@@ -130,7 +130,7 @@ public sealed class AlarmReadRuleTests : IAsyncLifetime
     {
         AlarmEnvelope walkTest = TestAlarms.Alarm(0x7002, 1, TestAlarms.GangnamGuOffice, address: Home, test: true);
         await _host.InjectAsync(TestAlarms.EventsTopic(), walkTest);
-        TestSnapshots.Write(_host.DataDirectory, walkTest.Key, walkTest.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
+        TestSnapshots.Write(_host, walkTest.Key, walkTest.DeviceId, TestSnapshots.Png, DateTimeOffset.UtcNow);
 
         AssertWithheld(await DetailAsync(_gangnam, walkTest.Key));
         Assert.Equal(HttpStatusCode.NotFound, (await _gangnam.GetAsync(new Uri($"/api/alarms/{walkTest.Key}/snapshot", UriKind.Relative))).StatusCode);

@@ -5,11 +5,11 @@ using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Audit;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
-using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Retention;
 using Anshimi.CloudBridge.Snapshots;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Anshimi.Protocol.Upstream;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -17,16 +17,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Retention;
 
+[Trait("Category", "Privacy")]
+public sealed class RetentionPurgeOnSqliteTests() : RetentionPurgeTests(StorageProvider.Sqlite);
+
+[Trait("Category", "Privacy")]
+[Trait("Category", "HighAvailability")]
+public sealed class RetentionPurgeOnPostgreSqlTests() : RetentionPurgeTests(StorageProvider.PostgreSql);
+
 /// <summary>
 /// Every table with personal data goes when its own period ends, filled through the stores' own APIs and purged by
-/// the real purge on their real schema; the audit log keeps the counts.
+/// the real purge on their real schema, on each storage engine; the audit log keeps the counts.
 /// </summary>
-[Trait("Category", "Privacy")]
-public sealed class RetentionPurgeTests : IDisposable
+public abstract class RetentionPurgeTests(StorageProvider provider) : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("retention-").FullName;
+    private TestStorage _storage = null!;
+    private StoreDatabase _alarmFile = null!;
+    private CloudSnapshotStore _snapshots = null!;
     private readonly FakeTimeProvider _clock = new(Start);
     private readonly RetentionOptions _options = new()
     {
@@ -40,17 +48,20 @@ public sealed class RetentionPurgeTests : IDisposable
         AuditLog = TimeSpan.FromDays(365),
     };
 
-    public void Dispose()
+    public async Task InitializeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _storage = await TestStorage.CreateAsync(provider);
+        _alarmFile = _storage.Open(StoreFile.Alarms);
+        _snapshots = new CloudSnapshotStore(_storage.Open(StoreFile.Snapshots));
     }
+
+    public async Task DisposeAsync() => await _storage.DisposeAsync();
 
     [Fact]
     public async Task Each_kind_of_data_is_purged_after_its_own_period_and_the_purge_is_audited_by_count()
     {
-        var store = new AlarmStore(_directory);
-        var audit = new AuditLog(_directory, _clock);
+        var store = new AlarmStore(_alarmFile);
+        var audit = new AuditLog(_alarmFile, _clock);
         AlarmEnvelope resolvedEarly = TestAlarms.Alarm(0x01, 1);
         AlarmEnvelope resolvedLate = TestAlarms.Alarm(0x02, 1);
         AlarmEnvelope stillOpen = TestAlarms.Alarm(0x03, 1);
@@ -61,10 +72,10 @@ public sealed class RetentionPurgeTests : IDisposable
 
         await store.ApplyOperatorActionAsync(resolvedEarly.Key, AlarmState.Resolved, "kim", Start, CancellationToken.None);
         await store.ApplyOperatorActionAsync(resolvedLate.Key, AlarmState.Resolved, "kim", Start.AddDays(20), CancellationToken.None);
-        TestSnapshots.Write(_directory, resolvedEarly.Key, resolvedEarly.DeviceId, TestSnapshots.Png, Start);
-        TestSnapshots.Write(_directory, stillOpen.Key, stillOpen.DeviceId, TestSnapshots.Png, Start.AddDays(30));
+        TestSnapshots.Write(_snapshots, resolvedEarly.Key, resolvedEarly.DeviceId, TestSnapshots.Png, Start);
+        TestSnapshots.Write(_snapshots, stillOpen.Key, stillOpen.DeviceId, TestSnapshots.Png, Start.AddDays(30));
         // The escort store's own traces: two fixes of a walk on the first day, one a month later.
-        var escorts = new EscortStore(_directory);
+        EscortStore escorts = Escorts();
         await escorts.RecordLocationsAsync(7, [new LocationFix(37.5, 127.0, Start), new LocationFix(37.5001, 127.0, Start.AddSeconds(2))], Start.AddSeconds(2), CancellationToken.None);
         await escorts.RecordLocationsAsync(8, [new LocationFix(37.6, 127.1, Start.AddDays(31))], Start.AddDays(31), CancellationToken.None);
         RetentionPurge purge = Create(store, audit);
@@ -98,22 +109,21 @@ public sealed class RetentionPurgeTests : IDisposable
         AlarmEnvelope early = TestAlarms.Alarm(0x21, 1), late = TestAlarms.Alarm(0x22, 1);
 
         // An hour past its period, written as Seoul time: as text it sorts after the UTC cutoff.
-        TestSnapshots.Write(_directory, early.Key, early.DeviceId, TestSnapshots.Png, Start.ToOffset(seoul));
-        TestSnapshots.Write(_directory, late.Key, late.DeviceId, TestSnapshots.Png, Start.AddHours(2));
+        TestSnapshots.Write(_snapshots, early.Key, early.DeviceId, TestSnapshots.Png, Start.ToOffset(seoul));
+        TestSnapshots.Write(_snapshots, late.Key, late.DeviceId, TestSnapshots.Png, Start.AddHours(2));
         _clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromHours(1));
 
-        RetentionResult result = await Create(new AlarmStore(_directory), new AuditLog(_directory, _clock)).PurgeOnceAsync(CancellationToken.None);
+        RetentionResult result = await Create(new AlarmStore(_alarmFile), new AuditLog(_alarmFile, _clock)).PurgeOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, result.Snapshots);
-        var snapshots = new CloudSnapshotStore(_directory);
-        Assert.Null(await snapshots.FindAsync(early.Key, CancellationToken.None));
-        Assert.Equal(Start.AddHours(2), (await snapshots.FindAsync(late.Key, CancellationToken.None))!.ReceivedAt);
+        Assert.Null(await _snapshots.FindAsync(early.Key, CancellationToken.None));
+        Assert.Equal(Start.AddHours(2), (await _snapshots.FindAsync(late.Key, CancellationToken.None))!.ReceivedAt);
     }
 
     [Fact]
-    public async Task Missing_snapshot_and_trace_tables_are_nothing_to_purge()
+    public async Task Empty_stores_are_nothing_to_purge()
     {
-        RetentionPurge purge = Create(new AlarmStore(_directory), new AuditLog(_directory, _clock));
+        RetentionPurge purge = Create(new AlarmStore(_alarmFile), new AuditLog(_alarmFile, _clock));
 
         Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 0, 0, 0), await purge.PurgeOnceAsync(CancellationToken.None));
     }
@@ -122,7 +132,7 @@ public sealed class RetentionPurgeTests : IDisposable
     public async Task The_running_bridge_purges_on_its_own_interval_each_alarm_by_its_own_age()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>(_storage.Settings)
         {
             ["Retention:Interval"] = "01:00:00",
             ["Retention:ClosedAlarms"] = "1.00:00:00",
@@ -144,9 +154,9 @@ public sealed class RetentionPurgeTests : IDisposable
     [Fact]
     public async Task Test_alarms_never_resolved_alarms_ended_escorts_and_released_emergencies_each_expire_by_their_own_period()
     {
-        var store = new AlarmStore(_directory);
-        var escorts = new EscortStore(_directory);
-        var audit = new AuditLog(_directory, _clock);
+        var store = new AlarmStore(_alarmFile);
+        EscortStore escorts = Escorts();
+        var audit = new AuditLog(_alarmFile, _clock);
         AlarmEnvelope walkTest = TestAlarms.Alarm(0x31, 1, test: true), forgotten = TestAlarms.Alarm(0x32, 1), acknowledged = TestAlarms.Alarm(0x33, 1);
         await store.StoreAlarmAsync(walkTest, walkTest.Key, new SiteArea("11680", null), Start, CancellationToken.None);
         await store.StoreAlarmAsync(forgotten, forgotten.Key, new SiteArea("11680", null), Start, CancellationToken.None);
@@ -193,7 +203,7 @@ public sealed class RetentionPurgeTests : IDisposable
     [Fact]
     public async Task Central_staff_read_the_retention_report_over_http_and_district_operators_cannot()
     {
-        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>
+        await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new Dictionary<string, string?>(_storage.Settings)
         {
             ["Retention:ClosedAlarms"] = "00:00:01",
             ["Retention:Interval"] = "01:00:00",
@@ -216,6 +226,8 @@ public sealed class RetentionPurgeTests : IDisposable
         Assert.Equal(HttpStatusCode.Forbidden, (await gangnam.GetAsync(new Uri("/api/retention", UriKind.Relative))).StatusCode);
     }
 
+    private EscortStore Escorts() => new(_storage.Open(StoreFile.Escorts));
+
     private RetentionPurge Create(AlarmStore store, AuditLog audit, EscortStore? escorts = null) => new(
-        store, escorts ?? new EscortStore(_directory), audit, Options.Create(_options), Options.Create(new CloudBridgeOptions { DataDirectory = _directory }), _clock, NullLogger<RetentionPurge>.Instance);
+        store, _snapshots, escorts ?? Escorts(), audit, Options.Create(_options), _clock, NullLogger<RetentionPurge>.Instance);
 }

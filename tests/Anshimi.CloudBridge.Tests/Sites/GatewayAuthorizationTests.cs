@@ -88,7 +88,7 @@ public sealed class GatewayAuthorizationTests : IAsyncLifetime
             _bridge.Refusals.Count(RefusalReason.OtherGatewaysDevice) == 1, "the rogue's 41 envelopes refused");
         Assert.Equal(0, await _bridge.Store.CountAsync(CancellationToken.None));
         Assert.Empty(_rogueCommands);
-        Assert.Equal(Home, _bridge.Bindings.Find(0xB001)!.GatewayId);
+        Assert.Equal(Home, (await _bridge.Bindings.FindAsync(0xB001, CancellationToken.None))!.GatewayId);
 
         // The real press, at the counter the rogue tried first.
         AlarmEnvelope press = TestAlarms.Alarm(0xB001, 1, gatewayId: Home);
@@ -287,7 +287,7 @@ public sealed class GatewayAuthorizationTests : IAsyncLifetime
     private async Task BindAsync(uint deviceId, string profile = "home-panic", string kind = "home")
     {
         await PublishAsync(_home, Home, TestAlarms.Bound(deviceId, TestAlarms.GangnamGuOffice, Home, GangnamAddress, profile, kind));
-        await Eventually.HoldsAsync(() => _bridge.Bindings.Find(deviceId) is not null, "device bound to " + Home);
+        await Eventually.HoldsAsync(async () => await _bridge.Bindings.FindAsync(deviceId, CancellationToken.None) is not null, "device bound to " + Home);
     }
 
     private async Task<MqttSession> ConnectGatewayAsync(string user, string gatewayId, ConcurrentQueue<Envelope> commands)

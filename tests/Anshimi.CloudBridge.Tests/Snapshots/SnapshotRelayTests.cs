@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Anshimi.CloudBridge.Snapshots;
+using Anshimi.CloudBridge.Storage;
+using Anshimi.CloudBridge.Tests.Storage;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -39,7 +41,8 @@ public sealed class SnapshotRelayTests : IAsyncLifetime
     public async Task A_snapshot_survives_a_restart_of_the_bridge()
     {
         await _host.InjectAsync(TestAlarms.EventsTopic(), Snapshot("0000A1B2:11"));
-        var reopened = new CloudSnapshotStore(_host.DataDirectory);
+        using StoreDatabase database = TestStorage.OpenSqlite(_host.DataDirectory, StoreFile.Snapshots);
+        var reopened = new CloudSnapshotStore(database);
         Assert.Equal(Image, (await reopened.FindAsync("0000A1B2:11", CancellationToken.None))!.Data);
     }
 
