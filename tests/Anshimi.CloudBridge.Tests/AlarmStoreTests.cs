@@ -130,25 +130,27 @@ public abstract class AlarmStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_claimed_ack_is_not_claimed_again_until_its_attempt_is_recorded_or_the_claim_runs_out()
+    public async Task A_claimed_ack_goes_to_another_instance_only_once_its_attempt_is_recorded_or_the_claim_runs_out_and_back_to_its_own_at_once()
     {
         var alarm = TestAlarms.Alarm(0x31, 1);
         await _store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
         DateTimeOffset now = DateTimeOffset.UtcNow;
         await _store.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None);
 
-        Assert.Single(await _store.ClaimDueAcksAsync(now, now, TimeSpan.FromSeconds(30), 10, CancellationToken.None));
-        Assert.Empty(await _store.ClaimDueAcksAsync(DateTimeOffset.MaxValue, now.AddSeconds(29), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
-        Assert.Single(await _store.ClaimDueAcksAsync(now, now.AddSeconds(30), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Single(await _store.ClaimDueAcksAsync("a", now, now, TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Empty(await _store.ClaimDueAcksAsync("b", DateTimeOffset.MaxValue, now.AddSeconds(29), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Single(await _store.ClaimDueAcksAsync("a", now, now.AddSeconds(29), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Empty(await _store.ClaimDueAcksAsync("b", now, now.AddSeconds(58), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        Assert.Single(await _store.ClaimDueAcksAsync("b", now, now.AddSeconds(59), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
 
         await _store.RecordAckAttemptAsync(alarm.Key, AlarmState.Acknowledged, 1, now, CancellationToken.None);
-        PendingAck again = Assert.Single(await _store.ClaimDueAcksAsync(now, now.AddSeconds(31), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
+        PendingAck again = Assert.Single(await _store.ClaimDueAcksAsync("a", now, now.AddSeconds(60), TimeSpan.FromSeconds(30), 10, CancellationToken.None));
         Assert.Equal(1, again.Attempts);
     }
 
     // A claim that ended in 1970: what is due and unclaimed, without keeping it from the next look.
     private Task<IReadOnlyList<PendingAck>> PeekDueAsync(DateTimeOffset dueBy) =>
-        _store.ClaimDueAcksAsync(dueBy, DateTimeOffset.UnixEpoch, TimeSpan.Zero, 10, CancellationToken.None);
+        _store.ClaimDueAcksAsync("peek", dueBy, DateTimeOffset.UnixEpoch, TimeSpan.Zero, 10, CancellationToken.None);
 }
 
 public sealed class SqliteAlarmStoreTests : AlarmStoreTests

@@ -26,9 +26,17 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
+            // The shared server lives until the test host exits; its data directory goes with it.
             foreach (var server in Running.Keys)
             {
                 server._process?.Kill();
+                try
+                {
+                    System.IO.Directory.Delete(server.Directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
             }
         };
     }

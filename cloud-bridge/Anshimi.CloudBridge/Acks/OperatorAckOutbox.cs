@@ -28,15 +28,21 @@ public sealed partial class OperatorAckOutbox : BackgroundService
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _sendAllPending;
 
+    // This instance's stable name, the owner of its claims: a restart takes them back at once.
+    private readonly string _instance;
+
     public OperatorAckOutbox(
         MqttSession mqtt,
         AlarmStore store,
         RedeliveryPolicy policy,
         IOptions<CloudBridgeOptions> options,
+        IOptions<MqttClientOptions> mqttOptions,
         TimeProvider time,
         ILogger<OperatorAckOutbox> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(mqttOptions);
+        _instance = mqttOptions.Value.ClientId!;
         _mqtt = mqtt;
         _store = store;
         _policy = policy;
@@ -86,9 +92,10 @@ public sealed partial class OperatorAckOutbox : BackgroundService
             // Right after a reconnect everything pending goes out at once instead of waiting out its backoff.
             bool all = Interlocked.Exchange(ref _sendAllPending, 0) == 1;
             DateTimeOffset now = _time.GetUtcNow();
-            // Claimed for as long as sending the whole batch may take, so another bridge instance leaves these rows alone.
+            // Claimed so another bridge instance leaves these rows alone while this one sends them. Kept short: should a
+            // slow batch outlast it, another instance may send a row again, which the gateway takes as the repeat it handles.
             IReadOnlyList<PendingAck> due = await _store.ClaimDueAcksAsync(
-                all ? DateTimeOffset.MaxValue : now, now, _options.PublishTimeout * (BatchSize + 1), BatchSize, cancellationToken);
+                _instance, all ? DateTimeOffset.MaxValue : now, now, _options.PublishTimeout * 2, BatchSize, cancellationToken);
             foreach (PendingAck ack in due)
             {
                 await SendAsync(ack, cancellationToken);

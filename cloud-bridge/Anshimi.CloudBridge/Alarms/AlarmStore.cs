@@ -145,23 +145,25 @@ public sealed class AlarmStore
     }
 
     /// <summary>
-    /// Claims for this caller the unrelayed acknowledgements due by <paramref name="dueBy"/> that no one else holds, and
-    /// holds them until <paramref name="now"/> + <paramref name="hold"/> (or until <see cref="RecordAckAttemptAsync"/>), so
-    /// another bridge instance does not send them too; an instance that dies lets its claim run out.
+    /// Claims for <paramref name="instance"/> (a bridge instance's stable name) the unrelayed acknowledgements due by
+    /// <paramref name="dueBy"/> that no other instance holds, until <paramref name="now"/> + <paramref name="hold"/> (or until
+    /// <see cref="RecordAckAttemptAsync"/>), so another instance does not send them too. A restarted instance takes its own
+    /// claims back at once; those of an instance that died run out.
     /// </summary>
     public Task<IReadOnlyList<PendingAck>> ClaimDueAcksAsync(
-        DateTimeOffset dueBy, DateTimeOffset now, TimeSpan hold, int limit, CancellationToken cancellationToken) =>
+        string instance, DateTimeOffset dueBy, DateTimeOffset now, TimeSpan hold, int limit, CancellationToken cancellationToken) =>
         Database.WriteAsync<IReadOnlyList<PendingAck>>(async (connection, ct) =>
         {
             await using DbCommand claim = Command(connection, $"""
-                UPDATE ack_outbox SET lease_until_ms = @until
+                UPDATE ack_outbox SET lease_owner = @owner, lease_until_ms = @until
                 WHERE (alarm_key, stage) IN (
                     SELECT alarm_key, stage FROM ack_outbox
-                    WHERE relayed_at IS NULL AND next_attempt_ms <= @due AND (lease_until_ms IS NULL OR lease_until_ms <= @now)
+                    WHERE relayed_at IS NULL AND next_attempt_ms <= @due
+                      AND (lease_until_ms IS NULL OR lease_until_ms <= @now OR lease_owner = @owner)
                     ORDER BY next_attempt_ms, alarm_key, stage LIMIT @limit{Database.Dialect.ForUpdateSkipLocked})
                 RETURNING alarm_key, stage, gateway_id, operator, at, attempts, next_attempt_ms;
                 """,
-                ("until", (now + hold).ToUnixTimeMilliseconds()), ("due", dueBy.ToUnixTimeMilliseconds()),
+                ("owner", instance), ("until", (now + hold).ToUnixTimeMilliseconds()), ("due", dueBy.ToUnixTimeMilliseconds()),
                 ("now", now.ToUnixTimeMilliseconds()), ("limit", limit));
             List<(PendingAck Ack, long Due)> rows = await ReadAllAsync(
                 claim, r => (new PendingAck(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetInt32(5)), r.GetInt64(6)), ct);
@@ -199,7 +201,7 @@ public sealed class AlarmStore
     /// <summary>Records a send of a claimed acknowledgement and releases the claim: it is due again at <paramref name="nextAttempt"/>.</summary>
     public Task RecordAckAttemptAsync(string key, string stage, int attempts, DateTimeOffset nextAttempt, CancellationToken cancellationToken) =>
         Database.WriteAsync((connection, ct) => ExecuteAsync(connection, """
-            UPDATE ack_outbox SET attempts = @attempts, next_attempt_ms = @next, lease_until_ms = NULL
+            UPDATE ack_outbox SET attempts = @attempts, next_attempt_ms = @next, lease_owner = NULL, lease_until_ms = NULL
             WHERE alarm_key = @key AND stage = @stage AND relayed_at IS NULL;
             """, ct, ("attempts", attempts), ("next", nextAttempt.ToUnixTimeMilliseconds()), ("key", key), ("stage", stage)), cancellationToken);
 

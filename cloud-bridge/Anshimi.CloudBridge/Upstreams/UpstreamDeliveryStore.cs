@@ -28,8 +28,11 @@ public sealed record UpstreamCounts(long Pending, long Delivered, long Rejected)
 /// </summary>
 public sealed class UpstreamDeliveryStore
 {
-    /// <summary>How long a delivery stays with the instance that took it without that instance looking at it again.</summary>
-    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long a delivery stays with the instance that took it without that instance looking at it again: after a crash,
+    /// how long its pending deliveries wait before another instance sends them (the restarted one takes them back at once).
+    /// </summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
 
     // Base of the per-upstream lock that keeps a link's sequence series one series across instances.
     private const long SequenceLockBase = 0x616e_7368_0000_0000;
@@ -37,14 +40,16 @@ public sealed class UpstreamDeliveryStore
     private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
 
-    // This instance, as the owner of its leases.
-    private readonly string _owner = Guid.NewGuid().ToString("N");
+    private readonly string _owner;
 
-    public UpstreamDeliveryStore(AlarmStore alarms, TimeProvider time)
+    /// <param name="instance">This bridge instance's stable name (its MQTT client id), the owner of its leases.</param>
+    public UpstreamDeliveryStore(AlarmStore alarms, TimeProvider time, string instance)
     {
         ArgumentNullException.ThrowIfNull(alarms);
+        ArgumentException.ThrowIfNullOrWhiteSpace(instance);
         _database = alarms.Database;
         _time = time;
+        _owner = instance;
     }
 
     /// <summary>Queues <paramref name="key"/> for each upstream on the caller's connection (and so its transaction).</summary>
@@ -81,6 +86,12 @@ public sealed class UpstreamDeliveryStore
             return await ReadFirstAsync(claim, r => new PendingDelivery(r.GetString(0), upstream, r.GetInt32(1)), ct);
         }, cancellationToken);
     }
+
+    /// <summary>Hands every pending delivery this instance holds back to any instance (on stop).</summary>
+    public Task ReleaseLeasesAsync(CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, ct) => ExecuteAsync(connection, """
+            UPDATE upstream_deliveries SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = @owner AND state = 'pending';
+            """, ct, ("owner", _owner)), cancellationToken);
 
     public Task RecordFailureAsync(string key, string upstream, string error, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE upstream_deliveries SET attempts = attempts + 1, last_error = @detail WHERE alarm_key = @key AND upstream = @upstream AND state = 'pending';",

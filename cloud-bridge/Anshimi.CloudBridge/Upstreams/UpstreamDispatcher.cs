@@ -9,7 +9,8 @@ namespace Anshimi.CloudBridge.Upstreams;
 /// loop sends that upstream's pending alarms one at a time, oldest first (a restore never overtakes
 /// its alarm), settles each row when the upstream confirms or rejects it, and after a transient fault
 /// waits by <see cref="RedeliveryPolicy"/> (doubling, capped; a webhook's Retry-After within the cap)
-/// before trying the same alarm again. Rows are durable, so a restart resumes where it stopped.
+/// before trying the same alarm again. Rows are durable, so a restart resumes where it stopped; the rows this instance
+/// holds (<see cref="UpstreamDeliveryStore.NextPendingAsync"/>) are handed back when it stops.
 /// </summary>
 public sealed partial class UpstreamDispatcher : BackgroundService
 {
@@ -72,6 +73,16 @@ public sealed partial class UpstreamDispatcher : BackgroundService
         foreach (IUpstream upstream in _upstreams)
         {
             await upstream.DisposeAsync();
+        }
+
+        // Handed back at once, so a restarted or another instance need not wait for the leases to run out.
+        try
+        {
+            await _deliveries.ReleaseLeasesAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or OperationCanceledException)
+        {
+            LogLeasesKept(_logger, ex.Message);
         }
     }
 
@@ -198,6 +209,9 @@ public sealed partial class UpstreamDispatcher : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Delivery loop of upstream {Upstream} failed; resuming")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception, string upstream);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream delivery leases not released on stop ({Reason}); they run out by themselves")]
+    private static partial void LogLeasesKept(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Background duty of upstream {Upstream} stopped")]
     private static partial void LogDutyFailed(ILogger logger, Exception exception, string upstream);

@@ -23,7 +23,8 @@ public static class UpstreamExtensions
         services.AddSingleton<UpstreamWake>();
         services.AddSingleton<IAlarmStoreHook>(sp => new UpstreamOutboxHook(
             UpstreamNames(sp.GetRequiredService<IOptions<UpstreamsOptions>>().Value), sp.GetRequiredService<UpstreamWake>()));
-        services.AddSingleton<UpstreamDeliveryStore>();
+        services.AddSingleton(sp => new UpstreamDeliveryStore(
+            sp.GetRequiredService<AlarmStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<MqttClientOptions>>().Value.ClientId!));
         services.AddSingleton<IReadOnlyList<IUpstream>>(CreateUpstreams);
         services.AddSingleton(sp =>
         {

@@ -66,7 +66,7 @@ public sealed class OperatorAckOutboxTests : IAsyncLifetime
 
         (await _host.Http.PostAsync(new Uri($"/api/alarms/{alarm.Key}/resolve", UriKind.Relative), null)).EnsureSuccessStatusCode();
         await Eventually.HoldsAsync(
-            async () => (await _host.Store.ClaimDueAcksAsync(DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch, TimeSpan.Zero, 10, CancellationToken.None)).Any(a => a.Key == alarm.Key && a.Attempts >= 1),
+            async () => (await _host.Store.ClaimDueAcksAsync("test", DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch, TimeSpan.Zero, 10, CancellationToken.None)).Any(a => a.Key == alarm.Key && a.Attempts >= 1),
             "a failed send recorded");
         _mqtt.FailPublishes = false;
         _mqtt.DropConnection("broker restarted");

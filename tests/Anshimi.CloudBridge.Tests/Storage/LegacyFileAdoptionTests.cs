@@ -63,13 +63,13 @@ public sealed class LegacyFileAdoptionTests : IDisposable
         using StoreDatabase database = StoreDatabase.Open(new StorageOptions(), _directory, StoreFile.Alarms);
         var store = new AlarmStore(database);
         var audit = new AuditLog(database, new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero)));
-        var deliveries = new UpstreamDeliveryStore(store, TimeProvider.System);
+        var deliveries = new UpstreamDeliveryStore(store, TimeProvider.System, "bridge");
 
         IReadOnlyList<AlarmRecord> alarms = await store.ListAsync(10, CancellationToken.None);
         Assert.Equal(["0000A1B2:6", "0000A1B2:5"], alarms.Select(a => a.Key));
         Assert.Equal((AlarmState.Acknowledged, "1168064000"), (alarms[1].State, alarms[1].NeighbourhoodCode));
         Assert.Equal([TimelineStage.Raised, TimelineStage.Received, TimelineStage.Acknowledged], alarms[1].Timeline.Select(t => t.Stage));
-        PendingAck ack = Assert.Single(await store.ClaimDueAcksAsync(DateTimeOffset.MaxValue, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1), 10, CancellationToken.None));
+        PendingAck ack = Assert.Single(await store.ClaimDueAcksAsync("bridge", DateTimeOffset.MaxValue, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1), 10, CancellationToken.None));
         Assert.Equal(("0000A1B2:5", "acknowledged", "kim"), (ack.Key, ack.Stage, ack.Operator));
         Assert.Equal(["gw-gangnam"], (await store.ListGatewaysAsync(CancellationToken.None)).Select(g => g.GatewayId));
         Assert.Equal(new UpstreamCounts(2, 0, 0), (await deliveries.CountsAsync(CancellationToken.None))["dc09-main"]);

@@ -5,6 +5,7 @@ using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Upstreams;
 using Anshimi.Protocol.Upstream;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Anshimi.CloudBridge.Tests.Storage;
 
@@ -25,8 +26,8 @@ public abstract class TwoInstanceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _storage = await TestStorage.CreateAsync(Provider);
-        _a = new Instance(_storage.Open(StoreFile.Alarms));
-        _b = new Instance(_storage.Open(StoreFile.Alarms));
+        _a = new Instance(_storage.Open(StoreFile.Alarms), "a");
+        _b = new Instance(_storage.Open(StoreFile.Alarms), "b");
     }
 
     public async Task DisposeAsync() => await _storage.DisposeAsync();
@@ -71,7 +72,7 @@ public abstract class TwoInstanceTests : IAsyncLifetime
         {
             while (true)
             {
-                IReadOnlyList<PendingAck> due = await store.ClaimDueAcksAsync(now, now, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
+                IReadOnlyList<PendingAck> due = await store.ClaimDueAcksAsync(name, now, now, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
                 if (due.Count == 0)
                 {
                     return;
@@ -119,6 +120,31 @@ public abstract class TwoInstanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delivery_handed_back_on_stop_is_taken_at_once_and_one_held_by_a_dead_instance_after_its_lease()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var a = new UpstreamDeliveryStore(_a.Alarms, clock, "a");
+        var b = new UpstreamDeliveryStore(_b.Alarms, clock, "b");
+        AlarmEnvelope first = TestAlarms.Alarm(0xB5, 1);
+        AlarmEnvelope second = TestAlarms.Alarm(0xB5, 2);
+        await _a.Alarms.StoreAlarmAsync(first, first.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
+        await _a.Alarms.StoreAlarmAsync(second, second.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
+
+        Assert.Equal(first.Key, (await a.NextPendingAsync("receiver", CancellationToken.None))!.AlarmKey);
+        Assert.Equal(second.Key, (await b.NextPendingAsync("receiver", CancellationToken.None))!.AlarmKey);
+        Assert.Equal(first.Key, (await a.NextPendingAsync("receiver", CancellationToken.None))!.AlarmKey);
+
+        await a.ReleaseLeasesAsync(CancellationToken.None);
+        Assert.Equal(first.Key, (await b.NextPendingAsync("receiver", CancellationToken.None))!.AlarmKey);
+
+        // b dies holding both: a third instance gets them only once b's leases have run out.
+        var c = new UpstreamDeliveryStore(_b.Alarms, clock, "c");
+        Assert.Null(await c.NextPendingAsync("receiver", CancellationToken.None));
+        clock.Advance(UpstreamDeliveryStore.Lease);
+        Assert.Equal(first.Key, (await c.NextPendingAsync("receiver", CancellationToken.None))!.AlarmKey);
+    }
+
+    [Fact]
     public async Task Audit_appends_from_both_instances_at_once_make_one_unbroken_chain()
     {
         AlarmEnvelope alarm = TestAlarms.Alarm(0xB4, 1);
@@ -143,10 +169,10 @@ public abstract class TwoInstanceTests : IAsyncLifetime
 
     private sealed class Instance
     {
-        public Instance(StoreDatabase database)
+        public Instance(StoreDatabase database, string name)
         {
             Alarms = new AlarmStore(database, [new UpstreamOutboxHook(["receiver"], new UpstreamWake())]);
-            Deliveries = new UpstreamDeliveryStore(Alarms, TimeProvider.System);
+            Deliveries = new UpstreamDeliveryStore(Alarms, TimeProvider.System, name);
             Audit = new AuditLog(database, TimeProvider.System);
         }
 

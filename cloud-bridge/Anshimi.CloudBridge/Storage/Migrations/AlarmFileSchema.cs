@@ -169,9 +169,9 @@ public sealed class AlarmFileSchema : ForwardOnlyMigration
 }
 
 /// <summary>
-/// Outbox rows are leased to one bridge instance at a time, so two instances never both send them: an operator
-/// acknowledgement until <c>lease_until_ms</c>, an upstream delivery to <c>lease_owner</c> until <c>lease_until_ms</c> (kept
-/// through its retries). The lease of an instance that died runs out and another instance takes the row.
+/// Outbox rows (operator acknowledgements, upstream deliveries) are leased to one bridge instance at a time
+/// (<c>lease_owner</c> until <c>lease_until_ms</c>), so two instances never both send them. The owner is the instance's
+/// stable name, so a restarted instance takes its own rows back at once; another instance waits for the lease to run out.
 /// </summary>
 [Migration(2026_12_07_02, "outbox leases")]
 [FluentMigrator.Tags("alarms")]
@@ -180,6 +180,7 @@ public sealed class OutboxLeases : ForwardOnlyMigration
     public override void Up()
     {
         Alter.Table("ack_outbox")
+            .AddColumn("lease_owner").AsString().Nullable()
             .AddColumn("lease_until_ms").AsInt64().Nullable();
         Alter.Table("upstream_deliveries")
             .AddColumn("lease_owner").AsString().Nullable()
