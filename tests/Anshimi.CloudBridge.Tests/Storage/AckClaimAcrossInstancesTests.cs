@@ -30,14 +30,14 @@ public sealed class AckClaimAcrossInstancesTests : IAsyncLifetime
         await a.ApplyOperatorActionAsync(alarm.Key, AlarmState.Acknowledged, "kim", now, CancellationToken.None);
 
         TimeSpan hold = TimeSpan.FromMinutes(3);
-        Assert.Single(await a.ClaimDueAcksAsync(now.AddSeconds(1), now, hold, 20, CancellationToken.None));
+        Assert.Single(await a.ClaimDueAcksAsync("a", now.AddSeconds(1), now, hold, 20, CancellationToken.None));
 
         DateTimeOffset? dueForB = await b.NextAckDueAsync(CancellationToken.None);
         Assert.Equal((now + hold).ToUnixTimeMilliseconds(), dueForB?.ToUnixTimeMilliseconds());
-        Assert.Empty(await b.ClaimDueAcksAsync(now.AddSeconds(1), now.AddSeconds(1), hold, 20, CancellationToken.None));
+        Assert.Empty(await b.ClaimDueAcksAsync("b", now.AddSeconds(1), now.AddSeconds(1), hold, 20, CancellationToken.None));
 
         DateTimeOffset afterClaim = now + hold + TimeSpan.FromMilliseconds(1);
-        PendingAck taken = Assert.Single(await b.ClaimDueAcksAsync(afterClaim, afterClaim, hold, 20, CancellationToken.None));
+        PendingAck taken = Assert.Single(await b.ClaimDueAcksAsync("b", afterClaim, afterClaim, hold, 20, CancellationToken.None));
         Assert.Equal((alarm.Key, AlarmState.Acknowledged), (taken.Key, taken.Stage));
     }
 }
