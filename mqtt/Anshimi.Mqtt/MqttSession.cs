@@ -586,7 +586,7 @@ public sealed class MqttSession : IAsyncDisposable
         bool matched = false;
         foreach (Subscription subscription in Snapshot())
         {
-            if (MqttTopicFilterComparer.Compare(message.Topic, subscription.TopicFilter) != MqttTopicFilterCompareResult.IsMatch)
+            if (MqttTopicFilterComparer.Compare(message.Topic, subscription.MatchedFilter) != MqttTopicFilterCompareResult.IsMatch)
             {
                 continue;
             }
@@ -659,6 +659,9 @@ public sealed class MqttSession : IAsyncDisposable
     private sealed class Subscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
     {
         public string TopicFilter { get; } = topicFilter;
+
+        /// <summary>What the topics of its messages match: a shared subscription's filter without "$share/group/".</summary>
+        public string MatchedFilter { get; } = SharedSubscription.TopicFilterOf(topicFilter);
 
         public MqttQos Qos { get; } = qos;
 

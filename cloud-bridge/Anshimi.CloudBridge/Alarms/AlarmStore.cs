@@ -123,9 +123,19 @@ public sealed class AlarmStore
         OperatorActionOutcome outcome = await Database.WriteAsync(async (connection, ct) =>
         {
             OperatorActionOutcome applied = await ApplyAsync(connection, key, stage, operatorName, at, ct);
-            if (applied == OperatorActionOutcome.Applied && recordApplied is not null)
+            if (applied != OperatorActionOutcome.Applied)
+            {
+                return applied;
+            }
+
+            if (recordApplied is not null)
             {
                 await recordApplied(connection, ct);
+            }
+
+            foreach (IAlarmStoreHook hook in _hooks)
+            {
+                await hook.OnAlarmChangedAsync(connection, key, ct);
             }
 
             return applied;
@@ -160,11 +170,31 @@ public sealed class AlarmStore
             return rows.OrderBy(r => r.Due).ThenBy(r => r.Ack.Key, StringComparer.Ordinal).ThenBy(r => r.Ack.Stage, StringComparer.Ordinal).Select(r => r.Ack).ToList();
         }, cancellationToken);
 
-    /// <summary>When the next unrelayed acknowledgement is due, or null when none waits.</summary>
+    /// <summary>
+    /// The alarms whose timeline gained an entry with an id above <paramref name="sinceTimelineId"/>, each with whether
+    /// it arrived in that span (it is new to whoever last looked then).
+    /// </summary>
+    public Task<IReadOnlyList<(string Key, bool Received)>> ChangedSinceAsync(long sinceTimelineId, CancellationToken cancellationToken) =>
+        Database.ReadAsync<IReadOnlyList<(string Key, bool Received)>>(async (connection, ct) =>
+        {
+            await using DbCommand query = Command(connection, """
+                SELECT alarm_key, MAX(CASE WHEN stage = @received THEN 1 ELSE 0 END) FROM timeline
+                WHERE id > @since GROUP BY alarm_key ORDER BY MIN(id);
+                """, ("received", TimelineStage.Received), ("since", sinceTimelineId));
+            return await ReadAllAsync(query, r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) == 1), ct);
+        }, cancellationToken);
+
+    /// <summary>
+    /// When the next unrelayed acknowledgement is due, or null when none waits. A row another instance holds is due when
+    /// its claim runs out, so an outbox does not spin on a row it cannot take.
+    /// </summary>
     public Task<DateTimeOffset?> NextAckDueAsync(CancellationToken cancellationToken) =>
         Database.ReadAsync(async (connection, ct) =>
         {
-            await using DbCommand query = Command(connection, "SELECT MIN(next_attempt_ms) FROM ack_outbox WHERE relayed_at IS NULL;");
+            await using DbCommand query = Command(connection, """
+                SELECT MIN(CASE WHEN lease_until_ms > next_attempt_ms THEN lease_until_ms ELSE next_attempt_ms END)
+                FROM ack_outbox WHERE relayed_at IS NULL;
+                """);
             return await ScalarInt64Async(query, ct) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
         }, cancellationToken);
 

@@ -14,4 +14,7 @@ public interface IAlarmStoreHook
 
     /// <summary>The transaction has committed.</summary>
     void AlarmCommitted(string key);
+
+    /// <summary>Runs in the transaction that applies an operator's action to <paramref name="key"/>.</summary>
+    Task OnAlarmChangedAsync(DbConnection connection, string key, CancellationToken cancellationToken) => Task.CompletedTask;
 }

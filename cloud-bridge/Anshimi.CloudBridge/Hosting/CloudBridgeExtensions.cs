@@ -46,6 +46,9 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.AckRetryInterval > TimeSpan.Zero && o.AckRetryMaxInterval >= o.AckRetryInterval,
                 "CloudBridge:AckRetryInterval must be positive and not above CloudBridge:AckRetryMaxInterval.")
             .Validate(o => o.PublishTimeout > TimeSpan.Zero, "CloudBridge:PublishTimeout must be positive.")
+            .Validate(o => o.InstancesProblem() is null, "CloudBridge:InstanceId must be 1 to 64 letters, digits, '-' or '_', and CloudBridge:IngressShareGroup letters, digits, '-' or '_'.")
+            .Validate(o => o.ListenReconnect.InitialDelay > TimeSpan.Zero && o.ListenReconnect.MaxDelay >= o.ListenReconnect.InitialDelay,
+                "CloudBridge:ListenReconnect:InitialDelay must be positive and not above CloudBridge:ListenReconnect:MaxDelay.")
             .ValidateOnStart();
         services.AddStorage(builder.Configuration);
         AdminListener.Listen(builder);
@@ -93,6 +96,7 @@ public static partial class CloudBridgeExtensions
             return new RedeliveryPolicy(options.AckRetryInterval, options.AckRetryMaxInterval);
         });
         services.AddSingleton<AlarmFeed>();
+        AddAlarmChangesAcrossInstances(builder);
         services.AddSingleton<AlarmActions>();
         services.AddOptions<AlarmCaseOptions>().Bind(builder.Configuration.GetSection(AlarmCaseOptions.SectionName))
             .Validate(o => o.Window > TimeSpan.Zero, "Cases:Window must be positive.").ValidateOnStart();
@@ -125,6 +129,30 @@ public static partial class CloudBridgeExtensions
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<CloudBridgeHealthCheck>("cloud-bridge");
         return builder;
+    }
+
+    /// <summary>On PostgreSQL, instances share alarms: each notifies the others of its writes and listens for theirs.</summary>
+    private static void AddAlarmChangesAcrossInstances(WebApplicationBuilder builder)
+    {
+        var storage = new StorageOptions();
+        builder.Configuration.GetSection(StorageOptions.SectionName).Bind(storage);
+        if (storage.Provider != StorageProvider.PostgreSql)
+        {
+            return;
+        }
+
+        IServiceCollection services = builder.Services;
+        services.AddSingleton(sp => new AlarmChangeNotices(sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.InstanceId));
+        services.AddSingleton<IAlarmStoreHook>(sp => sp.GetRequiredService<AlarmChangeNotices>());
+        services.AddSingleton(sp => new AlarmChangeListener(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<AlarmChangeNotices>(),
+            sp.GetRequiredService<AlarmStore>(),
+            sp.GetRequiredService<DistrictDirectory>(),
+            sp.GetRequiredService<AlarmFeed>(),
+            sp.GetRequiredService<IOptions<CloudBridgeOptions>>().Value.ListenReconnect,
+            sp.GetRequiredService<ILogger<AlarmChangeListener>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<AlarmChangeListener>());
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using Anshimi.Mqtt;
+
 namespace Anshimi.CloudBridge.Hosting;
 
 /// <summary>Settings of the cloud bridge; bound from configuration section "CloudBridge".</summary>
@@ -34,4 +36,27 @@ public sealed class CloudBridgeOptions
 
     /// <summary>How long a receipt or acknowledgement publish may wait for the broker's PUBACK.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// This instance's name among the instances sharing one PostgreSQL database (letters, digits, '-', '_'); it tells
+    /// its own alarm notices from the others'. Default: the host name.
+    /// </summary>
+    public string InstanceId { get; set; } = Environment.MachineName;
+
+    /// <summary>PostgreSQL only: delays between attempts to reopen the connection that listens for other instances' alarms.</summary>
+    public ReconnectBackoffOptions ListenReconnect { get; set; } = new();
+
+    /// <summary>
+    /// Several instances: the share group in which they subscribe to gateway events (<c>$share/group/…</c>), so the
+    /// endpoint hands each envelope to one of them. Empty (the default): a plain subscription, for one instance.
+    /// </summary>
+    public string? IngressShareGroup { get; set; }
+
+    /// <summary>The first problem with <see cref="InstanceId"/> or <see cref="IngressShareGroup"/>, naming its key; null when usable.</summary>
+    public string? InstancesProblem() =>
+        string.IsNullOrEmpty(InstanceId) || InstanceId.Length > 64 || !InstanceId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? $"{SectionName}:{nameof(InstanceId)} must be 1 to 64 letters, digits, '-' or '_'."
+            : IngressShareGroup is { Length: > 0 } group && !group.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? $"{SectionName}:{nameof(IngressShareGroup)} must be letters, digits, '-' or '_'."
+            : null;
 }

@@ -1,5 +1,7 @@
 using System.Threading.Channels;
+using Anshimi.CloudBridge.Hosting;
 using Anshimi.Mqtt;
+using Microsoft.Extensions.Options;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 
@@ -19,6 +21,7 @@ public sealed partial class GatewayIngress : BackgroundService
     private readonly RelayStatistics _statistics;
     private readonly MalformedEnvelopeLog _malformed;
     private readonly ILogger<GatewayIngress> _logger;
+    private readonly string _eventsFilter;
 
     // The network thread only enqueues; the gateways' outboxes bound how much can be in flight.
     private readonly Channel<MqttMessage> _inbox =
@@ -31,8 +34,11 @@ public sealed partial class GatewayIngress : BackgroundService
         GatewayRefusals refusals,
         RelayStatistics statistics,
         MalformedEnvelopeLog malformed,
+        IOptions<CloudBridgeOptions> options,
         ILogger<GatewayIngress> logger)
     {
+        string? group = options.Value.IngressShareGroup;
+        _eventsFilter = string.IsNullOrEmpty(group) ? Topics.AllGatewayEvents : SharedSubscription.Filter(group, Topics.AllGatewayEvents);
         _mqtt = mqtt;
         _handlers = handlers.ToDictionary(h => h.EnvelopeType);
         _authorization = authorization;
@@ -89,7 +95,7 @@ public sealed partial class GatewayIngress : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The session subscribes before it reports Connected, and again whenever the broker lost the session.
-        _mqtt.AddSubscription(Topics.AllGatewayEvents, MqttQos.AtLeastOnce, OnMessageAsync);
+        _mqtt.AddSubscription(_eventsFilter, MqttQos.AtLeastOnce, OnMessageAsync);
         _mqtt.StateChanged += OnStateChanged;
         try
         {
