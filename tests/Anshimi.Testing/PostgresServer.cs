@@ -204,8 +204,34 @@ public sealed class PostgresServer : IAsyncDisposable
             return;
         }
 
+        int? postmaster = PostmasterProcessId();
         _process.Kill();
         await _process.WaitForExitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+
+        // The killed postmaster stays a zombie until it is reaped, and a new one refuses a data directory whose
+        // postmaster.pid names a process that still exists: restarting before that fails with "lock file already exists".
+        var deadline = Stopwatch.StartNew();
+        while (postmaster is int pid && System.IO.Directory.Exists($"/proc/{pid}") && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private int? PostmasterProcessId()
+    {
+        try
+        {
+            string? first = File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first, NumberStyles.Integer, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     public string ReadLog()

@@ -54,7 +54,7 @@ public sealed class LegacyFileAdoptionTests : IDisposable
             }
         }
 
-        Assert.Equal([2026_12_07_01L, 2026_12_07_02L], await VersionsAsync());
+        Assert.Equal([2026_12_07_01L, 2026_12_07_02L, 2026_12_07_03L], await VersionsAsync());
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class LegacyFileAdoptionTests : IDisposable
         StoreDatabase.Open(new StorageOptions(), _directory, StoreFile.Alarms).Dispose();
         StoreDatabase.Open(new StorageOptions(), _directory, StoreFile.Alarms).Dispose();
 
-        Assert.Equal([2026_12_07_01L, 2026_12_07_02L], await VersionsAsync());
+        Assert.Equal([2026_12_07_01L, 2026_12_07_02L, 2026_12_07_03L], await VersionsAsync());
     }
 
     private async Task<Dictionary<string, string>> SchemaAsync()
