@@ -419,7 +419,8 @@ public sealed class MqttSession : IAsyncDisposable
         {
             foreach (Subscription subscription in Snapshot())
             {
-                if (sessionPresent && subscription.Acknowledged)
+                // Mosquitto 2.0 restores a persisted session without its shared subscriptions, yet says it is present.
+                if (sessionPresent && subscription.Acknowledged && !SharedSubscription.IsShared(subscription.TopicFilter))
                 {
                     continue;
                 }

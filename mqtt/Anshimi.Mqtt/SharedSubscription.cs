@@ -21,11 +21,18 @@ public static class SharedSubscription
         return Prefix + group + "/" + topicFilter;
     }
 
+    /// <summary>Whether <paramref name="filter"/> is a shared subscription's.</summary>
+    public static bool IsShared(string filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return filter.StartsWith(Prefix, StringComparison.Ordinal);
+    }
+
     /// <summary>The filter the topics of delivered messages match: <paramref name="filter"/> without its share prefix.</summary>
     public static string TopicFilterOf(string filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        if (!filter.StartsWith(Prefix, StringComparison.Ordinal))
+        if (!IsShared(filter))
         {
             return filter;
         }

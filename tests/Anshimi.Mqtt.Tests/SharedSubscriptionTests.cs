@@ -44,6 +44,28 @@ public sealed class SharedSubscriptionTests
         Assert.Equal(0, sessionA.UnmatchedMessages + sessionB.UnmatchedMessages);
     }
 
+    [Fact]
+    public async Task A_shared_subscription_takes_messages_again_after_a_broker_restart_that_kept_the_session()
+    {
+        await using var broker = await TestBroker.StartAsync(persistence: true);
+        var received = new EventRecorder<MqttMessage>();
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        await using var session = MqttSession.Create(broker.ClientOptions(TestBroker.Restricted, "instance-a"));
+        session.StateChanged += (_, e) => states.Add(e);
+        session.AddSubscription(SharedSubscription.Filter("bridges", "allowed/gw/+/events"), MqttQos.AtLeastOnce, received.Handler());
+        await session.ConnectAsync(CancellationToken.None);
+
+        // Stopped, so the broker saves the session; it comes back with "session present" but not the shared subscription.
+        await broker.StopAsync();
+        int lost = await states.WaitForIndexAsync(s => s.State == MqttConnectionState.Reconnecting, TestBroker.Wait);
+        await broker.StartAsync();
+        await states.WaitForAsync(s => s.State == MqttConnectionState.Connected, TestBroker.Wait, lost);
+
+        await TestBroker.PublishWithCliAsync(broker, "allowed/gw/gw-1/events", [7]);
+        MqttMessage message = await received.WaitForAsync(m => m.Topic == "allowed/gw/gw-1/events", TestBroker.Wait);
+        Assert.Equal([7], message.Payload.ToArray());
+    }
+
     [Theory]
     [InlineData("$share/bridges/anshimi/v1/gw/+/events", "anshimi/v1/gw/+/events")]
     [InlineData("anshimi/v1/gw/+/events", "anshimi/v1/gw/+/events")]
