@@ -30,6 +30,12 @@ public sealed class AnshimiSystemOptions
 
     public IDictionary<string, string> CloudEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The seeded central-staff account's password; null for a random one. Systems whose cloud bridges are instances on
+    /// one database share the account, so they must share its password.
+    /// </summary>
+    public string? CloudOperatorPassword { get; set; }
+
     /// <summary>Further broker users (name to password), allowed only the <c>probe/#</c> topics: measuring peers.</summary>
     public IDictionary<string, string> ProbeUsers { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -162,7 +168,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
         Merge(gatewayEnv, options.GatewayEnvironment);
 
         int cloudPort = FreePort.Next();
-        string cloudOperatorPassword = Secret();
+        string cloudOperatorPassword = options.CloudOperatorPassword ?? Secret();
         var cloudEnv = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["CloudBridge__DataDirectory"] = Path.Combine(directory, "cloud"),
