@@ -119,8 +119,7 @@ export CloudBridge__DataDirectory="$state/cloud"
 "${cloud_bridge[@]}" gateways issue "$gateway_id_b" --out "$state/box-b/gateway-cloud" >/dev/null
 unset CloudBridge__DataDirectory
 sites="$state/cloud/sites"
-cp cloud-bridge/endpoint/endpoint.acl.template "$state/endpoint/endpoint.acl"
-# The endpoint's configuration comes from the cloud bridge: the gateway certificate listener's one definition.
+# The endpoint's configuration and ACL come from the cloud bridge: the gateway certificate listener's one definition.
 CloudBridge__DataDirectory="$state/cloud" "${cloud_bridge[@]}" endpoint config --port "$cloud_mqtt_port" --bind 127.0.0.1 \
   --acl "$state/endpoint/endpoint.acl" --data "$state/endpoint/data" --log "$state/logs/cloud-endpoint.log" --user "$(id -un)" \
   > "$state/endpoint/mosquitto.conf"

@@ -8,12 +8,13 @@ namespace Anshimi.CloudBridge.Hosting;
 /// <summary>
 /// Administration from the command line, with the same configuration as the service:
 /// <c>operators add</c> (password from standard input), <c>operators disable</c>/<c>enable</c>, <c>audit verify</c>, and the MQTT endpoint's certificates:
-/// <c>endpoint init</c>, <c>endpoint config</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c> and <c>gateways revoke</c> (<see cref="SiteAuthority"/>).
+/// <c>endpoint init</c>, <c>endpoint config</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c>, <c>gateways revoke</c>, and one identity
+/// per bridge instance: <c>bridges issue</c>, <c>bridges revoke</c> (<see cref="SiteAuthority"/>).
 /// Changing or disabling an account ends its console sessions at once, also in a running bridge.
 /// </summary>
 public static class CloudBridgeCommands
 {
-    public static bool Handles(string[] args) => args is ["operators" or "audit" or "endpoint" or "gateways", ..];
+    public static bool Handles(string[] args) => args is ["operators" or "audit" or "endpoint" or "gateways" or "bridges", ..];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -73,6 +74,7 @@ public static class CloudBridgeCommands
             new Command("audit", "감사 기록 audit log") { verify },
             EndpointCommand(),
             GatewaysCommand(),
+            BridgesCommand(),
         };
         return await root.Parse(args).InvokeAsync();
     }
@@ -105,14 +107,24 @@ public static class CloudBridgeCommands
         });
         var port = new Option<int>("--port") { Description = "TLS 포트 TLS port", DefaultValueFactory = _ => 8883 };
         var bind = new Option<string>("--bind") { Description = "수신 주소 address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
-        var acl = new Option<string>("--acl") { Description = "ACL 파일 the ACL file (cloud-bridge/endpoint/endpoint.acl.template as installed)", Required = true };
+        var acl = new Option<string>("--acl") { Description = "ACL 파일 the ACL file to write and name (the template plus every bridge instance identity)", Required = true };
+        var aclTemplate = new Option<string>("--acl-template")
+        {
+            Description = "ACL 템플릿 the ACL template (cloud-bridge/endpoint/endpoint.acl.template, installed beside the bridge)",
+            DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "endpoint", "endpoint.acl.template"),
+        };
         var data = new Option<string>("--data") { Description = "저장 디렉터리 persistence directory", DefaultValueFactory = _ => "/var/lib/mosquitto" };
         var log = new Option<string>("--log") { Description = "로그 파일 log file", DefaultValueFactory = _ => "/var/log/mosquitto/anshimi-endpoint.log" };
         var user = new Option<string>("--user") { Description = "mosquitto 실행 사용자 the user mosquitto runs as", DefaultValueFactory = _ => "mosquitto" };
-        var config = new Command("config", "엔드포인트 설정 출력 — print the endpoint's mosquitto.conf for this site CA") { port, bind, acl, data, log, user };
+        var config = new Command("config", "엔드포인트 설정 출력 — write the endpoint's ACL and print its mosquitto.conf for this site CA (run again after bridges issue/revoke)")
+        {
+            port, bind, acl, aclTemplate, data, log, user,
+        };
         config.SetAction(parse =>
         {
-            foreach (string line in LoadAuthority().EndpointConfiguration(
+            SiteAuthority authority = LoadAuthority();
+            File.WriteAllLines(parse.GetValue(acl)!, authority.EndpointAcl(File.ReadAllLines(parse.GetValue(aclTemplate)!)));
+            foreach (string line in authority.EndpointConfiguration(
                 parse.GetValue(port), parse.GetValue(bind)!, parse.GetValue(acl)!, parse.GetValue(data)!, parse.GetValue(log)!, parse.GetValue(user)!))
             {
                 Console.WriteLine(line);
@@ -168,6 +180,54 @@ public static class CloudBridgeCommands
             return await ReloadAsync(authority, cancellationToken);
         });
         return new Command("gateways", "게이트웨이 자격 증명 gateway credentials") { issue, revoke };
+    }
+
+    private static Command BridgesCommand()
+    {
+        var id = new Argument<string>("instance-id") { Description = "브리지 인스턴스 ID bridge instance id (its CloudBridge:InstanceId), e.g. a" };
+        var output = new Option<string>("--out") { Description = "자격 증명을 쓸 디렉터리 directory for bridge.key, bridge.crt and ca.crt", Required = true };
+        var issue = new Command("issue", "브리지 인스턴스 자격 증명 발급 — issue a bridge instance its own key and certificate (CN anshimi-cloud-bridge-<id>); then endpoint config again") { id, output };
+        issue.SetAction(parse =>
+        {
+            try
+            {
+                string instance = parse.GetValue(id)!;
+                string serial = LoadAuthority().IssueBridge(instance, parse.GetValue(output)!);
+                Console.WriteLine($"발급됨 issued: {SiteAuthority.BridgeInstanceIdentity(instance)} serial {serial} → {parse.GetValue(output)} (CloudBridge__InstanceId={instance})");
+                return 0;
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+        });
+        var revokeId = new Argument<string>("instance-id") { Description = "브리지 인스턴스 ID bridge instance id" };
+        var revoke = new Command("revoke", "브리지 인스턴스 자격 증명 폐기 — revoke every certificate of a bridge instance (CRL), then reload the endpoint") { revokeId };
+        revoke.SetAction(async (parse, cancellationToken) =>
+        {
+            SiteAuthority authority = LoadAuthority();
+            IReadOnlyList<string> serials;
+            try
+            {
+                serials = authority.RevokeBridge(parse.GetValue(revokeId)!);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+
+            if (serials.Count == 0)
+            {
+                Console.Error.WriteLine("폐기할 인증서 없음 no unrevoked certificate issued to bridge instance " + parse.GetValue(revokeId));
+                return 1;
+            }
+
+            Console.WriteLine($"폐기됨 revoked: {SiteAuthority.BridgeInstanceIdentity(parse.GetValue(revokeId)!)} serial {string.Join(", ", serials)}");
+            return await ReloadAsync(authority, cancellationToken);
+        });
+        return new Command("bridges", "브리지 인스턴스 자격 증명 bridge instance credentials (one per instance)") { issue, revoke };
     }
 
     private static async Task<int> ReloadAsync(SiteAuthority authority, CancellationToken cancellationToken)
