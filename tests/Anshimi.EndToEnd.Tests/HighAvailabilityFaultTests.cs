@@ -28,6 +28,9 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
     private const int Alarms = Boxes * BellsPerBox * PressesPerBell;
     private const string ShareGroup = "bridges";
 
+    /// <summary>The cloud-bridge instances, each with its own identity on the endpoint (<c>bridges issue</c>).</summary>
+    private static readonly string[] Instances = ["a", "b"];
+
     /// <summary>How long one step of a bell's round (seen on the console, ack at the bell) may take, faults included.</summary>
     private static readonly TimeSpan StepWithin = TimeSpan.FromSeconds(90);
 
@@ -49,7 +52,7 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
 
         await using PostgresServer database = await PostgresServer.StartAsync(ct);
         string connectionString = await database.CreateDatabaseAsync("ha", ct);
-        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct, InstanceIdentity.AclLines);
+        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct, bridgeInstances: Instances);
         var boxes = new List<AnshimiSystem>();
         var fleets = new List<SimulatedFleet>();
         using var log = new StringWriter();
@@ -92,7 +95,14 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{victim.Name} SIGKILLed after alarm {killAfter}, started again {downFor.TotalSeconds:0.0} s later"));
 
             var run = new Run();
-            Task<FaultWindow> fault = KillOnceAsync(victim, run, killAfter, downFor, ct);
+            // Both instances take a share of the gateways' envelopes, so the one that dies holds alarms in flight.
+            Task<FaultWindow> fault = KillOnceAsync(victim, run, killAfter, downFor, async () =>
+            {
+                long storedByA = await AlarmsStoredAsync(instanceA, ct);
+                long storedByB = await AlarmsStoredAsync(instanceB, ct);
+                output.WriteLine("at the kill instance a had stored " + storedByA + " alarms, instance b " + storedByB);
+                Assert.True(storedByA > 0 && storedByB > 0, "the share group split nothing: a stored " + storedByA + ", b " + storedByB);
+            }, ct);
             await Task.WhenAll(bells.Select((bell, i) => RaiseAndAcknowledgeAsync(bell, console, operatorOnB, instanceB.CloudUri, run, new Random(seed + i + 1), ct)));
             FaultWindow window = await fault;
 
@@ -153,7 +163,7 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
     /// <summary>Box <paramref name="box"/>: its broker, gateway and ten bells, and cloud-bridge instance a or b on the shared database.</summary>
     private static async Task<AnshimiSystem> StartBoxAsync(CloudEndpoint endpoint, string connectionString, string operatorPassword, int box, CancellationToken ct)
     {
-        string instance = ((char)('a' + box)).ToString();
+        string instance = Instances[box];
         string gatewayId = "gw-ha-" + instance;
         string credentials = await endpoint.IssueAsync(gatewayId, ct);
         var options = new AnshimiSystemOptions
@@ -166,16 +176,15 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
         }
 
         options.GatewayEnvironment["Gateway__Outputs__Driver"] = "simulated";
-        foreach ((string key, string value) in await InstanceIdentity.EnvironmentAsync(endpoint, instance, ct))
+        // The instance id and the client id come from the instance's certificate.
+        foreach ((string key, string value) in endpoint.BridgeEnvironment(instance))
         {
             options.CloudEnvironment[key] = value;
         }
 
         options.CloudEnvironment["Storage__Provider"] = "PostgreSql";
         options.CloudEnvironment["Storage__ConnectionString"] = connectionString;
-        options.CloudEnvironment["CloudBridge__InstanceId"] = instance;
         options.CloudEnvironment["CloudBridge__IngressShareGroup"] = ShareGroup;
-        options.CloudEnvironment["Mqtt__ClientId"] = "anshimi/cloud-bridge-" + instance;
         return await AnshimiSystem.StartAsync(options, ct);
     }
 
@@ -234,15 +243,20 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<FaultWindow> KillOnceAsync(Victim victim, Run run, int killAfter, TimeSpan downFor, CancellationToken ct)
+    private static async Task<FaultWindow> KillOnceAsync(Victim victim, Run run, int killAfter, TimeSpan downFor, Func<Task> beforeKill, CancellationToken ct)
     {
         await Fleet.Until(() => run.Raised.Count >= killAfter, TimeSpan.FromSeconds(120), killAfter + " alarms raised", ct);
+        await beforeKill();
         DateTimeOffset killed = DateTimeOffset.UtcNow;
         await victim.Kill();
         await Task.Delay(downFor, ct);
         await victim.Restart();
         return new FaultWindow(killed, DateTimeOffset.UtcNow);
     }
+
+    /// <summary>The alarms this instance stored itself since it started (<c>/api/status</c>).</summary>
+    private static async Task<long> AlarmsStoredAsync(AnshimiSystem instance, CancellationToken ct) =>
+        (await instance.Http.GetFromJsonAsync<JsonElement>(new Uri(instance.CloudUri, "api/status"), ct)).GetProperty("alarmsStored").GetInt64();
 
     private static async Task<long> UnrelayedAcksAsync(string connectionString, CancellationToken ct)
     {
@@ -312,33 +326,6 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
         public void AlarmRaised(string key) => Raised.Enqueue((key, DateTimeOffset.UtcNow));
 
         public void AckSent(string key) => AcksSent.Enqueue((key, DateTimeOffset.UtcNow));
-    }
-
-    /// <summary>
-    /// A cloud-bridge instance's own identity on the endpoint. Instance a has the bridge's certificate; the endpoint names
-    /// a session after its certificate, so instance b needs another, with the bridge's rights.
-    /// </summary>
-    private static class InstanceIdentity
-    {
-        private const string SecondBridge = "ha-bridge-b";
-
-        public static IEnumerable<string> AclLines =>
-        [
-            "user " + SecondBridge, "topic read anshimi/v1/gw/+/events", "topic read anshimi/v1/gw/+/status", "topic write anshimi/v1/gw/+/commands",
-        ];
-
-        public static async Task<IReadOnlyDictionary<string, string>> EnvironmentAsync(CloudEndpoint endpoint, string instance, CancellationToken ct)
-        {
-            var environment = new Dictionary<string, string>(endpoint.BridgeEnvironment(), StringComparer.Ordinal);
-            if (instance != "a")
-            {
-                string credentials = await endpoint.IssueAsync(SecondBridge, ct);
-                environment["Mqtt__TlsClientCertificateFile"] = Path.Combine(credentials, "gateway.crt");
-                environment["Mqtt__TlsClientKeyFile"] = Path.Combine(credentials, "gateway.key");
-            }
-
-            return environment;
-        }
     }
 
     private sealed record ConsoleEvent(string Kind, string? Key);
