@@ -76,6 +76,9 @@ public sealed partial class AlarmChangeListener(
     {
         var backoff = new ReconnectBackoff(reconnect);
         long? seen = null;
+
+        // A database outage is reported once with its cause; the attempts that follow it only at Debug.
+        bool outageReported = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -106,6 +109,7 @@ public sealed partial class AlarmChangeListener(
                 seen = mark;
                 Interlocked.Increment(ref _connections);
                 backoff.Connected();
+                outageReported = false;
                 LogListening(logger, notices.InstanceId);
                 while (!stoppingToken.IsCancellationRequested)
                 {
@@ -127,7 +131,16 @@ public sealed partial class AlarmChangeListener(
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or TimeoutException)
             {
                 TimeSpan delay = backoff.NextDelay();
-                LogListenLost(logger, ex, delay.TotalMilliseconds);
+                if (outageReported)
+                {
+                    LogStillNotListening(logger, ex.Message, delay.TotalMilliseconds);
+                }
+                else
+                {
+                    outageReported = true;
+                    LogListenLost(logger, ex, delay.TotalMilliseconds);
+                }
+
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
@@ -177,6 +190,9 @@ public sealed partial class AlarmChangeListener(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for other instances' alarms stopped; reconnecting in {DelayMs} ms")]
     private static partial void LogListenLost(ILogger logger, Exception exception, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Listening for other instances' alarms not reopened: {Reason}; trying again in {DelayMs} ms")]
+    private static partial void LogStillNotListening(ILogger logger, string reason, double delayMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reloaded {Count} alarms changed while not listening")]
     private static partial void LogReloaded(ILogger logger, int count);
