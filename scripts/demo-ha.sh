@@ -13,6 +13,10 @@ ha_node_name() { echo "anshimi-demo-$1@localhost"; }
 rabbit=/usr/lib/rabbitmq/bin
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
+# The cloud's processes are killed by hand in this demo, so the demo does not stop when one exits: they are kept apart
+# from the boxes' processes and stopped by ha_stop.
+ha_pids=()
+
 # Runs a PostgreSQL program as the postgres user when root (initdb and postgres refuse root).
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -50,16 +54,19 @@ ha_rabbit_env() { # node
     RABBITMQ_MNESIA_BASE="$state/rabbit/node$1/mnesia" RABBITMQ_LOG_BASE="$state/rabbit/node$1" RABBITMQ_LOGS="$state/logs/rabbit-$1.log" \
     RABBITMQ_PID_FILE="$state/rabbit/node$1/pid" ERL_CRASH_DUMP="$state/rabbit/node$1/erl_crash.dump"
 }
-ha_start_node() { env $(ha_rabbit_env "$1") "$rabbit/rabbitmq-server" >/dev/null 2>&1 & pids+=($!); }
+# Each node's start command is also a script, so that a killed node can be started again by hand.
+ha_start_node() {
+  printf '#!/bin/sh\nexec env %s %s/rabbitmq-server >/dev/null 2>&1\n' "$(ha_rabbit_env "$1")" "$rabbit" > "$state/rabbit/start-node$1.sh"
+  sh "$state/rabbit/start-node$1.sh" & ha_pids+=($!)
+}
 ha_ctl() { env HOME="$state/rabbit/home" ERL_EPMD_PORT="$epmd_port" "$rabbit/rabbitmqctl" -n "$(ha_node_name "$1")" "${@:2}"; }
 
 # PostgreSQL, then the first node alone and the two that join it (booted at once, 3.10 nodes refuse MQTT clients).
 ha_start_cloud() {
   echo "▶ PostgreSQL 127.0.0.1:$pg_port, RabbitMQ 3노드 클러스터 / three-node cluster (about a minute)"
   as_postgres "$pg_bin/postgres" -D "$state/postgres/data" -p "$pg_port" -k "$state/postgres" -c listen_addresses=127.0.0.1 \
-    >"$state/logs/postgres.log" 2>&1 & pids+=($!)
-  pg_pid=$!
-  /usr/bin/epmd -port "$epmd_port" & pids+=($!)
+    >"$state/logs/postgres.log" 2>&1 & ha_pids+=($!)
+  /usr/bin/epmd -port "$epmd_port" & ha_pids+=($!)
   wait_port "$pg_port"
   as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres anshimi
   ha_start_node 1
@@ -86,7 +93,7 @@ ha_start_bridge() { # instance console-port admin-port first-node
   Operators__Seed__1__UserName=gangnam Operators__Seed__1__Password="$gangnam_password" Operators__Seed__1__Districts__0=11680 \
   Escorts__LightsFile="$state/cloud-lights.csv" Escorts__EscortKey="$escort_key" \
   AppApi__Clients__0__Name=demo-app AppApi__Clients__0__KeySha256="$(printf %s "$app_key" | sha256sum | cut -d' ' -f1)" \
-    dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)" >"$state/logs/cloud-bridge-$1.log" 2>&1 & pids+=($!)
+    dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)" >"$state/logs/cloud-bridge-$1.log" 2>&1 & ha_pids+=($!)
   eval "bridge_pid_$1=$!"
 }
 
@@ -95,6 +102,14 @@ ha_start_bridges() {
   wait_port "$console_port"
   ha_start_bridge b "$console_port_b" "$bridge_admin_port_b" 2
   wait_port "$console_port_b"
+}
+
+ha_stop() {
+  local n pid
+  for pid in "${ha_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Through their pid files: a part may have been killed and started again by hand.
+  for n in "${ha_nodes[@]}"; do [ -f "$state/rabbit/node$n/pid" ] && kill -TERM "$(cat "$state/rabbit/node$n/pid")" 2>/dev/null || true; done
+  [ -f "$state/postgres/data/postmaster.pid" ] && kill -INT "$(head -n 1 "$state/postgres/data/postmaster.pid")" 2>/dev/null || true
 }
 
 ha_cloud_url() { local n urls=(); for n in "${ha_nodes[@]}"; do urls+=("mqtts://127.0.0.1:$(ha_mqtt_port "$n")"); done; (IFS=,; echo "${urls[*]}"); }
@@ -112,10 +127,10 @@ ha_info() {
 INFO
   for n in "${ha_nodes[@]}"; do
     echo "    RabbitMQ 노드 node $n (:$(ha_mqtt_port "$n"))   : kill -9 $(cat "$state/rabbit/node$n/pid")   (gateways and bridges move to another node;"
-    echo "        restart: env $(ha_rabbit_env "$n") $rabbit/rabbitmq-server &)"
+    echo "        start it again: sh $state/rabbit/start-node$n.sh &)"
   done
   cat <<INFO
-    PostgreSQL               : kill -9 $pg_pid   (the bridges wait and retry their writes for 30 s; restart:
+    PostgreSQL               : kill -9 $(head -n 1 "$state/postgres/data/postmaster.pid")   (the bridges wait and retry their writes for 30 s; restart:
         $( [ "$(id -u)" = 0 ] && echo "runuser -u postgres -- ")$pg_bin/postgres -D $state/postgres/data -p $pg_port -k $state/postgres -c listen_addresses=127.0.0.1 &)
     저장된 경보 Alarms stored: $( [ "$(id -u)" = 0 ] && echo "runuser -u postgres -- ")$pg_bin/psql -h 127.0.0.1 -p $pg_port -U postgres anshimi -c 'select count(*) from alarms'
   상자 B 인증서 폐기 Revoke box B (its cluster user is deleted and its connection closed at once):

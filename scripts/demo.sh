@@ -140,6 +140,7 @@ stop() {
   echo
   echo "■ 종료 중 / stopping…"
   for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  [ "$ha" = 1 ] && ha_stop
   wait 2>/dev/null || true
   echo "■ 종료됨 / stopped. Logs: $state/logs"
   exit "$1"
