@@ -92,6 +92,9 @@ public sealed class CloudEndpointCluster : IAsyncDisposable
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal)
         {
+            // The certificate signs it in: RabbitMQ would take a user name sent in CONNECT over the certificate's CN.
+            ["Mqtt__Username"] = "",
+            ["Mqtt__Password"] = "",
             ["Mqtt__TlsCaFile"] = CaFile,
             ["Mqtt__TlsClientCertificateFile"] = Path.Combine(BridgeCredentials(instance), "bridge.crt"),
             ["Mqtt__TlsClientKeyFile"] = Path.Combine(BridgeCredentials(instance), "bridge.key"),
