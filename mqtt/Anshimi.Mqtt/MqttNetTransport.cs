@@ -185,7 +185,8 @@ public sealed class MqttNetTransport : IMqttTransport
             .WithCleanSession(options.CleanSession)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(options.KeepAliveSeconds))
             .WithTimeout(options.CommunicationTimeout);
-        if (options.Username is not null)
+        // An empty user name (a setting cleared from the environment) is none: a certificate then signs the client in.
+        if (!string.IsNullOrEmpty(options.Username))
         {
             builder.WithCredentials(options.Username, options.Password);
         }

@@ -111,12 +111,16 @@ public sealed class CloudEndpoint : IAsyncDisposable
 
     private static string BridgeCredentials(string directory, string instance) => Path.Combine(directory, "bridges", instance);
 
-    private static async Task<ProcessResult> RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private static Task<ProcessResult> RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        RunBridgeCommandAsync(certificates, ["Sites__ReloadCommand=" + (reload ?? "")], arguments, cancellationToken);
+
+    /// <summary>Runs one of the cloud bridge's commands on the site CA in <paramref name="certificates"/>, with settings given as <c>KEY=value</c>.</summary>
+    internal static async Task<ProcessResult> RunBridgeCommandAsync(string certificates, IEnumerable<string> settings, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         List<string> command =
         [
             "Sites__CertificateDirectory=" + certificates,
-            "Sites__ReloadCommand=" + (reload ?? ""),
+            .. settings,
             "dotnet",
             RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"),
             .. arguments,
