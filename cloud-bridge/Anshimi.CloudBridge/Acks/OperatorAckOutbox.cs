@@ -113,7 +113,9 @@ public sealed partial class OperatorAckOutbox : BackgroundService
         DateTimeOffset? next = await _store.NextAckDueAsync(cancellationToken);
         if (next is null)
         {
-            return IdleWait;
+            // Another instance's new row wakes only that instance: look again within a lease, so a row it claimed and
+            // could not send before it died is found within about two leases.
+            return _lease.IsShared ? _options.InstanceLease : IdleWait;
         }
 
         TimeSpan untilNext = next.Value - _time.GetUtcNow();

@@ -35,7 +35,8 @@ public sealed partial class InstanceLease : BackgroundService
     /// <summary>The owner name of this instance's leases.</summary>
     public string Instance { get; }
 
-    private bool IsShared => _database.Dialect.Provider == StorageProvider.PostgreSql;
+    /// <summary>True when other instances may share the database (PostgreSQL) and so may take over this one's rows.</summary>
+    public bool IsShared => _database.Dialect.Provider == StorageProvider.PostgreSql;
 
     /// <summary>How much longer this instance may act on rows it has claimed: zero once the others may take them.</summary>
     public TimeSpan Remaining(DateTimeOffset now)
