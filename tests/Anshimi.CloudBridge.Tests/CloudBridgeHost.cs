@@ -176,6 +176,17 @@ public sealed class CloudBridgeHost : IAsyncDisposable
 
     private static uint Id(string? deviceId) => deviceId is not null && Protocol.DeviceIdText.TryParse(deviceId, out uint id) ? id : 0;
 
+    /// <summary>
+    /// Stops the bridge as a killed process looks to the database and the broker: every hosted service is stopped with
+    /// no time granted, so nothing is handed over (claims and the instance lease stay as they were) and nothing more is sent.
+    /// </summary>
+    public async Task CrashAsync()
+    {
+        using var noTime = new CancellationTokenSource();
+        await noTime.CancelAsync();
+        await _app.StopAsync(noTime.Token);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

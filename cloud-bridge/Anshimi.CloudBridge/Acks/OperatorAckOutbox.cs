@@ -12,7 +12,8 @@ namespace Anshimi.CloudBridge.Acks;
 /// Carries operator acknowledgements to their gateways: sends each stored ack-outbox row and
 /// re-sends it by <see cref="RedeliveryPolicy"/> until the gateway answers <c>ack-relayed</c>.
 /// Rows live in the <see cref="AlarmStore"/>, so a restart resumes where it stopped; each pass claims the rows it
-/// sends, so bridge instances sharing a database never both send one.
+/// sends, so bridge instances sharing a database never both send one; a dead instance's claims pass to the others when its
+/// <see cref="InstanceLease"/> runs out.
 /// </summary>
 public sealed partial class OperatorAckOutbox : BackgroundService
 {
@@ -28,21 +29,20 @@ public sealed partial class OperatorAckOutbox : BackgroundService
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _sendAllPending;
 
-    // This instance's stable name, the owner of its claims: a restart takes them back at once.
-    private readonly string _instance;
+    // Names this instance as the owner of its claims (a restart takes them back at once) and says how long it may still send them.
+    private readonly InstanceLease _lease;
 
     public OperatorAckOutbox(
         MqttSession mqtt,
         AlarmStore store,
         RedeliveryPolicy policy,
         IOptions<CloudBridgeOptions> options,
-        IOptions<MqttClientOptions> mqttOptions,
+        InstanceLease lease,
         TimeProvider time,
         ILogger<OperatorAckOutbox> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(mqttOptions);
-        _instance = mqttOptions.Value.ClientId!;
+        _lease = lease;
         _mqtt = mqtt;
         _store = store;
         _policy = policy;
@@ -95,10 +95,13 @@ public sealed partial class OperatorAckOutbox : BackgroundService
             // Claimed so another bridge instance leaves these rows alone while this one sends them. Kept short: should a
             // slow batch outlast it, another instance may send a row again, which the gateway takes as the repeat it handles.
             IReadOnlyList<PendingAck> due = await _store.ClaimDueAcksAsync(
-                _instance, all ? DateTimeOffset.MaxValue : now, now, _options.PublishTimeout * 2, BatchSize, cancellationToken);
+                _lease.Instance, all ? DateTimeOffset.MaxValue : now, now, _options.PublishTimeout * 2, BatchSize, cancellationToken);
             foreach (PendingAck ack in due)
             {
-                await SendAsync(ack, cancellationToken);
+                if (!await SendAsync(ack, cancellationToken))
+                {
+                    return _policy.Initial;
+                }
             }
 
             if (due.Count < BatchSize)
@@ -110,19 +113,31 @@ public sealed partial class OperatorAckOutbox : BackgroundService
         DateTimeOffset? next = await _store.NextAckDueAsync(cancellationToken);
         if (next is null)
         {
-            return IdleWait;
+            // Another instance's new row wakes only that instance: look again within a lease, so a row it claimed and
+            // could not send before it died is found within about two leases.
+            return _lease.IsShared ? _options.InstanceLease : IdleWait;
         }
 
         TimeSpan untilNext = next.Value - _time.GetUtcNow();
         return untilNext < TimeSpan.Zero ? TimeSpan.Zero : untilNext;
     }
 
-    private async Task SendAsync(PendingAck ack, CancellationToken cancellationToken)
+    /// <summary>One send of a claimed row; false when this instance's lease has run out and the row is left to another.</summary>
+    private async Task<bool> SendAsync(PendingAck ack, CancellationToken cancellationToken)
     {
+        // Past this instance's lease another instance may already be sending the row: leave it to them. A send is cut off
+        // when the lease runs out, so it does not overlap theirs.
+        TimeSpan remaining = _lease.Remaining(_time.GetUtcNow());
+        if (remaining == TimeSpan.Zero)
+        {
+            LogLeaseLapsed(_logger, ack.Stage, ack.Key);
+            return false;
+        }
+
         var envelope = new OperatorAckEnvelope(ack.Key, ack.Stage, ack.Operator, ack.At);
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            timeout.CancelAfter(_options.PublishTimeout);
+            timeout.CancelAfter(remaining == Timeout.InfiniteTimeSpan || remaining > _options.PublishTimeout ? _options.PublishTimeout : remaining);
             try
             {
                 await _mqtt.PublishAsync(Topics.GatewayCommands(ack.GatewayId), EnvelopeSerializer.Serialize(envelope), MqttQos.AtLeastOnce, retain: false, timeout.Token);
@@ -136,6 +151,7 @@ public sealed partial class OperatorAckOutbox : BackgroundService
 
         int attempts = ack.Attempts + 1;
         await _store.RecordAckAttemptAsync(ack.Key, ack.Stage, attempts, _time.GetUtcNow() + _policy.DelayAfter(attempts), cancellationToken);
+        return true;
     }
 
     private async Task WaitAsync(TimeSpan wait, CancellationToken cancellationToken)
@@ -171,6 +187,9 @@ public sealed partial class OperatorAckOutbox : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending {Stage} for {Key} failed: {Reason}; will retry")]
     private static partial void LogSendFailed(ILogger logger, string stage, string key, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not sending {Stage} for {Key}: this instance's lease has run out, another instance takes it")]
+    private static partial void LogLeaseLapsed(ILogger logger, string stage, string key);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ack outbox pass failed; retrying")]
     private static partial void LogOutboxFailed(ILogger logger, Exception exception);

@@ -148,7 +148,8 @@ public sealed class AlarmStore
     /// Claims for <paramref name="instance"/> (a bridge instance's stable name) the unrelayed acknowledgements due by
     /// <paramref name="dueBy"/> that no other instance holds, until <paramref name="now"/> + <paramref name="hold"/> (or until
     /// <see cref="RecordAckAttemptAsync"/>), so another instance does not send them too. A restarted instance takes its own
-    /// claims back at once; those of an instance that died run out.
+    /// claims back at once; those of an instance that died are taken when its liveness row runs out (<c>InstanceLease</c>),
+    /// or when the claim does if it never had one.
     /// </summary>
     public Task<IReadOnlyList<PendingAck>> ClaimDueAcksAsync(
         string instance, DateTimeOffset dueBy, DateTimeOffset now, TimeSpan hold, int limit, CancellationToken cancellationToken) =>
@@ -157,10 +158,11 @@ public sealed class AlarmStore
             await using DbCommand claim = Command(connection, $"""
                 UPDATE ack_outbox SET lease_owner = @owner, lease_until_ms = @until
                 WHERE (alarm_key, stage) IN (
-                    SELECT alarm_key, stage FROM ack_outbox
-                    WHERE relayed_at IS NULL AND next_attempt_ms <= @due
-                      AND (lease_until_ms IS NULL OR lease_until_ms <= @now OR lease_owner = @owner)
-                    ORDER BY next_attempt_ms, alarm_key, stage LIMIT @limit{Database.Dialect.ForUpdateSkipLocked})
+                    SELECT o.alarm_key, o.stage FROM ack_outbox o
+                    WHERE o.relayed_at IS NULL AND o.next_attempt_ms <= @due
+                      AND (o.lease_until_ms IS NULL OR o.lease_until_ms <= @now OR o.lease_owner = @owner
+                           OR EXISTS (SELECT 1 FROM bridge_instances i WHERE i.instance = o.lease_owner AND i.alive_until_ms <= @now))
+                    ORDER BY o.next_attempt_ms, o.alarm_key, o.stage LIMIT @limit{Database.Dialect.ForUpdateSkipLocked})
                 RETURNING alarm_key, stage, gateway_id, operator, at, attempts, next_attempt_ms;
                 """,
                 ("owner", instance), ("until", (now + hold).ToUnixTimeMilliseconds()), ("due", dueBy.ToUnixTimeMilliseconds()),
@@ -186,14 +188,19 @@ public sealed class AlarmStore
 
     /// <summary>
     /// When the next unrelayed acknowledgement is due, or null when none waits. A row another instance holds is due when
-    /// its claim runs out, so an outbox does not spin on a row it cannot take.
+    /// its claim or that instance's liveness row runs out, whichever is first, so an outbox does not spin on a row it
+    /// cannot take and still takes a dead instance's rows within seconds.
     /// </summary>
     public Task<DateTimeOffset?> NextAckDueAsync(CancellationToken cancellationToken) =>
         Database.ReadAsync(async (connection, ct) =>
         {
             await using DbCommand query = Command(connection, """
-                SELECT MIN(CASE WHEN lease_until_ms > next_attempt_ms THEN lease_until_ms ELSE next_attempt_ms END)
-                FROM ack_outbox WHERE relayed_at IS NULL;
+                SELECT MIN(CASE
+                    WHEN o.lease_until_ms IS NULL OR o.lease_until_ms <= o.next_attempt_ms THEN o.next_attempt_ms
+                    WHEN i.alive_until_ms < o.lease_until_ms
+                        THEN CASE WHEN i.alive_until_ms > o.next_attempt_ms THEN i.alive_until_ms ELSE o.next_attempt_ms END
+                    ELSE o.lease_until_ms END)
+                FROM ack_outbox o LEFT JOIN bridge_instances i ON i.instance = o.lease_owner WHERE o.relayed_at IS NULL;
                 """);
             return await ScalarInt64Async(query, ct) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
         }, cancellationToken);

@@ -62,6 +62,7 @@ public static partial class CloudBridgeExtensions
             .Validate(o => o.InstancesProblem() is null, "CloudBridge:InstanceId must be 1 to 64 letters, digits, '-' or '_', and CloudBridge:IngressShareGroup letters, digits, '-' or '_'.")
             .Validate<IOptions<MqttClientOptions>>((o, mqtt) => CertificateInstance(mqtt.Value) is not { } named || named == o.InstanceId,
                 "CloudBridge:InstanceId must be the instance its certificate names (Mqtt:TlsClientCertificateFile, CN anshimi-cloud-bridge-<instance>, from 'bridges issue').")
+            .Validate(o => o.InstanceLease >= TimeSpan.FromSeconds(1), "CloudBridge:InstanceLease must be at least 1 second.")
             .Validate(o => o.ListenReconnect.InitialDelay > TimeSpan.Zero && o.ListenReconnect.MaxDelay >= o.ListenReconnect.InitialDelay,
                 "CloudBridge:ListenReconnect:InitialDelay must be positive and not above CloudBridge:ListenReconnect:MaxDelay.")
             .ValidateOnStart();
@@ -129,7 +130,12 @@ public static partial class CloudBridgeExtensions
             .AddGatewayEnvelopeHandler<TroubleHandler>()
             .AddGatewayEnvelopeHandler<DeviceStatusHandler>();
 
-        // Singletons first so the API and tests reach the same instances the host runs.
+        // Singletons first so the API and tests reach the same instances the host runs. The lease before the outboxes:
+        // it is renewed before they claim anything and handed over after they stopped.
+        services.AddSingleton(sp => new InstanceLease(
+            Database(sp, StoreFile.Alarms), sp.GetRequiredService<IOptions<CloudBridgeOptions>>(), sp.GetRequiredService<IOptions<MqttClientOptions>>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<InstanceLease>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<InstanceLease>());
         services.AddSingleton<OperatorAckOutbox>();
         services.AddHostedService(sp => sp.GetRequiredService<OperatorAckOutbox>());
         services.AddSingleton<RetentionPurge>();

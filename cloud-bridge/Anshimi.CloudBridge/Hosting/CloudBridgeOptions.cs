@@ -44,6 +44,13 @@ public sealed class CloudBridgeOptions
     /// </summary>
     public string InstanceId { get; set; } = "";
 
+    /// <summary>
+    /// PostgreSQL only: how long this instance counts as alive after it last renewed its row (every fifth of this). An
+    /// instance dead for this long has its claimed acks and upstream deliveries taken by the others; one that cannot
+    /// renew stops sending them by then. Keep it well above the clocks' skew between hosts.
+    /// </summary>
+    public TimeSpan InstanceLease { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>PostgreSQL only: delays between attempts to reopen the connection that listens for other instances' alarms.</summary>
     public ReconnectBackoffOptions ListenReconnect { get; set; } = new();
 

@@ -38,8 +38,9 @@ public sealed record WaitingDelivery(string AlarmKey, int Attempts, string? Reas
 public sealed class UpstreamDeliveryStore
 {
     /// <summary>
-    /// How long a delivery stays with the instance that took it without that instance looking at it again: after a crash,
-    /// how long its pending deliveries wait before another instance sends them (the restarted one takes them back at once).
+    /// How long a delivery stays with the instance that took it without that instance looking at it again. After a crash
+    /// another instance takes it once the dead one's liveness row runs out (<c>InstanceLease</c>, seconds), or once this
+    /// lease does for an instance without one; the restarted one takes it back at once.
     /// </summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
 
@@ -77,7 +78,8 @@ public sealed class UpstreamDeliveryStore
     /// <summary>
     /// The oldest pending delivery to <paramref name="upstream"/> that is not in <paramref name="held"/> and that no other
     /// instance holds, now leased to this one for <see cref="Lease"/> (renewed each time this instance takes it again,
-    /// e.g. between retries); null when none.
+    /// e.g. between retries); null when none. A delivery leased to an instance whose liveness row has run out
+    /// (<c>InstanceLease</c>) is no longer held.
     /// </summary>
     public Task<PendingDelivery?> NextPendingAsync(string upstream, IReadOnlySet<string> held, CancellationToken cancellationToken)
     {
@@ -89,7 +91,8 @@ public sealed class UpstreamDeliveryStore
             await using DbCommand candidates = Command(connection, $"""
                 SELECT alarm_key, attempts FROM upstream_deliveries
                 WHERE upstream = @upstream AND state = 'pending'
-                  AND (lease_until_ms IS NULL OR lease_until_ms <= @now OR lease_owner = @owner)
+                  AND (lease_until_ms IS NULL OR lease_until_ms <= @now OR lease_owner = @owner
+                       OR EXISTS (SELECT 1 FROM bridge_instances i WHERE i.instance = upstream_deliveries.lease_owner AND i.alive_until_ms <= @now))
                 ORDER BY alarm_seq LIMIT @limit{_database.Dialect.ForUpdateSkipLocked};
                 """, ("upstream", upstream), ("now", now), ("owner", _owner), ("limit", held.Count + 1));
             List<PendingDelivery> rows = await ReadAllAsync(candidates, r => new PendingDelivery(r.GetString(0), upstream, r.GetInt32(1)), ct);

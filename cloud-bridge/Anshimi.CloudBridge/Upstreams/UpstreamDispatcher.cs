@@ -1,4 +1,5 @@
 using Anshimi.CloudBridge.Alarms;
+using Anshimi.CloudBridge.Hosting;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,8 @@ namespace Anshimi.CloudBridge.Upstreams;
 /// Retry-After within the cap) before trying the same alarm again. An alarm the upstream cannot take
 /// (<see cref="DeliveryOutcome.Held"/>) stays pending with its reason and is passed over until the next
 /// start, so it holds up nothing behind it. Rows are durable, so a restart resumes where it stopped; the rows this instance
-/// holds (<see cref="UpstreamDeliveryStore.NextPendingAsync"/>) are handed back when it stops.
+/// holds (<see cref="UpstreamDeliveryStore.NextPendingAsync"/>) are handed back when it stops, and taken by the other
+/// instances when its <see cref="InstanceLease"/> runs out; it delivers only while that lease holds.
 /// </summary>
 public sealed partial class UpstreamDispatcher : BackgroundService
 {
@@ -20,6 +22,7 @@ public sealed partial class UpstreamDispatcher : BackgroundService
     private readonly UpstreamDeliveryStore _deliveries;
     private readonly AlarmStore _alarms;
     private readonly UpstreamWake _wake;
+    private readonly InstanceLease _lease;
     private readonly RedeliveryPolicy _policy;
     private readonly UpstreamsOptions _options;
     private readonly TimeProvider _time;
@@ -30,6 +33,7 @@ public sealed partial class UpstreamDispatcher : BackgroundService
         UpstreamDeliveryStore deliveries,
         AlarmStore alarms,
         UpstreamWake wake,
+        InstanceLease lease,
         IOptions<UpstreamsOptions> options,
         TimeProvider time,
         ILogger<UpstreamDispatcher> logger)
@@ -39,6 +43,7 @@ public sealed partial class UpstreamDispatcher : BackgroundService
         _deliveries = deliveries;
         _alarms = alarms;
         _wake = wake;
+        _lease = lease;
         _options = options.Value;
         _policy = new RedeliveryPolicy(_options.RetryInterval, _options.RetryMaxInterval);
         _time = time;
@@ -106,6 +111,14 @@ public sealed partial class UpstreamDispatcher : BackgroundService
                     }
 
                     await Task.WhenAny(woken, Task.Delay(_options.IdlePollInterval, _time, cancellationToken));
+                    continue;
+                }
+
+                if (_lease.Remaining(_time.GetUtcNow()) == TimeSpan.Zero)
+                {
+                    // Another instance may be delivering what this one holds: wait for the lease to be renewed.
+                    status.Set(UpstreamState.Retrying, "instance lease not renewed; deliveries left to the other instances");
+                    await Task.Delay(_policy.Initial, _time, cancellationToken);
                     continue;
                 }
 

@@ -1,5 +1,6 @@
 using Anshimi.CloudBridge.Alarms;
 using Anshimi.CloudBridge.Cameras;
+using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Upstreams.Dc09;
 using Anshimi.CloudBridge.Upstreams.IotHub;
 using Anshimi.CloudBridge.Upstreams.Webhooks;
@@ -33,6 +34,7 @@ public static class UpstreamExtensions
                 sp.GetRequiredService<UpstreamDeliveryStore>(),
                 sp.GetRequiredService<AlarmStore>(),
                 sp.GetRequiredService<UpstreamWake>(),
+                sp.GetRequiredService<InstanceLease>(),
                 sp.GetRequiredService<IOptions<UpstreamsOptions>>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<UpstreamDispatcher>>());

@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.Mqtt;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Testing;
+using Npgsql;
 
 namespace Anshimi.CloudBridge.Tests.Storage;
 
 /// <summary>
 /// Two whole bridge hosts, as configured for a city deployment, on one PostgreSQL database and one real Mosquitto, each
 /// with its own instance id and client id in one share group: a gateway's alarms are each stored once by one of them,
-/// answered once, and every one shows on the live console of instance B within a second of its receipt.
+/// answered once, and every one shows on the live console of instance B within a second of its receipt; an ack claimed
+/// by an instance that is killed reaches the gateway from the other within seconds.
 /// </summary>
 [Trait("Category", "HighAvailability")]
 public sealed class TwoBridgeInstancesTests : IAsyncLifetime
@@ -114,16 +117,67 @@ public sealed class TwoBridgeInstancesTests : IAsyncLifetime
         Assert.All(alarms, alarm => Assert.Equal(1, Receipts(alarm.Key)));
     }
 
-    private Task<CloudBridgeHost> StartInstanceAsync(string instanceId)
+    [Fact]
+    public async Task Acks_claimed_by_an_instance_that_is_killed_reach_the_gateway_from_the_other_within_seconds()
     {
+        // A reaches the gateways through an endpoint node that hangs: its publish waits for a PUBACK that never comes, so
+        // it holds its claim (twice its one-minute publish timeout) when it is killed.
+        var nodeOptions = new MosquittoBrokerOptions();
+        nodeOptions.Users[BridgeUser] = _broker.PasswordOf(BridgeUser);
+        MosquittoBroker hungNode = await MosquittoBroker.StartAsync(nodeOptions);
+        await using CloudBridgeHost b = await StartInstanceAsync("b");
+        CloudBridgeHost a = await StartInstanceAsync("a", hungNode, ("CloudBridge:PublishTimeout", "00:01:00"));
+        try
+        {
+            AlarmEnvelope alarm = TestAlarms.Alarm(0x2300, 1, TestAlarms.SeoulCityHall, GatewayUser);
+            await a.InjectAsync(TestAlarms.EventsTopic(GatewayUser), alarm);
+            hungNode.Freeze();
+            using (HttpResponseMessage acked = await a.Http.PostAsync(new Uri($"/api/alarms/{alarm.Key}/ack", UriKind.Relative), null))
+            {
+                acked.EnsureSuccessStatusCode();
+            }
+
+            await Eventually.HoldsAsync(async () => await AckClaimantAsync(alarm.Key) == "cloud-bridge-a", "A claimed the ack");
+            await a.CrashAsync();
+            var sinceKill = Stopwatch.StartNew();
+            await Eventually.HoldsAsync(
+                () => Task.FromResult(_commands.OfType<OperatorAckEnvelope>().Any(k => k.Key == alarm.Key)), "the ack sent by B", TimeSpan.FromSeconds(60));
+            Assert.True(sinceKill.Elapsed < TimeSpan.FromSeconds(15), $"B sent the dead instance's ack {sinceKill.Elapsed} after the kill");
+        }
+        finally
+        {
+            await hungNode.KillAsync();
+            await a.DisposeAsync();
+            await hungNode.DisposeAsync();
+        }
+    }
+
+    /// <summary>The instance holding the ack's outbox row, read as an operator would with psql.</summary>
+    private async Task<string?> AckClaimantAsync(string key)
+    {
+        await using var connection = new NpgsqlConnection(_storage.Options.ConnectionString);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("SELECT lease_owner FROM ack_outbox WHERE alarm_key = @key AND lease_until_ms IS NOT NULL", connection);
+        query.Parameters.AddWithValue("key", key);
+        return await query.ExecuteScalarAsync() as string;
+    }
+
+    private Task<CloudBridgeHost> StartInstanceAsync(string instanceId, MosquittoBroker? broker = null, params (string Key, string Value)[] extra)
+    {
+        broker ??= _broker;
         IDictionary<string, string?> settings = _storage.Settings;
         settings["CloudBridge:InstanceId"] = instanceId;
         settings["CloudBridge:IngressShareGroup"] = "bridges";
-        settings["Mqtt:Host"] = _broker.Host;
-        settings["Mqtt:Port"] = _broker.Port.ToString(CultureInfo.InvariantCulture);
+        settings["Mqtt:Host"] = broker.Host;
+        settings["Mqtt:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture);
         settings["Mqtt:Username"] = BridgeUser;
-        settings["Mqtt:Password"] = _broker.PasswordOf(BridgeUser);
+        settings["Mqtt:Password"] = broker.PasswordOf(BridgeUser);
         settings["Mqtt:ClientId"] = "cloud-bridge-" + instanceId;
+        foreach ((string key, string value) in extra)
+        {
+            settings[key] = value;
+        }
+
         return CloudBridgeHost.StartAsync(settings: settings);
     }
 

@@ -199,3 +199,17 @@ public sealed class RefusedDeliveriesPending : ForwardOnlyMigration
     public override void Up() =>
         Execute.Sql("UPDATE upstream_deliveries SET state = 'pending', settled_at = NULL WHERE state = 'rejected';");
 }
+
+/// <summary>
+/// Each bridge instance on a shared database keeps a liveness row, renewed every second or so (<c>InstanceLease</c>);
+/// an outbox row leased to an instance whose row has run out is due for the others at once, not when its own lease ends.
+/// </summary>
+[Migration(2026_12_07_04, "instance liveness")]
+[FluentMigrator.Tags("alarms")]
+public sealed class InstanceLiveness : ForwardOnlyMigration
+{
+    public override void Up() =>
+        Create.Table("bridge_instances")
+            .WithColumn("instance").AsString().NotNullable().PrimaryKey()
+            .WithColumn("alive_until_ms").AsInt64().NotNullable();
+}
