@@ -78,22 +78,37 @@ public sealed class EmergencyReports
         await OpenAlarmAsync(record, sessionId, cancellationToken);
         if (record.ReleasedAt is null && !_planner.HasEmergency(record.AlarmKey))
         {
-            IReadOnlyList<Streetlight> lights = _planner.BeginEmergency(record.AlarmKey, location.Latitude, location.Longitude);
-            if (isNew || record.Lights.Count == 0)
+            // The report may have reached two instances at once: the one that records the lights commands them, the
+            // other only claims them, so no escort here overrides them.
+            string[] ids = record.Lights.Count > 0 ? [] : [.. _planner.EmergencyLightsAt(location.Latitude, location.Longitude).Select(l => l.IdText)];
+            if (ids.Length > 0 && await _store.SetEmergencyLightsAsync(record.Sequence, ids, cancellationToken))
             {
-                string[] ids = lights.Select(l => l.IdText).ToArray();
-                await _store.SetEmergencyLightsAsync(record.Sequence, ids, cancellationToken);
+                _planner.BeginEmergency(record.AlarmKey, location.Latitude, location.Longitude);
                 record = record with { Lights = ids };
+            }
+            else
+            {
+                record = await _store.FindEmergencyAsync(record.Sequence, cancellationToken) ?? record;
+                _planner.RestoreEmergency(record.AlarmKey, record.Lights, resend: false);
             }
         }
 
         return new EmergencyResult(isNew ? EmergencyOutcome.Created : EmergencyOutcome.Replayed, record);
     }
 
-    /// <summary>The operator resolved the report's alarm: its lights go back to their schedule (or to a walker's escort).</summary>
+    /// <summary>
+    /// The operator resolved the report's alarm: its lights go back to their schedule (or to a walker's escort). Every
+    /// instance hears of it; the one that marks the report released sends the release, the others let go of their claims.
+    /// </summary>
     public async Task ReleaseAsync(EmergencyRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (!await _store.MarkEmergencyReleasedAsync(record.Sequence, _time.GetUtcNow(), cancellationToken))
+        {
+            _planner.ForgetEmergency(record.AlarmKey);
+            return;
+        }
+
         if (!_planner.HasEmergency(record.AlarmKey))
         {
             // After a restart the planner has not claimed them: claim, then let go, so the release goes out.
@@ -101,7 +116,6 @@ public sealed class EmergencyReports
         }
 
         _planner.EndEmergency(record.AlarmKey);
-        await _store.MarkEmergencyReleasedAsync(record.Sequence, _time.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ public readonly record struct GeoPoint(double Latitude, double Longitude);
 /// Lights are claimed per session and per emergency, so a light shared by two walkers is released only when
 /// neither wants it, and an escort never overrides or releases an emergency. Only changes go out: newly
 /// wanted lights get <c>escort</c>, lights no one wants any more get <c>release</c>, held lights are repeated
-/// before their hold runs out — one command per gateway and mode.
+/// before their hold runs out — one command per gateway and mode. The walks it plans are a copy of the stored ones
+/// (<see cref="WalkRecord"/>, versioned): a walk another bridge instance has moved on is taken up from the store with
+/// <see cref="Resume"/>, and <see cref="Forget"/> drops this instance's copy, neither sending anything.
 /// </summary>
 public sealed class EscortPlanner
 {
@@ -49,6 +51,68 @@ public sealed class EscortPlanner
     public void Begin(uint sessionId, IReadOnlyList<GeoPoint>? route) => _walkers.TryAdd(sessionId, new WalkerState(route));
 
     public bool IsWalking(uint sessionId) => _walkers.ContainsKey(sessionId);
+
+    /// <summary>The stored version this instance's copy of the walk matches; null when it has none.</summary>
+    public long? VersionOf(uint sessionId) => _walkers.TryGetValue(sessionId, out WalkerState? walker) ? walker.Version : null;
+
+    /// <summary>Every walk this instance plans, with the version its copy matches.</summary>
+    public IReadOnlyList<(uint SessionId, long Version)> Walks() => [.. _walkers.Select(w => (w.Key, w.Value.Version))];
+
+    /// <summary>The walk's state to store once an update is through, marked as matching <paramref name="version"/>.</summary>
+    public WalkRecord? Commit(uint sessionId, long version)
+    {
+        if (!_walkers.TryGetValue(sessionId, out WalkerState? walker))
+        {
+            return null;
+        }
+
+        lock (walker)
+        {
+            walker.Version = version;
+            return walker.ToRecord(_lights);
+        }
+    }
+
+    /// <summary>
+    /// Takes up a walk where the store has it (another instance moved it on, or this one restarted): this instance's claims
+    /// follow the stored lights, with no command, as whoever moved it last has sent them. Held lights are refreshed soon.
+    /// </summary>
+    public void Resume(uint sessionId, IReadOnlyList<GeoPoint>? route, WalkRecord? walk, long version)
+    {
+        var resumed = new WalkerState(route) { Version = version };
+        if (walk is not null)
+        {
+            resumed.Resume(walk, _lights);
+        }
+
+        Drop(_walkers.TryGetValue(sessionId, out WalkerState? stale) ? stale : null);
+        _walkers[sessionId] = resumed;
+        lock (resumed)
+        {
+            lock (_gate)
+            {
+                // Commanded at some moment of the last refresh period: refreshed within half of it.
+                DateTimeOffset sentAbout = _time.GetUtcNow() - (_refreshAfter / 2);
+                foreach (int light in resumed.Lit)
+                {
+                    LightClaim claim = ClaimOf(light);
+                    if (claim.Escorts++ == 0)
+                    {
+                        claim.LastEscortSent = sentAbout;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops this instance's copy of a walk that ended or moved on elsewhere; nothing is sent.</summary>
+    public void Forget(uint sessionId)
+    {
+        if (_walkers.TryRemove(sessionId, out WalkerState? walker))
+        {
+            Drop(walker);
+        }
+    }
 
     /// <summary>The lights lit for a walker now (ids), for status and tests.</summary>
     public IReadOnlyList<uint> LitFor(uint sessionId)
@@ -123,11 +187,14 @@ public sealed class EscortPlanner
         }
     }
 
+    /// <summary>The lights an emergency at (latitude, longitude) sets blinking, nearest first; nothing is claimed.</summary>
+    public IReadOnlyList<Streetlight> EmergencyLightsAt(double latitude, double longitude) =>
+        NearestForEmergency(latitude, longitude).Select(i => _lights[i]).ToList();
+
     /// <summary>Sets the lights nearest (latitude, longitude) blinking until <see cref="EndEmergency"/>; returns them, nearest first.</summary>
     public IReadOnlyList<Streetlight> BeginEmergency(string emergencyId, double latitude, double longitude)
     {
-        (double x, double y) = LocalProjection.ToMetres(latitude, longitude);
-        int[] nearest = _lights.Nearest(x, y, _options.EmergencyLights, _options.EmergencySearchRadiusMetres).ToArray();
+        int[] nearest = NearestForEmergency(latitude, longitude);
         if (!_emergencies.TryAdd(emergencyId, nearest))
         {
             return _emergencies[emergencyId].Select(i => _lights[i]).ToList();
@@ -190,8 +257,8 @@ public sealed class EscortPlanner
     }
 
     /// <summary>
-    /// Claims the lights of an emergency stored before a restart. With <paramref name="resend"/> they are
-    /// commanded again; without, only claimed, so that <see cref="EndEmergency"/> can release them.
+    /// Claims the lights of a stored emergency (after a restart, or begun by another instance). With <paramref name="resend"/>
+    /// they are commanded again; without, only claimed as commanded now, so that <see cref="EndEmergency"/> can release them.
     /// </summary>
     public void RestoreEmergency(string emergencyId, IReadOnlyList<string> lightIds, bool resend)
     {
@@ -212,10 +279,14 @@ public sealed class EscortPlanner
             foreach (int light in lights)
             {
                 LightClaim claim = ClaimOf(light);
-                if (claim.Emergencies++ == 0 && resend)
+                if (claim.Emergencies++ == 0)
                 {
+                    // Without a resend, whoever began the emergency has just commanded it: repeated when that expires.
                     claim.LastEmergencySent = now;
-                    batch.Add(LightModeName.Emergency, light);
+                    if (resend)
+                    {
+                        batch.Add(LightModeName.Emergency, light);
+                    }
                 }
             }
 
@@ -224,6 +295,27 @@ public sealed class EscortPlanner
     }
 
     public bool HasEmergency(string emergencyId) => _emergencies.ContainsKey(emergencyId);
+
+    /// <summary>Drops this instance's claims of an emergency another instance released; nothing is sent.</summary>
+    public void ForgetEmergency(string emergencyId)
+    {
+        if (!_emergencies.TryRemove(emergencyId, out int[]? lights))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (int light in lights)
+            {
+                LightClaim claim = _claims[light];
+                if (--claim.Emergencies == 0 && claim.Escorts == 0)
+                {
+                    _claims.Remove(light);
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Repeats escort for every held light whose hold would run out before the next look, and emergency for every
@@ -325,6 +417,38 @@ public sealed class EscortPlanner
 
             walker.Lit = wanted;
             Send(batch);
+        }
+    }
+
+    private int[] NearestForEmergency(double latitude, double longitude)
+    {
+        (double x, double y) = LocalProjection.ToMetres(latitude, longitude);
+        return _lights.Nearest(x, y, _options.EmergencyLights, _options.EmergencySearchRadiusMetres).ToArray();
+    }
+
+    /// <summary>Lets go of a walker's claims without a command (someone else commands its lights now).</summary>
+    private void Drop(WalkerState? walker)
+    {
+        if (walker is null)
+        {
+            return;
+        }
+
+        lock (walker)
+        {
+            lock (_gate)
+            {
+                foreach (int light in walker.Lit)
+                {
+                    LightClaim claim = _claims[light];
+                    if (--claim.Escorts == 0 && claim.Emergencies == 0)
+                    {
+                        _claims.Remove(light);
+                    }
+                }
+
+                walker.Lit = [];
+            }
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 
@@ -21,9 +19,12 @@ public enum EscortLookup
 }
 
 /// <summary>
-/// Return-home monitoring sessions (귀가모니터링): started, fed location updates and ended by the app back
-/// end, timed out after silence. Each is kept in SQLite and, while active, in memory with the planner, so a
-/// restart resumes active sessions and the silence timeout still releases their lights.
+/// Return-home monitoring sessions (귀가모니터링): started, fed location updates and ended by the app back end, timed
+/// out after silence. The store is the state: each session's row holds its walk and a version, and every update holds the
+/// row while it moves the walk on, so any bridge instance may take any request and two updates of one walk at once run
+/// one after the other. The planner keeps a copy of each walk it moved last, taken up again from the row when another
+/// instance has moved it since; ending a walk (by the app or by the timeout) is a conditional update that one call wins,
+/// and that call releases the lights. A restart resumes active sessions.
 /// </summary>
 public sealed class EscortSessions
 {
@@ -31,7 +32,6 @@ public sealed class EscortSessions
     private readonly EscortPlanner _planner;
     private readonly EscortOptions _options;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<uint, ActiveEscort> _active = new();
 
     public EscortSessions(EscortStore store, EscortPlanner planner, IOptions<EscortOptions> options, TimeProvider time)
     {
@@ -42,11 +42,8 @@ public sealed class EscortSessions
         _time = time;
     }
 
-    public int ActiveCount => _active.Count;
-
-    /// <summary>Every active session's last reported position, for the control-center map.</summary>
-    public IReadOnlyList<EscortPosition> ActivePositions() =>
-        _active.Select(a => new EscortPosition(a.Key, a.Value.Position)).ToList();
+    /// <summary>Every active session's last reported position, whichever instance took it, for the control-center map.</summary>
+    public Task<IReadOnlyList<EscortPosition>> ActivePositionsAsync(CancellationToken cancellationToken) => _store.ListActivePositionsAsync(cancellationToken);
 
     public async Task<EscortSessionRecord> StartAsync(
         string client, GeoPoint origin, GeoPoint destination, IReadOnlyList<GeoPoint>? route, CancellationToken cancellationToken)
@@ -56,17 +53,22 @@ public sealed class EscortSessions
         {
             // The id is also the escort advertisement's device id (protocol §3): 32 random bits.
             uint id = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4));
-            var session = new EscortSessionRecord(id, client, EscortState.Active, origin, destination, route, now, now, origin, null);
-            if (id == 0 || !await _store.TryStartAsync(session, cancellationToken))
+            if (id == 0 || _planner.IsWalking(id))
             {
                 continue;
             }
 
-            var active = new ActiveEscort(client, now, origin);
-            _active[id] = active;
-            _planner.Begin(id, route);
+            _planner.Resume(id, route, walk: null, version: 0);
             _planner.Update(id, origin.Latitude, origin.Longitude);
-            return session;
+            var session = new EscortSessionRecord(
+                id, client, EscortState.Active, origin, destination, route, now, now, origin, null, Version: 0, Walk: _planner.Commit(id, 0));
+            if (await _store.TryStartAsync(session, cancellationToken))
+            {
+                return session;
+            }
+
+            // The id is another instance's walk: let go of what this one lit for it and draw again.
+            _planner.End(id);
         }
     }
 
@@ -74,54 +76,41 @@ public sealed class EscortSessions
     public async Task<(EscortLookup Lookup, int LitLights)> AddLocationsAsync(
         string client, uint sessionId, IReadOnlyList<LocationFix> fixes, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(fixes);
-        if (!_active.TryGetValue(sessionId, out ActiveEscort? active) || active.Client != client)
-        {
-            return (await LookupEndedAsync(client, sessionId, cancellationToken), 0);
-        }
+        ArgumentOutOfRangeException.ThrowIfZero(fixes.Count);
 
-        await active.Gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (active.Ended)
+        List<LocationFix> ordered = fixes.OrderBy(f => f.At).ToList();
+        int lit = 0;
+        long? version = await _store.AdvanceWalkAsync(
+            sessionId, client, ordered, _time.GetUtcNow(), _planner.VersionOf(sessionId) ?? -1,
+            row =>
             {
-                return (EscortLookup.Ended, 0);
-            }
+                if (_planner.VersionOf(sessionId) != row.Version - 1)
+                {
+                    // Another instance moved this walk on (or this one never had it): take it up where the row has it.
+                    _planner.Resume(sessionId, row.RouteIncluded ? row.Route : null, row.Walk, row.Version - 1);
+                }
 
-            DateTimeOffset now = _time.GetUtcNow();
-            List<LocationFix> ordered = fixes.OrderBy(f => f.At).ToList();
-            await _store.RecordLocationsAsync(sessionId, ordered, now, cancellationToken);
-            active.LastSeen = now;
-            int lit = 0;
-            foreach (LocationFix fix in ordered)
-            {
-                lit = _planner.Update(sessionId, fix.Latitude, fix.Longitude);
-            }
+                foreach (LocationFix fix in ordered)
+                {
+                    lit = _planner.Update(sessionId, fix.Latitude, fix.Longitude);
+                }
 
-            if (ordered.Count > 0)
-            {
-                active.Position = new GeoPoint(ordered[^1].Latitude, ordered[^1].Longitude);
-            }
-
-            return (EscortLookup.Found, lit);
-        }
-        finally
-        {
-            active.Gate.Release();
-        }
+                return _planner.Commit(sessionId, row.Version)!;
+            },
+            cancellationToken);
+        return version is null ? (await LookupEndedAsync(client, sessionId, cancellationToken), 0) : (EscortLookup.Found, lit);
     }
 
     public async Task<(EscortLookup Lookup, EscortSessionRecord? Session)> EndAsync(
         string client, uint sessionId, string state, CancellationToken cancellationToken)
     {
-        if (!_active.TryGetValue(sessionId, out ActiveEscort? active) || active.Client != client)
+        (EscortLookup lookup, EscortSessionRecord? _) = await FindAsync(client, sessionId, cancellationToken);
+        if (lookup != EscortLookup.Found || !await _store.EndAsync(sessionId, state, _time.GetUtcNow(), cancellationToken))
         {
-            EscortLookup lookup = await LookupEndedAsync(client, sessionId, cancellationToken);
-            return (lookup, null);
+            return (lookup == EscortLookup.NotFound ? EscortLookup.NotFound : EscortLookup.Ended, null);
         }
 
-        bool ended = await EndActiveAsync(sessionId, active, state, cancellationToken);
-        return ended ? (EscortLookup.Found, await _store.FindAsync(sessionId, cancellationToken)) : (EscortLookup.Ended, null);
+        return (EscortLookup.Found, await ReleaseEndedAsync(sessionId, cancellationToken));
     }
 
     /// <summary>The session if this client owns it; <see cref="EscortLookup.Ended"/> with the record when it is over.</summary>
@@ -133,57 +122,54 @@ public sealed class EscortSessions
             return (EscortLookup.NotFound, null);
         }
 
-        return (session.State == EscortState.Active && _active.ContainsKey(sessionId) ? EscortLookup.Found : EscortLookup.Ended, session);
+        return (session.State == EscortState.Active ? EscortLookup.Found : EscortLookup.Ended, session);
     }
 
-    /// <summary>Ends sessions silent for longer than the timeout and repeats escort for lights still held.</summary>
+    /// <summary>
+    /// Ends sessions silent for longer than the timeout (each on the one instance whose update ended it), drops the copies
+    /// of walks another instance has moved on or ended, and repeats escort for lights still held.
+    /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
         DateTimeOffset now = _time.GetUtcNow();
-        foreach ((uint id, ActiveEscort active) in _active)
+        foreach (uint id in await _store.EndSilentAsync(now - _options.SessionTimeout, now, cancellationToken))
         {
-            if (now - active.LastSeen >= _options.SessionTimeout)
+            await ReleaseEndedAsync(id, cancellationToken);
+        }
+
+        Dictionary<uint, long> active = await _store.ActiveVersionsAsync(cancellationToken);
+        foreach ((uint id, long version) in _planner.Walks())
+        {
+            // A copy ahead of the row is an update still committing here; one behind was moved on elsewhere.
+            if (!active.TryGetValue(id, out long stored) || stored > version)
             {
-                await EndActiveAsync(id, active, EscortState.TimedOut, cancellationToken);
+                _planner.Forget(id);
             }
         }
 
         _planner.RefreshHeld();
     }
 
-    /// <summary>After a restart: sessions still active in the store are resumed at their last known position.</summary>
+    /// <summary>After a restart: sessions still active in the store are resumed where their last update left them.</summary>
     public async Task RestoreAsync(CancellationToken cancellationToken)
     {
         foreach (EscortSessionRecord session in await _store.ListActiveAsync(cancellationToken))
         {
-            if (_active.TryAdd(session.SessionId, new ActiveEscort(session.Client, session.LastSeenAt, session.LastPosition)))
-            {
-                _planner.Begin(session.SessionId, session.Route);
-                _planner.Update(session.SessionId, session.LastPosition.Latitude, session.LastPosition.Longitude);
-            }
+            _planner.Resume(session.SessionId, session.Route, session.Walk, session.Version);
         }
     }
 
-    private async Task<bool> EndActiveAsync(uint sessionId, ActiveEscort active, string state, CancellationToken cancellationToken)
+    /// <summary>A session this instance ended: its lights, as its last update left them, go back to their schedule.</summary>
+    private async Task<EscortSessionRecord?> ReleaseEndedAsync(uint sessionId, CancellationToken cancellationToken)
     {
-        await active.Gate.WaitAsync(cancellationToken);
-        try
+        EscortSessionRecord? session = await _store.FindAsync(sessionId, cancellationToken);
+        if (session is not null && _planner.VersionOf(sessionId) != session.Version)
         {
-            if (active.Ended)
-            {
-                return false;
-            }
+            _planner.Resume(sessionId, session.Route, session.Walk, session.Version);
+        }
 
-            await _store.EndAsync(sessionId, state, _time.GetUtcNow(), cancellationToken);
-            active.Ended = true;
-            _active.TryRemove(sessionId, out _);
-            _planner.End(sessionId);
-            return true;
-        }
-        finally
-        {
-            active.Gate.Release();
-        }
+        _planner.End(sessionId);
+        return session;
     }
 
     private async Task<EscortLookup> LookupEndedAsync(string client, uint sessionId, CancellationToken cancellationToken) =>
@@ -192,24 +178,4 @@ public sealed class EscortSessions
             EscortLookup.NotFound => EscortLookup.NotFound,
             _ => EscortLookup.Ended,
         };
-
-    private sealed class ActiveEscort(string client, DateTimeOffset lastSeen, GeoPoint position)
-    {
-        // Replaced whole (boxed): the map reads it without the gate and must never see half of an update.
-        private StrongBox<GeoPoint> _position = new(position);
-
-        public string Client { get; } = client;
-
-        public GeoPoint Position
-        {
-            get => Volatile.Read(ref _position).Value;
-            set => Volatile.Write(ref _position, new StrongBox<GeoPoint>(value));
-        }
-
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        public DateTimeOffset LastSeen { get; set; } = lastSeen;
-
-        public bool Ended { get; set; }
-    }
 }

@@ -2,6 +2,12 @@ using Anshimi.CloudBridge.Streetlights;
 
 namespace Anshimi.CloudBridge.Escorts;
 
+/// <summary>
+/// What the planner needs of a walk between fixes, as stored in its session row (<c>walk</c>) so that any bridge instance
+/// can take the next fix: progress along the route, the last anchor of the heading, the heading, the lights it holds (ids).
+/// </summary>
+public sealed record WalkRecord(int Segment, double? AnchorX, double? AnchorY, double? HeadingX, double? HeadingY, uint[] Lit);
+
 /// <summary>What the planner remembers of one walker: the route in metres, progress along it, heading and held lights.</summary>
 internal sealed class WalkerState
 {
@@ -37,6 +43,26 @@ internal sealed class WalkerState
     public double HeadingY { get; private set; }
 
     public HashSet<int> Lit { get; set; } = [];
+
+    /// <summary>The session row's version this state matches; another instance's update makes it stale.</summary>
+    public long Version { get; set; }
+
+    public WalkRecord ToRecord(StreetlightDirectory lights) => new(
+        _segment,
+        _hasAnchor ? _anchorX : null,
+        _hasAnchor ? _anchorY : null,
+        HasHeading ? HeadingX : null,
+        HasHeading ? HeadingY : null,
+        [.. Lit.Select(i => lights[i].Id).Order()]);
+
+    /// <summary>Takes up a walk where <paramref name="walk"/> left it; lights no longer in the directory are dropped.</summary>
+    public void Resume(WalkRecord walk, StreetlightDirectory lights)
+    {
+        _segment = RouteX is null ? 0 : Math.Clamp(walk.Segment, 0, RouteX.Length - 2);
+        (_hasAnchor, _anchorX, _anchorY) = walk is { AnchorX: { } ax, AnchorY: { } ay } ? (true, ax, ay) : (false, 0, 0);
+        (HasHeading, HeadingX, HeadingY) = walk is { HeadingX: { } hx, HeadingY: { } hy } ? (true, hx, hy) : (false, 0, 0);
+        Lit = [.. walk.Lit.Select(lights.IndexOf).Where(i => i >= 0)];
+    }
 
     /// <summary>
     /// Finds where the walker is on the route: the nearest segment from the last one onwards (a walk goes

@@ -28,9 +28,9 @@ public sealed class EscortMapLayer : IMapLayerSource
 
     public string Layer => LayerName;
 
-    public Task<IReadOnlyList<MapMarker>> GetMarkersAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<MapMarker>> GetMarkersAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<MapMarker> markers = _sessions.ActivePositions()
+        IReadOnlyList<MapMarker> markers = (await _sessions.ActivePositionsAsync(cancellationToken))
             .Select(p =>
             {
                 (double lat, double lon) = (p.Position.Latitude, p.Position.Longitude);
@@ -41,6 +41,6 @@ public sealed class EscortMapLayer : IMapLayerSource
             })
             .OrderBy(m => m.Id, StringComparer.Ordinal)
             .ToList();
-        return Task.FromResult(markers);
+        return markers;
     }
 }

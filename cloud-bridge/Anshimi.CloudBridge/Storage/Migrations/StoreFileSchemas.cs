@@ -228,3 +228,17 @@ public sealed class DataProtectionKeys : ForwardOnlyMigration
             .WithColumn("stored_at").AsString().NotNullable();
     }
 }
+
+/// <summary>
+/// escorts: a session row carries the planner's state of its walk and a version, so any bridge instance on the database
+/// takes the next location update where the last one, on whichever instance, left the walk.
+/// </summary>
+[Migration(2026_12_07_47, "walks shared by instances")]
+[FluentMigrator.Tags("escorts")]
+public sealed class SharedWalks : ForwardOnlyMigration
+{
+    public override void Up() =>
+        Alter.Table("escort_sessions")
+            .AddColumn("version").AsInt64().NotNullable().WithDefaultValue(0)
+            .AddColumn("walk").AsString().Nullable();
+}
