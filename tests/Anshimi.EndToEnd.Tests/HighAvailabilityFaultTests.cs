@@ -26,6 +26,7 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
     private const int BellsPerBox = 10;
     private const int PressesPerBell = 10;
     private const int Alarms = Boxes * BellsPerBox * PressesPerBell;
+
     /// <summary>The cloud-bridge instances, each with its own identity on the endpoint (<c>bridges issue</c>).</summary>
     private static readonly string[] Instances = ["a", "b"];
 
@@ -42,7 +43,7 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
     [InlineData("database")]
     public async Task A_server_killed_while_20_bells_raise_200_alarms_loses_and_doubles_none_and_the_surviving_console_sees_and_acks_every_one_to_its_bell(string server)
     {
-        // A run takes 2.5–4 minutes; the bound leaves room for a machine loaded by other builds.
+        // A run takes 2.5–4.5 minutes; the bound leaves room for a machine loaded by other builds.
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(7));
         CancellationToken ct = cts.Token;
         int seed = Environment.GetEnvironmentVariable("ANSHIMI_FAULT_SEED") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next();
@@ -99,7 +100,7 @@ public sealed class HighAvailabilityFaultTests(ITestOutputHelper output)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{victim.Name} SIGKILLed after alarm {killAfter}, started again {downFor.TotalSeconds:0.0} s later"));
 
             var run = new Run();
-            // Both instances take a share of the gateways' envelopes, so the one that dies holds alarms in flight.
+            // In a share group both instances take a share of the gateways' envelopes, so the one that dies holds some in flight.
             Task<FaultWindow> fault = KillOnceAsync(victim, run, killAfter, downFor, async () =>
             {
                 long storedByA = await AlarmsStoredAsync(instanceA, ct);
