@@ -2,7 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Anshimi.Bench;
+using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Provisioning;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Provisioning;
 using Anshimi.Protocol.Security;
+using Anshimi.Protocol.Upstream;
 
 // Usage: dotnet run --project bench/Anshimi.CurveBench -c Release [-- samples=200]
 // Times the portable curve code the device runs (protocol/Anshimi.Protocol/Security) on this host, one
@@ -31,7 +37,50 @@ Report("Ed25519 verify (64-byte message)", () =>
         throw new InvalidOperationException("the RFC 8032 vector did not verify");
     }
 });
+
+// One claim on the device side, as DeviceProvisioning runs it: power-up (its public key, the hello key, the hello)
+// and the answer (the shared secret, the credentials key, the AES-GCM open, the flash write).
+byte[] devicePrivate = RandomNumberGenerator.GetBytes(32);
+byte[] devicePublic = new byte[32];
+x25519.PublicKey(devicePublic, 0, devicePrivate, 0);
+byte[] nonce = RandomNumberGenerator.GetBytes(ProvisioningCodec.NonceLength);
+byte[] answer = SealFor(devicePublic, nonce);
+var config = new ProvisioningConfig(0x0000B001, "ABCDEFGHJKMNPQRS"u8.ToArray(), devicePrivate, "home-panic", "1.0.0");
+var clock = new VirtualClock();
+Report("claim, device side (power-up + answer)", () =>
+{
+    var link = new BenchLink();
+    var device = new DeviceProvisioning(config, clock, new MemoryDeviceStorage(), link, new AesGcmProvisioningCipher(), new HmacSha256(), new FixedRandom(nonce));
+    link.Deliver(Topics.ProvisioningCredentials(0x0000B001), answer);
+    device.Tick();
+    if (!device.IsProvisioned)
+    {
+        throw new InvalidOperationException("the sealed answer did not open");
+    }
+});
 return 0;
+
+static byte[] SealFor(byte[] devicePublic, byte[] nonce)
+{
+    var x = new X25519();
+    byte[] ephemeralPrivate = RandomNumberGenerator.GetBytes(32);
+    var ephemeralPublic = new byte[32];
+    x.PublicKey(ephemeralPublic, 0, ephemeralPrivate, 0);
+    var shared = new byte[32];
+    x.Compute(shared, 0, ephemeralPrivate, 0, devicePublic, 0);
+    byte[] key = HKDF.DeriveKey(HashAlgorithmName.SHA256, shared, 32, ProvisioningCodec.CredentialsSalt(nonce, ephemeralPublic, devicePublic), ProvisioningCodec.CredentialsKeyInfoBytes());
+    byte[] plaintext = new DeviceCredentials(new byte[32], "0000B001", "bench-password").ToBytes();
+    byte[] cipherNonce = RandomNumberGenerator.GetBytes(12);
+    byte[] header = ProvisioningCodec.EncodeCredentialsHeader(0x0000B001, nonce, ephemeralPublic, cipherNonce, plaintext.Length);
+    var ciphertext = new byte[plaintext.Length];
+    var tag = new byte[16];
+    using (var aes = new AesGcm(key, 16))
+    {
+        aes.Encrypt(cipherNonce, plaintext, ciphertext, tag, header);
+    }
+
+    return ProvisioningCodec.JoinCredentials(header, ciphertext, tag);
+}
 
 void Report(string what, Action operation)
 {
@@ -58,3 +107,23 @@ void Report(string what, Action operation)
 static string RuntimeInformationText() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
+/// <summary>The power-up nonce the answer was sealed for.</summary>
+internal sealed class FixedRandom(byte[] bytes) : ISecureRandom
+{
+    public void Fill(byte[] buffer) => Array.Copy(bytes, buffer, buffer.Length);
+}
+
+/// <summary>A link that is always connected and hands a delivered message to the device at once.</summary>
+internal sealed class BenchLink : IMqttLink
+{
+    public event MqttMessageHandler? MessageReceived;
+
+    public bool IsConnected => true;
+
+    public bool Publish(string topic, byte[] payload, bool qos1, int timeoutMs) => true;
+
+    public bool Subscribe(string topicFilter, int timeoutMs) => true;
+
+    public void Deliver(string topic, byte[] payload) => MessageReceived?.Invoke(topic, payload);
+}
