@@ -39,11 +39,12 @@ test-fast: build
 demo: build
 	./scripts/demo.sh $(CONFIGURATION)
 
-## bench: the alarm-latency, escort-planner and Seoul-data benchmarks (see bench/README.md)
+## bench: the alarm-latency, escort-planner, Seoul-data and device curve benchmarks (see bench/README.md)
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
 	$(DOTNET) run --project bench/Anshimi.EscortBench -c Release
 	$(DOTNET) run --project bench/Anshimi.SeoulDataBench -c Release
+	$(DOTNET) run --project bench/Anshimi.CurveBench -c Release
 
 ## bench-heartbeats: 10,000 devices' heartbeats on 10,000 MQTT sessions through one gateway (see bench/README.md)
 bench-heartbeats: build
