@@ -22,13 +22,6 @@ namespace Anshimi.Protocol.Security
             return new long[Limbs];
         }
 
-        public static long[] Element(long[] limbs)
-        {
-            long[] r = new long[Limbs];
-            System.Array.Copy(limbs, r, Limbs);
-            return r;
-        }
-
         public static void Set(long[] r, long[] a)
         {
             System.Array.Copy(a, r, Limbs);
