@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIGURATION ?= Debug
-APT_PACKAGES := mosquitto mosquitto-clients python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd rabbitmq-server nats-server postgresql
+APT_PACKAGES := mosquitto mosquitto-clients python3 python3-paho-mqtt python3-cryptography chromium fonts-nanum sqlite3 procps libgpiod2 systemd rabbitmq-server nats-server postgresql
 
 .PHONY: all deps restore build test test-fast demo demo-ha bench bench-heartbeats install-gateway bench-alloc fuzz clean
 
@@ -43,11 +43,12 @@ demo: build
 demo-ha: build
 	ANSHIMI_HA=1 ./scripts/demo.sh $(CONFIGURATION)
 
-## bench: the alarm-latency, escort-planner and Seoul-data benchmarks (see bench/README.md)
+## bench: the alarm-latency, escort-planner, Seoul-data and device curve benchmarks (see bench/README.md)
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
 	$(DOTNET) run --project bench/Anshimi.EscortBench -c Release
 	$(DOTNET) run --project bench/Anshimi.SeoulDataBench -c Release
+	$(DOTNET) run --project bench/Anshimi.CurveBench -c Release
 
 ## bench-heartbeats: 10,000 devices' heartbeats on 10,000 MQTT sessions through one gateway (see bench/README.md)
 bench-heartbeats: build

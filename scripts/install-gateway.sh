@@ -154,7 +154,7 @@ if [ ! -e "$broker_conf" ]; then
 # its own topics. A login's session always bears its account's name, whatever client id it sends, so no
 # client can take over another's session. Anonymous clients are factory-fresh devices on port 1884: the
 # plugin lets them say hello, nothing more, under client ids that must start with anshimi/ (no account
-# name has a '/').
+# name has a '/'), at most 32 connected at once.
 per_listener_settings false
 allow_anonymous true
 clientid_prefixes anshimi/
@@ -171,6 +171,7 @@ keyfile /etc/mosquitto/certs/anshimi-box.key
 tls_version tlsv1.2
 listener 1884
 bind_interface $device_interface
+max_connections 32
 plugin $plugin
 plugin_opt_config_file /var/lib/mosquitto/dynamic-security.json
 CONF

@@ -8,7 +8,7 @@ namespace Anshimi.Fuzz.Targets;
 
 /// <summary>
 /// Provisioning (protocol/README.md §9): a hello as the gateway receives it, a credentials message and the sealed
-/// credentials layout as a device receives them, and the claim code as an installer types it.
+/// credentials layout as a device receives them, and the claim code and label as an installer types or scans them.
 /// </summary>
 public sealed class ProvisioningTarget : IFuzzTarget
 {
@@ -34,7 +34,7 @@ public sealed class ProvisioningTarget : IFuzzTarget
         {
             byte[] joined = ProvisioningCodec.JoinCredentials(credentials.Header, credentials.Ciphertext, credentials.Tag);
             Expect(joined.AsSpan().SequenceEqual(input), "a read credentials message is its header, cipher text and tag");
-            Expect(ProvisioningCodec.EncodeCredentialsHeader(credentials.DeviceId, credentials.DeviceNonce, credentials.GatewayNonce, credentials.CipherNonce, credentials.Ciphertext.Length)
+            Expect(ProvisioningCodec.EncodeCredentialsHeader(credentials.DeviceId, credentials.DeviceNonce, credentials.EphemeralPublicKey, credentials.CipherNonce, credentials.Ciphertext.Length)
                 .AsSpan().SequenceEqual(credentials.Header), "a read credentials header re-encodes to its bytes");
         }
 
@@ -47,5 +47,9 @@ public sealed class ProvisioningTarget : IFuzzTarget
         string? code = ClaimCode.Normalize(typed, out string problem);
         Expect(code is null ? problem.Length > 0 : code.Length == ClaimCode.Length && ClaimCode.Normalize(ClaimCode.Format(code), out _) == code,
             "a claim code normalizes to 16 characters that survive formatting, or names its problem");
+
+        bool label = ClaimCode.TryReadLabel(typed, out _, out string labelCode, out byte[] labelKey, out string labelProblem);
+        Expect(label ? labelKey.Length == ProvisioningCodec.PublicKeyLength && labelCode.Length == ClaimCode.Length : labelProblem.Length > 0,
+            "a label reads to a 16-character code and a 32-byte key, or names its problem");
     }
 }
