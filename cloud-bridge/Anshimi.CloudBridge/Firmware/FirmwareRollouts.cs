@@ -56,6 +56,9 @@ public sealed partial class FirmwareRollouts(
     /// <summary>Profiles whose devices have no MQTT link: updated only at an installer visit (protocol/README.md §10.8).</summary>
     public static readonly IReadOnlySet<string> BleOnlyProfiles = new HashSet<string>(StringComparer.Ordinal) { "battery", "streetlight" };
 
+    /// <summary>Boards without Wi-Fi (<c>hardware/*/pins.json</c>, <c>radios</c>).</summary>
+    public static readonly IReadOnlySet<string> BleOnlyBoards = new HashSet<string>(StringComparer.Ordinal) { "battery-bell", "streetlight" };
+
     private const int MaxDevicesPerOffer = 500;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FirmwareOptions Options => options.Value;
@@ -382,7 +385,7 @@ public sealed partial class FirmwareRollouts(
         {
             if (excluded.Contains(binding.DeviceId) || BleOnlyProfiles.Contains(binding.Profile) || !manifest.FitsKind(binding.Profile) ||
                 !firmware.TryGetValue(DeviceIdText.Format(binding.DeviceId), out DeviceFirmware? reported) || reported.Board is null ||
-                !manifest.FitsBoard(reported.Board) || ReleaseVersion.Parse(reported.RunningVersion) is not { } running)
+                BleOnlyBoards.Contains(reported.Board) || !manifest.FitsBoard(reported.Board) || ReleaseVersion.Parse(reported.RunningVersion) is not { } running)
             {
                 continue;
             }
