@@ -200,7 +200,7 @@ public sealed partial class FirmwareRollouts(
                 return RolloutOutcome.Refused("a " + rollout.State + " rollout cannot be cancelled");
             }
 
-            Rollout cancelled = rollout with { State = RolloutState.Cancelled, UpdatedAt = time.GetUtcNow() };
+            Rollout cancelled = rollout with { State = RolloutState.Cancelled, HaltReason = null, UpdatedAt = time.GetUtcNow() };
             if (!await store.TransitionAsync(cancelled, rollout.State, rollout.Stage, cancellationToken))
             {
                 return RolloutOutcome.Refused("the rollout changed meanwhile");
