@@ -352,7 +352,7 @@ public sealed partial class FirmwareRollouts(
         string signature = Convert.ToHexStringLower(release.Signature);
         foreach (IGrouping<string, RolloutDevice> gateway in devices.GroupBy(d => d.GatewayId))
         {
-            foreach (RolloutDevice[] batch in gateway.Chunk(MaxDevicesPerOffer))
+            foreach (RolloutDevice[] batch in gateway.Chunk(DevicesPerOffer(release.ManifestBytes.Length)))
             {
                 var offer = new FirmwareOfferEnvelope(rollout.RolloutId, release.ReleaseId, release.ManifestBytes, signature,
                     [.. batch.Select(d => d.DeviceId)], now + Options.OfferLifetime);
@@ -361,6 +361,15 @@ public sealed partial class FirmwareRollouts(
         }
 
         await store.MarkOfferedAsync(rollout.RolloutId, devices.Select(d => d.DeviceId), now, cancellationToken);
+    }
+
+    /// <summary>As many devices as fit one envelope beside the manifest (base64) and the signature, at most 500.</summary>
+    internal static int DevicesPerOffer(int manifestBytes)
+    {
+        const int quotedDeviceId = 11;
+        const int otherFields = 1024;
+        int room = EnvelopeSerializer.MaxEnvelopeBytes - otherFields - ((manifestBytes + 2) / 3 * 4) - (2 * ReleaseFile.SignatureLength);
+        return Math.Clamp(room / quotedDeviceId, 1, MaxDevicesPerOffer);
     }
 
     private async Task SendCancelAsync(Rollout rollout, CancellationToken cancellationToken)

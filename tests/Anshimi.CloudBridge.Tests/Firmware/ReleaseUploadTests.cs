@@ -96,6 +96,19 @@ public sealed class ReleaseUploadTests : IAsyncLifetime, IDisposable
         Assert.Equal("unknown", devices[0].State);
     }
 
+    [Theory]
+    [InlineData(300)]
+    [InlineData(FirmwareReleases.MaxManifestBytes)]
+    public void An_offer_of_the_largest_manifest_with_its_devices_fits_one_envelope(int manifestBytes)
+    {
+        int devices = FirmwareRollouts.DevicesPerOffer(manifestBytes);
+        var offer = new Protocol.Upstream.FirmwareOfferEnvelope("r-20261207045959-abcdef", "0011223344556677", new byte[manifestBytes],
+            new string('a', 128), [.. Enumerable.Range(0, devices).Select(i => Protocol.DeviceIdText.Format((uint)i))], DateTimeOffset.UtcNow);
+
+        Assert.InRange(devices, 300, 500);
+        Assert.True(Protocol.Upstream.EnvelopeSerializer.Serialize(offer).Length <= Protocol.Upstream.EnvelopeSerializer.MaxEnvelopeBytes);
+    }
+
     private async Task<string?> RefusalAsync(byte[] release)
     {
         using HttpResponseMessage response = await UploadAsync(_host.Http, release);
