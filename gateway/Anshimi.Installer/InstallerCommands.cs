@@ -319,7 +319,8 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
             foreach (DeviceInfo d in devices)
             {
                 string seen = d.LastSeen?.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
-                output.WriteLine(d.DeviceId + "  " + t.State(d.State) + "  " + d.Profile + "  " + d.Site.Kind + "  " + (d.DistrictCode ?? "-") + "  " + d.Site.Address + "  " + seen);
+                output.WriteLine(d.DeviceId + "  " + t.State(d.State) + "  " + d.Profile + "  fw " + (d.FirmwareVersion ?? "-") + "  " + d.Site.Kind + "  " +
+                    (d.DistrictCode ?? "-") + "  " + d.Site.Address + "  " + seen);
             }
 
             return ExitCodes.Ok;

@@ -78,6 +78,7 @@ public static class AlarmEndpoints
         api.MapAuditApi();
         api.MapRetentionApi();
         api.MapBindingApi();
+        api.MapFirmwareApi();
         api.MapGet("/status", GetStatusAsync).WithName("GetRelayStatus").WithTags("Status");
         return api;
     }

@@ -32,6 +32,7 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
         SnapshotEnvelope snapshot => await DeviceAsync(gatewayId, snapshot.DeviceId, "snapshot", newDevice: false, cancellationToken),
         LightOutcomeEnvelope outcome => await DeviceAsync(gatewayId, outcome.LightId, "light-outcome", newDevice: false, cancellationToken),
         AckRelayedEnvelope relayed => await AckRelayedAsync(gatewayId, relayed, cancellationToken),
+        FirmwareStateEnvelope state => await DeviceAsync(gatewayId, state.DeviceId, "firmware-state", newDevice: false, cancellationToken),
         _ => new GatewayVerdict.Allowed(null, null),
     };
 

@@ -8,6 +8,7 @@ using Anshimi.CloudBridge.Cameras;
 using Anshimi.CloudBridge.Devices;
 using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
+using Anshimi.CloudBridge.Firmware;
 using Anshimi.CloudBridge.Gateways;
 using Anshimi.CloudBridge.Ingress;
 using Anshimi.CloudBridge.Map;
@@ -144,6 +145,7 @@ public static partial class CloudBridgeExtensions
         builder.AddUpstreams();
 
         builder.AddEscorts();
+        builder.AddFirmwareRollouts();
         builder.AddAppApi();
         services.AddMapLayers();
         services.AddProblemDetails();

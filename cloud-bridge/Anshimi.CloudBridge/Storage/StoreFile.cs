@@ -37,5 +37,8 @@ public sealed record StoreFile(string Name, SqliteSynchronous Synchronous, bool 
     /// <summary>Operator accounts, their console sessions and the keys that protect the session cookies.</summary>
     public static readonly StoreFile Operators = new("operators", SqliteSynchronous.Full, ForeignKeys: false);
 
+    /// <summary>Signed firmware releases, rollouts and each device's update state.</summary>
+    public static readonly StoreFile Firmware = new("firmware", SqliteSynchronous.Full, ForeignKeys: false);
+
     public string SqliteFileName => Name + ".db";
 }

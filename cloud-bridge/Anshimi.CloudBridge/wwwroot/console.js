@@ -1,5 +1,5 @@
 // Control-center console: sign-in, live alarm queue (SSE), alarm detail with timeline, snapshot and nearby CCTV, district map,
-// device health (for central staff with the alarms an alarm receiver has not taken), walk-test alarms and (central staff) the audit log, the retention report and opening a closed alarm's case. Plain JS, no build step, no external resources.
+// device health (for central staff with the alarms an alarm receiver has not taken), walk-test alarms, device firmware and (central staff) rollouts, the audit log, the retention report and opening a closed alarm's case. Plain JS, no build step, no external resources.
 (() => {
   "use strict";
 
@@ -13,6 +13,14 @@
       signInFailed: "아이디 또는 비밀번호가 올바르지 않습니다.", throttled: "이 주소에서 로그인 실패가 많습니다. 잠시 후 다시 시도하세요.",
       sessionExpired: "세션이 만료되었습니다. 다시 로그인하세요.", central: "총괄관제센터",
       tabQueue: "경보", tabMap: "지도", tabHealth: "장치 상태", tabWalkTest: "시험 경보", tabAudit: "감사 기록",
+      tabFirmware: "펌웨어", fwRollouts: "배포", fwRollout: "배포", fwVersion: "버전", fwRolloutState: "상태", fwStage: "단계",
+      fwStages: "시범 · 자치구 · 전체 (확정/실패/대기)", fwDevices: "장치 펌웨어", fwGateway: "게이트웨이", fwUpdate: "업데이트 상태",
+      fwResume: "재개", fwCancel: "취소", fwInstallerVisit: "설치기사 방문 업데이트 (BLE 전용)",
+      fwState: { unknown: "미보고", idle: "대기", offered: "제안됨", downloading: "내려받는 중", verified: "검증됨", activating: "전환 중",
+        trial: "시험 구동", confirmed: "확정", "rolled-back": "이전 버전 복귀", refused: "거부", failed: "실패", cancelled: "취소됨",
+        pending: "응답 대기", "timed-out": "시간 초과" },
+      fwRolloutStates: { running: "진행 중", halted: "자동 중단", cancelled: "취소됨", completed: "완료" },
+      fwStageNames: { canary: "시범", district: "자치구", all: "전체" },
       colTime: "시각", colDistrict: "자치구", colEvent: "이벤트", colDevice: "장치",
       colAddress: "주소", colState: "상태", colActions: "조치",
       colActor: "사용자", colAction: "행위", colTarget: "대상", colOutcome: "결과", colDetail: "내용",
@@ -58,6 +66,14 @@
       signInFailed: "Wrong user name or password.", throttled: "Too many failed sign-ins from this address. Try again shortly.",
       sessionExpired: "Your session has ended. Please sign in again.", central: "Central control center",
       tabQueue: "Alarms", tabMap: "Map", tabHealth: "Device health", tabWalkTest: "Walk tests", tabAudit: "Audit log",
+      tabFirmware: "Firmware", fwRollouts: "Rollouts", fwRollout: "Rollout", fwVersion: "Version", fwRolloutState: "State", fwStage: "Stage",
+      fwStages: "Canary · district · all (confirmed/failed/open)", fwDevices: "Device firmware", fwGateway: "Gateway", fwUpdate: "Update state",
+      fwResume: "Resume", fwCancel: "Cancel", fwInstallerVisit: "Updated at an installer visit (BLE only)",
+      fwState: { unknown: "Not reported", idle: "Idle", offered: "Offered", downloading: "Downloading", verified: "Verified", activating: "Activating",
+        trial: "On trial", confirmed: "Confirmed", "rolled-back": "Rolled back", refused: "Refused", failed: "Failed", cancelled: "Cancelled",
+        pending: "Awaiting answer", "timed-out": "Timed out" },
+      fwRolloutStates: { running: "Running", halted: "Halted", cancelled: "Cancelled", completed: "Completed" },
+      fwStageNames: { canary: "Canary", district: "District", all: "All" },
       colTime: "Time", colDistrict: "District", colEvent: "Event", colDevice: "Device",
       colAddress: "Address", colState: "State", colActions: "Actions",
       colActor: "User", colAction: "Action", colTarget: "Target", colOutcome: "Outcome", colDetail: "Detail",
@@ -724,6 +740,60 @@
         `${w.alarmKey} · ${w.upstream} · ${t(w.held ? "upstreamHeld" : "upstreamRetrying")} · ${w.reason ?? ""}`)] : []));
   }
 
+  // Firmware (펌웨어): each device's version and update state; for central staff the rollouts, resumable and cancellable.
+  const both = (ko, en) => (lang === "ko" ? `${ko} ${en}` : `${en} ${ko}`);
+  const stateName = (group, key) => both(text.ko[group][key] ?? key, text.en[group][key] ?? key);
+
+  async function loadFirmware() {
+    const devices = await api("/api/firmware/devices");
+    if (devices.ok) {
+      $("[data-testid=firmware-list]").replaceChildren(...(await devices.json()).map((d) => {
+        const row = document.createElement("tr");
+        row.dataset.testid = "firmware-row";
+        row.dataset.device = d.deviceId;
+        row.dataset.state = d.state;
+        const progress = d.state === "downloading" ? ` ${d.chunksDone}/${d.chunkCount}` : "";
+        const update = d.overTheAir ? stateName("fwState", d.state) + progress + (d.reason ? ` (${d.reason})` : "") : both(text.ko.fwInstallerVisit, text.en.fwInstallerVisit);
+        [d.deviceId, d.districtCode, d.gatewayId, d.runningVersion ?? "—", update]
+          .forEach((value, i) => { const cell = document.createElement("td"); cell.textContent = value; if (i === 4) cell.dataset.testid = "firmware-state"; row.append(cell); });
+        return row;
+      }));
+    }
+
+    if (!session?.central) return;
+    const rollouts = await api("/api/firmware/rollouts");
+    if (!rollouts.ok) return;
+    $("[data-testid=rollout-list]").replaceChildren(...(await rollouts.json()).map((r) => {
+      const row = document.createElement("tr");
+      row.dataset.testid = "rollout-row";
+      row.dataset.rollout = r.rolloutId;
+      row.dataset.state = r.state;
+      const state = stateName("fwRolloutStates", r.state) + (r.haltReason ? ` (${r.haltReason})` : "");
+      const stages = r.stages.map((s) => `${s.confirmed}/${s.failed}/${s.open}`).join(" · ");
+      [r.rolloutId, r.version, state, stateName("fwStageNames", r.stage), stages]
+        .forEach((value, i) => { const cell = document.createElement("td"); cell.textContent = value; if (i === 2) cell.dataset.testid = "rollout-state"; row.append(cell); });
+      const actionsCell = document.createElement("td");
+      const act = (name, testid, allowed) => {
+        if (!allowed) return;
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "btn";
+        button.dataset.testid = testid;
+        button.textContent = both(text.ko[name], text.en[name]);
+        button.addEventListener("click", async () => {
+          const response = await api(`/api/firmware/rollouts/${encodeURIComponent(r.rolloutId)}/${name === "fwResume" ? "resume" : "cancel"}`, { method: "POST" });
+          if (!response.ok) showError(t("failed"));
+          await loadFirmware();
+        });
+        actionsCell.append(button);
+      };
+      act("fwResume", "rollout-resume", r.state === "halted");
+      act("fwCancel", "rollout-cancel", r.state === "running" || r.state === "halted");
+      row.append(actionsCell);
+      return row;
+    }));
+  }
+
   // Audit log (감사 기록), central staff only.
   async function loadAudit() {
     const response = await api("/api/audit?limit=200");
@@ -780,6 +850,7 @@
     if (name === "health") loadHealth();
     if (name === "walktest") loadWalkTests();
     if (name === "audit") loadAudit();
+    if (name === "firmware") loadFirmware();
   }
 
   // Sign-in and sign-out

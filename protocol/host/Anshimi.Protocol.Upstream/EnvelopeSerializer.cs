@@ -65,6 +65,13 @@ public static class EnvelopeSerializer
             return false;
         }
 
+        if (envelope is FirmwareOfferEnvelope offer && offer.Devices.Any(device => device is null))
+        {
+            error = "firmware offer names a null device";
+            envelope = null;
+            return false;
+        }
+
         if (envelope.Version != 1)
         {
             error = "unknown envelope version " + envelope.Version;

@@ -29,6 +29,11 @@ public sealed record ContactIdEvent(
 [JsonDerivedType(typeof(LightOutcomeEnvelope), "light-outcome")]
 [JsonDerivedType(typeof(DeviceBoundEnvelope), "device-bound")]
 [JsonDerivedType(typeof(DeviceBoundReceiptEnvelope), "device-bound-receipt")]
+[JsonDerivedType(typeof(FirmwareOfferEnvelope), "firmware-offer")]
+[JsonDerivedType(typeof(FirmwareFetchEnvelope), "firmware-fetch")]
+[JsonDerivedType(typeof(FirmwarePartEnvelope), "firmware-part")]
+[JsonDerivedType(typeof(FirmwareCancelEnvelope), "firmware-cancel")]
+[JsonDerivedType(typeof(FirmwareStateEnvelope), "firmware-state")]
 public abstract record Envelope
 {
     /// <summary>Envelope schema version.</summary>
@@ -244,3 +249,47 @@ public static class AckStageName
         _ => throw new ArgumentOutOfRangeException(nameof(stage)),
     };
 }
+
+/// <summary>
+/// Cloud → gateway: offer the signed release to these devices bound to the gateway (protocol/README.md §10.6). The
+/// gateway answers with one <see cref="FirmwareStateEnvelope"/> per device and fetches the image with
+/// <see cref="FirmwareFetchEnvelope"/>.
+/// </summary>
+public sealed record FirmwareOfferEnvelope(
+    [property: JsonPropertyName("rolloutId")] string RolloutId,
+    [property: JsonPropertyName("releaseId")] string ReleaseId,
+    [property: JsonPropertyName("manifest")] byte[] Manifest,
+    [property: JsonPropertyName("signature")] string SignatureHex,
+    [property: JsonPropertyName("devices")] IReadOnlyList<string> Devices,
+    [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt) : Envelope;
+
+/// <summary>Gateway → cloud: send chunk <see cref="Index"/> of a release offered to this gateway.</summary>
+public sealed record FirmwareFetchEnvelope(
+    [property: JsonPropertyName("releaseId")] string ReleaseId,
+    [property: JsonPropertyName("index")] int Index) : Envelope;
+
+/// <summary>Cloud → gateway: one chunk of a release, checked by the gateway against the manifest's hash.</summary>
+public sealed record FirmwarePartEnvelope(
+    [property: JsonPropertyName("releaseId")] string ReleaseId,
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("data")] byte[] Data) : Envelope;
+
+/// <summary>Cloud → gateway: the rollout stopped; devices not yet activating get cancel.</summary>
+public sealed record FirmwareCancelEnvelope(
+    [property: JsonPropertyName("rolloutId")] string RolloutId,
+    [property: JsonPropertyName("releaseId")] string ReleaseId) : Envelope;
+
+/// <summary>Gateway → cloud: a device's update state, as its state report said or the gateway decided (latest wins).</summary>
+public sealed record FirmwareStateEnvelope(
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("deviceId")] string DeviceId,
+    [property: JsonPropertyName("releaseId")] string? ReleaseId,
+    [property: JsonPropertyName("rolloutId")] string? RolloutId,
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("reason")] string? Reason,
+    [property: JsonPropertyName("chunksDone")] int ChunksDone,
+    [property: JsonPropertyName("chunkCount")] int ChunkCount,
+    [property: JsonPropertyName("runningVersion")] string? RunningVersion,
+    [property: JsonPropertyName("floor")] string? Floor,
+    [property: JsonPropertyName("board")] string? Board,
+    [property: JsonPropertyName("at")] DateTimeOffset At) : Envelope;

@@ -66,7 +66,10 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         string envelope = await events.WaitForOutputLineAsync(l => l.Contains("\"kind\":\"alarm\"", StringComparison.Ordinal), Patience);
         Assert.Contains("\"deviceId\":\"0000B001\"", envelope, StringComparison.Ordinal);
         Assert.Contains("\"test\":true", envelope, StringComparison.Ordinal);
-        Assert.Contains("active", (await _rig.InstallerAsync("list")).Out, StringComparison.Ordinal);
+        string listed = (await _rig.InstallerAsync("list")).Out;
+        Assert.Contains("active", listed, StringComparison.Ordinal);
+        Assert.Contains("0000B001", listed, StringComparison.Ordinal);
+        Assert.Contains("fw 1.0.0", listed, StringComparison.Ordinal);
 
         // Replace A with B: the site moves, A's account is gone.
         SimulatedFleet fleetB = await _rig.ClaimAsync(b);
