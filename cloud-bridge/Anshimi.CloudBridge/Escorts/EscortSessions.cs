@@ -76,6 +76,7 @@ public sealed class EscortSessions
     public async Task<(EscortLookup Lookup, int LitLights)> AddLocationsAsync(
         string client, uint sessionId, IReadOnlyList<LocationFix> fixes, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(fixes);
         ArgumentOutOfRangeException.ThrowIfZero(fixes.Count);
 
         List<LocationFix> ordered = fixes.OrderBy(f => f.At).ToList();
@@ -156,6 +157,11 @@ public sealed class EscortSessions
         foreach (EscortSessionRecord session in await _store.ListActiveAsync(cancellationToken))
         {
             _planner.Resume(session.SessionId, session.Route, session.Walk, session.Version);
+            if (session.Walk is null)
+            {
+                // Stored before walks were: planned afresh at the last known position.
+                _planner.Update(session.SessionId, session.LastPosition.Latitude, session.LastPosition.Longitude);
+            }
         }
     }
 

@@ -29,7 +29,7 @@ public sealed class LegacyFileAdoptionTests : IDisposable
     }
 
     [Fact]
-    public async Task Every_table_index_and_trigger_is_kept_as_it_was_and_only_the_outbox_leases_are_added()
+    public async Task Every_table_index_and_trigger_is_kept_as_it_was_and_only_the_outbox_and_instance_leases_are_added()
     {
         Dictionary<string, string> before = await SchemaAsync();
 
@@ -38,7 +38,7 @@ public sealed class LegacyFileAdoptionTests : IDisposable
         Dictionary<string, string> after = await SchemaAsync();
 
         Assert.Equal(
-            before.Keys.Order(StringComparer.Ordinal).Concat(["schema_versions_alarms", "schema_versions_alarms_version"]).Order(StringComparer.Ordinal),
+            before.Keys.Order(StringComparer.Ordinal).Concat(["bridge_instances", "schema_versions_alarms", "schema_versions_alarms_version"]).Order(StringComparer.Ordinal),
             after.Keys.Order(StringComparer.Ordinal));
         foreach ((string name, string sql) in before)
         {
@@ -54,7 +54,7 @@ public sealed class LegacyFileAdoptionTests : IDisposable
             }
         }
 
-        Assert.Equal([2026_12_07_01L, 2026_12_07_02L, 2026_12_07_03L], await VersionsAsync());
+        Assert.Equal([2026_12_07_01L, 2026_12_07_02L, 2026_12_07_03L, 2026_12_07_04L], await VersionsAsync());
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class LegacyFileAdoptionTests : IDisposable
         StoreDatabase.Open(new StorageOptions(), _directory, StoreFile.Alarms).Dispose();
         StoreDatabase.Open(new StorageOptions(), _directory, StoreFile.Alarms).Dispose();
 
-        Assert.Equal([2026_12_07_01L, 2026_12_07_02L, 2026_12_07_03L], await VersionsAsync());
+        Assert.Equal([2026_12_07_01L, 2026_12_07_02L, 2026_12_07_03L, 2026_12_07_04L], await VersionsAsync());
     }
 
     private async Task<Dictionary<string, string>> SchemaAsync()
