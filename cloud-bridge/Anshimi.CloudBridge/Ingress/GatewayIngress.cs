@@ -33,6 +33,9 @@ public sealed partial class GatewayIngress : BackgroundService
     private readonly Channel<MqttMessage> _inbox =
         Channel.CreateUnbounded<MqttMessage>(new UnboundedChannelOptions { SingleReader = true });
 
+    // The single-reader channel does not count its items.
+    private int _waiting;
+
     public GatewayIngress(
         MqttSession mqtt,
         IEnumerable<IGatewayEnvelopeHandler> handlers,
@@ -58,7 +61,7 @@ public sealed partial class GatewayIngress : BackgroundService
     public bool IsSubscribed => _mqtt.State == MqttConnectionState.Connected;
 
     /// <summary>Envelopes waiting for the ingress loop (taken from the broker, not yet handled).</summary>
-    public int Waiting => _inbox.Reader.Count;
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Handles one message from a gateway events topic; never throws for bad input.</summary>
     public Task HandleAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
@@ -149,6 +152,7 @@ public sealed partial class GatewayIngress : BackgroundService
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Not acknowledged by a receipt, so the gateways will offer them again.
+            _statistics.HandlingFailed(envelopes);
             LogHandlingFailed(_logger, ex, envelopes, topic);
         }
     }
@@ -245,6 +249,7 @@ public sealed partial class GatewayIngress : BackgroundService
             waiting.Clear();
             while (waiting.Count < MaxBurst && _inbox.Reader.TryRead(out MqttMessage? message))
             {
+                Interlocked.Decrement(ref _waiting);
                 waiting.Add(message);
             }
 
@@ -254,6 +259,7 @@ public sealed partial class GatewayIngress : BackgroundService
 
     private Task OnMessageAsync(MqttMessage message, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _waiting);
         _inbox.Writer.TryWrite(message);
         return Task.CompletedTask;
     }
