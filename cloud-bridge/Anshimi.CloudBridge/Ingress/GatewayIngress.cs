@@ -93,11 +93,13 @@ public sealed partial class GatewayIngress : BackgroundService
 
             if (burstHandler is not null)
             {
-                if (await AuthorizeAsync(message.Topic, parsed, cancellationToken) is { } allowed)
+                await RunIsolatedAsync(async () =>
                 {
-                    run.Add((message.Topic, allowed));
-                }
-
+                    if (await AuthorizeAsync(message.Topic, parsed, cancellationToken) is { } allowed)
+                    {
+                        run.Add((message.Topic, allowed));
+                    }
+                }, 1, message.Topic, isolateFailures, cancellationToken);
                 continue;
             }
 
