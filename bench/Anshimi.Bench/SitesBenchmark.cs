@@ -205,7 +205,7 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
             Console.WriteLine($"| … … gateway → passed on by the endpoint (seen by a probe subscriber) | {toEndpoint.Describe()} |");
             Console.WriteLine($"| … … passed on by the endpoint → taken by the cloud bridge | {fromEndpoint.Describe()} |");
             Console.WriteLine($"| … of which cloud store → console feed | {toFeed.Describe()} |");
-            Console.WriteLine($"| the cloud bridge took the alarm → its receipt passed on by the endpoint (its one ingest loop then waits for the PUBACK) | {toReceipt.Describe()} |");
+            Console.WriteLine($"| the cloud bridge took the alarm → its receipt passed on by the endpoint (its ingest loop does not wait for the PUBACK) | {toReceipt.Describe()} |");
             Console.WriteLine($"| envelopes the endpoint passed to the cloud bridge during the alarms, by kind | {string.Join(", ", _kinds.OrderByDescending(k => k.Value).Select(k => k.Key + " " + k.Value))} |");
             Console.WriteLine($"| alarm envelopes resent by the gateways (no receipt within their retry interval) | {_kinds.GetValueOrDefault(nameof(AlarmEnvelope)) - alarmCount} |");
             Console.WriteLine($"| CPU during the alarms: this process / endpoint / box brokers / gateways / cloud bridge / idle bridges / bells' processes | {string.Join(" · ", cpuUsed)} |");

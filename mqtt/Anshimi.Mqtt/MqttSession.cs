@@ -22,6 +22,7 @@ public sealed class MqttSession : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly Lock _gate = new();
+    private readonly HashSet<Task> _inFlight = [];
 
     private ImmutableArray<Subscription> _subscriptions = [];
     private MqttConnectionState _state = MqttConnectionState.Disconnected;
@@ -80,6 +81,18 @@ public sealed class MqttSession : IAsyncDisposable
 
     /// <summary>Messages whose handler threw; they are acknowledged anyway, and the exception goes to the diagnostics sink.</summary>
     public long FailedMessages => Interlocked.Read(ref _failedMessages);
+
+    /// <summary>Messages <see cref="StartPublish"/> handed to the connection whose PUBACK (or failure) has not come yet.</summary>
+    public int PublishesInFlight
+    {
+        get
+        {
+            lock (_inFlight)
+            {
+                return _inFlight.Count;
+            }
+        }
+    }
 
     /// <summary>The broker the session is on, or tries next.</summary>
     public string Endpoint => CurrentEndpoint.ToString();
@@ -195,6 +208,52 @@ public sealed class MqttSession : IAsyncDisposable
         return _transport.PublishAsync(topic, payload, qos, retain, cancellationToken);
     }
 
+    /// <summary>
+    /// Publishes without holding the caller for the PUBACK. The message is handed to the connection before this returns,
+    /// so messages started one after another go on the wire in that order (MQTTnet gives each its own packet id and
+    /// writes packets one at a time, in turn) and many QoS 1 messages can be in flight at once, each PUBACK matched by
+    /// its packet id. The returned task completes when the broker has answered and never throws: null on PUBACK (QoS 0:
+    /// once written), otherwise the <see cref="MqttTransportException"/> <see cref="PublishAsync"/> would have thrown —
+    /// not connected, the connection lost before the PUBACK (the message may still have been delivered), no PUBACK
+    /// within <see cref="MqttClientOptions.CommunicationTimeout"/> or before <paramref name="cancellationToken"/>, or
+    /// refused. Nothing is re-sent: the caller's own outbox or its peer's decides that. Closing the session first waits
+    /// for the messages still in flight.
+    /// </summary>
+    public Task<MqttTransportException?> StartPublish(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, CancellationToken cancellationToken)
+    {
+        Task publish;
+        try
+        {
+            publish = PublishAsync(topic, payload, qos, retain, cancellationToken);
+        }
+        catch (MqttTransportException ex)
+        {
+            return Task.FromResult<MqttTransportException?>(ex);
+        }
+
+        Task<MqttTransportException?> answered = AnsweredAsync(publish, topic);
+        if (!answered.IsCompleted)
+        {
+            lock (_inFlight)
+            {
+                _inFlight.Add(answered);
+            }
+
+            answered.ContinueWith(
+                (done, state) =>
+                {
+                    var inFlight = (HashSet<Task>)state!;
+                    lock (inFlight)
+                    {
+                        inFlight.Remove(done);
+                    }
+                },
+                _inFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return answered;
+    }
+
     /// <summary>Sends DISCONNECT (the broker drops the last will), stops reconnecting and leaves the session Closed for good.</summary>
     public async Task DisconnectAsync(CancellationToken cancellationToken)
     {
@@ -212,6 +271,15 @@ public sealed class MqttSession : IAsyncDisposable
         {
             // The loop ends by cancellation.
         }
+
+        // Messages already handed over get their PUBACKs before DISCONNECT ends the connection under them.
+        Task[] inFlight;
+        lock (_inFlight)
+        {
+            inFlight = [.. _inFlight];
+        }
+
+        await Task.WhenAll(inFlight).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
         try
         {
@@ -240,6 +308,23 @@ public sealed class MqttSession : IAsyncDisposable
 
         _transport.ConnectionLost -= OnConnectionLost;
         await _transport.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static async Task<MqttTransportException?> AnsweredAsync(Task publish, string topic)
+    {
+        try
+        {
+            await publish.ConfigureAwait(false);
+            return null;
+        }
+        catch (MqttTransportException ex)
+        {
+            return ex;
+        }
+        catch (OperationCanceledException ex)
+        {
+            return new MqttTimeoutException($"publish to '{topic}': no PUBACK before the caller stopped waiting", ex);
+        }
     }
 
     private static IReadOnlyList<MqttEndpoint> Validate(MqttClientOptions options)

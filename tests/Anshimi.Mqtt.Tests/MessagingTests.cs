@@ -177,6 +177,61 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task Started_publishes_are_in_flight_together_and_reach_a_subscriber_in_the_order_they_were_started()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var proxy = TcpProxy.Start(broker.Port);
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Port = proxy.Port;
+        await using var client = MqttSession.Create(options);
+        await client.ConnectAsync(CancellationToken.None);
+        await using var subscriber = MqttSession.Create(broker.ClientOptions(TestBroker.Device));
+        var received = new EventRecorder<MqttMessage>();
+        subscriber.AddSubscription("devices/ordered/#", MqttQos.AtLeastOnce, received.Handler());
+        await subscriber.ConnectAsync(CancellationToken.None);
+
+        // Nothing gets through, so no PUBACK can come back: every call must still return at once.
+        proxy.Pause();
+        Task<MqttTransportException?>[] answered = [.. Enumerable.Range(0, 50).Select(i =>
+            client.StartPublish("devices/ordered/" + (i % 3), BitConverter.GetBytes(i), MqttQos.AtLeastOnce, false, CancellationToken.None))];
+        Assert.All(answered, a => Assert.False(a.IsCompleted));
+        Assert.Equal(50, client.PublishesInFlight);
+
+        proxy.Resume();
+        MqttTransportException?[] failures = await Task.WhenAll(answered).WaitAsync(Wait);
+        Assert.All(failures, Assert.Null);
+        await received.WaitForAsync(m => BitConverter.ToInt32(m.Payload) == 49, Wait);
+        Assert.Equal(Enumerable.Range(0, 50), received.Items.Select(m => BitConverter.ToInt32(m.Payload)));
+        Assert.Equal(0, client.PublishesInFlight);
+    }
+
+    [Fact]
+    public async Task A_started_publish_whose_connection_drops_before_its_PUBACK_gives_the_failure_instead_of_throwing()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var proxy = TcpProxy.Start(broker.Port);
+        var options = broker.ClientOptions(TestBroker.Device);
+        options.Port = proxy.Port;
+        await using var client = MqttSession.Create(options);
+        var states = new EventRecorder<MqttStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        await client.ConnectAsync(CancellationToken.None);
+
+        proxy.Pause();
+        Task<MqttTransportException?> answered = client.StartPublish("devices/bell-7/alarm", new byte[] { 7 }, MqttQos.AtLeastOnce, false, CancellationToken.None);
+        Assert.False(answered.IsCompleted);
+        proxy.DropConnections();
+
+        Assert.IsAssignableFrom<MqttTransportException>(await answered.WaitAsync(Wait));
+        Assert.Equal(0, client.PublishesInFlight);
+
+        // Not connected again (the proxy still holds every byte): the failure comes back the same way, never as a throw.
+        await states.WaitForAsync(e => e.State == MqttConnectionState.Reconnecting, Wait);
+        Assert.IsType<MqttNotConnectedException>(
+            await client.StartPublish("devices/bell-7/alarm", new byte[] { 8 }, MqttQos.AtLeastOnce, false, CancellationToken.None).WaitAsync(Wait));
+    }
+
+    [Fact]
     public async Task Publish_while_reconnecting_throws_instead_of_queueing()
     {
         await using var broker = await TestBroker.StartAsync();

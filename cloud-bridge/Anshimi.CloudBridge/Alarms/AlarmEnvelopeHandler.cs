@@ -10,7 +10,8 @@ namespace Anshimi.CloudBridge.Alarms;
 /// <summary>
 /// <c>alarm</c>: stores each alarm once by its idempotency key, answers every copy with a receipt after the write is
 /// durable, and tells live consoles about alarms they have not seen. What the alarm is comes from the device's own
-/// verified frame, where it is from the cloud's binding record — never from the gateway's envelope.
+/// verified frame, where it is from the cloud's binding record — never from the gateway's envelope. Alarms that were
+/// waiting together are committed in one transaction, in the order they arrived, before the first of their receipts.
 /// </summary>
 public sealed partial class AlarmEnvelopeHandler(
     AlarmStore store,
@@ -20,71 +21,117 @@ public sealed partial class AlarmEnvelopeHandler(
     GatewayRefusals refusals,
     GatewayReplies replies,
     TimeProvider time,
-    ILogger<AlarmEnvelopeHandler> logger) : GatewayEnvelopeHandler<AlarmEnvelope>
+    ILogger<AlarmEnvelopeHandler> logger) : GatewayEnvelopeHandler<AlarmEnvelope>, IGatewayEnvelopeBurstHandler
 {
-    protected override async Task<string?> HandleAsync(GatewayEnvelope message, AlarmEnvelope alarm, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string?>> HandleBurstAsync(IReadOnlyList<GatewayEnvelope> messages, CancellationToken cancellationToken)
     {
-        string gatewayId = message.GatewayId;
-        using Activity? ingest = CloudBridgeTelemetry.StartIngest(alarm, gatewayId);
-        if (message.Device is not { } device || message.VerifiedFrame is not { } frame)
+        ArgumentNullException.ThrowIfNull(messages);
+        var problems = new string?[messages.Count];
+        var accepted = new List<Accepted>(messages.Count);
+        Activity? outer = Activity.Current;
+        try
         {
-            throw new InvalidOperationException("alarm reached its handler without a verified frame");
-        }
-
-        string? problem = Validate(alarm, gatewayId, frame);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        string key = new AlarmKey(frame.DeviceId, frame.Counter).ToString();
-        AlarmEnvelope onRecord = alarm with
-        {
-            Key = key,
-            Event = new ContactIdEvent(frame.EventCode, frame.Qualifier, frame.Zone),
-            Profile = device.Profile,
-            Site = device.Site,
-        };
-        DateTimeOffset now = time.GetUtcNow();
-        var area = new SiteArea(device.DistrictCode, districts.NeighbourhoodAt(device.Site.Latitude, device.Site.Longitude)?.Code);
-        bool isNew = await store.StoreAlarmAsync(onRecord, key, area, now, cancellationToken);
-        if (isNew)
-        {
-            statistics.AlarmStored();
-
-            // The console hears first: an operator must not wait on the broker's PUBACK for the receipt.
-            AlarmRecord? stored = await store.FindAsync(key, cancellationToken);
-            if (stored is not null)
+            for (int i = 0; i < messages.Count; i++)
             {
-                feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(stored, districts)));
+                GatewayEnvelope message = messages[i];
+                var alarm = (AlarmEnvelope)message.Envelope;
+                if (message.Device is not { } device || message.VerifiedFrame is not { } frame)
+                {
+                    throw new InvalidOperationException("alarm reached its handler without a verified frame");
+                }
+
+                problems[i] = Validate(alarm, message.GatewayId, frame);
+                if (problems[i] is null)
+                {
+                    string key = new AlarmKey(frame.DeviceId, frame.Counter).ToString();
+                    AlarmEnvelope onRecord = alarm with
+                    {
+                        Key = key,
+                        Event = new ContactIdEvent(frame.EventCode, frame.Qualifier, frame.Zone),
+                        Profile = device.Profile,
+                        Site = device.Site,
+                    };
+                    var area = new SiteArea(device.DistrictCode, districts.NeighbourhoodAt(device.Site.Latitude, device.Site.Longitude)?.Code);
+                    accepted.Add(new Accepted(message.GatewayId, device, new NewAlarm(onRecord, key, area), CloudBridgeTelemetry.StartIngest(alarm, message.GatewayId)));
+
+                    // Each alarm's span belongs to its own trace, never under the one before it.
+                    Activity.Current = outer;
+                }
             }
 
-            LogAlarmStored(logger, key, frame.EventCode, device.DistrictCode, gatewayId);
+            if (accepted.Count > 0)
+            {
+                await StoreAndAnswerAsync(accepted, cancellationToken);
+            }
         }
-        else
+        finally
         {
-            statistics.DuplicateSeen();
-            await KeepConflictingClaimAsync(gatewayId, onRecord, device, now, cancellationToken);
+            foreach (Accepted alarm in accepted)
+            {
+                alarm.Ingest?.Dispose();
+            }
+
+            Activity.Current = outer;
+        }
+
+        return problems;
+    }
+
+    protected override async Task<string?> HandleAsync(GatewayEnvelope message, AlarmEnvelope alarm, CancellationToken cancellationToken) =>
+        (await HandleBurstAsync([message], cancellationToken))[0];
+
+    private async Task StoreAndAnswerAsync(List<Accepted> accepted, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+
+        // One transaction for the burst: its span goes under the first alarm's.
+        Activity.Current = accepted[0].Ingest;
+        IReadOnlyList<AlarmRecord?> stored = await store.StoreAlarmsAsync([.. accepted.Select(a => a.Alarm)], now, cancellationToken);
+
+        // The consoles hear of the new alarms first, in the order they arrived: an operator never waits on a receipt.
+        for (int i = 0; i < accepted.Count; i++)
+        {
+            if (stored[i] is { } record)
+            {
+                statistics.AlarmStored();
+                Activity.Current = accepted[i].Ingest;
+                feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(record, districts)));
+                LogAlarmStored(logger, record.Key, record.EventCode, record.DistrictCode, record.GatewayId);
+            }
+        }
+
+        for (int i = 0; i < accepted.Count; i++)
+        {
+            if (stored[i] is null)
+            {
+                statistics.DuplicateSeen();
+                await KeepConflictingClaimAsync(accepted[i], now, cancellationToken);
+            }
         }
 
         // A duplicate means the gateway missed our receipt: answer every copy.
-        using Activity? receipt = CloudBridgeTelemetry.Source.StartActivity("alarm.receipt", ActivityKind.Producer);
-        await replies.SendAsync(gatewayId, new AlarmReceiptEnvelope(key), cancellationToken);
-        return null;
+        foreach (Accepted alarm in accepted)
+        {
+            using Activity? receipt = alarm.Ingest is { } ingest
+                ? CloudBridgeTelemetry.Source.StartActivity("alarm.receipt", ActivityKind.Producer, ingest.Context)
+                : null;
+            replies.Send(alarm.GatewayId, new AlarmReceiptEnvelope(alarm.Alarm.Key));
+        }
     }
 
     /// <summary>A copy that differs from the stored alarm is nobody's to drop: kept, flagged on the alarm, and audited.</summary>
-    private async Task KeepConflictingClaimAsync(string gatewayId, AlarmEnvelope claim, DeviceOnRecord device, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task KeepConflictingClaimAsync(Accepted copy, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        AlarmEnvelope claim = copy.Alarm.Alarm;
         AlarmRecord? stored = await store.FindAsync(claim.Key, cancellationToken);
         if (stored is null || (stored.Test == claim.Test && string.Equals(stored.FrameHex, claim.FrameHex, StringComparison.OrdinalIgnoreCase)))
         {
             return;
         }
 
-        await store.RecordConflictingClaimAsync(claim.Key, gatewayId, claim.Test, claim.FrameHex, now, cancellationToken);
-        await refusals.ReportAsync(gatewayId, new GatewayVerdict.Refused(
-            RefusalReason.ConflictingClaim, claim.Key, "second claim differs from the stored alarm (test " + claim.Test + " vs " + stored.Test + "); kept and flagged", device.DistrictCode),
+        await store.RecordConflictingClaimAsync(claim.Key, copy.GatewayId, claim.Test, claim.FrameHex, now, cancellationToken);
+        await refusals.ReportAsync(copy.GatewayId, new GatewayVerdict.Refused(
+            RefusalReason.ConflictingClaim, claim.Key, "second claim differs from the stored alarm (test " + claim.Test + " vs " + stored.Test + "); kept and flagged", copy.Device.DistrictCode),
             cancellationToken);
     }
 
@@ -110,4 +157,7 @@ public sealed partial class AlarmEnvelopeHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} (event {Code}) stored for district {District} from gateway {Gateway}")]
     private static partial void LogAlarmStored(ILogger logger, string key, int code, string district, string gateway);
+
+    /// <summary>An alarm of the burst that passed its checks, with the span of its ingest.</summary>
+    private sealed record Accepted(string GatewayId, DeviceOnRecord Device, NewAlarm Alarm, Activity? Ingest);
 }

@@ -58,44 +58,45 @@ public sealed class AlarmStore
 
     /// <summary>Stores the alarm unless its key is already stored; true when it was new.</summary>
     public async Task<bool> StoreAlarmAsync(
-        AlarmEnvelope alarm, string key, SiteArea area, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+        AlarmEnvelope alarm, string key, SiteArea area, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
+        (await StoreAlarmsAsync([new NewAlarm(alarm, key, area)], receivedAt, cancellationToken))[0] is not null;
+
+    /// <summary>
+    /// Stores each alarm whose key is not stored yet, in the order given, all in one transaction (one fsync for a burst):
+    /// when this returns every one of them is durable, and when it throws none is. For each alarm, the record as stored
+    /// when it was new, or null when its key was already stored (a key twice in <paramref name="alarms"/> is new once).
+    /// </summary>
+    public async Task<IReadOnlyList<AlarmRecord?>> StoreAlarmsAsync(
+        IReadOnlyList<NewAlarm> alarms, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(alarm);
+        ArgumentNullException.ThrowIfNull(alarms);
         using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.store");
-        bool isNew = await Database.WriteAsync(async (connection, ct) =>
+        span?.SetTag("anshimi.alarm.burst", alarms.Count);
+        AlarmRecord?[] stored = await Database.WriteAsync(async (connection, ct) =>
         {
-            int inserted = await ExecuteAsync(connection, $"""
-                INSERT INTO alarms ({AlarmColumns})
-                VALUES (@key, @device, @counter, @gateway, @code, @qualifier, @zone, @profile, @kind, @lat, @lon,
-                        @address, @test, @district, @frame, @state, @raised, @received, @neighbourhood)
-                ON CONFLICT (key) DO NOTHING;
-                """, ct,
-                ("key", key), ("device", alarm.DeviceId), ("counter", (long)alarm.Counter), ("gateway", alarm.GatewayId),
-                ("code", alarm.Event.Code), ("qualifier", alarm.Event.Qualifier), ("zone", alarm.Event.Zone), ("profile", alarm.Profile),
-                ("kind", alarm.Site.Kind), ("lat", alarm.Site.Latitude), ("lon", alarm.Site.Longitude), ("address", alarm.Site.Address),
-                ("test", alarm.Test ? 1 : 0), ("district", area.DistrictCode), ("neighbourhood", area.NeighbourhoodCode), ("frame", alarm.FrameHex),
-                ("state", alarm.Test ? AlarmState.Test : AlarmState.Open), ("raised", Text(alarm.ReceivedAt)), ("received", Text(receivedAt)));
-            if (inserted == 1)
+            // Built anew on every attempt: a retried transaction starts from nothing.
+            var records = new AlarmRecord?[alarms.Count];
+            for (int i = 0; i < alarms.Count; i++)
             {
-                await AddTimelineAsync(connection, key, TimelineStage.Raised, alarm.ReceivedAt, null, ct);
-                await AddTimelineAsync(connection, key, TimelineStage.Received, receivedAt, null, ct);
-                foreach (IAlarmStoreHook hook in _hooks)
-                {
-                    await hook.OnNewAlarmAsync(connection, key, ct);
-                }
+                records[i] = await InsertAsync(connection, alarms[i], receivedAt, ct);
             }
 
-            return inserted == 1;
+            return records;
         }, cancellationToken);
-        if (isNew)
+        foreach (AlarmRecord? record in stored)
         {
+            if (record is null)
+            {
+                continue;
+            }
+
             foreach (IAlarmStoreHook hook in _hooks)
             {
-                hook.AlarmCommitted(key);
+                hook.AlarmCommitted(record.Key);
             }
         }
 
-        return isNew;
+        return stored;
     }
 
     public Task RecordHeartbeatAsync(string gatewayId, DateTimeOffset at, int outboxDepth, CancellationToken cancellationToken) =>
@@ -442,6 +443,46 @@ public sealed class AlarmStore
         return OperatorActionOutcome.Applied;
     }
 
+    /// <summary>Inserts one alarm with its first two timeline entries and its hooks' rows; the record, or null when the key was stored.</summary>
+    private async Task<AlarmRecord?> InsertAsync(DbConnection connection, NewAlarm added, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        (AlarmEnvelope alarm, string key, SiteArea area) = added;
+        string state = alarm.Test ? AlarmState.Test : AlarmState.Open;
+        int inserted = await ExecuteAsync(connection, $"""
+            INSERT INTO alarms ({AlarmColumns})
+            VALUES (@key, @device, @counter, @gateway, @code, @qualifier, @zone, @profile, @kind, @lat, @lon,
+                    @address, @test, @district, @frame, @state, @raised, @received, @neighbourhood)
+            ON CONFLICT (key) DO NOTHING;
+            """, cancellationToken,
+            ("key", key), ("device", alarm.DeviceId), ("counter", (long)alarm.Counter), ("gateway", alarm.GatewayId),
+            ("code", alarm.Event.Code), ("qualifier", alarm.Event.Qualifier), ("zone", alarm.Event.Zone), ("profile", alarm.Profile),
+            ("kind", alarm.Site.Kind), ("lat", alarm.Site.Latitude), ("lon", alarm.Site.Longitude), ("address", alarm.Site.Address),
+            ("test", alarm.Test ? 1 : 0), ("district", area.DistrictCode), ("neighbourhood", area.NeighbourhoodCode), ("frame", alarm.FrameHex),
+            ("state", state), ("raised", Text(alarm.ReceivedAt)), ("received", Text(receivedAt)));
+        if (inserted != 1)
+        {
+            return null;
+        }
+
+        await AddTimelineAsync(connection, key, TimelineStage.Raised, alarm.ReceivedAt, null, cancellationToken);
+        await AddTimelineAsync(connection, key, TimelineStage.Received, receivedAt, null, cancellationToken);
+        foreach (IAlarmStoreHook hook in _hooks)
+        {
+            await hook.OnNewAlarmAsync(connection, key, cancellationToken);
+        }
+
+        // What was just written, as a read would give it back (times as stored: UTC), so the console needs no read.
+        DateTimeOffset raisedAt = Time(Text(alarm.ReceivedAt));
+        DateTimeOffset storedAt = Time(Text(receivedAt));
+        return new AlarmRecord(
+            key, alarm.DeviceId, alarm.Counter, alarm.GatewayId, alarm.Event.Code, alarm.Event.Qualifier, alarm.Event.Zone, alarm.Profile,
+            alarm.Site.Kind, alarm.Site.Latitude, alarm.Site.Longitude, alarm.Site.Address, alarm.Test, area.DistrictCode, alarm.FrameHex,
+            state, raisedAt, storedAt, [new TimelineEntry(TimelineStage.Raised, raisedAt, null), new TimelineEntry(TimelineStage.Received, storedAt, null)])
+        {
+            NeighbourhoodCode = area.NeighbourhoodCode,
+        };
+    }
+
     private static async Task<AlarmRecord?> FindAsync(DbConnection connection, string key, CancellationToken cancellationToken)
     {
         await using DbCommand query = Command(connection, $"SELECT {AlarmColumns} FROM alarms WHERE key = @key;", ("key", key));
@@ -487,3 +528,6 @@ public sealed class AlarmStore
     private static TimelineEntry ReadTimeline(DbDataReader r, int first) =>
         new(r.GetString(first), Time(r.GetString(first + 1)), r.IsDBNull(first + 2) ? null : r.GetString(first + 2));
 }
+
+/// <summary>An alarm to store: the envelope as the cloud records it, its idempotency key and where it is.</summary>
+public sealed record NewAlarm(AlarmEnvelope Alarm, string Key, SiteArea Area);

@@ -30,7 +30,8 @@ public sealed record RelayStatusView(
     long ReceiptsFailed,
     long Troubles,
     long DeviceStatuses,
-    int ConsoleSubscribers);
+    int ConsoleSubscribers,
+    long Failed);
 
 /// <summary>
 /// The operator API under <c>/api</c>: every endpoint requires a signed-in operator and shows only the
@@ -251,5 +252,6 @@ public static class AlarmEndpoints
             statistics.ReceiptsFailed,
             statistics.Troubles,
             statistics.DeviceStatuses,
-            feed.SubscriberCount));
+            feed.SubscriberCount,
+            statistics.Failed));
 }

@@ -52,7 +52,7 @@ public sealed partial class DeviceBoundHandler(
                 cancellationToken);
         }
 
-        await replies.SendAsync(gatewayId, new DeviceBoundReceiptEnvelope(DeviceIdText.Format(deviceId)), cancellationToken);
+        replies.Send(gatewayId, new DeviceBoundReceiptEnvelope(DeviceIdText.Format(deviceId)));
         return null;
     }
 

@@ -42,7 +42,7 @@ public sealed partial class TroubleHandler(
         }
 
         // Like an alarm: the gateway re-sends the trouble until it hears this receipt.
-        await replies.SendAsync(gatewayId, new AlarmReceiptEnvelope(trouble.Key), cancellationToken);
+        replies.Send(gatewayId, new AlarmReceiptEnvelope(trouble.Key));
         return null;
     }
 

@@ -25,3 +25,13 @@ public abstract class GatewayEnvelopeHandler<TEnvelope> : IGatewayEnvelopeHandle
 
     protected abstract Task<string?> HandleAsync(GatewayEnvelope message, TEnvelope envelope, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A handler that takes, in one call, a run of consecutive envelopes of its kind that were waiting together (the alarms of
+/// a burst are committed in one transaction before their receipts go out).
+/// </summary>
+public interface IGatewayEnvelopeBurstHandler : IGatewayEnvelopeHandler
+{
+    /// <summary>Applies the envelopes in order; returns, for each, why it was dropped as malformed, or null.</summary>
+    Task<IReadOnlyList<string?>> HandleBurstAsync(IReadOnlyList<GatewayEnvelope> messages, CancellationToken cancellationToken);
+}

@@ -17,13 +17,14 @@ public sealed class RelayStatistics
     private long _receiptsFailed;
     private long _troubles;
     private long _deviceStatuses;
+    private long _failed;
 
     public RelayStatistics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter meter = meterFactory.Create(CloudBridgeTelemetry.MeterName);
         meter.CreateObservableCounter("anshimi.cloud_bridge.envelopes.received", ObserveEnvelopes, "{envelope}",
-            "Envelopes from gateways, by outcome: alarm_stored, trouble_stored, duplicate (re-sent, answered again), heartbeat, ack_relayed, device_status, dropped (malformed or not the gateway's to send).");
+            "Envelopes from gateways, by outcome: alarm_stored, trouble_stored, duplicate (re-sent, answered again), heartbeat, ack_relayed, device_status, dropped (malformed or not the gateway's to send), failed (not stored, as the store could not commit; not receipted, so the gateway re-sends).");
         meter.CreateObservableCounter("anshimi.cloud_bridge.receipts.failed", () => ReceiptsFailed, "{receipt}",
             "Receipts the broker did not take in time; the gateway re-sends and is answered then.");
     }
@@ -44,6 +45,9 @@ public sealed class RelayStatistics
 
     public long DeviceStatuses => Interlocked.Read(ref _deviceStatuses);
 
+    /// <summary>Envelopes whose handling failed (a store that could not commit): none of them was receipted.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
     public void AlarmStored() => Interlocked.Increment(ref _alarmsStored);
 
     public void DuplicateSeen() => Interlocked.Increment(ref _duplicates);
@@ -60,6 +64,8 @@ public sealed class RelayStatistics
 
     public void DeviceStatusSeen() => Interlocked.Increment(ref _deviceStatuses);
 
+    public void HandlingFailed(int envelopes) => Interlocked.Add(ref _failed, envelopes);
+
     private IEnumerable<Measurement<long>> ObserveEnvelopes() =>
     [
         Outcome(AlarmsStored, "alarm_stored"),
@@ -69,6 +75,7 @@ public sealed class RelayStatistics
         Outcome(AcksRelayed, "ack_relayed"),
         Outcome(DeviceStatuses, "device_status"),
         Outcome(Malformed, "dropped"),
+        Outcome(Failed, "failed"),
     ];
 
     private static Measurement<long> Outcome(long value, string outcome) => new(value, new KeyValuePair<string, object?>("outcome", outcome));

@@ -16,7 +16,7 @@ public sealed class SnapshotHandler(CloudSnapshotStore snapshots, GatewayReplies
         }
 
         await snapshots.StoreAsync(snapshot, time.GetUtcNow(), cancellationToken);
-        await replies.SendAsync(gatewayId, new SnapshotReceiptEnvelope(AlarmKey.TryParse(snapshot.Key, out AlarmKey key) ? key.ToString() : snapshot.Key), cancellationToken);
+        replies.Send(gatewayId, new SnapshotReceiptEnvelope(AlarmKey.TryParse(snapshot.Key, out AlarmKey key) ? key.ToString() : snapshot.Key));
         return null;
     }
 }
