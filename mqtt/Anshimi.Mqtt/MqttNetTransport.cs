@@ -185,7 +185,9 @@ public sealed class MqttNetTransport : IMqttTransport
             .WithCleanSession(options.CleanSession)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(options.KeepAliveSeconds))
             .WithTimeout(options.CommunicationTimeout);
-        if (options.Username is not null)
+        // An empty user name (configuration clearing an inherited one) sends none: brokers that name the client after
+        // its certificate (RabbitMQ's ssl_cert_login) would otherwise try the empty name with the password.
+        if (!string.IsNullOrEmpty(options.Username))
         {
             builder.WithCredentials(options.Username, options.Password);
         }
