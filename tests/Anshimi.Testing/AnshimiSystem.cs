@@ -47,6 +47,9 @@ public sealed class AnshimiSystemOptions
 
     /// <summary>App back ends the cloud bridge's app API accepts: client name to API key.</summary>
     public IDictionary<string, string> AppClients { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The seeded central-staff account's password; random when null. Systems whose bridges share one database share it.</summary>
+    public string? CloudOperatorPassword { get; set; }
 }
 
 /// <summary>
@@ -162,7 +165,7 @@ public sealed class AnshimiSystem : IAsyncDisposable
         Merge(gatewayEnv, options.GatewayEnvironment);
 
         int cloudPort = FreePort.Next();
-        string cloudOperatorPassword = Secret();
+        string cloudOperatorPassword = options.CloudOperatorPassword ?? Secret();
         var cloudEnv = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["CloudBridge__DataDirectory"] = Path.Combine(directory, "cloud"),

@@ -1,0 +1,424 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Anshimi.Mqtt;
+using Anshimi.Protocol.Upstream.Provisioning;
+using Anshimi.Testing;
+using Npgsql;
+
+namespace Anshimi.Bench;
+
+/// <summary>
+/// Press-to-console latency on the city's high-availability set-up — PostgreSQL, the three-node RabbitMQ cluster as the
+/// cloud endpoint on TLS with a certificate identity per client, two cloud-bridge processes on the one database, boxes
+/// linked to every node — beside the single-box set-up (SQLite, one Mosquitto endpoint) in the same run, each beside a
+/// bare QoS 1 round trip over its endpoint; then the delay of alarms raised while a bridge instance and while a broker
+/// node are SIGKILLed, and every alarm lost or doubled.
+/// </summary>
+internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarmCount, double alarmsPerSecond, TimeSpan downFor)
+{
+    private const string BridgeBIdentity = "cloud-bridge-b";
+    private const string ProbeA = "gw-probe-a";
+    private const string ProbeB = "gw-probe-b";
+    private const string BridgePublishes = @"^anshimi\.v1\.gw\.[^.]+\.commands$";
+    private const string BridgeReads = @"^anshimi\.v1\.gw\.[^.]+\.(events|status)$";
+
+    // Every alarm the bells raised in the run (key → press) and each one's first appearance on the watched console.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _haKeys = new(StringComparer.Ordinal);
+    private readonly List<string> _rows = [];
+    private volatile bool _feedReady;
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        if (boxCount < 2)
+        {
+            throw new ArgumentException("failover needs at least two boxes: the bridges of the first two are the two instances");
+        }
+
+        Console.WriteLine($"failover: {boxCount} boxes × {bellsPerBox} bells, {alarmCount} alarms at {alarmsPerSecond}/s per phase, a process down {downFor.TotalSeconds:F0} s before its restart, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"start {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, load average {LoadAverage()}");
+        // The site CA, the endpoint's certificate and every client's come from the cloud bridge's own commands; the
+        // Mosquitto endpoint is the single box's, the cluster below takes the same CA and certificates.
+        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct,
+        [
+            "user " + ProbeA, "topic readwrite probe/#",
+            "user " + ProbeB, "topic readwrite probe/#",
+        ]);
+        string[] gatewayIds = [.. Enumerable.Range(0, boxCount).Select(i => "gw-failover-" + i.ToString(CultureInfo.InvariantCulture))];
+        var credentials = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string id in gatewayIds.Append(ProbeA).Append(ProbeB).Append(BridgeBIdentity))
+        {
+            credentials[id] = await endpoint.IssueAsync(id, ct);
+        }
+
+        string operatorPassword = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+
+        // Single box: one cloud bridge on SQLite and the Mosquitto endpoint (the other boxes' harness bridges stay idle).
+        await using (var single = await Rig.StartAsync(boxCount, i =>
+        {
+            var options = BoxOptions(gatewayIds[i], i, operatorPassword);
+            Merge(options.GatewayEnvironment, endpoint.GatewayEnvironment(credentials[gatewayIds[i]], TimeSpan.FromSeconds(60)));
+            if (i == 0)
+            {
+                Merge(options.CloudEnvironment, endpoint.BridgeEnvironment());
+            }
+
+            return options;
+        }, (key, at) => _sent.TryAdd(key, at), ct))
+        {
+            await using MqttSession probePub = MqttSession.Create(MosquittoProbe(endpoint, credentials[ProbeA], "probe-a"));
+            await using MqttSession probeSub = MqttSession.Create(MosquittoProbe(endpoint, credentials[ProbeB], "probe-b"));
+            await MeasureSteadyAsync("single box: SQLite, one Mosquitto endpoint", single, single.Systems[0], probePub, probeSub, ct);
+        }
+
+        _sent.Clear();
+        _seen.Clear();
+
+        // High availability: PostgreSQL, the RabbitMQ cluster on TLS with one identity per client, two bridge instances.
+        var started = Stopwatch.StartNew();
+        await using PostgresServer postgres = await PostgresServer.StartAsync(ct);
+        string database = await postgres.CreateDatabaseAsync("failover", ct);
+        await using RabbitMqCluster cluster = await RabbitMqCluster.StartAsync(
+            new RabbitMqClusterOptions
+            {
+                CaFile = endpoint.CaFile,
+                CertificateFile = Path.Combine(endpoint.CertificateDirectory, "endpoint.crt"),
+                KeyFile = Path.Combine(endpoint.CertificateDirectory, "endpoint.key"),
+                Identities =
+                [
+                    new("anshimi-cloud-bridge", BridgeClientId("a"), BridgePublishes, BridgeReads),
+                    new(BridgeBIdentity, BridgeClientId("b"), BridgePublishes, BridgeReads),
+                    .. gatewayIds.Select(id => new RabbitMqIdentity(id, BrokerListeners.AccountClientId("gateway-" + id), $@"^anshimi\.v1\.gw\.{id}\.(events|status)$", $@"^anshimi\.v1\.gw\.{id}\.commands$")),
+                    new(ProbeA, BrokerListeners.AccountClientId("probe-a"), @"^probe\..+$", @"^probe\..+$"),
+                    new(ProbeB, BrokerListeners.AccountClientId("probe-b"), @"^probe\..+$", @"^probe\..+$"),
+                ],
+                ProbeCertificateFile = Path.Combine(credentials[ProbeA], "gateway.crt"),
+                ProbeKeyFile = Path.Combine(credentials[ProbeA], "gateway.key"),
+            },
+            ct);
+        Console.WriteLine($"PostgreSQL and {cluster.Engine} (three nodes, TLS) serving after {started.Elapsed.TotalSeconds:F1} s");
+        string clusterUrl = string.Join(',', cluster.Endpoints.Select(e => "mqtts://" + e));
+        await using var ha = await Rig.StartAsync(boxCount, i =>
+        {
+            var options = BoxOptions(gatewayIds[i], i, operatorPassword);
+            Merge(options.GatewayEnvironment, endpoint.GatewayEnvironment(credentials[gatewayIds[i]], TimeSpan.FromSeconds(60)));
+            options.GatewayEnvironment["Cloud__Url"] = clusterUrl;
+            if (i < 2)
+            {
+                Merge(options.CloudEnvironment, ClusterBridgeEnvironment(cluster, endpoint, i == 0 ? "a" : "b", i == 0
+                    ? (Path.Combine(endpoint.CertificateDirectory, "anshimi-cloud-bridge.crt"), Path.Combine(endpoint.CertificateDirectory, "anshimi-cloud-bridge.key"))
+                    : (Path.Combine(credentials[BridgeBIdentity], "gateway.crt"), Path.Combine(credentials[BridgeBIdentity], "gateway.key")), database));
+            }
+
+            return options;
+        }, (key, at) =>
+        {
+            _sent.TryAdd(key, at);
+            _haKeys.TryAdd(key, 0);
+        }, ct);
+
+        // The console watched is instance B's; instance A is the one killed.
+        AnshimiSystem instanceA = ha.Systems[0];
+        AnshimiSystem instanceB = ha.Systems[1];
+        await using MqttSession clusterPub = MqttSession.Create(ClusterProbe(cluster, credentials[ProbeA], "probe-a"));
+        await using MqttSession clusterSub = MqttSession.Create(ClusterProbe(cluster, credentials[ProbeB], "probe-b"));
+        await MeasureSteadyAsync("high availability: PostgreSQL, RabbitMQ cluster, two bridge instances (console on B)", ha, instanceB, clusterPub, clusterSub, ct);
+
+        await MeasureLossAsync("bridge instance A SIGKILLed, restarted after the pause", ha, instanceB, async () =>
+        {
+            instanceA.Cloud.Kill();
+            await Task.Delay(downFor, ct);
+            await instanceA.RestartAsync(instanceA.Cloud, ct);
+        }, ct);
+
+        // Every client's list starts at node 1: its loss moves all of them.
+        await MeasureLossAsync("broker node 1 (every client's first) SIGKILLed, restarted after the pause", ha, instanceB, async () =>
+        {
+            await cluster.KillNodeAsync(0);
+            await Task.Delay(downFor, ct);
+            await cluster.StartNodeAsync(0, ct);
+        }, ct);
+
+        (int lost, int doubled) = await CountInDatabaseAsync(database, ct);
+        _rows.Add($"| every alarm of the high-availability phases in PostgreSQL: lost / doubled | {lost} / {doubled} |");
+        Console.WriteLine();
+        Console.WriteLine("| measurement | result |");
+        Console.WriteLine("| --- | --- |");
+        foreach (string row in _rows)
+        {
+            Console.WriteLine(row);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"end {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, load average {LoadAverage()}");
+        return lost == 0 && doubled == 0 ? 0 : 1;
+    }
+
+    private AnshimiSystemOptions BoxOptions(string gatewayId, int box, string operatorPassword)
+    {
+        var options = new AnshimiSystemOptions { GatewayId = gatewayId, DeviceCount = bellsPerBox, Profiles = ["home"], Seed = box + 1, CloudOperatorPassword = operatorPassword };
+        options.GatewayEnvironment["Gateway__Outputs__Driver"] = "simulated";
+
+        // The outbox's installed timing (gateway/README.md), not the test harness's 1 s.
+        options.GatewayEnvironment["Gateway__OutboxRetryInterval"] = "00:00:05";
+        options.GatewayEnvironment["Gateway__OutboxRetryMaxInterval"] = "00:05:00";
+        return options;
+    }
+
+    private static string BridgeClientId(string instance) => BrokerListeners.AccountClientId("cloud-bridge-" + instance);
+
+    /// <summary>
+    /// A bridge instance on the cluster: every node listed, its own certificate and client id, no user name (the cluster
+    /// takes the certificate's CN), PostgreSQL. No share group: RabbitMQ 3.10 has no shared subscriptions, so each
+    /// instance takes every envelope and the store's key makes the second copy a repeat.
+    /// </summary>
+    private static Dictionary<string, string> ClusterBridgeEnvironment(RabbitMqCluster cluster, CloudEndpoint endpoint, string instance, (string Certificate, string Key) identity, string database)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Mqtt__TlsCaFile"] = endpoint.CaFile,
+            ["Mqtt__TlsClientCertificateFile"] = identity.Certificate,
+            ["Mqtt__TlsClientKeyFile"] = identity.Key,
+            ["Mqtt__ClientId"] = BridgeClientId(instance),
+            ["Mqtt__Username"] = "",
+            ["Mqtt__Password"] = "",
+            ["Storage__Provider"] = "PostgreSql",
+            ["Storage__ConnectionString"] = database,
+            ["CloudBridge__InstanceId"] = instance,
+        };
+        for (int node = 0; node < cluster.Endpoints.Count; node++)
+        {
+            environment["Mqtt__Endpoints__" + node.ToString(CultureInfo.InvariantCulture)] = cluster.Endpoints[node];
+        }
+
+        return environment;
+    }
+
+    private async Task MeasureSteadyAsync(string setUp, Rig rig, AnshimiSystem console, MqttSession probePub, MqttSession probeSub, CancellationToken ct)
+    {
+        await probePub.ConnectAsync(ct);
+        await probeSub.ConnectAsync(ct);
+        Percentiles idle = await LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct);
+        await using var feed = await WatchAsync(console, ct);
+        await rig.PressAsync(Math.Min(30, rig.Bells), alarmsPerSecond, ct);
+        await WaitSeenAsync(TimeSpan.FromMinutes(1), "the warm-up alarms", ct);
+
+        int pauseMs = (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300);
+        Task<Percentiles> loaded = LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct);
+        DateTimeOffset from = DateTimeOffset.UtcNow;
+        await rig.PressAsync(alarmCount, alarmsPerSecond, ct);
+        Percentiles duringAlarms = await loaded;
+        await WaitSeenAsync(TimeSpan.FromMinutes(3), "every alarm on the console", ct);
+        _rows.Add($"| {setUp}: bare QoS 1 round trip over the endpoint, idle / during the alarms | {idle.Describe()} / {duringAlarms.Describe()} |");
+        _rows.Add($"| {setUp}: press → console, steady | {Delays(from, DateTimeOffset.MaxValue).Describe()} |");
+        Console.WriteLine(_rows[^1]);
+    }
+
+    /// <summary>Presses <c>alarmCount</c> alarms; after a third of them <paramref name="fault"/> runs (kill, pause, restart).</summary>
+    private async Task MeasureLossAsync(string what, Rig rig, AnshimiSystem console, Func<Task> fault, CancellationToken ct)
+    {
+        await using var feed = await WatchAsync(console, ct);
+        DateTimeOffset from = DateTimeOffset.UtcNow;
+        Task pressing = rig.PressAsync(alarmCount, alarmsPerSecond, ct);
+        await Task.Delay(TimeSpan.FromSeconds(alarmCount / 3.0 / alarmsPerSecond), ct);
+        DateTimeOffset killed = DateTimeOffset.UtcNow;
+        await fault();
+        DateTimeOffset back = DateTimeOffset.UtcNow;
+        await pressing;
+        TimeSpan limit = TimeSpan.FromMinutes(5);
+        bool all = await TryWaitSeenAsync(limit, ct);
+        Percentiles during = Delays(killed, back);
+        int missing = _sent.Count(s => s.Value >= from && !_seen.ContainsKey(s.Key));
+        _rows.Add(string.Create(CultureInfo.InvariantCulture,
+            $"| {what}: press → console of alarms raised from the kill until it served again ({(back - killed).TotalSeconds:F1} s) | {during.Describe()} |"));
+        _rows.Add($"| {what}: press → console, the whole phase | {Delays(from, DateTimeOffset.MaxValue).Describe()} |");
+        _rows.Add($"| {what}: alarms not on the console {(all ? "" : $"within {limit.TotalMinutes:F0} min ")}| {missing} |");
+        Console.WriteLine(string.Join('\n', _rows.TakeLast(3)));
+    }
+
+    private Percentiles Delays(DateTimeOffset from, DateTimeOffset until) =>
+        new(_sent.Where(s => s.Value >= from && s.Value <= until && _seen.ContainsKey(s.Key)).Select(s => (_seen[s.Key] - s.Value).TotalMilliseconds));
+
+    private async Task<Feed> WatchAsync(AnshimiSystem console, CancellationToken ct)
+    {
+        _feedReady = false;
+        var stop = new CancellationTokenSource();
+        Task watcher = LatencyBenchmark.WatchFeedAsync(console, () => _feedReady = true, (key, _, _, now) => _seen.TryAdd(key, now), stop.Token);
+        await Wait.UntilAsync(() => _feedReady, TimeSpan.FromSeconds(30), "the live feed", ct);
+        return new Feed(stop, watcher);
+    }
+
+    private async Task WaitSeenAsync(TimeSpan limit, string what, CancellationToken ct)
+    {
+        if (!await TryWaitSeenAsync(limit, ct))
+        {
+            throw new TimeoutException(what + " not on the console within " + limit);
+        }
+    }
+
+    private async Task<bool> TryWaitSeenAsync(TimeSpan limit, CancellationToken ct)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!_sent.Keys.All(_seen.ContainsKey))
+        {
+            if (waited.Elapsed > limit)
+            {
+                return false;
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        return true;
+    }
+
+    /// <summary>Alarms pressed during the high-availability phases that the database lacks, and rows beyond one per press.</summary>
+    private async Task<(int Lost, int Doubled)> CountInDatabaseAsync(string database, CancellationToken ct)
+    {
+        var stored = new List<string>();
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT key FROM alarms", connection);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            stored.Add(reader.GetString(0));
+        }
+
+        var storedKeys = stored.ToHashSet(StringComparer.Ordinal);
+        // The single box's alarms are in its own SQLite files.
+        string[] haKeys = [.. _haKeys.Keys];
+        return (haKeys.Count(k => !storedKeys.Contains(k)), stored.Count - haKeys.Count(storedKeys.Contains));
+    }
+
+    private static MqttClientOptions MosquittoProbe(CloudEndpoint endpoint, string credentials, string name)
+    {
+        MqttClientOptions options = endpoint.Broker.ClientOptions(null, BrokerListeners.AccountClientId(name));
+        options.TlsCaFile = endpoint.CaFile;
+        options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
+        options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
+        return options;
+    }
+
+    private static MqttClientOptions ClusterProbe(RabbitMqCluster cluster, string credentials, string name)
+    {
+        MqttClientOptions options = cluster.ClientOptions(BrokerListeners.AccountClientId(name));
+        options.CleanSession = true;
+        options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
+        options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
+        return options;
+    }
+
+    private static void Merge(IDictionary<string, string> into, IReadOnlyDictionary<string, string> from)
+    {
+        foreach ((string key, string value) in from)
+        {
+            into[key] = value;
+        }
+    }
+
+    internal static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>The boxes of one set-up: each an <see cref="AnshimiSystem"/> with its bells in a device process of its own.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        private readonly List<AnshimiSystem> _systems = [];
+        private readonly List<Process> _hosts = [];
+        private int _next;
+
+        public IReadOnlyList<AnshimiSystem> Systems => _systems;
+
+        public int Bells => _systems.Sum(s => s.Fleet.Devices.Count);
+
+        public static async Task<Rig> StartAsync(int boxes, Func<int, AnshimiSystemOptions> optionsFor, Action<string, DateTimeOffset> sent, CancellationToken ct)
+        {
+            var rig = new Rig();
+            try
+            {
+                for (int box = 0; box < boxes; box++)
+                {
+                    rig._systems.Add(await AnshimiSystem.StartAsync(optionsFor(box), ct));
+                }
+
+                int ready = 0;
+                foreach (AnshimiSystem system in rig._systems)
+                {
+                    rig._hosts.Add(LatencyBenchmark.StartHost(system.FleetPath, system.Broker, line =>
+                    {
+                        if (line == "READY")
+                        {
+                            Interlocked.Increment(ref ready);
+                        }
+                        else if (line.StartsWith("SENT ", StringComparison.Ordinal))
+                        {
+                            string[] parts = line.Split(' ');
+                            sent(parts[1], new DateTimeOffset(long.Parse(parts[2], CultureInfo.InvariantCulture), TimeSpan.Zero));
+                        }
+                    }));
+                }
+
+                await Wait.UntilAsync(() => Volatile.Read(ref ready) == boxes || rig._hosts.Any(h => h.HasExited), TimeSpan.FromMinutes(5), "every box's bells connected", ct);
+                if (Volatile.Read(ref ready) != boxes)
+                {
+                    throw new InvalidOperationException("a device host exited before it was ready");
+                }
+
+                return rig;
+            }
+            catch
+            {
+                await rig.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>Presses the next <paramref name="count"/> bells, round robin over the boxes, at a steady rate.</summary>
+        public Task PressAsync(int count, double alarmsPerSecond, CancellationToken ct)
+        {
+            int first = _next;
+            _next += count;
+            return LatencyBenchmark.PressAsync([.. Enumerable.Range(first, count).Select(i =>
+                (_hosts[i % _hosts.Count], _systems[i % _systems.Count].Fleet.Devices[i / _systems.Count % _systems[i % _systems.Count].Fleet.Devices.Count].DeviceId))], alarmsPerSecond, ct);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (Process host in _hosts)
+            {
+                if (!host.HasExited)
+                {
+                    host.Kill();
+                }
+
+                host.Dispose();
+            }
+
+            foreach (AnshimiSystem system in _systems)
+            {
+                await system.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed class Feed(CancellationTokenSource stop, Task watcher) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            await watcher;
+            stop.Dispose();
+        }
+    }
+}
