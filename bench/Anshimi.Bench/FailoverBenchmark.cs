@@ -25,7 +25,7 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
 
     // Every alarm the bells raised in the run (key → press) and each one's first appearance on the watched console.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Gateway, DateTimeOffset Cloud, DateTimeOffset Feed)> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _haKeys = new(StringComparer.Ordinal);
     private readonly List<string> _rows = [];
     private volatile bool _feedReady;
@@ -213,7 +213,8 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         await WaitSeenAsync(TimeSpan.FromMinutes(3), "every alarm on the console", ct);
         _rows.Add($"| {setUp}: bare QoS 1 round trip over the endpoint, idle / during the alarms | {idle.Describe()} / {duringAlarms.Describe()} |");
         _rows.Add($"| {setUp}: press → console, steady | {Delays(from, DateTimeOffset.MaxValue).Describe()} |");
-        Console.WriteLine(_rows[^1]);
+        _rows.Add($"| {setUp}: stages p50 press → stored by the gateway / → stored by a cloud bridge / → console (ms) | {Stages(from, DateTimeOffset.MaxValue)} |");
+        Console.WriteLine(string.Join('\n', _rows.TakeLast(2)));
     }
 
     /// <summary>Presses <c>alarmCount</c> alarms; after a third of them <paramref name="fault"/> runs (kill, pause, restart).</summary>
@@ -233,19 +234,31 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         int missing = _sent.Count(s => s.Value >= from && !_seen.ContainsKey(s.Key));
         _rows.Add(string.Create(CultureInfo.InvariantCulture,
             $"| {what}: press → console of alarms raised from the kill until it served again ({(back - killed).TotalSeconds:F1} s) | {during.Describe()} |"));
+        _rows.Add($"| {what}: stages p50 press → stored by the gateway / → stored by a cloud bridge / → console, of those alarms (ms) | {Stages(killed, back)} |");
         _rows.Add($"| {what}: press → console, the whole phase | {Delays(from, DateTimeOffset.MaxValue).Describe()} |");
         _rows.Add($"| {what}: alarms not on the console {(all ? "" : $"within {limit.TotalMinutes:F0} min ")}| {missing} |");
-        Console.WriteLine(string.Join('\n', _rows.TakeLast(3)));
+        Console.WriteLine(string.Join('\n', _rows.TakeLast(4)));
     }
 
     private Percentiles Delays(DateTimeOffset from, DateTimeOffset until) =>
-        new(_sent.Where(s => s.Value >= from && s.Value <= until && _seen.ContainsKey(s.Key)).Select(s => (_seen[s.Key] - s.Value).TotalMilliseconds));
+        new(_sent.Where(s => s.Value >= from && s.Value <= until && _seen.ContainsKey(s.Key)).Select(s => (_seen[s.Key].Feed - s.Value).TotalMilliseconds));
+
+    /// <summary>p50 and p99 of each stage, from the times the gateway and the cloud bridge stored with each alarm.</summary>
+    private string Stages(DateTimeOffset from, DateTimeOffset until)
+    {
+        var alarms = _sent.Where(s => s.Value >= from && s.Value <= until && _seen.ContainsKey(s.Key)).Select(s => (Press: s.Value, Times: _seen[s.Key])).ToList();
+        var toGateway = new Percentiles(alarms.Select(a => (a.Times.Gateway - a.Press).TotalMilliseconds));
+        var toCloud = new Percentiles(alarms.Select(a => (a.Times.Cloud - a.Times.Gateway).TotalMilliseconds));
+        var toFeed = new Percentiles(alarms.Select(a => (a.Times.Feed - a.Times.Cloud).TotalMilliseconds));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{toGateway[50]:F1} / {toCloud[50]:F1} / {toFeed[50]:F1}; p99 {toGateway[99]:F1} / {toCloud[99]:F1} / {toFeed[99]:F1}");
+    }
 
     private async Task<Feed> WatchAsync(AnshimiSystem console, CancellationToken ct)
     {
         _feedReady = false;
         var stop = new CancellationTokenSource();
-        Task watcher = LatencyBenchmark.WatchFeedAsync(console, () => _feedReady = true, (key, _, _, now) => _seen.TryAdd(key, now), stop.Token);
+        Task watcher = LatencyBenchmark.WatchFeedAsync(console, () => _feedReady = true, (key, raised, received, now) => _seen.TryAdd(key, (raised, received, now)), stop.Token);
         await Wait.UntilAsync(() => _feedReady, TimeSpan.FromSeconds(30), "the live feed", ct);
         return new Feed(stop, watcher);
     }
