@@ -4,7 +4,7 @@ DOTNET ?= dotnet
 CONFIGURATION ?= Debug
 APT_PACKAGES := mosquitto mosquitto-clients python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd rabbitmq-server nats-server postgresql
 
-.PHONY: all deps restore build test test-fast demo bench bench-heartbeats install-gateway bench-alloc fuzz clean
+.PHONY: all deps restore build test test-fast demo demo-ha bench bench-heartbeats install-gateway bench-alloc fuzz clean
 
 all: build
 
@@ -39,6 +39,10 @@ test-fast: build
 demo: build
 	./scripts/demo.sh $(CONFIGURATION)
 
+## demo-ha: the same demo on PostgreSQL, a three-node RabbitMQ cluster and two cloud-bridge instances (.demo-ha/)
+demo-ha: build
+	ANSHIMI_HA=1 ./scripts/demo.sh $(CONFIGURATION)
+
 ## bench: the alarm-latency, escort-planner and Seoul-data benchmarks (see bench/README.md)
 bench: build
 	$(DOTNET) run --project bench/Anshimi.Bench -c Release -- latency
@@ -66,4 +70,4 @@ fuzz: deps
 
 clean:
 	$(DOTNET) clean Anshimi.Iot.sln
-	rm -rf .demo artifacts
+	rm -rf .demo .demo-ha artifacts

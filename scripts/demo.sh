@@ -5,6 +5,8 @@
 # BLE airspace and its own simulated bells and doorbells in its own districts; and the cloud: its MQTT
 # endpoint (Mosquitto, TLS, client certificates made at start by the cloud bridge's commands) and the
 # cloud bridge with the app API. Ctrl-C stops everything. Ports can be moved with the variables below.
+# ANSHIMI_HA=1 (make demo-ha) runs the cloud as the city does instead: PostgreSQL, a three-node RabbitMQ cluster and
+# two bridge instances (scripts/demo-ha.sh), in .demo-ha/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -38,7 +40,9 @@ sim=(dotnet "$(bin firmware/Anshimi.DeviceSim anshimi-sim)")
 installer=(dotnet "$(bin gateway/Anshimi.Installer anshimi-installer)")
 cloud_bridge=(dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)")
 
+ha=${ANSHIMI_HA:-0}
 state="$repo/.demo"
+[ "$ha" = 1 ] && state="$repo/.demo-ha"
 rm -rf "$state" && mkdir -p "$state"/{broker,gateway,cloud,sim,new-device,logs,endpoint/data} "$state"/box-b/{broker,gateway,sim}
 chmod 700 "$state"
 
@@ -113,17 +117,22 @@ box_broker_conf "$state"
 box_broker_conf "$state/box-b"
 
 echo "▶ 클라우드 인증서 / cloud certificates: site CA, endpoint, cloud bridge, one per box"
+sites="$state/cloud/sites"
+if [ "$ha" = 1 ]; then
+  # shellcheck source=demo-ha.sh
+  . scripts/demo-ha.sh
+  ha_prepare
+else
 export CloudBridge__DataDirectory="$state/cloud"
 "${cloud_bridge[@]}" endpoint init --host 127.0.0.1 --host localhost >/dev/null
 "${cloud_bridge[@]}" gateways issue "$gateway_id" --out "$state/gateway-cloud" >/dev/null
 "${cloud_bridge[@]}" gateways issue "$gateway_id_b" --out "$state/box-b/gateway-cloud" >/dev/null
 unset CloudBridge__DataDirectory
-sites="$state/cloud/sites"
-cp cloud-bridge/endpoint/endpoint.acl.template "$state/endpoint/endpoint.acl"
-# The endpoint's configuration comes from the cloud bridge: the gateway certificate listener's one definition.
+# The endpoint's configuration and ACL come from the cloud bridge: the gateway certificate listener's one definition.
 CloudBridge__DataDirectory="$state/cloud" "${cloud_bridge[@]}" endpoint config --port "$cloud_mqtt_port" --bind 127.0.0.1 \
   --acl "$state/endpoint/endpoint.acl" --data "$state/endpoint/data" --log "$state/logs/cloud-endpoint.log" --user "$(id -un)" \
   > "$state/endpoint/mosquitto.conf"
+fi
 
 pids=()
 stop() {
@@ -131,6 +140,7 @@ stop() {
   echo
   echo "■ 종료 중 / stopping…"
   for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  [ "$ha" = 1 ] && ha_stop
   wait 2>/dev/null || true
   echo "■ 종료됨 / stopped. Logs: $state/logs"
   exit "$1"
@@ -140,8 +150,14 @@ trap 'stop $?' EXIT
 
 wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 did not open; see $state/logs" >&2; return 1; }
 
-mosquitto -c "$state/endpoint/mosquitto.conf" & pids+=($!)
-endpoint_pid=$!
+if [ "$ha" = 1 ]; then
+  ha_start_cloud
+  cloud_url=$(ha_cloud_url)
+else
+  mosquitto -c "$state/endpoint/mosquitto.conf" & pids+=($!)
+  endpoint_pid=$!
+  cloud_url="mqtts://127.0.0.1:$cloud_mqtt_port"
+fi
 mosquitto -c "$state/broker/mosquitto.conf" & pids+=($!)
 mosquitto -c "$state/box-b/broker/mosquitto.conf" & pids+=($!)
 wait_port "$cloud_mqtt_port"
@@ -152,6 +168,9 @@ wait_port "$mqtt_port_b"
 /usr/bin/python3 scripts/dynsec-apply.py 127.0.0.1 "$mqtt_port_b" anshimi-provisioner "$state/box-b/broker/dynsec-admin.secret" \
   "$state/box-b/broker/dynsec-commands.json" >"$state/logs/dynsec-b.log"
 
+if [ "$ha" = 1 ]; then
+  ha_start_bridges
+else
 CloudBridge__DataDirectory="$state/cloud" CloudBridge__DistrictsGeoJson="$districts" \
 Mqtt__Host=127.0.0.1 Mqtt__Port="$cloud_mqtt_port" Mqtt__TlsCaFile="$sites/ca.crt" \
 Mqtt__TlsClientCertificateFile="$sites/anshimi-cloud-bridge.crt" Mqtt__TlsClientKeyFile="$sites/anshimi-cloud-bridge.key" \
@@ -161,12 +180,13 @@ Operators__Seed__1__UserName=gangnam Operators__Seed__1__Password="$gangnam_pass
 Escorts__LightsFile="$state/cloud-lights.csv" Escorts__EscortKey="$escort_key" \
 AppApi__Clients__0__Name=demo-app AppApi__Clients__0__KeySha256="$(printf %s "$app_key" | sha256sum | cut -d' ' -f1)" \
   dotnet "$(bin cloud-bridge/Anshimi.CloudBridge Anshimi.CloudBridge)" >"$state/logs/cloud-bridge.log" 2>&1 & pids+=($!)
+fi
 
 # One gateway per box: devices on the box's broker, everything upstream over its TLS link to the cloud endpoint.
 start_gateway() { # id box-directory mqtt-port password http-port airspace-port log
   Gateway__Id="$1" Gateway__DataDirectory="$2/gateway" Gateway__RegistrySeedFile="$2/fleet.json" \
   Mqtt__Host=127.0.0.1 Mqtt__Port="$3" Mqtt__Username=gateway Mqtt__Password="$4" \
-  Cloud__Url="mqtts://127.0.0.1:$cloud_mqtt_port" Cloud__CaFile="$2/gateway-cloud/ca.crt" \
+  Cloud__Url="$cloud_url" Cloud__CaFile="$2/gateway-cloud/ca.crt" \
   Cloud__CertificateFile="$2/gateway-cloud/gateway.crt" Cloud__KeyFile="$2/gateway-cloud/gateway.key" \
   Urls="http://127.0.0.1:$5" \
   Provisioning__Enabled=true Provisioning__DynamicSecurityUsername=anshimi-provisioner \
@@ -216,6 +236,13 @@ walk_from=$(pick streetlight "d[0]['site']['address'].split(' (')[0]")
 walk_to=$(pick streetlight "d[-1]['site']['address'].split(' (')[0]")
 street_mid=$(pick streetlight "f\"{d[len(d)//2]['site']['lat']},{d[len(d)//2]['site']['lon']}\"")
 sim_cmd="dotnet $(bin firmware/Anshimi.DeviceSim anshimi-sim)"
+revoke_help="  상자 B 인증서 폐기 Revoke box B's certificate: see the high-availability part below"
+[ "$ha" = 1 ] || revoke_help=$(cat <<REVOKE
+  상자 B 인증서 폐기 Revoke box B's certificate (the endpoint refuses it from its next connection on; cut the link, e.g. stop
+  the endpoint, and box B's LED blinks and /healthz says "unreachable" after 60 s):
+    CloudBridge__DataDirectory=$state/cloud Sites__ReloadCommand="kill -HUP $endpoint_pid" ${cloud_bridge[*]} gateways revoke $gateway_id_b
+REVOKE
+)
 cat <<INFO
 
 ✅ 안심이 IoT 데모 실행 중 / Anshimi IoT demo is running
@@ -235,9 +262,7 @@ $(box_devices "$state/box-b/fleet.json")
   비상벨 누르기 Press a bell (another terminal) — box A, then box B:
     $sim_cmd press $first --control 127.0.0.1:$sim_port
     $sim_cmd press $first_b --control 127.0.0.1:$sim_port_b
-  상자 B 인증서 폐기 Revoke box B's certificate (the endpoint refuses it from its next connection on; cut the link, e.g. stop
-  the endpoint, and box B's LED blinks and /healthz says "unreachable" after 60 s):
-    CloudBridge__DataDirectory=$state/cloud Sites__ReloadCommand="kill -HUP $endpoint_pid" ${cloud_bridge[*]} gateways revoke $gateway_id_b
+$revoke_help
   스마트초인종 배회 Loitering at a smart doorbell (suspicious visitor, with its snapshot):
     $sim_cmd motion $doorbell start --control 127.0.0.1:$sim_port
   귀가모니터링 Walk home through 화양동's alleys, pole to pole (the lights ahead brighten, those behind fade),
@@ -257,6 +282,7 @@ $(box_devices "$state/box-b/fleet.json")
 
   로그 Logs: $state/logs      종료 Stop: Ctrl-C
 INFO
+[ "$ha" = 1 ] && ha_info
 
 wait -n "${pids[@]}" || true
 echo "a component exited unexpectedly; see $state/logs" >&2

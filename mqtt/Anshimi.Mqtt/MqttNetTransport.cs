@@ -185,8 +185,7 @@ public sealed class MqttNetTransport : IMqttTransport
             .WithCleanSession(options.CleanSession)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(options.KeepAliveSeconds))
             .WithTimeout(options.CommunicationTimeout);
-        // An empty user name (configuration clearing an inherited one) sends none: brokers that name the client after
-        // its certificate (RabbitMQ's ssl_cert_login) would otherwise try the empty name with the password.
+        // An empty user name (a setting cleared from the environment) is none: a certificate then signs the client in.
         if (!string.IsNullOrEmpty(options.Username))
         {
             builder.WithCredentials(options.Username, options.Password);

@@ -5,7 +5,7 @@ namespace Anshimi.Testing;
 /// <summary>
 /// The cloud's MQTT endpoint as deployed: a real Mosquitto with the configuration the cloud bridge writes (<c>endpoint config</c>: TLS,
 /// client certificates required, CRL, per-gateway ACL) with the certificates the cloud bridge's own commands make
-/// (<c>endpoint init</c>, <c>gateways issue</c>, <c>gateways revoke</c>, run as processes).
+/// (<c>endpoint init</c>, <c>gateways issue</c>, <c>gateways revoke</c>, <c>bridges issue</c>, run as processes).
 /// </summary>
 public sealed class CloudEndpoint : IAsyncDisposable
 {
@@ -28,18 +28,18 @@ public sealed class CloudEndpoint : IAsyncDisposable
     public string Url => "mqtts://127.0.0.1:" + Broker.Port.ToString(CultureInfo.InvariantCulture);
 
     /// <param name="extraAclLines">Lines appended to the deployed ACL, e.g. probe identities a benchmark measures the bare link with.</param>
-    public static async Task<CloudEndpoint> StartAsync(CancellationToken cancellationToken, IEnumerable<string>? extraAclLines = null)
+    /// <param name="bridgeInstances">Bridge instances given their own identity (<c>bridges issue</c>) before the endpoint is configured.</param>
+    public static async Task<CloudEndpoint> StartAsync(CancellationToken cancellationToken, IEnumerable<string>? extraAclLines = null, IEnumerable<string>? bridgeInstances = null)
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("anshimi-endpoint-").FullName;
         string certificates = Path.Combine(directory, "certs");
         await RunCommandAsync(certificates, null, ["endpoint", "init", "--host", "127.0.0.1", "--host", "localhost"], cancellationToken).ConfigureAwait(false);
-        string acl = Path.Combine(directory, "endpoint.acl");
-        File.Copy(RepoPaths.Combine("cloud-bridge", "endpoint", "endpoint.acl.template"), acl);
-        if (extraAclLines is not null)
+        foreach (string instance in bridgeInstances ?? [])
         {
-            await File.AppendAllLinesAsync(acl, ["", .. extraAclLines], cancellationToken).ConfigureAwait(false);
+            await RunCommandAsync(certificates, null, ["bridges", "issue", instance, "--out", BridgeCredentials(directory, instance)], cancellationToken).ConfigureAwait(false);
         }
 
+        string acl = Path.Combine(directory, "endpoint.acl");
         int port = FreePort.Next();
         // The broker's own directory is known only when it starts: the configuration names it by a token.
         const string BrokerDirectory = "{broker}";
@@ -48,6 +48,11 @@ public sealed class CloudEndpoint : IAsyncDisposable
             "endpoint", "config", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--acl", acl,
             "--data", BrokerDirectory + "/data", "--log", BrokerDirectory + "/mosquitto.log", "--user", Environment.UserName,
         ], cancellationToken).ConfigureAwait(false);
+        if (extraAclLines is not null)
+        {
+            await File.AppendAllLinesAsync(acl, ["", .. extraAclLines], cancellationToken).ConfigureAwait(false);
+        }
+
         var options = new MosquittoBrokerOptions
         {
             Port = port,
@@ -78,14 +83,17 @@ public sealed class CloudEndpoint : IAsyncDisposable
         ["Cloud__UnreachableAfter"] = unreachableAfter.ToString("c", CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The cloud bridge's settings for its session on this endpoint, under its own certificate.</summary>
-    public IReadOnlyDictionary<string, string> BridgeEnvironment() => new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>
+    /// The cloud bridge's settings for its session on this endpoint, under its own certificate, or under the identity of
+    /// <paramref name="instance"/> (one of the <c>bridgeInstances</c> it was started with).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> BridgeEnvironment(string? instance = null) => new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["Mqtt__Host"] = "127.0.0.1",
         ["Mqtt__Port"] = Broker.Port.ToString(CultureInfo.InvariantCulture),
         ["Mqtt__TlsCaFile"] = CaFile,
-        ["Mqtt__TlsClientCertificateFile"] = Path.Combine(CertificateDirectory, "anshimi-cloud-bridge.crt"),
-        ["Mqtt__TlsClientKeyFile"] = Path.Combine(CertificateDirectory, "anshimi-cloud-bridge.key"),
+        ["Mqtt__TlsClientCertificateFile"] = instance is null ? Path.Combine(CertificateDirectory, "anshimi-cloud-bridge.crt") : Path.Combine(BridgeCredentials(Directory, instance), "bridge.crt"),
+        ["Mqtt__TlsClientKeyFile"] = instance is null ? Path.Combine(CertificateDirectory, "anshimi-cloud-bridge.key") : Path.Combine(BridgeCredentials(Directory, instance), "bridge.key"),
     };
 
     public async ValueTask DisposeAsync()
@@ -101,12 +109,18 @@ public sealed class CloudEndpoint : IAsyncDisposable
         }
     }
 
-    private static async Task<ProcessResult> RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private static string BridgeCredentials(string directory, string instance) => Path.Combine(directory, "bridges", instance);
+
+    private static Task<ProcessResult> RunCommandAsync(string certificates, string? reload, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        RunBridgeCommandAsync(certificates, ["Sites__ReloadCommand=" + (reload ?? "")], arguments, cancellationToken);
+
+    /// <summary>Runs one of the cloud bridge's commands on the site CA in <paramref name="certificates"/>, with settings given as <c>KEY=value</c>.</summary>
+    internal static async Task<ProcessResult> RunBridgeCommandAsync(string certificates, IEnumerable<string> settings, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         List<string> command =
         [
             "Sites__CertificateDirectory=" + certificates,
-            "Sites__ReloadCommand=" + (reload ?? ""),
+            .. settings,
             "dotnet",
             RepoPaths.ProjectOutput("cloud-bridge/Anshimi.CloudBridge", "Anshimi.CloudBridge.dll"),
             .. arguments,

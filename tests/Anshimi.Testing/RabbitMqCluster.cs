@@ -1,30 +1,20 @@
 using System.Globalization;
-using System.Text.Json;
 using Anshimi.Mqtt;
 
 namespace Anshimi.Testing;
 
-/// <summary>One identity on the cluster's TLS listener: the CN of its client certificate and what it may do.</summary>
-/// <param name="User">The certificate's CN, the user name RabbitMQ takes from it.</param>
-/// <param name="ClientId">The MQTT client id it sends; only its own session queue is open to it.</param>
-/// <param name="PublishTopics">Regular expression over RabbitMQ routing keys (MQTT topics with '.' for '/') it may publish to.</param>
-/// <param name="SubscribeTopics">Likewise for what it may subscribe to.</param>
-public sealed record RabbitMqIdentity(string User, string ClientId, string PublishTopics, string SubscribeTopics);
-
 public sealed class RabbitMqClusterOptions
 {
-    /// <summary>PEM of the CA that issued every client certificate and <see cref="CertificateFile"/>; null runs plain TCP with anonymous clients.</summary>
+    /// <summary>
+    /// Each node's rabbitmq.conf as the cloud bridge writes it (<c>endpoint config --broker rabbitmq</c>), given the node's
+    /// MQTT port and every node's name; null runs plain TCP with anonymous clients.
+    /// </summary>
+    public Func<int, IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<string>>>? Configuration { get; init; }
+
+    /// <summary>With <see cref="Configuration"/>: the site CA clients pin.</summary>
     public string? CaFile { get; init; }
 
-    /// <summary>PEM certificate and key every node presents (naming 127.0.0.1).</summary>
-    public string? CertificateFile { get; init; }
-
-    public string? KeyFile { get; init; }
-
-    /// <summary>With TLS: the only identities the cluster knows, none with a password.</summary>
-    public IReadOnlyList<RabbitMqIdentity> Identities { get; init; } = [];
-
-    /// <summary>With TLS: the certificate and key the cluster's readiness probe connects with (one of <see cref="Identities"/>).</summary>
+    /// <summary>With <see cref="Configuration"/>: the certificate and key the cluster's readiness probe connects with.</summary>
     public string? ProbeCertificateFile { get; init; }
 
     public string? ProbeKeyFile { get; init; }
@@ -35,9 +25,9 @@ public sealed class RabbitMqClusterOptions
 /// with the MQTT plugin keeping each QoS 1 subscription in a quorum queue replicated on all three
 /// (<c>mqtt.durable_queue_type = quorum</c>). The nodes share an Erlang cookie and a port mapper (epmd) of their
 /// own on a free port, so they never meet another RabbitMQ on the machine. By default MQTT clients connect
-/// anonymously as RabbitMQ's loopback-only default user over plain TCP; with <see cref="RabbitMqClusterOptions.CaFile"/>
-/// the only listener is TLS, a client certificate from that CA is required, its CN is the user (<c>ssl_cert_login</c>)
-/// and each identity may touch only its own session queue and the topics it is given (docs/high-availability.md).
+/// anonymously as RabbitMQ's loopback-only default user over plain TCP; with <see cref="RabbitMqClusterOptions.Configuration"/>
+/// each node runs the configuration the cloud bridge writes for it (TLS only, the certificate's CN as the user, the
+/// definitions of every identity; docs/high-availability.md).
 /// </summary>
 public sealed class RabbitMqCluster : MqttCluster
 {
@@ -58,7 +48,7 @@ public sealed class RabbitMqCluster : MqttCluster
         _cookieHome = Path.Combine(Directory, "home");
     }
 
-    private bool Tls => _options.CaFile is not null;
+    private bool Tls => _options.Configuration is not null;
 
     public override string Engine => "RabbitMQ 3.10";
 
@@ -75,7 +65,7 @@ public sealed class RabbitMqCluster : MqttCluster
         var cluster = new RabbitMqCluster(options ?? new RabbitMqClusterOptions());
         try
         {
-            cluster.WriteConfiguration();
+            await cluster.WriteConfigurationAsync(cancellationToken).ConfigureAwait(false);
             cluster._portMapper = ProcessRunner.Start(PortMapper, ["-port", cluster._portMapperPort.ToString(CultureInfo.InvariantCulture)]);
 
             // Nodes booted at the same instant each start their own MQTT client-id registry and refuse clients;
@@ -113,6 +103,13 @@ public sealed class RabbitMqCluster : MqttCluster
         }
     }
 
+    /// <summary>
+    /// The <c>rabbitmqctl</c> command line that reaches <paramref name="node"/> (its cookie and port mapper), for the cloud
+    /// bridge's <c>Sites:RabbitMqCtl</c>.
+    /// </summary>
+    public string ControlCommand(int node) =>
+        $"env HOME={_cookieHome} ERL_EPMD_PORT={_portMapperPort} /usr/lib/rabbitmq/bin/rabbitmqctl -n {NodeName(node)}";
+
     protected override RunningProcess StartNodeProcess(int node) =>
         ProcessRunner.Start("/usr/bin/env",
         [
@@ -136,7 +133,7 @@ public sealed class RabbitMqCluster : MqttCluster
         _portMapper?.Kill();
     }
 
-    private void WriteConfiguration()
+    private async Task WriteConfigurationAsync(CancellationToken cancellationToken)
     {
         System.IO.Directory.CreateDirectory(_cookieHome);
         string cookie = Path.Combine(_cookieHome, ".erlang.cookie");
@@ -147,69 +144,30 @@ public sealed class RabbitMqCluster : MqttCluster
             File.SetUnixFileMode(cookie, UnixFileMode.UserRead);
         }
         File.WriteAllText(Path.Combine(Directory, "enabled_plugins"), "[rabbitmq_mqtt].\n");
+        string[] nodeNames = [.. Enumerable.Range(0, NodeCount).Select(NodeName)];
         for (int node = 0; node < NodeCount; node++)
         {
             System.IO.Directory.CreateDirectory(Path.Combine(NodeDirectory(node), "mnesia"));
-            List<string> lines =
-            [
-                // MQTT only: no AMQP listener.
-                "listeners.tcp = none",
-                "mqtt.durable_queue_type = quorum",
-                "cluster_formation.peer_discovery_backend = classic_config",
-                "log.file.level = info",
-                "log.console = false",
-            ];
-            for (int peer = 0; peer < NodeCount; peer++)
+            List<string> lines = ["log.file.level = info", "log.console = false"];
+            if (_options.Configuration is { } configuration)
             {
-                lines.Add($"cluster_formation.classic_config.nodes.{peer + 1} = {NodeName(peer)}");
+                lines.AddRange(await configuration(MqttPorts[node], nodeNames, cancellationToken).ConfigureAwait(false));
+            }
+            else
+            {
+                lines.AddRange(
+                [
+                    // MQTT only: no AMQP listener.
+                    "listeners.tcp = none",
+                    "mqtt.durable_queue_type = quorum",
+                    "cluster_formation.peer_discovery_backend = classic_config",
+                    .. nodeNames.Select((name, i) => $"cluster_formation.classic_config.nodes.{i + 1} = {name}"),
+                    $"mqtt.listeners.tcp.default = {Host}:{MqttPorts[node]}",
+                    "mqtt.allow_anonymous = true",
+                ]);
             }
 
-            lines.AddRange(Tls ? TlsLines(node) : [$"mqtt.listeners.tcp.default = {Host}:{MqttPorts[node]}", "mqtt.allow_anonymous = true"]);
-
-            File.WriteAllLines(Path.Combine(NodeDirectory(node), "rabbitmq.conf"), lines);
+            await File.WriteAllLinesAsync(Path.Combine(NodeDirectory(node), "rabbitmq.conf"), lines, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private IEnumerable<string> TlsLines(int node)
-    {
-        string definitions = Path.Combine(Directory, "definitions.json");
-        if (node == 0)
-        {
-            WriteDefinitions(definitions);
-        }
-
-        return
-        [
-            "mqtt.listeners.tcp = none",
-            $"mqtt.listeners.ssl.default = {Host}:{MqttPorts[node]}",
-            "mqtt.allow_anonymous = false",
-            "mqtt.ssl_cert_login = true",
-            "ssl_cert_login_from = common_name",
-            $"ssl_options.cacertfile = {_options.CaFile}",
-            $"ssl_options.certfile = {_options.CertificateFile}",
-            $"ssl_options.keyfile = {_options.KeyFile}",
-            "ssl_options.verify = verify_peer",
-            "ssl_options.fail_if_no_peer_cert = true",
-            "ssl_options.versions.1 = tlsv1.3",
-            "ssl_options.versions.2 = tlsv1.2",
-            $"load_definitions = {definitions}",
-        ];
-    }
-
-    /// <summary>Users without passwords (only a certificate signs them in), each confined to its own session queue and topics.</summary>
-    private void WriteDefinitions(string file)
-    {
-        var definitions = new
-        {
-            vhosts = new[] { new { name = "/" } },
-            users = _options.Identities.Select(i => new { name = i.User, password_hash = "", hashing_algorithm = "rabbit_password_hashing_sha256", tags = "" }),
-            permissions = _options.Identities.Select(i =>
-            {
-                string queue = "mqtt-subscription-" + System.Text.RegularExpressions.Regex.Escape(i.ClientId) + "qos[01]";
-                return new { user = i.User, vhost = "/", configure = $"^{queue}$", write = $"^(amq\\.topic|{queue})$", read = $"^(amq\\.topic|{queue})$" };
-            }),
-            topic_permissions = _options.Identities.Select(i => new { user = i.User, vhost = "/", exchange = "amq.topic", write = i.PublishTopics, read = i.SubscribeTopics }),
-        };
-        File.WriteAllText(file, JsonSerializer.Serialize(definitions));
     }
 }

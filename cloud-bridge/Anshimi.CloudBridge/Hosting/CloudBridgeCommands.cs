@@ -8,12 +8,13 @@ namespace Anshimi.CloudBridge.Hosting;
 /// <summary>
 /// Administration from the command line, with the same configuration as the service:
 /// <c>operators add</c> (password from standard input), <c>operators disable</c>/<c>enable</c>, <c>audit verify</c>, and the MQTT endpoint's certificates:
-/// <c>endpoint init</c>, <c>endpoint config</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c> and <c>gateways revoke</c> (<see cref="SiteAuthority"/>).
+/// <c>endpoint init</c>, <c>endpoint config</c>, <c>endpoint renew-crl</c>, <c>gateways issue</c>, <c>gateways revoke</c>, and one identity
+/// per bridge instance: <c>bridges issue</c>, <c>bridges revoke</c> (<see cref="SiteAuthority"/>).
 /// Changing or disabling an account ends its console sessions at once, also in a running bridge.
 /// </summary>
 public static class CloudBridgeCommands
 {
-    public static bool Handles(string[] args) => args is ["operators" or "audit" or "endpoint" or "gateways", ..];
+    public static bool Handles(string[] args) => args is ["operators" or "audit" or "endpoint" or "gateways" or "bridges", ..];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -73,6 +74,7 @@ public static class CloudBridgeCommands
             new Command("audit", "감사 기록 audit log") { verify },
             EndpointCommand(),
             GatewaysCommand(),
+            BridgesCommand(),
         };
         return await root.Parse(args).InvokeAsync();
     }
@@ -101,19 +103,55 @@ public static class CloudBridgeCommands
         {
             SiteAuthority authority = LoadAuthority();
             authority.RenewCrl();
-            return await ReloadAsync(authority, cancellationToken);
+            return await ReloadAsync(authority, revoked: null, cancellationToken);
         });
         var port = new Option<int>("--port") { Description = "TLS 포트 TLS port", DefaultValueFactory = _ => 8883 };
         var bind = new Option<string>("--bind") { Description = "수신 주소 address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
-        var acl = new Option<string>("--acl") { Description = "ACL 파일 the ACL file (cloud-bridge/endpoint/endpoint.acl.template as installed)", Required = true };
+        var broker = new Option<string>("--broker") { Description = "브로커 mosquitto (one server) or rabbitmq (one node of the cluster)", DefaultValueFactory = _ => "mosquitto" };
+        broker.AcceptOnlyFromAmong("mosquitto", "rabbitmq");
+        var acl = new Option<string?>("--acl") { Description = "mosquitto: ACL 파일 the ACL file to write and name (the template plus every bridge instance identity)" };
+        var nodes = new Option<string[]>("--node") { Description = "rabbitmq: 클러스터 노드 이름 every node of the cluster, rabbit@host (repeatable)", DefaultValueFactory = _ => [] };
+        var definitions = new Option<string?>("--definitions") { Description = "rabbitmq: 정의 파일 the definitions file to write and load at boot (users and permissions of every identity)" };
+        var aclTemplate = new Option<string>("--acl-template")
+        {
+            Description = "ACL 템플릿 the ACL template (cloud-bridge/endpoint/endpoint.acl.template, installed beside the bridge)",
+            DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "endpoint", "endpoint.acl.template"),
+        };
         var data = new Option<string>("--data") { Description = "저장 디렉터리 persistence directory", DefaultValueFactory = _ => "/var/lib/mosquitto" };
         var log = new Option<string>("--log") { Description = "로그 파일 log file", DefaultValueFactory = _ => "/var/log/mosquitto/anshimi-endpoint.log" };
         var user = new Option<string>("--user") { Description = "mosquitto 실행 사용자 the user mosquitto runs as", DefaultValueFactory = _ => "mosquitto" };
-        var config = new Command("config", "엔드포인트 설정 출력 — print the endpoint's mosquitto.conf for this site CA") { port, bind, acl, data, log, user };
+        var config = new Command("config", "엔드포인트 설정 출력 — write the endpoint's ACL (mosquitto) or definitions (rabbitmq) and print its mosquitto.conf or one node's rabbitmq.conf for this site CA")
+        {
+            broker, port, bind, acl, aclTemplate, nodes, definitions, data, log, user,
+        };
         config.SetAction(parse =>
         {
-            foreach (string line in LoadAuthority().EndpointConfiguration(
-                parse.GetValue(port), parse.GetValue(bind)!, parse.GetValue(acl)!, parse.GetValue(data)!, parse.GetValue(log)!, parse.GetValue(user)!))
+            SiteAuthority authority = LoadAuthority();
+            IReadOnlyList<string> lines;
+            if (parse.GetValue(broker) == "rabbitmq")
+            {
+                if (parse.GetValue(definitions) is not { Length: > 0 } definitionsFile || parse.GetValue(nodes) is not { Length: > 0 } nodeNames)
+                {
+                    Console.Error.WriteLine("--broker rabbitmq needs --definitions FILE and --node rabbit@host for every node");
+                    return 2;
+                }
+
+                File.WriteAllText(definitionsFile, authority.RabbitMqDefinitions());
+                lines = authority.RabbitMqConfiguration(parse.GetValue(port), parse.GetValue(bind)!, nodeNames, definitionsFile);
+            }
+            else
+            {
+                if (parse.GetValue(acl) is not { Length: > 0 } aclFile)
+                {
+                    Console.Error.WriteLine("--acl FILE is needed for mosquitto");
+                    return 2;
+                }
+
+                File.WriteAllLines(aclFile, authority.EndpointAcl(File.ReadAllLines(parse.GetValue(aclTemplate)!)));
+                lines = authority.EndpointConfiguration(parse.GetValue(port), parse.GetValue(bind)!, aclFile, parse.GetValue(data)!, parse.GetValue(log)!, parse.GetValue(user)!);
+            }
+
+            foreach (string line in lines)
             {
                 Console.WriteLine(line);
             }
@@ -128,13 +166,14 @@ public static class CloudBridgeCommands
         var id = new Argument<string>("gateway-id") { Description = "게이트웨이 ID gateway id, e.g. gw-jongno-01" };
         var output = new Option<string>("--out") { Description = "자격 증명을 쓸 디렉터리 directory for gateway.key, gateway.crt and ca.crt", Required = true };
         var issue = new Command("issue", "게이트웨이 자격 증명 발급 — issue a new gateway's key and certificate, signed by the site CA") { id, output };
-        issue.SetAction(parse =>
+        issue.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                string serial = LoadAuthority().IssueGateway(parse.GetValue(id)!, parse.GetValue(output)!);
+                SiteAuthority authority = LoadAuthority();
+                string serial = authority.IssueGateway(parse.GetValue(id)!, parse.GetValue(output)!);
                 Console.WriteLine($"발급됨 issued: {parse.GetValue(id)} serial {serial} → {parse.GetValue(output)}");
-                return 0;
+                return await AddClusterUserAsync(authority, parse.GetValue(id)!, cancellationToken);
             }
             catch (ArgumentException ex)
             {
@@ -165,17 +204,85 @@ public static class CloudBridgeCommands
             }
 
             Console.WriteLine($"폐기됨 revoked: {parse.GetValue(revokeId)} serial {string.Join(", ", serials)}");
-            return await ReloadAsync(authority, cancellationToken);
+            return await ReloadAsync(authority, parse.GetValue(revokeId)!, cancellationToken);
         });
         return new Command("gateways", "게이트웨이 자격 증명 gateway credentials") { issue, revoke };
     }
 
-    private static async Task<int> ReloadAsync(SiteAuthority authority, CancellationToken cancellationToken)
+    private static Command BridgesCommand()
     {
+        var id = new Argument<string>("instance-id") { Description = "브리지 인스턴스 ID bridge instance id (its CloudBridge:InstanceId), e.g. a" };
+        var output = new Option<string>("--out") { Description = "자격 증명을 쓸 디렉터리 directory for bridge.key, bridge.crt and ca.crt", Required = true };
+        var issue = new Command("issue", "브리지 인스턴스 자격 증명 발급 — issue a bridge instance its own key and certificate (CN anshimi-cloud-bridge-<id>); then endpoint config again") { id, output };
+        issue.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                string instance = parse.GetValue(id)!;
+                SiteAuthority authority = LoadAuthority();
+                string serial = authority.IssueBridge(instance, parse.GetValue(output)!);
+                Console.WriteLine($"발급됨 issued: {SiteAuthority.BridgeInstanceIdentity(instance)} serial {serial} → {parse.GetValue(output)} (CloudBridge__InstanceId={instance})");
+                return await AddClusterUserAsync(authority, SiteAuthority.BridgeInstanceIdentity(instance), cancellationToken);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+        });
+        var revokeId = new Argument<string>("instance-id") { Description = "브리지 인스턴스 ID bridge instance id" };
+        var revoke = new Command("revoke", "브리지 인스턴스 자격 증명 폐기 — revoke every certificate of a bridge instance (CRL), then reload the endpoint") { revokeId };
+        revoke.SetAction(async (parse, cancellationToken) =>
+        {
+            SiteAuthority authority = LoadAuthority();
+            IReadOnlyList<string> serials;
+            try
+            {
+                serials = authority.RevokeBridge(parse.GetValue(revokeId)!);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+
+            if (serials.Count == 0)
+            {
+                Console.Error.WriteLine("폐기할 인증서 없음 no unrevoked certificate issued to bridge instance " + parse.GetValue(revokeId));
+                return 1;
+            }
+
+            Console.WriteLine($"폐기됨 revoked: {SiteAuthority.BridgeInstanceIdentity(parse.GetValue(revokeId)!)} serial {string.Join(", ", serials)}");
+            return await ReloadAsync(authority, SiteAuthority.BridgeInstanceIdentity(parse.GetValue(revokeId)!), cancellationToken);
+        });
+        return new Command("bridges", "브리지 인스턴스 자격 증명 bridge instance credentials (one per instance)") { issue, revoke };
+    }
+
+    /// <summary>Makes the endpoint apply a new CRL; on a cluster (<c>Sites:RabbitMqCtl</c>) also removes the <paramref name="revoked"/> identity's user and connections.</summary>
+    private static async Task<int> ReloadAsync(SiteAuthority authority, string? revoked, CancellationToken cancellationToken)
+    {
+        if (revoked is not null && await authority.RemoveClusterUserAsync(revoked, cancellationToken) is var removed and not 0)
+        {
+            Console.Error.WriteLine($"클러스터 사용자 삭제 실패 removing {revoked} from the cluster failed (Sites:RabbitMqCtl exited {removed})");
+            return 3;
+        }
+
         int status = await authority.ReloadEndpointAsync(cancellationToken);
         if (status != 0)
         {
             Console.Error.WriteLine($"엔드포인트 재적재 실패 endpoint reload failed (Sites:ReloadCommand exited {status}); the new CRL applies at its next reload");
+            return 3;
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> AddClusterUserAsync(SiteAuthority authority, string identity, CancellationToken cancellationToken)
+    {
+        int status = await authority.AddClusterUserAsync(cancellationToken);
+        if (status != 0)
+        {
+            Console.Error.WriteLine($"클러스터 사용자 추가 실패 adding {identity} to the cluster failed (Sites:RabbitMqCtl exited {status}); the certificate is issued, run it again or import the definitions");
             return 3;
         }
 

@@ -13,6 +13,7 @@ using Anshimi.CloudBridge.Ingress;
 using Anshimi.CloudBridge.Map;
 using Anshimi.CloudBridge.Operators;
 using Anshimi.CloudBridge.Retention;
+using Anshimi.CloudBridge.Sites;
 using Anshimi.CloudBridge.Snapshots;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Upstreams;
@@ -29,9 +30,19 @@ public static partial class CloudBridgeExtensions
 {
     /// <summary>
     /// Stable MQTT client id: with a persistent session the broker keeps our QoS 1 backlog under it. It holds a
-    /// '/', so no gateway certificate (its CN, a gateway id, names the gateway's session) can take it over.
+    /// '/', so no gateway certificate (its CN, a gateway id, names the gateway's session) can take it over. An instance
+    /// with its own identity sends <c>anshimi/cloud-bridge-{instance}</c> (<see cref="SiteAuthority.BridgeClientId"/>).
     /// </summary>
     public const string DefaultClientId = "anshimi/cloud-bridge";
+
+    /// <summary>The bridge identity the configured client certificate names, or the bridge's own when it names none.</summary>
+    private static string BridgeIdentityOf(MqttClientOptions mqtt) =>
+        mqtt.TlsClientCertificateFile is { } file && SiteAuthority.CommonNameOf(file) is { } cn && SiteAuthority.InstanceOf(cn) is not null
+            ? cn
+            : SiteAuthority.BridgeIdentity;
+
+    /// <summary>The instance the configured client certificate names (<c>anshimi-cloud-bridge-{instance}</c>), or null.</summary>
+    private static string? CertificateInstance(MqttClientOptions mqtt) => SiteAuthority.InstanceOf(BridgeIdentityOf(mqtt));
 
     /// <summary>Registers the relay, store, ack outbox, API services and the MQTT client.</summary>
     public static WebApplicationBuilder AddCloudBridge(this WebApplicationBuilder builder)
@@ -42,11 +53,15 @@ public static partial class CloudBridgeExtensions
 
         services.AddOptions<CloudBridgeOptions>()
             .Bind(builder.Configuration.GetSection(CloudBridgeOptions.SectionName))
+            .PostConfigure<IOptions<MqttClientOptions>>((o, mqtt) =>
+                o.InstanceId = string.IsNullOrEmpty(o.InstanceId) ? CertificateInstance(mqtt.Value) ?? Environment.MachineName : o.InstanceId)
             .Validate(o => !string.IsNullOrWhiteSpace(o.DataDirectory), "CloudBridge:DataDirectory must be set.")
             .Validate(o => o.AckRetryInterval > TimeSpan.Zero && o.AckRetryMaxInterval >= o.AckRetryInterval,
                 "CloudBridge:AckRetryInterval must be positive and not above CloudBridge:AckRetryMaxInterval.")
             .Validate(o => o.PublishTimeout > TimeSpan.Zero, "CloudBridge:PublishTimeout must be positive.")
             .Validate(o => o.InstancesProblem() is null, "CloudBridge:InstanceId must be 1 to 64 letters, digits, '-' or '_', and CloudBridge:IngressShareGroup letters, digits, '-' or '_'.")
+            .Validate<IOptions<MqttClientOptions>>((o, mqtt) => CertificateInstance(mqtt.Value) is not { } named || named == o.InstanceId,
+                "CloudBridge:InstanceId must be the instance its certificate names (Mqtt:TlsClientCertificateFile, CN anshimi-cloud-bridge-<instance>, from 'bridges issue').")
             .Validate(o => o.ListenReconnect.InitialDelay > TimeSpan.Zero && o.ListenReconnect.MaxDelay >= o.ListenReconnect.InitialDelay,
                 "CloudBridge:ListenReconnect:InitialDelay must be positive and not above CloudBridge:ListenReconnect:MaxDelay.")
             .ValidateOnStart();
@@ -57,7 +72,7 @@ public static partial class CloudBridgeExtensions
             .Bind(builder.Configuration.GetSection("Mqtt"))
             .PostConfigure(o =>
             {
-                o.ClientId = string.IsNullOrWhiteSpace(o.ClientId) ? DefaultClientId : o.ClientId;
+                o.ClientId = string.IsNullOrWhiteSpace(o.ClientId) ? SiteAuthority.BridgeClientId(BridgeIdentityOf(o)) : o.ClientId;
             });
 
         services.TryAddSingleton(TimeProvider.System);

@@ -39,9 +39,10 @@ public sealed class CloudBridgeOptions
 
     /// <summary>
     /// This instance's name among the instances sharing one PostgreSQL database (letters, digits, '-', '_'); it tells
-    /// its own alarm notices from the others'. Default: the host name.
+    /// its own alarm notices from the others'. Default: the instance its MQTT client certificate names
+    /// (<c>anshimi-cloud-bridge-{instance}</c>, from <c>bridges issue</c>; set otherwise, it must match), else the host name.
     /// </summary>
-    public string InstanceId { get; set; } = Environment.MachineName;
+    public string InstanceId { get; set; } = "";
 
     /// <summary>PostgreSQL only: delays between attempts to reopen the connection that listens for other instances' alarms.</summary>
     public ReconnectBackoffOptions ListenReconnect { get; set; } = new();

@@ -12,13 +12,16 @@ namespace Anshimi.CloudBridge.Sites;
 /// The cloud's certificate authority for its MQTT endpoint: one CA (ECDSA P-256) that signs the endpoint's server
 /// certificate, the bridge's own client certificate and one client certificate per gateway box (subject CN = the
 /// gateway id, which the endpoint takes as the user name its ACL confines to <c>anshimi/v1/gw/{id}/…</c>), and the
-/// CRL the endpoint checks. Built on .NET's <see cref="CertificateRequest"/> and
-/// <see cref="CertificateRevocationListBuilder"/>.
+/// CRL the endpoint checks. Several bridge instances each get their own identity (<see cref="IssueBridge"/>), so no two
+/// share a session. Built on .NET's <see cref="CertificateRequest"/> and <see cref="CertificateRevocationListBuilder"/>.
 /// </summary>
 public sealed partial class SiteAuthority(string directory, SiteAuthorityOptions options, TimeProvider time)
 {
     /// <summary>The bridge's own identity on the endpoint; no gateway may be given it.</summary>
     public const string BridgeIdentity = "anshimi-cloud-bridge";
+
+    /// <summary>The ACL template's block of the bridge's rights starts with this line; every bridge identity gets a copy.</summary>
+    private const string BridgeAclUserLine = "user " + BridgeIdentity;
 
     private static readonly TimeSpan CaLifetime = TimeSpan.FromDays(3650);
 
@@ -142,21 +145,96 @@ public sealed partial class SiteAuthority(string directory, SiteAuthorityOptions
     public IReadOnlyList<string> RevokeGateway(string gatewayId)
     {
         ValidateGatewayId(gatewayId);
-        string[] issued = System.IO.Directory.Exists(IssuedDirectory) ? System.IO.Directory.GetFiles(IssuedDirectory, gatewayId + ".*.crt") : [];
-        if (issued.Length == 0)
+        return Revoke(gatewayId);
+    }
+
+    /// <summary>The identity (certificate CN) of bridge instance <paramref name="instanceId"/>: <c>anshimi-cloud-bridge-{id}</c>.</summary>
+    public static string BridgeInstanceIdentity(string instanceId) => BridgeIdentity + "-" + instanceId;
+
+    /// <summary>
+    /// The MQTT client id a bridge identity sends, <c>anshimi/cloud-bridge[-{instance}]</c>: it names its session where the
+    /// broker takes the client's id (RabbitMQ) and its outbox leases; the '/' keeps it out of every gateway's reach.
+    /// </summary>
+    public static string BridgeClientId(string bridgeIdentity) => "anshimi/" + bridgeIdentity["anshimi-".Length..];
+
+    /// <summary>The instance a certificate's CN names (<c>anshimi-cloud-bridge-{id}</c>), or null for any other CN.</summary>
+    public static string? InstanceOf(string commonName) =>
+        commonName.StartsWith(BridgeIdentity + "-", StringComparison.Ordinal) ? commonName[(BridgeIdentity.Length + 1)..] : null;
+
+    /// <summary>The subject CN of the PEM certificate in <paramref name="certificateFile"/>, or null when it cannot be read.</summary>
+    public static string? CommonNameOf(string certificateFile)
+    {
+        try
         {
-            return [];
+            using X509Certificate2 certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificateFile));
+            return certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Issues bridge instance <paramref name="instanceId"/> its own identity into <paramref name="outDirectory"/>:
+    /// <c>bridge.key</c> (0600), <c>bridge.crt</c> (CN <see cref="BridgeInstanceIdentity"/>) and <c>ca.crt</c>. Returns the serial (hex).
+    /// </summary>
+    /// <exception cref="ArgumentException">The id is not an instance id.</exception>
+    public string IssueBridge(string instanceId, string outDirectory)
+    {
+        ValidateInstanceId(instanceId);
+        string identity = BridgeInstanceIdentity(instanceId);
+        System.IO.Directory.CreateDirectory(outDirectory);
+        System.IO.Directory.CreateDirectory(IssuedDirectory);
+        string certificateFile = Path.Combine(outDirectory, "bridge.crt");
+        string serial = Issue("CN=" + identity, KeyPurpose.ClientAuthentication, null, certificateFile, Path.Combine(outDirectory, "bridge.key"));
+        File.Copy(CaCertificateFile, Path.Combine(outDirectory, "ca.crt"), overwrite: true);
+        File.Copy(certificateFile, Path.Combine(IssuedDirectory, $"{identity}.{serial}.crt"), overwrite: true);
+        return serial;
+    }
+
+    /// <summary>Revokes every certificate of bridge instance <paramref name="instanceId"/>, as <see cref="RevokeGateway"/> does for a gateway.</summary>
+    public IReadOnlyList<string> RevokeBridge(string instanceId)
+    {
+        ValidateInstanceId(instanceId);
+        return Revoke(BridgeInstanceIdentity(instanceId));
+    }
+
+    /// <summary>The bridge identities the endpoint must know: the bridge's own and every instance's with an unrevoked certificate.</summary>
+    public IReadOnlyList<string> BridgeIdentities() => [BridgeIdentity, .. IssuedIdentities().Where(cn => InstanceOf(cn) is not null)];
+
+    /// <summary>Every gateway id with an unrevoked certificate.</summary>
+    public IReadOnlyList<string> GatewayIdentities() => [.. IssuedIdentities().Where(cn => !cn.StartsWith("anshimi-", StringComparison.Ordinal))];
+
+    /// <summary>
+    /// The endpoint's Mosquitto ACL from <paramref name="template"/> (<c>cloud-bridge/endpoint/endpoint.acl.template</c>): as it
+    /// is, plus a copy of its <c>user anshimi-cloud-bridge</c> block for every bridge instance identity.
+    /// </summary>
+    public IReadOnlyList<string> EndpointAcl(IReadOnlyList<string> template)
+    {
+        int start = template.ToList().IndexOf(BridgeAclUserLine);
+        if (start < 0)
+        {
+            throw new InvalidOperationException($"the ACL template has no '{BridgeAclUserLine}' block to give the bridge instances");
         }
 
-        string[] serials = [.. issued.Select(file => Path.GetFileName(file)[(gatewayId.Length + 1)..^".crt".Length])];
-        WriteCrl(serials);
-        System.IO.Directory.CreateDirectory(RevokedDirectory);
-        foreach (string file in issued)
+        string[] rights = [.. template.Skip(start + 1).TakeWhile(line => line.StartsWith("topic ", StringComparison.Ordinal))];
+        List<string> lines = [.. template];
+        foreach (string identity in BridgeIdentities().Skip(1))
         {
-            File.Move(file, Path.Combine(RevokedDirectory, Path.GetFileName(file)), overwrite: true);
+            lines.AddRange(["", "# Bridge instance " + InstanceOf(identity) + ": the bridge's rights.", "user " + identity, .. rights]);
         }
 
-        return serials;
+        return lines;
+    }
+
+    /// <summary>A bridge instance id is 1–40 of a–z, 0–9 and '-' (one topic level and a CN of at most 61 characters).</summary>
+    public static void ValidateInstanceId(string instanceId)
+    {
+        if (!InstanceIdPattern().IsMatch(instanceId))
+        {
+            throw new ArgumentException($"bridge instance id must be 1–40 of a–z, 0–9 and '-', starting with a letter or digit, got '{instanceId}'", nameof(instanceId));
+        }
     }
 
     /// <summary>Signs the CRL anew with the same entries (before it expires); run <see cref="ReloadEndpointAsync"/> next.</summary>
@@ -186,6 +264,31 @@ public sealed partial class SiteAuthority(string directory, SiteAuthorityOptions
                 nameof(gatewayId));
         }
     }
+
+    private IReadOnlyList<string> Revoke(string identity)
+    {
+        string[] issued = System.IO.Directory.Exists(IssuedDirectory) ? System.IO.Directory.GetFiles(IssuedDirectory, identity + ".*.crt") : [];
+        if (issued.Length == 0)
+        {
+            return [];
+        }
+
+        string[] serials = [.. issued.Select(file => Path.GetFileName(file)[(identity.Length + 1)..^".crt".Length])];
+        WriteCrl(serials);
+        System.IO.Directory.CreateDirectory(RevokedDirectory);
+        foreach (string file in issued)
+        {
+            File.Move(file, Path.Combine(RevokedDirectory, Path.GetFileName(file)), overwrite: true);
+        }
+
+        return serials;
+    }
+
+    /// <summary>The CNs with an unrevoked certificate in <c>issued/</c> (<c>{cn}.{serial}.crt</c>; no CN holds a '.').</summary>
+    private IEnumerable<string> IssuedIdentities() =>
+        System.IO.Directory.Exists(IssuedDirectory)
+            ? System.IO.Directory.GetFiles(IssuedDirectory, "*.crt").Select(file => Path.GetFileName(file).Split('.')[0]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            : [];
 
     /// <summary>The current CRL's entries plus <paramref name="serials"/>, under the next CRL number.</summary>
     private void WriteCrl(IReadOnlyCollection<string> serials)
@@ -262,6 +365,9 @@ public sealed partial class SiteAuthority(string directory, SiteAuthorityOptions
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
     private static partial Regex GatewayIdPattern();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$")]
+    private static partial Regex InstanceIdPattern();
 
     private enum KeyPurpose
     {

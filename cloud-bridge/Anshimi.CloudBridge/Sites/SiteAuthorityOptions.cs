@@ -15,6 +15,20 @@ public sealed class SiteAuthorityOptions
     /// <summary>Shell command that makes the endpoint's Mosquitto read the new CRL (e.g. <c>systemctl reload mosquitto</c>); empty for none.</summary>
     public string? ReloadCommand { get; set; }
 
+    /// <summary>
+    /// The endpoint is a RabbitMQ cluster: the <c>rabbitmqctl</c> command line that reaches one of its nodes (e.g.
+    /// <c>rabbitmqctl -n rabbit@mq1</c>). Issuing a certificate then adds its user to the running cluster, and revoking one
+    /// deletes the user and closes its connections at once. Empty for Mosquitto.
+    /// </summary>
+    public string? RabbitMqCtl { get; set; }
+
+    /// <summary>
+    /// The endpoint is a RabbitMQ cluster: the definitions file its nodes load at boot (<c>endpoint config --broker rabbitmq
+    /// --definitions</c>), rewritten whenever a certificate is issued or revoked so that a node booting later knows exactly
+    /// the identities in force. Empty for Mosquitto.
+    /// </summary>
+    public string? RabbitMqDefinitionsFile { get; set; }
+
     /// <summary>How long a gateway certificate is valid; revocation ends it earlier.</summary>
     public TimeSpan GatewayCertificateLifetime { get; set; } = TimeSpan.FromDays(825);
 
