@@ -22,7 +22,6 @@ namespace Anshimi.Bench;
 /// </summary>
 internal sealed class CityBenchmark(int gatewayCount, int devicesPerGateway, TimeSpan duration, double alarmsPerSecond, TimeSpan statusInterval)
 {
-    private const string BridgeBIdentity = "cloud-bridge-b";
     private const string ProbeA = "gw-probe-a";
     private const string ProbeB = "gw-probe-b";
     private const string ShareGroup = "bridges";
@@ -45,13 +44,8 @@ internal sealed class CityBenchmark(int gatewayCount, int devicesPerGateway, Tim
         int devices = gatewayCount * devicesPerGateway;
         Console.WriteLine($"city: {gatewayCount} gateways × {devicesPerGateway} devices = {devices}, device status every {statusInterval.TotalSeconds:F0} s, gateway heartbeat every {HeartbeatInterval.TotalSeconds:F0} s, {alarmsPerSecond} alarms/s, {duration.TotalSeconds:F0} s measured, two bridge instances on PostgreSQL, {Environment.ProcessorCount} cores");
         Console.WriteLine($"start {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, load average {FailoverBenchmark.LoadAverage()}");
-        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct,
-        [
-            // The second instance's own identity with the bridge's rights; the first has the endpoint's bridge certificate.
-            "user " + BridgeBIdentity, "topic read " + Topics.AllGatewayEvents, "topic read anshimi/v1/gw/+/status", "topic write " + Topics.GatewayCommands("+"),
-            "user " + ProbeA, "topic readwrite probe/#",
-            "user " + ProbeB, "topic readwrite probe/#",
-        ]);
+        // Each instance with its own identity (bridges issue), which the configuration endpoint config writes gives the bridge's rights.
+        await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct, ["user " + ProbeA, "topic readwrite probe/#", "user " + ProbeB, "topic readwrite probe/#"], ["a", "b"]);
 
         // Hundreds of certificates: issued in this process by the site CA `endpoint init` made, as `gateways issue` does.
         var issuing = Stopwatch.StartNew();
@@ -65,10 +59,9 @@ internal sealed class CityBenchmark(int gatewayCount, int devicesPerGateway, Tim
 
         var gateways = Enumerable.Range(0, gatewayCount).Select(g => SimulatedGateway.Create(g, devicesPerGateway)).ToList();
         var credentials = gateways.ToDictionary(g => g.Id, g => Issue(g.Id), StringComparer.Ordinal);
-        string bridgeB = Issue(BridgeBIdentity);
         string probeA = Issue(ProbeA);
         string probeB = Issue(ProbeB);
-        Console.WriteLine($"{gatewayCount + 3} certificates issued in {issuing.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"{gatewayCount + 2} certificates issued in {issuing.Elapsed.TotalSeconds:F1} s");
 
         await using PostgresServer postgres = await PostgresServer.StartAsync(ct);
         string database = await postgres.CreateDatabaseAsync("city", ct);
@@ -76,25 +69,22 @@ internal sealed class CityBenchmark(int gatewayCount, int devicesPerGateway, Tim
 
         // Each instance is the cloud bridge of a harness system whose own box (one device, its Mosquitto and gateway) stays
         // off the endpoint and idle.
-        AnshimiSystemOptions InstanceOptions(string instance, string certificateDirectory, string certificate)
+        AnshimiSystemOptions InstanceOptions(string instance)
         {
             var options = new AnshimiSystemOptions { GatewayId = "gw-idle-" + instance, DeviceCount = 1, Profiles = ["home"], CloudOperatorPassword = operatorPassword };
-            foreach ((string key, string value) in endpoint.BridgeEnvironment())
+            foreach ((string key, string value) in endpoint.BridgeEnvironment(instance))
             {
                 options.CloudEnvironment[key] = value;
             }
 
-            options.CloudEnvironment["Mqtt__TlsClientCertificateFile"] = Path.Combine(certificateDirectory, certificate + ".crt");
-            options.CloudEnvironment["Mqtt__TlsClientKeyFile"] = Path.Combine(certificateDirectory, certificate + ".key");
             options.CloudEnvironment["Storage__Provider"] = "PostgreSql";
             options.CloudEnvironment["Storage__ConnectionString"] = database;
-            options.CloudEnvironment["CloudBridge__InstanceId"] = instance;
             options.CloudEnvironment["CloudBridge__IngressShareGroup"] = ShareGroup;
             return options;
         }
 
-        await using AnshimiSystem instanceA = await AnshimiSystem.StartAsync(InstanceOptions("a", endpoint.CertificateDirectory, "anshimi-cloud-bridge"), ct);
-        await using AnshimiSystem instanceB = await AnshimiSystem.StartAsync(InstanceOptions("b", bridgeB, "gateway"), ct);
+        await using AnshimiSystem instanceA = await AnshimiSystem.StartAsync(InstanceOptions("a"), ct);
+        await using AnshimiSystem instanceB = await AnshimiSystem.StartAsync(InstanceOptions("b"), ct);
         Console.WriteLine($"PostgreSQL, the endpoint and both instances up; load average {FailoverBenchmark.LoadAverage()}");
 
         try

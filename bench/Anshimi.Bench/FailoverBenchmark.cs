@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Anshimi.Mqtt;
+using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream.Provisioning;
 using Anshimi.Testing;
 using Npgsql;
@@ -17,11 +18,10 @@ namespace Anshimi.Bench;
 /// </summary>
 internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarmCount, double alarmsPerSecond, TimeSpan downFor)
 {
-    private const string BridgeBIdentity = "cloud-bridge-b";
     private const string ProbeA = "gw-probe-a";
     private const string ProbeB = "gw-probe-b";
-    private const string BridgePublishes = @"^anshimi\.v1\.gw\.[^.]+\.commands$";
-    private const string BridgeReads = @"^anshimi\.v1\.gw\.[^.]+\.(events|status)$";
+    private const string ClusterProbe = "gw-failover-probe";
+    private const string ProbePublisherClientId = "anshimi/cloud-bridge";
 
     // Every alarm the bells raised in the run (key → press) and each one's first appearance on the watched console.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _sent = new(StringComparer.Ordinal);
@@ -39,8 +39,7 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
 
         Console.WriteLine($"failover: {boxCount} boxes × {bellsPerBox} bells, {alarmCount} alarms at {alarmsPerSecond}/s per phase, a process down {downFor.TotalSeconds:F0} s before its restart, {Environment.ProcessorCount} cores");
         Console.WriteLine($"start {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, load average {LoadAverage()}");
-        // The site CA, the endpoint's certificate and every client's come from the cloud bridge's own commands; the
-        // Mosquitto endpoint is the single box's, the cluster below takes the same CA and certificates.
+        // Single box: the Mosquitto endpoint, its site CA and every certificate from the cloud bridge's own commands.
         await using CloudEndpoint endpoint = await CloudEndpoint.StartAsync(ct,
         [
             "user " + ProbeA, "topic readwrite probe/#",
@@ -48,14 +47,14 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         ]);
         string[] gatewayIds = [.. Enumerable.Range(0, boxCount).Select(i => "gw-failover-" + i.ToString(CultureInfo.InvariantCulture))];
         var credentials = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string id in gatewayIds.Append(ProbeA).Append(ProbeB).Append(BridgeBIdentity))
+        foreach (string id in gatewayIds.Append(ProbeA).Append(ProbeB))
         {
             credentials[id] = await endpoint.IssueAsync(id, ct);
         }
 
         string operatorPassword = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
-        // Single box: one cloud bridge on SQLite and the Mosquitto endpoint (the other boxes' harness bridges stay idle).
+        // One cloud bridge on SQLite (the other boxes' harness bridges stay idle).
         await using (var single = await Rig.StartAsync(boxCount, i =>
         {
             var options = BoxOptions(gatewayIds[i], i, operatorPassword);
@@ -76,40 +75,30 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         _sent.Clear();
         _seen.Clear();
 
-        // High availability: PostgreSQL, the RabbitMQ cluster on TLS with one identity per client, two bridge instances.
+        // High availability: PostgreSQL, and the cluster on the configuration and identities the cloud bridge's commands
+        // write (its own site CA), with an identity of its own for each bridge instance.
         var started = Stopwatch.StartNew();
         await using PostgresServer postgres = await PostgresServer.StartAsync(ct);
         string database = await postgres.CreateDatabaseAsync("failover", ct);
-        await using RabbitMqCluster cluster = await RabbitMqCluster.StartAsync(
-            new RabbitMqClusterOptions
-            {
-                CaFile = endpoint.CaFile,
-                CertificateFile = Path.Combine(endpoint.CertificateDirectory, "endpoint.crt"),
-                KeyFile = Path.Combine(endpoint.CertificateDirectory, "endpoint.key"),
-                Identities =
-                [
-                    new("anshimi-cloud-bridge", BridgeClientId("a"), BridgePublishes, BridgeReads),
-                    new(BridgeBIdentity, BridgeClientId("b"), BridgePublishes, BridgeReads),
-                    .. gatewayIds.Select(id => new RabbitMqIdentity(id, BrokerListeners.AccountClientId("gateway-" + id), $@"^anshimi\.v1\.gw\.{id}\.(events|status)$", $@"^anshimi\.v1\.gw\.{id}\.commands$")),
-                    new(ProbeA, BrokerListeners.AccountClientId("probe-a"), @"^probe\..+$", @"^probe\..+$"),
-                    new(ProbeB, BrokerListeners.AccountClientId("probe-b"), @"^probe\..+$", @"^probe\..+$"),
-                ],
-                ProbeCertificateFile = Path.Combine(credentials[ProbeA], "gateway.crt"),
-                ProbeKeyFile = Path.Combine(credentials[ProbeA], "gateway.key"),
-            },
-            ct);
-        Console.WriteLine($"PostgreSQL and {cluster.Engine} (three nodes, TLS) serving after {started.Elapsed.TotalSeconds:F1} s");
-        string clusterUrl = string.Join(',', cluster.Endpoints.Select(e => "mqtts://" + e));
+        await using CloudEndpointCluster cluster = await CloudEndpointCluster.StartAsync(["a", "b"], ct);
+        var clusterCredentials = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string id in gatewayIds.Append(ClusterProbe))
+        {
+            clusterCredentials[id] = await cluster.IssueAsync(id, ct);
+        }
+
+        Console.WriteLine($"PostgreSQL and {cluster.Cluster.Engine} (three nodes, TLS) serving after {started.Elapsed.TotalSeconds:F1} s");
         await using var ha = await Rig.StartAsync(boxCount, i =>
         {
             var options = BoxOptions(gatewayIds[i], i, operatorPassword);
-            Merge(options.GatewayEnvironment, endpoint.GatewayEnvironment(credentials[gatewayIds[i]], TimeSpan.FromSeconds(60)));
-            options.GatewayEnvironment["Cloud__Url"] = clusterUrl;
+            Merge(options.GatewayEnvironment, cluster.GatewayEnvironment(clusterCredentials[gatewayIds[i]], TimeSpan.FromSeconds(60)));
             if (i < 2)
             {
-                Merge(options.CloudEnvironment, ClusterBridgeEnvironment(cluster, endpoint, i == 0 ? "a" : "b", i == 0
-                    ? (Path.Combine(endpoint.CertificateDirectory, "anshimi-cloud-bridge.crt"), Path.Combine(endpoint.CertificateDirectory, "anshimi-cloud-bridge.key"))
-                    : (Path.Combine(credentials[BridgeBIdentity], "gateway.crt"), Path.Combine(credentials[BridgeBIdentity], "gateway.key")), database));
+                // No share group: RabbitMQ 3.10 has no shared subscriptions, so each instance takes every envelope and the
+                // store's key makes the second copy a repeat (docs/high-availability.md).
+                Merge(options.CloudEnvironment, cluster.BridgeEnvironment(i == 0 ? "a" : "b"));
+                options.CloudEnvironment["Storage__Provider"] = "PostgreSql";
+                options.CloudEnvironment["Storage__ConnectionString"] = database;
             }
 
             return options;
@@ -122,9 +111,13 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         // The console watched is instance B's; instance A is the one killed.
         AnshimiSystem instanceA = ha.Systems[0];
         AnshimiSystem instanceB = ha.Systems[1];
-        await using MqttSession clusterPub = MqttSession.Create(ClusterProbe(cluster, credentials[ProbeA], "probe-a"));
-        await using MqttSession clusterSub = MqttSession.Create(ClusterProbe(cluster, credentials[ProbeB], "probe-b"));
-        await MeasureSteadyAsync("high availability: PostgreSQL, RabbitMQ cluster, two bridge instances (console on B)", ha, instanceB, clusterPub, clusterSub, ct);
+        // The bare round trip over the cluster: the bridges' plain identity sends to a probe gateway's commands, which only
+        // that gateway reads, through the same quorum queues as a receipt.
+        MqttClientOptions publisher = cluster.Cluster.ClientOptions(ProbePublisherClientId);
+        publisher.CleanSession = true;
+        await using MqttSession clusterPub = MqttSession.Create(publisher);
+        await using MqttSession clusterSub = MqttSession.Create(cluster.GatewayClientOptions(ClusterProbe, clusterCredentials[ClusterProbe], BrokerListeners.AccountClientId("gateway-" + ClusterProbe)));
+        await MeasureSteadyAsync("high availability: PostgreSQL, RabbitMQ cluster, two bridge instances (console on B)", ha, instanceB, clusterPub, clusterSub, ct, Topics.GatewayCommands(ClusterProbe));
 
         await MeasureLossAsync("bridge instance A SIGKILLed, restarted after the pause", ha, instanceB, async () =>
         {
@@ -136,9 +129,9 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         // Every client's list starts at node 1: its loss moves all of them.
         await MeasureLossAsync("broker node 1 (every client's first) SIGKILLed, restarted after the pause", ha, instanceB, async () =>
         {
-            await cluster.KillNodeAsync(0);
+            await cluster.Cluster.KillNodeAsync(0);
             await Task.Delay(downFor, ct);
-            await cluster.StartNodeAsync(0, ct);
+            await cluster.Cluster.StartNodeAsync(0, ct);
         }, ct);
 
         (int lost, int doubled) = await CountInDatabaseAsync(database, ct);
@@ -167,46 +160,17 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         return options;
     }
 
-    private static string BridgeClientId(string instance) => BrokerListeners.AccountClientId("cloud-bridge-" + instance);
-
-    /// <summary>
-    /// A bridge instance on the cluster: every node listed, its own certificate and client id, no user name (the cluster
-    /// takes the certificate's CN), PostgreSQL. No share group: RabbitMQ 3.10 has no shared subscriptions, so each
-    /// instance takes every envelope and the store's key makes the second copy a repeat.
-    /// </summary>
-    private static Dictionary<string, string> ClusterBridgeEnvironment(RabbitMqCluster cluster, CloudEndpoint endpoint, string instance, (string Certificate, string Key) identity, string database)
-    {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["Mqtt__TlsCaFile"] = endpoint.CaFile,
-            ["Mqtt__TlsClientCertificateFile"] = identity.Certificate,
-            ["Mqtt__TlsClientKeyFile"] = identity.Key,
-            ["Mqtt__ClientId"] = BridgeClientId(instance),
-            ["Mqtt__Username"] = "",
-            ["Mqtt__Password"] = "",
-            ["Storage__Provider"] = "PostgreSql",
-            ["Storage__ConnectionString"] = database,
-            ["CloudBridge__InstanceId"] = instance,
-        };
-        for (int node = 0; node < cluster.Endpoints.Count; node++)
-        {
-            environment["Mqtt__Endpoints__" + node.ToString(CultureInfo.InvariantCulture)] = cluster.Endpoints[node];
-        }
-
-        return environment;
-    }
-
-    private async Task MeasureSteadyAsync(string setUp, Rig rig, AnshimiSystem console, MqttSession probePub, MqttSession probeSub, CancellationToken ct)
+    private async Task MeasureSteadyAsync(string setUp, Rig rig, AnshimiSystem console, MqttSession probePub, MqttSession probeSub, CancellationToken ct, string? probeTopic = null)
     {
         await probePub.ConnectAsync(ct);
         await probeSub.ConnectAsync(ct);
-        Percentiles idle = await LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct);
+        Percentiles idle = await LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct, probeTopic);
         await using var feed = await WatchAsync(console, ct);
         await rig.PressAsync(Math.Min(30, rig.Bells), alarmsPerSecond, ct);
         await WaitSeenAsync(TimeSpan.FromMinutes(1), "the warm-up alarms", ct);
 
         int pauseMs = (int)Math.Max(1, alarmCount / alarmsPerSecond * 1000 / 300);
-        Task<Percentiles> loaded = LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct);
+        Task<Percentiles> loaded = LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, pauseMs, ct, probeTopic);
         DateTimeOffset from = DateTimeOffset.UtcNow;
         await rig.PressAsync(alarmCount, alarmsPerSecond, ct);
         Percentiles duringAlarms = await loaded;
@@ -310,15 +274,6 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
     {
         MqttClientOptions options = endpoint.Broker.ClientOptions(null, BrokerListeners.AccountClientId(name));
         options.TlsCaFile = endpoint.CaFile;
-        options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
-        options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
-        return options;
-    }
-
-    private static MqttClientOptions ClusterProbe(RabbitMqCluster cluster, string credentials, string name)
-    {
-        MqttClientOptions options = cluster.ClientOptions(BrokerListeners.AccountClientId(name));
-        options.CleanSession = true;
         options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
         options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
         return options;
