@@ -119,8 +119,8 @@ internal sealed class CityBenchmark(int gatewayCount, int devicesPerGateway, Tim
 
             Console.WriteLine($"{devices} devices bound in {binding.Elapsed.TotalSeconds:F1} s; load average {FailoverBenchmark.LoadAverage()}");
 
-            await using MqttSession probePub = MqttSession.Create(Probe(endpoint, probeA, "probe-a"));
-            await using MqttSession probeSub = MqttSession.Create(Probe(endpoint, probeB, "probe-b"));
+            await using MqttSession probePub = MqttSession.Create(SitesBenchmark.Probe(endpoint, probeA, "probe-a"));
+            await using MqttSession probeSub = MqttSession.Create(SitesBenchmark.Probe(endpoint, probeB, "probe-b"));
             await probePub.ConnectAsync(ct);
             await probeSub.ConnectAsync(ct);
             Percentiles idleRtt = await LatencyBenchmark.BrokerRoundTripsAsync(probePub, probeSub, 300, 0, ct);
@@ -357,15 +357,6 @@ internal sealed class CityBenchmark(int gatewayCount, int devicesPerGateway, Tim
         var keys = stored.ToHashSet(StringComparer.Ordinal);
         int found = _alarms.Keys.Count(keys.Contains);
         return (_alarms.Count - found, stored.Count - found, stored.Count);
-    }
-
-    private static MqttClientOptions Probe(CloudEndpoint endpoint, string credentials, string name)
-    {
-        MqttClientOptions options = endpoint.Broker.ClientOptions(null, BrokerListeners.AccountClientId(name));
-        options.TlsCaFile = endpoint.CaFile;
-        options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
-        options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
-        return options;
     }
 
     private static string Mb(long? bytes) => bytes is null ? "n/a" : (bytes.Value / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";

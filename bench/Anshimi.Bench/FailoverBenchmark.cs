@@ -67,8 +67,8 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
             return options;
         }, (key, at) => _sent.TryAdd(key, at), ct))
         {
-            await using MqttSession probePub = MqttSession.Create(MosquittoProbe(endpoint, credentials[ProbeA], "probe-a"));
-            await using MqttSession probeSub = MqttSession.Create(MosquittoProbe(endpoint, credentials[ProbeB], "probe-b"));
+            await using MqttSession probePub = MqttSession.Create(SitesBenchmark.Probe(endpoint, credentials[ProbeA], "probe-a"));
+            await using MqttSession probeSub = MqttSession.Create(SitesBenchmark.Probe(endpoint, credentials[ProbeB], "probe-b"));
             await MeasureSteadyAsync("single box: SQLite, one Mosquitto endpoint", single, single.Systems[0], probePub, probeSub, ct);
         }
 
@@ -268,15 +268,6 @@ internal sealed class FailoverBenchmark(int boxCount, int bellsPerBox, int alarm
         // The single box's alarms are in its own SQLite files.
         string[] haKeys = [.. _haKeys.Keys];
         return (haKeys.Count(k => !storedKeys.Contains(k)), stored.Count - haKeys.Count(storedKeys.Contains));
-    }
-
-    private static MqttClientOptions MosquittoProbe(CloudEndpoint endpoint, string credentials, string name)
-    {
-        MqttClientOptions options = endpoint.Broker.ClientOptions(null, BrokerListeners.AccountClientId(name));
-        options.TlsCaFile = endpoint.CaFile;
-        options.TlsClientCertificateFile = Path.Combine(credentials, "gateway.crt");
-        options.TlsClientKeyFile = Path.Combine(credentials, "gateway.key");
-        return options;
     }
 
     private static void Merge(IDictionary<string, string> into, IReadOnlyDictionary<string, string> from)
