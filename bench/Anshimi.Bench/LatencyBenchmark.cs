@@ -164,9 +164,11 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
 
     private static string Mb(long? bytes) => bytes is null ? "n/a" : (bytes.Value / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
 
-    internal static async Task<Percentiles> BrokerRoundTripsAsync(MqttSession publisher, MqttSession subscriber, int samples, int pauseMs, CancellationToken ct)
+    /// <param name="topic">Where the probe messages go: by default a fresh <c>probe/rtt/…</c>; on an endpoint whose identities
+    /// may use only the system's topics, one that only the subscriber reads.</param>
+    internal static async Task<Percentiles> BrokerRoundTripsAsync(MqttSession publisher, MqttSession subscriber, int samples, int pauseMs, CancellationToken ct, string? topic = null)
     {
-        string topic = "probe/rtt/" + Guid.NewGuid().ToString("N")[..8];
+        topic ??= "probe/rtt/" + Guid.NewGuid().ToString("N")[..8];
         var arrivals = new ConcurrentDictionary<int, long>();
         await subscriber.SubscribeAsync(topic, MqttQos.AtLeastOnce, (message, _) =>
         {

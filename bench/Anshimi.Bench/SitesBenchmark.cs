@@ -233,7 +233,8 @@ internal sealed class SitesBenchmark(int bellsPerBox, int alarmCount, double ala
 
     private static string Pid(int? processId) => processId?.ToString(CultureInfo.InvariantCulture) ?? throw new InvalidOperationException("a process of the run is not running");
 
-    private static MqttClientOptions Probe(CloudEndpoint endpoint, string credentials, string name)
+    /// <summary>A probe identity's session on the endpoint: its own certificate (issued as a gateway's), the CA pinned.</summary>
+    internal static MqttClientOptions Probe(CloudEndpoint endpoint, string credentials, string name)
     {
         MqttClientOptions options = endpoint.Broker.ClientOptions(null, BrokerListeners.AccountClientId(name));
         options.TlsCaFile = endpoint.CaFile;
