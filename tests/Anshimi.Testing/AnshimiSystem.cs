@@ -53,9 +53,6 @@ public sealed class AnshimiSystemOptions
 
     /// <summary>App back ends the cloud bridge's app API accepts: client name to API key.</summary>
     public IDictionary<string, string> AppClients { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
-
-    /// <summary>The seeded central-staff account's password; random when null. Systems whose bridges share one database share it.</summary>
-    public string? CloudOperatorPassword { get; set; }
 }
 
 /// <summary>
