@@ -235,7 +235,7 @@ namespace Anshimi.Protocol
                 return FrameReadResult.Fail(error);
             }
 
-            return FrameReadResult.Ok(ToFrame(plaintext, count - HeaderLength - TagLength, deviceId, keys.Epoch));
+            return FrameReadResult.Ok(ReadFrame(plaintext, count - HeaderLength - TagLength, deviceId, keys.Epoch));
         }
 
         /// <summary>Type of an opened plaintext.</summary>
@@ -300,7 +300,8 @@ namespace Anshimi.Protocol
             return counter >= RekeyCounterLimit;
         }
 
-        private static Frame ToFrame(byte[] plaintext, int plainLength, uint deviceId, byte epoch)
+        /// <summary>The frame an opened plaintext holds, for the device the receiver resolved and the epoch the id unmasked.</summary>
+        public static Frame ReadFrame(byte[] plaintext, int plainLength, uint deviceId, byte epoch)
         {
             FrameType type = ReadType(plaintext);
             int payloadLength = PayloadLength(type, plainLength);
