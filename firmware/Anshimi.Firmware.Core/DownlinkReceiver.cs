@@ -23,8 +23,7 @@ namespace Anshimi.Firmware
 
         private const int SubscribeRetryMs = 5000;
 
-        private readonly FrameCodec _codec;
-        private readonly byte[] _key;
+        private readonly FrameSeal _seal;
         private readonly uint _deviceId;
         private readonly IAckReceiver _receiver;
         private readonly CounterFloor _window;
@@ -36,10 +35,9 @@ namespace Anshimi.Firmware
         private bool _subscribed;
         private long _nextSubscribeMs;
 
-        public DownlinkReceiver(FrameCodec codec, byte[] key, uint deviceId, IDeviceStorage storage, int maxQueued, IAckReceiver receiver)
+        public DownlinkReceiver(FrameSeal seal, uint deviceId, IDeviceStorage storage, int maxQueued, IAckReceiver receiver)
         {
-            _codec = codec;
-            _key = key;
+            _seal = seal;
             _deviceId = deviceId;
             _queue = new PayloadRing(maxQueued < 0 ? 0 : maxQueued);
             _receiver = receiver;
@@ -161,7 +159,13 @@ namespace Anshimi.Firmware
 
         private void Handle(byte[] payload)
         {
-            FrameReadResult result = _codec.Decode(payload, 0, payload.Length, _key);
+            // A version-2 downlink shows no device id: one whose id does not resolve here is a neighbour's, not ours to judge.
+            if (!_seal.IsAddressedHere(payload))
+            {
+                return;
+            }
+
+            FrameReadResult result = _seal.OpenDownlink(payload);
             if (!result.IsOk)
             {
                 if (result.Error == FrameError.BadTag)
