@@ -5,6 +5,7 @@ using Anshimi.Bench;
 //        dotnet run --project bench/Anshimi.Bench -c Release -- heartbeats [devices] [seconds-per-phase]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- sites [bells-per-box] [alarms] [alarms-per-second] [walks]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- broker-failover rabbitmq|nats [runs] [messages] [messages-per-second]
+//        dotnet run --project bench/Anshimi.Bench -c Release -- resolve [frames]
 switch (args.FirstOrDefault())
 {
     case "latency":
@@ -49,6 +50,9 @@ switch (args.FirstOrDefault())
         return await new BrokerFailoverBenchmark(args[1], runs, options).RunAsync(cts.Token);
     }
 
+    case "resolve":
+        return new ResolveBenchmark([100, 1_000, 5_000], args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000).Run();
+
     case "device-host" when args.Length == 4:
         return await DeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
 
@@ -57,5 +61,6 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("       Anshimi.Bench heartbeats [devices=10000] [seconds-per-phase=20]");
         Console.Error.WriteLine("       Anshimi.Bench sites [bells-per-box=20] [alarms=600] [alarms-per-second=20] [walks=5]");
         Console.Error.WriteLine("       Anshimi.Bench broker-failover rabbitmq|nats [runs=6] [messages=300] [messages-per-second=30]");
+        Console.Error.WriteLine("       Anshimi.Bench resolve [frames=2000]");
         return 2;
 }

@@ -6,8 +6,8 @@ namespace Anshimi.Firmware
     /// <summary>
     /// How a device seals its uplinks and opens its downlinks in the frame version it speaks (protocol/README.md §10):
     /// version 2 — resolvable ids, sealed content, no Flags in its advertisements — or version 1 for a device configured
-    /// to stay on it. Uplinks are sealed under the device's keys of key epoch 0; the gateway's downlinks come in its
-    /// downlink epoch 0 (§10), so a version-2 downlink of another epoch is malformed here. Not thread-safe.
+    /// to stay on it. Uplinks are sealed under the device's keys of key epoch 0; downlinks open under the keys of whichever
+    /// epoch their id names, and the receiver's <see cref="EpochFloor"/> decides whether that epoch is current. Not thread-safe.
     /// </summary>
     public sealed class FrameSeal
     {
@@ -16,6 +16,7 @@ namespace Anshimi.Firmware
         private readonly byte[] _key;
         private readonly uint _deviceId;
         private readonly FrameKeySet? _keys;
+        private readonly FrameKeySet? _downlinkKeys;
         private readonly byte[] _plaintext = new byte[FrameCodecV2.MaxPlaintextLength];
 
         public FrameSeal(IHmacSha256 mac, byte[] key, uint deviceId, byte version)
@@ -28,6 +29,7 @@ namespace Anshimi.Firmware
             if (Version == FrameCodecV2.Version)
             {
                 _keys = new FrameKeySet(mac, key, 0);
+                _downlinkKeys = new FrameKeySet(mac, key, 0);
             }
         }
 
@@ -63,24 +65,19 @@ namespace Anshimi.Firmware
         /// </summary>
         public FrameReadResult OpenDownlink(byte[] payload)
         {
-            if (_keys == null)
+            if (_downlinkKeys == null)
             {
                 return _v1.Decode(payload, 0, payload.Length, _key);
             }
 
-            FrameError error = _v2.Verify(payload, 0, payload.Length, FrameDirectionBit.Downlink, _keys, _plaintext);
-            if (error == FrameError.None && _keys.Epoch != 0)
-            {
-                error = FrameError.StaleEpoch;
-            }
-
-            _keys.MoveTo(0);
+            FrameError error = _v2.Verify(payload, 0, payload.Length, FrameDirectionBit.Downlink, _downlinkKeys, _plaintext);
             if (error != FrameError.None)
             {
                 return FrameReadResult.Fail(error);
             }
 
-            return FrameReadResult.Ok(FrameCodecV2.ReadFrame(_plaintext, payload.Length - FrameCodecV2.HeaderLength - FrameCodecV2.TagLength, _deviceId, 0));
+            int plainLength = payload.Length - FrameCodecV2.HeaderLength - FrameCodecV2.TagLength;
+            return FrameReadResult.Ok(FrameCodecV2.ReadFrame(_plaintext, plainLength, _deviceId, _downlinkKeys.Epoch));
         }
 
         /// <summary>
