@@ -127,12 +127,13 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
     Row("StreetlightController.Tick, " + scenario, perTick, (radio.Advertised - beaconsBefore).ToString(CultureInfo.InvariantCulture) + " beacons, mode " + mode + ", " + light.RejectedTotal + " rejects");
 }
 
-// The panic bell, connected and idle: heartbeats every 15 s, nothing else.
+// The panic bell, connected and idle: heartbeats every 15 s, nothing else; in frame version 1 and 2 (protocol/README.md §10).
+foreach (byte version in new byte[] { FrameCodec.CurrentVersion, FrameCodecV2.Version })
 {
     var clock = new BenchClock(night);
     var pins = new BenchPins();
     var link = new BenchLink();
-    var bell = new PanicBell(new BellConfig(0x00A1B2C3, key), clock, pins, pins, new MemoryDeviceStorage(), link, new HmacSha256(), pins);
+    var bell = new PanicBell(new BellConfig(0x00A1B2C3, key) { FrameVersion = version }, clock, pins, pins, new MemoryDeviceStorage(), link, new HmacSha256(), pins);
     void Tick()
     {
         clock.Ms += 10;
@@ -147,7 +148,7 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
     int before = link.Published;
     double perTick = Measure(iterations, Tick);
     int heartbeats = link.Published - before;
-    Row("PanicBell.Tick, connected and idle (heartbeat every 15 s)", perTick, heartbeats + " heartbeats, " + (perTick * iterations / Math.Max(1, heartbeats)).ToString("F0", CultureInfo.InvariantCulture) + " B per heartbeat");
+    Row("PanicBell.Tick, connected and idle (heartbeat every 15 s), frame version " + version, perTick, heartbeats + " heartbeats, " + (perTick * iterations / Math.Max(1, heartbeats)).ToString("F0", CultureInfo.InvariantCulture) + " B per heartbeat");
 }
 
 Console.WriteLine("allocations per operation, " + iterations.ToString("N0", CultureInfo.InvariantCulture) + " iterations each, .NET " + Environment.Version);

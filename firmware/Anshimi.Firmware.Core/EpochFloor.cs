@@ -51,8 +51,7 @@ namespace Anshimi.Firmware
                 return false;
             }
 
-            _image[0] = epoch;
-            BigEndian.WriteUInt32(_image, 1, counter);
+            EpochCounterFloor.WriteRecord(epoch, counter, _image, 0);
             StorageHealthy = _storage.Write(_recordName, _image);
             _floor.TryAccept(epoch, counter);
             return true;

@@ -53,11 +53,11 @@ namespace Anshimi.Protocol
             return true;
         }
 
-        /// <summary>The record flash keeps: epoch (1) ‖ counter (4).</summary>
-        public void Write(byte[] buffer, int offset)
+        /// <summary>The record flash keeps for (<paramref name="epoch"/>, <paramref name="counter"/>): epoch (1) ‖ counter (4).</summary>
+        public static void WriteRecord(byte epoch, uint counter, byte[] buffer, int offset)
         {
-            buffer[offset] = Epoch;
-            BigEndian.WriteUInt32(buffer, offset + 1, Counter);
+            buffer[offset] = epoch;
+            BigEndian.WriteUInt32(buffer, offset + 1, counter);
         }
 
         /// <summary>Reads a record; anything not exactly 5 bytes reads as epoch 0, counter 0 (flash that never held one).</summary>

@@ -35,9 +35,6 @@ namespace Anshimi.Protocol
         public const int MaxChunkFrameLength = HeaderLength + UplinkPayloadOffset + FramePayloads.SnapshotHeaderLength + FramePayloads.MaxSnapshotDataLength + TagLength;
         public const int MaxPlaintextLength = MaxChunkFrameLength - HeaderLength - TagLength;
 
-        /// <summary>A device moves to the next key epoch before its counter passes this (§10, counter wrap).</summary>
-        public const uint RekeyCounterLimit = 0xFFFFFF00;
-
         private const int DownlinkPaddedPayload = DownlinkPlaintextLength - DownlinkPayloadOffset;
         private const int KeystreamInputLength = HeaderLength + TagLength + 1;
 
@@ -292,12 +289,6 @@ namespace Anshimi.Protocol
                 default:
                     return plainLength - UplinkPayloadOffset;
             }
-        }
-
-        /// <summary>A device's own uplink epoch after a frame with <paramref name="counter"/>: the next epoch once the counter nears its end.</summary>
-        public static bool MustRekey(uint counter)
-        {
-            return counter >= RekeyCounterLimit;
         }
 
         /// <summary>The frame an opened plaintext holds, for the device the receiver resolved and the epoch the id unmasked.</summary>

@@ -199,7 +199,7 @@ public sealed class FrameCodecV2Tests
     public void A_floor_record_reads_back_as_written_and_anything_else_as_zero()
     {
         var record = new byte[EpochCounterFloor.RecordLength];
-        new EpochCounterFloor(3, 0xFFFFFF00).Write(record, 0);
+        EpochCounterFloor.WriteRecord(3, 0xFFFFFF00, record, 0);
 
         EpochCounterFloor read = EpochCounterFloor.Read(record, 0, record.Length);
         Assert.Equal(3, read.Epoch);
