@@ -93,14 +93,15 @@ namespace Anshimi.Protocol
             return HeaderLength + plainLength + TagLength;
         }
 
-        /// <summary>Encodes a whole <see cref="Frame"/> (its epoch is <paramref name="keys"/>'), into a new array.</summary>
+        /// <summary>Encodes a whole <see cref="Frame"/> (its epoch is <paramref name="keys"/>'), into a new array of its length.</summary>
         public byte[] Encode(Frame frame, FrameKeySet keys)
         {
-            var buffer = new byte[MaxChunkFrameLength];
-            int length = Encode(frame.Type, frame.Counter, frame.EventCode, frame.Qualifier, frame.Zone, frame.Payload, 0, frame.Payload.Length, keys, buffer, 0);
-            var exact = new byte[length];
-            System.Array.Copy(buffer, exact, length);
-            return exact;
+            int plainLength = frame.Type == FrameType.SnapshotChunk
+                ? UplinkPayloadOffset + frame.Payload.Length
+                : DirectionOf(frame.Type) == FrameDirectionBit.Uplink ? EventPlaintextLength : DownlinkPlaintextLength;
+            var buffer = new byte[HeaderLength + plainLength + TagLength];
+            Encode(frame.Type, frame.Counter, frame.EventCode, frame.Qualifier, frame.Zone, frame.Payload, 0, frame.Payload.Length, keys, buffer, 0);
+            return buffer;
         }
 
         /// <summary>
