@@ -42,6 +42,28 @@ foreach ((string macName, IHmacSha256 mac) in new (string, IHmacSha256)[] { ("po
             Sink.Value += FrameCodec.ReadCounter(command, 0) + FrameCodec.ReadDeviceId(command, 0);
         }
     }), "what the streetlight does");
+
+    // Version 2 (protocol/README.md §10): seal from fields into a buffer, and the receiver's resolve, open and floor.
+    var keys = new FrameKeySet(mac, key, 0);
+    var codecV2 = new FrameCodecV2(mac);
+    var bufferV2 = new byte[FrameCodecV2.UplinkFrameLength];
+    var plaintext = new byte[FrameCodecV2.MaxPlaintextLength];
+    var heartbeatPayload = new byte[] { 0x00, 87 };
+    uint counterV2 = 0;
+    Row("v2 encode heartbeat from fields into a buffer (" + macName + ")", Measure(iterations, () => codecV2.Encode(FrameType.Heartbeat, ++counterV2, 0, 0, 0, heartbeatPayload, 0, 2, keys, bufferV2, 0)), "what a bell does");
+    Row("v2 encode alarm from fields into a buffer (" + macName + ")", Measure(iterations, () => codecV2.Encode(FrameType.Alarm, ++counterV2, ContactIdCode.Duress, ContactIdQualifier.NewEvent, 3, heartbeatPayload, 0, 0, keys, bufferV2, 0)), "same length as a heartbeat");
+    var commandBuffer = new byte[FrameCodecV2.DownlinkFrameLength];
+    var commandPayload = new byte[] { LightMode.Emergency, 0, 0 };
+    int commandLength = codecV2.Encode(FrameType.Command, 9, 0, 0, 0, commandPayload, 0, 3, keys, commandBuffer, 0);
+    var floor = new EpochCounterFloor(0, 0);
+    Row("v2 verify command + floor (" + macName + ")", Measure(iterations, () =>
+    {
+        if (codecV2.Verify(commandBuffer, 0, commandLength, FrameDirectionBit.Downlink, keys, plaintext) == FrameError.None
+            && floor.Check(keys.Epoch, FrameCodecV2.ReadCounter(plaintext)) != FrameError.StaleEpoch)
+        {
+            Sink.Value += FrameCodecV2.ReadCounter(plaintext);
+        }
+    }), "what the streetlight does");
 }
 
 // The streetlight: night schedule, then escort with the walker's advertisement heard every second, then emergency.
@@ -105,12 +127,13 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
     Row("StreetlightController.Tick, " + scenario, perTick, (radio.Advertised - beaconsBefore).ToString(CultureInfo.InvariantCulture) + " beacons, mode " + mode + ", " + light.RejectedTotal + " rejects");
 }
 
-// The panic bell, connected and idle: heartbeats every 15 s, nothing else.
+// The panic bell, connected and idle: heartbeats every 15 s, nothing else; in frame version 1 and 2 (protocol/README.md §10).
+foreach (byte version in new byte[] { FrameCodec.CurrentVersion, FrameCodecV2.Version })
 {
     var clock = new BenchClock(night);
     var pins = new BenchPins();
     var link = new BenchLink();
-    var bell = new PanicBell(new BellConfig(0x00A1B2C3, key), clock, pins, pins, new MemoryDeviceStorage(), link, new HmacSha256(), pins);
+    var bell = new PanicBell(new BellConfig(0x00A1B2C3, key) { FrameVersion = version }, clock, pins, pins, new MemoryDeviceStorage(), link, new HmacSha256(), pins);
     void Tick()
     {
         clock.Ms += 10;
@@ -125,7 +148,7 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
     int before = link.Published;
     double perTick = Measure(iterations, Tick);
     int heartbeats = link.Published - before;
-    Row("PanicBell.Tick, connected and idle (heartbeat every 15 s)", perTick, heartbeats + " heartbeats, " + (perTick * iterations / Math.Max(1, heartbeats)).ToString("F0", CultureInfo.InvariantCulture) + " B per heartbeat");
+    Row("PanicBell.Tick, connected and idle (heartbeat every 15 s), frame version " + version, perTick, heartbeats + " heartbeats, " + (perTick * iterations / Math.Max(1, heartbeats)).ToString("F0", CultureInfo.InvariantCulture) + " B per heartbeat");
 }
 
 Console.WriteLine("allocations per operation, " + iterations.ToString("N0", CultureInfo.InvariantCulture) + " iterations each, .NET " + Environment.Version);

@@ -7,6 +7,7 @@ using Anshimi.Bench;
 //        dotnet run --project bench/Anshimi.Bench -c Release -- broker-failover rabbitmq|nats [runs] [messages] [messages-per-second]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- failover [boxes] [bells-per-box] [alarms] [alarms-per-second] [down-seconds]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- city [gateways] [devices-per-gateway] [seconds] [alarms-per-second] [status-seconds]
+//        dotnet run --project bench/Anshimi.Bench -c Release -- resolve [frames]
 switch (args.FirstOrDefault())
 {
     case "latency":
@@ -72,6 +73,8 @@ switch (args.FirstOrDefault())
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds) + TimeSpan.FromMinutes(30));
         return await new CityBenchmark(gateways, devices, TimeSpan.FromSeconds(seconds), rate, TimeSpan.FromSeconds(status)).RunAsync(cts.Token);
     }
+    case "resolve":
+        return new ResolveBenchmark([100, 1_000, 5_000], args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000).Run();
 
     case "device-host" when args.Length == 4:
         return await DeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
@@ -83,5 +86,6 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("       Anshimi.Bench broker-failover rabbitmq|nats [runs=6] [messages=300] [messages-per-second=30]");
         Console.Error.WriteLine("       Anshimi.Bench failover [boxes=2] [bells-per-box=20] [alarms=300] [alarms-per-second=10] [down-seconds=5]");
         Console.Error.WriteLine("       Anshimi.Bench city [gateways=200] [devices-per-gateway=50] [seconds=180] [alarms-per-second=10] [status-seconds=20]");
+        Console.Error.WriteLine("       Anshimi.Bench resolve [frames=2000]");
         return 2;
 }

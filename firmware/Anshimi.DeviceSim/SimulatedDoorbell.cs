@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
+using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Protocol.Upstream.Provisioning;
 
@@ -23,7 +24,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
         Record = record;
         Link = link;
         Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId, clock));
-        var config = new DoorbellConfig(record.NumericId, record.Key);
+        var config = new DoorbellConfig(record.NumericId, record.Key) { FrameVersion = FrameCodecV2.Version };
         configure?.Invoke(config);
         var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
         Doorbell = Parts.PowerOn(config, storage, link, new PlatformHmacSha256(), new SeededRandom());

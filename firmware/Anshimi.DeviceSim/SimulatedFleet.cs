@@ -1,10 +1,11 @@
 using System.Security.Cryptography;
-using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware;
 using Anshimi.Firmware.Bells;
+using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Mqtt;
+using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Protocol.Upstream.Provisioning;
 
@@ -176,6 +177,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private BellConfig Config()
     {
         BellConfig config = BellProfiles.For(Record.Profile, Record.NumericId, Record.Key);
+        config.FrameVersion = FrameCodecV2.Version;
         _configure?.Invoke(config);
         return config;
     }

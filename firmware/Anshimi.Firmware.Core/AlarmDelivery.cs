@@ -13,8 +13,7 @@ namespace Anshimi.Firmware
     {
         private readonly AlarmStore _alarms;
         private readonly IMqttLink? _link;
-        private readonly FrameCodec _codec;
-        private readonly byte[] _key;
+        private readonly FrameSeal _seal;
         private readonly uint _deviceId;
         private readonly IClock _clock;
         private readonly IRandom _random;
@@ -27,12 +26,11 @@ namespace Anshimi.Firmware
         private int _backoffMs;
 
         /// <param name="link">The MQTT session, or null on a device without one (nothing is sent).</param>
-        public AlarmDelivery(AlarmStore alarms, IMqttLink? link, FrameCodec codec, byte[] key, uint deviceId, IClock clock, IRandom random, int initialMs, int maxMs, int publishTimeoutMs)
+        public AlarmDelivery(AlarmStore alarms, IMqttLink? link, FrameSeal seal, uint deviceId, IClock clock, IRandom random, int initialMs, int maxMs, int publishTimeoutMs)
         {
             _alarms = alarms;
             _link = link;
-            _codec = codec;
-            _key = key;
+            _seal = seal;
             _deviceId = deviceId;
             _clock = clock;
             _random = random;
@@ -103,7 +101,7 @@ namespace Anshimi.Firmware
                 for (int i = 0; i < _alarms.Count; i++)
                 {
                     long leftMs = roundEndsMs - _clock.MonotonicMs;
-                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(AlarmFrame(_deviceId, _alarms[i]), _key), true, (int)leftMs))
+                    if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _seal.Seal(AlarmFrame(_deviceId, _alarms[i])), true, (int)leftMs))
                     {
                         break;
                     }

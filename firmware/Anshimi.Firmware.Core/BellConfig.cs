@@ -20,6 +20,12 @@ namespace Anshimi.Firmware
         /// <summary>The 32-byte frame key from provisioning; signs uplinks and verifies acks.</summary>
         public byte[] Key { get; }
 
+        /// <summary>
+        /// The frame version the bell speaks (protocol/README.md §10): 2, sealed frames with rotating ids, as the device
+        /// applications and the simulator configure it; 1 for a bell whose gateway has not been updated.
+        /// </summary>
+        public byte FrameVersion { get; set; } = 1;
+
         /// <summary>Contact ID zone of the button.</summary>
         public ushort Zone { get; set; } = 1;
 

@@ -21,13 +21,16 @@ namespace Anshimi.Firmware
     {
         public const string WindowEntryName = "downlink";
 
+        /// <summary>The version-2 floor (key epoch and counter, protocol/README.md §10), apart from version 1's.</summary>
+        public const string EpochWindowEntryName = "downlink-epoch";
+
         private const int SubscribeRetryMs = 5000;
 
-        private readonly FrameCodec _codec;
-        private readonly byte[] _key;
+        private readonly FrameSeal _seal;
         private readonly uint _deviceId;
         private readonly IAckReceiver _receiver;
         private readonly CounterFloor _window;
+        private readonly EpochFloor _epochWindow;
         private readonly string _topic;
         private readonly PayloadRing _queue;
         private readonly object _lock = new object();
@@ -36,16 +39,16 @@ namespace Anshimi.Firmware
         private bool _subscribed;
         private long _nextSubscribeMs;
 
-        public DownlinkReceiver(FrameCodec codec, byte[] key, uint deviceId, IDeviceStorage storage, int maxQueued, IAckReceiver receiver)
+        public DownlinkReceiver(FrameSeal seal, uint deviceId, IDeviceStorage storage, int maxQueued, IAckReceiver receiver)
         {
-            _codec = codec;
-            _key = key;
+            _seal = seal;
             _deviceId = deviceId;
             _queue = new PayloadRing(maxQueued < 0 ? 0 : maxQueued);
             _receiver = receiver;
             _topic = Topics.DeviceDownlink(deviceId);
 
             _window = new CounterFloor(storage, WindowEntryName, 1);
+            _epochWindow = new EpochFloor(storage, EpochWindowEntryName);
         }
 
         /// <summary>The MQTT topic the device's acks come on.</summary>
@@ -91,7 +94,7 @@ namespace Anshimi.Firmware
         /// <summary>False after the window could not be written to flash.</summary>
         public bool StorageHealthy
         {
-            get { return _window.StorageHealthy; }
+            get { return _window.StorageHealthy && _epochWindow.StorageHealthy; }
         }
 
         /// <summary>On the link's thread: queues a message from the downlink topic.</summary>
@@ -161,7 +164,13 @@ namespace Anshimi.Firmware
 
         private void Handle(byte[] payload)
         {
-            FrameReadResult result = _codec.Decode(payload, 0, payload.Length, _key);
+            // A version-2 downlink shows no device id: one whose id does not resolve here is a neighbour's, not ours to judge.
+            if (!_seal.IsAddressedHere(payload))
+            {
+                return;
+            }
+
+            FrameReadResult result = _seal.OpenDownlink(payload);
             if (!result.IsOk)
             {
                 if (result.Error == FrameError.BadTag)
@@ -180,6 +189,26 @@ namespace Anshimi.Firmware
             if (frame.Type != FrameType.Ack || frame.DeviceId != _deviceId)
             {
                 RejectedMalformed++;
+                return;
+            }
+
+            if (frame.Version == FrameCodecV2.Version)
+            {
+                // Per key epoch (§10): the floor's epoch and counter are in flash before the ack acts; an older epoch
+                // is a recording from before a re-key.
+                if (_epochWindow.IsRepeat(frame.Epoch, frame.Counter))
+                {
+                    return;
+                }
+
+                if (!_epochWindow.TryAccept(frame.Epoch, frame.Counter))
+                {
+                    RejectedReplayed++;
+                    return;
+                }
+
+                AcksAccepted++;
+                _receiver.OnAck(frame.AckedCounter, frame.AckStage);
                 return;
             }
 

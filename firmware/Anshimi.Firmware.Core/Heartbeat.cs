@@ -24,8 +24,7 @@ namespace Anshimi.Firmware
 
         private readonly AlarmStore _events;
         private readonly IMqttLink? _link;
-        private readonly FrameCodec _codec;
-        private readonly byte[] _key;
+        private readonly FrameSeal _seal;
         private readonly uint _deviceId;
         private readonly FrameCounter _counter;
         private readonly DownlinkReceiver _downlinks;
@@ -38,12 +37,11 @@ namespace Anshimi.Firmware
         private int _rejectedAtLastSent;
 
         /// <param name="link">The MQTT session, or null on a device without one (heartbeats only go by <see cref="TakeFrame"/>).</param>
-        public Heartbeat(AlarmStore events, IMqttLink? link, FrameCodec codec, byte[] key, uint deviceId, FrameCounter counter, DownlinkReceiver downlinks, IClock clock, int intervalMs, int publishTimeoutMs)
+        public Heartbeat(AlarmStore events, IMqttLink? link, FrameSeal seal, uint deviceId, FrameCounter counter, DownlinkReceiver downlinks, IClock clock, int intervalMs, int publishTimeoutMs)
         {
             _events = events;
             _link = link;
-            _codec = codec;
-            _key = key;
+            _seal = seal;
             _deviceId = deviceId;
             _counter = counter;
             _downlinks = downlinks;
@@ -78,7 +76,7 @@ namespace Anshimi.Firmware
 
             // QoS 0: a lost heartbeat is replaced by the next one, and a stale one queued at the
             // broker would only mislead supervision. One not delivered leaves the rejections to report.
-            if (_link.Publish(_uplinkTopic, _codec.Encode(frame, _key), false, _publishTimeoutMs))
+            if (_link.Publish(_uplinkTopic, _seal.Seal(frame), false, _publishTimeoutMs))
             {
                 Sent++;
                 _rejectedAtLastSent = rejected;

@@ -28,7 +28,7 @@ namespace Anshimi.Firmware
         private readonly IDeviceStorage _storage;
         private readonly IMqttLink? _link;
         private readonly IRandom _random;
-        private readonly FrameCodec _codec;
+        private readonly FrameSeal _seal;
         private readonly FrameCounter _counter;
         private readonly AlarmStore _alarms;
         private readonly DownlinkReceiver _downlinks;
@@ -44,7 +44,7 @@ namespace Anshimi.Firmware
         private readonly TroubleMonitor _troubles;
         private readonly BellSchedule _schedule;
         private readonly byte[] _advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
-        private readonly byte[] _bleFrame = new byte[FrameCodec.MaxAdvertisedFrameLength];
+        private readonly byte[] _bleFrame = new byte[FrameCodec.MaxFlaglessAdvertisedFrameLength];
         private readonly long _bootMs;
 
         private bool _wasConnected;
@@ -81,12 +81,12 @@ namespace Anshimi.Firmware
             _radio = peripherals.Radio;
             _watchdog = peripherals.Watchdog;
             _sleep = config.DeepSleep ? peripherals.Sleep : null;
-            _codec = new FrameCodec(mac);
+            _seal = new FrameSeal(mac, config.Key, config.DeviceId, config.FrameVersion);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _alarms = new AlarmStore(storage);
-            _downlinks = new DownlinkReceiver(_codec, config.Key, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
-            _delivery = new AlarmDelivery(_alarms, link, _codec, config.Key, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
-            _heartbeat = new Heartbeat(_alarms, link, _codec, config.Key, config.DeviceId, _counter, _downlinks, clock, config.HeartbeatIntervalMs, config.PublishTimeoutMs);
+            _downlinks = new DownlinkReceiver(_seal, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
+            _delivery = new AlarmDelivery(_alarms, link, _seal, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
+            _heartbeat = new Heartbeat(_alarms, link, _seal, config.DeviceId, _counter, _downlinks, clock, config.HeartbeatIntervalMs, config.PublishTimeoutMs);
             _alarmLed = new AlarmLed(led, _alarms, config.FailedAfterMs);
 
             // Alarms that survived a reboot go out on the first tick, with a fresh Failed timer.
@@ -374,9 +374,7 @@ namespace Anshimi.Firmware
             int frameOffset;
             int frameLength;
             if (!BleAdvertisement.TryFindFrame(advertisingData, 0, length, out frameOffset, out frameLength)
-                || frameLength < FrameCodec.MinFrameLength
-                || (advertisingData[frameOffset] & 0x0F) != (int)FrameType.Ack
-                || BigEndian.ReadUInt32(advertisingData, frameOffset + 1) != _config.DeviceId)
+                || !_seal.MayBeDownlinkFor(advertisingData, frameOffset, frameLength, FrameType.Ack))
             {
                 return;
             }
@@ -477,8 +475,8 @@ namespace Anshimi.Firmware
 
         private void Advertise(Frame frame, long now)
         {
-            int frameLength = _codec.Encode(frame, _config.Key, _bleFrame, 0);
-            int length = BleAdvertisement.Write(_bleFrame, 0, frameLength, true, _advertisement, 0);
+            int frameLength = _seal.Seal(frame, _bleFrame, 0);
+            int length = BleAdvertisement.Write(_bleFrame, 0, frameLength, _seal.AdvertisesFlags, _advertisement, 0);
             // A burst the radio refused is one no gateway heard: the backoff sends it again.
             _radio!.Advertise(_advertisement, length, _config.BleAdvertisingIntervalMs);
             _advertising = true;

@@ -11,10 +11,22 @@ namespace Anshimi.Protocol
     {
         public const uint Size = 1024;
 
+        /// <summary>
+        /// The window of snapshot chunks (§10): a 256 KiB picture is 1,312 chunks of one counter sequence with heartbeats
+        /// between them, so a chunk lost early and resent after the last is far more than <see cref="Size"/> behind.
+        /// </summary>
+        public const uint SnapshotChunkSize = 4096;
+
         /// <summary>True when an unstored alarm with this counter may still be accepted.</summary>
         public static bool Admits(uint counter, uint highestAccepted)
         {
             return counter > highestAccepted || highestAccepted - counter < Size;
+        }
+
+        /// <summary>True when an unstored snapshot chunk with this counter may still be accepted.</summary>
+        public static bool AdmitsChunk(uint counter, uint highestAccepted)
+        {
+            return counter > highestAccepted || highestAccepted - counter < SnapshotChunkSize;
         }
     }
 }

@@ -9,8 +9,15 @@ namespace Anshimi.Protocol
         private static readonly byte[] NoPayload = new byte[0];
 
         public Frame(FrameType type, uint deviceId, uint counter, ushort eventCode, byte qualifier, ushort zone, byte[] payload)
+            : this(FrameCodec.CurrentVersion, 0, type, deviceId, counter, eventCode, qualifier, zone, payload)
         {
-            Version = FrameCodec.CurrentVersion;
+        }
+
+        /// <summary>A frame of <paramref name="version"/>; <paramref name="epoch"/> is the key epoch of a version-2 frame (§10), 0 in version 1.</summary>
+        public Frame(byte version, byte epoch, FrameType type, uint deviceId, uint counter, ushort eventCode, byte qualifier, ushort zone, byte[] payload)
+        {
+            Version = version;
+            Epoch = epoch;
             Type = type;
             DeviceId = deviceId;
             Counter = counter;
@@ -21,6 +28,9 @@ namespace Anshimi.Protocol
         }
 
         public byte Version { get; }
+
+        /// <summary>Key epoch of a version-2 frame; counters are fresh per epoch. Always 0 in version 1.</summary>
+        public byte Epoch { get; }
 
         public FrameType Type { get; }
 

@@ -15,6 +15,9 @@ namespace Anshimi.Protocol
 
         /// <summary>A frame type that travels the other way (§3), e.g. an ack on a device's uplink.</summary>
         WrongDirection = 9,
+
+        /// <summary>Version 2: a frame of a key epoch below the one the receiver has moved to (§10, re-key).</summary>
+        StaleEpoch = 10,
     }
 
     /// <summary>Stable lower-case names for reject reasons (enum names are never put on the wire or in metrics).</summary>
@@ -34,6 +37,7 @@ namespace Anshimi.Protocol
                 case FrameError.UnknownDevice: return "unknown_device";
                 case FrameError.Replayed: return "replayed";
                 case FrameError.WrongDirection: return "wrong_direction";
+                case FrameError.StaleEpoch: return "stale_epoch";
                 default: return "unknown";
             }
         }

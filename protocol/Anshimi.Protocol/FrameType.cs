@@ -10,6 +10,9 @@ namespace Anshimi.Protocol
         Command = 5,
         SnapshotChunk = 6,
         Escort = 7,
+
+        /// <summary>Version 2 only: gateway → device, move the device's uplinks to a new key epoch (§10).</summary>
+        Rekey = 8,
     }
 
     /// <summary>
@@ -25,10 +28,10 @@ namespace Anshimi.Protocol
             return type == FrameType.Alarm || type == FrameType.Heartbeat || type == FrameType.Beacon || type == FrameType.SnapshotChunk;
         }
 
-        /// <summary>Ack and command: from a gateway to one device.</summary>
+        /// <summary>Ack, command and (version 2) re-key: from a gateway to one device.</summary>
         public static bool IsFromGateway(FrameType type)
         {
-            return type == FrameType.Ack || type == FrameType.Command;
+            return type == FrameType.Ack || type == FrameType.Command || type == FrameType.Rekey;
         }
     }
 }

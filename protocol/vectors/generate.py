@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference encoder for the Anshimi device frame (protocol/README.md).
+"""Independent reference encoder for the Anshimi device frame, versions 1 and 2 (protocol/README.md).
 
 Writes frames.json, the shared test vectors. It uses only Python's standard library (hmac, hashlib),
 so the vectors do not depend on the C# implementation they check; the provisioning vectors come from
@@ -77,7 +77,7 @@ vectors = [
     invalid("wrong-key", "alarm-panic checked under device-b's key", "device-b", panic, "bad_tag"),
     invalid("truncated", "alarm-panic without its last byte", "device-a", panic[:-1], "too_short"),
     invalid("empty", "no bytes at all", "device-a", b"", "too_short"),
-    invalid("unknown-version", "version 2 in the high nibble", "device-a", encode(KEYS["device-a"], "alarm", 0x0000A001, 7, 120, 1, 1, b"", version=2), "unknown_version"),
+    invalid("unknown-version", "version 3 in the high nibble (neither 1 nor 2)", "device-a", encode(KEYS["device-a"], "alarm", 0x0000A001, 7, 120, 1, 1, b"", version=3), "unknown_version"),
     invalid("unknown-type", "frame type 9", "device-a", encode(KEYS["device-a"], 9, 0x0000A001, 7, 120, 1, 1, b""), "unknown_type"),
     invalid("length-mismatch", "payload length byte says 3 but no payload follows", "device-a", panic[:13] + bytes([3]) + panic[14:], "length_mismatch"),
     invalid("code-out-of-range", "event code 1000 does not fit Contact ID", "device-a", encode(KEYS["device-a"], "alarm", 0x0000A001, 7, 1000, 1, 1, b""), "field_out_of_range"),
@@ -110,4 +110,157 @@ vectors = [
             encode(KEYS["device-b"], "alarm", 0x0B0C0D0E, 1, 122, 1, 1, b""), "unknown_device", receiver="gateway", topic="anshimi/v1/d/0B0C0D0E/up"),
     invalid("replayed-counter", "valid alarm-panic (counter 7), never stored, after counter 1031 was accepted: below the 1024-counter alarm window", "device-a", panic, "replayed", last_counter=7 + 1024),
 ]
-print(json.dumps({"keys": KEYS, "vectors": vectors, "provisioning": provisioning.vectors()}, indent=2, ensure_ascii=False))
+
+
+# Version 2 (protocol/README.md §10): keys by HKDF-SHA256 (RFC 5869), written out here from hmac alone.
+def hkdf(ikm, salt, info):
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+
+UP, DOWN = 0, 1
+DIRECTION_NAMES = {UP: "uplink", DOWN: "downlink"}
+V2_DIRECTION = {"alarm": UP, "heartbeat": UP, "beacon": UP, "snapshot-chunk": UP, "ack": DOWN, "command": DOWN, "rekey": DOWN}
+TYPES_V2 = dict(TYPES, rekey=8)
+
+
+def v2_keys(key_name, epoch):
+    frame_key = bytes.fromhex(KEYS[key_name])
+    keys = {}
+    for d, name in DIRECTION_NAMES.items():
+        keys[("id", d)] = hkdf(frame_key, b"", ("anshimi/v2 %s id" % name).encode())
+        keys[("tag", d)] = hkdf(frame_key, bytes([epoch]), ("anshimi/v2 %s tag" % name).encode())
+        keys[("enc", d)] = hkdf(frame_key, bytes([epoch]), ("anshimi/v2 %s enc" % name).encode())
+    return keys
+
+
+def keystream(enc_key, header, tag, length):
+    out = b""
+    block = 0
+    while len(out) < length:
+        out += hmac.new(enc_key, header + tag + bytes([block]), hashlib.sha256).digest()
+        block += 1
+    return out[:length]
+
+
+def seal(key_name, epoch, direction, plaintext, counter):
+    """Header (kind, random part, id hash, masked epoch), then plaintext encrypted under the SIV tag, then the tag."""
+    k = v2_keys(key_name, epoch)
+    random_part = hmac.new(k[("id", direction)], bytes([epoch]) + struct.pack(">I", counter), hashlib.sha256).digest()[:3]
+    resolve = hmac.new(k[("id", direction)], random_part, hashlib.sha256).digest()
+    header = bytes([0x20 | direction]) + random_part + resolve[:3] + bytes([epoch ^ resolve[3]])
+    tag = hmac.new(k[("tag", direction)], header + plaintext, hashlib.sha256).digest()[:8]
+    cipher = bytes(a ^ b for a, b in zip(plaintext, keystream(k[("enc", direction)], header, tag, len(plaintext))))
+    return header + cipher + tag
+
+
+def plaintext_v2(ftype, counter, code, qualifier, zone, payload):
+    t = TYPES_V2.get(ftype, ftype if isinstance(ftype, int) else 0)
+    if V2_DIRECTION.get(ftype, UP) == DOWN:
+        return struct.pack(">BI", t, counter) + payload.ljust(5, b"\x00")
+    if ftype == "snapshot-chunk":
+        return struct.pack(">BIHH", t, counter, (qualifier << 12) | code, zone) + payload
+    return struct.pack(">BIHH", t, counter, (qualifier << 12) | code, zone) + payload.ljust(2, b"\x00")
+
+
+def encode_v2(key_name, ftype, counter, code, qualifier, zone, payload, epoch=0, direction=None):
+    d = V2_DIRECTION.get(ftype, UP) if direction is None else direction
+    return seal(key_name, epoch, d, plaintext_v2(ftype, counter, code, qualifier, zone, payload), counter)
+
+
+def advertisement(frame):
+    """Version 2 advertisements are non-connectable broadcasts without Flags: one Manufacturer Specific Data structure."""
+    return bytes([3 + len(frame), 0xFF, 0xFF, 0xFF]) + frame
+
+
+def valid_v2(name, description, key, ftype, device, counter, code, qualifier, zone, payload=b"", epoch=0):
+    frame = encode_v2(key, ftype, counter, code, qualifier, zone, payload, epoch)
+    v = {
+        "name": name, "description": description, "key": key, "deviceId": "%08X" % device,
+        "hex": frame.hex(), "expect": "ok",
+        "frame": {"type": ftype, "epoch": epoch, "counter": counter, "code": code, "qualifier": qualifier, "zone": zone,
+                  "payloadHex": payload.hex()},
+    }
+    if ftype != "snapshot-chunk":
+        v["advertisementHex"] = advertisement(frame).hex()
+    return v
+
+
+def invalid_v2(name, description, key, device, data, expect, receiver, topic=None, floor=None):
+    v = {"name": name, "description": description, "key": key, "deviceId": "%08X" % device, "hex": data.hex(),
+         "expect": expect, "receiver": receiver}
+    if topic is not None:
+        v["topic"] = topic
+    if floor is not None:
+        v["floor"] = {"epoch": floor[0], "counter": floor[1]}
+    return v
+
+
+A, B, LIGHT = 0x0000A001, 0x0B0C0D0E, 0x5100002A
+heartbeat_v2 = encode_v2("device-a", "heartbeat", 40, 0, 0, 0, bytes([0x00, 87]))
+duress_v2 = encode_v2("device-a", "alarm", 41, 121, 1, 3, b"")
+ack_v2 = encode_v2("device-a", "ack", 5, 0, 0, 0, struct.pack(">IB", 41, 1))
+command_v2 = encode_v2("device-b", "command", 70, 0, 0, 0, bytes([0x01, 0x00, 0x1E]))
+v2_vectors = [
+    valid_v2("v2-alarm-panic", "home bell long press: 120 panic, zone 1, key epoch 0", "device-a", "alarm", A, 39, 120, 1, 1),
+    valid_v2("v2-alarm-duress", "voice bell duress keyword: 121, zone 3 - the same 27 bytes on air as a heartbeat", "device-a", "alarm", A, 41, 121, 1, 3),
+    valid_v2("v2-alarm-silent-panic", "shop bell silent mode: 122, zone 1", "device-b", "alarm", B, 2, 122, 1, 1),
+    valid_v2("v2-heartbeat", "supervision heartbeat: no flags, battery 87 %", "device-a", "heartbeat", A, 40, 0, 0, 0, bytes([0x00, 87])),
+    valid_v2("v2-heartbeat-mains", "heartbeat: downlink frames were rejected (0x02), mains powered (0xFF)", "device-a", "heartbeat", A, 42, 0, 0, 0, bytes([0x02, 0xFF])),
+    valid_v2("v2-beacon", "streetlight beacon: escort mode with lamp fault, level 100 %", "device-b", "beacon", LIGHT, 300, 0, 0, 0, bytes([0x11, 100])),
+    valid_v2("v2-ack-received", "gateway stored alarm counter 41 (stage 1); downlink counter 5", "device-a", "ack", A, 5, 0, 0, 0, struct.pack(">IB", 41, 1)),
+    valid_v2("v2-ack-snapshot-stored", "gateway holds the whole snapshot 43 (stage 4)", "device-a", "ack", A, 6, 0, 0, 0, struct.pack(">IB", 43, 4)),
+    valid_v2("v2-command-escort", "escort mode, held 30 s: padded to an ack's length", "device-b", "command", LIGHT, 70, 0, 0, 0, bytes([0x01, 0x00, 0x1E])),
+    valid_v2("v2-command-release", "release to the schedule", "device-b", "command", LIGHT, 71, 0, 0, 0, bytes([0x00, 0x00, 0x00])),
+    valid_v2("v2-rekey", "gateway moves the bell's uplinks to key epoch 1", "device-a", "rekey", A, 7, 0, 0, 0, bytes([1])),
+    valid_v2("v2-alarm-epoch-1", "panic alarm in key epoch 1: counters start again at 1", "device-a", "alarm", A, 1, 120, 1, 1, epoch=1),
+    valid_v2("v2-alarm-near-wrap", "tamper alarm at the last counter before a device moves to the next epoch", "device-b", "alarm", B, 0xFFFFFF00, 137, 1, 2, epoch=3),
+    valid_v2("v2-snapshot-manifest", "doorbell snapshot 43, chunk 0 of 3 (MQTT only)", "device-a", "snapshot-chunk", A, 44, 150, 1, 2,
+             struct.pack(">IHH", 43, 0, 3) + struct.pack(">I", len(IMAGE)) + hashlib.sha256(IMAGE).digest()),
+    valid_v2("v2-snapshot-chunk", "doorbell snapshot 43, chunk 2 of 3: the last 100 image bytes", "device-a", "snapshot-chunk", A, 46, 150, 1, 2,
+             struct.pack(">IHH", 43, 2, 3) + IMAGE[200:]),
+    invalid_v2("v2-empty", "no bytes", "device-a", A, b"", "too_short", "gateway"),
+    invalid_v2("v2-unknown-version", "version nibble 3", "device-a", A, bytes([0x30]) + duress_v2[1:], "unknown_version", "gateway"),
+    invalid_v2("v2-reserved-kind-bits", "first byte 0x22: a reserved bit beside the direction bit", "device-a", A, bytes([0x22]) + duress_v2[1:], "unknown_type", "gateway"),
+    invalid_v2("v2-truncated", "a downlink's 26 bytes minus one", "device-a", A, ack_v2[:-1], "too_short", "device"),
+    invalid_v2("v2-uplink-length", "an uplink of 28 bytes (neither 27 nor a snapshot chunk's 34-233)", "device-a", A, duress_v2 + b"\x00", "length_mismatch", "gateway"),
+    invalid_v2("v2-downlink-length", "a downlink of 27 bytes", "device-a", A, ack_v2 + b"\x00", "length_mismatch", "device"),
+    invalid_v2("v2-uplink-at-device", "the bell's own duress alarm heard back by the bell: the direction bit says uplink", "device-a", A, duress_v2, "wrong_direction", "device"),
+    invalid_v2("v2-downlink-at-gateway", "an ack heard by a gateway", "device-a", A, ack_v2, "wrong_direction", "gateway"),
+    invalid_v2("v2-uplink-flipped-to-downlink", "the duress alarm re-advertised with its direction bit set: 27 bytes is no downlink's length (and its id would resolve under no downlink key)", "device-a", A,
+               bytes([0x21]) + duress_v2[1:], "length_mismatch", "device"),
+    invalid_v2("v2-downlink-flipped-to-uplink", "an ack with its direction bit cleared: 26 bytes is no uplink's length", "device-a", A,
+               bytes([0x20]) + ack_v2[1:], "length_mismatch", "gateway"),
+    invalid_v2("v2-unknown-device", "device-b's silent panic heard over BLE by a gateway that knows only 0000A001 (device-a)", "device-a", A,
+               encode_v2("device-b", "alarm", 2, 122, 1, 1, b""), "unknown_device", "gateway"),
+    invalid_v2("v2-topic-mismatch", "0B0C0D0E's silent panic published on 0000A001's uplink topic: it must resolve under the topic's device's key", "device-a", A,
+               encode_v2("device-b", "alarm", 2, 122, 1, 1, b""), "topic_mismatch", "gateway", topic="anshimi/v1/d/0000A001/up"),
+    invalid_v2("v2-bad-tag", "duress alarm with its last tag byte flipped", "device-a", A, duress_v2[:-1] + bytes([duress_v2[-1] ^ 0x01]), "bad_tag", "gateway"),
+    invalid_v2("v2-bad-ciphertext", "duress alarm with one ciphertext bit flipped (the code 121 would read 120 or so)", "device-a", A,
+               duress_v2[:14] + bytes([duress_v2[14] ^ 0x01]) + duress_v2[15:], "bad_tag", "gateway"),
+    invalid_v2("v2-masked-epoch-changed", "duress alarm whose masked epoch byte was changed: keys of another epoch, tag fails", "device-a", A,
+               duress_v2[:7] + bytes([duress_v2[7] ^ 0x01]) + duress_v2[8:], "bad_tag", "gateway"),
+    invalid_v2("v2-stale-epoch", "a recorded epoch-0 duress alarm after the gateway moved the bell to epoch 1", "device-a", A, duress_v2, "stale_epoch", "gateway", floor=(1, 0)),
+    invalid_v2("v2-replayed", "a recorded escort command below the light's floor (counter 80 accepted)", "device-b", LIGHT, command_v2, "replayed", "light", floor=(0, 80)),
+    invalid_v2("v2-heartbeat-battery-over-100", "sealed heartbeat with battery 101", "device-a", A,
+               encode_v2("device-a", "heartbeat", 43, 0, 0, 0, bytes([0x00, 101])), "field_out_of_range", "gateway"),
+    invalid_v2("v2-heartbeat-reserved-flags", "sealed heartbeat with reserved flag 0x04", "device-a", A,
+               encode_v2("device-a", "heartbeat", 43, 0, 0, 0, bytes([0x04, 50])), "field_out_of_range", "gateway"),
+    invalid_v2("v2-heartbeat-with-event", "sealed heartbeat carrying code 602", "device-a", A,
+               encode_v2("device-a", "heartbeat", 43, 602, 6, 0, bytes([0x00, 50])), "field_out_of_range", "gateway"),
+    invalid_v2("v2-alarm-padding", "sealed alarm whose two padding bytes are not zero", "device-a", A,
+               encode_v2("device-a", "alarm", 43, 120, 1, 1, b"\x00\x01"), "field_out_of_range", "gateway"),
+    invalid_v2("v2-alarm-without-event", "sealed alarm with code 0", "device-a", A, encode_v2("device-a", "alarm", 43, 0, 1, 1, b""), "field_out_of_range", "gateway"),
+    invalid_v2("v2-command-padding", "sealed command whose padding is not zero", "device-b", LIGHT,
+               encode_v2("device-b", "command", 72, 0, 0, 0, bytes([0x01, 0x00, 0x1E, 0x00, 0x07])), "field_out_of_range", "light"),
+    invalid_v2("v2-ack-unknown-stage", "sealed ack with stage 5", "device-a", A, encode_v2("device-a", "ack", 8, 0, 0, 0, struct.pack(">IB", 41, 5)), "field_out_of_range", "device"),
+    invalid_v2("v2-chunk-in-event-length", "a snapshot chunk type sealed into a 27-byte uplink", "device-a", A,
+               seal("device-a", 0, UP, struct.pack(">BIHH", 6, 47, (1 << 12) | 150, 2) + b"\x00\x00", 47), "field_out_of_range", "gateway"),
+    invalid_v2("v2-snapshot-short-manifest", "chunk 0 whose data is not 36 bytes", "device-a", A,
+               encode_v2("device-a", "snapshot-chunk", 47, 150, 1, 2, struct.pack(">IHH", 43, 0, 3) + IMAGE[:10]), "field_out_of_range", "gateway"),
+    invalid_v2("v2-escort-type", "type 7 sealed as an uplink: version 2 has no escort frame (escorts stay version 1)", "device-a", A,
+               seal("device-a", 0, UP, struct.pack(">BIHH", 7, 48, 0, 0) + b"\x00\x00", 48), "unknown_type", "gateway"),
+    invalid_v2("v2-ack-sealed-as-uplink", "an ack sealed under the uplink keys: authentic, but a type that travels the other way", "device-a", A,
+               seal("device-a", 0, UP, struct.pack(">BIHH", 3, 49, 0, 0) + b"\x00\x00", 49), "wrong_direction", "gateway"),
+]
+print(json.dumps({"keys": KEYS, "vectors": vectors, "v2": v2_vectors, "provisioning": provisioning.vectors()}, indent=2, ensure_ascii=False))

@@ -24,18 +24,21 @@ public sealed partial class BadInputTests(ITestOutputHelper output)
         {
             DeviceRecord device = system.Fleet.Devices[0];
             DeviceRecord other = system.Fleet.Devices[1];
-            var codec = new FrameCodec(new PlatformHmacSha256());
-            byte[] genuine = codec.Encode(Frame.Alarm(device.NumericId, 5000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
-            byte[] older = codec.Encode(Frame.Alarm(device.NumericId, 5000 - AlarmWindow.Size - 1, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
-            byte[] forged = codec.Encode(Frame.Alarm(device.NumericId, 6000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
-            byte[] foreign = codec.Encode(Frame.Alarm(other.NumericId, 7000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), other.Key);
+            // The simulated bells speak version 2 (protocol/README.md §10), so the frames here are sealed as theirs are.
+            var codec = new FrameCodecV2(new PlatformHmacSha256());
+            var keys = new FrameKeySet(new PlatformHmacSha256(), device.Key, 0);
+            byte[] genuine = codec.Encode(Frame.Alarm(device.NumericId, 5000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), keys);
+            byte[] older = codec.Encode(Frame.Alarm(device.NumericId, 5000 - AlarmWindow.Size - 1, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), keys);
+            byte[] forged = codec.Encode(Frame.Alarm(device.NumericId, 6000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), keys);
+            forged[^1] ^= 0x01;
+            byte[] foreign = codec.Encode(Frame.Alarm(other.NumericId, 7000, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), new FrameKeySet(new PlatformHmacSha256(), other.Key, 0));
 
             await PublishAsync(system, device, genuine, ct);
             await Fleet.Until(async () => (await system.CloudAlarmsAsync(ct)).Length == 1, TimeSpan.FromSeconds(30), "the genuine alarm in the cloud", ct);
 
             await PublishAsync(system, device, genuine, ct); // a resend: acked again, stored once
             await PublishAsync(system, device, older, ct); // never stored and older than the alarm window: replay
-            await PublishAsync(system, device, forged, ct); // signed with another device's key
+            await PublishAsync(system, device, forged, ct); // its tag altered
             await PublishAsync(system, device, foreign, ct); // another device's frame on this device's topic
             await PublishAsync(system, device, genuine[..^1], ct); // truncated
             var random = new Random(5);

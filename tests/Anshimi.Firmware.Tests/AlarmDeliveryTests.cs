@@ -92,12 +92,12 @@ public sealed class AlarmDeliveryTests
     [Fact]
     public void Without_a_link_nothing_is_sent()
     {
-        var delivery = new AlarmDelivery(_alarms, null, new FrameCodec(new HmacSha256()), Key, DeviceId, _clock, new NoJitter(), 1000, 4000, 2000);
+        var delivery = new AlarmDelivery(_alarms, null, new FrameSeal(new HmacSha256(), Key, DeviceId, 1), DeviceId, _clock, new NoJitter(), 1000, 4000, 2000);
         delivery.SendDue();
         Assert.Equal(0, delivery.FramesSent);
         Assert.Equal(0, delivery.NextRoundMs);
     }
 
     private AlarmDelivery Build() =>
-        new(_alarms, _link, new FrameCodec(new HmacSha256()), Key, DeviceId, _clock, new NoJitter(), 1000, 4000, 2000);
+        new(_alarms, _link, new FrameSeal(new HmacSha256(), Key, DeviceId, 1), DeviceId, _clock, new NoJitter(), 1000, 4000, 2000);
 }

@@ -169,7 +169,7 @@ public sealed class DownlinkReceiverTests
     }
 
     private DownlinkReceiver Build(int maxQueued = 8) =>
-        new(new FrameCodec(new HmacSha256()), Key, DeviceId, _storage, maxQueued, _acks);
+        new(new FrameSeal(new HmacSha256(), Key, DeviceId, 1), DeviceId, _storage, maxQueued, _acks);
 
     private sealed class AckLog : IAckReceiver
     {

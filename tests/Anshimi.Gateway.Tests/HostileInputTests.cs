@@ -15,7 +15,8 @@ public sealed class HostileInputTests : IAsyncLifetime
     [Theory]
     [InlineData(new byte[0], "too_short")]
     [InlineData(new byte[] { 0x11 }, "too_short")]
-    [InlineData(new byte[] { 0x21, 0, 0, 0xA1, 0xB2 }, "unknown_version")]
+    [InlineData(new byte[] { 0x31, 0, 0, 0xA1, 0xB2 }, "unknown_version")]
+    [InlineData(new byte[] { 0x20, 0, 0, 0xA1, 0xB2 }, "too_short")]
     [InlineData(new byte[] { 0x1F, 0, 0, 0xA1, 0xB2 }, "unknown_type")]
     public async Task Malformed_bytes_are_rejected_with_their_reason(byte[] payload, string reason)
     {

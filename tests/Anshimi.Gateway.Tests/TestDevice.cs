@@ -8,6 +8,7 @@ namespace Anshimi.Gateway.Tests;
 public sealed class TestDevice(uint id, byte keySeed, string profile = "home-panic")
 {
     private readonly FrameCodec _codec = new(new PlatformHmacSha256());
+    private readonly FrameCodecV2 _v2 = new(new PlatformHmacSha256());
 
     public uint Id { get; } = id;
 
@@ -30,6 +31,16 @@ public sealed class TestDevice(uint id, byte keySeed, string profile = "home-pan
         _codec.Encode(new Frame(FrameType.Heartbeat, Id, counter, ContactIdCode.None, ContactIdQualifier.None, 0, new byte[2]), Key);
 
     public byte[] Sign(Frame frame) => _codec.Encode(frame, Key);
+
+    /// <summary>Seals a frame in version 2 (protocol/README.md §10) under the device's keys of <paramref name="epoch"/>.</summary>
+    public byte[] SealV2(Frame frame, byte epoch = 0) => _v2.Encode(frame, new FrameKeySet(new PlatformHmacSha256(), Key, epoch));
+
+    /// <summary>Reads a version-2 downlink as a version-2 device would: null unless it resolves to this device and opens.</summary>
+    public Frame? ReadDownlinkV2(byte[] payload)
+    {
+        FrameReadResult result = _v2.Decode(payload, 0, payload.Length, FrameDirectionBit.Downlink, Id, new FrameKeySet(new PlatformHmacSha256(), Key, 0));
+        return result.IsOk ? result.Frame : null;
+    }
 
     /// <summary>Reads a downlink as the device would: null unless the tag verifies under its key.</summary>
     public Frame? ReadDownlink(byte[] payload)

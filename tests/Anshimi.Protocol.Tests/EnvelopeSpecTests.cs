@@ -5,7 +5,7 @@ using Anshimi.Protocol.Upstream;
 namespace Anshimi.Protocol.Tests;
 
 /// <summary>
-/// The envelope tables of protocol/README.md §5 and §10.6 (firmware updates) and the records of <c>Envelopes.cs</c> name the same kinds and fields,
+/// The envelope tables of protocol/README.md §5 and §11.6 (firmware updates) and the records of <c>Envelopes.cs</c> name the same kinds and fields,
 /// with the same types and the same required fields, so the text an implementer builds from cannot drift from the code.
 /// </summary>
 [Trait("Category", "Protocol")]
@@ -111,9 +111,9 @@ public sealed class EnvelopeSpecTests
             int start = text.IndexOf("## 5. JSON envelopes", StringComparison.Ordinal);
             int end = text.IndexOf("## 6. ", start, StringComparison.Ordinal);
             Assert.True(start >= 0 && end > start, "§5 not found in protocol/README.md");
-            int firmwareStart = text.IndexOf("### 10.6 ", StringComparison.Ordinal);
-            int firmwareEnd = text.IndexOf("### 10.7 ", firmwareStart, StringComparison.Ordinal);
-            Assert.True(firmwareStart >= 0 && firmwareEnd > firmwareStart, "§10.6 not found in protocol/README.md");
+            int firmwareStart = text.IndexOf("### 11.6 ", StringComparison.Ordinal);
+            int firmwareEnd = text.IndexOf("### 11.7 ", firmwareStart, StringComparison.Ordinal);
+            Assert.True(firmwareStart >= 0 && firmwareEnd > firmwareStart, "§11.6 not found in protocol/README.md");
             var kinds = new Dictionary<string, Dictionary<string, (string, string)>>();
             var objects = new Dictionary<string, Dictionary<string, (string, string)>>();
             Dictionary<string, Dictionary<string, (string, string)>>? table = null;

@@ -20,5 +20,14 @@ public static class TestVectors
     public static byte[] Key(string keyName) =>
         Convert.FromHexString(Document.Value.RootElement.GetProperty("keys").GetProperty(keyName).GetString()!);
 
+    /// <summary>Names of the version-2 vectors (protocol/README.md §10), valid or not.</summary>
+    public static IEnumerable<object[]> V2Names(bool valid) =>
+        Document.Value.RootElement.GetProperty("v2").EnumerateArray()
+            .Where(v => (v.GetProperty("expect").GetString() == "ok") == valid)
+            .Select(v => new object[] { v.GetProperty("name").GetString()! });
+
+    public static JsonElement GetV2(string name) =>
+        Document.Value.RootElement.GetProperty("v2").EnumerateArray().Single(v => v.GetProperty("name").GetString() == name);
+
     public static int Count => Document.Value.RootElement.GetProperty("vectors").GetArrayLength();
 }

@@ -26,7 +26,7 @@ public sealed record DeviceFirmwareView(
     string? Reason, int ChunksDone, int ChunkCount, string? ReleaseId, string? RolloutId, DateTimeOffset? ReportedAt, bool OverTheAir);
 
 /// <summary>
-/// Firmware updates (protocol/README.md §10.7): central staff upload signed releases and run rollouts; every operator sees
+/// Firmware updates (protocol/README.md §11.7): central staff upload signed releases and run rollouts; every operator sees
 /// the firmware of the devices of their districts.
 /// </summary>
 public static class FirmwareEndpoints

@@ -143,8 +143,12 @@ public sealed class BindingAuthorization(DeviceBindingStore bindings, Streetligh
             return null;
         }
 
-        // The protocol's own decoder and tag check (a new codec per call: it keeps a MAC buffer).
-        FrameReadResult read = new FrameCodec(new PlatformHmacSha256()).Decode(bytes, 0, bytes.Length, frameKey);
+        // The protocol's own decoder and tag check (a new codec per call: it keeps a MAC buffer). A version-2 frame must
+        // resolve under the device's uplink id key and open under its keys of the epoch it names (protocol/README.md §10).
+        var mac = new PlatformHmacSha256();
+        FrameReadResult read = FrameCodecV2.IsVersion2(bytes, 0, bytes.Length)
+            ? new FrameCodecV2(mac).Decode(bytes, 0, bytes.Length, FrameDirectionBit.Uplink, key.DeviceId, new FrameKeySet(mac, frameKey, 0))
+            : new FrameCodec(mac).Decode(bytes, 0, bytes.Length, frameKey);
         if (!read.IsOk || read.Frame is not { } frame)
         {
             problem = "alarm frame rejected: " + FrameErrorName.Of(read.Error);

@@ -5,7 +5,7 @@ namespace Anshimi.CloudBridge.Firmware;
 /// <summary>A release the cloud verified and keeps: its manifest exactly as signed, and the signature.</summary>
 public sealed record StoredRelease(string ReleaseId, ReleaseManifest Manifest, byte[] ManifestBytes, byte[] Signature, string UploadedBy, DateTimeOffset UploadedAt);
 
-/// <summary>Where a rollout stands (protocol/README.md §10.7).</summary>
+/// <summary>Where a rollout stands (protocol/README.md §11.7).</summary>
 public static class RolloutState
 {
     public const string Running = "running";
@@ -73,7 +73,7 @@ public sealed record RolloutDevice(
 
     public bool Failed => Final && !Succeeded;
 
-    /// <summary>True when nothing more happens for this release at the device (protocol/README.md §10.5).</summary>
+    /// <summary>True when nothing more happens for this release at the device (protocol/README.md §11.5).</summary>
     public static bool IsFinal(string state, string? reason) =>
         state == TimedOut || UpdateState.IsFinal(UpdateState.Parse(state), UpdateReason.Parse(reason));
 }

@@ -26,7 +26,7 @@ public sealed record RolloutOutcome(Rollout? Rollout, bool NotFound, string? Pro
 /// <summary>
 /// Rollouts of a release through three stages — canary, a district, everything — each offered to the eligible devices
 /// through their bound gateways, each gated on the previous stage's success rate, halted automatically when failures
-/// pass the threshold, resumable and cancellable (protocol/README.md §10.7). Every step is audited. The state lives in
+/// pass the threshold, resumable and cancellable (protocol/README.md §11.7). Every step is audited. The state lives in
 /// <see cref="FirmwareStore"/>; a transition is a conditional update, so instances sharing a database move a rollout
 /// once.
 /// </summary>
@@ -53,7 +53,7 @@ public sealed partial class FirmwareRollouts(
 
     public const int MaxCanary = 100;
 
-    /// <summary>Profiles whose devices have no MQTT link: updated only at an installer visit (protocol/README.md §10.8).</summary>
+    /// <summary>Profiles whose devices have no MQTT link: updated only at an installer visit (protocol/README.md §11.8).</summary>
     public static readonly IReadOnlySet<string> BleOnlyProfiles = new HashSet<string>(StringComparer.Ordinal) { "battery", "streetlight" };
 
     /// <summary>Boards without Wi-Fi (<c>hardware/*/pins.json</c>, <c>radios</c>).</summary>

@@ -16,6 +16,9 @@ namespace Anshimi.Firmware.Doorbell
         /// <summary>The 32-byte frame key from provisioning; signs uplinks and verifies acks.</summary>
         public byte[] Key { get; }
 
+        /// <summary>The frame version the doorbell speaks (protocol/README.md §10), as <see cref="BellConfig.FrameVersion"/>.</summary>
+        public byte FrameVersion { get; set; } = 1;
+
         public ushort EmergencyZone { get; set; } = 1;
 
         public ushort RingZone { get; set; } = 2;

@@ -30,7 +30,7 @@ namespace Anshimi.Firmware.Doorbell
         private readonly IMqttLink _link;
         private readonly IRandom _random;
         private readonly ICamera _camera;
-        private readonly FrameCodec _codec;
+        private readonly FrameSeal _seal;
         private readonly FrameCounter _counter;
         private readonly AlarmStore _events;
         private readonly SnapshotQueue _snapshots;
@@ -81,13 +81,13 @@ namespace Anshimi.Firmware.Doorbell
             _link = link;
             _random = random;
             _camera = camera;
-            _codec = new FrameCodec(mac);
+            _seal = new FrameSeal(mac, config.Key, config.DeviceId, config.FrameVersion);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _events = new AlarmStore(storage);
             _snapshots = new SnapshotQueue(storage, config.MaxPendingSnapshots, config.MaxSnapshotBytes);
-            _downlinks = new DownlinkReceiver(_codec, config.Key, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
-            _delivery = new AlarmDelivery(_events, link, _codec, config.Key, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
-            _heartbeat = new Heartbeat(_events, link, _codec, config.Key, config.DeviceId, _counter, _downlinks, clock, config.HeartbeatIntervalMs, config.PublishTimeoutMs);
+            _downlinks = new DownlinkReceiver(_seal, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
+            _delivery = new AlarmDelivery(_events, link, _seal, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
+            _heartbeat = new Heartbeat(_events, link, _seal, config.DeviceId, _counter, _downlinks, clock, config.HeartbeatIntervalMs, config.PublishTimeoutMs);
             _alarmLed = new AlarmLed(led, _events, config.FailedAfterMs);
             LoadState();
             _uplinkTopic = Topics.DeviceUplink(config.DeviceId);
@@ -466,7 +466,7 @@ namespace Anshimi.Firmware.Doorbell
             for (int sent = 0; sent < _config.ChunksPerTick && _cursor < count; sent++)
             {
                 long leftMs = roundEndsMs - _clock.MonotonicMs;
-                if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _codec.Encode(Chunk(snapshot, _sendingImage, _cursor), _config.Key), true, (int)leftMs))
+                if (leftMs <= 0 || !_link.Publish(_uplinkTopic, _seal.Seal(Chunk(snapshot, _sendingImage, _cursor)), true, (int)leftMs))
                 {
                     return;
                 }

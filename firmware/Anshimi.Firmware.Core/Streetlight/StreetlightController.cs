@@ -295,6 +295,12 @@ namespace Anshimi.Firmware.Streetlight
                 return;
             }
 
+            // Bells' sealed version-2 frames (protocol/README.md §10) are neighbours' traffic: this light takes version 1.
+            if (FrameCodecV2.IsVersion2(_scratch, frameOffset, frameLength))
+            {
+                return;
+            }
+
             if (FrameCodec.Validate(_scratch, frameOffset, frameLength) != FrameError.None)
             {
                 RejectedMalformed++;

@@ -5,7 +5,7 @@ using static Anshimi.Fuzz.FuzzInvariantException;
 namespace Anshimi.Fuzz.Targets;
 
 /// <summary>
-/// A firmware release (protocol/README.md §10.2) as the cloud takes an upload and a device takes an offer's manifest:
+/// A firmware release (protocol/README.md §11.2) as the cloud takes an upload and a device takes an offer's manifest:
 /// the file's layout, the manifest, and the whole verification under a fixed trusted key.
 /// </summary>
 public sealed class ReleaseTarget : IFuzzTarget

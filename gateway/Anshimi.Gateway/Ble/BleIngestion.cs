@@ -11,8 +11,8 @@ using Microsoft.Extensions.Options;
 namespace Anshimi.Gateway.Ble;
 
 /// <summary>
-/// What the gateway does with each advertisement it hears (protocol/README.md §7): finds the Anshimi frame,
-/// authenticates it against the registry, and then — streetlight beacons update the light's state and confirm
+/// What the gateway does with each advertisement it hears (protocol/README.md §7, §10): finds the Anshimi frame,
+/// authenticates it against the registry (version 2: resolves its id against every device's key), and then — streetlight beacons update the light's state and confirm
 /// light commands; alarms and heartbeats of bells go into the same <see cref="AlarmPipeline"/> as MQTT, and an
 /// alarm is answered with a signed ack in the gateway's own advertisement. Everything else is dropped and counted
 /// by reason; nothing that fails a check changes stored state. Called by one consumer at a time.
@@ -24,6 +24,8 @@ public sealed class BleIngestion(
     LightStore lights,
     LightFanout fanout,
     BleBroadcaster broadcaster,
+    UplinkAuthenticator authenticator,
+    DownlinkSealer sealer,
     SupervisionTracker supervision,
     Health.DeviceHealthTracker health,
     BleMetrics metrics,
@@ -94,6 +96,17 @@ public sealed class BleIngestion(
         }
 
         byte[] frameBytes = data.AsSpan(offset, length).ToArray();
+        if (FrameCodecV2.IsVersion2(frameBytes, 0, frameBytes.Length))
+        {
+            // No device id in clear: the id resolves under one device's key or under none (protocol/README.md §10).
+            if (!authenticator.TryResolve(frameBytes, out Frame? opened, out DeviceEntry? owner, out UplinkRejection rejection))
+            {
+                return Reject(rejection.Reason, report, rejection.Detail);
+            }
+
+            return await DispatchAsync(owner, opened, frameBytes, report, cancellationToken);
+        }
+
         FrameReadResult structure = FrameCodec.ReadUnverified(frameBytes, 0, frameBytes.Length);
         if (!structure.IsOk)
         {
@@ -118,7 +131,11 @@ public sealed class BleIngestion(
             return Reject(FrameErrorName.Of(verified.Error), report, device.ToString());
         }
 
-        Frame frame = verified.Frame!;
+        return await DispatchAsync(device, verified.Frame!, frameBytes, report, cancellationToken);
+    }
+
+    private async Task<string> DispatchAsync(DeviceEntry device, Frame frame, byte[] frameBytes, BleAdvertisementReport report, CancellationToken cancellationToken)
+    {
         return frame.Type switch
         {
             FrameType.Beacon => await HandleBeaconAsync(device, frame, report, cancellationToken),
@@ -133,6 +150,12 @@ public sealed class BleIngestion(
         if (!string.Equals(device.Profile, LightFanout.LightProfile, StringComparison.Ordinal))
         {
             return Reject(AlarmPipeline.UnexpectedType, report, device + " sent a streetlight beacon");
+        }
+
+        string? refused = await pipeline.NoteVersionAsync(device, frame, cancellationToken);
+        if (refused is not null)
+        {
+            return Reject(refused, report, device + " sent version " + frame.Version);
         }
 
         byte mode = FramePayloads.BeaconMode(frame);
@@ -173,7 +196,7 @@ public sealed class BleIngestion(
 
         // Stored (now or before): answer on the path the bell used, with a downlink counter it has not seen.
         uint downlinkCounter = await alarms.TakeDownlinkCounterAsync(device.Id, cancellationToken);
-        byte[] ack = _codec.Encode(Frame.Ack(device.Id, downlinkCounter, frame.Counter, AckStage.Received), device.Key);
+        byte[] ack = sealer.Seal(device, Frame.Ack(device.Id, downlinkCounter, frame.Counter, AckStage.Received));
         var advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
         int length = BleAdvertisement.Write(ack, 0, ack.Length, withFlags: false, advertisement, 0);
         broadcaster.Put(AckSlotKey(device.Id), advertisement[..length], time.GetUtcNow() + options.Value.AckAirTime, frame.Counter);

@@ -18,6 +18,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _commandsRejected;
     private readonly Counter<long> _recordsPurged;
     private readonly Counter<long> _troublesDropped;
+    private readonly Counter<long> _framesV1;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -32,6 +33,7 @@ public sealed class GatewayMetrics
         _receipts = Meter.CreateCounter<long>("anshimi.gateway.outbox.receipts", "{receipt}", "Cloud receipts that cleared an outbox row.");
         _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", "{command}", "Cloud commands ignored, by reason.");
         _troublesDropped = Meter.CreateCounter<long>("anshimi.gateway.troubles.dropped", "{trouble}", "Unsent troubles dropped at the outbox bound, by reason: superseded (a later one of the same device, condition and qualifier is kept) or oldest.");
+        _framesV1 = Meter.CreateCounter<long>("anshimi.gateway.frames.v1", "{frame}", "Authenticated version-1 device frames: their devices still need a firmware update (frame_version in the registry names them).");
         _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", "{record}", "Delivered records deleted at the end of their retention, by kind.");
     }
 
@@ -44,6 +46,8 @@ public sealed class GatewayMetrics
     public void FrameRejected(string reason) => _framesRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Heartbeat() => _heartbeats.Add(1);
+
+    public void FrameV1() => _framesV1.Add(1);
 
     public void AckSent(string stage) => _acksSent.Add(1, new KeyValuePair<string, object?>("stage", stage));
 

@@ -157,6 +157,7 @@ public static partial class GatewayServiceCollectionExtensions
             GatewayOptions gateway = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
             return new RedeliveryPolicy(gateway.OutboxRetryInterval, gateway.OutboxRetryMaxInterval);
         });
+        services.AddSingleton<DownlinkSealer>();
         services.AddSingleton<DeviceDownlink>();
 
         // Transient: each consumer owns one, as its codec's MAC buffer must not be shared between threads.

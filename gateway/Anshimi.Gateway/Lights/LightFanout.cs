@@ -1,5 +1,6 @@
 using Anshimi.Gateway.Ble;
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
@@ -29,6 +30,7 @@ public sealed partial class LightFanout(
     IOptions<GatewayOptions> gateway,
     BleMetrics metrics,
     RejectLog rejectLog,
+    DownlinkSealer sealer,
     TimeProvider time,
     ILogger<LightFanout> logger)
 {
@@ -46,7 +48,6 @@ public sealed partial class LightFanout(
     /// </summary>
     public static readonly TimeSpan UnconfirmedResign = TimeSpan.FromSeconds(10);
 
-    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, LightTask> _tasks = [];
     private readonly Queue<LightOutcomeEnvelope> _unsent = new();
@@ -102,7 +103,7 @@ public sealed partial class LightFanout(
                     }
                 }
 
-                _tasks[lightId] = new LightTask(command.RequestId, lightId, light.Key, mode, command.Mode, (ushort)command.HoldSeconds, command.ExpiresAt)
+                _tasks[lightId] = new LightTask(command.RequestId, lightId, light, mode, command.Mode, (ushort)command.HoldSeconds, command.ExpiresAt)
                 {
                     ResignAt = now + UnconfirmedResign,
                 };
@@ -213,7 +214,7 @@ public sealed partial class LightFanout(
 
             task.ResignAt = time.GetUtcNow() + UnconfirmedResign;
 
-            byte[] frame = _codec.Encode(FramePayloads.Command(lightId, counter, task.Mode, task.HoldSeconds), task.Key);
+            byte[] frame = sealer.Seal(task.Light, FramePayloads.Command(lightId, counter, task.Mode, task.HoldSeconds));
             var advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
             int length = BleAdvertisement.Write(frame, 0, frame.Length, withFlags: false, advertisement, 0);
             broadcaster.Put(SlotKey(lightId), advertisement[..length], until, counter);
@@ -274,13 +275,14 @@ public sealed partial class LightFanout(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Light outcome {RequestId}/{LightId} not published yet: {Error}")]
     private static partial void LogOutcomeNotPublished(ILogger logger, string requestId, string lightId, string error);
 
-    private sealed class LightTask(string requestId, uint lightId, byte[] key, byte mode, string modeName, ushort holdSeconds, DateTimeOffset expiresAt)
+    private sealed class LightTask(string requestId, uint lightId, DeviceEntry light, byte mode, string modeName, ushort holdSeconds, DateTimeOffset expiresAt)
     {
         public string RequestId { get; } = requestId;
 
         public uint LightId { get; } = lightId;
 
-        public byte[] Key { get; } = key;
+        /// <summary>The light as the registry holds it: its key, and the frame version its commands are sealed in.</summary>
+        public DeviceEntry Light { get; } = light;
 
         /// <summary>The mode the light's beacon must show: <see cref="LightMode.Schedule"/> for a release.</summary>
         public byte Mode { get; } = mode;

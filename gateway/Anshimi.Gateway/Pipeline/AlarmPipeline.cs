@@ -70,6 +70,9 @@ public sealed partial class AlarmPipeline(
     public const string StoreFailed = "store_failed";
     public const string QueueFull = "queue_full";
 
+    /// <summary>A version-1 frame from a device that has already sent version 2 (protocol/README.md §10).</summary>
+    public const string VersionDowngrade = "version_downgrade";
+
     /// <summary>Dropped before processing: the sending device already had its budget of uplinks waiting.</summary>
     public const string DeviceBudget = "device_budget";
 
@@ -111,12 +114,49 @@ public sealed partial class AlarmPipeline(
             return Reject(rejection.Reason, rejection.Detail);
         }
 
+        string? refused = await NoteVersionAsync(device, frame, cancellationToken);
+        if (refused is not null)
+        {
+            return Reject(refused, device + " sent version " + frame.Version);
+        }
+
         return frame.Type switch
         {
             FrameType.Alarm => await HandleAlarmAsync(device, frame, payload, cancellationToken),
             FrameType.Heartbeat => HandleHeartbeat(device, frame),
             _ => Reject(UnexpectedType, device + " sent frame type " + (int)frame.Type),
         };
+    }
+
+    /// <summary>
+    /// Before an authenticated frame is acted on (protocol/README.md §10): a version-2 frame of a newer key epoch moves
+    /// the device there durably, and the first version-2 frame records that the device speaks it — its downlinks follow,
+    /// and from then on a version-1 frame of that device is refused (<see cref="VersionDowngrade"/>: a recording from
+    /// before its update). Each version-1 frame of a device not yet updated is counted. Returns a reject reason or null.
+    /// </summary>
+    public async Task<string?> NoteVersionAsync(DeviceEntry device, Frame frame, CancellationToken cancellationToken)
+    {
+        if (frame.Version == FrameCodec.CurrentVersion)
+        {
+            if (device.FrameVersion == FrameCodecV2.Version)
+            {
+                return VersionDowngrade;
+            }
+
+            metrics.FrameV1();
+            return null;
+        }
+
+        if (frame.Epoch > device.UplinkEpoch)
+        {
+            await registry.MoveUplinkEpochAsync(device, frame.Epoch, cancellationToken);
+        }
+        else
+        {
+            await registry.RecordFrameVersionAsync(device, FrameCodecV2.Version, cancellationToken);
+        }
+
+        return null;
     }
 
     private async Task<UplinkResult> HandleAlarmAsync(DeviceEntry device, Frame frame, byte[] payload, CancellationToken cancellationToken)

@@ -25,8 +25,7 @@ public sealed partial class DeviceDownlink : IDisposable
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceDownlink> _logger;
-    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
-    private readonly Lock _codecLock = new();
+    private readonly DownlinkSealer _sealer;
     private readonly ReconnectBackoff _retry;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
@@ -34,9 +33,10 @@ public sealed partial class DeviceDownlink : IDisposable
     private bool _draining;
     private CancellationTokenSource? _retryWait;
 
-    public DeviceDownlink(MqttSession mqtt, AlarmStore store, GatewayMetrics metrics, IOptions<GatewayOptions> options, TimeProvider time, ILogger<DeviceDownlink> logger)
+    public DeviceDownlink(MqttSession mqtt, AlarmStore store, GatewayMetrics metrics, DownlinkSealer sealer, IOptions<GatewayOptions> options, TimeProvider time, ILogger<DeviceDownlink> logger)
     {
         _mqtt = mqtt;
+        _sealer = sealer;
         _store = store;
         _metrics = metrics;
         _options = options.Value;
@@ -97,13 +97,8 @@ public sealed partial class DeviceDownlink : IDisposable
         _stopping.Cancel();
     }
 
-    private byte[] Encode(DeviceEntry device, uint downlinkCounter, uint alarmCounter, AckStage stage)
-    {
-        lock (_codecLock)
-        {
-            return _codec.Encode(Frame.Ack(device.Id, downlinkCounter, alarmCounter, stage), device.Key);
-        }
-    }
+    private byte[] Encode(DeviceEntry device, uint downlinkCounter, uint alarmCounter, AckStage stage) =>
+        _sealer.Seal(device, Frame.Ack(device.Id, downlinkCounter, alarmCounter, stage));
 
     private async Task DrainAsync()
     {

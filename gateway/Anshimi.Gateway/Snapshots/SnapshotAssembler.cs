@@ -94,8 +94,8 @@ public sealed partial class SnapshotAssembler(
             return Reject(malformed, key + " chunk " + FramePayloads.ChunkIndex(frame));
         }
 
-        // The alarm window of §2: a resent chunk below the newest counter is fine, a far older one is a replay.
-        if (frame.Counter <= device.HighestCounter && !AlarmWindow.Admits(frame.Counter, device.HighestCounter))
+        // The chunk window of §10: a resent chunk below the newest counter is fine, a far older one is a replay.
+        if (frame.Counter <= device.HighestCounter && !AlarmWindow.AdmitsChunk(frame.Counter, device.HighestCounter))
         {
             return Reject(FrameErrorName.Of(FrameError.Replayed), key + " chunk counter " + frame.Counter);
         }

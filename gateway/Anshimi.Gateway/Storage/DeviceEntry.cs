@@ -11,6 +11,8 @@ public sealed class DeviceEntry
 {
     private long _lastSeenTicks;
     private long _walkTestUntilTicks;
+    private volatile FrameKeySet? _keys;
+    private FrameKeySet? _downlinkKeys;
 
     public DeviceEntry(uint id, byte[] key, string profile, SiteInfo site, string? districtCode)
     {
@@ -62,6 +64,35 @@ public sealed class DeviceEntry
     }
 
     public bool IsInWalkTest(DateTimeOffset now) => WalkTestUntil is DateTimeOffset until && now < until;
+
+    /// <summary>The frame version the device last sent (protocol/README.md §10): its downlinks are sealed in the same one.</summary>
+    public byte FrameVersion { get; internal set; } = FrameCodec.CurrentVersion;
+
+    /// <summary>The key epoch of the device's version-2 uplinks the gateway has moved to; older epochs are stale_epoch.</summary>
+    public byte UplinkEpoch { get; internal set; }
+
+    /// <summary>The version-2 id-resolving key of the device's uplinks, derived once: one HMAC per heard BLE frame tries it.</summary>
+    public byte[] UplinkIdKey => KeysAt(UplinkEpoch).IdKey(FrameDirectionBit.Uplink);
+
+    /// <summary>The device's version-2 keys of <paramref name="epoch"/>. The last set is kept; another epoch derives a new one.</summary>
+    public FrameKeySet KeysAt(byte epoch)
+    {
+        FrameKeySet? kept = _keys;
+        if (kept is not null && kept.Epoch == epoch)
+        {
+            return kept;
+        }
+
+        var derived = new FrameKeySet(new PlatformHmacSha256(), Key, epoch);
+        _keys = derived;
+        return derived;
+    }
+
+    /// <summary>
+    /// The device's version-2 keys for downlinks. The gateway's downlink epoch is 0: its downlink counters start at most at
+    /// the Unix second (a restore, §2), so they reach the re-key limit of §10 in 2106.
+    /// </summary>
+    public FrameKeySet DownlinkKeys => _downlinkKeys ??= new FrameKeySet(new PlatformHmacSha256(), Key, 0);
 
     /// <summary>Log-safe: no key.</summary>
     public override string ToString() => DeviceIdText.Format(Id) + " (" + Profile + ")";

@@ -108,6 +108,8 @@ public sealed class DeviceRegistry(GatewayDatabase database)
             fresh.HeartbeatCounter = Math.Max(fresh.HeartbeatCounter, old.HeartbeatCounter);
             fresh.LastSeen = old.LastSeen > fresh.LastSeen ? old.LastSeen : fresh.LastSeen;
             fresh.WalkTestUntil = old.WalkTestUntil;
+            fresh.FrameVersion = old.FrameVersion;
+            fresh.UplinkEpoch = Math.Max(fresh.UplinkEpoch, old.UplinkEpoch);
         }
 
         _devices[deviceId] = fresh;
@@ -116,7 +118,7 @@ public sealed class DeviceRegistry(GatewayDatabase database)
     /// <summary>Only devices holding a live key take part in the pipeline.</summary>
     private const string EntryQuery = """
         SELECT id, key, profile, site_kind, site_lat, site_lon, site_address, district_code,
-               highest_counter, heartbeat_counter, last_seen
+               highest_counter, heartbeat_counter, last_seen, frame_version, uplink_epoch
         FROM devices WHERE state IN ('claimed', 'active')
         """;
 
@@ -128,7 +130,48 @@ public sealed class DeviceRegistry(GatewayDatabase database)
             HighestCounter = (uint)reader.GetInt64(8),
             HeartbeatCounter = (uint)reader.GetInt64(9),
             LastSeen = reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
+            FrameVersion = (byte)reader.GetInt64(11),
+            UplinkEpoch = (byte)reader.GetInt64(12),
         };
+    }
+
+    /// <summary>
+    /// Moves a device's version-2 uplinks to a higher key epoch (protocol/README.md §10, re-key) and records the frame
+    /// version it speaks, durably, before the frame that moved it is acted on: the device's floors start empty in the
+    /// new epoch, and every frame of an older epoch is stale_epoch from then on.
+    /// </summary>
+    public async Task MoveUplinkEpochAsync(DeviceEntry device, byte epoch, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE devices SET uplink_epoch = $epoch, frame_version = 2, highest_counter = 0, heartbeat_counter = 0, purged_counter = 0
+            WHERE id = $id AND uplink_epoch < $epoch;
+            """;
+        command.Parameters.AddWithValue("$id", (long)device.Id);
+        command.Parameters.AddWithValue("$epoch", (long)epoch);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        device.UplinkEpoch = epoch;
+        device.FrameVersion = 2;
+        device.HighestCounter = 0;
+        device.HeartbeatCounter = 0;
+    }
+
+    /// <summary>Records the frame version a device sent, when it changed: its downlinks follow it, and operators see who still speaks version 1.</summary>
+    public async Task RecordFrameVersionAsync(DeviceEntry device, byte version, CancellationToken cancellationToken)
+    {
+        if (device.FrameVersion == version)
+        {
+            return;
+        }
+
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "UPDATE devices SET frame_version = $version WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", (long)device.Id);
+        command.Parameters.AddWithValue("$version", (long)version);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        device.FrameVersion = version;
     }
 
     /// <summary>Notes an accepted heartbeat in memory; <see cref="FlushActivityAsync"/> writes it later.</summary>
@@ -208,5 +251,8 @@ public sealed class DeviceRegistry(GatewayDatabase database)
     }
 
     /// <summary>Device id, profile and last-seen of each device, for status output (no keys).</summary>
+    /// <summary>Every loaded device, unordered: what a heard version-2 BLE frame is resolved against.</summary>
+    public ICollection<DeviceEntry> All => _devices.Values;
+
     public IReadOnlyList<DeviceEntry> Snapshot() => [.. _devices.Values.OrderBy(d => d.Id)];
 }

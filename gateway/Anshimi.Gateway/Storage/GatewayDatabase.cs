@@ -95,6 +95,8 @@ public sealed class GatewayDatabase
         ("devices", "purged_counter", "INTEGER NOT NULL DEFAULT 0"),
         ("alarms", "test", "INTEGER NOT NULL DEFAULT 0"),
         ("alarms", "traceparent", "TEXT"),
+        ("devices", "frame_version", "INTEGER NOT NULL DEFAULT 1"),
+        ("devices", "uplink_epoch", "INTEGER NOT NULL DEFAULT 0"),
     ];
 
     private const string BusyAndDurable = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";

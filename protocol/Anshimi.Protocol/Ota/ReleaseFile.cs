@@ -1,7 +1,7 @@
 namespace Anshimi.Protocol.Ota
 {
     /// <summary>
-    /// The release file (protocol/README.md §10.2): <c>AREL</c>, format, manifest, its Ed25519 signature and the image.
+    /// The release file (protocol/README.md §11.2): <c>AREL</c>, format, manifest, its Ed25519 signature and the image.
     /// Only the layout is read here; whether the signature verifies and the image matches the manifest is the verifier's.
     /// </summary>
     public sealed class ReleaseFile

@@ -4,7 +4,7 @@ using Anshimi.Protocol.Security;
 namespace Anshimi.Protocol.Ota
 {
     /// <summary>
-    /// The signed description of a firmware release (protocol/README.md §10.2): what it fits, which versions it may
+    /// The signed description of a firmware release (protocol/README.md §11.2): what it fits, which versions it may
     /// replace, and the SHA-256 of every chunk and of the whole image. <see cref="Read"/> returns null for anything out of
     /// range and never throws on input; <see cref="Encode"/> writes the exact bytes the release key signs.
     /// </summary>

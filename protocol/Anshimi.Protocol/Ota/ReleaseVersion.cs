@@ -1,7 +1,7 @@
 namespace Anshimi.Protocol.Ota
 {
     /// <summary>
-    /// A firmware version <c>major.minor.patch</c>, each 0–65535 (protocol/README.md §10.1): six big-endian bytes on the
+    /// A firmware version <c>major.minor.patch</c>, each 0–65535 (protocol/README.md §11.1): six big-endian bytes on the
     /// wire, compared component by component.
     /// </summary>
     public sealed class ReleaseVersion

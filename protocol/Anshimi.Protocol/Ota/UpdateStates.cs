@@ -1,6 +1,6 @@
 namespace Anshimi.Protocol.Ota
 {
-    /// <summary>A device's update state: its byte in a state report and its text in JSON (protocol/README.md §10.5).</summary>
+    /// <summary>A device's update state: its byte in a state report and its text in JSON (protocol/README.md §11.5).</summary>
     public static class UpdateState
     {
         public const byte Idle = 0;
@@ -32,7 +32,7 @@ namespace Anshimi.Protocol.Ota
             return IndexOf(Names, name);
         }
 
-        /// <summary>True when nothing more happens for this release at this device (§10.5, "Final").</summary>
+        /// <summary>True when nothing more happens for this release at this device (§11.5, "Final").</summary>
         public static bool IsFinal(int state, int reason)
         {
             return state == Confirmed || state == RolledBack || state == Failed || state == Cancelled ||

@@ -6,7 +6,7 @@ using NSec.Cryptography;
 namespace Anshimi.Protocol.Releases;
 
 /// <summary>
-/// The city's Ed25519 release key (protocol/README.md §10.2). The private half lives in a file its officer keeps
+/// The city's Ed25519 release key (protocol/README.md §11.2). The private half lives in a file its officer keeps
 /// offline: one line, the 32-byte seed as hex, written readable by its owner only. The public half (32 bytes, hex) goes
 /// into the devices' loaders and the cloud's <c>Firmware:ReleaseKeys</c>.
 /// </summary>

@@ -16,7 +16,7 @@ public sealed record ReleaseDescription(
     string Entry,
     int ChunkSize = ReleasePacker.DefaultChunkSize);
 
-/// <summary>Packs a device application into a signed release file (protocol/README.md §10.2).</summary>
+/// <summary>Packs a device application into a signed release file (protocol/README.md §11.2).</summary>
 public static class ReleasePacker
 {
     public const int DefaultChunkSize = 4096;

@@ -22,7 +22,7 @@ public sealed record ReleaseVerification(
 }
 
 /// <summary>
-/// Checks a release as a device would (protocol/README.md §10.2, §10.5): the file's layout, the manifest, the key id
+/// Checks a release as a device would (protocol/README.md §11.2, §11.5): the file's layout, the manifest, the key id
 /// among the trusted public keys, the Ed25519 signature over the manifest, every chunk's hash and the image's.
 /// </summary>
 public sealed class ReleaseVerifier

@@ -251,7 +251,7 @@ public static class AckStageName
 }
 
 /// <summary>
-/// Cloud → gateway: offer the signed release to these devices bound to the gateway (protocol/README.md §10.6). The
+/// Cloud → gateway: offer the signed release to these devices bound to the gateway (protocol/README.md §11.6). The
 /// gateway answers with one <see cref="FirmwareStateEnvelope"/> per device and fetches the image with
 /// <see cref="FirmwareFetchEnvelope"/>.
 /// </summary>

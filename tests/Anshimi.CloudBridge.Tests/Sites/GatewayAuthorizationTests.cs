@@ -159,6 +159,33 @@ public sealed class GatewayAuthorizationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sealed_version_2_frame_is_opened_under_the_devices_key_and_one_of_another_alarm_or_altered_is_refused()
+    {
+        await BindAsync(0xB006);
+        var sealer = new FrameCodecV2(new PlatformHmacSha256());
+        var keys = new FrameKeySet(new PlatformHmacSha256(), TestAlarms.KeyOf(0xB006), 0);
+        AlarmEnvelope Sealed(uint counter, uint frameCounter, byte[]? alter = null)
+        {
+            byte[] frame = sealer.Encode(Frame.Alarm(0xB006, frameCounter, ContactIdCode.Duress, ContactIdQualifier.NewEvent, 1), keys);
+            if (alter is not null)
+            {
+                frame[^1] ^= alter[0];
+            }
+
+            return TestAlarms.Alarm(0xB006, counter, gatewayId: Home, code: ContactIdCode.Duress) with { FrameHex = Convert.ToHexStringLower(frame) };
+        }
+
+        await PublishAsync(_home, Home, Sealed(2, 3));
+        await PublishAsync(_home, Home, Sealed(4, 4, alter: [0x01]));
+        await Eventually.HoldsAsync(() => _bridge.Refusals.Count(RefusalReason.BadFrame) == 2, "a sealed frame of another counter and an altered one refused");
+
+        AlarmEnvelope duress = Sealed(5, 5);
+        await PublishAsync(_home, Home, duress);
+        await Eventually.HoldsAsync(() => Receipts(_homeCommands, duress.Key) == 1, "receipt for the sealed duress alarm");
+        Assert.Equal(121, (await _bridge.Store.FindAsync(duress.Key, CancellationToken.None))!.EventCode);
+    }
+
+    [Fact]
     public async Task A_device_status_from_2099_is_clamped_to_the_clouds_clock_and_leaves_the_district_alone()
     {
         await BindAsync(0xD001, profile: "doorbell", kind: "shop");

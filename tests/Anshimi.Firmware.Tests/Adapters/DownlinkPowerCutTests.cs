@@ -37,7 +37,7 @@ public sealed class DownlinkPowerCutTests : IDisposable
                 _directories.Add(directory);
                 var flash = new PowerCutFlash(directory, write, step);
                 var acted = new AckLog();
-                var receiver = new DownlinkReceiver(_codec, Key, DeviceId, flash, 8, acted);
+                var receiver = new DownlinkReceiver(new FrameSeal(new HmacSha256(), Key, DeviceId, 1), DeviceId, flash, 8, acted);
                 try
                 {
                     foreach (byte[] ack in acks)
@@ -54,7 +54,7 @@ public sealed class DownlinkPowerCutTests : IDisposable
                 string where = "cut at " + step + " of write " + write;
                 Assert.Equal(write - 1, acted.Seen.Count);
 
-                var rebooted = new DownlinkReceiver(_codec, Key, DeviceId, flash, 8, acted = new AckLog());
+                var rebooted = new DownlinkReceiver(new FrameSeal(new HmacSha256(), Key, DeviceId, 1), DeviceId, flash, 8, acted = new AckLog());
                 Assert.True(rebooted.HighestAccepted >= write - 1, where);
                 foreach (byte[] ack in acks.Take(write - 1))
                 {

@@ -5,7 +5,7 @@ using Anshimi.Protocol.Releases;
 namespace Anshimi.Protocol.Tests.Ota;
 
 /// <summary>
-/// Signed releases (protocol/README.md §10.2): what the packer writes verifies, and a changed manifest, a changed chunk,
+/// Signed releases (protocol/README.md §11.2): what the packer writes verifies, and a changed manifest, a changed chunk,
 /// another key or a malformed file is refused with its reason, never with an exception.
 /// </summary>
 [Trait("Category", "Ota")]

@@ -1,0 +1,60 @@
+using Anshimi.Firmware.Hal;
+using Anshimi.Protocol;
+
+namespace Anshimi.Firmware
+{
+    /// <summary>
+    /// A version-2 receiver's floor for one sender (protocol/README.md §10, re-key): the key epoch it moved to and the
+    /// highest counter accepted in it, kept in flash as one 5-byte record written before the frame acts. A power cut
+    /// during the write leaves the old pair or the new one (the flash adapter replaces an entry atomically), so a frame
+    /// recorded before a re-key never acts again, whatever the cut.
+    /// </summary>
+    public sealed class EpochFloor
+    {
+        private readonly IDeviceStorage _storage;
+        private readonly string _recordName;
+        private readonly byte[] _image = new byte[EpochCounterFloor.RecordLength];
+        private readonly EpochCounterFloor _floor;
+
+        public EpochFloor(IDeviceStorage storage, string recordName)
+        {
+            _storage = storage;
+            _recordName = recordName;
+            byte[]? image = storage.Read(recordName);
+            _floor = EpochCounterFloor.Read(image!, 0, image == null ? 0 : image.Length);
+        }
+
+        public byte Epoch
+        {
+            get { return _floor.Epoch; }
+        }
+
+        public uint Counter
+        {
+            get { return _floor.Counter; }
+        }
+
+        /// <summary>False after the record could not be written (the frame still acts; the heartbeat reports the fault).</summary>
+        public bool StorageHealthy { get; private set; } = true;
+
+        /// <summary>The last accepted frame again: the sender still advertising it. Neither news nor a replay.</summary>
+        public bool IsRepeat(byte epoch, uint counter)
+        {
+            return counter != 0 && _floor.IsRepeat(epoch, counter);
+        }
+
+        /// <summary>Accepts a fresh (epoch, counter), having first written it to flash; false (no change) otherwise.</summary>
+        public bool TryAccept(byte epoch, uint counter)
+        {
+            if (_floor.Check(epoch, counter) != FrameError.None)
+            {
+                return false;
+            }
+
+            EpochCounterFloor.WriteRecord(epoch, counter, _image, 0);
+            StorageHealthy = _storage.Write(_recordName, _image);
+            _floor.TryAccept(epoch, counter);
+            return true;
+        }
+    }
+}
