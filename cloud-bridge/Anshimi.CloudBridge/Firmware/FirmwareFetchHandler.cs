@@ -24,7 +24,7 @@ public sealed class FirmwareFetchHandler(FirmwareStore store, FirmwareReleases r
             return null;
         }
 
-        await replies.SendAsync(message.GatewayId, new FirmwarePartEnvelope(releaseId, fetch.Index, chunk), cancellationToken);
+        replies.Send(message.GatewayId, new FirmwarePartEnvelope(releaseId, fetch.Index, chunk));
         return null;
     }
 }

@@ -356,7 +356,7 @@ public sealed partial class FirmwareRollouts(
             {
                 var offer = new FirmwareOfferEnvelope(rollout.RolloutId, release.ReleaseId, release.ManifestBytes, signature,
                     [.. batch.Select(d => d.DeviceId)], now + Options.OfferLifetime);
-                await replies.SendAsync(gateway.Key, offer, cancellationToken);
+                replies.Send(gateway.Key, offer);
             }
         }
 
@@ -377,7 +377,7 @@ public sealed partial class FirmwareRollouts(
         List<RolloutDevice> devices = await store.ListRolloutDevicesAsync(rollout.RolloutId, cancellationToken);
         foreach (string gateway in devices.Where(d => !d.Final).Select(d => d.GatewayId).Distinct())
         {
-            await replies.SendAsync(gateway, new FirmwareCancelEnvelope(rollout.RolloutId, rollout.ReleaseId), cancellationToken);
+            replies.Send(gateway, new FirmwareCancelEnvelope(rollout.RolloutId, rollout.ReleaseId));
         }
     }
 
