@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIGURATION ?= Debug
-APT_PACKAGES := mosquitto mosquitto-clients python3 python3-paho-mqtt chromium fonts-nanum sqlite3 procps libgpiod2 systemd rabbitmq-server nats-server postgresql
+APT_PACKAGES := mosquitto mosquitto-clients python3 python3-paho-mqtt python3-cryptography chromium fonts-nanum sqlite3 procps libgpiod2 systemd rabbitmq-server nats-server postgresql
 
 .PHONY: all deps restore build test test-fast demo bench bench-heartbeats install-gateway bench-alloc fuzz clean
 

@@ -87,7 +87,11 @@ for box in "$state" "$state/box-b"; do
 done
 dynsec_plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
 [ -n "$dynsec_plugin" ] || { echo "mosquitto_dynamic_security.so not found (package mosquitto)" >&2; exit 1; }
-claim_code=$("${installer[@]}" label "$new_device" --svg "$state/new-device-label.svg" | sed -n 's/^등록 코드 //p')
+# The factory: a key pair in the new bell's flash, its public half and a new claim code on the label.
+new_device_key=$("${sim[@]}" factory --device-id "$new_device" --state "$state/new-device")
+new_device_label=$("${installer[@]}" label "$new_device" --key "$new_device_key" --svg "$state/new-device-label.svg")
+claim_code=$(sed -n 's/^등록 코드 //p' <<<"$new_device_label")
+label_qr=$(sed -n 's/^QR //p' <<<"$new_device_label")
 
 # Each box's broker: its own ports, config and data, as on a gateway box.
 box_broker_conf() { # box-directory
@@ -248,7 +252,7 @@ $(box_devices "$state/box-b/fleet.json")
   설치기사 작업 Installer journey — a factory-fresh bell $new_device (label: $state/new-device-label.svg):
     export ANSHIMI_GATEWAY_URL=http://127.0.0.1:$gateway_port/ ANSHIMI_ADMIN_TOKEN_FILE=$state/gateway/admin.token
     ${installer[*]} discover
-    ${installer[*]} claim $new_device --code $claim_code
+    ${installer[*]} claim $new_device --code $label_qr      (the label's QR content; typed: --code $claim_code --key $new_device_key)
     ${installer[*]} bind $new_device --kind home --address "서울특별시 중구 세종대로 110" --lat 37.5665 --lon 126.9780 --ref R-DEMO01
     ${installer[*]} walk-test $new_device      (then press it — its control API opens once claimed: $sim_cmd press $new_device --control 127.0.0.1:$new_device_port)
   장치·보안등 상태 Bells, doorbells and streetlights:

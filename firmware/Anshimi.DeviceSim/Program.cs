@@ -123,7 +123,8 @@ unclaimedCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
         throw new FormatException("--device-id must be 8 hex digits: " + idText);
     }
 
-    var identity = new FactoryIdentity(deviceId, parse.GetValue(claimOption)!, parse.GetValue(profileOption)!, parse.GetValue(firmwareOption)!);
+    byte[] privateKey = FactoryKey.LoadOrCreate(parse.GetValue(stateOption)!.FullName, Anshimi.Protocol.DeviceIdText.Format(deviceId));
+    var identity = new FactoryIdentity(deviceId, parse.GetValue(claimOption)!, privateKey, parse.GetValue(profileOption)!, parse.GetValue(firmwareOption)!);
     (string host, int port) = HostPort(parse.GetValue(brokerOption)!, "--broker");
     IPEndPoint control = Endpoint(parse.GetValue(controlOption)!);
     var log = TextWriter.Synchronized(Console.Out);
@@ -131,6 +132,24 @@ unclaimedCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     using var server = new ControlServer(simulated, null, control);
     log.WriteLine("장치 " + identity + " 실행 중, 제어 API http://" + control + "/devices (running; Ctrl-C to stop)");
     await server.RunAsync(cancellationToken);
+    return 0;
+}));
+
+// factory
+var factoryCommand = new Command("factory", "공장 키 생성 — make a device's factory key pair in its flash (kept if present) and print the public key for its label")
+{
+    idOption, stateOption,
+};
+factoryCommand.SetAction(parse => Run(() =>
+{
+    string idText = parse.GetValue(idOption)!;
+    if (!Anshimi.Protocol.DeviceIdText.TryParse(idText, out uint deviceId))
+    {
+        throw new FormatException("--device-id must be 8 hex digits: " + idText);
+    }
+
+    byte[] privateKey = FactoryKey.LoadOrCreate(parse.GetValue(stateOption)!.FullName, Anshimi.Protocol.DeviceIdText.Format(deviceId));
+    Console.WriteLine(Convert.ToHexString(new FactoryIdentity(deviceId, "", privateKey, "", "").PublicKey));
     return 0;
 }));
 
@@ -239,7 +258,7 @@ emergencyCommand.SetAction((parse, cancellationToken) => DoorbellAction(parse.Ge
 
 var root = new RootCommand("안심이 장치 시뮬레이터 — Anshimi device simulator (panic bells, doorbells, streetlights, and the app back end)")
 {
-    fleetCommand, brokerAuthCommand, runCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand, speakCommand, tamperCommand, mainsCommand, batteryCommand, ringCommand, motionCommand, emergencyCommand,
+    fleetCommand, brokerAuthCommand, runCommand, factoryCommand, unclaimedCommand, pressCommand, escortCommand, statusCommand, speakCommand, tamperCommand, mainsCommand, batteryCommand, ringCommand, motionCommand, emergencyCommand,
     walkCommand, reportCommand,
 };
 return await root.Parse(args).InvokeAsync();

@@ -4,23 +4,63 @@ using Anshimi.Firmware.Provisioning;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Provisioning;
+using Anshimi.Protocol.Security;
+using System.Security.Cryptography;
 using Anshimi.Protocol.Upstream;
 using Anshimi.Protocol.Upstream.Provisioning;
 
 namespace Anshimi.DeviceSim;
 
-/// <summary>What a device knows when it leaves the factory: id, claim code (printed on its label), profile and firmware.</summary>
-public sealed record FactoryIdentity(uint DeviceId, string ClaimCode, string Profile, string FirmwareVersion)
+/// <summary>
+/// What a device knows when it leaves the factory: id, claim code and factory X25519 private key (the code and
+/// the key's public half are printed on its label), profile and firmware.
+/// </summary>
+public sealed record FactoryIdentity(uint DeviceId, string ClaimCode, byte[] PrivateKey, string Profile, string FirmwareVersion)
 {
     public string DeviceIdText => Protocol.DeviceIdText.Format(DeviceId);
 
-    /// <summary>Log-safe: no claim code.</summary>
+    /// <summary>The public half, by the portable X25519 the device runs.</summary>
+    public byte[] PublicKey
+    {
+        get
+        {
+            var publicKey = new byte[X25519.KeyLength];
+            new X25519().PublicKey(publicKey, 0, PrivateKey, 0);
+            return publicKey;
+        }
+    }
+
+    /// <summary>What the label's QR code holds.</summary>
+    public string LabelPayload =>
+        Protocol.Upstream.Provisioning.ClaimCode.LabelPayload(DeviceIdText, Protocol.Upstream.Provisioning.ClaimCode.Normalize(ClaimCode, out _) ?? ClaimCode, PublicKey);
+
+    /// <summary>Log-safe: no claim code, no key.</summary>
     public override string ToString() => DeviceIdText + " (" + Profile + ", " + FirmwareVersion + ")";
+}
+
+/// <summary>The factory key pair's private half in a device's flash: made once, kept across power-ups.</summary>
+public static class FactoryKey
+{
+    public const string RecordName = "factory-key";
+
+    /// <summary>The key in the device's flash, made (from the OS's CSPRNG) and written first if there is none.</summary>
+    public static byte[] LoadOrCreate(string stateRoot, string deviceIdText)
+    {
+        var storage = new FileDeviceStorage(Path.Combine(stateRoot, deviceIdText));
+        byte[]? key = storage.Read(RecordName);
+        if (key is { Length: X25519.KeyLength })
+        {
+            return key;
+        }
+
+        key = RandomNumberGenerator.GetBytes(X25519.KeyLength);
+        return storage.Write(RecordName, key) ? key : throw new IOException("could not write the factory key for " + deviceIdText);
+    }
 }
 
 /// <summary>
 /// A bell fresh from the factory: connects anonymously, says hello on the provisioning topic until
-/// a gateway answers with credentials sealed to its claim code, stores them in its flash, then runs
+/// a gateway answers with credentials sealed to its factory key, stores them in its flash, then runs
 /// as a normal bell under its own broker account. With credentials already in flash it skips
 /// straight to running.
 /// </summary>
@@ -50,7 +90,7 @@ public static class UnclaimedDevice
         MqttSession session = MqttSession.Create(
             MqttLink.AnonymousOptions(BrokerListeners.UnclaimedClientId(identity.DeviceIdText), host, BrokerListeners.ProvisioningPort(port)), message => log.WriteLine("mqtt: " + message));
         await using var link = new MqttLink(session, identity.DeviceId, announcesStatus: false);
-        var config = new ProvisioningConfig(identity.DeviceId, claimSecret, identity.Profile, identity.FirmwareVersion);
+        var config = new ProvisioningConfig(identity.DeviceId, claimSecret, identity.PrivateKey, identity.Profile, identity.FirmwareVersion);
         var provisioning = new DeviceProvisioning(config, new SystemClock(), storage, link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
         link.Start();
         int dropped = 0;

@@ -63,8 +63,8 @@ public sealed class GatewayAdminClient : IDisposable
 
     public Task<DeviceInfo> DeviceAsync(string id, CancellationToken ct) => SendAsync<DeviceInfo>(HttpMethod.Get, "devices/" + id, null, ct);
 
-    public Task<DeviceInfo> ClaimAsync(string id, string code, CancellationToken ct) =>
-        SendAsync<DeviceInfo>(HttpMethod.Post, "devices/" + id + "/claim", JsonContent.Create(new { code }), ct);
+    public Task<DeviceInfo> ClaimAsync(string id, string code, string? key, CancellationToken ct) =>
+        SendAsync<DeviceInfo>(HttpMethod.Post, "devices/" + id + "/claim", JsonContent.Create(new { code, key }), ct);
 
     public Task<DeviceInfo> BindAsync(string id, string kind, string address, string latitude, string longitude, string reference, CancellationToken ct) =>
         SendAsync<DeviceInfo>(HttpMethod.Put, "devices/" + id + "/site", JsonContent.Create(new { kind, address, latitude, longitude, reference }), ct);

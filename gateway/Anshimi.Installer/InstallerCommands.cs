@@ -107,14 +107,15 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
     private Command Claim()
     {
         Argument<string> device = DeviceArgument();
-        var code = new Option<string>("--code") { Description = "라벨의 등록 코드 claim code from the label", Required = true };
+        var code = new Option<string>("--code") { Description = "라벨 QR 코드 내용 또는 등록 코드 the label's scanned QR content, or its claim code", Required = true };
+        var key = new Option<string?>("--key") { Description = "라벨의 공개키 (등록 코드를 직접 입력할 때) the label's public key, when the code is typed" };
         var timeout = new Option<int>("--timeout") { Description = "장치 접속 대기 초 seconds to wait for the device to connect", DefaultValueFactory = _ => 60 };
-        var command = new Command("claim", "장치 등록 — claim a device with its label's code; issues its own key and broker account") { device, code, timeout };
+        var command = new Command("claim", "장치 등록 — claim a device with its label; issues its own key and broker account, sealed to the label's key") { device, code, key, timeout };
         command.SetAction((parse, ct) => RunAsync(parse, async (client, t) =>
         {
             string id = Id(parse.GetValue(device)!);
             output.WriteLine("[1/2] " + t["claim.checking"]);
-            DeviceInfo claimed = await client.ClaimAsync(id, parse.GetValue(code)!, ct);
+            DeviceInfo claimed = await client.ClaimAsync(id, parse.GetValue(code)!, parse.GetValue(key), ct);
             output.WriteLine("      " + t["claim.issued"] + " " + claimed.DeviceId + " " + claimed.Profile + " fw " + claimed.FirmwareVersion);
             output.WriteLine("[2/2] " + t["claim.waiting"]);
             DateTimeOffset deadline = DateTimeOffset.UtcNow.AddSeconds(parse.GetValue(timeout));
@@ -162,8 +163,9 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
     {
         Argument<string> device = DeviceArgument();
         var code = new Option<string?>("--code") { Description = "등록 코드 claim code (생략하면 새로 생성 new one when omitted)" };
+        var key = new Option<string>("--key") { Description = "장치의 공장 공개키 the device's factory public key (64 hex digits)", Required = true };
         var svg = new Option<FileInfo?>("--svg") { Description = "라벨 프린터용 SVG 파일 write the QR code as SVG for a label printer" };
-        var command = new Command("label", "라벨 인쇄 — print the QR code and claim code for a device label") { device, code, svg };
+        var command = new Command("label", "라벨 인쇄 — print the QR code, claim code and public key for a device label") { device, code, key, svg };
         command.SetAction(parse => RunLocal(parse, t =>
         {
             string id = Id(parse.GetValue(device)!);
@@ -175,10 +177,13 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
             }
 
             string normalized = ClaimCode.Normalize(typed, out string problem) ?? throw new FormatException("--code " + problem);
-            string payload = LabelPrinter.Payload(id, normalized);
+            byte[] publicKey = ClaimCode.PublicKey(parse.GetValue(key), out string keyProblem) ?? throw new FormatException("--key " + keyProblem);
+            string payload = LabelPrinter.Payload(id, normalized, publicKey);
             output.WriteLine(LabelPrinter.Terminal(payload));
             output.WriteLine((t.English ? "Device " : "장치 ") + id);
             output.WriteLine((t.English ? "Claim code " : "등록 코드 ") + ClaimCode.Format(normalized));
+            output.WriteLine((t.English ? "Key " : "공개키 ") + ClaimCode.FormatPublicKey(publicKey));
+            output.WriteLine("QR " + payload);
             if (parse.GetValue(svg) is FileInfo file)
             {
                 File.WriteAllText(file.FullName, LabelPrinter.Svg(payload));

@@ -3,10 +3,10 @@ using QRCoder;
 
 namespace Anshimi.Installer;
 
-/// <summary>The device label: a QR code of <c>ANSHIMI:1:{id}:{code}</c> (terminal or SVG) and the code in text.</summary>
+/// <summary>The device label: a QR code of <c>ANSHIMI:2:{id}:{code}:{key}</c> (terminal or SVG), the code and the key in text.</summary>
 public static class LabelPrinter
 {
-    public static string Payload(string deviceId, string normalizedCode) => ClaimCode.LabelPayload(deviceId, normalizedCode);
+    public static string Payload(string deviceId, string normalizedCode, byte[] publicKey) => ClaimCode.LabelPayload(deviceId, normalizedCode, publicKey);
 
     /// <summary>The QR code in half-block characters, quiet zone included, for a terminal.</summary>
     public static string Terminal(string payload)

@@ -2,13 +2,16 @@
 """Independent reference encoder for the Anshimi device frame (protocol/README.md).
 
 Writes frames.json, the shared test vectors. It uses only Python's standard library (hmac, hashlib),
-so the vectors do not depend on the C# implementation they check.
+so the vectors do not depend on the C# implementation they check; the provisioning vectors come from
+provisioning.py (its own X25519 and HKDF, and AES-GCM from python3-cryptography).
 Run: python3 protocol/vectors/generate.py > protocol/vectors/frames.json
 """
 import hashlib
 import hmac
 import json
 import struct
+
+import provisioning
 
 KEYS = {
     "device-a": bytes(range(32)).hex(),
@@ -107,4 +110,4 @@ vectors = [
             encode(KEYS["device-b"], "alarm", 0x0B0C0D0E, 1, 122, 1, 1, b""), "unknown_device", receiver="gateway", topic="anshimi/v1/d/0B0C0D0E/up"),
     invalid("replayed-counter", "valid alarm-panic (counter 7), never stored, after counter 1031 was accepted: below the 1024-counter alarm window", "device-a", panic, "replayed", last_counter=7 + 1024),
 ]
-print(json.dumps({"keys": KEYS, "vectors": vectors}, indent=2, ensure_ascii=False))
+print(json.dumps({"keys": KEYS, "vectors": vectors, "provisioning": provisioning.vectors()}, indent=2, ensure_ascii=False))

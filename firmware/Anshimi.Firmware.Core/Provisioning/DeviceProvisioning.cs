@@ -10,10 +10,11 @@ namespace Anshimi.Firmware.Provisioning
 
     /// <summary>
     /// The unclaimed device's side of provisioning (protocol/README.md §9): announces a hello tagged
-    /// with a key derived from its claim secret, waits for the gateway's sealed credentials, opens
-    /// them, and stores them in flash before reporting success. Anything malformed, foreign or not
-    /// opening under the claim secret is dropped and counted. Messages arrive on the link's thread and
-    /// are only queued; <see cref="Tick"/> does the work.
+    /// with a key derived from its claim secret and carrying its factory public key, waits for the
+    /// gateway's credentials sealed to that key, opens them with its factory private key (portable
+    /// X25519, then the platform's HKDF and AES-GCM), and stores them in flash before reporting success.
+    /// Anything malformed, foreign or not opening is dropped and counted. Messages arrive on the link's
+    /// thread and are only queued; <see cref="Tick"/> does the work.
     /// </summary>
     public sealed class DeviceProvisioning
     {
@@ -27,6 +28,9 @@ namespace Anshimi.Firmware.Provisioning
         private readonly IProvisioningCipher _cipher;
         private readonly ProvisioningCodec _codec;
         private readonly byte[] _nonce;
+        private readonly byte[] _publicKey = new byte[X25519.KeyLength];
+        private readonly byte[] _shared = new byte[X25519.KeyLength];
+        private readonly X25519 _x25519 = new X25519();
         private readonly byte[] _hello;
         private readonly string _credentialsTopic;
         private readonly string _helloTopic;
@@ -50,8 +54,9 @@ namespace Anshimi.Firmware.Provisioning
             // A fresh nonce per power-up: credentials sealed for an earlier hello do not open now.
             _nonce = new byte[ProvisioningCodec.NonceLength];
             random.Fill(_nonce);
+            _x25519.PublicKey(_publicKey, 0, config.FactoryPrivateKey, 0);
             byte[] helloKey = cipher.DeriveKey(config.ClaimSecret, _nonce, ProvisioningCodec.HelloKeyInfoBytes(), 32);
-            _hello = _codec.EncodeHello(new HelloMessage(config.DeviceId, _nonce, config.Profile, config.FirmwareVersion), helloKey);
+            _hello = _codec.EncodeHello(new HelloMessage(config.DeviceId, _nonce, _publicKey, config.Profile, config.FirmwareVersion), helloKey);
             _helloTopic = Topics.ProvisioningHello(config.DeviceId);
             _credentialsTopic = Topics.ProvisioningCredentials(config.DeviceId);
             _nextHelloMs = clock.MonotonicMs;
@@ -80,7 +85,7 @@ namespace Anshimi.Firmware.Provisioning
         /// <summary>Well-formed messages for another device or an earlier power-up.</summary>
         public int DroppedForeign { get; private set; }
 
-        /// <summary>Messages that did not open under the claim secret (forged, altered, wrong claim code).</summary>
+        /// <summary>Messages that did not open under the factory key (forged, altered, sealed to another key).</summary>
         public int DroppedUnauthentic { get; private set; }
 
         /// <summary>Messages lost because the queue was full.</summary>
@@ -161,9 +166,18 @@ namespace Anshimi.Firmware.Provisioning
                 return;
             }
 
-            byte[] salt = ProvisioningCodec.CredentialsSalt(_nonce, message.GatewayNonce);
-            byte[] key = _cipher.DeriveKey(_config.ClaimSecret, salt, ProvisioningCodec.CredentialsKeyInfoBytes(), 32);
+            // An all-zero shared secret means a low-order ephemeral key: anyone could compute it.
+            if (!_x25519.Compute(_shared, 0, _config.FactoryPrivateKey, 0, message.EphemeralPublicKey, 0))
+            {
+                DroppedUnauthentic++;
+                return;
+            }
+
+            byte[] salt = ProvisioningCodec.CredentialsSalt(_nonce, message.EphemeralPublicKey, _publicKey);
+            byte[] key = _cipher.DeriveKey(_shared, salt, ProvisioningCodec.CredentialsKeyInfoBytes(), 32);
+            System.Array.Clear(_shared, 0, _shared.Length);
             byte[]? plaintext = _cipher.Open(key, message.CipherNonce, message.Ciphertext, message.Tag, message.Header);
+            System.Array.Clear(key, 0, key.Length);
             if (plaintext == null)
             {
                 DroppedUnauthentic++;

@@ -34,7 +34,7 @@ public sealed class ProvisioningTarget : IFuzzTarget
         {
             byte[] joined = ProvisioningCodec.JoinCredentials(credentials.Header, credentials.Ciphertext, credentials.Tag);
             Expect(joined.AsSpan().SequenceEqual(input), "a read credentials message is its header, cipher text and tag");
-            Expect(ProvisioningCodec.EncodeCredentialsHeader(credentials.DeviceId, credentials.DeviceNonce, credentials.GatewayNonce, credentials.CipherNonce, credentials.Ciphertext.Length)
+            Expect(ProvisioningCodec.EncodeCredentialsHeader(credentials.DeviceId, credentials.DeviceNonce, credentials.EphemeralPublicKey, credentials.CipherNonce, credentials.Ciphertext.Length)
                 .AsSpan().SequenceEqual(credentials.Header), "a read credentials header re-encodes to its bytes");
         }
 

@@ -19,7 +19,7 @@ public sealed class CommissioningException(int status, string code, string messa
 
 /// <summary>
 /// The installer's journey on the gateway: claim a heard device with its label's code (issuing its
-/// frame key and broker account, sealed to the claim secret), bind it to a site, walk-test it,
+/// frame key and broker account, sealed to its factory key), bind it to a site, walk-test it,
 /// replace or decommission it, and bulk-edit sites from CSV. Keys, passwords and claim codes never
 /// reach a log or an answer.
 /// </summary>
@@ -40,28 +40,37 @@ public sealed partial class Commissioning(
     private readonly SemaphoreSlim _changes = new(1, 1);
 
     /// <summary>
-    /// Claims a device: checks the code against its hello, creates its broker account, stores its
-    /// new key, and publishes the sealed credentials to it.
+    /// Claims a device: reads its label (the scanned QR content, or the typed code and factory key), picks the
+    /// hello whose tag the code verifies and whose key is the label's, creates its broker account, stores its new
+    /// key, and publishes the credentials sealed to the label's key.
     /// </summary>
-    public async Task<DeviceRow> ClaimAsync(uint deviceId, string claimCode, CancellationToken cancellationToken)
+    public async Task<DeviceRow> ClaimAsync(uint deviceId, string label, string? typedKey, CancellationToken cancellationToken)
     {
         string id = DeviceIdText.Format(deviceId);
-        string normalized = ClaimCode.Normalize(claimCode, out string problem)
-            ?? throw new CommissioningException(400, "bad_claim_code", "claim code " + problem);
+        (string normalized, byte[] labelKey) = ReadLabel(id, label, typedKey);
         IReadOnlyList<HelloSighting> candidates = board.Candidates(deviceId);
         if (candidates.Count == 0)
         {
             throw new CommissioningException(404, "not_heard", "device " + id + " has not said hello recently; power it on near the gateway and run discover");
         }
 
-        // Only the device itself can tag a hello under its claim secret: that hello is the one answered.
+        // The code proves the installer holds this device's label, but a photo of the label proves the same: a hello
+        // is answered only when it also carries the label's key, and the answer is sealed to that key.
         byte[] secret = ClaimCode.Secret(normalized);
-        HelloSighting? sighting = candidates.FirstOrDefault(c => CredentialSealer.HelloMatches(c.Raw, c.Hello, secret));
-        if (sighting is null)
+        List<HelloSighting> tagged = [.. candidates.Where(c => CredentialSealer.HelloMatches(c.Raw, c.Hello, secret))];
+        if (tagged.Count == 0)
         {
             metrics.Claim("wrong_code");
             LogClaimRefused(logger, id);
             throw new CommissioningException(403, "wrong_claim_code", "the claim code does not match device " + id);
+        }
+
+        HelloSighting? sighting = tagged.FirstOrDefault(c => c.Hello.PublicKey.AsSpan().SequenceEqual(labelKey));
+        if (sighting is null)
+        {
+            metrics.Claim("key_mismatch");
+            LogKeyMismatch(logger, id);
+            throw new CommissioningException(409, "key_mismatch", "device " + id + " said hello with a key other than its label's; nothing was issued");
         }
 
         await _changes.WaitAsync(cancellationToken);
@@ -82,7 +91,7 @@ public sealed partial class Commissioning(
                 throw new CommissioningException(409, "not_claimable", "device " + id + " changed state meanwhile");
             }
 
-            byte[] sealedCredentials = CredentialSealer.Seal(sighting.Hello, secret, new DeviceCredentials(key, id, password));
+            byte[] sealedCredentials = CredentialSealer.Seal(sighting.Hello, labelKey, new DeviceCredentials(key, id, password));
             await mqtt.PublishAsync(Topics.ProvisioningCredentials(deviceId), sealedCredentials, MqttQos.AtLeastOnce, retain: false, cancellationToken);
             board.Forget(deviceId);
             metrics.Claim("claimed");
@@ -266,6 +275,26 @@ public sealed partial class Commissioning(
             : row;
     }
 
+    /// <summary>The claim code and factory key from a scanned label, or from a typed code and key.</summary>
+    private static (string Code, byte[] Key) ReadLabel(string id, string label, string? typedKey)
+    {
+        if (label.TrimStart().StartsWith("ANSHIMI:", StringComparison.Ordinal))
+        {
+            if (!ClaimCode.TryReadLabel(label, out string labelId, out string code, out byte[] key, out string problem))
+            {
+                throw new CommissioningException(400, "bad_label", "label " + problem);
+            }
+
+            return labelId == id ? (code, key) : throw new CommissioningException(400, "bad_label", "the label is device " + labelId + "'s, not " + id + "'s");
+        }
+
+        string normalized = ClaimCode.Normalize(label, out string codeProblem)
+            ?? throw new CommissioningException(400, "bad_claim_code", "claim code " + codeProblem);
+        byte[] typed = ClaimCode.PublicKey(typedKey, out string keyProblem)
+            ?? throw new CommissioningException(400, "bad_key", "the label's key (scan the QR code, or type the key printed under it) " + keyProblem);
+        return (normalized, typed);
+    }
+
     private static void Expect(RegistryChange change, uint deviceId)
     {
         if (change == RegistryChange.NotFound)
@@ -293,6 +322,9 @@ public sealed partial class Commissioning(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claim of device {DeviceId} refused: wrong claim code")]
     private static partial void LogClaimRefused(ILogger logger, string deviceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Claim of device {DeviceId} refused: its hello carries a key other than its label's")]
+    private static partial void LogKeyMismatch(ILogger logger, string deviceId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} claimed ({Profile}, firmware {Firmware}); sealed credentials sent")]
     private static partial void LogClaimed(ILogger logger, string deviceId, string profile, string firmware);

@@ -39,6 +39,12 @@ public sealed class HelloBoard(ProvisioningMetrics metrics, RejectLog rejectLog,
         }
 
         HelloMessage? hello = ProvisioningCodec.ReadHello(payload);
+        if (hello is null && ProvisioningCodec.IsVersion1Hello(payload))
+        {
+            Drop(ProvisioningMetrics.Version1, topic);
+            return;
+        }
+
         if (hello is null)
         {
             Drop(ProvisioningMetrics.Malformed, topic);

@@ -12,7 +12,8 @@ using Microsoft.Extensions.Options;
 
 namespace Anshimi.Gateway.Provisioning;
 
-public sealed record ClaimRequest(string? Code);
+/// <summary>Code: the scanned label (QR content) or the typed claim code; Key: the typed factory key when Code is typed.</summary>
+public sealed record ClaimRequest(string? Code, string? Key = null);
 
 public sealed record SiteRequest(string? Kind, string? Address, string? Latitude, string? Longitude, string? Reference);
 
@@ -49,7 +50,7 @@ public static class InstallerApi
         api.MapPost("/devices/{id}/claim", (string id, HttpRequest request, Commissioning c, CancellationToken ct) => Run(id, async d =>
         {
             ClaimRequest body = await BodyAsync<ClaimRequest>(request, ct);
-            return Results.Ok(await c.ClaimAsync(d, body.Code ?? "", ct));
+            return Results.Ok(await c.ClaimAsync(d, body.Code ?? "", body.Key, ct));
         }));
         api.MapPut("/devices/{id}/site", (string id, HttpRequest request, Commissioning c, CancellationToken ct) => Run(id, async d =>
         {

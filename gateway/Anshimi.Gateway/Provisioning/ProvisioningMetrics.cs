@@ -11,6 +11,9 @@ public sealed class ProvisioningMetrics
     public const string BadTopic = "bad_topic";
     public const string BoardFull = "board_full";
 
+    /// <summary>A version-1 hello: its device must be re-flashed and relabelled before a version-2 box claims it.</summary>
+    public const string Version1 = "version_1";
+
     /// <summary>Another hello for an id that already has its limit of distinct hellos listed.</summary>
     public const string Conflict = "conflict";
 

@@ -3,33 +3,36 @@ using Anshimi.Protocol.Security;
 namespace Anshimi.Protocol.Provisioning
 {
     /// <summary>
-    /// Byte layouts of the provisioning messages (protocol/README.md §9). Readers return null for
-    /// anything malformed; they never throw on input.
+    /// Byte layouts of the provisioning messages, version 2 (protocol/README.md §9). Readers return null for
+    /// anything malformed; they never throw on input. Version 1, sealed to the label's claim code alone, is
+    /// refused: <see cref="IsVersion1Hello"/> tells it apart so that it is counted, not just dropped.
     /// </summary>
     public sealed class ProvisioningCodec
     {
-        public const byte Version = 1;
+        public const byte Version = 2;
+        public const byte Version1 = 1;
         public const byte TypeHello = 1;
         public const byte TypeCredentials = 2;
         public const int NonceLength = 16;
+        public const int PublicKeyLength = 32;
         public const int CipherNonceLength = 12;
         public const int HelloTagLength = 16;
         public const int CipherTagLength = 16;
         public const int MaxTextLength = 32;
 
         /// <summary>Bytes before the ciphertext of a credentials message (also its associated data).</summary>
-        public const int CredentialsHeaderLength = 2 + 4 + NonceLength + NonceLength + CipherNonceLength + 2;
+        public const int CredentialsHeaderLength = 2 + 4 + NonceLength + PublicKeyLength + CipherNonceLength + 2;
 
-        /// <summary>HKDF info for the key that tags a hello (salt: the hello's nonce).</summary>
-        public const string HelloKeyInfo = "anshimi/v1/prov hello";
+        /// <summary>HKDF info for the key that tags a hello (IKM: the claim secret; salt: the hello's nonce).</summary>
+        public const string HelloKeyInfo = "anshimi/v2/prov hello";
 
-        /// <summary>HKDF info for the key that seals credentials (salt: device nonce · gateway nonce).</summary>
-        public const string CredentialsKeyInfo = "anshimi/v1/prov credentials";
+        /// <summary>HKDF info for the key that seals credentials (IKM: the X25519 shared secret; salt: <see cref="CredentialsSalt"/>).</summary>
+        public const string CredentialsKeyInfo = "anshimi/v2/prov credentials";
 
         /// <summary>Largest message either side accepts.</summary>
         public const int MaxMessageLength = 512;
 
-        private const int HelloMinLength = 2 + 4 + NonceLength + 1 + 1 + 1 + HelloTagLength;
+        private const int HelloMinLength = 2 + 4 + NonceLength + PublicKeyLength + 1 + 1 + 1 + 1 + HelloTagLength;
 
         private readonly IHmacSha256 _mac;
         private readonly byte[] _macOutput = new byte[32];
@@ -49,27 +52,38 @@ namespace Anshimi.Protocol.Provisioning
             return ProvisioningText.ToBytes(CredentialsKeyInfo);
         }
 
-        /// <summary>Salt of the credentials key: device nonce followed by gateway nonce.</summary>
-        public static byte[] CredentialsSalt(byte[] deviceNonce, byte[] gatewayNonce)
+        /// <summary>
+        /// Salt of the credentials key: device nonce · ephemeral public key · device public key, so the key is
+        /// bound to this power-up and to both halves of the exchange.
+        /// </summary>
+        public static byte[] CredentialsSalt(byte[] deviceNonce, byte[] ephemeralPublicKey, byte[] devicePublicKey)
         {
-            var salt = new byte[NonceLength * 2];
+            var salt = new byte[NonceLength + (2 * PublicKeyLength)];
             System.Array.Copy(deviceNonce, 0, salt, 0, NonceLength);
-            System.Array.Copy(gatewayNonce, 0, salt, NonceLength, NonceLength);
+            System.Array.Copy(ephemeralPublicKey, 0, salt, NonceLength, PublicKeyLength);
+            System.Array.Copy(devicePublicKey, 0, salt, NonceLength + PublicKeyLength, PublicKeyLength);
             return salt;
         }
 
-        /// <summary>version · type · device id · nonce · profile (len, ASCII) · firmware (len, ASCII) · tag (16).</summary>
+        /// <summary>True for a well-started version-1 hello: refused by version-2 gateways and counted apart.</summary>
+        public static bool IsVersion1Hello(byte[] data)
+        {
+            return data != null && data.Length >= 2 && data[0] == Version1 && data[1] == TypeHello;
+        }
+
+        /// <summary>version · type · device id · nonce · public key · profile (len, ASCII) · firmware (len, ASCII) · tag (16).</summary>
         public byte[] EncodeHello(HelloMessage hello, byte[] helloKey)
         {
             byte[] profile = ProvisioningText.ToBytes(hello.Profile);
             byte[] firmware = ProvisioningText.ToBytes(hello.FirmwareVersion);
-            int signed = 2 + 4 + NonceLength + 1 + profile.Length + 1 + firmware.Length;
+            int signed = 2 + 4 + NonceLength + PublicKeyLength + 1 + profile.Length + 1 + firmware.Length;
             var data = new byte[signed + HelloTagLength];
             data[0] = Version;
             data[1] = TypeHello;
             BigEndian.WriteUInt32(data, 2, hello.DeviceId);
             System.Array.Copy(hello.Nonce, 0, data, 6, NonceLength);
-            int at = 6 + NonceLength;
+            System.Array.Copy(hello.PublicKey, 0, data, 6 + NonceLength, PublicKeyLength);
+            int at = 6 + NonceLength + PublicKeyLength;
             data[at] = (byte)profile.Length;
             System.Array.Copy(profile, 0, data, at + 1, profile.Length);
             at += 1 + profile.Length;
@@ -88,7 +102,7 @@ namespace Anshimi.Protocol.Provisioning
                 return null;
             }
 
-            int at = 6 + NonceLength;
+            int at = 6 + NonceLength + PublicKeyLength;
             int profileLength = data[at];
             string? profile = ProvisioningText.Read(data, at + 1, profileLength, MaxTextLength);
             at += 1 + profileLength;
@@ -105,9 +119,7 @@ namespace Anshimi.Protocol.Provisioning
                 return null;
             }
 
-            var nonce = new byte[NonceLength];
-            System.Array.Copy(data, 6, nonce, 0, NonceLength);
-            return new HelloMessage(BigEndian.ReadUInt32(data, 2), nonce, profile, firmware);
+            return new HelloMessage(BigEndian.ReadUInt32(data, 2), Slice(data, 6, NonceLength), Slice(data, 6 + NonceLength, PublicKeyLength), profile, firmware);
         }
 
         /// <summary>Constant-time check of a hello's tag under the key derived from a claim secret.</summary>
@@ -130,15 +142,15 @@ namespace Anshimi.Protocol.Provisioning
         }
 
         /// <summary>The associated data of a credentials message: everything before the ciphertext.</summary>
-        public static byte[] EncodeCredentialsHeader(uint deviceId, byte[] deviceNonce, byte[] gatewayNonce, byte[] cipherNonce, int ciphertextLength)
+        public static byte[] EncodeCredentialsHeader(uint deviceId, byte[] deviceNonce, byte[] ephemeralPublicKey, byte[] cipherNonce, int ciphertextLength)
         {
             var header = new byte[CredentialsHeaderLength];
             header[0] = Version;
             header[1] = TypeCredentials;
             BigEndian.WriteUInt32(header, 2, deviceId);
             System.Array.Copy(deviceNonce, 0, header, 6, NonceLength);
-            System.Array.Copy(gatewayNonce, 0, header, 6 + NonceLength, NonceLength);
-            System.Array.Copy(cipherNonce, 0, header, 6 + (2 * NonceLength), CipherNonceLength);
+            System.Array.Copy(ephemeralPublicKey, 0, header, 6 + NonceLength, PublicKeyLength);
+            System.Array.Copy(cipherNonce, 0, header, 6 + NonceLength + PublicKeyLength, CipherNonceLength);
             BigEndian.WriteUInt16(header, CredentialsHeaderLength - 2, (ushort)ciphertextLength);
             return header;
         }
@@ -171,8 +183,8 @@ namespace Anshimi.Protocol.Provisioning
             return new CredentialsMessage(
                 BigEndian.ReadUInt32(data, 2),
                 Slice(data, 6, NonceLength),
-                Slice(data, 6 + NonceLength, NonceLength),
-                Slice(data, 6 + (2 * NonceLength), CipherNonceLength),
+                Slice(data, 6 + NonceLength, PublicKeyLength),
+                Slice(data, 6 + NonceLength + PublicKeyLength, CipherNonceLength),
                 Slice(data, 0, CredentialsHeaderLength),
                 Slice(data, CredentialsHeaderLength, length),
                 Slice(data, CredentialsHeaderLength + length, CipherTagLength));

@@ -7,18 +7,22 @@ using Anshimi.Protocol.Provisioning;
 using Anshimi.Protocol.Upstream;
 using FsCheck;
 using FsCheck.Fluent;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Security;
 
 namespace Anshimi.Firmware.Tests.Provisioning;
 
 /// <summary>
-/// The device side of provisioning on the virtual clock. Gateway answers are sealed here with the
-/// platform's HKDF and AES-GCM directly, following protocol/README.md §9 — not with the gateway's
-/// code — so the two sides are checked against the specification, not against each other.
+/// The device side of provisioning on the virtual clock. Gateway answers are sealed here with
+/// BouncyCastle's X25519 and the platform's HKDF and AES-GCM directly, following protocol/README.md §9 —
+/// not with the gateway's code — so the two sides are checked against the specification, not against each other.
 /// </summary>
 public sealed class DeviceProvisioningTests
 {
     private const uint DeviceId = 0x0000B001;
     private static readonly byte[] ClaimSecret = Encoding.ASCII.GetBytes("ABCDEFGHJKMNPQRS");
+    private static readonly X25519PrivateKeyParameters FactoryKey = new(new SecureRandom());
+    private static readonly byte[] FactoryPublicKey = FactoryKey.GeneratePublicKey().GetEncoded();
 
     private readonly VirtualClock _clock = new();
     private readonly MemoryDeviceStorage _storage = new();
@@ -47,6 +51,7 @@ public sealed class DeviceProvisioningTests
         Assert.Equal(DeviceId, read.DeviceId);
         Assert.Equal("home-panic", read.Profile);
         Assert.Equal("1.2.3", read.FirmwareVersion);
+        Assert.Equal(FactoryPublicKey, read.PublicKey);
         var codec = new ProvisioningCodec(new PlatformHmacSha256());
         Assert.True(codec.HasValidHelloTag(hello.Payload, HelloKey(ClaimSecret, read.Nonce)));
         Assert.False(codec.HasValidHelloTag(hello.Payload, HelloKey(Encoding.ASCII.GetBytes("ABCDEFGHJKMNPQRT"), read.Nonce)));
@@ -65,7 +70,7 @@ public sealed class DeviceProvisioningTests
     {
         byte[] nonce = HelloNonce();
         var issued = new DeviceCredentials(RandomNumberGenerator.GetBytes(32), "0000B001", "pw-" + Guid.NewGuid().ToString("N"));
-        _link.Deliver(CredentialsTopic, Seal(nonce, ClaimSecret, issued.ToBytes()));
+        _link.Deliver(CredentialsTopic, Seal(nonce, FactoryPublicKey, issued.ToBytes()));
         _provisioning.Tick();
 
         Assert.True(_provisioning.IsProvisioned);
@@ -85,11 +90,11 @@ public sealed class DeviceProvisioningTests
     }
 
     [Fact]
-    public void Credentials_sealed_under_another_claim_code_are_dropped_and_counted()
+    public void Credentials_sealed_to_another_key_are_dropped_and_counted()
     {
         byte[] nonce = HelloNonce();
         byte[] plaintext = new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes();
-        _link.Deliver(CredentialsTopic, Seal(nonce, Encoding.ASCII.GetBytes("ZZZZZZZZZZZZZZZZ"), plaintext));
+        _link.Deliver(CredentialsTopic, Seal(nonce, new X25519PrivateKeyParameters(new SecureRandom()).GeneratePublicKey().GetEncoded(), plaintext));
         _provisioning.Tick();
 
         Assert.False(_provisioning.IsProvisioned);
@@ -102,7 +107,7 @@ public sealed class DeviceProvisioningTests
     public void Altered_bytes_anywhere_in_a_good_answer_are_refused()
     {
         byte[] nonce = HelloNonce();
-        byte[] good = Seal(nonce, ClaimSecret, new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes());
+        byte[] good = Seal(nonce, FactoryPublicKey, new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes());
         for (int i = 0; i < good.Length; i++)
         {
             byte[] bad = (byte[])good.Clone();
@@ -114,7 +119,7 @@ public sealed class DeviceProvisioningTests
         Assert.False(_provisioning.IsProvisioned);
         Assert.Equal(good.Length, _provisioning.DroppedMalformed + _provisioning.DroppedForeign + _provisioning.DroppedUnauthentic);
 
-        // Header bytes other than type, id and nonces, and every ciphertext and tag byte, fail authentication.
+        // Header bytes other than type, id and nonce, and every ciphertext and tag byte, fail authentication.
         Assert.True(_provisioning.DroppedUnauthentic >= good.Length - 2 - 4 - 16 - 2);
     }
 
@@ -123,7 +128,7 @@ public sealed class DeviceProvisioningTests
     {
         HelloNonce();
         byte[] plaintext = new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes();
-        _link.Deliver(CredentialsTopic, Seal(new byte[16], ClaimSecret, plaintext));
+        _link.Deliver(CredentialsTopic, Seal(new byte[16], FactoryPublicKey, plaintext));
         _provisioning.Tick();
 
         Assert.Equal(1, _provisioning.DroppedForeign);
@@ -135,7 +140,7 @@ public sealed class DeviceProvisioningTests
     {
         byte[] nonce = HelloNonce();
         _storage.FailWrites = true;
-        _link.Deliver(CredentialsTopic, Seal(nonce, ClaimSecret, new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes()));
+        _link.Deliver(CredentialsTopic, Seal(nonce, FactoryPublicKey, new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes()));
         _provisioning.Tick();
 
         Assert.False(_provisioning.IsProvisioned);
@@ -181,22 +186,28 @@ public sealed class DeviceProvisioningTests
         }
 
         byte[] control = (byte[])hello.Clone();
-        control[23] = 0x07;
+        control[55] = 0x07; // the profile's first character
         Assert.Null(ProvisioningCodec.ReadHello(control));
-        Prop.ForAll<byte[]>(bytes => ProvisioningCodec.ReadHello(bytes ?? []) is null || bytes!.Length >= 42)
+        Prop.ForAll<byte[]>(bytes => ProvisioningCodec.ReadHello(bytes ?? []) is null || bytes!.Length >= 74)
             .Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
     }
 
     private static byte[] HelloKey(byte[] secret, byte[] nonce) =>
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, nonce, Encoding.UTF8.GetBytes("anshimi/v1/prov hello"));
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, nonce, Encoding.UTF8.GetBytes("anshimi/v2/prov hello"));
 
-    /// <summary>The gateway's answer built from the specification: header as associated data, AES-256-GCM under HKDF.</summary>
-    private static byte[] Seal(byte[] deviceNonce, byte[] secret, byte[] plaintext)
+    /// <summary>
+    /// The gateway's answer built from the specification: an ephemeral X25519 key agreed with the device's key,
+    /// HKDF-SHA256 (salt: device nonce · ephemeral public · device public), header as associated data, AES-256-GCM.
+    /// </summary>
+    private static byte[] Seal(byte[] deviceNonce, byte[] devicePublicKey, byte[] plaintext)
     {
-        byte[] gatewayNonce = RandomNumberGenerator.GetBytes(16);
+        var ephemeral = new X25519PrivateKeyParameters(new SecureRandom());
+        byte[] ephemeralPublic = ephemeral.GeneratePublicKey().GetEncoded();
+        var shared = new byte[32];
+        ephemeral.GenerateSecret(new X25519PublicKeyParameters(devicePublicKey), shared, 0);
         byte[] cipherNonce = RandomNumberGenerator.GetBytes(12);
-        byte[] key = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, [.. deviceNonce, .. gatewayNonce], Encoding.UTF8.GetBytes("anshimi/v1/prov credentials"));
-        byte[] header = [1, 2, 0x00, 0x00, 0xB0, 0x01, .. deviceNonce, .. gatewayNonce, .. cipherNonce, (byte)(plaintext.Length >> 8), (byte)plaintext.Length];
+        byte[] key = HKDF.DeriveKey(HashAlgorithmName.SHA256, shared, 32, [.. deviceNonce, .. ephemeralPublic, .. devicePublicKey], Encoding.UTF8.GetBytes("anshimi/v2/prov credentials"));
+        byte[] header = [2, 2, 0x00, 0x00, 0xB0, 0x01, .. deviceNonce, .. ephemeralPublic, .. cipherNonce, (byte)(plaintext.Length >> 8), (byte)plaintext.Length];
         var ciphertext = new byte[plaintext.Length];
         var tag = new byte[16];
         using (var aes = new AesGcm(key, 16))
@@ -208,7 +219,7 @@ public sealed class DeviceProvisioningTests
     }
 
     private DeviceProvisioning New(MemoryDeviceStorage storage) =>
-        new(new ProvisioningConfig(DeviceId, ClaimSecret, "home-panic", "1.2.3"), _clock, storage, _link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
+        new(new ProvisioningConfig(DeviceId, ClaimSecret, FactoryKey.GetEncoded(), "home-panic", "1.2.3"), _clock, storage, _link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
 
     /// <summary>Runs one tick and returns the nonce of the hello it sent (what the gateway would answer to).</summary>
     private byte[] HelloNonce()

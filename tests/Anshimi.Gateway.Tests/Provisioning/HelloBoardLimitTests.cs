@@ -95,5 +95,5 @@ public sealed class HelloBoardLimitTests : IDisposable
         new(new ProvisioningMetrics(_services.GetRequiredService<IMeterFactory>()), new RejectLog(NullLogger<RejectLog>.Instance, _time), Options.Create(options), _time);
 
     private byte[] Hello(uint id, string firmware) =>
-        _codec.EncodeHello(new HelloMessage(id, System.Security.Cryptography.RandomNumberGenerator.GetBytes(ProvisioningCodec.NonceLength), "home-panic", firmware), new byte[32]);
+        _codec.EncodeHello(new HelloMessage(id, System.Security.Cryptography.RandomNumberGenerator.GetBytes(ProvisioningCodec.NonceLength), new byte[ProvisioningCodec.PublicKeyLength], "home-panic", firmware), new byte[32]);
 }

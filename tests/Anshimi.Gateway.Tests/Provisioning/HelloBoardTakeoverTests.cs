@@ -36,7 +36,7 @@ public sealed class HelloBoardTakeoverTests : IAsyncLifetime
         var codec = new ProvisioningCodec(new PlatformHmacSha256());
         for (int i = 0; i < Impostors; i++)
         {
-            var fake = new HelloMessage(genuine.DeviceId, RandomNumberGenerator.GetBytes(ProvisioningCodec.NonceLength), "shop-panic", "6.6." + i.ToString(CultureInfo.InvariantCulture));
+            var fake = new HelloMessage(genuine.DeviceId, RandomNumberGenerator.GetBytes(ProvisioningCodec.NonceLength), RandomNumberGenerator.GetBytes(ProvisioningCodec.PublicKeyLength), "shop-panic", "6.6." + i.ToString(CultureInfo.InvariantCulture));
             await PublishAnonymouslyAsync(Topics.ProvisioningHello(genuine.DeviceId), codec.EncodeHello(fake, RandomNumberGenerator.GetBytes(32)));
         }
 
@@ -59,7 +59,7 @@ public sealed class HelloBoardTakeoverTests : IAsyncLifetime
         Assert.DoesNotContain("6.6.", discover.Out, StringComparison.Ordinal);
 
         // The label's code verifies the device's own hello, so the credentials are sealed to it and it comes up.
-        InstallerRun claim = await _rig.InstallerAsync("claim", genuine.DeviceIdText, "--code", genuine.ClaimCode, "--timeout", "60");
+        InstallerRun claim = await _rig.InstallerAsync("claim", genuine.DeviceIdText, "--code", genuine.LabelPayload, "--timeout", "60");
         Assert.True(claim.Exit == ExitCodes.Ok, claim.ToString());
         await device.WaitAsync(Patience);
     }

@@ -34,15 +34,15 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         Assert.Contains("0000B001  home  fw 1.0.0", discover.Out, StringComparison.Ordinal);
 
         // A wrong code is refused and nothing is issued.
-        InstallerRun wrong = await _rig.InstallerAsync("claim", "0000B001", "--code", ClaimCode.NewCode());
+        InstallerRun wrong = await _rig.InstallerAsync("claim", "0000B001", "--code", ClaimCode.NewCode(), "--key", Convert.ToHexString(a.PublicKey));
         Assert.Equal(ExitCodes.Refused, wrong.Exit);
         Assert.Contains("등록 코드가 이 장치와 맞지 않습니다", wrong.Err, StringComparison.Ordinal);
         Assert.Equal(1, Prometheus.Value(await _rig.MetricsAsync(), "anshimi_gateway_provisioning_claims_total{outcome=\"wrong_code\"}"));
         Assert.Empty(await _rig.Get<DeviceLifecycle>().ListAsync(CancellationToken.None));
         Assert.False(deviceA.IsCompleted);
 
-        // The right code: credentials sealed to the claim secret, the device reconnects with them.
-        InstallerRun claim = await _rig.InstallerAsync("claim", "0000b001", "--code", a.ClaimCode.ToLowerInvariant(), "--lang", "en");
+        // The right code, typed, with the label's key: credentials sealed to that key, the device reconnects with them.
+        InstallerRun claim = await _rig.InstallerAsync("claim", "0000b001", "--code", a.ClaimCode.ToLowerInvariant(), "--key", ClaimCode.FormatPublicKey(a.PublicKey).ToLowerInvariant(), "--lang", "en");
         Assert.True(claim.Exit == ExitCodes.Ok, claim.ToString());
         Assert.Contains("connected with its new account", claim.Out, StringComparison.Ordinal);
         SimulatedFleet fleetA = await deviceA.WaitAsync(Patience);
@@ -195,7 +195,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
 
         // None of it reached the alarm pipeline as a reject, and the device is still claimable.
         Assert.Equal(0, Prometheus.Value(metrics, "anshimi_gateway_frames_rejected_total{reason=\"bad_topic\"}"));
-        InstallerRun claim = await _rig.InstallerAsync("claim", a.DeviceIdText, "--code", a.ClaimCode);
+        InstallerRun claim = await _rig.InstallerAsync("claim", a.DeviceIdText, "--code", a.LabelPayload);
         Assert.True(claim.Exit == ExitCodes.Ok, claim.ToString());
         await device.WaitAsync(Patience);
     }
@@ -203,13 +203,21 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
     [Fact]
     public async Task Installer_errors_name_the_problem_and_exit_with_its_status()
     {
-        InstallerRun unknown = await _rig.InstallerAsync("claim", "0000BEEF", "--code", ClaimCode.NewCode());
+        InstallerRun unknown = await _rig.InstallerAsync("claim", "0000BEEF", "--code", ClaimCode.NewCode(), "--key", new string('7', 64));
         Assert.Equal(ExitCodes.Refused, unknown.Exit);
         Assert.Contains("인사 메시지가 최근에 없었습니다", unknown.Err, StringComparison.Ordinal);
 
         InstallerRun malformed = await _rig.InstallerAsync("claim", "0000BEEF", "--code", "short", "--lang", "en");
         Assert.Equal(ExitCodes.BadInput, malformed.Exit);
         Assert.Contains("claim code is malformed", malformed.Err, StringComparison.Ordinal);
+
+        InstallerRun keyless = await _rig.InstallerAsync("claim", "0000BEEF", "--code", ClaimCode.NewCode(), "--lang", "en");
+        Assert.Equal(ExitCodes.BadInput, keyless.Exit);
+        Assert.Contains("scan the QR code", keyless.Err, StringComparison.Ordinal);
+
+        InstallerRun oldLabel = await _rig.InstallerAsync("claim", "0000BEEF", "--code", "ANSHIMI:1:0000BEEF:" + ClaimCode.Normalize(ClaimCode.NewCode(), out _), "--lang", "en");
+        Assert.Equal(ExitCodes.BadInput, oldLabel.Exit);
+        Assert.Contains("version-1 label", oldLabel.Err, StringComparison.Ordinal);
 
         InstallerRun notBound = await _rig.InstallerAsync("bind", "0000BEEF", "--kind", "home", "--address", "x", "--lat", "35.1796", "--lon", "129.0756", "--ref", "010-1234-5678", "--lang", "en");
         Assert.Equal(ExitCodes.BadInput, notBound.Exit);

@@ -127,7 +127,8 @@ public sealed class ProvisioningRig : IAsyncDisposable
         return rig;
     }
 
-    public static FactoryIdentity NewIdentity(uint deviceId, string firmware = "1.0.0") => new(deviceId, ClaimCode.NewCode(), "home", firmware);
+    public static FactoryIdentity NewIdentity(uint deviceId, string firmware = "1.0.0") =>
+        new(deviceId, ClaimCode.NewCode(), System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), "home", firmware);
 
     /// <summary>Runs <c>anshimi-installer</c> in-process, pointed at this gateway and its token.</summary>
     public Task<InstallerRun> InstallerAsync(params string[] args) => InstallerWithTokenAsync(TokenFile, args);
@@ -159,7 +160,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
     {
         Task<SimulatedFleet> device = PowerOn(identity);
         await WaitForHelloAsync(identity);
-        InstallerRun claim = await InstallerAsync("claim", identity.DeviceIdText, "--code", identity.ClaimCode, "--timeout", "60");
+        InstallerRun claim = await InstallerAsync("claim", identity.DeviceIdText, "--code", identity.LabelPayload, "--timeout", "60");
         Assert.True(claim.Exit == ExitCodes.Ok, claim.ToString());
         return await device.WaitAsync(TimeSpan.FromSeconds(60));
     }

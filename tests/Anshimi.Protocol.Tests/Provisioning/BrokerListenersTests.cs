@@ -27,6 +27,7 @@ public sealed class BrokerListenersTests
         // The account listeners name the session after the login; the provisioning one, last, keeps ids.
         Assert.Equal(3, lines.Count(l => l == "use_username_as_clientid true"));
         Assert.DoesNotContain("use_username_as_clientid true", lines.Skip(listeners[^1]));
+        Assert.Equal("max_connections " + BrokerListeners.MaxUnclaimedConnections, lines[^1]);
         Assert.Equal(["per_listener_settings false", "allow_anonymous true", "clientid_prefixes " + BrokerListeners.ClientIdPrefix], lines.Take(3));
     }
 

@@ -42,7 +42,7 @@ public sealed class ProvisioningTextTests
     {
         var codec = new ProvisioningCodec(new HmacSha256());
         byte[] nonce = [.. Enumerable.Range(1, 16).Select(i => (byte)i)];
-        byte[] hello = codec.EncodeHello(new HelloMessage(0x0000B001, nonce, "home-panic", "1.4.2"), new byte[32]);
+        byte[] hello = codec.EncodeHello(new HelloMessage(0x0000B001, nonce, new byte[ProvisioningCodec.PublicKeyLength], "home-panic", "1.4.2"), new byte[32]);
 
         HelloMessage read = ProvisioningCodec.ReadHello(hello)!;
         Assert.Equal("home-panic", read.Profile);

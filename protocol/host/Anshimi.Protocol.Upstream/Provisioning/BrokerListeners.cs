@@ -44,6 +44,9 @@ public static class BrokerListeners
     /// <summary>The id a factory-fresh device keeps on the provisioning listener.</summary>
     public static string UnclaimedClientId(string deviceId) => ClientIdPrefix + "prov/" + deviceId;
 
+    /// <summary>Anonymous connections the provisioning listener takes at once: a box sees a few factory-fresh devices at a time.</summary>
+    public const int MaxUnclaimedConnections = 32;
+
     /// <summary>Factory-fresh devices say hello on the port after the plain one.</summary>
     public static int ProvisioningPort(int port) => port + 1;
 
@@ -91,6 +94,9 @@ public static class BrokerListeners
         {
             lines.Add("bind_interface " + listeners.DeviceInterface);
         }
+
+        // Anonymous senders cannot be told apart by the gateway, so the broker bounds how many connect at once.
+        lines.Add("max_connections " + MaxUnclaimedConnections.ToString(CultureInfo.InvariantCulture));
 
         return lines;
     }
