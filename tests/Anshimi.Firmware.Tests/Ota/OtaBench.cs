@@ -104,6 +104,7 @@ public sealed class OtaBench : IDisposable
 
     private readonly ReleaseKeys _keys;
     private int _handled;
+    private CutStep _step = CutStep.NewWritten;
 
     public OtaBench(ReleaseKey trusted, string board = "home-bell", string profile = "home")
     {
@@ -169,11 +170,15 @@ public sealed class OtaBench : IDisposable
         new LoaderRecord { ActiveVersion = manifest.Version, ActiveReleaseId = release.Id }.Write(new FlashStorage(Directory));
     }
 
-    /// <summary>Power on: the loader boots, the image starts (a crash resets at once), the client connects.</summary>
-    public void Reboot(PowerCut? power = null, CutStep step = CutStep.NewWritten)
+    /// <summary>
+    /// Power on: the loader boots, the image starts (a crash resets at once), the client connects. Without
+    /// <paramref name="power"/> the device keeps its supply (a reset, not a power cut).
+    /// </summary>
+    public void Reboot(PowerCut? power = null, CutStep? step = null)
     {
-        Power = power ?? new PowerCut(0);
-        Records = new PowerCutFlash(Directory, Power, step);
+        Power = power ?? Power;
+        _step = step ?? _step;
+        Records = new PowerCutFlash(Directory, Power, _step);
         Files = new PowerCutFiles(new FlashFiles(Directory, 4 * 1024 * 1024), Power);
         Link.Reset();
         _handled = 0;
