@@ -7,7 +7,7 @@ namespace Anshimi.Fuzz;
 public static class FuzzTargets
 {
     public static readonly IReadOnlyList<string> Names =
-        ["device-frame", "ble-advertisement", "envelope", "provisioning", "dc09-answer", "registry-csv", "app-api"];
+        ["device-frame", "ble-advertisement", "envelope", "provisioning", "dc09-answer", "registry-csv", "app-api", "release"];
 
     /// <summary>
     /// The target called <paramref name="name"/>; the CSV and app API targets check coordinates against Seoul's district
@@ -23,6 +23,7 @@ public static class FuzzTargets
         "dc09-answer" => new Dc09AnswerTarget(),
         "registry-csv" => new RegistryCsvTarget(SeoulDistricts.Load(districtsFile)),
         "app-api" => new AppApiTarget(SeoulDistricts.Load(districtsFile)),
+        "release" => new ReleaseTarget(),
         _ => throw new ArgumentException("no fuzz target " + name + "; targets: " + string.Join(", ", Names), nameof(name)),
     };
 }
