@@ -209,6 +209,10 @@ public sealed partial class FirmwareDistribution(
                 {
                     await ActivateAsync(update, cancellationToken);
                 }
+                else if (update.State == UpdateState.Trial)
+                {
+                    await AcceptTrialAsync(update, cancellationToken);
+                }
             }
 
             foreach (Release release in _releases.Values)
@@ -278,6 +282,11 @@ public sealed partial class FirmwareDistribution(
             {
                 await ActivateAsync(known, cancellationToken);
             }
+            else if (report.State == UpdateState.Trial)
+            {
+                known.TrialSince = time.GetUtcNow();
+                known.LastSentAt = DateTimeOffset.MinValue;
+            }
 
             return;
         }
@@ -329,6 +338,21 @@ public sealed partial class FirmwareDistribution(
             release.Fetching[index] = time.GetUtcNow();
             await PublishUpAsync(new FirmwareFetchEnvelope(release.Id, index), cancellationToken);
         }
+    }
+
+    // The new image is accepted once the pipeline has taken a valid (tag-checked, fresh) frame from it since its trial
+    // report: its heartbeat was acknowledged.
+    private async Task AcceptTrialAsync(DeviceUpdate update, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        if (update.TrialSince is not { } since || now - update.LastSentAt < Resend / 4 ||
+            !registry.TryGet(update.DeviceId, out DeviceEntry? device) || device.LastSeen is not { } seen || seen <= since)
+        {
+            return;
+        }
+
+        update.LastSentAt = now;
+        await PublishDownAsync(update.DeviceId, UpdateMessage.EncodeRelease(UpdateMessage.TrialAccepted, update.Release.IdBytes), cancellationToken);
     }
 
     private async Task SendOfferAsync(DeviceUpdate update, CancellationToken cancellationToken)
@@ -450,5 +474,7 @@ public sealed partial class FirmwareDistribution(
         public DateTimeOffset LastSentAt { get; set; }
 
         public (int First, int Count)? Waiting { get; set; }
+
+        public DateTimeOffset? TrialSince { get; set; }
     }
 }
