@@ -69,7 +69,7 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
 
         string releaseId = await UploadAsync(system, v2, ct);
         SimulatedDevice canary = bells[0];
-        using HttpResponseMessage started = await system.Http.PostAsJsonAsync(new Uri("/api/firmware/rollouts", UriKind.Relative), new
+        using HttpResponseMessage started = await system.Http.PostAsJsonAsync(new Uri(system.CloudUri, "api/firmware/rollouts"), new
         {
             releaseId,
             canary = new[] { canary.Record.DeviceId },
@@ -114,16 +114,16 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
     {
         var content = new ByteArrayContent(file);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using HttpResponseMessage response = await system.Http.PostAsync(new Uri("/api/firmware/releases", UriKind.Relative), content, ct);
+        using HttpResponseMessage response = await system.Http.PostAsync(new Uri(system.CloudUri, "api/firmware/releases"), content, ct);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("releaseId").GetString()!;
     }
 
     private static async Task<JsonElement[]> DevicesAsync(AnshimiSystem system, CancellationToken ct) =>
-        (await system.Http.GetFromJsonAsync<JsonElement[]>(new Uri("/api/firmware/devices", UriKind.Relative), ct))!;
+        (await system.Http.GetFromJsonAsync<JsonElement[]>(new Uri(system.CloudUri, "api/firmware/devices"), ct))!;
 
     private static async Task<string?> RolloutStateAsync(AnshimiSystem system, string rolloutId, CancellationToken ct) =>
-        Text(await system.Http.GetFromJsonAsync<JsonElement>(new Uri("/api/firmware/rollouts/" + rolloutId, UriKind.Relative), ct), "state");
+        Text(await system.Http.GetFromJsonAsync<JsonElement>(new Uri(system.CloudUri, "api/firmware/rollouts/" + rolloutId), ct), "state");
 
     private static string? Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
