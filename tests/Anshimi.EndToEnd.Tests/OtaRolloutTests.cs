@@ -25,13 +25,20 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
     private static readonly string[] BellKinds = ["home", "shop", "voice"];
 
     [Fact]
-    public async Task A_rollout_reaches_every_eligible_bell_and_leaves_battery_bells_and_doorbells_untouched()
+    public Task A_rollout_reaches_every_eligible_bell_and_leaves_battery_bells_and_doorbells_untouched() =>
+        RunAsync(SimulatedImageBehaviour.Normal, RollOutAsync);
+
+    [Fact]
+    public Task A_canary_whose_image_crashes_rolls_back_and_halts_the_rollout_before_any_other_bell_is_offered_it() =>
+        RunAsync(SimulatedImageBehaviour.Crash, HaltsAsync);
+
+    private async Task RunAsync(SimulatedImageBehaviour behaviour, Func<AnshimiSystem, SimulatedFleet, ReleaseKey, byte[], CancellationToken, Task> scenario)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         CancellationToken ct = cts.Token;
         using ReleaseKey key = ReleaseKey.Generate();
         byte[] v1 = Pack(key, "1.0.0", SimulatedImageBehaviour.Normal);
-        byte[] v2 = Pack(key, "1.1.0", SimulatedImageBehaviour.Normal);
+        byte[] v2 = Pack(key, "1.1.0", behaviour);
 
         var options = new AnshimiSystemOptions { DeviceCount = 6, Profiles = ["home", "shop", "voice", "battery", "doorbell", "home"] };
         options.CloudEnvironment["Firmware__ReleaseKeys__0"] = Convert.ToHexString(key.PublicKey);
@@ -50,7 +57,7 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
             configureDoorbell: Fleet.FastDoorbellTimings, firmware: firmware);
         try
         {
-            await RollOutAsync(system, fleet, key, v2, ct);
+            await scenario(system, fleet, key, v2, ct);
         }
         finally
         {
@@ -101,6 +108,45 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
             Assert.NotEqual("confirmed", Text(view, "state"));
             Assert.NotEqual("1.1.0", Text(view, "runningVersion"));
         }
+    }
+
+    private static async Task HaltsAsync(AnshimiSystem system, SimulatedFleet fleet, ReleaseKey key, byte[] v2, CancellationToken ct)
+    {
+        (SimulatedDevice[] bells, string rolloutId) = await StartAsync(system, fleet, v2, ct);
+        await Fleet.Until(async () => await RolloutStateAsync(system, rolloutId, ct) == "halted", TimeSpan.FromSeconds(120), "the rollout halted", ct);
+
+        SimulatedDevice canary = bells[0];
+        await Fleet.Until(() => canary.Updates?.Boot.Record.ActiveVersion.ToString() == "1.0.0" && canary.Updates.Behaviour == SimulatedImageBehaviour.Normal,
+            TimeSpan.FromSeconds(30), "the canary back on 1.0.0", ct);
+        JsonElement[] devices = await DevicesAsync(system, ct);
+        JsonElement view = devices.Single(d => Text(d, "deviceId") == canary.Record.DeviceId);
+        Assert.Equal("rolled-back", Text(view, "state"));
+        Assert.Equal("crashed", Text(view, "reason"));
+        foreach (SimulatedDevice bell in bells.Skip(1))
+        {
+            Assert.Equal("1.0.0", bell.Updates!.Boot.Record.ActiveVersion.ToString());
+            Assert.NotEqual("offered", Text(devices.Single(d => Text(d, "deviceId") == bell.Record.DeviceId), "state"));
+        }
+    }
+
+    private static async Task<(SimulatedDevice[] Bells, string RolloutId)> StartAsync(AnshimiSystem system, SimulatedFleet fleet, byte[] release, CancellationToken ct)
+    {
+        SimulatedDevice[] bells = [.. fleet.Devices.Where(d => d.Updates is not null)];
+        Assert.Equal(4, bells.Length);
+        await Fleet.Until(async () => (await DevicesAsync(system, ct)).Count(d => Text(d, "runningVersion") == "1.0.0") == bells.Length,
+            TimeSpan.FromSeconds(60), "every Wi-Fi bell's version 1.0.0 reported to the cloud", ct);
+
+        string releaseId = await UploadAsync(system, release, ct);
+        SimulatedDevice canary = bells[0];
+        using HttpResponseMessage started = await system.Http.PostAsJsonAsync(new Uri(system.CloudUri, "api/firmware/rollouts"), new
+        {
+            releaseId,
+            canary = new[] { canary.Record.DeviceId },
+            districtCode = canary.Record.DistrictCode,
+            successThreshold = 1.0,
+        }, ct);
+        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
+        return (bells, (await started.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("rolloutId").GetString()!);
     }
 
     private static byte[] Pack(ReleaseKey key, string version, SimulatedImageBehaviour behaviour) => ReleasePacker.Pack(

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Storage;
 using Anshimi.Gateway.Upstream;
 using Anshimi.Mqtt;
@@ -25,6 +26,7 @@ public sealed partial class FirmwareDistribution(
     MqttSession box,
     [FromKeyedServices(CloudLink.SessionKey)] MqttSession cloud,
     DeviceRegistry registry,
+    DeviceStatusReporter statuses,
     IOptions<GatewayOptions> gateway,
     GatewayMetrics metrics,
     RejectLog rejectLog,
@@ -49,6 +51,9 @@ public sealed partial class FirmwareDistribution(
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Release> _releases = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, DeviceUpdate> _devices = [];
+
+    // Reports of devices whose binding the cloud has not yet receipted: it would refuse them, so they wait.
+    private readonly Dictionary<uint, FirmwareStateEnvelope> _unbound = [];
 
     /// <summary>Chunks fetched from the cloud, over all releases (for the benchmark and the tests).</summary>
     public int ChunksFetched { get; private set; }
@@ -213,6 +218,12 @@ public sealed partial class FirmwareDistribution(
                 {
                     await AcceptTrialAsync(update, cancellationToken);
                 }
+            }
+
+            foreach ((uint deviceId, FirmwareStateEnvelope waiting) in _unbound.Where(u => statuses.IsBindingConfirmed(u.Key)).ToList())
+            {
+                _unbound.Remove(deviceId);
+                await PublishUpAsync(waiting, cancellationToken);
             }
 
             foreach (Release release in _releases.Values)
@@ -382,6 +393,13 @@ public sealed partial class FirmwareDistribution(
             report?.Floor.ToString(),
             report?.Board,
             time.GetUtcNow());
+        if (!statuses.IsBindingConfirmed(update.DeviceId))
+        {
+            _unbound[update.DeviceId] = envelope;
+            return;
+        }
+
+        _unbound.Remove(update.DeviceId);
         await PublishUpAsync(envelope, cancellationToken);
     }
 
