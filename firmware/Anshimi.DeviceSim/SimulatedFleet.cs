@@ -28,11 +28,14 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private readonly AirspaceLink? _airspace;
     private readonly SimulatedWatchdog _watchdog;
     private readonly Lock _gate = new();
+    private readonly SimulatedFirmwareOptions? _firmware;
     private BellHost _host;
+    private DeviceUpdates? _updates;
     private int _sleepGeneration;
 
     /// <param name="airspace">The gateway's BLE airspace hub, where the bell's radio is heard too; null for this process's air only.</param>
-    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedBleAir air, Action<Exception> onError, Action<BellConfig>? configure = null, System.Net.IPEndPoint? airspace = null)
+    /// <param name="firmware">With it, a Wi-Fi bell runs the loader and its two slots on its simulated flash and takes updates.</param>
+    public SimulatedDevice(DeviceRecord record, string stateRoot, ISchedulingClock clock, MqttLink? link, SimulatedBleAir air, Action<Exception> onError, Action<BellConfig>? configure = null, System.Net.IPEndPoint? airspace = null, SimulatedFirmwareOptions? firmware = null)
     {
         if (!BellProfiles.IsKnown(record.Profile))
         {
@@ -54,10 +57,23 @@ public sealed class SimulatedDevice : IAsyncDisposable
         BellConfig config = Config();
         _watchdog = new SimulatedWatchdog(clock, config.WatchdogTimeoutMs);
         _watchdog.Expired += OnWatchdogExpired;
+        _firmware = link is null ? null : firmware;
         _host = Boot(WakeCause.PowerOn);
     }
 
     public DeviceRecord Record { get; }
+
+    /// <summary>The bell's loader and update client, when it runs them.</summary>
+    public DeviceUpdates? Updates
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _updates;
+            }
+        }
+    }
 
     /// <summary>The broker session; null for a BLE-only battery bell.</summary>
     public MqttLink? Link { get; }
@@ -102,6 +118,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
         lock (_gate)
         {
             _host.Start();
+            _updates?.Start();
         }
     }
 
@@ -160,6 +177,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
         {
             _sleepGeneration++;
             _host.Dispose();
+            _updates?.Dispose();
         }
 
         _radio.Dispose();
@@ -200,6 +218,9 @@ public sealed class SimulatedDevice : IAsyncDisposable
         };
         var storage = new FileDeviceStorage(_statePath);
         var bell = new PanicBell(Config(), _clock, Button, Led, storage, Link, new PlatformHmacSha256(), new SeededRandom(), peripherals);
+        _updates = _firmware is null || Link is null
+            ? null
+            : new DeviceUpdates(Record, _statePath, Link, _clock, _firmware, () => bell.PendingAlarmCount > 0, () => Restart(WakeCause.PowerOn), _onError);
         return new BellHost(bell, onError: _onError);
     }
 
@@ -249,8 +270,10 @@ public sealed class SimulatedDevice : IAsyncDisposable
         {
             _sleepGeneration++;
             _host.Dispose();
+            _updates?.Dispose();
             _host = Boot(cause);
             _host.Start();
+            _updates?.Start();
         }
 
         // The chip's restart starts the watchdog's count afresh.
@@ -293,7 +316,8 @@ public sealed class SimulatedFleet : IAsyncDisposable
     /// <param name="configureDoorbell">The same for each doorbell.</param>
     /// <param name="escortKey">The city's escort key the streetlights share; a random one when not given (then only this simulator's walkers are recognised).</param>
     /// <param name="airspace">The gateway's BLE airspace hub the streetlights join; null keeps them on this process's air only.</param>
-    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null, System.Net.IPEndPoint? airspace = null)
+    /// <param name="firmware">The bells' loader keys and factory image; null: bells without the loader.</param>
+    public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null, System.Net.IPEndPoint? airspace = null, SimulatedFirmwareOptions? firmware = null)
     {
         var clock = new SystemClock();
         var air = new SimulatedBleAir(clock);
@@ -320,7 +344,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             MqttLink? link = BellBoard.ForProfile(BellProfiles.IsKnown(record.Profile) ? record.Profile : BellProfiles.Home).HasWifi
                 ? new MqttLink(MqttSession.Create(MqttLink.OptionsFor(record, host, port), mqttDiagnostics), record.NumericId)
                 : null;
-            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configure, airspace);
+            var device = new SimulatedDevice(record, stateRoot, clock, link, air, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configure, airspace, firmware);
             device.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             devices.Add(device);
         }

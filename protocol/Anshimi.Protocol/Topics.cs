@@ -22,6 +22,18 @@ namespace Anshimi.Protocol
             return Root + "/d/" + DeviceIdText.Format(deviceId) + "/down";
         }
 
+        /// <summary>Gateway → device firmware update messages (§11.4), QoS 1.</summary>
+        public static string DeviceUpdateDown(uint deviceId)
+        {
+            return Root + "/d/" + DeviceIdText.Format(deviceId) + "/ota/down";
+        }
+
+        /// <summary>Device → gateway chunk requests and update state reports (§11.4), QoS 1.</summary>
+        public static string DeviceUpdateUp(uint deviceId)
+        {
+            return Root + "/d/" + DeviceIdText.Format(deviceId) + "/ota/up";
+        }
+
         /// <summary>Retained "online" / "offline" (the device's last will).</summary>
         public static string DeviceStatus(uint deviceId)
         {

@@ -1,6 +1,7 @@
 using Anshimi.Gateway.Ble;
 using Anshimi.Gateway.Broker;
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Firmware;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Outputs;
 using Anshimi.Gateway.Outbox;
@@ -171,6 +172,8 @@ public static partial class GatewayServiceCollectionExtensions
         // intake ends (and "offline" is announced) before the consumers stop.
         services.AddHostedService<DeviceActivityFlusher>();
         services.AddHostedService<InboxWorker>();
+        services.AddSingleton<FirmwareDistribution>();
+        services.AddHostedService(sp => sp.GetRequiredService<FirmwareDistribution>());
         services.AddHostedService(sp => sp.GetRequiredService<AlarmOutbox>());
         services.AddHostedService<GatewayHeartbeat>();
         services.AddHostedService<BrokerLink>();

@@ -1,4 +1,5 @@
 using Anshimi.Gateway.Diagnostics;
+using Anshimi.Gateway.Firmware;
 using Anshimi.Gateway.Health;
 using Anshimi.Gateway.Lights;
 using Anshimi.Gateway.Snapshots;
@@ -10,13 +11,15 @@ namespace Anshimi.Gateway.Upstream;
 
 /// <summary>
 /// Envelopes from the cloud bridge on the gateway's commands topic: alarm receipts clear the outbox,
-/// operator acknowledgements go to the bell, light commands to the streetlight fan-out. Malformed or unknown envelopes are counted and dropped.
+/// operator acknowledgements go to the bell, light commands to the streetlight fan-out, firmware offers, parts and
+/// cancels to the firmware distribution. Malformed or unknown envelopes are counted and dropped.
 /// </summary>
 public sealed partial class CloudCommands(
     AlarmStore store,
     OperatorAckRelay relay,
     TroubleOutbox troubles,
     LightFanout lights,
+    FirmwareDistribution firmware,
     SnapshotAssembler snapshots,
     DeviceStatusReporter statuses,
     GatewayMetrics metrics,
@@ -46,6 +49,15 @@ public sealed partial class CloudCommands(
                 break;
             case LightCommandEnvelope lightCommand:
                 await lights.SubmitAsync(lightCommand, cancellationToken);
+                break;
+            case FirmwareOfferEnvelope offer:
+                await firmware.OfferAsync(offer, cancellationToken);
+                break;
+            case FirmwarePartEnvelope part:
+                await firmware.PartAsync(part, cancellationToken);
+                break;
+            case FirmwareCancelEnvelope cancel:
+                await firmware.CancelAsync(cancel, cancellationToken);
                 break;
             case SnapshotReceiptEnvelope snapshotReceipt:
                 await snapshots.ApplyReceiptAsync(snapshotReceipt, cancellationToken);

@@ -31,29 +31,53 @@ public sealed class PowerCutException : Exception
     }
 }
 
+/// <summary>The device's power: it goes away at the <paramref name="cutAtWrite"/>-th write to its flash, counted over every adapter sharing it.</summary>
+public sealed class PowerCut(int cutAtWrite)
+{
+    public int Writes { get; private set; }
+
+    public bool HasCut { get; private set; }
+
+    /// <summary>Counts one write; true when the power goes away during it.</summary>
+    public bool CutsNow()
+    {
+        if (++Writes != cutAtWrite)
+        {
+            return false;
+        }
+
+        HasCut = true;
+        return true;
+    }
+}
+
 /// <summary>
 /// The device apps' flash adapter on a real directory, with the power cut at one step of its <paramref name="cutAtWrite"/>-th
 /// write: the files are left exactly as <see cref="FlashStorage.Write"/> leaves them at that step (write
 /// <c>name.new</c>, delete the entry, rename), and the device stops there. Every other write goes through.
 /// </summary>
-public sealed class PowerCutFlash(string directory, int cutAtWrite, CutStep step) : IDeviceStorage
+public sealed class PowerCutFlash(string directory, PowerCut power, CutStep step) : IDeviceStorage
 {
     private readonly FlashStorage _flash = new(directory);
 
-    public int Writes { get; private set; }
+    public PowerCutFlash(string directory, int cutAtWrite, CutStep step)
+        : this(directory, new PowerCut(cutAtWrite), step)
+    {
+    }
 
-    public bool HasCut { get; private set; }
+    public int Writes => power.Writes;
+
+    public bool HasCut => power.HasCut;
 
     public byte[]? Read(string name) => _flash.Read(name);
 
     public bool Write(string name, byte[] data)
     {
-        if (++Writes != cutAtWrite)
+        if (!power.CutsNow())
         {
             return _flash.Write(name, data);
         }
 
-        HasCut = true;
         string entry = Path.Combine(directory, name);
         string next = entry + ".new";
         switch (step)

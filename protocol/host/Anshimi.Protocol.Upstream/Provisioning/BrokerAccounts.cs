@@ -32,6 +32,8 @@ public static class BrokerAccounts
         new(TopicAccess.Write, Topics.DeviceUplink(deviceId)),
         new(TopicAccess.Write, Topics.DeviceStatus(deviceId)),
         new(TopicAccess.Read, Topics.DeviceDownlink(deviceId)),
+        new(TopicAccess.Write, Topics.DeviceUpdateUp(deviceId)),
+        new(TopicAccess.Read, Topics.DeviceUpdateDown(deviceId)),
     ];
 
     public static IReadOnlyList<TopicRule> GatewayService(string gatewayId)
@@ -42,6 +44,8 @@ public static class BrokerAccounts
             new(TopicAccess.Read, d + "up"),
             new(TopicAccess.Read, d + "status"),
             new(TopicAccess.Write, d + "down"),
+            new(TopicAccess.Read, d + "ota/up"),
+            new(TopicAccess.Write, d + "ota/down"),
             new(TopicAccess.Write, Topics.GatewayEvents(gatewayId)),
             new(TopicAccess.Write, Topics.GatewayStatus(gatewayId)),
             new(TopicAccess.Read, Topics.GatewayCommands(gatewayId)),

@@ -1,0 +1,188 @@
+using Anshimi.Firmware;
+using Anshimi.Firmware.Adapters;
+using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Ota;
+using Anshimi.Protocol.Ota;
+using Anshimi.Protocol.Upstream.Provisioning;
+
+namespace Anshimi.DeviceSim;
+
+/// <summary>What the simulated bells' loaders trust and the image they leave the factory with.</summary>
+public sealed class SimulatedFirmwareOptions
+{
+    /// <summary>Release public keys compiled into the loader.</summary>
+    public required IReadOnlyList<byte[]> TrustedKeys { get; init; }
+
+    /// <summary>A release file put into slot a of a factory-fresh bell (as the factory's USB deploy would).</summary>
+    public required byte[] FactoryRelease { get; init; }
+
+    /// <summary>The update client's timeouts (shorter in tests).</summary>
+    public UpdateClientSettings Settings { get; init; } = new();
+}
+
+/// <summary>
+/// One simulated bell's loader and update client on its simulated flash (its state directory): the real
+/// <see cref="SlotLoader"/>, <see cref="UpdateClient"/>, <see cref="FlashFiles"/> and records, with only the start of the
+/// slot's image simulated (<see cref="SimulatedApplicationStarter"/>). Messages on the bell's update topic are queued
+/// from the network thread and handled on the update loop; a restart the client asks for restarts the whole bell.
+/// </summary>
+public sealed class DeviceUpdates : IDisposable, IUpdateHold
+{
+    private const long DriveBytes = 4L * 1024 * 1024;
+
+    private readonly MqttLink _link;
+    private readonly Func<bool> _holds;
+    private readonly Action _restart;
+    private readonly PayloadRing _queue = new(64);
+    private readonly Lock _queueGate = new();
+    private readonly DeviceLoop _loop;
+    private readonly SimulatedApplicationStarter _starter = new();
+    private readonly UpdateClient _client;
+    private bool _wasConnected;
+    private bool _restarting;
+
+    public DeviceUpdates(DeviceRecord record, string statePath, MqttLink link, IClock clock, SimulatedFirmwareOptions options, Func<bool> holds, Action restart, Action<Exception> onError)
+    {
+        _link = link;
+        _holds = holds;
+        _restart = restart;
+        var records = new FileDeviceStorage(statePath);
+        var files = new FlashFiles(statePath, DriveBytes);
+        var keys = new ReleaseKeys([.. options.TrustedKeys]);
+        var loader = new SlotLoader(records, files, keys);
+        if (records.Read(LoaderRecord.Name) is null && files.Read(SlotLoader.PathOf('a', SlotLoader.ManifestFile)) is null)
+        {
+            InstallFactory(options.FactoryRelease, files, records);
+        }
+
+        Boot = BootSlot(loader);
+        Board = BoardOf(record.Profile);
+        _client = new UpdateClient(link, record.NumericId, Boot, loader, keys, files, records, clock, this, Board, record.Profile, options.Settings);
+        _link.MessageReceived += OnMessage;
+        _loop = new DeviceLoop("ota-" + record.DeviceId, Tick, 20, onError);
+    }
+
+    public BootResult Boot { get; }
+
+    public string Board { get; }
+
+    public SimulatedImageBehaviour Behaviour => _starter.Behaviour;
+
+    public bool HoldsUpdate => _holds();
+
+    public void Start() => _loop.Start();
+
+    public void Dispose()
+    {
+        _link.MessageReceived -= OnMessage;
+        _loop.Dispose();
+    }
+
+    /// <summary>The <c>hardware/</c> board of a bell profile (protocol/README.md §11.1).</summary>
+    public static string BoardOf(string profile) => profile switch
+    {
+        "voice" => "voice-bell",
+        "battery" => "battery-bell",
+        _ => "home-bell",
+    };
+
+    private BootResult BootSlot(SlotLoader loader)
+    {
+        // A crashing image resets the chip at once; the loader counts each such boot against the trial.
+        for (int boot = 0; ; boot++)
+        {
+            BootResult result = loader.Boot();
+            if (result.SafeMode)
+            {
+                return result;
+            }
+
+            try
+            {
+                _starter.Start(result.Assemblies!, result.Manifest!.Entry);
+                return result;
+            }
+            catch (SimulatedCrashException) when (boot < 2 * LoaderRecord.MaxTrialBoots)
+            {
+            }
+        }
+    }
+
+    private void Tick()
+    {
+        if (_restarting)
+        {
+            return;
+        }
+
+        // An image that never connects says nothing: its trial runs out.
+        bool connected = _link.IsConnected && _starter.Behaviour != SimulatedImageBehaviour.Silent;
+        if (connected && !_wasConnected)
+        {
+            _client.OnConnected();
+        }
+
+        _wasConnected = connected;
+        while (true)
+        {
+            byte[]? payload;
+            lock (_queueGate)
+            {
+                payload = _queue.Dequeue();
+            }
+
+            if (payload is null)
+            {
+                break;
+            }
+
+            if (connected)
+            {
+                _client.Handle(payload);
+            }
+        }
+
+        _client.Tick();
+        if (_client.RestartRequested)
+        {
+            _restarting = true;
+
+            // The restart disposes this loop: not from its own thread.
+            ThreadPool.QueueUserWorkItem(_ => _restart());
+        }
+    }
+
+    private void OnMessage(string topic, byte[] payload)
+    {
+        if (topic != _client.DownTopic)
+        {
+            return;
+        }
+
+        lock (_queueGate)
+        {
+            _queue.TryEnqueue(payload);
+        }
+    }
+
+    private static void InstallFactory(byte[] releaseFile, FlashFiles files, FileDeviceStorage records)
+    {
+        ReleaseFile release = ReleaseFile.Read(releaseFile) ?? throw new FormatException("the factory release is not a release file");
+        ReleaseManifest manifest = ReleaseManifest.Read(release.ManifestBytes) ?? throw new FormatException("the factory release's manifest is malformed");
+        int position = 0;
+        for (int i = 0; i < manifest.AssemblyNames.Length; i++)
+        {
+            files.Write(SlotLoader.PathOf('a', manifest.AssemblyNames[i]), release.Image[position..(position + manifest.AssemblyLengths[i])]);
+            position += manifest.AssemblyLengths[i];
+        }
+
+        files.Write(SlotLoader.PathOf('a', SlotLoader.SignatureFile), release.Signature);
+        files.Write(SlotLoader.PathOf('a', SlotLoader.ManifestFile), release.ManifestBytes);
+        new LoaderRecord
+        {
+            ActiveVersion = manifest.Version,
+            ActiveReleaseId = ReleaseManifest.ReleaseIdOf(release.ManifestBytes, new Protocol.Security.Sha256()),
+        }.Write(records);
+    }
+}
