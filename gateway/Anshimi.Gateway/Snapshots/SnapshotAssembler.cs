@@ -40,9 +40,15 @@ public sealed partial class SnapshotAssembler(
 
     private readonly int _maxImageBytes = Math.Min(options.Value.MaxImageBytes, SnapshotOptions.MaxImageBytesCeiling);
 
-    /// <summary>True when the payload claims to be a snapshot chunk (by its type nibble; nothing is trusted yet).</summary>
+    /// <summary>
+    /// True when the payload claims to be a snapshot chunk (nothing is trusted yet): by its type nibble in version 1; in
+    /// version 2, whose type is sealed, by being an uplink of a chunk's length (protocol/README.md §10).
+    /// </summary>
     public static bool IsChunk(byte[] payload) =>
-        payload.Length > 0 && (payload[0] & 0x0F) == (int)FrameType.SnapshotChunk && payload[0] >> 4 == FrameCodec.CurrentVersion;
+        payload.Length > 0 && (payload[0] >> 4 == FrameCodecV2.Version
+            ? FrameCodecV2.ReadDirection(payload, 0) == FrameCodecV2.DirectionOf(FrameType.SnapshotChunk) &&
+              payload.Length >= FrameCodecV2.MinChunkFrameLength && payload.Length <= FrameCodecV2.MaxChunkFrameLength
+            : (payload[0] & 0x0F) == (int)FrameType.SnapshotChunk && payload[0] >> 4 == FrameCodec.CurrentVersion);
 
     public Task<UplinkResult> HandleChunkAsync(string topic, byte[] payload, CancellationToken cancellationToken) =>
         UplinkResult.HandleOrStoreFailedAsync(
