@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the test projects in two lanes side by side, each lane one project after another (integration tests start
 # their own brokers, databases and processes, so more lanes on two cores only make them slower and noisier): the
-# cloud bridge's suite, the longest, with the MQTT layer's in one lane, everything else in the other. Then prints one
-# closing line "N passed, N failed, N skipped".
+# cloud bridge's suite, the longest, then the gateway's and the MQTT layer's in one lane — by then the other lane,
+# end-to-end first, has finished, so the timing-sensitive broker tests run alone. Then prints one closing line
+# "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 configuration=${1:-Debug}
@@ -11,7 +12,7 @@ results=artifacts/test-results
 rm -rf "$results" && mkdir -p "$results"
 log="$results/dotnet-test.log"
 
-lane_a=(tests/Anshimi.CloudBridge.Tests tests/Anshimi.Mqtt.Tests)
+lane_a=(tests/Anshimi.CloudBridge.Tests tests/Anshimi.Gateway.Tests tests/Anshimi.Mqtt.Tests)
 lane_b=()
 for project in tests/Anshimi.EndToEnd.Tests tests/*.Tests; do
   case " ${lane_a[*]} ${lane_b[*]} " in *" $project "*) ;; *) lane_b+=("$project") ;; esac

@@ -99,6 +99,10 @@ public sealed partial class AlarmChangeListener(
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
+                // Counted once listening, before the reload publishes what was missed, so a count read after a
+                // reloaded alarm arrives already includes this connection.
+                Interlocked.Increment(ref _connections);
+
                 // Listening before reading the mark: whatever commits after it is heard, whatever before it is reloaded.
                 long mark = await HighWaterMarkAsync(connection, stoppingToken);
                 if (seen is long since)
@@ -107,7 +111,6 @@ public sealed partial class AlarmChangeListener(
                 }
 
                 seen = mark;
-                Interlocked.Increment(ref _connections);
                 backoff.Connected();
                 outageReported = false;
                 LogListening(logger, notices.InstanceId);
