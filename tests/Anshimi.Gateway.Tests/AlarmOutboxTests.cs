@@ -1,5 +1,6 @@
 using System.Text;
 using Anshimi.Gateway.Outbox;
+using Anshimi.Gateway.Pipeline;
 using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -17,12 +18,14 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     [Fact]
-    public async Task Stored_alarm_is_forwarded_as_an_alarm_envelope_with_site_profile_and_original_frame()
+    public async Task Stored_alarm_is_forwarded_at_once_as_an_alarm_envelope_with_site_profile_and_original_frame()
     {
         byte[] frame = Bell.Alarm(12, ContactIdCode.Duress, 4);
         await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, frame, CancellationToken.None);
 
-        Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+        // Sent while it was being stored: nothing is due for the worker's round until its resend.
+        Assert.Equal(0, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+        Assert.Equal(1, _gateway.Count("SELECT attempts FROM outbox"));
 
         PublishedMessage message = Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
         Assert.Equal(MqttQos.AtLeastOnce, message.Qos);
@@ -42,10 +45,34 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_receipt_that_comes_back_while_the_alarm_is_still_being_written_clears_its_row()
+    {
+        Task? receipt = null;
+        _gateway.Mqtt.BeforePublish = message =>
+        {
+            if (message.Topic == GatewayHarness.EventsTopic)
+            {
+                // The cloud answers at once, before the gateway's commit is durable.
+                receipt = Task.Run(() => _gateway.Commands.HandleAsync(
+                    EnvelopeSerializer.Serialize(new AlarmReceiptEnvelope("0000A1B2:7")), CancellationToken.None));
+            }
+        };
+
+        Assert.Equal(UplinkOutcome.Accepted, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(7), CancellationToken.None)).Outcome);
+        Assert.NotNull(receipt);
+        await receipt;
+
+        Assert.Equal(0, _gateway.Count("SELECT count(*) FROM outbox"));
+        Assert.Equal(1, _gateway.Count("SELECT count(receipted_at) FROM alarms"));
+        _gateway.Time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Unreceipted_alarm_is_resent_with_doubling_delays_up_to_the_cap()
     {
         await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(1), CancellationToken.None);
-        Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+        Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic));
 
         // Expected waits: 5, 10, 20, 40, then the 60 s cap.
         foreach (int seconds in new[] { 5, 10, 20, 40, 60, 60 })
@@ -96,13 +123,14 @@ public sealed class AlarmOutboxTests : IAsyncLifetime
     [Fact]
     public async Task Publishing_stops_at_the_first_refusal_and_resumes_in_order()
     {
+        // Refused when stored, so each stays due for the worker.
+        _gateway.Mqtt.RefusePublishes = true;
         for (uint counter = 1; counter <= 3; counter++)
         {
-            await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(counter), CancellationToken.None);
+            Assert.Equal(UplinkOutcome.Accepted, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.Alarm(counter), CancellationToken.None)).Outcome);
         }
 
-        _gateway.Mqtt.Clear();
-        _gateway.Mqtt.RefusePublishes = true;
+        Assert.Equal(0, _gateway.Count("SELECT sum(attempts) FROM outbox"));
         Assert.Equal(0, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
 
         _gateway.Mqtt.RefusePublishes = false;

@@ -29,6 +29,10 @@ public sealed class RestartTests : IAsyncLifetime
         Frame ack = Bell.ReadDownlink(Assert.Single(_gateway.Mqtt.PublishedTo(Bell.DownlinkTopic)).Payload)!;
         Assert.Equal(3u, ack.Counter);
 
+        // Forwarded before the restart: its resend, kept in the store, falls due after the policy's first delay.
+        _gateway.Mqtt.Clear();
+        Assert.Equal(0, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
+        _gateway.Time.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(1, await _gateway.Outbox.PublishDueAsync(CancellationToken.None));
         var forwarded = (AlarmEnvelope)Assert.Single(_gateway.Mqtt.PublishedTo(GatewayHarness.EventsTopic)).ParseEnvelope();
         Assert.Equal("0000A1B2:" + (AlarmWindow.Size + 6), forwarded.Key);

@@ -76,6 +76,40 @@ public abstract partial class OutboxWorker<TRow>(
         return published;
     }
 
+    /// <summary>
+    /// Hands one row to the link at once, ahead of the worker's next round, without waiting for its PUBACK; returns when
+    /// its resend falls due, or null when the link is not connected (the row stays due for the worker). A publish that
+    /// fails later only leaves the row to that resend, and a reconnect makes every row due again.
+    /// </summary>
+    public DateTimeOffset? TryPublishNow(TRow row)
+    {
+        if (mqtt.State != MqttConnectionState.Connected)
+        {
+            return null;
+        }
+
+        Task<MqttTransportException?> answered = mqtt.StartPublish(
+            Topics.GatewayEvents(GatewayId), EnvelopeSerializer.Serialize(ToEnvelope(row)), MqttQos.AtLeastOnce, retain: false, CancellationToken.None);
+        if (answered.IsCompleted && answered.Result is { } refused)
+        {
+            LogPublishFailed(logger, row.Key, refused.Message);
+            return null;
+        }
+
+        string key = row.Key;
+        answered.ContinueWith(
+            done =>
+            {
+                if (done.Result is { } failed)
+                {
+                    LogPublishFailed(logger, key, failed.Message);
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        OnPublished(row);
+        return time.GetUtcNow() + retryPolicy.DelayAfter(row.Attempts + 1);
+    }
+
     /// <summary>Turns a row into the envelope that goes upstream.</summary>
     public abstract Envelope ToEnvelope(TRow row);
 

@@ -48,7 +48,8 @@ public readonly record struct UplinkResult(UplinkOutcome Outcome, string? Reason
 /// <summary>
 /// Turns device uplinks into stored alarms: authenticates each frame against the registry, refuses
 /// replays, stores a new alarm and its outbox row in one transaction, and acks the device only after
-/// that commit. Frames arrive over MQTT and BLE; callers are served one at a time, so a frame heard on both
+/// that commit; the alarm itself goes upstream while that commit is being written, so the cloud does not wait for
+/// the gateway's fsync. Frames arrive over MQTT and BLE; callers are served one at a time, so a frame heard on both
 /// paths is handled twice in order (stored once, then a duplicate). Never throws on bad input.
 /// </summary>
 public sealed partial class AlarmPipeline(
@@ -56,6 +57,7 @@ public sealed partial class AlarmPipeline(
     UplinkAuthenticator authenticator,
     AlarmStore store,
     DeviceDownlink downlink,
+    AlarmOutbox outbox,
     OutboxSignal outboxSignal,
     GatewayMetrics metrics,
     RejectLog rejectLog,
@@ -196,10 +198,19 @@ public sealed partial class AlarmPipeline(
         DateTimeOffset now = time.GetUtcNow();
         bool test = device.IsInWalkTest(now);
         uint downlinkCounter;
+        bool forwarded = false;
         using (GatewayTelemetry.Source.StartActivity("alarm.store"))
         {
             // The outbox sends every copy of the alarm as a child of this receipt, across restarts too.
-            downlinkCounter = await store.AcceptAsync(frame, payload, now, test, receive?.Id, cancellationToken);
+            downlinkCounter = await store.AcceptAsync(
+                frame, payload, now, test, receive?.Id,
+                row =>
+                {
+                    DateTimeOffset? resendAt = outbox.TryPublishNow(row);
+                    forwarded = resendAt is not null;
+                    return resendAt;
+                },
+                cancellationToken);
         }
 
         receive?.SetTag("anshimi.alarm.outcome", "stored");
@@ -208,7 +219,11 @@ public sealed partial class AlarmPipeline(
         supervision.Heard(device);
         health.ObserveEvent(device.Id, frame.EventCode, frame.Qualifier);
         metrics.AlarmStored();
-        outboxSignal.Notify();
+        if (!forwarded)
+        {
+            outboxSignal.Notify();
+        }
+
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile, test);
 
         // Only now, with the alarm durable, may the device stop resending it. Handed to the downlink, never awaited:

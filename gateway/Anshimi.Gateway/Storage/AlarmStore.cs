@@ -92,8 +92,17 @@ public sealed class AlarmStore(GatewayDatabase database)
     /// A <paramref name="test"/> alarm (installer's walk test) is stored and forwarded marked as such,
     /// and makes a newly claimed device active.
     /// </summary>
-    public async Task<uint> AcceptAsync(Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, bool test, string? traceParent, CancellationToken cancellationToken)
+    /// <remarks>
+    /// <paramref name="forward"/>, when given, gets the new outbox row while the transaction still holds the write lock:
+    /// the alarm goes upstream without waiting for this commit's fsync (the device's ack still waits for it), and the
+    /// cloud's receipt, a write, cannot run before the row it drops exists. It returns when the row's resend falls due,
+    /// or null to leave the row due now for the outbox worker.
+    /// </remarks>
+    public async Task<uint> AcceptAsync(
+        Frame frame, byte[] frameBytes, DateTimeOffset receivedAt, bool test, string? traceParent,
+        Func<OutboxItem, DateTimeOffset?>? forward, CancellationToken cancellationToken)
     {
+        var key = new AlarmKey(frame.DeviceId, frame.Counter);
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
         await using SqliteTransaction transaction = GatewayDatabase.BeginWrite(connection);
         await using (SqliteCommand insert = connection.CreateCommand())
@@ -107,7 +116,7 @@ public sealed class AlarmStore(GatewayDatabase database)
                 WHERE id = $device;
                 UPDATE devices SET state = 'active' WHERE id = $device AND state = 'claimed' AND $test = 1;
                 """;
-            AddKey(insert, new AlarmKey(frame.DeviceId, frame.Counter));
+            AddKey(insert, key);
             insert.Parameters.AddWithValue("$test", test ? 1 : 0);
             insert.Parameters.AddWithValue("$traceparent", (object?)traceParent ?? DBNull.Value);
             insert.Parameters.AddWithValue("$code", (int)frame.EventCode);
@@ -117,6 +126,18 @@ public sealed class AlarmStore(GatewayDatabase database)
             insert.Parameters.AddWithValue("$at", receivedAt.ToUnixTimeMilliseconds());
             insert.Parameters.AddWithValue("$stage", (int)AckStage.Received);
             await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (forward is not null && frame.Qualifier != 6 &&
+            (await ReadOutboxAsync(connection, transaction, "o.device_id = $device AND o.counter = $counter", c => AddKey(c, key), cancellationToken)) is [OutboxItem row] &&
+            forward(row) is DateTimeOffset resendAt)
+        {
+            await using SqliteCommand sent = connection.CreateCommand();
+            sent.Transaction = transaction;
+            sent.CommandText = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $next WHERE seq = $seq;";
+            sent.Parameters.AddWithValue("$next", resendAt.ToUnixTimeMilliseconds());
+            sent.Parameters.AddWithValue("$seq", row.Sequence);
+            await sent.ExecuteNonQueryAsync(cancellationToken);
         }
 
         uint downlink = await TakeDownlinkCounterAsync(connection, transaction, frame.DeviceId, cancellationToken);
@@ -183,7 +204,23 @@ public sealed class AlarmStore(GatewayDatabase database)
     public async Task<IReadOnlyList<OutboxItem>> GetDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        return await ReadOutboxAsync(
+            connection,
+            transaction: null,
+            "o.next_attempt_at <= $now ORDER BY o.seq LIMIT $limit",
+            command =>
+            {
+                command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$limit", limit);
+            },
+            cancellationToken);
+    }
+
+    private static async Task<List<OutboxItem>> ReadOutboxAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, string condition, Action<SqliteCommand> bind, CancellationToken cancellationToken)
+    {
         await using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             SELECT o.seq, o.device_id, o.counter, a.event_code, a.qualifier, a.zone, a.frame, a.received_at, o.attempts,
                    coalesce(d.profile, 'unknown'), coalesce(d.site_kind, 'unknown'), coalesce(d.site_lat, 0),
@@ -191,12 +228,9 @@ public sealed class AlarmStore(GatewayDatabase database)
             FROM outbox o
             JOIN alarms a ON a.device_id = o.device_id AND a.counter = o.counter
             LEFT JOIN devices d ON d.id = o.device_id
-            WHERE o.next_attempt_at <= $now
-            ORDER BY o.seq
-            LIMIT $limit;
-            """;
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$limit", limit);
+            WHERE
+            """ + " " + condition + ";";
+        bind(command);
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
         var items = new List<OutboxItem>();
         while (await reader.ReadAsync(cancellationToken))
