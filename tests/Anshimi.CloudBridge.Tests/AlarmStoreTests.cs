@@ -3,7 +3,9 @@ using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Tests.Storage;
 using Anshimi.Protocol.Upstream;
+using Anshimi.Testing;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Anshimi.CloudBridge.Tests;
 
@@ -214,4 +216,25 @@ public sealed class SqliteAlarmStoreTests : AlarmStoreTests
 public sealed class PostgreSqlAlarmStoreTests : AlarmStoreTests
 {
     protected override StorageProvider Provider => StorageProvider.PostgreSql;
+
+    [Fact]
+    public async Task An_alarm_whose_commit_answer_was_lost_is_still_new_to_the_call_that_stored_it()
+    {
+        // The bridge reaches PostgreSQL through a relay that lets the COMMIT through and drops the connection on its answer.
+        var direct = new NpgsqlConnectionStringBuilder(Storage.Options.ConnectionString);
+        await using TcpProxy relay = TcpProxy.Start(direct.Port);
+        var throughRelay = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = relay.Host, Port = relay.Port };
+        using StoreDatabase database = StoreDatabase.Open(
+            new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = throughRelay.ConnectionString }, Storage.DataDirectory, StoreFile.Alarms);
+        var store = new AlarmStore(database);
+        var alarm = TestAlarms.Alarm(0xC0FFEE, 9);
+
+        Task cut = relay.CutAfterAnswerTo("COMMIT"u8.ToArray());
+        bool isNew = await store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None);
+
+        Assert.True(cut.IsCompletedSuccessfully, "the commit's answer was cut off");
+        Assert.True(isNew, "the retried write reports the alarm it committed as new, so the console is told of it");
+        Assert.Equal(1, await store.CountAsync(CancellationToken.None));
+        Assert.False(await store.StoreAlarmAsync(alarm, alarm.Key, Gangnam, DateTimeOffset.UtcNow, CancellationToken.None));
+    }
 }

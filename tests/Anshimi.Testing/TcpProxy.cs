@@ -18,6 +18,8 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<Socket> _sockets = [];
     private readonly Task _acceptLoop;
     private TaskCompletionSource _flowing = NewFlowGate(open: true);
+    private byte[]? _cutAfterAnswerTo;
+    private TaskCompletionSource? _cut;
 
     private TcpProxy(IPEndPoint target)
     {
@@ -65,6 +67,21 @@ public sealed class TcpProxy : IAsyncDisposable
         lock (_gate)
         {
             _flowing.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Arms a cut: the next connection whose client sends bytes containing <paramref name="request"/> has them delivered,
+    /// and is reset on both sides when the server's answer comes, which the client never gets (a commit done by the
+    /// server whose answer was lost). The task completes when the cut was made.
+    /// </summary>
+    public Task CutAfterAnswerTo(byte[] request)
+    {
+        lock (_gate)
+        {
+            _cutAfterAnswerTo = request;
+            _cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _cut.Task;
         }
     }
 
@@ -116,6 +133,18 @@ public sealed class TcpProxy : IAsyncDisposable
         lock (_gate)
         {
             return _flowing.Task;
+        }
+    }
+
+    private void ArmIfRequested(ReadOnlySpan<byte> sent, RelayedConnection connection)
+    {
+        lock (_gate)
+        {
+            if (_cutAfterAnswerTo is { } request && sent.IndexOf(request) >= 0)
+            {
+                connection.CutOnAnswer = _cut;
+                _cutAfterAnswerTo = null;
+            }
         }
     }
 
@@ -172,7 +201,8 @@ public sealed class TcpProxy : IAsyncDisposable
             _sockets.Add(server);
         }
 
-        await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client)).ConfigureAwait(false);
+        var connection = new RelayedConnection(client, server);
+        await Task.WhenAny(PumpAsync(client, server, connection), PumpAsync(server, client, connection)).ConfigureAwait(false);
         lock (_gate)
         {
             _sockets.Remove(client);
@@ -183,9 +213,10 @@ public sealed class TcpProxy : IAsyncDisposable
         server.Dispose();
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, RelayedConnection connection)
     {
         var buffer = new byte[16 * 1024];
+        bool fromClient = from == connection.Client;
         try
         {
             while (true)
@@ -198,11 +229,32 @@ public sealed class TcpProxy : IAsyncDisposable
                     return;
                 }
 
+                if (fromClient)
+                {
+                    ArmIfRequested(buffer.AsSpan(0, read), connection);
+                }
+                else if (connection.CutOnAnswer is { } cut)
+                {
+                    Reset(connection.Client);
+                    Reset(connection.Server);
+                    cut.TrySetResult();
+                    return;
+                }
+
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
         {
         }
+    }
+
+    private sealed class RelayedConnection(Socket client, Socket server)
+    {
+        public Socket Client { get; } = client;
+
+        public Socket Server { get; } = server;
+
+        public volatile TaskCompletionSource? CutOnAnswer;
     }
 }

@@ -72,13 +72,18 @@ public sealed class AlarmStore
         ArgumentNullException.ThrowIfNull(alarms);
         using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.store");
         span?.SetTag("anshimi.alarm.burst", alarms.Count);
+        // What an earlier attempt of this call inserted: when a commit's answer is lost (the connection dropped after
+        // the server committed), the retried transaction finds those keys stored, and they are still this call's new
+        // alarms — taken for repeats, they would never reach the console.
+        var insertedBefore = new AlarmRecord?[alarms.Count];
         AlarmRecord?[] stored = await Database.WriteAsync(async (connection, ct) =>
         {
             // Built anew on every attempt: a retried transaction starts from nothing.
             var records = new AlarmRecord?[alarms.Count];
             for (int i = 0; i < alarms.Count; i++)
             {
-                records[i] = await InsertAsync(connection, alarms[i], receivedAt, ct);
+                records[i] = await InsertAsync(connection, alarms[i], receivedAt, ct) ?? insertedBefore[i];
+                insertedBefore[i] = records[i];
             }
 
             return records;
