@@ -74,17 +74,12 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>
         /// Takes a key record the gateway delivered: a new epoch of the light's area becomes current and the current one
         /// previous; a key of another area (the light was moved) replaces both; the current epoch again changes nothing.
-        /// Written to flash before it is used. False when the record is malformed or the flash refused it.
+        /// Written to flash before it is used. False when the flash refused it. The caller checks the record's area is not 0.
         /// </summary>
         public bool Install(byte[] record, int offset)
         {
             ushort area = EscortKeyRecord.ReadArea(record, offset);
             byte epoch = EscortKeyRecord.ReadEpoch(record, offset);
-            if (area == 0)
-            {
-                return false;
-            }
-
             if (_current != null && area == _current.Area && epoch == _current.Epoch)
             {
                 return true;

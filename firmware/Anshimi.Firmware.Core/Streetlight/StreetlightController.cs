@@ -354,10 +354,13 @@ namespace Anshimi.Firmware.Streetlight
             }
         }
 
-        /// <summary>Takes an escort key record (<see cref="EscortKeyRecord"/>) its gateway delivered; false when refused.</summary>
+        /// <summary>
+        /// Takes an escort key record (<see cref="EscortKeyRecord"/>) delivered for this light; false when it is malformed
+        /// or the flash refused it. Call on the thread that calls <see cref="Tick"/>.
+        /// </summary>
         public bool InstallEscortKey(byte[] record, int offset)
         {
-            if (record == null || offset < 0 || offset > record.Length - EscortKeyRecord.Length)
+            if (record == null || offset < 0 || offset > record.Length - EscortKeyRecord.Length || EscortKeyRecord.ReadArea(record, offset) == 0)
             {
                 return false;
             }

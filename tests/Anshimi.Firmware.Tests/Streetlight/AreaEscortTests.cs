@@ -133,6 +133,14 @@ public sealed class AreaEscortTests
         Heard(rig);
         Assert.True(rig.Controller.RejectedWrongArea > 0);
 
+        // A record for area 0 is no key: refused, and the flash is not blamed for it.
+        byte[] noArea = EscortKeyRecord.Encode(StreetlightRig.Area, StreetlightRig.Epoch, 0, StreetlightRig.AreaKey);
+        noArea[0] = 0;
+        noArea[1] = 0;
+        Assert.False(rig.Controller.InstallEscortKey(noArea, 0));
+        Assert.Equal(0, rig.Controller.EscortArea);
+        Assert.True(rig.Controller.StorageHealthy);
+
         var keyed = new StreetlightRig(StreetlightRig.Night);
         byte[] v1 = new FrameCodec(new Anshimi.Protocol.Security.HmacSha256()).Encode(FramePayloads.Escort(Session, keyed.UnixMinute), StreetlightRig.AreaKey);
         byte[] advertisement = StreetlightRig.Advertisement(v1, withFlags: true);
