@@ -12,7 +12,8 @@ using Anshimi.Protocol.Upstream;
 // steady state the device runs in for years. Target: zero for everything the device does on every frame and tick.
 int iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
 byte[] key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
-byte[] escortKey = Enumerable.Range(101, 32).Select(i => (byte)i).ToArray();
+byte[] areaKey = Enumerable.Range(101, 32).Select(i => (byte)i).ToArray();
+const ushort Area = 11215;
 
 var rows = new List<(string What, double Bytes, string Note)>();
 void Row(string what, double bytes, string note = "") => rows.Add((what, bytes, note));
@@ -74,8 +75,11 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
     var pins = new BenchPins();
     var radio = new BenchRadio();
     var storage = new MemoryDeviceStorage();
-    var config = new StreetlightConfig(0x5EED0001, key, escortKey, 37.5665, 126.9780);
+    var config = new StreetlightConfig(0x5EED0001, key, 37.5665, 126.9780);
     var light = new StreetlightController(config, clock, pins, pins, pins, pins, radio, pins, storage, new HmacSha256());
+    light.InstallEscortKey(EscortKeyRecord.Encode(Area, 0, 0, areaKey), 0);
+    var escortKeys = new EscortKeySet(new HmacSha256(), Area, 0, areaKey);
+    var escortCodec = new EscortFrame(new HmacSha256());
     var frameCodec = new FrameCodec(new HmacSha256());
     var advert = new byte[BleAdvertisement.MaxLegacyDataLength];
     int advertLength = 0;
@@ -93,13 +97,14 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
         uint first = UnixMinute(clock.UtcNow);
         for (uint m = first; m <= first + 2 + ((5000 + 1000 + (long)iterations) * 20 / 60_000); m++)
         {
-            byte[] frame = frameCodec.Encode(FramePayloads.Escort(0xBEEF, m), escortKey);
+            byte[] frame = new byte[EscortFrame.Length];
+            escortCodec.Encode(m, escortCodec.AirId(escortKeys, 0xBEEF), escortKeys, frame, 0);
             var data = new byte[BleAdvertisement.MaxLegacyDataLength];
             BleAdvertisement.Write(frame, 0, frame.Length, true, data, 0);
             escortAdverts[m] = data;
         }
 
-        advertLength = 3 + 4 + FrameCodec.MinFrameLength;
+        advertLength = 3 + 4 + EscortFrame.Length;
     }
 
     long tick = 0;

@@ -234,7 +234,7 @@ internal sealed class WalkerBenchmark
     }
 
     /// <summary>The streetlight firmware's beacon advertising interval (<c>StreetlightConfig</c>'s default, which the simulated lights run).</summary>
-    private static int SimulatedLightBeaconMs => new Anshimi.Firmware.Streetlight.StreetlightConfig(1, new byte[32], new byte[32], StreetLatitude, StreetLongitude).BeaconAdvertisingIntervalMs;
+    private static int SimulatedLightBeaconMs => new Anshimi.Firmware.Streetlight.StreetlightConfig(1, new byte[32], StreetLatitude, StreetLongitude).BeaconAdvertisingIntervalMs;
 
     private static double LonAt(double metres) => Math.Round(StreetLongitude + (metres / (111_320 * Math.Cos(StreetLatitude * Math.PI / 180))), 7);
 

@@ -150,7 +150,7 @@ public sealed class ControlClient(IPEndPoint endpoint, TextWriter output) : IDis
         output.WriteLine("보안등 light  모드 mode  밝기 level  램프 lamp  비콘 beacon  거부 rejected  지역 district");
         foreach (LightStatus l in lights)
         {
-            int rejected = l.Rejected.Forged + l.Rejected.Replayed + l.Rejected.Stale + l.Rejected.Malformed;
+            int rejected = l.Rejected.Forged + l.Rejected.Replayed + l.Rejected.Stale + l.Rejected.WrongArea + l.Rejected.StaleEpoch + l.Rejected.Malformed;
             output.WriteLine(l.Id + "  " + SimJson.ModeLabel(l.Mode) + "  " + l.Level + " %  " + (l.LampFault ? "고장 fault" : "정상 ok") + "  #"
                 + l.BeaconCounter + "  " + rejected + "  " + l.District);
         }

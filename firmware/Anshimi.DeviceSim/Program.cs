@@ -69,7 +69,7 @@ var brokerOption = new Option<string>("--broker") { Description = "MQTT 브로�
 var stateOption = new Option<DirectoryInfo>("--state") { Description = "장치 플래시 상태 폴더 per-device flash state directory", Required = true };
 var limitOption = new Option<int?>("--limit") { Description = "앞에서부터 N대만 실행 run only the first N devices" };
 var runDistrictsOption = new Option<FileInfo?>("--districts") { Description = "자치구 이름 표시용 GeoJSON (optional, for district names)" };
-var escortKeyOption = new Option<string?>("--escort-key") { Description = "보안등 공용 귀가 키 the streetlights' shared escort key, 64 hex digits (random when omitted)" };
+var escortKeyOption = new Option<string?>("--escort-key") { Description = "귀가 마스터 키 the cloud bridge's escort master secret (Escorts:EscortKey), 64 hex digits; each streetlight is given its district's key (random when omitted)" };
 var airspaceOption = new Option<string?>("--airspace") { Description = "게이트웨이 BLE 모의 공간 the gateway's simulated BLE airspace hub host:port (its Gateway:Ble:AirspaceEndpoint); streetlights join it" };
 var runCommand = new Command("run", "장치 시뮬레이터 실행 — run every bell (against a broker) and streetlight (on a simulated BLE air) of the fleet, with a local control API")
 {

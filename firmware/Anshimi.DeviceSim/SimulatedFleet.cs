@@ -314,7 +314,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
 
     /// <param name="configure">Adjusts each bell's configuration (e.g. shorter timings in tests) before it starts.</param>
     /// <param name="configureDoorbell">The same for each doorbell.</param>
-    /// <param name="escortKey">The city's escort key the streetlights share; a random one when not given (then only this simulator's walkers are recognised).</param>
+    /// <param name="escortKey">The cloud's escort master secret, from which each streetlight's district key is derived (protocol §10.1); a random one when not given (then only this simulator's walkers are recognised).</param>
     /// <param name="airspace">The gateway's BLE airspace hub the streetlights join; null keeps them on this process's air only.</param>
     /// <param name="firmware">The bells' loader keys and factory image; null: bells without the loader.</param>
     public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null, System.Net.IPEndPoint? airspace = null, SimulatedFirmwareOptions? firmware = null)

@@ -23,21 +23,21 @@ public sealed class SimulatedLight : IAsyncDisposable
     private readonly StreetlightHost _host;
     private readonly SimulatedBleRadio _phone;
     private readonly AirspaceLink? _airspace;
-    private readonly byte[] _escortKey;
-    private readonly FrameCodec _codec = new(new PlatformHmacSha256());
+    private readonly EscortKeySchedule _escortKeys;
+    private readonly EscortFrame _codec = new(new PlatformHmacSha256());
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _walkLock = new();
     private Task _walk = Task.CompletedTask;
     private CancellationTokenSource? _walkCancel;
 
     /// <param name="airspace">The light's link to the gateway's airspace; null when no gateway listens.</param>
-    public SimulatedLight(DeviceRecord record, SimulatedStreetlight light, SimulatedBleRadio phone, byte[] escortKey, Action<Exception> onError, AirspaceLink? airspace = null)
+    public SimulatedLight(DeviceRecord record, SimulatedStreetlight light, SimulatedBleRadio phone, EscortKeySchedule escortKeys, Action<Exception> onError, AirspaceLink? airspace = null)
     {
         Record = record;
         Light = light;
         _phone = phone;
         _airspace = airspace;
-        _escortKey = escortKey;
+        _escortKeys = escortKeys;
         _host = new StreetlightHost(light, onError: onError);
     }
 
@@ -51,7 +51,7 @@ public sealed class SimulatedLight : IAsyncDisposable
 
     /// <summary>
     /// A walker with the app passes the light for <paramref name="duration"/>: the phone advertises the escort frame
-    /// for the current minute (signed with the escort key, as the cloud would sign it) and a fresh one each minute.
+    /// for the current minute, sealed for the light's district as the cloud seals it, and a fresh one each minute.
     /// </summary>
     public void Walk(TimeSpan duration)
     {
@@ -83,7 +83,7 @@ public sealed class SimulatedLight : IAsyncDisposable
             controller.BeaconsSent,
             controller.CommandsAccepted,
             controller.EscortAdvertsAccepted,
-            new LightRejects(controller.RejectedForged, controller.RejectedReplayed, controller.RejectedStale, controller.RejectedMalformed),
+            new LightRejects(controller.RejectedForged, controller.RejectedReplayed, controller.RejectedStale, controller.RejectedWrongArea, controller.RejectedStaleEpoch, controller.RejectedMalformed),
             Light.Resets,
             Walking);
     }
@@ -121,10 +121,13 @@ public sealed class SimulatedLight : IAsyncDisposable
         DateTime until = DateTime.UtcNow + duration;
         try
         {
-            while (DateTime.UtcNow < until)
+            // A light outside every district holds no escort key: no app would seal a frame for it.
+            while (DateTime.UtcNow < until && Light.Controller.EscortArea != 0)
             {
                 uint minute = (uint)(DateTime.UtcNow - DateTime.UnixEpoch).TotalMinutes;
-                byte[] frame = _codec.Encode(FramePayloads.Escort(session, minute), _escortKey);
+                EscortKeySet keys = _escortKeys.SigningKeys(Light.Controller.EscortArea, minute);
+                byte[] frame = new byte[EscortFrame.Length];
+                _codec.Encode(minute, _codec.AirId(keys, session), keys, frame, 0);
                 var advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
                 int length = BleAdvertisement.Write(frame, 0, frame.Length, true, advertisement, 0);
                 _phone.Advertise(advertisement, length, PhoneAdvertisingIntervalMs);
@@ -164,6 +167,8 @@ public sealed record LightRejects(
     [property: JsonPropertyName("forged")] int Forged,
     [property: JsonPropertyName("replayed")] int Replayed,
     [property: JsonPropertyName("stale")] int Stale,
+    [property: JsonPropertyName("wrongArea")] int WrongArea,
+    [property: JsonPropertyName("staleEpoch")] int StaleEpoch,
     [property: JsonPropertyName("malformed")] int Malformed);
 
 /// <summary>Body of an accepted walk or lamp change.</summary>
@@ -182,9 +187,12 @@ public static class StreetlightFleet
 {
     public const string Profile = "streetlight";
 
+    /// <param name="escortMaster">The cloud's escort master secret; the simulator derives each light's district key from it.</param>
     /// <param name="report">Takes the lights' log lines (from their own threads).</param>
-    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortKey, Action<string> report, System.Net.IPEndPoint? airspace = null)
+    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortMaster, Action<string> report, System.Net.IPEndPoint? airspace = null)
     {
+        // The cloud bridge's default schedule (Escorts:KeyRotationPeriod, Escorts:KeyChangeover).
+        var escortKeys = new EscortKeySchedule(escortMaster, TimeSpan.FromDays(1), TimeSpan.FromMinutes(10));
         var air = new SimulatedBleAir(clock);
         var lights = new List<SimulatedLight>();
         DeviceRecord[] all = [.. records];
@@ -201,17 +209,38 @@ public static class StreetlightFleet
         {
             double x = (record.Site.Longitude - lon0) * metresPerDegreeLon;
             double y = (record.Site.Latitude - lat0) * 110_540;
-            var config = new StreetlightConfig(record.NumericId, record.Key, escortKey, record.Site.Latitude, record.Site.Longitude);
+            var config = new StreetlightConfig(record.NumericId, record.Key, record.Site.Latitude, record.Site.Longitude);
             SimulatedBleRadio radio = air.CreateRadio(record.DeviceId, x, y);
             AirspaceLink? link = airspace is null
                 ? null
                 : AirspaceLink.Join(radio, airspace, record.NumericId, line => report("[" + record.DeviceId + "] " + line));
             var board = new SimulatedStreetlight(config, clock, radio, new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
+            InstallEscortKeys(board, record, escortKeys);
             board.WasReset += () => report("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");
             SimulatedBleRadio phone = air.CreateRadio(record.DeviceId + "-walker", x + SimulatedLight.WalkerDistanceMetres, y);
-            lights.Add(new SimulatedLight(record, board, phone, escortKey, ex => report("[" + record.DeviceId + "] 오류 error: " + ex.Message), link));
+            lights.Add(new SimulatedLight(record, board, phone, escortKeys, ex => report("[" + record.DeviceId + "] 오류 error: " + ex.Message), link));
         }
 
         return lights;
+    }
+
+    /// <summary>
+    /// What installing the light leaves in its flash: its district's escort keys of the previous and the current rotation
+    /// (protocol §10.1), as the cloud would deliver them. A light outside any district takes no escort.
+    /// </summary>
+    private static void InstallEscortKeys(SimulatedStreetlight board, DeviceRecord record, EscortKeySchedule schedule)
+    {
+        if (!EscortKeySchedule.TryParseArea(record.DistrictCode, out ushort area))
+        {
+            return;
+        }
+
+        uint rotation = schedule.DeliveredRotation((long)(DateTime.UtcNow - DateTime.UnixEpoch).TotalMinutes);
+        if (rotation > 0)
+        {
+            board.Controller.InstallEscortKey(schedule.Record(area, rotation - 1), 0);
+        }
+
+        board.Controller.InstallEscortKey(schedule.Record(area, rotation), 0);
     }
 }

@@ -18,6 +18,9 @@ namespace Anshimi.Protocol
 
         /// <summary>Version 2: a frame of a key epoch below the one the receiver has moved to (§10, re-key).</summary>
         StaleEpoch = 10,
+
+        /// <summary>An escort frame for another area than the light's (§10.1): relayed from elsewhere in the city.</summary>
+        WrongArea = 11,
     }
 
     /// <summary>Stable lower-case names for reject reasons (enum names are never put on the wire or in metrics).</summary>
@@ -38,6 +41,7 @@ namespace Anshimi.Protocol
                 case FrameError.Replayed: return "replayed";
                 case FrameError.WrongDirection: return "wrong_direction";
                 case FrameError.StaleEpoch: return "stale_epoch";
+                case FrameError.WrongArea: return "wrong_area";
                 default: return "unknown";
             }
         }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference encoder for the Anshimi device frame, versions 1 and 2 (protocol/README.md).
+"""Independent reference encoder for the Anshimi device frame, versions 1 and 2, and the escort frame (protocol/README.md).
 
 Writes frames.json, the shared test vectors. It uses only Python's standard library (hmac, hashlib),
 so the vectors do not depend on the C# implementation they check; the provisioning vectors come from
@@ -258,9 +258,107 @@ v2_vectors = [
                seal("device-a", 0, UP, struct.pack(">BIHH", 6, 47, (1 << 12) | 150, 2) + b"\x00\x00", 47), "field_out_of_range", "gateway"),
     invalid_v2("v2-snapshot-short-manifest", "chunk 0 whose data is not 36 bytes", "device-a", A,
                encode_v2("device-a", "snapshot-chunk", 47, 150, 1, 2, struct.pack(">IHH", 43, 0, 3) + IMAGE[:10]), "field_out_of_range", "gateway"),
-    invalid_v2("v2-escort-type", "type 7 sealed as an uplink: version 2 has no escort frame (escorts stay version 1)", "device-a", A,
+    invalid_v2("v2-escort-type", "type 7 sealed as an uplink: no device frame carries an escort (the escort frame is its own kind, section 10.1)", "device-a", A,
                seal("device-a", 0, UP, struct.pack(">BIHH", 7, 48, 0, 0) + b"\x00\x00", 48), "unknown_type", "gateway"),
     invalid_v2("v2-ack-sealed-as-uplink", "an ack sealed under the uplink keys: authentic, but a type that travels the other way", "device-a", A,
                seal("device-a", 0, UP, struct.pack(">BIHH", 3, 49, 0, 0) + b"\x00\x00", 49), "wrong_direction", "gateway"),
 ]
-print(json.dumps({"keys": KEYS, "vectors": vectors, "v2": v2_vectors, "provisioning": provisioning.vectors()}, indent=2, ensure_ascii=False))
+# Escort frames (protocol/README.md §10.1): area keys derived from the cloud's escort master secret per rotation.
+ESCORT_MASTER = bytes(range(0x60, 0x80))
+ROTATION_MINUTES, CHANGEOVER_MINUTES = 1440, 10
+AREA, OTHER_AREA = 11215, 11260          # 광진구, 중랑구
+ROTATION = 20430                          # the day from 2025-12-08 00:00 UTC
+HANDLE = 0x00C0FFEE                       # the app API's session handle
+
+
+def area_key(area, rotation):
+    return hkdf(ESCORT_MASTER, struct.pack(">HI", area, rotation), b"anshimi/v2 escort area key")
+
+
+def changeover_end(rotation):
+    return rotation * ROTATION_MINUTES + CHANGEOVER_MINUTES
+
+
+def key_record(area, rotation):
+    return struct.pack(">HBI", area, rotation & 0xFF, changeover_end(rotation)) + area_key(area, rotation)
+
+
+def escort_keys(key):
+    return {name: hkdf(key, b"", ("anshimi/v2 escort %s" % name).encode()) for name in ("tag", "enc", "session")}
+
+
+def air_id(key, handle):
+    return struct.unpack(">I", hmac.new(escort_keys(key)["session"], struct.pack(">I", handle), hashlib.sha256).digest()[:4])[0]
+
+
+def seal_escort(area, epoch, key, minute, air):
+    k = escort_keys(key)
+    header = bytes([0x23]) + struct.pack(">HB", area, epoch)
+    plain = struct.pack(">II", minute, air)
+    tag = hmac.new(k["tag"], header + plain, hashlib.sha256).digest()[:8]
+    stream = hmac.new(k["enc"], header + tag + b"\x00", hashlib.sha256).digest()
+    return header + bytes(a ^ b for a, b in zip(plain, stream)) + tag
+
+
+def escort_frame(rotation, minute, area=AREA, handle=HANDLE):
+    key = area_key(area, rotation)
+    return seal_escort(area, rotation & 0xFF, key, minute, air_id(key, handle))
+
+
+def phone_advertisement(frame):
+    """A phone's advertisement keeps Flags (protocol §7): 02 01 06, then the Manufacturer Specific Data."""
+    return bytes([0x02, 0x01, 0x06, 3 + len(frame), 0xFF, 0xFF, 0xFF]) + frame
+
+
+NOW = ROTATION * ROTATION_MINUTES + 100   # the light's clock, well after the changeover
+IN_CHANGEOVER = ROTATION * ROTATION_MINUTES + 5
+
+
+def escort_vector(name, description, data, expect, light_minute=NOW, escort_floor=0, receiver="light", valid=None):
+    v = {"name": name, "description": description, "hex": data.hex(), "expect": expect, "receiver": receiver,
+         "lightMinute": light_minute, "escortFloor": escort_floor}
+    if valid is not None:
+        rotation, minute, area = valid
+        v["advertisementHex"] = phone_advertisement(data).hex()
+        v["frame"] = {"area": area, "rotation": rotation, "epoch": rotation & 0xFF, "minute": minute, "sessionHandle": HANDLE,
+                      "airId": air_id(area_key(area, rotation), HANDLE)}
+    return v
+
+
+good = escort_frame(ROTATION, NOW)
+other_area = escort_frame(ROTATION, NOW, area=OTHER_AREA)
+escort_vectors = [
+    escort_vector("escort-current", "a walker in 광진구: this minute, sealed under the district's key of the current rotation", good, "ok",
+                  valid=(ROTATION, NOW, AREA)),
+    escort_vector("escort-previous-in-changeover", "five minutes into the rotation the cloud still signs with the previous key: taken",
+                  escort_frame(ROTATION - 1, IN_CHANGEOVER), "ok", light_minute=IN_CHANGEOVER, valid=(ROTATION - 1, IN_CHANGEOVER, AREA)),
+    escort_vector("escort-previous-after-changeover", "the previous rotation's key at the changeover's end: refused whatever the minute",
+                  escort_frame(ROTATION - 1, changeover_end(ROTATION)), "stale_epoch", light_minute=changeover_end(ROTATION)),
+    escort_vector("escort-epoch-not-held", "a frame of two rotations ago: the light holds no key of that epoch",
+                  escort_frame(ROTATION - 2, NOW), "stale_epoch"),
+    escort_vector("escort-other-area", "a 중랑구 walker's frame relayed to a light in 광진구 within its minute", other_area, "wrong_area"),
+    escort_vector("escort-area-rewritten", "the 중랑구 frame with its clear area changed to 광진구: the area is under the tag",
+                  other_area[:1] + struct.pack(">H", AREA) + other_area[3:], "bad_tag"),
+    escort_vector("escort-stolen-key", "a key read out of a 중랑구 light, used to seal a frame that claims 광진구",
+                  seal_escort(AREA, ROTATION & 0xFF, area_key(OTHER_AREA, ROTATION), NOW, 1), "bad_tag"),
+    escort_vector("escort-epoch-rewritten", "the current frame with its clear epoch changed to the previous one: another key, the tag fails",
+                  good[:3] + bytes([(ROTATION - 1) & 0xFF]) + good[4:], "bad_tag", light_minute=IN_CHANGEOVER),
+    escort_vector("escort-bad-tag", "the current frame with its last tag byte flipped", good[:-1] + bytes([good[-1] ^ 0x01]), "bad_tag"),
+    escort_vector("escort-stale-minute", "a recording from three minutes ago (the light takes its minute +-2)",
+                  escort_frame(ROTATION, NOW - 3), "stale"),
+    escort_vector("escort-below-floor", "a minute at or below the escort floor flash held at power-up", good, "replayed", escort_floor=NOW),
+    escort_vector("escort-too-short", "19 bytes", good[:-1], "too_short"),
+    escort_vector("escort-too-long", "21 bytes", good + b"\x00", "length_mismatch"),
+    escort_vector("escort-area-zero", "area 0 is no area", bytes([0x23, 0, 0]) + good[3:], "field_out_of_range"),
+    escort_vector("escort-at-gateway", "a gateway reads the escort kind as no device frame of version 2 (bits 1-3 of byte 0)", good,
+                  "unknown_type", receiver="gateway"),
+]
+escort = {
+    "master": ESCORT_MASTER.hex(), "rotationPeriodMinutes": ROTATION_MINUTES, "changeoverMinutes": CHANGEOVER_MINUTES,
+    "light": {"area": AREA, "current": ROTATION, "previous": ROTATION - 1},
+    "records": [{"area": a, "rotation": r, "keyHex": area_key(a, r).hex(), "recordHex": key_record(a, r).hex()}
+                for a, r in ((AREA, ROTATION - 1), (AREA, ROTATION), (OTHER_AREA, ROTATION))],
+    "vectors": escort_vectors,
+}
+
+print(json.dumps({"keys": KEYS, "vectors": vectors, "v2": v2_vectors, "escort": escort, "provisioning": provisioning.vectors()}, indent=2, ensure_ascii=False))

@@ -29,5 +29,16 @@ public static class TestVectors
     public static JsonElement GetV2(string name) =>
         Document.Value.RootElement.GetProperty("v2").EnumerateArray().Single(v => v.GetProperty("name").GetString() == name);
 
+    /// <summary>The escort section (protocol/README.md §10.1): master secret, schedule, key records and frame vectors.</summary>
+    public static JsonElement Escort => Document.Value.RootElement.GetProperty("escort");
+
+    public static IEnumerable<object[]> EscortNames(bool valid) =>
+        Escort.GetProperty("vectors").EnumerateArray()
+            .Where(v => (v.GetProperty("expect").GetString() == "ok") == valid)
+            .Select(v => new object[] { v.GetProperty("name").GetString()! });
+
+    public static JsonElement GetEscort(string name) =>
+        Escort.GetProperty("vectors").EnumerateArray().Single(v => v.GetProperty("name").GetString() == name);
+
     public static int Count => Document.Value.RootElement.GetProperty("vectors").GetArrayLength();
 }

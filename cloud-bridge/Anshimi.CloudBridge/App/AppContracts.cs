@@ -50,6 +50,7 @@ public sealed record LocationsAcceptedView(string SessionId, int Accepted, int L
 
 public sealed record EscortAdvertisementView(
     string SessionId,
+    [property: JsonPropertyName("area")] string AreaCode,
     uint UnixMinute,
     [property: JsonPropertyName("frame")] string FrameHex,
     [property: JsonPropertyName("advertisement")] string AdvertisementHex,

@@ -3,6 +3,7 @@ using Anshimi.CloudBridge.Districts;
 using Anshimi.CloudBridge.Escorts;
 using Anshimi.CloudBridge.Streetlights;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Options;
 
 namespace Anshimi.CloudBridge.App;
@@ -56,7 +57,7 @@ public static class AppEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         app.MapGet("/escorts/{id}/advertisement", GetAdvertisementAsync).WithName("GetEscortAdvertisement")
-            .WithSummary("This minute's signed escort frame (protocol type 7) and BLE advertisement for the phone to broadcast.")
+            .WithSummary("This minute's escort frame, sealed for the walker's district (protocol §10.1), and BLE advertisement for the phone to broadcast.")
             .Produces<EscortAdvertisementView>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -170,7 +171,7 @@ public static class AppEndpoints
     }
 
     private static async Task<IResult> GetAdvertisementAsync(
-        string id, HttpContext context, EscortSessions sessions, EscortAdvertiser advertiser, CancellationToken cancellationToken)
+        string id, HttpContext context, EscortSessions sessions, EscortAdvertiser advertiser, DistrictDirectory districts, CancellationToken cancellationToken)
     {
         if (!AppRequestBodies.TryParseSession(id, out uint sessionId))
         {
@@ -193,8 +194,14 @@ public static class AppEndpoints
             return AppProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Escort key not configured", "This bridge has no escort key (Escorts:EscortKey).");
         }
 
-        EscortAdvertisement ad = advertiser.Sign(sessionId);
-        return TypedResults.Ok(new EscortAdvertisementView(ad.SessionId, ad.UnixMinute, ad.FrameHex, ad.AdvertisementHex, ad.ValidFrom, ad.RefreshAt));
+        // The frame is sealed for the district the walker was last reported in: lights elsewhere refuse it (§10.1).
+        if (!EscortKeySchedule.TryParseArea(districts.Resolve(session!.LastPosition.Latitude, session.LastPosition.Longitude), out ushort area))
+        {
+            return AppProblems.Problem(StatusCodes.Status409Conflict, "Outside the lit areas", "The walker's last position is in no district with streetlights.");
+        }
+
+        EscortAdvertisement ad = advertiser.Sign(sessionId, area);
+        return TypedResults.Ok(new EscortAdvertisementView(ad.SessionId, ad.AreaCode, ad.UnixMinute, ad.FrameHex, ad.AdvertisementHex, ad.ValidFrom, ad.RefreshAt));
     }
 
     private static async Task<IResult> ReportEmergencyAsync(

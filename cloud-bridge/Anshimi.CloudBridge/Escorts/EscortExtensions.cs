@@ -18,6 +18,8 @@ public static class EscortExtensions
         services.AddOptions<EscortOptions>()
             .Bind(builder.Configuration.GetSection(EscortOptions.SectionName))
             .Validate(o => EscortAdvertiser.IsValidSetting(o.EscortKey), "Escorts:EscortKey must be 64 hex digits (32 bytes) or empty.")
+            .Validate(o => Anshimi.Protocol.Upstream.EscortKeySchedule.IsValid(o.KeyRotationPeriod, o.KeyChangeover),
+                "Escorts:KeyRotationPeriod (≥ 2 min) and Escorts:KeyChangeover (≥ 1 min, below the period) must be whole minutes.")
             .Validate(o => o.NearRadiusMetres > 0 && o.AheadMetres >= 0 && o.AheadCorridorMetres > 0 && o.OffRouteMetres > 0,
                 "Escorts: distances must be positive.")
             .Validate(o => o.HoldSeconds is > 0 and <= ushort.MaxValue && o.RefreshMarginSeconds >= 0 && o.RefreshMarginSeconds < o.HoldSeconds,

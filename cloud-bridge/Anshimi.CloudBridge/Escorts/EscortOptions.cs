@@ -8,8 +8,20 @@ public sealed class EscortOptions
     /// <summary>The lights file (CSV, see cloud-bridge/README.md); empty means a city without smart lights.</summary>
     public string LightsFile { get; set; } = "";
 
-    /// <summary>The city's escort key (64 hex digits) shared with the lights; signs the app's escort advertisements.</summary>
+    /// <summary>
+    /// The cloud's escort master secret (64 hex digits): every area's escort key of every rotation is derived from it
+    /// (protocol §10.1). It never leaves the cloud; lights hold only their area's derived keys.
+    /// </summary>
     public string EscortKey { get; set; } = "";
+
+    /// <summary>How often every area's escort key is replaced (whole minutes).</summary>
+    public TimeSpan KeyRotationPeriod { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// After a rotation starts, escorts are still signed with the previous key for this long while the new one reaches
+    /// the lights; from its end the lights refuse the previous key (whole minutes, below the period).
+    /// </summary>
+    public TimeSpan KeyChangeover { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Lights this close to the walker are lit.</summary>
     public double NearRadiusMetres { get; set; } = 30;

@@ -3,11 +3,10 @@ namespace Anshimi.Firmware.Streetlight
     /// <summary>One streetlight controller's identity, place and tuning. Defaults suit an alley light (스마트보안등).</summary>
     public sealed class StreetlightConfig
     {
-        public StreetlightConfig(uint lightId, byte[] key, byte[] escortKey, double latitude, double longitude)
+        public StreetlightConfig(uint lightId, byte[] key, double latitude, double longitude)
         {
             LightId = lightId;
             Key = key;
-            EscortKey = escortKey;
             Latitude = latitude;
             Longitude = longitude;
         }
@@ -16,9 +15,6 @@ namespace Anshimi.Firmware.Streetlight
 
         /// <summary>The light's own 32-byte key from provisioning: signs its beacons, verifies its gateway's commands.</summary>
         public byte[] Key { get; }
-
-        /// <summary>The city's escort key, shared by every light, that verifies the app's escort advertisements.</summary>
-        public byte[] EscortKey { get; }
 
         public double Latitude { get; }
 

@@ -9,7 +9,7 @@ namespace Anshimi.Firmware.Streetlight
     /// device loop every 20–50 ms. It dims the lamp along its dusk-to-dawn schedule (ambient sensor with hysteresis,
     /// sunset and sunrise at its coordinates), brightens and blinks gently for an escorted walker in range
     /// (귀가모니터링), blinks continuously in an emergency (긴급신고), watches the lamp current, advertises a signed
-    /// status beacon, and obeys signed commands from its gateway and the app's signed escort advertisements.
+    /// status beacon, and obeys signed commands from its gateway and the app's escort advertisements sealed for its area.
     /// Priority: emergency over escort over schedule. Advertisements arrive on the radio's thread and are only
     /// queued there; everything else runs on the thread that calls Tick, and a steady-state tick allocates nothing.
     /// The watchdog is fed at the end of a tick that ran through, so a loop that stops or keeps failing ends in a
@@ -53,6 +53,8 @@ namespace Anshimi.Firmware.Streetlight
         private readonly CounterFloor _commandFloor;
         private readonly CounterFloor _escortFloor;
         private readonly EscortSessionTable _sessions;
+        private readonly EscortFrame _escortCodec;
+        private readonly AreaEscortKeys _escortKeys;
 
         private readonly object _queueLock = new object();
         private readonly byte[][] _queued;
@@ -128,6 +130,8 @@ namespace Anshimi.Firmware.Streetlight
             _codec = new FrameCodec(mac);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
             _sessions = new EscortSessionTable(config.MaxEscortSessions);
+            _escortCodec = new EscortFrame(mac);
+            _escortKeys = new AreaEscortKeys(storage, mac);
 
             _commandFloor = new CounterFloor(storage, CommandRecordName, CounterBlock.LightCommand);
             _escortFloor = new CounterFloor(storage, EscortRecordName, config.EscortFloorBlockMinutes < 1 ? 1u : (uint)config.EscortFloorBlockMinutes);
@@ -192,7 +196,19 @@ namespace Anshimi.Firmware.Streetlight
 
         public int EscortAdvertsAccepted { get; private set; }
 
-        /// <summary>Frames for this light (commands) or all lights (escort) whose tag did not verify.</summary>
+        /// <summary>The area whose escorts this light takes (from its escort key; 0 before it holds one).</summary>
+        public ushort EscortArea
+        {
+            get { return _escortKeys.Area; }
+        }
+
+        /// <summary>The epoch of the area's escort key the light holds as current.</summary>
+        public byte EscortEpoch
+        {
+            get { return _escortKeys.Epoch; }
+        }
+
+        /// <summary>Frames for this light (commands) or its area (escort) whose tag did not verify.</summary>
         public int RejectedForged { get; private set; }
 
         /// <summary>
@@ -204,6 +220,15 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>Escort advertisements whose minute is too far from the light's clock (or the clock is not set).</summary>
         public int RejectedStale { get; private set; }
 
+        /// <summary>Escort frames for another area (`wrong_area`): signed for elsewhere, or relayed from there.</summary>
+        public int RejectedWrongArea { get; private set; }
+
+        /// <summary>
+        /// Escort frames of a key epoch the light does not hold, or of the previous epoch after the changeover ended
+        /// (`stale_epoch`): recorded before a rotation, or signed with a key taken off a light before it.
+        /// </summary>
+        public int RejectedStaleEpoch { get; private set; }
+
         /// <summary>Advertisements with Anshimi's company id that do not hold a well-formed frame.</summary>
         public int RejectedMalformed { get; private set; }
 
@@ -214,7 +239,7 @@ namespace Anshimi.Firmware.Streetlight
 
         public int RejectedTotal
         {
-            get { return RejectedForged + RejectedReplayed + RejectedStale + RejectedMalformed; }
+            get { return RejectedForged + RejectedReplayed + RejectedStale + RejectedWrongArea + RejectedStaleEpoch + RejectedMalformed; }
         }
 
         public void Tick()
@@ -295,6 +320,12 @@ namespace Anshimi.Firmware.Streetlight
                 return;
             }
 
+            if (EscortFrame.IsEscort(_scratch, frameOffset, frameLength))
+            {
+                HandleEscort(frameOffset, frameLength, rssi, now);
+                return;
+            }
+
             // Bells' sealed version-2 frames (protocol/README.md §10) are neighbours' traffic: this light takes version 1.
             if (FrameCodecV2.IsVersion2(_scratch, frameOffset, frameLength))
             {
@@ -318,8 +349,29 @@ namespace Anshimi.Firmware.Streetlight
             }
             else if (type == FrameType.Escort)
             {
-                HandleEscort(frameOffset, frameLength, rssi, now);
+                // Version-1 escorts were signed with the one city-wide key lights no longer hold (§10.1).
+                RejectedMalformed++;
             }
+        }
+
+        /// <summary>
+        /// Takes an escort key record (<see cref="EscortKeyRecord"/>) delivered for this light; false when it is malformed
+        /// or the flash refused it. Call on the thread that calls <see cref="Tick"/>.
+        /// </summary>
+        public bool InstallEscortKey(byte[] record, int offset)
+        {
+            if (record == null || offset < 0 || offset > record.Length - EscortKeyRecord.Length || EscortKeyRecord.ReadArea(record, offset) == 0)
+            {
+                return false;
+            }
+
+            if (!_escortKeys.Install(record, offset))
+            {
+                StorageHealthy = false;
+                return false;
+            }
+
+            return true;
         }
 
         private void HandleCommand(int frameOffset, int frameLength, long now)
@@ -377,16 +429,44 @@ namespace Anshimi.Firmware.Streetlight
             SaveGatewayMode();
         }
 
+        /// <summary>The light's checks of an escort frame, in the order of protocol/README.md §10.1.</summary>
         private void HandleEscort(int frameOffset, int frameLength, int rssi, long now)
         {
-            if (!_codec.HasValidTag(_scratch, frameOffset, frameLength, _config.EscortKey))
+            if (EscortFrame.Validate(_scratch, frameOffset, frameLength) != FrameError.None)
+            {
+                RejectedMalformed++;
+                return;
+            }
+
+            if (EscortFrame.ReadArea(_scratch, frameOffset) != _escortKeys.Area)
+            {
+                RejectedWrongArea++;
+                return;
+            }
+
+            EscortKeySet? keys = _escortKeys.For(EscortFrame.ReadEpoch(_scratch, frameOffset));
+            if (keys == null)
+            {
+                RejectedStaleEpoch++;
+                return;
+            }
+
+            uint minute;
+            uint airId;
+            if (_escortCodec.Open(_scratch, frameOffset, keys, out minute, out airId) != FrameError.None)
             {
                 RejectedForged++;
                 return;
             }
 
+            // The previous epoch's key lasts only through the changeover: after it, a key taken off a light is worth nothing.
+            if (_escortKeys.IsPrevious(keys) && minute >= _escortKeys.ChangeoverEndMinute)
+            {
+                RejectedStaleEpoch++;
+                return;
+            }
+
             System.DateTime utc = _clock.UtcNow;
-            uint minute = FrameCodec.ReadCounter(_scratch, frameOffset);
             long nowMinute = (utc.Ticks - UnixEpochTicks) / System.TimeSpan.TicksPerMinute;
             long skew = minute - nowMinute;
             if (utc.Ticks < MinValidUtcTicks || skew > _config.EscortClockToleranceMinutes || skew < -_config.EscortClockToleranceMinutes)
@@ -396,7 +476,7 @@ namespace Anshimi.Firmware.Streetlight
             }
 
             // The sessions are not kept across a power cut; the floor is: a minute accepted before it is never again.
-            if (minute <= _escortFloor.AtBoot || !_sessions.TryAccept(FrameCodec.ReadDeviceId(_scratch, frameOffset), minute, now))
+            if (minute <= _escortFloor.AtBoot || !_sessions.TryAccept(airId, minute, now))
             {
                 RejectedReplayed++;
                 return;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -249,7 +250,8 @@ public sealed class AppApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_advertisement_is_an_escort_frame_for_this_session_and_minute_signed_with_the_escort_key()
+    [Trait("Category", "Protocol")]
+    public async Task The_advertisement_is_an_escort_frame_sealed_for_the_walkers_district_and_this_minute_that_does_not_carry_the_session_handle()
     {
         string id = await StartAsync(AppTestCity.Along(0), AppTestCity.Along(100));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/app/v1/escorts/{id}/advertisement");
@@ -257,19 +259,32 @@ public sealed class AppApiTests : IAsyncLifetime
         using HttpResponseMessage response = await _bridge.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         JsonElement ad = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(AppTestCity.District, ad.GetProperty("area").GetString());
 
+        // The key the district's lights hold for this rotation (the cloud bridge's default schedule).
         byte[] frame = Convert.FromHexString(ad.GetProperty("frame").GetString()!);
-        FrameReadResult decoded = new FrameCodec(new PlatformHmacSha256()).Decode(frame, 0, frame.Length, Convert.FromHexString(AppTestCity.EscortKeyHex));
-        Assert.True(decoded.IsOk);
-        Assert.Equal(FrameType.Escort, decoded.Frame!.Type);
-        Assert.Equal(id, DeviceIdText.Format(decoded.Frame.DeviceId));
-        Assert.InRange(decoded.Frame.Counter, (uint)(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60) - 1, (uint)(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60));
+        uint minute = (uint)(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60);
+        ushort area = ushort.Parse(AppTestCity.District, CultureInfo.InvariantCulture);
+        var schedule = new EscortKeySchedule(Convert.FromHexString(AppTestCity.EscortKeyHex), TimeSpan.FromDays(1), TimeSpan.FromMinutes(10));
+        EscortKeySet keys = schedule.SigningKeys(area, minute);
+        var codec = new EscortFrame(new PlatformHmacSha256());
+        Assert.Equal(FrameError.None, EscortFrame.Validate(frame, 0, frame.Length));
+        Assert.Equal(area, EscortFrame.ReadArea(frame, 0));
+        Assert.Equal(keys.Epoch, EscortFrame.ReadEpoch(frame, 0));
+        Assert.Equal(FrameError.None, codec.Open(frame, 0, keys, out uint signedMinute, out uint airId));
+        Assert.InRange(signedMinute, minute - 1, minute);
+        Assert.Equal(codec.AirId(keys, Convert.ToUInt32(id, 16)), airId);
+
+        // Nothing on air is the app's handle for the escort, in clear or sealed.
+        Assert.NotEqual(Convert.ToUInt32(id, 16), airId);
+        Assert.DoesNotContain(id.ToLowerInvariant(), ad.GetProperty("frame").GetString()!, StringComparison.Ordinal);
         byte[] advertisement = Convert.FromHexString(ad.GetProperty("advertisement").GetString()!);
         Assert.True(BleAdvertisement.TryFindFrame(advertisement, 0, advertisement.Length, out int offset, out int length));
         Assert.Equal(frame, advertisement.AsSpan(offset, length).ToArray());
 
-        byte[] forged = Convert.FromHexString(ad.GetProperty("frame").GetString()!);
-        Assert.False(new FrameCodec(new PlatformHmacSha256()).Decode(forged, 0, forged.Length, new byte[32]).IsOk);
+        // Another district's key, or the master secret itself, does not open it.
+        Assert.Equal(FrameError.BadTag, codec.Open(frame, 0, schedule.SigningKeys((ushort)(area + 1), minute), out _, out _));
+        Assert.Equal(FrameError.BadTag, codec.Open(frame, 0, new EscortKeySet(new PlatformHmacSha256(), area, keys.Epoch, Convert.FromHexString(AppTestCity.EscortKeyHex)), out _, out _));
     }
 
     [Fact]

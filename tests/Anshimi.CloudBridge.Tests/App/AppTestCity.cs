@@ -17,6 +17,9 @@ public static class AppTestCity
     public const string ApiKey = "test-key-7f3a9c2e51d84b06a1e2";
     public const string EscortKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     public const int LightCount = 20;
+
+    /// <summary>The street's district, 중구.</summary>
+    public const string District = "11140";
     public const double Spacing = 30;
 
     private static readonly (double X, double Y) Start = LocalProjection.ToMetres(37.5663, 126.9779);
@@ -34,7 +37,7 @@ public static class AppTestCity
         .Select(i =>
         {
             GeoPoint p = Along(i * Spacing);
-            return new Streetlight(Streetlight.FirstId + (uint)i, "11140", i < LightCount / 2 ? WestGateway : EastGateway, Math.Round(p.Latitude, 7), Math.Round(p.Longitude, 7));
+            return new Streetlight(Streetlight.FirstId + (uint)i, District, i < LightCount / 2 ? WestGateway : EastGateway, Math.Round(p.Latitude, 7), Math.Round(p.Longitude, 7));
         })
         .ToList();
 

@@ -111,7 +111,7 @@ public sealed class StreetlightControllerTests
     public void Forged_stale_and_replayed_escort_adverts_are_rejected_and_counted()
     {
         var rig = new StreetlightRig(StreetlightRig.Night);
-        rig.Escort(Session, key: StreetlightRig.Key); // signed with the wrong key
+        rig.Escort(Session, keys: StreetlightRig.Keys(key: StreetlightRig.Key)); // sealed under the wrong key
         rig.Run(100);
         Assert.True(rig.Controller.RejectedForged > 0);
 
@@ -211,7 +211,7 @@ public sealed class StreetlightControllerTests
     public void Forged_replayed_and_foreign_commands_change_nothing_and_forgeries_and_replays_are_counted()
     {
         var rig = new StreetlightRig(StreetlightRig.Night);
-        rig.SendCommand(LightMode.Emergency, 0, key: StreetlightRig.EscortKey);
+        rig.SendCommand(LightMode.Emergency, 0, key: StreetlightRig.AreaKey);
         rig.Run(200);
         Assert.Equal(LightMode.Schedule, rig.Controller.Mode);
         Assert.True(rig.Controller.RejectedForged > 0);

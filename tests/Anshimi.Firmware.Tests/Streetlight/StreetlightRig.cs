@@ -8,7 +8,7 @@ namespace Anshimi.Firmware.Tests.Streetlight;
 
 /// <summary>
 /// One streetlight on a virtual clock in a simulated alley: the light at (0, 0), a gateway radio 10 m away and the
-/// walker's phone, with the light's key and the city's escort key.
+/// walker's phone, with the light's key and its district's escort key.
 /// </summary>
 public sealed class StreetlightRig
 {
@@ -24,27 +24,44 @@ public sealed class StreetlightRig
     public static readonly DateTime Noon = new(2025, 6, 21, 3, 0, 0, DateTimeKind.Utc);
 
     public static readonly byte[] Key = Enumerable.Range(0x40, 32).Select(i => (byte)i).ToArray();
-    public static readonly byte[] EscortKey = Enumerable.Range(0x80, 32).Select(i => (byte)i).ToArray();
+    /// <summary>The light's district (광진구) and its escort key of epoch <see cref="Epoch"/>.</summary>
+    public const ushort Area = 11215;
+    public const byte Epoch = 7;
+    public static readonly byte[] AreaKey = Enumerable.Range(0x80, 32).Select(i => (byte)i).ToArray();
+
+    /// <summary>Another district (중랑구) and its key of the same epoch.</summary>
+    public const ushort OtherArea = 11260;
+    public static readonly byte[] OtherAreaKey = Enumerable.Range(0xC0, 32).Select(i => (byte)i).ToArray();
 
     /// <summary>How often the gateway and the phone repeat what they advertise.</summary>
     public const int AdvertisingIntervalMs = 500;
 
     private readonly FrameCodec _codec = new(new HmacSha256());
+    private readonly EscortFrame _escortCodec = new(new HmacSha256());
     private uint _gatewayCounter;
 
     /// <param name="storage">The light's flash; by default in memory.</param>
-    public StreetlightRig(DateTime startUtc, Action<StreetlightConfig>? configure = null, double ambient = 0.5, IDeviceStorage? storage = null)
+    /// <param name="installEscortKey">Whether the light is given <see cref="AreaKey"/> at once (else: <see cref="InstallEscortKey"/>).</param>
+    public StreetlightRig(DateTime startUtc, Action<StreetlightConfig>? configure = null, double ambient = 0.5, IDeviceStorage? storage = null, bool installEscortKey = true)
     {
         Storage = storage ?? new MemoryDeviceStorage();
         Clock = new VirtualClock(startUtc);
         Air = new SimulatedBleAir(Clock);
-        Config = new StreetlightConfig(LightId, Key, EscortKey, SeoulLatitude, SeoulLongitude);
+        Config = new StreetlightConfig(LightId, Key, SeoulLatitude, SeoulLongitude);
         configure?.Invoke(Config);
         Light = new SimulatedStreetlight(Config, Clock, Air.CreateRadio("light"), Storage, new HmacSha256(), ambient);
         Gateway = Air.CreateRadio("gateway", 10, 0);
         Phone = Air.CreateRadio("phone", 5, 0);
         Gateway.StartScanning();
+        if (installEscortKey)
+        {
+            Assert.True(InstallEscortKey(Area, Epoch, AreaKey, changeoverEndMinute: 0));
+        }
     }
+
+    /// <summary>The district's keys of <see cref="Epoch"/>, as the cloud derives them.</summary>
+    public static EscortKeySet Keys(ushort area = Area, byte epoch = Epoch, byte[]? key = null) =>
+        new(new HmacSha256(), area, epoch, key ?? AreaKey);
 
     public VirtualClock Clock { get; }
 
@@ -107,10 +124,19 @@ public sealed class StreetlightRig
     /// </summary>
     public void SkipToNextCommandBlock() => _gatewayCounter = CounterBlock.NextStart(_gatewayCounter, CounterBlock.LightCommand) - 1;
 
-    /// <summary>The walker's phone advertises the escort frame for <paramref name="unixMinute"/> (default: now).</summary>
-    public byte[] Escort(uint sessionId, uint? unixMinute = null, byte[]? key = null)
+    /// <summary>Gives the light an escort key record, as its gateway delivers it (protocol/README.md §10.1).</summary>
+    public bool InstallEscortKey(ushort area, byte epoch, byte[] key, uint changeoverEndMinute) =>
+        Controller.InstallEscortKey(EscortKeyRecord.Encode(area, epoch, changeoverEndMinute, key), 0);
+
+    /// <summary>
+    /// The walker's phone advertises the escort frame the cloud sealed for <paramref name="unixMinute"/> (default: now)
+    /// under <paramref name="keys"/> (default: the light's district, epoch <see cref="Epoch"/>).
+    /// </summary>
+    public byte[] Escort(uint sessionId, uint? unixMinute = null, EscortKeySet? keys = null)
     {
-        byte[] frame = _codec.Encode(FramePayloads.Escort(sessionId, unixMinute ?? UnixMinute), key ?? EscortKey);
+        EscortKeySet k = keys ?? Keys();
+        byte[] frame = new byte[EscortFrame.Length];
+        _escortCodec.Encode(unixMinute ?? UnixMinute, _escortCodec.AirId(k, sessionId), k, frame, 0);
         byte[] advertisement = Advertisement(frame, withFlags: true);
         Phone.Advertise(advertisement, advertisement.Length, AdvertisingIntervalMs);
         return advertisement;
