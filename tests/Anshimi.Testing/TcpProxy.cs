@@ -19,6 +19,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<Socket> _sockets = [];
     private readonly Task _acceptLoop;
     private TaskCompletionSource _flowing = NewFlowGate(open: true);
+    private TaskCompletionSource _clientsFlowing = NewFlowGate(open: true);
     private byte[]? _pattern;
     private ProxyTamper _tamper;
     private int _tamperLeft;
@@ -58,7 +59,8 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>
     /// The next <paramref name="times"/> times the server sends <paramref name="pattern"/> to a client: flip a byte in its
     /// middle (<see cref="ProxyTamper.Corrupt"/>), reset that connection before it is delivered (<see cref="ProxyTamper.Lose"/>),
-    /// or deliver what came before it and <see cref="Pause"/> (<see cref="ProxyTamper.Hold"/>). The framing around it is untouched.
+    /// deliver what came before it and <see cref="Pause"/> (<see cref="ProxyTamper.Hold"/>), or only count it
+    /// (<see cref="ProxyTamper.Watch"/>). The framing around it is untouched.
     /// </summary>
     public void Tamper(byte[] pattern, ProxyTamper action, int times = int.MaxValue)
     {
@@ -84,12 +86,25 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Delivers the held bytes and lets traffic flow again.</summary>
+    /// <summary>Holds what clients send (the server's traffic still reaches them) until <see cref="Resume"/>.</summary>
+    public void PauseFromClients()
+    {
+        lock (_gate)
+        {
+            if (_clientsFlowing.Task.IsCompleted)
+            {
+                _clientsFlowing = NewFlowGate(open: false);
+            }
+        }
+    }
+
+    /// <summary>Delivers the held bytes and lets traffic flow again, both ways.</summary>
     public void Resume()
     {
         lock (_gate)
         {
             _flowing.TrySetResult();
+            _clientsFlowing.TrySetResult();
         }
     }
 
@@ -136,11 +151,11 @@ public sealed class TcpProxy : IAsyncDisposable
         return gate;
     }
 
-    private Task Flowing()
+    private Task Flowing(bool fromServer)
     {
         lock (_gate)
         {
-            return _flowing.Task;
+            return fromServer ? _flowing.Task : Task.WhenAll(_flowing.Task, _clientsFlowing.Task);
         }
     }
 
@@ -254,7 +269,7 @@ public sealed class TcpProxy : IAsyncDisposable
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
-                await Flowing().WaitAsync(_stopping.Token).ConfigureAwait(false);
+                await Flowing(fromServer).WaitAsync(_stopping.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     await to.SendAsync(carried, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
@@ -293,6 +308,9 @@ public sealed class TcpProxy : IAsyncDisposable
                         data[at + (pattern.Length / 2)] ^= 0xFF;
                         await to.SendAsync(data, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
                         break;
+                    case ProxyTamper.Watch:
+                        await to.SendAsync(data, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                        break;
                     case ProxyTamper.Lose:
                         await to.SendAsync(data.AsMemory(0, at), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
                         Reset(from);
@@ -301,7 +319,7 @@ public sealed class TcpProxy : IAsyncDisposable
                     default:
                         await to.SendAsync(data.AsMemory(0, at), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
                         Pause();
-                        await Flowing().WaitAsync(_stopping.Token).ConfigureAwait(false);
+                        await Flowing(fromServer).WaitAsync(_stopping.Token).ConfigureAwait(false);
                         await to.SendAsync(data.AsMemory(at), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
                         break;
                 }
@@ -324,4 +342,7 @@ public enum ProxyTamper
 
     /// <summary>What came before the match is delivered, then all traffic is held until <see cref="TcpProxy.Resume"/>.</summary>
     Hold,
+
+    /// <summary>Delivered unchanged and counted in <see cref="TcpProxy.Tampered"/>: the test knows it reached the client.</summary>
+    Watch,
 }
