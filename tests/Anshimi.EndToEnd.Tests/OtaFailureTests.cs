@@ -333,12 +333,13 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
                 TimeSpan.FromSeconds(20))).EnsureSuccess();
         }
 
-        /// <summary>Once the proxy holds the bell's traffic for the <paramref name="hold"/>-th time: the bell's power goes and comes back, its link is lost, traffic flows again.</summary>
+        /// <summary>Once the proxy holds the bell's traffic for the <paramref name="hold"/>-th time: the bell's power and link go, the chip starts again, traffic flows again.</summary>
         public async Task PowerCutWhileHeldAsync(int hold, CancellationToken ct)
         {
             await EndToEnd.Tests.Fleet.Until(() => Proxy.Tampered == hold, TimeSpan.FromSeconds(60), "the bell's traffic held", ct);
-            Bell.PowerCycle();
+            // The link goes with the power; the bell's reconnection waits in the held proxy until the chip runs again.
             Proxy.DropConnections();
+            Bell.PowerCycle();
             Proxy.Resume();
         }
 
