@@ -55,6 +55,18 @@ provisioner_password=$(secret)
 app_key=$(secret)
 escort_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
+# The Wi-Fi bells' factory image: a release signed now by anshimi-release with a fresh city key, which the bells'
+# loaders and the cloud (Firmware:ReleaseKeys) trust. Its .pe is a simulated image (the host cannot run nanoFramework code).
+release=(dotnet "$(bin firmware/Anshimi.Release anshimi-release)")
+mkdir -p "$state/release"
+printf 'anshimi simulated application Anshimi.Bell.Device 1.0.0\nbehaviour: normal\n' >"$state/release/Anshimi.Bell.Device.pe"
+"${release[@]}" keygen --out "$state/release/city-release.key" >/dev/null
+"${release[@]}" pack --key "$state/release/city-release.key" --version 1.0.0 --kind home --kind shop --kind voice \
+  --board home-bell --board voice-bell --entry Anshimi.Bell.Device.Program --out "$state/release/bell-1.0.0.arel" \
+  "$state/release/Anshimi.Bell.Device.pe" >/dev/null
+factory=(--factory-release "$state/release/bell-1.0.0.arel" --release-key "$state/release/city-release.key.pub")
+export Firmware__ReleaseKeys__0="$(cat "$state/release/city-release.key.pub")"
+
 echo "▶ 모의 장치 생성 / generating ${bells} bells and doorbells and ${lights} streetlights"
 "${sim[@]}" fleet --count "$bells" --profiles home,shop,voice,battery,doorbell --streetlights "$lights" --security-lights "$security_lights" \
   --gateway-id "$gateway_id" --districts "$districts" --out "$state/fleet.json" >/dev/null
@@ -208,10 +220,10 @@ wait_port "$gateway_port"
 wait_port "$gateway_port_b"
 
 "${sim[@]}" run --fleet "$state/fleet.json" --broker "127.0.0.1:$mqtt_port" --state "$state/sim" --control "127.0.0.1:$sim_port" \
-  --airspace "127.0.0.1:$airspace_port" --escort-key "$escort_key" >"$state/logs/sim.log" 2>&1 & pids+=($!)
+  --airspace "127.0.0.1:$airspace_port" --escort-key "$escort_key" "${factory[@]}" >"$state/logs/sim.log" 2>&1 & pids+=($!)
 wait_port "$sim_port"
 "${sim[@]}" run --fleet "$state/box-b/fleet.json" --broker "127.0.0.1:$mqtt_port_b" --state "$state/box-b/sim" --control "127.0.0.1:$sim_port_b" \
-  --airspace "127.0.0.1:$airspace_port_b" --escort-key "$escort_key" >"$state/logs/sim-b.log" 2>&1 & pids+=($!)
+  --airspace "127.0.0.1:$airspace_port_b" --escort-key "$escort_key" "${factory[@]}" >"$state/logs/sim-b.log" 2>&1 & pids+=($!)
 wait_port "$sim_port_b"
 "${sim[@]}" unclaimed --device-id "$new_device" --claim-code "$claim_code" --broker "127.0.0.1:$mqtt_port" --state "$state/new-device" \
   --control "127.0.0.1:$new_device_port" >"$state/logs/new-device.log" 2>&1 & pids+=($!)

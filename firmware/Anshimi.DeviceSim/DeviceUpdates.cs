@@ -19,6 +19,48 @@ public sealed class SimulatedFirmwareOptions
 
     /// <summary>The update client's timeouts (shorter in tests).</summary>
     public UpdateClientSettings Settings { get; init; } = new();
+
+    /// <summary>
+    /// From <c>anshimi-sim run --factory-release --release-key</c>: null without a release. The release's signature must
+    /// check against one of the keys (each 64 hex digits or a <c>.pub</c> file) as the loader checks it, so a bell never
+    /// leaves the factory with an image its own loader refuses.
+    /// </summary>
+    public static SimulatedFirmwareOptions? FromFiles(string? releasePath, IReadOnlyList<string> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (releasePath is null)
+        {
+            return keys.Count == 0 ? null : throw new FormatException("--release-key needs --factory-release");
+        }
+
+        var trusted = new List<byte[]>();
+        foreach (string given in keys)
+        {
+            string hex = File.Exists(given) ? File.ReadAllText(given).Trim() : given;
+            if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+            {
+                throw new FormatException("--release-key is 64 hex digits or a .pub file: " + given);
+            }
+
+            trusted.Add(Convert.FromHexString(hex));
+        }
+
+        if (trusted.Count == 0)
+        {
+            throw new FormatException("--factory-release needs at least one --release-key");
+        }
+
+        byte[] release = File.ReadAllBytes(releasePath);
+        ReleaseFile? file = ReleaseFile.Read(release);
+        ReleaseManifest? manifest = file is null ? null : ReleaseManifest.Read(file.ManifestBytes);
+        byte refusal = file is null ? UpdateReason.BadManifest : new ReleaseKeys([.. trusted]).Check(manifest, file.ManifestBytes, file.Signature);
+        if (refusal != UpdateReason.None)
+        {
+            throw new FormatException("--factory-release " + releasePath + " is refused by the loader: " + UpdateReason.NameOf(refusal));
+        }
+
+        return new SimulatedFirmwareOptions { TrustedKeys = trusted, FactoryRelease = release };
+    }
 }
 
 /// <summary>

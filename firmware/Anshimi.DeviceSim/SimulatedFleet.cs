@@ -123,6 +123,9 @@ public sealed class SimulatedDevice : IAsyncDisposable
     }
 
     /// <summary>Presses the panic button; a sleeping battery bell wakes on it.</summary>
+    /// <summary>The power goes away and comes back: the chip starts again from what its flash holds, mid-write or not.</summary>
+    public void PowerCycle() => Restart(WakeCause.PowerOn);
+
     public void Press(int holdMs)
     {
         Button.Press(holdMs);

@@ -52,6 +52,9 @@ public sealed class GatewayOptions
     /// <summary>How often every device's status is reported again, repairing anything lost on the way.</summary>
     public TimeSpan StatusResyncInterval { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>How often a firmware offer or activation a device has not answered is sent again (protocol/README.md §11.6).</summary>
+    public TimeSpan FirmwareResend { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Unsent troubles kept while the cloud is unreachable (about 100 bytes each). At the bound the oldest trouble that a
     /// later one of the same device, condition and qualifier supersedes goes first, else the oldest; alarms are never dropped.

@@ -24,6 +24,10 @@ public sealed record DeviceInfo(
 /// <summary>The 행정동 of a bound site (code, own name, full name), when the gateway knows the boundaries.</summary>
 public sealed record NeighbourhoodInfo(string Code, string NameKo, string FullNameKo);
 
+/// <summary>A device's latest firmware state report, as the gateway relayed it to the cloud's console.</summary>
+public sealed record FirmwareInfo(
+    string DeviceId, string? RunningVersion, string State, string? Reason, string? ReleaseId, string? RolloutId, int ChunksDone, int ChunkCount, DateTimeOffset At);
+
 public sealed record UnclaimedInfo(string DeviceId, string Profile, string FirmwareVersion, DateTimeOffset HeardAt);
 
 public sealed record WalkTestStart(DateTimeOffset Since, DateTimeOffset Until);
@@ -60,6 +64,8 @@ public sealed class GatewayAdminClient : IDisposable
     public Task<List<UnclaimedInfo>> UnclaimedAsync(CancellationToken ct) => SendAsync<List<UnclaimedInfo>>(HttpMethod.Get, "unclaimed", null, ct);
 
     public Task<List<DeviceInfo>> DevicesAsync(CancellationToken ct) => SendAsync<List<DeviceInfo>>(HttpMethod.Get, "devices", null, ct);
+
+    public Task<List<FirmwareInfo>> FirmwareAsync(CancellationToken ct) => SendAsync<List<FirmwareInfo>>(HttpMethod.Get, "firmware", null, ct);
 
     public Task<DeviceInfo> DeviceAsync(string id, CancellationToken ct) => SendAsync<DeviceInfo>(HttpMethod.Get, "devices/" + id, null, ct);
 

@@ -39,7 +39,7 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
         var root = new RootCommand("안심이 설치기사 도구 — Anshimi installer: claim, bind, walk-test, replace devices on this gateway")
         {
             _gateway, _tokenFile, _lang,
-            Discover(), Claim(), Bind(), Label(), WalkTest(), Replace(), Decommission(), Export(), Import(), List(),
+            Discover(), Claim(), Bind(), Label(), WalkTest(), Replace(), Decommission(), Export(), Import(), List(), Firmware(),
         };
         _lang.Validators.Add(result =>
         {
@@ -323,6 +323,45 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
                     (d.DistrictCode ?? "-") + "  " + d.Site.Address + "  " + seen);
             }
 
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private Command Firmware()
+    {
+        var device = new Argument<string?>("deviceId") { Description = "장치 ID device id (생략하면 전체 all when omitted)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("firmware", "펌웨어 버전과 갱신 상태 — each device's firmware version and update state, and this site's summary") { device };
+        command.SetAction((parse, ct) => RunAsync(parse, async (client, t) =>
+        {
+            string? only = parse.GetValue(device) is { } text ? Id(text) : null;
+            List<DeviceInfo> devices = [.. (await client.DevicesAsync(ct)).Where(d => d.State is "active" or "claimed" && (only is null || d.DeviceId == only))];
+            if (only is not null && devices.Count == 0)
+            {
+                error.WriteLine(t["error.prefix"] + ": " + t["code.not_found"]);
+                return ExitCodes.Refused;
+            }
+
+            Dictionary<string, FirmwareInfo> states = (await client.FirmwareAsync(ct)).ToDictionary(f => f.DeviceId, StringComparer.OrdinalIgnoreCase);
+            output.WriteLine(t["firmware.header"]);
+            var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            var updates = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (DeviceInfo d in devices)
+            {
+                FirmwareInfo? state = states.GetValueOrDefault(d.DeviceId);
+                string version = state?.RunningVersion ?? d.FirmwareVersion ?? "-";
+                string update = state is null ? t.UpdateState("idle", null) : t.UpdateState(state.State, state.Reason);
+                string progress = state is { State: "downloading" or "offered", ChunkCount: > 0 } ? "  " + state.ChunksDone + "/" + state.ChunkCount : "";
+                string release = state?.ReleaseId is { } id ? "  " + t["firmware.release"] + " " + id : "";
+                output.WriteLine("  " + d.DeviceId + "  " + d.Profile + "  fw " + version + "  " + update + progress + release);
+                versions[version] = versions.GetValueOrDefault(version) + 1;
+                string key = state?.State ?? "idle";
+                updates[key] = updates.GetValueOrDefault(key) + 1;
+            }
+
+            output.WriteLine(t["firmware.summary"] + " (" + devices.Count + "): " +
+                string.Join(", ", versions.Select(v => "fw " + v.Key + " ×" + v.Value)) + "; " +
+                string.Join(", ", updates.Select(u => t.UpdateState(u.Key, null) + " ×" + u.Value)));
             return ExitCodes.Ok;
         }));
         return command;

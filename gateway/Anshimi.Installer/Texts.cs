@@ -59,6 +59,38 @@ public sealed class Texts(bool english)
         ["state.active"] = ("운영 중", "active"),
         ["state.replaced"] = ("교체됨", "replaced"),
         ["state.decommissioned"] = ("해지됨", "decommissioned"),
+        ["firmware.header"] = ("펌웨어 버전과 갱신 상태 (클라우드 관제 화면과 같은 보고)", "Firmware version and update state (the reports the cloud console shows)"),
+        ["firmware.summary"] = ("이 현장 요약", "This site's summary"),
+        ["firmware.release"] = ("릴리스", "release"),
+        ["update.idle"] = ("갱신 없음", "no update"),
+        ["update.offered"] = ("갱신 제안됨", "offered"),
+        ["update.downloading"] = ("내려받는 중", "downloading"),
+        ["update.verified"] = ("검증됨, 전환 대기", "verified, waiting to switch"),
+        ["update.activating"] = ("전환 중", "activating"),
+        ["update.trial"] = ("새 버전 시험 중", "on trial"),
+        ["update.confirmed"] = ("갱신 완료", "confirmed"),
+        ["update.rolled-back"] = ("이전 버전으로 복귀", "rolled back"),
+        ["update.refused"] = ("장치가 거부", "refused"),
+        ["update.failed"] = ("갱신 실패", "failed"),
+        ["update.cancelled"] = ("취소됨", "cancelled"),
+        ["reason.bad_manifest"] = ("잘못된 매니페스트", "bad manifest"),
+        ["reason.unknown_key"] = ("신뢰하지 않는 서명 키", "unknown signing key"),
+        ["reason.bad_signature"] = ("서명 불일치", "bad signature"),
+        ["reason.wrong_kind"] = ("다른 장치 종류용", "for another device kind"),
+        ["reason.wrong_board"] = ("다른 보드용", "for another board"),
+        ["reason.downgrade"] = ("하위 버전 거부", "downgrade refused"),
+        ["reason.too_old"] = ("현재 버전이 너무 오래됨", "running version too old"),
+        ["reason.busy"] = ("다른 갱신 진행 중", "another update in progress"),
+        ["reason.no_space"] = ("저장 공간 부족", "no space"),
+        ["reason.alarm_pending"] = ("경보 처리 중이라 보류", "held: an alarm is pending"),
+        ["reason.bad_chunk"] = ("손상된 조각", "corrupted chunk"),
+        ["reason.image_mismatch"] = ("이미지 해시 불일치", "image hash mismatch"),
+        ["reason.flash_error"] = ("플래시 쓰기 오류", "flash error"),
+        ["reason.crashed"] = ("새 버전이 시작 중 멈춤", "new image crashed"),
+        ["reason.trial_timeout"] = ("새 버전이 접속하지 못함", "new image never connected"),
+        ["reason.bad_slot"] = ("슬롯 손상", "bad slot"),
+        ["reason.expired"] = ("제안 만료", "offer expired"),
+        ["reason.unreachable"] = ("BLE 전용 — 현장 방문 갱신", "BLE only: updated at an installer visit"),
     };
 
     public bool English { get; } = english;
@@ -74,6 +106,15 @@ public sealed class Texts(bool english)
 
     /// <summary>The text of an API error code, or the gateway's own message for codes without one.</summary>
     public string Error(string code, string message) => Table.ContainsKey("code." + code) ? this["code." + code] : message;
+
+    /// <summary>An update state and its reason, Korean first with the protocol's names in brackets (or English alone).</summary>
+    public string UpdateState(string state, string? reason)
+    {
+        string text = Table.ContainsKey("update." + state) ? this["update." + state] : state;
+        string? why = string.IsNullOrEmpty(reason) ? null : Table.ContainsKey("reason." + reason) ? this["reason." + reason] : reason;
+        string names = string.IsNullOrEmpty(reason) ? state : state + ", " + reason;
+        return English ? text + (why is null ? "" : ": " + why) : text + (why is null ? "" : ": " + why) + " (" + names + ")";
+    }
 
     public string State(string state) => Table.ContainsKey("state." + state) ? this["state." + state] + (English ? "" : " (" + state + ")") : state;
 }

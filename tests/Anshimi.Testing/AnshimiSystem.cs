@@ -36,8 +36,11 @@ public sealed class AnshimiSystemOptions
     /// </summary>
     public string? CloudOperatorPassword { get; set; }
 
-    /// <summary>Further broker users (name to password), allowed only the <c>probe/#</c> topics: measuring peers.</summary>
+    /// <summary>Further broker users (name to password), allowed only the <c>probe/#</c> topics and <see cref="ProbeTopics"/>: measuring peers.</summary>
     public IDictionary<string, string> ProbeUsers { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Topics besides <c>probe/#</c> the probe users may read and write (e.g. a gateway's commands, to reach it around the cloud).</summary>
+    public IList<string> ProbeTopics { get; } = [];
 
     /// <summary>Devices added to the generated fleet as given (e.g. streetlights placed along a test street).</summary>
     public IList<DeviceRecord> ExtraDevices { get; } = [];
@@ -136,6 +139,10 @@ public sealed class AnshimiSystem : IAsyncDisposable
             brokerOptions.Users[name] = password;
             brokerOptions.AclLines.Add("user " + name);
             brokerOptions.AclLines.Add("topic readwrite probe/#");
+            foreach (string topic in options.ProbeTopics)
+            {
+                brokerOptions.AclLines.Add("topic readwrite " + topic);
+            }
         }
 
         brokerOptions.ExtraConfigLines.Add("autosave_interval 1");

@@ -54,6 +54,7 @@ namespace Anshimi.Firmware.Ota
         private int _badCopies;
         private long _requestedAtMs;
         private bool _verified;
+        private bool _subscribed;
 
         public UpdateClient(
             IMqttLink link, uint deviceId, BootResult boot, SlotLoader loader, ReleaseKeys keys, IFirmwareFiles files,
@@ -93,7 +94,7 @@ namespace Anshimi.Firmware.Ota
         /// <summary>After each connection: subscribe, report where the device stands, and go on downloading.</summary>
         public void OnConnected()
         {
-            _link.Subscribe(_downTopic, _settings.PublishTimeoutMs);
+            _subscribed = _link.Subscribe(_downTopic, _settings.PublishTimeoutMs);
             LoaderRecord record = _boot.Record;
             if (_boot.SafeMode)
             {
@@ -125,10 +126,17 @@ namespace Anshimi.Firmware.Ota
             }
         }
 
-        /// <summary>Repeats an unanswered chunk request and ends a trial boot that ran out of time.</summary>
+        /// <summary>Subscribes again after a failed subscription, repeats an unanswered chunk request and ends a trial boot that ran out of time.</summary>
         public void Tick()
         {
             long now = _clock.MonotonicMs;
+
+            // A link lost while subscribing leaves the device deaf to its update topic: subscribe until it holds.
+            if (!_subscribed && _link.IsConnected)
+            {
+                _subscribed = _link.Subscribe(_downTopic, _settings.PublishTimeoutMs);
+            }
+
             if (_manifest != null && !_verified && _link.IsConnected && now - _requestedAtMs >= _settings.RequestRepeatMs)
             {
                 RequestWindow();

@@ -19,14 +19,15 @@ namespace Anshimi.Gateway.Firmware;
 /// to each listed device on its <c>…/ota/down</c>; the image is fetched from the cloud once, chunk by chunk, kept checked
 /// in the data directory and served to every device that asks; each device's state report goes upstream as
 /// <c>firmware-state</c>; a verified device is told to activate. Offers and activations a device has not answered are
-/// sent again every <see cref="Resend"/> until the offer expires. Offers live in memory: after a restart the cloud
-/// offers again.
+/// sent again every <c>Gateway:FirmwareResend</c> until the offer expires. Releases, offers and each device's latest state
+/// are kept in <see cref="FirmwareUpdateStore"/>: a restarted gateway resumes the offers in progress.
 /// </summary>
 public sealed partial class FirmwareDistribution(
     MqttSession box,
     [FromKeyedServices(CloudLink.SessionKey)] MqttSession cloud,
     DeviceRegistry registry,
     DeviceStatusReporter statuses,
+    FirmwareUpdateStore store,
     IOptions<GatewayOptions> gateway,
     GatewayMetrics metrics,
     RejectLog rejectLog,
@@ -35,9 +36,6 @@ public sealed partial class FirmwareDistribution(
 {
     public const string BadFirmwareOffer = "bad_firmware_offer";
     public const string BadUpdateMessage = "bad_update_message";
-
-    /// <summary>How often an unanswered offer or activation is sent again (§11.6).</summary>
-    public static readonly TimeSpan Resend = TimeSpan.FromSeconds(60);
 
     /// <summary>How long a chunk asked of the cloud may stay unanswered before it is asked again.</summary>
     public static readonly TimeSpan FetchRetry = TimeSpan.FromSeconds(30);
@@ -61,10 +59,48 @@ public sealed partial class FirmwareDistribution(
     /// <summary>Chunks sent to devices.</summary>
     public long ChunksServed { get; private set; }
 
-    public override Task StartAsync(CancellationToken cancellationToken)
+    private TimeSpan Resend => gateway.Value.FirmwareResend;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        await ResumeAsync(cancellationToken);
         box.AddSubscription(DeviceUpdatesFilter, MqttQos.AtLeastOnce, OnDeviceMessageAsync);
-        return base.StartAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>The devices' firmware states the gateway last reported, for the installer.</summary>
+    public Task<IReadOnlyList<DeviceFirmwareState>> StatesAsync(CancellationToken cancellationToken) => store.StatesAsync(cancellationToken);
+
+    // Offers in progress before a restart: sent again (or their activation) at the first tick; downloads go on as the
+    // devices ask for their next chunks.
+    private async Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        (IReadOnlyList<StoredFirmwareRelease> releases, IReadOnlyList<StoredFirmwareOffer> offers) = await store.LoadOpenAsync(cancellationToken);
+        foreach (StoredFirmwareRelease stored in releases)
+        {
+            if (ReleaseManifest.Read(stored.Manifest) is { } manifest)
+            {
+                _releases[stored.ReleaseId] = new Release(stored.ReleaseId, stored.Manifest, stored.Signature, manifest, ChunkDirectory(stored.ReleaseId))
+                {
+                    ExpiresAt = stored.ExpiresAt,
+                };
+            }
+        }
+
+        foreach (StoredFirmwareOffer offer in offers.Where(o => _releases.ContainsKey(o.ReleaseId)))
+        {
+            _devices[offer.DeviceId] = new DeviceUpdate(offer.DeviceId, offer.RolloutId, _releases[offer.ReleaseId])
+            {
+                State = offer.State,
+                TrialSince = offer.TrialSince,
+                LastSentAt = DateTimeOffset.MinValue,
+            };
+        }
+
+        if (offers.Count > 0)
+        {
+            LogResumed(logger, offers.Count, releases.Count);
+        }
     }
 
     public async Task OfferAsync(FirmwareOfferEnvelope offer, CancellationToken cancellationToken)
@@ -88,6 +124,7 @@ public sealed partial class FirmwareDistribution(
             }
 
             release.ExpiresAt = offer.ExpiresAt;
+            await store.SaveReleaseAsync(new StoredFirmwareRelease(release.Id, release.ManifestBytes, release.Signature, release.ExpiresAt), cancellationToken);
             foreach (string text in offer.Devices)
             {
                 if (!DeviceIdText.TryParse(text, out uint deviceId))
@@ -106,10 +143,12 @@ public sealed partial class FirmwareDistribution(
                 if (!registry.TryGet(deviceId, out DeviceEntry? device) || BleOnly.Contains(device.Profile))
                 {
                     update.State = UpdateState.Refused;
+                    await SaveAsync(update, cancellationToken);
                     await SendStateAsync(update, UpdateReason.Unreachable, null, cancellationToken);
                     continue;
                 }
 
+                await SaveAsync(update, cancellationToken);
                 await SendOfferAsync(update, cancellationToken);
             }
         }
@@ -168,6 +207,7 @@ public sealed partial class FirmwareDistribution(
                 }
 
                 update.Cancelled = true;
+                await SaveAsync(update, cancellationToken);
             }
         }
         finally
@@ -188,7 +228,7 @@ public sealed partial class FirmwareDistribution(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: offers live in memory and the cloud offers again.
+            // Shutting down: the offers are kept and resumed at the next start.
         }
     }
 
@@ -204,6 +244,7 @@ public sealed partial class FirmwareDistribution(
                 {
                     update.State = UpdateState.Failed;
                     update.Final = true;
+                    await SaveAsync(update, cancellationToken);
                     await SendStateAsync(update, UpdateReason.Expired, null, cancellationToken);
                 }
                 else if (now - update.LastSentAt >= Resend && update.State is UpdateState.Idle or UpdateState.Offered or UpdateState.Refused)
@@ -299,6 +340,7 @@ public sealed partial class FirmwareDistribution(
                 known.LastSentAt = DateTimeOffset.MinValue;
             }
 
+            await SaveAsync(known, cancellationToken);
             return;
         }
 
@@ -393,6 +435,7 @@ public sealed partial class FirmwareDistribution(
             report?.Floor.ToString(),
             report?.Board,
             time.GetUtcNow());
+        await store.SaveStateAsync(envelope, cancellationToken);
         if (!statuses.IsBindingConfirmed(update.DeviceId))
         {
             _unbound[update.DeviceId] = envelope;
@@ -428,6 +471,9 @@ public sealed partial class FirmwareDistribution(
         }
     }
 
+    private Task SaveAsync(DeviceUpdate update, CancellationToken cancellationToken) => store.SaveOfferAsync(
+        new StoredFirmwareOffer(update.DeviceId, update.RolloutId, update.Release.Id, update.State, update.Final, update.Cancelled, update.TrialSince), cancellationToken);
+
     private void Reject(string reason, string detail)
     {
         metrics.CommandRejected(reason);
@@ -447,6 +493,9 @@ public sealed partial class FirmwareDistribution(
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Firmware: resumed {Offers} device offers of {Releases} releases kept before the restart")]
+    private static partial void LogResumed(ILogger logger, int offers, int releases);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Firmware update message to {Peer} not sent: {Error}")]
     private static partial void LogPublishFailed(ILogger logger, string peer, string error);

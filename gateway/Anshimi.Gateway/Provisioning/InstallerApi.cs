@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Anshimi.Gateway.Firmware;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol;
 using Microsoft.AspNetCore.Builder;
@@ -46,6 +47,7 @@ public static class InstallerApi
         api.MapGet("/unclaimed", (HelloBoard board) =>
             board.Current().Select(s => new UnclaimedDevice(DeviceIdText.Format(s.Hello.DeviceId), s.Hello.Profile, s.Hello.FirmwareVersion, s.HeardAt)));
         api.MapGet("/devices", async (DeviceLifecycle lifecycle, CancellationToken ct) => await lifecycle.ListAsync(ct));
+        api.MapGet("/firmware", async (FirmwareDistribution firmware, CancellationToken ct) => await firmware.StatesAsync(ct));
         api.MapGet("/devices/{id}", (string id, Commissioning c, CancellationToken ct) => Run(id, async d => Results.Ok(await Found(c, d, ct))));
         api.MapPost("/devices/{id}/claim", (string id, HttpRequest request, Commissioning c, CancellationToken ct) => Run(id, async d =>
         {

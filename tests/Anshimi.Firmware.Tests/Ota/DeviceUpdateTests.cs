@@ -56,6 +56,20 @@ public sealed class DeviceUpdateTests : IDisposable
     }
 
     [Fact]
+    public void A_subscription_lost_with_the_link_is_made_again_once_the_link_is_back()
+    {
+        _bell.Link.Reset();
+        _bell.Link.IsConnected = false;
+        _bell.Client.OnConnected();
+        Assert.Empty(_bell.Link.Subscriptions);
+
+        _bell.Link.IsConnected = true;
+        _bell.Client.Tick();
+        _bell.Client.Tick();
+        Assert.Equal([_bell.Client.DownTopic], _bell.Link.Subscriptions);
+    }
+
+    [Fact]
     public void A_corrupted_chunk_is_asked_again_and_five_bad_copies_fail_the_download_with_the_old_slot_running()
     {
         int corrupted = 0;
