@@ -33,7 +33,6 @@ namespace Anshimi.Bell.Device
             }
 
             BellConfig config = BellProfiles.For(settings.Profile, settings.DeviceId, settings.Key);
-            config.FrameVersion = FrameCodecV2.Version;
             BellBoard board = BellBoard.ForProfile(settings.Profile);
             var watchdog = new TimerWatchdog(config.WatchdogTimeoutMs);
             var gpio = new GpioController();

@@ -195,7 +195,6 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private BellConfig Config()
     {
         BellConfig config = BellProfiles.For(Record.Profile, Record.NumericId, Record.Key);
-        config.FrameVersion = FrameCodecV2.Version;
         _configure?.Invoke(config);
         return config;
     }

@@ -47,7 +47,6 @@ namespace Anshimi.Doorbell.Device
             WifiNetworkHelper.ConnectDhcp(settings.Ssid, settings.WifiPassword, WifiReconnectionKind.Automatic, requiresDateTime: true, token: wifiTimeout.Token);
 
             var config = new DoorbellConfig(settings.DeviceId, settings.Key);
-            config.FrameVersion = FrameCodecV2.Version;
             var link = new M2MqttLink(settings.BrokerHost, settings.BrokerPort, settings.DeviceId, settings.MqttPassword, clock, new DeviceRandom());
             var doorbell = new SmartDoorbell(
                 config,
