@@ -6,8 +6,9 @@ namespace Anshimi.Firmware
     /// <summary>
     /// How a device seals its uplinks and opens its downlinks in the frame version it speaks (protocol/README.md §10):
     /// version 2 — resolvable ids, sealed content, no Flags in its advertisements — or version 1 for a device configured
-    /// to stay on it. Uplinks are sealed under the device's keys of key epoch 0; downlinks open under the keys of whichever
-    /// epoch their id names, and the receiver's <see cref="EpochFloor"/> decides whether that epoch is current. Not thread-safe.
+    /// to stay on it. Uplinks are sealed under the device's keys of its uplink key epoch (<see cref="MoveUplinkTo"/>, kept by
+    /// <see cref="FrameCounter"/>); downlinks open under the keys of whichever epoch their id names, and the receiver's
+    /// <see cref="EpochFloor"/> decides whether that epoch is current. Not thread-safe.
     /// </summary>
     public sealed class FrameSeal
     {
@@ -34,6 +35,21 @@ namespace Anshimi.Firmware
         }
 
         public byte Version { get; }
+
+        /// <summary>The key epoch uplinks are sealed in (version 2; always 0 in version 1).</summary>
+        public byte UplinkEpoch
+        {
+            get { return _keys == null ? (byte)0 : _keys.Epoch; }
+        }
+
+        /// <summary>Seals the next uplinks under <paramref name="epoch"/>'s keys: after the device has written that epoch to flash.</summary>
+        public void MoveUplinkTo(byte epoch)
+        {
+            if (_keys != null)
+            {
+                _keys.MoveTo(epoch);
+            }
+        }
 
         /// <summary>Version 1 advertisements carry Flags; version 2 ones are non-connectable broadcasts without (§10).</summary>
         public bool AdvertisesFlags
