@@ -53,7 +53,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
         AuxButton = new SimulatedButton(clock);
         Led = new SimulatedLed(clock);
         _radio = air.CreateRadio(record.DeviceId);
-        _airspace = airspace is null ? null : AirspaceLink.Join(_radio, airspace, record.NumericId, line => onError(new IOException(line)));
+        _airspace = airspace is null ? null : AirspaceLink.Join(_radio, airspace, line => onError(new IOException(line)));
         BellConfig config = Config();
         _watchdog = new SimulatedWatchdog(clock, config.WatchdogTimeoutMs);
         _watchdog.Expired += OnWatchdogExpired;

@@ -181,13 +181,20 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
     private void Repeat(long generation, int intervalMs)
     {
         byte[]? data;
+        bool rotated = false;
         lock (_lock)
         {
             data = generation == _generation ? _advertising : null;
             if (data is not null && _air.Clock.MonotonicMs - _addressSinceMs >= SimulatedBleAir.AddressRotationMs)
             {
                 RotateAddress();
+                rotated = true;
             }
+        }
+
+        if (rotated)
+        {
+            AdvertisingChanged?.Invoke(data, intervalMs);
         }
 
         if (data is not null)
