@@ -68,6 +68,17 @@ namespace Anshimi.Firmware
             return _v2.Encode(frame.Type, frame.Counter, frame.EventCode, frame.Qualifier, frame.Zone, frame.Payload, 0, frame.Payload.Length, _keys, buffer, offset);
         }
 
+        /// <summary>Seals a frame from its fields at buffer[offset..] and returns its length; allocates nothing (a light's beacon).</summary>
+        public int Seal(FrameType type, uint counter, ushort eventCode, byte qualifier, ushort zone, byte[] payload, int payloadOffset, int payloadLength, byte[] buffer, int offset)
+        {
+            if (_keys == null)
+            {
+                return _v1.Encode(type, _deviceId, counter, eventCode, qualifier, zone, payload, payloadOffset, payloadLength, _key, buffer, offset);
+            }
+
+            return _v2.Encode(type, counter, eventCode, qualifier, zone, payload, payloadOffset, payloadLength, _keys, buffer, offset);
+        }
+
         /// <summary>Seals <paramref name="frame"/> into a new array (an MQTT payload).</summary>
         public byte[] Seal(Frame frame)
         {
@@ -94,6 +105,24 @@ namespace Anshimi.Firmware
 
             int plainLength = payload.Length - FrameCodecV2.HeaderLength - FrameCodecV2.TagLength;
             return FrameReadResult.Ok(FrameCodecV2.ReadFrame(_plaintext, plainLength, _deviceId, _downlinkKeys.Epoch));
+        }
+
+        /// <summary>
+        /// Version 2, allocating nothing: opens the downlink at data[offset..] into <paramref name="plaintext"/> (type, counter,
+        /// payload, §10) under the keys of the epoch its id names (<see cref="DownlinkEpoch"/>). <see cref="FrameError.UnknownDevice"/>
+        /// for a frame whose id does not resolve here (a neighbour's, not to be counted), <see cref="FrameError.BadTag"/> for a forgery.
+        /// </summary>
+        public FrameError OpenDownlink(byte[] data, int offset, int count, byte[] plaintext)
+        {
+            return _downlinkKeys == null
+                ? FrameError.UnknownVersion
+                : _v2.Verify(data, offset, count, FrameDirectionBit.Downlink, _downlinkKeys, plaintext);
+        }
+
+        /// <summary>The key epoch of the downlink last opened.</summary>
+        public byte DownlinkEpoch
+        {
+            get { return _downlinkKeys == null ? (byte)0 : _downlinkKeys.Epoch; }
         }
 
         /// <summary>
