@@ -5,7 +5,6 @@ using Anshimi.Firmware;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;
 

@@ -3,7 +3,6 @@ using System.Device.Wifi;
 using System.Threading;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Doorbell;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;
 using nanoFramework.Networking;

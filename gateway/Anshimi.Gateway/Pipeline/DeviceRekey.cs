@@ -34,7 +34,7 @@ public sealed partial class DeviceRekey(
     private const byte LastEpoch = 255;
 
     /// <summary>Profiles that hear their gateway only over BLE: re-keyed only by their own counter's wrap.</summary>
-    private static readonly HashSet<string> BleOnly = new(StringComparer.Ordinal) { "battery", "streetlight" };
+    public static readonly IReadOnlySet<string> BleOnly = new HashSet<string>(StringComparer.Ordinal) { "battery", "streetlight" };
 
     private readonly ConcurrentDictionary<uint, DateTimeOffset> _lastSent = new();
 

@@ -45,7 +45,8 @@ public sealed partial class StoreResynchronisation(GatewayDatabase database, Tim
         await using SqliteCommand raise = connection.CreateCommand();
         raise.Transaction = transaction;
         raise.CommandText = "UPDATE devices SET downlink_counter = max(downlink_counter, $floor);"
-            + " UPDATE devices SET rekey_epoch = " + Pipeline.DeviceRekey.AfterNextFrame + " WHERE frame_version = 2 AND profile NOT IN ('battery', 'streetlight');"
+            + " UPDATE devices SET rekey_epoch = " + Pipeline.DeviceRekey.AfterNextFrame + " WHERE frame_version = 2 AND profile NOT IN ("
+            + string.Join(", ", Pipeline.DeviceRekey.BleOnly.Select(p => "'" + p + "'")) + ");"
             + (lights ? " UPDATE light_state SET downlink_reserved = max(downlink_reserved, $floor);" : "");
         raise.Parameters.AddWithValue("$floor", floor);
         await raise.ExecuteNonQueryAsync(cancellationToken);
