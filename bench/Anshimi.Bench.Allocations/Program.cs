@@ -85,8 +85,10 @@ foreach (string scenario in new[] { "schedule (night, beacon every 5 s)", "escor
     int advertLength = 0;
     if (scenario.StartsWith("emergency", StringComparison.Ordinal))
     {
-        byte[] frame = frameCodec.Encode(FramePayloads.Command(0x5EED0001, 1, LightMode.Emergency, 0), key);
-        radio.Hear(advert, BleAdvertisement.Write(frame, 0, frame.Length, false, advert, 0), -60);
+        // A light speaks version 2 as shipped: its gateway's command is sealed under the light's downlink keys.
+        var command = new byte[FrameCodecV2.DownlinkFrameLength];
+        new FrameCodecV2(new HmacSha256()).Encode(FrameType.Command, 1, 0, 0, 0, [LightMode.Emergency, 0, 0], 0, 3, new FrameKeySet(new HmacSha256(), key, 0), command, 0);
+        radio.Hear(advert, BleAdvertisement.Write(command, 0, command.Length, false, advert, 0), -60);
     }
 
     // The app signs one frame per minute; every advertisement the run needs is built before measuring, so the

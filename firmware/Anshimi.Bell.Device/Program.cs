@@ -5,7 +5,6 @@ using Anshimi.Firmware;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;
 
@@ -33,7 +32,6 @@ namespace Anshimi.Bell.Device
             }
 
             BellConfig config = BellProfiles.For(settings.Profile, settings.DeviceId, settings.Key);
-            config.FrameVersion = FrameCodecV2.Version;
             BellBoard board = BellBoard.ForProfile(settings.Profile);
             var watchdog = new TimerWatchdog(config.WatchdogTimeoutMs);
             var gpio = new GpioController();

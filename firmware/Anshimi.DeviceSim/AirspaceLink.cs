@@ -10,20 +10,18 @@ namespace Anshimi.DeviceSim;
 /// Makes one radio of the simulator's in-process air also a participant in the gateway's cross-process airspace (an
 /// <see cref="AirspaceHub"/> over UDP): what the radio advertises goes out on both, and what the airspace carries
 /// (the gateway's signed commands) reaches the radio as if the gateway's antenna were in range. Walkers' phones stay
-/// on the in-process air, where distance decides which lights hear them.
+/// on the in-process air, where distance decides which lights hear them. The radio's private address goes with each
+/// advertisement, so the airspace sees it change as the in-process air does.
 /// </summary>
 public sealed class AirspaceLink : IAsyncDisposable
 {
-    /// <summary>Prefix of the simulated devices' addresses in the airspace (a static random address; the gateway's is 02:A5:…).</summary>
-    private const ulong AddressPrefix = 0xC2A5_0000_0000UL;
-
     private readonly IBridgeableRadio _radio;
-    private readonly IBleTransport _transport;
+    private readonly UdpAirspaceTransport _transport;
     private readonly Action<string> _report;
-    private readonly Channel<(byte[]? Data, int IntervalMs)> _changes = Channel.CreateUnbounded<(byte[]?, int)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(byte[]? Data, int IntervalMs, ulong Address)> _changes = Channel.CreateUnbounded<(byte[]?, int, ulong)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _pump;
 
-    public AirspaceLink(IBridgeableRadio radio, IBleTransport transport, Action<string> report)
+    public AirspaceLink(IBridgeableRadio radio, UdpAirspaceTransport transport, Action<string> report)
     {
         _radio = radio;
         _transport = transport;
@@ -33,11 +31,9 @@ public sealed class AirspaceLink : IAsyncDisposable
         _pump = Task.Run(PumpAsync);
     }
 
-    /// <summary>Joins the hub at <paramref name="hub"/> with an address derived from <paramref name="deviceId"/>.</summary>
-    public static AirspaceLink Join(IBridgeableRadio radio, IPEndPoint hub, uint deviceId, Action<string> report) =>
-        new(radio, new UdpAirspaceTransport(hub, AddressOf(deviceId), TimeProvider.System), report);
-
-    public static BleAddress AddressOf(uint deviceId) => new(AddressPrefix | deviceId);
+    /// <summary>Joins the hub at <paramref name="hub"/> under the radio's current address.</summary>
+    public static AirspaceLink Join(IBridgeableRadio radio, IPEndPoint hub, Action<string> report) =>
+        new(radio, new UdpAirspaceTransport(hub, new BleAddress(radio.Address), TimeProvider.System), report);
 
     /// <summary>Parses "host:port" of an airspace hub, naming the option when it is not one.</summary>
     public static IPEndPoint ParseHub(string text) =>
@@ -54,7 +50,7 @@ public sealed class AirspaceLink : IAsyncDisposable
         await _transport.DisposeAsync();
     }
 
-    private void OnAdvertisingChanged(byte[]? data, int intervalMs) => _changes.Writer.TryWrite((data, intervalMs));
+    private void OnAdvertisingChanged(byte[]? data, int intervalMs) => _changes.Writer.TryWrite((data, intervalMs, _radio.Address));
 
     private void OnHeard(object? sender, BleAdvertisementReport report) => _radio.Receive(report.Data, report.Data.Length, report.Rssi);
 
@@ -75,10 +71,10 @@ public sealed class AirspaceLink : IAsyncDisposable
         while (await _changes.Reader.WaitToReadAsync())
         {
             // Only the newest advertisement matters: the radio replaced the others already.
-            (byte[]? data, int intervalMs) = (null, 0);
-            while (_changes.Reader.TryRead(out (byte[]? Data, int IntervalMs) next))
+            (byte[]? data, int intervalMs, ulong address) = (null, 0, 0);
+            while (_changes.Reader.TryRead(out (byte[]? Data, int IntervalMs, ulong Address) next))
             {
-                (data, intervalMs) = next;
+                (data, intervalMs, address) = next;
             }
 
             try
@@ -89,6 +85,7 @@ public sealed class AirspaceLink : IAsyncDisposable
                 }
                 else
                 {
+                    _transport.Address = new BleAddress(address);
                     await _transport.SetAdvertisingAsync(data, TimeSpan.FromMilliseconds(intervalMs), CancellationToken.None);
                 }
 

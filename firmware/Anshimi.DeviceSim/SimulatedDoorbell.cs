@@ -24,7 +24,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
         Record = record;
         Link = link;
         Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId, clock));
-        var config = new DoorbellConfig(record.NumericId, record.Key) { FrameVersion = FrameCodecV2.Version };
+        var config = new DoorbellConfig(record.NumericId, record.Key);
         configure?.Invoke(config);
         var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
         Doorbell = Parts.PowerOn(config, storage, link, new PlatformHmacSha256(), new SeededRandom());

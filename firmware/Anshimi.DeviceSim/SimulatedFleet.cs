@@ -53,7 +53,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
         AuxButton = new SimulatedButton(clock);
         Led = new SimulatedLed(clock);
         _radio = air.CreateRadio(record.DeviceId);
-        _airspace = airspace is null ? null : AirspaceLink.Join(_radio, airspace, record.NumericId, line => onError(new IOException(line)));
+        _airspace = airspace is null ? null : AirspaceLink.Join(_radio, airspace, line => onError(new IOException(line)));
         BellConfig config = Config();
         _watchdog = new SimulatedWatchdog(clock, config.WatchdogTimeoutMs);
         _watchdog.Expired += OnWatchdogExpired;
@@ -198,7 +198,6 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private BellConfig Config()
     {
         BellConfig config = BellProfiles.For(Record.Profile, Record.NumericId, Record.Key);
-        config.FrameVersion = FrameCodecV2.Version;
         _configure?.Invoke(config);
         return config;
     }

@@ -213,7 +213,7 @@ public static class StreetlightFleet
             SimulatedBleRadio radio = air.CreateRadio(record.DeviceId, x, y);
             AirspaceLink? link = airspace is null
                 ? null
-                : AirspaceLink.Join(radio, airspace, record.NumericId, line => report("[" + record.DeviceId + "] " + line));
+                : AirspaceLink.Join(radio, airspace, line => report("[" + record.DeviceId + "] " + line));
             var board = new SimulatedStreetlight(config, clock, radio, new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
             InstallEscortKeys(board, record, escortKeys);
             board.WasReset += () => report("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");

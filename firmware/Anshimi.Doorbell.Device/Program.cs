@@ -3,7 +3,6 @@ using System.Device.Wifi;
 using System.Threading;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Doorbell;
-using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;
 using nanoFramework.Networking;
@@ -47,7 +46,6 @@ namespace Anshimi.Doorbell.Device
             WifiNetworkHelper.ConnectDhcp(settings.Ssid, settings.WifiPassword, WifiReconnectionKind.Automatic, requiresDateTime: true, token: wifiTimeout.Token);
 
             var config = new DoorbellConfig(settings.DeviceId, settings.Key);
-            config.FrameVersion = FrameCodecV2.Version;
             var link = new M2MqttLink(settings.BrokerHost, settings.BrokerPort, settings.DeviceId, settings.MqttPassword, clock, new DeviceRandom());
             var doorbell = new SmartDoorbell(
                 config,

@@ -21,10 +21,10 @@ namespace Anshimi.Firmware
         public byte[] Key { get; }
 
         /// <summary>
-        /// The frame version the bell speaks (protocol/README.md §10): 2, sealed frames with rotating ids, as the device
-        /// applications and the simulator configure it; 1 for a bell whose gateway has not been updated.
+        /// The frame version the bell speaks (protocol/README.md §10): 2, sealed frames with rotating ids, what every new
+        /// bell ships with; 1 only models a bell whose firmware has not been updated yet (its gateway still serves and flags it).
         /// </summary>
-        public byte FrameVersion { get; set; } = 1;
+        public byte FrameVersion { get; set; } = FrameCodecV2.Version;
 
         /// <summary>Contact ID zone of the button.</summary>
         public ushort Zone { get; set; } = 1;

@@ -10,10 +10,11 @@ namespace Anshimi.Firmware
     }
 
     /// <summary>
-    /// A device's downlink: signed acks from the gateway, over MQTT or any other path the device queues
-    /// them from. Frames are queued on the thread they arrive on and checked on the device loop: they
-    /// must verify under the device key, be an Ack for this device and carry a downlink counter above the
-    /// last accepted one. That counter is persisted in the <see cref="WindowEntryName"/> flash entry
+    /// A device's downlink: signed acks (and, in version 2, re-keys) from the gateway, over MQTT or any other path the
+    /// device queues them from. Frames are queued on the thread they arrive on and checked on the device loop: they
+    /// must verify under the device key, be an Ack or Rekey for this device and carry a downlink counter above the
+    /// last accepted one. A re-key only records the epoch asked for (<see cref="RequestedEpoch"/>): the device moves
+    /// when no alarm awaits its ack (<see cref="FrameCounter.MoveEpochIfDue"/>). That counter is persisted in the <see cref="WindowEntryName"/> flash entry
     /// before the ack is acted on, every one: a device accepts a few acks per event, too few to wear its flash,
     /// and the gateway's acks must never land in a skipped block. Everything else is dropped and counted.
     /// </summary>
@@ -64,6 +65,11 @@ namespace Anshimi.Firmware
         }
 
         public int AcksAccepted { get; private set; }
+
+        public int RekeysAccepted { get; private set; }
+
+        /// <summary>The highest uplink key epoch a re-key frame asked for since power-up (0: none); the gateway repeats it until it sees the epoch.</summary>
+        public byte RequestedEpoch { get; private set; }
 
         /// <summary>Downlink frames whose tag did not verify under this device's key.</summary>
         public int RejectedForged { get; private set; }
@@ -186,7 +192,8 @@ namespace Anshimi.Firmware
             }
 
             Frame frame = result.Frame!;
-            if (frame.Type != FrameType.Ack || frame.DeviceId != _deviceId)
+            bool rekey = frame.Type == FrameType.Rekey && frame.Version == FrameCodecV2.Version;
+            if ((frame.Type != FrameType.Ack && !rekey) || frame.DeviceId != _deviceId)
             {
                 RejectedMalformed++;
                 return;
@@ -204,6 +211,17 @@ namespace Anshimi.Firmware
                 if (!_epochWindow.TryAccept(frame.Epoch, frame.Counter))
                 {
                     RejectedReplayed++;
+                    return;
+                }
+
+                if (rekey)
+                {
+                    RekeysAccepted++;
+                    if (frame.Payload[0] > RequestedEpoch)
+                    {
+                        RequestedEpoch = frame.Payload[0];
+                    }
+
                     return;
                 }
 

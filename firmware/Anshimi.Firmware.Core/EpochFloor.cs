@@ -7,7 +7,9 @@ namespace Anshimi.Firmware
     /// A version-2 receiver's floor for one sender (protocol/README.md §10, re-key): the key epoch it moved to and the
     /// highest counter accepted in it, kept in flash as one 5-byte record written before the frame acts. A power cut
     /// during the write leaves the old pair or the new one (the flash adapter replaces an entry atomically), so a frame
-    /// recorded before a re-key never acts again, whatever the cut.
+    /// recorded before a re-key never acts again, whatever the cut. With blocks above 1 the counter is written ahead to the
+    /// end of its <see cref="CounterBlock"/>, as a light's command floor is (protocol/README.md §2): one write per block, and
+    /// after a reboot the rest of that block is refused.
     /// </summary>
     public sealed class EpochFloor
     {
@@ -15,13 +17,25 @@ namespace Anshimi.Firmware
         private readonly string _recordName;
         private readonly byte[] _image = new byte[EpochCounterFloor.RecordLength];
         private readonly EpochCounterFloor _floor;
+        private readonly uint _blockSize;
+        private byte _storedEpoch;
+        private uint _stored;
 
         public EpochFloor(IDeviceStorage storage, string recordName)
+            : this(storage, recordName, 1)
+        {
+        }
+
+        /// <param name="blockSize">Counters per flash write; 1 writes every accepted counter.</param>
+        public EpochFloor(IDeviceStorage storage, string recordName, uint blockSize)
         {
             _storage = storage;
             _recordName = recordName;
+            _blockSize = blockSize < 1 ? 1 : blockSize;
             byte[]? image = storage.Read(recordName);
             _floor = EpochCounterFloor.Read(image!, 0, image == null ? 0 : image.Length);
+            _storedEpoch = _floor.Epoch;
+            _stored = _floor.Counter;
         }
 
         public byte Epoch
@@ -51,8 +65,18 @@ namespace Anshimi.Firmware
                 return false;
             }
 
-            EpochCounterFloor.WriteRecord(epoch, counter, _image, 0);
-            StorageHealthy = _storage.Write(_recordName, _image);
+            if (epoch > _storedEpoch || counter > _stored)
+            {
+                uint until = CounterBlock.End(counter, _blockSize);
+                EpochCounterFloor.WriteRecord(epoch, until, _image, 0);
+                StorageHealthy = _storage.Write(_recordName, _image);
+                if (StorageHealthy)
+                {
+                    _storedEpoch = epoch;
+                    _stored = until;
+                }
+            }
+
             _floor.TryAccept(epoch, counter);
             return true;
         }

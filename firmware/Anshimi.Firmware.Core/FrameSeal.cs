@@ -6,8 +6,9 @@ namespace Anshimi.Firmware
     /// <summary>
     /// How a device seals its uplinks and opens its downlinks in the frame version it speaks (protocol/README.md §10):
     /// version 2 — resolvable ids, sealed content, no Flags in its advertisements — or version 1 for a device configured
-    /// to stay on it. Uplinks are sealed under the device's keys of key epoch 0; downlinks open under the keys of whichever
-    /// epoch their id names, and the receiver's <see cref="EpochFloor"/> decides whether that epoch is current. Not thread-safe.
+    /// to stay on it. Uplinks are sealed under the device's keys of its uplink key epoch (<see cref="MoveUplinkTo"/>, kept by
+    /// <see cref="FrameCounter"/>); downlinks open under the keys of whichever epoch their id names, and the receiver's
+    /// <see cref="EpochFloor"/> decides whether that epoch is current. Not thread-safe.
     /// </summary>
     public sealed class FrameSeal
     {
@@ -35,6 +36,21 @@ namespace Anshimi.Firmware
 
         public byte Version { get; }
 
+        /// <summary>The key epoch uplinks are sealed in (version 2; always 0 in version 1).</summary>
+        public byte UplinkEpoch
+        {
+            get { return _keys == null ? (byte)0 : _keys.Epoch; }
+        }
+
+        /// <summary>Seals the next uplinks under <paramref name="epoch"/>'s keys: after the device has written that epoch to flash.</summary>
+        public void MoveUplinkTo(byte epoch)
+        {
+            if (_keys != null)
+            {
+                _keys.MoveTo(epoch);
+            }
+        }
+
         /// <summary>Version 1 advertisements carry Flags; version 2 ones are non-connectable broadcasts without (§10).</summary>
         public bool AdvertisesFlags
         {
@@ -50,6 +66,17 @@ namespace Anshimi.Firmware
             }
 
             return _v2.Encode(frame.Type, frame.Counter, frame.EventCode, frame.Qualifier, frame.Zone, frame.Payload, 0, frame.Payload.Length, _keys, buffer, offset);
+        }
+
+        /// <summary>Seals a frame from its fields at buffer[offset..] and returns its length; allocates nothing (a light's beacon).</summary>
+        public int Seal(FrameType type, uint counter, ushort eventCode, byte qualifier, ushort zone, byte[] payload, int payloadOffset, int payloadLength, byte[] buffer, int offset)
+        {
+            if (_keys == null)
+            {
+                return _v1.Encode(type, _deviceId, counter, eventCode, qualifier, zone, payload, payloadOffset, payloadLength, _key, buffer, offset);
+            }
+
+            return _v2.Encode(type, counter, eventCode, qualifier, zone, payload, payloadOffset, payloadLength, _keys, buffer, offset);
         }
 
         /// <summary>Seals <paramref name="frame"/> into a new array (an MQTT payload).</summary>
@@ -78,6 +105,24 @@ namespace Anshimi.Firmware
 
             int plainLength = payload.Length - FrameCodecV2.HeaderLength - FrameCodecV2.TagLength;
             return FrameReadResult.Ok(FrameCodecV2.ReadFrame(_plaintext, plainLength, _deviceId, _downlinkKeys.Epoch));
+        }
+
+        /// <summary>
+        /// Version 2, allocating nothing: opens the downlink at data[offset..] into <paramref name="plaintext"/> (type, counter,
+        /// payload, §10) under the keys of the epoch its id names (<see cref="DownlinkEpoch"/>). <see cref="FrameError.UnknownDevice"/>
+        /// for a frame whose id does not resolve here (a neighbour's, not to be counted), <see cref="FrameError.BadTag"/> for a forgery.
+        /// </summary>
+        public FrameError OpenDownlink(byte[] data, int offset, int count, byte[] plaintext)
+        {
+            return _downlinkKeys == null
+                ? FrameError.UnknownVersion
+                : _v2.Verify(data, offset, count, FrameDirectionBit.Downlink, _downlinkKeys, plaintext);
+        }
+
+        /// <summary>The key epoch of the downlink last opened.</summary>
+        public byte DownlinkEpoch
+        {
+            get { return _downlinkKeys == null ? (byte)0 : _downlinkKeys.Epoch; }
         }
 
         /// <summary>

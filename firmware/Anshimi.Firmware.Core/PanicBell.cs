@@ -83,6 +83,7 @@ namespace Anshimi.Firmware
             _sleep = config.DeepSleep ? peripherals.Sleep : null;
             _seal = new FrameSeal(mac, config.Key, config.DeviceId, config.FrameVersion);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
+            _seal.MoveUplinkTo(_counter.Epoch);
             _alarms = new AlarmStore(storage);
             _downlinks = new DownlinkReceiver(_seal, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
             _delivery = new AlarmDelivery(_alarms, link, _seal, config.DeviceId, clock, random, config.ResendInitialMs, config.ResendMaxMs, config.PublishTimeoutMs);
@@ -139,6 +140,12 @@ namespace Anshimi.Firmware
         public uint NextCounter
         {
             get { return _counter.Peek; }
+        }
+
+        /// <summary>The key epoch the bell's uplinks are sealed in (protocol/README.md §10, re-key).</summary>
+        public byte KeyEpoch
+        {
+            get { return _counter.Epoch; }
         }
 
         /// <summary>Counter of the newest alarm the LED reports on (0 when none), across reboots. Silent alarms and troubles do not count.</summary>
@@ -214,6 +221,7 @@ namespace Anshimi.Firmware
             RaiseDueTest(now);
             ServiceLink(now);
             _downlinks.ProcessQueued();
+            MoveEpochIfDue();
             _delivery.SendDue();
             ServiceBle(_clock.MonotonicMs);
             _heartbeat.SendDue(_clock.MonotonicMs, StorageHealthy, _troubles.BatteryPercent);
@@ -328,6 +336,7 @@ namespace Anshimi.Firmware
             }
 
             long now = _clock.MonotonicMs;
+            MoveEpochIfDue();
             uint counter = _counter.Next();
             _alarms.Add(new PendingAlarm(counter, code, qualifier, zone), shown);
             AlarmsRaised++;
@@ -339,6 +348,18 @@ namespace Anshimi.Firmware
             // A new call for help starts the retries afresh.
             _schedule.SetRetrySleep(0);
             return true;
+        }
+
+        /// <summary>
+        /// A re-key asked for, or the counter at its wrap: the bell moves its uplinks to the new epoch only while no alarm
+        /// awaits its ack (its stored frames keep the epoch they were sent in), with the new epoch in flash first (§10).
+        /// </summary>
+        private void MoveEpochIfDue()
+        {
+            if (_counter.MoveEpochIfDue(_downlinks.RequestedEpoch, _alarms.Count == 0))
+            {
+                _seal.MoveUplinkTo(_counter.Epoch);
+            }
         }
 
         private void ServiceLink(long now)

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace Anshimi.Firmware.Host;
 
 /// <summary>
@@ -5,16 +7,29 @@ namespace Anshimi.Firmware.Host;
 /// once when it starts and then every interval the advertiser asked for, on the clock, so runs on a virtual clock
 /// are deterministic; the RSSI comes from the log-distance path-loss model (no fading, no loss). Radios sit at
 /// positions in metres on a plane; move them to walk past a light. A test stands outside any radio:
-/// <see cref="Listen"/> hears what the radios put on the air, <see cref="Broadcast"/> sends as a gateway would.
+/// <see cref="Listen"/> hears what the radios put on the air, with the address each was sent from, and
+/// <see cref="Broadcast"/> sends as a gateway would.
+/// <para>
+/// Addresses: like a real device's private address, a radio's address is random-looking and changes — with every new
+/// advertisement it starts (a frame that changes must not be linked by the address it came from, protocol/README.md
+/// §10), and every <see cref="AddressRotationMs"/> while one advertisement stays on air. Fifteen minutes is the
+/// Bluetooth Core Specification's recommended private-address timeout (Vol 3 Part C, Appendix A, TGAP(private_addr_int)),
+/// what phones and controllers use by default. Each address has the two top bits 01 of a resolvable private address and
+/// a 24-bit hash of its random part under the radio's own key, all derived from the air's seed, the radio's name and
+/// the rotation: a run on a virtual clock repeats exactly.
+/// </para>
 /// </summary>
-public sealed class SimulatedBleAir(ISchedulingClock clock)
+public sealed class SimulatedBleAir(ISchedulingClock clock, int seed = 0)
 {
+    /// <summary>The longest a radio keeps one address while its advertisement repeats (15 min).</summary>
+    public const long AddressRotationMs = 15L * 60 * 1000;
+
     private readonly Lock _lock = new();
     private readonly List<SimulatedBleRadio> _radios = [];
     private readonly List<Listener> _listeners = [];
 
-    /// <summary>Hears every advertisement a radio puts on the air, each repeat included.</summary>
-    public delegate void Listener(byte[] data, int length);
+    /// <summary>Hears every advertisement a radio puts on the air, each repeat included, with the 48-bit address it came from.</summary>
+    public delegate void Listener(ulong address, byte[] data, int length);
 
     /// <summary>RSSI at 1 m, dBm (a phone or module at 0 dBm).</summary>
     public const double RssiAtOneMetre = -59;
@@ -49,6 +64,16 @@ public sealed class SimulatedBleAir(ISchedulingClock clock)
     /// <summary>The RSSI a receiver <paramref name="metres"/> away hears (1 m or less counts as 1 m).</summary>
     public static int RssiAt(double metres) => (int)Math.Round(RssiAtOneMetre - (10 * PathLossExponent * Math.Log10(Math.Max(1, metres))));
 
+    /// <summary>The <paramref name="rotation"/>-th address of the radio named <paramref name="name"/>: prand (top bits 01) ‖ hash.</summary>
+    internal ulong AddressFor(string name, long rotation)
+    {
+        byte[] radioKey = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(seed.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + name));
+        byte[] prand = HMACSHA256.HashData(radioKey, BitConverter.GetBytes(rotation))[..3];
+        prand[0] = (byte)((prand[0] & 0x3F) | 0x40);
+        byte[] hash = HMACSHA256.HashData(radioKey, prand);
+        return ((ulong)prand[0] << 40) | ((ulong)prand[1] << 32) | ((ulong)prand[2] << 24) | ((ulong)hash[0] << 16) | ((ulong)hash[1] << 8) | hash[2];
+    }
+
     internal void Leave(SimulatedBleRadio radio)
     {
         lock (_lock)
@@ -82,7 +107,7 @@ public sealed class SimulatedBleAir(ISchedulingClock clock)
         {
             foreach (Listener listener in listeners)
             {
-                listener(data[..length], length);
+                listener(from.Address, data[..length], length);
             }
         }
     }

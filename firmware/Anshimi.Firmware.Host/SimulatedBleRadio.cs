@@ -5,6 +5,7 @@ namespace Anshimi.Firmware.Host;
 /// <summary>
 /// One radio on a <see cref="SimulatedBleAir"/>. It repeats its advertisement every interval it was asked for until
 /// replaced or stopped, and hands a received advertisement to its handlers in its own buffer, as a radio driver does.
+/// Its address changes with every advertisement it starts and every <see cref="SimulatedBleAir.AddressRotationMs"/> on air.
 /// </summary>
 public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
 {
@@ -13,6 +14,8 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
     private byte[]? _advertising;
     private long _generation;
     private int _advertisementsStarted;
+    private long _rotation;
+    private long _addressSinceMs;
     private volatile bool _scanning;
     private AdvertisementReceivedHandler? _received;
 
@@ -22,6 +25,8 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
         Name = name;
         X = x;
         Y = y;
+        Address = air.AddressFor(name, 0);
+        _addressSinceMs = air.Clock.MonotonicMs;
     }
 
     public event AdvertisementReceivedHandler AdvertisementReceived
@@ -46,6 +51,9 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
     public event Action<byte[]?, int>? AdvertisingChanged;
 
     public string Name { get; }
+
+    /// <summary>The 48-bit private address the radio advertises from now.</summary>
+    public ulong Address { get; private set; }
 
     public double X { get; set; }
 
@@ -91,6 +99,7 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
             _advertising = copy;
             generation = ++_generation;
             _advertisementsStarted++;
+            RotateAddress();
         }
 
         _air.Deliver(this, copy, copy.Length);
@@ -163,12 +172,29 @@ public sealed class SimulatedBleRadio : IBleRadio, IBridgeableRadio, IDisposable
         handler?.Invoke(data[..length], length, rssi);
     }
 
+    private void RotateAddress()
+    {
+        Address = _air.AddressFor(Name, ++_rotation);
+        _addressSinceMs = _air.Clock.MonotonicMs;
+    }
+
     private void Repeat(long generation, int intervalMs)
     {
         byte[]? data;
+        bool rotated = false;
         lock (_lock)
         {
             data = generation == _generation ? _advertising : null;
+            if (data is not null && _air.Clock.MonotonicMs - _addressSinceMs >= SimulatedBleAir.AddressRotationMs)
+            {
+                RotateAddress();
+                rotated = true;
+            }
+        }
+
+        if (rotated)
+        {
+            AdvertisingChanged?.Invoke(data, intervalMs);
         }
 
         if (data is not null)

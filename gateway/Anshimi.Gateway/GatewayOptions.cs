@@ -34,6 +34,12 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan ResyncAfter { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// A re-key not yet answered goes out again on the device's next frame in its old epoch, at most this often
+    /// (<c>Pipeline/DeviceRekey</c>, protocol/README.md §10).
+    /// </summary>
+    public TimeSpan RekeyRepeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Device uplinks waiting for the pipeline; more are dropped and counted (devices resend).</summary>
     public int UplinkQueueCapacity { get; set; } = 10_000;
 

@@ -32,6 +32,8 @@ public sealed record UnclaimedInfo(string DeviceId, string Profile, string Firmw
 
 public sealed record WalkTestStart(DateTimeOffset Since, DateTimeOffset Until);
 
+public sealed record RekeyStart(string DeviceId, int Epoch);
+
 public sealed record WalkTestAlarmInfo(uint Counter, int EventCode, DateTimeOffset At, bool Test);
 
 public sealed record WalkTestInfo(string DeviceId, bool Running, DateTimeOffset? Until, IReadOnlyList<WalkTestAlarmInfo> Alarms);
@@ -84,6 +86,8 @@ public sealed class GatewayAdminClient : IDisposable
 
     public Task<DeviceInfo> ReplaceAsync(string oldId, string newId, CancellationToken ct) =>
         SendAsync<DeviceInfo>(HttpMethod.Post, "devices/" + oldId + "/replace", JsonContent.Create(new { newDeviceId = newId }), ct);
+
+    public Task<RekeyStart> RekeyAsync(string id, CancellationToken ct) => SendAsync<RekeyStart>(HttpMethod.Post, "devices/" + id + "/rekey", null, ct);
 
     public Task<DeviceInfo> DecommissionAsync(string id, CancellationToken ct) => SendAsync<DeviceInfo>(HttpMethod.Post, "devices/" + id + "/decommission", null, ct);
 

@@ -39,7 +39,7 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
         var root = new RootCommand("안심이 설치기사 도구 — Anshimi installer: claim, bind, walk-test, replace devices on this gateway")
         {
             _gateway, _tokenFile, _lang,
-            Discover(), Claim(), Bind(), Label(), WalkTest(), Replace(), Decommission(), Export(), Import(), List(), Firmware(),
+            Discover(), Claim(), Bind(), Label(), WalkTest(), Replace(), Rekey(), Decommission(), Export(), Import(), List(), Firmware(),
         };
         _lang.Validators.Add(result =>
         {
@@ -243,6 +243,19 @@ public sealed class InstallerCommands(TextWriter output, TextWriter error)
         {
             DeviceInfo moved = await client.ReplaceAsync(Id(parse.GetValue(old)!), Id(parse.GetValue(fresh)!), ct);
             output.WriteLine(t["replace.done"] + " " + Id(parse.GetValue(old)!) + " → " + moved.DeviceId + " (" + moved.Site.Address + ", " + moved.DistrictCode + ")");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private Command Rekey()
+    {
+        Argument<string> device = DeviceArgument();
+        var command = new Command("rekey", "키 세대 교체 — move a device to a new key epoch (a suspected recording or tampering): everything recorded before is refused") { device };
+        command.SetAction((parse, ct) => RunAsync(parse, async (client, t) =>
+        {
+            RekeyStart started = await client.RekeyAsync(Id(parse.GetValue(device)!), ct);
+            output.WriteLine(t["rekey.sent"] + " " + started.DeviceId + " → " + started.Epoch);
             return ExitCodes.Ok;
         }));
         return command;

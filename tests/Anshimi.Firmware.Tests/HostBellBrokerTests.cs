@@ -61,16 +61,20 @@ public sealed class HostBellBrokerTests
 
         await received.WaitForAsync(m => m.Topic == Topics.DeviceStatus(device.NumericId) && Encoding.ASCII.GetString(m.Payload) == "online", Wait);
         button.Press(1700);
+        // A new bell speaks version 2: its alarm is known only by opening it under the device's keys.
+        var codec = new FrameCodecV2(new PlatformHmacSha256());
+        var keys = new FrameKeySet(new PlatformHmacSha256(), device.Key, 0);
         MqttMessage alarm = await received.WaitForAsync(
-            m => m.Topic == Topics.DeviceUplink(device.NumericId) && (m.Payload[0] & 0x0F) == (int)FrameType.Alarm, Wait);
+            m => m.Topic == Topics.DeviceUplink(device.NumericId)
+                && codec.Decode(m.Payload, 0, m.Payload.Length, FrameDirectionBit.Uplink, device.NumericId, keys).Frame?.Type == FrameType.Alarm,
+            Wait);
 
-        var codec = new FrameCodec(new PlatformHmacSha256());
         uint counter = bell.NewestAlarmCounter;
-        byte[] expected = codec.Encode(Frame.Alarm(device.NumericId, counter, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), device.Key);
+        byte[] expected = codec.Encode(Frame.Alarm(device.NumericId, counter, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), keys);
         Assert.Equal(expected, alarm.Payload);
         Assert.Equal(MqttQos.AtLeastOnce, alarm.Qos);
 
-        byte[] ack = codec.Encode(Frame.Ack(device.NumericId, 1, counter, AckStage.Received), device.Key);
+        byte[] ack = codec.Encode(Frame.Ack(device.NumericId, 1, counter, AckStage.Received), keys);
         await listener.PublishAsync(Topics.DeviceDownlink(device.NumericId), ack, MqttQos.AtLeastOnce, false, CancellationToken.None);
         await WaitUntilAsync(() => bell.LedState == LedState.ReceivedByGateway && bell.PendingAlarmCount == 0);
         Assert.Equal(1, bell.Downlinks.AcksAccepted);

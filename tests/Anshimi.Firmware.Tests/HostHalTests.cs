@@ -93,7 +93,7 @@ public sealed class HostHalTests
         var listened = new List<long>();
         gateway.AdvertisementReceived += (data, length, rssi) => heard.Add((clock.MonotonicMs, rssi));
         idle.AdvertisementReceived += (data, length, rssi) => Assert.Fail("a radio that does not scan hears nothing");
-        air.Listen((data, length) => listened.Add(clock.MonotonicMs));
+        air.Listen((_, data, length) => listened.Add(clock.MonotonicMs));
         gateway.StartScanning();
 
         byte[] advertisement = [2, 1, 6, 4, 0xFF, 0x4C, 0x00, 1];
@@ -130,7 +130,7 @@ public sealed class HostHalTests
         };
         far.AdvertisementReceived += (data, length, rssi) => heard.Add(("far", rssi));
         var listened = 0;
-        air.Listen((data, length) => listened++);
+        air.Listen((_, data, length) => listened++);
         near.StartScanning();
         far.StartScanning();
 

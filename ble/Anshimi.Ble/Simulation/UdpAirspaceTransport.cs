@@ -51,7 +51,8 @@ public sealed class UdpAirspaceTransport : IBleTransport
 
     public event EventHandler<BleTransportStateChangedEventArgs>? StateChanged;
 
-    public BleAddress Address { get; }
+    /// <summary>The address the participant sends from; a device with a private address changes it (the hub knows it by its UDP endpoint).</summary>
+    public BleAddress Address { get; set; }
 
     public int Rssi { get; }
 

@@ -17,7 +17,7 @@ namespace Anshimi.Firmware.Doorbell
         public byte[] Key { get; }
 
         /// <summary>The frame version the doorbell speaks (protocol/README.md §10), as <see cref="BellConfig.FrameVersion"/>.</summary>
-        public byte FrameVersion { get; set; } = 1;
+        public byte FrameVersion { get; set; } = FrameCodecV2.Version;
 
         public ushort EmergencyZone { get; set; } = 1;
 

@@ -18,6 +18,13 @@ namespace Anshimi.Firmware.Doorbell
         public const string DownlinkRecordName = DownlinkReceiver.WindowEntryName;
         public const string StateRecordName = "doorbell";
 
+        /// <summary>
+        /// Where the doorbell's counter wraps (protocol/README.md §10): a snapshot's chunks cannot cross an epoch (their
+        /// snapshot id is a counter of the epoch they are sealed in), so it moves once nothing awaits an ack, with a
+        /// million counters of room for the snapshots in flight, instead of the 255 a bell keeps.
+        /// </summary>
+        public const uint WrapAt = 0xFFF00000;
+
         private const byte StateVersion = 1;
         private const int StateLength = 7;
 
@@ -82,7 +89,8 @@ namespace Anshimi.Firmware.Doorbell
             _random = random;
             _camera = camera;
             _seal = new FrameSeal(mac, config.Key, config.DeviceId, config.FrameVersion);
-            _counter = new FrameCounter(storage, config.CounterBlockSize);
+            _counter = new FrameCounter(storage, config.CounterBlockSize, WrapAt);
+            _seal.MoveUplinkTo(_counter.Epoch);
             _events = new AlarmStore(storage);
             _snapshots = new SnapshotQueue(storage, config.MaxPendingSnapshots, config.MaxSnapshotBytes);
             _downlinks = new DownlinkReceiver(_seal, config.DeviceId, storage, config.MaxQueuedDownlinks, this);
@@ -127,6 +135,12 @@ namespace Anshimi.Firmware.Doorbell
         public uint NextCounter
         {
             get { return _counter.Peek; }
+        }
+
+        /// <summary>The key epoch the doorbell's uplinks are sealed in (protocol/README.md §10, re-key).</summary>
+        public byte KeyEpoch
+        {
+            get { return _counter.Epoch; }
         }
 
         /// <summary>Counter of the newest emergency alarm (0 when none), across reboots.</summary>
@@ -214,6 +228,7 @@ namespace Anshimi.Firmware.Doorbell
             _chime.Update(now);
             ServiceLink(now);
             _downlinks.ProcessQueued();
+            MoveEpochIfDue();
             _delivery.SendDue();
             SendDueChunks();
             _heartbeat.SendDue(now, StorageHealthy, Heartbeat.NoBatteryReading);
@@ -345,6 +360,7 @@ namespace Anshimi.Firmware.Doorbell
                 return 0;
             }
 
+            MoveEpochIfDue();
             uint counter = _counter.Next();
             _events.Add(new PendingAlarm(counter, code, qualifier, zone));
             EventsRaised++;
@@ -355,6 +371,15 @@ namespace Anshimi.Firmware.Doorbell
             }
 
             return counter;
+        }
+
+        /// <summary>A re-key asked for, or the wrap: moves only while no event and no snapshot awaits its ack (§10).</summary>
+        private void MoveEpochIfDue()
+        {
+            if (_counter.MoveEpochIfDue(_downlinks.RequestedEpoch, _events.Count == 0 && _snapshots.Count == 0))
+            {
+                _seal.MoveUplinkTo(_counter.Epoch);
+            }
         }
 
         private void TakeSnapshot(uint counter, ushort code, byte qualifier, ushort zone)

@@ -13,6 +13,12 @@ namespace Anshimi.Firmware.Streetlight
 
         public uint LightId { get; }
 
+        /// <summary>
+        /// The frame version of the light's beacons and its gateway's commands (protocol/README.md §10): 2, what every new
+        /// light ships with; 1 only models a light not yet updated. Escort frames are read as their own rules say.
+        /// </summary>
+        public byte FrameVersion { get; set; } = Anshimi.Protocol.FrameCodecV2.Version;
+
         /// <summary>The light's own 32-byte key from provisioning: signs its beacons, verifies its gateway's commands.</summary>
         public byte[] Key { get; }
 

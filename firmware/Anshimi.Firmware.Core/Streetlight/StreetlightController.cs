@@ -23,6 +23,12 @@ namespace Anshimi.Firmware.Streetlight
         /// </summary>
         public const string CommandRecordName = "command";
 
+        /// <summary>
+        /// Flash entry: the version-2 command floor, key epoch and counter (protocol/README.md §10), written ahead to the end
+        /// of its <see cref="CounterBlock.LightCommand"/> block like version 1's.
+        /// </summary>
+        public const string CommandEpochRecordName = "command-epoch";
+
         /// <summary>Flash entry: the escort floor, at or above every escort minute accepted, written ahead in blocks of minutes.</summary>
         public const string EscortRecordName = "escort";
 
@@ -49,8 +55,10 @@ namespace Anshimi.Firmware.Streetlight
         private readonly IWatchdog _watchdog;
         private readonly IDeviceStorage _storage;
         private readonly FrameCodec _codec;
+        private readonly FrameSeal _seal;
         private readonly FrameCounter _counter;
         private readonly CounterFloor _commandFloor;
+        private readonly EpochFloor _commandEpochFloor;
         private readonly CounterFloor _escortFloor;
         private readonly EscortSessionTable _sessions;
         private readonly EscortFrame _escortCodec;
@@ -64,7 +72,9 @@ namespace Anshimi.Firmware.Streetlight
         private int _queueCount;
 
         private readonly byte[] _scratch = new byte[BleAdvertisement.MaxLegacyDataLength];
-        private readonly byte[] _frame = new byte[FrameCodec.MaxAdvertisedFrameLength];
+        private readonly byte[] _frame = new byte[FrameCodec.MaxFlaglessAdvertisedFrameLength];
+        private readonly byte[] _plaintext = new byte[FrameCodecV2.DownlinkPlaintextLength];
+        private byte _requestedEpoch;
         private readonly byte[] _advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
         private readonly byte[] _beaconPayload = new byte[FramePayloads.BeaconPayloadLength];
         private readonly byte[] _modeImage = new byte[6];
@@ -128,12 +138,15 @@ namespace Anshimi.Firmware.Streetlight
             _watchdog = watchdog;
             _storage = storage;
             _codec = new FrameCodec(mac);
+            _seal = new FrameSeal(mac, config.Key, config.LightId, config.FrameVersion);
             _counter = new FrameCounter(storage, config.CounterBlockSize);
+            _seal.MoveUplinkTo(_counter.Epoch);
             _sessions = new EscortSessionTable(config.MaxEscortSessions);
             _escortCodec = new EscortFrame(mac);
             _escortKeys = new AreaEscortKeys(storage, mac);
 
             _commandFloor = new CounterFloor(storage, CommandRecordName, CounterBlock.LightCommand);
+            _commandEpochFloor = new EpochFloor(storage, CommandEpochRecordName, CounterBlock.LightCommand);
             _escortFloor = new CounterFloor(storage, EscortRecordName, config.EscortFloorBlockMinutes < 1 ? 1u : (uint)config.EscortFloorBlockMinutes);
 
             int queueSize = config.MaxQueuedAdvertisements < 1 ? 1 : config.MaxQueuedAdvertisements;
@@ -181,7 +194,13 @@ namespace Anshimi.Firmware.Streetlight
         /// <summary>The highest command counter accepted from the gateway (after a reboot: the floor in flash).</summary>
         public uint CommandFloor
         {
-            get { return _commandFloor.Highest; }
+            get { return _seal.Version == FrameCodecV2.Version ? _commandEpochFloor.Counter : _commandFloor.Highest; }
+        }
+
+        /// <summary>The key epoch the light's beacons are sealed in (version 2).</summary>
+        public byte KeyEpoch
+        {
+            get { return _counter.Epoch; }
         }
 
         /// <summary>The counter the next beacon will carry.</summary>
@@ -326,9 +345,15 @@ namespace Anshimi.Firmware.Streetlight
                 return;
             }
 
-            // Bells' sealed version-2 frames (protocol/README.md §10) are neighbours' traffic: this light takes version 1.
+            // Version-2 frames (protocol/README.md §10) show neither type nor id: a light that speaks version 2 opens those
+            // addressed to it; bells' uplinks and other lights' commands are neighbours' traffic, not counted.
             if (FrameCodecV2.IsVersion2(_scratch, frameOffset, frameLength))
             {
+                if (_seal.Version == FrameCodecV2.Version)
+                {
+                    HandleSealedDownlink(frameOffset, frameLength, now);
+                }
+
                 return;
             }
 
@@ -341,8 +366,8 @@ namespace Anshimi.Firmware.Streetlight
             FrameType type = FrameCodec.ReadType(_scratch, frameOffset);
             if (type == FrameType.Command)
             {
-                // Commands for other lights (signed with their keys) are not ours to judge.
-                if (FrameCodec.ReadDeviceId(_scratch, frameOffset) == _config.LightId)
+                // Commands for other lights (signed with their keys) are not ours to judge; a version-2 light takes none in version 1.
+                if (FrameCodec.ReadDeviceId(_scratch, frameOffset) == _config.LightId && _seal.Version == FrameCodec.CurrentVersion)
                 {
                     HandleCommand(frameOffset, frameLength, now);
                 }
@@ -401,11 +426,79 @@ namespace Anshimi.Firmware.Streetlight
                 StorageHealthy = false;
             }
 
-            CommandsAccepted++;
-
             int payload = frameOffset + FrameCodec.HeaderLength;
-            byte mode = _scratch[payload];
-            ushort holdSeconds = BigEndian.ReadUInt16(_scratch, payload + 1);
+            ApplyCommand(_scratch[payload], BigEndian.ReadUInt16(_scratch, payload + 1), now);
+        }
+
+        /// <summary>
+        /// A version-2 downlink: opened under the light's downlink keys (one HMAC to resolve its id), its (epoch, counter)
+        /// above the floor written ahead in flash before it acts; a command acts, a re-key moves the beacons' epoch.
+        /// </summary>
+        private void HandleSealedDownlink(int frameOffset, int frameLength, long now)
+        {
+            FrameError error = _seal.OpenDownlink(_scratch, frameOffset, frameLength, _plaintext);
+            if (error == FrameError.UnknownDevice || error == FrameError.WrongDirection || error == FrameError.LengthMismatch)
+            {
+                // Another device's frame, or an uplink: not ours to judge.
+                return;
+            }
+
+            if (error != FrameError.None)
+            {
+                if (error == FrameError.BadTag)
+                {
+                    RejectedForged++;
+                }
+                else
+                {
+                    RejectedMalformed++;
+                }
+
+                return;
+            }
+
+            FrameType type = FrameCodecV2.ReadType(_plaintext);
+            if (type != FrameType.Command && type != FrameType.Rekey)
+            {
+                RejectedMalformed++;
+                return;
+            }
+
+            byte epoch = _seal.DownlinkEpoch;
+            uint counter = FrameCodecV2.ReadCounter(_plaintext);
+            if (_commandEpochFloor.IsRepeat(epoch, counter))
+            {
+                return;
+            }
+
+            if (!_commandEpochFloor.TryAccept(epoch, counter))
+            {
+                RejectedReplayed++;
+                return;
+            }
+
+            if (!_commandEpochFloor.StorageHealthy)
+            {
+                StorageHealthy = false;
+            }
+
+            int payload = FrameCodecV2.DownlinkPayloadOffset;
+            if (type == FrameType.Rekey)
+            {
+                if (_plaintext[payload] > _requestedEpoch)
+                {
+                    _requestedEpoch = _plaintext[payload];
+                }
+
+                return;
+            }
+
+            ApplyCommand(_plaintext[payload], BigEndian.ReadUInt16(_plaintext, payload + 1), now);
+        }
+
+        private void ApplyCommand(byte mode, ushort holdSeconds, long now)
+        {
+            CommandsAccepted++;
             if (mode == LightMode.Emergency)
             {
                 _gatewayEmergency = true;
@@ -664,9 +757,16 @@ namespace Anshimi.Firmware.Streetlight
 
             _beaconPayload[0] = (byte)(Mode | (LampFault ? FramePayloads.BeaconLampFault : 0));
             _beaconPayload[1] = level > FramePayloads.MaxLevel ? FramePayloads.MaxLevel : level;
+
+            // A light awaits no acks: a re-key or its counter's wrap moves the beacons' epoch at once, written to flash first (§10).
+            if (_seal.Version == FrameCodecV2.Version && _counter.MoveEpochIfDue(_requestedEpoch, true))
+            {
+                _seal.MoveUplinkTo(_counter.Epoch);
+            }
+
             uint counter = _counter.Next();
-            int frameLength = _codec.Encode(FrameType.Beacon, _config.LightId, counter, ContactIdCode.None, ContactIdQualifier.None, 0, _beaconPayload, 0, _beaconPayload.Length, _config.Key, _frame, 0);
-            int advertisementLength = BleAdvertisement.Write(_frame, 0, frameLength, true, _advertisement, 0);
+            int frameLength = _seal.Seal(FrameType.Beacon, counter, ContactIdCode.None, ContactIdQualifier.None, 0, _beaconPayload, 0, _beaconPayload.Length, _frame, 0);
+            int advertisementLength = BleAdvertisement.Write(_frame, 0, frameLength, _seal.AdvertisesFlags, _advertisement, 0);
             if (!_counter.StorageHealthy)
             {
                 StorageHealthy = false;

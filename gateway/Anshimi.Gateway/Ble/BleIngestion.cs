@@ -152,6 +152,7 @@ public sealed class BleIngestion(
             return Reject(AlarmPipeline.UnexpectedType, report, device + " sent a streetlight beacon");
         }
 
+        byte epochBefore = device.UplinkEpoch;
         string? refused = await pipeline.NoteVersionAsync(device, frame, cancellationToken);
         if (refused is not null)
         {
@@ -161,7 +162,7 @@ public sealed class BleIngestion(
         byte mode = FramePayloads.BeaconMode(frame);
         DateTimeOffset now = time.GetUtcNow();
         BeaconAcceptance acceptance = await lights.AcceptBeaconAsync(
-            device.Id, frame.Counter, mode, FramePayloads.BeaconLevel(frame), FramePayloads.BeaconHasLampFault(frame), now, cancellationToken);
+            device.Id, frame.Counter, mode, FramePayloads.BeaconLevel(frame), FramePayloads.BeaconHasLampFault(frame), frame.Epoch > epochBefore, now, cancellationToken);
         switch (acceptance)
         {
             case BeaconAcceptance.Repeat:

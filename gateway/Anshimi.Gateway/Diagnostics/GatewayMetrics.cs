@@ -19,6 +19,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _recordsPurged;
     private readonly Counter<long> _troublesDropped;
     private readonly Counter<long> _framesV1;
+    private readonly Counter<long> _rekeys;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -34,6 +35,7 @@ public sealed class GatewayMetrics
         _commandsRejected = Meter.CreateCounter<long>("anshimi.gateway.commands.rejected", "{command}", "Cloud commands ignored, by reason.");
         _troublesDropped = Meter.CreateCounter<long>("anshimi.gateway.troubles.dropped", "{trouble}", "Unsent troubles dropped at the outbox bound, by reason: superseded (a later one of the same device, condition and qualifier is kept) or oldest.");
         _framesV1 = Meter.CreateCounter<long>("anshimi.gateway.frames.v1", "{frame}", "Authenticated version-1 device frames: their devices still need a firmware update (frame_version in the registry names them).");
+        _rekeys = Meter.CreateCounter<long>("anshimi.gateway.rekeys", "{frame}", "Re-keys of devices' uplink key epochs, by outcome: sent (a re-key frame), moved (the device's frames show the new epoch), last_epoch (at 255: to be claimed again).");
         _recordsPurged = Meter.CreateCounter<long>("anshimi.gateway.records.purged", "{record}", "Delivered records deleted at the end of their retention, by kind.");
     }
 
@@ -48,6 +50,8 @@ public sealed class GatewayMetrics
     public void Heartbeat() => _heartbeats.Add(1);
 
     public void FrameV1() => _framesV1.Add(1);
+
+    public void Rekeyed(string outcome) => _rekeys.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void AckSent(string stage) => _acksSent.Add(1, new KeyValuePair<string, object?>("stage", stage));
 

@@ -160,6 +160,7 @@ public static partial class GatewayServiceCollectionExtensions
         });
         services.AddSingleton<DownlinkSealer>();
         services.AddSingleton<DeviceDownlink>();
+        services.AddSingleton<DeviceRekey>();
 
         // Transient: each consumer owns one, as its codec's MAC buffer must not be shared between threads.
         services.AddTransient<UplinkAuthenticator>();

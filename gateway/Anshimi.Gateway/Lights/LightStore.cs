@@ -138,19 +138,23 @@ public sealed class LightStore(GatewayDatabase database)
         }
     }
 
-    /// <summary>Applies an authentic beacon if its counter is new; repeats and replays change nothing.</summary>
-    public async Task<BeaconAcceptance> AcceptBeaconAsync(uint lightId, uint counter, byte mode, byte level, bool lampFault, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies an authentic beacon if its counter is new; repeats and replays change nothing. The first beacon of a key
+    /// epoch the light has just moved to (<paramref name="newEpoch"/>, protocol/README.md §10) starts the floor afresh:
+    /// after its wrap the light counts from 1 again.
+    /// </summary>
+    public async Task<BeaconAcceptance> AcceptBeaconAsync(uint lightId, uint counter, byte mode, byte level, bool lampFault, bool newEpoch, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await LoadAsync(cancellationToken);
         lock (_lock)
         {
             Entry entry = GetOrAdd(lightId);
-            if (counter == entry.BeaconCounter && counter != 0)
+            if (counter == entry.BeaconCounter && counter != 0 && !newEpoch)
             {
                 return BeaconAcceptance.Repeat;
             }
 
-            if (counter <= entry.BeaconCounter)
+            if (counter <= entry.BeaconCounter && !newEpoch)
             {
                 return BeaconAcceptance.Replayed;
             }

@@ -58,6 +58,7 @@ public sealed partial class AlarmPipeline(
     AlarmStore store,
     DeviceDownlink downlink,
     AlarmOutbox outbox,
+    DeviceRekey rekey,
     OutboxSignal outboxSignal,
     GatewayMetrics metrics,
     RejectLog rejectLog,
@@ -134,7 +135,8 @@ public sealed partial class AlarmPipeline(
     /// Before an authenticated frame is acted on (protocol/README.md §10): a version-2 frame of a newer key epoch moves
     /// the device there durably, and the first version-2 frame records that the device speaks it — its downlinks follow,
     /// and from then on a version-1 frame of that device is refused (<see cref="VersionDowngrade"/>: a recording from
-    /// before its update). Each version-1 frame of a device not yet updated is counted. Returns a reject reason or null.
+    /// before its update). Each version-1 frame of a device not yet updated is counted. A re-key the gateway asked for is
+    /// done, or sent again, by what the frame's epoch shows (<see cref="DeviceRekey"/>). Returns a reject reason or null.
     /// </summary>
     public async Task<string?> NoteVersionAsync(DeviceEntry device, Frame frame, CancellationToken cancellationToken)
     {
@@ -158,6 +160,7 @@ public sealed partial class AlarmPipeline(
             await registry.RecordFrameVersionAsync(device, FrameCodecV2.Version, cancellationToken);
         }
 
+        await rekey.ObserveAsync(device, frame, cancellationToken);
         return null;
     }
 

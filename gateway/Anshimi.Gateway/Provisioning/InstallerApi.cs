@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Anshimi.Gateway.Firmware;
+using Anshimi.Gateway.Pipeline;
 using Anshimi.Gateway.Storage;
 using Anshimi.Protocol;
 using Microsoft.AspNetCore.Builder;
@@ -88,6 +89,8 @@ public static class InstallerApi
 
             return Results.Ok(await c.ReplaceAsync(d, newId, ct));
         }));
+        api.MapPost("/devices/{id}/rekey", (string id, DeviceRekey rekey, CancellationToken ct) => Run(id, async d =>
+            Results.Ok(new { deviceId = DeviceIdText.Format(d), epoch = await rekey.RequestAsync(d, ct) })));
         api.MapPost("/devices/{id}/decommission", (string id, Commissioning c, CancellationToken ct) => Run(id, async d => Results.Ok(await c.DecommissionAsync(d, ct))));
         api.MapGet("/registry.csv", async (DeviceLifecycle lifecycle, SiteRules rules, CancellationToken ct) =>
             Results.Text(

@@ -6,10 +6,10 @@ public sealed class SnapshotOptions
     public const string SectionName = "Snapshots";
 
     /// <summary>
-    /// Largest image accepted. Its base64 must fit the 256 KiB snapshot envelope with room for the other
-    /// fields, so at most 190 KiB; larger manifests are refused as oversize.
+    /// Largest image accepted: a doorbell keeps pictures of up to 256 KiB (1,312 chunks, protocol/README.md §10), whose
+    /// base64 fits the 384 KiB snapshot envelope; larger manifests are refused as oversize.
     /// </summary>
-    public int MaxImageBytes { get; set; } = 180 * 1024;
+    public int MaxImageBytes { get; set; } = MaxImageBytesCeiling;
 
     /// <summary>A snapshot still incomplete this long after its first chunk is given up and its chunks deleted (counted).</summary>
     public TimeSpan IncompleteExpiry { get; set; } = TimeSpan.FromMinutes(10);
@@ -20,6 +20,6 @@ public sealed class SnapshotOptions
     /// <summary>How often expiry and retention run.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Absolute ceiling of <see cref="MaxImageBytes"/>: what base64 in a 256 KiB envelope leaves room for.</summary>
-    public const int MaxImageBytesCeiling = 190 * 1024;
+    /// <summary>Absolute ceiling of <see cref="MaxImageBytes"/>: a doorbell's largest snapshot, whose base64 fits the snapshot envelope.</summary>
+    public const int MaxImageBytesCeiling = 256 * 1024;
 }

@@ -71,6 +71,9 @@ public sealed class DeviceEntry
     /// <summary>The key epoch of the device's version-2 uplinks the gateway has moved to; older epochs are stale_epoch.</summary>
     public byte UplinkEpoch { get; internal set; }
 
+    /// <summary>The key epoch the gateway asks the device to move to (0: none; <see cref="Pipeline.DeviceRekey"/>).</summary>
+    public int RekeyEpoch { get; internal set; }
+
     /// <summary>The version-2 id-resolving key of the device's uplinks, derived once: one HMAC per heard BLE frame tries it.</summary>
     public byte[] UplinkIdKey => KeysAt(UplinkEpoch).IdKey(FrameDirectionBit.Uplink);
 

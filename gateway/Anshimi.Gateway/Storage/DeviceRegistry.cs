@@ -118,7 +118,7 @@ public sealed class DeviceRegistry(GatewayDatabase database)
     /// <summary>Only devices holding a live key take part in the pipeline.</summary>
     private const string EntryQuery = """
         SELECT id, key, profile, site_kind, site_lat, site_lon, site_address, district_code,
-               highest_counter, heartbeat_counter, last_seen, frame_version, uplink_epoch
+               highest_counter, heartbeat_counter, last_seen, frame_version, uplink_epoch, rekey_epoch
         FROM devices WHERE state IN ('claimed', 'active')
         """;
 
@@ -132,6 +132,7 @@ public sealed class DeviceRegistry(GatewayDatabase database)
             LastSeen = reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
             FrameVersion = (byte)reader.GetInt64(11),
             UplinkEpoch = (byte)reader.GetInt64(12),
+            RekeyEpoch = (int)reader.GetInt64(13),
         };
     }
 
@@ -155,6 +156,18 @@ public sealed class DeviceRegistry(GatewayDatabase database)
         device.FrameVersion = 2;
         device.HighestCounter = 0;
         device.HeartbeatCounter = 0;
+    }
+
+    /// <summary>Records the key epoch the gateway asks the device to move to (0: none), durably.</summary>
+    public async Task SetRekeyEpochAsync(DeviceEntry device, int epoch, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await database.OpenAsync(cancellationToken);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "UPDATE devices SET rekey_epoch = $epoch WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", (long)device.Id);
+        command.Parameters.AddWithValue("$epoch", (long)epoch);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        device.RekeyEpoch = epoch;
     }
 
     /// <summary>Records the frame version a device sent, when it changed: its downlinks follow it, and operators see who still speaks version 1.</summary>

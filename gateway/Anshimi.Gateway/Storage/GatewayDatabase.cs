@@ -97,6 +97,7 @@ public sealed class GatewayDatabase
         ("alarms", "traceparent", "TEXT"),
         ("devices", "frame_version", "INTEGER NOT NULL DEFAULT 1"),
         ("devices", "uplink_epoch", "INTEGER NOT NULL DEFAULT 0"),
+        ("devices", "rekey_epoch", "INTEGER NOT NULL DEFAULT 0"),
     ];
 
     private const string BusyAndDurable = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";

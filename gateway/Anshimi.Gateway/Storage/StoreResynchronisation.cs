@@ -11,6 +11,8 @@ namespace Anshimi.Gateway.Storage;
 /// is more than <see cref="GatewayOptions.ResyncAfter"/> old (a restore, or a box that was off), every downlink counter
 /// is raised to at least the current Unix second (protocol/README.md §2, "Counter floors across power loss"): above
 /// every counter signed before, as long as the gateway signs at most one downlink per device per second on average.
+/// Every version-2 device that hears its gateway over MQTT is also to be re-keyed to the epoch after the one its next
+/// frame shows (<see cref="Pipeline.DeviceRekey"/>), so whatever it sent after the backup is stale_epoch from then on.
 /// Runs before anything reads the counters.
 /// </summary>
 public sealed partial class StoreResynchronisation(GatewayDatabase database, TimeProvider time, IOptions<GatewayOptions> options, ILogger<StoreResynchronisation> logger)
@@ -43,6 +45,8 @@ public sealed partial class StoreResynchronisation(GatewayDatabase database, Tim
         await using SqliteCommand raise = connection.CreateCommand();
         raise.Transaction = transaction;
         raise.CommandText = "UPDATE devices SET downlink_counter = max(downlink_counter, $floor);"
+            + " UPDATE devices SET rekey_epoch = " + Pipeline.DeviceRekey.AfterNextFrame + " WHERE frame_version = 2 AND profile NOT IN ("
+            + string.Join(", ", Pipeline.DeviceRekey.BleOnly.Select(p => "'" + p + "'")) + ");"
             + (lights ? " UPDATE light_state SET downlink_reserved = max(downlink_reserved, $floor);" : "");
         raise.Parameters.AddWithValue("$floor", floor);
         await raise.ExecuteNonQueryAsync(cancellationToken);

@@ -7,8 +7,11 @@ public static class EnvelopeSerializer
 {
     public const int MaxEnvelopeBytes = 16 * 1024;
 
-    /// <summary>Snapshot envelopes carry an image and may be larger than every other kind.</summary>
-    public const int MaxSnapshotEnvelopeBytes = 256 * 1024;
+    /// <summary>
+    /// Snapshot envelopes carry an image and may be larger than every other kind: a doorbell's largest picture, 256 KiB,
+    /// is 349,528 bytes of base64, so 384 KiB leaves room for the other fields.
+    /// </summary>
+    public const int MaxSnapshotEnvelopeBytes = 384 * 1024;
 
     private static readonly JsonSerializerOptions Options = new()
     {

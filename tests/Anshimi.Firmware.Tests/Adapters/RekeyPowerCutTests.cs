@@ -1,3 +1,4 @@
+using Anshimi.Firmware.Tests.Bells;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 
@@ -7,7 +8,10 @@ namespace Anshimi.Firmware.Tests.Adapters;
 /// A version-2 bell's ack floor through a re-key of its gateway's downlinks (protocol/README.md §10), on the device apps'
 /// flash adapter with the power cut at every step of every write: acks of epoch 0, then of epoch 1 with counters starting
 /// again. After each cut no ack the bell acted on acts again — neither one recorded before the re-key nor one after —
-/// and once an epoch-1 ack has acted, every epoch-0 ack is refused.
+/// and once an epoch-1 ack has acted, every epoch-0 ack is refused. And the bell's own move to a new uplink epoch, at its
+/// counter's wrap and on its gateway's re-key, with the power cut at every step of every write on the way: no (epoch,
+/// counter) is ever sealed twice, the epoch never falls back, and a receiver that has seen the new epoch takes nothing
+/// recorded before.
 /// </summary>
 [Trait("Category", "Protocol")]
 public sealed class RekeyPowerCutTests : IDisposable
@@ -79,6 +83,94 @@ public sealed class RekeyPowerCutTests : IDisposable
                 Assert.Equal(["106:Received"], acted.Seen);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_cut_at_any_step_of_the_bells_own_move_to_a_new_epoch_never_reuses_a_counter_nor_lets_a_recorded_frame_through(bool wrap)
+    {
+        // A dry run finds the writes of the move: from the trigger (the re-key, or the counter reaching the wrap) to the
+        // first frame of the new epoch.
+        (int first, int last) = MoveWrites(wrap);
+        Assert.True(last >= first, "the move writes to flash");
+        for (int write = first; write <= last; write++)
+        {
+            foreach (CutStep step in Enum.GetValues<CutStep>())
+            {
+                string where = (wrap ? "wrap" : "re-key") + ", cut at " + step + " of write " + write;
+                var flash = new PowerCutFlash(NewDirectory(), write, step);
+                RekeyBell bell = Started(flash, wrap);
+                try
+                {
+                    Trigger(bell, wrap);
+                    bell.RunUntil(() => bell.Sent.Any(s => s.Frame.Epoch == 1), 10_000);
+                }
+                catch (PowerCutException)
+                {
+                    bell.Collect();
+                }
+
+                Assert.True(flash.HasCut, where);
+                byte epochAtCut = bell.Sent.Max(s => s.Frame.Epoch);
+
+                // Rebooted, the gateway repeats its re-key until the bell's frames show the new epoch.
+                bell.Reboot();
+                Assert.True(bell.Bell.KeyEpoch >= epochAtCut, where + ": the epoch fell back");
+                if (!wrap)
+                {
+                    bell.DeliverRekey(1);
+                }
+
+                bell.RunUntil(() => bell.Sent.Any(s => s.Frame.Epoch == 1), 10_000);
+                bell.Run(3000);
+                RekeyTests.AssertReceiverRefusesTheOldEpoch(bell);
+            }
+        }
+    }
+
+    private (int First, int Last) MoveWrites(bool wrap)
+    {
+        var flash = new PowerCutFlash(NewDirectory(), int.MaxValue, CutStep.BeforeWrite);
+        RekeyBell bell = Started(flash, wrap);
+        int before = flash.Writes;
+        Trigger(bell, wrap);
+        bell.RunUntil(() => bell.Sent.Any(s => s.Frame.Epoch == 1), 10_000);
+        return (before + 1, flash.Writes);
+    }
+
+    /// <summary>A bell that has sent heartbeats in epoch 0; for the wrap, two counters short of it.</summary>
+    private static RekeyBell Started(PowerCutFlash flash, bool wrap)
+    {
+        if (wrap)
+        {
+            RekeyBell.SeedCounter(flash, 0, FrameCounter.DefaultWrapAt - 2);
+        }
+
+        var bell = new RekeyBell(flash);
+        bell.Run(wrap ? 500 : 2500);
+        Assert.All(bell.Sent, s => Assert.Equal(0, s.Frame.Epoch));
+        return bell;
+    }
+
+    private static void Trigger(RekeyBell bell, bool wrap)
+    {
+        if (wrap)
+        {
+            // The next heartbeat takes the last counter before the wrap.
+            bell.Run(1000);
+        }
+        else
+        {
+            bell.DeliverRekey(1);
+        }
+    }
+
+    private string NewDirectory()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "anshimi-rekey-" + Guid.NewGuid().ToString("N"));
+        _directories.Add(directory);
+        return directory;
     }
 
     private byte[] Ack(byte epoch, uint downlinkCounter, uint alarmCounter)

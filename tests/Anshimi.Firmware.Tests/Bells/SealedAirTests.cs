@@ -1,3 +1,4 @@
+using Anshimi.Firmware.Host;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 
@@ -6,8 +7,8 @@ namespace Anshimi.Firmware.Tests.Bells;
 /// <summary>
 /// What a BLE scanner in the air learns from a version-2 bell (protocol/README.md §10): a battery bell checks in every
 /// minute and raises a duress alarm every ten, for a simulated hour on the virtual clock, and a scanner records every
-/// advertisement it puts on the air. The bell's frames are checked against its key, so the test knows which is which;
-/// the scanner does not.
+/// advertisement it puts on the air with the address it came from. The bell's frames are checked against its key, so the
+/// test knows which is which; the scanner does not.
 /// </summary>
 [Trait("Category", "Protocol")]
 public sealed class SealedAirTests
@@ -18,7 +19,7 @@ public sealed class SealedAirTests
     private uint _downlinkCounter;
 
     [Fact]
-    public void A_scanner_recording_a_bell_for_an_hour_cannot_tell_its_duress_alarms_from_its_heartbeats_nor_link_its_frames()
+    public void A_scanner_recording_a_bell_for_an_hour_cannot_tell_its_duress_alarms_from_its_heartbeats_nor_link_its_frames_nor_follow_its_address()
     {
         var rig = new BellRig(
             c =>
@@ -30,7 +31,12 @@ public sealed class SealedAirTests
             },
             profile: "battery");
         var heard = new List<byte[]>();
-        rig.Air.Listen((data, length) => heard.Add(data[..length]));
+        var from = new List<(ulong Address, long AtMs)>();
+        rig.Air.Listen((address, data, length) =>
+        {
+            heard.Add(data[..length]);
+            from.Add((address, rig.Clock.MonotonicMs));
+        });
 
         for (int minute = 0; minute < 60; minute++)
         {
@@ -82,6 +88,44 @@ public sealed class SealedAirTests
                 runs[run] = i;
             }
         }
+
+        // Addresses: no address carries two different frames (so none links them), none stays longer than the rotation
+        // period, and every one is of the same kind (a resolvable private address's top bits 01), alarm or heartbeat.
+        Dictionary<ulong, List<int>> byAddress = from.Select((f, i) => (f.Address, i)).GroupBy(p => p.Address).ToDictionary(g => g.Key, g => g.Select(p => p.i).ToList());
+        Assert.True(byAddress.Count >= frames.Count, byAddress.Count + " addresses for " + frames.Count + " frames");
+        Assert.All(byAddress, a => Assert.Single(a.Value.Select(i => Convert.ToHexString(heard[i])).Distinct()));
+        Assert.All(byAddress, a => Assert.True(
+            from[a.Value[^1]].AtMs - from[a.Value[0]].AtMs < SimulatedBleAir.AddressRotationMs,
+            "address " + a.Key.ToString("X12") + " heard for " + (from[a.Value[^1]].AtMs - from[a.Value[0]].AtMs) + " ms"));
+        Assert.All(from, f => Assert.Equal(1ul, f.Address >> 46));
+    }
+
+    [Fact]
+    public void An_advertisement_kept_on_air_changes_its_address_every_rotation_period_and_a_seed_repeats_the_addresses()
+    {
+        List<(ulong Address, long AtMs)> Run(int seed)
+        {
+            var clock = new VirtualClock();
+            var air = new SimulatedBleAir(clock, seed);
+            var heard = new List<(ulong, long)>();
+            air.Listen((address, _, _) => heard.Add((address, clock.MonotonicMs)));
+            SimulatedBleRadio light = air.CreateRadio("light");
+            Assert.True(light.Advertise([2, 1, 6], 3, 1000));
+            clock.Advance(40 * 60 * 1000);
+            return heard;
+        }
+
+        List<(ulong Address, long AtMs)> first = Run(7);
+        List<ulong> addresses = [.. first.Select(h => h.Address).Distinct()];
+        Assert.Equal(3, addresses.Count);
+        foreach (ulong address in addresses)
+        {
+            long[] at = [.. first.Where(h => h.Address == address).Select(h => h.AtMs)];
+            Assert.True(at[^1] - at[0] < SimulatedBleAir.AddressRotationMs, address.ToString("X12"));
+        }
+
+        Assert.Equal(first, Run(7));
+        Assert.Empty(addresses.Intersect(Run(8).Select(h => h.Address)));
     }
 
     [Fact]
@@ -89,7 +133,7 @@ public sealed class SealedAirTests
     {
         var rig = new BellRig(c => c.FrameVersion = FrameCodecV2.Version, profile: "battery");
         var heard = new List<byte[]>();
-        rig.Air.Listen((data, length) => heard.Add(data[..length]));
+        rig.Air.Listen((_, data, length) => heard.Add(data[..length]));
         rig.Press();
         rig.Run(1500);
         byte[] alarm = Frame(heard.Last());

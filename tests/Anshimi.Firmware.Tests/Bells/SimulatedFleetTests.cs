@@ -69,7 +69,7 @@ public sealed class SimulatedFleetTests
         {
             await using SimulatedFleet simulated = SimulatedFleet.Start(fleet.Devices, broker.Host, broker.Port, state, TextWriter.Null, c => c.TamperDebounceMs = 100);
             var heard = new EventRecorder<byte[]>();
-            simulated.Air.Listen((data, length) => heard.Add(data.AsSpan(0, length).ToArray()));
+            simulated.Air.Listen((_, data, length) => heard.Add(data.AsSpan(0, length).ToArray()));
             SimulatedDevice home = simulated.Devices[0], shop = simulated.Devices[1], voice = simulated.Devices[2], battery = simulated.Devices[3];
             Assert.Null(battery.Link);
 

@@ -123,6 +123,9 @@ public sealed class DoorbellRig
             MotionGapMs = 3_000,
             RearmQuietMs = 30_000,
             SnapshotAckTimeoutMs = 4_000,
+
+            // The rig's helpers (decode, acks) speak version 1: it models a doorbell not yet updated.
+            FrameVersion = FrameCodec.CurrentVersion,
         };
         _configure?.Invoke(config);
         return Parts.PowerOn(config, Storage, Link, new HmacSha256(), new NoJitter());

@@ -47,7 +47,9 @@ public sealed class StreetlightRig
         Storage = storage ?? new MemoryDeviceStorage();
         Clock = new VirtualClock(startUtc);
         Air = new SimulatedBleAir(Clock);
-        Config = new StreetlightConfig(LightId, Key, SeoulLatitude, SeoulLongitude);
+        // The rig's helpers (beacons read, commands signed) speak version 1: it models a light not yet updated unless a
+        // test configures version 2 and speaks it itself (SealedLightTests).
+        Config = new StreetlightConfig(LightId, Key, SeoulLatitude, SeoulLongitude) { FrameVersion = FrameCodec.CurrentVersion };
         configure?.Invoke(Config);
         Light = new SimulatedStreetlight(Config, Clock, Air.CreateRadio("light"), Storage, new HmacSha256(), ambient);
         Gateway = Air.CreateRadio("gateway", 10, 0);

@@ -44,6 +44,24 @@ public sealed class BleIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Protocol")]
+    public async Task A_version_2_light_past_its_counter_wrap_is_heard_in_its_new_epoch_and_its_old_beacons_are_stale()
+    {
+        TestDevice light = _gateway.Lights[0];
+        byte[] last = BleGateway.Advertisement(light.SealV2(FramePayloads.Beacon(light.Id, 0xFFFFFEFF, LightMode.Schedule, lampFault: false, level: 70)), withFlags: false);
+        Assert.Equal(BleIngestion.Beacon, await _gateway.HearAsync(last));
+
+        // Wrapped: epoch 1, counting from 1 again.
+        byte[] first = BleGateway.Advertisement(light.SealV2(FramePayloads.Beacon(light.Id, 1, LightMode.Escort, lampFault: false, level: 100), epoch: 1), withFlags: false);
+        Assert.Equal(BleIngestion.Beacon, await _gateway.HearAsync(first));
+        Assert.Equal(new LightState(LightMode.Escort, 100, false, 1, _gateway.Harness.Time.GetUtcNow()), _gateway.LightStore.Get(light.Id));
+        Assert.Equal(BleIngestion.Repeat, await _gateway.HearAsync(first));
+        Assert.Equal("stale_epoch", await _gateway.HearAsync(last));
+        Assert.Equal(BleIngestion.Beacon, await _gateway.HearAsync(
+            BleGateway.Advertisement(light.SealV2(FramePayloads.Beacon(light.Id, 2, LightMode.Schedule, lampFault: false, level: 70), epoch: 1), withFlags: false)));
+    }
+
+    [Fact]
     public async Task An_alarm_heard_over_ble_and_over_mqtt_is_one_alarm_whichever_comes_first()
     {
         TestDevice bell = _gateway.BatteryBell;

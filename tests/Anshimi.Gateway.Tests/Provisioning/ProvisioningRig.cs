@@ -203,6 +203,20 @@ public sealed class ProvisioningRig : IAsyncDisposable
         return sub;
     }
 
+    /// <summary>A mosquitto_sub as the probe account printing each payload on <paramref name="topic"/> as one hex line (<see cref="HexPayloads"/>).</summary>
+    public async Task<RunningProcess> SubscribeHexAsync(string topic)
+    {
+        RunningProcess sub = ProcessRunner.Start("stdbuf", ["-oL", "mosquitto_sub", .. Peer("probe", ProbePassword), "-d", "-q", "1", "-F", HexLinePrefix + "%x", "-t", topic]);
+        await sub.WaitForOutputLineAsync(line => line.Contains("Subscribed (mid", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        return sub;
+    }
+
+    /// <summary>The payloads a <see cref="SubscribeHexAsync"/> subscriber has printed so far, in order.</summary>
+    public static List<byte[]> HexPayloads(RunningProcess subscriber) =>
+        [.. subscriber.OutputLines.Where(l => l.StartsWith(HexLinePrefix, StringComparison.Ordinal)).Select(l => Convert.FromHexString(l[HexLinePrefix.Length..].Trim()))];
+
+    private const string HexLinePrefix = "payload ";
+
     public async Task WaitForAsync(Func<bool> condition, string what, int seconds = 60)
     {
         DateTime deadline = DateTime.UtcNow.AddSeconds(seconds);

@@ -53,6 +53,38 @@ public sealed class StoreRestoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_restored_gateway_re_keys_a_version_2_bell_past_the_epoch_of_its_next_frame_so_alarms_recorded_after_the_backup_are_refused()
+    {
+        Assert.Equal(UplinkOutcome.Accepted, (await V2Async(Frame.Alarm(Bell.Id, 1, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1), 0)).Outcome);
+        string backup = Path.Combine(_gateway.Directory, "backup.db");
+        _gateway.BackupTo(backup);
+
+        // After the backup the bell sends two more alarms; someone records them.
+        byte[][] recorded = [.. new uint[] { 2, 3 }.Select(c => Bell.SealV2(Frame.Alarm(Bell.Id, c, ContactIdCode.Panic, ContactIdQualifier.NewEvent, 1)))];
+        foreach (byte[] alarm in recorded)
+        {
+            Assert.Equal(UplinkOutcome.Accepted, (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, alarm, CancellationToken.None)).Outcome);
+        }
+
+        _gateway.Time.Advance(TimeSpan.FromHours(1));
+        _gateway = await _gateway.RestoreAsync(backup);
+
+        // The bell's next frame, still in epoch 0, is answered with a re-key to epoch 1.
+        Assert.Equal(UplinkOutcome.Heartbeat, (await V2Async(HeartbeatFrame(10), 0)).Outcome);
+        Frame rekey = await LastDownlinkAsync(FrameType.Rekey);
+        Assert.Equal(1, rekey.Payload[0]);
+
+        // Moved, the bell's frames of epoch 1 are taken and the re-key is done; the recorded alarms are stale.
+        Assert.Equal(UplinkOutcome.Heartbeat, (await V2Async(HeartbeatFrame(11), 1)).Outcome);
+        Assert.True(_gateway.Get<Gateway.Storage.DeviceRegistry>().TryGet(Bell.Id, out Gateway.Storage.DeviceEntry entry));
+        Assert.Equal(0, entry.RekeyEpoch);
+        foreach (byte[] alarm in recorded)
+        {
+            Assert.Equal("stale_epoch", (await _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, alarm, CancellationToken.None)).Reason);
+        }
+    }
+
+    [Fact]
     public async Task A_plain_restart_keeps_its_counters_as_they_are()
     {
         var bellFloor = new CounterWindow(0);
@@ -63,6 +95,27 @@ public sealed class StoreRestoreTests : IAsyncLifetime
 
         await AlarmAsync(2, bellFloor);
         Assert.Equal(2u, bellFloor.Highest);
+    }
+
+    private Task<UplinkResult> V2Async(Frame frame, byte epoch) =>
+        _gateway.Pipeline.HandleUplinkAsync(Bell.UplinkTopic, Bell.SealV2(frame, epoch), CancellationToken.None);
+
+    private Frame HeartbeatFrame(uint counter) => new(FrameType.Heartbeat, Bell.Id, counter, ContactIdCode.None, ContactIdQualifier.None, 0, [0, 0xFF]);
+
+    private async Task<Frame> LastDownlinkAsync(FrameType type)
+    {
+        for (int i = 0; i < 100; i++)
+        {
+            Frame? found = _gateway.Mqtt.PublishedTo(Bell.DownlinkTopic).Select(m => Bell.ReadDownlinkV2(m.Payload)).LastOrDefault(f => f?.Type == type);
+            if (found is not null)
+            {
+                return found;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("no " + type + " published to the bell");
     }
 
     /// <summary>The bell's alarm is stored and acked; the bell accepts the ack only above its floor.</summary>
