@@ -1,5 +1,6 @@
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Ota;
 using Anshimi.Protocol.Security;
 
 namespace Anshimi.Firmware.Streetlight
@@ -296,7 +297,8 @@ namespace Anshimi.Firmware.Streetlight
             }
 
             // Bells' sealed version-2 frames (protocol/README.md §10) are neighbours' traffic: this light takes version 1.
-            if (FrameCodecV2.IsVersion2(_scratch, frameOffset, frameLength))
+            // Firmware carousel pieces (§11.9) are the update receiver's, which hears them itself.
+            if (FrameCodecV2.IsVersion2(_scratch, frameOffset, frameLength) || CarouselPiece.IsPiece(_scratch, frameOffset, frameLength))
             {
                 return;
             }
