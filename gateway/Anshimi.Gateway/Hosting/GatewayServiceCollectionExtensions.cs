@@ -172,6 +172,7 @@ public static partial class GatewayServiceCollectionExtensions
         // intake ends (and "offline" is announced) before the consumers stop.
         services.AddHostedService<DeviceActivityFlusher>();
         services.AddHostedService<InboxWorker>();
+        services.AddSingleton<LightCarousel>();
         services.AddSingleton<FirmwareDistribution>();
         services.AddHostedService(sp => sp.GetRequiredService<FirmwareDistribution>());
         services.AddHostedService(sp => sp.GetRequiredService<AlarmOutbox>());
