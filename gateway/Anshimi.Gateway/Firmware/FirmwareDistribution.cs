@@ -115,6 +115,12 @@ public sealed partial class FirmwareDistribution(
 
                 await SendOfferAsync(update, cancellationToken);
             }
+
+            // Lights ask for nothing: their carousel needs the whole image, fetched now.
+            if (offer.Devices.Any(text => DeviceIdText.TryParse(text, out uint id) && lights.Carries(id)))
+            {
+                await FetchMissingAsync(release, cancellationToken);
+            }
         }
         finally
         {

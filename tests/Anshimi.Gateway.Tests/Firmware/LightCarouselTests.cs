@@ -1,0 +1,163 @@
+using Anshimi.Ble;
+using Anshimi.Ble.Simulation;
+using Anshimi.Gateway.Ble;
+using Anshimi.Gateway.Tests.Ble;
+using Anshimi.Protocol;
+using Anshimi.Protocol.Ota;
+using Anshimi.Protocol.Upstream;
+
+namespace Anshimi.Gateway.Tests.Firmware;
+
+/// <summary>
+/// Streetlights updated over the air by the gateway's BLE carousel (protocol/README.md §11.9): the real gateway on the
+/// simulated air, the cloud's offer and parts through its command handling, and lights running their own controller,
+/// loader, update client and carousel receiver on real flash directories.
+/// </summary>
+[Trait("Category", "Ota")]
+public sealed class LightCarouselTests : IAsyncLifetime
+{
+    private CarouselRig _rig = null!;
+
+    public async Task InitializeAsync() => _rig = await CarouselRig.StartAsync(lights: 3);
+
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
+
+    [Fact]
+    public async Task One_carousel_updates_every_light_of_the_board_and_stops_when_all_are_confirmed()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        await _rig.OfferAsync(release, _rig.Lights);
+
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.Lights.All(l => _rig.LastStateOf(l) == "confirmed"));
+
+        foreach (FirmwareLight light in _rig.Lights)
+        {
+            Assert.Equal("confirmed", _rig.LastStateOf(light));
+            Assert.Equal("1.1.0", light.Loader.ActiveVersion.ToString());
+            Assert.False(light.Loader.OnTrial);
+
+            // Offered, verified, trial, confirmed reached the cloud in that order (activating is said as the light restarts,
+            // and with 12 chunks no downloading report is due).
+            string[] states = [.. _rig.StatesOf(light).Select(s => s.State).Where(s => s is not ("idle" or "downloading" or "activating")).Distinct()];
+            Assert.Equal(["offered", "verified", "trial", "confirmed"], states);
+            Assert.All(_rig.StatesOf(light).Where(s => s.State != "idle"), s => Assert.Equal(release.Id, s.ReleaseId));
+            Assert.Equal("1.1.0", _rig.StatesOf(light)[^1].RunningVersion);
+            Assert.Equal("streetlight", _rig.StatesOf(light)[^1].Board);
+            Assert.Equal(0, light.Updates.Receiver.RejectedForged);
+        }
+
+        // One image over the cloud link for the whole board, and nothing left on air once every light is done.
+        Assert.Equal(release.Manifest.ChunkCount, _rig.Gateway.Harness.Get<Anshimi.Gateway.Firmware.FirmwareDistribution>().ChunksFetched);
+        await _rig.RunAsync(TimeSpan.FromSeconds(2));
+        Assert.Equal(0, _rig.Carousel.Count);
+        Assert.Null(_rig.Gateway.Harness.Get<BleBroadcaster>().OnAir);
+    }
+
+    [Fact]
+    public async Task A_light_that_misses_rounds_completes_from_later_ones()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        FirmwareLight deaf = _rig.Lights[1];
+
+        // The light hears nothing the gateway sends for the first 150 transmissions to it: more than a round.
+        _rig.Gateway.Air.AddRule(AirspaceRule.DropFirst(150, from: BleGateway.GatewayAddress, to: BleGateway.AddressOf(_rig.Gateway.Lights[1])));
+        await _rig.OfferAsync(release, _rig.Lights);
+        int roundsWhenOthersVerified = 0;
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.Lights.All(l => _rig.LastStateOf(l) == "confirmed"), eachDwell: () =>
+        {
+            if (roundsWhenOthersVerified == 0 && _rig.Lights[0].Updates.Client.Verified && !deaf.Updates.Client.Verified)
+            {
+                roundsWhenOthersVerified = _rig.Carousel.Rounds;
+            }
+        });
+
+        Assert.All(_rig.Lights, l => Assert.Equal("confirmed", _rig.LastStateOf(l)));
+        Assert.True(_rig.Gateway.Air.Dropped >= 150);
+        Assert.True(roundsWhenOthersVerified > 0, "a light that heard every round was done while the deaf one was not");
+        Assert.True(_rig.Carousel.Rounds > roundsWhenOthersVerified, "the deaf light took what it missed from a later round");
+        Assert.Equal("1.1.0", deaf.Loader.ActiveVersion.ToString());
+    }
+
+    [Fact]
+    public async Task A_forged_piece_is_refused_and_counted_and_the_light_still_gets_the_real_release()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        FirmwareLight light = _rig.Lights[0];
+
+        // Someone near the pole advertises a piece of chunk 0 with other bytes while the first rounds go on air.
+        SimulatedBleTransport forger = _rig.Gateway.Air.Join(new BleAddress(0x02A5000000EE));
+        var piece = new byte[CarouselPiece.MaxLength];
+        byte[] bad = release.Chunk(0);
+        bad[3] ^= 0x55;
+        int length = CarouselPiece.WriteChunk(Convert.FromHexString(release.Id), 0, 0, bad, piece, 0);
+        await forger.SetAdvertisingAsync(BleGateway.Advertisement(piece[..length], withFlags: false), TimeSpan.FromMilliseconds(100), CancellationToken.None);
+
+        // And a report in the light's name that its key did not sign.
+        byte[] report = new byte[CarouselPiece.MaxLength];
+        CarouselPiece.WriteReport(light.Id, 1_000_000, UpdateState.Confirmed, UpdateReason.None, 0, new ReleaseVersion(9, 9, 9), new byte[32], new PlatformHmacSha256(), report, 0);
+        Assert.Equal(Anshimi.Gateway.Firmware.LightCarousel.ForgedReport, await _rig.Gateway.HearAsync(BleGateway.Advertisement(report, withFlags: false)));
+
+        await _rig.OfferAsync(release, _rig.Lights);
+        await _rig.RunAsync(TimeSpan.FromMinutes(30), until: () => light.Updates.Receiver.RejectedForged > 0);
+        Assert.True(light.Updates.Receiver.RejectedForged > 0);
+        Assert.False(light.Updates.Client.Holds(0), "the forged chunk was never kept");
+        await forger.ClearAdvertisingAsync(CancellationToken.None);
+
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.Lights.All(l => _rig.LastStateOf(l) == "confirmed"));
+
+        Assert.All(_rig.Lights, l => Assert.Equal("confirmed", _rig.LastStateOf(l)));
+        Assert.Equal("1.1.0", light.Loader.ActiveVersion.ToString());
+        Assert.DoesNotContain(_rig.StatesOf(light), s => s.RunningVersion == "9.9.9");
+        Assert.Equal(1, _rig.Gateway.Metric(Anshimi.Gateway.Firmware.LightCarousel.ForgedReport));
+    }
+
+    [Fact]
+    public async Task A_power_cut_mid_download_resumes_from_the_chunks_on_flash()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        FirmwareLight light = _rig.Lights[2];
+        await _rig.OfferAsync(release, _rig.Lights);
+        await _rig.RunAsync(TimeSpan.FromMinutes(30), until: () => light.Updates.Client.ChunksDone >= 4);
+        int kept = light.Updates.Client.ChunksDone;
+        Assert.InRange(kept, 4, release.Manifest.ChunkCount - 1);
+
+        light.PowerCut();
+
+        // Back on the pole: the download and every chunk already kept come back from flash.
+        Assert.Equal(kept, light.Updates.Client.ChunksDone);
+        Assert.NotNull(light.Updates.Client.Download);
+        int assembledBefore = light.Updates.Receiver.ChunksAssembled;
+        Assert.Equal(0, assembledBefore);
+
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.Lights.All(l => _rig.LastStateOf(l) == "confirmed"));
+
+        Assert.Equal("confirmed", _rig.LastStateOf(light));
+        Assert.Equal(release.Manifest.ChunkCount - kept, light.Updates.Receiver.ChunksAssembled);
+        Assert.Equal("1.1.0", light.Loader.ActiveVersion.ToString());
+    }
+
+    [Fact]
+    public async Task An_escort_holds_the_switch_until_it_ends()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        FirmwareLight escorted = _rig.Lights[0];
+        await _rig.OfferAsync(release, _rig.Lights);
+
+        // A walker comes by under return-home monitoring while the release is on air.
+        DateTimeOffset escortEnds = _rig.Time.GetUtcNow().AddMinutes(20);
+        await _rig.SendAsync(new LightCommandEnvelope("walk-1", LightModeName.Escort, [DeviceIdText.Format(escorted.Id)], 30, escortEnds));
+        await _rig.RunAsync(TimeSpan.FromMinutes(15), until: () => _rig.StatesOf(escorted).Any(s => s.State == "refused"));
+
+        FirmwareStateEnvelope refused = _rig.StatesOf(escorted).First(s => s.State == "refused");
+        Assert.Equal("alarm_pending", refused.Reason);
+        Assert.Equal(LightMode.Escort, escorted.Controller.Mode);
+        Assert.True(escorted.Updates.Client.Verified);
+        Assert.Equal("1.0.0", escorted.Loader.ActiveVersion.ToString());
+
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.Lights.All(l => _rig.LastStateOf(l) == "confirmed"));
+
+        Assert.Equal("confirmed", _rig.LastStateOf(escorted));
+        Assert.True(_rig.Time.GetUtcNow() > escortEnds, "switched only after the escort");
+        Assert.Equal("1.1.0", escorted.Loader.ActiveVersion.ToString());
+    }
+}
