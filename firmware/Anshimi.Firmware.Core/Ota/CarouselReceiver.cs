@@ -104,6 +104,12 @@ namespace Anshimi.Firmware.Ota
         /// <summary>State reports put on air.</summary>
         public int ReportsSent { get; private set; }
 
+        /// <summary>Milliseconds since the latest report went on air (a restart waits until it had air time).</summary>
+        public long MsSinceReport
+        {
+            get { return _clock.MonotonicMs - _reportedMs; }
+        }
+
         public bool IsConnected
         {
             get { return true; }

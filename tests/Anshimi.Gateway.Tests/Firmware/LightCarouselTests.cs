@@ -36,10 +36,9 @@ public sealed class LightCarouselTests : IAsyncLifetime
             Assert.Equal("1.1.0", light.Loader.ActiveVersion.ToString());
             Assert.False(light.Loader.OnTrial);
 
-            // Offered, verified, trial, confirmed reached the cloud in that order (activating is said as the light restarts,
-            // and with 12 chunks no downloading report is due).
-            string[] states = [.. _rig.StatesOf(light).Select(s => s.State).Where(s => s is not ("idle" or "downloading" or "activating")).Distinct()];
-            Assert.Equal(["offered", "verified", "trial", "confirmed"], states);
+            // Every step reached the cloud, in order (with 12 chunks no downloading report is due).
+            string[] states = [.. _rig.StatesOf(light).Select(s => s.State).Where(s => s is not ("idle" or "downloading")).Distinct()];
+            Assert.Equal(["offered", "verified", "activating", "trial", "confirmed"], states);
             Assert.All(_rig.StatesOf(light).Where(s => s.State != "idle"), s => Assert.Equal(release.Id, s.ReleaseId));
             Assert.Equal("1.1.0", _rig.StatesOf(light)[^1].RunningVersion);
             Assert.Equal("streetlight", _rig.StatesOf(light)[^1].Board);
@@ -134,6 +133,22 @@ public sealed class LightCarouselTests : IAsyncLifetime
         Assert.Equal("confirmed", _rig.LastStateOf(light));
         Assert.Equal(release.Manifest.ChunkCount - kept, afterCut.ChunksAssembled);
         Assert.Equal("1.1.0", light.Loader.ActiveVersion.ToString());
+    }
+
+    [Fact]
+    public async Task A_light_whose_new_image_crashes_falls_back_and_the_carousel_stops()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000, Anshimi.Firmware.Host.SimulatedImageBehaviour.Crash);
+        FirmwareLight light = _rig.Lights[0];
+        await _rig.OfferAsync(release, [light]);
+
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.LastStateOf(light) == "rolled-back");
+
+        FirmwareStateEnvelope last = _rig.StatesOf(light)[^1];
+        Assert.Equal(("rolled-back", "crashed", "r-lights"), (last.State, last.Reason, last.RolloutId));
+        Assert.Contains(_rig.StatesOf(light), s => s.State == "activating");
+        Assert.Equal("1.0.0", light.Loader.ActiveVersion.ToString());
+        Assert.Equal(0, _rig.Carousel.Count);
     }
 
     [Fact]
