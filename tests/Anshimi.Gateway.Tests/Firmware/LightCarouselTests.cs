@@ -152,6 +152,25 @@ public sealed class LightCarouselTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cancelled_rollout_stops_the_carousel_and_the_lights_drop_their_downloads()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        await _rig.OfferAsync(release, _rig.Lights);
+        await _rig.RunAsync(TimeSpan.FromMinutes(30), until: () => _rig.Lights.All(l => l.Updates.Client.ChunksDone >= 2));
+
+        await _rig.SendAsync(new FirmwareCancelEnvelope("r-lights", release.Id));
+        await _rig.RunAsync(TimeSpan.FromMinutes(2), until: () => _rig.Lights.All(l => _rig.LastStateOf(l) == "cancelled"));
+
+        Assert.Equal(0, _rig.Carousel.Count);
+        Assert.All(_rig.Lights, l =>
+        {
+            Assert.Equal("cancelled", _rig.LastStateOf(l));
+            Assert.Null(l.Updates.Client.Download);
+            Assert.Equal("1.0.0", l.Loader.ActiveVersion.ToString());
+        });
+    }
+
+    [Fact]
     public async Task An_escort_holds_the_switch_until_it_ends()
     {
         var release = new LightRelease(_rig.Key, "1.1.0", 3000);
