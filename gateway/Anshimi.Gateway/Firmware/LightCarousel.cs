@@ -111,7 +111,6 @@ public sealed partial class LightCarousel
                         LogStarted(_logger, carousel.ReleaseId, manifest.ChunkCount, carousel.PiecesPerRound);
                     }
 
-                    carousel.ExpiresAt = expiresAt > carousel.ExpiresAt ? expiresAt : carousel.ExpiresAt;
                     carousel.Lights[lightId] = expiresAt;
                     break;
                 case UpdateMessage.Activate:
@@ -313,8 +312,6 @@ public sealed partial class LightCarousel
 
         /// <summary>The lights it serves, each until its offer expires.</summary>
         public Dictionary<uint, DateTimeOffset> Lights { get; } = [];
-
-        public DateTimeOffset ExpiresAt { get; set; }
 
         public bool Activate { get; set; }
 
