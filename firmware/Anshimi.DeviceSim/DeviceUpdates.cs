@@ -72,6 +72,7 @@ public sealed class SimulatedFirmwareOptions
 public sealed class DeviceUpdates : IDisposable, IUpdateHold
 {
     private const long DriveBytes = 4L * 1024 * 1024;
+    private const int PublishTimeoutMs = 5000;
 
     private readonly MqttLink _link;
     private readonly Func<bool> _holds;
@@ -80,6 +81,7 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
     private readonly Lock _queueGate = new();
     private readonly DeviceLoop _loop;
     private readonly SimulatedApplicationStarter _starter = new();
+    private readonly MqttUpdateLink _updates;
     private readonly UpdateClient _client;
     private bool _wasConnected;
     private bool _restarting;
@@ -93,14 +95,15 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
         var files = new FlashFiles(statePath, DriveBytes);
         var keys = new ReleaseKeys([.. options.TrustedKeys]);
         var loader = new SlotLoader(records, files, keys);
-        if (records.Read(LoaderRecord.Name) is null && files.Read(SlotLoader.PathOf('a', SlotLoader.ManifestFile)) is null)
+        if (SimulatedLoader.IsFactoryFresh(files, records))
         {
-            InstallFactory(options.FactoryRelease, files, records);
+            SimulatedLoader.InstallFactory(options.FactoryRelease, files, records);
         }
 
-        Boot = BootSlot(loader);
+        Boot = SimulatedLoader.Boot(loader, _starter);
         Board = BoardOf(record.Profile);
-        _client = new UpdateClient(link, record.NumericId, Boot, loader, keys, files, records, clock, this, Board, record.Profile, options.Settings);
+        _updates = new MqttUpdateLink(link, record.NumericId, PublishTimeoutMs);
+        _client = new UpdateClient(_updates, Boot, loader, keys, files, records, clock, this, Board, record.Profile, options.Settings);
         _link.MessageReceived += OnMessage;
         _loop = new DeviceLoop("ota-" + record.DeviceId, Tick, 20, onError);
     }
@@ -128,28 +131,6 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
         "battery" => "battery-bell",
         _ => "home-bell",
     };
-
-    private BootResult BootSlot(SlotLoader loader)
-    {
-        // A crashing image resets the chip at once; the loader counts each such boot against the trial.
-        for (int boot = 0; ; boot++)
-        {
-            BootResult result = loader.Boot();
-            if (result.SafeMode)
-            {
-                return result;
-            }
-
-            try
-            {
-                _starter.Start(result.Assemblies!, result.Manifest!.Entry);
-                return result;
-            }
-            catch (SimulatedCrashException) when (boot < 2 * LoaderRecord.MaxTrialBoots)
-            {
-            }
-        }
-    }
 
     private void Tick()
     {
@@ -197,7 +178,7 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
 
     private void OnMessage(string topic, byte[] payload)
     {
-        if (topic != _client.DownTopic)
+        if (topic != _updates.DownTopic)
         {
             return;
         }
@@ -206,25 +187,5 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
         {
             _queue.TryEnqueue(payload);
         }
-    }
-
-    private static void InstallFactory(byte[] releaseFile, FlashFiles files, FileDeviceStorage records)
-    {
-        ReleaseFile release = ReleaseFile.Read(releaseFile) ?? throw new FormatException("the factory release is not a release file");
-        ReleaseManifest manifest = ReleaseManifest.Read(release.ManifestBytes) ?? throw new FormatException("the factory release's manifest is malformed");
-        int position = 0;
-        for (int i = 0; i < manifest.AssemblyNames.Length; i++)
-        {
-            files.Write(SlotLoader.PathOf('a', manifest.AssemblyNames[i]), release.Image[position..(position + manifest.AssemblyLengths[i])]);
-            position += manifest.AssemblyLengths[i];
-        }
-
-        files.Write(SlotLoader.PathOf('a', SlotLoader.SignatureFile), release.Signature);
-        files.Write(SlotLoader.PathOf('a', SlotLoader.ManifestFile), release.ManifestBytes);
-        new LoaderRecord
-        {
-            ActiveVersion = manifest.Version,
-            ActiveReleaseId = ReleaseManifest.ReleaseIdOf(release.ManifestBytes, new Protocol.Security.Sha256()),
-        }.Write(records);
     }
 }

@@ -20,7 +20,7 @@ public sealed record RolloutView(
     double SuccessThreshold, double FailureThreshold, IReadOnlyList<StageView> Stages, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     IReadOnlyList<RolloutDeviceView>? Devices, IReadOnlyList<string>? Ineligible);
 
-/// <summary>A device's firmware as the console shows it: running version and its update state; BLE-only devices are updated at an installer visit.</summary>
+/// <summary>A device's firmware as the console shows it: running version and its update state; battery bells are updated at an installer visit.</summary>
 public sealed record DeviceFirmwareView(
     string DeviceId, string Profile, string GatewayId, string DistrictCode, string? RunningVersion, string? Floor, string? Board, string State,
     string? Reason, int ChunksDone, int ChunkCount, string? ReleaseId, string? RolloutId, DateTimeOffset? ReportedAt, bool OverTheAir);
@@ -134,7 +134,7 @@ public static class FirmwareEndpoints
             DeviceFirmware? f = reported.GetValueOrDefault(id);
             views.Add(new DeviceFirmwareView(id, binding.Profile, binding.GatewayId, binding.DistrictCode, f?.RunningVersion, f?.Floor, f?.Board,
                 f?.State ?? "unknown", f?.Reason, f?.ChunksDone ?? 0, f?.ChunkCount ?? 0, f?.ReleaseId, f?.RolloutId, f?.ReportedAt,
-                !FirmwareRollouts.BleOnlyProfiles.Contains(binding.Profile)));
+                !FirmwareRollouts.InstallerOnlyProfiles.Contains(binding.Profile)));
         }
 
         return TypedResults.Ok(views);

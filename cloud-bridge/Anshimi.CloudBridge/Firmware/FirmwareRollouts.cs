@@ -53,11 +53,11 @@ public sealed partial class FirmwareRollouts(
 
     public const int MaxCanary = 100;
 
-    /// <summary>Profiles whose devices have no MQTT link: updated only at an installer visit (protocol/README.md §11.8).</summary>
-    public static readonly IReadOnlySet<string> BleOnlyProfiles = new HashSet<string>(StringComparer.Ordinal) { "battery", "streetlight" };
+    /// <summary>Profiles updated only at an installer visit: battery bells sleep and speak only BLE (protocol/README.md §11.8; streetlights take the gateway's carousel, §11.9).</summary>
+    public static readonly IReadOnlySet<string> InstallerOnlyProfiles = new HashSet<string>(StringComparer.Ordinal) { "battery" };
 
-    /// <summary>Boards without Wi-Fi (<c>hardware/*/pins.json</c>, <c>radios</c>).</summary>
-    public static readonly IReadOnlySet<string> BleOnlyBoards = new HashSet<string>(StringComparer.Ordinal) { "battery-bell", "streetlight" };
+    /// <summary>The boards of those profiles.</summary>
+    public static readonly IReadOnlySet<string> InstallerOnlyBoards = new HashSet<string>(StringComparer.Ordinal) { "battery-bell" };
 
     private const int MaxDevicesPerOffer = 500;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -382,7 +382,7 @@ public sealed partial class FirmwareRollouts(
     }
 
     /// <summary>
-    /// Bound devices the release fits and may replace: profile among its kinds and not BLE-only, the reported board among
+    /// Bound devices the release fits and may replace: profile among its kinds and not installer-only (battery bells), the reported board among
     /// its boards, a known running version at least the minimum and below the release, a floor not above it.
     /// </summary>
     private async Task<Dictionary<uint, DeviceBinding>> EligibleAsync(StoredRelease release, IReadOnlySet<uint> excluded, CancellationToken cancellationToken)
@@ -392,9 +392,9 @@ public sealed partial class FirmwareRollouts(
         var eligible = new Dictionary<uint, DeviceBinding>();
         foreach (DeviceBinding binding in await bindings.ListAsync(cancellationToken))
         {
-            if (excluded.Contains(binding.DeviceId) || BleOnlyProfiles.Contains(binding.Profile) || !manifest.FitsKind(binding.Profile) ||
+            if (excluded.Contains(binding.DeviceId) || InstallerOnlyProfiles.Contains(binding.Profile) || !manifest.FitsKind(binding.Profile) ||
                 !firmware.TryGetValue(DeviceIdText.Format(binding.DeviceId), out DeviceFirmware? reported) || reported.Board is null ||
-                BleOnlyBoards.Contains(reported.Board) || !manifest.FitsBoard(reported.Board) || ReleaseVersion.Parse(reported.RunningVersion) is not { } running)
+                InstallerOnlyBoards.Contains(reported.Board) || !manifest.FitsBoard(reported.Board) || ReleaseVersion.Parse(reported.RunningVersion) is not { } running)
             {
                 continue;
             }

@@ -9,7 +9,6 @@ namespace Anshimi.Firmware.Ota
     /// <summary>Timeouts of the device's update client (protocol/README.md §11.3, §11.5).</summary>
     public sealed class UpdateClientSettings
     {
-        public int PublishTimeoutMs = 5000;
         public int RequestRepeatMs = 30000;
         public int TrialTimeoutMs = 10 * 60 * 1000;
         public int MaxBadCopies = 5;
@@ -17,10 +16,11 @@ namespace Anshimi.Firmware.Ota
     }
 
     /// <summary>
-    /// The device side of an update over MQTT (protocol/README.md §11.5): checks an offer's manifest and signature, asks
-    /// for chunks from the <c>download</c> record (so it resumes there after a reboot or a lost link), checks each
-    /// chunk's SHA-256, writes the inactive slot, activates it through the loader only when nothing holds the update,
-    /// and confirms the trial when the gateway accepts it. Synchronous: every call returns within its timeouts.
+    /// The device side of an update (protocol/README.md §11.5), over MQTT or a streetlight's BLE carousel (§11.9): checks
+    /// an offer's manifest and signature, asks for chunks (MQTT) or keeps those it lacks as they come (carousel), from the
+    /// <c>download</c> record (so it resumes there after a reboot or a lost link), checks each chunk's SHA-256, writes the
+    /// inactive slot, activates it through the loader only when nothing holds the update, and confirms the trial when the
+    /// gateway accepts it. Synchronous: every call returns within its link's timeouts.
     /// </summary>
     public sealed class UpdateClient
     {
@@ -30,7 +30,7 @@ namespace Anshimi.Firmware.Ota
 
         private static readonly byte[] NoRelease = new byte[ReleaseManifest.ReleaseIdLength];
 
-        private readonly IMqttLink _link;
+        private readonly IUpdateLink _link;
         private readonly SlotLoader _loader;
         private readonly IFirmwareFiles _files;
         private readonly IDeviceStorage _records;
@@ -41,8 +41,6 @@ namespace Anshimi.Firmware.Ota
         private readonly BootResult _boot;
         private readonly string _board;
         private readonly string _profile;
-        private readonly string _upTopic;
-        private readonly string _downTopic;
         private readonly Sha256 _sha = new Sha256();
         private readonly long _bootMs;
 
@@ -50,6 +48,8 @@ namespace Anshimi.Firmware.Ota
         private byte[] _releaseId = NoRelease;
         private char _target = LoaderRecord.NoSlot;
         private int _next;
+        private byte[] _held = new byte[0];
+        private int _heldCount;
         private int _windowEnd;
         private int _badCopies;
         private long _requestedAtMs;
@@ -57,7 +57,7 @@ namespace Anshimi.Firmware.Ota
         private bool _subscribed;
 
         public UpdateClient(
-            IMqttLink link, uint deviceId, BootResult boot, SlotLoader loader, ReleaseKeys keys, IFirmwareFiles files,
+            IUpdateLink link, BootResult boot, SlotLoader loader, ReleaseKeys keys, IFirmwareFiles files,
             IDeviceStorage records, IClock clock, IUpdateHold hold, string board, string profile, UpdateClientSettings settings)
         {
             _link = link;
@@ -71,8 +71,6 @@ namespace Anshimi.Firmware.Ota
             _board = board;
             _profile = profile;
             _settings = settings;
-            _upTopic = Topics.DeviceUpdateUp(deviceId);
-            _downTopic = Topics.DeviceUpdateDown(deviceId);
             _bootMs = clock.MonotonicMs;
             Resume();
         }
@@ -80,21 +78,40 @@ namespace Anshimi.Firmware.Ota
         /// <summary>Set when the device must restart now: a slot was activated, or a trial boot ran out of time.</summary>
         public bool RestartRequested { get; private set; }
 
-        public string DownTopic
-        {
-            get { return _downTopic; }
-        }
-
         /// <summary>Chunks checked and kept of the download in progress.</summary>
         public int ChunksDone
         {
-            get { return _next; }
+            get { return _heldCount; }
+        }
+
+        /// <summary>The release being downloaded or waiting to be activated, or null.</summary>
+        public ReleaseManifest? Download
+        {
+            get { return _manifest; }
+        }
+
+        /// <summary>The id of <see cref="Download"/>'s release (zeros for none).</summary>
+        public byte[] DownloadId
+        {
+            get { return _releaseId; }
+        }
+
+        /// <summary>Whether the download is whole, checked and written to its slot.</summary>
+        public bool Verified
+        {
+            get { return _verified; }
+        }
+
+        /// <summary>Whether chunk <paramref name="index"/> of the download is already kept.</summary>
+        public bool Holds(int index)
+        {
+            return index < _next || (index - _next < _held.Length * 8 && (_held[(index - _next) / 8] & (0x80 >> ((index - _next) % 8))) != 0);
         }
 
         /// <summary>After each connection: subscribe, report where the device stands, and go on downloading.</summary>
         public void OnConnected()
         {
-            _subscribed = _link.Subscribe(_downTopic, _settings.PublishTimeoutMs);
+            _subscribed = _link.Open();
             LoaderRecord record = _boot.Record;
             if (_boot.SafeMode)
             {
@@ -134,7 +151,7 @@ namespace Anshimi.Firmware.Ota
             // A link lost while subscribing leaves the device deaf to its update topic: subscribe until it holds.
             if (!_subscribed && _link.IsConnected)
             {
-                _subscribed = _link.Subscribe(_downTopic, _settings.PublishTimeoutMs);
+                _subscribed = _link.Open();
             }
 
             if (_manifest != null && !_verified && _link.IsConnected && now - _requestedAtMs >= _settings.RequestRepeatMs)
@@ -261,7 +278,9 @@ namespace Anshimi.Firmware.Ota
         private void OnChunk(UpdateMessage message)
         {
             ReleaseManifest? manifest = _manifest;
-            if (manifest == null || _verified || !ProvisioningCodec.SameBytes(message.ReleaseId, _releaseId) || message.Index != _next)
+            // Asked-for chunks come in order; a carousel's in any order, and a chunk already kept is heard again each round.
+            if (manifest == null || _verified || !ProvisioningCodec.SameBytes(message.ReleaseId, _releaseId) ||
+                message.Index >= manifest.ChunkCount || Holds(message.Index) || (_link.AsksForChunks && message.Index != _next))
             {
                 return;
             }
@@ -280,13 +299,19 @@ namespace Anshimi.Firmware.Ota
             }
 
             // The chunk is on flash before the record says so: a cut repeats at most this chunk.
-            if (!_files.WriteAt(PartFile, message.Offset, data, 0, data.Length) || !WriteDownload(_releaseId, _target, _next + 1))
+            if (!_files.WriteAt(PartFile, message.Offset, data, 0, data.Length))
             {
                 Fail(UpdateReason.FlashError);
                 return;
             }
 
-            _next++;
+            Keep(message.Index);
+            if (!WriteDownload(_releaseId, _target, _next))
+            {
+                Fail(UpdateReason.FlashError);
+                return;
+            }
+
             _badCopies = 0;
             if (_next == manifest.ChunkCount)
             {
@@ -294,12 +319,12 @@ namespace Anshimi.Firmware.Ota
                 return;
             }
 
-            if (_next % _settings.ReportEveryChunks == 0)
+            if (_heldCount % _settings.ReportEveryChunks == 0)
             {
                 Report(_releaseId, UpdateState.Downloading, UpdateReason.None);
             }
 
-            if (_next >= _windowEnd)
+            if (_link.AsksForChunks && _next >= _windowEnd)
             {
                 RequestWindow();
             }
@@ -444,7 +469,7 @@ namespace Anshimi.Firmware.Ota
         private void Resume()
         {
             byte[]? download = _records.Read(DownloadRecord);
-            UpdateMessage? offer = download != null && download.Length == 11 ? ReadOffer() : null;
+            UpdateMessage? offer = download != null && download.Length >= 11 ? ReadOffer() : null;
             ReleaseManifest? manifest = offer == null ? null : ReleaseManifest.Read(offer.Manifest!);
             if (download == null || manifest == null || _keys.Check(manifest, offer!.Manifest!, offer.Signature) != UpdateReason.None)
             {
@@ -456,20 +481,34 @@ namespace Anshimi.Firmware.Ota
             char target = (char)download[8];
             int next = BigEndian.ReadUInt16(download, 9);
             if (!ProvisioningCodec.SameBytes(releaseId, ReleaseManifest.ReleaseIdOf(offer.Manifest!, _sha)) ||
-                target == _boot.Record.ActiveSlot || (target != 'a' && target != 'b') || next > manifest.ChunkCount)
+                target == _boot.Record.ActiveSlot || (target != 'a' && target != 'b') || next > manifest.ChunkCount ||
+                (download.Length != 11 && download.Length != 11 + HeldLength(manifest, next)))
             {
                 ClearDownload();
                 return;
             }
 
             Start(manifest, releaseId, target, next);
+            if (download.Length > 11)
+            {
+                System.Array.Copy(download, 11, _held, 0, _held.Length);
+                _heldCount = next;
+                for (int i = next; i < manifest.ChunkCount; i++)
+                {
+                    if (Holds(i))
+                    {
+                        _heldCount++;
+                    }
+                }
+            }
+
             if (next == manifest.ChunkCount)
             {
                 // Verified before the cut; a slot that no longer reads whole is written again from nothing.
                 _verified = _loader.ReadSlot(target, new BootResult());
                 if (!_verified)
                 {
-                    _next = 0;
+                    Start(manifest, releaseId, target, 0);
                     WriteDownload(releaseId, target, 0);
                 }
             }
@@ -481,6 +520,8 @@ namespace Anshimi.Firmware.Ota
             _releaseId = releaseId;
             _target = target;
             _next = next;
+            _heldCount = next;
+            _held = new byte[HeldLength(manifest, next)];
             _windowEnd = next;
             _badCopies = 0;
             _verified = false;
@@ -495,7 +536,46 @@ namespace Anshimi.Firmware.Ota
             _releaseId = NoRelease;
             _target = LoaderRecord.NoSlot;
             _next = 0;
+            _held = new byte[0];
+            _heldCount = 0;
             _verified = false;
+        }
+
+        // Marks a chunk kept and moves the lowest missing chunk past every kept one.
+        private void Keep(int index)
+        {
+            int bit = index - _next;
+            _held[bit / 8] |= (byte)(0x80 >> (bit % 8));
+            _heldCount++;
+            int advance = 0;
+            while (_next + advance < _manifest!.ChunkCount && Holds(_next + advance))
+            {
+                advance++;
+            }
+
+            if (advance == 0)
+            {
+                return;
+            }
+
+            // The bits stay relative to the lowest missing chunk.
+            var moved = new byte[HeldLength(_manifest, _next + advance)];
+            for (int i = _next + advance; i < _manifest.ChunkCount; i++)
+            {
+                if (Holds(i))
+                {
+                    int at = i - _next - advance;
+                    moved[at / 8] |= (byte)(0x80 >> (at % 8));
+                }
+            }
+
+            _next += advance;
+            _held = moved;
+        }
+
+        private static int HeldLength(ReleaseManifest manifest, int next)
+        {
+            return (manifest.ChunkCount - next + 7) / 8;
         }
 
         private UpdateMessage? ReadOffer()
@@ -505,19 +585,27 @@ namespace Anshimi.Firmware.Ota
             return offer != null && offer.Type == UpdateMessage.Offer ? offer : null;
         }
 
+        // 11 bytes while chunks are kept in order; with chunks kept beyond the lowest missing one (a carousel), one bit per
+        // chunk from it on.
         private bool WriteDownload(byte[] releaseId, char target, int next)
         {
-            var data = new byte[11];
+            bool beyond = _heldCount > next && next == _next;
+            var data = new byte[beyond ? 11 + _held.Length : 11];
             System.Array.Copy(releaseId, 0, data, 0, releaseId.Length);
             data[8] = (byte)target;
             BigEndian.WriteUInt16(data, 9, (ushort)next);
+            if (beyond)
+            {
+                System.Array.Copy(_held, 0, data, 11, _held.Length);
+            }
+
             return _records.Write(DownloadRecord, data);
         }
 
         private void RequestWindow()
         {
             ReleaseManifest? manifest = _manifest;
-            if (manifest == null)
+            if (manifest == null || !_link.AsksForChunks)
             {
                 return;
             }
@@ -535,15 +623,15 @@ namespace Anshimi.Firmware.Ota
 
             _windowEnd = _next + count;
             _requestedAtMs = _clock.MonotonicMs;
-            _link.Publish(_upTopic, UpdateMessage.EncodeChunkRequest(_releaseId, _next, count), true, _settings.PublishTimeoutMs);
+            _link.Send(UpdateMessage.EncodeChunkRequest(_releaseId, _next, count));
         }
 
         private bool Report(byte[] releaseId, byte state, byte reason)
         {
             LoaderRecord record = _boot.Record;
             int count = _manifest == null ? 0 : _manifest.ChunkCount;
-            byte[] report = UpdateMessage.EncodeStateReport(releaseId, state, reason, _next, count, record.ActiveVersion, record.Floor, _board, _profile);
-            return _link.Publish(_upTopic, report, true, _settings.PublishTimeoutMs);
+            byte[] report = UpdateMessage.EncodeStateReport(releaseId, state, reason, _heldCount, count, record.ActiveVersion, record.Floor, _board, _profile);
+            return _link.Send(report);
         }
 
         private static long ToUnixSeconds(System.DateTime utc)

@@ -1,5 +1,6 @@
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Ota;
 using Anshimi.Protocol.Security;
 
 namespace Anshimi.Firmware.Streetlight
@@ -342,6 +343,12 @@ namespace Anshimi.Firmware.Streetlight
             if (EscortFrame.IsEscort(_scratch, frameOffset, frameLength))
             {
                 HandleEscort(frameOffset, frameLength, rssi, now);
+                return;
+            }
+
+            // Firmware carousel pieces (§11.9) are the update receiver's, which hears them itself.
+            if (CarouselPiece.IsPiece(_scratch, frameOffset, frameLength))
+            {
                 return;
             }
 

@@ -16,6 +16,9 @@ public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider ti
     private int _next;
     private byte[]? _onAir;
 
+    /// <summary>What goes on air when no downlink frame is waiting (the streetlights' firmware carousel), or null.</summary>
+    public Func<byte[]?>? Idle { get; set; }
+
     /// <summary>Advertising data on air after the last step, or null.</summary>
     public byte[]? OnAir
     {
@@ -96,7 +99,8 @@ public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider ti
             wasOnAir = _onAir is not null;
             if (_order.Count == 0)
             {
-                data = null;
+                // Only an otherwise idle slot carries the firmware carousel: commands and acks never wait for it.
+                data = Idle?.Invoke();
             }
             else
             {

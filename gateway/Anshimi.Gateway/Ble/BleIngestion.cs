@@ -23,6 +23,7 @@ public sealed class BleIngestion(
     AlarmStore alarms,
     LightStore lights,
     LightFanout fanout,
+    Firmware.LightCarousel carousel,
     BleBroadcaster broadcaster,
     UplinkAuthenticator authenticator,
     DownlinkSealer sealer,
@@ -96,6 +97,13 @@ public sealed class BleIngestion(
         }
 
         byte[] frameBytes = data.AsSpan(offset, length).ToArray();
+        if (Protocol.Ota.CarouselPiece.IsPiece(frameBytes, 0, frameBytes.Length))
+        {
+            // A light's firmware report (protocol/README.md §11.9): no device frame, its own signed piece.
+            (string result, string? problem) = await carousel.HearAsync(frameBytes, cancellationToken);
+            return problem is null ? result : Reject(result, report, problem);
+        }
+
         if (FrameCodecV2.IsVersion2(frameBytes, 0, frameBytes.Length))
         {
             // No device id in clear: the id resolves under one device's key or under none (protocol/README.md §10).

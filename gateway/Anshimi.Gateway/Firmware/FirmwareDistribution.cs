@@ -28,6 +28,7 @@ public sealed partial class FirmwareDistribution(
     DeviceRegistry registry,
     DeviceStatusReporter statuses,
     FirmwareUpdateStore store,
+    LightCarousel lights,
     IOptions<GatewayOptions> gateway,
     GatewayMetrics metrics,
     RejectLog rejectLog,
@@ -43,8 +44,8 @@ public sealed partial class FirmwareDistribution(
     private const int MaxFetching = 8;
     private static readonly string DeviceUpdatesFilter = Topics.Root + "/d/+/ota/up";
 
-    // Profiles that speak only BLE: updated at an installer visit (§11.8).
-    private static readonly HashSet<string> BleOnly = new(StringComparer.Ordinal) { "battery", "streetlight" };
+    // Battery bells speak only BLE and sleep: updated at an installer visit (§11.8). Streetlights take the carousel (§11.9).
+    private static readonly HashSet<string> InstallerOnly = new(StringComparer.Ordinal) { "battery" };
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Release> _releases = new(StringComparer.Ordinal);
@@ -65,6 +66,8 @@ public sealed partial class FirmwareDistribution(
     {
         await ResumeAsync(cancellationToken);
         box.AddSubscription(DeviceUpdatesFilter, MqttQos.AtLeastOnce, OnDeviceMessageAsync);
+        lights.Relay = OnLightReportAsync;
+        lights.ReadChunk = ReadChunk;
         await base.StartAsync(cancellationToken);
     }
 
@@ -140,7 +143,7 @@ public sealed partial class FirmwareDistribution(
 
                 var update = new DeviceUpdate(deviceId, offer.RolloutId, release);
                 _devices[deviceId] = update;
-                if (!registry.TryGet(deviceId, out DeviceEntry? device) || BleOnly.Contains(device.Profile))
+                if (!registry.TryGet(deviceId, out DeviceEntry? device) || InstallerOnly.Contains(device.Profile))
                 {
                     update.State = UpdateState.Refused;
                     await SaveAsync(update, cancellationToken);
@@ -150,6 +153,12 @@ public sealed partial class FirmwareDistribution(
 
                 await SaveAsync(update, cancellationToken);
                 await SendOfferAsync(update, cancellationToken);
+            }
+
+            // Lights ask for nothing: their carousel needs the whole image, fetched now.
+            if (offer.Devices.Any(text => DeviceIdText.TryParse(text, out uint id) && lights.Carries(id)))
+            {
+                await FetchMissingAsync(release, cancellationToken);
             }
         }
         finally
@@ -320,6 +329,33 @@ public sealed partial class FirmwareDistribution(
         }
     }
 
+    private async Task OnLightReportAsync(uint lightId, UpdateMessage report, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            _devices.TryGetValue(lightId, out DeviceUpdate? known);
+            await OnStateReportAsync(lightId, known, report, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private byte[]? ReadChunk(string releaseId, int index)
+    {
+        string path = Path.Combine(ChunkDirectory(releaseId), index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            return File.Exists(path) ? File.ReadAllBytes(path) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private async Task OnStateReportAsync(uint deviceId, DeviceUpdate? known, UpdateMessage report, CancellationToken cancellationToken)
     {
         bool aboutOffer = known is not null && known.Release.IdBytes.AsSpan().SequenceEqual(report.ReleaseId);
@@ -432,7 +468,8 @@ public sealed partial class FirmwareDistribution(
             report?.ChunksDone ?? 0,
             report?.ChunkCount ?? update.Release?.Manifest.ChunkCount ?? 0,
             report?.Running.ToString(),
-            report?.Floor.ToString(),
+            // A light's report piece has no room for its floor: unknown.
+            report is null || report.Profile == Lights.LightFanout.LightProfile ? null : report.Floor.ToString(),
             report?.Board,
             time.GetUtcNow());
         await store.SaveStateAsync(envelope, cancellationToken);
@@ -448,6 +485,12 @@ public sealed partial class FirmwareDistribution(
 
     private async Task PublishDownAsync(uint deviceId, byte[] payload, CancellationToken cancellationToken)
     {
+        if (lights.Carries(deviceId))
+        {
+            lights.Send(deviceId, payload, _devices.TryGetValue(deviceId, out DeviceUpdate? update) ? update.Release.ExpiresAt : time.GetUtcNow());
+            return;
+        }
+
         try
         {
             await box.PublishAsync(Topics.DeviceUpdateDown(deviceId), payload, MqttQos.AtLeastOnce, retain: false, cancellationToken);

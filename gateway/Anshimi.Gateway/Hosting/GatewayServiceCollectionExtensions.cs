@@ -174,6 +174,7 @@ public static partial class GatewayServiceCollectionExtensions
         services.AddHostedService<DeviceActivityFlusher>();
         services.AddHostedService<InboxWorker>();
         services.AddSingleton<FirmwareUpdateStore>();
+        services.AddSingleton<LightCarousel>();
         services.AddSingleton<FirmwareDistribution>();
         services.AddHostedService(sp => sp.GetRequiredService<FirmwareDistribution>());
         services.AddHostedService(sp => sp.GetRequiredService<AlarmOutbox>());

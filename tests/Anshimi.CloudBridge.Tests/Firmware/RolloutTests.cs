@@ -38,6 +38,7 @@ public abstract class RolloutTests(StorageProvider provider) : IAsyncLifetime, I
     private const uint TooOld = 0xA004;
     private const uint Battery = 0xA005;
     private const uint Silent = 0xA006;
+    private const uint Light = 0xA007;
 
     private readonly ReleaseKey _key = ReleaseKey.Generate();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Envelope>> _commands = new();
@@ -257,6 +258,21 @@ public abstract class RolloutTests(StorageProvider provider) : IAsyncLifetime, I
         await Eventually.HoldsAsync(() => _bridge.Services.GetRequiredService<FirmwareReleases>().Refused.GetValueOrDefault(FirmwareReleases.NotOffered) == 5,
             "the other gateway's fetches refused");
         Assert.Empty(_commands[South].OfType<FirmwarePartEnvelope>());
+    }
+
+    [Fact]
+    public async Task Streetlights_are_offered_a_release_for_their_gateways_carousel_and_battery_bells_are_left_to_the_installer()
+    {
+        await StartFleetAsync();
+        await BindAsync(North, Light, TestAlarms.GangnamGuOffice, "streetlight");
+        await ReportAsync(North, Light, "idle", board: "streetlight");
+        string releaseId = await UploadAsync(TestFirmware.BleOnlyRelease(_key));
+
+        RolloutView started = await StartRolloutAsync(releaseId, [Light, Battery]);
+
+        Assert.Equal(["0000A005"], started.Ineligible);
+        FirmwareOfferEnvelope offer = await OfferAsync(North, started.RolloutId, "0000A007");
+        Assert.Equal(["0000A007"], offer.Devices);
     }
 
     /// <summary>

@@ -24,6 +24,14 @@ internal static class TestFirmware
         return ReleasePacker.Pack(description, [new ReleaseAssembly("Anshimi.Bell.Device.pe", image)], key, Created);
     }
 
+    /// <summary>A release for the BLE-only boards: streetlights and battery bells.</summary>
+    public static byte[] BleOnlyRelease(ReleaseKey key)
+    {
+        var description = new ReleaseDescription(ReleaseVersion.Parse("1.1.0")!, ReleaseVersion.Parse("1.0.0")!, ReleaseVersion.Parse("1.0.0")!,
+            ["streetlight", "battery"], ["streetlight", "battery-bell"], "Anshimi.Streetlight.Program", 256);
+        return ReleasePacker.Pack(description, [new ReleaseAssembly("Anshimi.Streetlight.pe", Image(2))], key, Created);
+    }
+
     public static Dictionary<string, string?> Settings(ReleaseKey key) => new()
     {
         ["Firmware:ReleaseKeys:0"] = Convert.ToHexStringLower(key.PublicKey),

@@ -1,5 +1,6 @@
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Ota;
+using Anshimi.Protocol;
 using Anshimi.Protocol.Ota;
 using Anshimi.Protocol.Releases;
 
@@ -66,7 +67,7 @@ public sealed class DeviceUpdateTests : IDisposable
         _bell.Link.IsConnected = true;
         _bell.Client.Tick();
         _bell.Client.Tick();
-        Assert.Equal([_bell.Client.DownTopic], _bell.Link.Subscriptions);
+        Assert.Equal([Topics.DeviceUpdateDown(OtaBench.DeviceId)], _bell.Link.Subscriptions);
     }
 
     [Fact]

@@ -202,7 +202,7 @@ public sealed class OtaBench : IDisposable
             }
         }
 
-        Client = new UpdateClient(Link, DeviceId, Boot, Loader, _keys, Files, Records, Clock, Hold, Board, Profile, new UpdateClientSettings());
+        Client = new UpdateClient(new MqttUpdateLink(Link, DeviceId, 5000), Boot, Loader, _keys, Files, Records, Clock, Hold, Board, Profile, new UpdateClientSettings());
         if (Starter.Behaviour != SimulatedImageBehaviour.Silent || Boot.SafeMode)
         {
             Client.OnConnected();

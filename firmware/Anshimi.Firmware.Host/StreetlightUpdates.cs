@@ -1,0 +1,66 @@
+using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Ota;
+using Anshimi.Firmware.Streetlight;
+using Anshimi.Protocol.Security;
+
+namespace Anshimi.Firmware.Host;
+
+/// <summary>
+/// One boot of a simulated streetlight's loader and update stack (protocol/README.md §11.9): the real
+/// <see cref="SlotLoader"/> on the light's flash, the <see cref="UpdateClient"/> fed by the light's
+/// <see cref="CarouselReceiver"/> on its radio, with only the start of the slot's image simulated
+/// (<see cref="SimulatedApplicationStarter"/>). Nothing switches while the light is in escort or emergency mode. When
+/// <see cref="RestartRequested"/> is set the owner resets the board and makes a new one from the same flash.
+/// </summary>
+public sealed class StreetlightUpdates : IUpdateHold
+{
+    /// <summary>The streetlight's <c>hardware/</c> board and its profile (protocol/README.md §11.1).</summary>
+    public const string Board = "streetlight";
+
+    private readonly Func<bool> _holds;
+
+    public StreetlightUpdates(
+        StreetlightConfig config, IBleRadio radio, IClock clock, IDeviceStorage records, IFirmwareFiles files, ReleaseKeys keys, IHmacSha256 mac,
+        Func<bool> holds, UpdateClientSettings clientSettings, CarouselReceiverSettings carouselSettings)
+    {
+        _holds = holds;
+        var loader = new SlotLoader(records, files, keys);
+        Boot = SimulatedLoader.Boot(loader, Starter);
+        Receiver = new CarouselReceiver(config.LightId, config.Key, radio, clock, records, keys, Boot, mac, carouselSettings);
+        Client = new UpdateClient(Receiver, Boot, loader, keys, files, records, clock, this, Board, Board, clientSettings);
+        Receiver.Attach(Client);
+
+        // An image that never comes up says nothing: its trial runs out.
+        if (Starter.Behaviour != SimulatedImageBehaviour.Silent || Boot.SafeMode)
+        {
+            Client.OnConnected();
+        }
+    }
+
+    public SimulatedApplicationStarter Starter { get; } = new();
+
+    public BootResult Boot { get; }
+
+    public CarouselReceiver Receiver { get; }
+
+    public UpdateClient Client { get; }
+
+    /// <summary>How long the report before a restart (activating, a trial out of time) stays on air first.</summary>
+    public const int ReportAirMs = 1000;
+
+    /// <summary>A restart the client asked for, once its last report had a second on air: the gateway hears the light go.</summary>
+    public bool RestartRequested => Client.RestartRequested && Receiver.MsSinceReport >= ReportAirMs;
+
+    public bool HoldsUpdate => _holds();
+
+    /// <summary>The light's loop calls this after the controller's tick.</summary>
+    public void Tick()
+    {
+        Receiver.Tick();
+        Client.Tick();
+    }
+
+    /// <summary>The hold of a running controller: its escort or emergency mode.</summary>
+    public static Func<bool> HoldOf(Func<StreetlightController?> controller) =>
+        () => controller() is { } running && running.Mode != Protocol.LightMode.Schedule;
+}
