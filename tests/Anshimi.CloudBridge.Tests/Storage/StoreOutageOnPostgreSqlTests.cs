@@ -1,15 +1,18 @@
 using System.Diagnostics.Metrics;
+using System.Net;
+using Anshimi.CloudBridge.Hosting;
 using Anshimi.CloudBridge.Storage;
 using Anshimi.CloudBridge.Tests.Upstreams;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
 namespace Anshimi.CloudBridge.Tests.Storage;
 
 /// <summary>
 /// A whole bridge host on a PostgreSQL server that is then SIGKILLed, with the stores told to ride out faults for a
-/// minute (<c>Storage:RetryFor</c>): a metrics scrape leaves the upstream series out within seconds instead of failing on
-/// PostgreSQL's fault, and has them again once the server is back.
+/// minute (<c>Storage:RetryFor</c>): the health probe still answers within seconds, Unhealthy with the reason, and a
+/// metrics scrape leaves the upstream series out instead of failing on PostgreSQL's fault; both recover with the server.
 /// </summary>
 [Trait("Category", "HighAvailability")]
 [Trait("Category", "Storage")]
@@ -17,7 +20,7 @@ public sealed class StoreOutageOnPostgreSqlTests : IAsyncLifetime
 {
     // Far longer than any probe may take, so a probe that rides the stores' retries is caught by the client's timeout.
     private static readonly TimeSpan RetryFor = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan ProbeAnswersWithin = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ProbeAnswersWithin = CloudBridgeHealthCheck.StoreAnswersWithin + TimeSpan.FromSeconds(7);
 
     private PostgresServer _server = null!;
     private TestStorage _storage = null!;
@@ -45,6 +48,27 @@ public sealed class StoreOutageOnPostgreSqlTests : IAsyncLifetime
         await _host.DisposeAsync();
         await _storage.DisposeAsync();
         await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_health_probe_answers_unhealthy_with_the_reason_within_seconds_while_postgresql_is_down()
+    {
+        using var probe = new HttpClient { BaseAddress = _host.BaseAddress, Timeout = ProbeAnswersWithin };
+        Assert.Equal("Healthy", await probe.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+
+        await _server.KillAsync();
+
+        using HttpResponseMessage down = await probe.GetAsync(new Uri("/healthz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.Equal("Unhealthy", await down.Content.ReadAsStringAsync());
+        using var bounded = new CancellationTokenSource(ProbeAnswersWithin);
+        HealthReport report = await _host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(bounded.Token);
+        HealthReportEntry entry = report.Entries["cloud-bridge"];
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.StartsWith("alarm store ", entry.Description, StringComparison.Ordinal);
+
+        await _server.RestartAsync();
+        await Eventually.HoldsAsync(async () => await probe.GetStringAsync(new Uri("/healthz", UriKind.Relative)) == "Healthy", "healthy again", TimeSpan.FromSeconds(30));
     }
 
     [Fact]
