@@ -119,7 +119,15 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         using var timeout = new CancellationTokenSource(timeoutMs);
         try
         {
-            return operation(timeout.Token).Wait(timeoutMs);
+            if (operation(timeout.Token).Wait(timeoutMs))
+            {
+                return true;
+            }
+
+            // Given up on: cancelled, not left running until the client's own timeout (disposing the source would
+            // stop its timer before it fires), so a retry is not raced by a late failure of this one.
+            timeout.Cancel();
+            return false;
         }
         catch (AggregateException)
         {

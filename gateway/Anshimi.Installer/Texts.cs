@@ -43,6 +43,7 @@ public sealed class Texts(bool english)
         ["code.ble_only"] = ("BLE로만 통신하는 장치는 자체 카운터 순환으로만 키 세대를 바꿉니다.", "A BLE-only device moves its key epoch only at its own counter's wrap."),
         ["code.bad_label"] = ("이 장치의 버전 2 라벨이 아닙니다. 버전 1 라벨 장치는 펌웨어 갱신과 새 라벨이 필요합니다.", "Not this device's version-2 label. A device with a version-1 label needs new firmware and a new label."),
         ["code.key_mismatch"] = ("이 장치 ID로 라벨과 다른 키의 인사 메시지만 들립니다. 아무것도 발급하지 않았습니다. 장치 전원을 확인하고 위조 시도를 보고하세요.", "Only hellos with a key other than the label's are heard for this id; nothing was issued. Check the device is powered and report a possible forgery."),
+        ["code.unsafe_key"] = ("이 장치의 공장 공개키로는 자격 증명을 안전하게 봉인할 수 없습니다. 아무것도 발급하지 않았습니다. 장치를 창고로 반송하세요.", "Credentials cannot be sealed safely to this device's factory key; nothing was issued. Return the device to the depot."),
         ["code.not_heard"] = ("이 장치의 인사 메시지가 최근에 없었습니다. 전원을 켜고 discover로 확인하세요.", "This device has not said hello recently. Power it on and check with discover."),
         ["code.not_claimable"] = ("이미 운영·교체·해지된 장치라 등록할 수 없습니다.", "The device is already in service, replaced or decommissioned."),
         ["code.not_found"] = ("게이트웨이 장치 목록에 없는 장치입니다.", "The device is not in the gateway's registry."),

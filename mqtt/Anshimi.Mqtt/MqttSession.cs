@@ -113,7 +113,7 @@ public sealed class MqttSession : IAsyncDisposable
     /// </summary>
     public void AddSubscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
     {
-        Subscription subscription = Register(topicFilter, qos, handler);
+        Subscription subscription = Register(topicFilter, qos, handler, out _);
         if (IsConnected)
         {
             _ = Task.Run(async () =>
@@ -137,7 +137,7 @@ public sealed class MqttSession : IAsyncDisposable
     /// </summary>
     public async Task SubscribeAsync(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler, CancellationToken cancellationToken)
     {
-        Subscription subscription = Register(topicFilter, qos, handler);
+        Subscription subscription = Register(topicFilter, qos, handler, out bool added);
         if (!IsConnected)
         {
             return;
@@ -150,10 +150,15 @@ public sealed class MqttSession : IAsyncDisposable
         catch (MqttTransportException)
         {
             // Refused, or the connection closed instead of a SUBACK (RabbitMQ's refusal): kept, the filter
-            // would be subscribed again on every reconnect and could fail each one.
+            // would be subscribed again on every reconnect and could fail each one. Only a registration this call
+            // made, and nobody has had acknowledged since: a caller retrying after a timed-out wait shares the
+            // earlier call's registration, and the earlier call failing late must not take away its route.
             lock (_gate)
             {
-                _subscriptions = _subscriptions.Remove(subscription);
+                if (added && !subscription.Acknowledged)
+                {
+                    _subscriptions = _subscriptions.Remove(subscription);
+                }
             }
 
             throw;
@@ -374,7 +379,7 @@ public sealed class MqttSession : IAsyncDisposable
         }
     }
 
-    private Subscription Register(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
+    private Subscription Register(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler, out bool added)
     {
         ArgumentException.ThrowIfNullOrEmpty(topicFilter);
         ArgumentNullException.ThrowIfNull(handler);
@@ -392,10 +397,12 @@ public sealed class MqttSession : IAsyncDisposable
             {
                 if (existing.TopicFilter == topicFilter && existing.Handler.Equals(handler))
                 {
+                    added = false;
                     return existing;
                 }
             }
 
+            added = true;
             var subscription = new Subscription(topicFilter, qos, handler);
             _subscriptions = _subscriptions.Add(subscription);
             return subscription;

@@ -400,6 +400,9 @@ public sealed class AlarmStore
             return (await ScalarInt64Async(query, ct))!.Value;
         }, cancellationToken);
 
+    /// <summary>Whether the store's database answers now, in one attempt (<see cref="StoreDatabase.ProbeAsync"/>).</summary>
+    public Task ProbeAsync(CancellationToken cancellationToken) => Database.ProbeAsync(cancellationToken);
+
     public Task<IReadOnlyList<GatewayRecord>> ListGatewaysAsync(CancellationToken cancellationToken) =>
         Database.ReadAsync<IReadOnlyList<GatewayRecord>>(async (connection, ct) =>
         {

@@ -122,6 +122,25 @@ public sealed class StoreDatabase : IDisposable
     }
 
     /// <summary>
+    /// One <c>SELECT 1</c> on a fresh connection, never retried: whether the database answers now, for a health probe that
+    /// must answer in bounded time while the database is down. Throws the engine's <see cref="DbException"/>.
+    /// </summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using DbConnection connection = await OpenConnectionAsync(cancellationToken);
+            await using DbCommand command = Command(connection, "SELECT 1;");
+            await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (Exception e) when (TransientFaultRetry.IsTransient(e))
+        {
+            OnFault(e);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="work"/> in one transaction and commits it; after a transient fault the whole transaction runs
     /// again, so <paramref name="work"/> must only write to the database (and be idempotent by key, as every store's
     /// writes are: a commit whose answer was lost is repeated).

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics.Metrics;
 using Anshimi.CloudBridge.Hosting;
 
@@ -11,26 +12,17 @@ namespace Anshimi.CloudBridge.Upstreams;
 /// </summary>
 public static class UpstreamMetrics
 {
+    /// <summary>How long one scrape waits for the store; a busy or unreachable store leaves the series out of that scrape.</summary>
+    public static readonly TimeSpan StoreBudget = TimeSpan.FromSeconds(2);
+
     public static void Register(IMeterFactory meterFactory, UpstreamDispatcher dispatcher, UpstreamDeliveryStore store)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter meter = meterFactory.Create(CloudBridgeTelemetry.MeterName);
-        IEnumerable<Measurement<long>> Observe(Func<UpstreamStatusView, long> value)
-        {
-            IReadOnlyList<UpstreamStatusView> views;
-            try
-            {
-                views = UpstreamEndpoints.ViewsAsync(dispatcher, store, CancellationToken.None).GetAwaiter().GetResult();
-            }
-            catch (Microsoft.Data.Sqlite.SqliteException)
-            {
-                // A busy or broken store leaves these series out of one scrape rather than failing it.
-                return [];
-            }
-
-            return views.Select(view => new Measurement<long>(value(view),
+        var views = new ScrapeViews(dispatcher, store);
+        IEnumerable<Measurement<long>> Observe(Func<UpstreamStatusView, long> value) =>
+            views.Read().Select(view => new Measurement<long>(value(view),
                 new KeyValuePair<string, object?>("upstream", view.Name), new KeyValuePair<string, object?>("kind", view.Kind)));
-        }
 
         meter.CreateObservableGauge("anshimi.upstream.up", () => Observe(v => v.State == UpstreamState.Retrying ? 0 : 1), "{upstream}", "1 unless the last attempt failed transiently.");
         meter.CreateObservableGauge("anshimi.upstream.pending", () => Observe(v => v.Pending), "{alarm}", "Alarms stored and not yet delivered.");
@@ -41,5 +33,38 @@ public static class UpstreamMetrics
             () => dispatcher.Upstreams.OfType<Dc09.Dc09Upstream>().Select(u => new Measurement<long>(u.UnreadableAnswers,
                 new KeyValuePair<string, object?>("upstream", u.Name), new KeyValuePair<string, object?>("kind", u.Kind))),
             "{answer}", "DC-09 receiver answers that settled nothing (unreadable header, another sequence number) since start.");
+    }
+
+    /// <summary>The views at scrape time within <see cref="StoreBudget"/>, on either storage engine; none while the store fails.</summary>
+    private sealed class ScrapeViews(UpstreamDispatcher dispatcher, UpstreamDeliveryStore store)
+    {
+        // After a failed read the rest of that scrape's series (observed one after another) do not wait on the store again.
+        private static readonly TimeSpan QuietAfterFault = TimeSpan.FromSeconds(5);
+
+        private readonly Lock _gate = new();
+        private long? _faultAt;
+
+        public IReadOnlyList<UpstreamStatusView> Read()
+        {
+            lock (_gate)
+            {
+                if (_faultAt is long at && Environment.TickCount64 - at < (long)QuietAfterFault.TotalMilliseconds)
+                {
+                    return [];
+                }
+
+                using var budget = new CancellationTokenSource(StoreBudget);
+                try
+                {
+                    return UpstreamEndpoints.ViewsAsync(dispatcher, store, budget.Token).GetAwaiter().GetResult();
+                }
+                catch (Exception e) when (e is DbException || (e is OperationCanceledException && budget.IsCancellationRequested))
+                {
+                    // SQLite's and PostgreSQL's faults alike, or a store still retrying: left out of this scrape, not failing it.
+                    _faultAt = Environment.TickCount64;
+                    return [];
+                }
+            }
+        }
     }
 }

@@ -84,6 +84,7 @@ public sealed partial class Commissioning(
 
             byte[] key = RandomNumberGenerator.GetBytes(DeviceCredentials.KeyLength);
             string password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(PasswordBytes)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            byte[] sealedCredentials = SealOrRefuse(sighting.Hello, labelKey, new DeviceCredentials(key, id, password), id);
             await WithBrokerAsync(token => dynamicSecurity.CreateDeviceAccountAsync(deviceId, password, token), cancellationToken);
             if (await lifecycle.ClaimAsync(deviceId, key, sighting.Hello.Profile, sighting.Hello.FirmwareVersion, time.GetUtcNow(), cancellationToken) != RegistryChange.Done)
             {
@@ -91,7 +92,6 @@ public sealed partial class Commissioning(
                 throw new CommissioningException(409, "not_claimable", "device " + id + " changed state meanwhile");
             }
 
-            byte[] sealedCredentials = CredentialSealer.Seal(sighting.Hello, labelKey, new DeviceCredentials(key, id, password));
             await mqtt.PublishAsync(Topics.ProvisioningCredentials(deviceId), sealedCredentials, MqttQos.AtLeastOnce, retain: false, cancellationToken);
             board.Forget(deviceId);
             metrics.Claim("claimed");
@@ -295,6 +295,21 @@ public sealed partial class Commissioning(
         return (normalized, typed);
     }
 
+    /// <summary>Seals before anything is issued, so a key nothing can be sealed to leaves no account or registry row.</summary>
+    private byte[] SealOrRefuse(HelloMessage hello, byte[] labelKey, DeviceCredentials credentials, string id)
+    {
+        try
+        {
+            return CredentialSealer.Seal(hello, labelKey, credentials);
+        }
+        catch (UnsafeDeviceKeyException ex)
+        {
+            metrics.Claim("unsafe_key");
+            LogUnsafeKey(logger, id);
+            throw new CommissioningException(422, "unsafe_key", "device " + id + " has a factory key credentials cannot be sealed to (" + ex.Message + "); nothing was issued, return it to the depot");
+        }
+    }
+
     private static void Expect(RegistryChange change, uint deviceId)
     {
         if (change == RegistryChange.NotFound)
@@ -322,6 +337,9 @@ public sealed partial class Commissioning(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claim of device {DeviceId} refused: wrong claim code")]
     private static partial void LogClaimRefused(ILogger logger, string deviceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Claim of device {DeviceId} refused: its factory key is a low-order point")]
+    private static partial void LogUnsafeKey(ILogger logger, string deviceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claim of device {DeviceId} refused: its hello carries a key other than its label's")]
     private static partial void LogKeyMismatch(ILogger logger, string deviceId);

@@ -1,43 +1,58 @@
 using System.Security.Cryptography;
 using Anshimi.Protocol.Provisioning;
-using Org.BouncyCastle.Crypto.Agreement;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Security;
+using NSec.Cryptography;
 
 namespace Anshimi.Gateway.Provisioning;
 
+/// <summary>A device key no credentials may be sealed to: a low-order point, whose shared secret anyone can compute.</summary>
+public sealed class UnsafeDeviceKeyException(string message) : Exception(message);
+
 /// <summary>
 /// Seals a device's credentials to its factory X25519 public key, the one printed on its label: a fresh
-/// ephemeral key pair per message (BouncyCastle), HKDF-SHA256 of the shared secret (salt = device nonce ·
-/// ephemeral public key · device public key) and AES-256-GCM (protocol/README.md §9). Only the device's
-/// private key opens it — not the label, not the claim code, not anything on the broker — and only the
-/// device's current power-up (its nonce) accepts it.
+/// ephemeral key pair per message, HKDF-SHA256 of the shared secret (salt = device nonce · ephemeral public
+/// key · device public key) and AES-256-GCM (protocol/README.md §9), with NSec (libsodium) for the curve and
+/// HKDF. Only the device's private key opens it — not the label, not the claim code, not anything on the
+/// broker — and only the device's current power-up (its nonce) accepts it.
 /// </summary>
 public static class CredentialSealer
 {
     private const int KeyLength = 32;
-    private static readonly SecureRandom Random = new();
+    private static readonly KeyAgreementAlgorithm Curve = KeyAgreementAlgorithm.X25519;
 
-    public static byte[] Seal(HelloMessage hello, byte[] devicePublicKey, DeviceCredentials credentials) =>
-        Seal(hello, devicePublicKey, credentials, new X25519PrivateKeyParameters(Random).GetEncoded(), RandomNumberGenerator.GetBytes(ProvisioningCodec.CipherNonceLength));
+    /// <exception cref="UnsafeDeviceKeyException">The device key is a low-order point.</exception>
+    public static byte[] Seal(HelloMessage hello, byte[] devicePublicKey, DeviceCredentials credentials)
+    {
+        using var ephemeral = Key.Create(Curve);
+        return Seal(hello, devicePublicKey, credentials, ephemeral, RandomNumberGenerator.GetBytes(ProvisioningCodec.CipherNonceLength));
+    }
 
     /// <summary>The same with a given ephemeral private key and AES-GCM nonce: only for the specification's vectors, never twice in service.</summary>
     public static byte[] Seal(HelloMessage hello, byte[] devicePublicKey, DeviceCredentials credentials, byte[] ephemeralPrivateKey, byte[] cipherNonce)
     {
+        using var ephemeral = Key.Import(Curve, ephemeralPrivateKey, KeyBlobFormat.RawPrivateKey);
+        return Seal(hello, devicePublicKey, credentials, ephemeral, cipherNonce);
+    }
+
+    private static byte[] Seal(HelloMessage hello, byte[] devicePublicKey, DeviceCredentials credentials, Key ephemeral, byte[] cipherNonce)
+    {
         ArgumentNullException.ThrowIfNull(hello);
         ArgumentNullException.ThrowIfNull(credentials);
-        var ephemeral = new X25519PrivateKeyParameters(ephemeralPrivateKey);
-        byte[] ephemeralPublic = ephemeral.GeneratePublicKey().GetEncoded();
-        var agreement = new X25519Agreement();
-        agreement.Init(ephemeral);
-        var shared = new byte[agreement.AgreementSize];
+        if (devicePublicKey is not { Length: KeyLength })
+        {
+            throw new UnsafeDeviceKeyException("the device key must be " + KeyLength + " bytes");
+        }
+
+        byte[] ephemeralPublic = ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+
+        // libsodium refuses every low-order point (and so an all-zero secret); the salt keeps the key as printed.
+        using SharedSecret shared = Curve.Agree(ephemeral, PublicKey.Import(Curve, devicePublicKey, KeyBlobFormat.RawPublicKey))
+            ?? throw new UnsafeDeviceKeyException("the device key is a low-order point: anyone could open what is sealed to it");
+
         byte[] plaintext = credentials.ToBytes();
         byte[] key = [];
         try
         {
-            // BouncyCastle refuses a low-order device key (an all-zero secret) with an exception.
-            agreement.CalculateAgreement(new X25519PublicKeyParameters(devicePublicKey), shared, 0);
-            key = HKDF.DeriveKey(HashAlgorithmName.SHA256, shared, KeyLength, ProvisioningCodec.CredentialsSalt(hello.Nonce, ephemeralPublic, devicePublicKey), ProvisioningCodec.CredentialsKeyInfoBytes());
+            key = KeyDerivationAlgorithm.HkdfSha256.DeriveBytes(shared, ProvisioningCodec.CredentialsSalt(hello.Nonce, ephemeralPublic, devicePublicKey), ProvisioningCodec.CredentialsKeyInfoBytes(), KeyLength);
             byte[] header = ProvisioningCodec.EncodeCredentialsHeader(hello.DeviceId, hello.Nonce, ephemeralPublic, cipherNonce, plaintext.Length);
             var ciphertext = new byte[plaintext.Length];
             var tag = new byte[ProvisioningCodec.CipherTagLength];
@@ -51,7 +66,6 @@ public static class CredentialSealer
         finally
         {
             CryptographicOperations.ZeroMemory(plaintext);
-            CryptographicOperations.ZeroMemory(shared);
             CryptographicOperations.ZeroMemory(key);
         }
     }

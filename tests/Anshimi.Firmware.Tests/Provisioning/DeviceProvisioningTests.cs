@@ -7,22 +7,22 @@ using Anshimi.Protocol.Provisioning;
 using Anshimi.Protocol.Upstream;
 using FsCheck;
 using FsCheck.Fluent;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Security;
+using NSec.Cryptography;
 
 namespace Anshimi.Firmware.Tests.Provisioning;
 
 /// <summary>
-/// The device side of provisioning on the virtual clock. Gateway answers are sealed here with
-/// BouncyCastle's X25519 and the platform's HKDF and AES-GCM directly, following protocol/README.md §9 —
-/// not with the gateway's code — so the two sides are checked against the specification, not against each other.
+/// The device side of provisioning on the virtual clock. Gateway answers are sealed here with NSec's X25519
+/// (libsodium) and the platform's HKDF and AES-GCM directly, following protocol/README.md §9 — not with the
+/// gateway's code, and not with the portable X25519 the device opens them with — so the device is checked against
+/// the specification and an independent curve implementation, not against itself or the gateway.
 /// </summary>
 public sealed class DeviceProvisioningTests
 {
     private const uint DeviceId = 0x0000B001;
     private static readonly byte[] ClaimSecret = Encoding.ASCII.GetBytes("ABCDEFGHJKMNPQRS");
-    private static readonly X25519PrivateKeyParameters FactoryKey = new(new SecureRandom());
-    private static readonly byte[] FactoryPublicKey = FactoryKey.GeneratePublicKey().GetEncoded();
+    private static readonly byte[] FactoryPrivateKey = RandomNumberGenerator.GetBytes(32);
+    private static readonly byte[] FactoryPublicKey = PublicKeyOf(FactoryPrivateKey);
 
     private readonly VirtualClock _clock = new();
     private readonly MemoryDeviceStorage _storage = new();
@@ -94,7 +94,7 @@ public sealed class DeviceProvisioningTests
     {
         byte[] nonce = HelloNonce();
         byte[] plaintext = new DeviceCredentials(new byte[32], "0000B001", "secret").ToBytes();
-        _link.Deliver(CredentialsTopic, Seal(nonce, new X25519PrivateKeyParameters(new SecureRandom()).GeneratePublicKey().GetEncoded(), plaintext));
+        _link.Deliver(CredentialsTopic, Seal(nonce, PublicKeyOf(RandomNumberGenerator.GetBytes(32)), plaintext));
         _provisioning.Tick();
 
         Assert.False(_provisioning.IsProvisioned);
@@ -201,12 +201,12 @@ public sealed class DeviceProvisioningTests
     /// </summary>
     private static byte[] Seal(byte[] deviceNonce, byte[] devicePublicKey, byte[] plaintext)
     {
-        var ephemeral = new X25519PrivateKeyParameters(new SecureRandom());
-        byte[] ephemeralPublic = ephemeral.GeneratePublicKey().GetEncoded();
-        var shared = new byte[32];
-        ephemeral.GenerateSecret(new X25519PublicKeyParameters(devicePublicKey), shared, 0);
+        var curve = KeyAgreementAlgorithm.X25519;
+        using var ephemeral = Key.Create(curve);
+        byte[] ephemeralPublic = ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        using SharedSecret shared = curve.Agree(ephemeral, PublicKey.Import(curve, devicePublicKey, KeyBlobFormat.RawPublicKey))!;
         byte[] cipherNonce = RandomNumberGenerator.GetBytes(12);
-        byte[] key = HKDF.DeriveKey(HashAlgorithmName.SHA256, shared, 32, [.. deviceNonce, .. ephemeralPublic, .. devicePublicKey], Encoding.UTF8.GetBytes("anshimi/v2/prov credentials"));
+        byte[] key = KeyDerivationAlgorithm.HkdfSha256.DeriveBytes(shared, [.. deviceNonce, .. ephemeralPublic, .. devicePublicKey], Encoding.UTF8.GetBytes("anshimi/v2/prov credentials"), 32);
         byte[] header = [2, 2, 0x00, 0x00, 0xB0, 0x01, .. deviceNonce, .. ephemeralPublic, .. cipherNonce, (byte)(plaintext.Length >> 8), (byte)plaintext.Length];
         var ciphertext = new byte[plaintext.Length];
         var tag = new byte[16];
@@ -218,8 +218,14 @@ public sealed class DeviceProvisioningTests
         return [.. header, .. ciphertext, .. tag];
     }
 
+    private static byte[] PublicKeyOf(byte[] privateKey)
+    {
+        using var key = Key.Import(KeyAgreementAlgorithm.X25519, privateKey, KeyBlobFormat.RawPrivateKey);
+        return key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+    }
+
     private DeviceProvisioning New(MemoryDeviceStorage storage) =>
-        new(new ProvisioningConfig(DeviceId, ClaimSecret, FactoryKey.GetEncoded(), "home-panic", "1.2.3"), _clock, storage, _link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
+        new(new ProvisioningConfig(DeviceId, ClaimSecret, FactoryPrivateKey, "home-panic", "1.2.3"), _clock, storage, _link, new AesGcmProvisioningCipher(), new PlatformHmacSha256(), new SystemSecureRandom());
 
     /// <summary>Runs one tick and returns the nonce of the hello it sent (what the gateway would answer to).</summary>
     private byte[] HelloNonce()

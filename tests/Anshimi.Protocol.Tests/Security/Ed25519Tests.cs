@@ -1,7 +1,7 @@
+using System.Security.Cryptography;
 using Anshimi.Protocol.Security;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Crypto.Signers;
-using Org.BouncyCastle.Security;
+using NSec.Cryptography;
+using Ed25519 = Anshimi.Protocol.Security.Ed25519;
 
 namespace Anshimi.Protocol.Tests.Security;
 
@@ -52,9 +52,9 @@ public sealed class Ed25519Tests
         Assert.True(new Ed25519().Verify(publicKey, 0, message, 0, message.Length, signature, 0), name);
 
         // The transcription is checked too: the host library derives the same key and signature from the secret.
-        var secret = new Ed25519PrivateKeyParameters(Convert.FromHexString(secretHex));
-        Assert.Equal(publicKey, secret.GeneratePublicKey().GetEncoded());
-        Assert.Equal(signature, HostSign(secret, message));
+        using Key secret = HostKey(Convert.FromHexString(secretHex));
+        Assert.Equal(publicKey, secret.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+        Assert.Equal(signature, SignatureAlgorithm.Ed25519.Sign(secret, message));
     }
 
     [Theory]
@@ -87,29 +87,28 @@ public sealed class Ed25519Tests
     [Fact]
     public void Host_library_signatures_over_random_keys_and_messages_verify_and_a_flipped_bit_is_refused()
     {
-        var random = new SecureRandom();
         var ed25519 = new Ed25519();
         for (int i = 0; i < 100; i++)
         {
-            var secret = new Ed25519PrivateKeyParameters(random);
-            byte[] publicKey = secret.GeneratePublicKey().GetEncoded();
-            byte[] buffer = new byte[7 + random.Next(600)];
-            random.NextBytes(buffer);
+            using var secret = Key.Create(SignatureAlgorithm.Ed25519);
+            byte[] publicKey = secret.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+            // At least one message byte, so a flipped message bit is one the signature covers.
+            byte[] buffer = RandomNumberGenerator.GetBytes(8 + RandomNumberGenerator.GetInt32(600));
             int offset = 3;
             int count = buffer.Length - 7;
             byte[] message = buffer.AsSpan(offset, count).ToArray();
-            byte[] signature = HostSign(secret, message);
+            byte[] signature = SignatureAlgorithm.Ed25519.Sign(secret, message);
             var framed = new byte[signature.Length + 5];
             signature.CopyTo(framed, 5);
 
             Assert.True(ed25519.Verify(publicKey, 0, buffer, offset, count, framed, 5));
 
-            int bit = random.Next(count * 8);
+            int bit = RandomNumberGenerator.GetInt32(count * 8);
             buffer[offset + (bit / 8)] ^= (byte)(1 << (bit % 8));
             Assert.False(ed25519.Verify(publicKey, 0, buffer, offset, count, framed, 5));
             buffer[offset + (bit / 8)] ^= (byte)(1 << (bit % 8));
 
-            bit = random.Next(512);
+            bit = RandomNumberGenerator.GetInt32(512);
             framed[5 + (bit / 8)] ^= (byte)(1 << (bit % 8));
             Assert.False(ed25519.Verify(publicKey, 0, buffer, offset, count, framed, 5));
         }
@@ -119,10 +118,10 @@ public sealed class Ed25519Tests
     public void A_signature_whose_s_is_not_below_the_group_order_is_refused()
     {
         // S + L verifies under the bare group equation, so only the RFC 8032 range check refuses it.
-        var secret = new Ed25519PrivateKeyParameters(new SecureRandom());
-        byte[] publicKey = secret.GeneratePublicKey().GetEncoded();
+        using var secret = Key.Create(SignatureAlgorithm.Ed25519);
+        byte[] publicKey = secret.PublicKey.Export(KeyBlobFormat.RawPublicKey);
         byte[] message = "firmware image"u8.ToArray();
-        byte[] signature = HostSign(secret, message);
+        byte[] signature = SignatureAlgorithm.Ed25519.Sign(secret, message);
         byte[] order = Convert.FromHexString("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
         int carry = 0;
         for (int i = 0; i < 32; i++)
@@ -141,8 +140,13 @@ public sealed class Ed25519Tests
     {
         // Under the neutral point as key, R = [s]B with S = s verifies for any message. Its canonical
         // encoding (y = 1) is accepted; the same point written as y = p + 1 must be refused (RFC 8032 §5.1.3).
-        byte[] seed = new SecureRandom().GenerateSeed(32);
-        byte[] r = new Ed25519PrivateKeyParameters(seed).GeneratePublicKey().GetEncoded();
+        byte[] seed = RandomNumberGenerator.GetBytes(32);
+        byte[] r;
+        using (Key rKey = HostKey(seed))
+        {
+            r = rKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        }
+
         byte[] a = System.Security.Cryptography.SHA512.HashData(seed)[..32];
         a[0] &= 248;
         a[31] &= 127;
@@ -170,11 +174,5 @@ public sealed class Ed25519Tests
         Assert.False(new Ed25519().Verify(offCurve, 0, message, 0, 1, new byte[64], 0));
     }
 
-    private static byte[] HostSign(Ed25519PrivateKeyParameters secret, byte[] message)
-    {
-        var signer = new Ed25519Signer();
-        signer.Init(true, secret);
-        signer.BlockUpdate(message, 0, message.Length);
-        return signer.GenerateSignature();
-    }
+    private static Key HostKey(byte[] seed) => Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey);
 }

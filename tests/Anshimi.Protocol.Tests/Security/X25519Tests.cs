@@ -1,7 +1,7 @@
+using System.Security.Cryptography;
 using Anshimi.Protocol.Security;
-using Org.BouncyCastle.Crypto.Agreement;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Security;
+using NSec.Cryptography;
+using X25519 = Anshimi.Protocol.Security.X25519;
 
 namespace Anshimi.Protocol.Tests.Security;
 
@@ -66,26 +66,26 @@ public sealed class X25519Tests
     [Fact]
     public void Portable_x25519_agrees_with_the_host_library_on_random_keys()
     {
-        var random = new SecureRandom();
+        var host = KeyAgreementAlgorithm.X25519;
         var x25519 = new X25519();
         for (int i = 0; i < 50; i++)
         {
-            var ours = new X25519PrivateKeyParameters(random);
-            var theirs = new X25519PrivateKeyParameters(random);
-            byte[] ourPrivate = ours.GetEncoded();
-            byte[] theirPublic = theirs.GeneratePublicKey().GetEncoded();
+            byte[] ourPrivate = RandomNumberGenerator.GetBytes(32);
+            using var ours = Key.Import(host, ourPrivate, KeyBlobFormat.RawPrivateKey);
+            using var theirs = Key.Create(host);
+            byte[] theirPublic = theirs.PublicKey.Export(KeyBlobFormat.RawPublicKey);
 
             var portablePublic = new byte[32];
             x25519.PublicKey(portablePublic, 0, ourPrivate, 0);
-            Assert.Equal(ours.GeneratePublicKey().GetEncoded(), portablePublic);
+            Assert.Equal(ours.PublicKey.Export(KeyBlobFormat.RawPublicKey), portablePublic);
 
-            var agreement = new X25519Agreement();
-            agreement.Init(ours);
-            var hostShared = new byte[agreement.AgreementSize];
-            agreement.CalculateAgreement(theirs.GeneratePublicKey(), hostShared, 0);
+            using SharedSecret hostShared = host.Agree(ours, theirs.PublicKey)!;
             var portableShared = new byte[32];
             Assert.True(x25519.Compute(portableShared, 0, ourPrivate, 0, theirPublic, 0));
-            Assert.Equal(hostShared, portableShared);
+
+            // NSec keeps a shared secret unexportable, so both sides pass it through the same HKDF to compare.
+            byte[] hostDerived = KeyDerivationAlgorithm.HkdfSha256.DeriveBytes(hostShared, [], [], 32);
+            Assert.Equal(hostDerived, HKDF.DeriveKey(HashAlgorithmName.SHA256, portableShared, 32, [], []));
         }
     }
 
@@ -94,7 +94,7 @@ public sealed class X25519Tests
     {
         // u = 0 and u = 1 are points of small order: every scalar maps them to zero (RFC 7748 §6.1's check).
         var output = new byte[32];
-        byte[] scalar = new SecureRandom().GenerateSeed(32);
+        byte[] scalar = RandomNumberGenerator.GetBytes(32);
         var one = new byte[32];
         one[0] = 1;
         Assert.False(new X25519().Compute(output, 0, scalar, 0, new byte[32], 0));
