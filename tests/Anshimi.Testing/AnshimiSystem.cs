@@ -39,6 +39,9 @@ public sealed class AnshimiSystemOptions
     /// <summary>Further broker users (name to password), allowed only the <c>probe/#</c> topics: measuring peers.</summary>
     public IDictionary<string, string> ProbeUsers { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Mosquitto publishes its counters every second and the probe users may read them (<c>$SYS/broker/#</c>): what a benchmark weighs the broker's traffic with.</summary>
+    public bool BrokerStatistics { get; set; }
+
     /// <summary>Devices added to the generated fleet as given (e.g. streetlights placed along a test street).</summary>
     public IList<DeviceRecord> ExtraDevices { get; } = [];
 
@@ -136,6 +139,15 @@ public sealed class AnshimiSystem : IAsyncDisposable
             brokerOptions.Users[name] = password;
             brokerOptions.AclLines.Add("user " + name);
             brokerOptions.AclLines.Add("topic readwrite probe/#");
+            if (options.BrokerStatistics)
+            {
+                brokerOptions.AclLines.Add("topic read $SYS/broker/#");
+            }
+        }
+
+        if (options.BrokerStatistics)
+        {
+            brokerOptions.ExtraConfigLines.Add("sys_interval 1");
         }
 
         brokerOptions.ExtraConfigLines.Add("autosave_interval 1");
