@@ -89,7 +89,7 @@ internal sealed class OtaBenchmark(int bellCount, int imageKib)
                 throw new InvalidOperationException("a device process exited before its bells were connected (see its devices.log under " + work + ")");
             }
 
-            Console.WriteLine($"{bellCount} bells with the loader connected after {connect.Elapsed.TotalSeconds:F1} s, in {hosts.Count} device processes");
+            Console.WriteLine($"{bellCount} bells with the loader connected after {connect.Elapsed.TotalSeconds:F1} s, in {hosts.Count} device process{(hosts.Count == 1 ? "" : "es")}");
 
             string alarmFleet = Path.Combine(work, "alarm-fleet.json");
             new FleetFile(system.Fleet.GatewayId, alarming).Save(alarmFleet);
@@ -130,7 +130,8 @@ internal sealed class OtaBenchmark(int bellCount, int imageKib)
             BrokerTraffic quietBefore = await broker.SnapshotAsync(ct);
             await Task.Delay(TimeSpan.FromSeconds(20), ct);
             BrokerTraffic quietAfter = await broker.SnapshotAsync(ct);
-            double quietBytesPerSecond = quietAfter.Minus(quietBefore).Total / (quietAfter.At - quietBefore.At).TotalSeconds;
+            BrokerTraffic quiet = quietAfter.Minus(quietBefore);
+            double quietSeconds = (quietAfter.At - quietBefore.At).TotalSeconds;
             Transfer once = await BareTransferAsync(broker, probePub, probeSub, releases.ChunkSizes, 1, ct);
             Transfer fleetBytes = await BareTransferAsync(broker, probePub, probeSub, releases.ChunkSizes, bellCount, ct);
 
@@ -198,7 +199,9 @@ internal sealed class OtaBenchmark(int bellCount, int imageKib)
 
             TimeSpan window = ended - started;
             BrokerTraffic carried = updateAfter.Minus(updateBefore);
-            double quietShare = quietBytesPerSecond * (updateAfter.At - updateBefore.At).TotalSeconds;
+            double scale = (updateAfter.At - updateBefore.At).TotalSeconds / quietSeconds;
+            double netReceived = carried.Received - quiet.Received * scale;
+            double netSent = carried.Sent - quiet.Sent * scale;
             var toConfirmed = new Percentiles(confirmed.Values.Select(at => (at - started).TotalMilliseconds));
             DateTimeOffset? allStage = stages.FirstOrDefault(s => s.Stage == "all").At is { } at && at != default ? at : null;
             var inAllStage = new Percentiles(allStage is null ? [] : confirmed.Where(c => stageOf.GetValueOrDefault(c.Key) == "all").Select(c => (c.Value - allStage.Value).TotalMilliseconds));
@@ -214,8 +217,9 @@ internal sealed class OtaBenchmark(int bellCount, int imageKib)
             Console.WriteLine($"| stage \"all\" start → bell confirmed, its bells | {Describe(inAllStage)} |");
             Console.WriteLine($"| rollout start → last bell confirmed (the whole update) | {Seconds(window)} |");
             Console.WriteLine($"| broker bytes during the update, received + sent (of which PUBLISH payload) | {Mib(carried.Received)} + {Mib(carried.Sent)} = {Mib(carried.Total)} ({Mib(carried.PayloadReceived)} + {Mib(carried.PayloadSent)}) |");
-            Console.WriteLine($"| … less the quiet rate before ({quietBytesPerSecond / 1024:F1} KiB/s × {Seconds(updateAfter.At - updateBefore.At)}) | {Mib(carried.Total - quietShare)} |");
-            Console.WriteLine($"| … image bytes the bells received (image × bells confirmed) | {Mib(payloadToBells)}; broker total per image byte delivered {(carried.Total - quietShare) / Math.Max(1, payloadToBells):F2} |");
+            Console.WriteLine($"| … less the quiet rate before the update ({quiet.Received / quietSeconds / 1024:F1} + {quiet.Sent / quietSeconds / 1024:F1} KiB/s × {Seconds(updateAfter.At - updateBefore.At)}) | {Mib(netReceived)} + {Mib(netSent)} = {Mib(netReceived + netSent)} |");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| image bytes the bells received (image × bells confirmed); the update's broker bytes received / sent per such byte | {Mib(payloadToBells)}; {netReceived / Math.Max(1, payloadToBells):F3} / {netSent / Math.Max(1, payloadToBells):F3} |"));
             Console.WriteLine($"| baseline: the image's chunks once, probe → probe, QoS 1, one publish at a time | {once.Describe(releases.ImageBytes)} |");
             Console.WriteLine($"| baseline: the image's chunks × {bellCount}, the same way | {fleetBytes.Describe((long)releases.ImageBytes * bellCount)} |");
             Console.WriteLine($"| bare broker QoS 1 publish→receive, idle / during the update | {idleRtt.Describe()} / {rttUnderLoad.Describe()} |");
