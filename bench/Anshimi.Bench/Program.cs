@@ -8,6 +8,7 @@ using Anshimi.Bench;
 //        dotnet run --project bench/Anshimi.Bench -c Release -- failover [boxes] [bells-per-box] [alarms] [alarms-per-second] [down-seconds]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- city [gateways] [devices-per-gateway] [seconds] [alarms-per-second] [status-seconds]
 //        dotnet run --project bench/Anshimi.Bench -c Release -- resolve [frames]
+//        dotnet run --project bench/Anshimi.Bench -c Release -- ota [bells] [image-kib]
 switch (args.FirstOrDefault())
 {
     case "latency":
@@ -76,6 +77,22 @@ switch (args.FirstOrDefault())
     case "resolve":
         return new ResolveBenchmark([100, 1_000, 5_000], args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000).Run();
 
+    case "ota":
+    {
+        int bells = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
+        int imageKib = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 64;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(40));
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        return await new OtaBenchmark(bells, imageKib).RunAsync(cts.Token);
+    }
+
+    case "ota-host" when args.Length == 7:
+        return await OtaDeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args[5], args[6]);
+
     case "device-host" when args.Length == 4:
         return await DeviceHost.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
 
@@ -87,5 +104,6 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("       Anshimi.Bench failover [boxes=2] [bells-per-box=20] [alarms=300] [alarms-per-second=10] [down-seconds=5]");
         Console.Error.WriteLine("       Anshimi.Bench city [gateways=200] [devices-per-gateway=50] [seconds=180] [alarms-per-second=10] [status-seconds=20]");
         Console.Error.WriteLine("       Anshimi.Bench resolve [frames=2000]");
+        Console.Error.WriteLine("       Anshimi.Bench ota [bells=1000] [image-kib=64]");
         return 2;
 }

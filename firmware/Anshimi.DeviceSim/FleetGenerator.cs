@@ -57,7 +57,8 @@ public static class FleetGenerator
                     ? (uint)random.NextInt64(DeviceIdText.FirstStreetlightId, DeviceIdText.LastStreetlightId + 1L)
                     : (uint)random.NextInt64(1, uint.MaxValue);
             }
-            while (light != DeviceIdText.IsStreetlight(id) || !ids.Add(id));
+            // The cloud refuses bindings in its own range (app reports), so a generated device never takes one.
+            while (light != DeviceIdText.IsStreetlight(id) || DeviceIdText.IsCloudReserved(id) || !ids.Add(id));
 
             (double lat, double lon) = SeoulDistricts.RandomPointIn(district, random);
             string address = "서울특별시 " + district.NameKo;

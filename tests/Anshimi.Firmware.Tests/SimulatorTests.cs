@@ -52,6 +52,16 @@ public sealed class SimulatorTests
     }
 
     [Fact]
+    public void Generated_devices_never_take_an_id_the_cloud_reserves()
+    {
+        // Seed 1 with 1,010 devices drew eight ids in 5E000000–5EFFFFFF, which the cloud refused to bind.
+        FleetFile fleet = FleetGenerator.Generate(1010, "gw-bench", Districts.Value, seed: 1, streetlights: 20);
+
+        Assert.DoesNotContain(fleet.Devices, d => DeviceIdText.IsCloudReserved(d.NumericId));
+        Assert.Equal(1030, fleet.Devices.Select(d => d.DeviceId).Distinct().Count());
+    }
+
+    [Fact]
     public void Same_seed_gives_same_places_but_fresh_secrets()
     {
         FleetFile a = FleetGenerator.Generate(5, "gw", Districts.Value, seed: 42);

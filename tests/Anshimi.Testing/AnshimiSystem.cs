@@ -41,6 +41,8 @@ public sealed class AnshimiSystemOptions
 
     /// <summary>Topics besides <c>probe/#</c> the probe users may read and write (e.g. a gateway's commands, to reach it around the cloud).</summary>
     public IList<string> ProbeTopics { get; } = [];
+    /// <summary>Mosquitto publishes its counters every second and the probe users may read them (<c>$SYS/broker/#</c>): what a benchmark weighs the broker's traffic with.</summary>
+    public bool BrokerStatistics { get; set; }
 
     /// <summary>Devices added to the generated fleet as given (e.g. streetlights placed along a test street).</summary>
     public IList<DeviceRecord> ExtraDevices { get; } = [];
@@ -143,6 +145,15 @@ public sealed class AnshimiSystem : IAsyncDisposable
             {
                 brokerOptions.AclLines.Add("topic readwrite " + topic);
             }
+            if (options.BrokerStatistics)
+            {
+                brokerOptions.AclLines.Add("topic read $SYS/broker/#");
+            }
+        }
+
+        if (options.BrokerStatistics)
+        {
+            brokerOptions.ExtraConfigLines.Add("sys_interval 1");
         }
 
         brokerOptions.ExtraConfigLines.Add("autosave_interval 1");

@@ -55,6 +55,8 @@ namespace Anshimi.Firmware.Ota
         private long _requestedAtMs;
         private bool _verified;
         private bool _subscribed;
+        private bool _trialReported;
+        private long _trialReportedAtMs;
 
         public UpdateClient(
             IUpdateLink link, BootResult boot, SlotLoader loader, ReleaseKeys keys, IFirmwareFiles files,
@@ -119,7 +121,7 @@ namespace Anshimi.Firmware.Ota
             }
             else if (record.OnTrial)
             {
-                Report(record.ActiveReleaseId, UpdateState.Trial, UpdateReason.None);
+                ReportTrial();
             }
             else if (record.Reason != UpdateReason.None)
             {
@@ -143,7 +145,7 @@ namespace Anshimi.Firmware.Ota
             }
         }
 
-        /// <summary>Subscribes again after a failed subscription, repeats an unanswered chunk request and ends a trial boot that ran out of time.</summary>
+        /// <summary>Subscribes again after a failed subscription, repeats an unanswered chunk request and an unanswered trial report, and ends a trial boot that ran out of time.</summary>
         public void Tick()
         {
             long now = _clock.MonotonicMs;
@@ -157,6 +159,12 @@ namespace Anshimi.Firmware.Ota
             if (_manifest != null && !_verified && _link.IsConnected && now - _requestedAtMs >= _settings.RequestRepeatMs)
             {
                 RequestWindow();
+            }
+
+            // A trial report lost on its way would leave the gateway waiting for it until the trial runs out.
+            if (_trialReported && _boot.Record.OnTrial && !RestartRequested && _link.IsConnected && now - _trialReportedAtMs >= _settings.RequestRepeatMs)
+            {
+                ReportTrial();
             }
 
             if (_boot.Record.OnTrial && !RestartRequested && now - _bootMs >= _settings.TrialTimeoutMs)
@@ -431,8 +439,15 @@ namespace Anshimi.Firmware.Ota
         private void OnTrialAccepted(byte[] releaseId)
         {
             LoaderRecord record = _boot.Record;
-            if (!record.OnTrial || !ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId) || _boot.Manifest == null)
+            if (!ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId) || _boot.Manifest == null)
             {
+                return;
+            }
+
+            if (!record.OnTrial)
+            {
+                // Confirmed already: the gateway accepts again because it never heard the confirmation.
+                Report(releaseId, UpdateState.Confirmed, UpdateReason.None);
                 return;
             }
 
@@ -624,6 +639,13 @@ namespace Anshimi.Firmware.Ota
             _windowEnd = _next + count;
             _requestedAtMs = _clock.MonotonicMs;
             _link.Send(UpdateMessage.EncodeChunkRequest(_releaseId, _next, count));
+        }
+
+        private void ReportTrial()
+        {
+            _trialReported = true;
+            _trialReportedAtMs = _clock.MonotonicMs;
+            Report(_boot.Record.ActiveReleaseId, UpdateState.Trial, UpdateReason.None);
         }
 
         private bool Report(byte[] releaseId, byte state, byte reason)

@@ -71,6 +71,41 @@ public sealed class DeviceUpdateTests : IDisposable
     }
 
     [Fact]
+    public void A_trial_or_confirmation_report_lost_on_its_way_is_sent_again_so_the_gateway_never_waits_for_the_trial_to_run_out()
+    {
+        _bell.AcceptTrials = false;
+        _bell.Offer(_v2);
+        _bell.Link.AcceptPublishes = false;
+        _bell.RestartIfAsked();
+        Assert.Equal("idle,offered,verified,activating", _bell.States);
+
+        // The trial report timed out after the restart; it goes again after the request repeat time.
+        _bell.Link.AcceptPublishes = true;
+        _bell.Clock.Advance(29_000);
+        _bell.Client.Tick();
+        _bell.Pump();
+        Assert.Equal("idle,offered,verified,activating", _bell.States);
+        _bell.Clock.Advance(1_000);
+        _bell.Client.Tick();
+        _bell.Pump();
+        Assert.Equal("idle,offered,verified,activating,trial", _bell.States);
+
+        // The confirmation is lost too: the gateway, still seeing a trial, accepts again and hears it this time.
+        _bell.Link.AcceptPublishes = false;
+        _bell.Deliver(UpdateMessage.EncodeRelease(UpdateMessage.TrialAccepted, _v2.Id));
+        Assert.False(_bell.Loader.ReadRecord().OnTrial);
+        _bell.Link.AcceptPublishes = true;
+        _bell.Deliver(UpdateMessage.EncodeRelease(UpdateMessage.TrialAccepted, _v2.Id));
+        Assert.Equal("idle,offered,verified,activating,trial,confirmed", _bell.States);
+
+        _bell.Clock.Advance(60_000);
+        _bell.Client.Tick();
+        _bell.Pump();
+        Assert.Equal("idle,offered,verified,activating,trial,confirmed", _bell.States);
+        Assert.Equal("1.1.0", _bell.Loader.ReadRecord().Floor.ToString());
+    }
+
+    [Fact]
     public void A_corrupted_chunk_is_asked_again_and_five_bad_copies_fail_the_download_with_the_old_slot_running()
     {
         int corrupted = 0;

@@ -183,7 +183,6 @@ public sealed class FirmwareLight
 /// </summary>
 public sealed class CarouselRig : IAsyncDisposable
 {
-
     private readonly HashSet<int> _answered = [];
 
     private CarouselRig(BleGateway gateway, ReleaseKey key)
