@@ -201,18 +201,12 @@ public sealed partial class AlarmPipeline(
         DateTimeOffset now = time.GetUtcNow();
         bool test = device.IsInWalkTest(now);
         uint downlinkCounter;
-        bool forwarded = false;
         using (GatewayTelemetry.Source.StartActivity("alarm.store"))
         {
             // The outbox sends every copy of the alarm as a child of this receipt, across restarts too.
             downlinkCounter = await store.AcceptAsync(
                 frame, payload, now, test, receive?.Id,
-                row =>
-                {
-                    DateTimeOffset? resendAt = outbox.TryPublishNow(row);
-                    forwarded = resendAt is not null;
-                    return resendAt;
-                },
+                outbox.TryPublishNow,
                 cancellationToken);
         }
 
@@ -222,11 +216,9 @@ public sealed partial class AlarmPipeline(
         supervision.Heard(device);
         health.ObserveEvent(device.Id, frame.EventCode, frame.Qualifier);
         metrics.AlarmStored();
-        if (!forwarded)
-        {
-            outboxSignal.Notify();
-        }
 
+        // Sent or not, the worker looks again: it must sleep until this row's resend, not its idle minute.
+        outboxSignal.Notify();
         LogAlarmAccepted(logger, key.ToString(), frame.EventCode, frame.Qualifier, frame.Zone, device.Profile, test);
 
         // Only now, with the alarm durable, may the device stop resending it. Handed to the downlink, never awaited:
