@@ -30,7 +30,7 @@ internal static class DeviceHost
             var link = new MqttLink(MqttSession.Create(MqttLink.OptionsFor(device, host, port)), device.NumericId);
             var button = new SimulatedButton(clock);
             var config = new BellConfig(device.NumericId, device.Key) { LongPressMs = 100, DebounceMs = 20, HeartbeatIntervalMs = 10_000 };
-            var timed = new TimedLink(link, (key, at) => output.WriteLine("SENT " + key + " " + at.UtcTicks.ToString(CultureInfo.InvariantCulture)));
+            var timed = new TimedLink(link, device.NumericId, device.Key, (key, at) => output.WriteLine("SENT " + key + " " + at.UtcTicks.ToString(CultureInfo.InvariantCulture)));
             var bell = new PanicBell(config, clock, button, new SimulatedLed(clock), new MemoryDeviceStorage(), timed, new PlatformHmacSha256(), new SeededRandom());
             bells.Add(device.DeviceId, (bell, button, link));
         }

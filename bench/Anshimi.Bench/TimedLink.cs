@@ -1,5 +1,6 @@
 using Anshimi.Firmware.Hal;
 using Anshimi.Protocol;
+using Anshimi.Protocol.Upstream;
 
 namespace Anshimi.Bench;
 
@@ -10,9 +11,11 @@ internal delegate void AlarmFrameSent(string key, DateTimeOffset at);
 /// Wraps a bell's link and notes when the firmware first hands each alarm frame to it: the
 /// "press" instant of the latency measurement (the deliberate-press threshold itself is excluded).
 /// </summary>
-internal sealed class TimedLink(IMqttLink inner, AlarmFrameSent sent) : IMqttLink
+internal sealed class TimedLink(IMqttLink inner, uint deviceId, byte[] frameKey, AlarmFrameSent sent) : IMqttLink
 {
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
+    private readonly FrameCodecV2 _v2 = new(new PlatformHmacSha256());
+    private readonly FrameKeySet _keys = new(new PlatformHmacSha256(), frameKey, 0);
 
     public bool IsConnected => inner.IsConnected;
 
@@ -25,7 +28,11 @@ internal sealed class TimedLink(IMqttLink inner, AlarmFrameSent sent) : IMqttLin
     public bool Publish(string topic, byte[] payload, bool qos1, int timeoutMs)
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        FrameReadResult frame = FrameCodec.ReadUnverified(payload, 0, payload.Length);
+
+        // A version-2 frame shows neither type nor counter: opened with the bell's own key, as its gateway does.
+        FrameReadResult frame = FrameCodecV2.IsVersion2(payload, 0, payload.Length)
+            ? _v2.Decode(payload, 0, payload.Length, FrameDirectionBit.Uplink, deviceId, _keys)
+            : FrameCodec.ReadUnverified(payload, 0, payload.Length);
         if (frame.IsOk && frame.Frame!.Type == FrameType.Alarm)
         {
             string key = DeviceIdText.Format(frame.Frame.DeviceId) + ":" + frame.Frame.Counter;
