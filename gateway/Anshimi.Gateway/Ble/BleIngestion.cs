@@ -23,6 +23,7 @@ public sealed class BleIngestion(
     AlarmStore alarms,
     LightStore lights,
     LightFanout fanout,
+    EscortKeyDelivery escortKeys,
     BleBroadcaster broadcaster,
     UplinkAuthenticator authenticator,
     DownlinkSealer sealer,
@@ -178,6 +179,11 @@ public sealed class BleIngestion(
         registry.RecordHeartbeat(device, frame.Counter, now);
         supervision.Heard(device);
         fanout.OnBeacon(device.Id, mode);
+        if (frame.Version == FrameCodecV2.Version)
+        {
+            escortKeys.OnBeacon(device.Id, FramePayloads.BeaconEscortEpoch(frame));
+        }
+
         return Beacon;
     }
 
