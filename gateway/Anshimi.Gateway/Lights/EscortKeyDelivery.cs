@@ -18,7 +18,8 @@ namespace Anshimi.Gateway.Lights;
 /// light as 13 version-2 downlinks of type 9 (escort key part) sealed under the light's downlink keys, one part at a time
 /// in the background of the broadcast rotation, each part with the next downlink counter of the light, cycling until the
 /// light's beacon shows the record's epoch. A light given two rotations at once (a new box during a changeover) gets
-/// the older first. Deliveries live in memory: the cloud sends the records again when the gateway reconnects.
+/// the older first. A light heard only in version 1 so far waits: it cannot open a type-9 part. Deliveries live in
+/// memory: the cloud sends the records again (protocol/README.md §10.1).
 /// </summary>
 public sealed partial class EscortKeyDelivery(
     DeviceRegistry registry,
@@ -33,9 +34,6 @@ public sealed partial class EscortKeyDelivery(
     ILogger<EscortKeyDelivery> logger)
 {
     public const string BadEscortKeys = "bad_escort_keys";
-
-    /// <summary>A light that speaks only version 1 cannot open a type-9 part.</summary>
-    public const string NotVersion2 = "escort_key_not_v2";
 
     /// <summary>A background part is refreshed at least this often, so an idle rotation keeps it on air.</summary>
     private static readonly TimeSpan PartLifetime = TimeSpan.FromMinutes(5);
@@ -76,12 +74,6 @@ public sealed partial class EscortKeyDelivery(
                     !string.Equals(light.Profile, LightFanout.LightProfile, StringComparison.Ordinal))
                 {
                     Reject(BadEscortKeys, "rotation " + envelope.Rotation + " names " + lightText + ", not a light of this gateway");
-                    continue;
-                }
-
-                if (light.FrameVersion != FrameCodecV2.Version)
-                {
-                    Reject(NotVersion2, light + " speaks version " + light.FrameVersion);
                     continue;
                 }
 
@@ -139,9 +131,14 @@ public sealed partial class EscortKeyDelivery(
             foreach ((uint lightId, List<Delivery> deliveries) in _pending)
             {
                 Delivery head = deliveries[0];
+                if (!registry.TryGet(lightId, out DeviceEntry light) || light.FrameVersion != FrameCodecV2.Version)
+                {
+                    continue;
+                }
+
                 if (!head.Started || broadcaster.HasAired(SlotKey(lightId)) || !broadcaster.TryGetTag(SlotKey(lightId), out _))
                 {
-                    due.Add((head.Light, head, head.NextPart));
+                    due.Add((light, head, head.NextPart));
                     head.NextPart = (head.NextPart + 1) % EscortKeyRecord.PartCount;
                     head.Started = true;
                 }
@@ -190,7 +187,7 @@ public sealed partial class EscortKeyDelivery(
                 return;
             }
 
-            deliveries.Add(new Delivery(light, rotation, epoch, record));
+            deliveries.Add(new Delivery(rotation, epoch, record));
             deliveries.Sort((a, b) => a.Rotation.CompareTo(b.Rotation));
 
             // A light needs at most the previous and the current rotation's keys.
@@ -270,10 +267,8 @@ public sealed partial class EscortKeyDelivery(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Escort keys receipt for rotation {Rotation} not published yet: {Error}")]
     private static partial void LogReceiptNotPublished(ILogger logger, long rotation, string error);
 
-    private sealed class Delivery(DeviceEntry light, long rotation, byte epoch, byte[] record)
+    private sealed class Delivery(long rotation, byte epoch, byte[] record)
     {
-        public DeviceEntry Light { get; } = light;
-
         public long Rotation { get; } = rotation;
 
         public byte Epoch { get; } = epoch;
