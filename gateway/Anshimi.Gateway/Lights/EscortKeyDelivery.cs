@@ -41,6 +41,7 @@ public sealed partial class EscortKeyDelivery(
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, List<Delivery>> _pending = [];
     private readonly Dictionary<uint, int> _heldEpoch = [];
+    private readonly Dictionary<uint, long> _heldRotation = [];
     private readonly Queue<EscortKeysReceiptEnvelope> _receipts = new();
 
     /// <summary>Lights with an escort key record not yet shown by their beacon.</summary>
@@ -107,17 +108,13 @@ public sealed partial class EscortKeyDelivery(
             }
 
             // The light holds this record: it and every older one are done.
+            _heldRotation[lightId] = deliveries[held].Rotation;
             deliveries.RemoveRange(0, held + 1);
             LogInstalled(logger, DeviceIdText.Format(lightId), epoch);
             if (deliveries.Count == 0)
             {
                 _pending.Remove(lightId);
                 broadcaster.Remove(SlotKey(lightId));
-            }
-            else
-            {
-                deliveries[0].NextPart = 0;
-                deliveries[0].Started = false;
             }
         }
     }
@@ -170,12 +167,26 @@ public sealed partial class EscortKeyDelivery(
         byte epoch = EscortKeyRecord.ReadEpoch(record, 0);
         lock (_lock)
         {
+            _pending.TryGetValue(light.Id, out List<Delivery>? deliveries);
             if (_heldEpoch.TryGetValue(light.Id, out int held) && held == epoch)
+            {
+                // The light holds this rotation's key already: an older rotation would only take its place as current.
+                _heldRotation[light.Id] = rotation;
+                if (deliveries is not null && deliveries.RemoveAll(delivery => delivery.Rotation <= rotation) > 0 && deliveries.Count == 0)
+                {
+                    _pending.Remove(light.Id);
+                    broadcaster.Remove(SlotKey(light.Id));
+                }
+
+                return;
+            }
+
+            if (_heldRotation.TryGetValue(light.Id, out long newest) && rotation <= newest)
             {
                 return;
             }
 
-            if (!_pending.TryGetValue(light.Id, out List<Delivery>? deliveries))
+            if (deliveries is null)
             {
                 deliveries = [];
                 _pending[light.Id] = deliveries;

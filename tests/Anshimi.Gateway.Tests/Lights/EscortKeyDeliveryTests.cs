@@ -75,6 +75,27 @@ public sealed class EscortKeyDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_light_that_already_holds_the_current_rotation_is_never_given_the_previous_one()
+    {
+        TestDevice light = _gateway.Lights[0];
+        EscortKeyDelivery delivery = _gateway.Harness.Get<EscortKeyDelivery>();
+        byte[] previous = EscortKeyRecord.Encode(Area, Epoch - 1, 100, [.. Enumerable.Range(0x10, 32).Select(i => (byte)i)]);
+        await HearBeaconAsync(light, 1, Epoch);
+
+        // During a changeover the cloud sends the previous rotation, then the current one, which the light holds.
+        await SendAsync(new EscortKeysEnvelope(6, [new EscortAreaKey("11215", Convert.ToHexString(previous), [DeviceIdText.Format(light.Id)])]));
+        Assert.Equal(1, delivery.PendingCount);
+        await SendAsync(new EscortKeysEnvelope(7, [new EscortAreaKey("11215", Convert.ToHexString(Record), [DeviceIdText.Format(light.Id)])]));
+        Assert.Equal(0, delivery.PendingCount);
+        await _gateway.RunAsync(TimeSpan.FromSeconds(2));
+        Assert.Null(_gateway.Harness.Get<BleBroadcaster>().OnAir);
+
+        // Sent again later (a refresh), the previous rotation stays away too.
+        await SendAsync(new EscortKeysEnvelope(6, [new EscortAreaKey("11215", Convert.ToHexString(previous), [DeviceIdText.Format(light.Id)])]));
+        Assert.Equal(0, delivery.PendingCount);
+    }
+
+    [Fact]
     public async Task Entries_the_gateway_cannot_read_are_counted_and_dropped_and_the_others_are_taken()
     {
         TestDevice light = _gateway.Lights[0];
