@@ -56,6 +56,14 @@ public sealed class EscortKeyDeliveryStore(StoreDatabase database)
                 """, ct, ("gateway", gatewayId), ("rotation", rotation), ("at", Text(at))) == 1,
             cancellationToken);
 
+    /// <summary>
+    /// The gateway came (back) online: it keeps deliveries in memory, so everything it receipted is sent to it again.
+    /// </summary>
+    public Task ForgetGatewayAsync(string gatewayId, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, ct) =>
+            await ExecuteAsync(connection, "DELETE FROM escort_key_deliveries WHERE gateway_id = @gateway;", ct, ("gateway", gatewayId)),
+            cancellationToken);
+
     /// <summary>Drops the rows of rotations before <paramref name="rotation"/>: no light takes their keys any more.</summary>
     public Task PurgeBeforeAsync(long rotation, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, ct) =>

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Anshimi.CloudBridge.Bindings;
 using Anshimi.CloudBridge.Ingress;
+using Anshimi.Mqtt;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
 using Microsoft.Extensions.Options;
@@ -21,13 +23,19 @@ public sealed partial class EscortKeyDistributor(
     DeviceBindingStore bindings,
     EscortKeyDeliveryStore deliveries,
     GatewayReplies replies,
+    MqttSession mqtt,
     IOptions<EscortOptions> options,
     TimeProvider time,
     ILogger<EscortKeyDistributor> logger) : BackgroundService
 {
     public const string LightProfile = "streetlight";
 
+    private static readonly byte[] Online = "online"u8.ToArray();
+
     private readonly RedeliveryPolicy _resend = new(options.Value.KeyResend, options.Value.KeyRefresh);
+
+    // Filled on the broker's thread, taken at the next check.
+    private readonly ConcurrentQueue<string> _cameOnline = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -36,6 +44,7 @@ public sealed partial class EscortKeyDistributor(
             return;
         }
 
+        mqtt.AddSubscription(Topics.GatewayStatus("+"), MqttQos.AtLeastOnce, OnGatewayStatusAsync);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -55,6 +64,12 @@ public sealed partial class EscortKeyDistributor(
     public async Task DistributeAsync(CancellationToken cancellationToken)
     {
         EscortKeySchedule schedule = advertiser.Schedule ?? throw new InvalidOperationException("Escorts:EscortKey is not configured.");
+        while (_cameOnline.TryPeek(out string? online))
+        {
+            await deliveries.ForgetGatewayAsync(online, cancellationToken);
+            _cameOnline.TryDequeue(out _);
+        }
+
         DateTimeOffset now = time.GetUtcNow();
         long minute = now.ToUnixTimeSeconds() / 60;
         uint delivered = schedule.DeliveredRotation(minute);
@@ -87,6 +102,17 @@ public sealed partial class EscortKeyDistributor(
         }
 
         await deliveries.PurgeBeforeAsync(signing, cancellationToken);
+    }
+
+    private Task OnGatewayStatusAsync(MqttMessage message, CancellationToken cancellationToken)
+    {
+        string[] levels = message.Topic.Split('/');
+        if (levels.Length == 5 && message.Topic == Topics.GatewayStatus(levels[3]) && message.Payload.AsSpan().SequenceEqual(Online))
+        {
+            _cameOnline.Enqueue(levels[3]);
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>The envelope of <paramref name="rotation"/> for one gateway's lights, one entry per district.</summary>

@@ -13,7 +13,8 @@ public sealed class EscortKeyDeliveryStoreOnPostgreSqlTests() : EscortKeyDeliver
 
 /// <summary>
 /// The cloud's record of the escort key envelopes sent to each gateway, on each storage engine, shared by two bridge
-/// instances: one of them claims each send, a receipt ends the re-sending, changed contents start it again.
+/// instances: one of them claims each send, a receipt ends the re-sending, changed contents or the gateway coming back
+/// online start it again.
 /// </summary>
 public abstract class EscortKeyDeliveryStoreTests(StorageProvider provider) : IAsyncLifetime
 {
@@ -57,5 +58,11 @@ public abstract class EscortKeyDeliveryStoreTests(StorageProvider provider) : IA
         await second.PurgeBeforeAsync(20431, ct);
         Assert.Null(await first.FindAsync("gw-a", 20430, ct));
         Assert.NotNull(await first.FindAsync("gw-a", 20431, ct));
+
+        // The gateway came back online having lost its deliveries: its rows go, so the next check sends again.
+        Assert.True(await first.ClaimSendAsync("gw-b", 20431, "lights-3", null, At.AddDays(1), ct));
+        await second.ForgetGatewayAsync("gw-a", ct);
+        Assert.Null(await first.FindAsync("gw-a", 20431, ct));
+        Assert.NotNull(await first.FindAsync("gw-b", 20431, ct));
     }
 }
