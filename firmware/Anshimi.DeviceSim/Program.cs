@@ -69,7 +69,7 @@ var brokerOption = new Option<string>("--broker") { Description = "MQTT 브로�
 var stateOption = new Option<DirectoryInfo>("--state") { Description = "장치 플래시 상태 폴더 per-device flash state directory", Required = true };
 var limitOption = new Option<int?>("--limit") { Description = "앞에서부터 N대만 실행 run only the first N devices" };
 var runDistrictsOption = new Option<FileInfo?>("--districts") { Description = "자치구 이름 표시용 GeoJSON (optional, for district names)" };
-var escortKeyOption = new Option<string?>("--escort-key") { Description = "귀가 마스터 키 the cloud bridge's escort master secret (Escorts:EscortKey), 64 hex digits; each streetlight is given its district's key (random when omitted)" };
+var escortKeyOption = new Option<string?>("--escort-key") { Description = "귀가 마스터 키 the cloud bridge's escort master secret (Escorts:EscortKey), 64 hex digits; the walkers seal with it, and without --airspace each streetlight is given its district's key from it (with a gateway, the gateway delivers it) (random when omitted)" };
 var airspaceOption = new Option<string?>("--airspace") { Description = "게이트웨이 BLE 모의 공간 the gateway's simulated BLE airspace hub host:port (its Gateway:Ble:AirspaceEndpoint); streetlights join it" };
 var factoryReleaseOption = new Option<FileInfo?>("--factory-release") { Description = "공장 출하 릴리스 a signed release (.arel, from anshimi-release pack) in slot a of every Wi-Fi bell: the bells run the loader and take updates" };
 var releaseKeyOption = new Option<string[]>("--release-key") { Description = "로더가 신뢰하는 릴리스 공개 키 a release public key the loader trusts, 64 hex or a .pub file (repeatable; with --factory-release)", DefaultValueFactory = _ => [] };

@@ -49,6 +49,9 @@ public sealed class SimulatedLight : IAsyncDisposable
 
     public void Start() => _host.Start();
 
+    /// <summary>The walker's phone advertises <paramref name="advertisement"/> (what the app fetched) until the next walk or advertisement.</summary>
+    public void PhoneAdvertises(byte[] advertisement) => _phone.Advertise(advertisement, advertisement.Length, PhoneAdvertisingIntervalMs);
+
     /// <summary>
     /// A walker with the app passes the light for <paramref name="duration"/>: the phone advertises the escort frame
     /// for the current minute, sealed for the light's district as the cloud seals it, and a fresh one each minute.
@@ -215,7 +218,11 @@ public static class StreetlightFleet
                 ? null
                 : AirspaceLink.Join(radio, airspace, line => report("[" + record.DeviceId + "] " + line));
             var board = new SimulatedStreetlight(config, clock, radio, new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
-            InstallEscortKeys(board, record, escortKeys);
+            if (link is null)
+            {
+                InstallEscortKeys(board, record, escortKeys);
+            }
+
             board.WasReset += () => report("[" + record.DeviceId + "] 워치독 재시작 watchdog reset: lamp to full, firmware rebooted");
             SimulatedBleRadio phone = air.CreateRadio(record.DeviceId + "-walker", x + SimulatedLight.WalkerDistanceMetres, y);
             lights.Add(new SimulatedLight(record, board, phone, escortKeys, ex => report("[" + record.DeviceId + "] 오류 error: " + ex.Message), link));
@@ -225,8 +232,9 @@ public static class StreetlightFleet
     }
 
     /// <summary>
-    /// What installing the light leaves in its flash: its district's escort keys of the previous and the current rotation
-    /// (protocol §10.1), as the cloud would deliver them. A light outside any district takes no escort.
+    /// Without a gateway's airspace nothing delivers escort keys (protocol §10.1): the simulator stands in for the gateway
+    /// and gives the light its district's records of the previous and the current rotation, as the delivery would. Joined
+    /// to a gateway, the light gets them over the air from the gateway instead. A light outside any district takes no escort.
     /// </summary>
     private static void InstallEscortKeys(SimulatedStreetlight board, DeviceRecord record, EscortKeySchedule schedule)
     {

@@ -9,6 +9,29 @@ namespace Anshimi.Protocol
         public const int Length = 2 + 1 + 4 + EscortKeySet.KeyLength;
         public const int KeyOffset = 7;
 
+        /// <summary>A record travels to a light in 13 version-2 downlinks of type 9 (<see cref="FrameType.EscortKeyPart"/>).</summary>
+        public const int PartCount = 13;
+
+        public const int PartDataLength = Length / PartCount;
+
+        /// <summary>A part's payload: epoch (1) ‖ part index 0–12 (1) ‖ the record's bytes [3·index, 3·index + 3).</summary>
+        public const int PartPayloadLength = 2 + PartDataLength;
+
+        /// <summary>The payload of part <paramref name="index"/> of <paramref name="record"/>.</summary>
+        public static byte[] Part(byte[] record, int index)
+        {
+            if (record == null || record.Length != Length || index < 0 || index >= PartCount)
+            {
+                throw new System.ArgumentException("a part of a whole record, index 0-12");
+            }
+
+            var payload = new byte[PartPayloadLength];
+            payload[0] = ReadEpoch(record, 0);
+            payload[1] = (byte)index;
+            System.Array.Copy(record, index * PartDataLength, payload, 2, PartDataLength);
+            return payload;
+        }
+
         public static void Write(ushort area, byte epoch, uint changeoverEndMinute, byte[] key, byte[] buffer, int offset)
         {
             if (key == null || key.Length != EscortKeySet.KeyLength || area == 0)

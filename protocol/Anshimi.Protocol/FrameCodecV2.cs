@@ -287,6 +287,8 @@ namespace Anshimi.Protocol
                     return FramePayloads.CommandPayloadLength;
                 case FrameType.Rekey:
                     return 1;
+                case FrameType.EscortKeyPart:
+                    return EscortKeyRecord.PartPayloadLength;
                 default:
                     return plainLength - UplinkPayloadOffset;
             }
@@ -321,7 +323,7 @@ namespace Anshimi.Protocol
                 length = UplinkPayloadOffset + payloadLength;
                 ok = payloadLength > FramePayloads.SnapshotHeaderLength && length <= MaxPlaintextLength;
             }
-            else if (type == FrameType.Alarm || type == FrameType.Heartbeat || type == FrameType.Beacon || type == FrameType.Ack || type == FrameType.Command || type == FrameType.Rekey)
+            else if (type == FrameType.Alarm || type == FrameType.Heartbeat || type == FrameType.Beacon || type == FrameType.Ack || type == FrameType.Command || type == FrameType.Rekey || type == FrameType.EscortKeyPart)
             {
                 length = direction == FrameDirectionBit.Uplink ? EventPlaintextLength : DownlinkPlaintextLength;
                 ok = payloadLength == PayloadLength(type, length);
@@ -345,7 +347,7 @@ namespace Anshimi.Protocol
         private static FrameError CheckContent(int direction, byte[] plain, int plainLength)
         {
             int type = plain[0];
-            if (type < (int)FrameType.Alarm || type > (int)FrameType.Rekey || type == (int)FrameType.Escort)
+            if (type < (int)FrameType.Alarm || type > (int)FrameType.EscortKeyPart || type == (int)FrameType.Escort)
             {
                 return FrameError.UnknownType;
             }
@@ -366,6 +368,11 @@ namespace Anshimi.Protocol
                 if (type == (int)FrameType.Rekey)
                 {
                     return FrameError.None;
+                }
+
+                if (type == (int)FrameType.EscortKeyPart)
+                {
+                    return plain[DownlinkPayloadOffset + 1] < EscortKeyRecord.PartCount ? FrameError.None : FrameError.FieldOutOfRange;
                 }
 
                 return FramePayloads.HasValidPayload(type, plain, DownlinkPayloadOffset, PayloadLength((FrameType)type, plainLength), 0, 0, 0)

@@ -39,6 +39,18 @@ namespace Anshimi.Protocol
             return new Frame(FrameType.Beacon, lightId, counter, ContactIdCode.None, ContactIdQualifier.None, 0, payload);
         }
 
+        /// <summary>
+        /// A version-2 beacon's zone field (§10.1): 0x100 + the epoch of the escort key the light holds as current, 0 while
+        /// it holds none; the gateway stops delivering a key once the light's beacon shows its epoch.
+        /// </summary>
+        public const ushort BeaconEscortKeyFlag = 0x100;
+
+        /// <summary>The escort key epoch a beacon reports, or -1 when it reports none.</summary>
+        public static int BeaconEscortEpoch(Frame beacon)
+        {
+            return (beacon.Zone & 0xFF00) == BeaconEscortKeyFlag ? beacon.Zone & 0xFF : -1;
+        }
+
         public static byte BeaconMode(Frame beacon)
         {
             return (byte)(beacon.Payload[0] & BeaconModeMask);

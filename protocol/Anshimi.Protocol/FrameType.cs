@@ -13,6 +13,9 @@ namespace Anshimi.Protocol
 
         /// <summary>Version 2 only: gateway → device, move the device's uplinks to a new key epoch (§10).</summary>
         Rekey = 8,
+
+        /// <summary>Version 2 only: gateway → streetlight, one of the 13 parts of its area's escort key record (§10.1).</summary>
+        EscortKeyPart = 9,
     }
 
     /// <summary>
@@ -28,10 +31,10 @@ namespace Anshimi.Protocol
             return type == FrameType.Alarm || type == FrameType.Heartbeat || type == FrameType.Beacon || type == FrameType.SnapshotChunk;
         }
 
-        /// <summary>Ack, command and (version 2) re-key: from a gateway to one device.</summary>
+        /// <summary>Ack, command and (version 2) re-key and escort key part: from a gateway to one device.</summary>
         public static bool IsFromGateway(FrameType type)
         {
-            return type == FrameType.Ack || type == FrameType.Command || type == FrameType.Rekey;
+            return type == FrameType.Ack || type == FrameType.Command || type == FrameType.Rekey || type == FrameType.EscortKeyPart;
         }
     }
 }

@@ -120,8 +120,9 @@ def hkdf(ikm, salt, info):
 
 UP, DOWN = 0, 1
 DIRECTION_NAMES = {UP: "uplink", DOWN: "downlink"}
-V2_DIRECTION = {"alarm": UP, "heartbeat": UP, "beacon": UP, "snapshot-chunk": UP, "ack": DOWN, "command": DOWN, "rekey": DOWN}
-TYPES_V2 = dict(TYPES, rekey=8)
+V2_DIRECTION = {"alarm": UP, "heartbeat": UP, "beacon": UP, "snapshot-chunk": UP, "ack": DOWN, "command": DOWN, "rekey": DOWN,
+                "escort-key-part": DOWN}
+TYPES_V2 = dict(TYPES, rekey=8, **{"escort-key-part": 9})
 
 
 def v2_keys(key_name, epoch):
@@ -353,6 +354,31 @@ escort_vectors = [
     escort_vector("escort-at-gateway", "a gateway reads the escort kind as no device frame of version 2 (bits 1-3 of byte 0)", good,
                   "unknown_type", receiver="gateway"),
 ]
+
+
+def key_part(record, index):
+    """Type 9, escort key part (section 10.1): epoch (1), part index 0-12 (1), the record's bytes [3 index, 3 index + 3)."""
+    return bytes([record[2], index]) + record[3 * index:3 * index + 3]
+
+
+RECORD = key_record(AREA, ROTATION)
+key_part_v2 = encode_v2("device-b", "escort-key-part", 90, 0, 0, 0, key_part(RECORD, 0))
+v2_vectors += [
+    valid_v2("v2-escort-key-part-first", "part 0 of 13 of the 광진구 key record of the rotation, for light 5100002A", "device-b", "escort-key-part",
+             LIGHT, 90, 0, 0, 0, key_part(RECORD, 0)),
+    valid_v2("v2-escort-key-part-last", "part 12 of 13: the last 3 bytes of the record's key", "device-b", "escort-key-part",
+             LIGHT, 102, 0, 0, 0, key_part(RECORD, 12)),
+    valid_v2("v2-beacon-escort-key", "streetlight beacon on its schedule reporting the escort key epoch it holds (zone 0x100 + epoch)", "device-b",
+             "beacon", LIGHT, 301, 0, 0, 0x100 | (ROTATION & 0xFF), bytes([0x00, 30])),
+    invalid_v2("v2-escort-key-part-index", "a sealed escort key part with index 13", "device-b", LIGHT,
+               encode_v2("device-b", "escort-key-part", 91, 0, 0, 0, bytes([RECORD[2], 13]) + RECORD[:3]), "field_out_of_range", "light"),
+    invalid_v2("v2-escort-key-part-replayed", "a recorded escort key part below the light's floor (counter 95 accepted)", "device-b", LIGHT,
+               key_part_v2, "replayed", "light", floor=(0, 95)),
+    invalid_v2("v2-escort-key-part-bad-tag", "an escort key part with its last tag byte flipped", "device-b", LIGHT,
+               key_part_v2[:-1] + bytes([key_part_v2[-1] ^ 0x01]), "bad_tag", "light"),
+    invalid_v2("v2-escort-key-part-at-gateway", "an escort key part heard by a gateway", "device-b", LIGHT, key_part_v2, "wrong_direction", "gateway"),
+]
+
 escort = {
     "master": ESCORT_MASTER.hex(), "rotationPeriodMinutes": ROTATION_MINUTES, "changeoverMinutes": CHANGEOVER_MINUTES,
     "light": {"area": AREA, "current": ROTATION, "previous": ROTATION - 1},

@@ -47,6 +47,7 @@ public sealed class EnvelopeSpecTests
     [InlineData("site", typeof(SiteInfo))]
     [InlineData("event", typeof(ContactIdEvent))]
     [InlineData("health", typeof(DeviceHealth))]
+    [InlineData("escort-key", typeof(EscortAreaKey))]
     public void Every_field_of_the_shared_objects_is_specified(string name, Type type)
     {
         Dictionary<string, (string Type, string Required)> coded = Fields(type).ToDictionary();
@@ -84,12 +85,12 @@ public sealed class EnvelopeSpecTests
         if (type == typeof(string))
         {
             // Hex is a string the spec says more about: the frame, a key or a hash.
-            return jsonName is "frame" or "frameKey" or "sha256" or "signature" ? "hex" : "string";
+            return jsonName is "frame" or "frameKey" or "sha256" or "signature" or "recordHex" ? "hex" : "string";
         }
 
         return type switch
         {
-            _ when type == typeof(int) || type == typeof(uint) => "integer",
+            _ when type == typeof(int) || type == typeof(uint) || type == typeof(long) => "integer",
             _ when type == typeof(double) => "number",
             _ when type == typeof(bool) => "boolean",
             _ when type == typeof(DateTimeOffset) => "date-time",
@@ -98,6 +99,7 @@ public sealed class EnvelopeSpecTests
             _ when type == typeof(SiteInfo) => "site",
             _ when type == typeof(ContactIdEvent) => "event",
             _ when type == typeof(DeviceHealth) => "health",
+            _ when type == typeof(IReadOnlyList<EscortAreaKey>) => "escort-key[]",
             _ => throw new InvalidOperationException("no spec type for " + type + " (" + property.DeclaringType!.Name + "." + property.Name + ")"),
         };
     }

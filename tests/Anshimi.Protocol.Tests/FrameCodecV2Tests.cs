@@ -223,6 +223,7 @@ public sealed class FrameCodecV2Tests
         "command" => FrameType.Command,
         "snapshot-chunk" => FrameType.SnapshotChunk,
         "rekey" => FrameType.Rekey,
+        "escort-key-part" => FrameType.EscortKeyPart,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown frame type in vector file"),
     };
 }

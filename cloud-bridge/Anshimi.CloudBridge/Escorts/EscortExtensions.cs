@@ -9,7 +9,8 @@ namespace Anshimi.CloudBridge.Escorts;
 public static class EscortExtensions
 {
     /// <summary>
-    /// Registers the streetlight directory, escort planner, sessions, emergency reports and the light-outcome handler.
+    /// Registers the streetlight directory, escort planner, sessions, emergency reports, the light-outcome handler and the
+    /// delivery of the districts' escort keys to the gateways.
     /// </summary>
     public static WebApplicationBuilder AddEscorts(this WebApplicationBuilder builder)
     {
@@ -20,6 +21,8 @@ public static class EscortExtensions
             .Validate(o => EscortAdvertiser.IsValidSetting(o.EscortKey), "Escorts:EscortKey must be 64 hex digits (32 bytes) or empty.")
             .Validate(o => Anshimi.Protocol.Upstream.EscortKeySchedule.IsValid(o.KeyRotationPeriod, o.KeyChangeover),
                 "Escorts:KeyRotationPeriod (≥ 2 min) and Escorts:KeyChangeover (≥ 1 min, below the period) must be whole minutes.")
+            .Validate(o => o.KeyDeliveryCheck > TimeSpan.Zero && o.KeyResend > TimeSpan.Zero && o.KeyRefresh >= o.KeyResend,
+                "Escorts:KeyDeliveryCheck and Escorts:KeyResend must be positive, Escorts:KeyRefresh at least Escorts:KeyResend.")
             .Validate(o => o.NearRadiusMetres > 0 && o.AheadMetres >= 0 && o.AheadCorridorMetres > 0 && o.OffRouteMetres > 0,
                 "Escorts: distances must be positive.")
             .Validate(o => o.HoldSeconds is > 0 and <= ushort.MaxValue && o.RefreshMarginSeconds >= 0 && o.RefreshMarginSeconds < o.HoldSeconds,
@@ -44,6 +47,10 @@ public static class EscortExtensions
             LightMetrics.Register(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<MqttLightCommandPublisher>(), outcomes);
             return outcomes;
         });
+        services.AddSingleton(sp => new EscortKeyDeliveryStore(sp.GetRequiredService<StoreDatabases>().Get(StoreFile.Escorts)));
+        services.AddSingleton<EscortKeyDistributor>();
+        services.AddHostedService(sp => sp.GetRequiredService<EscortKeyDistributor>());
+        services.AddGatewayEnvelopeHandler<EscortKeysReceiptHandler>();
         services.AddSingleton<EscortSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<EscortSweeper>());
         services.AddGatewayEnvelopeHandler<LightOutcomeHandler>();

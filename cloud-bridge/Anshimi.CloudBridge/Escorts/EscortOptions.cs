@@ -23,6 +23,15 @@ public sealed class EscortOptions
     /// </summary>
     public TimeSpan KeyChangeover { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>How often the cloud checks whether a gateway's escort keys are due (protocol §10.1).</summary>
+    public TimeSpan KeyDeliveryCheck { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>An escort key envelope not receipted is sent again after this, then after twice as long, up to <see cref="KeyRefresh"/>.</summary>
+    public TimeSpan KeyResend { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A receipted escort key envelope is sent again after this, for a gateway that restarted meanwhile.</summary>
+    public TimeSpan KeyRefresh { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Lights this close to the walker are lit.</summary>
     public double NearRadiusMetres { get; set; } = 30;
 

@@ -76,6 +76,9 @@ namespace Anshimi.Firmware.Streetlight
         private readonly byte[] _frame = new byte[FrameCodec.MaxFlaglessAdvertisedFrameLength];
         private readonly byte[] _plaintext = new byte[FrameCodecV2.DownlinkPlaintextLength];
         private byte _requestedEpoch;
+        private readonly byte[] _keyParts = new byte[EscortKeyRecord.Length];
+        private int _keyPartsMask;
+        private byte _keyPartsEpoch;
         private readonly byte[] _advertisement = new byte[BleAdvertisement.MaxLegacyDataLength];
         private readonly byte[] _beaconPayload = new byte[FramePayloads.BeaconPayloadLength];
         private readonly byte[] _modeImage = new byte[6];
@@ -215,6 +218,9 @@ namespace Anshimi.Firmware.Streetlight
         public int CommandsAccepted { get; private set; }
 
         public int EscortAdvertsAccepted { get; private set; }
+
+        /// <summary>Escort key records assembled from the gateway's 13 parts and installed.</summary>
+        public int EscortKeysInstalled { get; private set; }
 
         /// <summary>The area whose escorts this light takes (from its escort key; 0 before it holds one).</summary>
         public ushort EscortArea
@@ -439,7 +445,8 @@ namespace Anshimi.Firmware.Streetlight
 
         /// <summary>
         /// A version-2 downlink: opened under the light's downlink keys (one HMAC to resolve its id), its (epoch, counter)
-        /// above the floor written ahead in flash before it acts; a command acts, a re-key moves the beacons' epoch.
+        /// above the floor written ahead in flash before it acts; a command acts, a re-key moves the beacons' epoch, an
+        /// escort key part is kept until its record is whole.
         /// </summary>
         private void HandleSealedDownlink(int frameOffset, int frameLength, long now)
         {
@@ -465,7 +472,7 @@ namespace Anshimi.Firmware.Streetlight
             }
 
             FrameType type = FrameCodecV2.ReadType(_plaintext);
-            if (type != FrameType.Command && type != FrameType.Rekey)
+            if (type != FrameType.Command && type != FrameType.Rekey && type != FrameType.EscortKeyPart)
             {
                 RejectedMalformed++;
                 return;
@@ -500,7 +507,51 @@ namespace Anshimi.Firmware.Streetlight
                 return;
             }
 
+            if (type == FrameType.EscortKeyPart)
+            {
+                CollectEscortKeyPart(payload);
+                return;
+            }
+
             ApplyCommand(_plaintext[payload], BigEndian.ReadUInt16(_plaintext, payload + 1), now);
+        }
+
+        /// <summary>
+        /// Keeps one authentic part of an escort key record (§10.1): the parts of one epoch, a part of another epoch
+        /// starts over; the record is installed when all 13 are in. The codec has checked the index is 0–12.
+        /// </summary>
+        private void CollectEscortKeyPart(int payload)
+        {
+            byte epoch = _plaintext[payload];
+            int index = _plaintext[payload + 1];
+            if (_keyPartsMask == 0 || epoch != _keyPartsEpoch)
+            {
+                _keyPartsMask = 0;
+                _keyPartsEpoch = epoch;
+            }
+
+            System.Array.Copy(_plaintext, payload + 2, _keyParts, index * EscortKeyRecord.PartDataLength, EscortKeyRecord.PartDataLength);
+            _keyPartsMask |= 1 << index;
+            if (_keyPartsMask != (1 << EscortKeyRecord.PartCount) - 1)
+            {
+                return;
+            }
+
+            _keyPartsMask = 0;
+            if (EscortKeyRecord.ReadEpoch(_keyParts, 0) != epoch)
+            {
+                RejectedMalformed++;
+                return;
+            }
+
+            if (InstallEscortKey(_keyParts, 0))
+            {
+                EscortKeysInstalled++;
+            }
+            else if (EscortKeyRecord.ReadArea(_keyParts, 0) == 0)
+            {
+                RejectedMalformed++;
+            }
         }
 
         private void ApplyCommand(byte mode, ushort holdSeconds, long now)
@@ -772,7 +823,8 @@ namespace Anshimi.Firmware.Streetlight
             }
 
             uint counter = _counter.Next();
-            int frameLength = _seal.Seal(FrameType.Beacon, counter, ContactIdCode.None, ContactIdQualifier.None, 0, _beaconPayload, 0, _beaconPayload.Length, _frame, 0);
+            ushort escortKey = _seal.Version == FrameCodecV2.Version && _escortKeys.Area != 0 ? (ushort)(FramePayloads.BeaconEscortKeyFlag | _escortKeys.Epoch) : (ushort)0;
+            int frameLength = _seal.Seal(FrameType.Beacon, counter, ContactIdCode.None, ContactIdQualifier.None, escortKey, _beaconPayload, 0, _beaconPayload.Length, _frame, 0);
             int advertisementLength = BleAdvertisement.Write(_frame, 0, frameLength, _seal.AdvertisesFlags, _advertisement, 0);
             if (!_counter.StorageHealthy)
             {

@@ -6,14 +6,17 @@ namespace Anshimi.Gateway.Ble;
 /// <summary>
 /// Shares the gateway's one advertising slot among its downlink frames (light commands, acks to BLE-only bells):
 /// each <see cref="StepAsync"/> puts the next frame in turn on air, so every pending frame is broadcast for one
-/// <see cref="BleOptions.Dwell"/> per round. Thread-safe.
+/// <see cref="BleOptions.Dwell"/> per round. Background frames (escort key parts) go on air only in steps where no other
+/// frame is waiting, so they never delay an ack or a light command. Thread-safe.
 /// </summary>
 public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider time)
 {
     private readonly Lock _lock = new();
     private readonly List<string> _order = [];
+    private readonly List<string> _background = [];
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private int _next;
+    private int _nextBackground;
     private byte[]? _onAir;
 
     /// <summary>What goes on air when no downlink frame is waiting (the streetlights' firmware carousel), or null.</summary>
@@ -43,16 +46,17 @@ public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider ti
     }
 
     /// <summary>Puts (or replaces) the advertisement under <paramref name="key"/> into the rotation until <paramref name="until"/>.</summary>
-    public void Put(string key, byte[] advertisingData, DateTimeOffset until, uint tag = 0)
+    public void Put(string key, byte[] advertisingData, DateTimeOffset until, uint tag = 0) => Put(key, advertisingData, until, tag, background: false);
+
+    /// <summary>Puts (or replaces) a background advertisement: on air only when no other one is waiting.</summary>
+    public void PutBackground(string key, byte[] advertisingData, DateTimeOffset until) => Put(key, advertisingData, until, 0, background: true);
+
+    /// <summary>Whether the advertisement under <paramref name="key"/> has been on air since it was put.</summary>
+    public bool HasAired(string key)
     {
         lock (_lock)
         {
-            if (!_slots.ContainsKey(key))
-            {
-                _order.Add(key);
-            }
-
-            _slots[key] = new Slot(advertisingData, until, tag);
+            return _slots.TryGetValue(key, out Slot? slot) && slot.Aired;
         }
     }
 
@@ -60,15 +64,38 @@ public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider ti
     {
         lock (_lock)
         {
-            if (_slots.Remove(key))
+            if (_slots.Remove(key, out Slot? slot))
             {
-                int index = _order.IndexOf(key);
-                _order.RemoveAt(index);
-                if (index < _next)
+                List<string> order = slot.Background ? _background : _order;
+                int index = order.IndexOf(key);
+                order.RemoveAt(index);
+                if (slot.Background && index < _nextBackground)
+                {
+                    _nextBackground--;
+                }
+                else if (!slot.Background && index < _next)
                 {
                     _next--;
                 }
             }
+        }
+    }
+
+    private void Put(string key, byte[] advertisingData, DateTimeOffset until, uint tag, bool background)
+    {
+        lock (_lock)
+        {
+            if (_slots.TryGetValue(key, out Slot? old) && old.Background != background)
+            {
+                Remove(key);
+            }
+
+            if (!_slots.ContainsKey(key))
+            {
+                (background ? _background : _order).Add(key);
+            }
+
+            _slots[key] = new Slot(advertisingData, until, tag, background);
         }
     }
 
@@ -91,22 +118,35 @@ public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider ti
         lock (_lock)
         {
             DateTimeOffset now = time.GetUtcNow();
-            foreach (string expired in _order.Where(key => _slots[key].Until <= now).ToList())
+            foreach (string expired in _order.Concat(_background).Where(key => _slots[key].Until <= now).ToList())
             {
                 Remove(expired);
             }
 
             wasOnAir = _onAir is not null;
-            if (_order.Count == 0)
+            Slot? slot = null;
+            if (_order.Count > 0)
             {
-                // Only an otherwise idle slot carries the firmware carousel: commands and acks never wait for it.
-                data = Idle?.Invoke();
+                _next %= _order.Count;
+                slot = _slots[_order[_next]];
+                _next++;
+            }
+            else if (_background.Count > 0)
+            {
+                _nextBackground %= _background.Count;
+                slot = _slots[_background[_nextBackground]];
+                _nextBackground++;
+            }
+
+            data = slot?.Data;
+            if (slot is not null)
+            {
+                slot.Aired = true;
             }
             else
             {
-                _next %= _order.Count;
-                data = _slots[_order[_next]].Data;
-                _next++;
+                // Only an otherwise idle slot carries the firmware carousel: commands, acks and key parts never wait for it.
+                data = Idle?.Invoke();
             }
 
             _onAir = data;
@@ -122,5 +162,8 @@ public sealed class BleBroadcaster(IOptions<BleOptions> options, TimeProvider ti
         }
     }
 
-    private sealed record Slot(byte[] Data, DateTimeOffset Until, uint Tag);
+    private sealed record Slot(byte[] Data, DateTimeOffset Until, uint Tag, bool Background)
+    {
+        public bool Aired { get; set; }
+    }
 }

@@ -24,6 +24,7 @@ public sealed class BleIngestion(
     LightStore lights,
     LightFanout fanout,
     Firmware.LightCarousel carousel,
+    EscortKeyDelivery escortKeys,
     BleBroadcaster broadcaster,
     UplinkAuthenticator authenticator,
     DownlinkSealer sealer,
@@ -186,6 +187,11 @@ public sealed class BleIngestion(
         registry.RecordHeartbeat(device, frame.Counter, now);
         supervision.Heard(device);
         fanout.OnBeacon(device.Id, mode);
+        if (frame.Version == FrameCodecV2.Version)
+        {
+            escortKeys.OnBeacon(device.Id, FramePayloads.BeaconEscortEpoch(frame));
+        }
+
         return Beacon;
     }
 

@@ -20,6 +20,7 @@ public sealed partial class BleRadio(
     BleIngestion ingestion,
     BleBroadcaster broadcaster,
     LightFanout fanout,
+    EscortKeyDelivery escortKeys,
     LightStore lights,
     BleMetrics metrics,
     IOptions<BleOptions> options,
@@ -104,6 +105,7 @@ public sealed partial class BleRadio(
     public async Task StepAsync(CancellationToken cancellationToken)
     {
         await fanout.TickAsync(cancellationToken);
+        await escortKeys.TickAsync(cancellationToken);
         if (_transport is { State: BleTransportState.Ready } transport)
         {
             await broadcaster.StepAsync(transport, cancellationToken);

@@ -20,6 +20,7 @@ public static class BleServiceCollectionExtensions
         services.AddSingleton<BleBroadcaster>();
         services.AddSingleton<LightStore>();
         services.AddSingleton<LightFanout>();
+        services.AddSingleton<EscortKeyDelivery>();
         services.AddSingleton<BleIngestion>();
         services.AddSingleton<BleRadio>();
         services.AddHostedService(sp => sp.GetRequiredService<BleRadio>());

@@ -11,7 +11,7 @@ namespace Anshimi.Gateway.Upstream;
 
 /// <summary>
 /// Envelopes from the cloud bridge on the gateway's commands topic: alarm receipts clear the outbox,
-/// operator acknowledgements go to the bell, light commands to the streetlight fan-out, firmware offers, parts and
+/// operator acknowledgements go to the bell, light commands to the streetlight fan-out, escort keys to the lights, firmware offers, parts and
 /// cancels to the firmware distribution. Malformed or unknown envelopes are counted and dropped.
 /// </summary>
 public sealed partial class CloudCommands(
@@ -19,6 +19,7 @@ public sealed partial class CloudCommands(
     OperatorAckRelay relay,
     TroubleOutbox troubles,
     LightFanout lights,
+    EscortKeyDelivery escortKeys,
     FirmwareDistribution firmware,
     SnapshotAssembler snapshots,
     DeviceStatusReporter statuses,
@@ -49,6 +50,9 @@ public sealed partial class CloudCommands(
                 break;
             case LightCommandEnvelope lightCommand:
                 await lights.SubmitAsync(lightCommand, cancellationToken);
+                break;
+            case EscortKeysEnvelope keys:
+                await escortKeys.SubmitAsync(keys, cancellationToken);
                 break;
             case FirmwareOfferEnvelope offer:
                 await firmware.OfferAsync(offer, cancellationToken);

@@ -68,6 +68,13 @@ public static class EnvelopeSerializer
             return false;
         }
 
+        if (envelope is EscortKeysEnvelope keys && keys.Keys.Any(key => key is null || key.Lights is null || key.Lights.Any(light => light is null)))
+        {
+            error = "escort keys name a null key or light";
+            envelope = null;
+            return false;
+        }
+
         if (envelope is FirmwareOfferEnvelope offer && offer.Devices.Any(device => device is null))
         {
             error = "firmware offer names a null device";

@@ -34,6 +34,8 @@ public sealed record ContactIdEvent(
 [JsonDerivedType(typeof(FirmwarePartEnvelope), "firmware-part")]
 [JsonDerivedType(typeof(FirmwareCancelEnvelope), "firmware-cancel")]
 [JsonDerivedType(typeof(FirmwareStateEnvelope), "firmware-state")]
+[JsonDerivedType(typeof(EscortKeysEnvelope), "escort-keys")]
+[JsonDerivedType(typeof(EscortKeysReceiptEnvelope), "escort-keys-receipt")]
 public abstract record Envelope
 {
     /// <summary>Envelope schema version.</summary>
@@ -293,3 +295,22 @@ public sealed record FirmwareStateEnvelope(
     [property: JsonPropertyName("floor")] string? Floor,
     [property: JsonPropertyName("board")] string? Board,
     [property: JsonPropertyName("at")] DateTimeOffset At) : Envelope;
+
+/// <summary>
+/// Cloud → gateway (protocol/README.md §10.1): the escort key records of rotation <see cref="Rotation"/> for the districts
+/// of the gateway's lights, each for the lights listed; sent until the gateway's <see cref="EscortKeysReceiptEnvelope"/>.
+/// </summary>
+public sealed record EscortKeysEnvelope(
+    [property: JsonPropertyName("rotation")] long Rotation,
+    [property: JsonPropertyName("keys")] IReadOnlyList<EscortAreaKey> Keys) : Envelope;
+
+/// <summary>One district's key record (<c>EscortKeyRecord</c>, 39 bytes as 78 hex digits) and the lights that take it.</summary>
+public sealed record EscortAreaKey(
+    [property: JsonPropertyName("area")] string Area,
+    [property: JsonPropertyName("recordHex")] string RecordHex,
+    [property: JsonPropertyName("lights")] IReadOnlyList<string> Lights);
+
+/// <summary>Gateway → cloud: the gateway took the <see cref="EscortKeysEnvelope"/> of <see cref="Rotation"/>; the cloud stops re-sending it.</summary>
+public sealed record EscortKeysReceiptEnvelope(
+    [property: JsonPropertyName("gatewayId")] string GatewayId,
+    [property: JsonPropertyName("rotation")] long Rotation) : Envelope;

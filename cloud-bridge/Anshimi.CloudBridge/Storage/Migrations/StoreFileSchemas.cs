@@ -242,3 +242,21 @@ public sealed class SharedWalks : ForwardOnlyMigration
             .AddColumn("version").AsInt64().NotNullable().WithDefaultValue(0)
             .AddColumn("walk").AsString().Nullable();
 }
+
+/// <summary>
+/// escorts: each gateway's escort key envelope of each rotation, what it held (a hash of its districts and lights), when
+/// it was last sent and whether the gateway receipted it, so every instance re-sends only what is unreceipted or changed.
+/// </summary>
+[Migration(2026_12_07_73, "escort key deliveries")]
+[FluentMigrator.Tags("escorts")]
+public sealed class EscortKeyDeliveries : ForwardOnlyMigration
+{
+    public override void Up() =>
+        Create.Table("escort_key_deliveries")
+            .WithColumn("gateway_id").AsString().NotNullable().PrimaryKey()
+            .WithColumn("rotation").AsInt64().NotNullable().PrimaryKey()
+            .WithColumn("contents").AsString().NotNullable()
+            .WithColumn("attempts").AsInt32().NotNullable()
+            .WithColumn("sent_at").AsString().NotNullable()
+            .WithColumn("receipted_at").AsString().Nullable();
+}
