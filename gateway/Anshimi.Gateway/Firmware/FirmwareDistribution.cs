@@ -372,7 +372,9 @@ public sealed partial class FirmwareDistribution(
             }
             else if (report.State == UpdateState.Trial)
             {
-                known.TrialSince = time.GetUtcNow();
+                // A repeated trial report (the device did not hear the acceptance) keeps the trial's start: the frame
+                // heard since then still counts, and the acceptance goes again at once.
+                known.TrialSince ??= time.GetUtcNow();
                 known.LastSentAt = DateTimeOffset.MinValue;
             }
 
