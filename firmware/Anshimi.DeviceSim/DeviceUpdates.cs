@@ -65,8 +65,8 @@ public sealed class SimulatedFirmwareOptions
 
 /// <summary>
 /// One simulated bell's loader and update client on its simulated flash (its state directory): the real
-/// <see cref="SlotLoader"/>, <see cref="UpdateClient"/>, <see cref="FlashFiles"/> and records, with only the start of the
-/// slot's image simulated (<see cref="SimulatedApplicationStarter"/>). Messages on the bell's update topic are queued
+/// <see cref="SlotLoader"/>, <see cref="UpdateClient"/>, <see cref="FlashFiles"/> and <see cref="FlashStorage"/> on the
+/// bell's simulated power, with only the start of the slot's image simulated (<see cref="SimulatedApplicationStarter"/>). Messages on the bell's update topic are queued
 /// from the network thread and handled on the update loop; a restart the client asks for restarts the whole bell.
 /// </summary>
 public sealed class DeviceUpdates : IDisposable, IUpdateHold
@@ -86,13 +86,15 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
     private bool _wasConnected;
     private bool _restarting;
 
-    public DeviceUpdates(DeviceRecord record, string statePath, MqttLink link, IClock clock, SimulatedFirmwareOptions options, Func<bool> holds, Action restart, Action<Exception> onError)
+    /// <param name="power">The bell's simulated power: a cut stops the loader and the client at that flash write.</param>
+    /// <exception cref="PowerCutException">The power went away while the loader booted.</exception>
+    public DeviceUpdates(DeviceRecord record, string statePath, MqttLink link, IClock clock, SimulatedFirmwareOptions options, Func<bool> holds, Action restart, Action<Exception> onError, PowerCut power)
     {
         _link = link;
         _holds = holds;
         _restart = restart;
-        var records = new FileDeviceStorage(statePath);
-        var files = new FlashFiles(statePath, DriveBytes);
+        var records = new PowerCutFlash(statePath, power);
+        var files = new PowerCutFiles(new FlashFiles(statePath, DriveBytes), power);
         var keys = new ReleaseKeys([.. options.TrustedKeys]);
         var loader = new SlotLoader(records, files, keys);
         if (SimulatedLoader.IsFactoryFresh(files, records))
@@ -105,7 +107,7 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
         _updates = new MqttUpdateLink(link, record.NumericId, PublishTimeoutMs);
         _client = new UpdateClient(_updates, Boot, loader, keys, files, records, clock, this, Board, record.Profile, options.Settings);
         _link.MessageReceived += OnMessage;
-        _loop = new DeviceLoop("ota-" + record.DeviceId, Tick, 20, onError);
+        _loop = new DeviceLoop("ota-" + record.DeviceId, Tick, 20, onError, power);
     }
 
     public BootResult Boot { get; }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Doorbell;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
@@ -26,7 +27,7 @@ public sealed class SimulatedDoorbell : IAsyncDisposable
         Parts = new SimulatedDoorbellParts(clock, new SimulatedCamera(record.NumericId, clock));
         var config = new DoorbellConfig(record.NumericId, record.Key);
         configure?.Invoke(config);
-        var storage = new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId));
+        var storage = new FlashStorage(Path.Combine(stateRoot, record.DeviceId));
         Doorbell = Parts.PowerOn(config, storage, link, new PlatformHmacSha256(), new SeededRandom());
         _loop = new DeviceLoop("doorbell-" + record.DeviceId, Doorbell.Tick, onError: onError);
     }

@@ -15,7 +15,8 @@ namespace Anshimi.DeviceSim;
 /// One bell of the fleet with its profile's simulated parts (buttons, LED, lid switch, battery ADC, voice
 /// module on a UART, BLE radio on the fleet's in-process air, watchdog, deep sleep) and, for Wi-Fi
 /// profiles, its own broker session. A battery bell that goes to deep sleep is stopped and, like the chip,
-/// started afresh from its flash when its timer, button or lid switch wakes it.
+/// started afresh from its flash when its timer, button or lid switch wakes it. Its flash is the device's own adapters
+/// on its state directory, on a simulated power supply (<see cref="Power"/>) a test can cut at any flash write.
 /// </summary>
 public sealed class SimulatedDevice : IAsyncDisposable
 {
@@ -62,6 +63,9 @@ public sealed class SimulatedDevice : IAsyncDisposable
     }
 
     public DeviceRecord Record { get; }
+
+    /// <summary>The bell's power supply: a cut planned on it stops the chip at that flash write until <see cref="PowerCycle"/>.</summary>
+    public PowerCut Power { get; } = new();
 
     /// <summary>The bell's loader and update client, when it runs them.</summary>
     public DeviceUpdates? Updates
@@ -122,10 +126,14 @@ public sealed class SimulatedDevice : IAsyncDisposable
         }
     }
 
-    /// <summary>Presses the panic button; a sleeping battery bell wakes on it.</summary>
-    /// <summary>The power goes away and comes back: the chip starts again from what its flash holds, mid-write or not.</summary>
-    public void PowerCycle() => Restart(WakeCause.PowerOn);
+    /// <summary>The power goes away, unless a planned cut already took it, and comes back: the chip starts again from what its flash holds.</summary>
+    public void PowerCycle()
+    {
+        Power.Restore();
+        Restart(WakeCause.PowerOn);
+    }
 
+    /// <summary>Presses the panic button; a sleeping battery bell wakes on it.</summary>
     public void Press(int holdMs)
     {
         Button.Press(holdMs);
@@ -218,12 +226,12 @@ public sealed class SimulatedDevice : IAsyncDisposable
             Watchdog = _watchdog,
             Sleep = sleep,
         };
-        var storage = new FileDeviceStorage(_statePath);
+        var storage = new PowerCutFlash(_statePath, Power);
         var bell = new PanicBell(Config(), _clock, Button, Led, storage, Link, new PlatformHmacSha256(), new SeededRandom(), peripherals);
         _updates = _firmware is null || Link is null
             ? null
-            : new DeviceUpdates(Record, _statePath, Link, _clock, _firmware, () => bell.PendingAlarmCount > 0, () => Restart(WakeCause.PowerOn), _onError);
-        return new BellHost(bell, onError: _onError);
+            : new DeviceUpdates(Record, _statePath, Link, _clock, _firmware, () => bell.PendingAlarmCount > 0, () => Restart(WakeCause.PowerOn), _onError, Power);
+        return new BellHost(bell, onError: _onError, power: Power);
     }
 
     private void WakeIfAsleep(WakeCause cause)
@@ -270,12 +278,25 @@ public sealed class SimulatedDevice : IAsyncDisposable
     {
         lock (_gate)
         {
+            // A chip without power neither wakes nor resets: only PowerCycle starts it again.
+            if (Power.IsOff)
+            {
+                return;
+            }
+
             _sleepGeneration++;
             _host.Dispose();
             _updates?.Dispose();
-            _host = Boot(cause);
-            _host.Start();
-            _updates?.Start();
+            try
+            {
+                _host = Boot(cause);
+                _host.Start();
+                _updates?.Start();
+            }
+            catch (PowerCutException)
+            {
+                // The power went while the chip booted (the loader's trial count, say): it stays off.
+            }
         }
 
         // The chip's restart starts the watchdog's count afresh.

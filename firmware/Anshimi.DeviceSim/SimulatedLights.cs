@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Streetlight;
 using Anshimi.Protocol;
@@ -217,7 +218,7 @@ public static class StreetlightFleet
             AirspaceLink? link = airspace is null
                 ? null
                 : AirspaceLink.Join(radio, airspace, line => report("[" + record.DeviceId + "] " + line));
-            var board = new SimulatedStreetlight(config, clock, radio, new FileDeviceStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
+            var board = new SimulatedStreetlight(config, clock, radio, new FlashStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
             if (link is null)
             {
                 InstallEscortKeys(board, record, escortKeys);

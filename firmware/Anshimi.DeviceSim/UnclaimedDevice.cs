@@ -1,4 +1,5 @@
 using Anshimi.Firmware;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Provisioning;
 using Anshimi.Mqtt;
@@ -46,7 +47,7 @@ public static class FactoryKey
     /// <summary>The key in the device's flash, made (from the OS's CSPRNG) and written first if there is none.</summary>
     public static byte[] LoadOrCreate(string stateRoot, string deviceIdText)
     {
-        var storage = new FileDeviceStorage(Path.Combine(stateRoot, deviceIdText));
+        var storage = new FlashStorage(Path.Combine(stateRoot, deviceIdText));
         byte[]? key = storage.Read(RecordName);
         if (key is { Length: X25519.KeyLength })
         {
@@ -71,7 +72,7 @@ public static class UnclaimedDevice
         FactoryIdentity identity, string host, int port, string stateRoot, TextWriter log, CancellationToken cancellationToken, Action<BellConfig>? configure = null)
     {
         string claim = ClaimCode.Normalize(identity.ClaimCode, out string problem) ?? throw new FormatException("--claim-code " + problem);
-        var storage = new FileDeviceStorage(Path.Combine(stateRoot, identity.DeviceIdText));
+        var storage = new FlashStorage(Path.Combine(stateRoot, identity.DeviceIdText));
         DeviceCredentials? credentials = DeviceProvisioning.Load(storage);
         if (credentials is null)
         {
@@ -85,7 +86,7 @@ public static class UnclaimedDevice
     }
 
     private static async Task<DeviceCredentials> WaitForClaimAsync(
-        FactoryIdentity identity, byte[] claimSecret, FileDeviceStorage storage, string host, int port, TextWriter log, CancellationToken cancellationToken)
+        FactoryIdentity identity, byte[] claimSecret, FlashStorage storage, string host, int port, TextWriter log, CancellationToken cancellationToken)
     {
         MqttSession session = MqttSession.Create(
             MqttLink.AnonymousOptions(BrokerListeners.UnclaimedClientId(identity.DeviceIdText), host, BrokerListeners.ProvisioningPort(port)), message => log.WriteLine("mqtt: " + message));

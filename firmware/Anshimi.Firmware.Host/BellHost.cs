@@ -9,10 +9,11 @@ public sealed class BellHost : IDisposable
 {
     private readonly DeviceLoop _loop;
 
-    public BellHost(PanicBell bell, int tickMs = 15, Action<Exception>? onError = null)
+    /// <param name="power">The simulated power supply, whose cut ends the loop.</param>
+    public BellHost(PanicBell bell, int tickMs = 15, Action<Exception>? onError = null, PowerCut? power = null)
     {
         Bell = bell;
-        _loop = new DeviceLoop("bell", bell.Tick, tickMs, onError);
+        _loop = new DeviceLoop("bell", bell.Tick, tickMs, onError, power);
     }
 
     public PanicBell Bell { get; }

@@ -2,7 +2,8 @@ namespace Anshimi.Firmware.Host;
 
 /// <summary>
 /// The device's main loop on a host thread: ticks the device logic every few milliseconds. A tick that
-/// throws is reported and the loop carries on, as a watchdog-reset device would.
+/// throws is reported and the loop carries on, as a watchdog-reset device would. When the device's simulated power goes
+/// away the loop ends where it is, as the chip's would.
 /// </summary>
 public sealed class DeviceLoop : IDisposable
 {
@@ -11,10 +12,12 @@ public sealed class DeviceLoop : IDisposable
     private readonly int _tickMs;
     private readonly Action<Exception>? _onError;
     private readonly ManualResetEventSlim _stop = new();
+    private readonly PowerCut? _power;
 
-    public DeviceLoop(string name, Action tick, int tickMs = 15, Action<Exception>? onError = null)
+    public DeviceLoop(string name, Action tick, int tickMs = 15, Action<Exception>? onError = null, PowerCut? power = null)
     {
         _tick = tick;
+        _power = power;
         _tickMs = tickMs;
         _onError = onError;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -40,11 +43,15 @@ public sealed class DeviceLoop : IDisposable
 
     private void Run()
     {
-        while (!_stop.IsSet)
+        while (!_stop.IsSet && _power?.IsOff != true)
         {
             try
             {
                 _tick();
+            }
+            catch (PowerCutException)
+            {
+                return;
             }
             catch (Exception ex)
             {

@@ -1,3 +1,4 @@
+using Anshimi.Firmware.Host;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
 
@@ -50,6 +51,8 @@ public sealed class DownlinkPowerCutTests : IDisposable
                 {
                     // Nothing after the cut ran.
                 }
+
+                flash.Power.Restore();
 
                 string where = "cut at " + step + " of write " + write;
                 Assert.Equal(write - 1, acted.Seen.Count);

@@ -1,3 +1,4 @@
+using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Tests.Bells;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Security;
@@ -60,6 +61,7 @@ public sealed class RekeyPowerCutTests : IDisposable
 
                 Assert.True(flash.HasCut, where);
                 Assert.Equal(write - 1, acted.Seen.Count);
+                flash.Power.Restore();
 
                 // After the reboot every recorded ack is heard again, in order and then newest first.
                 var rebooted = new DownlinkReceiver(new FrameSeal(new HmacSha256(), Key, DeviceId, FrameCodecV2.Version), DeviceId, flash, 8, acted = new AckLog());
@@ -114,7 +116,8 @@ public sealed class RekeyPowerCutTests : IDisposable
                 Assert.True(flash.HasCut, where);
                 byte epochAtCut = bell.Sent.Max(s => s.Frame.Epoch);
 
-                // Rebooted, the gateway repeats its re-key until the bell's frames show the new epoch.
+                // Power back: the gateway repeats its re-key until the bell's frames show the new epoch.
+                flash.Power.Restore();
                 bell.Reboot();
                 Assert.True(bell.Bell.KeyEpoch >= epochAtCut, where + ": the epoch fell back");
                 if (!wrap)

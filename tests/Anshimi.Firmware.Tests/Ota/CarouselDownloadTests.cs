@@ -32,7 +32,7 @@ public sealed class CarouselDownloadTests : IDisposable
     {
         var factory = new TestRelease(_key, "1.0.0", ["streetlight"], ["streetlight"]);
         var release = new TestRelease(_key, "1.1.0", ["streetlight"], ["streetlight"], size: 2600);
-        SimulatedLoader.InstallFactory(factory.File, Files(), new FileDeviceStorage(_directory));
+        SimulatedLoader.InstallFactory(factory.File, Files(), new FlashStorage(_directory));
         int count = release.Manifest.ChunkCount;
         Assert.True(count >= 8);
 
@@ -67,7 +67,7 @@ public sealed class CarouselDownloadTests : IDisposable
         Assert.Empty(_link.Requests);
 
         // The download record is back to its 11 bytes once every chunk is in: chunk N, the slot written.
-        byte[] record = new FileDeviceStorage(_directory).Read(UpdateClient.DownloadRecord)!;
+        byte[] record = new FlashStorage(_directory).Read(UpdateClient.DownloadRecord)!;
         Assert.Equal(11, record.Length);
         Assert.Equal(count, (record[9] << 8) | record[10]);
         Assert.True(Boot().Verified);
@@ -78,14 +78,14 @@ public sealed class CarouselDownloadTests : IDisposable
     {
         var factory = new TestRelease(_key, "1.0.0", ["streetlight"], ["streetlight"]);
         var release = new TestRelease(_key, "1.1.0", ["streetlight"], ["streetlight"], size: 2600);
-        SimulatedLoader.InstallFactory(factory.File, Files(), new FileDeviceStorage(_directory));
+        SimulatedLoader.InstallFactory(factory.File, Files(), new FlashStorage(_directory));
         UpdateClient client = Boot();
         client.Handle(release.Offer);
         client.Handle(release.Chunk(3));
-        byte[] record = new FileDeviceStorage(_directory).Read(UpdateClient.DownloadRecord)!;
+        byte[] record = new FlashStorage(_directory).Read(UpdateClient.DownloadRecord)!;
         Assert.True(record.Length > 11);
 
-        new FileDeviceStorage(_directory).Write(UpdateClient.DownloadRecord, [.. record, 0xFF]);
+        new FlashStorage(_directory).Write(UpdateClient.DownloadRecord, [.. record, 0xFF]);
         client = Boot();
 
         Assert.Null(client.Download);
@@ -96,7 +96,7 @@ public sealed class CarouselDownloadTests : IDisposable
 
     private UpdateClient Boot()
     {
-        var records = new FileDeviceStorage(_directory);
+        var records = new FlashStorage(_directory);
         var keys = new ReleaseKeys([_key.PublicKey]);
         var loader = new SlotLoader(records, Files(), keys);
         BootResult boot = loader.Boot();

@@ -2,7 +2,6 @@ using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Ota;
-using Anshimi.Firmware.Tests.Adapters;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Ota;
 using Anshimi.Protocol.Releases;
@@ -44,50 +43,6 @@ public sealed class TestRelease
     }
 }
 
-/// <summary>The slot and download files with the power cut at a shared write: half the bytes reach the flash.</summary>
-public sealed class PowerCutFiles(FlashFiles files, PowerCut power) : IFirmwareFiles
-{
-    public long FreeBytes => files.FreeBytes;
-
-    public byte[]? Read(string path) => files.Read(path);
-
-    public int Length(string path) => files.Length(path);
-
-    public bool ReadAt(string path, int position, byte[] buffer, int count) => files.ReadAt(path, position, buffer, count);
-
-    public bool WriteAt(string path, int position, byte[] data, int offset, int count)
-    {
-        if (power.CutsNow())
-        {
-            files.WriteAt(path, position, data, offset, count / 2);
-            throw new PowerCutException(path, CutStep.NewHalfWritten);
-        }
-
-        return files.WriteAt(path, position, data, offset, count);
-    }
-
-    public bool Write(string path, byte[] data)
-    {
-        if (power.CutsNow())
-        {
-            files.Write(path, data[..(data.Length / 2)]);
-            throw new PowerCutException(path, CutStep.NewHalfWritten);
-        }
-
-        return files.Write(path, data);
-    }
-
-    public void Delete(string path)
-    {
-        if (power.CutsNow())
-        {
-            throw new PowerCutException(path, CutStep.BeforeWrite);
-        }
-
-        files.Delete(path);
-    }
-}
-
 public sealed class Hold : IUpdateHold
 {
     public bool HoldsUpdate { get; set; }
@@ -104,7 +59,6 @@ public sealed class OtaBench : IDisposable
 
     private readonly ReleaseKeys _keys;
     private int _handled;
-    private CutStep _step = CutStep.NewWritten;
 
     public OtaBench(ReleaseKey trusted, string board = "home-bell", string profile = "home")
     {
@@ -151,7 +105,7 @@ public sealed class OtaBench : IDisposable
     /// <summary>When false the gateway does not accept a trial.</summary>
     public bool AcceptTrials { get; set; } = true;
 
-    public PowerCut Power { get; private set; } = new(0);
+    public PowerCut Power { get; private set; } = new();
 
     /// <summary>Puts a release into slot a as the factory (or an installer) does: files, then the loader record.</summary>
     public void Install(TestRelease release)
@@ -174,11 +128,10 @@ public sealed class OtaBench : IDisposable
     /// Power on: the loader boots, the image starts (a crash resets at once), the client connects. Without
     /// <paramref name="power"/> the device keeps its supply (a reset, not a power cut).
     /// </summary>
-    public void Reboot(PowerCut? power = null, CutStep? step = null)
+    public void Reboot(PowerCut? power = null)
     {
         Power = power ?? Power;
-        _step = step ?? _step;
-        Records = new PowerCutFlash(Directory, Power, _step);
+        Records = new PowerCutFlash(Directory, Power);
         Files = new PowerCutFiles(new FlashFiles(Directory, 4 * 1024 * 1024), Power);
         Link.Reset();
         _handled = 0;

@@ -1,5 +1,5 @@
+using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Ota;
-using Anshimi.Firmware.Tests.Adapters;
 using Anshimi.Protocol.Ota;
 using Anshimi.Protocol.Releases;
 
@@ -46,11 +46,11 @@ public sealed class UpdatePowerCutTests : IDisposable
             {
                 using var bell = new OtaBench(_key);
                 bell.Install(v1);
-                var power = new PowerCut(write);
+                var power = new PowerCut(write, step);
                 string where = "cut at " + step + " of write " + write;
                 try
                 {
-                    bell.Reboot(power, step);
+                    bell.Reboot(power);
                     bell.Offer(v2);
                     bell.RestartIfAsked();
                 }
@@ -60,7 +60,7 @@ public sealed class UpdatePowerCutTests : IDisposable
                 }
 
                 // Power back: a whole slot boots, old or new.
-                bell.Reboot(new PowerCut(0));
+                bell.Reboot(new PowerCut());
                 Assert.False(bell.Boot.SafeMode, where);
                 string running = bell.Loader.ReadRecord().ActiveVersion.ToString();
                 Assert.True(running is "1.0.0" or "1.1.0", where + ": runs " + running);

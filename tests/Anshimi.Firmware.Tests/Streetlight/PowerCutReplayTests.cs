@@ -1,4 +1,4 @@
-using Anshimi.Firmware.Tests.Adapters;
+using Anshimi.Firmware.Host;
 using Anshimi.Protocol;
 
 namespace Anshimi.Firmware.Tests.Streetlight;
@@ -55,6 +55,7 @@ public sealed class PowerCutReplayTests : IDisposable
 
                 night.Rig.Gateway.StopAdvertising();
                 night.Rig.Phone.StopAdvertising();
+                night.Flash.Power.Restore();
                 night.Rig.Light.PowerCycle();
                 night.Rig.Run(200);
                 uint floor = night.Rig.Controller.CommandFloor;

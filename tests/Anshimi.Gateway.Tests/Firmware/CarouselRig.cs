@@ -120,7 +120,7 @@ public sealed class FirmwareLight
         _clock = new TimeProviderClock(time);
         _keys = keys;
         _directory = GatewayHarness.CreateDirectory();
-        SimulatedLoader.InstallFactory(factoryRelease, new FlashFiles(_directory, 4 * 1024 * 1024), new FileDeviceStorage(_directory));
+        SimulatedLoader.InstallFactory(factoryRelease, new FlashFiles(_directory, 4 * 1024 * 1024), new FlashStorage(_directory));
         Boot();
     }
 
@@ -136,7 +136,7 @@ public sealed class FirmwareLight
     public int Boots { get; private set; }
 
     /// <summary>What the light's flash says it runs.</summary>
-    public LoaderRecord Loader => LoaderRecord.Read(new FileDeviceStorage(_directory))!;
+    public LoaderRecord Loader => LoaderRecord.Read(new FlashStorage(_directory))!;
 
     public UpdateClientSettings ClientSettings { get; } = new() { TrialTimeoutMs = 120_000 };
 
@@ -158,7 +158,7 @@ public sealed class FirmwareLight
         Radio?.Reset();
         Boots++;
         Radio = new AirspaceRadio(_transport);
-        var records = new FileDeviceStorage(_directory);
+        var records = new FlashStorage(_directory);
         var lamp = new SimulatedLampDriver();
         var mac = new PlatformHmacSha256();
         Controller = new StreetlightController(_config, _clock, lamp.Dimmer, lamp.Cutoff, new SimulatedAnalogInput(0.5), lamp.CurrentSense, Radio, new NoWatchdog(), records, mac);

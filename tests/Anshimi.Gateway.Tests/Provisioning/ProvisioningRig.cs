@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Anshimi.DeviceSim;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Host;
 using Anshimi.Firmware.Provisioning;
 using Anshimi.Gateway.Diagnostics;
@@ -170,7 +171,7 @@ public sealed class ProvisioningRig : IAsyncDisposable
 
     /// <summary>The credentials the device holds in its flash (secret; for checks against the broker only).</summary>
     public DeviceCredentials StoredCredentials(FactoryIdentity identity) =>
-        DeviceProvisioning.Load(new FileDeviceStorage(Path.Combine(StateRoot, identity.DeviceIdText))) ?? throw new InvalidOperationException(identity + " holds no credentials");
+        DeviceProvisioning.Load(new FlashStorage(Path.Combine(StateRoot, identity.DeviceIdText))) ?? throw new InvalidOperationException(identity + " holds no credentials");
 
     public T Get<T>()
         where T : notnull => Gateway.Services.GetRequiredService<T>();

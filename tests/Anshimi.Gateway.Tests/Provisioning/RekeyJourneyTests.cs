@@ -1,5 +1,6 @@
 using Anshimi.DeviceSim;
 using Anshimi.Firmware;
+using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
 using Anshimi.Gateway.Pipeline;
@@ -35,7 +36,7 @@ public sealed class RekeyJourneyTests : IAsyncLifetime
         // The bell's stored state, as its flash would hold it after ~2³² frames: epoch 0, counters reserved to 12 short of the wrap.
         var record = new byte[EpochCounterFloor.RecordLength];
         EpochCounterFloor.WriteRecord(0, FrameCounter.DefaultWrapAt - 12, record, 0);
-        Assert.True(new FileDeviceStorage(Path.Combine(_rig.StateRoot, identity.DeviceIdText)).Write(FrameCounter.RecordName, record));
+        Assert.True(new FlashStorage(Path.Combine(_rig.StateRoot, identity.DeviceIdText)).Write(FrameCounter.RecordName, record));
 
         await using RunningProcess uplinks = await _rig.SubscribeHexAsync(Topics.DeviceUplink(id));
         SimulatedFleet fleet = await _rig.ClaimAsync(identity);
