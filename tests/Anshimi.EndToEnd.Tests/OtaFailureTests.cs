@@ -24,7 +24,7 @@ namespace Anshimi.EndToEnd.Tests;
 /// </summary>
 [Trait("Category", "Ota")]
 [Trait("Category", "EndToEnd")]
-public sealed class OtaFailureTests(ITestOutputHelper output)
+public sealed partial class OtaFailureTests(ITestOutputHelper output)
 {
     private const string Probe = "ota-probe";
     private const int ChunkSize = 1024;
@@ -164,10 +164,11 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
         await rig.StillWorksOnAsync("1.1.0", ct);
     });
 
-    private async Task RunAsync(Func<Rig, CancellationToken, Task> scenario)
+    /// <param name="profiles">The bells, one profile each; one home bell when null.</param>
+    private async Task RunAsync(Func<Rig, CancellationToken, Task> scenario, IReadOnlyList<string>? profiles = null)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await using Rig rig = await Rig.StartAsync(cts.Token);
+        await using Rig rig = await Rig.StartAsync(cts.Token, profiles);
         try
         {
             await scenario(rig, cts.Token);
@@ -249,10 +250,11 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
 
         public SimulatedDevice Bell => Fleet.Devices[0];
 
-        public static async Task<Rig> StartAsync(CancellationToken ct)
+        public static async Task<Rig> StartAsync(CancellationToken ct, IReadOnlyList<string>? profiles = null)
         {
             ReleaseKey key = ReleaseKey.Generate();
-            var options = new AnshimiSystemOptions { DeviceCount = 1, Profiles = ["home"] };
+            profiles ??= ["home"];
+            var options = new AnshimiSystemOptions { DeviceCount = profiles.Count, Profiles = profiles };
             options.CloudEnvironment["Firmware__ReleaseKeys__0"] = Convert.ToHexString(key.PublicKey);
             options.CloudEnvironment["Firmware__Interval"] = "00:00:01";
             options.CloudEnvironment["Firmware__OfferRetry"] = "00:00:05";
@@ -274,8 +276,11 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
             var rig = new Rig(system, proxy, fleet, key, log);
             try
             {
-                await EndToEnd.Tests.Fleet.Until(async () => Text(await rig.DeviceAsync(ct), "runningVersion") == "1.0.0",
-                    TimeSpan.FromSeconds(60), "the bell's version 1.0.0 reported to the cloud", ct);
+                foreach (SimulatedDevice bell in fleet.Devices)
+                {
+                    await EndToEnd.Tests.Fleet.Until(async () => Text(await rig.DeviceAsync(ct, bell), "runningVersion") == "1.0.0",
+                        TimeSpan.FromSeconds(60), "the bell's version 1.0.0 reported to the cloud", ct);
+                }
             }
             catch
             {
@@ -287,24 +292,26 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
         }
 
         public Release Pack(string version, string minimum = "1.0.0", string floor = "1.0.0", string[]? boards = null,
-            SimulatedImageBehaviour behaviour = SimulatedImageBehaviour.Normal, ReleaseKey? key = null) =>
-            new(PackFile(key ?? _key, version, behaviour, minimum, floor, boards ?? HomeBell));
+            SimulatedImageBehaviour behaviour = SimulatedImageBehaviour.Normal, ReleaseKey? key = null, string[]? kinds = null) =>
+            new(PackFile(key ?? _key, version, behaviour, minimum, floor, boards ?? HomeBell, kinds));
 
-        public async Task<string> RollOutAsync(Release release, CancellationToken ct)
+        /// <param name="canary">The canary devices; the first bell when null.</param>
+        public async Task<string> RollOutAsync(Release release, CancellationToken ct, IReadOnlyList<SimulatedDevice>? canary = null, double? failureThreshold = null)
         {
             string releaseId = await UploadAsync(release.File, ct);
-            using HttpResponseMessage started = await StartRolloutAsync(releaseId, ct);
+            using HttpResponseMessage started = await StartRolloutAsync(releaseId, ct, canary, failureThreshold);
             Assert.True(started.StatusCode == HttpStatusCode.Created, await started.Content.ReadAsStringAsync(ct));
             return (await started.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("rolloutId").GetString()!;
         }
 
-        public Task<HttpResponseMessage> StartRolloutAsync(string releaseId, CancellationToken ct) =>
+        public Task<HttpResponseMessage> StartRolloutAsync(string releaseId, CancellationToken ct, IReadOnlyList<SimulatedDevice>? canary = null, double? failureThreshold = null) =>
             System.Http.PostAsJsonAsync(new Uri(System.CloudUri, "api/firmware/rollouts"), new
             {
                 releaseId,
-                canary = new[] { Bell.Record.DeviceId },
+                canary = (canary ?? [Bell]).Select(b => b.Record.DeviceId).ToArray(),
                 districtCode = Bell.Record.DistrictCode,
                 successThreshold = 1.0,
+                failureThreshold,
             }, ct);
 
         public async Task<string> UploadAsync(byte[] file, CancellationToken ct)
@@ -343,10 +350,11 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
             Proxy.Resume();
         }
 
-        public async Task<JsonElement> DeviceAsync(CancellationToken ct)
+        /// <summary>The console API's firmware row of <paramref name="bell"/> (the first bell when null).</summary>
+        public async Task<JsonElement> DeviceAsync(CancellationToken ct, SimulatedDevice? bell = null)
         {
             JsonElement[] devices = (await System.Http.GetFromJsonAsync<JsonElement[]>(new Uri(System.CloudUri, "api/firmware/devices"), ct))!;
-            return devices.SingleOrDefault(d => Text(d, "deviceId") == Bell.Record.DeviceId);
+            return devices.SingleOrDefault(d => Text(d, "deviceId") == (bell ?? Bell).Record.DeviceId);
         }
 
         /// <summary>Waits until the console API shows the bell in <paramref name="state"/> for <paramref name="reason"/>.</summary>
@@ -371,23 +379,24 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
             Text(await System.Http.GetFromJsonAsync<JsonElement>(new Uri(System.CloudUri, "api/firmware/rollouts/" + rolloutId), ct), "state");
 
         /// <summary>The bell runs <paramref name="version"/> and still alarms: the alarm reaches the console and its acknowledgement the bell.</summary>
-        public async Task StillWorksOnAsync(string version, CancellationToken ct)
+        public async Task StillWorksOnAsync(string version, CancellationToken ct, SimulatedDevice? bell = null)
         {
-            await EndToEnd.Tests.Fleet.Until(() => Bell.Updates?.Boot.Record.ActiveVersion.ToString() == version && Bell.Link!.IsConnected,
+            SimulatedDevice device = bell ?? Bell;
+            await EndToEnd.Tests.Fleet.Until(() => device.Updates?.Boot.Record.ActiveVersion.ToString() == version && device.Link!.IsConnected,
                 TimeSpan.FromSeconds(30), "the bell connected on " + version, ct);
-            Assert.False(Bell.Updates!.Boot.SafeMode);
-            int before = (await System.CloudAlarmsAsync(ct)).Count(a => a.GetProperty("deviceId").GetString() == Bell.Record.DeviceId);
-            Bell.Press(400);
+            Assert.False(device.Updates!.Boot.SafeMode);
+            int before = (await System.CloudAlarmsAsync(ct)).Count(a => a.GetProperty("deviceId").GetString() == device.Record.DeviceId);
+            device.Press(400);
             JsonElement alarm = default;
             await EndToEnd.Tests.Fleet.Until(async () =>
             {
-                JsonElement[] mine = [.. (await System.CloudAlarmsAsync(ct)).Where(a => a.GetProperty("deviceId").GetString() == Bell.Record.DeviceId)];
+                JsonElement[] mine = [.. (await System.CloudAlarmsAsync(ct)).Where(a => a.GetProperty("deviceId").GetString() == device.Record.DeviceId)];
                 alarm = mine.FirstOrDefault(a => a.GetProperty("state").GetString() == "open");
                 return mine.Length > before && alarm.ValueKind == JsonValueKind.Object;
             }, TimeSpan.FromSeconds(30), "the bell's alarm in the console", ct);
             using HttpResponseMessage ack = await System.Http.PostAsync(new Uri(System.CloudUri, "api/alarms/" + alarm.GetProperty("key").GetString() + "/ack"), null, ct);
             Assert.True(ack.IsSuccessStatusCode, await ack.Content.ReadAsStringAsync(ct));
-            await EndToEnd.Tests.Fleet.Until(() => Bell.Bell.LedState == LedState.Acknowledged, TimeSpan.FromSeconds(30), "LED: acknowledged by the operator", ct);
+            await EndToEnd.Tests.Fleet.Until(() => device.Bell.LedState == LedState.Acknowledged, TimeSpan.FromSeconds(30), "LED: acknowledged by the operator", ct);
         }
 
         public async ValueTask DisposeAsync()
@@ -405,9 +414,9 @@ public sealed class OtaFailureTests(ITestOutputHelper output)
             return await System.Http.PostAsync(new Uri(System.CloudUri, "api/firmware/releases"), content, ct);
         }
 
-        private static byte[] PackFile(ReleaseKey key, string version, SimulatedImageBehaviour behaviour, string minimum, string floor, string[] boards) =>
+        private static byte[] PackFile(ReleaseKey key, string version, SimulatedImageBehaviour behaviour, string minimum, string floor, string[] boards, string[]? kinds = null) =>
             ReleasePacker.Pack(
-                new ReleaseDescription(ReleaseVersion.Parse(version)!, ReleaseVersion.Parse(minimum)!, ReleaseVersion.Parse(floor)!, BellKinds, boards, "Anshimi.Bell.Device.Program", ChunkSize),
+                new ReleaseDescription(ReleaseVersion.Parse(version)!, ReleaseVersion.Parse(minimum)!, ReleaseVersion.Parse(floor)!, kinds ?? BellKinds, boards, "Anshimi.Bell.Device.Program", ChunkSize),
                 [new ReleaseAssembly("Anshimi.Bell.Device.pe", SimulatedApplicationStarter.ImageText("bell " + version, behaviour, 3000)),
                     new ReleaseAssembly("Anshimi.Firmware.Core.pe", global::System.Security.Cryptography.RandomNumberGenerator.GetBytes(5000))],
                 key,

@@ -110,7 +110,7 @@ namespace Anshimi.Firmware.Ota
             return index < _next || (index - _next < _held.Length * 8 && (_held[(index - _next) / 8] & (0x80 >> ((index - _next) % 8))) != 0);
         }
 
-        /// <summary>After each connection: subscribe, report where the device stands, and go on downloading.</summary>
+        /// <summary>After each connection: subscribe, report where the device stands, and go on downloading or ask again for the switch.</summary>
         public void OnConnected()
         {
             _subscribed = _link.Open();
@@ -138,10 +138,14 @@ namespace Anshimi.Firmware.Ota
                 Report(NoRelease, UpdateState.Idle, UpdateReason.None);
             }
 
-            if (_manifest != null && !_verified)
+            // A verified download says so again: the activation may have come, or the switch been cut, while it was off.
+            if (_manifest != null)
             {
-                Report(_releaseId, UpdateState.Downloading, UpdateReason.None);
-                RequestWindow();
+                Report(_releaseId, _verified ? UpdateState.Verified : UpdateState.Downloading, UpdateReason.None);
+                if (!_verified)
+                {
+                    RequestWindow();
+                }
             }
         }
 

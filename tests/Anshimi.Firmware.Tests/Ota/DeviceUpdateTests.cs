@@ -212,6 +212,25 @@ public sealed class DeviceUpdateTests : IDisposable
     }
 
     [Fact]
+    public void A_verified_download_whose_activation_never_came_reports_verified_again_after_a_reboot_and_the_activation_switches()
+    {
+        _bell.AutoActivate = false;
+        _bell.Offer(_v2);
+        Assert.Equal("verified", _bell.States.Split(',')[^1]);
+
+        // The activation was lost, or the switch cut by the power: the gateway learns the download is still verified.
+        _bell.Reboot();
+        Assert.Equal('a', _bell.Boot.Slot);
+        Assert.Equal("idle,verified", string.Join(",", _bell.States.Split(',')[^2..]));
+
+        _bell.AutoActivate = true;
+        _bell.Deliver(UpdateMessage.EncodeRelease(UpdateMessage.Activate, _v2.Id));
+        _bell.RestartIfAsked();
+        Assert.Equal("1.1.0", _bell.Loader.ReadRecord().ActiveVersion.ToString());
+        Assert.Equal("confirmed", _bell.States.Split(',')[^1]);
+    }
+
+    [Fact]
     public void An_image_that_crashes_at_start_is_rolled_back_after_three_trial_boots_and_reported()
     {
         _bell.Offer(new TestRelease(_key, "1.1.0", Bells, Home, SimulatedImageBehaviour.Crash));
