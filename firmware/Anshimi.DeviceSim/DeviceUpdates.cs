@@ -66,8 +66,9 @@ public sealed class SimulatedFirmwareOptions
 /// <summary>
 /// One simulated bell's loader and update client on its simulated flash (its state directory): the real
 /// <see cref="SlotLoader"/>, <see cref="UpdateClient"/>, <see cref="FlashFiles"/> and <see cref="FlashStorage"/> on the
-/// bell's simulated power, with only the start of the slot's image simulated (<see cref="SimulatedApplicationStarter"/>). Messages on the bell's update topic are queued
-/// from the network thread and handled on the update loop; a restart the client asks for restarts the whole bell.
+/// bell's simulated power, with only the start of the slot's image simulated (<see cref="SimulatedApplicationStarter"/>).
+/// Messages on the bell's update topic are queued from the network thread and handled on the update loop; a restart the
+/// client asks for restarts the whole bell.
 /// </summary>
 public sealed class DeviceUpdates : IDisposable, IUpdateHold
 {
