@@ -43,11 +43,8 @@ public sealed class StreetlightUpdates : IUpdateHold
 
     public UpdateClient Client => Updates.Client;
 
-    /// <summary>How long the report before a restart (activating, a trial out of time) stays on air first.</summary>
-    public const int ReportAirMs = 1000;
-
     /// <summary>A restart the client asked for, once its last report had a second on air: the gateway hears the light go.</summary>
-    public bool RestartRequested => Client.RestartRequested && Receiver.MsSinceReport >= ReportAirMs;
+    public bool RestartRequested => Updates.RestartRequested && Receiver.MayRestart;
 
     public bool HoldsUpdate => _holds();
 
