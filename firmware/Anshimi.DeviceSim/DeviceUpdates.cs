@@ -1,4 +1,3 @@
-using Anshimi.Firmware;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;

@@ -1,5 +1,6 @@
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Tests.Doorbell;
 using Anshimi.Firmware.Ota;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Ota;
@@ -204,6 +205,22 @@ public sealed class LoaderBootTests : IDisposable
 
         Assert.True(updates.RestartRequested);
         Assert.Equal('b', LoaderRecord.Read(Records)!.ActiveSlot);
+    }
+
+    [Fact]
+    public void A_doorbell_holds_an_update_while_an_event_waits_for_the_gateway()
+    {
+        var rig = new DoorbellRig();
+        Assert.False(rig.Doorbell.HoldsUpdate);
+
+        rig.Parts.Ring.Press(200);
+        rig.Run(2000);
+        Assert.Single(rig.Events);
+        Assert.True(rig.Doorbell.HoldsUpdate);
+
+        rig.AckEvents();
+        rig.Run(500);
+        Assert.False(rig.Doorbell.HoldsUpdate);
     }
 
     /// <summary>The bell's update side as its Program.cs builds it, on the rig's broker session and its bell's state.</summary>
