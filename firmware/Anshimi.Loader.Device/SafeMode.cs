@@ -2,7 +2,6 @@ using System.Device.Gpio;
 using System.Diagnostics;
 using System.Threading;
 using Anshimi.Bell.Device;
-using Anshimi.Firmware;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
