@@ -5,24 +5,28 @@ using Anshimi.Firmware;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Bells;
 using Anshimi.Firmware.Hal;
+using Anshimi.Firmware.Ota;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;
+using nanoFramework.Runtime.Native;
 
 namespace Anshimi.Bell.Device
 {
     /// <summary>
-    /// The panic bell on an ESP32: reads its settings, picks profile and board, wires the board's parts to
-    /// the portable bell and runs its loop. Everything the bell does is in Anshimi.Firmware.Core.
+    /// The panic bell on an ESP32, started by the loader from its application slot: reads its settings, picks profile
+    /// and board, wires the board's parts to the portable bell and runs its loop; a Wi-Fi bell also runs its update
+    /// side over its broker session. Everything the bell does is in Anshimi.Firmware.Core.
     /// </summary>
     public static class Program
     {
         private const int TickMs = 15;
         private const int WifiJoinTimeoutMs = 30000;
+        private const int UpdateTimeoutMs = 5000;
 
         public static void Main()
         {
             var clock = new DeviceClock();
-            var storage = new FlashStorage("I:\\anshimi");
+            var storage = new FlashStorage(FlashDrive.Directory);
             DeviceSettings settings = DeviceSettings.Load(storage);
             if (settings == null || !BellProfiles.IsKnown(settings.Profile))
             {
@@ -84,9 +88,32 @@ namespace Anshimi.Bell.Device
 
             var led = new GpioStatusLed(gpio, board.LedRed, board.LedGreen, board.LedBlue);
             var bell = new PanicBell(config, clock, button, led, storage, link, new HmacSha256(), new DeviceRandom(), peripherals);
+
+            // Battery bells speak only BLE: the installer updates them over USB (protocol/README.md §11.8).
+            ApplicationUpdates updates = null;
+            if (link != null)
+            {
+                var files = new FlashFiles(FlashDrive.Directory, FlashDrive.Bytes);
+                ReleaseKeys keys = CityReleaseKeys.Trusted();
+                var loader = new SlotLoader(storage, files, keys);
+                var updateLink = new MqttUpdateLink(link, settings.DeviceId, UpdateTimeoutMs);
+                updates = new ApplicationUpdates(
+                    updateLink, loader.ReadRunning(), loader, keys, files, storage, clock, bell, board.Device, settings.Profile, new UpdateClientSettings());
+                updateLink.DeliverTo(updates);
+            }
+
             while (true)
             {
                 bell.Tick();
+                if (updates != null)
+                {
+                    updates.Tick();
+                    if (updates.RestartRequested)
+                    {
+                        Power.RebootDevice();
+                    }
+                }
+
                 Thread.Sleep(TickMs);
             }
         }

@@ -1,4 +1,3 @@
-using Anshimi.Firmware;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Host;
@@ -64,50 +63,46 @@ public sealed class SimulatedFirmwareOptions
 }
 
 /// <summary>
-/// One simulated bell's loader and update client on its simulated flash (its state directory): the real
-/// <see cref="SlotLoader"/>, <see cref="UpdateClient"/>, <see cref="FlashFiles"/> and <see cref="FlashStorage"/> on the
-/// bell's simulated power, with only the start of the slot's image simulated (<see cref="SimulatedApplicationStarter"/>).
-/// Messages on the bell's update topic are queued from the network thread and handled on the update loop; a restart the
-/// client asks for restarts the whole bell.
+/// One simulated bell's loader and update client on its simulated flash (its state directory): the device's own
+/// <see cref="LoaderBoot"/> and <see cref="ApplicationUpdates"/> over <see cref="MqttUpdateLink"/>, on
+/// <see cref="FlashFiles"/> and <see cref="FlashStorage"/> on the bell's simulated power, with only the start of the
+/// slot's image simulated (<see cref="SimulatedApplicationStarter"/>). Messages on the bell's update topic are queued
+/// from the network thread and handled on the update loop; a restart the client asks for restarts the whole bell.
 /// </summary>
 public sealed class DeviceUpdates : IDisposable, IUpdateHold
 {
     private const long DriveBytes = 4L * 1024 * 1024;
     private const int PublishTimeoutMs = 5000;
 
-    private readonly MqttLink _link;
     private readonly Func<bool> _holds;
     private readonly Action _restart;
-    private readonly PayloadRing _queue = new(64);
-    private readonly Lock _queueGate = new();
     private readonly DeviceLoop _loop;
     private readonly SimulatedApplicationStarter _starter = new();
-    private readonly MqttUpdateLink _updates;
-    private readonly UpdateClient _client;
-    private bool _wasConnected;
+    private readonly MqttUpdateLink _link;
+    private readonly ApplicationUpdates _updates;
     private bool _restarting;
 
     /// <param name="power">The bell's simulated power: a cut stops the loader and the client at that flash write.</param>
     /// <exception cref="PowerCutException">The power went away while the loader booted.</exception>
     public DeviceUpdates(DeviceRecord record, string statePath, MqttLink link, IClock clock, SimulatedFirmwareOptions options, Func<bool> holds, Action restart, Action<Exception> onError, PowerCut power)
     {
-        _link = link;
         _holds = holds;
         _restart = restart;
         var records = new PowerCutFlash(statePath, power);
         var files = new PowerCutFiles(new FlashFiles(statePath, DriveBytes), power);
         var keys = new ReleaseKeys([.. options.TrustedKeys]);
-        var loader = new SlotLoader(records, files, keys);
         if (SimulatedLoader.IsFactoryFresh(files, records))
         {
             SimulatedLoader.InstallFactory(options.FactoryRelease, files, records);
         }
 
-        Boot = SimulatedLoader.Boot(loader, _starter);
+        var loader = new LoaderBoot(records, files, keys, _starter);
+        Boot = SimulatedLoader.Boot(loader);
         Board = BoardOf(record.Profile);
-        _updates = new MqttUpdateLink(link, record.NumericId, PublishTimeoutMs);
-        _client = new UpdateClient(_updates, Boot, loader, keys, files, records, clock, this, Board, record.Profile, options.Settings);
-        _link.MessageReceived += OnMessage;
+        _link = new MqttUpdateLink(link, record.NumericId, PublishTimeoutMs);
+        _updates = new ApplicationUpdates(
+            SilentImageLink.For(_starter, Boot, _link), Boot, loader.Loader, keys, files, records, clock, this, Board, record.Profile, options.Settings);
+        _link.DeliverTo(_updates);
         _loop = new DeviceLoop("ota-" + record.DeviceId, Tick, 20, onError, power);
     }
 
@@ -123,7 +118,7 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
 
     public void Dispose()
     {
-        _link.MessageReceived -= OnMessage;
+        _link.StopDelivering();
         _loop.Dispose();
     }
 
@@ -142,53 +137,13 @@ public sealed class DeviceUpdates : IDisposable, IUpdateHold
             return;
         }
 
-        // An image that never connects says nothing: its trial runs out.
-        bool connected = _link.IsConnected && _starter.Behaviour != SimulatedImageBehaviour.Silent;
-        if (connected && !_wasConnected)
-        {
-            _client.OnConnected();
-        }
-
-        _wasConnected = connected;
-        while (true)
-        {
-            byte[]? payload;
-            lock (_queueGate)
-            {
-                payload = _queue.Dequeue();
-            }
-
-            if (payload is null)
-            {
-                break;
-            }
-
-            if (connected)
-            {
-                _client.Handle(payload);
-            }
-        }
-
-        _client.Tick();
-        if (_client.RestartRequested)
+        _updates.Tick();
+        if (_updates.RestartRequested)
         {
             _restarting = true;
 
             // The restart disposes this loop: not from its own thread.
             ThreadPool.QueueUserWorkItem(_ => _restart());
-        }
-    }
-
-    private void OnMessage(string topic, byte[] payload)
-    {
-        if (topic != _updates.DownTopic)
-        {
-            return;
-        }
-
-        lock (_queueGate)
-        {
-            _queue.TryEnqueue(payload);
         }
     }
 }

@@ -3,21 +3,27 @@ using System.Device.Wifi;
 using System.Threading;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Doorbell;
+using Anshimi.Firmware.Ota;
 using Anshimi.Protocol.Security;
 using nanoFramework.Hardware.Esp32;
 using nanoFramework.Networking;
+using nanoFramework.Runtime.Native;
 
 namespace Anshimi.Doorbell.Device
 {
     /// <summary>
     /// The smart doorbell's firmware (스마트초인종): wires the board (hardware/doorbell/pins.json) to the portable
-    /// <see cref="SmartDoorbell"/> and runs its loop. Everything the doorbell decides lives in the portable code;
-    /// this file only adapts nanoFramework's APIs.
+    /// <see cref="SmartDoorbell"/> and runs its loop beside its update side, started by the loader from its application
+    /// slot. Everything the doorbell decides lives in the portable code; this file only adapts nanoFramework's APIs.
     /// </summary>
     public static class Program
     {
         private const int TickMs = 15;
         private const int WifiTimeoutMs = 30000;
+        private const int UpdateTimeoutMs = 5000;
+
+        /// <summary>The doorbell's <c>hardware/</c> board and its profile (protocol/README.md §11.1).</summary>
+        private const string Board = "doorbell";
 
         public static void Main()
         {
@@ -30,7 +36,7 @@ namespace Anshimi.Doorbell.Device
             Configuration.SetPinFunction(DoorbellPins.ChimePwm, DeviceFunction.PWM1);
 
             var clock = new DeviceClock();
-            var storage = new FlashStorage("I:\\anshimi");
+            var storage = new FlashStorage(FlashDrive.Directory);
             var gpio = new GpioController();
             var led = new RgbStatusLed(gpio);
             DeviceSettings settings = DeviceSettings.Load(storage);
@@ -62,10 +68,22 @@ namespace Anshimi.Doorbell.Device
                 new HmacSha256(),
                 new DeviceRandom());
             GpioPin ringLed = gpio.OpenPin(DoorbellPins.RingLed, PinMode.Output);
+            var files = new FlashFiles(FlashDrive.Directory, FlashDrive.Bytes);
+            ReleaseKeys keys = CityReleaseKeys.Trusted();
+            var loader = new SlotLoader(storage, files, keys);
+            var updateLink = new MqttUpdateLink(link, settings.DeviceId, UpdateTimeoutMs);
+            var updates = new ApplicationUpdates(
+                updateLink, loader.ReadRunning(), loader, keys, files, storage, clock, doorbell, Board, Board, new UpdateClientSettings());
+            updateLink.DeliverTo(updates);
 
             while (true)
             {
                 doorbell.Tick();
+                updates.Tick();
+                if (updates.RestartRequested)
+                {
+                    Power.RebootDevice();
+                }
 
                 // The door station's LED answers the visitor while the chime plays.
                 ringLed.Write(doorbell.ChimePlaying ? PinValue.High : PinValue.Low);

@@ -16,7 +16,7 @@ namespace Anshimi.Firmware
     /// <see cref="BellConfig.PublishTimeoutMs"/>: presses are judged by the time stamps of their edges,
     /// so a press made meanwhile still counts exactly as it was made.
     /// </summary>
-    public sealed class PanicBell : IAckReceiver
+    public sealed class PanicBell : IAckReceiver, Ota.IUpdateHold
     {
         public const string DownlinkRecordName = DownlinkReceiver.WindowEntryName;
 
@@ -134,6 +134,12 @@ namespace Anshimi.Firmware
         public int PendingAlarmCount
         {
             get { return _alarms.Count; }
+        }
+
+        /// <summary>An alarm or trouble not yet received by the gateway holds an update (protocol/README.md §11.3).</summary>
+        public bool HoldsUpdate
+        {
+            get { return _alarms.Count > 0; }
         }
 
         /// <summary>The counter the next uplink frame will carry.</summary>

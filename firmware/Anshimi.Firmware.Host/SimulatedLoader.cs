@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Hal;
 using Anshimi.Firmware.Ota;
@@ -38,26 +39,31 @@ public static class SimulatedLoader
         records.Read(LoaderRecord.Name) is null && files.Read(SlotLoader.PathOf('a', SlotLoader.ManifestFile)) is null;
 
     /// <summary>
-    /// Boots until the active slot's image starts: a crashing image resets the chip at once, and the loader counts each
-    /// such boot against the trial, so it falls back after its trial boots.
+    /// Boots with the device's own <see cref="LoaderBoot"/> until the active slot's image starts: a crashing image
+    /// resets the chip at once (where the loader app calls <c>Power.RebootDevice</c>), and the loader counts each such
+    /// boot against the trial, so it falls back after its trial boots. Returns the boot as the started application reads
+    /// it (<see cref="SlotLoader.ReadRunning"/>), or the loader's own in safe mode.
     /// </summary>
-    public static BootResult Boot(SlotLoader loader, SimulatedApplicationStarter starter)
+    /// <exception cref="SimulatedCrashException">The image crashes at every boot and there is nothing to fall back to.</exception>
+    public static BootResult Boot(LoaderBoot loader)
     {
+        ArgumentNullException.ThrowIfNull(loader);
         for (int boot = 0; ; boot++)
         {
-            BootResult result = loader.Boot();
+            BootResult result = loader.Run();
             if (result.SafeMode)
             {
                 return result;
             }
 
-            try
+            if (loader.StartFailure is null)
             {
-                starter.Start(result.Assemblies!, result.Manifest!.Entry);
-                return result;
+                return loader.Loader.ReadRunning();
             }
-            catch (SimulatedCrashException) when (boot < 2 * LoaderRecord.MaxTrialBoots)
+
+            if (loader.StartFailure is not SimulatedCrashException || boot >= 2 * LoaderRecord.MaxTrialBoots)
             {
+                ExceptionDispatchInfo.Throw(loader.StartFailure);
             }
         }
     }

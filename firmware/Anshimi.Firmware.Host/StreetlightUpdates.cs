@@ -6,9 +6,9 @@ using Anshimi.Protocol.Security;
 namespace Anshimi.Firmware.Host;
 
 /// <summary>
-/// One boot of a simulated streetlight's loader and update stack (protocol/README.md §11.9): the real
-/// <see cref="SlotLoader"/> on the light's flash, the <see cref="UpdateClient"/> fed by the light's
-/// <see cref="CarouselReceiver"/> on its radio, with only the start of the slot's image simulated
+/// One boot of a simulated streetlight's loader and update stack (protocol/README.md §11.9): the device's own
+/// <see cref="LoaderBoot"/> on the light's flash, then the <see cref="ApplicationUpdates"/> the light's application runs,
+/// fed by its <see cref="CarouselReceiver"/> on its radio, with only the start of the slot's image simulated
 /// (<see cref="SimulatedApplicationStarter"/>). Nothing switches while the light is in escort or emergency mode. When
 /// <see cref="RestartRequested"/> is set the owner resets the board and makes a new one from the same flash.
 /// </summary>
@@ -24,17 +24,12 @@ public sealed class StreetlightUpdates : IUpdateHold
         Func<bool> holds, UpdateClientSettings clientSettings, CarouselReceiverSettings carouselSettings)
     {
         _holds = holds;
-        var loader = new SlotLoader(records, files, keys);
-        Boot = SimulatedLoader.Boot(loader, Starter);
+        var loader = new LoaderBoot(records, files, keys, Starter);
+        Boot = SimulatedLoader.Boot(loader);
         Receiver = new CarouselReceiver(config.LightId, config.Key, radio, clock, records, keys, Boot, mac, carouselSettings);
-        Client = new UpdateClient(Receiver, Boot, loader, keys, files, records, clock, this, Board, Board, clientSettings);
-        Receiver.Attach(Client);
-
-        // An image that never comes up says nothing: its trial runs out.
-        if (Starter.Behaviour != SimulatedImageBehaviour.Silent || Boot.SafeMode)
-        {
-            Client.OnConnected();
-        }
+        Updates = new ApplicationUpdates(
+            SilentImageLink.For(Starter, Boot, Receiver), Boot, loader.Loader, keys, files, records, clock, this, Board, Board, clientSettings);
+        Receiver.Attach(Updates.Client);
     }
 
     public SimulatedApplicationStarter Starter { get; } = new();
@@ -43,13 +38,13 @@ public sealed class StreetlightUpdates : IUpdateHold
 
     public CarouselReceiver Receiver { get; }
 
-    public UpdateClient Client { get; }
+    /// <summary>The application's update side, as the streetlight's own <c>Program.cs</c> runs it.</summary>
+    public ApplicationUpdates Updates { get; }
 
-    /// <summary>How long the report before a restart (activating, a trial out of time) stays on air first.</summary>
-    public const int ReportAirMs = 1000;
+    public UpdateClient Client => Updates.Client;
 
     /// <summary>A restart the client asked for, once its last report had a second on air: the gateway hears the light go.</summary>
-    public bool RestartRequested => Client.RestartRequested && Receiver.MsSinceReport >= ReportAirMs;
+    public bool RestartRequested => Updates.RestartRequested && Receiver.MayRestart;
 
     public bool HoldsUpdate => _holds();
 
@@ -57,10 +52,10 @@ public sealed class StreetlightUpdates : IUpdateHold
     public void Tick()
     {
         Receiver.Tick();
-        Client.Tick();
+        Updates.Tick();
     }
 
     /// <summary>The hold of a running controller: its escort or emergency mode.</summary>
     public static Func<bool> HoldOf(Func<StreetlightController?> controller) =>
-        () => controller() is { } running && running.Mode != Protocol.LightMode.Schedule;
+        () => controller() is { HoldsUpdate: true };
 }

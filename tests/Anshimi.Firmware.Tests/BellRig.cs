@@ -210,7 +210,7 @@ public sealed class BellRig
 
     public void DeliverAck(uint alarmCounter, AckStage stage) => Link.Deliver(Downlink, Ack(alarmCounter, stage));
 
-    private IEnumerable<Frame> Decoded() => Link.Published.Select(p => Decode(p.Payload)).ToList();
+    private IEnumerable<Frame> Decoded() => Link.Published.Where(p => p.Topic == Uplink).Select(p => Decode(p.Payload)).ToList();
 
     private PanicBell Build(WakeCause wakeCause, long wokeAtMs)
     {

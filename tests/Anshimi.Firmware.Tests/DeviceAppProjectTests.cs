@@ -11,22 +11,38 @@ namespace Anshimi.Firmware.Tests;
 /// </summary>
 public sealed partial class DeviceAppProjectTests
 {
-    public static TheoryData<string> Projects()
-    {
-        var projects = new TheoryData<string>();
-        foreach (string path in Directory.EnumerateFiles(RepoPaths.Combine("firmware"), "*.nfproj", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            projects.Add(Path.GetRelativePath(RepoPaths.Root, path));
-        }
+    public static TheoryData<string> Projects() => new(ProjectPaths());
 
-        return projects;
+    private static string[] ProjectPaths() =>
+        [.. Directory.EnumerateFiles(RepoPaths.Combine("firmware"), "*.nfproj", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(path => Path.GetRelativePath(RepoPaths.Root, path))];
+
+    [Fact]
+    public void Every_device_has_its_app_and_every_board_the_loader()
+    {
+        Assert.Equal(4, ProjectPaths().Length);
+        Assert.Contains(Path.Combine("firmware", "Anshimi.Loader.Device", "Anshimi.Loader.Device.nfproj"), ProjectPaths());
     }
 
     [Fact]
-    public void Every_device_has_its_app()
+    public void The_loader_deploys_every_library_an_app_references_at_the_newest_version_an_app_pins()
     {
-        Assert.Equal(3, Projects().Count);
+        // A slot's application resolves its references to the libraries deployed with the loader (firmware/README.md):
+        // a library missing there would leave the application unable to start.
+        Dictionary<string, Version> loader = Pinned(RepoPaths.Combine("firmware", "Anshimi.Loader.Device", "packages.config"));
+        foreach (string project in ProjectPaths().Where(p => !p.Contains("Loader", StringComparison.Ordinal)))
+        {
+            foreach ((string id, Version version) in Pinned(Path.Combine(Path.GetDirectoryName(RepoPaths.Combine(project))!, "packages.config")))
+            {
+                Assert.True(loader.TryGetValue(id, out Version? deployed), project + ": " + id + " is not deployed with the loader");
+                Assert.True(deployed >= version, project + ": " + id + " " + version + " is newer than the loader's " + deployed);
+            }
+        }
     }
+
+    private static Dictionary<string, Version> Pinned(string packagesConfig) =>
+        XDocument.Load(packagesConfig).Root!.Elements("package")
+            .ToDictionary(p => (string)p.Attribute("id")!, p => Version.Parse((string)p.Attribute("version")!), StringComparer.Ordinal);
 
     [Theory]
     [MemberData(nameof(Projects))]

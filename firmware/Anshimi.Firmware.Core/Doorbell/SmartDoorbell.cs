@@ -13,7 +13,7 @@ namespace Anshimi.Firmware.Doorbell
     /// ack. Snapshots follow as signed chunk frames once no event is pending, stay in flash until the
     /// gateway's stage-4 ack, and are sent again after a dropped connection or when that ack is late.
     /// </summary>
-    public sealed class SmartDoorbell : IAckReceiver
+    public sealed class SmartDoorbell : IAckReceiver, Ota.IUpdateHold
     {
         public const string DownlinkRecordName = DownlinkReceiver.WindowEntryName;
         public const string StateRecordName = "doorbell";
@@ -125,6 +125,12 @@ namespace Anshimi.Firmware.Doorbell
         public int PendingEventCount
         {
             get { return _events.Count; }
+        }
+
+        /// <summary>An event not yet received by the gateway holds an update (protocol/README.md §11.3).</summary>
+        public bool HoldsUpdate
+        {
+            get { return _events.Count > 0; }
         }
 
         public int PendingSnapshotCount

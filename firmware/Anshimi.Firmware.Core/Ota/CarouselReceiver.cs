@@ -110,6 +110,15 @@ namespace Anshimi.Firmware.Ota
             get { return _clock.MonotonicMs - _reportedMs; }
         }
 
+        /// <summary>How long the report before a restart (activating, a trial out of time) stays on air first.</summary>
+        public const int ReportAirMs = 1000;
+
+        /// <summary>The light may restart now: its client asked, and its last report had a second on air, so the gateway hears it go.</summary>
+        public bool MayRestart
+        {
+            get { return MsSinceReport >= ReportAirMs; }
+        }
+
         public bool IsConnected
         {
             get { return true; }

@@ -9,6 +9,7 @@ namespace Anshimi.Firmware.Ota
         private readonly IMqttLink _link;
         private readonly int _timeoutMs;
         private readonly string _upTopic;
+        private ApplicationUpdates? _updates;
 
         public MqttUpdateLink(IMqttLink link, uint deviceId, int timeoutMs)
         {
@@ -39,6 +40,28 @@ namespace Anshimi.Firmware.Ota
         public bool Send(byte[] message)
         {
             return _link.Publish(_upTopic, message, true, _timeoutMs);
+        }
+
+        /// <summary>Hands every message on <see cref="DownTopic"/> to <paramref name="updates"/>, from the session's thread.</summary>
+        public void DeliverTo(ApplicationUpdates updates)
+        {
+            _updates = updates;
+            _link.MessageReceived += OnMessage;
+        }
+
+        /// <summary>Stops delivering (the simulator, when it restarts a device on the same session).</summary>
+        public void StopDelivering()
+        {
+            _link.MessageReceived -= OnMessage;
+        }
+
+        private void OnMessage(string topic, byte[] payload)
+        {
+            ApplicationUpdates? updates = _updates;
+            if (updates != null && topic == DownTopic)
+            {
+                updates.Receive(payload);
+            }
         }
     }
 }

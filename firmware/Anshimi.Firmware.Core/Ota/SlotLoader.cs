@@ -4,7 +4,10 @@ using Anshimi.Protocol.Security;
 
 namespace Anshimi.Firmware.Ota
 {
-    /// <summary>What one boot decided: the slot to run with its manifest and assemblies, or the loader's safe mode.</summary>
+    /// <summary>
+    /// What one boot decided: the slot to run with its manifest and (for the loader) its assemblies, or the loader's
+    /// safe mode.
+    /// </summary>
     public sealed class BootResult
     {
         public char Slot = LoaderRecord.NoSlot;
@@ -12,10 +15,10 @@ namespace Anshimi.Firmware.Ota
         public byte[][]? Assemblies;
         public LoaderRecord Record = new LoaderRecord();
 
-        /// <summary>No slot could be loaded: stay connected, heartbeat and report <c>failed</c>/<c>bad_slot</c>.</summary>
+        /// <summary>No slot could be loaded: stay connected and report <c>failed</c>/<c>bad_slot</c> until an update repairs it.</summary>
         public bool SafeMode
         {
-            get { return Assemblies == null; }
+            get { return Manifest == null; }
         }
     }
 
@@ -50,6 +53,26 @@ namespace Anshimi.Firmware.Ota
         {
             LoaderRecord? record = LoaderRecord.Read(_records);
             return record != null ? record : new LoaderRecord();
+        }
+
+        /// <summary>
+        /// The running application's view of this boot, as the loader left it in the record: nothing is counted or
+        /// written, and only the active slot's manifest is read (the loader checked its signature and files at this
+        /// boot and loaded the assemblies already).
+        /// </summary>
+        public BootResult ReadRunning()
+        {
+            var result = new BootResult();
+            result.Record = ReadRecord();
+            byte[]? manifestBytes = _files.Read(PathOf(result.Record.ActiveSlot, ManifestFile));
+            ReleaseManifest? manifest = manifestBytes == null ? null : ReleaseManifest.Read(manifestBytes);
+            if (manifest != null)
+            {
+                result.Slot = result.Record.ActiveSlot;
+                result.Manifest = manifest;
+            }
+
+            return result;
         }
 
         /// <summary>Steps 1–3 of a boot: count a trial boot, fall back when needed, and read the slot to load.</summary>

@@ -16,7 +16,7 @@ namespace Anshimi.Firmware.Streetlight
     /// The watchdog is fed at the end of a tick that ran through, so a loop that stops or keeps failing ends in a
     /// reset, and a reset leaves the lamp at full light (no PWM and a released relay mean full light).
     /// </summary>
-    public sealed class StreetlightController
+    public sealed class StreetlightController : Ota.IUpdateHold
     {
         /// <summary>
         /// Flash entry: the command floor, at or above every command counter accepted from the gateway, written ahead to
@@ -175,6 +175,12 @@ namespace Anshimi.Firmware.Streetlight
 
         /// <summary>The mode the light is in now (<see cref="LightMode"/>).</summary>
         public byte Mode { get; private set; }
+
+        /// <summary>An escort or emergency holds an update: the light never switches slots while it shows one (§11.3).</summary>
+        public bool HoldsUpdate
+        {
+            get { return Mode != LightMode.Schedule; }
+        }
 
         /// <summary>The level the lamp is ramping along, in percent, before any blinking.</summary>
         public double Level

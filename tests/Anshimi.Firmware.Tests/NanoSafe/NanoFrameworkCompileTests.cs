@@ -54,6 +54,30 @@ public sealed class NanoFrameworkCompileTests
     }
 
     [Fact]
+    public void The_loaders_assembly_starter_is_compiled_against_the_reflection_of_nanoFrameworks_mscorlib()
+    {
+        using var pe = new PEReader(File.OpenRead(NanoAssemblyPath("Anshimi.Loader.Nano")));
+        MetadataReader metadata = pe.GetMetadataReader();
+        var references = metadata.AssemblyReferences.Select(metadata.GetAssemblyReference).ToList();
+        AssemblyReference core = Assert.Single(references, r => metadata.GetString(r.Name) == "mscorlib");
+        Assert.Equal(PackageMscorlib().Version, core.Version);
+        Assert.All(references.Select(r => metadata.GetString(r.Name)), name => Assert.Contains(name, new[] { "mscorlib", "Anshimi.Firmware.Core.Nano", "Anshimi.Protocol.Nano" }));
+
+        // Every reflection call the starter makes is bound to a member of the device's core library.
+        string[] mscorlibCalls = [.. metadata.MemberReferences.Select(metadata.GetMemberReference)
+            .Where(m => m.Parent.Kind == HandleKind.TypeReference)
+            .Select(m => (Member: m, Type: metadata.GetTypeReference((TypeReferenceHandle)m.Parent)))
+            .Where(m => m.Type.ResolutionScope.Kind == HandleKind.AssemblyReference
+                && metadata.GetString(metadata.GetAssemblyReference((AssemblyReferenceHandle)m.Type.ResolutionScope).Name) == "mscorlib")
+            .Select(m => metadata.GetString(m.Type.Namespace) + "." + metadata.GetString(m.Type.Name) + "." + metadata.GetString(m.Member.Name))];
+        Assert.Contains("System.Reflection.Assembly.Load", mscorlibCalls);
+        Assert.Contains("System.Reflection.Assembly.GetType", mscorlibCalls);
+        Assert.Contains("System.Type.GetMethod", mscorlibCalls);
+        Assert.Contains("System.Reflection.MethodBase.Invoke", mscorlibCalls);
+        Assert.Contains("Anshimi.Firmware.Adapters.AssemblyStarter", TypeNames(NanoAssemblyPath("Anshimi.Loader.Nano")));
+    }
+
+    [Fact]
     [Trait("Category", "Slow")]
     public async Task An_api_that_nanoFrameworks_mscorlib_lacks_fails_the_build()
     {

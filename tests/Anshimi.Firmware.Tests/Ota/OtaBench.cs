@@ -135,25 +135,9 @@ public sealed class OtaBench : IDisposable
         Files = new PowerCutFiles(new FlashFiles(Directory, 4 * 1024 * 1024), Power);
         Link.Reset();
         _handled = 0;
-        Loader = new SlotLoader(Records, Files, _keys);
-        for (int boots = 0; ; boots++)
-        {
-            Boot = Loader.Boot();
-            if (Boot.SafeMode)
-            {
-                break;
-            }
-
-            try
-            {
-                Starter.Start(Boot.Assemblies!, Boot.Manifest!.Entry);
-                break;
-            }
-            catch (Host.SimulatedCrashException) when (boots < 10)
-            {
-                // The watchdog resets the device: the next boot counts against the trial.
-            }
-        }
+        var loader = new LoaderBoot(Records, Files, _keys, Starter);
+        Loader = loader.Loader;
+        Boot = SimulatedLoader.Boot(loader);
 
         Client = new UpdateClient(new MqttUpdateLink(Link, DeviceId, 5000), Boot, Loader, _keys, Files, Records, Clock, Hold, Board, Profile, new UpdateClientSettings());
         if (Starter.Behaviour != SimulatedImageBehaviour.Silent || Boot.SafeMode)
