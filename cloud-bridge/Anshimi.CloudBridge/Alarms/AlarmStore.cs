@@ -68,7 +68,7 @@ public sealed class AlarmStore
     /// </summary>
     /// <remarks>
     /// <paramref name="announce"/>, when given, gets each new alarm (its index in <paramref name="alarms"/> and its record)
-    /// once all of them are inserted and the transaction holds the write lock, before its commit is written: whoever is
+    /// once all of them are inserted in the open transaction, before its commit is written: whoever is
     /// told must be ready to hear that the call then threw, and none of them stored. Each alarm is announced at most once,
     /// also when a transient fault runs the transaction again.
     /// </remarks>
