@@ -150,10 +150,11 @@ internal sealed class LatencyBenchmark(int deviceCount, int alarmCount, double a
         var pacing = Stopwatch.StartNew();
         for (int i = 0; i < presses.Count; i++)
         {
-            TimeSpan due = TimeSpan.FromSeconds(i / alarmsPerSecond);
-            if (pacing.Elapsed < due)
+            // Read the clock once: read twice, it can pass the due time in between and leave a negative wait.
+            TimeSpan wait = TimeSpan.FromSeconds(i / alarmsPerSecond) - pacing.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due - pacing.Elapsed, ct);
+                await Task.Delay(wait, ct);
             }
 
             (Process host, string deviceId) = presses[i];

@@ -119,6 +119,12 @@ internal sealed class WalkerBenchmark
 
         await using var air = new UdpAirspaceTransport(_box.Airspace!, ProbeAddress, TimeProvider.System);
         BleAddress gateway = BleAddress.FromBigEndian([0x02, 0xA5, 0x00, 0x00, 0x00, 0x01]);
+
+        // The gateway seals each light's commands as version-2 downlink frames under that light's keys, whose id only the
+        // light can resolve: the probe opens each frame as every light of the street would.
+        var codec = new FrameCodecV2(new PlatformHmacSha256());
+        (uint Id, FrameKeySet Keys)[] receivers = [.. street.Select(r => (r.NumericId, new FrameKeySet(new PlatformHmacSha256(), Convert.FromHexString(r.KeyHex), 0)))];
+        var opening = new Lock();
         air.AdvertisementReceived += (_, report) =>
         {
             DateTimeOffset now = DateTimeOffset.UtcNow;
@@ -128,12 +134,24 @@ internal sealed class WalkerBenchmark
             }
 
             _gatewayTransmissions.Enqueue(now);
-            if (BleAdvertisement.TryFindFrame(report.Data, 0, report.Data.Length, out int offset, out int length))
+            if (BleAdvertisement.TryFindFrame(report.Data, 0, report.Data.Length, out int offset, out int length) &&
+                FrameCodecV2.IsVersion2(report.Data, offset, length))
             {
-                FrameReadResult frame = FrameCodec.ReadUnverified(report.Data, offset, length);
-                if (frame.IsOk && frame.Frame!.Type == FrameType.Command && FramePayloads.CommandMode(frame.Frame) == LightMode.Escort)
+                lock (opening)
                 {
-                    _commandOnAir.TryAdd(frame.Frame.DeviceId, now);
+                    foreach ((uint id, FrameKeySet keys) in receivers)
+                    {
+                        FrameReadResult frame = codec.Decode(report.Data, offset, length, FrameDirectionBit.Downlink, id, keys);
+                        if (frame.IsOk)
+                        {
+                            if (frame.Frame!.Type == FrameType.Command && FramePayloads.CommandMode(frame.Frame) == LightMode.Escort)
+                            {
+                                _commandOnAir.TryAdd(id, now);
+                            }
+
+                            break;
+                        }
+                    }
                 }
             }
         };
@@ -149,6 +167,8 @@ internal sealed class WalkerBenchmark
         var pace = new Random(10);
         int missed = 0;
         int early = 0;
+        int seenAtEndpoint = 0;
+        int seenOnAir = 0;
         for (int walk = 0; walk < _walks; walk++)
         {
             using HttpResponseMessage started = await app.PostAsJsonAsync("api/app/v1/escorts", new
@@ -202,7 +222,11 @@ internal sealed class WalkerBenchmark
                     }
 
                     total.Add((lit - sent).TotalMilliseconds);
-                    if (_commandAtEndpoint.TryGetValue(id, out DateTimeOffset atEndpoint) && _commandOnAir.TryGetValue(id, out DateTimeOffset onAir))
+                    bool passed = _commandAtEndpoint.TryGetValue(id, out DateTimeOffset atEndpoint);
+                    bool aired = _commandOnAir.TryGetValue(id, out DateTimeOffset onAir);
+                    seenAtEndpoint += passed ? 1 : 0;
+                    seenOnAir += aired ? 1 : 0;
+                    if (passed && aired)
                     {
                         toEndpoint.Add((atEndpoint - sent).TotalMilliseconds);
                         toAir.Add((onAir - atEndpoint).TotalMilliseconds);
@@ -229,6 +253,7 @@ internal sealed class WalkerBenchmark
         Console.WriteLine($"| … of which fix → escort command passed on by the cloud endpoint | {new Percentiles(toEndpoint).Describe()} |");
         Console.WriteLine($"| … of which endpoint → TLS link → gateway → command frame first on air | {new Percentiles(toAir).Describe()} |");
         Console.WriteLine($"| … of which on air → the light's firmware switched to escort | {new Percentiles(toLight).Describe()} |");
+        Console.WriteLine($"| timed fixes whose escort command the endpoint probe / the air probe saw | {seenAtEndpoint} / {seenOnAir} of {total.Count} |");
         Console.WriteLine($"| fixes whose light did not switch within {Settle.TotalSeconds:F0} s / lights ahead already lit before their fix | {missed} / {early} |");
         return missed == 0 ? 0 : 1;
     }

@@ -9,7 +9,8 @@ namespace Anshimi.CloudBridge.Alarms;
 
 /// <summary>
 /// <c>alarm</c>: stores each alarm once by its idempotency key, answers every copy with a receipt after the write is
-/// durable, and tells live consoles about alarms they have not seen. What the alarm is comes from the device's own
+/// durable, and tells live consoles about alarms they have not seen while that write is being made (a failed commit makes
+/// every console reload its list from the store). What the alarm is comes from the device's own
 /// verified frame, where it is from the cloud's binding record — never from the gateway's envelope. Alarms that were
 /// waiting together are committed in one transaction, in the order they arrived, before the first of their receipts.
 /// </summary>
@@ -86,16 +87,35 @@ public sealed partial class AlarmEnvelopeHandler(
 
         // One transaction for the burst: its span goes under the first alarm's.
         Activity.Current = accepted[0].Ingest;
-        IReadOnlyList<AlarmRecord?> stored = await store.StoreAlarmsAsync([.. accepted.Select(a => a.Alarm)], now, cancellationToken);
+        bool announced = false;
+        IReadOnlyList<AlarmRecord?> stored;
+        try
+        {
+            // The consoles hear of the new alarms in the order they arrived while the commit is being written: an operator
+            // waits neither on the disk nor on a receipt.
+            stored = await store.StoreAlarmsAsync([.. accepted.Select(a => a.Alarm)], now, (i, record) =>
+            {
+                announced = true;
+                Activity? storing = Activity.Current;
+                Activity.Current = accepted[i].Ingest;
+                feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(record, districts)));
+                Activity.Current = storing;
+            }, cancellationToken);
+        }
+        catch when (announced)
+        {
+            // Consoles may show an alarm that is not stored: each reloads its list from the store, which is the truth.
+            // The gateway, never receipted, sends the alarm again and it is announced when it is stored.
+            feed.CutOffAll();
+            LogAnnouncedNotStored(logger, accepted.Count);
+            throw;
+        }
 
-        // The consoles hear of the new alarms first, in the order they arrived: an operator never waits on a receipt.
         for (int i = 0; i < accepted.Count; i++)
         {
             if (stored[i] is { } record)
             {
                 statistics.AlarmStored();
-                Activity.Current = accepted[i].Ingest;
-                feed.Publish(new AlarmFeedEvent(AlarmFeedEvent.NewAlarm, AlarmView.From(record, districts)));
                 LogAlarmStored(logger, record.Key, record.EventCode, record.DistrictCode, record.GatewayId);
             }
         }
@@ -154,6 +174,9 @@ public sealed partial class AlarmEnvelopeHandler(
 
         return null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A burst of {Count} alarms announced to the consoles failed to commit; every console reloads its alarms from the store")]
+    private static partial void LogAnnouncedNotStored(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alarm {Key} (event {Code}) stored for district {District} from gateway {Gateway}")]
     private static partial void LogAlarmStored(ILogger logger, string key, int code, string district, string gateway);

@@ -52,6 +52,23 @@ public sealed class AlarmFeed
         }
     }
 
+    /// <summary>
+    /// Cuts every subscriber off, after what it already holds: each console's stream ends, and the console reconnects and
+    /// reloads its list from the store, forgetting whatever it was told that the store does not hold.
+    /// </summary>
+    public void CutOffAll()
+    {
+        lock (_gate)
+        {
+            foreach (AlarmSubscription subscription in _subscribers)
+            {
+                subscription.CutOff();
+            }
+
+            _subscribers.Clear();
+        }
+    }
+
     /// <summary>Receives every event published from now until the subscription is disposed or cut off.</summary>
     public AlarmSubscription Subscribe()
     {
@@ -103,4 +120,6 @@ public sealed class AlarmSubscription : IDisposable
         _channel.Writer.TryComplete();
         return false;
     }
+
+    internal void CutOff() => _channel.Writer.TryComplete();
 }

@@ -59,15 +59,21 @@ public sealed class AlarmStore
     /// <summary>Stores the alarm unless its key is already stored; true when it was new.</summary>
     public async Task<bool> StoreAlarmAsync(
         AlarmEnvelope alarm, string key, SiteArea area, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
-        (await StoreAlarmsAsync([new NewAlarm(alarm, key, area)], receivedAt, cancellationToken))[0] is not null;
+        (await StoreAlarmsAsync([new NewAlarm(alarm, key, area)], receivedAt, announce: null, cancellationToken))[0] is not null;
 
     /// <summary>
     /// Stores each alarm whose key is not stored yet, in the order given, all in one transaction (one fsync for a burst):
     /// when this returns every one of them is durable, and when it throws none is. For each alarm, the record as stored
     /// when it was new, or null when its key was already stored (a key twice in <paramref name="alarms"/> is new once).
     /// </summary>
+    /// <remarks>
+    /// <paramref name="announce"/>, when given, gets each new alarm (its index in <paramref name="alarms"/> and its record)
+    /// once all of them are inserted in the open transaction, before its commit is written: whoever is
+    /// told must be ready to hear that the call then threw, and none of them stored. Each alarm is announced at most once,
+    /// also when a transient fault runs the transaction again.
+    /// </remarks>
     public async Task<IReadOnlyList<AlarmRecord?>> StoreAlarmsAsync(
-        IReadOnlyList<NewAlarm> alarms, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+        IReadOnlyList<NewAlarm> alarms, DateTimeOffset receivedAt, Action<int, AlarmRecord>? announce, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarms);
         using Activity? span = CloudBridgeTelemetry.Source.StartActivity("alarm.store");
@@ -76,6 +82,7 @@ public sealed class AlarmStore
         // the server committed), the retried transaction finds those keys stored, and they are still this call's new
         // alarms — taken for repeats, they would never reach the console.
         var insertedBefore = new AlarmRecord?[alarms.Count];
+        var announced = new bool[alarms.Count];
         AlarmRecord?[] stored = await Database.WriteAsync(async (connection, ct) =>
         {
             // Built anew on every attempt: a retried transaction starts from nothing.
@@ -84,6 +91,15 @@ public sealed class AlarmStore
             {
                 records[i] = await InsertAsync(connection, alarms[i], receivedAt, ct) ?? insertedBefore[i];
                 insertedBefore[i] = records[i];
+            }
+
+            for (int i = 0; i < alarms.Count; i++)
+            {
+                if (announce is not null && records[i] is { } record && !announced[i])
+                {
+                    announced[i] = true;
+                    announce(i, record);
+                }
             }
 
             return records;

@@ -180,6 +180,35 @@ public abstract class AlarmBurstTests : IAsyncLifetime
         Assert.Equal(0, bridge.Statistics.Duplicates);
     }
 
+    [Fact]
+    public async Task An_alarm_the_consoles_heard_of_before_its_commit_failed_cuts_every_console_off_and_is_announced_again_when_stored()
+    {
+        await using CloudBridgeHost bridge = await StartBridgeAsync();
+        AlarmSubscription console = bridge.Feed.Subscribe();
+        AlarmEnvelope alarm = (await BoundAlarmsAsync(0x3400, 1))[0];
+
+        // Every statement of the transaction succeeds; only its commit is refused, as a failing disk would refuse it.
+        await RefuseCommitAsync(bridge, alarm.Key);
+        await PublishAsync(alarm);
+        await Eventually.HoldsAsync(() => bridge.Statistics.Failed == 1, "the alarm's commit failed", Wait);
+
+        // The console heard of the alarm before the commit and was then cut off: it reconnects and reloads its list from
+        // the store, which does not hold the alarm, so no console keeps showing it.
+        Assert.Equal([alarm.Key], ReadFeed(console, 1));
+        await console.Reader.Completion.WaitAsync(Wait);
+        Assert.Null(await bridge.Store.FindAsync(alarm.Key, CancellationToken.None));
+        Assert.Equal(0, Receipts(alarm.Key));
+
+        // The gateway, never receipted, sends the alarm again: stored, announced to the console that came back, receipted.
+        using AlarmSubscription reconnected = bridge.Feed.Subscribe();
+        await AllowCommitAsync(bridge);
+        await PublishAsync(alarm);
+        await Eventually.HoldsAsync(() => Receipts(alarm.Key) == 1, "the receipt for the re-sent alarm", Wait);
+        Assert.NotNull(await bridge.Store.FindAsync(alarm.Key, CancellationToken.None));
+        Assert.Equal([alarm.Key], ReadFeed(reconnected, 1));
+        Assert.Equal(1, bridge.Statistics.AlarmsStored);
+    }
+
     private Task<CloudBridgeHost> StartBridgeAsync()
     {
         var settings = new Dictionary<string, string?>(_storage.Settings)
@@ -231,6 +260,26 @@ public abstract class AlarmBurstTests : IAsyncLifetime
               BEGIN IF NEW.key = '{key}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
               CREATE TRIGGER refuse_alarm BEFORE INSERT ON alarms FOR EACH ROW EXECUTE FUNCTION refuse_alarm();
               """, ct), CancellationToken.None);
+
+    /// <summary>A deferred check in the database itself that makes the commit of a transaction storing <paramref name="key"/> fail.</summary>
+    private Task RefuseCommitAsync(CloudBridgeHost bridge, string key) =>
+        bridge.Store.Database.WriteAsync((connection, ct) => StoreDatabase.ExecuteAsync(connection, Provider == StorageProvider.Sqlite
+            ? $"""
+              CREATE TABLE refused_parent (key TEXT PRIMARY KEY);
+              CREATE TABLE refused_at_commit (key TEXT REFERENCES refused_parent (key) DEFERRABLE INITIALLY DEFERRED);
+              CREATE TRIGGER refuse_commit AFTER INSERT ON alarms WHEN NEW.key = '{key}' BEGIN INSERT INTO refused_at_commit VALUES (NEW.key); END;
+              """
+            : $"""
+              CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN RAISE EXCEPTION 'refused at commit for the test'; END $$;
+              CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON alarms DEFERRABLE INITIALLY DEFERRED
+              FOR EACH ROW WHEN (NEW.key = '{key}') EXECUTE FUNCTION refuse_commit();
+              """, ct), CancellationToken.None);
+
+    private Task AllowCommitAsync(CloudBridgeHost bridge) =>
+        bridge.Store.Database.WriteAsync((connection, ct) => StoreDatabase.ExecuteAsync(connection, Provider == StorageProvider.Sqlite
+            ? "DROP TRIGGER refuse_commit; DROP TABLE refused_at_commit; DROP TABLE refused_parent;"
+            : "DROP TRIGGER refuse_commit ON alarms; DROP FUNCTION refuse_commit();", ct), CancellationToken.None);
 
     private Task AllowAsync(CloudBridgeHost bridge) =>
         bridge.Store.Database.WriteAsync((connection, ct) => StoreDatabase.ExecuteAsync(connection, Provider == StorageProvider.Sqlite
