@@ -48,7 +48,7 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
         var firmware = new SimulatedFirmwareOptions
         {
             TrustedKeys = [key.PublicKey],
-            FactoryRelease = v1,
+            FactoryReleases = [v1],
             Settings = new UpdateClientSettings { RequestRepeatMs = 5000, TrialTimeoutMs = 60_000 },
         };
         using var log = new StringWriter();
