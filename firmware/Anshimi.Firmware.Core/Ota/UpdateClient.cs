@@ -223,9 +223,18 @@ namespace Anshimi.Firmware.Ota
             }
 
             LoaderRecord record = _boot.Record;
-            if (ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId) && !record.OnTrial)
+            if (ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId))
             {
-                Report(releaseId, UpdateState.Confirmed, UpdateReason.None);
+                // A light may switch on a carousel offered to its neighbours: its own offer then finds it on trial already.
+                if (record.OnTrial)
+                {
+                    ReportTrial();
+                }
+                else
+                {
+                    Report(releaseId, UpdateState.Confirmed, UpdateReason.None);
+                }
+
                 return;
             }
 
