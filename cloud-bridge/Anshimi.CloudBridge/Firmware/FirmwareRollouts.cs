@@ -383,7 +383,7 @@ public sealed partial class FirmwareRollouts(
 
     /// <summary>
     /// Bound devices the release fits and may replace: profile among its kinds and not installer-only (battery bells), the reported board among
-    /// its boards, a known running version at least the minimum and below the release, a floor not above it; or on trial with the release's version.
+    /// its boards, a known running version at least the minimum and below the release, a floor not above it.
     /// </summary>
     private async Task<Dictionary<uint, DeviceBinding>> EligibleAsync(StoredRelease release, IReadOnlySet<uint> excluded, CancellationToken cancellationToken)
     {
@@ -402,12 +402,6 @@ public sealed partial class FirmwareRollouts(
             ReleaseVersion floor = ReleaseVersion.Parse(reported.Floor) ?? ReleaseVersion.Zero;
             if (running.CompareTo(manifest.MinimumVersion) >= 0 && running.CompareTo(manifest.Version) < 0 && floor.CompareTo(manifest.Version) <= 0)
             {
-                eligible[binding.DeviceId] = binding;
-            }
-            else if (reported.State == UpdateState.NameOf(UpdateState.Trial) && running.CompareTo(manifest.Version) == 0)
-            {
-                // Already on trial with this version: a streetlight hears the carousel its neighbours were offered and may switch
-                // before its own stage. Its offer is answered "trial" and brings the acceptance, so it is confirmed, not left to roll back.
                 eligible[binding.DeviceId] = binding;
             }
         }

@@ -275,24 +275,6 @@ public abstract class RolloutTests(StorageProvider provider) : IAsyncLifetime, I
         Assert.Equal(["0000A007"], offer.Devices);
     }
 
-    [Fact]
-    public async Task A_streetlight_already_on_trial_with_the_release_is_offered_it_and_one_confirmed_on_it_is_not()
-    {
-        const uint Confirmed = 0xA008;
-        await StartFleetAsync();
-        await BindAsync(North, Light, TestAlarms.GangnamGuOffice, "streetlight");
-        await BindAsync(North, Confirmed, TestAlarms.GangnamGuOffice, "streetlight");
-        await ReportAsync(North, Light, "trial", version: "1.1.0", board: "streetlight");
-        await ReportAsync(North, Confirmed, "confirmed", version: "1.1.0", board: "streetlight");
-        string releaseId = await UploadAsync(TestFirmware.BleOnlyRelease(_key));
-
-        RolloutView started = await StartRolloutAsync(releaseId, [Light, Confirmed]);
-
-        Assert.Equal(["0000A008"], started.Ineligible);
-        FirmwareOfferEnvelope offer = await OfferAsync(North, started.RolloutId, "0000A007");
-        Assert.Equal(["0000A007"], offer.Devices);
-    }
-
     /// <summary>
     /// The bridge, and the fleet as the gateways report it: 강남구 A001 (north), A002 (north), 종로구 A003 (south), all
     /// home bells on 1.0.0; A004 on 0.9.0 (below the minimum); A005 a battery bell; A006 bound but never reported.
