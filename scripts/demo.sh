@@ -55,16 +55,22 @@ provisioner_password=$(secret)
 app_key=$(secret)
 escort_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-# The Wi-Fi bells' factory image: a release signed now by anshimi-release with a fresh city key, which the bells'
-# loaders and the cloud (Firmware:ReleaseKeys) trust. Its .pe is a simulated image (the host cannot run nanoFramework code).
+# The factory images of the Wi-Fi bells, the doorbells and the streetlights (in the carousel's 256-byte chunks): releases
+# signed now by anshimi-release with a fresh city key, which the devices' loaders and the cloud (Firmware:ReleaseKeys)
+# trust. Each .pe is a simulated image (the host cannot run nanoFramework code).
 release=(dotnet "$(bin firmware/Anshimi.Release anshimi-release)")
 mkdir -p "$state/release"
-printf 'anshimi simulated application Anshimi.Bell.Device 1.0.0\nbehaviour: normal\n' >"$state/release/Anshimi.Bell.Device.pe"
 "${release[@]}" keygen --out "$state/release/city-release.key" >/dev/null
-"${release[@]}" pack --key "$state/release/city-release.key" --version 1.0.0 --kind home --kind shop --kind voice \
-  --board home-bell --board voice-bell --entry Anshimi.Bell.Device.Program --out "$state/release/bell-1.0.0.arel" \
-  "$state/release/Anshimi.Bell.Device.pe" >/dev/null
-factory=(--factory-release "$state/release/bell-1.0.0.arel" --release-key "$state/release/city-release.key.pub")
+pack_release() { # application version out-name pack-options…
+  printf 'anshimi simulated application %s %s\nbehaviour: normal\n' "$1" "$2" >"$state/release/$1.pe"
+  "${release[@]}" pack --key "$state/release/city-release.key" --version "$2" --entry "$1.Program" "${@:4}" \
+    --out "$state/release/$3-$2.arel" "$state/release/$1.pe" >/dev/null
+}
+pack_release Anshimi.Bell.Device 1.0.0 bell --kind home --kind shop --kind voice --board home-bell --board voice-bell
+pack_release Anshimi.Doorbell.Device 1.0.0 doorbell --kind doorbell --board doorbell
+pack_release Anshimi.Streetlight 1.0.0 streetlight --kind streetlight --board streetlight --chunk-size 256
+factory=(--release-key "$state/release/city-release.key.pub")
+for family in bell doorbell streetlight; do factory+=(--factory-release "$state/release/$family-1.0.0.arel"); done
 export Firmware__ReleaseKeys__0="$(cat "$state/release/city-release.key.pub")"
 
 echo "▶ 모의 장치 생성 / generating ${bells} bells and doorbells and ${lights} streetlights"
@@ -230,6 +236,7 @@ wait_port "$sim_port_b"
 
 pick() { python3 -c "import json,sys; d=[x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']==sys.argv[2]]; print($2)" "$state/fleet.json" "$1"; }
 first=$(pick home "d[0]['deviceId']")
+first_district=$(pick home "d[0]['districtCode']")
 first_b=$(python3 -c "import json,sys; print([x for x in json.load(open(sys.argv[1]))['devices'] if x['profile']=='home'][0]['deviceId'])" "$state/box-b/fleet.json")
 # Which box each device belongs to, with its district (the lights are listed once, by count).
 box_devices() { # fleet
@@ -292,6 +299,15 @@ $revoke_help
     ${installer[*]} claim $new_device --code $label_qr      (the label's QR content; typed: --code $claim_code --key $new_device_key)
     ${installer[*]} bind $new_device --kind home --address "서울특별시 중구 세종대로 110" --lat 37.5665 --lon 126.9780 --ref R-DEMO01
     ${installer[*]} walk-test $new_device      (then press it — its control API opens once claimed: $sim_cmd press $new_device --control 127.0.0.1:$new_device_port)
+  펌웨어 배포 Roll out firmware 1.1.0 to the bells (doorbells: --kind doorbell --board doorbell; streetlights, over the
+  gateway's BLE carousel: --kind streetlight --board streetlight --chunk-size 256); the console's 펌웨어 tab and
+  "${installer[*]} firmware" show each device's version and update state:
+    printf 'anshimi simulated application Anshimi.Bell.Device 1.1.0\nbehaviour: normal\n' > $state/release/Anshimi.Bell.Device.pe
+    ${release[*]} pack --key $state/release/city-release.key --version 1.1.0 --minimum 1.0.0 --kind home --kind shop --kind voice --board home-bell --board voice-bell --entry Anshimi.Bell.Device.Program --out $state/release/bell-1.1.0.arel $state/release/Anshimi.Bell.Device.pe
+    api=(curl -sS -b $state/central.cookies -c $state/central.cookies -H 'X-Anshimi-Request: 1')
+    "\${api[@]}" -H 'Content-Type: application/json' -d '{"userName":"central","password":"$central_password"}' http://127.0.0.1:$console_port/api/session
+    "\${api[@]}" -H 'Content-Type: application/octet-stream' --data-binary @$state/release/bell-1.1.0.arel http://127.0.0.1:$console_port/api/firmware/releases
+    "\${api[@]}" -H 'Content-Type: application/json' -d '{"releaseId":"<releaseId above>","canary":["$first"],"districtCode":"$first_district"}' http://127.0.0.1:$console_port/api/firmware/rollouts
   장치·보안등 상태 Bells, doorbells and streetlights:
     $sim_cmd status --control 127.0.0.1:$sim_port      (lights: curl http://127.0.0.1:$sim_port/lights)
   모든 장치 목록 All device ids: $state/fleet.json (box A), $state/box-b/fleet.json (box B)

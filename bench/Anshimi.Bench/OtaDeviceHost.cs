@@ -19,7 +19,7 @@ internal static class OtaDeviceHost
         var firmware = new SimulatedFirmwareOptions
         {
             TrustedKeys = [Convert.FromHexString(publicKeyHex)],
-            FactoryRelease = File.ReadAllBytes(factoryReleasePath),
+            FactoryReleases = [File.ReadAllBytes(factoryReleasePath)],
         };
         using var log = TextWriter.Synchronized(new StreamWriter(Path.Combine(stateRoot, "devices.log")) { AutoFlush = true });
         var fleets = new List<SimulatedFleet>();

@@ -41,6 +41,28 @@ public abstract record DeviceStatus
 
     [JsonPropertyName("lastError"), JsonPropertyOrder(-1)]
     public required string? LastError { get; init; }
+
+    /// <summary>The loader's running version and the update client's state; null for a device without the loader.</summary>
+    [JsonPropertyName("firmware"), JsonPropertyOrder(-1)]
+    public FirmwareStatus? Firmware { get; init; }
+}
+
+/// <summary>A simulated device's firmware as its loader and update client hold it.</summary>
+public sealed record FirmwareStatus(
+    [property: JsonPropertyName("version")] string Version,
+    [property: JsonPropertyName("onTrial")] bool OnTrial,
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("reason")] string? Reason,
+    [property: JsonPropertyName("chunksDone")] int ChunksDone,
+    [property: JsonPropertyName("chunkCount")] int ChunkCount)
+{
+    public static FirmwareStatus Of(Anshimi.Firmware.Ota.BootResult boot, Anshimi.Firmware.Ota.UpdateClient client) => new(
+        boot.Record.ActiveVersion.ToString(),
+        boot.Record.OnTrial,
+        Anshimi.Protocol.Ota.UpdateState.NameOf(client.LastState) ?? "idle",
+        Anshimi.Protocol.Ota.UpdateReason.NameOf(client.LastReason),
+        client.ChunksDone,
+        client.Download?.ChunkCount ?? 0);
 }
 
 /// <summary>One simulated bell as the control API reports it; the client reads a doorbell's status as one too.</summary>

@@ -71,7 +71,7 @@ var limitOption = new Option<int?>("--limit") { Description = "앞에서부터 N
 var runDistrictsOption = new Option<FileInfo?>("--districts") { Description = "자치구 이름 표시용 GeoJSON (optional, for district names)" };
 var escortKeyOption = new Option<string?>("--escort-key") { Description = "귀가 마스터 키 the cloud bridge's escort master secret (Escorts:EscortKey), 64 hex digits; the walkers seal with it, and without --airspace each streetlight is given its district's key from it (with a gateway, the gateway delivers it) (random when omitted)" };
 var airspaceOption = new Option<string?>("--airspace") { Description = "게이트웨이 BLE 모의 공간 the gateway's simulated BLE airspace hub host:port (its Gateway:Ble:AirspaceEndpoint); streetlights join it" };
-var factoryReleaseOption = new Option<FileInfo?>("--factory-release") { Description = "공장 출하 릴리스 a signed release (.arel, from anshimi-release pack) in slot a of every Wi-Fi bell: the bells run the loader and take updates" };
+var factoryReleaseOption = new Option<FileInfo[]>("--factory-release") { Description = "공장 출하 릴리스 a signed release (.arel, from anshimi-release pack) in slot a of every Wi-Fi bell, doorbell or streetlight whose board and profile it fits: those devices run the loader and take updates (repeatable, one per board)", DefaultValueFactory = _ => [] };
 var releaseKeyOption = new Option<string[]>("--release-key") { Description = "로더가 신뢰하는 릴리스 공개 키 a release public key the loader trusts, 64 hex or a .pub file (repeatable; with --factory-release)", DefaultValueFactory = _ => [] };
 var runCommand = new Command("run", "장치 시뮬레이터 실행 — run every bell (against a broker) and streetlight (on a simulated BLE air) of the fleet, with a local control API")
 {
@@ -97,7 +97,7 @@ runCommand.SetAction((parse, cancellationToken) => RunAsync(async () =>
     }
 
     IPEndPoint? airspace = parse.GetValue(airspaceOption) is string hub ? AirspaceLink.ParseHub(hub) : null;
-    SimulatedFirmwareOptions? firmware = SimulatedFirmwareOptions.FromFiles(parse.GetValue(factoryReleaseOption)?.FullName, parse.GetValue(releaseKeyOption)!);
+    SimulatedFirmwareOptions? firmware = SimulatedFirmwareOptions.FromFiles([.. parse.GetValue(factoryReleaseOption)!.Select(f => f.FullName)], parse.GetValue(releaseKeyOption)!);
     var log = TextWriter.Synchronized(Console.Out);
     await using SimulatedFleet simulated = SimulatedFleet.Start(records, host, port, parse.GetValue(stateOption)!.FullName, log,
         escortKey: escortKeyHex is null ? null : Convert.FromHexString(escortKeyHex), airspace: airspace, firmware: firmware);

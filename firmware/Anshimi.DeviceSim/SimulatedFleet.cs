@@ -179,6 +179,7 @@ public sealed class SimulatedDevice : IAsyncDisposable
             NewestAlarmCounter = bell.NewestAlarmCounter,
             RejectedDownlinks = bell.Downlinks.RejectedForged + bell.Downlinks.RejectedReplayed + bell.Downlinks.RejectedMalformed + bell.Downlinks.DroppedDownlinks,
             LastError = Link?.LastError,
+            Firmware = Updates?.Status,
         };
     }
 
@@ -228,9 +229,10 @@ public sealed class SimulatedDevice : IAsyncDisposable
         };
         var storage = new PowerCutFlash(_statePath, Power);
         var bell = new PanicBell(Config(), _clock, Button, Led, storage, Link, new PlatformHmacSha256(), new SeededRandom(), peripherals);
-        _updates = _firmware is null || Link is null
+        byte[]? factoryRelease = _firmware?.FactoryReleaseFor(DeviceUpdates.BoardOf(Record.Profile), Record.Profile);
+        _updates = _firmware is null || factoryRelease is null || Link is null
             ? null
-            : new DeviceUpdates(Record, _statePath, Link, _clock, _firmware, () => bell.PendingAlarmCount > 0, () => Restart(WakeCause.PowerOn), _onError, Power);
+            : new DeviceUpdates(Record, _statePath, Link, _clock, _firmware, factoryRelease, () => bell.PendingAlarmCount > 0, () => Restart(WakeCause.PowerOn), _onError, Power);
         return new BellHost(bell, onError: _onError, power: Power);
     }
 
@@ -339,7 +341,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
     /// <param name="configureDoorbell">The same for each doorbell.</param>
     /// <param name="escortKey">The cloud's escort master secret, from which each streetlight's district key is derived (protocol §10.1); a random one when not given (then only this simulator's walkers are recognised).</param>
     /// <param name="airspace">The gateway's BLE airspace hub the streetlights join; null keeps them on this process's air only.</param>
-    /// <param name="firmware">The bells' loader keys and factory image; null: bells without the loader.</param>
+    /// <param name="firmware">The loaders' keys and factory images: Wi-Fi bells, doorbells and streetlights whose board a factory release fits run the loader; null: no device runs it.</param>
     public static SimulatedFleet Start(IEnumerable<DeviceRecord> records, string host, int port, string stateRoot, TextWriter log, Action<BellConfig>? configure = null, byte[]? escortKey = null, Action<DoorbellConfig>? configureDoorbell = null, System.Net.IPEndPoint? airspace = null, SimulatedFirmwareOptions? firmware = null)
     {
         var clock = new SystemClock();
@@ -351,7 +353,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         foreach (DeviceRecord record in records.Where(r => r.Profile == SimulatedDoorbell.Profile))
         {
             var link = new MqttLink(MqttSession.Create(MqttLink.OptionsFor(record, host, port), mqttDiagnostics), record.NumericId);
-            var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell);
+            var doorbell = new SimulatedDoorbell(record, stateRoot, clock, link, ex => Report(log, "[" + record.DeviceId + "] 오류 error: " + ex.Message), configureDoorbell, firmware);
             doorbell.Parts.Led.Changed += (_, change) => Report(log, "[" + record.DeviceId + "] LED " + SimJson.LedLabel(LedStateName.Of(change.State)));
             doorbells.Add(doorbell);
         }
@@ -372,7 +374,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             devices.Add(device);
         }
 
-        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), line => Report(log, line), airspace);
+        List<SimulatedLight> lights = StreetlightFleet.Create(lightRecords, clock, stateRoot, escortKey ?? RandomNumberGenerator.GetBytes(32), line => Report(log, line), airspace, firmware);
         foreach (SimulatedDevice device in devices)
         {
             device.Start();

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Anshimi.Firmware.Adapters;
 using Anshimi.Firmware.Host;
+using Anshimi.Firmware.Ota;
 using Anshimi.Firmware.Streetlight;
 using Anshimi.Protocol;
 using Anshimi.Protocol.Upstream;
@@ -89,7 +90,8 @@ public sealed class SimulatedLight : IAsyncDisposable
             controller.EscortAdvertsAccepted,
             new LightRejects(controller.RejectedForged, controller.RejectedReplayed, controller.RejectedStale, controller.RejectedWrongArea, controller.RejectedStaleEpoch, controller.RejectedMalformed),
             Light.Resets,
-            Walking);
+            Walking,
+            Light.Updates is { } updates ? FirmwareStatus.Of(updates.Boot, updates.Client) : null);
     }
 
     public static string ModeName(byte mode) => mode switch
@@ -165,7 +167,8 @@ public sealed record LightStatus(
     [property: JsonPropertyName("escortAdvertsAccepted")] int EscortAdvertsAccepted,
     [property: JsonPropertyName("rejected")] LightRejects Rejected,
     [property: JsonPropertyName("watchdogResets")] int WatchdogResets,
-    [property: JsonPropertyName("walkerPassing")] bool WalkerPassing);
+    [property: JsonPropertyName("walkerPassing")] bool WalkerPassing,
+    [property: JsonPropertyName("firmware")] FirmwareStatus? Firmware = null);
 
 public sealed record LightRejects(
     [property: JsonPropertyName("forged")] int Forged,
@@ -191,10 +194,14 @@ public static class StreetlightFleet
 {
     public const string Profile = "streetlight";
 
+    private const long DriveBytes = 4L * 1024 * 1024;
+
     /// <param name="escortMaster">The cloud's escort master secret; the simulator derives each light's district key from it.</param>
     /// <param name="report">Takes the lights' log lines (from their own threads).</param>
-    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortMaster, Action<string> report, System.Net.IPEndPoint? airspace = null)
+    /// <param name="firmware">With a factory release for the streetlight board, every light runs the loader on its flash and takes the gateway's carousel.</param>
+    public static List<SimulatedLight> Create(IEnumerable<DeviceRecord> records, ISchedulingClock clock, string stateRoot, byte[] escortMaster, Action<string> report, System.Net.IPEndPoint? airspace = null, SimulatedFirmwareOptions? firmware = null)
     {
+        byte[]? factoryRelease = firmware?.FactoryReleaseFor(StreetlightUpdates.Board, Profile);
         // The cloud bridge's default schedule (Escorts:KeyRotationPeriod, Escorts:KeyChangeover).
         var escortKeys = new EscortKeySchedule(escortMaster, TimeSpan.FromDays(1), TimeSpan.FromMinutes(10));
         var air = new SimulatedBleAir(clock);
@@ -218,7 +225,9 @@ public static class StreetlightFleet
             AirspaceLink? link = airspace is null
                 ? null
                 : AirspaceLink.Join(radio, airspace, line => report("[" + record.DeviceId + "] " + line));
-            var board = new SimulatedStreetlight(config, clock, radio, new FlashStorage(Path.Combine(stateRoot, record.DeviceId)), new PlatformHmacSha256());
+            string statePath = Path.Combine(stateRoot, record.DeviceId);
+            var flash = new FlashStorage(statePath);
+            var board = new SimulatedStreetlight(config, clock, radio, flash, new PlatformHmacSha256(), firmware: LoaderOf(firmware, factoryRelease, statePath, flash));
             if (link is null)
             {
                 InstallEscortKeys(board, record, escortKeys);
@@ -230,6 +239,23 @@ public static class StreetlightFleet
         }
 
         return lights;
+    }
+
+    /// <summary>The light's loader on its flash directory, the factory release in slot a of a factory-fresh light; null without a release for its board.</summary>
+    private static StreetlightFirmware? LoaderOf(SimulatedFirmwareOptions? firmware, byte[]? factoryRelease, string statePath, FlashStorage records)
+    {
+        if (firmware is null || factoryRelease is null)
+        {
+            return null;
+        }
+
+        var files = new FlashFiles(statePath, DriveBytes);
+        if (SimulatedLoader.IsFactoryFresh(files, records))
+        {
+            SimulatedLoader.InstallFactory(factoryRelease, files, records);
+        }
+
+        return new StreetlightFirmware { Files = files, Keys = new ReleaseKeys([.. firmware.TrustedKeys]), Client = firmware.Settings, Carousel = firmware.Carousel };
     }
 
     /// <summary>

@@ -6,21 +6,25 @@ namespace Anshimi.Firmware.Host;
 
 /// <summary>
 /// A whole simulated streetlight board: lamp driver, ambient sensor, radio, watchdog and flash, with the
-/// <see cref="StreetlightController"/> firmware on it. When the watchdog expires the board resets as the real one
+/// <see cref="StreetlightController"/> firmware on it and, when built with <see cref="StreetlightFirmware"/>, its loader
+/// and update stack (<see cref="StreetlightUpdates"/>). When the watchdog expires the board resets as the real one
 /// does: every pin is released (so the lamp goes to full light) and, unless <see cref="RebootOnReset"/> is off,
-/// the firmware boots again from the same flash.
+/// the firmware boots again from the same flash; a restart the update client asks for does the same.
 /// </summary>
 public sealed class SimulatedStreetlight
 {
     private readonly StreetlightConfig _config;
     private readonly ISchedulingClock _clock;
     private readonly IHmacSha256 _mac;
+    private readonly StreetlightFirmware? _firmware;
 
-    public SimulatedStreetlight(StreetlightConfig config, ISchedulingClock clock, SimulatedBleRadio radio, IDeviceStorage storage, IHmacSha256 mac, double ambient = 0.5, int watchdogTimeoutMs = 5000)
+    /// <param name="firmware">The loader's slots and keys: with it, every boot runs the loader and the light takes the gateway's carousel.</param>
+    public SimulatedStreetlight(StreetlightConfig config, ISchedulingClock clock, SimulatedBleRadio radio, IDeviceStorage storage, IHmacSha256 mac, double ambient = 0.5, int watchdogTimeoutMs = 5000, StreetlightFirmware? firmware = null)
     {
         _config = config;
         _clock = clock;
         _mac = mac;
+        _firmware = firmware;
         Radio = radio;
         Storage = storage;
         Ambient = new SimulatedAnalogInput(ambient);
@@ -46,6 +50,9 @@ public sealed class SimulatedStreetlight
 
     public StreetlightController Controller { get; private set; }
 
+    /// <summary>This boot's loader and update stack; null for a board built without <see cref="StreetlightFirmware"/>.</summary>
+    public StreetlightUpdates? Updates { get; private set; }
+
     public bool RebootOnReset { get; set; } = true;
 
     public int Resets { get; private set; }
@@ -59,6 +66,24 @@ public sealed class SimulatedStreetlight
         return Controller;
     }
 
+    /// <summary>One pass of the light's main loop: the controller, then its update stack; a restart it asks for happens here.</summary>
+    public void Tick()
+    {
+        StreetlightController controller = Controller;
+        StreetlightUpdates? updates = Updates;
+        controller.Tick();
+        if (updates is null)
+        {
+            return;
+        }
+
+        updates.Tick();
+        if (updates.RestartRequested && ReferenceEquals(updates, Updates))
+        {
+            PowerCycle();
+        }
+    }
+
     /// <summary>Power off for good: the watchdog stops, and nothing boots again from storage that may be gone.</summary>
     public void PowerOff()
     {
@@ -66,8 +91,14 @@ public sealed class SimulatedStreetlight
         Watchdog.Stop();
     }
 
-    private StreetlightController Boot() =>
-        new(_config, _clock, Lamp.Dimmer, Lamp.Cutoff, Ambient, Lamp.CurrentSense, Radio, Watchdog, Storage, _mac);
+    private StreetlightController Boot()
+    {
+        var controller = new StreetlightController(_config, _clock, Lamp.Dimmer, Lamp.Cutoff, Ambient, Lamp.CurrentSense, Radio, Watchdog, Storage, _mac);
+        Updates = _firmware is null
+            ? null
+            : new StreetlightUpdates(_config, Radio, _clock, Storage, _firmware.Files, _firmware.Keys, _mac, StreetlightUpdates.HoldOf(() => controller), _firmware.Client, _firmware.Carousel);
+        return controller;
+    }
 
     private void OnWatchdogExpired()
     {

@@ -2,7 +2,7 @@ namespace Anshimi.Firmware.Host;
 
 /// <summary>
 /// Runs one <see cref="SimulatedStreetlight"/> the way the device's main loop does, on a <see cref="DeviceLoop"/>
-/// that ticks its current firmware (after a watchdog reset, the freshly booted one). A tick that throws does not
+/// that ticks its current firmware (after a watchdog reset or an update's restart, the freshly booted one) and its update stack. A tick that throws does not
 /// feed the watchdog, so a loop that keeps failing ends in a reset, as on the device.
 /// </summary>
 public sealed class StreetlightHost : IDisposable
@@ -13,8 +13,8 @@ public sealed class StreetlightHost : IDisposable
     {
         Light = light;
 
-        // Read the controller on every tick: a watchdog reset replaces it.
-        _loop = new DeviceLoop("streetlight", () => light.Controller.Tick(), tickMs, onError);
+        // The board reads its firmware on every tick: a watchdog reset or an update's restart replaces it.
+        _loop = new DeviceLoop("streetlight", light.Tick, tickMs, onError);
     }
 
     public SimulatedStreetlight Light { get; }

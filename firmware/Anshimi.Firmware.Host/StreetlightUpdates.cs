@@ -5,6 +5,20 @@ using Anshimi.Protocol.Security;
 
 namespace Anshimi.Firmware.Host;
 
+/// <summary>A streetlight board's loader and update stack as it is built: where its slots live, the keys it trusts, its timings.</summary>
+public sealed class StreetlightFirmware
+{
+    /// <summary>The slot files on the light's flash drive, beside its records.</summary>
+    public required IFirmwareFiles Files { get; init; }
+
+    /// <summary>Release public keys compiled into the loader.</summary>
+    public required ReleaseKeys Keys { get; init; }
+
+    public UpdateClientSettings Client { get; init; } = new();
+
+    public CarouselReceiverSettings Carousel { get; init; } = new();
+}
+
 /// <summary>
 /// One boot of a simulated streetlight's loader and update stack (protocol/README.md §11.9): the device's own
 /// <see cref="LoaderBoot"/> on the light's flash, then the <see cref="ApplicationUpdates"/> the light's application runs,

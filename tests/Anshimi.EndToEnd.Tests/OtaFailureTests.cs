@@ -267,7 +267,7 @@ public sealed partial class OtaFailureTests(ITestOutputHelper output)
             var firmware = new SimulatedFirmwareOptions
             {
                 TrustedKeys = [key.PublicKey],
-                FactoryRelease = PackFile(key, "1.0.0", SimulatedImageBehaviour.Normal, "0.0.0", "0.0.0", HomeBell),
+                FactoryReleases = [PackFile(key, "1.0.0", SimulatedImageBehaviour.Normal, "0.0.0", "0.0.0", HomeBell)],
                 Settings = UpdateClientSettingsForTests.Create(),
             };
             SimulatedFleet fleet = SimulatedFleet.Start(

@@ -80,6 +80,12 @@ namespace Anshimi.Firmware.Ota
         /// <summary>Set when the device must restart now: a slot was activated, or a trial boot ran out of time.</summary>
         public bool RestartRequested { get; private set; }
 
+        /// <summary>The state of the newest report (<see cref="UpdateState"/>): where the device says it stands.</summary>
+        public byte LastState { get; private set; }
+
+        /// <summary>The reason of the newest report (<see cref="UpdateReason"/>).</summary>
+        public byte LastReason { get; private set; }
+
         /// <summary>Chunks checked and kept of the download in progress.</summary>
         public int ChunksDone
         {
@@ -221,9 +227,18 @@ namespace Anshimi.Firmware.Ota
             }
 
             LoaderRecord record = _boot.Record;
-            if (ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId) && !record.OnTrial)
+            if (ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId))
             {
-                Report(releaseId, UpdateState.Confirmed, UpdateReason.None);
+                // A light may switch on a carousel offered to its neighbours: its own offer then finds it on trial already.
+                if (record.OnTrial)
+                {
+                    ReportTrial();
+                }
+                else
+                {
+                    Report(releaseId, UpdateState.Confirmed, UpdateReason.None);
+                }
+
                 return;
             }
 
@@ -657,6 +672,8 @@ namespace Anshimi.Firmware.Ota
             LoaderRecord record = _boot.Record;
             int count = _manifest == null ? 0 : _manifest.ChunkCount;
             byte[] report = UpdateMessage.EncodeStateReport(releaseId, state, reason, _heldCount, count, record.ActiveVersion, record.Floor, _board, _profile);
+            LastState = state;
+            LastReason = reason;
             return _link.Send(report);
         }
 

@@ -106,6 +106,23 @@ public sealed class DeviceUpdateTests : IDisposable
     }
 
     [Fact]
+    public void An_offer_of_the_release_on_trial_is_answered_trial_so_its_acceptance_can_follow()
+    {
+        _bell.AcceptTrials = false;
+        _bell.Offer(_v2);
+        _bell.RestartIfAsked();
+        Assert.Equal("idle,offered,verified,activating,trial", _bell.States);
+
+        _bell.Deliver(_v2.Offer);
+        Assert.Equal("idle,offered,verified,activating,trial,trial", _bell.States);
+        Assert.True(_bell.Loader.ReadRecord().OnTrial);
+
+        _bell.Deliver(UpdateMessage.EncodeRelease(UpdateMessage.TrialAccepted, _v2.Id));
+        Assert.Equal("idle,offered,verified,activating,trial,trial,confirmed", _bell.States);
+        Assert.Equal("1.1.0", _bell.Loader.ReadRecord().ActiveVersion.ToString());
+    }
+
+    [Fact]
     public void A_corrupted_chunk_is_asked_again_and_five_bad_copies_fail_the_download_with_the_old_slot_running()
     {
         int corrupted = 0;
