@@ -558,6 +558,8 @@ public sealed class MqttSession : IAsyncDisposable
                     if (pending.Count == 0)
                     {
                         _established = true;
+                        _lastAttemptFailed = false;
+                        _backoff.Connected();
                         reason = refused.Count == 0 ? "connected" : $"connected; subscription refused: {string.Join(", ", refused)}";
                         connected = ChangeState(MqttConnectionState.Connected, reason, force: false);
                         break;
@@ -598,8 +600,6 @@ public sealed class MqttSession : IAsyncDisposable
             throw;
         }
 
-        _lastAttemptFailed = false;
-        _backoff.Connected();
         Raise(connected, MqttConnectionState.Connected, reason);
     }
 
