@@ -20,6 +20,7 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
     private readonly string _statusTopic;
     private readonly bool _announcesStatus;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<string, Task> _subscribing = [];
     private Task _connecting = Task.CompletedTask;
 
     /// <param name="announcesStatus">False for an unclaimed device's anonymous session, which may not use the status topic.</param>
@@ -78,8 +79,44 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
         return Wait(token => _session.PublishAsync(topic, payload, qos1 ? MqttQos.AtLeastOnce : MqttQos.AtMostOnce, false, token), timeoutMs);
     }
 
-    public bool Subscribe(string topicFilter, int timeoutMs) =>
-        IsConnected && Wait(token => _session.SubscribeAsync(topicFilter, MqttQos.AtLeastOnce, OnMessageAsync, token), timeoutMs);
+    /// <summary>
+    /// A call while an earlier one's SUBSCRIBE still awaits its SUBACK waits for that one instead of sending another:
+    /// over a link slower than the timeout every SUBACK would otherwise come after its own wait gave up, and an unclaimed
+    /// bell, which says hello only once subscribed, would never say it. The SUBSCRIBE is given up on after the client's own
+    /// timeout or when the connection ends.
+    /// </summary>
+    public bool Subscribe(string topicFilter, int timeoutMs)
+    {
+        if (!IsConnected)
+        {
+            return false;
+        }
+
+        Task subscribing;
+        lock (_subscribing)
+        {
+            if (_subscribing.TryGetValue(topicFilter, out Task? earlier) && !earlier.IsCompleted)
+            {
+                subscribing = earlier;
+            }
+            else
+            {
+                // A failure nobody waited for any more is seen here; the filter is asked for again.
+                _ = earlier?.Exception;
+                subscribing = _session.SubscribeAsync(topicFilter, MqttQos.AtLeastOnce, OnMessageAsync, _stopping.Token);
+                _subscribing[topicFilter] = subscribing;
+            }
+        }
+
+        try
+        {
+            return subscribing.Wait(timeoutMs);
+        }
+        catch (AggregateException)
+        {
+            return false;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -125,7 +162,7 @@ public sealed class MqttLink : IMqttLink, IAsyncDisposable
             }
 
             // Given up on: cancelled, not left running until the client's own timeout (disposing the source would
-            // stop its timer before it fires), so a retry is not raced by a late failure of this one.
+            // stop its timer before it fires); the bell sends the message again itself.
             timeout.Cancel();
             return false;
         }

@@ -17,6 +17,7 @@ public sealed class MqttSession : IAsyncDisposable
     private readonly IMqttTransport _transport;
     private readonly MqttClientOptions _options;
     private readonly ReconnectBackoff _backoff;
+    private readonly TimeProvider _time;
     private readonly IReadOnlyList<MqttEndpoint> _endpoints;
     private readonly Action<string>? _diagnostics;
     private readonly CancellationTokenSource _closing = new();
@@ -42,7 +43,8 @@ public sealed class MqttSession : IAsyncDisposable
         _endpoints = Validate(options);
         _transport = transport;
         _options = options;
-        _backoff = new ReconnectBackoff(options.Reconnect, random, time);
+        _time = time ?? TimeProvider.System;
+        _backoff = new ReconnectBackoff(options.Reconnect, random, _time);
         _diagnostics = diagnostics;
         _transport.MessageReceived = DispatchAsync;
         _transport.ConnectionLost += OnConnectionLost;
@@ -108,25 +110,16 @@ public sealed class MqttSession : IAsyncDisposable
 
     /// <summary>
     /// Routes messages matching <paramref name="topicFilter"/> to <paramref name="handler"/>. Registered
-    /// before <see cref="ConnectAsync"/>, the filter is subscribed before the session reports Connected;
-    /// registered later, it is subscribed in the background (failures go to the diagnostics sink).
+    /// before the session reports Connected (also while a connect attempt is under way), the filter is
+    /// subscribed before it does; registered later, it is subscribed in the background, asked again with the
+    /// reconnect backoff while the connection lasts and no SUBACK comes (failures go to the diagnostics sink).
     /// </summary>
     public void AddSubscription(string topicFilter, MqttQos qos, MqttSubscriptionHandler handler)
     {
         Subscription subscription = Register(topicFilter, qos, handler, out _);
         if (IsConnected)
         {
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await SubscribeAsync(subscription, _closing.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
-                {
-                    Report($"subscription to '{topicFilter}' failed: {ex.Message}");
-                }
-            });
+            _ = Task.Run(() => SubscribeUntilAnsweredAsync(subscription));
         }
     }
 
@@ -431,6 +424,43 @@ public sealed class MqttSession : IAsyncDisposable
         subscription.Acknowledged = true;
     }
 
+    /// <summary>
+    /// A filter registered on a live connection. A SUBACK that does not come (a loaded broker or host) is asked for again
+    /// while the connection lasts: otherwise the route would stay without a subscription at the broker until some
+    /// reconnect. A lost connection ends this; the reconnect subscribes it. A refusal waits for the next connect too.
+    /// </summary>
+    private async Task SubscribeUntilAnsweredAsync(Subscription subscription)
+    {
+        var backoff = new ReconnectBackoff(_options.Reconnect, time: _time);
+        CancellationToken closing = _closing.Token;
+        while (true)
+        {
+            try
+            {
+                await SubscribeAsync(subscription, closing).ConfigureAwait(false);
+                return;
+            }
+            catch (MqttTransportException ex) when (ex is not MqttSubscriptionRefusedException && IsConnected && !subscription.Acknowledged && Snapshot().Contains(subscription))
+            {
+                Report($"subscription to '{subscription.TopicFilter}' failed: {ex.Message}; asking again");
+            }
+            catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
+            {
+                Report($"subscription to '{subscription.TopicFilter}' failed: {ex.Message}");
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(backoff.NextDelay(), _time, closing).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
     private async Task FirstConnectAsync(CancellationToken cancellationToken)
     {
         SetState(MqttConnectionState.Connecting, $"connecting to {Endpoint}");
@@ -507,35 +537,55 @@ public sealed class MqttSession : IAsyncDisposable
         }
 
         List<string> refused = [];
+        HashSet<Subscription> handled = [];
+        EventHandler<MqttStateChangedEventArgs>? connected;
+        string reason;
         try
         {
-            foreach (Subscription subscription in Snapshot())
+            while (true)
             {
-                // Mosquitto 2.0 restores a persisted session without its shared subscriptions, yet says it is present.
-                if (sessionPresent && subscription.Acknowledged && !SharedSubscription.IsShared(subscription.TopicFilter))
+                List<Subscription> pending;
+                lock (_gate)
                 {
-                    continue;
+                    if (_lostWhileConnecting is { } lost)
+                    {
+                        throw new MqttTransportException("connection lost while connecting: " + lost);
+                    }
+
+                    // A filter registered while this attempt subscribes saw the session not Connected and left its
+                    // subscription to the attempt: Connected is set in the same lock as the last look for such filters.
+                    pending = [.. _subscriptions.Where(s => !handled.Contains(s))];
+                    if (pending.Count == 0)
+                    {
+                        _established = true;
+                        _lastAttemptFailed = false;
+                        _backoff.Connected();
+                        reason = refused.Count == 0 ? "connected" : $"connected; subscription refused: {string.Join(", ", refused)}";
+                        connected = ChangeState(MqttConnectionState.Connected, reason, force: false);
+                        break;
+                    }
                 }
 
-                try
+                foreach (Subscription subscription in pending)
                 {
-                    await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
-                }
-                catch (MqttSubscriptionRefusedException ex)
-                {
-                    refused.Add(subscription.TopicFilter);
-                    Report(ex.Message);
-                }
-            }
+                    handled.Add(subscription);
 
-            lock (_gate)
-            {
-                if (_lostWhileConnecting is { } lost)
-                {
-                    throw new MqttTransportException("connection lost while connecting: " + lost);
-                }
+                    // Mosquitto 2.0 restores a persisted session without its shared subscriptions, yet says it is present.
+                    if (sessionPresent && subscription.Acknowledged && !SharedSubscription.IsShared(subscription.TopicFilter))
+                    {
+                        continue;
+                    }
 
-                _established = true;
+                    try
+                    {
+                        await SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (MqttSubscriptionRefusedException ex)
+                    {
+                        refused.Add(subscription.TopicFilter);
+                        Report(ex.Message);
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is MqttTransportException or OperationCanceledException)
@@ -550,9 +600,7 @@ public sealed class MqttSession : IAsyncDisposable
             throw;
         }
 
-        _lastAttemptFailed = false;
-        _backoff.Connected();
-        SetState(MqttConnectionState.Connected, refused.Count == 0 ? "connected" : $"connected; subscription refused: {string.Join(", ", refused)}");
+        Raise(connected, MqttConnectionState.Connected, reason);
     }
 
     private async Task DropQuietlyAsync()
@@ -716,17 +764,28 @@ public sealed class MqttSession : IAsyncDisposable
         EventHandler<MqttStateChangedEventArgs>? handler;
         lock (_gate)
         {
-            // Closed is final; late reports from a failing attempt must not reopen it.
-            if ((_state == MqttConnectionState.Closed || (_closed != 0 && !force)) || (_state == state && _stateReason == reason))
-            {
-                return;
-            }
-
-            _state = state;
-            _stateReason = reason;
-            handler = StateChanged;
+            handler = ChangeState(state, reason, force);
         }
 
+        Raise(handler, state, reason);
+    }
+
+    /// <summary>Under <see cref="_gate"/>: changes the state and returns the handlers to tell outside the lock (null: none, or nothing changed).</summary>
+    private EventHandler<MqttStateChangedEventArgs>? ChangeState(MqttConnectionState state, string reason, bool force)
+    {
+        // Closed is final; late reports from a failing attempt must not reopen it.
+        if ((_state == MqttConnectionState.Closed || (_closed != 0 && !force)) || (_state == state && _stateReason == reason))
+        {
+            return null;
+        }
+
+        _state = state;
+        _stateReason = reason;
+        return StateChanged;
+    }
+
+    private void Raise(EventHandler<MqttStateChangedEventArgs>? handler, MqttConnectionState state, string reason)
+    {
         try
         {
             handler?.Invoke(this, new MqttStateChangedEventArgs(state, reason));

@@ -116,7 +116,7 @@ public sealed class ProvisioningJourneyTests : IAsyncLifetime
         FactoryIdentity a = ProvisioningRig.NewIdentity(0x0000B011);
         FactoryIdentity b = ProvisioningRig.NewIdentity(0x0000B012);
         await _rig.ClaimAsync(a);
-        await _rig.ClaimAsync(b);
+        await _rig.PowerOffAsync(await _rig.ClaimAsync(b));
         DeviceCredentials credentialsB = _rig.StoredCredentials(b);
         string probe = _rig.ProbePassword;
         await using RunningProcess uplinks = await _rig.SubscribeAsync("probe", probe, Topics.Root + "/d/+/up");

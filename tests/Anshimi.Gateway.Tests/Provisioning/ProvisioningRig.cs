@@ -156,6 +156,18 @@ public sealed class ProvisioningRig : IAsyncDisposable
         return start;
     }
 
+    /// <summary>
+    /// Switches a powered-on device off, so a peer may log in with its account: the box broker names every login's
+    /// session after its account (<see cref="BrokerListeners"/>), and the running device and the peer would take that
+    /// session from each other, losing whatever the one taken over had not yet sent.
+    /// </summary>
+    public async Task PowerOffAsync(SimulatedFleet device)
+    {
+        Task<SimulatedFleet> start = _starting.Single(s => s.IsCompletedSuccessfully && ReferenceEquals(s.Result, device));
+        _starting.Remove(start);
+        await device.DisposeAsync();
+    }
+
     /// <summary>Powers a device on, waits for its hello, claims it with the installer and returns it running.</summary>
     public async Task<SimulatedFleet> ClaimAsync(FactoryIdentity identity)
     {
