@@ -9,18 +9,36 @@ public static class FreePort
     /// A loopback TCP port that was free a moment ago. Another process can still take it before it is
     /// bound again, so callers that start servers retry with a new port when binding fails.
     /// </summary>
-    public static int Next()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
-    }
+    /// <remarks>
+    /// Never the same port twice in one test process: the kernel may hand out a just-released port again, and two
+    /// servers of one set-up given the same port make the second fail to bind while the first answers for both.
+    /// </remarks>
+    public static int Next() => Unique(SocketType.Stream, ProtocolType.Tcp, HandedOutTcp);
 
-    /// <summary>A loopback UDP port that was free a moment ago (the same caveat as <see cref="Next"/>).</summary>
-    public static int NextUdp()
+    /// <summary>A loopback UDP port that was free a moment ago (the same caveats as <see cref="Next"/>).</summary>
+    public static int NextUdp() => Unique(SocketType.Dgram, ProtocolType.Udp, HandedOutUdp);
+
+    private static readonly HashSet<int> HandedOutTcp = [];
+    private static readonly HashSet<int> HandedOutUdp = [];
+
+    private static int Unique(SocketType type, ProtocolType protocol, HashSet<int> handedOut)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        while (true)
+        {
+            int port;
+            using (var socket = new Socket(AddressFamily.InterNetwork, type, protocol))
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            }
+
+            lock (handedOut)
+            {
+                if (handedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }

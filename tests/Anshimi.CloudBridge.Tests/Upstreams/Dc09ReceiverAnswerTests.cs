@@ -195,7 +195,7 @@ public sealed class Dc09ReceiverAnswerTests
         await using var fallback = new Dc09TestReceiver();
         fallback.Start();
         await using CloudBridgeHost host = await CloudBridgeHost.StartAsync(new FakeMqttClient(), new UpstreamSettings().Dc09(Station, primary.Port)
-            .Dc09Setting("AttemptsPerDelivery", "2").Dc09Setting("AckTimeout", "00:00:00.300").Dc09Setting("FailedReceiverLastFor", "00:00:03")
+            .Dc09Setting("AttemptsPerDelivery", "2").Dc09Setting("AckTimeout", "00:00:01").Dc09Setting("FailedReceiverLastFor", "00:00:04")
             .Fallback(fallback.Port).Values);
 
         // The first receiver is silent: two copies, then the fallback takes it, and the next alarm at once.
@@ -207,7 +207,7 @@ public sealed class Dc09ReceiverAnswerTests
 
         // Once FailedReceiverLastFor has passed, the first receiver is tried first again.
         primary.Otherwise = ReceiverBehavior.Ack;
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
         await host.InjectAsync(TestAlarms.EventsTopic(), TestAlarms.Alarm(0x18, 3));
         await Eventually.HoldsAsync(() => primary.Accepted.Count == 1, "the first receiver took the third alarm");
         await Task.Delay(Settle);
