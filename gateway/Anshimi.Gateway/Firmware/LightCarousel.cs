@@ -291,7 +291,7 @@ public sealed partial class LightCarousel
                 return null;
             }
 
-            // Skips what cannot go on air yet (chunks not fetched), at most a round of each carousel.
+            // Skips what cannot go on air (chunks not fetched, no activate piece asked), at most a round of each carousel.
             int budget = _carousels.Sum(c => c.PiecesPerRound);
             byte[]? piece = null;
             for (int tried = 0; piece is null && tried < budget; tried++)
@@ -368,7 +368,8 @@ public sealed partial class LightCarousel
 
         private int ReleasePieces => OfferPieces + (Manifest.ChunkCount * PiecesPerChunk);
 
-        public int PiecesPerRound => ReleasePieces + Activations.Count;
+        // A round ends with a place for the activate pieces, even when it is empty: the round ends once the last chunk went.
+        public int PiecesPerRound => ReleasePieces + Math.Max(1, Activations.Count);
 
         public void Leave(uint lightId)
         {
@@ -376,18 +377,20 @@ public sealed partial class LightCarousel
             Activations.Remove(lightId);
         }
 
-        /// <summary>The next piece of the round (null for a chunk not fetched yet).</summary>
+        /// <summary>The next piece of the round (null for a chunk not fetched yet, or no activate piece asked).</summary>
         public byte[]? Next(Func<string, int, byte[]?>? readChunk, out bool roundEnded)
         {
-            var piece = new byte[CarouselPiece.MaxLength];
-            int length = 0;
-
-            // The activations may have shrunk under the round's end.
+            // Lights that switched leave the round's end: past them, the round has ended.
             if (_position >= PiecesPerRound)
             {
                 _position = 0;
+                roundEnded = true;
+                Rounds++;
+                return null;
             }
 
+            var piece = new byte[CarouselPiece.MaxLength];
+            int length = 0;
             int position = _position;
             _position = (_position + 1) % PiecesPerRound;
             roundEnded = _position == 0;
@@ -420,7 +423,8 @@ public sealed partial class LightCarousel
             }
             else
             {
-                return Activations.Values.ElementAt(position - ReleasePieces);
+                int activation = position - ReleasePieces;
+                return activation < Activations.Count ? Activations.Values.ElementAt(activation) : null;
             }
 
             return Advertisement(piece, length);
