@@ -103,11 +103,22 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
         await Fleet.Until(async () => (await DevicesAsync(system, ct)).Count(d => updatable.Contains(Text(d, "deviceId")) && Text(d, "runningVersion") == "1.0.0") == updatable.Length,
             TimeSpan.FromSeconds(60), "every updatable device's version 1.0.0 reported to the cloud", ct);
 
-        // One rollout per board family, all three at once, each from one canary. The second light hears the carousel its
-        // canary was offered and may switch before its own stage: it is confirmed when its stage offers it the release.
+        // One rollout per board family, all three at once, each from one canary.
         string bellRollout = await StartRolloutAsync(system, releases.Bell, [bells[0].Record.DeviceId], bells[0].Record.DistrictCode, ct);
         string doorbellRollout = await StartRolloutAsync(system, releases.Doorbell, [doorbell.Record.DeviceId], doorbell.Record.DistrictCode, ct);
         string lightRollout = await StartRolloutAsync(system, releases.Streetlight, [fleet.Lights[0].Record.DeviceId], fleet.Lights[0].Record.DistrictCode, ct);
+
+        // The second light hears the carousel its canary was offered and may download and verify the release, but runs its
+        // old version until the canary stage has ended: its version is read before the stage, so a switch shows.
+        SimulatedLight neighbour = fleet.Lights[1];
+        await Fleet.Until(async () =>
+        {
+            string? running = neighbour.Status(null).Firmware?.Version;
+            JsonElement canaryStage = (await RolloutAsync(system, lightRollout, ct)).GetProperty("stages")[0];
+            Assert.Equal("1.0.0", running);
+            return canaryStage.GetProperty("confirmed").GetInt32() == 1 && canaryStage.GetProperty("open").GetInt32() == 0;
+        }, TimeSpan.FromSeconds(150), "the lights' canary stage ended", ct);
+
         foreach (string rolloutId in new[] { bellRollout, doorbellRollout, lightRollout })
         {
             await Fleet.Until(async () => await RolloutStateAsync(system, rolloutId, ct) == "completed", TimeSpan.FromSeconds(150), "rollout " + rolloutId + " completed", ct);
@@ -206,7 +217,10 @@ public sealed class OtaRolloutTests(ITestOutputHelper output)
         (await system.Http.GetFromJsonAsync<JsonElement[]>(new Uri(system.CloudUri, "api/firmware/devices"), ct))!;
 
     private static async Task<string?> RolloutStateAsync(AnshimiSystem system, string rolloutId, CancellationToken ct) =>
-        Text(await system.Http.GetFromJsonAsync<JsonElement>(new Uri(system.CloudUri, "api/firmware/rollouts/" + rolloutId), ct), "state");
+        Text(await RolloutAsync(system, rolloutId, ct), "state");
+
+    private static async Task<JsonElement> RolloutAsync(AnshimiSystem system, string rolloutId, CancellationToken ct) =>
+        await system.Http.GetFromJsonAsync<JsonElement>(new Uri(system.CloudUri, "api/firmware/rollouts/" + rolloutId), ct);
 
     private sealed record Releases(byte[] Bell, byte[] Doorbell, byte[] Streetlight);
 

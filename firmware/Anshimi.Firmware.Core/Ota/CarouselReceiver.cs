@@ -25,7 +25,7 @@ namespace Anshimi.Firmware.Ota
     /// A streetlight's side of the BLE carousel (protocol/README.md §11.9) and its <see cref="IUpdateLink"/>: puts the
     /// offer and each chunk together from the pieces it hears, checks the offer's signature and each chunk's SHA-256
     /// before the <see cref="UpdateClient"/> sees them (a forged piece costs the light that chunk for one round, and is
-    /// counted), hands over activate and cancel for its download and a trial acceptance signed with its own key, and
+    /// counted), hands over cancel for its download and the activate and trial acceptance signed for it with its own key, and
     /// advertises the client's state reports as signed report pieces. Pieces are queued on the radio's thread and handled
     /// in <see cref="Tick"/>, on the light's loop.
     /// </summary>
@@ -89,7 +89,7 @@ namespace Anshimi.Firmware.Ota
             radio.AdvertisementReceived += OnAdvertisement;
         }
 
-        /// <summary>Pieces whose offer signature or chunk hash did not check, and trial acceptances with a bad tag.</summary>
+        /// <summary>Pieces whose offer signature or chunk hash did not check, and activations and trial acceptances in this light's name with a bad tag.</summary>
         public int RejectedForged { get; private set; }
 
         /// <summary>Pieces of our marker whose fields do not fit their kind.</summary>
@@ -269,17 +269,16 @@ namespace Anshimi.Firmware.Ota
                     }
 
                     break;
-                case CarouselPiece.ActivateKind:
                 case CarouselPiece.CancelKind:
                     if (ours && piece.Length == CarouselPiece.ReleaseLength)
                     {
-                        byte type = kind == CarouselPiece.ActivateKind ? UpdateMessage.Activate : UpdateMessage.Cancel;
-                        client.Handle(UpdateMessage.EncodeRelease(type, client.DownloadId));
+                        client.Handle(UpdateMessage.EncodeRelease(UpdateMessage.Cancel, client.DownloadId));
                     }
 
                     break;
+                case CarouselPiece.ActivateKind:
                 case CarouselPiece.TrialAcceptedKind:
-                    OnTrialAccepted(client, piece);
+                    OnPieceForLight(client, kind, piece, ours);
                     break;
                 default:
                     RejectedMalformed++;
@@ -402,12 +401,13 @@ namespace Anshimi.Firmware.Ota
             client.Handle(UpdateMessage.EncodeChunk(client.DownloadId, index, index * manifest.ChunkSize, chunk, 0, chunk.Length));
         }
 
-        private void OnTrialAccepted(UpdateClient client, byte[] piece)
+        // Activate and trial accepted name one light and carry its key's tag: only the gateway that offered this light the
+        // release switches it, and only the gateway that heard its new image ends its trial.
+        private void OnPieceForLight(UpdateClient client, byte kind, byte[] piece, bool ours)
         {
-            LoaderRecord record = _boot.Record;
-            if (piece.Length != CarouselPiece.TrialAcceptedLength || BigEndian.ReadUInt32(piece, 5) != _lightId)
+            if (piece.Length != CarouselPiece.LightPieceLength || BigEndian.ReadUInt32(piece, 5) != _lightId)
             {
-                // Another light's acceptance (or not one at all): not ours to judge.
+                // Another light's piece (or not one at all): not ours to judge.
                 return;
             }
 
@@ -417,6 +417,17 @@ namespace Anshimi.Firmware.Ota
                 return;
             }
 
+            if (kind == CarouselPiece.ActivateKind)
+            {
+                if (ours)
+                {
+                    client.Handle(UpdateMessage.EncodeRelease(UpdateMessage.Activate, client.DownloadId));
+                }
+
+                return;
+            }
+
+            LoaderRecord record = _boot.Record;
             if (record.OnTrial && CarouselPiece.NamesRelease(piece, 0, record.ActiveReleaseId))
             {
                 client.Handle(UpdateMessage.EncodeRelease(UpdateMessage.TrialAccepted, record.ActiveReleaseId));

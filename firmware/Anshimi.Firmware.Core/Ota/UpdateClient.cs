@@ -229,7 +229,7 @@ namespace Anshimi.Firmware.Ota
             LoaderRecord record = _boot.Record;
             if (ProvisioningCodec.SameBytes(releaseId, record.ActiveReleaseId))
             {
-                // A light may switch on a carousel offered to its neighbours: its own offer then finds it on trial already.
+                // Its acceptance may not have come yet (or the offer came again after the switch): still on trial, it says so.
                 if (record.OnTrial)
                 {
                     ReportTrial();

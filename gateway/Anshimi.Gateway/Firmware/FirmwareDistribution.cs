@@ -18,7 +18,8 @@ namespace Anshimi.Gateway.Firmware;
 /// The gateway's part of a firmware update (protocol/README.md §11.6): a <c>firmware-offer</c> from the cloud is offered
 /// to each listed device on its <c>…/ota/down</c>; the image is fetched from the cloud once, chunk by chunk, kept checked
 /// in the data directory and served to every device that asks; each device's state report goes upstream as
-/// <c>firmware-state</c>; a verified device is told to activate. Offers and activations a device has not answered are
+/// <c>firmware-state</c>; a verified device is told to activate (a streetlight only once it is offered the release: it
+/// may have downloaded it from the carousel of its neighbours' stage). Offers and activations a device has not answered are
 /// sent again every <c>Gateway:FirmwareResend</c> until the offer expires. Releases, offers and each device's latest state
 /// are kept in <see cref="FirmwareUpdateStore"/>: a restarted gateway resumes the offers in progress.
 /// </summary>
@@ -153,6 +154,12 @@ public sealed partial class FirmwareDistribution(
 
                 await SaveAsync(update, cancellationToken);
                 await SendOfferAsync(update, cancellationToken);
+
+                // A light may have downloaded the release from the carousel of an earlier stage: verified, it switches now.
+                if (lights.VerifiedFor(deviceId, release.IdBytes) is { } verified)
+                {
+                    await OnStateReportAsync(deviceId, update, verified, cancellationToken);
+                }
             }
 
             // Lights ask for nothing: their carousel needs the whole image, fetched now.

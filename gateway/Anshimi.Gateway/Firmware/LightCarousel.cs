@@ -14,10 +14,12 @@ namespace Anshimi.Gateway.Firmware;
 /// light's update as it keeps a Wi-Fi bell's, but what it would publish on the light's <c>…/ota/down</c> comes here: an
 /// offer adds the light to its release's carousel — the offer and every chunk cut into advertisement-sized pieces and
 /// put on air in rounds, only while the broadcaster has no command or ack waiting, so those never wait for it —; an
-/// activate adds the activate piece to the rounds; a trial acceptance goes into the broadcaster's rotation as a piece
-/// signed with the light's key; a cancel ends the light's place in the carousel and puts the cancel piece on air for a
-/// while. The lights' signed report pieces come back through <see cref="HearAsync"/> and go to the distribution as state
-/// reports. A carousel stops when every light it serves is final, cancelled or past the offer's expiry.
+/// activate adds to the rounds an activate piece signed with that light's key, so only the lights the release was offered
+/// to switch; a trial acceptance goes into the broadcaster's rotation as a piece signed with the light's key; a cancel
+/// ends the light's place in the carousel and puts the cancel piece on air for a while. The lights' signed report pieces
+/// come back through <see cref="HearAsync"/> and go to the distribution as state reports; a light that downloaded a
+/// release before it was offered it is found <see cref="VerifiedFor">verified</see> when its offer comes. A carousel stops
+/// when every light it serves is final, cancelled or past the offer's expiry.
 /// </summary>
 public sealed partial class LightCarousel
 {
@@ -41,6 +43,9 @@ public sealed partial class LightCarousel
 
     // Highest report counter heard per light, in memory: a restart accepts the next report once.
     private readonly Dictionary<uint, uint> _reportFloors = [];
+
+    // The latest report taken from each light, in memory: after a restart the light's repeats bring it back.
+    private readonly Dictionary<uint, UpdateMessage> _lastReports = [];
     private int _turn;
 
     public LightCarousel(DeviceRegistry registry, BleBroadcaster broadcaster, BleMetrics metrics, TimeProvider time, ILogger<LightCarousel> logger)
@@ -114,9 +119,11 @@ public sealed partial class LightCarousel
                     carousel.Lights[lightId] = expiresAt;
                     break;
                 case UpdateMessage.Activate:
-                    if (Find(message.ReleaseId) is { } activating)
+                    if (Find(message.ReleaseId) is { } activating && activating.Lights.ContainsKey(lightId) && _registry.TryGet(lightId, out DeviceEntry? verified))
                     {
-                        activating.Activate = true;
+                        var piece = new byte[CarouselPiece.MaxLength];
+                        int length = CarouselPiece.WriteForLight(CarouselPiece.ActivateKind, activating.Id, lightId, verified.Key, _mac, piece, 0);
+                        activating.Activations[lightId] = Advertisement(piece, length);
                     }
 
                     break;
@@ -124,7 +131,7 @@ public sealed partial class LightCarousel
                     if (_registry.TryGet(lightId, out DeviceEntry? light))
                     {
                         var piece = new byte[CarouselPiece.MaxLength];
-                        int length = CarouselPiece.WriteTrialAccepted(message.ReleaseId, lightId, light.Key, _mac, piece, 0);
+                        int length = CarouselPiece.WriteForLight(CarouselPiece.TrialAcceptedKind, message.ReleaseId, lightId, light.Key, _mac, piece, 0);
                         _broadcaster.Put(TrialSlot(lightId), Advertisement(piece, length), now + PieceAirTime);
                     }
 
@@ -132,15 +139,46 @@ public sealed partial class LightCarousel
                 case UpdateMessage.Cancel:
                     if (Find(message.ReleaseId) is { } cancelled)
                     {
-                        cancelled.Lights.Remove(lightId);
+                        cancelled.Leave(lightId);
                         var piece = new byte[CarouselPiece.MaxLength];
-                        int length = CarouselPiece.WriteRelease(CarouselPiece.CancelKind, message.ReleaseId, piece, 0);
+                        int length = CarouselPiece.WriteCancel(message.ReleaseId, piece, 0);
                         _broadcaster.Put("ota-cancel:" + cancelled.ReleaseId, Advertisement(piece, length), now + PieceAirTime);
                         StopIfDone(cancelled);
                     }
 
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// The report of a light that has the whole of <paramref name="releaseId"/> verified but was not yet offered it — it
+    /// heard the release on air for its neighbours —, as the answer to the offer just made to it; null when its latest
+    /// report is anything else. The report piece names no release: a verified download is taken as this one when its
+    /// chunk count is this release's and this release's carousel is on air, as the light only downloads what it hears.
+    /// </summary>
+    public UpdateMessage? VerifiedFor(uint lightId, byte[] releaseId)
+    {
+        lock (_lock)
+        {
+            if (Find(releaseId) is not { } carousel || !_lastReports.TryGetValue(lightId, out UpdateMessage? last) ||
+                last.State != UpdateState.Verified || last.ChunksDone != carousel.Manifest.ChunkCount)
+            {
+                return null;
+            }
+
+            return new UpdateMessage
+            {
+                Type = UpdateMessage.StateReport,
+                ReleaseId = carousel.Id,
+                State = last.State,
+                Reason = last.Reason,
+                ChunksDone = last.ChunksDone,
+                ChunkCount = carousel.Manifest.ChunkCount,
+                Running = last.Running,
+                Board = last.Board,
+                Profile = last.Profile,
+            };
         }
     }
 
@@ -197,6 +235,7 @@ public sealed partial class LightCarousel
             }
 
             _reportFloors[lightId] = counter;
+            _lastReports[lightId] = report;
             Carousel? carousel = _carousels.FirstOrDefault(c => c.Lights.ContainsKey(lightId));
 
             // Idle and a fall-back name no release (§11.5); everything else is about the light's carousel.
@@ -208,8 +247,13 @@ public sealed partial class LightCarousel
 
             if (carousel is not null && (UpdateState.IsFinal(report.State, report.Reason) || report.State == UpdateState.RolledBack))
             {
-                carousel.Lights.Remove(lightId);
+                carousel.Leave(lightId);
                 StopIfDone(carousel);
+            }
+            else if (carousel is not null && report.State is not (UpdateState.Verified or UpdateState.Refused))
+            {
+                // It switched (or lost its download): its activate piece is done. A hold (refused, alarm_pending) keeps it.
+                carousel.Activations.Remove(lightId);
             }
 
             if (report.State is UpdateState.Confirmed or UpdateState.RolledBack)
@@ -236,7 +280,7 @@ public sealed partial class LightCarousel
             {
                 foreach (uint expired in carousel.Lights.Where(l => l.Value <= now).Select(l => l.Key).ToList())
                 {
-                    carousel.Lights.Remove(expired);
+                    carousel.Leave(expired);
                 }
 
                 StopIfDone(carousel);
@@ -247,7 +291,7 @@ public sealed partial class LightCarousel
                 return null;
             }
 
-            // Skips what cannot go on air yet (chunks not fetched, activate not asked), at most a round of each carousel.
+            // Skips what cannot go on air (chunks not fetched, no activate piece asked), at most a round of each carousel.
             int budget = _carousels.Sum(c => c.PiecesPerRound);
             byte[]? piece = null;
             for (int tried = 0; piece is null && tried < budget; tried++)
@@ -297,7 +341,7 @@ public sealed partial class LightCarousel
     [LoggerMessage(Level = LogLevel.Information, Message = "Firmware carousel {ReleaseId} stopped after {Rounds} rounds")]
     private static partial void LogStopped(ILogger logger, string releaseId, int rounds);
 
-    /// <summary>One release on air: the offer's pieces, each chunk's pieces, and (once asked) the activate piece, in rounds.</summary>
+    /// <summary>One release on air: the offer's pieces, each chunk's pieces, and an activate piece for each light asked to switch, in rounds.</summary>
     private sealed class Carousel(byte[] id, byte[] offer, ReleaseManifest manifest)
     {
         private int _position;
@@ -313,7 +357,8 @@ public sealed partial class LightCarousel
         /// <summary>The lights it serves, each until its offer expires.</summary>
         public Dictionary<uint, DateTimeOffset> Lights { get; } = [];
 
-        public bool Activate { get; set; }
+        /// <summary>The signed activate piece (as advertised) of each light asked to switch, until it reports it went.</summary>
+        public Dictionary<uint, byte[]> Activations { get; } = [];
 
         public int Rounds { get; private set; }
 
@@ -321,11 +366,29 @@ public sealed partial class LightCarousel
 
         private int PiecesPerChunk => CarouselPiece.PieceCount(Manifest.ChunkSize, CarouselPiece.ChunkDataLength);
 
-        public int PiecesPerRound => OfferPieces + (Manifest.ChunkCount * PiecesPerChunk) + 1;
+        private int ReleasePieces => OfferPieces + (Manifest.ChunkCount * PiecesPerChunk);
 
-        /// <summary>The next piece of the round (null for a chunk not fetched yet, or a skipped activate).</summary>
+        // A round ends with a place for the activate pieces, even when it is empty: the round ends once the last chunk went.
+        public int PiecesPerRound => ReleasePieces + Math.Max(1, Activations.Count);
+
+        public void Leave(uint lightId)
+        {
+            Lights.Remove(lightId);
+            Activations.Remove(lightId);
+        }
+
+        /// <summary>The next piece of the round (null for a chunk not fetched yet, or no activate piece asked).</summary>
         public byte[]? Next(Func<string, int, byte[]?>? readChunk, out bool roundEnded)
         {
+            // Lights that switched leave the round's end: past them, the round has ended.
+            if (_position >= PiecesPerRound)
+            {
+                _position = 0;
+                roundEnded = true;
+                Rounds++;
+                return null;
+            }
+
             var piece = new byte[CarouselPiece.MaxLength];
             int length = 0;
             int position = _position;
@@ -358,13 +421,10 @@ public sealed partial class LightCarousel
 
                 length = CarouselPiece.WriteChunk(Id, index, pieceIndex, _cachedChunk, piece, 0);
             }
-            else if (Activate)
-            {
-                length = CarouselPiece.WriteRelease(CarouselPiece.ActivateKind, Id, piece, 0);
-            }
             else
             {
-                return null;
+                int activation = position - ReleasePieces;
+                return activation < Activations.Count ? Activations.Values.ElementAt(activation) : null;
             }
 
             return Advertisement(piece, length);

@@ -6,8 +6,8 @@ namespace Anshimi.Protocol.Ota
     /// The BLE carousel that updates streetlights (protocol/README.md §11.9): what travels in the manufacturer data of one
     /// legacy advertisement (at most 27 bytes, no Flags). The first byte, <c>0xC0</c> | kind, can never start a device
     /// frame (version nibble 1 or 2), so a receiver tells a piece from a frame before parsing either.
-    /// Gateway → lights: offer and chunk pieces, activate and cancel (release tag only: what they act on is signed by the
-    /// release key), trial accepted (one light, tagged with its key). Light → gateway: its state report, tagged with its key.
+    /// Gateway → lights: offer and chunk pieces and cancel (release tag only: what they act on is signed by the release key),
+    /// activate and trial accepted (one light each, tagged with its key). Light → gateway: its state report, tagged with its key.
     /// </summary>
     public static class CarouselPiece
     {
@@ -30,7 +30,7 @@ namespace Anshimi.Protocol.Ota
         public const int ChunkHeaderLength = 9;
         public const int ChunkDataLength = MaxLength - ChunkHeaderLength;
         public const int ReleaseLength = 5;
-        public const int TrialAcceptedLength = 17;
+        public const int LightPieceLength = 17;
         public const int ReportLength = 27;
         public const int TagLength = 8;
 
@@ -84,20 +84,22 @@ namespace Anshimi.Protocol.Ota
             return ChunkHeaderLength + count;
         }
 
-        /// <summary>Activate or cancel: kind · release tag (4).</summary>
-        public static int WriteRelease(byte kind, byte[] releaseId, byte[] output, int offset)
+        /// <summary>Cancel: kind · release tag (4).</summary>
+        public static int WriteCancel(byte[] releaseId, byte[] output, int offset)
         {
-            Header(kind, releaseId, output, offset);
+            Header(CancelKind, releaseId, output, offset);
             return ReleaseLength;
         }
 
-        /// <summary>Trial accepted for one light: kind · release tag (4) · light id (4) · tag (8) under the light's key.</summary>
-        public static int WriteTrialAccepted(byte[] releaseId, uint lightId, byte[] key, IHmacSha256 mac, byte[] output, int offset)
+        /// <summary>
+        /// Activate or trial accepted, for one light: kind · release tag (4) · light id (4) · tag (8) under the light's key.
+        /// </summary>
+        public static int WriteForLight(byte kind, byte[] releaseId, uint lightId, byte[] key, IHmacSha256 mac, byte[] output, int offset)
         {
-            Header(TrialAcceptedKind, releaseId, output, offset);
+            Header(kind, releaseId, output, offset);
             BigEndian.WriteUInt32(output, offset + 5, lightId);
             Sign(key, mac, output, offset, 9);
-            return TrialAcceptedLength;
+            return LightPieceLength;
         }
 
         /// <summary>
@@ -133,7 +135,7 @@ namespace Anshimi.Protocol.Ota
         }
 
         /// <summary>
-        /// Checks the 8-byte tag that ends a signed piece of <paramref name="length"/> bytes (trial accepted, report) in
+        /// Checks the 8-byte tag that ends a signed piece of <paramref name="length"/> bytes (activate, trial accepted, report) in
         /// constant time.
         /// </summary>
         public static bool HasValidTag(byte[] data, int offset, int length, byte[] key, IHmacSha256 mac)

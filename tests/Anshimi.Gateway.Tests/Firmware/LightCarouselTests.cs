@@ -53,6 +53,46 @@ public sealed class LightCarouselTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_light_that_hears_its_neighbours_canary_downloads_but_switches_only_when_its_own_stage_offers_it()
+    {
+        var release = new LightRelease(_rig.Key, "1.1.0", 3000);
+        FirmwareLight canary = _rig.Lights[0];
+        FirmwareLight later = _rig.Lights[1];
+
+        // The canary stage: the release is offered to one light, and the carousel is heard by all of them.
+        await _rig.OfferAsync(release, [canary]);
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.LastStateOf(canary) == "confirmed" && later.Updates.Client.Verified, eachDwell: () =>
+            Assert.Equal(1, later.Boots));
+
+        Assert.Equal("confirmed", _rig.LastStateOf(canary));
+        Assert.Equal("1.1.0", canary.Loader.ActiveVersion.ToString());
+        Assert.True(later.Updates.Client.Verified, "the neighbour downloaded the release from the canary's carousel");
+        Assert.Equal(0, later.Updates.Receiver.RejectedForged);
+
+        // The canary's carousel stops; the neighbour waits on its old version with its download verified.
+        await _rig.RunAsync(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, _rig.Carousel.Count);
+        Assert.Equal(1, later.Boots);
+        Assert.Equal("1.0.0", later.Loader.ActiveVersion.ToString());
+        Assert.True(later.Updates.Client.Verified);
+        Assert.DoesNotContain(_rig.StatesOf(later), s => s.ReleaseId == release.Id);
+
+        // Its own stage: the gateway finds it verified and it switches within the first round, downloading nothing again.
+        int roundsBefore = _rig.Carousel.Rounds;
+        int? switchedInRound = null;
+        await _rig.OfferAsync(release, [later]);
+        await _rig.RunAsync(TimeSpan.FromHours(1), until: () => _rig.LastStateOf(later) == "confirmed", eachDwell: () =>
+            switchedInRound ??= later.Boots > 1 ? _rig.Carousel.Rounds - roundsBefore : null);
+
+        Assert.Equal("confirmed", _rig.LastStateOf(later));
+        Assert.Equal("1.1.0", later.Loader.ActiveVersion.ToString());
+        Assert.InRange(switchedInRound ?? int.MaxValue, 0, 1);
+        string[] states = [.. _rig.StatesOf(later).Where(s => s.ReleaseId == release.Id).Select(s => s.State).Distinct()];
+        Assert.Equal(["verified", "activating", "trial", "confirmed"], states);
+        Assert.Equal(release.Manifest.ChunkCount, _rig.Gateway.Harness.Get<Anshimi.Gateway.Firmware.FirmwareDistribution>().ChunksFetched);
+    }
+
+    [Fact]
     public async Task A_light_that_misses_rounds_completes_from_later_ones()
     {
         var release = new LightRelease(_rig.Key, "1.1.0", 3000);

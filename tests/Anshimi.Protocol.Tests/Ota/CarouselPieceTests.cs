@@ -20,7 +20,7 @@ public sealed class CarouselPieceTests
         Assert.False(CarouselPiece.IsPiece(sealedAlarm, 0, sealedAlarm.Length));
 
         var piece = new byte[CarouselPiece.MaxLength];
-        int length = CarouselPiece.WriteRelease(CarouselPiece.ActivateKind, ReleaseId, piece, 0);
+        int length = CarouselPiece.WriteCancel(ReleaseId, piece, 0);
         Assert.True(CarouselPiece.IsPiece(piece, 0, length));
         Assert.NotEqual(FrameError.None, FrameCodec.Validate(piece, 0, length));
         Assert.False(FrameCodecV2.IsVersion2(piece, 0, length));
@@ -56,7 +56,7 @@ public sealed class CarouselPieceTests
     }
 
     [Fact]
-    public void Reports_and_trial_acceptances_verify_only_under_the_lights_key_and_unchanged()
+    public void Reports_activations_and_trial_acceptances_verify_only_under_the_lights_key_and_unchanged()
     {
         var mac = new HmacSha256();
         var report = new byte[CarouselPiece.MaxLength];
@@ -71,10 +71,20 @@ public sealed class CarouselPieceTests
         report[11] ^= 1;
         Assert.False(CarouselPiece.HasValidTag(report, 0, length, Key, mac));
 
-        var accepted = new byte[CarouselPiece.MaxLength];
-        length = CarouselPiece.WriteTrialAccepted(ReleaseId, 0x5A000001, Key, mac, accepted, 0);
-        Assert.Equal(CarouselPiece.TrialAcceptedLength, length);
-        Assert.True(CarouselPiece.HasValidTag(accepted, 0, length, Key, mac));
-        Assert.False(CarouselPiece.HasValidTag(accepted, 0, length, otherKey, mac));
+        foreach (byte kind in new[] { CarouselPiece.ActivateKind, CarouselPiece.TrialAcceptedKind })
+        {
+            var forLight = new byte[CarouselPiece.MaxLength];
+            length = CarouselPiece.WriteForLight(kind, ReleaseId, 0x5A000001, Key, mac, forLight, 0);
+            Assert.Equal(CarouselPiece.LightPieceLength, length);
+            Assert.Equal(CarouselPiece.Marker | kind, forLight[0]);
+            Assert.True(CarouselPiece.NamesRelease(forLight, 0, ReleaseId));
+            Assert.Equal(0x5A000001u, BigEndian.ReadUInt32(forLight, 5));
+            Assert.True(CarouselPiece.HasValidTag(forLight, 0, length, Key, mac));
+            Assert.False(CarouselPiece.HasValidTag(forLight, 0, length, otherKey, mac));
+
+            // Another light's id in the same piece: the tag no longer verifies.
+            forLight[8] ^= 1;
+            Assert.False(CarouselPiece.HasValidTag(forLight, 0, length, Key, mac));
+        }
     }
 }
